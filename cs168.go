@@ -1,0 +1,201 @@
+package chat
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// cs168InvalidChannel refuses a /create whose channel name breaks the
+// room-name rules (too long, or control characters).
+const cs168InvalidChannel = "Channel names must be 1 to %d bytes of printable text."
+
+// cs168 is the state machine of one cs168 session:
+//
+//	awaiting name ──name──▶ no channel ──/join, /create──▶ in channel
+//	                                                        │  ▲
+//	                                                        └──┘ /join, /create
+//
+// The session's room field says whether it is in a channel.
+type cs168 struct {
+	s     *session
+	named bool
+}
+
+// trimFrame strips all trailing whitespace and NULs: some clients put the
+// newline typed on stdin inside the frame, some pad with NULs.
+func trimFrame(b []byte) []byte {
+	return bytes.TrimRight(b, " \t\r\n\v\f\x00")
+}
+
+func (c *cs168) handle(frame []byte) bool {
+	msg := trimFrame(frame)
+	switch {
+	case len(msg) == 0:
+		// An empty frame means nothing in any state: not a name, not chat.
+	case !c.named:
+		c.setName(msg)
+	case msg[0] == '/':
+		c.command(msg)
+	case c.s.room == nil:
+		c.fail("", CS168NotInChannel, ErrNotInRoom)
+	default:
+		c.s.hub.say(c.s, c.s.room, msg)
+	}
+	return true
+}
+
+func (c *cs168) bye(string) {}
+
+func (c *cs168) setName(msg []byte) {
+	h := c.s.hub
+	name := string(msg)
+	if msg[0] == '/' || len(name) > h.cfg.MaxNameBytes || !printable(name) {
+		c.fail("", fmt.Sprintf(cs168InvalidName, name, h.cfg.MaxNameBytes), ErrInvalidName)
+		return
+	}
+	c.s.name, c.named = name, true
+	h.observe(Event{Kind: EventName, Conn: c.s.id, Dialect: c.s.dialect, Addr: c.s.addr, Name: name})
+}
+
+func (c *cs168) command(msg []byte) {
+	word, rest, _ := bytes.Cut(msg, []byte(" "))
+	args := bytes.Fields(rest)
+	switch string(word) {
+	case "/join":
+		if len(args) == 0 {
+			c.fail("/join", CS168JoinNeedsArg, ErrMissingArgument)
+			return
+		}
+		c.join(string(args[0]))
+	case "/create":
+		if len(args) == 0 {
+			c.fail("/create", CS168CreateNeedsArg, ErrMissingArgument)
+			return
+		}
+		c.create(string(args[0]))
+	case "/list":
+		c.list()
+	default:
+		c.fail(string(word), fmt.Sprintf(CS168InvalidControl, word), ErrUnknownCommand)
+	}
+}
+
+func (c *cs168) join(name string) {
+	h := c.s.hub
+	r := h.room(name)
+	if r == nil {
+		c.fail("/join", fmt.Sprintf(CS168NoSuchChannel, name), ErrNoSuchRoom)
+		return
+	}
+	if r == c.s.room {
+		return // already there: nothing changes, nobody is told
+	}
+	c.move(r)
+}
+
+func (c *cs168) create(name string) {
+	h := c.s.hub
+	if err := h.checkRoomName(name); err != nil {
+		c.fail("/create", fmt.Sprintf(cs168InvalidChannel, h.cfg.MaxRoomNameBytes), err)
+		return
+	}
+	r, err := h.createRoom(name)
+	if err != nil {
+		c.fail("/create", fmt.Sprintf(CS168ChannelExists, name), err)
+		return
+	}
+	h.observe(Event{Kind: EventCreate, Conn: c.s.id, Dialect: c.s.dialect, Name: c.s.name, Room: name})
+	c.move(r)
+}
+
+// move leaves the current channel, if any, and joins r.
+func (c *cs168) move(r *room) {
+	h := c.s.hub
+	if c.s.room != nil {
+		h.leave(c.s, c.s.room, false)
+	}
+	c.s.room = r
+	h.join(c.s, r)
+}
+
+// list replies with the channel names separated by newlines, in creation
+// order. A list longer than a frame goes in several frames, each holding
+// whole names; with no channels the reply is one empty frame, so a client
+// that reads one reply per /list never hangs.
+func (c *cs168) list() {
+	names := c.s.hub.Rooms()
+	var out []byte
+	var line []byte
+	for _, n := range names {
+		if len(line) > 0 && len(line)+1+len(n) > FrameSize {
+			out, _ = AppendFrame(out, line, FrameSize)
+			line = line[:0]
+		}
+		if len(line) > 0 {
+			line = append(line, '\n')
+		}
+		line = append(line, n...)
+	}
+	out, _ = AppendFrame(out, line, FrameSize)
+	c.s.send(out, true)
+}
+
+// fail tells the client its command failed, in the protocol's words, and
+// reports the failure to the Observer. Nothing else changes.
+func (c *cs168) fail(cmd, reply string, err error) {
+	c.s.send(cs168Frame(reply), true)
+	ce := &CommandError{Command: cmd, Reply: reply, Err: err}
+	var inner *CommandError
+	if errors.As(err, &inner) {
+		ce = inner
+	}
+	c.s.hub.observe(Event{Kind: EventCommandError, Conn: c.s.id, Dialect: c.s.dialect, Name: c.s.name, Room: roomName(c.s.room), Text: reply, Err: ce})
+}
+
+func roomName(r *room) string {
+	if r == nil {
+		return ""
+	}
+	return r.name
+}
+
+// cs168Frame encodes one server text as one frame, cut at a UTF-8 boundary
+// if it is longer than a frame (it can be only when it quotes a long
+// argument back).
+func cs168Frame(text string) []byte {
+	b := []byte(text)
+	b = b[:utf8Cut(b, FrameSize)]
+	frame, _ := AppendFrame(make([]byte, 0, FrameSize), b, FrameSize)
+	return frame
+}
+
+// renderCS168 encodes a room delivery as cs168 frames. A chat line whose
+// "[name] text" passes the frame width is sent as several frames, each with
+// the name prefix, cut at UTF-8 boundaries.
+func renderCS168(d *delivery) []byte {
+	switch d.kind {
+	case deliverJoined:
+		return cs168Frame(strings.Replace(CS168Joined, "%s", d.from, 1))
+	case deliverLeft:
+		return cs168Frame(strings.Replace(CS168Left, "%s", d.from, 1))
+	}
+	// One allocation: the frames are built in place.
+	room := FrameSize - len(d.from) - 3 // "[" + name + "] "; names are at most 100 bytes
+	text := d.text
+	out := make([]byte, 0, FrameSize*max(1, (len(text)+room-1)/room))
+	for first := true; first || len(text) > 0; first = false {
+		n := utf8Cut(text, room)
+		start := len(out)
+		out = append(out, '[')
+		out = append(out, d.from...)
+		out = append(out, "] "...)
+		out = append(out, text[:n]...)
+		for len(out)-start < FrameSize {
+			out = append(out, ' ')
+		}
+		text = text[n:]
+	}
+	return out
+}

@@ -1,0 +1,9 @@
+module github.com/framechat/chat
+
+go 1.26.0
+
+require (
+	github.com/google/go-cmp v0.7.0
+	go.uber.org/goleak v1.3.0
+	golang.org/x/sync v0.24.0
+)

@@ -1,0 +1,168 @@
+package chat
+
+import (
+	"context"
+	"errors"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// testTimeout bounds every wait in the tests; a test that hits it has failed.
+const testTimeout = 5 * time.Second
+
+// startHub serves a new hub over an in-memory transport for the test's
+// life and shuts it down at the end.
+func startHub(t *testing.T, cfg Config) (*Hub, *MemTransport) {
+	t.Helper()
+	h := NewHub(cfg)
+	mt := NewMemTransport()
+	served := make(chan error, 1)
+	go func() { served <- h.Serve(mt) }()
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
+		defer cancel()
+		if err := h.Shutdown(ctx); err != nil {
+			t.Errorf("Shutdown: %v", err)
+		}
+		if err := <-served; !errors.Is(err, ErrHubClosed) {
+			t.Errorf("Serve returned %v, want ErrHubClosed", err)
+		}
+	})
+	return h, mt
+}
+
+// tclient is a test's cs168 client over the in-memory transport.
+type tclient struct {
+	t    *testing.T
+	name string
+	h    *Hub
+	conn net.Conn
+	fr   *FrameReader
+	fw   *FrameWriter
+}
+
+// dial connects a raw client that has sent nothing yet.
+func dial(t *testing.T, h *Hub, mt *MemTransport) *tclient {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
+	defer cancel()
+	conn, err := mt.Dial(ctx)
+	if err != nil {
+		t.Fatalf("dial: %v", err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	return &tclient{t: t, h: h, conn: conn, fr: NewFrameReader(conn, FrameSize), fw: NewFrameWriter(conn, FrameSize)}
+}
+
+// join connects a client named name and puts it in channel room,
+// creating the channel if the hub does not have it. It returns once the
+// hub has handled all of that.
+func join(t *testing.T, h *Hub, mt *MemTransport, name, room string) *tclient {
+	t.Helper()
+	c := dial(t, h, mt)
+	c.name = name
+	c.send(name)
+	if room != "" {
+		if h.room(room) == nil {
+			c.send("/create " + room)
+		} else {
+			c.send("/join " + room)
+		}
+	}
+	c.quiet()
+	return c
+}
+
+func (c *tclient) send(msgs ...string) {
+	c.t.Helper()
+	for _, m := range msgs {
+		c.conn.SetWriteDeadline(time.Now().Add(testTimeout))
+		if _, err := c.fw.WriteString(m); err != nil {
+			c.t.Fatalf("%s: send %q: %v", c.name, m, err)
+		}
+	}
+}
+
+// recv reads n frames and returns their payloads.
+func (c *tclient) recv(n int) []string {
+	c.t.Helper()
+	var got []string
+	c.conn.SetReadDeadline(time.Now().Add(testTimeout))
+	for range n {
+		p, err := c.fr.ReadFrame()
+		if err != nil {
+			c.t.Fatalf("%s: after %q: read: %v", c.name, got, err)
+		}
+		got = append(got, string(p))
+	}
+	return got
+}
+
+// expect reads len(want) frames and compares them with want.
+func (c *tclient) expect(want ...string) {
+	c.t.Helper()
+	if diff := cmp.Diff(want, c.recv(len(want))); diff != "" {
+		c.t.Errorf("%s received (-want +got):\n%s", c.name, diff)
+	}
+}
+
+// quiet checks that c has received nothing more: it asks for /list, and
+// the next frame must be the list reply. Because a session handles its
+// frames in order and a room queues in order, settling the actors first
+// (see settle) makes this exact, with no sleeping.
+func (c *tclient) quiet() {
+	c.t.Helper()
+	c.send("/list")
+	want := strings.Join(c.h.Rooms(), "\n")
+	if got := c.recv(1)[0]; got != want {
+		c.t.Errorf("%s: expected no more messages, got %q (list reply %q)", c.name, got, want)
+		return
+	}
+}
+
+// settle makes every client round-trip a /list, in order: once it returns,
+// everything each client sent before has been handled by the hub, and
+// nothing else is waiting for any of them.
+func settle(cs ...*tclient) {
+	for _, c := range cs {
+		c.t.Helper()
+		c.quiet()
+	}
+}
+
+// eventLog is an Observer that records events for a test and lets it wait
+// for one.
+type eventLog struct {
+	ch chan Event
+}
+
+func newEventLog() *eventLog { return &eventLog{ch: make(chan Event, 1024)} }
+
+func (l *eventLog) Observe(e Event) {
+	select {
+	case l.ch <- e:
+	default:
+	}
+}
+
+// waitFor returns the first event of kind k, skipping others.
+func (l *eventLog) waitFor(t *testing.T, k EventKind) Event {
+	t.Helper()
+	timer := time.NewTimer(testTimeout)
+	defer timer.Stop()
+	for {
+		select {
+		case e := <-l.ch:
+			if e.Kind == k {
+				return e
+			}
+		case <-timer.C:
+			t.Fatalf("no %v event within %v", k, testTimeout)
+			return Event{}
+		}
+	}
+}

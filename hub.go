@@ -1,0 +1,418 @@
+package chat
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Transport is where a Hub's connections come from. It has the shape of
+// net.Listener, so any net.Listener (TCP, TLS, Unix) is a Transport; see
+// [ListenTCP] and [MemTransport].
+type Transport interface {
+	// Accept waits for and returns the next connection.
+	Accept() (net.Conn, error)
+	// Close stops accepting; a blocked Accept returns an error.
+	Close() error
+	// Addr is the address the transport accepts on.
+	Addr() net.Addr
+}
+
+// Config configures a Hub. The zero value is ready to use: every field
+// documents what its zero value means.
+type Config struct {
+	// Dialect is the protocol Serve speaks. Zero means CS168.
+	Dialect Dialect
+
+	// Observer receives the hub's events. Nil means none.
+	Observer Observer
+
+	// MaxQueueBytes bounds each connection's outbound queue. A connection
+	// whose queue would pass it is a slow consumer: it is disconnected and
+	// an EventSlowConsumer is reported, so that it never stalls a room.
+	// Replies to a connection's own commands do not count against it.
+	// Zero means 64 KiB (327 frames).
+	MaxQueueBytes int
+
+	// WriteTimeout bounds each write to a connection; a peer that accepts
+	// no bytes for this long is disconnected. Zero means 10 s; negative
+	// means no timeout.
+	WriteTimeout time.Duration
+
+	// MaxNameBytes bounds user names. Zero means 32 bytes; more than 100
+	// means 100, so that a name and its chat line fit one frame.
+	MaxNameBytes int
+
+	// MaxRoomNameBytes bounds room (channel) names. Zero means 64 bytes;
+	// more than 100 means 100.
+	MaxRoomNameBytes int
+}
+
+// maxNameBytes caps both name limits.
+const maxNameBytes = 100
+
+func (c Config) withDefaults() Config {
+	if c.MaxQueueBytes <= 0 {
+		c.MaxQueueBytes = 64 << 10
+	}
+	if c.WriteTimeout == 0 {
+		c.WriteTimeout = 10 * time.Second
+	}
+	if c.MaxNameBytes <= 0 {
+		c.MaxNameBytes = 32
+	}
+	if c.MaxRoomNameBytes <= 0 {
+		c.MaxRoomNameBytes = 64
+	}
+	c.MaxNameBytes = min(c.MaxNameBytes, maxNameBytes)
+	c.MaxRoomNameBytes = min(c.MaxRoomNameBytes, maxNameBytes)
+	return c
+}
+
+// Hub owns the rooms and their members and routes messages between
+// connections. It serves any number of transports at once; all of them
+// share its rooms. A Hub is safe for concurrent use.
+type Hub struct {
+	cfg    Config
+	nextID atomic.Uint64
+
+	mu        sync.RWMutex
+	rooms     map[string]*room
+	order     []*room // creation order, for listing
+	sessions  map[*session]struct{}
+	listeners map[Transport]struct{}
+	closed    bool
+	done      chan struct{} // closed by Shutdown
+	wg        sync.WaitGroup
+}
+
+// NewHub returns a Hub configured by cfg.
+func NewHub(cfg Config) *Hub {
+	return &Hub{
+		cfg:       cfg.withDefaults(),
+		rooms:     make(map[string]*room),
+		sessions:  make(map[*session]struct{}),
+		listeners: make(map[Transport]struct{}),
+		done:      make(chan struct{}),
+	}
+}
+
+// Serve accepts connections from t and serves each in its own goroutine in
+// the hub's configured Dialect. It is ServeDialect(t, cfg.Dialect).
+func (h *Hub) Serve(t Transport) error { return h.ServeDialect(t, h.cfg.Dialect) }
+
+// ServeDialect accepts connections from t and serves each in its own
+// goroutine, speaking dialect d. It blocks until t fails or the hub shuts
+// down, and always closes t. After Shutdown it returns ErrHubClosed, in the
+// manner of http.Server.Serve. Temporary accept errors (such as running
+// out of file descriptors) are reported to the Observer and retried with a
+// growing pause, as net/http does.
+func (h *Hub) ServeDialect(t Transport, d Dialect) error {
+	if !d.valid() {
+		return fmt.Errorf("chat: serve: unknown dialect %d", d)
+	}
+	h.mu.Lock()
+	if h.closed {
+		h.mu.Unlock()
+		t.Close()
+		return ErrHubClosed
+	}
+	h.listeners[t] = struct{}{}
+	h.mu.Unlock()
+	defer func() {
+		h.mu.Lock()
+		delete(h.listeners, t)
+		h.mu.Unlock()
+		t.Close()
+	}()
+
+	var pause time.Duration
+	for {
+		conn, err := t.Accept()
+		if err != nil {
+			if h.isClosed() {
+				return ErrHubClosed
+			}
+			if errors.Is(err, net.ErrClosed) {
+				return fmt.Errorf("chat: serve: %w", err)
+			}
+			pause = min(max(2*pause, 5*time.Millisecond), time.Second)
+			h.observe(Event{Kind: EventError, Addr: t.Addr().String(), Err: fmt.Errorf("chat: accept: %w", err)})
+			select {
+			case <-time.After(pause):
+				continue
+			case <-h.done:
+				return ErrHubClosed
+			}
+		}
+		pause = 0
+		s, err := h.register(conn, d)
+		if err != nil {
+			return err
+		}
+		go func() {
+			defer h.wg.Done()
+			s.serve()
+		}()
+	}
+}
+
+// ServeConn serves one connection in dialect d in the calling goroutine and
+// returns when the connection ends: nil when the client quit, otherwise the
+// reason it ended. Cancelling ctx disconnects the client. Use it for
+// connections that do not come from a Transport, such as a WebSocket
+// accepted by an http.Handler. ServeConn closes conn.
+func (h *Hub) ServeConn(ctx context.Context, conn net.Conn, d Dialect) error {
+	if !d.valid() {
+		conn.Close()
+		return fmt.Errorf("chat: serve conn: unknown dialect %d", d)
+	}
+	s, err := h.register(conn, d)
+	if err != nil {
+		return err
+	}
+	defer h.wg.Done()
+	stop := context.AfterFunc(ctx, func() { s.kick(fmt.Errorf("chat: %w", context.Cause(ctx))) })
+	defer stop()
+	return s.serve()
+}
+
+// register creates the session for conn and counts it in h.wg; the caller
+// must call h.wg.Done when it ends.
+func (h *Hub) register(conn net.Conn, d Dialect) (*session, error) {
+	s := &session{hub: h, conn: conn, id: h.nextID.Add(1), dialect: d, addr: remoteAddr(conn)}
+	s.proto = newProtocol(s)
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closed {
+		conn.Close()
+		return nil, ErrHubClosed
+	}
+	h.sessions[s] = struct{}{}
+	h.wg.Add(1)
+	return s, nil
+}
+
+func remoteAddr(c net.Conn) string {
+	if a := c.RemoteAddr(); a != nil {
+		return a.String()
+	}
+	return ""
+}
+
+// Shutdown stops the hub: it closes every transport, so Serve returns
+// ErrHubClosed, disconnects every client, and waits until every session has
+// ended or ctx is done, whichever comes first. It returns ctx's error if the
+// sessions did not all end in time. Calling it again waits again.
+func (h *Hub) Shutdown(ctx context.Context) error {
+	h.mu.Lock()
+	if !h.closed {
+		h.closed = true
+		close(h.done)
+	}
+	listeners := make([]Transport, 0, len(h.listeners))
+	for t := range h.listeners {
+		listeners = append(listeners, t)
+	}
+	sessions := make([]*session, 0, len(h.sessions))
+	for s := range h.sessions {
+		sessions = append(sessions, s)
+	}
+	h.mu.Unlock()
+
+	for _, t := range listeners {
+		t.Close()
+	}
+	for _, s := range sessions {
+		s.kick(ErrHubClosed)
+	}
+	ended := make(chan struct{})
+	go func() {
+		h.wg.Wait()
+		close(ended)
+	}()
+	select {
+	case <-ended:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("chat: shutdown: %w", ctx.Err())
+	}
+}
+
+func (h *Hub) isClosed() bool {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	return h.closed
+}
+
+// forget removes an ended session from the hub's set.
+func (h *Hub) forget(s *session) {
+	h.mu.Lock()
+	delete(h.sessions, s)
+	h.mu.Unlock()
+}
+
+// CreateRoom creates an empty room, as if a client had created it. It
+// returns an error matching ErrRoomExists if the room exists already, or
+// ErrInvalidName if name breaks the room-name rules.
+func (h *Hub) CreateRoom(name string) error {
+	if err := h.checkRoomName(name); err != nil {
+		return err
+	}
+	_, err := h.createRoom(name)
+	return err
+}
+
+// Rooms returns the names of all rooms, in the order they were created.
+func (h *Hub) Rooms() []string {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	names := make([]string, len(h.order))
+	for i, r := range h.order {
+		names[i] = r.name
+	}
+	return names
+}
+
+// Members returns the names of the members of a room in the order they
+// joined, or an error matching ErrNoSuchRoom.
+func (h *Hub) Members(roomName string) ([]string, error) {
+	r := h.room(roomName)
+	if r == nil {
+		return nil, fmt.Errorf("chat: members of %q: %w", roomName, ErrNoSuchRoom)
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	names := make([]string, len(r.members))
+	for i, m := range r.members {
+		names[i] = m.name
+	}
+	return names, nil
+}
+
+func (h *Hub) checkRoomName(name string) error {
+	if name == "" || len(name) > h.cfg.MaxRoomNameBytes || !printable(name) {
+		return fmt.Errorf("chat: room name %q: %w", name, ErrInvalidName)
+	}
+	return nil
+}
+
+func (h *Hub) room(name string) *room {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	return h.rooms[name]
+}
+
+func (h *Hub) createRoom(name string) (*room, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if _, ok := h.rooms[name]; ok {
+		return nil, fmt.Errorf("chat: create %q: %w", name, ErrRoomExists)
+	}
+	r := &room{name: name}
+	h.rooms[name] = r
+	h.order = append(h.order, r)
+	return r, nil
+}
+
+func (h *Hub) observe(e Event) {
+	if h.cfg.Observer == nil {
+		return
+	}
+	if e.Time.IsZero() {
+		e.Time = time.Now()
+	}
+	h.cfg.Observer.Observe(e)
+}
+
+// room is a set of members in join order. Its lock is held while a
+// message is queued to the members, which gives every room one order of
+// events that all members see; queueing never blocks on the network.
+type room struct {
+	name    string
+	mu      sync.Mutex
+	members []*session
+}
+
+// deliveryKind says what a room delivery is; each dialect renders it in its
+// own words.
+type deliveryKind uint8
+
+const (
+	deliverChat   deliveryKind = iota // From said Text
+	deliverJoined                     // From joined the room
+	deliverLeft                       // From left the room (Lost: the connection was lost)
+)
+
+// delivery is one event in a room, before any dialect has rendered it.
+type delivery struct {
+	kind deliveryKind
+	from string
+	text []byte
+	lost bool
+}
+
+// join adds s to r and tells the members already there.
+func (h *Hub) join(s *session, r *room) {
+	slow := r.fanout(s, &delivery{kind: deliverJoined, from: s.name}, func() {
+		r.members = append(r.members, s)
+	})
+	kickSlow(slow)
+	h.observe(Event{Kind: EventJoin, Conn: s.id, Dialect: s.dialect, Name: s.name, Room: r.name})
+}
+
+// leave removes s from r and tells the members who stay.
+func (h *Hub) leave(s *session, r *room, lost bool) {
+	slow := r.fanout(s, &delivery{kind: deliverLeft, from: s.name, lost: lost}, func() {
+		if i := slices.Index(r.members, s); i >= 0 {
+			r.members = slices.Delete(r.members, i, i+1)
+		}
+	})
+	kickSlow(slow)
+	h.observe(Event{Kind: EventLeave, Conn: s.id, Dialect: s.dialect, Name: s.name, Room: r.name})
+}
+
+// say sends a chat line from s to the other members of r.
+func (h *Hub) say(s *session, r *room, text []byte) {
+	kickSlow(r.fanout(s, &delivery{kind: deliverChat, from: s.name, text: text}, nil))
+	h.observe(Event{Kind: EventMessage, Conn: s.id, Dialect: s.dialect, Name: s.name, Room: r.name, Text: string(text)})
+}
+
+// fanout queues d to every member of r except the sender, rendering it once
+// per dialect and sharing the bytes among members of that dialect. then,
+// when not nil, runs under the same lock after the fan-out (a membership
+// change). It returns the members whose queues overflowed; the caller kicks
+// them once the lock is released.
+func (r *room) fanout(sender *session, d *delivery, then func()) (slow []*session) {
+	var rendered [numDialects][]byte
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, m := range r.members {
+		if m == sender {
+			continue
+		}
+		b := rendered[m.dialect]
+		if b == nil {
+			b = render(m.dialect, d)
+			rendered[m.dialect] = b
+		}
+		if !m.send(b, false) {
+			slow = append(slow, m)
+		}
+	}
+	if then != nil {
+		then()
+	}
+	return slow
+}
+
+func kickSlow(slow []*session) {
+	for _, m := range slow {
+		m.kick(ErrSlowConsumer)
+	}
+}

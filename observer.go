@@ -1,0 +1,118 @@
+package chat
+
+import (
+	"context"
+	"log/slog"
+	"time"
+)
+
+// EventKind says what happened in an Event.
+type EventKind uint8
+
+// The kinds of Event a Hub reports.
+const (
+	EventConnect      EventKind = iota + 1 // a connection arrived; Addr is the peer
+	EventName                              // the client set its name (Name)
+	EventCreate                            // the client created Room
+	EventJoin                              // Name joined Room
+	EventLeave                             // Name left Room
+	EventMessage                           // Name said Text in Room
+	EventCommandError                      // the client's command failed; Err is a *CommandError
+	EventSlowConsumer                      // the client was disconnected for not reading; Err matches ErrSlowConsumer
+	EventDisconnect                        // the connection ended; Text is a Reason*, Err why if not a clean quit
+	EventError                             // a hub-level error, such as a failed Accept
+)
+
+var eventNames = [...]string{
+	EventConnect:      "connect",
+	EventName:         "name",
+	EventCreate:       "create",
+	EventJoin:         "join",
+	EventLeave:        "leave",
+	EventMessage:      "message",
+	EventCommandError: "command-error",
+	EventSlowConsumer: "slow-consumer",
+	EventDisconnect:   "disconnect",
+	EventError:        "error",
+}
+
+// String returns the kind's name, such as "join".
+func (k EventKind) String() string {
+	if int(k) < len(eventNames) && eventNames[k] != "" {
+		return eventNames[k]
+	}
+	return "unknown"
+}
+
+// Event is one thing that happened in a Hub. Fields that do not apply to the
+// Kind are zero.
+type Event struct {
+	Kind    EventKind
+	Time    time.Time
+	Conn    uint64 // the connection's id, unique within the hub; 0 for hub-level events
+	Dialect Dialect
+	Addr    string // the peer's address
+	Name    string // the client's name, once set
+	Room    string
+	Text    string
+	Err     error
+}
+
+// Observer receives a Hub's events. The hub calls Observe from the
+// goroutine of the connection concerned, never while holding a lock, and
+// possibly from many goroutines at once: an Observer must be safe for
+// concurrent use and should return quickly, since the connection waits for
+// it.
+type Observer interface {
+	Observe(Event)
+}
+
+// ObserverFunc adapts a function to the Observer interface.
+type ObserverFunc func(Event)
+
+// Observe calls f(e).
+func (f ObserverFunc) Observe(e Event) { f(e) }
+
+// Observers returns an Observer that hands every event to each of obs in
+// turn. Nil entries are skipped.
+func Observers(obs ...Observer) Observer {
+	return ObserverFunc(func(e Event) {
+		for _, o := range obs {
+			if o != nil {
+				o.Observe(e)
+			}
+		}
+	})
+}
+
+// NewSlogObserver returns an Observer that writes each event as one record
+// to l: connects, names, joins, leaves and messages at Info, command errors
+// and slow consumers at Warn, hub errors at Error.
+func NewSlogObserver(l *slog.Logger) Observer {
+	return ObserverFunc(func(e Event) {
+		level := slog.LevelInfo
+		switch e.Kind {
+		case EventCommandError, EventSlowConsumer:
+			level = slog.LevelWarn
+		case EventError:
+			level = slog.LevelError
+		}
+		attrs := make([]slog.Attr, 0, 8)
+		if e.Conn != 0 {
+			attrs = append(attrs, slog.Uint64("conn", e.Conn), slog.String("dialect", e.Dialect.String()))
+		}
+		for _, a := range [...]struct{ k, v string }{{"addr", e.Addr}, {"name", e.Name}, {"room", e.Room}, {"text", e.Text}} {
+			if a.v != "" {
+				attrs = append(attrs, slog.String(a.k, a.v))
+			}
+		}
+		if e.Err != nil {
+			attrs = append(attrs, slog.String("err", e.Err.Error()))
+		}
+		r := slog.NewRecord(e.Time, level, e.Kind.String(), 0)
+		r.AddAttrs(attrs...)
+		if l.Enabled(context.Background(), level) {
+			l.Handler().Handle(context.Background(), r)
+		}
+	})
+}
