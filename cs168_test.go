@@ -170,7 +170,7 @@ func TestCS168Names(t *testing.T) {
 	t.Parallel()
 	h, mt := startHub(t, Config{})
 	c := dial(t, h, mt)
-	c.send("")     // empty frames are ignored, also as a name
+	c.send("")      // empty frames are ignored, also as a name
 	c.send("/list") // a command is not a name
 	c.expect("/list is not a valid name. Send a name of 1 to 32 bytes that does not start with '/'.")
 	c.send(strings.Repeat("n", 33))

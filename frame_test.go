@@ -210,8 +210,8 @@ func TestSplitMessage(t *testing.T) {
 		{"", 5, nil},
 		{"abc", 5, []string{"abc"}},
 		{"abcdefgh", 3, []string{"abc", "def", "gh"}},
-		{"aé", 2, []string{"a", "é"}},              // é is 2 bytes: not cut in half
-		{"€€", 4, []string{"€", "€"}},              // € is 3 bytes
+		{"aé", 2, []string{"a", "é"}},                // é is 2 bytes: not cut in half
+		{"€€", 4, []string{"€", "€"}},                // € is 3 bytes
 		{"😀x", 3, []string{"\xf0\x9f\x98", "\x80x"}}, // a rune wider than max must be cut
 		{"\xff\xfe\xfd", 2, []string{"\xff\xfe", "\xfd"}},
 	}

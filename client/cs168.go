@@ -1,0 +1,163 @@
+// Package client holds the terminal front ends of framechat's dialects:
+// the logic behind examples/client, usable from any program that wants a
+// ready-made line-based chat client over a net.Conn.
+package client
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"strings"
+	"sync"
+
+	chat "github.com/framechat/chat"
+)
+
+// ErrServerGone is returned by Run when the server closed the connection.
+var ErrServerGone = errors.New("client: server disconnected")
+
+// CS168 is a terminal client for the cs168 dialect, written to the
+// course's client spec: it sends Name as the first frame, then each line of
+// In as a frame, and prints each frame from the server to Out, wiping the
+// "[Me] " prompt before it and drawing a fresh one after.
+type CS168 struct {
+	Name string
+	// Host and Port name the server in the disconnect message.
+	Host, Port string
+	// In is the user's input, one message per line; Out is where the
+	// prompt and the server's messages go. Out need not be safe for
+	// concurrent use: the client serialises its writes.
+	In  io.Reader
+	Out io.Writer
+	// ExitOnEOF makes Run return when In ends, as a terminal user pressing
+	// Ctrl-D expects. Otherwise Run goes on printing what the server sends
+	// after In ends, as a grader that pipes a script into the client
+	// expects.
+	ExitOnEOF bool
+}
+
+// Run talks to the server over conn until the server goes away (it prints
+// the disconnect text and returns ErrServerGone), ctx is done, or In ends
+// with ExitOnEOF set (nil). Run closes conn. A read from In that is still
+// blocked when Run returns ends when In does.
+func (c *CS168) Run(ctx context.Context, conn net.Conn) error {
+	defer conn.Close()
+	out := &promptWriter{w: c.Out}
+	fw := chat.NewFrameWriter(conn, chat.FrameSize)
+	if _, err := fw.Write(firstFrame(c.Name)); err != nil {
+		return fmt.Errorf("client: send name: %w", err)
+	}
+	out.prompt()
+
+	inputDone := make(chan error, 1)
+	go func() { inputDone <- c.pump(fw, out) }()
+
+	serverDone := make(chan error, 1)
+	go func() {
+		fr := chat.NewFrameReader(conn, chat.FrameSize)
+		for {
+			msg, err := fr.ReadFrame()
+			if err != nil {
+				serverDone <- err
+				return
+			}
+			out.message(string(msg))
+		}
+	}()
+
+	for {
+		var err error
+		select {
+		case err = <-serverDone:
+			out.last(fmt.Sprintf(chat.CS168ServerGone, c.Host, c.Port))
+			return fmt.Errorf("%w: %v", ErrServerGone, err)
+		case err = <-inputDone:
+			if err == nil && !c.ExitOnEOF {
+				inputDone = nil // keep listening
+				continue
+			}
+		case <-ctx.Done():
+			err = ctx.Err()
+		}
+		conn.Close()
+		<-serverDone
+		out.finish()
+		return err
+	}
+}
+
+// pump sends each line of In as one or more frames. It returns nil at the
+// end of In, or the error that stopped it.
+func (c *CS168) pump(fw *chat.FrameWriter, out *promptWriter) error {
+	r := bufio.NewReader(c.In)
+	for {
+		line, err := r.ReadString('\n')
+		if line != "" {
+			for _, frame := range chat.SplitMessage(cleanLine(line), chat.FrameSize) {
+				if _, werr := fw.Write(frame); werr != nil {
+					return werr
+				}
+			}
+			out.prompt()
+		}
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("client: read input: %w", err)
+		}
+	}
+}
+
+// cleanLine drops the line ending and any other CR or LF: a frame never
+// carries them. Trailing spaces would be lost as padding anyway.
+func cleanLine(line string) []byte {
+	line = strings.TrimRight(line, "\r\n")
+	line = strings.NewReplacer("\r", "", "\n", "").Replace(line)
+	return []byte(strings.TrimRight(line, " "))
+}
+
+// firstFrame is the name, cut to fit one frame.
+func firstFrame(name string) []byte {
+	b := cleanLine(name)
+	if pieces := chat.SplitMessage(b, chat.FrameSize); len(pieces) > 0 {
+		return pieces[0]
+	}
+	return b
+}
+
+// promptWriter draws the cs168 prompt and messages on a terminal. Its
+// methods may be called from the input and the network goroutines at once.
+type promptWriter struct {
+	mu  sync.Mutex
+	w   io.Writer
+	err error
+}
+
+func (p *promptWriter) write(s string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.err == nil {
+		_, p.err = io.WriteString(p.w, s)
+	}
+}
+
+// prompt starts a new input line.
+func (p *promptWriter) prompt() { p.write(chat.CS168ClientPrompt) }
+
+// message wipes the prompt, prints msg on its own line and draws a fresh
+// prompt, in one write so that the pieces never interleave.
+func (p *promptWriter) message(msg string) {
+	p.write(chat.CS168ClientWipe + "\r" + Sanitize(msg) + "\n" + chat.CS168ClientPrompt)
+}
+
+// last wipes the prompt and prints msg, with no prompt after it.
+func (p *promptWriter) last(msg string) {
+	p.write(chat.CS168ClientWipe + "\r" + msg + "\n")
+}
+
+// finish wipes the last prompt, leaving the cursor at the start of a line.
+func (p *promptWriter) finish() { p.write(chat.CS168ClientWipe + "\r") }

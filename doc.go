@@ -1,0 +1,91 @@
+// Package chat is an embeddable chat engine: a Hub of rooms that speaks the
+// chat protocols of classic socket-programming courses exactly as their
+// specs put them on the wire, so that existing clients and servers written
+// to those specs work with it unchanged.
+//
+// # Getting started
+//
+// A Hub owns rooms and their members. Give it connections from a
+// [Transport] (any net.Listener is one) and it runs a session per
+// connection:
+//
+//	hub := chat.NewHub(chat.Config{})
+//	ln, _ := chat.ListenTCP(ctx, ":55555")
+//	go hub.Serve(ln)           // returns ErrHubClosed after Shutdown
+//	...
+//	hub.Shutdown(ctx)
+//
+// [Observer] receives what happens (connects with the peer address, names,
+// joins, leaves, messages, errors, slow consumers, disconnects);
+// [NewSlogObserver] writes it to a log/slog logger. [MemTransport] serves
+// connections made in memory, for tests. The programs in examples/ (a
+// server, a terminal client, and the course's part-0 basic server and
+// client) show the whole API in use; package client holds the terminal
+// client's logic.
+//
+// # Frames
+//
+// The cs168 dialect sends every message, both ways, as exactly [FrameSize]
+// (200) bytes: the text followed by space padding. [FrameReader] and
+// [FrameWriter] turn any byte stream into frames and back. They handle
+// reads that return part of a frame, several frames, or one byte at a time.
+// Two consequences of padding are worth knowing: trailing spaces of a
+// message are lost, and the limit is 200 bytes, not 200 characters. A
+// message that does not fit is refused with [ErrFrameTooLong], never sent
+// as a broken frame; [SplitMessage] cuts long text between UTF-8 sequences.
+//
+// # The cs168 dialect
+//
+// A connection's first non-empty frame is its name; then /create NAME,
+// /join NAME and /list manage channels, and any other frame is chat to the
+// others in the channel, delivered as "[name] text". The exact texts are
+// the CS168* constants. Where the course's spec is silent, the Hub does
+// this:
+//
+//   - An empty frame (only whitespace) is ignored in every state: it is
+//     neither a name nor a chat message.
+//   - A name must be 1 to Config.MaxNameBytes (32) bytes of printable text
+//     and must not start with '/': a client whose first frame is "/list"
+//     most likely forgot to send a name. A refused name gets the reply
+//     "NAME is not a valid name. Send a name of 1 to 32 bytes that does not
+//     start with '/'." and the server waits for another. Names need not be
+//     unique, as in the original course server.
+//   - Trailing whitespace of any kind (spaces, tabs, CR, LF) and NULs are
+//     stripped from every frame before it is read, for clients that put the
+//     newline from stdin inside the frame.
+//   - A command's argument is its first word; further words are ignored.
+//     Command words are case-sensitive: /JOIN is not a valid command.
+//   - /list with no channels replies with one empty frame, so a client that
+//     reads one reply per /list never hangs. A list longer than one frame is
+//     sent as several frames, each holding whole names separated by
+//     newlines. Channels are listed in creation order and live as long as
+//     the hub, even when empty.
+//   - /join of the channel you are in changes nothing and tells nobody.
+//   - A channel name must be 1 to Config.MaxRoomNameBytes (64) bytes of
+//     printable text; /create with a longer one is refused with "Channel
+//     names must be 1 to 64 bytes of printable text."
+//   - A chat line that does not fit one frame behind "[name] " is sent as
+//     several frames, each with the prefix, cut between UTF-8 sequences.
+//   - A client that disconnects, cleanly or not (even in the middle of a
+//     frame), is announced to its channel as "NAME has left"; its partial
+//     frame is dropped.
+//
+// # Concurrency
+//
+// One goroutine per connection reads frames and runs the dialect's state
+// machine; it never writes to the socket itself. Messages for a connection
+// go to its bounded outbound queue, and a writer goroutine, started only
+// while the queue has something in it, writes everything queued in one call
+// (writev on TCP). A broadcast renders its frame once per dialect and
+// shares the bytes among the recipients. Each room has one lock, held only
+// while messages are queued (never during network I/O or an Observer
+// call), which gives each room one order of events that all members see.
+//
+// # Slow consumers
+//
+// A client that stops reading must not stall its room. When a message
+// would push a connection's queue past Config.MaxQueueBytes (64 KiB), the
+// connection is closed, its room is told it left, and the Observer receives
+// an EventSlowConsumer. Replies to the connection's own commands are not
+// counted, so a client is never disconnected for asking for a long list.
+package chat

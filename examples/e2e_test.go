@@ -1,0 +1,519 @@
+// Package examples_test drives the example programs as built binaries over
+// TCP on 127.0.0.1, the way a course grader drives them: stdin and stdout
+// are pipes, raw clients send bytes in awkward pieces, processes get killed.
+package examples_test
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	chat "github.com/framechat/chat"
+	"github.com/google/go-cmp/cmp"
+	"golang.org/x/sync/errgroup"
+)
+
+const timeout = 10 * time.Second
+
+var binDir string
+
+// TestMain builds the example programs once for all tests (with the race
+// detector when the tests have it).
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "framechat-e2e-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	binDir = dir
+	code := func() int {
+		defer os.RemoveAll(dir)
+		for _, prog := range []string{"server", "client", "basic-server", "basic-client"} {
+			args := []string{"build", "-o", filepath.Join(dir, prog)}
+			if raceEnabled {
+				args = append(args, "-race")
+			}
+			cmd := exec.Command("go", append(args, "./"+prog)...)
+			cmd.Stderr = os.Stderr
+			if err := cmd.Run(); err != nil {
+				fmt.Fprintf(os.Stderr, "building %s: %v\n", prog, err)
+				return 1
+			}
+		}
+		return m.Run()
+	}()
+	os.Exit(code)
+}
+
+// proc is a running example program whose stdout the test reads.
+type proc struct {
+	t      *testing.T
+	cmd    *exec.Cmd
+	stdin  io.WriteCloser
+	mu     sync.Mutex
+	out    bytes.Buffer
+	change chan struct{} // signalled when out grows or the process ends
+	done   chan struct{} // closed when the process has exited
+	err    error         // exit status, once done
+}
+
+func start(t *testing.T, prog string, args ...string) *proc {
+	t.Helper()
+	p := &proc{t: t, change: make(chan struct{}, 1), done: make(chan struct{})}
+	p.cmd = exec.Command(filepath.Join(binDir, prog), args...)
+	p.cmd.Dir = t.TempDir()
+	p.cmd.Stderr = os.Stderr
+	var err error
+	if p.stdin, err = p.cmd.StdinPipe(); err != nil {
+		t.Fatal(err)
+	}
+	stdout, err := p.cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		buf := make([]byte, 4096)
+		for {
+			n, rerr := stdout.Read(buf)
+			p.mu.Lock()
+			p.out.Write(buf[:n])
+			p.mu.Unlock()
+			p.signal()
+			if rerr != nil {
+				break
+			}
+		}
+		p.err = p.cmd.Wait()
+		close(p.done)
+		p.signal()
+	}()
+	t.Cleanup(func() {
+		p.cmd.Process.Kill()
+		<-p.done
+	})
+	return p
+}
+
+func (p *proc) signal() {
+	select {
+	case p.change <- struct{}{}:
+	default:
+	}
+}
+
+// output returns everything the program has printed so far.
+func (p *proc) output() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.out.String()
+}
+
+// waitOutput waits until the output contains want and returns the output.
+func (p *proc) waitOutput(want string) string {
+	p.t.Helper()
+	deadline := time.NewTimer(timeout)
+	defer deadline.Stop()
+	for {
+		if out := p.output(); strings.Contains(out, want) {
+			return out
+		}
+		select {
+		case <-p.change:
+		case <-p.done:
+			if out := p.output(); !strings.Contains(out, want) {
+				p.t.Fatalf("%s exited (%v) without printing %q; output:\n%q", p.cmd.Path, p.err, want, out)
+			}
+		case <-deadline.C:
+			p.t.Fatalf("%s did not print %q within %v; output:\n%q", p.cmd.Path, want, timeout, p.output())
+		}
+	}
+}
+
+// wait waits for the program to exit and returns its exit status.
+func (p *proc) wait() error {
+	p.t.Helper()
+	select {
+	case <-p.done:
+		return p.err
+	case <-time.After(timeout):
+		p.t.Fatalf("%s did not exit within %v", p.cmd.Path, timeout)
+		return nil
+	}
+}
+
+func (p *proc) typeLine(line string) {
+	p.t.Helper()
+	if _, err := io.WriteString(p.stdin, line+"\n"); err != nil {
+		p.t.Fatalf("typing %q: %v", line, err)
+	}
+}
+
+// startServer runs examples/server on a free loopback port and returns it
+// with its port.
+func startServer(t *testing.T) (*proc, string) {
+	t.Helper()
+	s := start(t, "server", "-addr", "127.0.0.1", "-log", filepath.Join(t.TempDir(), "server.log"), "0")
+	out := s.waitOutput("\n")
+	_, addr, ok := strings.Cut(strings.TrimSpace(out), "listening on ")
+	if !ok {
+		t.Fatalf("server said %q", out)
+	}
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		t.Fatalf("server address %q: %v", addr, err)
+	}
+	return s, port
+}
+
+// raw is a test client speaking cs168 frames directly.
+type raw struct {
+	t    *testing.T
+	conn net.Conn
+	fr   *chat.FrameReader
+}
+
+func dialRaw(t *testing.T, port string) *raw {
+	t.Helper()
+	conn, err := net.DialTimeout("tcp", "127.0.0.1:"+port, timeout)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	return &raw{t: t, conn: conn, fr: chat.NewFrameReader(conn, chat.FrameSize)}
+}
+
+func frame(s string) []byte { return []byte(s + strings.Repeat(" ", chat.FrameSize-len(s))) }
+
+func (r *raw) send(msgs ...string) {
+	r.t.Helper()
+	var b []byte
+	for _, m := range msgs {
+		b = append(b, frame(m)...)
+	}
+	r.conn.SetWriteDeadline(time.Now().Add(timeout))
+	if _, err := r.conn.Write(b); err != nil {
+		r.t.Fatal(err)
+	}
+}
+
+func (r *raw) recv(n int) ([]string, error) {
+	r.conn.SetReadDeadline(time.Now().Add(timeout))
+	var got []string
+	for range n {
+		p, err := r.fr.ReadFrame()
+		if err != nil {
+			return got, err
+		}
+		got = append(got, string(p))
+	}
+	return got, nil
+}
+
+func (r *raw) expect(want ...string) {
+	r.t.Helper()
+	got, err := r.recv(len(want))
+	if err != nil {
+		r.t.Fatalf("after %q: %v", got, err)
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		r.t.Errorf("received (-want +got):\n%s", diff)
+	}
+}
+
+// sync round-trips a /list: everything r sent before has been handled.
+func (r *raw) sync() {
+	r.t.Helper()
+	r.send("/list")
+	if _, err := r.recv(1); err != nil {
+		r.t.Fatal(err)
+	}
+}
+
+// msg is how the client prints one server message: the wipe, the text and
+// a fresh prompt.
+func msg(text string) string { return "\r    \r" + text + "\n[Me] " }
+
+func TestTwoClientsChat(t *testing.T) {
+	t.Parallel()
+	_, port := startServer(t)
+	alice := start(t, "client", "alice", "127.0.0.1", port)
+	alice.waitOutput("[Me] ")
+	alice.typeLine("/create rust")
+	watcher := dialRaw(t, port) // proves the channel exists before bob joins
+	watcher.send("watcher")
+	for {
+		watcher.send("/list")
+		got, err := watcher.recv(1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got[0] == "rust" {
+			break
+		}
+	}
+
+	bob := start(t, "client", "bob", "127.0.0.1", port)
+	bob.typeLine("/join rust")
+	alice.waitOutput(msg("bob has joined"))
+	bob.typeLine("hello alice")
+	alice.waitOutput(msg("[bob] hello alice"))
+	// 195 bytes fit one frame from the client, but not behind "[alice] ":
+	// the server sends them as two frames, each with the prefix.
+	alice.typeLine("hi bob, " + strings.Repeat("x", 187))
+	bob.waitOutput(msg("[alice] hi bob, "+strings.Repeat("x", 184)) + "\r    \r[alice] xxx\n")
+	bob.typeLine("/list")
+	bob.waitOutput(msg("rust"))
+	bob.typeLine("/join nowhere")
+	bob.waitOutput(msg("No channel named nowhere exists. Try '/create nowhere'?"))
+
+	bob.stdin.Close() // a piped client keeps listening after its input ends
+	alice.typeLine("still there?")
+	bob.waitOutput(msg("[alice] still there?"))
+	bob.cmd.Process.Signal(os.Interrupt)
+	if err := bob.wait(); err != nil {
+		t.Errorf("bob exited with %v after Ctrl-C", err)
+	}
+	alice.waitOutput(msg("bob has left"))
+	if out := bob.output(); strings.Contains(out, "\n\n") || strings.Contains(out, "bob has joined") {
+		t.Errorf("bob's output has stray lines or his own join notice:\n%q", out)
+	}
+}
+
+// TestRawClients drives the server with clients written to the spec but
+// not to our framer: one sends every frame in random pieces with pauses,
+// one sends ten frames in one write, one sends the newline from stdin.
+func TestRawClients(t *testing.T) {
+	t.Parallel()
+	_, port := startServer(t)
+	listener := dialRaw(t, port)
+	listener.send("listener", "/create pieces")
+	listener.sync()
+
+	slow := dialRaw(t, port)
+	rng := rand.New(rand.NewPCG(1, 2))
+	var stream []byte
+	for _, m := range []string{"slowpoke", "/join pieces", "one", "two"} {
+		stream = append(stream, frame(m)...)
+	}
+	for len(stream) > 0 {
+		n := min(1+rng.IntN(60), len(stream))
+		if _, err := slow.conn.Write(stream[:n]); err != nil {
+			t.Fatal(err)
+		}
+		stream = stream[n:]
+		time.Sleep(time.Duration(rng.IntN(3)) * time.Millisecond) // a peer that pauses mid-frame
+	}
+	listener.expect("slowpoke has joined", "[slowpoke] one", "[slowpoke] two")
+
+	burst := dialRaw(t, port)
+	var ten []string
+	want := []string{"burst has joined"}
+	for i := range 8 {
+		ten = append(ten, fmt.Sprintf("line %d", i))
+		want = append(want, fmt.Sprintf("[burst] line %d", i))
+	}
+	burst.send(append([]string{"burst", "/join pieces"}, ten...)...) // ten frames, one write
+	listener.expect(want...)
+
+	newline := dialRaw(t, port)
+	newline.send("nl\n", "/join pieces\n", "hello\n")
+	listener.expect("nl has joined", "[nl] hello")
+	newline.send("/list\n")
+	newline.expect("pieces")
+}
+
+// TestManyClientsTCP: 50 clients in 5 channels over TCP, each saying 10
+// lines; each receives exactly the lines of the other 9 in its channel, in
+// each sender's order.
+func TestManyClientsTCP(t *testing.T) {
+	t.Parallel()
+	const channels, per, lines = 5, 10, 10
+	_, port := startServer(t)
+	admin := dialRaw(t, port)
+	admin.send("admin")
+	for c := range channels {
+		admin.send(fmt.Sprintf("/create ch%d", c))
+	}
+	admin.sync()
+	clients := make([][]*raw, channels)
+	for c := range channels {
+		for i := range per {
+			r := dialRaw(t, port)
+			r.send(fmt.Sprintf("u%d-%d", c, i), fmt.Sprintf("/join ch%d", c))
+			r.sync()
+			clients[c] = append(clients[c], r)
+		}
+	}
+	var g errgroup.Group
+	for c := range channels {
+		for i, r := range clients[c] {
+			name := fmt.Sprintf("u%d-%d", c, i)
+			skip := per - 1 - i // join notices of later members
+			g.Go(func() error {
+				got, err := r.recv(skip + (per-1)*lines)
+				if err != nil {
+					return fmt.Errorf("%s after %d frames: %w", name, len(got), err)
+				}
+				next := map[string]int{}
+				for _, m := range got[skip:] {
+					from, rest, _ := strings.Cut(strings.TrimPrefix(m, "["), "] line ")
+					var n int
+					fmt.Sscan(rest, &n)
+					if !strings.HasPrefix(from, fmt.Sprintf("u%d-", c)) || from == name || n != next[from] {
+						return fmt.Errorf("%s: unexpected %q (expected line %d from %s)", name, m, next[from], from)
+					}
+					next[from]++
+				}
+				return nil
+			})
+			g.Go(func() error {
+				var b []byte
+				for n := range lines {
+					b = append(b, frame(fmt.Sprintf("line %d", n))...)
+				}
+				_, err := r.conn.Write(b)
+				return err
+			})
+		}
+	}
+	if err := g.Wait(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestClientVanishesMidFrame(t *testing.T) {
+	t.Parallel()
+	_, port := startServer(t)
+	alice := dialRaw(t, port)
+	alice.send("alice", "/create c")
+	alice.sync()
+	ghost := dialRaw(t, port)
+	ghost.send("ghost", "/join c")
+	alice.expect("ghost has joined")
+	ghost.conn.Write(frame("half a message")[:50])
+	ghost.conn.(*net.TCPConn).SetLinger(0) // reset, not a clean close
+	ghost.conn.Close()
+	alice.expect("ghost has left")
+
+	bob := dialRaw(t, port) // the server goes on serving
+	bob.send("bob", "/join c", "still works")
+	alice.expect("bob has joined", "[bob] still works")
+}
+
+func TestServerKilledUnderClient(t *testing.T) {
+	t.Parallel()
+	srv, port := startServer(t)
+	c := start(t, "client", "carol", "127.0.0.1", port)
+	c.waitOutput("[Me] ")
+	watcher := dialRaw(t, port)
+	watcher.send("watcher", "/create here")
+	watcher.sync()
+	c.typeLine("/join here")
+	watcher.expect("carol has joined")
+
+	srv.cmd.Process.Kill()
+	out := c.waitOutput(fmt.Sprintf("Server at 127.0.0.1:%s has disconnected\n", port))
+	if err := c.wait(); err != nil {
+		t.Errorf("client exit status %v after the server went away", err)
+	}
+	if !strings.HasSuffix(out, "\r    \rServer at 127.0.0.1:"+port+" has disconnected\n") {
+		t.Errorf("client output ends %q", out[max(0, len(out)-80):])
+	}
+}
+
+func TestServerStopsOnSignal(t *testing.T) {
+	t.Parallel()
+	srv, port := startServer(t)
+	a := dialRaw(t, port)
+	a.send("a", "/create x")
+	a.sync()
+	srv.cmd.Process.Signal(syscall.SIGTERM)
+	if err := srv.wait(); err != nil {
+		t.Errorf("server exit status %v after SIGTERM", err)
+	}
+	a.conn.SetReadDeadline(time.Now().Add(timeout))
+	if _, err := io.Copy(io.Discard, a.conn); err != nil {
+		t.Errorf("client connection after shutdown: %v", err)
+	}
+	out := srv.output()
+	for _, want := range []string{"connection from 127.0.0.1:", "(a) disconnected: shutdown", "server stopped"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("server output lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+func TestClientCannotConnect(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, port, _ := net.SplitHostPort(ln.Addr().String())
+	ln.Close() // nothing listens there now
+	c := start(t, "client", "dave", "127.0.0.1", port)
+	err = c.wait()
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() == 0 {
+		t.Errorf("client exit status %v, want non-zero", err)
+	}
+	if got, want := c.output(), "Unable to connect to 127.0.0.1:"+port+"\n"; got != want {
+		t.Errorf("client printed %q, want %q", got, want)
+	}
+}
+
+func TestBasicServerAndClient(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, port, _ := net.SplitHostPort(ln.Addr().String())
+	ln.Close()
+	srv := start(t, "basic-server", port)
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	for _, m := range []string{"first message\nwith two lines", "second"} {
+		for { // wait until the server listens
+			if c, err := net.Dial("tcp", "127.0.0.1:"+port); err == nil {
+				c.Close()
+				break
+			}
+			select {
+			case <-ctx.Done():
+				t.Fatal("basic-server never listened")
+			case <-time.After(10 * time.Millisecond):
+			}
+		}
+		cl := exec.CommandContext(ctx, filepath.Join(binDir, "basic-client"), "127.0.0.1", port)
+		cl.Stdin = strings.NewReader(m)
+		if out, err := cl.CombinedOutput(); err != nil {
+			t.Fatalf("basic-client: %v: %s", err, out)
+		}
+		srv.waitOutput(m + "\n")
+	}
+	sc := bufio.NewScanner(strings.NewReader(srv.output()))
+	var lines []string
+	for sc.Scan() {
+		lines = append(lines, sc.Text())
+	}
+	if diff := cmp.Diff([]string{"first message", "with two lines", "second"}, lines); diff != "" {
+		t.Errorf("basic-server output (-want +got):\n%s", diff)
+	}
+}
