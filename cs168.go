@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"strings"
 )
 
 // cs168InvalidChannel refuses a /create whose channel name breaks the
@@ -45,8 +44,6 @@ func (c *cs168) handle(frame []byte) bool {
 	}
 	return true
 }
-
-func (c *cs168) bye(string) {}
 
 func (c *cs168) setName(msg []byte) {
 	h := c.s.hub
@@ -116,8 +113,7 @@ func (c *cs168) move(r *room) {
 	if c.s.room != nil {
 		h.leave(c.s, c.s.room, false)
 	}
-	c.s.room = r
-	h.join(c.s, r)
+	h.join(c.s, r, false, nil)
 }
 
 // list replies with the channel names separated by newlines, in creation
@@ -145,7 +141,7 @@ func (c *cs168) list() {
 // fail tells the client its command failed, in the protocol's words, and
 // reports the failure to the Observer. Nothing else changes.
 func (c *cs168) fail(cmd, reply string, err error) {
-	c.s.send(cs168Frame(reply), true)
+	c.s.send(clipFrame(reply), true)
 	ce := &CommandError{Command: cmd, Reply: reply, Err: err}
 	var inner *CommandError
 	if errors.As(err, &inner) {
@@ -161,10 +157,10 @@ func roomName(r *room) string {
 	return r.name
 }
 
-// cs168Frame encodes one server text as one frame, cut at a UTF-8 boundary
+// clipFrame encodes one server text as one frame, cut at a UTF-8 boundary
 // if it is longer than a frame (it can be only when it quotes a long
 // argument back).
-func cs168Frame(text string) []byte {
+func clipFrame(text string) []byte {
 	b := []byte(text)
 	b = b[:utf8Cut(b, FrameSize)]
 	frame, _ := AppendFrame(make([]byte, 0, FrameSize), b, FrameSize)
@@ -174,23 +170,31 @@ func cs168Frame(text string) []byte {
 // renderCS168 encodes a room delivery as cs168 frames. A chat line whose
 // "[name] text" passes the frame width is sent as several frames, each with
 // the name prefix, cut at UTF-8 boundaries.
-func renderCS168(d *delivery) []byte {
+func renderCS168(d *delivery) rendered {
 	switch d.kind {
 	case deliverJoined:
-		return cs168Frame(strings.Replace(CS168Joined, "%s", d.from, 1))
+		return rendered{a: clipFrame(d.from + " has joined")}
 	case deliverLeft:
-		return cs168Frame(strings.Replace(CS168Left, "%s", d.from, 1))
+		return rendered{a: clipFrame(d.from + " has left")}
+	case deliverRenamed:
+		return rendered{a: clipFrame(d.from + " is now known as " + d.to)}
+	case deliverWhisper:
+		return rendered{a: prefixedFrames("["+d.from+" whispers] ", d.text)}
 	}
-	// One allocation: the frames are built in place.
-	room := FrameSize - len(d.from) - 3 // "[" + name + "] "; names are at most 100 bytes
-	text := d.text
+	return rendered{a: prefixedFrames("["+d.from+"] ", d.text)}
+}
+
+// prefixedFrames encodes text behind prefix in as many frames as it takes,
+// each frame carrying the prefix, cut between UTF-8 sequences, in one
+// allocation. The prefix must leave room in a frame (names are at most 100
+// bytes).
+func prefixedFrames(prefix string, text []byte) []byte {
+	room := FrameSize - len(prefix)
 	out := make([]byte, 0, FrameSize*max(1, (len(text)+room-1)/room))
 	for first := true; first || len(text) > 0; first = false {
 		n := utf8Cut(text, room)
 		start := len(out)
-		out = append(out, '[')
-		out = append(out, d.from...)
-		out = append(out, "] "...)
+		out = append(out, prefix...)
 		out = append(out, text[:n]...)
 		for len(out)-start < FrameSize {
 			out = append(out, ' ')

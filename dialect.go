@@ -18,6 +18,19 @@ const (
 	// Dialect.
 	CS168 Dialect = iota
 
+	// IM is an instant messenger over the same 200-byte frames: every user
+	// is in one room (Config.IMRoom); users have unique names and can
+	// rename themselves, list users, whisper, and ask for help. Every
+	// server frame starts with a word that says what it is: MSG, WHISPER,
+	// SENT, NOTICE, USERS, HELP, ERROR. PROTOCOL.md has the details.
+	IM
+
+	// Lobby is the rooms-and-nicknames protocol with numeric replies:
+	// no framing at all (one write is one message, at most 1024 bytes),
+	// with a pause between messages to the same client so that a client
+	// doing one read per message gets them apart.
+	Lobby
+
 	numDialects
 )
 
@@ -26,6 +39,10 @@ func (d Dialect) String() string {
 	switch d {
 	case CS168:
 		return "cs168"
+	case IM:
+		return "im"
+	case Lobby:
+		return "lobby"
 	}
 	return fmt.Sprintf("Dialect(%d)", uint8(d))
 }
@@ -45,14 +62,22 @@ func (d Dialect) valid() bool { return d < numDialects }
 // newProtocol returns the state machine for a new session of s's dialect.
 func newProtocol(s *session) protocol {
 	switch s.dialect {
+	case IM:
+		return newIM(s)
+	case Lobby:
+		return &lobby{s: s}
 	default:
 		return &cs168{s: s}
 	}
 }
 
 // render encodes a room delivery in dialect d, ready to queue.
-func render(d Dialect, dv *delivery) []byte {
+func render(d Dialect, dv *delivery) rendered {
 	switch d {
+	case IM:
+		return renderIM(dv)
+	case Lobby:
+		return renderLobby(dv)
 	default:
 		return renderCS168(dv)
 	}

@@ -39,6 +39,13 @@ var (
 	// ErrMissingArgument means a command lacked its argument.
 	ErrMissingArgument = errors.New("chat: command needs an argument")
 
+	// ErrNickInUse means a name is taken: by a member of the room for the
+	// lobby dialect, by an im user for the im dialect.
+	ErrNickInUse = errors.New("chat: name in use")
+
+	// ErrNoSuchUser means a whisper named a user who is not there.
+	ErrNoSuchUser = errors.New("chat: no such user")
+
 	// ErrNotInRoom means a client sent chat before joining a room.
 	ErrNotInRoom = errors.New("chat: not in a room")
 )

@@ -39,6 +39,15 @@ type Config struct {
 	// Zero means 64 KiB (327 frames).
 	MaxQueueBytes int
 
+	// IMRoom is the room that every im user is in. Zero means "im".
+	IMRoom string
+
+	// LobbyPause is the pause the lobby dialect keeps between two messages
+	// to the same client, so that a client doing one read per message gets
+	// them apart. It delays only that client. Zero means 200 ms; negative
+	// means no pause.
+	LobbyPause time.Duration
+
 	// WriteTimeout bounds each write to a connection; a peer that accepts
 	// no bytes for this long is disconnected. Zero means 10 s; negative
 	// means no timeout.
@@ -62,6 +71,12 @@ func (c Config) withDefaults() Config {
 	}
 	if c.WriteTimeout == 0 {
 		c.WriteTimeout = 10 * time.Second
+	}
+	if c.IMRoom == "" {
+		c.IMRoom = "im"
+	}
+	if c.LobbyPause == 0 {
+		c.LobbyPause = DefaultPause
 	}
 	if c.MaxNameBytes <= 0 {
 		c.MaxNameBytes = 32
@@ -185,7 +200,7 @@ func (h *Hub) ServeConn(ctx context.Context, conn net.Conn, d Dialect) error {
 // register creates the session for conn and counts it in h.wg; the caller
 // must call h.wg.Done when it ends.
 func (h *Hub) register(conn net.Conn, d Dialect) (*session, error) {
-	s := &session{hub: h, conn: conn, id: h.nextID.Add(1), dialect: d, addr: remoteAddr(conn)}
+	s := &session{hub: h, conn: conn, id: h.nextID.Add(1), dialect: d, addr: remoteAddr(conn), stop: make(chan struct{})}
 	s.proto = newProtocol(s)
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -286,13 +301,18 @@ func (h *Hub) Members(roomName string) ([]string, error) {
 	if r == nil {
 		return nil, fmt.Errorf("chat: members of %q: %w", roomName, ErrNoSuchRoom)
 	}
+	return r.names(), nil
+}
+
+// names returns the names of r's members in join order.
+func (r *room) names() []string {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	names := make([]string, len(r.members))
 	for i, m := range r.members {
 		names[i] = m.name
 	}
-	return names, nil
+	return names
 }
 
 func (h *Hub) checkRoomName(name string) error {
@@ -306,6 +326,23 @@ func (h *Hub) room(name string) *room {
 	h.mu.RLock()
 	defer h.mu.RUnlock()
 	return h.rooms[name]
+}
+
+// roomOrCreate returns the room called name, creating it if need be, and
+// whether it was created.
+func (h *Hub) roomOrCreate(name string) (*room, bool) {
+	if r := h.room(name); r != nil {
+		return r, false
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if r, ok := h.rooms[name]; ok {
+		return r, false
+	}
+	r := &room{name: name}
+	h.rooms[name] = r
+	h.order = append(h.order, r)
+	return r, true
 }
 
 func (h *Hub) createRoom(name string) (*room, error) {
@@ -344,71 +381,178 @@ type room struct {
 type deliveryKind uint8
 
 const (
-	deliverChat   deliveryKind = iota // From said Text
-	deliverJoined                     // From joined the room
-	deliverLeft                       // From left the room (Lost: the connection was lost)
+	deliverChat    deliveryKind = iota // from said text
+	deliverJoined                      // from joined the room, now of count members
+	deliverLeft                        // from left the room (lost: the connection was lost)
+	deliverRenamed                     // from is now known as to
+	deliverWhisper                     // from said text to one member only
 )
 
 // delivery is one event in a room, before any dialect has rendered it.
 type delivery struct {
-	kind deliveryKind
-	from string
-	text []byte
-	lost bool
+	kind  deliveryKind
+	from  string
+	to    string
+	text  []byte
+	lost  bool
+	count int
 }
 
-// join adds s to r and tells the members already there.
-func (h *Hub) join(s *session, r *room) {
-	slow := r.fanout(s, &delivery{kind: deliverJoined, from: s.name}, func() {
-		r.members = append(r.members, s)
-	})
+// rendered is a delivery in one dialect's words: one or two messages (the
+// lobby announces a join in two).
+type rendered struct{ a, b []byte }
+
+// renderCache renders a delivery at most once per dialect, so that all
+// members speaking a dialect share the same bytes.
+type renderCache struct {
+	d    *delivery
+	done [numDialects]bool
+	out  [numDialects]rendered
+}
+
+func (c *renderCache) get(d Dialect) rendered {
+	if !c.done[d] {
+		c.out[d] = render(d, c.d)
+		c.done[d] = true
+	}
+	return c.out[d]
+}
+
+// sendRendered sends a rendered delivery to m; it reports false if m's queue
+// overflowed.
+func (m *session) sendRendered(r rendered, force bool) bool {
+	if !m.send(r.a, force) {
+		return false
+	}
+	return r.b == nil || m.send(r.b, force)
+}
+
+// fanoutLocked queues d to every member of r except skip. The caller holds
+// r.mu. It appends members whose queues overflowed to slow.
+func (r *room) fanoutLocked(skip *session, c *renderCache, slow []*session) []*session {
+	for _, m := range r.members {
+		if m != skip && !m.sendRendered(c.get(m.dialect), false) {
+			slow = append(slow, m)
+		}
+	}
+	return slow
+}
+
+// fanout queues d to every member of r except skip and kicks the members
+// whose queues overflowed, once the lock is released.
+func (r *room) fanout(skip *session, d *delivery) {
+	c := renderCache{d: d}
+	r.mu.Lock()
+	slow := r.fanoutLocked(skip, &c, nil)
+	r.mu.Unlock()
+	kickSlow(slow)
+}
+
+// hasName reports whether a member of r is called name. The caller holds
+// r.mu.
+func (r *room) hasName(name string) bool {
+	for _, m := range r.members {
+		if m.name == name {
+			return true
+		}
+	}
+	return false
+}
+
+// join adds s to r and tells the members already there (a lobby joiner is
+// told too, as its protocol says). With unique set, join fails with
+// ErrNickInUse and changes nothing when a member of r already has s's name.
+// accepted, if not nil, runs under the room lock once the join is certain,
+// before anyone is told: the lobby queues its "0" reply there.
+func (h *Hub) join(s *session, r *room, unique bool, accepted func()) error {
+	r.mu.Lock()
+	if unique && r.hasName(s.name) {
+		r.mu.Unlock()
+		return fmt.Errorf("chat: join %q as %q: %w", r.name, s.name, ErrNickInUse)
+	}
+	if accepted != nil {
+		accepted()
+	}
+	c := renderCache{d: &delivery{kind: deliverJoined, from: s.name, count: len(r.members) + 1}}
+	var slow []*session
+	if len(r.members) == 0 {
+		if s.dialect == Lobby {
+			s.send([]byte(lobbyNewRoom), true)
+		}
+	} else {
+		slow = r.fanoutLocked(s, &c, nil)
+		if s.dialect == Lobby {
+			s.sendRendered(c.get(Lobby), true)
+		}
+	}
+	s.room = r
+	r.members = append(r.members, s)
+	r.mu.Unlock()
 	kickSlow(slow)
 	h.observe(Event{Kind: EventJoin, Conn: s.id, Dialect: s.dialect, Name: s.name, Room: r.name})
+	return nil
 }
 
 // leave removes s from r and tells the members who stay.
 func (h *Hub) leave(s *session, r *room, lost bool) {
-	slow := r.fanout(s, &delivery{kind: deliverLeft, from: s.name, lost: lost}, func() {
-		if i := slices.Index(r.members, s); i >= 0 {
-			r.members = slices.Delete(r.members, i, i+1)
-		}
-	})
+	c := renderCache{d: &delivery{kind: deliverLeft, from: s.name, lost: lost}}
+	r.mu.Lock()
+	if i := slices.Index(r.members, s); i >= 0 {
+		r.members = slices.Delete(r.members, i, i+1)
+	}
+	s.room = nil
+	slow := r.fanoutLocked(s, &c, nil)
+	r.mu.Unlock()
 	kickSlow(slow)
 	h.observe(Event{Kind: EventLeave, Conn: s.id, Dialect: s.dialect, Name: s.name, Room: r.name})
 }
 
-// say sends a chat line from s to the other members of r.
-func (h *Hub) say(s *session, r *room, text []byte) {
-	kickSlow(r.fanout(s, &delivery{kind: deliverChat, from: s.name, text: text}, nil))
-	h.observe(Event{Kind: EventMessage, Conn: s.id, Dialect: s.dialect, Name: s.name, Room: r.name, Text: string(text)})
+// rename changes s's name to name while it is in r, refusing with
+// ErrNickInUse if a member of r has that name, and tells every member,
+// s included.
+func (h *Hub) rename(s *session, r *room, name string) error {
+	old := s.name
+	r.mu.Lock()
+	if r.hasName(name) {
+		r.mu.Unlock()
+		return fmt.Errorf("chat: rename %q to %q: %w", old, name, ErrNickInUse)
+	}
+	s.name = name
+	c := renderCache{d: &delivery{kind: deliverRenamed, from: old, to: name}}
+	slow := r.fanoutLocked(nil, &c, nil)
+	r.mu.Unlock()
+	kickSlow(slow)
+	h.observe(Event{Kind: EventRename, Conn: s.id, Dialect: s.dialect, Name: name, Text: old, Room: r.name})
+	return nil
 }
 
-// fanout queues d to every member of r except the sender, rendering it once
-// per dialect and sharing the bytes among members of that dialect. then,
-// when not nil, runs under the same lock after the fan-out (a membership
-// change). It returns the members whose queues overflowed; the caller kicks
-// them once the lock is released.
-func (r *room) fanout(sender *session, d *delivery, then func()) (slow []*session) {
-	var rendered [numDialects][]byte
+// whisper sends text from s to the member of r called to, and only to it.
+func (h *Hub) whisper(s *session, r *room, to string, text []byte) error {
+	c := renderCache{d: &delivery{kind: deliverWhisper, from: s.name, to: to, text: text}}
+	var target *session
 	r.mu.Lock()
-	defer r.mu.Unlock()
 	for _, m := range r.members {
-		if m == sender {
-			continue
-		}
-		b := rendered[m.dialect]
-		if b == nil {
-			b = render(m.dialect, d)
-			rendered[m.dialect] = b
-		}
-		if !m.send(b, false) {
-			slow = append(slow, m)
+		if m.name == to {
+			target = m
+			break
 		}
 	}
-	if then != nil {
-		then()
+	ok := target == nil || target.sendRendered(c.get(target.dialect), false)
+	r.mu.Unlock()
+	if target == nil {
+		return fmt.Errorf("chat: whisper to %q: %w", to, ErrNoSuchUser)
 	}
-	return slow
+	if !ok {
+		target.kick(ErrSlowConsumer)
+	}
+	h.observe(Event{Kind: EventWhisper, Conn: s.id, Dialect: s.dialect, Name: s.name, Target: to, Room: r.name, Text: string(text)})
+	return nil
+}
+
+// say sends a chat line from s to the other members of r.
+func (h *Hub) say(s *session, r *room, text []byte) {
+	r.fanout(s, &delivery{kind: deliverChat, from: s.name, text: text})
+	h.observe(Event{Kind: EventMessage, Conn: s.id, Dialect: s.dialect, Name: s.name, Room: r.name, Text: string(text)})
 }
 
 func kickSlow(slow []*session) {

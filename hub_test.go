@@ -314,7 +314,7 @@ func BenchmarkFanout(b *testing.B) {
 	text := []byte("hello, this is a typical chat line of some forty bytes")
 	b.ReportAllocs()
 	for i := 0; b.Loop(); i++ {
-		r.fanout(members[0], &delivery{kind: deliverChat, from: members[0].name, text: text}, nil)
+		r.fanout(members[0], &delivery{kind: deliverChat, from: members[0].name, text: text})
 		if i%64 == 0 {
 			for _, m := range members {
 				m.queue, m.queued = m.queue[:0], 0

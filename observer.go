@@ -21,6 +21,8 @@ const (
 	EventSlowConsumer                      // the client was disconnected for not reading; Err matches ErrSlowConsumer
 	EventDisconnect                        // the connection ended; Text is a Reason*, Err why if not a clean quit
 	EventError                             // a hub-level error, such as a failed Accept
+	EventRename                            // the client renamed itself from Text to Name
+	EventWhisper                           // Name whispered Text to Target
 )
 
 var eventNames = [...]string{
@@ -34,6 +36,8 @@ var eventNames = [...]string{
 	EventSlowConsumer: "slow-consumer",
 	EventDisconnect:   "disconnect",
 	EventError:        "error",
+	EventRename:       "rename",
+	EventWhisper:      "whisper",
 }
 
 // String returns the kind's name, such as "join".
@@ -53,6 +57,7 @@ type Event struct {
 	Dialect Dialect
 	Addr    string // the peer's address
 	Name    string // the client's name, once set
+	Target  string // the user a whisper went to
 	Room    string
 	Text    string
 	Err     error
@@ -97,11 +102,11 @@ func NewSlogObserver(l *slog.Logger) Observer {
 		case EventError:
 			level = slog.LevelError
 		}
-		attrs := make([]slog.Attr, 0, 8)
+		attrs := make([]slog.Attr, 0, 9)
 		if e.Conn != 0 {
 			attrs = append(attrs, slog.Uint64("conn", e.Conn), slog.String("dialect", e.Dialect.String()))
 		}
-		for _, a := range [...]struct{ k, v string }{{"addr", e.Addr}, {"name", e.Name}, {"room", e.Room}, {"text", e.Text}} {
+		for _, a := range [...]struct{ k, v string }{{"addr", e.Addr}, {"name", e.Name}, {"to", e.Target}, {"room", e.Room}, {"text", e.Text}} {
 			if a.v != "" {
 				attrs = append(attrs, slog.String(a.k, a.v))
 			}

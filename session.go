@@ -30,10 +30,14 @@ type session struct {
 	dialect Dialect
 	addr    string
 
-	// reader-owned
+	// reader-owned. name is also read by other sessions, under the lock of
+	// the room s is in; while s is in a room it changes only under that lock.
 	proto protocol
 	name  string
 	room  *room
+
+	stop     chan struct{} // closed when the session ends: interrupts the lobby pause
+	stopOnce sync.Once
 
 	mu       sync.Mutex
 	queue    [][]byte // frames waiting for the writer, in order
@@ -43,15 +47,15 @@ type session struct {
 	closed   bool     // no more writes: the session is ending
 	kickErr  error    // why the server closed the connection, if it did
 	writerWG sync.WaitGroup
+
+	lastWrite time.Time // writer-owned: end of the last lobby message
 }
 
 // protocol is one dialect's state machine for one session. handle is called
 // by the reader goroutine for each inbound message, in order; it returns
-// false when the client asked to leave. bye is called once when the
-// connection ends, before the session leaves its room.
+// false when the client asked to leave.
 type protocol interface {
 	handle(msg []byte) (more bool)
-	bye(reason string)
 }
 
 // serve runs the session until the connection ends and returns why it ended.
@@ -61,17 +65,21 @@ func (s *session) serve() error {
 
 	reason, err := s.readLoop()
 
-	s.proto.bye(reason)
 	if s.room != nil {
 		h.leave(s, s.room, reason != ReasonQuit)
-		s.room = nil
 	}
 	h.forget(s)
+	// A client that said goodbye gets what was queued for it (the lobby's
+	// pause and im's farewell); a lost or kicked one does not.
+	if reason == ReasonQuit {
+		s.drain()
+	}
 	s.mu.Lock()
 	s.closed = true
 	s.queue, s.queued = nil, 0
 	kick := s.kickErr
 	s.mu.Unlock()
+	s.halt()
 	s.conn.Close()
 	s.writerWG.Wait()
 
@@ -91,9 +99,14 @@ func (s *session) serve() error {
 // readLoop feeds each inbound message to the dialect until the client quits
 // or the connection fails.
 func (s *session) readLoop() (reason string, err error) {
-	fr := NewFrameReader(s.conn, FrameSize)
+	var read func() ([]byte, error)
+	if s.dialect == Lobby {
+		read = NewMessageReader(s.conn, MaxMessage).ReadMessage
+	} else {
+		read = NewFrameReader(s.conn, FrameSize).ReadFrame
+	}
 	for {
-		msg, err := fr.ReadFrame()
+		msg, err := read()
 		if err != nil {
 			if errors.Is(err, io.EOF) {
 				return ReasonQuit, nil
@@ -136,6 +149,7 @@ func (s *session) send(b []byte, force bool) bool {
 // reader sees the closed connection, ends the session and reports err.
 // It must not be called with a room lock held.
 func (s *session) kick(err error) {
+	s.halt()
 	s.mu.Lock()
 	first := s.kickErr == nil && !s.closed
 	if first {
@@ -148,10 +162,37 @@ func (s *session) kick(err error) {
 	}
 }
 
+// halt interrupts a writer waiting out the lobby pause.
+func (s *session) halt() { s.stopOnce.Do(func() { close(s.stop) }) }
+
+// drain waits, for at most the write timeout, until the writer has written
+// everything queued.
+func (s *session) drain() {
+	s.mu.Lock()
+	writing := s.writing
+	s.mu.Unlock()
+	if !writing {
+		return
+	}
+	done := make(chan struct{})
+	go func() {
+		s.writerWG.Wait()
+		close(done)
+	}()
+	timer := time.NewTimer(max(s.hub.cfg.WriteTimeout, time.Second))
+	defer timer.Stop()
+	select {
+	case <-done:
+	case <-timer.C:
+	case <-s.stop:
+	}
+}
+
 // writeLoop is the session's writer. It exists only while there is
 // something to write: it takes everything queued, writes it in one call
 // (writev on TCP), and exits when the queue is empty, so an idle connection
-// costs one parked reader and no writer.
+// costs one parked reader and no writer. For the lobby dialect it writes
+// one message per write instead, pausing between them.
 func (s *session) writeLoop() {
 	defer s.writerWG.Done()
 	timeout := s.hub.cfg.WriteTimeout
@@ -170,8 +211,13 @@ func (s *session) writeLoop() {
 		if timeout > 0 {
 			s.conn.SetWriteDeadline(time.Now().Add(timeout))
 		}
-		bufs := net.Buffers(batch)
-		_, err := bufs.WriteTo(s.conn)
+		var err error
+		if s.dialect == Lobby {
+			err = s.writePaced(batch)
+		} else {
+			bufs := net.Buffers(batch)
+			_, err = bufs.WriteTo(s.conn)
+		}
 		clear(batch) // drop references to shared frames
 		s.mu.Lock()
 		if s.spare == nil {
@@ -189,4 +235,31 @@ func (s *session) writeLoop() {
 			return
 		}
 	}
+}
+
+// writePaced writes each message of batch in its own write, at most
+// MaxMessage bytes each, keeping the lobby pause between consecutive
+// messages. The wait ends early if the session is stopped.
+func (s *session) writePaced(batch [][]byte) error {
+	pause := s.hub.cfg.LobbyPause
+	for _, msg := range batch {
+		for len(msg) > 0 {
+			if wait := pause - time.Since(s.lastWrite); pause > 0 && !s.lastWrite.IsZero() && wait > 0 {
+				t := time.NewTimer(wait)
+				select {
+				case <-t.C:
+				case <-s.stop:
+					t.Stop()
+					return net.ErrClosed
+				}
+			}
+			n := utf8Cut(msg, MaxMessage)
+			if _, err := s.conn.Write(msg[:n]); err != nil {
+				return err
+			}
+			s.lastWrite = time.Now()
+			msg = msg[n:]
+		}
+	}
+	return nil
 }

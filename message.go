@@ -1,0 +1,103 @@
+package chat
+
+import (
+	"fmt"
+	"io"
+	"time"
+)
+
+// MaxMessage is the largest message of the lobby dialect, in bytes, both
+// ways.
+const MaxMessage = 1024
+
+// DefaultPause is the lobby dialect's default pause between two messages
+// to the same client.
+const DefaultPause = 200 * time.Millisecond
+
+// MessageReader reads messages that are kept apart only by time, as the
+// lobby dialect sends them: each Read of the underlying stream is one
+// message. There is no delimiter and no length prefix; a sender that wants
+// two messages read apart must pause between them (see MessageWriter).
+type MessageReader struct {
+	r   io.Reader
+	buf []byte
+}
+
+// NewMessageReader returns a MessageReader reading messages of at most max
+// bytes from r. A max of zero or less means [MaxMessage].
+func NewMessageReader(r io.Reader, max int) *MessageReader {
+	if max <= 0 {
+		max = MaxMessage
+	}
+	return &MessageReader{r: r, buf: make([]byte, max)}
+}
+
+// ReadMessage does one read of the stream and returns what it got: one
+// message, as the lobby protocol defines it. The slice points into the
+// reader's buffer and is valid until the next call. A read of zero bytes
+// with no error is retried; at the end of the stream ReadMessage returns
+// io.EOF.
+func (mr *MessageReader) ReadMessage() ([]byte, error) {
+	for {
+		n, err := mr.r.Read(mr.buf)
+		if n > 0 {
+			return mr.buf[:n], nil
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+}
+
+// Read implements io.Reader: each call returns one message, or as much of
+// it as fits in p (the rest is lost, as it would be for a lobby client
+// reading with a small buffer; pass a p of at least the reader's max).
+func (mr *MessageReader) Read(p []byte) (int, error) {
+	msg, err := mr.ReadMessage()
+	return copy(p, msg), err
+}
+
+// MessageWriter writes each message in one write and keeps a pause between
+// consecutive messages, so that a receiver doing one read per message gets
+// them apart. The pause is measured from the end of the previous write,
+// so a writer that is already slower than the pause never waits.
+type MessageWriter struct {
+	w     io.Writer
+	pause time.Duration
+	last  time.Time
+	err   error
+	sleep func(time.Duration) // for tests
+}
+
+// NewMessageWriter returns a MessageWriter writing to w with the given
+// pause between messages. A pause of zero means [DefaultPause]; a
+// negative pause means none.
+func NewMessageWriter(w io.Writer, pause time.Duration) *MessageWriter {
+	if pause == 0 {
+		pause = DefaultPause
+	}
+	return &MessageWriter{w: w, pause: max(pause, 0), sleep: time.Sleep}
+}
+
+// Write sends p as one message, first waiting out what is left of the
+// pause since the previous message. A message longer than [MaxMessage] is
+// refused whole with an error matching [ErrFrameTooLong]. Errors of the
+// underlying writer are sticky.
+func (mw *MessageWriter) Write(p []byte) (int, error) {
+	if mw.err != nil {
+		return 0, mw.err
+	}
+	if len(p) > MaxMessage {
+		return 0, tooLong(len(p), MaxMessage)
+	}
+	if wait := mw.pause - time.Since(mw.last); !mw.last.IsZero() && wait > 0 {
+		mw.sleep(wait)
+	}
+	n, err := mw.w.Write(p)
+	mw.last = time.Now()
+	if err != nil {
+		mw.err = fmt.Errorf("chat: write message: %w", err)
+		return n, mw.err
+	}
+	return n, nil
+}
