@@ -304,7 +304,7 @@ func (h *Hub) Members(roomName string) ([]string, error) {
 	return r.names(), nil
 }
 
-// names returns the names of r's members in join order.
+// names returns the names of r's members in join order. It takes r.mu.
 func (r *room) names() []string {
 	r.mu.Lock()
 	defer r.mu.Unlock()

@@ -153,8 +153,7 @@ func plural(n int, one, many string) string {
 	return many
 }
 
-func (m *im) nick(args string) {
-	name, _, _ := strings.Cut(args, " ")
+func (m *im) nick(name string) {
 	switch {
 	case name == "":
 		m.fail("/nick", "Usage: /nick NAME", ErrMissingArgument)
@@ -170,10 +169,7 @@ func (m *im) nick(args string) {
 }
 
 func (m *im) who(string) {
-	r := m.s.room
-	r.mu.Lock()
-	names := r.names()
-	r.mu.Unlock()
+	names := m.s.room.names()
 	// As many names per frame as fit; a long list takes several frames.
 	line := IMKindUsers
 	var out []byte
@@ -238,4 +234,3 @@ func renderIM(d *delivery) rendered {
 	}
 	return rendered{a: prefixedFrames(IMKindMsg+" "+d.from+" ", d.text)}
 }
-

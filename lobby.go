@@ -72,10 +72,7 @@ func (l *lobby) inRoom(msg string) bool {
 	case "", "/logout":
 		return false
 	case "/who":
-		r := l.s.room
-		r.mu.Lock()
-		names := r.names()
-		r.mu.Unlock()
+		names := l.s.room.names()
 		l.s.send([]byte(lobbyUsersHeader), true)
 		for _, n := range names {
 			l.s.send([]byte(n), true)

@@ -1,0 +1,406 @@
+package chat
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// dialIn connects a raw client to a hub speaking dialect d over a pipe.
+func dialIn(t *testing.T, h *Hub, d Dialect) net.Conn {
+	t.Helper()
+	server, client := net.Pipe()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		h.ServeConn(context.Background(), server, d)
+	}()
+	t.Cleanup(func() {
+		client.Close()
+		<-done
+	})
+	return client
+}
+
+// imClient speaks the im dialect in a test.
+type imClient struct{ *tclient }
+
+func imDial(t *testing.T, h *Hub, name string) *imClient {
+	t.Helper()
+	conn := dialIn(t, h, IM)
+	c := &imClient{&tclient{t: t, h: h, name: name, conn: conn, fr: NewFrameReader(conn, FrameSize), fw: NewFrameWriter(conn, FrameSize)}}
+	c.expect("NOTICE Welcome to framechat. Send your username to start (1 to 32 letters, digits, '_', '-' or '.').")
+	if name != "" {
+		c.send(name)
+		got := c.recv(1)[0]
+		if !strings.HasPrefix(got, "NOTICE Hello, "+name+"!") {
+			t.Fatalf("%s: login reply %q", name, got)
+		}
+	}
+	return c
+}
+
+// sync round-trips /who: all that c sent before has been handled.
+func (c *imClient) sync() {
+	c.t.Helper()
+	c.send("/who")
+	if got := c.recv(1)[0]; !strings.HasPrefix(got, "USERS ") {
+		c.t.Errorf("%s: expected nothing before the /who reply, got %q", c.name, got)
+	}
+}
+
+func TestIM(t *testing.T) {
+	t.Parallel()
+	h := NewHub(Config{})
+	defer h.Shutdown(context.Background())
+	alice := imDial(t, h, "alice")
+	bob := imDial(t, h, "bob")
+	alice.expect("NOTICE bob has joined")
+
+	bob.send("hello all")
+	alice.expect("MSG bob hello all")
+	bob.send("//slash at the start")
+	alice.expect("MSG bob /slash at the start")
+
+	carol := imDial(t, h, "carol")
+	alice.expect("NOTICE carol has joined")
+	bob.expect("NOTICE carol has joined")
+
+	alice.send("/who")
+	alice.expect("USERS alice bob carol")
+
+	// Whisper: to bob only; alice is told it went.
+	alice.send("/whisper bob just for you")
+	alice.expect("SENT bob just for you")
+	bob.expect("WHISPER alice just for you")
+	carol.sync()
+
+	// Rename: everyone is told, the renamer included.
+	bob.send("/nick robert")
+	for _, c := range []*imClient{alice, bob, carol} {
+		c.expect("NOTICE bob is now known as robert")
+	}
+	carol.send("/w robert hi robert")
+	carol.expect("SENT robert hi robert")
+	bob.expect("WHISPER carol hi robert")
+
+	// Errors: each is an ERROR frame, and nothing changes.
+	errs := []struct{ send, want string }{
+		{"/nick alice", "ERROR The username alice is taken. Choose another."},
+		{"/nick carol", "ERROR You are already called carol."},
+		{"/nick bad name!", "ERROR bad name! is not a valid username: use 1 to 32 letters, digits, '_', '-' or '.'."},
+		{"/nick b@d", "ERROR b@d is not a valid username: use 1 to 32 letters, digits, '_', '-' or '.'."},
+		{"/nick", "ERROR Usage: /nick NAME"},
+		{"/whisper nobody hello", "ERROR No user named nobody."},
+		{"/whisper robert", "ERROR Usage: /whisper NAME MESSAGE"},
+		{"/dance", "ERROR Unknown command /dance. Type /help for the commands."},
+	}
+	for _, e := range errs {
+		carol.send(e.send)
+		carol.expect(e.want)
+	}
+	carol.send("/who")
+	carol.expect("USERS alice robert carol")
+	alice.sync()
+	bob.sync()
+
+	// Leaving: /quit says goodbye; a lost connection is announced the same.
+	carol.send("/quit")
+	carol.expect("NOTICE Goodbye.")
+	alice.expect("NOTICE carol has left")
+	bob.expect("NOTICE carol has left")
+	bob.conn.Close()
+	alice.expect("NOTICE robert has left")
+	alice.send("/who")
+	alice.expect("USERS alice")
+}
+
+func TestIMLogin(t *testing.T) {
+	t.Parallel()
+	h := NewHub(Config{})
+	defer h.Shutdown(context.Background())
+	alice := imDial(t, h, "alice")
+	c := imDial(t, h, "")
+	c.send("hello?") // not a valid name (the '?'): chat before a name is refused
+	c.expect("ERROR hello? is not a valid username: use 1 to 32 letters, digits, '_', '-' or '.'.")
+	c.send("/who")
+	c.expect("ERROR Set a username first: send your username.")
+	c.send("/whisper alice hi")
+	c.expect("ERROR Set a username first: send your username.")
+	c.send("alice")
+	c.expect("ERROR The username alice is taken. Choose another.")
+	c.send("/help")
+	help := c.recv(6)
+	if !strings.HasPrefix(help[0], "HELP /nick NAME: ") || !strings.HasPrefix(help[4], "HELP /quit: ") {
+		t.Errorf("help = %q", help)
+	}
+	alice.sync() // alice heard nothing of all that
+	c.send("zed")
+	c.expect("NOTICE Hello, zed! 2 users online. Type /help for the commands.")
+	alice.expect("NOTICE zed has joined")
+}
+
+// lobbyClient reads the lobby dialect the way real student clients do:
+// one read per expected message.
+type lobbyClient struct {
+	t    *testing.T
+	name string
+	conn net.Conn
+}
+
+func lobbyDial(t *testing.T, h *Hub) *lobbyClient {
+	return &lobbyClient{t: t, conn: dialIn(t, h, Lobby)}
+}
+
+func (c *lobbyClient) send(msg string) {
+	c.t.Helper()
+	c.conn.SetWriteDeadline(time.Now().Add(testTimeout))
+	if _, err := c.conn.Write([]byte(msg)); err != nil {
+		c.t.Fatalf("%s: send %q: %v", c.name, msg, err)
+	}
+}
+
+// read does one read, as a naive client does, and returns it whole.
+func (c *lobbyClient) read() string {
+	c.t.Helper()
+	c.conn.SetReadDeadline(time.Now().Add(testTimeout))
+	buf := make([]byte, 4096)
+	n, err := c.conn.Read(buf)
+	if err != nil {
+		c.t.Fatalf("%s: read: %v", c.name, err)
+	}
+	return string(buf[:n])
+}
+
+func (c *lobbyClient) expect(want ...string) {
+	c.t.Helper()
+	var got []string
+	for range want {
+		got = append(got, c.read())
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		c.t.Errorf("%s: reads (-want +got):\n%s", c.name, diff)
+	}
+}
+
+// enter takes a lobby client into room as nick.
+func (c *lobbyClient) enter(room, nick string) {
+	c.t.Helper()
+	c.name = nick
+	c.send("/join " + room)
+	c.expect(LobbyOK)
+	c.send("/nick " + nick)
+	c.expect(LobbyOK)
+}
+
+// TestLobby checks the lobby dialect with a client that does exactly one
+// read per expected message, over net.Pipe, where a write and a read
+// pair up exactly: each message must be its own write. The pause between
+// messages is what keeps them apart on TCP; TestLobbyPause checks it.
+func TestLobby(t *testing.T) {
+	t.Parallel()
+	h := NewHub(Config{LobbyPause: -1})
+	defer h.Shutdown(context.Background())
+	a := lobbyDial(t, h)
+	a.send("/list")
+	a.expect("0")
+	for _, bad := range []string{"/join", "/join a b", "/join r-1", "hello", "/nick x", "/list x"} {
+		a.send(bad)
+		a.expect(LobbyBadForm)
+	}
+	a.send("/join games\n") // a trailing newline is stripped
+	a.expect(LobbyOK)
+	for _, bad := range []string{"/nick", "/nick a b", "/nick al-ice", "/join x", "hi"} {
+		a.send(bad)
+		a.expect(LobbyBadForm)
+	}
+	a.send("/nick alice")
+	a.expect(LobbyOK, "You have joined a new room.")
+
+	b := lobbyDial(t, h)
+	b.send("/list")
+	b.expect("1", "games")
+	b.send("/join games")
+	b.expect(LobbyOK)
+	b.send("/nick alice") // taken in this room, case-sensitive
+	b.expect(LobbyNickInUse)
+	b.send("/nick Alice")
+	b.expect(LobbyOK, "Alice has joined the room.", "There are 2 people in the room.")
+	a.expect("Alice has joined the room.", "There are 2 people in the room.")
+
+	c := lobbyDial(t, h)
+	c.enter("other", "alice") // the same name in another room is fine
+	c.expect("You have joined a new room.")
+
+	a.send("hello there")
+	b.expect("alice> hello there")
+	b.send("/list") // slash words are chat in a room
+	a.expect("Alice> /list")
+	b.send("/who")
+	b.expect(lobbyUsersHeader, "alice", "Alice")
+
+	b.send("/logout")
+	a.expect("Alice has left the room.")
+	c.conn.Close()
+	b2 := lobbyDial(t, h)
+	b2.send("/list")
+	b2.expect("2", "games", "other")
+	b2.enter("games", "bob")
+	b2.expect("bob has joined the room.", "There are 2 people in the room.")
+	a.expect("bob has joined the room.", "There are 2 people in the room.")
+	b2.send(" ") // an empty message leaves
+	a.expect("bob has left the room.")
+}
+
+// TestLobbyLostConnection: a connection that fails (rather than ending
+// cleanly) is announced as disconnected.
+func TestLobbyLostConnection(t *testing.T) {
+	t.Parallel()
+	h, mt := startHub(t, Config{LobbyPause: -1})
+	_ = mt
+	a := lobbyDial(t, h)
+	a.enter("r", "a")
+	a.expect("You have joined a new room.")
+	b := lobbyDial(t, h)
+	b.enter("r", "b")
+	b.expect("b has joined the room.", "There are 2 people in the room.")
+	a.expect("b has joined the room.", "There are 2 people in the room.")
+	// Kick b as the hub does a slow consumer: its reader sees a failed
+	// connection, not a clean end.
+	h.mu.RLock()
+	for s := range h.sessions {
+		if s.name == "b" {
+			go s.kick(ErrSlowConsumer)
+		}
+	}
+	h.mu.RUnlock()
+	a.expect("b has been disconnected.")
+}
+
+// TestLobbyPause checks that consecutive messages to a lobby client are
+// written apart by the pause, so that on TCP a naive client reading once
+// per message gets "0" alone and then each notice.
+func TestLobbyPause(t *testing.T) {
+	t.Parallel()
+	const pause = 50 * time.Millisecond
+	h := NewHub(Config{LobbyPause: pause})
+	defer h.Shutdown(context.Background())
+	ln, err := ListenTCP(context.Background(), "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	served := make(chan error, 1)
+	go func() { served <- h.ServeDialect(ln, Lobby) }()
+	defer func() {
+		h.Shutdown(context.Background())
+		<-served
+	}()
+	dial := func() *lobbyClient {
+		conn, err := net.Dial("tcp", ln.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { conn.Close() })
+		return &lobbyClient{t: t, conn: conn}
+	}
+	a := dial()
+	a.enter("r", "a")
+	a.expect("You have joined a new room.")
+	b := dial()
+	b.send("/join r")
+	b.expect("0")
+	// a reads on its own, as a real client does: a client that stops
+	// reading gets messages merged, pause or not.
+	aGot := make(chan []string, 1)
+	go func() {
+		var got []string
+		buf := make([]byte, 4096)
+		a.conn.SetReadDeadline(time.Now().Add(testTimeout))
+		for range 2 {
+			n, err := a.conn.Read(buf)
+			if err != nil {
+				break
+			}
+			got = append(got, string(buf[:n]))
+		}
+		aGot <- got
+	}()
+	start := time.Now()
+	b.send("/nick b")
+	// One read each: had the server written these without the pause, the
+	// kernel would have merged them into one read.
+	b.expect("0", "b has joined the room.", "There are 2 people in the room.")
+	if took := time.Since(start); took < 2*pause {
+		t.Errorf("three messages arrived in %v, less than two pauses of %v", took, pause)
+	}
+	if diff := cmp.Diff([]string{"b has joined the room.", "There are 2 people in the room."}, <-aGot); diff != "" {
+		t.Errorf("a's reads (-want +got):\n%s", diff)
+	}
+}
+
+// TestPacedLobbyDoesNotSlowOthers: a room with a paced lobby member and a
+// cs168 member; the cs168 member gets a burst of lines at once, while the
+// lobby member gets them one pause apart.
+func TestPacedLobbyDoesNotSlowOthers(t *testing.T) {
+	t.Parallel()
+	// A pause so long that, were the room waiting for the lobby member,
+	// bob's 5-second read deadline would pass long before 20 lines.
+	h, mt := startHub(t, Config{LobbyPause: time.Second})
+	alice := join(t, h, mt, "alice", "mixed")
+	bob := join(t, h, mt, "bob", "mixed")
+	alice.expect("bob has joined")
+	l := lobbyDial(t, h)
+	l.send("/join mixed")
+	l.expect("0")
+	l.send("/nick lou")
+	l.expect("0")
+	alice.expect("lou has joined")
+	bob.expect("lou has joined")
+	for i := range 20 {
+		alice.send(fmt.Sprintf("line %d", i))
+		bob.expect(fmt.Sprintf("[alice] line %d", i))
+	}
+	settle(alice, bob)
+}
+
+// TestCrossDialect: cs168, lobby and im users in one hub. A cs168 channel
+// and a lobby room of the same name are one room; each member sees the
+// others' lines in its own dialect's words.
+func TestCrossDialect(t *testing.T) {
+	t.Parallel()
+	h, mt := startHub(t, Config{LobbyPause: -1, IMRoom: "im"})
+	cs := join(t, h, mt, "cee", "shared")
+	lb := lobbyDial(t, h)
+	lb.enter("shared", "elle")
+	lb.expect("elle has joined the room.", "There are 2 people in the room.")
+	cs.expect("elle has joined")
+
+	cs.send("hi from cs168")
+	lb.expect("cee> hi from cs168")
+	lb.send("hi from lobby")
+	cs.expect("[elle] hi from lobby")
+	lb.send("/who")
+	lb.expect(lobbyUsersHeader, "cee", "elle")
+
+	// im users share the im room; a cs168 user may join it by name.
+	i1 := imDial(t, h, "ivy")
+	cs.send("/join im")
+	i1.expect("NOTICE cee has joined")
+	lb.expect("cee has left the room.")
+	i1.send("hello cee")
+	cs.expect("[ivy] hello cee")
+	cs.send("hello ivy")
+	i1.expect("MSG cee hello ivy")
+	i1.send("/whisper cee psst")
+	i1.expect("SENT cee psst")
+	cs.expect("[ivy whispers] psst")
+	i1.send("/nick ivan")
+	i1.expect("NOTICE ivy is now known as ivan")
+	cs.expect("ivy is now known as ivan")
+	settle(cs)
+}
