@@ -4,7 +4,6 @@
 package client
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -15,9 +14,6 @@ import (
 
 	chat "github.com/framechat/chat"
 )
-
-// ErrServerGone is returned by Run when the server closed the connection.
-var ErrServerGone = errors.New("client: server disconnected")
 
 // CS168 is a terminal client for the cs168 dialect, written to the
 // course's client spec: it sends Name as the first frame, then each line of
@@ -44,72 +40,29 @@ type CS168 struct {
 // with ExitOnEOF set (nil). Run closes conn. A read from In that is still
 // blocked when Run returns ends when In does.
 func (c *CS168) Run(ctx context.Context, conn net.Conn) error {
-	defer conn.Close()
 	out := &promptWriter{w: c.Out}
 	fw := chat.NewFrameWriter(conn, chat.FrameSize)
 	if _, err := fw.Write(firstFrame(c.Name)); err != nil {
+		conn.Close()
 		return fmt.Errorf("client: send name: %w", err)
 	}
 	out.prompt()
-
-	inputDone := make(chan error, 1)
-	go func() { inputDone <- c.pump(fw, out) }()
-
-	serverDone := make(chan error, 1)
-	go func() {
-		fr := chat.NewFrameReader(conn, chat.FrameSize)
-		for {
-			msg, err := fr.ReadFrame()
-			if err != nil {
-				serverDone <- err
-				return
+	msgs := readMessages(chat.NewFrameReader(conn, chat.FrameSize).ReadFrame)
+	err := chatLoop(ctx, conn, msgs, readLines(c.In), c.ExitOnEOF, out.message, func(line string) (bool, error) {
+		for _, frame := range chat.SplitMessage(cleanLine(line), chat.FrameSize) {
+			if _, err := fw.Write(frame); err != nil {
+				return false, err
 			}
-			out.message(string(msg))
 		}
-	}()
-
-	for {
-		var err error
-		select {
-		case err = <-serverDone:
-			out.last(fmt.Sprintf(chat.CS168ServerGone, c.Host, c.Port))
-			return fmt.Errorf("%w: %v", ErrServerGone, err)
-		case err = <-inputDone:
-			if err == nil && !c.ExitOnEOF {
-				inputDone = nil // keep listening
-				continue
-			}
-		case <-ctx.Done():
-			err = ctx.Err()
-		}
-		conn.Close()
-		<-serverDone
+		out.prompt()
+		return true, nil
+	})
+	if errors.Is(err, ErrServerGone) {
+		out.last(fmt.Sprintf(chat.CS168ServerGone, c.Host, c.Port))
+	} else {
 		out.finish()
-		return err
 	}
-}
-
-// pump sends each line of In as one or more frames. It returns nil at the
-// end of In, or the error that stopped it.
-func (c *CS168) pump(fw *chat.FrameWriter, out *promptWriter) error {
-	r := bufio.NewReader(c.In)
-	for {
-		line, err := r.ReadString('\n')
-		if line != "" {
-			for _, frame := range chat.SplitMessage(cleanLine(line), chat.FrameSize) {
-				if _, werr := fw.Write(frame); werr != nil {
-					return werr
-				}
-			}
-			out.prompt()
-		}
-		if err == io.EOF {
-			return nil
-		}
-		if err != nil {
-			return fmt.Errorf("client: read input: %w", err)
-		}
-	}
+	return err
 }
 
 // cleanLine drops the line ending and any other CR or LF: a frame never

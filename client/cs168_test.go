@@ -36,6 +36,19 @@ func (s *syncBuffer) Write(p []byte) (int, error) {
 	return s.b.Write(p)
 }
 
+// waitUntil waits until the buffer ends with want.
+func (s *syncBuffer) waitUntil(t *testing.T, want string) {
+	t.Helper()
+	deadline := time.After(5 * time.Second)
+	for !strings.HasSuffix(s.String(), want) {
+		select {
+		case <-s.changed:
+		case <-deadline:
+			t.Fatalf("output %q does not end with %q", s.String(), want)
+		}
+	}
+}
+
 // waitFor waits until the buffer holds exactly want.
 func (s *syncBuffer) waitFor(t *testing.T, want string) {
 	t.Helper()

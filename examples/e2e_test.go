@@ -15,6 +15,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"syscall"
@@ -168,17 +169,44 @@ func (p *proc) typeLine(line string) {
 // with its port.
 func startServer(t *testing.T) (*proc, string) {
 	t.Helper()
-	s := start(t, "server", "-addr", "127.0.0.1", "-log", filepath.Join(t.TempDir(), "server.log"), "0")
-	out := s.waitOutput("\n")
-	_, addr, ok := strings.Cut(strings.TrimSpace(out), "listening on ")
-	if !ok {
-		t.Fatalf("server said %q", out)
+	s, ports := startServerWith(t, []string{"cs168"}, "-addr", "127.0.0.1", "0")
+	return s, ports["cs168"]
+}
+
+// startServerWith runs examples/server with args (and a log file in a
+// temporary directory), waits until each of dialects is listening, and
+// returns their ports.
+func startServerWith(t *testing.T, dialects []string, args ...string) (*proc, map[string]string) {
+	t.Helper()
+	s := start(t, "server", append([]string{"-log", filepath.Join(t.TempDir(), "server.log")}, args...)...)
+	ports := map[string]string{}
+	for _, d := range dialects {
+		m := s.waitMatch(regexp.MustCompile(`(?m)^` + d + ` listening on \S+:(\d+)$`))
+		ports[d] = m[1]
 	}
-	_, port, err := net.SplitHostPort(addr)
-	if err != nil {
-		t.Fatalf("server address %q: %v", addr, err)
+	return s, ports
+}
+
+// waitMatch waits until the output matches re and returns the submatches.
+func (p *proc) waitMatch(re *regexp.Regexp) []string {
+	p.t.Helper()
+	deadline := time.NewTimer(timeout)
+	defer deadline.Stop()
+	for {
+		if m := re.FindStringSubmatch(p.output()); m != nil {
+			return m
+		}
+		select {
+		case <-p.change:
+		case <-p.done:
+			if m := re.FindStringSubmatch(p.output()); m != nil {
+				return m
+			}
+			p.t.Fatalf("%s exited (%v) without printing %v; output:\n%q", p.cmd.Path, p.err, re, p.output())
+		case <-deadline.C:
+			p.t.Fatalf("%s did not print %v within %v; output:\n%q", p.cmd.Path, re, timeout, p.output())
+		}
 	}
-	return s, port
 }
 
 // raw is a test client speaking cs168 frames directly.
@@ -452,7 +480,7 @@ func TestServerStopsOnSignal(t *testing.T) {
 		t.Errorf("client connection after shutdown: %v", err)
 	}
 	out := srv.output()
-	for _, want := range []string{"connection from 127.0.0.1:", "(a) disconnected: shutdown", "server stopped"} {
+	for _, want := range []string{"cs168 connection from 127.0.0.1:", "(a) disconnected: shutdown", "server stopped"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("server output lacks %q:\n%s", want, out)
 		}

@@ -1,10 +1,14 @@
-// Command server runs a framechat hub speaking the cs168 dialect.
+// Command server runs a framechat hub: one set of rooms, served in any of
+// the three dialects on their own listeners.
 //
-//	server [flags] PORT
+//	server [flags] [PORT]
 //
-// It listens on every address of the machine (or -addr), prints where each
-// connection comes from, logs every event to server.log (or -log FILE;
-// -log "" turns it off), and stops cleanly on Ctrl-C or SIGTERM.
+// PORT serves cs168 on every address of the machine (or -addr). -cs168,
+// -im and -lobby take a listen address each, such as :12000, and may be
+// combined: `server -cs168 :55555 -im :12000 -lobby :5220`. The server
+// prints where each connection comes from, logs every event to server.log
+// (or -log FILE; -log "" turns it off), and stops cleanly on Ctrl-C or
+// SIGTERM.
 package main
 
 import (
@@ -24,59 +28,86 @@ import (
 )
 
 func main() {
-	addr := flag.String("addr", "", "host or IP to listen on (default: every address of the machine)")
-	logFile := flag.String("log", "server.log", `file to log every event to ("" for none)`)
-	queue := flag.Int("queue", 0, "bytes a client may fall behind before it is disconnected (0: 64 KiB)")
+	addr := flag.String("addr", "", "host or IP for PORT (default: every address of the machine)")
+	var o options
+	flag.StringVar(&o.listen[chat.CS168], "cs168", "", "listen address for the cs168 dialect, e.g. :55555")
+	flag.StringVar(&o.listen[chat.IM], "im", "", "listen address for the im dialect, e.g. :12000")
+	flag.StringVar(&o.listen[chat.Lobby], "lobby", "", "listen address for the lobby dialect, e.g. :5220")
+	flag.StringVar(&o.logFile, "log", "server.log", `file to log every event to ("" for none)`)
+	flag.IntVar(&o.cfg.MaxQueueBytes, "queue", 0, "bytes a client may fall behind before it is disconnected (0: 64 KiB)")
+	flag.StringVar(&o.cfg.IMRoom, "im-room", "", `the room im users share (default "im")`)
+	flag.DurationVar(&o.cfg.LobbyPause, "lobby-pause", 0, "pause between messages to a lobby client (0: 200ms; negative: none)")
 	flag.Usage = func() {
-		fmt.Fprintf(flag.CommandLine.Output(), "usage: server [flags] PORT\n")
+		fmt.Fprintf(flag.CommandLine.Output(), "usage: server [flags] [PORT]\n")
 		flag.PrintDefaults()
 	}
 	flag.Parse()
-	if flag.NArg() != 1 {
+	if flag.NArg() > 1 || flag.NArg() == 1 && o.listen[chat.CS168] != "" {
 		flag.Usage()
 		os.Exit(2)
 	}
-	if err := run(net.JoinHostPort(*addr, flag.Arg(0)), *logFile, *queue); err != nil {
+	if flag.NArg() == 1 {
+		o.listen[chat.CS168] = net.JoinHostPort(*addr, flag.Arg(0))
+	}
+	if o.listen == [3]string{} {
+		fmt.Fprintln(os.Stderr, "server: give a PORT, or at least one of -cs168, -im, -lobby")
+		flag.Usage()
+		os.Exit(2)
+	}
+	if err := run(o); err != nil {
 		fmt.Fprintln(os.Stderr, "server:", err)
 		os.Exit(1)
 	}
 }
 
-func run(listen, logFile string, queue int) error {
+type options struct {
+	listen  [3]string // by dialect
+	logFile string
+	cfg     chat.Config
+}
+
+func run(o options) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
 	observers := []chat.Observer{chat.ObserverFunc(printOrigin)}
-	if logFile != "" {
-		f, err := os.OpenFile(logFile, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if o.logFile != "" {
+		f, err := os.OpenFile(o.logFile, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 		if err != nil {
 			return err
 		}
 		defer f.Close()
 		observers = append(observers, chat.NewSlogObserver(slog.New(slog.NewTextHandler(f, nil))))
 	}
-	hub := chat.NewHub(chat.Config{Observer: chat.Observers(observers...), MaxQueueBytes: queue})
-
-	ln, err := chat.ListenTCP(ctx, listen)
-	if err != nil {
-		return err
-	}
-	fmt.Printf("cs168 server listening on %s\n", ln.Addr())
+	o.cfg.Observer = chat.Observers(observers...)
+	hub := chat.NewHub(o.cfg)
 
 	g, ctx := errgroup.WithContext(ctx)
-	g.Go(func() error {
-		if err := hub.Serve(ln); !errors.Is(err, chat.ErrHubClosed) {
+	for d, addr := range o.listen {
+		if addr == "" {
+			continue
+		}
+		ln, err := chat.ListenTCP(ctx, addr)
+		if err != nil {
+			stop()
+			g.Wait()
 			return err
 		}
-		return nil
-	})
+		fmt.Printf("%s listening on %s\n", chat.Dialect(d), ln.Addr())
+		g.Go(func() error {
+			if err := hub.ServeDialect(ln, chat.Dialect(d)); !errors.Is(err, chat.ErrHubClosed) {
+				return err
+			}
+			return nil
+		})
+	}
 	g.Go(func() error {
 		<-ctx.Done()
 		shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		return hub.Shutdown(shutdownCtx)
 	})
-	err = g.Wait()
+	err := g.Wait()
 	fmt.Println("server stopped")
 	return err
 }
@@ -85,8 +116,8 @@ func run(listen, logFile string, queue int) error {
 func printOrigin(e chat.Event) {
 	switch e.Kind {
 	case chat.EventConnect:
-		fmt.Printf("connection from %s\n", e.Addr)
+		fmt.Printf("%s connection from %s\n", e.Dialect, e.Addr)
 	case chat.EventDisconnect:
-		fmt.Printf("%s (%s) disconnected: %s\n", e.Addr, e.Name, e.Text)
+		fmt.Printf("%s %s (%s) disconnected: %s\n", e.Dialect, e.Addr, e.Name, e.Text)
 	}
 }

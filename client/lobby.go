@@ -1,0 +1,242 @@
+package client
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"strconv"
+	"strings"
+	"time"
+
+	chat "github.com/framechat/chat"
+)
+
+// Lobby is a terminal client for the lobby dialect. It asks for a room
+// (listing the rooms on request) until the server accepts one, then for a
+// nickname until the server accepts it, explaining each refusal; then it
+// prints every room message and sends what the user types. It copes with a
+// server that merges a reply with the next message in one read.
+type Lobby struct {
+	Host, Port string // the server, for the disconnect message
+	In         io.Reader
+	Out        io.Writer
+	ExitOnEOF  bool // in the room, return when In ends; otherwise keep listening
+	// Pause is kept between two messages the client sends, so that a
+	// server doing one read per message gets them apart. Zero means
+	// chat.DefaultPause (200 ms).
+	Pause time.Duration
+	// ListWait bounds the wait for each room name after /list, for
+	// servers that send fewer names than they announced or merge them.
+	// Zero means 2 s.
+	ListWait time.Duration
+}
+
+// The lobby client's prompts and explanations.
+const (
+	lobbyAskRoom     = "Type a room name to join it (letters and digits), /list to see the rooms, or /logout to quit."
+	lobbyBadRoom     = "That room name is not allowed: use letters and digits only."
+	lobbyAskNick     = "Choose a nickname (letters and digits):"
+	lobbyBadNick     = "That nickname is badly formed: use letters and digits only."
+	lobbyTakenNick   = "That nickname is taken in this room; choose another."
+	lobbyInRoom      = "You are in the room. Type to chat, /who to see who is here, /logout to leave."
+	lobbyUnexpected  = "The server replied %q, which this client does not understand."
+	lobbyBye         = "Bye."
+	lobbyRoomsHeader = "Rooms (%d):"
+)
+
+// Run talks to the server over conn until the user logs out (nil), the
+// server goes away (ErrServerGone, after printing the disconnect text),
+// ctx is done, or In ends. Run closes conn.
+func (c *Lobby) Run(ctx context.Context, conn net.Conn) error {
+	out := &output{w: c.Out}
+	msgs := readMessages(chat.NewMessageReader(conn, chat.MaxMessage).ReadMessage)
+	lines := readLines(c.In)
+	err := c.run(ctx, conn, out, msgs, lines)
+	if err == ErrServerGone {
+		out.line(fmt.Sprintf(serverGone, c.Host, c.Port))
+	}
+	conn.Close()
+	for range msgs {
+	}
+	return err
+}
+
+// errQuit ends the conversation cleanly.
+var errQuit = fmt.Errorf("client: logged out")
+
+func (c *Lobby) run(ctx context.Context, conn net.Conn, out *output, msgs, lines <-chan string) error {
+	mw := chat.NewMessageWriter(conn, c.Pause)
+	send := func(s string) error {
+		_, err := mw.Write([]byte(s))
+		return err
+	}
+	// next waits for the next message from the server.
+	next := func(wait time.Duration) (string, error) {
+		var timeout <-chan time.Time
+		if wait > 0 {
+			t := time.NewTimer(wait)
+			defer t.Stop()
+			timeout = t.C
+		}
+		select {
+		case m, ok := <-msgs:
+			if !ok {
+				return "", ErrServerGone
+			}
+			return m, nil
+		case <-timeout:
+			return "", nil
+		case <-ctx.Done():
+			return "", ctx.Err()
+		}
+	}
+	// ask prints a prompt and returns the user's answer; at the end of
+	// input, or on /logout, it logs out.
+	ask := func(prompt string) (string, error) {
+		out.line(prompt)
+		select {
+		case l, ok := <-lines:
+			l = strings.TrimSpace(l)
+			if !ok || l == "/logout" {
+				send("/logout")
+				out.line(lobbyBye)
+				return "", errQuit
+			}
+			return l, nil
+		case m, ok := <-msgs:
+			if !ok {
+				return "", ErrServerGone
+			}
+			return "", fmt.Errorf("client: unexpected message %q", m)
+		case <-ctx.Done():
+			return "", ctx.Err()
+		}
+	}
+	// reply sends cmd and reads the one-digit reply, showing anything the
+	// server merged behind it once the reply is dealt with.
+	reply := func(cmd string) (code byte, rest string, err error) {
+		if err := send(cmd); err != nil {
+			return 0, "", ErrServerGone
+		}
+		m, err := next(0)
+		if err != nil || m == "" {
+			return 0, "", err
+		}
+		return m[0], strings.TrimSpace(m[1:]), nil
+	}
+	wait := c.ListWait
+	if wait <= 0 {
+		wait = 2 * time.Second
+	}
+
+	finish := func(err error) error {
+		if err == errQuit {
+			return nil
+		}
+		return err
+	}
+	for { // the lobby: choose a room
+		l, err := ask(lobbyAskRoom)
+		if err != nil {
+			return finish(err)
+		}
+		if l == "/list" {
+			if err := c.list(send, next, wait, out); err != nil {
+				return err
+			}
+			continue
+		}
+		room := strings.TrimSpace(strings.TrimPrefix(l, "/join "))
+		code, rest, err := reply("/join " + room)
+		if err != nil {
+			return err
+		}
+		if code == '0' {
+			if rest != "" {
+				out.line(rest)
+			}
+			break
+		}
+		if code != '1' {
+			out.line(fmt.Sprintf(lobbyUnexpected, string(code)+rest))
+		}
+		out.line(lobbyBadRoom)
+	}
+	for { // choose a nickname
+		l, err := ask(lobbyAskNick)
+		if err != nil {
+			return finish(err)
+		}
+		nick := strings.TrimSpace(strings.TrimPrefix(l, "/nick "))
+		code, rest, err := reply("/nick " + nick)
+		if err != nil {
+			return err
+		}
+		switch code {
+		case '0':
+			out.line(lobbyInRoom)
+			if rest != "" {
+				out.line(rest) // a notice merged with the "0"
+			}
+		case '1':
+			out.line(lobbyBadNick)
+			continue
+		case '2':
+			out.line(lobbyTakenNick)
+			continue
+		default:
+			out.line(fmt.Sprintf(lobbyUnexpected, string(code)+rest))
+			continue
+		}
+		break
+	}
+	err := chatLoop(ctx, conn, msgs, lines, c.ExitOnEOF, out.line, func(line string) (bool, error) {
+		line = strings.TrimSpace(line)
+		if line == "" {
+			return true, nil // an empty message would log us out
+		}
+		for _, piece := range chat.SplitMessage([]byte(line), chat.MaxMessage) {
+			if err := send(string(piece)); err != nil {
+				return false, err
+			}
+		}
+		if line == "/logout" {
+			out.line(lobbyBye)
+			return false, nil
+		}
+		return true, nil
+	})
+	return err
+}
+
+// list sends /list and prints the rooms: the count, then each name as it
+// comes, waiting at most wait for each.
+func (c *Lobby) list(send func(string) error, next func(time.Duration) (string, error), wait time.Duration, out *output) error {
+	if err := send("/list"); err != nil {
+		return ErrServerGone
+	}
+	first, err := next(0)
+	if err != nil {
+		return err
+	}
+	digits := len(first) - len(strings.TrimLeft(first, "0123456789"))
+	n, _ := strconv.Atoi(first[:digits])
+	out.line(fmt.Sprintf(lobbyRoomsHeader, n))
+	got := 0
+	if rest := strings.TrimSpace(first[digits:]); rest != "" {
+		out.line("  " + rest) // merged with the count
+		got++
+	}
+	for ; got < n; got++ {
+		name, err := next(wait)
+		if err != nil {
+			return err
+		}
+		if name == "" {
+			break // the server sent fewer names than it said
+		}
+		out.line("  " + name)
+	}
+	return nil
+}
