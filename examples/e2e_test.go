@@ -545,3 +545,103 @@ func TestBasicServerAndClient(t *testing.T) {
 		t.Errorf("basic-server output (-want +got):\n%s", diff)
 	}
 }
+
+// TestAllDialectsOneServer runs one server with a listener per dialect and
+// drives the im and lobby clients as binaries beside raw clients: a
+// cs168 channel and a lobby room of the same name are one room, im users
+// share theirs, and dropped connections are announced in each dialect's
+// words.
+func TestAllDialectsOneServer(t *testing.T) {
+	t.Parallel()
+	_, ports := startServerWith(t, []string{"cs168", "im", "lobby"},
+		"-cs168", "127.0.0.1:0", "-im", "127.0.0.1:0", "-lobby", "127.0.0.1:0", "-lobby-pause", "20ms")
+
+	// cs168 and lobby in one room.
+	cs := dialRaw(t, ports["cs168"])
+	cs.send("cee", "/create shared")
+	cs.sync()
+	lb := start(t, "client", "-dialect", "lobby", "127.0.0.1", ports["lobby"])
+	lb.typeLine("/list")
+	lb.waitOutput("Rooms (1):\n  shared\n")
+	lb.typeLine("shared")
+	lb.waitOutput("Choose a nickname")
+	lb.typeLine("cee") // the cs168 user's name is taken in this room
+	lb.waitOutput("That nickname is taken in this room; choose another.\n")
+	lb.typeLine("elle")
+	lb.waitOutput("elle has joined the room.\nThere are 2 people in the room.\n")
+	cs.expect("elle has joined")
+	cs.send("hello elle")
+	lb.waitOutput("cee> hello elle\n")
+	lb.typeLine("hello cee")
+	cs.expect("[elle] hello cee")
+
+	// im: two clients as binaries.
+	ann := start(t, "client", "-dialect", "im", "ann", "127.0.0.1", ports["im"])
+	ann.waitOutput("* Hello, ann! 1 user online.")
+	ann.waitOutput("  /quit: leave the chat") // help at start-up
+	ben := start(t, "client", "-dialect", "im", "ben", "127.0.0.1", ports["im"])
+	ann.waitOutput("* ben has joined\n")
+	ben.typeLine("hi ann")
+	ann.waitOutput("<ben> hi ann\n")
+	ann.typeLine("/whisper ben secret")
+	ben.waitOutput("[whisper from ann] secret\n")
+	ann.typeLine("/whisper nobody x")
+	ann.waitOutput("! No user named nobody.\n")
+	ben.typeLine("/nick benny")
+	ann.waitOutput("* ben is now known as benny\n")
+	ann.typeLine("/who")
+	ann.waitOutput("Users online: ann, benny\n")
+
+	// Dropped connections: each dialect's words.
+	ben.cmd.Process.Kill()
+	ann.waitOutput("* benny has left\n")
+	lb.cmd.Process.Kill()
+	cs.expect("elle has left")
+	lb2 := dialRaw(t, ports["lobby"]) // a raw lobby client, to watch a cs168 drop
+	lb2.conn.Write([]byte("/join shared"))
+	readOne := func(r *raw) string {
+		r.conn.SetReadDeadline(time.Now().Add(timeout))
+		buf := make([]byte, 1024)
+		n, err := r.conn.Read(buf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(buf[:n])
+	}
+	if got := readOne(lb2); got != "0" {
+		t.Fatalf("lobby /join reply %q", got)
+	}
+	lb2.conn.Write([]byte("/nick watcher"))
+	for _, want := range []string{"0", "watcher has joined the room.", "There are 2 people in the room."} {
+		if got := readOne(lb2); got != want {
+			t.Fatalf("lobby got %q, want %q", got, want)
+		}
+	}
+	cs.expect("watcher has joined")
+	cs.conn.(*net.TCPConn).SetLinger(0)
+	cs.conn.Close() // reset: the connection is lost, not closed
+	if got := readOne(lb2); got != "cee has been disconnected." {
+		t.Errorf("lobby got %q, want the disconnect notice", got)
+	}
+}
+
+func TestDialectClientsCannotConnect(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, port, _ := net.SplitHostPort(ln.Addr().String())
+	ln.Close()
+	for _, args := range [][]string{{"-dialect", "im", "u", "127.0.0.1", port}, {"-dialect", "lobby", "127.0.0.1", port}} {
+		c := start(t, "client", args...)
+		err := c.wait()
+		var exit *exec.ExitError
+		if !errors.As(err, &exit) || exit.ExitCode() == 0 {
+			t.Errorf("%v: exit status %v, want non-zero", args, err)
+		}
+		if got, want := c.output(), "Unable to connect to 127.0.0.1:"+port+"\n"; got != want {
+			t.Errorf("%v: printed %q, want %q", args, got, want)
+		}
+	}
+}
