@@ -25,7 +25,7 @@
 //
 // # Frames
 //
-// The cs168 dialect sends every message, both ways, as exactly [FrameSize]
+// The cs168 and im dialects send every message, both ways, as exactly [FrameSize]
 // (200) bytes: the text followed by space padding. [FrameReader] and
 // [FrameWriter] turn any byte stream into frames and back. They handle
 // reads that return part of a frame, several frames, or one byte at a time.
@@ -69,6 +69,23 @@
 //   - A client that disconnects, cleanly or not (even in the middle of a
 //     frame), is announced to its channel as "NAME has left"; its partial
 //     frame is dropped.
+//
+// # The im and lobby dialects
+//
+// [IM] is an instant messenger over the same frames: users share one room
+// (Config.IMRoom), have unique names, and can rename themselves, list
+// users, whisper and ask for help; every server frame starts with a word
+// saying what it is (MSG, WHISPER, SENT, NOTICE, USERS, HELP, ERROR).
+// [Lobby] speaks the course protocol of rooms, nicknames and bare-digit
+// replies, with no framing at all: one write is one message. Its server
+// keeps a pause (Config.LobbyPause) between consecutive messages to the
+// same client, in that client's own writer, so it never slows anyone else.
+// [MessageReader] and [MessageWriter] are that framing as io adapters.
+// PROTOCOL.md in the repository lists every message of every dialect.
+//
+// Rooms are shared by all dialects: a cs168 channel and a lobby room of
+// the same name are one room, and each member sees the others' lines in its
+// own dialect's words.
 //
 // # Concurrency
 //
