@@ -10,7 +10,6 @@ import (
 	"io"
 	"net"
 	"strings"
-	"sync"
 
 	chat "github.com/framechat/chat"
 )
@@ -40,7 +39,7 @@ type CS168 struct {
 // with ExitOnEOF set (nil). Run closes conn. A read from In that is still
 // blocked when Run returns ends when In does.
 func (c *CS168) Run(ctx context.Context, conn net.Conn) error {
-	out := &promptWriter{w: c.Out}
+	out := &promptWriter{output{w: c.Out}}
 	fw := chat.NewFrameWriter(conn, chat.FrameSize)
 	if _, err := fw.Write(firstFrame(c.Name)); err != nil {
 		conn.Close()
@@ -84,19 +83,7 @@ func firstFrame(name string) []byte {
 
 // promptWriter draws the cs168 prompt and messages on a terminal. Its
 // methods may be called from the input and the network goroutines at once.
-type promptWriter struct {
-	mu  sync.Mutex
-	w   io.Writer
-	err error
-}
-
-func (p *promptWriter) write(s string) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.err == nil {
-		_, p.err = io.WriteString(p.w, s)
-	}
-}
+type promptWriter struct{ output }
 
 // prompt starts a new input line.
 func (p *promptWriter) prompt() { p.write(chat.CS168ClientPrompt) }

@@ -487,16 +487,24 @@ func TestServerStopsOnSignal(t *testing.T) {
 	}
 }
 
-func TestClientCannotConnect(t *testing.T) {
-	t.Parallel()
+// freePort returns a loopback port that nothing listens on (it was free a
+// moment ago).
+func freePort(t *testing.T) string {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer ln.Close()
 	_, port, _ := net.SplitHostPort(ln.Addr().String())
-	ln.Close() // nothing listens there now
+	return port
+}
+
+func TestClientCannotConnect(t *testing.T) {
+	t.Parallel()
+	port := freePort(t) // nothing listens there
 	c := start(t, "client", "dave", "127.0.0.1", port)
-	err = c.wait()
+	err := c.wait()
 	var exit *exec.ExitError
 	if !errors.As(err, &exit) || exit.ExitCode() == 0 {
 		t.Errorf("client exit status %v, want non-zero", err)
@@ -508,12 +516,7 @@ func TestClientCannotConnect(t *testing.T) {
 
 func TestBasicServerAndClient(t *testing.T) {
 	t.Parallel()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, port, _ := net.SplitHostPort(ln.Addr().String())
-	ln.Close()
+	port := freePort(t)
 	srv := start(t, "basic-server", port)
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
@@ -627,12 +630,7 @@ func TestAllDialectsOneServer(t *testing.T) {
 
 func TestDialectClientsCannotConnect(t *testing.T) {
 	t.Parallel()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, port, _ := net.SplitHostPort(ln.Addr().String())
-	ln.Close()
+	port := freePort(t)
 	for _, args := range [][]string{{"-dialect", "im", "u", "127.0.0.1", port}, {"-dialect", "lobby", "127.0.0.1", port}} {
 		c := start(t, "client", args...)
 		err := c.wait()
