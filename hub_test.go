@@ -322,3 +322,37 @@ func BenchmarkFanout(b *testing.B) {
 		}
 	}
 }
+
+// panicky is a dialect state machine with a bug that one client can reach.
+type panicky struct{ protocol }
+
+func (p panicky) handle(msg []byte) bool {
+	if string(trimFrame(msg)) == "boom" {
+		panic("bug reached")
+	}
+	return p.protocol.handle(msg)
+}
+
+func TestPanicEndsOnlyThatConnection(t *testing.T) {
+	t.Parallel()
+	events := newEventLog()
+	h, mt := startHub(t, Config{Observer: events})
+	alice := join(t, h, mt, "alice", "a")
+	bob := join(t, h, mt, "bob", "a")
+	alice.expect("bob has joined")
+	h.mu.RLock()
+	for s := range h.sessions {
+		if s.name == "bob" {
+			s.proto = panicky{s.proto} // safe: bob's reader is waiting on the pipe
+		}
+	}
+	h.mu.RUnlock()
+	bob.send("boom")
+	e := events.waitFor(t, EventError)
+	if !strings.Contains(e.Err.Error(), "bug reached") || !strings.Contains(e.Text, "goroutine") {
+		t.Errorf("error event %v lacks the panic or its stack", e)
+	}
+	alice.expect("bob has left")
+	alice.send("/create b")
+	settle(alice) // the server goes on serving
+}

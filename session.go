@@ -2,6 +2,8 @@ package chat
 
 import (
 	"errors"
+	"fmt"
+	"runtime/debug"
 	"io"
 	"net"
 	"sync"
@@ -63,7 +65,7 @@ func (s *session) serve() error {
 	h := s.hub
 	h.observe(Event{Kind: EventConnect, Conn: s.id, Dialect: s.dialect, Addr: s.addr})
 
-	reason, err := s.readLoop()
+	reason, err := s.readLoopSafe()
 
 	if s.room != nil {
 		h.leave(s, s.room, reason != ReasonQuit)
@@ -94,6 +96,21 @@ func (s *session) serve() error {
 	}
 	h.observe(Event{Kind: EventDisconnect, Conn: s.id, Dialect: s.dialect, Addr: s.addr, Name: s.name, Text: reason, Err: err})
 	return err
+}
+
+// readLoopSafe runs readLoop and turns a panic in a dialect into the end of
+// this one connection, reported to the Observer with its stack, so that a
+// bug reachable by one client cannot take the server and everyone else
+// down with it.
+func (s *session) readLoopSafe() (reason string, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("chat: panic serving %s: %v", s.addr, p)
+			s.hub.observe(Event{Kind: EventError, Conn: s.id, Dialect: s.dialect, Addr: s.addr, Name: s.name, Err: err, Text: string(debug.Stack())})
+			reason = ReasonLost
+		}
+	}()
+	return s.readLoop()
 }
 
 // readLoop feeds each inbound message to the dialect until the client quits
