@@ -3,9 +3,9 @@ package chat
 import (
 	"errors"
 	"fmt"
-	"runtime/debug"
 	"io"
 	"net"
+	"runtime/debug"
 	"sync"
 	"time"
 )
