@@ -25,7 +25,18 @@ type cs168 struct {
 // trimFrame strips all trailing whitespace and NULs: some clients put the
 // newline typed on stdin inside the frame, some pad with NULs.
 func trimFrame(b []byte) []byte {
-	return bytes.TrimRight(b, " \t\r\n\v\f\x00")
+	// A loop, not bytes.TrimRight with a cutset: that builds a lookup
+	// table on every call, and this runs on every inbound message.
+	n := len(b)
+	for n > 0 {
+		switch b[n-1] {
+		case ' ', '\t', '\r', '\n', '\v', '\f', 0:
+			n--
+			continue
+		}
+		break
+	}
+	return b[:n]
 }
 
 func (c *cs168) handle(frame []byte) bool {
@@ -179,22 +190,24 @@ func renderCS168(d *delivery) rendered {
 	case deliverRenamed:
 		return rendered{a: clipFrame(d.from + " is now known as " + d.to)}
 	case deliverWhisper:
-		return rendered{a: prefixedFrames("["+d.from+" whispers] ", d.text)}
+		return rendered{a: prefixedFrames("[", d.from, " whispers] ", d.text)}
 	}
-	return rendered{a: prefixedFrames("["+d.from+"] ", d.text)}
+	return rendered{a: prefixedFrames("[", d.from, "] ", d.text)}
 }
 
-// prefixedFrames encodes text behind prefix in as many frames as it takes,
-// each frame carrying the prefix, cut between UTF-8 sequences, in one
-// allocation. The prefix must leave room in a frame (names are at most 100
-// bytes).
-func prefixedFrames(prefix string, text []byte) []byte {
-	room := FrameSize - len(prefix)
+// prefixedFrames encodes text behind the prefix open+name+close in as many
+// frames as it takes, each frame carrying the prefix, cut between UTF-8
+// sequences, in one allocation. The prefix must leave room in a frame
+// (names are at most 100 bytes).
+func prefixedFrames(open, name, close string, text []byte) []byte {
+	room := FrameSize - len(open) - len(name) - len(close)
 	out := make([]byte, 0, FrameSize*max(1, (len(text)+room-1)/room))
 	for first := true; first || len(text) > 0; first = false {
 		n := utf8Cut(text, room)
 		start := len(out)
-		out = append(out, prefix...)
+		out = append(out, open...)
+		out = append(out, name...)
+		out = append(out, close...)
 		out = append(out, text[:n]...)
 		for len(out)-start < FrameSize {
 			out = append(out, ' ')

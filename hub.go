@@ -404,15 +404,18 @@ type rendered struct{ a, b []byte }
 
 // renderCache renders a delivery at most once per dialect, so that all
 // members speaking a dialect share the same bytes.
+//
+// The delivery is passed to get rather than kept in the cache: the rendered
+// bytes go to the heap (into queues), and a delivery stored beside them
+// would be moved to the heap with them, one more allocation per broadcast.
 type renderCache struct {
-	d    *delivery
 	done [numDialects]bool
 	out  [numDialects]rendered
 }
 
-func (c *renderCache) get(d Dialect) rendered {
+func (c *renderCache) get(d Dialect, dv *delivery) rendered {
 	if !c.done[d] {
-		c.out[d] = render(d, c.d)
+		c.out[d] = render(d, dv)
 		c.done[d] = true
 	}
 	return c.out[d]
@@ -429,9 +432,9 @@ func (m *session) sendRendered(r rendered, force bool) bool {
 
 // fanoutLocked queues d to every member of r except skip. The caller holds
 // r.mu. It appends members whose queues overflowed to slow.
-func (r *room) fanoutLocked(skip *session, c *renderCache, slow []*session) []*session {
+func (r *room) fanoutLocked(skip *session, d *delivery, c *renderCache, slow []*session) []*session {
 	for _, m := range r.members {
-		if m != skip && !m.sendRendered(c.get(m.dialect), false) {
+		if m != skip && !m.sendRendered(c.get(m.dialect, d), false) {
 			slow = append(slow, m)
 		}
 	}
@@ -441,9 +444,9 @@ func (r *room) fanoutLocked(skip *session, c *renderCache, slow []*session) []*s
 // fanout queues d to every member of r except skip and kicks the members
 // whose queues overflowed, once the lock is released.
 func (r *room) fanout(skip *session, d *delivery) {
-	c := renderCache{d: d}
+	var c renderCache
 	r.mu.Lock()
-	slow := r.fanoutLocked(skip, &c, nil)
+	slow := r.fanoutLocked(skip, d, &c, nil)
 	r.mu.Unlock()
 	kickSlow(slow)
 }
@@ -473,16 +476,17 @@ func (h *Hub) join(s *session, r *room, unique bool, accepted func()) error {
 	if accepted != nil {
 		accepted()
 	}
-	c := renderCache{d: &delivery{kind: deliverJoined, from: s.name, count: len(r.members) + 1}}
+	var c renderCache
+	d := delivery{kind: deliverJoined, from: s.name, count: len(r.members) + 1}
 	var slow []*session
 	if len(r.members) == 0 {
 		if s.dialect == Lobby {
 			s.send([]byte(lobbyNewRoom), true)
 		}
 	} else {
-		slow = r.fanoutLocked(s, &c, nil)
+		slow = r.fanoutLocked(s, &d, &c, nil)
 		if s.dialect == Lobby {
-			s.sendRendered(c.get(Lobby), true)
+			s.sendRendered(c.get(Lobby, &d), true)
 		}
 	}
 	s.room = r
@@ -495,13 +499,14 @@ func (h *Hub) join(s *session, r *room, unique bool, accepted func()) error {
 
 // leave removes s from r and tells the members who stay.
 func (h *Hub) leave(s *session, r *room, lost bool) {
-	c := renderCache{d: &delivery{kind: deliverLeft, from: s.name, lost: lost}}
+	var c renderCache
+	d := delivery{kind: deliverLeft, from: s.name, lost: lost}
 	r.mu.Lock()
 	if i := slices.Index(r.members, s); i >= 0 {
 		r.members = slices.Delete(r.members, i, i+1)
 	}
 	s.room = nil
-	slow := r.fanoutLocked(s, &c, nil)
+	slow := r.fanoutLocked(s, &d, &c, nil)
 	r.mu.Unlock()
 	kickSlow(slow)
 	h.observe(Event{Kind: EventLeave, Conn: s.id, Dialect: s.dialect, Name: s.name, Room: r.name})
@@ -518,8 +523,9 @@ func (h *Hub) rename(s *session, r *room, name string) error {
 		return fmt.Errorf("chat: rename %q to %q: %w", old, name, ErrNickInUse)
 	}
 	s.name = name
-	c := renderCache{d: &delivery{kind: deliverRenamed, from: old, to: name}}
-	slow := r.fanoutLocked(nil, &c, nil)
+	var c renderCache
+	d := delivery{kind: deliverRenamed, from: old, to: name}
+	slow := r.fanoutLocked(nil, &d, &c, nil)
 	r.mu.Unlock()
 	kickSlow(slow)
 	h.observe(Event{Kind: EventRename, Conn: s.id, Dialect: s.dialect, Name: name, Text: old, Room: r.name})
@@ -528,7 +534,8 @@ func (h *Hub) rename(s *session, r *room, name string) error {
 
 // whisper sends text from s to the member of r called to, and only to it.
 func (h *Hub) whisper(s *session, r *room, to string, text []byte) error {
-	c := renderCache{d: &delivery{kind: deliverWhisper, from: s.name, to: to, text: text}}
+	var c renderCache
+	d := delivery{kind: deliverWhisper, from: s.name, to: to, text: text}
 	var target *session
 	r.mu.Lock()
 	for _, m := range r.members {
@@ -537,7 +544,7 @@ func (h *Hub) whisper(s *session, r *room, to string, text []byte) error {
 			break
 		}
 	}
-	ok := target == nil || target.sendRendered(c.get(target.dialect), false)
+	ok := target == nil || target.sendRendered(c.get(target.dialect, &d), false)
 	r.mu.Unlock()
 	if target == nil {
 		return fmt.Errorf("chat: whisper to %q: %w", to, ErrNoSuchUser)
@@ -551,8 +558,11 @@ func (h *Hub) whisper(s *session, r *room, to string, text []byte) error {
 
 // say sends a chat line from s to the other members of r.
 func (h *Hub) say(s *session, r *room, text []byte) {
-	r.fanout(s, &delivery{kind: deliverChat, from: s.name, text: text})
-	h.observe(Event{Kind: EventMessage, Conn: s.id, Dialect: s.dialect, Name: s.name, Room: r.name, Text: string(text)})
+	d := delivery{kind: deliverChat, from: s.name, text: text}
+	r.fanout(s, &d)
+	if h.cfg.Observer != nil { // the event's string costs an allocation
+		h.observe(Event{Kind: EventMessage, Conn: s.id, Dialect: s.dialect, Name: s.name, Room: r.name, Text: string(text)})
+	}
 }
 
 func kickSlow(slow []*session) {

@@ -356,3 +356,30 @@ func TestPanicEndsOnlyThatConnection(t *testing.T) {
 	alice.send("/create b")
 	settle(alice) // the server goes on serving
 }
+
+// BenchmarkSessionChat measures one inbound chat frame through the whole
+// server side but the network: the cs168 state machine parses it, the hub
+// renders it once and queues it to the 9 other members of a 10-member room.
+func BenchmarkSessionChat(b *testing.B) {
+	h := NewHub(Config{MaxQueueBytes: 1 << 30})
+	r, _ := h.createRoom("bench")
+	var members []*session
+	for i := range 10 {
+		s := &session{hub: h, name: fmt.Sprintf("user%d", i), writing: true, room: r}
+		s.proto = &cs168{s: s, named: true}
+		members = append(members, s)
+	}
+	r.members = members
+	frame, _ := AppendFrame(nil, []byte("hello, this is a typical chat line of some forty bytes"), FrameSize)
+	sender := members[0].proto
+	b.ReportAllocs()
+	b.SetBytes(FrameSize)
+	for i := 0; b.Loop(); i++ {
+		sender.handle(frame)
+		if i%64 == 0 {
+			for _, m := range members {
+				m.queue, m.queued = m.queue[:0], 0
+			}
+		}
+	}
+}

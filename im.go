@@ -195,7 +195,7 @@ func (m *im) whisper(args string) {
 		m.fail("/whisper", "No user named "+to+".", err)
 		return
 	}
-	m.s.send(prefixedFrames(IMKindSent+" "+to+" ", []byte(text)), true)
+	m.s.send(prefixedFrames(IMKindSent+" ", to, " ", []byte(text)), true)
 }
 
 func (m *im) help(string) {
@@ -230,7 +230,7 @@ func renderIM(d *delivery) rendered {
 	case deliverRenamed:
 		return rendered{a: clipFrame(IMKindNotice + " " + d.from + " is now known as " + d.to)}
 	case deliverWhisper:
-		return rendered{a: prefixedFrames(IMKindWhisper+" "+d.from+" ", d.text)}
+		return rendered{a: prefixedFrames(IMKindWhisper+" ", d.from, " ", d.text)}
 	}
-	return rendered{a: prefixedFrames(IMKindMsg+" "+d.from+" ", d.text)}
+	return rendered{a: prefixedFrames(IMKindMsg+" ", d.from, " ", d.text)}
 }

@@ -61,12 +61,33 @@ type protocol interface {
 }
 
 // serve runs the session until the connection ends and returns why it ended.
+//
+// serve and the loops under it stay small on purpose: an idle connection
+// is a reader parked in a read, and everything on its stack then (these
+// frames included) is memory held per connection. Events are built in
+// report, and the ending in finish, so that their frames exist only while
+// they run.
 func (s *session) serve() error {
+	s.report(EventConnect, "", nil)
+	reason, err := s.readLoop()
+	return s.finish(reason, err)
+}
+
+// report sends an event about this session to the Observer.
+//
+//go:noinline
+func (s *session) report(k EventKind, text string, err error) {
+	if s.hub.cfg.Observer != nil {
+		s.hub.observe(Event{Kind: k, Conn: s.id, Dialect: s.dialect, Addr: s.addr, Name: s.name, Text: text, Err: err})
+	}
+}
+
+// finish ends the session: it leaves the room, flushes or drops the queue,
+// closes the connection, waits for the writer and reports the disconnect.
+//
+//go:noinline
+func (s *session) finish(reason string, err error) error {
 	h := s.hub
-	h.observe(Event{Kind: EventConnect, Conn: s.id, Dialect: s.dialect, Addr: s.addr})
-
-	reason, err := s.readLoopSafe()
-
 	if s.room != nil {
 		h.leave(s, s.room, reason != ReasonQuit)
 	}
@@ -89,41 +110,39 @@ func (s *session) serve() error {
 		err = kick
 		if errors.Is(kick, ErrSlowConsumer) {
 			reason = ReasonKicked
-			h.observe(Event{Kind: EventSlowConsumer, Conn: s.id, Dialect: s.dialect, Addr: s.addr, Name: s.name, Err: kick})
+			s.report(EventSlowConsumer, "", kick)
 		} else {
 			reason = ReasonShutdown
 		}
 	}
-	h.observe(Event{Kind: EventDisconnect, Conn: s.id, Dialect: s.dialect, Addr: s.addr, Name: s.name, Text: reason, Err: err})
+	s.report(EventDisconnect, reason, err)
 	return err
 }
 
-// readLoopSafe runs readLoop and turns a panic in a dialect into the end of
-// this one connection, reported to the Observer with its stack, so that a
-// bug reachable by one client cannot take the server and everyone else
-// down with it.
-func (s *session) readLoopSafe() (reason string, err error) {
+// readLoop feeds each inbound message to the dialect until the client quits
+// or the connection fails. A panic in a dialect ends this one connection,
+// reported to the Observer with its stack, so that a bug one client can
+// reach does not take the server and everyone else down with it.
+func (s *session) readLoop() (reason string, err error) {
 	defer func() {
 		if p := recover(); p != nil {
-			err = fmt.Errorf("chat: panic serving %s: %v", s.addr, p)
-			s.hub.observe(Event{Kind: EventError, Conn: s.id, Dialect: s.dialect, Addr: s.addr, Name: s.name, Err: err, Text: string(debug.Stack())})
-			reason = ReasonLost
+			reason, err = ReasonLost, s.panicked(p)
 		}
 	}()
-	return s.readLoop()
-}
-
-// readLoop feeds each inbound message to the dialect until the client quits
-// or the connection fails.
-func (s *session) readLoop() (reason string, err error) {
-	var read func() ([]byte, error)
+	var fr *FrameReader
+	var mr *MessageReader
 	if s.dialect == Lobby {
-		read = NewMessageReader(s.conn, MaxMessage).ReadMessage
+		mr = NewMessageReader(s.conn, MaxMessage)
 	} else {
-		read = NewFrameReader(s.conn, FrameSize).ReadFrame
+		fr = NewFrameReader(s.conn, FrameSize)
 	}
 	for {
-		msg, err := read()
+		var msg []byte
+		if fr != nil {
+			msg, err = fr.ReadFrame()
+		} else {
+			msg, err = mr.ReadMessage()
+		}
 		if err != nil {
 			if errors.Is(err, io.EOF) {
 				return ReasonQuit, nil
@@ -177,6 +196,15 @@ func (s *session) kick(err error) {
 	if first {
 		s.conn.Close()
 	}
+}
+
+// panicked reports a recovered panic and returns it as an error.
+//
+//go:noinline
+func (s *session) panicked(p any) error {
+	err := fmt.Errorf("chat: panic serving %s: %v", s.addr, p)
+	s.report(EventError, string(debug.Stack()), err)
+	return err
 }
 
 // halt interrupts a writer waiting out the lobby pause.

@@ -18,6 +18,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
+	_ "net/http/pprof"
 	"os"
 	"os/signal"
 	"syscall"
@@ -37,6 +39,7 @@ func main() {
 	flag.IntVar(&o.cfg.MaxQueueBytes, "queue", 0, "bytes a client may fall behind before it is disconnected (0: 64 KiB)")
 	flag.StringVar(&o.cfg.IMRoom, "im-room", "", `the room im users share (default "im")`)
 	flag.DurationVar(&o.cfg.LobbyPause, "lobby-pause", 0, "pause between messages to a lobby client (0: 200ms; negative: none)")
+	flag.StringVar(&o.pprof, "pprof", "", "serve net/http/pprof on this address, e.g. 127.0.0.1:6060 (off by default)")
 	flag.Usage = func() {
 		fmt.Fprintf(flag.CommandLine.Output(), "usage: server [flags] [PORT]\n")
 		flag.PrintDefaults()
@@ -63,6 +66,7 @@ func main() {
 type options struct {
 	listen  [3]string // by dialect
 	logFile string
+	pprof   string
 	cfg     chat.Config
 }
 
@@ -83,6 +87,19 @@ func run(o options) error {
 	hub := chat.NewHub(o.cfg)
 
 	g, ctx := errgroup.WithContext(ctx)
+	if o.pprof != "" {
+		ps := &http.Server{Addr: o.pprof} // http.DefaultServeMux has net/http/pprof
+		g.Go(func() error {
+			if err := ps.ListenAndServe(); !errors.Is(err, http.ErrServerClosed) {
+				return err
+			}
+			return nil
+		})
+		g.Go(func() error {
+			<-ctx.Done()
+			return ps.Close()
+		})
+	}
 	for d, addr := range o.listen {
 		if addr == "" {
 			continue
