@@ -95,3 +95,21 @@ func printable(s string) bool {
 	}
 	return true
 }
+
+// Server notices that are not replies to a command.
+const (
+	noticeShutdown = "Server is shutting down."
+	noticeFull     = "Server is full; try again later."
+)
+
+// notice encodes a server notice as one message of dialect d.
+func notice(d Dialect, text string) []byte {
+	switch d {
+	case IM:
+		return clipFrame(IMKindNotice + " " + text)
+	case Lobby:
+		return []byte(text)
+	default:
+		return clipFrame(text)
+	}
+}

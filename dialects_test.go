@@ -57,7 +57,7 @@ func (c *imClient) sync() {
 func TestIM(t *testing.T) {
 	t.Parallel()
 	h := NewHub(Config{})
-	defer h.Shutdown(context.Background())
+	t.Cleanup(func() { h.Shutdown(context.Background()) }) // after the clients close
 	alice := imDial(t, h, "alice")
 	bob := imDial(t, h, "bob")
 	alice.expect("NOTICE bob has joined")
@@ -123,7 +123,7 @@ func TestIM(t *testing.T) {
 func TestIMLogin(t *testing.T) {
 	t.Parallel()
 	h := NewHub(Config{})
-	defer h.Shutdown(context.Background())
+	t.Cleanup(func() { h.Shutdown(context.Background()) }) // after the clients close
 	alice := imDial(t, h, "alice")
 	c := imDial(t, h, "")
 	c.send("hello?") // not a valid name (the '?'): chat before a name is refused
@@ -205,7 +205,7 @@ func (c *lobbyClient) enter(room, nick string) {
 func TestLobby(t *testing.T) {
 	t.Parallel()
 	h := NewHub(Config{LobbyPause: -1})
-	defer h.Shutdown(context.Background())
+	t.Cleanup(func() { h.Shutdown(context.Background()) }) // after the clients close
 	a := lobbyDial(t, h)
 	a.send("/list")
 	a.expect("0")
@@ -289,17 +289,17 @@ func TestLobbyPause(t *testing.T) {
 	t.Parallel()
 	const pause = 50 * time.Millisecond
 	h := NewHub(Config{LobbyPause: pause})
-	defer h.Shutdown(context.Background())
+	t.Cleanup(func() { h.Shutdown(context.Background()) }) // after the clients close
 	ln, err := ListenTCP(context.Background(), "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	served := make(chan error, 1)
 	go func() { served <- h.ServeDialect(ln, Lobby) }()
-	defer func() {
+	t.Cleanup(func() {
 		h.Shutdown(context.Background())
 		<-served
-	}()
+	})
 	dial := func() *lobbyClient {
 		conn, err := net.Dial("tcp", ln.Addr().String())
 		if err != nil {

@@ -46,6 +46,14 @@ var (
 	// ErrNoSuchUser means a whisper named a user who is not there.
 	ErrNoSuchUser = errors.New("chat: no such user")
 
+	// ErrTooManyConns means a connection was refused because the hub, or
+	// the peer's IP address, has as many as Config allows.
+	ErrTooManyConns = errors.New("chat: too many connections")
+
+	// ErrIdle means a connection was closed for sending nothing within
+	// Config.HelloTimeout (its first message) or Config.IdleTimeout.
+	ErrIdle = errors.New("chat: connection idle too long")
+
 	// ErrNotInRoom means a client sent chat before joining a room.
 	ErrNotInRoom = errors.New("chat: not in a room")
 )

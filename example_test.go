@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"net"
 	"strings"
 
 	chat "github.com/framechat/chat"
@@ -67,10 +68,17 @@ func ExampleHub() {
 	hub := chat.NewHub(chat.Config{})
 	mt := chat.NewMemTransport()
 	go hub.Serve(mt)
-	defer hub.Shutdown(ctx)
+	var conns []net.Conn
+	defer func() {
+		for _, c := range conns {
+			c.Close() // clients leave first, so Shutdown has nobody to wait for
+		}
+		hub.Shutdown(ctx)
+	}()
 
 	connect := func(name, command string) (*chat.FrameReader, *chat.FrameWriter) {
 		conn, _ := mt.Dial(ctx)
+		conns = append(conns, conn)
 		fw := chat.NewFrameWriter(conn, chat.FrameSize)
 		fw.WriteString(name)
 		fw.WriteString(command)
@@ -106,6 +114,7 @@ func ExampleObserverFunc() {
 	defer hub.Shutdown(ctx)
 
 	conn, _ := mt.Dial(ctx)
+	defer conn.Close() // runs before Shutdown
 	chat.NewFrameWriter(conn, chat.FrameSize).WriteString("carol")
 	fmt.Println("named:", <-named)
 	// Output:

@@ -53,6 +53,38 @@ type Config struct {
 	// means no timeout.
 	WriteTimeout time.Duration
 
+	// MaxConns bounds the connections served at once; one more is told the
+	// server is full and closed. Zero means 100,000; negative means no limit.
+	MaxConns int
+
+	// MaxConnsPerIP bounds the connections from one IP address. Zero means
+	// no limit: a classroom behind one NAT address would hit any default.
+	// Operators facing the internet should set it (examples/server has
+	// -max-per-ip).
+	MaxConnsPerIP int
+
+	// HelloTimeout is how long a new connection has to send its first whole
+	// message; one that opens and never speaks is closed. Zero means 30 s;
+	// negative means no limit.
+	HelloTimeout time.Duration
+
+	// IdleTimeout closes a connection that sends nothing for this long.
+	// None of the protocols has a keep-alive, so a quiet user would be cut
+	// off: zero means no idle timeout (TCP keep-alive still finds dead
+	// peers).
+	IdleTimeout time.Duration
+
+	// FloodRate is how many messages per second each connection may send
+	// on average, with bursts of FloodBurst; a connection that sends faster
+	// is slowed down (its messages wait, and TCP pushes back on it), never
+	// the others. Zero means 20 per second; negative turns flood control
+	// off.
+	FloodRate float64
+
+	// FloodBurst is how many messages a connection may send at once before
+	// FloodRate applies. Zero means 40.
+	FloodBurst int
+
 	// MaxNameBytes bounds user names. Zero means 32 bytes; more than 100
 	// means 100, so that a name and its chat line fit one frame.
 	MaxNameBytes int
@@ -71,6 +103,18 @@ func (c Config) withDefaults() Config {
 	}
 	if c.WriteTimeout == 0 {
 		c.WriteTimeout = 10 * time.Second
+	}
+	if c.MaxConns == 0 {
+		c.MaxConns = 100_000
+	}
+	if c.HelloTimeout == 0 {
+		c.HelloTimeout = 30 * time.Second
+	}
+	if c.FloodRate == 0 {
+		c.FloodRate = 20
+	}
+	if c.FloodBurst <= 0 {
+		c.FloodBurst = 40
 	}
 	if c.IMRoom == "" {
 		c.IMRoom = "im"
@@ -100,6 +144,7 @@ type Hub struct {
 	rooms     map[string]*room
 	order     []*room // creation order, for listing
 	sessions  map[*session]struct{}
+	perIP     map[string]int // open sessions by peer IP, when MaxConnsPerIP is set
 	listeners map[Transport]struct{}
 	closed    bool
 	done      chan struct{} // closed by Shutdown
@@ -112,6 +157,7 @@ func NewHub(cfg Config) *Hub {
 		cfg:       cfg.withDefaults(),
 		rooms:     make(map[string]*room),
 		sessions:  make(map[*session]struct{}),
+		perIP:     make(map[string]int),
 		listeners: make(map[Transport]struct{}),
 		done:      make(chan struct{}),
 	}
@@ -167,6 +213,9 @@ func (h *Hub) ServeDialect(t Transport, d Dialect) error {
 		}
 		pause = 0
 		s, err := h.register(conn, d)
+		if errors.Is(err, ErrTooManyConns) {
+			continue // told and closed by register
+		}
 		if err != nil {
 			return err
 		}
@@ -198,19 +247,51 @@ func (h *Hub) ServeConn(ctx context.Context, conn net.Conn, d Dialect) error {
 }
 
 // register creates the session for conn and counts it in h.wg; the caller
-// must call h.wg.Done when it ends.
+// must call h.wg.Done when it ends. A connection over a limit is told so
+// in its dialect and closed (in a goroutine of its own, since the peer may
+// not read), and register returns ErrTooManyConns.
 func (h *Hub) register(conn net.Conn, d Dialect) (*session, error) {
 	s := &session{hub: h, conn: conn, id: h.nextID.Add(1), dialect: d, addr: remoteAddr(conn), stop: make(chan struct{})}
-	s.proto = newProtocol(s)
+	s.ip = hostOf(s.addr)
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.closed {
 		conn.Close()
 		return nil, ErrHubClosed
 	}
+	var full error
+	switch {
+	case h.cfg.MaxConns > 0 && len(h.sessions) >= h.cfg.MaxConns:
+		full = fmt.Errorf("chat: %d connections: %w", len(h.sessions), ErrTooManyConns)
+	case h.cfg.MaxConnsPerIP > 0 && h.perIP[s.ip] >= h.cfg.MaxConnsPerIP:
+		full = fmt.Errorf("chat: %d connections from %s: %w", h.perIP[s.ip], s.ip, ErrTooManyConns)
+	}
+	if full != nil {
+		h.wg.Add(1)
+		go func() {
+			defer h.wg.Done()
+			conn.SetWriteDeadline(time.Now().Add(time.Second))
+			conn.Write(notice(d, noticeFull))
+			conn.Close()
+			h.observe(Event{Kind: EventError, Dialect: d, Addr: s.addr, Err: full})
+		}()
+		return nil, full
+	}
+	s.proto = newProtocol(s)
 	h.sessions[s] = struct{}{}
+	if h.cfg.MaxConnsPerIP > 0 {
+		h.perIP[s.ip]++
+	}
 	h.wg.Add(1)
 	return s, nil
+}
+
+// hostOf returns the host part of a host:port address, or addr itself.
+func hostOf(addr string) string {
+	if host, _, err := net.SplitHostPort(addr); err == nil {
+		return host
+	}
+	return addr
 }
 
 func remoteAddr(c net.Conn) string {
@@ -243,6 +324,22 @@ func (h *Hub) Shutdown(ctx context.Context) error {
 	for _, t := range listeners {
 		t.Close()
 	}
+	// Tell everyone, in their own dialect, and give the writers half of
+	// ctx's time (at most WriteTimeout) to deliver that and what was queued
+	// before it; then close every connection. A client that does not read
+	// costs the wait, never the notice to the others.
+	for _, s := range sessions {
+		s.send(notice(s.dialect, noticeShutdown), true)
+	}
+	budget := max(h.cfg.WriteTimeout, time.Second)
+	if deadline, ok := ctx.Deadline(); ok {
+		budget = min(budget, time.Until(deadline)/2)
+	}
+	flushCtx, cancel := context.WithTimeout(ctx, budget)
+	for _, s := range sessions {
+		s.flush(flushCtx)
+	}
+	cancel()
 	for _, s := range sessions {
 		s.kick(ErrHubClosed)
 	}
@@ -269,6 +366,11 @@ func (h *Hub) isClosed() bool {
 func (h *Hub) forget(s *session) {
 	h.mu.Lock()
 	delete(h.sessions, s)
+	if h.cfg.MaxConnsPerIP > 0 {
+		if h.perIP[s.ip]--; h.perIP[s.ip] <= 0 {
+			delete(h.perIP, s.ip)
+		}
+	}
 	h.mu.Unlock()
 }
 

@@ -88,6 +88,23 @@ func TestShutdown(t *testing.T) {
 	go func() { served <- h.Serve(mt) }()
 	alice := join(t, h, mt, "alice", "a")
 	settle(alice)
+	// alice reads everything until the server closes the connection.
+	got := make(chan []string, 1)
+	go func() {
+		var frames []string
+		alice.conn.SetReadDeadline(time.Now().Add(testTimeout))
+		for {
+			p, err := alice.fr.ReadFrame()
+			if err != nil {
+				if !errors.Is(err, io.EOF) {
+					frames = append(frames, "error: "+err.Error())
+				}
+				got <- frames
+				return
+			}
+			frames = append(frames, string(p))
+		}
+	}()
 
 	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
 	defer cancel()
@@ -97,9 +114,8 @@ func TestShutdown(t *testing.T) {
 	if err := <-served; !errors.Is(err, ErrHubClosed) {
 		t.Errorf("Serve = %v, want ErrHubClosed", err)
 	}
-	alice.conn.SetReadDeadline(time.Now().Add(testTimeout))
-	if _, err := alice.fr.ReadFrame(); !errors.Is(err, io.EOF) {
-		t.Errorf("client read after shutdown: %v, want EOF", err)
+	if diff := cmp.Diff([]string{"Server is shutting down."}, <-got); diff != "" {
+		t.Errorf("alice got before EOF (-want +got):\n%s", diff)
 	}
 	if err := h.Serve(NewMemTransport()); !errors.Is(err, ErrHubClosed) {
 		t.Errorf("Serve after Shutdown = %v, want ErrHubClosed", err)

@@ -23,6 +23,7 @@ const (
 	EventError                             // a hub-level error, such as a failed Accept
 	EventRename                            // the client renamed itself from Text to Name
 	EventWhisper                           // Name whispered Text to Target
+	EventThrottled                         // flood control began slowing the client down (at most once a second)
 )
 
 var eventNames = [...]string{
@@ -38,6 +39,7 @@ var eventNames = [...]string{
 	EventError:        "error",
 	EventRename:       "rename",
 	EventWhisper:      "whisper",
+	EventThrottled:    "throttled",
 }
 
 // String returns the kind's name, such as "join".
@@ -97,7 +99,7 @@ func NewSlogObserver(l *slog.Logger) Observer {
 	return ObserverFunc(func(e Event) {
 		level := slog.LevelInfo
 		switch e.Kind {
-		case EventCommandError, EventSlowConsumer:
+		case EventCommandError, EventSlowConsumer, EventThrottled:
 			level = slog.LevelWarn
 		case EventError:
 			level = slog.LevelError

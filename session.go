@@ -1,10 +1,12 @@
 package chat
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"net"
+	"os"
 	"runtime/debug"
 	"sync"
 	"time"
@@ -16,6 +18,7 @@ const (
 	ReasonLost     = "lost"     // the connection failed: reset, timeout, partial frame
 	ReasonKicked   = "kicked"   // the server closed it: slow consumer
 	ReasonShutdown = "shutdown" // the hub shut down
+	ReasonIdle     = "idle"     // the client sent nothing within HelloTimeout or IdleTimeout
 )
 
 // session is one connection: its reader (the goroutine running serve), its
@@ -31,6 +34,7 @@ type session struct {
 	id      uint64
 	dialect Dialect
 	addr    string
+	ip      string
 
 	// reader-owned. name is also read by other sessions, under the lock of
 	// the room s is in; while s is in a room it changes only under that lock.
@@ -38,16 +42,18 @@ type session struct {
 	name  string
 	room  *room
 
-	stop     chan struct{} // closed when the session ends: interrupts the lobby pause
+	stop     chan struct{} // closed when the session ends: interrupts the lobby pause and flood waits
 	stopOnce sync.Once
+	flood    floodGate
 
 	mu       sync.Mutex
-	queue    [][]byte // frames waiting for the writer, in order
-	spare    [][]byte // the writer's last batch, reused as the next queue
-	queued   int      // bytes in queue
-	writing  bool     // a writer goroutine is running
-	closed   bool     // no more writes: the session is ending
-	kickErr  error    // why the server closed the connection, if it did
+	queue    [][]byte      // frames waiting for the writer, in order
+	spare    [][]byte      // the writer's last batch, reused as the next queue
+	queued   int           // bytes in queue
+	writing  bool          // a writer goroutine is running
+	flushed  chan struct{} // if not nil, closed when the writer next empties the queue
+	closed   bool          // no more writes: the session is ending
+	kickErr  error         // why the server closed the connection, if it did
 	writerWG sync.WaitGroup
 
 	lastWrite time.Time // writer-owned: end of the last lobby message
@@ -95,7 +101,9 @@ func (s *session) finish(reason string, err error) error {
 	// A client that said goodbye gets what was queued for it (the lobby's
 	// pause and im's farewell); a lost or kicked one does not.
 	if reason == ReasonQuit {
-		s.drain()
+		ctx, cancel := context.WithTimeout(context.Background(), max(h.cfg.WriteTimeout, time.Second))
+		s.flush(ctx)
+		cancel()
 	}
 	s.mu.Lock()
 	s.closed = true
@@ -129,6 +137,7 @@ func (s *session) readLoop() (reason string, err error) {
 			reason, err = ReasonLost, s.panicked(p)
 		}
 	}()
+	cfg := &s.hub.cfg
 	var fr *FrameReader
 	var mr *MessageReader
 	if s.dialect == Lobby {
@@ -136,7 +145,10 @@ func (s *session) readLoop() (reason string, err error) {
 	} else {
 		fr = NewFrameReader(s.conn, FrameSize)
 	}
-	for {
+	if cfg.HelloTimeout > 0 {
+		s.conn.SetReadDeadline(time.Now().Add(cfg.HelloTimeout))
+	}
+	for first := true; ; first = false {
 		var msg []byte
 		if fr != nil {
 			msg, err = fr.ReadFrame()
@@ -144,15 +156,67 @@ func (s *session) readLoop() (reason string, err error) {
 			msg, err = mr.ReadMessage()
 		}
 		if err != nil {
-			if errors.Is(err, io.EOF) {
+			switch {
+			case errors.Is(err, io.EOF):
 				return ReasonQuit, nil
+			case errors.Is(err, os.ErrDeadlineExceeded):
+				return ReasonIdle, fmt.Errorf("chat: %s: %w", s.addr, ErrIdle)
 			}
 			return ReasonLost, err
+		}
+		switch {
+		case cfg.IdleTimeout > 0:
+			s.conn.SetReadDeadline(time.Now().Add(cfg.IdleTimeout))
+		case first && cfg.HelloTimeout > 0:
+			s.conn.SetReadDeadline(time.Time{})
+		}
+		if cfg.FloodRate > 0 && !s.flood.admit(s, cfg.FloodRate, cfg.FloodBurst) {
+			return ReasonShutdown, nil // stopped while waiting
 		}
 		if !s.proto.handle(msg) {
 			return ReasonQuit, nil
 		}
 	}
+}
+
+// floodGate is a token bucket: a session may send burst messages at once
+// and rate per second on average. It is owned by the session's reader.
+type floodGate struct {
+	tokens   float64
+	last     time.Time
+	reported time.Time
+}
+
+// admit takes a token for one inbound message, waiting for one if the
+// bucket is empty: the flooder's own reader waits, so only the flooder is
+// slowed, and TCP pushes back on it. It returns false if the session was
+// stopped while waiting.
+func (g *floodGate) admit(s *session, rate float64, burst int) bool {
+	now := time.Now()
+	if g.last.IsZero() {
+		g.tokens = float64(burst)
+	} else {
+		g.tokens = min(float64(burst), g.tokens+now.Sub(g.last).Seconds()*rate)
+	}
+	g.last = now
+	if g.tokens >= 1 {
+		g.tokens--
+		return true
+	}
+	wait := time.Duration((1 - g.tokens) / rate * float64(time.Second))
+	if now.Sub(g.reported) > time.Second {
+		g.reported = now
+		s.report(EventThrottled, fmt.Sprintf("flood control: over %g messages/s", rate), nil)
+	}
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-s.stop:
+		return false
+	}
+	g.tokens, g.last = 0, time.Now()
+	return true
 }
 
 // send queues b, one or more encoded frames, for this session's writer.
@@ -210,26 +274,32 @@ func (s *session) panicked(p any) error {
 // halt interrupts a writer waiting out the lobby pause.
 func (s *session) halt() { s.stopOnce.Do(func() { close(s.stop) }) }
 
-// drain waits, for at most the write timeout, until the writer has written
-// everything queued.
-func (s *session) drain() {
+// flush waits until the writer has written everything queued so far, ctx
+// is done, or the session is stopped.
+func (s *session) flush(ctx context.Context) {
 	s.mu.Lock()
-	writing := s.writing
-	s.mu.Unlock()
-	if !writing {
+	if !s.writing {
+		s.mu.Unlock()
 		return
 	}
-	done := make(chan struct{})
-	go func() {
-		s.writerWG.Wait()
-		close(done)
-	}()
-	timer := time.NewTimer(max(s.hub.cfg.WriteTimeout, time.Second))
-	defer timer.Stop()
+	if s.flushed == nil {
+		s.flushed = make(chan struct{})
+	}
+	flushed := s.flushed
+	s.mu.Unlock()
 	select {
-	case <-done:
-	case <-timer.C:
+	case <-flushed:
+	case <-ctx.Done():
 	case <-s.stop:
+	}
+}
+
+// idleLocked records that the writer has stopped; s.mu is held.
+func (s *session) idleLocked() {
+	s.writing = false
+	if s.flushed != nil {
+		close(s.flushed)
+		s.flushed = nil
 	}
 }
 
@@ -244,7 +314,7 @@ func (s *session) writeLoop() {
 	for {
 		s.mu.Lock()
 		if len(s.queue) == 0 {
-			s.writing = false
+			s.idleLocked()
 			s.mu.Unlock()
 			return
 		}
@@ -273,7 +343,7 @@ func (s *session) writeLoop() {
 			// The reader notices the closed connection and ends the session.
 			s.conn.Close()
 			s.mu.Lock()
-			s.writing = false
+			s.idleLocked()
 			s.queue, s.queued = nil, 0
 			s.closed = true
 			s.mu.Unlock()

@@ -13,9 +13,9 @@ trap 'stop; rm -rf "$out"' EXIT
 # start NAME: starts a fresh server and sets pid and target.
 start() {
   case $1 in
-  framechat) # no flood control to turn off; the slow-consumer bound is raised
+  framechat) # flood control off, as for ngircd; the slow-consumer bound is raised
     # to 64 MiB so that a flat-out run measures throughput, not eviction.
-    "$out/server" -addr 127.0.0.1 -log "" -queue 67108864 25600 >/dev/null &
+    "$out/server" -addr 127.0.0.1 -log "" -queue 67108864 -flood-rate -1 25600 >/dev/null &
     pid=$!; target="-label framechat -proto cs168 -addr 127.0.0.1:25600" ;;
   ngircd)
     ngircd -n -f cmd/chatbench/testdata/ngircd.conf >/dev/null 2>&1 &
@@ -29,7 +29,7 @@ bench() { "$out/chatbench" $target -pid "$pid" "$@" 2>"$out/err" || { cat "$out/
 # Slow consumers: with the default 64 KiB bound, one member per room stops
 # reading; it is evicted, and the others' rate and latency should not move.
 echo "### framechat, default queue bound, with and without stuck members"
-"$out/server" -addr 127.0.0.1 -log "" 25601 >/dev/null &
+"$out/server" -addr 127.0.0.1 -log "" -flood-rate -1 25601 >/dev/null &
 pid=$!; target="-label framechat -proto cs168 -addr 127.0.0.1:25601"; sleep 1
 bench -runs "$runs" -rooms 10 -members 10 -messages 300 -rate 10000 fanout
 bench -runs "$runs" -rooms 10 -members 11 -messages 300 -rate 10000 -stuck 1 fanout

@@ -12,6 +12,8 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"flag"
 	"fmt"
@@ -27,6 +29,8 @@ import (
 
 func main() {
 	dialect := flag.String("dialect", "cs168", "protocol to speak: cs168, im or lobby")
+	useTLS := flag.Bool("tls", false, "connect with TLS")
+	caFile := flag.String("ca", "", "with -tls: PEM file of the CA to trust (default: the system's)")
 	flag.Usage = func() {
 		fmt.Fprintf(flag.CommandLine.Output(), "usage: client [-dialect cs168|im] NAME HOST PORT\n       client -dialect lobby HOST PORT\n")
 		flag.PrintDefaults()
@@ -42,8 +46,7 @@ func main() {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	dialer := net.Dialer{Timeout: 10 * time.Second}
-	conn, err := dialer.DialContext(ctx, "tcp", net.JoinHostPort(host, port))
+	conn, err := dial(ctx, host, port, *useTLS, *caFile)
 	if err != nil {
 		fmt.Printf(chat.CS168CannotConnect+"\n", host, port)
 		fmt.Fprintln(os.Stderr, "client:", err)
@@ -62,6 +65,29 @@ func main() {
 		fmt.Fprintln(os.Stderr, "client:", err)
 		os.Exit(1)
 	}
+}
+
+// dial connects to host:port, over TLS if asked, trusting caFile's CA if
+// given.
+func dial(ctx context.Context, host, port string, useTLS bool, caFile string) (net.Conn, error) {
+	nd := &net.Dialer{Timeout: 10 * time.Second}
+	addr := net.JoinHostPort(host, port)
+	if !useTLS {
+		return nd.DialContext(ctx, "tcp", addr)
+	}
+	cfg := &tls.Config{ServerName: host, MinVersion: tls.VersionTLS12}
+	if caFile != "" {
+		pem, err := os.ReadFile(caFile)
+		if err != nil {
+			return nil, err
+		}
+		cfg.RootCAs = x509.NewCertPool()
+		if !cfg.RootCAs.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("no certificates in %s", caFile)
+		}
+	}
+	td := &tls.Dialer{NetDialer: nd, Config: cfg}
+	return td.DialContext(ctx, "tcp", addr)
 }
 
 // isTerminal reports whether f is a terminal rather than a pipe or file.

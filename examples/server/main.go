@@ -13,6 +13,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
@@ -39,6 +40,14 @@ func main() {
 	flag.IntVar(&o.cfg.MaxQueueBytes, "queue", 0, "bytes a client may fall behind before it is disconnected (0: 64 KiB)")
 	flag.StringVar(&o.cfg.IMRoom, "im-room", "", `the room im users share (default "im")`)
 	flag.DurationVar(&o.cfg.LobbyPause, "lobby-pause", 0, "pause between messages to a lobby client (0: 200ms; negative: none)")
+	flag.IntVar(&o.cfg.MaxConns, "max-conns", 0, "connections served at once (0: 100,000; -1: no limit)")
+	flag.IntVar(&o.cfg.MaxConnsPerIP, "max-per-ip", 0, "connections from one IP address (0: no limit)")
+	flag.DurationVar(&o.cfg.HelloTimeout, "hello-timeout", 0, "time a new connection has to send its first message (0: 30s; -1ns: none)")
+	flag.DurationVar(&o.cfg.IdleTimeout, "idle-timeout", 0, "close connections silent this long (0: never)")
+	flag.Float64Var(&o.cfg.FloodRate, "flood-rate", 0, "messages per second a client may send on average (0: 20; -1: flood control off)")
+	flag.IntVar(&o.cfg.FloodBurst, "flood-burst", 0, "messages a client may send at once (0: 40)")
+	flag.StringVar(&o.tlsCert, "tls-cert", "", "TLS certificate file (PEM); with -tls-key, every listener speaks TLS")
+	flag.StringVar(&o.tlsKey, "tls-key", "", "TLS private key file (PEM)")
 	flag.StringVar(&o.pprof, "pprof", "", "serve net/http/pprof on this address, e.g. 127.0.0.1:6060 (off by default)")
 	flag.Usage = func() {
 		fmt.Fprintf(flag.CommandLine.Output(), "usage: server [flags] [PORT]\n")
@@ -67,6 +76,8 @@ type options struct {
 	listen  [3]string // by dialect
 	logFile string
 	pprof   string
+	tlsCert string
+	tlsKey  string
 	cfg     chat.Config
 }
 
@@ -85,6 +96,15 @@ func run(o options) error {
 	}
 	o.cfg.Observer = chat.Observers(observers...)
 	hub := chat.NewHub(o.cfg)
+
+	var tlsConfig *tls.Config
+	if o.tlsCert != "" || o.tlsKey != "" {
+		cert, err := tls.LoadX509KeyPair(o.tlsCert, o.tlsKey)
+		if err != nil {
+			return fmt.Errorf("TLS: %w", err)
+		}
+		tlsConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	}
 
 	g, ctx := errgroup.WithContext(ctx)
 	if o.pprof != "" {
@@ -110,7 +130,12 @@ func run(o options) error {
 			g.Wait()
 			return err
 		}
-		fmt.Printf("%s listening on %s\n", chat.Dialect(d), ln.Addr())
+		secure := ""
+		if tlsConfig != nil {
+			ln = tls.NewListener(ln, tlsConfig)
+			secure = " (TLS)"
+		}
+		fmt.Printf("%s listening on %s%s\n", chat.Dialect(d), ln.Addr(), secure)
 		g.Go(func() error {
 			if err := hub.ServeDialect(ln, chat.Dialect(d)); !errors.Is(err, chat.ErrHubClosed) {
 				return err
