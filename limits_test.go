@@ -1,0 +1,246 @@
+package chat
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// serveTCP runs h on a loopback port for the test's life.
+func serveTCP(t *testing.T, h *Hub, d Dialect) string {
+	t.Helper()
+	ln, err := ListenTCP(context.Background(), "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	served := make(chan error, 1)
+	go func() { served <- h.ServeDialect(ln, d) }()
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
+		defer cancel()
+		h.Shutdown(ctx)
+		<-served
+	})
+	return ln.Addr().String()
+}
+
+func dialTCP(t *testing.T, addr string) net.Conn {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	c.SetDeadline(time.Now().Add(testTimeout))
+	return c
+}
+
+func TestConnectionLimits(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name string
+		cfg  Config
+	}{
+		{"MaxConns", Config{MaxConns: 2}},
+		{"MaxConnsPerIP", Config{MaxConnsPerIP: 2}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			events := newEventLog()
+			tc.cfg.Observer = events
+			h := NewHub(tc.cfg)
+			addr := serveTCP(t, h, CS168)
+			var ok []net.Conn
+			for i := range 2 {
+				c := dialTCP(t, addr)
+				NewFrameWriter(c, 0).WriteString(fmt.Sprintf("user%d", i))
+				NewFrameWriter(c, 0).WriteString("/list")
+				if _, err := NewFrameReader(c, 0).ReadFrame(); err != nil {
+					t.Fatalf("connection %d: %v", i, err)
+				}
+				ok = append(ok, c)
+			}
+			third := dialTCP(t, addr)
+			fr := NewFrameReader(third, 0)
+			if msg, err := fr.ReadFrame(); err != nil || string(msg) != "Server is full; try again later." {
+				t.Errorf("third connection got %q, %v", msg, err)
+			}
+			if _, err := fr.ReadFrame(); err == nil {
+				t.Error("third connection was not closed")
+			}
+			if e := events.waitFor(t, EventError); !errors.Is(e.Err, ErrTooManyConns) {
+				t.Errorf("event %v, want ErrTooManyConns", e)
+			}
+			// When one leaves, there is room again.
+			ok[0].Close()
+			events.waitFor(t, EventDisconnect)
+			again := dialTCP(t, addr)
+			NewFrameWriter(again, 0).WriteString("again")
+			NewFrameWriter(again, 0).WriteString("/list")
+			if msg, err := NewFrameReader(again, 0).ReadFrame(); err != nil || string(msg) != "" {
+				t.Errorf("after a slot freed: %q, %v", msg, err)
+			}
+		})
+	}
+}
+
+func TestHelloTimeout(t *testing.T) {
+	t.Parallel()
+	events := newEventLog()
+	h := NewHub(Config{HelloTimeout: 100 * time.Millisecond, Observer: events})
+	addr := serveTCP(t, h, CS168)
+	silent := dialTCP(t, addr)
+	if d := events.waitFor(t, EventDisconnect); d.Text != ReasonIdle || !errors.Is(d.Err, ErrIdle) {
+		t.Errorf("silent connection: %+v", d)
+	}
+	half := dialTCP(t, addr)
+	half.Write([]byte("half a na")) // and nothing more
+	if d := events.waitFor(t, EventDisconnect); d.Text != ReasonIdle {
+		t.Errorf("half frame: %+v", d)
+	}
+	// A client that speaks in time is not timed out afterwards: the
+	// deadline is only for the first message.
+	ok := dialTCP(t, addr)
+	fw, fr := NewFrameWriter(ok, 0), NewFrameReader(ok, 0)
+	fw.WriteString("prompt")
+	timer := time.NewTimer(300 * time.Millisecond) // three hello timeouts
+	<-timer.C
+	fw.WriteString("/list")
+	if _, err := fr.ReadFrame(); err != nil {
+		t.Errorf("named client cut off: %v", err)
+	}
+	for _, c := range []net.Conn{silent, half} {
+		if _, err := c.Read(make([]byte, 1)); err == nil {
+			t.Error("timed-out connection still open")
+		}
+	}
+}
+
+func TestIdleTimeout(t *testing.T) {
+	t.Parallel()
+	events := newEventLog()
+	h, mt := startHub(t, Config{IdleTimeout: 200 * time.Millisecond, Observer: events})
+	bob := join(t, h, mt, "bob", "a")
+	carol := join(t, h, mt, "carol", "a")
+	bob.expect("carol has joined")
+	// bob falls silent; carol keeps talking (round trips, as fast as they
+	// go) until she is told bob has left.
+	deadline := time.Now().Add(testTimeout)
+	for left := false; !left; {
+		if time.Now().After(deadline) {
+			t.Fatal("bob was never timed out")
+		}
+		carol.send("/list")
+		for m := carol.recv(1)[0]; m != "a"; m = carol.recv(1)[0] {
+			left = left || m == "bob has left"
+		}
+	}
+	e := events.waitFor(t, EventDisconnect)
+	for e.Name != "bob" {
+		e = events.waitFor(t, EventDisconnect)
+	}
+	if e.Text != ReasonIdle || !errors.Is(e.Err, ErrIdle) {
+		t.Errorf("bob's disconnect: %+v, want idle", e)
+	}
+	bob.conn.SetReadDeadline(time.Now().Add(testTimeout))
+	if _, err := bob.fr.ReadFrame(); err == nil {
+		t.Error("bob's connection is still open")
+	}
+}
+
+// TestFloodControl: a flooder is slowed; the others are not.
+func TestFloodControl(t *testing.T) {
+	t.Parallel()
+	events := newEventLog()
+	h, mt := startHub(t, Config{FloodRate: 20, FloodBurst: 5, Observer: events})
+	flood := join(t, h, mt, "flood", "a")
+	bob := join(t, h, mt, "bob", "a")
+	carol := join(t, h, mt, "carol", "a")
+	flood.expect("bob has joined", "carol has joined")
+	bob.expect("carol has joined")
+
+	const n = 30 // 5 at once, then 20 a second: about 1.25 s in all
+	go func() {
+		var b []byte
+		for i := range n {
+			b, _ = AppendFrame(b, []byte(fmt.Sprintf("flood %d", i)), FrameSize)
+		}
+		flood.conn.Write(b)
+	}()
+	if e := events.waitFor(t, EventThrottled); e.Name != "flood" {
+		t.Errorf("throttled %q, want flood", e.Name)
+	}
+	carol.send("carol gets through")
+	// carol's line reaches bob while the flooder still has lines waiting.
+	var before []string
+	for {
+		m := bob.recv(1)[0]
+		if m == "[carol] carol gets through" {
+			break
+		}
+		before = append(before, m)
+	}
+	if len(before) >= n {
+		t.Errorf("carol's line waited for the whole flood (%d lines before it)", len(before))
+	}
+	rest := bob.recv(n - len(before))
+	if last := rest[len(rest)-1]; last != fmt.Sprintf("[flood] flood %d", n-1) {
+		t.Errorf("last flood line %q: the flooder was told off rather than slowed", last)
+	}
+}
+
+// TestShutdownNotices: every client is told, in its own dialect, before
+// its connection is closed.
+func TestShutdownNotices(t *testing.T) {
+	t.Parallel()
+	h := NewHub(Config{LobbyPause: -1})
+	conns := map[Dialect]net.Conn{}
+	for _, d := range []Dialect{CS168, IM, Lobby} {
+		conns[d] = dialTCP(t, serveTCP(t, h, d))
+	}
+	imr := NewFrameReader(conns[IM], 0)
+	imr.ReadFrame() // welcome
+	NewFrameWriter(conns[CS168], 0).WriteString("cee")
+	NewFrameWriter(conns[CS168], 0).WriteString("/list")
+	NewFrameReader(conns[CS168], 0).ReadFrame()
+	conns[Lobby].Write([]byte("/list"))
+	conns[Lobby].Read(make([]byte, 64))
+
+	done := make(chan error, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
+		defer cancel()
+		done <- h.Shutdown(ctx)
+	}()
+	got := map[string]string{}
+	read := func(name string, next func() (string, error)) {
+		msg, err := next()
+		if err != nil {
+			t.Errorf("%s: %v", name, err)
+		}
+		got[name] = msg
+	}
+	read("cs168", func() (string, error) { p, err := NewFrameReader(conns[CS168], 0).ReadFrame(); return string(p), err })
+	read("im", func() (string, error) { p, err := imr.ReadFrame(); return string(p), err })
+	read("lobby", func() (string, error) {
+		b := make([]byte, 1024)
+		n, err := conns[Lobby].Read(b)
+		return string(b[:n]), err
+	})
+	want := map[string]string{"cs168": "Server is shutting down.", "im": "NOTICE Server is shutting down.", "lobby": "Server is shutting down."}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("notices (-want +got):\n%s", diff)
+	}
+	if err := <-done; err != nil {
+		t.Errorf("Shutdown: %v", err)
+	}
+	for name, c := range conns {
+		if _, err := c.Read(make([]byte, 1)); err == nil {
+			t.Errorf("%v still open after shutdown", name)
+		}
+	}
+}
