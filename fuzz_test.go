@@ -1,0 +1,124 @@
+package chat
+
+import (
+	"bytes"
+	"fmt"
+	"strings"
+	"testing"
+)
+
+// fuzzState is everything a failed command must leave unchanged.
+type fuzzState struct {
+	name, room string
+	chosen     string // lobby: the room picked before /nick
+	rooms      []string
+	members    string
+}
+
+func snapshot(h *Hub, s *session) fuzzState {
+	st := fuzzState{name: s.name, room: roomName(s.room), rooms: h.Rooms()}
+	if l, ok := s.proto.(*lobby); ok {
+		st.chosen = roomName(l.chosen)
+	}
+	var b strings.Builder
+	for _, r := range st.rooms {
+		names, _ := h.Members(r)
+		fmt.Fprintf(&b, "%s:%v;", r, names)
+	}
+	st.members = b.String()
+	return st
+}
+
+// fuzzSession feeds the messages in data (one per line) to one session of
+// dialect d, with a cs168 bystander in room "home", and checks after each
+// message that nothing is broken: no panic, every frame whole, every
+// numeric bare, and no state changed by a command that failed.
+func fuzzSession(t *testing.T, d Dialect, data []byte) {
+	h := NewHub(Config{FloodRate: -1, LobbyPause: -1})
+	newSession := func(d Dialect) *session {
+		// writing is set so that no writer starts: the queue is inspected.
+		s := &session{hub: h, id: h.nextID.Add(1), dialect: d, stop: make(chan struct{}), writing: true}
+		s.proto = newProtocol(s)
+		return s
+	}
+	other := newSession(CS168)
+	other.proto.handle([]byte("other"))
+	other.proto.handle([]byte("/create home"))
+	s := newSession(d)
+	width := FrameSize
+	if d == Lobby {
+		width = MaxMessage
+	}
+	for _, msg := range bytes.Split(data, []byte("\n")) {
+		msg = msg[:min(len(msg), width)] // what one read can deliver
+		before := snapshot(h, s)
+		s.queue, other.queue = s.queue[:0], other.queue[:0]
+		more := s.proto.handle(msg)
+		for _, item := range other.queue {
+			if len(item) == 0 || len(item)%FrameSize != 0 {
+				t.Fatalf("after %q: the bystander got a broken frame of %d bytes", msg, len(item))
+			}
+		}
+		failed := false
+		for i, item := range s.queue {
+			if len(item) == 0 {
+				t.Fatalf("after %q: an empty message was queued", msg)
+			}
+			if d == Lobby {
+				// A one-byte message is a numeric reply: a bare digit.
+				if len(item) == 1 && (item[0] < '0' || item[0] > '9') {
+					t.Fatalf("after %q: a one-byte reply that is not a digit: %q", msg, item)
+				}
+				failed = failed || i == 0 && (string(item) == LobbyBadForm || string(item) == LobbyNickInUse)
+				continue
+			}
+			if len(item)%FrameSize != 0 {
+				t.Fatalf("after %q: a broken frame of %d bytes", msg, len(item))
+			}
+			failed = failed || i == 0 && isErrorReply(d, string(bytes.TrimRight(item[:FrameSize], " ")))
+		}
+		if after := snapshot(h, s); failed && fmt.Sprint(before) != fmt.Sprint(after) {
+			t.Fatalf("after %q failed: state changed from %+v to %+v", msg, before, after)
+		}
+		if !more {
+			return
+		}
+	}
+}
+
+// isErrorReply reports whether text is one of the dialect's error replies.
+func isErrorReply(d Dialect, text string) bool {
+	if d == IM {
+		return strings.HasPrefix(text, IMKindError+" ")
+	}
+	for _, suffix := range []string{
+		" is not a valid control message. Valid messages are /create, /list, and /join.",
+		" is not a valid name. Send a name of 1 to 32 bytes that does not start with '/'.",
+		" already exists, so cannot be created.",
+	} {
+		if strings.HasSuffix(text, suffix) {
+			return true
+		}
+	}
+	return strings.HasPrefix(text, "No channel named ") || text == CS168JoinNeedsArg ||
+		text == CS168CreateNeedsArg || text == CS168NotInChannel ||
+		text == fmt.Sprintf(cs168InvalidChannel, 64)
+}
+
+func FuzzCS168Session(f *testing.F) {
+	f.Add([]byte("alice\n/create room\nhello\n/join home\n/list\n/join nowhere\n/create home\n/foo bar"))
+	f.Add([]byte("/list\n\n \x00\nbob\n/join\n/create\n/create " + strings.Repeat("é", 80) + "\nhi"))
+	f.Fuzz(func(t *testing.T, data []byte) { fuzzSession(t, CS168, data) })
+}
+
+func FuzzIMSession(f *testing.F) {
+	f.Add([]byte("/who\nduck\nhello\n/nick goose\n/nick other\n/whisper other hi\n/whisper nobody x\n/help\n/dance\n//slash\n/quit"))
+	f.Add([]byte("bad name\n" + strings.Repeat("x", 40) + "\nok\n/nick\n/w\n/who"))
+	f.Fuzz(func(t *testing.T, data []byte) { fuzzSession(t, IM, data) })
+}
+
+func FuzzLobbySession(f *testing.F) {
+	f.Add([]byte("/list\n/join home\n/nick other\n/nick me\nhello\n/who\n/logout"))
+	f.Add([]byte("/join\n/join a b\n/join r-1\n/join new1\n/nick\n/nick a b\n/nick x\n\n"))
+	f.Fuzz(func(t *testing.T, data []byte) { fuzzSession(t, Lobby, data) })
+}
