@@ -98,6 +98,18 @@
 // while messages are queued (never during network I/O or an Observer
 // call), which gives each room one order of events that all members see.
 //
+// # Limits
+//
+// Config bounds what a client can cost: connections in all and per IP,
+// a deadline for the first message (HelloTimeout), an optional idle
+// timeout, a write deadline, the outbound queue, and flood control (a
+// token bucket per connection that slows the flooder and nobody else).
+// Every field's zero value is a working default, written on the field.
+// Hub.Shutdown tells every client, in its dialect, that the server is going
+// down, flushes within its context's time and closes every connection.
+// SECURITY.md in the repository lists the defences and what is not
+// promised (the protocols have no authentication).
+//
 // # Slow consumers
 //
 // A client that stops reading must not stall its room. When a message

@@ -7,9 +7,17 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	crand "crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"io"
+	"math/big"
 	"math/rand/v2"
 	"net"
 	"os"
@@ -181,7 +189,7 @@ func startServerWith(t *testing.T, dialects []string, args ...string) (*proc, ma
 	s := start(t, "server", append([]string{"-log", filepath.Join(t.TempDir(), "server.log")}, args...)...)
 	ports := map[string]string{}
 	for _, d := range dialects {
-		m := s.waitMatch(regexp.MustCompile(`(?m)^` + d + ` listening on \S+:(\d+)$`))
+		m := s.waitMatch(regexp.MustCompile(`(?m)^` + d + ` listening on \S+:(\d+)( \(TLS\))?$`))
 		ports[d] = m[1]
 	}
 	return s, ports
@@ -641,5 +649,79 @@ func TestDialectClientsCannotConnect(t *testing.T) {
 		if got, want := c.output(), "Unable to connect to 127.0.0.1:"+port+"\n"; got != want {
 			t.Errorf("%v: printed %q, want %q", args, got, want)
 		}
+	}
+}
+
+// writeCert makes a self-signed certificate for 127.0.0.1 (its own CA)
+// and returns the paths of its PEM files.
+func writeCert(t *testing.T) (certFile, keyFile string) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), crand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber:          big.NewInt(1),
+		Subject:               pkix.Name{CommonName: "framechat test"},
+		NotBefore:             time.Now().Add(-time.Hour),
+		NotAfter:              time.Now().Add(time.Hour),
+		IPAddresses:           []net.IP{net.IPv4(127, 0, 0, 1)},
+		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
+		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		IsCA:                  true,
+		BasicConstraintsValid: true,
+	}
+	der, err := x509.CreateCertificate(crand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyDER, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	certFile, keyFile = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600)
+	os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}), 0o600)
+	return certFile, keyFile
+}
+
+// TestTLS runs the server with a certificate and chats over TLS between
+// the client binary (trusting the certificate with -ca) and a raw TLS
+// client; a client that does not trust it cannot connect.
+func TestTLS(t *testing.T) {
+	t.Parallel()
+	certFile, keyFile := writeCert(t)
+	_, ports := startServerWith(t, []string{"cs168"}, "-tls-cert", certFile, "-tls-key", keyFile, "-cs168", "127.0.0.1:0")
+	port := ports["cs168"]
+
+	pool := x509.NewCertPool()
+	certPEM, _ := os.ReadFile(certFile)
+	pool.AppendCertsFromPEM(certPEM)
+	rawConn, err := tls.Dial("tcp", "127.0.0.1:"+port, &tls.Config{RootCAs: pool})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { rawConn.Close() })
+	r := &raw{t: t, conn: rawConn, fr: chat.NewFrameReader(rawConn, chat.FrameSize)}
+	r.send("rita", "/create secure")
+	r.sync()
+
+	c := start(t, "client", "-tls", "-ca", certFile, "tess", "127.0.0.1", port)
+	c.typeLine("/join secure")
+	r.expect("tess has joined")
+	c.typeLine("over tls")
+	r.expect("[tess] over tls")
+	r.send("hello tess")
+	c.waitOutput(msg("[rita] hello tess"))
+
+	untrusting := start(t, "client", "-tls", "ursula", "127.0.0.1", port)
+	err = untrusting.wait()
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() == 0 {
+		t.Errorf("client without the CA: exit %v, want non-zero", err)
+	}
+	if got := untrusting.output(); got != "Unable to connect to 127.0.0.1:"+port+"\n" {
+		t.Errorf("client without the CA printed %q", got)
 	}
 }
