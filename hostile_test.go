@@ -2,6 +2,7 @@ package chat
 
 import (
 	"bytes"
+	"fmt"
 	"net"
 	"runtime"
 	"strings"
@@ -114,5 +115,64 @@ func TestTenMegabytesWithoutBoundaries(t *testing.T) {
 				t.Errorf("the server took all %d bytes at once: no back-pressure", n)
 			}
 		})
+	}
+}
+
+// TestHundredsVanishAtOnce: 300 members of a room reset their connections
+// at the same moment. The one who stays is told of each departure, and
+// the hub goes on serving.
+func TestHundredsVanishAtOnce(t *testing.T) {
+	t.Parallel()
+	h := NewHub(Config{})
+	addr := serveTCP(t, h, CS168)
+	stay := dialTCP(t, addr)
+	sfw, sfr := NewFrameWriter(stay, 0), NewFrameReader(stay, 0)
+	sfw.WriteString("stay")
+	sfw.WriteString("/create crowd")
+	sfw.WriteString("/list")
+	stay.SetReadDeadline(time.Now().Add(testTimeout))
+	if _, err := sfr.ReadFrame(); err != nil {
+		t.Fatal(err)
+	}
+	const n = 300
+	var crowd []net.Conn
+	for i := range n {
+		c := dialTCP(t, addr)
+		var b []byte
+		for _, m := range []string{fmt.Sprintf("c%d", i), "/join crowd"} {
+			b, _ = AppendFrame(b, []byte(m), FrameSize)
+		}
+		c.Write(b)
+		crowd = append(crowd, c)
+	}
+	stay.SetReadDeadline(time.Now().Add(testTimeout))
+	for range n { // their join notices
+		if _, err := sfr.ReadFrame(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, c := range crowd {
+		c.(*net.TCPConn).SetLinger(0)
+		c.Write([]byte("half"))
+		c.Close()
+	}
+	left := map[string]bool{}
+	for len(left) < n {
+		p, err := sfr.ReadFrame()
+		if err != nil {
+			t.Fatalf("after %d departures: %v", len(left), err)
+		}
+		name, ok := strings.CutSuffix(string(p), " has left")
+		if !ok || left[name] {
+			t.Fatalf("unexpected %q", p)
+		}
+		left[name] = true
+	}
+	sfw.WriteString("/list")
+	if p, err := sfr.ReadFrame(); err != nil || string(p) != "crowd" {
+		t.Errorf("the hub after the crowd left: %q, %v", p, err)
+	}
+	if got, _ := h.Members("crowd"); len(got) != 1 {
+		t.Errorf("members left: %v", got)
 	}
 }

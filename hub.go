@@ -599,16 +599,21 @@ func (h *Hub) join(s *session, r *room, unique bool, accepted func()) error {
 	return nil
 }
 
-// leave removes s from r and tells the members who stay.
+// leave removes s from r and tells the members who stay, unless the hub
+// is shutting down: then everyone is leaving, and has been told why.
 func (h *Hub) leave(s *session, r *room, lost bool) {
 	var c renderCache
 	d := delivery{kind: deliverLeft, from: s.name, lost: lost}
+	quiet := h.isClosed()
 	r.mu.Lock()
 	if i := slices.Index(r.members, s); i >= 0 {
 		r.members = slices.Delete(r.members, i, i+1)
 	}
 	s.room = nil
-	slow := r.fanoutLocked(s, &d, &c, nil)
+	var slow []*session
+	if !quiet {
+		slow = r.fanoutLocked(s, &d, &c, nil)
+	}
 	r.mu.Unlock()
 	kickSlow(slow)
 	h.observe(Event{Kind: EventLeave, Conn: s.id, Dialect: s.dialect, Name: s.name, Room: r.name})

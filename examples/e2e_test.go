@@ -725,3 +725,55 @@ func TestTLS(t *testing.T) {
 		t.Errorf("client without the CA printed %q", got)
 	}
 }
+
+// TestSignalUnderLoad: SIGTERM while 20 clients chat flat out. Every client
+// is told the server is going down, every connection is closed, and the
+// server exits 0.
+func TestSignalUnderLoad(t *testing.T) {
+	t.Parallel()
+	srv, port := startServer(t)
+	const n = 20
+	clients := make([]*raw, n)
+	for i := range clients {
+		clients[i] = dialRaw(t, port)
+		cmd := "/join load"
+		if i == 0 {
+			cmd = "/create load"
+		}
+		clients[i].send(fmt.Sprintf("c%d", i), cmd)
+		clients[i].sync()
+	}
+	var g errgroup.Group
+	for i, c := range clients {
+		g.Go(func() error { // each reads until the server closes it
+			c.conn.SetReadDeadline(time.Now().Add(timeout))
+			last := ""
+			for {
+				p, err := c.fr.ReadFrame()
+				if err != nil {
+					if last != "Server is shutting down." {
+						return fmt.Errorf("client %d: last message before %v was %q", i, err, last)
+					}
+					return nil
+				}
+				last = string(p)
+			}
+		})
+		if i%2 == 0 {
+			go func() { // half of them talk flat out until the end
+				for {
+					if _, err := c.conn.Write(frame("load")); err != nil {
+						return
+					}
+				}
+			}()
+		}
+	}
+	srv.cmd.Process.Signal(syscall.SIGTERM)
+	if err := g.Wait(); err != nil {
+		t.Error(err)
+	}
+	if err := srv.wait(); err != nil {
+		t.Errorf("server exit status %v after SIGTERM under load", err)
+	}
+}
