@@ -137,8 +137,9 @@ func (c Config) withDefaults() Config {
 // connections. It serves any number of transports at once; all of them
 // share its rooms. A Hub is safe for concurrent use.
 type Hub struct {
-	cfg    Config
-	nextID atomic.Uint64
+	cfg      Config
+	nextID   atomic.Uint64
+	stopping atomic.Bool // set by Shutdown: no more messages are handled or fanned out
 
 	mu        sync.RWMutex
 	rooms     map[string]*room
@@ -306,11 +307,13 @@ func remoteAddr(c net.Conn) string {
 // ended or ctx is done, whichever comes first. It returns ctx's error if the
 // sessions did not all end in time. Calling it again waits again.
 func (h *Hub) Shutdown(ctx context.Context) error {
+	h.stopping.Store(true)
 	h.mu.Lock()
 	if !h.closed {
 		h.closed = true
 		close(h.done)
 	}
+	rooms := slices.Clone(h.order)
 	listeners := make([]Transport, 0, len(h.listeners))
 	for t := range h.listeners {
 		listeners = append(listeners, t)
@@ -328,8 +331,21 @@ func (h *Hub) Shutdown(ctx context.Context) error {
 	// ctx's time (at most WriteTimeout) to deliver that and what was queued
 	// before it; then close every connection. A client that does not read
 	// costs the wait, never the notice to the others.
+	// The notice goes out under each room's lock, so that any fan-out in
+	// the room is wholly before it or (seeing stopping) does not happen.
+	told := make(map[*session]bool, len(sessions))
+	for _, r := range rooms {
+		r.mu.Lock()
+		for _, m := range r.members {
+			m.send(notice(m.dialect, noticeShutdown), true)
+			told[m] = true
+		}
+		r.mu.Unlock()
+	}
 	for _, s := range sessions {
-		s.send(notice(s.dialect, noticeShutdown), true)
+		if !told[s] {
+			s.send(notice(s.dialect, noticeShutdown), true)
+		}
 	}
 	budget := max(h.cfg.WriteTimeout, time.Second)
 	if deadline, ok := ctx.Deadline(); ok {
@@ -340,8 +356,13 @@ func (h *Hub) Shutdown(ctx context.Context) error {
 		s.flush(flushCtx)
 	}
 	cancel()
+	// Hang up gracefully: a FIN after the notice, then read and discard what
+	// the client still sends until it closes too or a second passes. Closing
+	// a socket with unread input would send a reset, and a reset makes the
+	// client's kernel drop what it has not read yet: the notice itself.
+	linger := time.Now().Add(min(time.Second, budget))
 	for _, s := range sessions {
-		s.kick(ErrHubClosed)
+		s.hangUp(linger)
 	}
 	ended := make(chan struct{})
 	go func() {
@@ -352,6 +373,9 @@ func (h *Hub) Shutdown(ctx context.Context) error {
 	case <-ended:
 		return nil
 	case <-ctx.Done():
+		for _, s := range sessions {
+			s.kick(ErrHubClosed)
+		}
 		return fmt.Errorf("chat: shutdown: %w", ctx.Err())
 	}
 }
@@ -441,7 +465,7 @@ func (h *Hub) roomOrCreate(name string) (*room, bool) {
 	if r, ok := h.rooms[name]; ok {
 		return r, false
 	}
-	r := &room{name: name}
+	r := &room{name: name, hub: h}
 	h.rooms[name] = r
 	h.order = append(h.order, r)
 	return r, true
@@ -453,7 +477,7 @@ func (h *Hub) createRoom(name string) (*room, error) {
 	if _, ok := h.rooms[name]; ok {
 		return nil, fmt.Errorf("chat: create %q: %w", name, ErrRoomExists)
 	}
-	r := &room{name: name}
+	r := &room{name: name, hub: h}
 	h.rooms[name] = r
 	h.order = append(h.order, r)
 	return r, nil
@@ -474,6 +498,7 @@ func (h *Hub) observe(e Event) {
 // events that all members see; queueing never blocks on the network.
 type room struct {
 	name    string
+	hub     *Hub
 	mu      sync.Mutex
 	members []*session
 }
@@ -535,6 +560,9 @@ func (m *session) sendRendered(r rendered, force bool) bool {
 // fanoutLocked queues d to every member of r except skip. The caller holds
 // r.mu. It appends members whose queues overflowed to slow.
 func (r *room) fanoutLocked(skip *session, d *delivery, c *renderCache, slow []*session) []*session {
+	if r.hub.stopping.Load() {
+		return slow // everyone has been told the server is going down
+	}
 	for _, m := range r.members {
 		if m != skip && !m.sendRendered(c.get(m.dialect, d), false) {
 			slow = append(slow, m)
@@ -599,21 +627,17 @@ func (h *Hub) join(s *session, r *room, unique bool, accepted func()) error {
 	return nil
 }
 
-// leave removes s from r and tells the members who stay, unless the hub
-// is shutting down: then everyone is leaving, and has been told why.
+// leave removes s from r and tells the members who stay (unless the hub is
+// shutting down: then everyone is leaving, and has been told why).
 func (h *Hub) leave(s *session, r *room, lost bool) {
 	var c renderCache
 	d := delivery{kind: deliverLeft, from: s.name, lost: lost}
-	quiet := h.isClosed()
 	r.mu.Lock()
 	if i := slices.Index(r.members, s); i >= 0 {
 		r.members = slices.Delete(r.members, i, i+1)
 	}
 	s.room = nil
-	var slow []*session
-	if !quiet {
-		slow = r.fanoutLocked(s, &d, &c, nil)
-	}
+	slow := r.fanoutLocked(s, &d, &c, nil)
 	r.mu.Unlock()
 	kickSlow(slow)
 	h.observe(Event{Kind: EventLeave, Conn: s.id, Dialect: s.dialect, Name: s.name, Room: r.name})

@@ -157,6 +157,8 @@ func (s *session) readLoop() (reason string, err error) {
 		}
 		if err != nil {
 			switch {
+			case s.hub.stopping.Load():
+				return ReasonShutdown, nil
 			case errors.Is(err, io.EOF):
 				return ReasonQuit, nil
 			case errors.Is(err, os.ErrDeadlineExceeded):
@@ -169,6 +171,9 @@ func (s *session) readLoop() (reason string, err error) {
 			s.conn.SetReadDeadline(time.Now().Add(cfg.IdleTimeout))
 		case first && cfg.HelloTimeout > 0:
 			s.conn.SetReadDeadline(time.Time{})
+		}
+		if s.hub.stopping.Load() {
+			continue // the server is going down: read and discard until hung up
 		}
 		if cfg.FloodRate > 0 && !s.flood.admit(s, cfg.FloodRate, cfg.FloodBurst) {
 			return ReasonShutdown, nil // stopped while waiting
@@ -269,6 +274,19 @@ func (s *session) panicked(p any) error {
 	err := fmt.Errorf("chat: panic serving %s: %v", s.addr, p)
 	s.report(EventError, string(debug.Stack()), err)
 	return err
+}
+
+// hangUp ends the session gracefully at shutdown: it half-closes the
+// connection (the client reads everything sent, then end of stream) and
+// lets the reader discard input until the client closes or until linger.
+// A connection that cannot half-close is closed at once.
+func (s *session) hangUp(linger time.Time) {
+	cw, ok := s.conn.(interface{ CloseWrite() error })
+	if !ok || cw.CloseWrite() != nil {
+		s.kick(ErrHubClosed)
+		return
+	}
+	s.conn.SetReadDeadline(linger)
 }
 
 // halt interrupts a writer waiting out the lobby pause.
