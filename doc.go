@@ -21,7 +21,8 @@
 // connections made in memory, for tests. The programs in examples/ (a
 // server, a terminal client, and the course's part-0 basic server and
 // client) show the whole API in use; package client holds the terminal
-// client's logic.
+// clients' logic, package ws serves a Hub over WebSocket (an http.Handler),
+// and package web is the browser client that speaks cs168 over it.
 //
 // # Frames
 //

@@ -20,6 +20,7 @@ import (
 	"math/big"
 	"math/rand/v2"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -30,6 +31,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/coder/websocket"
 	chat "github.com/framechat/chat"
 	"github.com/google/go-cmp/cmp"
 	"golang.org/x/sync/errgroup"
@@ -776,4 +778,38 @@ func TestSignalUnderLoad(t *testing.T) {
 	if err := srv.wait(); err != nil {
 		t.Errorf("server exit status %v after SIGTERM under load", err)
 	}
+}
+
+// TestServerHTTP: -http serves the web client's page and a WebSocket that
+// shares channels with the TCP listener.
+func TestServerHTTP(t *testing.T) {
+	t.Parallel()
+	srv, ports := startServerWith(t, []string{"cs168"}, "-http", "127.0.0.1:0", "-cs168", "127.0.0.1:0")
+	m := srv.waitMatch(regexp.MustCompile(`(?m)^web client on (http://\S+)/$`))
+	base := m[1]
+	resp, err := http.Get(base + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(page), "<title>framechat</title>") {
+		t.Fatalf("GET /: %d %q", resp.StatusCode, page[:min(len(page), 80)])
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	wc, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(base, "http")+"/ws", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer wc.CloseNow()
+	browser := &raw{t: t, conn: websocket.NetConn(ctx, wc, websocket.MessageBinary)}
+	browser.fr = chat.NewFrameReader(browser.conn, chat.FrameSize)
+	browser.send("webby", "/create www")
+	browser.sync()
+	term := dialRaw(t, ports["cs168"])
+	term.send("term", "/join www")
+	browser.expect("term has joined")
+	term.send("hello web")
+	browser.expect("[term] hello web")
 }

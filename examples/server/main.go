@@ -27,6 +27,8 @@ import (
 	"time"
 
 	chat "github.com/framechat/chat"
+	"github.com/framechat/chat/web"
+	"github.com/framechat/chat/ws"
 	"golang.org/x/sync/errgroup"
 )
 
@@ -48,6 +50,7 @@ func main() {
 	flag.IntVar(&o.cfg.FloodBurst, "flood-burst", 0, "messages a client may send at once (0: 40)")
 	flag.StringVar(&o.tlsCert, "tls-cert", "", "TLS certificate file (PEM); with -tls-key, every listener speaks TLS")
 	flag.StringVar(&o.tlsKey, "tls-key", "", "TLS private key file (PEM)")
+	flag.StringVar(&o.http, "http", "", "serve the web client and its WebSocket (cs168) on this address, e.g. :8080")
 	flag.StringVar(&o.pprof, "pprof", "", "serve net/http/pprof on this address, e.g. 127.0.0.1:6060 (off by default)")
 	flag.Usage = func() {
 		fmt.Fprintf(flag.CommandLine.Output(), "usage: server [flags] [PORT]\n")
@@ -61,8 +64,8 @@ func main() {
 	if flag.NArg() == 1 {
 		o.listen[chat.CS168] = net.JoinHostPort(*addr, flag.Arg(0))
 	}
-	if o.listen == [3]string{} {
-		fmt.Fprintln(os.Stderr, "server: give a PORT, or at least one of -cs168, -im, -lobby")
+	if o.listen == [3]string{} && o.http == "" {
+		fmt.Fprintln(os.Stderr, "server: give a PORT, or at least one of -cs168, -im, -lobby, -http")
 		flag.Usage()
 		os.Exit(2)
 	}
@@ -75,6 +78,7 @@ func main() {
 type options struct {
 	listen  [3]string // by dialect
 	logFile string
+	http    string
 	pprof   string
 	tlsCert string
 	tlsKey  string
@@ -118,6 +122,34 @@ func run(o options) error {
 		g.Go(func() error {
 			<-ctx.Done()
 			return ps.Close()
+		})
+	}
+	if o.http != "" {
+		mux := http.NewServeMux()
+		mux.Handle("/", web.Handler())
+		mux.Handle("/ws", ws.Handler(hub, ws.Options{}))
+		hs := &http.Server{Addr: o.http, Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+		ln, err := net.Listen("tcp", o.http)
+		if err != nil {
+			stop()
+			g.Wait()
+			return err
+		}
+		scheme := "http"
+		if tlsConfig != nil {
+			ln = tls.NewListener(ln, tlsConfig)
+			scheme = "https"
+		}
+		fmt.Printf("web client on %s://%s/\n", scheme, ln.Addr())
+		g.Go(func() error {
+			if err := hs.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+				return err
+			}
+			return nil
+		})
+		g.Go(func() error {
+			<-ctx.Done()
+			return hs.Close() // WebSockets are the hub's; Shutdown tells and closes them
 		})
 	}
 	for d, addr := range o.listen {

@@ -1,0 +1,232 @@
+// Package webtest drives framechat's web client in a real headless
+// Chromium (github.com/chromedp/chromedp). It is a module of its own so
+// that the browser driver stays out of the library's dependencies. It needs
+// Debian's chromium package (apt-get install chromium); without it the
+// test is skipped with a message saying so.
+package webtest
+
+import (
+	"context"
+	"encoding/json"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/page"
+	"github.com/chromedp/chromedp"
+	chat "github.com/framechat/chat"
+	"github.com/framechat/chat/web"
+	"github.com/framechat/chat/ws"
+)
+
+// findChromium returns the browser to drive, or "" if there is none.
+func findChromium() string {
+	if p := os.Getenv("CHROMIUM"); p != "" {
+		return p
+	}
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	return ""
+}
+
+// jsString quotes s for a JavaScript expression.
+func jsString(s string) string {
+	b, _ := json.Marshal(s)
+	return string(b)
+}
+
+// waitFor waits until the JavaScript expression is true in tab.
+func waitFor(t *testing.T, tab context.Context, what, expr string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(tab, 10*time.Second)
+	defer cancel()
+	if err := chromedp.Run(ctx, chromedp.Poll(expr, nil, chromedp.WithPollingInterval(20*time.Millisecond))); err != nil {
+		var html string
+		chromedp.Run(tab, chromedp.OuterHTML("body", &html))
+		t.Fatalf("%s: %v\npage:\n%s", what, err, html)
+	}
+}
+
+func messagesContain(text string) string {
+	return `document.querySelector("#messages").textContent.includes(` + jsString(text) + `)`
+}
+
+func TestBrowsersAndTerminalChat(t *testing.T) {
+	browser := findChromium()
+	if browser == "" {
+		t.Skip("no Chromium found: install Debian's chromium package (apt-get install chromium) or set CHROMIUM")
+	}
+	ctx := context.Background()
+	hub := chat.NewHub(chat.Config{})
+	mux := http.NewServeMux()
+	mux.Handle("/", web.Handler())
+	// /ws goes through a pointer, so that the test can bring up a new hub
+	// after shutting the first one down, as a restarted server would.
+	var wsHandler atomic.Pointer[http.Handler]
+	first := ws.Handler(hub, ws.Options{})
+	wsHandler.Store(&first)
+	mux.Handle("/ws", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { (*wsHandler.Load()).ServeHTTP(w, r) }))
+	site := httptest.NewServer(mux)
+	defer site.Close()
+	ln, err := chat.ListenTCP(ctx, "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	served := make(chan error, 1)
+	go func() { served <- hub.Serve(ln) }()
+	hubDown := false
+	defer func() {
+		if !hubDown {
+			hub.Shutdown(ctx)
+			<-served
+		}
+	}()
+
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(browser), chromedp.NoSandbox, chromedp.DisableGPU,
+		chromedp.Flag("disable-quic", true), chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true), chromedp.WindowSize(1000, 640))
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)
+	defer cancelAlloc()
+	tabA, cancelA := chromedp.NewContext(allocCtx)
+	defer cancelA()
+	started := time.Now()
+	if err := chromedp.Run(tabA); err != nil { // starts the browser
+		t.Fatalf("starting %s: %v", browser, err)
+	}
+	t.Logf("browser started in %v", time.Since(started).Round(time.Millisecond))
+	tabB, cancelB := chromedp.NewContext(tabA) // a second tab
+	defer cancelB()
+	for _, tab := range []context.Context{tabA, tabB} {
+		chromedp.ListenTarget(tab, func(ev any) {
+			if d, ok := ev.(*page.EventJavascriptDialogOpening); ok {
+				t.Errorf("a dialog opened: %q (script from a message ran)", d.Message)
+			}
+		})
+	}
+
+	login := func(tab context.Context, name string) {
+		t.Helper()
+		if err := chromedp.Run(tab,
+			chromedp.Navigate(site.URL),
+			chromedp.WaitVisible("#name"),
+			chromedp.SendKeys("#name", name),
+			chromedp.Click("#login button"),
+		); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, tab, name+" connected", `document.querySelector("#status").textContent === "connected as `+name+`"`)
+	}
+	say := func(tab context.Context, text string) {
+		t.Helper()
+		if err := chromedp.Run(tab, chromedp.SendKeys("#text", text), chromedp.Click("#say button")); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	login(tabA, "alice")
+	if err := chromedp.Run(tabA, chromedp.SendKeys("#new-channel", "lab"), chromedp.Click("#create button")); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, tabA, "alice in #lab", `document.querySelector("#room-title").textContent === "#lab"`)
+	waitFor(t, tabA, "the login form is gone", `getComputedStyle(document.querySelector("#login")).display === "none"`)
+
+	// bob is on a phone-width screen.
+	if err := chromedp.Run(tabB, chromedp.EmulateViewport(390, 760)); err != nil {
+		t.Fatal(err)
+	}
+	login(tabB, "bob")
+	waitFor(t, tabB, "lab in bob's list", `document.querySelector('[data-channel="lab"]') !== null`)
+	if err := chromedp.Run(tabB, chromedp.Click(`[data-channel="lab"]`)); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, tabB, "bob in #lab", `document.querySelector("#room-title").textContent === "#lab"`)
+	waitFor(t, tabA, "alice told bob joined", messagesContain("bob has joined"))
+
+	// A terminal client in the same channel.
+	conn, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(15 * time.Second))
+	fw, fr := chat.NewFrameWriter(conn, 0), chat.NewFrameReader(conn, 0)
+	fw.WriteString("tina")
+	fw.WriteString("/join lab")
+	waitFor(t, tabA, "alice told tina joined", messagesContain("tina has joined"))
+	waitFor(t, tabB, "bob told tina joined", messagesContain("tina has joined"))
+	tinaExpects := func(want string) {
+		t.Helper()
+		for {
+			p, err := fr.ReadFrame()
+			if err != nil {
+				t.Fatalf("tina waiting for %q: %v", want, err)
+			}
+			if string(p) == want {
+				return
+			}
+		}
+	}
+
+	say(tabA, "hello from alice")
+	waitFor(t, tabB, "bob got alice's line", messagesContain("hello from alice"))
+	tinaExpects("[alice] hello from alice")
+	fw.WriteString("hi browsers, from a terminal")
+	waitFor(t, tabA, "alice got tina's line", messagesContain("hi browsers, from a terminal"))
+	waitFor(t, tabB, "bob got tina's line", messagesContain("hi browsers, from a terminal"))
+
+	// Script in a message stays text.
+	const evil = `<img src=x onerror=alert(1)><b>bold?</b>`
+	say(tabB, evil)
+	waitFor(t, tabA, "alice got the markup as text", messagesContain(evil))
+	waitFor(t, tabA, "no element was made from it", `document.querySelectorAll("#messages img, #messages b").length === 0`)
+	tinaExpects("[bob] " + evil)
+	say(tabA, "that was just text")
+	waitFor(t, tabB, "bob's own line shown as his", `[...document.querySelectorAll("#messages li.mine")].some(li => li.textContent === `+jsString(evil)+`)`)
+
+	// Screenshots for the README, so that they stay true.
+	for _, shot := range []struct {
+		tab  context.Context
+		file string
+	}{{tabA, "web-client.png"}, {tabB, "web-client-phone.png"}} {
+		var png []byte
+		// A tab behind another gets no new frames to capture: bring it
+		// to the front first.
+		if err := chromedp.Run(shot.tab, page.BringToFront(), chromedp.CaptureScreenshot(&png)); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join("..", "docs", shot.file), png, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	// The server goes away: the page says so and tries to reconnect.
+	hubDown = true
+	shutdownCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	hub.Shutdown(shutdownCtx)
+	<-served
+	waitFor(t, tabA, "alice told the server is going down", messagesContain("Server is shutting down."))
+	waitFor(t, tabA, "alice's page shows the disconnect", `document.querySelector("#status").textContent.startsWith("disconnected")`)
+
+	// The server comes back: the page reconnects by itself (its first retry
+	// is after a second) and logs in again under the same name.
+	hub2 := chat.NewHub(chat.Config{})
+	defer hub2.Shutdown(ctx)
+	second := ws.Handler(hub2, ws.Options{})
+	wsHandler.Store(&second)
+	waitFor(t, tabA, "alice reconnected", `document.querySelector("#status").textContent === "connected as alice"`)
+	if !strings.Contains(site.URL, "127.0.0.1") {
+		t.Errorf("the test site is not on loopback: %s", site.URL)
+	}
+}

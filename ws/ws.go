@@ -1,0 +1,73 @@
+// Package ws serves a framechat Hub over WebSocket, so that browsers chat in
+// the same rooms as terminal clients.
+//
+// Handler returns an http.Handler to mount in any http.ServeMux. Each
+// WebSocket it accepts becomes a net.Conn (github.com/coder/websocket's
+// NetConn) carrying the dialect's bytes in binary messages, and is served by
+// Hub.ServeConn exactly like a TCP connection: the framer and the session
+// state machines run unchanged. For cs168, a client sends each 200-byte
+// frame as a binary message (or several frames in one); the server's
+// messages hold whole frames.
+//
+// Cross-origin requests are refused unless their origin is listed in
+// Options.OriginPatterns: a page from another site cannot make a visitor's
+// browser chat in their name.
+package ws
+
+import (
+	"net"
+	"net/http"
+
+	"github.com/coder/websocket"
+	chat "github.com/framechat/chat"
+)
+
+// Options configures Handler. The zero value serves cs168 to pages of the
+// same origin only.
+type Options struct {
+	// Dialect is what the connections speak. Zero means chat.CS168.
+	Dialect chat.Dialect
+
+	// OriginPatterns lists other origins allowed to connect, as host
+	// patterns for path.Match such as "example.com" or "*.example.com".
+	// Empty means the same origin only.
+	OriginPatterns []string
+
+	// ReadLimit bounds one message from a client, in bytes. Zero means
+	// 4 KiB (20 cs168 frames).
+	ReadLimit int64
+}
+
+// Handler returns an http.Handler that upgrades each request to a
+// WebSocket and serves it on hub until either side closes it. Requests
+// that are not WebSocket upgrades, or come from a refused origin, get an
+// HTTP error.
+func Handler(hub *chat.Hub, opts Options) http.Handler {
+	if opts.ReadLimit <= 0 {
+		opts.ReadLimit = 4 << 10
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, err := websocket.Accept(w, r, &websocket.AcceptOptions{OriginPatterns: opts.OriginPatterns})
+		if err != nil {
+			return // Accept has answered the request
+		}
+		c.SetReadLimit(opts.ReadLimit)
+		ctx := r.Context()
+		conn := &addrConn{Conn: websocket.NetConn(ctx, c, websocket.MessageBinary), remote: addr(r.RemoteAddr)}
+		hub.ServeConn(ctx, conn, opts.Dialect)
+	})
+}
+
+// addrConn reports the HTTP peer's address, so that the hub's events show
+// where a browser connected from.
+type addrConn struct {
+	net.Conn
+	remote net.Addr
+}
+
+func (c *addrConn) RemoteAddr() net.Addr { return c.remote }
+
+type addr string
+
+func (a addr) Network() string { return "websocket" }
+func (a addr) String() string  { return string(a) }

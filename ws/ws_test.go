@@ -1,0 +1,128 @@
+package ws_test
+
+import (
+	"context"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+	chat "github.com/framechat/chat"
+	"github.com/framechat/chat/ws"
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+type peer struct {
+	t  *testing.T
+	c  net.Conn
+	fr *chat.FrameReader
+	fw *chat.FrameWriter
+}
+
+func (p *peer) send(msgs ...string) {
+	p.t.Helper()
+	for _, m := range msgs {
+		if _, err := p.fw.WriteString(m); err != nil {
+			p.t.Fatal(err)
+		}
+	}
+}
+
+func (p *peer) expect(want string) {
+	p.t.Helper()
+	p.c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	got, err := p.fr.ReadFrame()
+	if err != nil || string(got) != want {
+		p.t.Fatalf("got %q, %v; want %q", got, err, want)
+	}
+}
+
+func newPeer(t *testing.T, c net.Conn) *peer {
+	t.Cleanup(func() { c.Close() })
+	return &peer{t: t, c: c, fr: chat.NewFrameReader(c, 0), fw: chat.NewFrameWriter(c, 0)}
+}
+
+// TestWebSocketAndTCPShareRooms: two WebSocket clients and a TCP client
+// chat in one channel of one hub.
+func TestWebSocketAndTCPShareRooms(t *testing.T) {
+	ctx := context.Background()
+	hub := chat.NewHub(chat.Config{})
+	srv := httptest.NewServer(ws.Handler(hub, ws.Options{}))
+	ln, err := chat.ListenTCP(ctx, "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	served := make(chan error, 1)
+	go func() { served <- hub.Serve(ln) }()
+	defer func() {
+		shutdownCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		defer cancel()
+		hub.Shutdown(shutdownCtx)
+		<-served
+		srv.Close()
+	}()
+
+	dialWS := func() *peer {
+		c, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(srv.URL, "http"), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return newPeer(t, websocket.NetConn(ctx, c, websocket.MessageBinary))
+	}
+	a, b := dialWS(), dialWS()
+	tc, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	tcp := newPeer(t, tc)
+
+	a.send("alice", "/create web", "/list")
+	a.expect("web")
+	b.send("bob", "/join web")
+	a.expect("bob has joined")
+	tcp.send("tina", "/join web")
+	a.expect("tina has joined")
+	b.expect("tina has joined")
+
+	a.send("from a browser")
+	b.expect("[alice] from a browser")
+	tcp.expect("[alice] from a browser")
+	tcp.send("from a terminal")
+	a.expect("[tina] from a terminal")
+	b.expect("[tina] from a terminal")
+
+	b.c.Close()
+	a.expect("bob has left")
+	tcp.expect("bob has left")
+}
+
+func TestCrossOriginRefused(t *testing.T) {
+	hub := chat.NewHub(chat.Config{})
+	defer hub.Shutdown(context.Background())
+	srv := httptest.NewServer(ws.Handler(hub, ws.Options{OriginPatterns: []string{"friend.example"}}))
+	defer srv.Close()
+	url := "ws" + strings.TrimPrefix(srv.URL, "http")
+	for origin, ok := range map[string]bool{"http://evil.example": false, "http://friend.example": true} {
+		h := http.Header{"Origin": {origin}}
+		c, resp, err := websocket.Dial(context.Background(), url, &websocket.DialOptions{HTTPHeader: h})
+		if ok {
+			if err != nil {
+				t.Errorf("origin %s refused: %v", origin, err)
+				continue
+			}
+			c.CloseNow()
+			continue
+		}
+		if err == nil {
+			c.CloseNow()
+			t.Errorf("origin %s accepted", origin)
+		} else if resp == nil || resp.StatusCode != http.StatusForbidden {
+			t.Errorf("origin %s: %v, want 403", origin, err)
+		}
+	}
+}
