@@ -91,10 +91,12 @@ func TestIMClient(t *testing.T) {
 // TestLobbyClient runs the client against our server, and against a
 // course-style server that merges a reply with the next message.
 func TestLobbyClient(t *testing.T) {
-	_, dial := serveHub(t, chat.Config{LobbyPause: 20 * time.Millisecond})
+	// Real pauses both ways (200 ms, the default): over a pipe a write and
+	// a read pair up anyway, but the pacing code runs as in production.
+	_, dial := serveHub(t, chat.Config{})
 	inR, inW := io.Pipe()
 	out := newSyncBuffer()
-	c := &Lobby{Host: "h", Port: "1", In: inR, Out: out, Pause: 20 * time.Millisecond, ListWait: time.Second}
+	c := &Lobby{Host: "h", Port: "1", In: inR, Out: out, ListWait: time.Second}
 	done := make(chan error, 1)
 	go func() { done <- c.Run(context.Background(), dial(chat.Lobby)) }()
 	for _, l := range []string{"/list", "bad-room", "games", "bad-nick", "lou"} {

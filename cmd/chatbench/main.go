@@ -56,6 +56,7 @@ type config struct {
 	label    string
 	text     int
 	stuck    int
+	settle   time.Duration
 }
 
 func main() {
@@ -73,6 +74,7 @@ func main() {
 	flag.IntVar(&c.runs, "runs", 1, "repeat the workload this many times")
 	flag.StringVar(&c.label, "label", "", "name of the server under test, for the report")
 	flag.IntVar(&c.text, "size", 120, "fanout: bytes of text per line (the stamp included)")
+	flag.DurationVar(&c.settle, "settle", 2*time.Second, "idle: how long the connections sit idle before the server's memory is read")
 	flag.IntVar(&c.stuck, "stuck", 0, "fanout: members per room that never read nor speak (slow consumers)")
 	flag.Usage = func() {
 		fmt.Fprintln(flag.CommandLine.Output(), "usage: chatbench [flags] fanout|idle|churn")
@@ -444,12 +446,12 @@ func idle(ctx context.Context, c config, d driver) (result, error) {
 	if err != nil {
 		return result{}, err
 	}
-	time.Sleep(2 * time.Second) // let the server's memory settle
+	time.Sleep(c.settle) // let the server's memory settle
 	after, err := procRSS(c.pid)
 	if err != nil {
 		return result{}, err
 	}
-	return result{Workload: "idle", Shape: fmt.Sprintf("%d idle connections", c.conns), Conns: c.conns,
+	return result{Workload: "idle", Shape: fmt.Sprintf("%d idle connections, %v", c.conns, c.settle), Conns: c.conns,
 		RSSPerConn: round2((after - before) / float64(c.conns))}, nil
 }
 
