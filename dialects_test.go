@@ -289,25 +289,8 @@ func TestLobbyPause(t *testing.T) {
 	t.Parallel()
 	const pause = 200 * time.Millisecond // the default: much shorter pauses merge when the machine is loaded
 	h := NewHub(Config{LobbyPause: pause})
-	t.Cleanup(func() { h.Shutdown(context.Background()) }) // after the clients close
-	ln, err := ListenTCP(context.Background(), "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	served := make(chan error, 1)
-	go func() { served <- h.ServeDialect(ln, Lobby) }()
-	t.Cleanup(func() {
-		h.Shutdown(context.Background())
-		<-served
-	})
-	dial := func() *lobbyClient {
-		conn, err := net.Dial("tcp", ln.Addr().String())
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { conn.Close() })
-		return &lobbyClient{t: t, conn: conn}
-	}
+	addr := serveTCP(t, h, Lobby)
+	dial := func() *lobbyClient { return &lobbyClient{t: t, conn: dialTCP(t, addr)} }
 	a := dial()
 	a.enter("r", "a")
 	a.expect("You have joined a new room.")
