@@ -244,3 +244,63 @@ func TestShutdownNotices(t *testing.T) {
 		}
 	}
 }
+
+// TestWriteTimeout: with the queue bound out of the way, a member that
+// never reads is still cut off, by the write deadline, once the network
+// buffers are full; the others go on.
+func TestWriteTimeout(t *testing.T) {
+	t.Parallel()
+	events := newEventLog()
+	h := NewHub(Config{WriteTimeout: 200 * time.Millisecond, MaxQueueBytes: 1 << 30, FloodRate: -1, Observer: events})
+	addr := serveTCP(t, h, CS168)
+	talk := dialTCP(t, addr)
+	stuck := dialTCP(t, addr)
+	tfw := NewFrameWriter(talk, 0)
+	tfw.WriteString("talk")
+	tfw.WriteString("/create r")
+	tfw.WriteString("/list")
+	tfr := NewFrameReader(talk, 0)
+	tfr.ReadFrame()
+	sfw := NewFrameWriter(stuck, 0)
+	sfw.WriteString("stuck")
+	sfw.WriteString("/join r") // and never reads again
+	if p, err := tfr.ReadFrame(); err != nil || string(p) != "stuck has joined" {
+		t.Fatalf("%q, %v", p, err)
+	}
+	// 8 MB of chat: more than the kernel buffers between them hold.
+	line := make([]byte, 190)
+	for i := range line {
+		line[i] = 'x'
+	}
+	go func() {
+		for range 40000 {
+			if _, err := tfw.Write(line); err != nil {
+				return
+			}
+		}
+	}()
+	for {
+		e := events.waitFor(t, EventDisconnect)
+		if e.Name != "stuck" {
+			continue
+		}
+		// The writer's deadline passed and it closed the connection: the
+		// reader saw it fail. (Without the deadline, nothing would end it:
+		// the queue bound is a gigabyte.)
+		if e.Text != ReasonLost {
+			t.Errorf("stuck's disconnect: %+v, want lost", e)
+		}
+		break
+	}
+	// talk is told; it is still connected (its own reads are not blocked).
+	talk.SetReadDeadline(time.Now().Add(testTimeout))
+	for {
+		p, err := tfr.ReadFrame()
+		if err != nil {
+			t.Fatalf("talk: %v", err)
+		}
+		if string(p) == "stuck has left" {
+			return
+		}
+	}
+}
