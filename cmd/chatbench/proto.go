@@ -139,8 +139,13 @@ func (ircDriver) chatText(msg []byte) ([]byte, bool) {
 }
 
 func (d ircDriver) enter(c *client, name, room string, _ bool) error {
-	fmt.Fprintf(c.conn, "NICK %s\r\nUSER %s 0 * :%s\r\nJOIN #%s\r\n", name, name, name, room)
-	// Registered and joined once the end of the NAMES list (366) arrives.
+	// Register first, as a real client does: some servers (InspIRCd)
+	// refuse a JOIN that arrives before registration is complete.
+	if err := d.register(c, name); err != nil {
+		return err
+	}
+	fmt.Fprintf(c.conn, "JOIN #%s\r\n", room)
+	// Joined once the end of the NAMES list (366) arrives.
 	if err := d.until(c, "366"); err != nil {
 		return fmt.Errorf("joining #%s: %w", room, err)
 	}
