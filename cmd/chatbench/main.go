@@ -57,6 +57,7 @@ type config struct {
 	text     int
 	stuck    int
 	settle   time.Duration
+	parallel int
 }
 
 func main() {
@@ -74,6 +75,7 @@ func main() {
 	flag.IntVar(&c.runs, "runs", 1, "repeat the workload this many times")
 	flag.StringVar(&c.label, "label", "", "name of the server under test, for the report")
 	flag.IntVar(&c.text, "size", 120, "fanout: bytes of text per line (the stamp included)")
+	flag.IntVar(&c.parallel, "parallel", 64, "idle: connections opened at once (servers with a short listen queue need fewer)")
 	flag.DurationVar(&c.settle, "settle", 2*time.Second, "idle: how long the connections sit idle before the server's memory is read")
 	flag.IntVar(&c.stuck, "stuck", 0, "fanout: members per room that never read nor speak (slow consumers)")
 	flag.Usage = func() {
@@ -419,7 +421,7 @@ func idle(ctx context.Context, c config, d driver) (result, error) {
 	stopProgress := make(chan struct{})
 	go progress(stopProgress, "connections", opened.Load)
 	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(64)
+	g.SetLimit(max(c.parallel, 1))
 	for i := range c.conns {
 		g.Go(func() error {
 			// A server with a short listen queue may reset a connection
