@@ -184,9 +184,9 @@ func clipFrame(text string) []byte {
 func renderCS168(d *delivery) rendered {
 	switch d.kind {
 	case deliverJoined:
-		return rendered{a: clipFrame(d.from + " has joined")}
+		return rendered{a: clipFrame(fmt.Sprintf(CS168Joined, d.from))}
 	case deliverLeft:
-		return rendered{a: clipFrame(d.from + " has left")}
+		return rendered{a: clipFrame(fmt.Sprintf(CS168Left, d.from))}
 	case deliverRenamed:
 		return rendered{a: clipFrame(d.from + " is now known as " + d.to)}
 	case deliverWhisper:

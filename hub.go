@@ -548,13 +548,13 @@ func (c *renderCache) get(d Dialect, dv *delivery) rendered {
 	return c.out[d]
 }
 
-// sendRendered sends a rendered delivery to m; it reports false if m's queue
+// sendRendered sends a rendered delivery to s; it reports false if s's queue
 // overflowed.
-func (m *session) sendRendered(r rendered, force bool) bool {
-	if !m.send(r.a, force) {
+func (s *session) sendRendered(r rendered, force bool) bool {
+	if !s.send(r.a, force) {
 		return false
 	}
-	return r.b == nil || m.send(r.b, force)
+	return r.b == nil || s.send(r.b, force)
 }
 
 // fanoutLocked queues d to every member of r except skip. The caller holds
