@@ -6,8 +6,10 @@
 package webtest
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -15,6 +17,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -153,35 +156,21 @@ func TestBrowsersAndTerminalChat(t *testing.T) {
 	waitFor(t, tabB, "bob in #lab", `document.querySelector("#room-title").textContent === "#lab"`)
 	waitFor(t, tabA, "alice told bob joined", messagesContain("bob has joined"))
 
-	// A terminal client in the same channel.
-	conn, err := net.Dial("tcp", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	conn.SetDeadline(time.Now().Add(15 * time.Second))
-	fw, fr := chat.NewFrameWriter(conn, 0), chat.NewFrameReader(conn, 0)
-	fw.WriteString("tina")
-	fw.WriteString("/join lab")
+	// A terminal user in the same channel: examples/client, built and run
+	// with stdin and stdout as pipes.
+	tina := startClient(t, "tina", ln.Addr().String())
+	tina.typeLine("/join lab")
 	waitFor(t, tabA, "alice told tina joined", messagesContain("tina has joined"))
 	waitFor(t, tabB, "bob told tina joined", messagesContain("tina has joined"))
 	tinaExpects := func(want string) {
 		t.Helper()
-		for {
-			p, err := fr.ReadFrame()
-			if err != nil {
-				t.Fatalf("tina waiting for %q: %v", want, err)
-			}
-			if string(p) == want {
-				return
-			}
-		}
+		tina.waitOutput(t, "\r    \r"+want+"\n[Me] ")
 	}
 
 	say(tabA, "hello from alice")
 	waitFor(t, tabB, "bob got alice's line", messagesContain("hello from alice"))
 	tinaExpects("[alice] hello from alice")
-	fw.WriteString("hi browsers, from a terminal")
+	tina.typeLine("hi browsers, from a terminal")
 	waitFor(t, tabA, "alice got tina's line", messagesContain("hi browsers, from a terminal"))
 	waitFor(t, tabB, "bob got tina's line", messagesContain("hi browsers, from a terminal"))
 
@@ -228,5 +217,66 @@ func TestBrowsersAndTerminalChat(t *testing.T) {
 	waitFor(t, tabA, "alice reconnected", `document.querySelector("#status").textContent === "connected as alice"`)
 	if !strings.Contains(site.URL, "127.0.0.1") {
 		t.Errorf("the test site is not on loopback: %s", site.URL)
+	}
+}
+
+// termClient is examples/client running with piped stdin and stdout.
+type termClient struct {
+	stdin io.WriteCloser
+	mu    sync.Mutex
+	out   bytes.Buffer
+}
+
+// startClient builds examples/client and runs it as name against addr.
+func startClient(t *testing.T, name, addr string) *termClient {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "client")
+	build := exec.Command("go", "build", "-o", bin, "../examples/client")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("building the client: %v\n%s", err, out)
+	}
+	host, port, _ := net.SplitHostPort(addr)
+	c := &termClient{}
+	cmd := exec.Command(bin, name, host, port)
+	var err error
+	if c.stdin, err = cmd.StdinPipe(); err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stdout = writerFunc(func(p []byte) (int, error) {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		return c.out.Write(p)
+	})
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		cmd.Wait()
+	})
+	return c
+}
+
+type writerFunc func([]byte) (int, error)
+
+func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
+
+func (c *termClient) typeLine(s string) { io.WriteString(c.stdin, s+"\n") }
+
+// waitOutput waits until the client has printed want.
+func (c *termClient) waitOutput(t *testing.T, want string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		c.mu.Lock()
+		got := c.out.String()
+		c.mu.Unlock()
+		if strings.Contains(got, want) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the terminal client did not print %q; it printed:\n%q", want, got)
+		}
+		time.Sleep(20 * time.Millisecond) // no signal exists for a child's output but polling
 	}
 }
