@@ -2,7 +2,6 @@ package chat
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 )
 
@@ -64,7 +63,7 @@ func (c *cs168) setName(msg []byte) {
 		return
 	}
 	c.s.name, c.named = name, true
-	h.observe(Event{Kind: EventName, Conn: c.s.id, Dialect: c.s.dialect, Addr: c.s.addr, Name: name})
+	c.s.report(EventName, "", nil)
 }
 
 func (c *cs168) command(msg []byte) {
@@ -153,12 +152,7 @@ func (c *cs168) list() {
 // reports the failure to the Observer. Nothing else changes.
 func (c *cs168) fail(cmd, reply string, err error) {
 	c.s.send(clipFrame(reply), true)
-	ce := &CommandError{Command: cmd, Reply: reply, Err: err}
-	var inner *CommandError
-	if errors.As(err, &inner) {
-		ce = inner
-	}
-	c.s.hub.observe(Event{Kind: EventCommandError, Conn: c.s.id, Dialect: c.s.dialect, Name: c.s.name, Room: roomName(c.s.room), Text: reply, Err: ce})
+	c.s.failed(cmd, reply, reply, err)
 }
 
 func roomName(r *room) string {

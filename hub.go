@@ -139,7 +139,7 @@ func (c Config) withDefaults() Config {
 type Hub struct {
 	cfg      Config
 	nextID   atomic.Uint64
-	stopping atomic.Bool // set by Shutdown: no more messages are handled or fanned out
+	stopping atomic.Bool // set by Shutdown: no new connections, no more messages handled or fanned out
 
 	mu        sync.RWMutex
 	rooms     map[string]*room
@@ -147,7 +147,6 @@ type Hub struct {
 	sessions  map[*session]struct{}
 	perIP     map[string]int // open sessions by peer IP, when MaxConnsPerIP is set
 	listeners map[Transport]struct{}
-	closed    bool
 	done      chan struct{} // closed by Shutdown
 	wg        sync.WaitGroup
 }
@@ -179,7 +178,7 @@ func (h *Hub) ServeDialect(t Transport, d Dialect) error {
 		return fmt.Errorf("chat: serve: unknown dialect %d", d)
 	}
 	h.mu.Lock()
-	if h.closed {
+	if h.stopping.Load() {
 		h.mu.Unlock()
 		t.Close()
 		return ErrHubClosed
@@ -197,7 +196,7 @@ func (h *Hub) ServeDialect(t Transport, d Dialect) error {
 	for {
 		conn, err := t.Accept()
 		if err != nil {
-			if h.isClosed() {
+			if h.stopping.Load() {
 				return ErrHubClosed
 			}
 			if errors.Is(err, net.ErrClosed) {
@@ -254,9 +253,11 @@ func (h *Hub) ServeConn(ctx context.Context, conn net.Conn, d Dialect) error {
 func (h *Hub) register(conn net.Conn, d Dialect) (*session, error) {
 	s := &session{hub: h, conn: conn, id: h.nextID.Add(1), dialect: d, addr: remoteAddr(conn), stop: make(chan struct{})}
 	s.ip = hostOf(s.addr)
+	// Checked under h.mu, which Shutdown takes after setting stopping: a
+	// session is either counted in h.wg before Shutdown waits, or refused.
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if h.closed {
+	if h.stopping.Load() {
 		conn.Close()
 		return nil, ErrHubClosed
 	}
@@ -307,12 +308,10 @@ func remoteAddr(c net.Conn) string {
 // ended or ctx is done, whichever comes first. It returns ctx's error if the
 // sessions did not all end in time. Calling it again waits again.
 func (h *Hub) Shutdown(ctx context.Context) error {
-	h.stopping.Store(true)
-	h.mu.Lock()
-	if !h.closed {
-		h.closed = true
+	if h.stopping.CompareAndSwap(false, true) {
 		close(h.done)
 	}
+	h.mu.Lock()
 	rooms := slices.Clone(h.order)
 	listeners := make([]Transport, 0, len(h.listeners))
 	for t := range h.listeners {
@@ -378,12 +377,6 @@ func (h *Hub) Shutdown(ctx context.Context) error {
 		}
 		return fmt.Errorf("chat: shutdown: %w", ctx.Err())
 	}
-}
-
-func (h *Hub) isClosed() bool {
-	h.mu.RLock()
-	defer h.mu.RUnlock()
-	return h.closed
 }
 
 // forget removes an ended session from the hub's set.
@@ -465,10 +458,7 @@ func (h *Hub) roomOrCreate(name string) (*room, bool) {
 	if r, ok := h.rooms[name]; ok {
 		return r, false
 	}
-	r := &room{name: name, hub: h}
-	h.rooms[name] = r
-	h.order = append(h.order, r)
-	return r, true
+	return h.addRoomLocked(name), true
 }
 
 func (h *Hub) createRoom(name string) (*room, error) {
@@ -477,10 +467,15 @@ func (h *Hub) createRoom(name string) (*room, error) {
 	if _, ok := h.rooms[name]; ok {
 		return nil, fmt.Errorf("chat: create %q: %w", name, ErrRoomExists)
 	}
+	return h.addRoomLocked(name), nil
+}
+
+// addRoomLocked makes a new room called name; h.mu is held.
+func (h *Hub) addRoomLocked(name string) *room {
 	r := &room{name: name, hub: h}
 	h.rooms[name] = r
 	h.order = append(h.order, r)
-	return r, nil
+	return r
 }
 
 func (h *Hub) observe(e Event) {
@@ -558,10 +553,10 @@ func (s *session) sendRendered(r rendered, force bool) bool {
 }
 
 // fanoutLocked queues d to every member of r except skip. The caller holds
-// r.mu. It appends members whose queues overflowed to slow.
-func (r *room) fanoutLocked(skip *session, d *delivery, c *renderCache, slow []*session) []*session {
+// r.mu. It returns the members whose queues overflowed.
+func (r *room) fanoutLocked(skip *session, d *delivery, c *renderCache) (slow []*session) {
 	if r.hub.stopping.Load() {
-		return slow // everyone has been told the server is going down
+		return nil // everyone has been told the server is going down
 	}
 	for _, m := range r.members {
 		if m != skip && !m.sendRendered(c.get(m.dialect, d), false) {
@@ -576,20 +571,20 @@ func (r *room) fanoutLocked(skip *session, d *delivery, c *renderCache, slow []*
 func (r *room) fanout(skip *session, d *delivery) {
 	var c renderCache
 	r.mu.Lock()
-	slow := r.fanoutLocked(skip, d, &c, nil)
+	slow := r.fanoutLocked(skip, d, &c)
 	r.mu.Unlock()
 	kickSlow(slow)
 }
 
-// hasName reports whether a member of r is called name. The caller holds
+// member returns the member of r called name, or nil. The caller holds
 // r.mu.
-func (r *room) hasName(name string) bool {
+func (r *room) member(name string) *session {
 	for _, m := range r.members {
 		if m.name == name {
-			return true
+			return m
 		}
 	}
-	return false
+	return nil
 }
 
 // join adds s to r and tells the members already there (a lobby joiner is
@@ -599,7 +594,7 @@ func (r *room) hasName(name string) bool {
 // before anyone is told: the lobby queues its "0" reply there.
 func (h *Hub) join(s *session, r *room, unique bool, accepted func()) error {
 	r.mu.Lock()
-	if unique && r.hasName(s.name) {
+	if unique && r.member(s.name) != nil {
 		r.mu.Unlock()
 		return fmt.Errorf("chat: join %q as %q: %w", r.name, s.name, ErrNickInUse)
 	}
@@ -614,7 +609,7 @@ func (h *Hub) join(s *session, r *room, unique bool, accepted func()) error {
 			s.send([]byte(lobbyNewRoom), true)
 		}
 	} else {
-		slow = r.fanoutLocked(s, &d, &c, nil)
+		slow = r.fanoutLocked(s, &d, &c)
 		if s.dialect == Lobby {
 			s.sendRendered(c.get(Lobby, &d), true)
 		}
@@ -637,7 +632,7 @@ func (h *Hub) leave(s *session, r *room, lost bool) {
 		r.members = slices.Delete(r.members, i, i+1)
 	}
 	s.room = nil
-	slow := r.fanoutLocked(s, &d, &c, nil)
+	slow := r.fanoutLocked(s, &d, &c)
 	r.mu.Unlock()
 	kickSlow(slow)
 	h.observe(Event{Kind: EventLeave, Conn: s.id, Dialect: s.dialect, Name: s.name, Room: r.name})
@@ -649,14 +644,14 @@ func (h *Hub) leave(s *session, r *room, lost bool) {
 func (h *Hub) rename(s *session, r *room, name string) error {
 	old := s.name
 	r.mu.Lock()
-	if r.hasName(name) {
+	if r.member(name) != nil {
 		r.mu.Unlock()
 		return fmt.Errorf("chat: rename %q to %q: %w", old, name, ErrNickInUse)
 	}
 	s.name = name
 	var c renderCache
 	d := delivery{kind: deliverRenamed, from: old, to: name}
-	slow := r.fanoutLocked(nil, &d, &c, nil)
+	slow := r.fanoutLocked(nil, &d, &c)
 	r.mu.Unlock()
 	kickSlow(slow)
 	h.observe(Event{Kind: EventRename, Conn: s.id, Dialect: s.dialect, Name: name, Text: old, Room: r.name})
@@ -667,19 +662,14 @@ func (h *Hub) rename(s *session, r *room, name string) error {
 func (h *Hub) whisper(s *session, r *room, to string, text []byte) error {
 	var c renderCache
 	d := delivery{kind: deliverWhisper, from: s.name, to: to, text: text}
-	var target *session
 	r.mu.Lock()
-	for _, m := range r.members {
-		if m.name == to {
-			target = m
-			break
-		}
-	}
-	ok := target == nil || target.sendRendered(c.get(target.dialect, &d), false)
-	r.mu.Unlock()
+	target := r.member(to)
 	if target == nil {
+		r.mu.Unlock()
 		return fmt.Errorf("chat: whisper to %q: %w", to, ErrNoSuchUser)
 	}
+	ok := target.sendRendered(c.get(target.dialect, &d), false)
+	r.mu.Unlock()
 	if !ok {
 		target.kick(ErrSlowConsumer)
 	}

@@ -2,7 +2,6 @@ package chat
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -143,7 +142,7 @@ func (m *im) login(name string) {
 		m.fail("", fmt.Sprintf("The username %s is taken. Choose another.", name), err)
 		return
 	}
-	h.observe(Event{Kind: EventName, Conn: m.s.id, Dialect: m.s.dialect, Addr: m.s.addr, Name: name})
+	m.s.report(EventName, "", nil)
 }
 
 func plural(n int, one, many string) string {
@@ -213,11 +212,7 @@ func (m *im) help(string) {
 
 func (m *im) fail(cmd, text string, err error) {
 	m.reply(IMKindError, text)
-	var ce *CommandError
-	if !errors.As(err, &ce) {
-		ce = &CommandError{Command: cmd, Reply: IMKindError + " " + text, Err: err}
-	}
-	m.s.hub.observe(Event{Kind: EventCommandError, Conn: m.s.id, Dialect: m.s.dialect, Name: m.s.name, Room: roomName(m.s.room), Text: text, Err: ce})
+	m.s.failed(cmd, IMKindError+" "+text, text, err)
 }
 
 // renderIM encodes a room delivery as im frames.

@@ -1,7 +1,6 @@
 package chat
 
 import (
-	"errors"
 	"strconv"
 	"strings"
 )
@@ -94,12 +93,8 @@ func (l *lobby) list() {
 
 func (l *lobby) fail(msg, code string, err error) {
 	l.s.send([]byte(code), true)
-	var ce *CommandError
-	if !errors.As(err, &ce) {
-		word, _, _ := strings.Cut(msg, " ")
-		ce = &CommandError{Command: word, Reply: code, Err: err}
-	}
-	l.s.hub.observe(Event{Kind: EventCommandError, Conn: l.s.id, Dialect: l.s.dialect, Name: l.s.name, Text: code, Err: ce})
+	word, _, _ := strings.Cut(msg, " ")
+	l.s.failed(word, code, code, err)
 }
 
 // alnum reports whether s is one or more ASCII letters and digits.

@@ -66,7 +66,7 @@ type MessageWriter struct {
 	pause time.Duration
 	last  time.Time
 	err   error
-	sleep func(time.Duration) // for tests
+	wait  func(time.Duration) error // waits out the pause; an error aborts the write
 }
 
 // NewMessageWriter returns a MessageWriter writing to w with the given
@@ -76,7 +76,7 @@ func NewMessageWriter(w io.Writer, pause time.Duration) *MessageWriter {
 	if pause == 0 {
 		pause = DefaultPause
 	}
-	return &MessageWriter{w: w, pause: max(pause, 0), sleep: time.Sleep}
+	return &MessageWriter{w: w, pause: max(pause, 0), wait: sleep}
 }
 
 // Write sends p as one message, first waiting out what is left of the
@@ -91,7 +91,9 @@ func (mw *MessageWriter) Write(p []byte) (int, error) {
 		return 0, tooLong(len(p), MaxMessage)
 	}
 	if wait := mw.pause - time.Since(mw.last); !mw.last.IsZero() && wait > 0 {
-		mw.sleep(wait)
+		if err := mw.wait(wait); err != nil {
+			return 0, err
+		}
 	}
 	n, err := mw.w.Write(p)
 	mw.last = time.Now()
@@ -100,4 +102,9 @@ func (mw *MessageWriter) Write(p []byte) (int, error) {
 		return n, mw.err
 	}
 	return n, nil
+}
+
+func sleep(d time.Duration) error {
+	time.Sleep(d)
+	return nil
 }

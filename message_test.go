@@ -17,7 +17,7 @@ func TestMessageWriterPacesAndRefuses(t *testing.T) {
 	var out bytes.Buffer
 	mw := NewMessageWriter(&out, 50*time.Millisecond)
 	var waits []time.Duration
-	mw.sleep = func(d time.Duration) { waits = append(waits, d) } // record, do not sleep
+	mw.wait = func(d time.Duration) error { waits = append(waits, d); return nil } // record, do not sleep
 	for _, m := range []string{"0", "You have joined a new room."} {
 		if _, err := mw.Write([]byte(m)); err != nil {
 			t.Fatal(err)
@@ -35,7 +35,7 @@ func TestMessageWriterPacesAndRefuses(t *testing.T) {
 
 	// A writer slower than the pause never waits; no pause means none.
 	none := NewMessageWriter(io.Discard, -1)
-	none.sleep = func(d time.Duration) { t.Errorf("slept %v with no pause", d) }
+	none.wait = func(d time.Duration) error { t.Errorf("slept %v with no pause", d); return nil }
 	none.Write([]byte("a"))
 	none.Write([]byte("b"))
 

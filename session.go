@@ -56,7 +56,7 @@ type session struct {
 	kickErr  error         // why the server closed the connection, if it did
 	writerWG sync.WaitGroup
 
-	lastWrite time.Time // writer-owned: end of the last lobby message
+	pacer *MessageWriter // writer-owned: paces a lobby session's messages
 }
 
 // protocol is one dialect's state machine for one session. handle is called
@@ -267,6 +267,13 @@ func (s *session) kick(err error) {
 	}
 }
 
+// failed reports a command that failed to the Observer, as a
+// *CommandError carrying the reply the client was sent.
+func (s *session) failed(cmd, reply, text string, err error) {
+	s.hub.observe(Event{Kind: EventCommandError, Conn: s.id, Dialect: s.dialect, Name: s.name, Room: roomName(s.room), Text: text,
+		Err: &CommandError{Command: cmd, Reply: reply, Err: err}})
+}
+
 // panicked reports a recovered panic and returns it as an error.
 //
 //go:noinline
@@ -352,45 +359,48 @@ func (s *session) writeLoop() {
 			_, err = bufs.WriteTo(s.conn)
 		}
 		clear(batch) // drop references to shared frames
+		if err != nil {
+			// The reader notices the closed connection and ends the session.
+			s.conn.Close()
+		}
 		s.mu.Lock()
 		if s.spare == nil {
 			s.spare = batch[:0]
 		}
-		s.mu.Unlock()
 		if err != nil {
-			// The reader notices the closed connection and ends the session.
-			s.conn.Close()
-			s.mu.Lock()
 			s.idleLocked()
 			s.queue, s.queued = nil, 0
 			s.closed = true
 			s.mu.Unlock()
 			return
 		}
+		s.mu.Unlock()
 	}
 }
 
 // writePaced writes each message of batch in its own write, at most
-// MaxMessage bytes each, keeping the lobby pause between consecutive
-// messages. The wait ends early if the session is stopped.
+// MaxMessage bytes each, with a MessageWriter keeping the lobby pause
+// between consecutive messages. The pause ends early if the session stops.
 func (s *session) writePaced(batch [][]byte) error {
-	pause := s.hub.cfg.LobbyPause
+	if s.pacer == nil {
+		s.pacer = NewMessageWriter(s.conn, s.hub.cfg.LobbyPause)
+		s.pacer.wait = func(d time.Duration) error {
+			t := time.NewTimer(d)
+			defer t.Stop()
+			select {
+			case <-t.C:
+				return nil
+			case <-s.stop:
+				return net.ErrClosed
+			}
+		}
+	}
 	for _, msg := range batch {
 		for len(msg) > 0 {
-			if wait := pause - time.Since(s.lastWrite); pause > 0 && !s.lastWrite.IsZero() && wait > 0 {
-				t := time.NewTimer(wait)
-				select {
-				case <-t.C:
-				case <-s.stop:
-					t.Stop()
-					return net.ErrClosed
-				}
-			}
 			n := utf8Cut(msg, MaxMessage)
-			if _, err := s.conn.Write(msg[:n]); err != nil {
+			if _, err := s.pacer.Write(msg[:n]); err != nil {
 				return err
 			}
-			s.lastWrite = time.Now()
 			msg = msg[n:]
 		}
 	}
