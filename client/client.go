@@ -9,14 +9,13 @@ import (
 	"net"
 	"strings"
 	"sync"
+
+	chat "github.com/framechat/chat"
 )
 
 // ErrServerGone is returned by a client's Run when the server closed the
 // connection.
 var ErrServerGone = errors.New("client: server disconnected")
-
-// serverGone is the text every client prints when the server goes away.
-const serverGone = "Server at %s:%s has disconnected"
 
 // readLines sends each line of in, without its line ending, on the
 // returned channel, which is closed at the end of in (or on a read error).
@@ -55,6 +54,16 @@ func readMessages(read func() ([]byte, error)) <-chan string {
 		}
 	}()
 	return ch
+}
+
+// writeLine sends one typed line as one or more frames.
+func writeLine(fw *chat.FrameWriter, line string) error {
+	for _, frame := range chat.SplitMessage(cleanLine(line), chat.FrameSize) {
+		if _, err := fw.Write(frame); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // output serialises a client's writes to its terminal.

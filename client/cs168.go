@@ -48,10 +48,8 @@ func (c *CS168) Run(ctx context.Context, conn net.Conn) error {
 	out.prompt()
 	msgs := readMessages(chat.NewFrameReader(conn, chat.FrameSize).ReadFrame)
 	err := chatLoop(ctx, conn, msgs, readLines(c.In), c.ExitOnEOF, out.message, func(line string) (bool, error) {
-		for _, frame := range chat.SplitMessage(cleanLine(line), chat.FrameSize) {
-			if _, err := fw.Write(frame); err != nil {
-				return false, err
-			}
+		if err := writeLine(fw, line); err != nil {
+			return false, err
 		}
 		out.prompt()
 		return true, nil
@@ -67,8 +65,12 @@ func (c *CS168) Run(ctx context.Context, conn net.Conn) error {
 // cleanLine drops the line ending and any other CR or LF: a frame never
 // carries them. Trailing spaces would be lost as padding anyway.
 func cleanLine(line string) []byte {
-	line = strings.TrimRight(line, "\r\n")
-	line = strings.NewReplacer("\r", "", "\n", "").Replace(line)
+	line = strings.Map(func(r rune) rune {
+		if r == '\r' || r == '\n' {
+			return -1
+		}
+		return r
+	}, line)
 	return []byte(strings.TrimRight(line, " "))
 }
 

@@ -40,18 +40,13 @@ func (c *IM) Run(ctx context.Context, conn net.Conn) error {
 		func(line string) (bool, error) {
 			word, _, _ := strings.Cut(strings.TrimSpace(line), " ")
 			quitting = quitting || word == "/quit" || word == "/leave" || word == "/exit"
-			for _, frame := range chat.SplitMessage(cleanLine(line), chat.FrameSize) {
-				if _, err := fw.Write(frame); err != nil {
-					return false, err
-				}
-			}
-			return true, nil
+			return true, writeLine(fw, line)
 		})
 	if errors.Is(err, ErrServerGone) {
 		if quitting {
 			return nil // the server closes the connection after "Goodbye."
 		}
-		out.line(fmt.Sprintf(serverGone, c.Host, c.Port))
+		out.line(fmt.Sprintf(chat.CS168ServerGone, c.Host, c.Port))
 	}
 	return err
 }

@@ -54,7 +54,7 @@ func (c *Lobby) Run(ctx context.Context, conn net.Conn) error {
 	lines := readLines(c.In)
 	err := c.run(ctx, conn, out, msgs, lines)
 	if err == ErrServerGone {
-		out.line(fmt.Sprintf(serverGone, c.Host, c.Port))
+		out.line(fmt.Sprintf(chat.CS168ServerGone, c.Host, c.Port))
 	}
 	conn.Close()
 	for range msgs {

@@ -87,6 +87,12 @@ func main() {
 		flag.Usage()
 		os.Exit(2)
 	}
+	// A line is its stamp and padding to about -size bytes: keep it within
+	// one cs168 frame.
+	if c.text > 180 {
+		fmt.Fprintln(os.Stderr, "chatbench: -size must be at most 180 bytes")
+		os.Exit(2)
+	}
 	var d driver
 	switch c.proto {
 	case "cs168":

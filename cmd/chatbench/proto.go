@@ -8,6 +8,8 @@ import (
 	"net"
 	"slices"
 	"strings"
+
+	chat "github.com/framechat/chat"
 )
 
 // driver speaks one chat protocol for the load tool: it gets a connection
@@ -42,23 +44,19 @@ func newClient(conn net.Conn) *client {
 // cs168 frames.
 type cs168Driver struct{}
 
-const frameSize = 200
-
+// appendChat appends text as one frame; main keeps texts within a frame.
 func (cs168Driver) appendChat(dst []byte, _, text string) []byte {
-	dst = append(dst, text...)
-	for i := len(text); i < frameSize; i++ {
-		dst = append(dst, ' ')
-	}
+	dst, _ = chat.AppendFrame(dst, []byte(text), chat.FrameSize)
 	return dst
 }
 
 func (cs168Driver) next(r *bufio.Reader) ([]byte, error) {
 	// Peek+Discard reads a frame without copying it out of the buffer.
-	b, err := r.Peek(frameSize)
+	b, err := r.Peek(chat.FrameSize)
 	if err != nil {
 		return nil, err
 	}
-	r.Discard(frameSize)
+	r.Discard(chat.FrameSize)
 	return bytes.TrimRight(b, " "), nil
 }
 

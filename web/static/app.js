@@ -9,7 +9,7 @@ const enc = new TextEncoder();
 const dec = new TextDecoder();
 const $ = (id) => document.getElementById(id);
 
-const state = { name: "", channel: "", ws: null, buf: new Uint8Array(0), wantList: 0, retry: 0, leaving: false };
+const state = { name: "", channel: "", pendingJoin: "", ws: null, buf: new Uint8Array(0), wantList: 0, retry: 0 };
 
 // Errors the server sends, in the course spec's words.
 const errorPatterns = [
@@ -22,15 +22,14 @@ const errorPatterns = [
 function frames(text) {
   const out = [];
   let bytes = enc.encode(text);
-  while (bytes.length > 0 || out.length === 0) {
+  do { // at least one frame, even for empty text
     let n = Math.min(bytes.length, FRAME);
     while (n < bytes.length && n > 0 && (bytes[n] & 0xc0) === 0x80) n--; // continuation byte
     const f = new Uint8Array(FRAME).fill(0x20);
     f.set(bytes.subarray(0, n));
     out.push(f);
     bytes = bytes.subarray(n);
-    if (bytes.length === 0) break;
-  }
+  } while (bytes.length > 0);
   return out;
 }
 
