@@ -111,34 +111,13 @@ func TestFrameReaderRead(t *testing.T) {
 	t.Parallel()
 	stream := frames(FrameSize, "hello", "", "world")
 	t.Run("one message per read", func(t *testing.T) {
-		fr := NewFrameReader(iotest.OneByteReader(strings.NewReader(stream)), FrameSize)
-		buf := make([]byte, FrameSize)
-		var got []string
-		for {
-			n, err := fr.Read(buf)
-			if err == io.EOF {
-				break
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			got = append(got, string(buf[:n]))
-		}
+		got := reads(t, NewFrameReader(iotest.OneByteReader(strings.NewReader(stream)), FrameSize), FrameSize)
 		if diff := cmp.Diff([]string{"hello", "world"}, got); diff != "" {
 			t.Errorf("(-want +got):\n%s", diff)
 		}
 	})
 	t.Run("short buffer never spans frames", func(t *testing.T) {
-		fr := NewFrameReader(strings.NewReader(stream), FrameSize)
-		buf := make([]byte, 3)
-		var got []string
-		for {
-			n, err := fr.Read(buf)
-			if err == io.EOF {
-				break
-			}
-			got = append(got, string(buf[:n]))
-		}
+		got := reads(t, NewFrameReader(strings.NewReader(stream), FrameSize), 3)
 		if diff := cmp.Diff([]string{"hel", "lo", "wor", "ld"}, got); diff != "" {
 			t.Errorf("(-want +got):\n%s", diff)
 		}
@@ -305,6 +284,24 @@ func BenchmarkFrameWriter(b *testing.B) {
 		if _, err := fw.Write(msg); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// reads calls r.Read with a buffer of size bytes until io.EOF and returns
+// what each call gave.
+func reads(t *testing.T, r io.Reader, size int) []string {
+	t.Helper()
+	buf := make([]byte, size)
+	var got []string
+	for {
+		n, err := r.Read(buf)
+		if err == io.EOF {
+			return got
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, string(buf[:n]))
 	}
 }
 

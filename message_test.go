@@ -54,19 +54,7 @@ func TestMessageReaderOneReadOneMessage(t *testing.T) {
 	// Each Read of the underlying stream is one message: a chunkReader
 	// returns "/join", then "abc" with "de" and so on.
 	r := &chunkReader{data: []byte("/joinabcde"), sizes: []int{5, 3, 2}}
-	mr := NewMessageReader(r, 0)
-	var got []string
-	buf := make([]byte, MaxMessage)
-	for {
-		n, err := mr.Read(buf)
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		got = append(got, string(buf[:n]))
-	}
+	got := reads(t, NewMessageReader(r, 0), MaxMessage)
 	if diff := cmp.Diff([]string{"/join", "abc", "de"}, got); diff != "" {
 		t.Errorf("messages (-want +got):\n%s", diff)
 	}
