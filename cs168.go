@@ -2,6 +2,7 @@ package chat
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 )
 
@@ -90,16 +91,14 @@ func (c *cs168) command(msg []byte) {
 }
 
 func (c *cs168) join(name string) {
-	h := c.s.hub
-	r := h.room(name)
-	if r == nil {
+	if !c.s.hub.hasRoom(name) {
 		c.fail("/join", fmt.Sprintf(CS168NoSuchChannel, name), ErrNoSuchRoom)
 		return
 	}
-	if r == c.s.room {
+	if roomName(c.s.room) == name {
 		return // already there: nothing changes, nobody is told
 	}
-	c.move(r)
+	c.move(name)
 }
 
 func (c *cs168) create(name string) {
@@ -108,22 +107,24 @@ func (c *cs168) create(name string) {
 		c.fail("/create", fmt.Sprintf(cs168InvalidChannel, h.cfg.MaxRoomNameBytes), err)
 		return
 	}
-	r, err := h.createRoom(name)
-	if err != nil {
+	if err := h.bus.CreateRoom(context.Background(), name); err != nil {
 		c.fail("/create", fmt.Sprintf(CS168ChannelExists, name), err)
 		return
 	}
 	h.observe(Event{Kind: EventCreate, Conn: c.s.id, Dialect: c.s.dialect, Name: c.s.name, Room: name})
-	c.move(r)
+	c.move(name)
 }
 
-// move leaves the current channel, if any, and joins r.
-func (c *cs168) move(r *room) {
+// move leaves the current channel, if any, and joins the channel called
+// name.
+func (c *cs168) move(name string) {
 	h := c.s.hub
 	if c.s.room != nil {
 		h.leave(c.s, c.s.room, false)
 	}
-	h.join(c.s, r, false, nil)
+	if err := h.join(c.s, name, false, nil); err != nil {
+		c.fail("/join", fmt.Sprintf(CS168NoSuchChannel, name), err)
+	}
 }
 
 // list replies with the channel names separated by newlines, in creation
@@ -175,18 +176,18 @@ func clipFrame(text string) []byte {
 // renderCS168 encodes a room delivery as cs168 frames. A chat line whose
 // "[name] text" passes the frame width is sent as several frames, each with
 // the name prefix, cut at UTF-8 boundaries.
-func renderCS168(d *delivery) rendered {
-	switch d.kind {
-	case deliverJoined:
-		return rendered{a: clipFrame(fmt.Sprintf(CS168Joined, d.from))}
-	case deliverLeft:
-		return rendered{a: clipFrame(fmt.Sprintf(CS168Left, d.from))}
-	case deliverRenamed:
-		return rendered{a: clipFrame(d.from + " is now known as " + d.to)}
-	case deliverWhisper:
-		return rendered{a: prefixedFrames("[", d.from, " whispers] ", d.text)}
+func renderCS168(d *Message) rendered {
+	switch d.Kind {
+	case MessageJoined:
+		return rendered{a: clipFrame(fmt.Sprintf(CS168Joined, d.From))}
+	case MessageLeft:
+		return rendered{a: clipFrame(fmt.Sprintf(CS168Left, d.From))}
+	case MessageRenamed:
+		return rendered{a: clipFrame(d.From + " is now known as " + d.To)}
+	case MessageWhisper:
+		return rendered{a: prefixedFrames("[", d.From, " whispers] ", d.Text)}
 	}
-	return rendered{a: prefixedFrames("[", d.from, "] ", d.text)}
+	return rendered{a: prefixedFrames("[", d.From, "] ", d.Text)}
 }
 
 // prefixedFrames encodes text behind the prefix open+name+close in as many

@@ -72,7 +72,7 @@ func newProtocol(s *session) protocol {
 }
 
 // render encodes a room delivery in dialect d, ready to queue.
-func render(d Dialect, dv *delivery) rendered {
+func render(d Dialect, dv *Message) rendered {
 	switch d {
 	case IM:
 		return renderIM(dv)

@@ -18,7 +18,7 @@ type fuzzState struct {
 func snapshot(h *Hub, s *session) fuzzState {
 	st := fuzzState{name: s.name, room: roomName(s.room), rooms: h.Rooms()}
 	if l, ok := s.proto.(*lobby); ok {
-		st.chosen = roomName(l.chosen)
+		st.chosen = l.chosen
 	}
 	var b strings.Builder
 	for _, r := range st.rooms {

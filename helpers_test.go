@@ -67,7 +67,7 @@ func join(t *testing.T, h *Hub, mt *MemTransport, name, room string) *tclient {
 	c.name = name
 	c.send(name)
 	if room != "" {
-		if h.room(room) == nil {
+		if !h.hasRoom(room) {
 			c.send("/create " + room)
 		} else {
 			c.send("/join " + room)

@@ -2,6 +2,8 @@ package chat
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net"
@@ -31,6 +33,11 @@ type Config struct {
 
 	// Observer receives the hub's events. Nil means none.
 	Observer Observer
+
+	// Bus carries the rooms' traffic and holds the rooms and their members.
+	// Give several hubs one Bus (package natsbus, or one MemBus in a
+	// process) and they serve one chat. Nil means a MemBus of the hub's own.
+	Bus Bus
 
 	// MaxQueueBytes bounds each connection's outbound queue. A connection
 	// whose queue would pass it is a slow consumer: it is disconnected and
@@ -141,9 +148,11 @@ type Hub struct {
 	nextID   atomic.Uint64
 	stopping atomic.Bool // set by Shutdown: no new connections, no more messages handled or fanned out
 
+	id  string
+	bus Bus
+
 	mu        sync.RWMutex
-	rooms     map[string]*room
-	order     []*room // creation order, for listing
+	rooms     map[string]*room // rooms with members on this hub
 	sessions  map[*session]struct{}
 	perIP     map[string]int // open sessions by peer IP, when MaxConnsPerIP is set
 	listeners map[Transport]struct{}
@@ -153,8 +162,15 @@ type Hub struct {
 
 // NewHub returns a Hub configured by cfg.
 func NewHub(cfg Config) *Hub {
+	cfg = cfg.withDefaults()
+	bus := cfg.Bus
+	if bus == nil {
+		bus = NewMemBus()
+	}
 	return &Hub{
-		cfg:       cfg.withDefaults(),
+		cfg:       cfg,
+		id:        newHubID(),
+		bus:       bus,
 		rooms:     make(map[string]*room),
 		sessions:  make(map[*session]struct{}),
 		perIP:     make(map[string]int),
@@ -288,6 +304,13 @@ func (h *Hub) register(conn net.Conn, d Dialect) (*session, error) {
 	return s, nil
 }
 
+// newHubID returns a random hub ID of 16 hex digits.
+func newHubID() string {
+	var b [8]byte
+	rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
 // hostOf returns the host part of a host:port address, or addr itself.
 func hostOf(addr string) string {
 	if host, _, err := net.SplitHostPort(addr); err == nil {
@@ -312,7 +335,10 @@ func (h *Hub) Shutdown(ctx context.Context) error {
 		close(h.done)
 	}
 	h.mu.Lock()
-	rooms := slices.Clone(h.order)
+	rooms := make([]*room, 0, len(h.rooms))
+	for _, r := range h.rooms {
+		rooms = append(rooms, r)
+	}
 	listeners := make([]Transport, 0, len(h.listeners))
 	for t := range h.listeners {
 		listeners = append(listeners, t)
@@ -398,41 +424,40 @@ func (h *Hub) CreateRoom(name string) error {
 	if err := h.checkRoomName(name); err != nil {
 		return err
 	}
-	_, err := h.createRoom(name)
-	return err
+	return h.bus.CreateRoom(context.Background(), name)
 }
 
 // Rooms returns the names of all rooms, in the order they were created.
-func (h *Hub) Rooms() []string {
-	h.mu.RLock()
-	defer h.mu.RUnlock()
-	names := make([]string, len(h.order))
-	for i, r := range h.order {
-		names[i] = r.name
-	}
-	return names
-}
+// With a Bus shared by several hubs, these are the rooms of all of them.
+func (h *Hub) Rooms() []string { return h.bus.Rooms() }
 
 // Members returns the names of the members of a room in the order they
-// joined, or an error matching ErrNoSuchRoom.
+// joined, or an error matching ErrNoSuchRoom. With a Bus shared by several
+// hubs, these are the members on all of them.
 func (h *Hub) Members(roomName string) ([]string, error) {
-	r := h.room(roomName)
-	if r == nil {
+	ok, err := h.bus.HasRoom(context.Background(), roomName)
+	if err != nil {
+		return nil, fmt.Errorf("chat: members of %q: %w", roomName, err)
+	}
+	if !ok {
 		return nil, fmt.Errorf("chat: members of %q: %w", roomName, ErrNoSuchRoom)
 	}
-	return r.names(), nil
+	return h.memberNames(roomName), nil
 }
 
-// names returns the names of r's members in join order. It takes r.mu.
-func (r *room) names() []string {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	names := make([]string, len(r.members))
-	for i, m := range r.members {
-		names[i] = m.name
+// memberNames returns the names of a room's members in join order.
+func (h *Hub) memberNames(roomName string) []string {
+	ms := h.bus.Members(roomName)
+	names := make([]string, len(ms))
+	for i, m := range ms {
+		names[i] = m.Name
 	}
 	return names
 }
+
+// ID returns the hub's name on its Bus: random, and different for every
+// Hub, so that a restarted server is a new hub.
+func (h *Hub) ID() string { return h.id }
 
 func (h *Hub) checkRoomName(name string) error {
 	if name == "" || len(name) > h.cfg.MaxRoomNameBytes || !printable(name) {
@@ -441,41 +466,63 @@ func (h *Hub) checkRoomName(name string) error {
 	return nil
 }
 
-func (h *Hub) room(name string) *room {
-	h.mu.RLock()
-	defer h.mu.RUnlock()
-	return h.rooms[name]
+// hasRoom reports whether a room exists; a Bus failure counts as no.
+func (h *Hub) hasRoom(name string) bool {
+	ok, err := h.bus.HasRoom(context.Background(), name)
+	if err != nil {
+		h.observe(Event{Kind: EventError, Room: name, Err: err})
+	}
+	return ok
 }
 
-// roomOrCreate returns the room called name, creating it if need be, and
-// whether it was created.
-func (h *Hub) roomOrCreate(name string) (*room, bool) {
-	if r := h.room(name); r != nil {
-		return r, false
+// ensureRoom creates a room unless it exists.
+func (h *Hub) ensureRoom(name string) error {
+	err := h.bus.CreateRoom(context.Background(), name)
+	if errors.Is(err, ErrRoomExists) {
+		return nil
 	}
+	return err
+}
+
+// enter counts one more local session in the room called name, subscribing
+// the hub to the room's traffic if it is the first.
+func (h *Hub) enter(name string) (*room, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if r, ok := h.rooms[name]; ok {
-		return r, false
+	r := h.rooms[name]
+	if r == nil {
+		r = &room{name: name, hub: h}
+		unsubscribe, err := h.bus.Subscribe(name, r.deliver)
+		if err != nil {
+			return nil, fmt.Errorf("chat: subscribe to %q: %w", name, err)
+		}
+		r.unsubscribe = unsubscribe
+		h.rooms[name] = r
 	}
-	return h.addRoomLocked(name), true
+	r.users++
+	return r, nil
 }
 
-func (h *Hub) createRoom(name string) (*room, error) {
+// exit undoes enter; the last local session out unsubscribes.
+func (h *Hub) exit(r *room) {
 	h.mu.Lock()
-	defer h.mu.Unlock()
-	if _, ok := h.rooms[name]; ok {
-		return nil, fmt.Errorf("chat: create %q: %w", name, ErrRoomExists)
+	r.users--
+	last := r.users == 0
+	if last {
+		delete(h.rooms, r.name)
 	}
-	return h.addRoomLocked(name), nil
+	h.mu.Unlock()
+	if last {
+		r.unsubscribe()
+	}
 }
 
-// addRoomLocked makes a new room called name; h.mu is held.
-func (h *Hub) addRoomLocked(name string) *room {
-	r := &room{name: name, hub: h}
-	h.rooms[name] = r
-	h.order = append(h.order, r)
-	return r
+// publish sends m to r on the bus; a failure is reported, not returned:
+// the sender's command has been carried out as far as this hub goes.
+func (h *Hub) publish(r *room, m Message) {
+	if err := h.bus.Publish(r.name, m); err != nil {
+		h.observe(Event{Kind: EventError, Conn: m.Conn, Name: m.From, Room: r.name, Err: fmt.Errorf("chat: publish to %q: %w", r.name, err)})
+	}
 }
 
 func (h *Hub) observe(e Event) {
@@ -488,62 +535,46 @@ func (h *Hub) observe(e Event) {
 	h.cfg.Observer.Observe(e)
 }
 
-// room is a set of members in join order. Its lock is held while a
-// message is queued to the members, which gives every room one order of
-// events that all members see; queueing never blocks on the network.
+// room is this hub's part of a room: its local members in join order. The
+// room's traffic comes from the Bus, one message at a time (deliver); the
+// lock is held while a message is queued to the members, which gives every
+// room one order of events that all members see. Queueing never blocks on
+// the network.
 type room struct {
-	name    string
-	hub     *Hub
+	name        string
+	hub         *Hub
+	users       int    // local sessions in or joining the room; under hub.mu
+	unsubscribe func() // set once by enter
+
 	mu      sync.Mutex
 	members []*session
+	pending []*session // joined on the bus; become members when their join comes back
 }
 
-// deliveryKind says what a room delivery is; each dialect renders it in its
-// own words.
-type deliveryKind uint8
-
-const (
-	deliverChat    deliveryKind = iota // from said text
-	deliverJoined                      // from joined the room, now of count members
-	deliverLeft                        // from left the room (lost: the connection was lost)
-	deliverRenamed                     // from is now known as to
-	deliverWhisper                     // from said text to one member only
-)
-
-// delivery is one event in a room, before any dialect has rendered it.
-type delivery struct {
-	kind  deliveryKind
-	from  string
-	to    string
-	text  []byte
-	lost  bool
-	count int
-}
-
-// rendered is a delivery in one dialect's words: one or two messages (the
-// lobby announces a join in two).
+// rendered is a room message in one dialect's words: one or two messages
+// (the lobby announces a join in two).
 type rendered struct{ a, b []byte }
 
-// renderCache renders a delivery at most once per dialect, so that all
+// renderCache renders a message at most once per dialect, so that all
 // members speaking a dialect share the same bytes.
 //
-// The delivery is passed to get rather than kept in the cache: the rendered
-// bytes go to the heap (into queues), and a delivery stored beside them
+// The message is passed to get rather than kept in the cache: the rendered
+// bytes go to the heap (into queues), and a message stored beside them
 // would be moved to the heap with them, one more allocation per broadcast.
 type renderCache struct {
 	done [numDialects]bool
 	out  [numDialects]rendered
 }
 
-func (c *renderCache) get(d Dialect, dv *delivery) rendered {
+func (c *renderCache) get(d Dialect, m *Message) rendered {
 	if !c.done[d] {
-		c.out[d] = render(d, dv)
+		c.out[d] = render(d, m)
 		c.done[d] = true
 	}
 	return c.out[d]
 }
 
-// sendRendered sends a rendered delivery to s; it reports false if s's queue
+// sendRendered sends a rendered message to s; it reports false if s's queue
 // overflowed.
 func (s *session) sendRendered(r rendered, force bool) bool {
 	if !s.send(r.a, force) {
@@ -552,32 +583,71 @@ func (s *session) sendRendered(r rendered, force bool) bool {
 	return r.b == nil || s.send(r.b, force)
 }
 
-// fanoutLocked queues d to every member of r except skip. The caller holds
-// r.mu. It returns the members whose queues overflowed.
-func (r *room) fanoutLocked(skip *session, d *delivery, c *renderCache) (slow []*session) {
+// member is s's membership as the Bus records it.
+func (s *session) member() Member { return Member{Name: s.name, Hub: s.hub.id, Conn: s.id} }
+
+// fanoutLocked queues m to every member of r except the one with
+// connection number skip (zero skips none). The caller holds r.mu. It
+// returns the members whose queues overflowed.
+func (r *room) fanoutLocked(skip uint64, m *Message, c *renderCache) (slow []*session) {
 	if r.hub.stopping.Load() {
 		return nil // everyone has been told the server is going down
 	}
-	for _, m := range r.members {
-		if m != skip && !m.sendRendered(c.get(m.dialect, d), false) {
-			slow = append(slow, m)
+	for _, s := range r.members {
+		if s.id != skip && !s.sendRendered(c.get(s.dialect, m), false) {
+			slow = append(slow, s)
 		}
 	}
 	return slow
 }
 
-// fanout queues d to every member of r except skip and kicks the members
-// whose queues overflowed, once the lock is released.
-func (r *room) fanout(skip *session, d *delivery) {
+// deliver acts on one message of the room's traffic: it queues it to the
+// local members who should see it, in their dialects. A join from this hub
+// makes the joiner a member here, at its place in the room's order.
+func (r *room) deliver(m Message) {
+	h := r.hub
+	var skip uint64 // the local sender, who is not told its own words
+	if m.Hub == h.id {
+		skip = m.Conn
+	}
 	var c renderCache
+	var slow []*session
 	r.mu.Lock()
-	slow := r.fanoutLocked(skip, d, &c)
+	switch m.Kind {
+	case MessageJoined:
+		slow = r.fanoutLocked(skip, &m, &c)
+		if skip == 0 {
+			break
+		}
+		i := slices.IndexFunc(r.pending, func(s *session) bool { return s.id == skip })
+		if i < 0 {
+			break // it left before its join came back
+		}
+		s := r.pending[i]
+		r.pending = slices.Delete(r.pending, i, i+1)
+		if s.dialect == Lobby { // the lobby tells the joiner too
+			if m.Count <= 1 {
+				s.send([]byte(lobbyNewRoom), true)
+			} else {
+				s.sendRendered(c.get(Lobby, &m), true)
+			}
+		}
+		r.members = append(r.members, s)
+	case MessageWhisper:
+		if t := r.member(m.To); t != nil && !h.stopping.Load() && !t.sendRendered(c.get(t.dialect, &m), false) {
+			slow = append(slow, t)
+		}
+	case MessageRenamed:
+		slow = r.fanoutLocked(0, &m, &c) // the renamed member is told too
+	default:
+		slow = r.fanoutLocked(skip, &m, &c)
+	}
 	r.mu.Unlock()
 	kickSlow(slow)
 }
 
-// member returns the member of r called name, or nil. The caller holds
-// r.mu.
+// member returns the local member of r called name, or nil. The caller
+// holds r.mu.
 func (r *room) member(name string) *session {
 	for _, m := range r.members {
 		if m.name == name {
@@ -587,54 +657,49 @@ func (r *room) member(name string) *session {
 	return nil
 }
 
-// join adds s to r and tells the members already there (a lobby joiner is
-// told too, as its protocol says). With unique set, join fails with
-// ErrNickInUse and changes nothing when a member of r already has s's name.
-// accepted, if not nil, runs under the room lock once the join is certain,
-// before anyone is told: the lobby queues its "0" reply there.
-func (h *Hub) join(s *session, r *room, unique bool, accepted func()) error {
-	r.mu.Lock()
-	if unique && r.member(s.name) != nil {
-		r.mu.Unlock()
-		return fmt.Errorf("chat: join %q as %q: %w", r.name, s.name, ErrNickInUse)
+// join makes s a member of the room called name, which must exist, and
+// tells the members already there (a lobby joiner is told too, as its
+// protocol says). With unique set, join fails with ErrNickInUse and changes
+// nothing when a member of the room already has s's name. accepted, if not
+// nil, runs once the join is certain, before anyone is told, with the
+// number of members the room has now: the lobby sends its "0" there.
+func (h *Hub) join(s *session, name string, unique bool, accepted func(members int)) error {
+	ctx := context.Background()
+	count, err := h.bus.Join(ctx, name, s.member(), unique)
+	if err != nil {
+		return err
+	}
+	r, err := h.enter(name)
+	if err != nil {
+		h.bus.Leave(ctx, name, s.member())
+		return err
 	}
 	if accepted != nil {
-		accepted()
+		accepted(count)
 	}
-	var c renderCache
-	d := delivery{kind: deliverJoined, from: s.name, count: len(r.members) + 1}
-	var slow []*session
-	if len(r.members) == 0 {
-		if s.dialect == Lobby {
-			s.send([]byte(lobbyNewRoom), true)
-		}
-	} else {
-		slow = r.fanoutLocked(s, &d, &c)
-		if s.dialect == Lobby {
-			s.sendRendered(c.get(Lobby, &d), true)
-		}
-	}
-	s.room = r
-	r.members = append(r.members, s)
+	r.mu.Lock()
+	r.pending = append(r.pending, s)
 	r.mu.Unlock()
-	kickSlow(slow)
-	h.observe(Event{Kind: EventJoin, Conn: s.id, Dialect: s.dialect, Name: s.name, Room: r.name})
+	s.room = r
+	h.publish(r, Message{Kind: MessageJoined, From: s.name, Count: count, Hub: h.id, Conn: s.id})
+	h.observe(Event{Kind: EventJoin, Conn: s.id, Dialect: s.dialect, Name: s.name, Room: name})
 	return nil
 }
 
 // leave removes s from r and tells the members who stay (unless the hub is
-// shutting down: then everyone is leaving, and has been told why).
+// shutting down: then everyone here is leaving, and has been told why; the
+// other hubs of a cluster are told).
 func (h *Hub) leave(s *session, r *room, lost bool) {
-	var c renderCache
-	d := delivery{kind: deliverLeft, from: s.name, lost: lost}
 	r.mu.Lock()
-	if i := slices.Index(r.members, s); i >= 0 {
-		r.members = slices.Delete(r.members, i, i+1)
-	}
-	s.room = nil
-	slow := r.fanoutLocked(s, &d, &c)
+	r.members = slices.DeleteFunc(r.members, func(x *session) bool { return x == s })
+	r.pending = slices.DeleteFunc(r.pending, func(x *session) bool { return x == s })
 	r.mu.Unlock()
-	kickSlow(slow)
+	s.room = nil
+	if err := h.bus.Leave(context.Background(), r.name, s.member()); err != nil {
+		h.observe(Event{Kind: EventError, Conn: s.id, Name: s.name, Room: r.name, Err: err})
+	}
+	h.publish(r, Message{Kind: MessageLeft, From: s.name, Lost: lost, Hub: h.id, Conn: s.id})
+	h.exit(r)
 	h.observe(Event{Kind: EventLeave, Conn: s.id, Dialect: s.dialect, Name: s.name, Room: r.name})
 }
 
@@ -643,44 +708,30 @@ func (h *Hub) leave(s *session, r *room, lost bool) {
 // s included.
 func (h *Hub) rename(s *session, r *room, name string) error {
 	old := s.name
-	r.mu.Lock()
-	if r.member(name) != nil {
-		r.mu.Unlock()
-		return fmt.Errorf("chat: rename %q to %q: %w", old, name, ErrNickInUse)
+	if err := h.bus.Rename(context.Background(), r.name, s.member(), name); err != nil {
+		return err
 	}
+	r.mu.Lock()
 	s.name = name
-	var c renderCache
-	d := delivery{kind: deliverRenamed, from: old, to: name}
-	slow := r.fanoutLocked(nil, &d, &c)
 	r.mu.Unlock()
-	kickSlow(slow)
+	h.publish(r, Message{Kind: MessageRenamed, From: old, To: name, Hub: h.id, Conn: s.id})
 	h.observe(Event{Kind: EventRename, Conn: s.id, Dialect: s.dialect, Name: name, Text: old, Room: r.name})
 	return nil
 }
 
 // whisper sends text from s to the member of r called to, and only to it.
 func (h *Hub) whisper(s *session, r *room, to string, text []byte) error {
-	var c renderCache
-	d := delivery{kind: deliverWhisper, from: s.name, to: to, text: text}
-	r.mu.Lock()
-	target := r.member(to)
-	if target == nil {
-		r.mu.Unlock()
+	if !slices.ContainsFunc(h.bus.Members(r.name), func(m Member) bool { return m.Name == to }) {
 		return fmt.Errorf("chat: whisper to %q: %w", to, ErrNoSuchUser)
 	}
-	ok := target.sendRendered(c.get(target.dialect, &d), false)
-	r.mu.Unlock()
-	if !ok {
-		target.kick(ErrSlowConsumer)
-	}
+	h.publish(r, Message{Kind: MessageWhisper, From: s.name, To: to, Text: text, Hub: h.id, Conn: s.id})
 	h.observe(Event{Kind: EventWhisper, Conn: s.id, Dialect: s.dialect, Name: s.name, Target: to, Room: r.name, Text: string(text)})
 	return nil
 }
 
 // say sends a chat line from s to the other members of r.
 func (h *Hub) say(s *session, r *room, text []byte) {
-	d := delivery{kind: deliverChat, from: s.name, text: text}
-	r.fanout(s, &d)
+	h.publish(r, Message{Kind: MessageChat, From: s.name, Text: text, Hub: h.id, Conn: s.id})
 	if h.cfg.Observer != nil { // the event's string costs an allocation
 		h.observe(Event{Kind: EventMessage, Conn: s.id, Dialect: s.dialect, Name: s.name, Room: r.name, Text: string(text)})
 	}

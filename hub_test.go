@@ -317,20 +317,20 @@ func TestManyClients(t *testing.T) {
 
 // BenchmarkFanout measures one chat line from one member of a 100-member
 // room queued to the 99 others (without the network): the per-broadcast
-// cost, rendering included.
+// cost, the in-process Bus and rendering included.
 func BenchmarkFanout(b *testing.B) {
 	h := NewHub(Config{MaxQueueBytes: 1 << 30})
-	r, _ := h.createRoom("bench")
+	r := benchRoom(b, h)
 	var members []*session
 	for i := range 100 {
-		s := &session{hub: h, name: fmt.Sprintf("user%d", i), writing: true} // writing: no writer goroutine
+		s := &session{hub: h, id: uint64(i + 1), name: fmt.Sprintf("user%d", i), writing: true} // writing: no writer goroutine
 		members = append(members, s)
 	}
 	r.members = members
 	text := []byte("hello, this is a typical chat line of some forty bytes")
 	b.ReportAllocs()
 	for i := 0; b.Loop(); i++ {
-		r.fanout(members[0], &delivery{kind: deliverChat, from: members[0].name, text: text})
+		h.say(members[0], r, text)
 		if i%64 == 0 {
 			for _, m := range members {
 				m.queue, m.queued = m.queue[:0], 0
@@ -378,10 +378,10 @@ func TestPanicEndsOnlyThatConnection(t *testing.T) {
 // renders it once and queues it to the 9 other members of a 10-member room.
 func BenchmarkSessionChat(b *testing.B) {
 	h := NewHub(Config{MaxQueueBytes: 1 << 30})
-	r, _ := h.createRoom("bench")
+	r := benchRoom(b, h)
 	var members []*session
 	for i := range 10 {
-		s := &session{hub: h, name: fmt.Sprintf("user%d", i), writing: true, room: r}
+		s := &session{hub: h, id: uint64(i + 1), name: fmt.Sprintf("user%d", i), writing: true, room: r}
 		s.proto = &cs168{s: s, named: true}
 		members = append(members, s)
 	}
@@ -398,4 +398,18 @@ func BenchmarkSessionChat(b *testing.B) {
 			}
 		}
 	}
+}
+
+// benchRoom makes a room called bench that the hub is subscribed to, for
+// benchmarks that put sessions in it directly.
+func benchRoom(b *testing.B, h *Hub) *room {
+	b.Helper()
+	if err := h.CreateRoom("bench"); err != nil {
+		b.Fatal(err)
+	}
+	r, err := h.enter("bench")
+	if err != nil {
+		b.Fatal(err)
+	}
+	return r
 }

@@ -131,10 +131,12 @@ func (m *im) login(name string) {
 		m.fail("", fmt.Sprintf("%s is not a valid username: use %s.", name, m.nameRule()), ErrInvalidName)
 		return
 	}
-	r, _ := h.roomOrCreate(h.cfg.IMRoom)
+	if err := h.ensureRoom(h.cfg.IMRoom); err != nil {
+		m.fail("", "The server cannot take users now; try again later.", err)
+		return
+	}
 	m.s.name = name
-	err := h.join(m.s, r, true, func() {
-		n := len(r.members) + 1
+	err := h.join(m.s, h.cfg.IMRoom, true, func(n int) {
 		m.reply(IMKindNotice, fmt.Sprintf("Hello, %s! %d %s online. Type /help for the commands.", name, n, plural(n, "user", "users")))
 	})
 	if err != nil {
@@ -168,7 +170,7 @@ func (m *im) nick(name string) {
 }
 
 func (m *im) who(string) {
-	names := m.s.room.names()
+	names := m.s.hub.memberNames(m.s.room.name)
 	// As many names per frame as fit; a long list takes several frames.
 	line := IMKindUsers
 	var out []byte
@@ -216,16 +218,16 @@ func (m *im) fail(cmd, text string, err error) {
 }
 
 // renderIM encodes a room delivery as im frames.
-func renderIM(d *delivery) rendered {
-	switch d.kind {
-	case deliverJoined:
-		return rendered{a: clipFrame(IMKindNotice + " " + d.from + " has joined")}
-	case deliverLeft:
-		return rendered{a: clipFrame(IMKindNotice + " " + d.from + " has left")}
-	case deliverRenamed:
-		return rendered{a: clipFrame(IMKindNotice + " " + d.from + " is now known as " + d.to)}
-	case deliverWhisper:
-		return rendered{a: prefixedFrames(IMKindWhisper+" ", d.from, " ", d.text)}
+func renderIM(d *Message) rendered {
+	switch d.Kind {
+	case MessageJoined:
+		return rendered{a: clipFrame(IMKindNotice + " " + d.From + " has joined")}
+	case MessageLeft:
+		return rendered{a: clipFrame(IMKindNotice + " " + d.From + " has left")}
+	case MessageRenamed:
+		return rendered{a: clipFrame(IMKindNotice + " " + d.From + " is now known as " + d.To)}
+	case MessageWhisper:
+		return rendered{a: prefixedFrames(IMKindWhisper+" ", d.From, " ", d.Text)}
 	}
-	return rendered{a: prefixedFrames(IMKindMsg+" ", d.from, " ", d.text)}
+	return rendered{a: prefixedFrames(IMKindMsg+" ", d.From, " ", d.Text)}
 }

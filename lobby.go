@@ -26,7 +26,7 @@ const (
 //	  └─/logout─▶ closed ◀───┴─/logout────────────────────────┴─/logout, empty
 type lobby struct {
 	s      *session
-	chosen *room // the room picked with /join, before /nick
+	chosen string // the room picked with /join, before /nick
 }
 
 func (l *lobby) handle(raw []byte) bool {
@@ -38,12 +38,16 @@ func (l *lobby) handle(raw []byte) bool {
 	if msg == "/logout" {
 		return false
 	}
-	if l.chosen == nil {
+	if l.chosen == "" {
 		switch {
 		case msg == "/list":
 			l.list()
 		case len(args) == 2 && args[0] == "/join" && alnum(args[1]):
-			l.chosen, _ = l.s.hub.roomOrCreate(args[1])
+			if err := l.s.hub.ensureRoom(args[1]); err != nil {
+				l.fail(msg, LobbyBadForm, err)
+				break
+			}
+			l.chosen = args[1]
 			l.s.send([]byte(LobbyOK), true)
 		default:
 			l.fail(msg, LobbyBadForm, ErrUnknownCommand)
@@ -55,13 +59,13 @@ func (l *lobby) handle(raw []byte) bool {
 		return true
 	}
 	l.s.name = args[1]
-	err := l.s.hub.join(l.s, l.chosen, true, func() { l.s.send([]byte(LobbyOK), true) })
+	err := l.s.hub.join(l.s, l.chosen, true, func(int) { l.s.send([]byte(LobbyOK), true) })
 	if err != nil {
 		l.s.name = ""
 		l.fail(msg, LobbyNickInUse, err)
 		return true
 	}
-	l.s.hub.observe(Event{Kind: EventName, Conn: l.s.id, Dialect: l.s.dialect, Addr: l.s.addr, Name: args[1], Room: l.chosen.name})
+	l.s.hub.observe(Event{Kind: EventName, Conn: l.s.id, Dialect: l.s.dialect, Addr: l.s.addr, Name: args[1], Room: l.chosen})
 	return true
 }
 
@@ -71,7 +75,7 @@ func (l *lobby) inRoom(msg string) bool {
 	case "", "/logout":
 		return false
 	case "/who":
-		names := l.s.room.names()
+		names := l.s.hub.memberNames(l.s.room.name)
 		l.s.send([]byte(lobbyUsersHeader), true)
 		for _, n := range names {
 			l.s.send([]byte(n), true)
@@ -111,22 +115,22 @@ func alnum(s string) bool {
 }
 
 // renderLobby encodes a room delivery as lobby messages.
-func renderLobby(d *delivery) rendered {
-	switch d.kind {
-	case deliverJoined:
+func renderLobby(d *Message) rendered {
+	switch d.Kind {
+	case MessageJoined:
 		return rendered{
-			a: []byte(d.from + lobbyJoinedRoom),
-			b: []byte("There are " + strconv.Itoa(d.count) + " people in the room."),
+			a: []byte(d.From + lobbyJoinedRoom),
+			b: []byte("There are " + strconv.Itoa(d.Count) + " people in the room."),
 		}
-	case deliverLeft:
-		if d.lost {
-			return rendered{a: []byte(d.from + lobbyDropped)}
+	case MessageLeft:
+		if d.Lost {
+			return rendered{a: []byte(d.From + lobbyDropped)}
 		}
-		return rendered{a: []byte(d.from + lobbyLeftRoom)}
-	case deliverRenamed:
-		return rendered{a: []byte(d.from + " is now known as " + d.to + ".")}
-	case deliverWhisper:
-		return rendered{a: append([]byte(d.from+" (whisper)> "), d.text...)}
+		return rendered{a: []byte(d.From + lobbyLeftRoom)}
+	case MessageRenamed:
+		return rendered{a: []byte(d.From + " is now known as " + d.To + ".")}
+	case MessageWhisper:
+		return rendered{a: append([]byte(d.From+" (whisper)> "), d.Text...)}
 	}
-	return rendered{a: append([]byte(d.from+"> "), d.text...)}
+	return rendered{a: append([]byte(d.From+"> "), d.Text...)}
 }

@@ -1,0 +1,244 @@
+package chat
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sync"
+)
+
+// A Bus connects the hubs of a cluster: it carries every room's traffic
+// (Traffic) and holds what the hubs share about rooms and members
+// (Directory). A Hub with no Config.Bus makes its own in-process MemBus, so a
+// single server needs nothing else; package natsbus in this repository is a
+// Bus on NATS for several servers.
+//
+// A Hub sends all of a room's traffic through the Bus, its own members'
+// included, and acts on what the Bus delivers back: that gives each room one
+// order of events, which every member on every hub sees.
+type Bus interface {
+	Traffic
+	Directory
+}
+
+// Traffic carries room messages between hubs.
+type Traffic interface {
+	// Publish sends m to every subscriber of room, the publishing hub's own
+	// subscription included. It must not block on slow subscribers for long.
+	Publish(room string, m Message) error
+
+	// Subscribe calls deliver with each message published to room, one at a
+	// time and in the room's order, until unsubscribe is called. A hub
+	// subscribes to a room while it has members there.
+	Subscribe(room string, deliver func(Message)) (unsubscribe func(), err error)
+}
+
+// Directory holds the state the hubs of a cluster share: which rooms exist,
+// in what order they were made, and who is in each. Its changes must be
+// atomic across hubs: of two hubs creating the same room, or claiming the
+// same unique name, one wins and the other gets the error.
+type Directory interface {
+	// CreateRoom makes a room. It returns an error matching ErrRoomExists
+	// if the room exists already.
+	CreateRoom(ctx context.Context, room string) error
+
+	// HasRoom reports whether a room exists.
+	HasRoom(ctx context.Context, room string) (bool, error)
+
+	// Rooms returns the names of all rooms, in the order they were made.
+	Rooms() []string
+
+	// Join records m as a member of room and returns the number of members
+	// room has then. With unique set, it fails with an error matching
+	// ErrNickInUse, and records nothing, when a member of room already has
+	// m's name.
+	Join(ctx context.Context, room string, m Member, unique bool) (members int, err error)
+
+	// Rename changes the name of member m of room to name, failing with an
+	// error matching ErrNickInUse, and changing nothing, when a member of
+	// room already has that name.
+	Rename(ctx context.Context, room string, m Member, name string) error
+
+	// Leave removes m from room.
+	Leave(ctx context.Context, room string, m Member) error
+
+	// Members returns the members of room in the order they joined.
+	Members(room string) []Member
+}
+
+// Member is one connection's membership of a room: its name, and the hub
+// and connection it belongs to.
+type Member struct {
+	Name string
+	Hub  string // the ID of the member's hub (Hub.ID)
+	Conn uint64 // the connection's number on its hub (Event.Conn)
+}
+
+// MessageKind says what a room Message is.
+type MessageKind uint8
+
+// The kinds of room messages. Each dialect renders them in its own words.
+const (
+	MessageChat    MessageKind = iota // From said Text
+	MessageJoined                     // From joined the room, which has Count members now
+	MessageLeft                       // From left the room; Lost if its connection was lost
+	MessageRenamed                    // From is now known as To
+	MessageWhisper                    // From said Text to To only
+)
+
+var messageKindNames = [...]string{"chat", "joined", "left", "renamed", "whisper"}
+
+func (k MessageKind) String() string {
+	if int(k) < len(messageKindNames) {
+		return messageKindNames[k]
+	}
+	return fmt.Sprintf("MessageKind(%d)", k)
+}
+
+// Message is one event in a room as it travels on a Bus, before any dialect
+// has rendered it. Hub and Conn say where it comes from.
+type Message struct {
+	Kind  MessageKind
+	From  string
+	To    string
+	Text  []byte
+	Lost  bool
+	Count int
+	Hub   string
+	Conn  uint64
+}
+
+// MemBus is a Bus inside one process: the default of every Hub, and a way to
+// run several hubs in one process as one chat (as tests do). Its Publish
+// calls the subscribers before it returns. The zero value is not usable; use
+// NewMemBus.
+type MemBus struct {
+	subMu sync.RWMutex
+	subs  map[string][]*memSub // copied on write: Publish reads a snapshot
+
+	mu      sync.Mutex
+	rooms   map[string]struct{}
+	order   []string
+	members map[string][]Member
+}
+
+type memSub struct{ deliver func(Message) }
+
+// NewMemBus returns an empty in-process Bus.
+func NewMemBus() *MemBus {
+	return &MemBus{
+		subs:    make(map[string][]*memSub),
+		rooms:   make(map[string]struct{}),
+		members: make(map[string][]Member),
+	}
+}
+
+// Publish calls every subscriber of room with m, in the calling goroutine.
+func (b *MemBus) Publish(room string, m Message) error {
+	b.subMu.RLock()
+	subs := b.subs[room]
+	b.subMu.RUnlock()
+	for _, s := range subs {
+		s.deliver(m)
+	}
+	return nil
+}
+
+// Subscribe adds deliver to room's subscribers.
+func (b *MemBus) Subscribe(room string, deliver func(Message)) (func(), error) {
+	s := &memSub{deliver: deliver}
+	b.subMu.Lock()
+	b.subs[room] = append(slices.Clip(b.subs[room]), s)
+	b.subMu.Unlock()
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			b.subMu.Lock()
+			defer b.subMu.Unlock()
+			subs := slices.DeleteFunc(slices.Clone(b.subs[room]), func(x *memSub) bool { return x == s })
+			if len(subs) == 0 {
+				delete(b.subs, room)
+			} else {
+				b.subs[room] = subs
+			}
+		})
+	}, nil
+}
+
+// CreateRoom makes a room, or fails with ErrRoomExists.
+func (b *MemBus) CreateRoom(_ context.Context, room string) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if _, ok := b.rooms[room]; ok {
+		return fmt.Errorf("chat: create %q: %w", room, ErrRoomExists)
+	}
+	b.rooms[room] = struct{}{}
+	b.order = append(b.order, room)
+	return nil
+}
+
+// HasRoom reports whether room exists.
+func (b *MemBus) HasRoom(_ context.Context, room string) (bool, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	_, ok := b.rooms[room]
+	return ok, nil
+}
+
+// Rooms returns the rooms in creation order.
+func (b *MemBus) Rooms() []string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return slices.Clone(b.order)
+}
+
+// Join records m in room, which must exist.
+func (b *MemBus) Join(_ context.Context, room string, m Member, unique bool) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if _, ok := b.rooms[room]; !ok {
+		return 0, fmt.Errorf("chat: join %q: %w", room, ErrNoSuchRoom)
+	}
+	ms := b.members[room]
+	if unique && slices.ContainsFunc(ms, func(x Member) bool { return x.Name == m.Name }) {
+		return 0, fmt.Errorf("chat: join %q as %q: %w", room, m.Name, ErrNickInUse)
+	}
+	b.members[room] = append(ms, m)
+	return len(ms) + 1, nil
+}
+
+// Rename renames m in room.
+func (b *MemBus) Rename(_ context.Context, room string, m Member, name string) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	ms := b.members[room]
+	if slices.ContainsFunc(ms, func(x Member) bool { return x.Name == name }) {
+		return fmt.Errorf("chat: rename %q to %q: %w", m.Name, name, ErrNickInUse)
+	}
+	if i := indexMember(ms, m); i >= 0 {
+		ms[i].Name = name
+	}
+	return nil
+}
+
+// Leave removes m from room.
+func (b *MemBus) Leave(_ context.Context, room string, m Member) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if i := indexMember(b.members[room], m); i >= 0 {
+		b.members[room] = slices.Delete(b.members[room], i, i+1)
+	}
+	return nil
+}
+
+// Members returns room's members in join order.
+func (b *MemBus) Members(room string) []Member {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return slices.Clone(b.members[room])
+}
+
+// indexMember finds a membership by hub and connection, whatever its name.
+func indexMember(ms []Member, m Member) int {
+	return slices.IndexFunc(ms, func(x Member) bool { return x.Hub == m.Hub && x.Conn == m.Conn })
+}
