@@ -45,8 +45,11 @@ type Directory interface {
 	// HasRoom reports whether a room exists.
 	HasRoom(ctx context.Context, room string) (bool, error)
 
-	// Rooms returns the names of all rooms, in the order they were made.
-	Rooms() []string
+	// Rooms returns the names of all rooms, in the order they were made,
+	// including every room made through any Bus of the cluster before Rooms
+	// was called. A Bus cut off from the rest of its cluster answers from
+	// what it knows.
+	Rooms(ctx context.Context) []string
 
 	// Join records m as a member of room and returns the number of members
 	// room has then. With unique set, it fails with an error matching
@@ -62,8 +65,9 @@ type Directory interface {
 	// Leave removes m from room.
 	Leave(ctx context.Context, room string, m Member) error
 
-	// Members returns the members of room in the order they joined.
-	Members(room string) []Member
+	// Members returns the members of room in the order they joined, with
+	// the same freshness as Rooms.
+	Members(ctx context.Context, room string) []Member
 }
 
 // Member is one connection's membership of a room: its name, and the hub
@@ -186,7 +190,7 @@ func (b *MemBus) HasRoom(_ context.Context, room string) (bool, error) {
 }
 
 // Rooms returns the rooms in creation order.
-func (b *MemBus) Rooms() []string {
+func (b *MemBus) Rooms(context.Context) []string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return slices.Clone(b.order)
@@ -232,7 +236,7 @@ func (b *MemBus) Leave(_ context.Context, room string, m Member) error {
 }
 
 // Members returns room's members in join order.
-func (b *MemBus) Members(room string) []Member {
+func (b *MemBus) Members(_ context.Context, room string) []Member {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return slices.Clone(b.members[room])

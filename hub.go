@@ -429,7 +429,7 @@ func (h *Hub) CreateRoom(name string) error {
 
 // Rooms returns the names of all rooms, in the order they were created.
 // With a Bus shared by several hubs, these are the rooms of all of them.
-func (h *Hub) Rooms() []string { return h.bus.Rooms() }
+func (h *Hub) Rooms() []string { return h.bus.Rooms(context.Background()) }
 
 // Members returns the names of the members of a room in the order they
 // joined, or an error matching ErrNoSuchRoom. With a Bus shared by several
@@ -447,7 +447,7 @@ func (h *Hub) Members(roomName string) ([]string, error) {
 
 // memberNames returns the names of a room's members in join order.
 func (h *Hub) memberNames(roomName string) []string {
-	ms := h.bus.Members(roomName)
+	ms := h.bus.Members(context.Background(), roomName)
 	names := make([]string, len(ms))
 	for i, m := range ms {
 		names[i] = m.Name
@@ -721,7 +721,7 @@ func (h *Hub) rename(s *session, r *room, name string) error {
 
 // whisper sends text from s to the member of r called to, and only to it.
 func (h *Hub) whisper(s *session, r *room, to string, text []byte) error {
-	if !slices.ContainsFunc(h.bus.Members(r.name), func(m Member) bool { return m.Name == to }) {
+	if !slices.ContainsFunc(h.bus.Members(context.Background(), r.name), func(m Member) bool { return m.Name == to }) {
 		return fmt.Errorf("chat: whisper to %q: %w", to, ErrNoSuchUser)
 	}
 	h.publish(r, Message{Kind: MessageWhisper, From: s.name, To: to, Text: text, Hub: h.id, Conn: s.id})

@@ -1,0 +1,635 @@
+// Package bustest checks that a chat.Bus keeps the contract the Hub relies
+// on. Run it from a test of your Bus:
+//
+//	func TestContract(t *testing.T) {
+//		bustest.Run(t, func(t *testing.T) bustest.Cluster {
+//			srv := startServer(t) // one fresh cluster per call
+//			return func(t *testing.T) chat.Bus { return myBus(t, srv) }
+//		})
+//	}
+//
+// The suite has two parts: the Bus methods on their own (delivery, order,
+// atomic create and join, renames, leaving), and hubs serving clients over
+// several Buses of one cluster, which must behave as one chat server.
+//
+// Reads of Rooms and Members may lag writes made through another Bus of the
+// cluster; the suite waits (up to Timeout) for them to agree.
+package bustest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/framechat/chat"
+	"github.com/google/go-cmp/cmp"
+)
+
+// Timeout bounds every wait of the suite; a test that reaches it fails.
+var Timeout = 10 * time.Second
+
+// Cluster makes Buses of one cluster: every Bus it returns shares rooms,
+// members and traffic with the others. It closes them when t ends.
+type Cluster func(t *testing.T) chat.Bus
+
+// Run runs the contract suite. newCluster is called once for each test and
+// must return a Cluster of its own, sharing nothing with earlier ones.
+func Run(t *testing.T, newCluster func(t *testing.T) Cluster) {
+	tests := []struct {
+		name string
+		run  func(*testing.T, Cluster)
+	}{
+		{"Traffic", testTraffic},
+		{"TextCopied", testTextCopied},
+		{"Unsubscribe", testUnsubscribe},
+		{"CreateRoom", testCreateRoom},
+		{"CreateRace", testCreateRace},
+		{"JoinUniqueRace", testJoinUniqueRace},
+		{"RenameAndLeave", testRenameAndLeave},
+		{"HubsCS168", testHubsCS168},
+		{"HubsCreateRace", testHubsCreateRace},
+		{"HubsIM", testHubsIM},
+		{"HubsLobby", testHubsLobby},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) { tc.run(t, newCluster(t)) })
+	}
+}
+
+// collector gathers the messages a subscription delivers.
+type collector struct {
+	mu   sync.Mutex
+	got  []chat.Message
+	more chan struct{} // signalled after each message
+}
+
+func newCollector() *collector { return &collector{more: make(chan struct{}, 1)} }
+
+func (c *collector) deliver(m chat.Message) {
+	m.Text = slices.Clone(m.Text)
+	c.mu.Lock()
+	c.got = append(c.got, m)
+	c.mu.Unlock()
+	select {
+	case c.more <- struct{}{}:
+	default:
+	}
+}
+
+// wait returns the messages once ok accepts them, or fails at Timeout.
+func (c *collector) wait(t *testing.T, what string, ok func([]chat.Message) bool) []chat.Message {
+	t.Helper()
+	deadline := time.After(Timeout)
+	for {
+		c.mu.Lock()
+		got := slices.Clone(c.got)
+		c.mu.Unlock()
+		if ok(got) {
+			return got
+		}
+		select {
+		case <-c.more:
+		case <-deadline:
+			t.Fatalf("waiting for %s: have %d messages: %v", what, len(got), got)
+		}
+	}
+}
+
+// subscribe subscribes c to room on b for the test's life.
+func subscribe(t *testing.T, b chat.Bus, room string, c *collector) func() {
+	t.Helper()
+	unsubscribe, err := b.Subscribe(room, c.deliver)
+	if err != nil {
+		t.Fatalf("Subscribe(%q): %v", room, err)
+	}
+	t.Cleanup(unsubscribe)
+	return unsubscribe
+}
+
+// linked waits until a message published on from reaches the subscription
+// c on another bus: a new subscription may take a moment to reach the whole
+// cluster. It publishes probes from conn number 0 and returns once one
+// arrives; probes are not counted by the tests.
+func linked(t *testing.T, from chat.Bus, room string, c *collector) {
+	t.Helper()
+	deadline := time.Now().Add(Timeout)
+	for n := 0; ; n++ {
+		if err := from.Publish(room, chat.Message{Kind: chat.MessageChat, From: "probe"}); err != nil {
+			t.Fatalf("Publish: %v", err)
+		}
+		select {
+		case <-c.more:
+		case <-time.After(20 * time.Millisecond):
+		}
+		c.mu.Lock()
+		ok := slices.ContainsFunc(c.got, func(m chat.Message) bool { return m.From == "probe" })
+		c.mu.Unlock()
+		if ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no probe arrived after %d tries", n)
+		}
+	}
+}
+
+// real drops probes.
+func real(ms []chat.Message) []chat.Message {
+	return slices.DeleteFunc(slices.Clone(ms), func(m chat.Message) bool { return m.From == "probe" })
+}
+
+func testTraffic(t *testing.T, cluster Cluster) {
+	buses := []chat.Bus{cluster(t), cluster(t), cluster(t)}
+	cols := make([]*collector, len(buses))
+	for i, b := range buses {
+		cols[i] = newCollector()
+		subscribe(t, b, "r", cols[i])
+	}
+	elsewhere := newCollector()
+	subscribe(t, buses[2], "s", elsewhere)
+	for i := range buses {
+		linked(t, buses[0], "r", cols[i])
+	}
+	var want []chat.Message
+	for i := range 100 {
+		m := chat.Message{Kind: chat.MessageKind(i % 5), From: "ann", To: "bob", Text: []byte(fmt.Sprintf("line %d: é ✓ \x00\xff", i)),
+			Lost: i%2 == 0, Count: i, Hub: "hub-a", Conn: uint64(i + 1)}
+		if err := buses[0].Publish("r", m); err != nil {
+			t.Fatalf("Publish: %v", err)
+		}
+		want = append(want, m)
+	}
+	for i, c := range cols {
+		got := c.wait(t, "100 messages", func(ms []chat.Message) bool { return len(real(ms)) >= len(want) })
+		if diff := cmp.Diff(want, real(got)); diff != "" {
+			t.Errorf("bus %d received (-want +got):\n%s", i, diff)
+		}
+	}
+	elsewhere.mu.Lock()
+	defer elsewhere.mu.Unlock()
+	if len(elsewhere.got) != 0 {
+		t.Errorf("a subscriber of another room received %v", elsewhere.got)
+	}
+}
+
+func testTextCopied(t *testing.T, cluster Cluster) {
+	b := cluster(t)
+	c := newCollector()
+	subscribe(t, b, "r", c)
+	text := []byte("original")
+	if err := b.Publish("r", chat.Message{From: "ann", Text: text}); err != nil {
+		t.Fatal(err)
+	}
+	copy(text, "CHANGED!")
+	got := c.wait(t, "one message", func(ms []chat.Message) bool { return len(ms) > 0 })
+	if string(got[0].Text) != "original" {
+		t.Errorf("received %q: Publish kept the caller's buffer", got[0].Text)
+	}
+}
+
+func testUnsubscribe(t *testing.T, cluster Cluster) {
+	a, b := cluster(t), cluster(t)
+	gone, stays := newCollector(), newCollector()
+	unsubscribe := subscribe(t, b, "r", gone)
+	subscribe(t, a, "r", stays)
+	linked(t, a, "r", gone)
+	unsubscribe()
+	unsubscribe() // a second call does nothing
+	before := len(gone.got)
+	for range 5 {
+		if err := a.Publish("r", chat.Message{From: "ann", Text: []byte("after")}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	stays.wait(t, "5 messages", func(ms []chat.Message) bool { return len(real(ms)) == 5 })
+	gone.mu.Lock()
+	defer gone.mu.Unlock()
+	if len(gone.got) != before {
+		t.Errorf("an unsubscribed handler received %v", gone.got[before:])
+	}
+}
+
+// eventually waits until f returns "" (agreement) and fails with its last
+// answer at Timeout. Directory reads through another bus may lag writes.
+func eventually(t *testing.T, f func() string) {
+	t.Helper()
+	deadline := time.Now().Add(Timeout)
+	for {
+		msg := f()
+		if msg == "" {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal(msg)
+		}
+		time.Sleep(10 * time.Millisecond) // polling: a Directory has no change notification
+	}
+}
+
+func roomsAre(buses []chat.Bus, want ...string) func() string {
+	return func() string {
+		for i, b := range buses {
+			if diff := cmp.Diff(want, b.Rooms(context.Background()), cmpEmpty); diff != "" {
+				return fmt.Sprintf("bus %d: rooms (-want +got):\n%s", i, diff)
+			}
+		}
+		return ""
+	}
+}
+
+func membersAre(buses []chat.Bus, room string, want ...string) func() string {
+	return func() string {
+		for i, b := range buses {
+			var got []string
+			for _, m := range b.Members(context.Background(), room) {
+				got = append(got, m.Name)
+			}
+			if diff := cmp.Diff(want, got, cmpEmpty); diff != "" {
+				return fmt.Sprintf("bus %d: members of %s (-want +got):\n%s", i, room, diff)
+			}
+		}
+		return ""
+	}
+}
+
+var cmpEmpty = cmp.Comparer(func(a, b []string) bool { return slices.Equal(a, b) })
+
+func testCreateRoom(t *testing.T, cluster Cluster) {
+	ctx := context.Background()
+	buses := []chat.Bus{cluster(t), cluster(t), cluster(t)}
+	for i, name := range []string{"a", "b", "c"} {
+		if err := buses[i].CreateRoom(ctx, name); err != nil {
+			t.Fatalf("CreateRoom(%q): %v", name, err)
+		}
+		for j, b := range buses { // HasRoom is not allowed to lag
+			if ok, err := b.HasRoom(ctx, name); !ok || err != nil {
+				t.Fatalf("bus %d: HasRoom(%q) = %v, %v just after bus %d made it", j, name, ok, err, i)
+			}
+		}
+	}
+	if err := buses[2].CreateRoom(ctx, "a"); !errors.Is(err, chat.ErrRoomExists) {
+		t.Errorf("creating a room another bus made: %v, want ErrRoomExists", err)
+	}
+	if ok, err := buses[0].HasRoom(ctx, "nope"); ok || err != nil {
+		t.Errorf("HasRoom(nope) = %v, %v", ok, err)
+	}
+	eventually(t, roomsAre(buses, "a", "b", "c"))
+	// Names are arbitrary printable text.
+	for _, name := range []string{"é ✓", "a.b*>", "with space"} {
+		if err := buses[1].CreateRoom(ctx, name); err != nil {
+			t.Fatalf("CreateRoom(%q): %v", name, err)
+		}
+	}
+	eventually(t, roomsAre(buses, "a", "b", "c", "é ✓", "a.b*>", "with space"))
+}
+
+func testCreateRace(t *testing.T, cluster Cluster) {
+	ctx := context.Background()
+	buses := []chat.Bus{cluster(t), cluster(t), cluster(t)}
+	var mu sync.Mutex
+	var won, lost int
+	var wg sync.WaitGroup
+	for _, b := range buses {
+		for range 8 {
+			wg.Go(func() {
+				err := b.CreateRoom(ctx, "race")
+				mu.Lock()
+				defer mu.Unlock()
+				switch {
+				case err == nil:
+					won++
+				case errors.Is(err, chat.ErrRoomExists):
+					lost++
+				default:
+					t.Errorf("CreateRoom: %v", err)
+				}
+			})
+		}
+	}
+	wg.Wait()
+	if won != 1 || lost != 23 {
+		t.Errorf("24 racing creates: %d won, %d refused; want 1 and 23", won, lost)
+	}
+	eventually(t, roomsAre(buses, "race"))
+}
+
+func testJoinUniqueRace(t *testing.T, cluster Cluster) {
+	ctx := context.Background()
+	buses := []chat.Bus{cluster(t), cluster(t), cluster(t)}
+	if err := buses[0].CreateRoom(ctx, "r"); err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var won int
+	var wg sync.WaitGroup
+	for i, b := range buses {
+		for j := range 4 {
+			wg.Go(func() {
+				m := chat.Member{Name: "bob", Hub: fmt.Sprint("hub", i), Conn: uint64(j + 1)}
+				_, err := b.Join(ctx, "r", m, true)
+				mu.Lock()
+				defer mu.Unlock()
+				switch {
+				case err == nil:
+					won++
+				case !errors.Is(err, chat.ErrNickInUse):
+					t.Errorf("Join: %v", err)
+				}
+			})
+		}
+	}
+	wg.Wait()
+	if won != 1 {
+		t.Errorf("12 racing joins as bob: %d won, want 1", won)
+	}
+	// Names that need not be unique may repeat.
+	for i, b := range buses {
+		m := chat.Member{Name: "ann", Hub: fmt.Sprint("hub", i), Conn: 100}
+		n, err := b.Join(ctx, "r", m, false)
+		if err != nil || n != i+2 {
+			t.Errorf("bus %d: Join(ann) = %d, %v; want %d members", i, n, err, i+2)
+		}
+	}
+	eventually(t, membersAre(buses, "r", "bob", "ann", "ann", "ann"))
+	if _, err := buses[1].Join(ctx, "r", chat.Member{Name: "ann", Hub: "x", Conn: 1}, true); !errors.Is(err, chat.ErrNickInUse) {
+		t.Errorf("unique join as a repeated name: %v, want ErrNickInUse", err)
+	}
+}
+
+func testRenameAndLeave(t *testing.T, cluster Cluster) {
+	ctx := context.Background()
+	buses := []chat.Bus{cluster(t), cluster(t)}
+	if err := buses[0].CreateRoom(ctx, "r"); err != nil {
+		t.Fatal(err)
+	}
+	alice := chat.Member{Name: "alice", Hub: "h0", Conn: 1}
+	bob := chat.Member{Name: "bob", Hub: "h1", Conn: 1}
+	if _, err := buses[0].Join(ctx, "r", alice, true); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := buses[1].Join(ctx, "r", bob, true); err != nil {
+		t.Fatal(err)
+	}
+	if err := buses[0].Rename(ctx, "r", alice, "bob"); !errors.Is(err, chat.ErrNickInUse) {
+		t.Errorf("renaming to a name in use: %v, want ErrNickInUse", err)
+	}
+	if err := buses[0].Rename(ctx, "r", alice, "carol"); err != nil {
+		t.Fatalf("Rename: %v", err)
+	}
+	eventually(t, membersAre(buses, "r", "carol", "bob"))
+	// The old name is free again, cluster-wide.
+	alice2 := chat.Member{Name: "alice", Hub: "h1", Conn: 2}
+	if _, err := buses[1].Join(ctx, "r", alice2, true); err != nil {
+		t.Fatalf("joining under a name given up: %v", err)
+	}
+	carol := chat.Member{Name: "carol", Hub: "h0", Conn: 1}
+	if err := buses[0].Leave(ctx, "r", carol); err != nil {
+		t.Fatalf("Leave: %v", err)
+	}
+	if err := buses[1].Leave(ctx, "r", bob); err != nil {
+		t.Fatalf("Leave: %v", err)
+	}
+	eventually(t, membersAre(buses, "r", "alice"))
+	if _, err := buses[1].Join(ctx, "r", chat.Member{Name: "carol", Hub: "h1", Conn: 3}, true); err != nil {
+		t.Fatalf("joining under the name of one who left: %v", err)
+	}
+	eventually(t, membersAre(buses, "r", "alice", "carol"))
+}
+
+// startHubs serves n hubs, one per Bus of the cluster, each over its own
+// in-memory transport in dialect d, and shuts them down when t ends.
+func startHubs(t *testing.T, cluster Cluster, n int, d chat.Dialect) []*Client {
+	t.Helper()
+	var dialers []*Client
+	for range n {
+		h := chat.NewHub(chat.Config{Bus: cluster(t), Dialect: d, LobbyPause: -1})
+		mt := chat.NewMemTransport()
+		served := make(chan error, 1)
+		go func() { served <- h.Serve(mt) }()
+		t.Cleanup(func() {
+			ctx, cancel := context.WithTimeout(context.Background(), Timeout)
+			defer cancel()
+			if err := h.Shutdown(ctx); err != nil {
+				t.Errorf("Shutdown: %v", err)
+			}
+			<-served
+		})
+		dialers = append(dialers, &Client{t: t, mt: mt, d: d})
+	}
+	return dialers
+}
+
+func testHubsCS168(t *testing.T, cluster Cluster) {
+	hubs := startHubs(t, cluster, 3, chat.CS168)
+	alice := hubs[0].Dial("alice")
+	bob := hubs[1].Dial("bob")
+	carol := hubs[2].Dial("carol")
+	alice.Send("/create x")
+	bob.Send("/join x")
+	alice.Expect("bob has joined")
+	carol.Send("/join x")
+	alice.Expect("carol has joined")
+	bob.Expect("carol has joined")
+	bob.Send("hello from hub 1")
+	alice.Expect("[bob] hello from hub 1")
+	carol.Expect("[bob] hello from hub 1")
+	carol.Send("/create x")
+	carol.Expect(fmt.Sprintf(chat.CS168ChannelExists, "x"))
+	alice.Send("/create y")
+	carol.Expect("alice has left")
+	bob.Expect("alice has left")
+	bob.Send("/list")
+	bob.Expect("x\ny")
+	// Lines from one member arrive in the order said, on every hub.
+	for i := range 20 {
+		carol.Send(fmt.Sprint("line ", i))
+	}
+	for i := range 20 {
+		bob.Expect(fmt.Sprint("[carol] line ", i))
+	}
+	carol.Close()
+	bob.Expect("carol has left")
+}
+
+func testHubsCreateRace(t *testing.T, cluster Cluster) {
+	hubs := startHubs(t, cluster, 3, chat.CS168)
+	var cs []*Client
+	for i, h := range hubs {
+		cs = append(cs, h.Dial(fmt.Sprint("user", i)))
+	}
+	for _, c := range cs {
+		c.Send("/create race")
+	}
+	refused := 0
+	for _, c := range cs {
+		c.Send("/list") // the reply to /create, if any, comes first
+		got := c.Recv()
+		if got == fmt.Sprintf(chat.CS168ChannelExists, "race") {
+			refused++
+			got = c.Recv()
+		}
+		if got != "race" {
+			t.Errorf("%s: /list replied %q, want race", c.name, got)
+		}
+	}
+	if refused != 2 {
+		t.Errorf("three hubs raced to /create one channel: %d refused, want 2", refused)
+	}
+}
+
+func testHubsIM(t *testing.T, cluster Cluster) {
+	hubs := startHubs(t, cluster, 2, chat.IM)
+	ann := hubs[0].Dial("ann")
+	ann.Expect("NOTICE Hello, ann! 1 user online. Type /help for the commands.")
+	bob := hubs[1].Dial("bob")
+	bob.Expect("NOTICE Hello, bob! 2 users online. Type /help for the commands.")
+	ann.Expect("NOTICE bob has joined")
+	thief := hubs[1].Dial("ann")
+	thief.Expect("ERROR The username ann is taken. Choose another.")
+	thief.Send("zed")
+	thief.Expect("NOTICE Hello, zed! 3 users online. Type /help for the commands.")
+	ann.Expect("NOTICE zed has joined")
+	bob.Expect("NOTICE zed has joined")
+	bob.Send("/who")
+	bob.Expect("USERS ann bob zed")
+	bob.Send("/whisper ann psst")
+	bob.Expect("SENT ann psst")
+	ann.Expect("WHISPER bob psst")
+	ann.Send("/nick bob")
+	ann.Expect("ERROR The username bob is taken. Choose another.")
+	ann.Send("/nick anna")
+	ann.Expect("NOTICE ann is now known as anna")
+	bob.Expect("NOTICE ann is now known as anna")
+	zed := thief
+	zed.Expect("NOTICE ann is now known as anna")
+	zed.Send("hi all")
+	ann.Expect("MSG zed hi all")
+	bob.Expect("MSG zed hi all")
+}
+
+func testHubsLobby(t *testing.T, cluster Cluster) {
+	hubs := startHubs(t, cluster, 2, chat.Lobby)
+	a := hubs[0].DialLobby()
+	a.Send("/join den")
+	a.Expect("0")
+	a.Send("/nick ann")
+	a.Expect("0", "You have joined a new room.")
+	b := hubs[1].DialLobby()
+	b.Send("/list")
+	b.Expect("1", "den")
+	b.Send("/join den")
+	b.Expect("0")
+	b.Send("/nick ann")
+	b.Expect("2")
+	b.Send("/nick bob")
+	b.Expect("0", "bob has joined the room.", "There are 2 people in the room.")
+	a.Expect("bob has joined the room.", "There are 2 people in the room.")
+	b.Send("/who")
+	b.Expect("Users in this room:", "ann", "bob")
+	a.Send("hello")
+	b.Expect("ann> hello")
+	b.Close()
+	a.Expect("bob has left the room.")
+}
+
+// Client is one test client of a hub served by the suite.
+type Client struct {
+	t    *testing.T
+	mt   *chat.MemTransport
+	d    chat.Dialect
+	name string
+	conn interface {
+		Read([]byte) (int, error)
+		Write([]byte) (int, error)
+		Close() error
+		SetDeadline(time.Time) error
+	}
+	read func() ([]byte, error)
+	fw   *chat.FrameWriter
+}
+
+func (c *Client) dial(name string) *Client {
+	c.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), Timeout)
+	defer cancel()
+	conn, err := c.mt.Dial(ctx)
+	if err != nil {
+		c.t.Fatalf("dial: %v", err)
+	}
+	c.t.Cleanup(func() { conn.Close() })
+	n := &Client{t: c.t, d: c.d, name: name, conn: conn}
+	if c.d == chat.Lobby {
+		mr := chat.NewMessageReader(conn, 1024)
+		n.read = mr.ReadMessage
+	} else {
+		fr := chat.NewFrameReader(conn, chat.FrameSize)
+		n.read = fr.ReadFrame
+		n.fw = chat.NewFrameWriter(conn, chat.FrameSize)
+	}
+	return n
+}
+
+// Dial connects a cs168 or im client and sends its name (after the im
+// welcome).
+func (c *Client) Dial(name string) *Client {
+	n := c.dial(name)
+	if c.d == chat.IM {
+		if got := n.Recv(); !strings.HasPrefix(got, "NOTICE Welcome") {
+			c.t.Fatalf("%s: first message %q, want the welcome", name, got)
+		}
+	}
+	n.Send(name)
+	return n
+}
+
+// DialLobby connects a lobby client.
+func (c *Client) DialLobby() *Client { return c.dial("lobby") }
+
+// Send sends each message: a frame, or one lobby message per write (the
+// hub reads one message per read, so the next Send waits for a reply).
+func (c *Client) Send(msgs ...string) {
+	c.t.Helper()
+	for _, m := range msgs {
+		c.conn.SetDeadline(time.Now().Add(Timeout))
+		var err error
+		if c.fw != nil {
+			_, err = c.fw.WriteString(m)
+		} else {
+			_, err = c.conn.Write([]byte(m))
+		}
+		if err != nil {
+			c.t.Fatalf("%s: send %q: %v", c.name, m, err)
+		}
+	}
+}
+
+// Recv reads one message.
+func (c *Client) Recv() string {
+	c.t.Helper()
+	c.conn.SetDeadline(time.Now().Add(Timeout))
+	p, err := c.read()
+	if err != nil {
+		c.t.Fatalf("%s: read: %v", c.name, err)
+	}
+	return string(p)
+}
+
+// Expect reads len(want) messages and compares them with want.
+func (c *Client) Expect(want ...string) {
+	c.t.Helper()
+	var got []string
+	for range want {
+		got = append(got, c.Recv())
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		c.t.Errorf("%s received (-want +got):\n%s", c.name, diff)
+	}
+}
+
+// Close hangs up.
+func (c *Client) Close() { c.conn.Close() }
