@@ -24,6 +24,9 @@ const (
 	EventRename                            // the client renamed itself from Text to Name
 	EventWhisper                           // Name whispered Text to Target
 	EventThrottled                         // flood control began slowing the client down (at most once a second)
+	EventBusDown                           // a Bus lost its cluster; Err says why. Chat goes on among this hub's users
+	EventBusUp                             // a Bus is back; Text says how long it was away and what it re-synced or lost
+	EventBusReap                           // a Bus found Name's hub dead and announced Name as gone from Room
 )
 
 var eventNames = [...]string{
@@ -40,6 +43,9 @@ var eventNames = [...]string{
 	EventRename:       "rename",
 	EventWhisper:      "whisper",
 	EventThrottled:    "throttled",
+	EventBusDown:      "bus-down",
+	EventBusUp:        "bus-up",
+	EventBusReap:      "bus-reap",
 }
 
 // String returns the kind's name, such as "join".
