@@ -113,7 +113,7 @@ type Bus struct {
 
 	// down is set while NATS is away; then the Bus works locally.
 	down      atomic.Bool
-	downSince time.Time   // under mu
+	downSince time.Time    // under mu
 	localOnly atomic.Int64 // messages that reached only local members during the outage
 
 	mu      sync.Mutex
