@@ -429,7 +429,8 @@ func testHubsCS168(t *testing.T, cluster Cluster) {
 	alice := hubs[0].Dial("alice")
 	bob := hubs[1].Dial("bob")
 	carol := hubs[2].Dial("carol")
-	alice.Send("/create x")
+	alice.Send("/create x", "/list")
+	alice.Expect("x") // the channel exists before bob asks for it
 	bob.Send("/join x")
 	alice.Expect("bob has joined")
 	carol.Send("/join x")

@@ -28,6 +28,7 @@
 package natsbus
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/base64"
@@ -122,6 +123,8 @@ type Bus struct {
 	gone    map[string]leftMember   // memberships ended while NATS was away
 	made    []string                // rooms made while NATS was away
 	started time.Time               // when the Bus last (re)connected: no reaping for a PresenceTTL after
+	later   []announcement          // re-sync announcements, published a PresenceTTL after started
+	seq     uint64                  // orders what happens while NATS is away
 
 	resync  chan struct{} // a reconnect asks the loop to re-sync
 	stop    chan struct{}
@@ -139,11 +142,21 @@ type localMember struct {
 	m      chat.Member
 	unique bool
 	since  uint64 // revision of the join; 0 while not in the bucket
+	at     uint64 // when it joined, in Bus.seq
+}
+
+// announcement is a room message held back after an outage until the
+// other nodes have had time to reconnect too.
+type announcement struct {
+	room string
+	msg  chat.Message
+	at   uint64 // when it happened, in Bus.seq
 }
 
 type leftMember struct {
 	room string
 	msg  chat.Message
+	at   uint64
 }
 
 // memberValue is a membership as stored in PREFIX_members.
@@ -563,7 +576,8 @@ func (b *Bus) joinLocally(room string, m chat.Member, unique bool) (int, error) 
 	v, _ := json.Marshal(memberValue{Name: m.Name, Hub: m.Hub, Conn: m.Conn, Node: b.node})
 	b.memberCache.set(mk, v, 0)
 	b.mu.Lock()
-	b.mine[mk] = &localMember{room: room, m: m, unique: unique}
+	b.seq++
+	b.mine[mk] = &localMember{room: room, m: m, unique: unique, at: b.seq}
 	b.mu.Unlock()
 	return b.memberCache.count(prefix), nil
 }
@@ -691,7 +705,8 @@ func (b *Bus) Leave(ctx context.Context, room string, m chat.Member) error {
 		}
 	}
 	b.mu.Lock()
-	b.gone[mk] = leftMember{room: room, msg: chat.Message{Kind: chat.MessageLeft, From: m.Name, Hub: m.Hub, Conn: m.Conn}}
+	b.seq++
+	b.gone[mk] = leftMember{room: room, msg: chat.Message{Kind: chat.MessageLeft, From: m.Name, Hub: m.Hub, Conn: m.Conn}, at: b.seq}
 	b.mu.Unlock()
 	return nil
 }
@@ -755,10 +770,18 @@ func (b *Bus) heartbeat() {
 	}
 	b.mu.Lock()
 	settled := time.Since(b.started) >= b.opt.PresenceTTL
-	b.mu.Unlock()
-	if settled { // after a restart of NATS, give every node time to refresh first
-		b.reap(ctx)
+	var news []announcement
+	if settled {
+		news, b.later = b.later, nil
 	}
+	b.mu.Unlock()
+	if !settled {
+		return // after NATS comes back, give every node time to reconnect and refresh first
+	}
+	for _, a := range news {
+		b.publish(a.room, a.msg, flagResync)
+	}
+	b.reap(ctx)
 }
 
 // reap announces the members of nodes that stopped refreshing their
@@ -857,12 +880,13 @@ func (b *Bus) sync() {
 			return
 		}
 	}
+	var news []announcement
 	left := 0
 	for mk, lm := range gone {
 		if e, ok := b.memberCache.get(mk); ok && e.rev > 0 {
 			if b.members.Delete(ctx, mk, jetstream.LastRevision(e.rev)) == nil {
 				b.release(ctx, lm.room, lm.msg.From)
-				b.publish(lm.room, lm.msg, flagResync)
+				news = append(news, announcement{lm.room, lm.msg, lm.at})
 				left++
 			}
 		}
@@ -896,10 +920,14 @@ func (b *Bus) sync() {
 		}
 		b.mu.Unlock()
 		n := b.memberCache.count(key(lm.room) + ".")
-		b.publish(lm.room, chat.Message{Kind: chat.MessageJoined, From: lm.m.Name, Count: n, Hub: lm.m.Hub, Conn: lm.m.Conn}, flagResync)
+		news = append(news, announcement{lm.room, chat.Message{Kind: chat.MessageJoined, From: lm.m.Name, Count: n, Hub: lm.m.Hub, Conn: lm.m.Conn}, lm.at})
 		back++
 	}
 	lost := b.localOnly.Swap(0)
+	slices.SortFunc(news, func(x, y announcement) int { return cmp.Compare(x.at, y.at) })
+	b.mu.Lock()
+	b.later = append(b.later, news...)
+	b.mu.Unlock()
 	b.down.Store(false)
 	// Whatever was done locally while this ran is re-synced by another round.
 	b.mu.Lock()

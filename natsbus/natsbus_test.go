@@ -80,3 +80,5 @@ func TestContract(t *testing.T) {
 		return func(t *testing.T) chat.Bus { return n.bus(t, nil) }
 	})
 }
+
+func dialTCP(addr string) (net.Conn, error) { return net.DialTimeout("tcp", addr, 5*time.Second) }

@@ -1,0 +1,248 @@
+package natsbus_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/framechat/chat"
+	"github.com/framechat/chat/natsbus"
+)
+
+const timeout = 10 * time.Second
+
+// events is an Observer a test can wait on.
+type events chan chat.Event
+
+func (e events) Observe(ev chat.Event) {
+	select {
+	case e <- ev:
+	default: // a test waits only for the kinds it asked for
+	}
+}
+
+func (e events) waitFor(t *testing.T, k chat.EventKind) chat.Event {
+	t.Helper()
+	deadline := time.After(timeout)
+	for {
+		select {
+		case ev := <-e:
+			if ev.Kind == k {
+				return ev
+			}
+		case <-deadline:
+			t.Fatalf("no %v event", k)
+		}
+	}
+}
+
+// node is one hub on its own Bus, served over TCP on 127.0.0.1.
+type node struct {
+	hub    *chat.Hub
+	bus    *natsbus.Bus
+	addr   string
+	events events
+}
+
+func startNode(t *testing.T, n *natsServer) *node {
+	t.Helper()
+	ev := make(events, 4096)
+	b := n.bus(t, ev)
+	h := chat.NewHub(chat.Config{Bus: b, Observer: ev})
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	tr, err := chat.ListenTCP(ctx, "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	served := make(chan error, 1)
+	go func() { served <- h.Serve(tr) }()
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), timeout)
+		defer cancel()
+		h.Shutdown(ctx)
+		if err := <-served; !errors.Is(err, chat.ErrHubClosed) {
+			t.Errorf("Serve: %v", err)
+		}
+		b.Close() // after the hub: its members leave first
+	})
+	return &node{hub: h, bus: b, addr: tr.Addr().String(), events: ev}
+}
+
+// client is a cs168 client over TCP.
+type client struct {
+	t    *testing.T
+	name string
+	conn interface {
+		Close() error
+		SetDeadline(time.Time) error
+	}
+	fr *chat.FrameReader
+	fw *chat.FrameWriter
+}
+
+func (nd *node) dial(t *testing.T, name string) *client {
+	t.Helper()
+	c, err := dialTCP(nd.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	cl := &client{t: t, name: name, conn: c, fr: chat.NewFrameReader(c, chat.FrameSize), fw: chat.NewFrameWriter(c, chat.FrameSize)}
+	cl.send(name)
+	return cl
+}
+
+func (c *client) send(msgs ...string) {
+	c.t.Helper()
+	for _, m := range msgs {
+		c.conn.SetDeadline(time.Now().Add(timeout))
+		if _, err := c.fw.WriteString(m); err != nil {
+			c.t.Fatalf("%s: send: %v", c.name, err)
+		}
+	}
+}
+
+func (c *client) expect(want ...string) {
+	c.t.Helper()
+	for _, w := range want {
+		c.conn.SetDeadline(time.Now().Add(timeout))
+		got, err := c.fr.ReadFrame()
+		if err != nil {
+			c.t.Fatalf("%s: waiting for %q: %v", c.name, w, err)
+		}
+		if string(got) != w {
+			c.t.Fatalf("%s: got %q, want %q", c.name, got, w)
+		}
+	}
+}
+
+// TestHubKilled: a hub that dies without a word has its users announced as
+// gone on the others, within the presence TTL.
+func TestHubKilled(t *testing.T) {
+	n := startNATS(t)
+	a, b, c := startNode(t, n), startNode(t, n), startNode(t, n)
+	alice := a.dial(t, "alice")
+	bob := b.dial(t, "bob")
+	carol := c.dial(t, "carol")
+	alice.send("/create x", "/list")
+	alice.expect("x") // the channel exists before bob asks for it
+	bob.send("/join x")
+	alice.expect("bob has joined")
+	carol.send("/join x")
+	alice.expect("carol has joined")
+	bob.expect("carol has joined")
+
+	start := time.Now()
+	a.bus.Crash()
+	bob.expect("alice has left")
+	carol.expect("alice has left")
+	took := time.Since(start)
+	t.Logf("alice announced as gone %v after her hub died", took.Round(time.Millisecond))
+	// Exactly one node reaps her, whichever is first.
+	var reaps int
+	for _, nd := range []*node{b, c} {
+		select {
+		case ev := <-drain(nd.events, chat.EventBusReap):
+			if ev.Name != "alice" || ev.Room != "x" {
+				t.Errorf("reap event %+v", ev)
+			}
+			reaps++
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	if reaps != 1 {
+		t.Errorf("%d reap events, want 1", reaps)
+	}
+	members, err := b.hub.Members("x")
+	if err != nil || strings.Join(members, " ") != "bob carol" {
+		t.Errorf("members of x: %v, %v; want bob carol", members, err)
+	}
+	bob.send("still here")
+	carol.expect("[bob] still here")
+}
+
+// drain returns a channel with the first event of kind k in e.
+func drain(e events, k chat.EventKind) <-chan chat.Event {
+	out := make(chan chat.Event, 1)
+	for {
+		select {
+		case ev := <-e:
+			if ev.Kind == k {
+				out <- ev
+				return out
+			}
+		default:
+			return out
+		}
+	}
+}
+
+// TestNATSRestart: with NATS gone, each server keeps its own users
+// chatting; when NATS is back the servers re-sync, say what happened, and
+// the chat spans them again.
+func TestNATSRestart(t *testing.T) {
+	n := startNATS(t)
+	a, b := startNode(t, n), startNode(t, n)
+	alice, carol := a.dial(t, "alice"), a.dial(t, "carol")
+	bob := b.dial(t, "bob")
+	alice.send("/create x", "/list")
+	alice.expect("x") // the channel exists before bob asks for it
+	bob.send("/join x")
+	alice.expect("bob has joined")
+	carol.send("/join x")
+	alice.expect("carol has joined")
+	bob.expect("carol has joined")
+	bob.send("before")
+	alice.expect("[bob] before")
+	carol.expect("[bob] before")
+
+	n.stop()
+	for _, nd := range []*node{a, b} {
+		nd.events.waitFor(t, chat.EventBusDown)
+	}
+	alice.send("during the outage")
+	carol.expect("[alice] during the outage") // local chat goes on
+	dave := a.dial(t, "dave")
+	dave.send("/join x") // a join while NATS is away is recorded locally
+	alice.expect("dave has joined")
+	carol.expect("dave has joined")
+	carol.send("/create y") // and so is a new room
+	alice.expect("carol has left")
+	dave.expect("carol has left")
+
+	n.start()
+	up := a.events.waitFor(t, chat.EventBusUp)
+	t.Logf("hub a: %s", up.Text)
+	// alice's line, dave's join, carol's leave and her join to y went to
+	// local members only.
+	if !strings.Contains(up.Text, "4 messages reached only this server's users") {
+		t.Errorf("bus-up report %q does not count the 4 local-only messages", up.Text)
+	}
+	b.events.waitFor(t, chat.EventBusUp)
+	// b's members learn what they missed of the membership.
+	bob.expect("dave has joined")
+	bob.expect("carol has left")
+	bob.send("after")
+	alice.expect("[bob] after")
+	dave.expect("[bob] after")
+	alice.send("after too")
+	bob.expect("[alice] after too")
+	bob.send("/list")
+	bob.expect("x\ny")
+	if got := memberNames(t, b.hub, "x"); got != "alice bob dave" {
+		t.Errorf("members of x after the re-sync: %s", got)
+	}
+}
+
+func memberNames(t *testing.T, h *chat.Hub, room string) string {
+	t.Helper()
+	ms, err := h.Members(room)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fmt.Sprint(strings.Join(ms, " "))
+}
