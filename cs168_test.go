@@ -178,6 +178,7 @@ func TestCS168Names(t *testing.T) {
 	c.send("dave\n") // trailing whitespace is not part of the name
 	c.name = "dave"
 	c.send("/create x")
+	settle(c) // dave is in x before bob comes
 	bob := join(t, h, mt, "bob", "x")
 	c.expect("bob has joined")
 	c.send("", "hi bob")

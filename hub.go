@@ -548,7 +548,6 @@ type room struct {
 
 	mu      sync.Mutex
 	members []*session
-	pending []*session // joined on the bus; become members when their join comes back
 }
 
 // rendered is a room message in one dialect's words: one or two messages
@@ -602,8 +601,7 @@ func (r *room) fanoutLocked(skip uint64, m *Message, c *renderCache) (slow []*se
 }
 
 // deliver acts on one message of the room's traffic: it queues it to the
-// local members who should see it, in their dialects. A join from this hub
-// makes the joiner a member here, at its place in the room's order.
+// local members who should see it, in their dialects.
 func (r *room) deliver(m Message) {
 	h := r.hub
 	var skip uint64 // the local sender, who is not told its own words
@@ -614,25 +612,6 @@ func (r *room) deliver(m Message) {
 	var slow []*session
 	r.mu.Lock()
 	switch m.Kind {
-	case MessageJoined:
-		slow = r.fanoutLocked(skip, &m, &c)
-		if skip == 0 {
-			break
-		}
-		i := slices.IndexFunc(r.pending, func(s *session) bool { return s.id == skip })
-		if i < 0 {
-			break // it left before its join came back
-		}
-		s := r.pending[i]
-		r.pending = slices.Delete(r.pending, i, i+1)
-		if s.dialect == Lobby { // the lobby tells the joiner too
-			if m.Count <= 1 {
-				s.send([]byte(lobbyNewRoom), true)
-			} else {
-				s.sendRendered(c.get(Lobby, &m), true)
-			}
-		}
-		r.members = append(r.members, s)
 	case MessageWhisper:
 		if t := r.member(m.To); t != nil && !h.stopping.Load() && !t.sendRendered(c.get(t.dialect, &m), false) {
 			slow = append(slow, t)
@@ -677,11 +656,21 @@ func (h *Hub) join(s *session, name string, unique bool, accepted func(members i
 	if accepted != nil {
 		accepted(count)
 	}
+	// The joiner hears the room from here on: with a Bus between hubs, that
+	// can include lines said just before, still on their way.
+	joined := Message{Kind: MessageJoined, From: s.name, Count: count, Hub: h.id, Conn: s.id}
 	r.mu.Lock()
-	r.pending = append(r.pending, s)
+	if s.dialect == Lobby { // the lobby tells the joiner too
+		if count <= 1 {
+			s.send([]byte(lobbyNewRoom), true)
+		} else {
+			s.sendRendered(render(Lobby, &joined), true)
+		}
+	}
+	r.members = append(r.members, s)
 	r.mu.Unlock()
 	s.room = r
-	h.publish(r, Message{Kind: MessageJoined, From: s.name, Count: count, Hub: h.id, Conn: s.id})
+	h.publish(r, joined)
 	h.observe(Event{Kind: EventJoin, Conn: s.id, Dialect: s.dialect, Name: s.name, Room: name})
 	return nil
 }
@@ -692,7 +681,6 @@ func (h *Hub) join(s *session, name string, unique bool, accepted func(members i
 func (h *Hub) leave(s *session, r *room, lost bool) {
 	r.mu.Lock()
 	r.members = slices.DeleteFunc(r.members, func(x *session) bool { return x == s })
-	r.pending = slices.DeleteFunc(r.pending, func(x *session) bool { return x == s })
 	r.mu.Unlock()
 	s.room = nil
 	if err := h.bus.Leave(context.Background(), r.name, s.member()); err != nil {

@@ -59,12 +59,13 @@ type Options struct {
 	Observer chat.Observer
 
 	// Heartbeat is how often the Bus refreshes its presence and looks for
-	// dead nodes. Zero means 1 s.
+	// dead nodes. Zero means a fifth of PresenceTTL.
 	Heartbeat time.Duration
 
 	// PresenceTTL is how long a node's presence lasts without a refresh:
 	// the members of a server that dies are announced as gone within about
-	// PresenceTTL + Heartbeat. Zero means 5 Heartbeats.
+	// PresenceTTL + Heartbeat. Zero means 5 Heartbeats, or 5 s when
+	// Heartbeat is zero too.
 	PresenceTTL time.Duration
 
 	// Timeout bounds each NATS request. Zero means 2 s.
@@ -82,10 +83,12 @@ func (o Options) withDefaults() Options {
 	if o.Prefix == "" {
 		o.Prefix = "framechat"
 	}
-	if o.Heartbeat <= 0 {
-		o.Heartbeat = time.Second
-	}
-	if o.PresenceTTL <= 0 {
+	switch {
+	case o.Heartbeat <= 0 && o.PresenceTTL <= 0:
+		o.Heartbeat, o.PresenceTTL = time.Second, 5*time.Second
+	case o.Heartbeat <= 0:
+		o.Heartbeat = o.PresenceTTL / 5
+	case o.PresenceTTL <= 0:
 		o.PresenceTTL = 5 * o.Heartbeat
 	}
 	if o.Timeout <= 0 {

@@ -9,6 +9,10 @@
 // prints where each connection comes from, logs every event to server.log
 // (or -log FILE; -log "" turns it off), and stops cleanly on Ctrl-C or
 // SIGTERM.
+//
+// With -nats URL the server joins a cluster: every server started with the
+// same NATS (and JetStream) serves one chat, so clients connected to
+// different servers share channels, names and lists (package natsbus).
 package main
 
 import (
@@ -27,6 +31,7 @@ import (
 	"time"
 
 	chat "github.com/framechat/chat"
+	"github.com/framechat/chat/natsbus"
 	"github.com/framechat/chat/web"
 	"github.com/framechat/chat/ws"
 	"golang.org/x/sync/errgroup"
@@ -51,6 +56,8 @@ func main() {
 	flag.StringVar(&o.tlsCert, "tls-cert", "", "TLS certificate file (PEM); with -tls-key, every listener speaks TLS")
 	flag.StringVar(&o.tlsKey, "tls-key", "", "TLS private key file (PEM)")
 	flag.StringVar(&o.http, "http", "", "serve the web client and its WebSocket (cs168) on this address, e.g. :8080")
+	flag.StringVar(&o.nats, "nats", "", "join the servers of a cluster through this NATS server, e.g. nats://127.0.0.1:4222 (needs JetStream: nats-server -js)")
+	flag.DurationVar(&o.natsTTL, "nats-ttl", 0, "with -nats: how long the cluster waits for a silent server before announcing its users as gone (0: 5s)")
 	flag.StringVar(&o.pprof, "pprof", "", "serve net/http/pprof on this address, e.g. 127.0.0.1:6060 (off by default)")
 	flag.Usage = func() {
 		fmt.Fprintf(flag.CommandLine.Output(), "usage: server [flags] [PORT]\n")
@@ -80,6 +87,8 @@ type options struct {
 	logFile string
 	http    string
 	pprof   string
+	nats    string
+	natsTTL time.Duration
 	tlsCert string
 	tlsKey  string
 	cfg     chat.Config
@@ -99,6 +108,17 @@ func run(o options) error {
 		observers = append(observers, chat.NewSlogObserver(slog.New(slog.NewTextHandler(f, nil))))
 	}
 	o.cfg.Observer = chat.Observers(observers...)
+	if o.nats != "" {
+		connectCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		bus, err := natsbus.Connect(connectCtx, o.nats, natsbus.Options{Observer: o.cfg.Observer, PresenceTTL: o.natsTTL})
+		cancel()
+		if err != nil {
+			return err
+		}
+		defer bus.Close() // after the hub has shut down: its users leave first
+		o.cfg.Bus = bus
+		fmt.Printf("clustered through NATS at %s as node %s\n", o.nats, bus.Node())
+	}
 	hub := chat.NewHub(o.cfg)
 
 	var tlsConfig *tls.Config
@@ -193,5 +213,11 @@ func printOrigin(e chat.Event) {
 		fmt.Printf("%s connection from %s\n", e.Dialect, e.Addr)
 	case chat.EventDisconnect:
 		fmt.Printf("%s %s (%s) disconnected: %s\n", e.Dialect, e.Addr, e.Name, e.Text)
+	case chat.EventBusDown:
+		fmt.Printf("cluster: %s (%v)\n", e.Text, e.Err)
+	case chat.EventBusUp:
+		fmt.Printf("cluster: %s\n", e.Text)
+	case chat.EventBusReap:
+		fmt.Printf("cluster: %s left %s: %s\n", e.Name, e.Room, e.Text)
 	}
 }
