@@ -86,4 +86,3 @@ func TestClusterOfTwoServers(t *testing.T) {
 	alice.waitOutput(msg("bob has left"))
 	t.Logf("bob announced as gone %v after his server was killed", time.Since(start).Round(time.Millisecond))
 }
-
