@@ -62,7 +62,7 @@ type config struct {
 
 func main() {
 	var c config
-	flag.StringVar(&c.addr, "addr", "127.0.0.1:55555", "server address")
+	flag.StringVar(&c.addr, "addr", "127.0.0.1:55555", "server address; several, comma-separated, for the servers of one cluster: connections go to each in turn")
 	flag.StringVar(&c.proto, "proto", "cs168", "protocol: cs168 or irc")
 	flag.IntVar(&c.pid, "pid", 0, "server process id, to read its CPU time and memory from /proc")
 	flag.IntVar(&c.rooms, "rooms", 10, "fanout: rooms")
@@ -210,8 +210,10 @@ func procRSS(pid int) (float64, error) {
 // so that more than one address's worth of ephemeral ports can be used.
 type dialer struct{ n atomic.Int64 }
 
-func (d *dialer) dial(ctx context.Context, addr string) (*client, error) {
+func (d *dialer) dial(ctx context.Context, addrs string) (*client, error) {
 	i := d.n.Add(1)
+	all := strings.Split(addrs, ",")
+	addr := all[int(i)%len(all)]
 	nd := net.Dialer{Timeout: 10 * time.Second}
 	// Past one source address's worth of ports, bind to 127.0.0.2, .3, ...
 	// (binding explicitly is slower and clashes with TIME_WAIT, so the
