@@ -2,6 +2,7 @@ package chat
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"strings"
@@ -386,4 +387,27 @@ func TestCrossDialect(t *testing.T) {
 	i1.expect("NOTICE ivy is now known as ivan")
 	cs.expect("ivy is now known as ivan")
 	settle(cs)
+}
+
+// busWithoutRenames is a Bus that cannot rename, as natsbus cannot while
+// NATS is away.
+type busWithoutRenames struct{ *MemBus }
+
+var errNoRenames = errors.New("renames unavailable")
+
+func (busWithoutRenames) Rename(context.Context, string, Member, string) error { return errNoRenames }
+
+func TestIMRenameBusFails(t *testing.T) {
+	t.Parallel()
+	events := newEventLog()
+	h := NewHub(Config{Bus: busWithoutRenames{NewMemBus()}, Observer: events})
+	t.Cleanup(func() { h.Shutdown(context.Background()) })
+	alice := imDial(t, h, "alice")
+	alice.send("/nick ally")
+	alice.expect("ERROR Names cannot be changed right now. Try again later.")
+	if e := events.waitFor(t, EventCommandError); !errors.Is(e.Err, errNoRenames) {
+		t.Errorf("command error %v does not wrap the Bus's error", e.Err)
+	}
+	alice.send("/who")
+	alice.expect("USERS alice")
 }

@@ -97,7 +97,23 @@
 // (writev on TCP). A broadcast renders its frame once per dialect and
 // shares the bytes among the recipients. Each room has one lock, held only
 // while messages are queued (never during network I/O or an Observer
-// call), which gives each room one order of events that all members see.
+// call), which gives each room one order of events that all members see
+// (with a Bus between hubs, the order the Bus delivers in).
+//
+// # Several servers as one: the Bus
+//
+// A Hub sends all of a room's traffic, its own members' included, through a
+// [Bus], and keeps the shared state there: which rooms exist (in creation
+// order), who is in each, and which names are taken. It acts on what the
+// Bus delivers back, so every room has one order of events. With no
+// Config.Bus a Hub makes its own in-process [MemBus], and a single server
+// needs nothing else. Hubs given one Bus serve one chat: a message said on
+// one reaches members on all, /list and /who see everyone, and unique names
+// are unique across all of them. Package natsbus (its own module, in the
+// repository) is a Bus on NATS for servers on different machines, with
+// presence that announces the users of a server that died, and local chat
+// that carries on through a NATS outage. Package bustest checks any Bus
+// against the contract the Hub relies on.
 //
 // # Limits
 //

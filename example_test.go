@@ -120,3 +120,49 @@ func ExampleObserverFunc() {
 	// Output:
 	// named: carol
 }
+
+// Hubs that share a Bus serve one chat: here two hubs in one process on a
+// MemBus; package natsbus does the same for servers on different machines.
+func ExampleMemBus() {
+	ctx := context.Background()
+	bus := chat.NewMemBus()
+	east := chat.NewHub(chat.Config{Bus: bus})
+	west := chat.NewHub(chat.Config{Bus: bus})
+	var conns []net.Conn
+	connect := func(h *chat.Hub, name string) (*chat.FrameReader, *chat.FrameWriter) {
+		mt := chat.NewMemTransport()
+		go h.Serve(mt)
+		conn, _ := mt.Dial(ctx)
+		conns = append(conns, conn)
+		fw := chat.NewFrameWriter(conn, chat.FrameSize)
+		fw.WriteString(name)
+		return chat.NewFrameReader(conn, chat.FrameSize), fw
+	}
+	aliceIn, aliceOut := connect(east, "alice")
+	bobIn, bobOut := connect(west, "bob")
+
+	aliceOut.WriteString("/create go")
+	aliceOut.WriteString("/list")
+	reply, _ := aliceIn.ReadFrame()
+	fmt.Printf("alice on east lists: %s\n", reply)
+	bobOut.WriteString("/join go")
+	joined, _ := aliceIn.ReadFrame()
+	fmt.Printf("alice hears: %s\n", joined)
+	bobOut.WriteString("hello from the west")
+	line, _ := aliceIn.ReadFrame()
+	fmt.Printf("alice hears: %s\n", line)
+	bobOut.WriteString("/list")
+	reply, _ = bobIn.ReadFrame()
+	fmt.Printf("bob on west lists: %s\n", reply)
+
+	for _, c := range conns {
+		c.Close()
+	}
+	east.Shutdown(ctx)
+	west.Shutdown(ctx)
+	// Output:
+	// alice on east lists: go
+	// alice hears: bob has joined
+	// alice hears: [bob] hello from the west
+	// bob on west lists: go
+}

@@ -2,6 +2,7 @@ package chat
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -163,8 +164,12 @@ func (m *im) nick(name string) {
 	case !m.validName(name):
 		m.fail("/nick", fmt.Sprintf("%s is not a valid username: use %s.", name, m.nameRule()), ErrInvalidName)
 	default:
-		if err := m.s.hub.rename(m.s, m.s.room, name); err != nil {
+		err := m.s.hub.rename(m.s, m.s.room, name)
+		switch {
+		case errors.Is(err, ErrNickInUse):
 			m.fail("/nick", fmt.Sprintf("The username %s is taken. Choose another.", name), err)
+		case err != nil: // the Bus cannot rename now (a cluster cut off from NATS)
+			m.fail("/nick", "Names cannot be changed right now. Try again later.", err)
 		}
 	}
 }
