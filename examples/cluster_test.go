@@ -51,22 +51,7 @@ func TestClusterOfTwoServers(t *testing.T) {
 	alice := start(t, "client", "alice", "127.0.0.1", portA)
 	alice.waitOutput("[Me] ")
 	alice.typeLine("/create rust")
-	watcher := dialRaw(t, portB) // the channel made on A is listed on B
-	watcher.send("watcher")
-	deadline := time.Now().Add(timeout)
-	for {
-		watcher.send("/list")
-		got, err := watcher.recv(1)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got[0] == "rust" {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("server B lists %q, not the channel made on A", got[0])
-		}
-	}
+	waitListed(t, portB, "rust") // the channel made on A is listed on B
 	bob := start(t, "client", "bob", "127.0.0.1", portB)
 	bob.typeLine("/join rust")
 	alice.waitOutput(msg("bob has joined"))

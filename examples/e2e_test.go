@@ -283,6 +283,28 @@ func (r *raw) sync() {
 	}
 }
 
+// waitListed connects to the server on port and asks /list until it lists
+// exactly room, or fails at the timeout.
+func waitListed(t *testing.T, port, room string) {
+	t.Helper()
+	watcher := dialRaw(t, port)
+	watcher.send("watcher")
+	deadline := time.Now().Add(timeout)
+	for {
+		watcher.send("/list")
+		got, err := watcher.recv(1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got[0] == room {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the server on port %s lists %q, not %q", port, got[0], room)
+		}
+	}
+}
+
 // msg is how the client prints one server message: the wipe, the text and
 // a fresh prompt.
 func msg(text string) string { return "\r    \r" + text + "\n[Me] " }
@@ -293,18 +315,7 @@ func TestTwoClientsChat(t *testing.T) {
 	alice := start(t, "client", "alice", "127.0.0.1", port)
 	alice.waitOutput("[Me] ")
 	alice.typeLine("/create rust")
-	watcher := dialRaw(t, port) // proves the channel exists before bob joins
-	watcher.send("watcher")
-	for {
-		watcher.send("/list")
-		got, err := watcher.recv(1)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got[0] == "rust" {
-			break
-		}
-	}
+	waitListed(t, port, "rust") // the channel exists before bob joins
 
 	bob := start(t, "client", "bob", "127.0.0.1", port)
 	bob.typeLine("/join rust")

@@ -120,21 +120,27 @@ func (c *client) expect(want ...string) {
 	}
 }
 
+// meet puts the clients in a new channel, the first creating it, and
+// waits until each has heard of everyone who joined after it.
+func meet(room string, cs ...*client) {
+	cs[0].t.Helper()
+	cs[0].send("/create "+room, "/list")
+	cs[0].expect(room) // the channel exists before the others ask for it
+	for i, c := range cs[1:] {
+		c.send("/join " + room)
+		for _, earlier := range cs[:i+1] {
+			earlier.expect(c.name + " has joined")
+		}
+	}
+}
+
 // TestHubKilled: a hub that dies without a word has its users announced as
 // gone on the others, within the presence TTL.
 func TestHubKilled(t *testing.T) {
 	n := startNATS(t)
 	a, b, c := startNode(t, n), startNode(t, n), startNode(t, n)
-	alice := a.dial(t, "alice")
-	bob := b.dial(t, "bob")
-	carol := c.dial(t, "carol")
-	alice.send("/create x", "/list")
-	alice.expect("x") // the channel exists before bob asks for it
-	bob.send("/join x")
-	alice.expect("bob has joined")
-	carol.send("/join x")
-	alice.expect("carol has joined")
-	bob.expect("carol has joined")
+	alice, bob, carol := a.dial(t, "alice"), b.dial(t, "bob"), c.dial(t, "carol")
+	meet("x", alice, bob, carol)
 
 	start := time.Now()
 	a.bus.Crash()
@@ -187,15 +193,8 @@ func drain(e events, k chat.EventKind) <-chan chat.Event {
 func TestNATSRestart(t *testing.T) {
 	n := startNATS(t)
 	a, b := startNode(t, n), startNode(t, n)
-	alice, carol := a.dial(t, "alice"), a.dial(t, "carol")
-	bob := b.dial(t, "bob")
-	alice.send("/create x", "/list")
-	alice.expect("x") // the channel exists before bob asks for it
-	bob.send("/join x")
-	alice.expect("bob has joined")
-	carol.send("/join x")
-	alice.expect("carol has joined")
-	bob.expect("carol has joined")
+	alice, bob, carol := a.dial(t, "alice"), b.dial(t, "bob"), a.dial(t, "carol")
+	meet("x", alice, bob, carol)
 	bob.send("before")
 	alice.expect("[bob] before")
 	carol.expect("[bob] before")
