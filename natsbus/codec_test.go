@@ -1,0 +1,45 @@
+package natsbus
+
+import (
+	"errors"
+	"testing"
+
+	"github.com/framechat/chat"
+	"github.com/google/go-cmp/cmp"
+)
+
+// FuzzCodec: any message survives encode and decode unchanged, and decode
+// refuses what is not a message, without panicking, whatever the bytes.
+func FuzzCodec(f *testing.F) {
+	f.Add([]byte{}, "node", uint8(0), "ann", "bob", "hub", uint64(7), 3, true, []byte("hello"))
+	f.Add([]byte{1, 2, 200, 200, 200}, "", uint8(4), "é", "", "", uint64(0), 0, false, []byte(nil))
+	f.Fuzz(func(t *testing.T, junk []byte, node string, kind uint8, from, to, hub string, conn uint64, count int, lost bool, text []byte) {
+		decode(junk) // must not panic
+		if count < 0 {
+			count = -count
+		}
+		if len(text) == 0 {
+			text = nil
+		}
+		m := chat.Message{Kind: chat.MessageKind(kind), From: from, To: to, Text: text, Lost: lost, Count: count, Hub: hub, Conn: conn}
+		gotNode, got, flags, err := decode(encode(node, m, flagResync))
+		if err != nil {
+			t.Fatalf("decode(encode(%+v)): %v", m, err)
+		}
+		if gotNode != node || flags&flagResync == 0 {
+			t.Errorf("node %q flags %b, want %q with the resync flag", gotNode, flags, node)
+		}
+		if diff := cmp.Diff(m, got); diff != "" {
+			t.Errorf("round trip (-sent +got):\n%s", diff)
+		}
+	})
+}
+
+func TestDecodeRefusesTruncated(t *testing.T) {
+	p := encode("node", chat.Message{From: "ann", To: "bob", Hub: "h"}, 0)
+	for n := range len(p) - 1 { // every cut inside the header
+		if _, _, _, err := decode(p[:n]); !errors.Is(err, errBadMessage) {
+			t.Errorf("decode of the first %d bytes: %v, want errBadMessage", n, err)
+		}
+	}
+}
