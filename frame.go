@@ -21,6 +21,7 @@ const FrameSize = 200
 type FrameReader struct {
 	r     io.Reader
 	buf   []byte // one frame, reused for every frame
+	n     int    // bytes of the current frame in buf
 	rest  []byte // unread part of the current payload, for Read
 	width int
 }
@@ -44,26 +45,26 @@ func (fr *FrameReader) Width() int { return fr.width }
 //
 // At a clean end of stream ReadFrame returns io.EOF. A stream that ends
 // inside a frame returns an error matching [ErrPartialFrame] (and
-// io.ErrUnexpectedEOF), and the partial frame is discarded.
+// io.ErrUnexpectedEOF), and the partial frame is discarded. After any other
+// error, such as a read deadline passing, the part of a frame read so far
+// is kept: call ReadFrame again to carry on with the same frame.
 func (fr *FrameReader) ReadFrame() ([]byte, error) {
 	fr.rest = nil
-	// The loop of io.ReadFull, written out: an idle server connection is
-	// parked in this call, and two frames fewer on its stack let the
-	// runtime shrink that stack back to its minimum.
-	n := 0
-	for n < len(fr.buf) {
-		m, err := fr.r.Read(fr.buf[n:])
-		n += m
-		if err != nil {
-			switch {
-			case n == len(fr.buf):
-			case err == io.EOF && n > 0:
+	// The loop of io.ReadFull, written out, so that an idle server
+	// connection parked in this call has fewer frames on its stack.
+	for fr.n < len(fr.buf) {
+		m, err := fr.r.Read(fr.buf[fr.n:])
+		fr.n += m
+		if err != nil && fr.n < len(fr.buf) {
+			if err == io.EOF && fr.n > 0 {
+				n := fr.n
+				fr.n = 0
 				return nil, &partialFrameError{got: n, width: fr.width}
-			default:
-				return nil, err
 			}
+			return nil, err
 		}
 	}
+	fr.n = 0
 	return bytes.TrimRight(fr.buf, " "), nil
 }
 

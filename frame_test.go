@@ -4,10 +4,14 @@ import (
 	"bufio"
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
+	"net"
+	"os"
 	"strings"
 	"testing"
 	"testing/iotest"
+	"time"
 	"unicode/utf8"
 
 	"github.com/google/go-cmp/cmp"
@@ -334,4 +338,25 @@ func (w *failWriter) Write(p []byte) (int, error) {
 		return 0, w.err
 	}
 	return len(p), nil
+}
+
+// A read deadline passing inside a frame loses nothing: the next ReadFrame
+// carries on with the same frame.
+func TestFrameReaderResumesAfterDeadline(t *testing.T) {
+	client, server := net.Pipe()
+	defer client.Close()
+	defer server.Close()
+	frame := []byte(fmt.Sprintf("%-200s", "hello, resumed"))
+	fr := NewFrameReader(server, FrameSize)
+	go client.Write(frame[:70])
+	server.SetReadDeadline(time.Now().Add(50 * time.Millisecond))
+	if _, err := fr.ReadFrame(); !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("ReadFrame with 70 of 200 bytes and a deadline: %v, want a deadline error", err)
+	}
+	server.SetReadDeadline(time.Now().Add(testTimeout))
+	go client.Write(frame[70:])
+	got, err := fr.ReadFrame()
+	if err != nil || string(got) != "hello, resumed" {
+		t.Fatalf("ReadFrame after the deadline = %q, %v; want the whole frame", got, err)
+	}
 }

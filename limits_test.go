@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"runtime"
+	"strings"
 	"testing"
 	"time"
 
@@ -302,5 +304,135 @@ func TestWriteTimeout(t *testing.T) {
 		if string(p) == "stuck has left" {
 			return
 		}
+	}
+}
+
+// TestQuietReaderHandsOff: a connection that goes quiet gets its reading
+// moved to a fresh goroutine (with a fresh, small stack), and nothing is
+// lost: a frame split across the hand-off arrives whole, and chat goes on
+// both ways. Not parallel: it reads the goroutines of the whole process.
+func TestQuietReaderHandsOff(t *testing.T) {
+	h := NewHub(Config{})
+	h.quietAfter = 20 * time.Millisecond
+	mt := NewMemTransport()
+	served := make(chan error, 1)
+	go func() { served <- h.Serve(mt) }()
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
+		defer cancel()
+		if err := h.Shutdown(ctx); err != nil {
+			t.Errorf("Shutdown: %v", err)
+		}
+		<-served
+	})
+	alice := join(t, h, mt, "alice", "a")
+	bob := join(t, h, mt, "bob", "a")
+	alice.expect("bob has joined")
+	quiet := waitHandOffs(t, nil, 2) // both went quiet after their last command
+	bob.send("one whole line")
+	alice.expect("[bob] one whole line")
+	frame := []byte(fmt.Sprintf("%-200s", "split across a hand-off"))
+	bob.conn.SetWriteDeadline(time.Now().Add(testTimeout))
+	if _, err := bob.conn.Write(frame[:90]); err != nil {
+		t.Fatal(err)
+	}
+	waitHandOffs(t, quiet, 1) // bob went quiet again, in the middle of a frame
+	if _, err := bob.conn.Write(frame[90:]); err != nil {
+		t.Fatal(err)
+	}
+	alice.expect("[bob] split across a hand-off")
+	alice.send("still here")
+	bob.expect("[alice] still here")
+	settle(alice, bob)
+}
+
+// waitHandOffs waits until at least n session readers not in old run in
+// goroutines started by a hand-off, and returns all such readers.
+func waitHandOffs(t *testing.T, old map[string]bool, n int) map[string]bool {
+	t.Helper()
+	deadline := time.Now().Add(testTimeout)
+	buf := make([]byte, 1<<20)
+	for {
+		now := map[string]bool{}
+		fresh := 0
+		for _, g := range strings.Split(string(buf[:runtime.Stack(buf, true)]), "\n\n") {
+			if strings.Contains(g, "created by github.com/framechat/chat.(*session).loop") {
+				id, _, _ := strings.Cut(g, " [")
+				now[id] = true
+				if !old[id] {
+					fresh++
+				}
+			}
+		}
+		if fresh >= n {
+			return now
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of %d readers handed off", fresh, n)
+		}
+		time.Sleep(5 * time.Millisecond) // polling a goroutine dump: there is no event to wait on
+	}
+}
+
+// TestQuietWaveReleasesMemory: when a batch of connections has gone quiet,
+// the memory their readers left behind is returned to the OS, once. Not
+// parallel: it replaces the package's release function.
+func TestQuietWaveReleasesMemory(t *testing.T) {
+	released := make(chan struct{}, 10)
+	signal := func() { released <- struct{}{} }
+	old := releaseMemory.Swap(&signal)
+	t.Cleanup(func() { releaseMemory.Store(old) })
+	handOffs.Store(0)
+
+	h := NewHub(Config{})
+	h.quietAfter = 10 * time.Millisecond
+	mt := NewMemTransport()
+	served := make(chan error, 1)
+	go func() { served <- h.Serve(mt) }()
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
+		defer cancel()
+		h.Shutdown(ctx)
+		<-served
+	})
+	var clients []*tclient
+	for i := range releaseBatch {
+		c := dial(t, h, mt)
+		c.name = fmt.Sprint("u", i)
+		c.send(c.name)
+		clients = append(clients, c)
+	}
+	settle(clients...)
+	select {
+	case <-released:
+	case <-time.After(testTimeout):
+		t.Fatalf("%d connections went quiet and no memory was released (%d hand-offs counted)", releaseBatch, handOffs.Load())
+	}
+	select {
+	case <-released:
+		t.Error("memory released twice for one batch")
+	case <-time.After(1500 * time.Millisecond): // a second release would come a second after a second batch
+	}
+}
+
+// TestNoMemoryRelease: the hub leaves the runtime's memory alone when told.
+func TestNoMemoryRelease(t *testing.T) {
+	handOffs.Store(0)
+	h := NewHub(Config{NoMemoryRelease: true})
+	h.quietAfter = 10 * time.Millisecond
+	mt := NewMemTransport()
+	served := make(chan error, 1)
+	go func() { served <- h.Serve(mt) }()
+	t.Cleanup(func() {
+		h.Shutdown(context.Background())
+		<-served
+	})
+	c := join(t, h, mt, "quiet", "")
+	quiet := waitHandOffs(t, nil, 1)
+	c.send("/list")
+	c.recv(1)
+	waitHandOffs(t, quiet, 1)
+	if n := handOffs.Load(); n != 0 {
+		t.Errorf("%d hand-offs counted towards a memory release", n)
 	}
 }

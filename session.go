@@ -9,6 +9,7 @@ import (
 	"os"
 	"runtime/debug"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -38,9 +39,20 @@ type session struct {
 
 	// reader-owned. name is also read by other sessions, under the lock of
 	// the room s is in; while s is in a room it changes only under that lock.
-	proto protocol
-	name  string
-	room  *room
+	proto    protocol
+	name     string
+	room     *room
+	frames   *FrameReader   // cs168 and im
+	messages *MessageReader // lobby
+	detached bool           // served by goroutines of its own, counted in hub.wg
+
+	// Read deadlines (reader-owned): the protocol's (hello or idle
+	// timeout), and the quiet check's (see loop).
+	deadline     time.Time
+	armed        bool
+	quietAt      time.Time
+	handled      uint64 // messages handled
+	handledAtArm uint64
 
 	stop     chan struct{} // closed when the session ends: interrupts the lobby pause and flood waits
 	stopOnce sync.Once
@@ -66,17 +78,68 @@ type protocol interface {
 	handle(msg []byte) (more bool)
 }
 
-// serve runs the session until the connection ends and returns why it ended.
-//
-// serve and the loops under it stay small on purpose: an idle connection
-// is a reader parked in a read, and everything on its stack then (these
-// frames included) is memory held per connection. Events are built in
-// report, and the ending in finish, so that their frames exist only while
-// they run.
+// serve runs the session until the connection ends and returns why it
+// ended. A session of a Transport runs it in a goroutine of its own
+// (detached): the reading then moves to a fresh goroutine whenever the
+// connection goes quiet (see loop), and the last goroutine marks the
+// session done in the hub's wait group.
 func (s *session) serve() error {
-	s.report(EventConnect, "", nil)
-	reason, err := s.readLoop()
-	return s.finish(reason, err)
+	s.start()
+	return s.loop()
+}
+
+// quietAfter is how long a detached session's reader waits without a
+// message before it hands the reading to a fresh goroutine
+// (Hub.quietAfter, which tests shorten).
+const quietAfter = 2 * time.Second
+
+// loop reads and handles messages until the session ends, then ends it.
+//
+// An idle connection is a goroutine parked in a read, and its stack is
+// memory held per connection. Handling a command grows the stack from 2 to
+// 4 KiB, and the runtime never shrinks a stack parked in a network read
+// (it shrinks one only while less than a quarter, minus 800 bytes, is in
+// use). So a detached session arms a read deadline when it has handled a
+// message; if the deadline passes with no message since (the client has
+// gone quiet), loop starts itself again in a new goroutine, with a new
+// 2 KiB stack, and the old goroutine and its grown stack end. A busy
+// connection only re-arms the deadline every quietAfter; a quiet one costs
+// nothing more until it speaks. Partial frames survive the deadline (the
+// framer keeps what it has read).
+func (s *session) loop() error {
+	var reason string
+	var err error
+	for {
+		var msg []byte
+		if s.frames != nil {
+			msg, err = s.frames.ReadFrame()
+		} else {
+			msg, err = s.messages.ReadMessage()
+		}
+		if err != nil {
+			switch s.quiet(err) {
+			case handOff:
+				go s.loop()
+				if !s.hub.cfg.NoMemoryRelease {
+					releaseStacksSoon()
+				}
+				return nil
+			case readOn:
+				continue
+			}
+			reason, err = s.readFailed(err)
+			break
+		}
+		var more bool
+		if more, reason, err = s.dispatch(msg); !more {
+			break
+		}
+	}
+	err = s.finish(reason, err)
+	if s.detached {
+		s.hub.wg.Done()
+	}
+	return err
 }
 
 // report sends an event about this session to the Observer.
@@ -127,61 +190,153 @@ func (s *session) finish(reason string, err error) error {
 	return err
 }
 
-// readLoop feeds each inbound message to the dialect until the client quits
-// or the connection fails. A panic in a dialect ends this one connection,
+// start reports the connection and sets up the reader.
+//
+//go:noinline
+func (s *session) start() {
+	s.report(EventConnect, "", nil)
+	if s.dialect == Lobby {
+		s.messages = NewMessageReader(s.conn, MaxMessage)
+	} else {
+		s.frames = NewFrameReader(s.conn, FrameSize)
+	}
+	if t := s.hub.cfg.HelloTimeout; t > 0 {
+		s.deadline = time.Now().Add(t)
+		s.setDeadline()
+	}
+}
+
+// setDeadline sets the connection's read deadline to the earlier of the
+// protocol's (hello or idle timeout) and the quiet check's.
+func (s *session) setDeadline() {
+	d := s.deadline
+	if s.armed && (d.IsZero() || s.quietAt.Before(d)) {
+		d = s.quietAt
+	}
+	s.conn.SetReadDeadline(d)
+}
+
+// deadlinePassed reports whether the protocol's deadline has passed.
+func (s *session) deadlinePassed() bool {
+	return !s.deadline.IsZero() && !time.Now().Before(s.deadline)
+}
+
+// handOffs counts hand-offs since the memory of the stacks they left
+// behind was last returned to the OS (the runtime keeps freed stacks
+// resident: a wave of connections going quiet would otherwise leave RSS
+// at its peak).
+var handOffs atomic.Int64
+
+// releaseBatch is how many hand-offs (4 KiB of stack each) make it worth
+// returning their memory; the release runs a second after the batch is
+// full, so that it takes the rest of a wave too.
+const releaseBatch = 256
+
+// releaseMemory returns free memory to the OS; tests replace it.
+var releaseMemory atomic.Pointer[func()]
+
+func init() {
+	f := debug.FreeOSMemory
+	releaseMemory.Store(&f)
+}
+
+// releaseStacksSoon counts one hand-off and, when a batch is full,
+// schedules the release. It is package-wide, as the memory is.
+func releaseStacksSoon() {
+	if handOffs.Add(1) == releaseBatch {
+		time.AfterFunc(time.Second, func() {
+			handOffs.Store(0)
+			(*releaseMemory.Load())()
+		})
+	}
+}
+
+// What quiet says to do about a read error.
+const (
+	readFailed = iota // the error ends the session
+	readOn            // the quiet check passed with messages since: read on
+	handOff           // the client went quiet: read on in a fresh goroutine
+)
+
+// quiet looks at a read error of a detached session: the quiet check's
+// deadline passing is not a failure. With no message since the check was
+// armed, the check is disarmed and the caller hands the reading to a
+// fresh goroutine; with messages since, it is re-armed.
+//
+//go:noinline
+func (s *session) quiet(err error) int {
+	if !s.armed || !errors.Is(err, os.ErrDeadlineExceeded) || s.hub.stopping.Load() || s.deadlinePassed() {
+		return readFailed
+	}
+	if s.handled != s.handledAtArm {
+		s.arm()
+		return readOn
+	}
+	s.armed = false
+	s.setDeadline()
+	return handOff
+}
+
+// arm starts the quiet check.
+func (s *session) arm() {
+	s.armed, s.handledAtArm, s.quietAt = true, s.handled, time.Now().Add(s.hub.quietAfter)
+	s.setDeadline()
+}
+
+// readFailed says why a read ended the session.
+//
+//go:noinline
+func (s *session) readFailed(err error) (reason string, _ error) {
+	switch {
+	case s.hub.stopping.Load():
+		return ReasonShutdown, nil
+	case errors.Is(err, io.EOF):
+		return ReasonQuit, nil
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		return ReasonIdle, fmt.Errorf("chat: %s: %w", s.addr, ErrIdle)
+	}
+	return ReasonLost, err
+}
+
+// dispatch feeds one inbound message to the dialect, after the deadlines
+// and flood control. It reports more = false, with the reason, when the
+// session must end. A panic in a dialect ends this one connection,
 // reported to the Observer with its stack, so that a bug one client can
 // reach does not take the server and everyone else down with it.
-func (s *session) readLoop() (reason string, err error) {
+//
+//go:noinline
+func (s *session) dispatch(msg []byte) (more bool, reason string, err error) {
 	defer func() {
 		if p := recover(); p != nil {
-			reason, err = ReasonLost, s.panicked(p)
+			more, reason, err = false, ReasonLost, s.panicked(p)
 		}
 	}()
 	cfg := &s.hub.cfg
-	var fr *FrameReader
-	var mr *MessageReader
-	if s.dialect == Lobby {
-		mr = NewMessageReader(s.conn, MaxMessage)
-	} else {
-		fr = NewFrameReader(s.conn, FrameSize)
+	s.handled++
+	changed := true
+	switch {
+	case cfg.IdleTimeout > 0:
+		s.deadline = time.Now().Add(cfg.IdleTimeout)
+	case s.handled == 1 && cfg.HelloTimeout > 0:
+		s.deadline = time.Time{}
+	default:
+		changed = false
 	}
-	if cfg.HelloTimeout > 0 {
-		s.conn.SetReadDeadline(time.Now().Add(cfg.HelloTimeout))
+	if s.detached && !s.armed {
+		s.arm() // sets the deadline too
+	} else if changed {
+		s.setDeadline()
 	}
-	for first := true; ; first = false {
-		var msg []byte
-		if fr != nil {
-			msg, err = fr.ReadFrame()
-		} else {
-			msg, err = mr.ReadMessage()
-		}
-		if err != nil {
-			switch {
-			case s.hub.stopping.Load():
-				return ReasonShutdown, nil
-			case errors.Is(err, io.EOF):
-				return ReasonQuit, nil
-			case errors.Is(err, os.ErrDeadlineExceeded):
-				return ReasonIdle, fmt.Errorf("chat: %s: %w", s.addr, ErrIdle)
-			}
-			return ReasonLost, err
-		}
-		switch {
-		case cfg.IdleTimeout > 0:
-			s.conn.SetReadDeadline(time.Now().Add(cfg.IdleTimeout))
-		case first && cfg.HelloTimeout > 0:
-			s.conn.SetReadDeadline(time.Time{})
-		}
-		if s.hub.stopping.Load() {
-			continue // the server is going down: read and discard until hung up
-		}
-		if cfg.FloodRate > 0 && !s.flood.admit(s, cfg.FloodRate, cfg.FloodBurst) {
-			return ReasonShutdown, nil // stopped while waiting
-		}
-		if !s.proto.handle(msg) {
-			return ReasonQuit, nil
-		}
+	if s.hub.stopping.Load() {
+		return true, "", nil // the server is going down: read and discard until hung up
 	}
+	if cfg.FloodRate > 0 && !s.flood.admit(s, cfg.FloodRate, cfg.FloodBurst) {
+		return false, ReasonShutdown, nil // stopped while waiting
+	}
+	if !s.proto.handle(msg) {
+		return false, ReasonQuit, nil
+	}
+	return true, "", nil
 }
 
 // floodGate is a token bucket: a session may send burst messages at once
