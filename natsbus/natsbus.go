@@ -123,7 +123,7 @@ type Bus struct {
 	mu      sync.Mutex
 	subs    map[string][]*sub       // this Bus's subscriptions by room
 	mine    map[string]*localMember // memberships made through this Bus, by member key
-	gone    map[string]leftMember   // memberships ended while NATS was away
+	gone    map[string]announcement // memberships ended while NATS was away
 	made    []string                // rooms made while NATS was away
 	started time.Time               // when the Bus last (re)connected: no reaping for a PresenceTTL after
 	later   []announcement          // re-sync announcements, published a PresenceTTL after started
@@ -148,18 +148,13 @@ type localMember struct {
 	at     uint64 // when it joined, in Bus.seq
 }
 
-// announcement is a room message held back after an outage until the
-// other nodes have had time to reconnect too.
+// announcement is a room message held back until NATS is back (a
+// departure during an outage) and then until the other nodes have had time
+// to reconnect too.
 type announcement struct {
 	room string
 	msg  chat.Message
 	at   uint64 // when it happened, in Bus.seq
-}
-
-type leftMember struct {
-	room string
-	msg  chat.Message
-	at   uint64
 }
 
 // memberValue is a membership as stored in PREFIX_members.
@@ -180,7 +175,7 @@ func Connect(ctx context.Context, url string, opt Options) (*Bus, error) {
 		node:    newID(),
 		subs:    make(map[string][]*sub),
 		mine:    make(map[string]*localMember),
-		gone:    make(map[string]leftMember),
+		gone:    make(map[string]announcement),
 		resync:  make(chan struct{}, 1),
 		stop:    make(chan struct{}),
 		stopped: make(chan struct{}),
@@ -709,7 +704,7 @@ func (b *Bus) Leave(ctx context.Context, room string, m chat.Member) error {
 	}
 	b.mu.Lock()
 	b.seq++
-	b.gone[mk] = leftMember{room: room, msg: chat.Message{Kind: chat.MessageLeft, From: m.Name, Hub: m.Hub, Conn: m.Conn}, at: b.seq}
+	b.gone[mk] = announcement{room: room, msg: chat.Message{Kind: chat.MessageLeft, From: m.Name, Hub: m.Hub, Conn: m.Conn}, at: b.seq}
 	b.mu.Unlock()
 	return nil
 }
@@ -846,7 +841,7 @@ func (b *Bus) sync() {
 	b.mu.Lock()
 	since := b.downSince
 	made, gone := b.made, b.gone
-	b.made, b.gone = nil, make(map[string]leftMember)
+	b.made, b.gone = nil, make(map[string]announcement)
 	mine := make(map[string]localMember, len(b.mine))
 	for k, lm := range b.mine {
 		mine[k] = *lm
@@ -889,7 +884,7 @@ func (b *Bus) sync() {
 		if e, ok := b.memberCache.get(mk); ok && e.rev > 0 {
 			if b.members.Delete(ctx, mk, jetstream.LastRevision(e.rev)) == nil {
 				b.release(ctx, lm.room, lm.msg.From)
-				news = append(news, announcement{lm.room, lm.msg, lm.at})
+				news = append(news, lm)
 				left++
 			}
 		}
