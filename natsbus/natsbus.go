@@ -937,12 +937,20 @@ func (b *Bus) sync() {
 	if again {
 		b.reconnected(nil)
 	}
-	text := fmt.Sprintf("NATS is back; %d messages reached only this server's users meanwhile; %d members re-announced, %d departures announced, %d rooms re-created, %d name conflicts",
-		lost, back, left, len(made), conflicts)
+	text := fmt.Sprintf("NATS is back; %s reached only this server's users meanwhile; %s re-announced, %s announced, %s re-created, %s",
+		count(lost, "message"), count(int64(back), "member"), count(int64(left), "departure"), count(int64(len(made)), "room"), count(int64(conflicts), "name conflict"))
 	if !since.IsZero() {
 		text = fmt.Sprintf("NATS is back after %v; ", time.Since(since).Round(time.Millisecond)) + text[len("NATS is back; "):]
 	}
 	b.observe(chat.Event{Kind: chat.EventBusUp, Text: text})
+}
+
+// count says "1 room", "2 rooms".
+func count(n int64, what string) string {
+	if n == 1 {
+		return "1 " + what
+	}
+	return fmt.Sprintf("%d %ss", n, what)
 }
 
 func newID() string {
