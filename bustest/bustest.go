@@ -51,6 +51,7 @@ func Run(t *testing.T, newCluster func(t *testing.T) Cluster) {
 		{"CreateRace", testCreateRace},
 		{"JoinUniqueRace", testJoinUniqueRace},
 		{"RenameAndLeave", testRenameAndLeave},
+		{"LeaveTwice", testLeaveTwice},
 		{"HubsCS168", testHubsCS168},
 		{"HubsCreateRace", testHubsCreateRace},
 		{"HubsIM", testHubsIM},
@@ -399,6 +400,34 @@ func testRenameAndLeave(t *testing.T, cluster Cluster) {
 		t.Fatalf("joining under the name of one who left: %v", err)
 	}
 	eventually(t, membersAre(buses, "r", "alice", "carol"))
+}
+
+// testLeaveTwice: leaving is idempotent, as it must be when a member's
+// leave races with another hub announcing it gone: the name stays held by
+// its other holders.
+func testLeaveTwice(t *testing.T, cluster Cluster) {
+	ctx := context.Background()
+	buses := []chat.Bus{cluster(t), cluster(t)}
+	if err := buses[0].CreateRoom(ctx, "r"); err != nil {
+		t.Fatal(err)
+	}
+	x := chat.Member{Name: "ann", Hub: "h0", Conn: 1}
+	y := chat.Member{Name: "ann", Hub: "h1", Conn: 1}
+	if _, err := buses[0].Join(ctx, "r", x, false); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := buses[1].Join(ctx, "r", y, false); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		if err := buses[0].Leave(ctx, "r", x); err != nil {
+			t.Fatalf("Leave: %v", err)
+		}
+	}
+	eventually(t, membersAre(buses, "r", "ann"))
+	if _, err := buses[0].Join(ctx, "r", chat.Member{Name: "ann", Hub: "h0", Conn: 2}, true); !errors.Is(err, chat.ErrNickInUse) {
+		t.Errorf("unique join of a name still held, after a double leave: %v, want ErrNickInUse", err)
+	}
 }
 
 // startHubs serves n hubs, one per Bus of the cluster, each over its own

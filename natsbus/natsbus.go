@@ -8,7 +8,7 @@
 // two servers racing for a room or a name exactly one wins:
 //
 //	PREFIX_rooms    one key per room; the value is its name
-//	PREFIX_names    one key per (room, name) in use; the value counts its holders
+//	PREFIX_names    one key per (room, name) in use; the value lists its holders
 //	PREFIX_members  one key per membership; the value names the member and its node
 //	PREFIX_nodes    one key per live Bus, refreshed every Heartbeat, expiring after PresenceTTL
 //
@@ -542,7 +542,7 @@ func (b *Bus) Join(ctx context.Context, room string, m chat.Member, unique bool)
 	}
 	ctx, cancel := b.ctx(ctx)
 	defer cancel()
-	if err := b.claim(ctx, room, m.Name, unique); err != nil {
+	if err := b.claim(ctx, room, m.Name, mk, unique); err != nil {
 		if unreachable(err) {
 			return b.joinLocally(room, m, unique)
 		}
@@ -551,7 +551,7 @@ func (b *Bus) Join(ctx context.Context, room string, m chat.Member, unique bool)
 	v, _ := json.Marshal(memberValue{Name: m.Name, Hub: m.Hub, Conn: m.Conn, Node: b.node})
 	rev, err := b.members.Put(ctx, mk, v)
 	if err != nil {
-		b.release(ctx, room, m.Name)
+		b.release(ctx, room, m.Name, mk)
 		if unreachable(err) {
 			return b.joinLocally(room, m, unique)
 		}
@@ -580,34 +580,51 @@ func (b *Bus) joinLocally(room string, m chat.Member, unique bool) (int, error) 
 	return b.memberCache.count(prefix), nil
 }
 
-// claim takes one hold on a name: the first hold with Create (which fails
-// if anyone holds it, when unique), later ones by compare-and-set.
-func (b *Bus) claim(ctx context.Context, room, name string, unique bool) error {
+// holders is the value of a name's key: the member keys holding it.
+type holders map[string]bool
+
+func readHolders(e jetstream.KeyValueEntry) holders {
+	h := holders{}
+	json.Unmarshal(e.Value(), &h)
+	return h
+}
+
+func (h holders) bytes() []byte {
+	p, _ := json.Marshal(h)
+	return p
+}
+
+// claim adds the membership mk to the holders of a name: with Create when
+// nobody holds it, with compare-and-set otherwise; when unique, it fails
+// with chat.ErrNickInUse if anyone else holds it. Claiming twice is
+// harmless.
+func (b *Bus) claim(ctx context.Context, room, name, mk string, unique bool) error {
 	k := nameKey(room, name)
 	for {
-		_, err := b.names.Create(ctx, k, []byte("1"))
+		e, err := b.names.Get(ctx, k)
+		switch {
+		case errors.Is(err, jetstream.ErrKeyNotFound):
+			_, err = b.names.Create(ctx, k, holders{mk: true}.bytes())
+		case err != nil:
+			return fmt.Errorf("natsbus: claim %q in %q: %w", name, room, err)
+		default:
+			h := readHolders(e)
+			if h[mk] {
+				return nil
+			}
+			if unique && len(h) > 0 {
+				return fmt.Errorf("natsbus: claim %q in %q: %w", name, room, chat.ErrNickInUse)
+			}
+			h[mk] = true
+			_, err = b.names.Update(ctx, k, h.bytes(), e.Revision())
+		}
 		if err == nil {
 			return nil
 		}
-		if !errors.Is(err, jetstream.ErrKeyExists) {
+		if !errors.Is(err, jetstream.ErrKeyExists) && !isWrongSequence(err) {
 			return fmt.Errorf("natsbus: claim %q in %q: %w", name, room, err)
 		}
-		if unique {
-			return fmt.Errorf("natsbus: claim %q in %q: %w", name, room, chat.ErrNickInUse)
-		}
-		e, err := b.names.Get(ctx, k)
-		if errors.Is(err, jetstream.ErrKeyNotFound) {
-			continue // released meanwhile: try to create it again
-		}
-		if err != nil {
-			return fmt.Errorf("natsbus: claim %q in %q: %w", name, room, err)
-		}
-		n, _ := strconv.Atoi(string(e.Value()))
-		if _, err := b.names.Update(ctx, k, []byte(strconv.Itoa(n+1)), e.Revision()); err == nil {
-			return nil
-		} else if !errors.Is(err, jetstream.ErrKeyExists) && !isWrongSequence(err) {
-			return fmt.Errorf("natsbus: claim %q in %q: %w", name, room, err)
-		}
+		// Another Bus changed the key first: look again.
 	}
 }
 
@@ -617,8 +634,10 @@ func isWrongSequence(err error) bool {
 	return errors.As(err, &api) && api.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence
 }
 
-// release gives up one hold on a name, deleting its key with the last.
-func (b *Bus) release(ctx context.Context, room, name string) error {
+// release removes the membership mk from the holders of a name, deleting
+// the key with the last holder. Releasing what is not held does nothing,
+// so a member reaped by another Bus and then leaving is not released twice.
+func (b *Bus) release(ctx context.Context, room, name, mk string) error {
 	k := nameKey(room, name)
 	for {
 		e, err := b.names.Get(ctx, k)
@@ -628,11 +647,15 @@ func (b *Bus) release(ctx context.Context, room, name string) error {
 		if err != nil {
 			return fmt.Errorf("natsbus: release %q in %q: %w", name, room, err)
 		}
-		n, _ := strconv.Atoi(string(e.Value()))
-		if n <= 1 {
+		h := readHolders(e)
+		if !h[mk] {
+			return nil
+		}
+		delete(h, mk)
+		if len(h) == 0 {
 			err = b.names.Delete(ctx, k, jetstream.LastRevision(e.Revision()))
 		} else {
-			_, err = b.names.Update(ctx, k, []byte(strconv.Itoa(n-1)), e.Revision())
+			_, err = b.names.Update(ctx, k, h.bytes(), e.Revision())
 		}
 		if err == nil {
 			return nil
@@ -651,13 +674,13 @@ func (b *Bus) Rename(ctx context.Context, room string, m chat.Member, name strin
 	}
 	ctx, cancel := b.ctx(ctx)
 	defer cancel()
-	if err := b.claim(ctx, room, name, true); err != nil {
+	mk := memberKey(room, m)
+	if err := b.claim(ctx, room, name, mk, true); err != nil {
 		if unreachable(err) {
 			return fmt.Errorf("natsbus: rename %q to %q: %w: %w", m.Name, name, ErrUnavailable, err)
 		}
 		return err
 	}
-	mk := memberKey(room, m)
 	b.mu.Lock()
 	lm := b.mine[mk]
 	var since uint64
@@ -668,7 +691,7 @@ func (b *Bus) Rename(ctx context.Context, room string, m chat.Member, name strin
 	v, _ := json.Marshal(memberValue{Name: name, Hub: m.Hub, Conn: m.Conn, Node: b.node, Since: since})
 	rev, err := b.members.Put(ctx, mk, v)
 	if err != nil {
-		b.release(ctx, room, name)
+		b.release(ctx, room, name, mk)
 		return fmt.Errorf("natsbus: rename %q to %q: %w", m.Name, name, err)
 	}
 	b.memberCache.set(mk, v, rev)
@@ -677,7 +700,7 @@ func (b *Bus) Rename(ctx context.Context, room string, m chat.Member, name strin
 		lm.m.Name = name
 	}
 	b.mu.Unlock()
-	if err := b.release(ctx, room, m.Name); err != nil {
+	if err := b.release(ctx, room, m.Name, mk); err != nil {
 		b.observe(chat.Event{Kind: chat.EventError, Room: room, Name: m.Name, Err: err})
 	}
 	return nil
@@ -696,7 +719,7 @@ func (b *Bus) Leave(ctx context.Context, room string, m chat.Member) error {
 		defer cancel()
 		err := b.members.Delete(ctx, mk)
 		if err == nil {
-			return b.release(ctx, room, m.Name)
+			return b.release(ctx, room, m.Name, mk)
 		}
 		if !unreachable(err) {
 			return fmt.Errorf("natsbus: leave %q: %w", room, err)
@@ -809,7 +832,7 @@ func (b *Bus) reap(ctx context.Context) {
 		}
 		b.memberCache.remove(e.key)
 		room := roomOfKey(e.key)
-		b.release(ctx, room, v.Name)
+		b.release(ctx, room, v.Name, e.key)
 		b.publish(room, chat.Message{Kind: chat.MessageLeft, From: v.Name, Lost: true, Hub: v.Hub, Conn: v.Conn}, 0)
 		b.observe(chat.Event{Kind: chat.EventBusReap, Name: v.Name, Room: room,
 			Text: fmt.Sprintf("node %s stopped refreshing its presence", v.Node)})
@@ -883,7 +906,7 @@ func (b *Bus) sync() {
 	for mk, lm := range gone {
 		if e, ok := b.memberCache.get(mk); ok && e.rev > 0 {
 			if b.members.Delete(ctx, mk, jetstream.LastRevision(e.rev)) == nil {
-				b.release(ctx, lm.room, lm.msg.From)
+				b.release(ctx, lm.room, lm.msg.From, mk)
 				news = append(news, lm)
 				left++
 			}
@@ -894,12 +917,12 @@ func (b *Bus) sync() {
 		if e, ok := b.memberCache.get(mk); ok && e.rev > 0 {
 			continue // the cluster still has it
 		}
-		err := b.claim(ctx, lm.room, lm.m.Name, lm.unique)
+		err := b.claim(ctx, lm.room, lm.m.Name, mk, lm.unique)
 		if errors.Is(err, chat.ErrNickInUse) {
 			conflicts++
 			b.observe(chat.Event{Kind: chat.EventError, Room: lm.room, Name: lm.m.Name,
 				Err: fmt.Errorf("natsbus: re-sync: %q was taken elsewhere during the outage; both keep it: %w", lm.m.Name, err)})
-			err = b.claim(ctx, lm.room, lm.m.Name, false)
+			err = b.claim(ctx, lm.room, lm.m.Name, mk, false)
 		}
 		if err != nil {
 			fail(err)
