@@ -25,6 +25,19 @@
 // and reports an EventBusUp saying how long it was away and how many
 // messages reached only local members. Uniqueness is not promised across
 // an outage: a name claimed on both sides is kept by both, and reported.
+//
+// Order: each room's messages are delivered to every hub in the order
+// NATS delivers them, which is the same for all subscribers of one NATS
+// server; hubs on different servers of a NATS cluster may see two members'
+// concurrent lines in different orders. A member who just joined may hear
+// lines said just before, still on their way. Reads of rooms and members
+// (/list, /who) catch up with the buckets first, so they see every change
+// made anywhere before them.
+//
+// Limits: all servers of a cluster should use the same PresenceTTL (the
+// bucket keeps the last one set). A server killed in the moment between
+// claiming a name and recording the membership (one round trip) leaves
+// that name held until its key in PREFIX_names is deleted by hand.
 package natsbus
 
 import (

@@ -57,7 +57,7 @@ func main() {
 	flag.StringVar(&o.tlsKey, "tls-key", "", "TLS private key file (PEM)")
 	flag.StringVar(&o.http, "http", "", "serve the web client and its WebSocket (cs168) on this address, e.g. :8080")
 	flag.StringVar(&o.nats, "nats", "", "join the servers of a cluster through this NATS server, e.g. nats://127.0.0.1:4222 (needs JetStream: nats-server -js)")
-	flag.DurationVar(&o.natsTTL, "nats-ttl", 0, "with -nats: how long the cluster waits for a silent server before announcing its users as gone (0: 5s)")
+	flag.DurationVar(&o.natsTTL, "nats-ttl", 0, "with -nats: how long the cluster waits for a silent server before announcing its users as gone (0: 5s; use the same on every server)")
 	flag.StringVar(&o.pprof, "pprof", "", "serve net/http/pprof on this address, e.g. 127.0.0.1:6060 (off by default)")
 	flag.Usage = func() {
 		fmt.Fprintf(flag.CommandLine.Output(), "usage: server [flags] [PORT]\n")
