@@ -26,11 +26,14 @@
 // messages reached only local members. Uniqueness is not promised across
 // an outage: a name claimed on both sides is kept by both, and reported.
 //
-// Order: each room's messages are delivered to every hub in the order
-// NATS delivers them, which is the same for all subscribers of one NATS
-// server; hubs on different servers of a NATS cluster may see two members'
-// concurrent lines in different orders. A member who just joined may hear
-// lines said just before, still on their way. Reads of rooms and members
+// Order: NATS keeps each server's messages to a room in the order they
+// were sent, so every hub sees each member's lines, joins and leaves in
+// order, and a server's own members all see the same order. Lines said at
+// the same moment by members on different servers may reach different
+// hubs in different orders: a total order per room would need a JetStream
+// stream in the message path, at a cost in latency this package does not
+// pay. A member who just joined may hear lines said just before, still on
+// their way. Reads of rooms and members
 // (/list, /who) catch up with the buckets first, so they see every change
 // made anywhere before them.
 //
