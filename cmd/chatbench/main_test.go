@@ -75,3 +75,23 @@ func TestIRCChatText(t *testing.T) {
 		t.Error("a numeric is not chat")
 	}
 }
+
+func TestParseStamp(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want int64
+		ok   bool
+	}{
+		{"1700000000123456789 xxxx", 1700000000123456789, true},
+		{"42", 42, true},
+		{"", 0, false},
+		{" 42", 0, false},
+		{"12a4 x", 0, false},
+		{"99999999999999999999 x", 0, false}, // would overflow
+	} {
+		got, ok := parseStamp([]byte(tc.in))
+		if got != tc.want || ok != tc.ok {
+			t.Errorf("parseStamp(%q) = %d, %v; want %d, %v", tc.in, got, ok, tc.want, tc.ok)
+		}
+	}
+}
