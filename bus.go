@@ -92,6 +92,7 @@ const (
 
 var messageKindNames = [...]string{"chat", "joined", "left", "renamed", "whisper"}
 
+// String returns the kind's name, such as "joined".
 func (k MessageKind) String() string {
 	if int(k) < len(messageKindNames) {
 		return messageKindNames[k]
