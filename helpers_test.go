@@ -19,6 +19,13 @@ const testTimeout = 5 * time.Second
 func startHub(t *testing.T, cfg Config) (*Hub, *MemTransport) {
 	t.Helper()
 	h := NewHub(cfg)
+	return h, serveHub(t, h)
+}
+
+// serveHub serves h over an in-memory transport for the test's life and
+// shuts it down at the end.
+func serveHub(t *testing.T, h *Hub) *MemTransport {
+	t.Helper()
 	mt := NewMemTransport()
 	served := make(chan error, 1)
 	go func() { served <- h.Serve(mt) }()
@@ -32,7 +39,7 @@ func startHub(t *testing.T, cfg Config) (*Hub, *MemTransport) {
 			t.Errorf("Serve returned %v, want ErrHubClosed", err)
 		}
 	})
-	return h, mt
+	return mt
 }
 
 // tclient is a test's cs168 client over the in-memory transport.

@@ -314,17 +314,7 @@ func TestWriteTimeout(t *testing.T) {
 func TestQuietReaderHandsOff(t *testing.T) {
 	h := NewHub(Config{})
 	h.quietAfter = 20 * time.Millisecond
-	mt := NewMemTransport()
-	served := make(chan error, 1)
-	go func() { served <- h.Serve(mt) }()
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
-		defer cancel()
-		if err := h.Shutdown(ctx); err != nil {
-			t.Errorf("Shutdown: %v", err)
-		}
-		<-served
-	})
+	mt := serveHub(t, h)
 	alice := join(t, h, mt, "alice", "a")
 	bob := join(t, h, mt, "bob", "a")
 	alice.expect("bob has joined")
@@ -386,23 +376,14 @@ func TestQuietWaveReleasesMemory(t *testing.T) {
 
 	h := NewHub(Config{})
 	h.quietAfter = 10 * time.Millisecond
-	mt := NewMemTransport()
-	served := make(chan error, 1)
-	go func() { served <- h.Serve(mt) }()
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
-		defer cancel()
-		h.Shutdown(ctx)
-		<-served
-	})
-	var clients []*tclient
+	mt := serveHub(t, h)
+	// Each client says one thing (its name) and falls quiet: one hand-off
+	// each, one batch in all.
 	for i := range releaseBatch {
 		c := dial(t, h, mt)
 		c.name = fmt.Sprint("u", i)
 		c.send(c.name)
-		clients = append(clients, c)
 	}
-	settle(clients...)
 	select {
 	case <-released:
 	case <-time.After(testTimeout):
@@ -420,13 +401,7 @@ func TestNoMemoryRelease(t *testing.T) {
 	handOffs.Store(0)
 	h := NewHub(Config{NoMemoryRelease: true})
 	h.quietAfter = 10 * time.Millisecond
-	mt := NewMemTransport()
-	served := make(chan error, 1)
-	go func() { served <- h.Serve(mt) }()
-	t.Cleanup(func() {
-		h.Shutdown(context.Background())
-		<-served
-	})
+	mt := serveHub(t, h)
 	c := join(t, h, mt, "quiet", "")
 	quiet := waitHandOffs(t, nil, 1)
 	c.send("/list")

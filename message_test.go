@@ -95,3 +95,9 @@ func TestObserversFanOut(t *testing.T) {
 		t.Error("EventKind names")
 	}
 }
+
+func TestMessageKindString(t *testing.T) {
+	if MessageChat.String() != "chat" || MessageWhisper.String() != "whisper" || MessageKind(9).String() != "MessageKind(9)" {
+		t.Errorf("MessageKind names: %v %v %v", MessageChat, MessageWhisper, MessageKind(9))
+	}
+}
