@@ -245,3 +245,54 @@ func memberNames(t *testing.T, h *chat.Hub, room string) string {
 	}
 	return fmt.Sprint(strings.Join(ms, " "))
 }
+
+// TestResyncRetries: NATS comes back without JetStream, so the re-sync
+// fails; then NATS goes away again. The Bus reports the failure and retries
+// only at heartbeats while connected — no storm of attempts while NATS is
+// away — keeps local chat going, and completes the re-sync once NATS is
+// back with JetStream.
+func TestResyncRetries(t *testing.T) {
+	n := startNATS(t)
+	n.timeout = 500 * time.Millisecond // failed requests fail fast
+	a := startNode(t, n)
+	alice, carol := a.dial(t, "alice"), a.dial(t, "carol")
+	meet("x", alice, carol)
+
+	n.stop()
+	a.events.waitFor(t, chat.EventBusDown)
+	n.nojs = true
+	n.start()
+	if ev := a.events.waitFor(t, chat.EventError); !strings.Contains(ev.Err.Error(), "re-sync") {
+		t.Fatalf("first error after reconnecting without JetStream: %v", ev.Err)
+	}
+	n.stop()
+	// Away again: count what the Bus reports over a second (ten heartbeats).
+	deadline := time.After(time.Second)
+	errs := 0
+	for done := false; !done; {
+		select {
+		case ev := <-a.events:
+			switch ev.Kind {
+			case chat.EventError:
+				errs++
+			case chat.EventBusUp:
+				t.Fatalf("re-sync reported done without JetStream: %s", ev.Text)
+			}
+		case <-deadline:
+			done = true
+		}
+	}
+	if errs > 1 { // the attempt under way when NATS went may fail
+		t.Errorf("%d re-sync errors in a second with NATS away; want no attempts until it is back", errs)
+	}
+	alice.send("still local")
+	carol.expect("[alice] still local")
+
+	n.nojs = false
+	n.start()
+	up := a.events.waitFor(t, chat.EventBusUp)
+	t.Logf("then: %s", up.Text)
+	if got := memberNames(t, a.hub, "x"); got != "alice carol" {
+		t.Errorf("members of x after the re-sync: %s", got)
+	}
+}

@@ -135,6 +135,7 @@ type Bus struct {
 	down      atomic.Bool
 	downSince time.Time    // under mu
 	localOnly atomic.Int64 // messages that reached only local members during the outage
+	retry     atomic.Bool  // a re-sync failed: try again at a heartbeat
 
 	mu      sync.Mutex
 	subs    map[string][]*sub       // this Bus's subscriptions by room
@@ -792,7 +793,11 @@ func (b *Bus) loop() {
 		case <-b.resync:
 			b.sync()
 		case <-tick.C:
-			if !b.down.Load() {
+			switch {
+			case b.retry.Load() && b.nc.IsConnected():
+				b.retry.Store(false)
+				b.sync()
+			case !b.down.Load():
 				b.heartbeat()
 			}
 		}
@@ -896,10 +901,7 @@ func (b *Bus) sync() {
 			b.gone[k] = v
 		}
 		b.mu.Unlock()
-		select { // try again shortly
-		case b.resync <- struct{}{}:
-		default:
-		}
+		b.retry.Store(true) // again at the next heartbeat, once connected
 	}
 	if _, err := b.nodes.Put(ctx, b.node, []byte(time.Now().UTC().Format(time.RFC3339Nano))); err != nil {
 		fail(err)

@@ -22,6 +22,7 @@ type natsServer struct {
 	dir  string
 	port int
 	s    *server.Server
+	nojs bool // start without JetStream (to make key-value requests fail)
 }
 
 func startNATS(t *testing.T) *natsServer {
@@ -36,7 +37,7 @@ func (n *natsServer) start() {
 	n.t.Helper()
 	s, err := server.NewServer(&server.Options{
 		Host: "127.0.0.1", Port: n.port, NoLog: true, NoSigs: true,
-		JetStream: true, StoreDir: n.dir,
+		JetStream: !n.nojs, StoreDir: n.dir,
 	})
 	if err != nil {
 		n.t.Fatalf("nats server: %v", err)
@@ -64,7 +65,7 @@ func (n *natsServer) bus(t *testing.T, obs chat.Observer) *natsbus.Bus {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	b, err := natsbus.Connect(ctx, n.url(), natsbus.Options{Observer: obs, Heartbeat: 100 * time.Millisecond, PresenceTTL: 500 * time.Millisecond})
+	b, err := natsbus.Connect(ctx, n.url(), natsbus.Options{Observer: obs, Heartbeat: 100 * time.Millisecond, PresenceTTL: 500 * time.Millisecond, Timeout: n.timeout})
 	if err != nil {
 		t.Fatalf("Connect: %v", err)
 	}
