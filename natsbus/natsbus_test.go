@@ -23,6 +23,8 @@ type natsServer struct {
 	port int
 	s    *server.Server
 	nojs bool // start without JetStream (to make key-value requests fail)
+
+	timeout time.Duration // the Buses' Options.Timeout (zero: the default)
 }
 
 func startNATS(t *testing.T) *natsServer {
