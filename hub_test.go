@@ -213,6 +213,7 @@ func TestSlogObserver(t *testing.T) {
 	settle(c)
 	c.send("/bogus")
 	c.expect("/bogus is not a valid control message. Valid messages are /create, /list, and /join.")
+	settle(c) // the reply goes out before the failure is logged: a round trip orders them
 
 	mu.Lock()
 	defer mu.Unlock()
