@@ -25,6 +25,10 @@ type Bus interface {
 type Traffic interface {
 	// Publish sends m to every subscriber of room, the publishing hub's own
 	// subscription included. It must not block on slow subscribers for long.
+	// A join, leave or rename must have reached the point where the room's
+	// order is decided (the broker) when Publish returns, so that a hub that
+	// subscribes afterwards does not receive it. Publish must not keep
+	// m.Text after it returns.
 	Publish(room string, m Message) error
 
 	// Subscribe calls deliver with each message published to room, one at a

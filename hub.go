@@ -652,8 +652,9 @@ func (r *room) member(name string) *session {
 // tells the members already there (a lobby joiner is told too, as its
 // protocol says). With unique set, join fails with ErrNickInUse and changes
 // nothing when a member of the room already has s's name. accepted, if not
-// nil, runs once the join is certain, before anyone is told, with the
-// number of members the room has now: the lobby sends its "0" there.
+// nil, runs once the join is certain, before the joiner hears anything of
+// the room and before anyone is told, with the number of members the room
+// has now: the lobby sends its "0" there.
 func (h *Hub) join(s *session, name string, unique bool, accepted func(members int)) error {
 	ctx := context.Background()
 	count, err := h.bus.Join(ctx, name, s.member(), unique)
@@ -665,13 +666,15 @@ func (h *Hub) join(s *session, name string, unique bool, accepted func(members i
 		h.bus.Leave(ctx, name, s.member())
 		return err
 	}
+	// The joiner gets its reply first and hears the room from here on
+	// (with a Bus between hubs, that can include lines said just before,
+	// still on their way); then the others are told, and a Bus has the
+	// join in the room's order when publish returns.
+	joined := Message{Kind: MessageJoined, From: s.name, Count: count, Hub: h.id, Conn: s.id}
+	r.mu.Lock()
 	if accepted != nil {
 		accepted(count)
 	}
-	// The joiner hears the room from here on: with a Bus between hubs, that
-	// can include lines said just before, still on their way.
-	joined := Message{Kind: MessageJoined, From: s.name, Count: count, Hub: h.id, Conn: s.id}
-	r.mu.Lock()
 	if s.dialect == Lobby { // the lobby tells the joiner too
 		if count <= 1 {
 			s.send([]byte(lobbyNewRoom), true)

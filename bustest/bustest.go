@@ -516,6 +516,10 @@ func testHubsIM(t *testing.T, cluster Cluster) {
 	hubs := startHubs(t, cluster, 2, chat.IM)
 	ann := hubs[0].Dial("ann")
 	ann.Expect("NOTICE Hello, ann! 1 user online. Type /help for the commands.")
+	// The welcome is sent before the others are told: a round trip makes
+	// sure ann's join is in the room's order before bob's hub subscribes.
+	ann.Send("/who")
+	ann.Expect("USERS ann")
 	bob := hubs[1].Dial("bob")
 	bob.Expect("NOTICE Hello, bob! 2 users online. Type /help for the commands.")
 	ann.Expect("NOTICE bob has joined")
@@ -549,6 +553,8 @@ func testHubsLobby(t *testing.T, cluster Cluster) {
 	a.Expect("0")
 	a.Send("/nick ann")
 	a.Expect("0", "You have joined a new room.")
+	a.Send("/who") // a round trip: ann's join is in the room's order (see HubsIM)
+	a.Expect("Users in this room:", "ann")
 	b := hubs[1].DialLobby()
 	b.Send("/list")
 	b.Expect("1", "den")

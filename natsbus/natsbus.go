@@ -330,6 +330,13 @@ func (b *Bus) Publish(room string, m chat.Message) error {
 func (b *Bus) publish(room string, m chat.Message, flags byte) error {
 	if !b.down.Load() {
 		err := b.nc.Publish(b.subject(room), encode(b.node, m, flags))
+		if err == nil && m.Kind != chat.MessageChat && m.Kind != chat.MessageWhisper {
+			// Joins, leaves and renames are at the server, in the room's
+			// order, before the member is told: a hub subscribing after
+			// this does not receive them. (A round trip; chat lines do
+			// not wait.)
+			b.nc.FlushTimeout(b.opt.Timeout)
+		}
 		if err == nil {
 			return nil
 		}
