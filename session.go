@@ -253,9 +253,9 @@ func releaseStacksSoon() {
 
 // What quiet says to do about a read error.
 const (
-	readFailed = iota // the error ends the session
-	readOn            // the quiet check passed with messages since: read on
-	handOff           // the client went quiet: read on in a fresh goroutine
+	readEnds = iota // the error ends the session
+	readOn          // the quiet check passed with messages since: read on
+	handOff         // the client went quiet: read on in a fresh goroutine
 )
 
 // quiet looks at a read error of a detached session: the quiet check's
@@ -266,7 +266,7 @@ const (
 //go:noinline
 func (s *session) quiet(err error) int {
 	if !s.armed || !errors.Is(err, os.ErrDeadlineExceeded) || s.hub.stopping.Load() || s.deadlinePassed() {
-		return readFailed
+		return readEnds
 	}
 	if s.handled != s.handledAtArm {
 		s.arm()

@@ -139,8 +139,8 @@ func linked(t *testing.T, from chat.Bus, room string, c *collector) {
 	}
 }
 
-// real drops probes.
-func real(ms []chat.Message) []chat.Message {
+// withoutProbes drops probes.
+func withoutProbes(ms []chat.Message) []chat.Message {
 	return slices.DeleteFunc(slices.Clone(ms), func(m chat.Message) bool { return m.From == "probe" })
 }
 
@@ -166,8 +166,8 @@ func testTraffic(t *testing.T, cluster Cluster) {
 		want = append(want, m)
 	}
 	for i, c := range cols {
-		got := c.wait(t, "100 messages", func(ms []chat.Message) bool { return len(real(ms)) >= len(want) })
-		if diff := cmp.Diff(want, real(got)); diff != "" {
+		got := c.wait(t, "100 messages", func(ms []chat.Message) bool { return len(withoutProbes(ms)) >= len(want) })
+		if diff := cmp.Diff(want, withoutProbes(got)); diff != "" {
 			t.Errorf("bus %d received (-want +got):\n%s", i, diff)
 		}
 	}
@@ -207,7 +207,7 @@ func testUnsubscribe(t *testing.T, cluster Cluster) {
 			t.Fatal(err)
 		}
 	}
-	stays.wait(t, "5 messages", func(ms []chat.Message) bool { return len(real(ms)) == 5 })
+	stays.wait(t, "5 messages", func(ms []chat.Message) bool { return len(withoutProbes(ms)) == 5 })
 	gone.mu.Lock()
 	defer gone.mu.Unlock()
 	if len(gone.got) != before {

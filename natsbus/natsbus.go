@@ -55,6 +55,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -152,10 +153,8 @@ type Bus struct {
 	closing sync.Once
 }
 
-type sub struct {
-	deliver func(chat.Message)
-	ns      *nats.Subscription
-}
+// sub is one local subscription, for delivering to it while NATS is away.
+type sub struct{ deliver func(chat.Message) }
 
 type localMember struct {
 	room   string
@@ -376,12 +375,12 @@ func (b *Bus) Subscribe(room string, deliver func(chat.Message)) (func(), error)
 		return nil, fmt.Errorf("natsbus: subscribe to %q: %w", room, err)
 	}
 	ns.SetPendingLimits(1<<20, 256<<20)
-	s.ns = ns
 	if !b.down.Load() {
 		b.nc.FlushTimeout(b.opt.Timeout) // the server has the subscription before anyone is told of the join
 	}
+	// The lists are copied on write: publish reads them outside the lock.
 	b.mu.Lock()
-	b.subs[room] = append(b.subs[room], s)
+	b.subs[room] = append(slices.Clip(b.subs[room]), s)
 	b.mu.Unlock()
 	var once sync.Once
 	return func() {
@@ -389,7 +388,7 @@ func (b *Bus) Subscribe(room string, deliver func(chat.Message)) (func(), error)
 			ns.Unsubscribe()
 			b.mu.Lock()
 			defer b.mu.Unlock()
-			b.subs[room] = slices.DeleteFunc(b.subs[room], func(x *sub) bool { return x == s })
+			b.subs[room] = slices.DeleteFunc(slices.Clone(b.subs[room]), func(x *sub) bool { return x == s })
 			if len(b.subs[room]) == 0 {
 				delete(b.subs, room)
 			}
@@ -868,18 +867,9 @@ func (b *Bus) reap(ctx context.Context) {
 }
 
 func roomOfKey(k string) string {
-	enc, _, _ := cut(k, '.')
+	enc, _, _ := strings.Cut(k, ".")
 	room, _ := base64.RawURLEncoding.DecodeString(enc)
 	return string(room)
-}
-
-func cut(s string, sep byte) (string, string, bool) {
-	for i := 0; i < len(s); i++ {
-		if s[i] == sep {
-			return s[:i], s[i+1:], true
-		}
-	}
-	return s, "", false
 }
 
 // sync runs after NATS comes back: it refreshes presence, reloads the
