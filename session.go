@@ -47,9 +47,8 @@ type session struct {
 	detached bool           // served by goroutines of its own, counted in hub.wg
 
 	// Read deadlines (reader-owned): the protocol's (hello or idle
-	// timeout), and the quiet check's (see loop).
+	// timeout), and the quiet check's (see loop; zero when not armed).
 	deadline     time.Time
-	armed        bool
 	quietAt      time.Time
 	handled      uint64 // messages handled
 	handledAtArm uint64
@@ -210,7 +209,7 @@ func (s *session) start() {
 // protocol's (hello or idle timeout) and the quiet check's.
 func (s *session) setDeadline() {
 	d := s.deadline
-	if s.armed && (d.IsZero() || s.quietAt.Before(d)) {
+	if !s.quietAt.IsZero() && (d.IsZero() || s.quietAt.Before(d)) {
 		d = s.quietAt
 	}
 	s.conn.SetReadDeadline(d)
@@ -265,21 +264,21 @@ const (
 //
 //go:noinline
 func (s *session) quiet(err error) int {
-	if !s.armed || !errors.Is(err, os.ErrDeadlineExceeded) || s.hub.stopping.Load() || s.deadlinePassed() {
+	if s.quietAt.IsZero() || !errors.Is(err, os.ErrDeadlineExceeded) || s.hub.stopping.Load() || s.deadlinePassed() {
 		return readEnds
 	}
 	if s.handled != s.handledAtArm {
 		s.arm()
 		return readOn
 	}
-	s.armed = false
+	s.quietAt = time.Time{}
 	s.setDeadline()
 	return handOff
 }
 
 // arm starts the quiet check.
 func (s *session) arm() {
-	s.armed, s.handledAtArm, s.quietAt = true, s.handled, time.Now().Add(s.hub.quietAfter)
+	s.handledAtArm, s.quietAt = s.handled, time.Now().Add(s.hub.quietAfter)
 	s.setDeadline()
 }
 
@@ -322,7 +321,7 @@ func (s *session) dispatch(msg []byte) (more bool, reason string, err error) {
 	default:
 		changed = false
 	}
-	if s.detached && !s.armed {
+	if s.detached && s.quietAt.IsZero() {
 		s.arm() // sets the deadline too
 	} else if changed {
 		s.setDeadline()
