@@ -2,7 +2,7 @@ package chat
 
 import (
 	"bytes"
-	"context"
+	"errors"
 	"fmt"
 )
 
@@ -103,11 +103,11 @@ func (c *cs168) join(name string) {
 
 func (c *cs168) create(name string) {
 	h := c.s.hub
-	if err := h.checkRoomName(name); err != nil {
+	switch err := h.CreateRoom(name); {
+	case errors.Is(err, ErrInvalidName):
 		c.fail("/create", fmt.Sprintf(cs168InvalidChannel, h.cfg.MaxRoomNameBytes), err)
 		return
-	}
-	if err := h.bus.CreateRoom(context.Background(), name); err != nil {
+	case err != nil:
 		c.fail("/create", fmt.Sprintf(CS168ChannelExists, name), err)
 		return
 	}
