@@ -20,6 +20,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"slices"
 	"strings"
 	"sync"
@@ -579,12 +580,7 @@ type Client struct {
 	mt   *chat.MemTransport
 	d    chat.Dialect
 	name string
-	conn interface {
-		Read([]byte) (int, error)
-		Write([]byte) (int, error)
-		Close() error
-		SetDeadline(time.Time) error
-	}
+	conn net.Conn
 	read func() ([]byte, error)
 	fw   *chat.FrameWriter
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"strings"
 	"testing"
 	"time"
@@ -76,12 +77,9 @@ func startNode(t *testing.T, n *natsServer) *node {
 type client struct {
 	t    *testing.T
 	name string
-	conn interface {
-		Close() error
-		SetDeadline(time.Time) error
-	}
-	fr *chat.FrameReader
-	fw *chat.FrameWriter
+	conn net.Conn
+	fr   *chat.FrameReader
+	fw   *chat.FrameWriter
 }
 
 func (nd *node) dial(t *testing.T, name string) *client {
