@@ -182,6 +182,12 @@ type memberValue struct {
 	Since uint64 `json:"since,omitempty"` // revision of the first join, kept across renames
 }
 
+// memberValue encodes m's membership, owned by this node, as stored.
+func (b *Bus) memberValue(m chat.Member, since uint64) []byte {
+	v, _ := json.Marshal(memberValue{Name: m.Name, Hub: m.Hub, Conn: m.Conn, Node: b.node, Since: since})
+	return v
+}
+
 // Connect dials NATS at url and returns a Bus on it. It creates the buckets
 // if they do not exist. The Bus owns the connection and closes it in Close.
 func Connect(ctx context.Context, url string, opt Options) (*Bus, error) {
@@ -571,7 +577,7 @@ func (b *Bus) Join(ctx context.Context, room string, m chat.Member, unique bool)
 		}
 		return 0, err
 	}
-	v, _ := json.Marshal(memberValue{Name: m.Name, Hub: m.Hub, Conn: m.Conn, Node: b.node})
+	v := b.memberValue(m, 0)
 	rev, err := b.members.Put(ctx, mk, v)
 	if err != nil {
 		b.release(ctx, room, m.Name, mk)
@@ -594,7 +600,7 @@ func (b *Bus) joinLocally(room string, m chat.Member, unique bool) (int, error) 
 		return 0, fmt.Errorf("natsbus: join %q as %q: %w", room, m.Name, chat.ErrNickInUse)
 	}
 	mk := memberKey(room, m)
-	v, _ := json.Marshal(memberValue{Name: m.Name, Hub: m.Hub, Conn: m.Conn, Node: b.node})
+	v := b.memberValue(m, 0)
 	b.memberCache.set(mk, v, 0)
 	b.mu.Lock()
 	b.seq++
@@ -711,7 +717,7 @@ func (b *Bus) Rename(ctx context.Context, room string, m chat.Member, name strin
 		since = lm.since
 	}
 	b.mu.Unlock()
-	v, _ := json.Marshal(memberValue{Name: name, Hub: m.Hub, Conn: m.Conn, Node: b.node, Since: since})
+	v := b.memberValue(chat.Member{Name: name, Hub: m.Hub, Conn: m.Conn}, since)
 	rev, err := b.members.Put(ctx, mk, v)
 	if err != nil {
 		b.release(ctx, room, name, mk)
@@ -943,7 +949,7 @@ func (b *Bus) sync() {
 			fail(err)
 			return
 		}
-		v, _ := json.Marshal(memberValue{Name: lm.m.Name, Hub: lm.m.Hub, Conn: lm.m.Conn, Node: b.node})
+		v := b.memberValue(lm.m, 0)
 		rev, err := b.members.Put(ctx, mk, v)
 		if err != nil {
 			fail(err)
