@@ -15,7 +15,6 @@
 package ws
 
 import (
-	"net"
 	"net/http"
 
 	"github.com/coder/websocket"
@@ -42,6 +41,11 @@ type Options struct {
 // WebSocket and serves it on hub until either side closes it. Requests
 // that are not WebSocket upgrades, or come from a refused origin, get an
 // HTTP error.
+//
+// A client message is read whole before the hub sees any of it: a message
+// longer than ReadLimit closes that connection with status 1009 (message
+// too big) and reaches no one, and a text message (the protocols are bytes,
+// sent as binary messages) closes it with 1003 (unsupported data).
 func Handler(hub *chat.Hub, opts Options) http.Handler {
 	if opts.ReadLimit <= 0 {
 		opts.ReadLimit = 4 << 10
@@ -51,21 +55,10 @@ func Handler(hub *chat.Hub, opts Options) http.Handler {
 		if err != nil {
 			return // Accept has answered the request
 		}
-		c.SetReadLimit(opts.ReadLimit)
 		ctx := r.Context()
-		conn := &addrConn{Conn: websocket.NetConn(ctx, c, websocket.MessageBinary), remote: addr(r.RemoteAddr)}
-		hub.ServeConn(ctx, conn, opts.Dialect)
+		hub.ServeConn(ctx, newConn(ctx, c, opts.ReadLimit, addr(r.RemoteAddr)), opts.Dialect)
 	})
 }
-
-// addrConn reports the HTTP peer's address, so that the hub's events show
-// where a browser connected from.
-type addrConn struct {
-	net.Conn
-	remote net.Addr
-}
-
-func (c *addrConn) RemoteAddr() net.Addr { return c.remote }
 
 type addr string
 

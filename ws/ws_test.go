@@ -126,3 +126,61 @@ func TestCrossOriginRefused(t *testing.T) {
 		}
 	}
 }
+
+// TestOversizedMessageClosesAndReachesNoOne: a 1 MiB message (made of
+// whole, valid frames) is over the read limit: its sender is closed with
+// status 1009 and no frame of it reaches the other member of the channel.
+func TestOversizedMessageClosesAndReachesNoOne(t *testing.T) {
+	ctx := context.Background()
+	hub := chat.NewHub(chat.Config{})
+	srv := httptest.NewServer(ws.Handler(hub, ws.Options{}))
+	t.Cleanup(func() { // after the clients' cleanups: they close first
+		hub.Shutdown(ctx)
+		srv.Close()
+	})
+	url := "ws" + strings.TrimPrefix(srv.URL, "http")
+	dial := func() *websocket.Conn {
+		c, _, err := websocket.Dial(ctx, url, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.CloseNow() })
+		return c
+	}
+	listenerWS := dial()
+	listener := newPeer(t, websocket.NetConn(ctx, listenerWS, websocket.MessageBinary))
+	listener.send("lena", "/create big", "/list")
+	listener.expect("big")
+
+	sender := dial()
+	frames := func(texts ...string) []byte {
+		var b []byte
+		for _, s := range texts {
+			var err error
+			if b, err = chat.AppendFrame(b, []byte(s), chat.FrameSize); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return b
+	}
+	if err := sender.Write(ctx, websocket.MessageBinary, frames("sam", "/join big")); err != nil {
+		t.Fatal(err)
+	}
+	listener.expect("sam has joined")
+
+	huge := make([]byte, 0, 1<<20)
+	for len(huge)+chat.FrameSize <= 1<<20 {
+		huge = append(huge, frames("flood")...)
+	}
+	if err := sender.Write(ctx, websocket.MessageBinary, huge); err != nil {
+		t.Fatal(err)
+	}
+	readCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	_, _, err := sender.Read(readCtx)
+	if got := websocket.CloseStatus(err); got != websocket.StatusMessageTooBig {
+		t.Fatalf("sender read %v (status %v), want close status %v", err, got, websocket.StatusMessageTooBig)
+	}
+	// The first thing the listener hears is the sender leaving: no "[sam] flood".
+	listener.expect("sam has left")
+}

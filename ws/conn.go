@@ -1,0 +1,96 @@
+package ws
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"sync/atomic"
+	"time"
+
+	"github.com/coder/websocket"
+)
+
+// conn is a WebSocket as the net.Conn a Hub serves. Writes, Close and
+// write deadlines are websocket.NetConn's; reads are its own, because
+// NetConn streams a message as it arrives (so the first part of an
+// oversized message would reach the hub before the limit is noticed) and
+// disables the read limit. Read takes one whole message, within the
+// limit, and hands it out in pieces.
+type conn struct {
+	net.Conn // websocket.NetConn, for everything but reading
+	ws       *websocket.Conn
+	ctx      context.Context
+	remote   net.Addr
+	deadline atomic.Int64 // read deadline, Unix nanoseconds; 0 means none
+	pending  []byte       // the rest of the message being read
+	eof      bool
+}
+
+func newConn(ctx context.Context, c *websocket.Conn, limit int64, remote net.Addr) *conn {
+	nc := websocket.NetConn(ctx, c, websocket.MessageBinary)
+	c.SetReadLimit(limit) // after NetConn, which sets it to unlimited
+	return &conn{Conn: nc, ws: c, ctx: ctx, remote: remote}
+}
+
+// RemoteAddr reports the HTTP peer's address, so that the hub's events
+// show where a browser connected from.
+func (c *conn) RemoteAddr() net.Addr { return c.remote }
+
+// Read returns bytes of the current message, reading the next whole one
+// when it is used up. A read deadline that passes closes the WebSocket
+// (the library cannot abandon a read half way) and returns an error that
+// wraps os.ErrDeadlineExceeded.
+func (c *conn) Read(p []byte) (int, error) {
+	for len(c.pending) == 0 {
+		if c.eof {
+			return 0, io.EOF
+		}
+		typ, msg, err := c.next()
+		switch {
+		case err == nil && typ != websocket.MessageBinary:
+			c.ws.Close(websocket.StatusUnsupportedData, "send binary messages")
+			return 0, fmt.Errorf("ws: text message from %s: the protocol is sent in binary messages", c.remote)
+		case err == nil:
+			c.pending = msg
+		case websocket.CloseStatus(err) == websocket.StatusNormalClosure || websocket.CloseStatus(err) == websocket.StatusGoingAway:
+			c.eof = true
+		case errors.Is(err, context.DeadlineExceeded) && c.ctx.Err() == nil:
+			return 0, fmt.Errorf("ws: read: %w", os.ErrDeadlineExceeded)
+		default:
+			return 0, fmt.Errorf("ws: read: %w", err)
+		}
+	}
+	n := copy(p, c.pending)
+	c.pending = c.pending[n:]
+	return n, nil
+}
+
+// next reads one whole message before the read deadline.
+func (c *conn) next() (websocket.MessageType, []byte, error) {
+	ctx := c.ctx
+	if d := c.deadline.Load(); d != 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithDeadline(ctx, time.Unix(0, d))
+		defer cancel()
+	}
+	return c.ws.Read(ctx)
+}
+
+// SetReadDeadline sets the deadline of the next message read.
+func (c *conn) SetReadDeadline(t time.Time) error {
+	var d int64
+	if !t.IsZero() {
+		d = t.UnixNano()
+	}
+	c.deadline.Store(d)
+	return nil
+}
+
+// SetDeadline sets both deadlines.
+func (c *conn) SetDeadline(t time.Time) error {
+	c.SetReadDeadline(t)
+	return c.Conn.SetWriteDeadline(t)
+}
