@@ -6,9 +6,18 @@ import (
 	"fmt"
 )
 
-// cs168InvalidChannel refuses a /create whose channel name breaks the
-// room-name rules (too long, or control characters).
-const cs168InvalidChannel = "Channel names must be 1 to %d bytes of printable text."
+// cs168's texts of its own, for what the course spec does not cover.
+const (
+	// cs168InvalidChannel refuses a /create whose channel name breaks the
+	// room-name rules (too long, or control characters).
+	cs168InvalidChannel = "Channel names must be 1 to %d bytes of printable text."
+	// cs168NameInChannel refuses a /join or /create when a member of the
+	// channel has the client's name (names are unique within a room).
+	cs168NameInChannel = "Someone called %s is in channel %s already, so you cannot join it."
+	// cs168Unavailable says the rooms cannot be changed now (a cluster cut
+	// off from its Bus).
+	cs168Unavailable = "Channels cannot be changed right now. Try again later."
+)
 
 // cs168 is the state machine of one cs168 session:
 //
@@ -45,7 +54,7 @@ func (c *cs168) handle(frame []byte) bool {
 	case len(msg) == 0:
 		// An empty frame means nothing in any state: not a name, not chat.
 	case !c.named:
-		c.setName(msg)
+		return c.setName(msg)
 	case msg[0] == '/':
 		c.command(msg)
 	case c.s.room == nil:
@@ -56,15 +65,20 @@ func (c *cs168) handle(frame []byte) bool {
 	return true
 }
 
-func (c *cs168) setName(msg []byte) {
+// setName takes the client's first frame as its name. A name that breaks
+// the rule is refused and the connection closed: a cs168 client sends its
+// name once, so the next frame would be a command or a chat line, never a
+// better name.
+func (c *cs168) setName(msg []byte) bool {
 	h := c.s.hub
 	name := string(msg)
-	if msg[0] == '/' || len(name) > h.cfg.MaxNameBytes || !printable(name) {
-		c.fail("", fmt.Sprintf(cs168InvalidName, name, h.cfg.MaxNameBytes), ErrInvalidName)
-		return
+	if err := h.checkName(name); err != nil {
+		c.fail("", fmt.Sprintf(cs168InvalidName, name, h.nameRule()), err)
+		return false
 	}
 	c.s.name, c.named = name, true
 	c.s.report(EventName, "", nil)
+	return true
 }
 
 func (c *cs168) command(msg []byte) {
@@ -98,32 +112,33 @@ func (c *cs168) join(name string) {
 	if roomName(c.s.room) == name {
 		return // already there: nothing changes, nobody is told
 	}
-	c.move(name)
+	c.move("/join", name, false)
 }
 
-func (c *cs168) create(name string) {
+func (c *cs168) create(name string) { c.move("/create", name, true) }
+
+// move joins (or creates and joins) the channel called name, then leaves
+// the one the client was in, if any. A move that fails changes nothing and
+// says why.
+func (c *cs168) move(cmd, name string, create bool) {
 	h := c.s.hub
-	switch err := h.CreateRoom(name); {
+	old := c.s.room
+	err := h.join(c.s, name, create, nil)
+	switch {
+	case err == nil:
+		if old != nil {
+			h.leave(c.s, old, false)
+		}
 	case errors.Is(err, ErrInvalidName):
-		c.fail("/create", fmt.Sprintf(cs168InvalidChannel, h.cfg.MaxRoomNameBytes), err)
-		return
-	case err != nil:
-		c.fail("/create", fmt.Sprintf(CS168ChannelExists, name), err)
-		return
-	}
-	h.observe(Event{Kind: EventCreate, Conn: c.s.id, Dialect: c.s.dialect, Name: c.s.name, Room: name})
-	c.move(name)
-}
-
-// move leaves the current channel, if any, and joins the channel called
-// name.
-func (c *cs168) move(name string) {
-	h := c.s.hub
-	if c.s.room != nil {
-		h.leave(c.s, c.s.room, false)
-	}
-	if err := h.join(c.s, name, false, nil); err != nil {
-		c.fail("/join", fmt.Sprintf(CS168NoSuchChannel, name), err)
+		c.fail(cmd, fmt.Sprintf(cs168InvalidChannel, h.cfg.MaxRoomNameBytes), err)
+	case errors.Is(err, ErrRoomExists):
+		c.fail(cmd, fmt.Sprintf(CS168ChannelExists, name), err)
+	case errors.Is(err, ErrNoSuchRoom):
+		c.fail(cmd, fmt.Sprintf(CS168NoSuchChannel, name), err)
+	case errors.Is(err, ErrNickInUse):
+		c.fail(cmd, fmt.Sprintf(cs168NameInChannel, c.s.name, name), err)
+	default:
+		c.fail(cmd, cs168Unavailable, err)
 	}
 }
 
@@ -137,7 +152,7 @@ func (c *cs168) list() {
 	var line []byte
 	for _, n := range names {
 		if len(line) > 0 && len(line)+1+len(n) > FrameSize {
-			out, _ = AppendFrame(out, line, FrameSize)
+			out = append(out, clipFrame(string(line))...)
 			line = line[:0]
 		}
 		if len(line) > 0 {
@@ -145,7 +160,7 @@ func (c *cs168) list() {
 		}
 		line = append(line, n...)
 	}
-	out, _ = AppendFrame(out, line, FrameSize)
+	out = append(out, clipFrame(string(line))...)
 	c.s.send(out, true)
 }
 

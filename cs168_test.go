@@ -169,20 +169,25 @@ func TestCS168JoinOwnChannel(t *testing.T) {
 func TestCS168Names(t *testing.T) {
 	t.Parallel()
 	h, mt := startHub(t, Config{})
+	// A refused name is answered and the connection closed: the client's
+	// next frame would be a command or chat, never a better name.
+	for _, name := range []string{"/list", "dave smith", "ann whispers]", "x>", strings.Repeat("n", 101), "pаypal"} {
+		c := dial(t, h, mt)
+		c.send(name)
+		c.expect(name + " is not a valid name: use 1 to 100 bytes of letters, digits, '_', '-' or '.'.")
+		c.expectClosed()
+	}
 	c := dial(t, h, mt)
-	c.send("")      // empty frames are ignored, also as a name
-	c.send("/list") // a command is not a name
-	c.expect("/list is not a valid name. Send a name of 1 to 32 bytes that does not start with '/'.")
-	c.send(strings.Repeat("n", 33))
-	c.expect(strings.Repeat("n", 33) + " is not a valid name. Send a name of 1 to 32 bytes that does not start with '/'.")
-	c.send("dave\n") // trailing whitespace is not part of the name
-	c.name = "dave"
+	c.send("") // empty frames are ignored, also as a name
+	long := strings.Repeat("n", 100)
+	c.send(long + "\n") // a long name is fine; trailing whitespace is not part of it
+	c.name = long
 	c.send("/create x")
-	settle(c) // dave is in x before bob comes
+	settle(c) // it is in x before bob comes
 	bob := join(t, h, mt, "bob", "x")
 	c.expect("bob has joined")
 	c.send("", "hi bob")
-	bob.expect("[dave] hi bob")
+	bob.expect("[" + long + "] hi bob")
 	settle(c, bob)
 }
 

@@ -1,10 +1,6 @@
 package chat
 
-import (
-	"fmt"
-	"unicode"
-	"unicode/utf8"
-)
+import "fmt"
 
 // Dialect names a chat protocol that a Hub speaks on a transport. Every
 // dialect shares the hub's rooms: a message said in one dialect reaches the
@@ -81,19 +77,6 @@ func render(d Dialect, dv *Message) rendered {
 	default:
 		return renderCS168(dv)
 	}
-}
-
-// printable reports whether s is valid UTF-8 without control characters.
-func printable(s string) bool {
-	if !utf8.ValidString(s) {
-		return false
-	}
-	for _, r := range s {
-		if unicode.IsControl(r) {
-			return false
-		}
-	}
-	return true
 }
 
 // Server notices that are not replies to a command.

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 )
 
 // dialIn connects a raw client to a hub speaking dialect d over a pipe.
@@ -35,7 +36,7 @@ func imDial(t *testing.T, h *Hub, name string) *imClient {
 	t.Helper()
 	conn := dialIn(t, h, IM)
 	c := &imClient{&tclient{t: t, h: h, name: name, conn: conn, fr: NewFrameReader(conn, FrameSize), fw: NewFrameWriter(conn, FrameSize)}}
-	c.expect("NOTICE Welcome to framechat. Send your username to start (1 to 32 letters, digits, '_', '-' or '.').")
+	c.expect("NOTICE Welcome to framechat. The first line you send is your username (1 to 100 bytes of letters, digits, '_', '-' or '.').")
 	if name != "" {
 		c.send(name)
 		got := c.recv(1)[0]
@@ -94,8 +95,8 @@ func TestIM(t *testing.T) {
 	errs := []struct{ send, want string }{
 		{"/nick alice", "ERROR The username alice is taken. Choose another."},
 		{"/nick carol", "ERROR You are already called carol."},
-		{"/nick bad name!", "ERROR bad name! is not a valid username: use 1 to 32 letters, digits, '_', '-' or '.'."},
-		{"/nick b@d", "ERROR b@d is not a valid username: use 1 to 32 letters, digits, '_', '-' or '.'."},
+		{"/nick bad name!", "ERROR bad name! is not a valid username: use 1 to 100 bytes of letters, digits, '_', '-' or '.'."},
+		{"/nick b@d", "ERROR b@d is not a valid username: use 1 to 100 bytes of letters, digits, '_', '-' or '.'."},
 		{"/nick", "ERROR Usage: /nick NAME"},
 		{"/whisper nobody hello", "ERROR No user named nobody."},
 		{"/whisper robert", "ERROR Usage: /whisper NAME MESSAGE"},
@@ -128,7 +129,7 @@ func TestIMLogin(t *testing.T) {
 	alice := imDial(t, h, "alice")
 	c := imDial(t, h, "")
 	c.send("hello?") // not a valid name (the '?'): chat before a name is refused
-	c.expect("ERROR hello? is not a valid username: use 1 to 32 letters, digits, '_', '-' or '.'.")
+	c.expect("ERROR hello? is not a valid username: use 1 to 100 bytes of letters, digits, '_', '-' or '.'.")
 	c.send("/who")
 	c.expect("ERROR Set a username first: send your username.")
 	c.send("/whisper alice hi")
@@ -410,4 +411,132 @@ func TestIMRenameBusFails(t *testing.T) {
 	}
 	alice.send("/who")
 	alice.expect("USERS alice")
+}
+
+// TestNoOnePassesForAnother: a name is unique within a room whatever the
+// members' dialects, so a user of one dialect cannot enter a room as a
+// member of another dialect who is there already (issue 11, item 2).
+func TestNoOnePassesForAnother(t *testing.T) {
+	t.Parallel()
+	h, mt := startHub(t, Config{LobbyPause: -1, IMRoom: "im"})
+	ann := imDial(t, h, "realann")
+	lb := lobbyDial(t, h)
+	lb.enter("lob", "lobuser")
+	lb.expect(lobbyNewRoom)
+
+	// A cs168 "realann" cannot join the im room, nor a cs168 "lobuser" the
+	// lobby room; each stays where it was and is told why.
+	fake := join(t, h, mt, "realann", "elsewhere")
+	fake.send("/join im")
+	fake.expect("Someone called realann is in channel im already, so you cannot join it.")
+	fake2 := join(t, h, mt, "lobuser", "")
+	fake2.send("/join lob")
+	fake2.expect("Someone called lobuser is in channel lob already, so you cannot join it.")
+	fake.send("still in elsewhere?")
+	settle(fake, fake2)
+	if got, _ := h.Members("elsewhere"); !cmp.Equal(got, []string{"realann"}) {
+		t.Errorf("elsewhere has %q", got)
+	}
+
+	// Nor the other way round: a cs168 user's name is taken in its room for
+	// lobby and im users too.
+	cee := join(t, h, mt, "cee", "lob")
+	lb.expect("cee has joined the room.", "There are 2 people in the room.")
+	lb2 := lobbyDial(t, h)
+	lb2.send("/join lob")
+	lb2.expect(LobbyOK)
+	lb2.send("/nick cee")
+	lb2.expect(LobbyNickInUse)
+	cee.send("/join im")
+	ann.expect("NOTICE cee has joined")
+	lb.expect("cee has left the room.")
+	ann.send("/nick cee")
+	ann.expect("ERROR The username cee is taken. Choose another.")
+	imCee := imDial(t, h, "")
+	imCee.send("cee")
+	imCee.expect("ERROR The username cee is taken. Choose another.")
+
+	// The im user heard nothing from the impostors.
+	ann.sync()
+	settle(cee)
+}
+
+// TestCreatorHearsEveryJoin: many clients create channels while others
+// join them as soon as they exist; every creator hears every joiner (a
+// creator is a member from the moment its channel exists; issue 11,
+// item 10).
+func TestCreatorHearsEveryJoin(t *testing.T) {
+	t.Parallel()
+	const rooms, joiners = 20, 4
+	h, mt := startHub(t, Config{FloodRate: -1})
+	creators := make([]*tclient, rooms)
+	for i := range creators {
+		creators[i] = dial(t, h, mt)
+		creators[i].name = fmt.Sprintf("c%d", i)
+		creators[i].send(creators[i].name)
+	}
+	members := make([][]*tclient, rooms)
+	for i := range members {
+		for j := range joiners {
+			m := dial(t, h, mt)
+			m.name = fmt.Sprintf("m%d-%d", i, j)
+			m.send(m.name)
+			members[i] = append(members[i], m)
+		}
+	}
+	// Each joiner retries /join until the channel exists; the creators'
+	// /create races those retries.
+	joined := make(chan error, rooms*joiners)
+	for i := range members {
+		for _, m := range members[i] {
+			go func() {
+				room := fmt.Sprintf("r%d", i)
+				m.conn.SetDeadline(time.Now().Add(testTimeout))
+				for {
+					if _, err := m.fw.WriteString("/join " + room); err != nil {
+						joined <- err
+						return
+					}
+					// Until the join succeeds the reply is the error; after
+					// it, the next /list reply says so.
+					if _, err := m.fw.WriteString("/list"); err != nil {
+						joined <- err
+						return
+					}
+					p, err := m.fr.ReadFrame()
+					if err != nil {
+						joined <- err
+						return
+					}
+					if !strings.HasPrefix(string(p), "No channel named") {
+						joined <- nil
+						return
+					}
+					if _, err := m.fr.ReadFrame(); err != nil { // the /list reply
+						joined <- err
+						return
+					}
+				}
+			}()
+		}
+	}
+	for i, c := range creators {
+		c.send(fmt.Sprintf("/create r%d", i))
+	}
+	for range rooms * joiners {
+		if err := <-joined; err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Every creator heard exactly its channel's joiners, in some order.
+	for i, c := range creators {
+		got := c.recv(joiners)
+		var want []string
+		for _, m := range members[i] {
+			want = append(want, m.name+" has joined")
+		}
+		if diff := cmp.Diff(want, got, cmpopts.SortSlices(func(a, b string) bool { return a < b })); diff != "" {
+			t.Errorf("creator %s heard (-want +got):\n%s", c.name, diff)
+		}
+	}
 }

@@ -45,12 +45,21 @@
 //
 //   - An empty frame (only whitespace) is ignored in every state: it is
 //     neither a name nor a chat message.
-//   - A name must be 1 to Config.MaxNameBytes (32) bytes of printable text
-//     and must not start with '/': a client whose first frame is "/list"
-//     most likely forgot to send a name. A refused name gets the reply
-//     "NAME is not a valid name. Send a name of 1 to 32 bytes that does not
-//     start with '/'." and the server waits for another. Names need not be
-//     unique, as in the original course server.
+//   - A name, in every dialect, is 1 to Config.MaxNameBytes (100) bytes of
+//     letters (of any script, but Latin never mixed with Greek or Cyrillic),
+//     digits, '_', '-' and '.': no spaces, brackets, '>' or control
+//     characters, so a name cannot forge another dialect's message format.
+//     A refused name gets "NAME is not a valid name: use 1 to 100 bytes of
+//     letters, digits, '_', '-' or '.'." and the connection is closed: a
+//     cs168 client sends its name once, and its next frame is a command or
+//     a chat line, which must not become its name.
+//   - A name is unique within a room, whatever the dialects of its
+//     members, so that no member can pass for another: /join or /create of
+//     a channel that has a member of the client's name is refused with
+//     "Someone called NAME is in channel CHANNEL already, so you cannot
+//     join it." and the client stays where it was.
+//   - /create makes its creator a member from the moment the channel
+//     exists: a client that joins at once is announced to the creator.
 //   - Trailing whitespace of any kind (spaces, tabs, CR, LF) and NULs are
 //     stripped from every frame before it is read, for clients that put the
 //     newline from stdin inside the frame.
@@ -62,9 +71,11 @@
 //     newlines. Channels are listed in creation order and live as long as
 //     the hub, even when empty.
 //   - /join of the channel you are in changes nothing and tells nobody.
-//   - A channel name must be 1 to Config.MaxRoomNameBytes (64) bytes of
-//     printable text; /create with a longer one is refused with "Channel
-//     names must be 1 to 64 bytes of printable text."
+//   - A channel (room) name, in every dialect, must be 1 to
+//     Config.MaxRoomNameBytes (64) bytes of printable text, without
+//     bidirectional controls; /create with another is refused with
+//     "Channel names must be 1 to 64 bytes of printable text." (the lobby
+//     answers its "1").
 //   - A chat line that does not fit one frame behind "[name] " is sent as
 //     several frames, each with the prefix, cut between UTF-8 sequences.
 //   - A client that disconnects, cleanly or not (even in the middle of a

@@ -89,5 +89,5 @@ const (
 	CS168ClientPrompt   = "[Me] "
 	CS168ServerGone     = "Server at %s:%s has disconnected"
 	CS168CannotConnect  = "Unable to connect to %s:%s"
-	cs168InvalidName    = "%s is not a valid name. Send a name of 1 to %d bytes that does not start with '/'."
+	cs168InvalidName    = "%s is not a valid name: use %s."
 )

@@ -102,7 +102,7 @@ func isErrorReply(d Dialect, text string) bool {
 	}
 	for _, suffix := range []string{
 		" is not a valid control message. Valid messages are /create, /list, and /join.",
-		" is not a valid name. Send a name of 1 to 32 bytes that does not start with '/'.",
+		" is not a valid name: use 1 to 100 bytes of letters, digits, '_', '-' or '.'.",
 		" already exists, so cannot be created.",
 	} {
 		if strings.HasSuffix(text, suffix) {

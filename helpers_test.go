@@ -3,6 +3,7 @@ package chat
 import (
 	"context"
 	"errors"
+	"io"
 	"net"
 	"strings"
 	"testing"
@@ -114,6 +115,18 @@ func (c *tclient) expect(want ...string) {
 	c.t.Helper()
 	if diff := cmp.Diff(want, c.recv(len(want))); diff != "" {
 		c.t.Errorf("%s received (-want +got):\n%s", c.name, diff)
+	}
+}
+
+// expectClosed reads until the hub closes the connection, failing on any
+// frame before that.
+func (c *tclient) expectClosed() {
+	c.t.Helper()
+	c.conn.SetReadDeadline(time.Now().Add(testTimeout))
+	if p, err := c.fr.ReadFrame(); err == nil {
+		c.t.Errorf("%s: got %q, want the connection closed", c.name, p)
+	} else if !errors.Is(err, io.EOF) {
+		c.t.Errorf("%s: read %v, want end of stream", c.name, err)
 	}
 }
 

@@ -37,7 +37,7 @@ func TestHostileBytes(t *testing.T) {
 		c := dial(t, h, mt)
 		c.send(name)
 		got := c.recv(1)[0]
-		if !strings.HasSuffix(got, "is not a valid name. Send a name of 1 to 32 bytes that does not start with '/'.") {
+		if !strings.HasSuffix(got, "is not a valid name: use 1 to 100 bytes of letters, digits, '_', '-' or '.'.") {
 			t.Errorf("name %q: got %q", name, got)
 		}
 	}

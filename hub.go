@@ -92,8 +92,8 @@ type Config struct {
 	// FloodRate applies. Zero means 40.
 	FloodBurst int
 
-	// MaxNameBytes bounds user names. Zero means 32 bytes; more than 100
-	// means 100, so that a name and its chat line fit one frame.
+	// MaxNameBytes bounds user names. Zero means 100 bytes, the most: a
+	// name and some of its chat line fit one frame.
 	MaxNameBytes int
 
 	// MaxRoomNameBytes bounds room (channel) names. Zero means 64 bytes;
@@ -142,7 +142,7 @@ func (c Config) withDefaults() Config {
 		c.LobbyPause = DefaultPause
 	}
 	if c.MaxNameBytes <= 0 {
-		c.MaxNameBytes = 32
+		c.MaxNameBytes = maxNameBytes
 	}
 	if c.MaxRoomNameBytes <= 0 {
 		c.MaxRoomNameBytes = 64
@@ -471,13 +471,6 @@ func (h *Hub) memberNames(roomName string) []string {
 // Hub, so that a restarted server is a new hub.
 func (h *Hub) ID() string { return h.id }
 
-func (h *Hub) checkRoomName(name string) error {
-	if name == "" || len(name) > h.cfg.MaxRoomNameBytes || !printable(name) {
-		return fmt.Errorf("chat: room name %q: %w", name, ErrInvalidName)
-	}
-	return nil
-}
-
 // hasRoom reports whether a room exists; a Bus failure counts as no.
 func (h *Hub) hasRoom(name string) bool {
 	ok, err := h.bus.HasRoom(context.Background(), name)
@@ -487,9 +480,10 @@ func (h *Hub) hasRoom(name string) bool {
 	return ok
 }
 
-// ensureRoom creates a room unless it exists.
+// ensureRoom creates a room unless it exists. It returns an error matching
+// ErrInvalidName if name breaks the room-name rules.
 func (h *Hub) ensureRoom(name string) error {
-	err := h.bus.CreateRoom(context.Background(), name)
+	err := h.CreateRoom(name)
 	if errors.Is(err, ErrRoomExists) {
 		return nil
 	}
@@ -648,22 +642,52 @@ func (r *room) member(name string) *session {
 	return nil
 }
 
-// join makes s a member of the room called name, which must exist, and
-// tells the members already there (a lobby joiner is told too, as its
-// protocol says). With unique set, join fails with ErrNickInUse and changes
-// nothing when a member of the room already has s's name. accepted, if not
-// nil, runs once the join is certain, before the joiner hears anything of
-// the room and before anyone is told, with the number of members the room
-// has now: the lobby sends its "0" there.
-func (h *Hub) join(s *session, name string, unique bool, accepted func(members int)) error {
+// join makes s a member of the room called name and tells the members
+// already there (a lobby joiner is told too, as its protocol says). The
+// room must exist, unless create is set: then join creates it, failing with
+// ErrRoomExists if it exists, and s is a member from the moment the room
+// exists, so that it hears everyone who joins after it, however soon.
+//
+// A name is unique within a room, whatever the dialects of its members:
+// join fails with ErrNickInUse, and changes nothing, when a member of the
+// room already has s's name. So no member of a room can pass for another.
+//
+// accepted, if not nil, runs once the join is certain, before the joiner
+// hears anything of the room and before anyone is told, with the number of
+// members the room has now: the lobby sends its "0" there.
+//
+// join sets s.room to the room; the caller leaves the room s was in, if
+// any, after join succeeds, so that a failed join changes nothing.
+func (h *Hub) join(s *session, name string, create bool, accepted func(members int)) error {
 	ctx := context.Background()
-	count, err := h.bus.Join(ctx, name, s.member(), unique)
-	if err != nil {
+	if err := h.checkRoomName(name); err != nil {
 		return err
 	}
 	r, err := h.enter(name)
 	if err != nil {
-		h.bus.Leave(ctx, name, s.member())
+		return err
+	}
+	if create {
+		r.mu.Lock()
+		r.members = append(r.members, s)
+		r.mu.Unlock()
+	}
+	undo := func() {
+		if create {
+			r.remove(s)
+		}
+		h.exit(r)
+	}
+	if create {
+		if err := h.bus.CreateRoom(ctx, name); err != nil {
+			undo()
+			return err
+		}
+		h.observe(Event{Kind: EventCreate, Conn: s.id, Dialect: s.dialect, Name: s.name, Room: name})
+	}
+	count, err := h.bus.Join(ctx, name, s.member(), true)
+	if err != nil {
+		undo()
 		return err
 	}
 	// The joiner gets its reply first and hears the room from here on
@@ -682,7 +706,9 @@ func (h *Hub) join(s *session, name string, unique bool, accepted func(members i
 			s.sendRendered(render(Lobby, &joined), true)
 		}
 	}
-	r.members = append(r.members, s)
+	if !create {
+		r.members = append(r.members, s)
+	}
 	r.mu.Unlock()
 	s.room = r
 	h.publish(r, joined)
@@ -690,14 +716,27 @@ func (h *Hub) join(s *session, name string, unique bool, accepted func(members i
 	return nil
 }
 
+// remove takes s out of r's local members: its latest entry, when a
+// failed create must undo its own while s is a member already.
+func (r *room) remove(s *session) {
+	r.mu.Lock()
+	if i := slices.Index(r.members, s); i >= 0 {
+		if j := slices.Index(r.members[i+1:], s); j >= 0 {
+			i += 1 + j
+		}
+		r.members = slices.Delete(r.members, i, i+1)
+	}
+	r.mu.Unlock()
+}
+
 // leave removes s from r and tells the members who stay (unless the hub is
 // shutting down: then everyone here is leaving, and has been told why; the
 // other hubs of a cluster are told).
 func (h *Hub) leave(s *session, r *room, lost bool) {
-	r.mu.Lock()
-	r.members = slices.DeleteFunc(r.members, func(x *session) bool { return x == s })
-	r.mu.Unlock()
-	s.room = nil
+	r.remove(s)
+	if s.room == r {
+		s.room = nil
+	}
 	if err := h.bus.Leave(context.Background(), r.name, s.member()); err != nil {
 		h.observe(Event{Kind: EventError, Conn: s.id, Name: s.name, Room: r.name, Err: err})
 	}

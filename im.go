@@ -64,12 +64,8 @@ type im struct {
 
 func newIM(s *session) *im {
 	m := &im{s: s}
-	m.reply(IMKindNotice, "Welcome to framechat. Send your username to start ("+m.nameRule()+").")
+	m.reply(IMKindNotice, "Welcome to framechat. The first line you send is your username ("+s.hub.nameRule()+").")
 	return m
-}
-
-func (m *im) nameRule() string {
-	return fmt.Sprintf("1 to %d letters, digits, '_', '-' or '.'", m.s.hub.cfg.MaxNameBytes)
 }
 
 // reply sends one tagged frame to this session only.
@@ -109,27 +105,14 @@ func (m *im) handle(frame []byte) bool {
 	return true
 }
 
-// validName reports whether name follows the im username rule.
-func (m *im) validName(name string) bool {
-	if name == "" || len(name) > m.s.hub.cfg.MaxNameBytes {
-		return false
-	}
-	for _, r := range name {
-		if !isAlnum(r) && r != '_' && r != '-' && r != '.' {
-			return false
-		}
-	}
-	return true
-}
-
 func isAlnum(r rune) bool {
 	return r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9'
 }
 
 func (m *im) login(name string) {
 	h := m.s.hub
-	if !m.validName(name) {
-		m.fail("", fmt.Sprintf("%s is not a valid username: use %s.", name, m.nameRule()), ErrInvalidName)
+	if err := h.checkName(name); err != nil {
+		m.fail("", fmt.Sprintf("%s is not a valid username: use %s.", name, h.nameRule()), err)
 		return
 	}
 	if err := h.ensureRoom(h.cfg.IMRoom); err != nil {
@@ -137,7 +120,7 @@ func (m *im) login(name string) {
 		return
 	}
 	m.s.name = name
-	err := h.join(m.s, h.cfg.IMRoom, true, func(n int) {
+	err := h.join(m.s, h.cfg.IMRoom, false, func(n int) {
 		m.reply(IMKindNotice, fmt.Sprintf("Hello, %s! %d %s online. Type /help for the commands.", name, n, plural(n, "user", "users")))
 	})
 	if err != nil {
@@ -161,8 +144,8 @@ func (m *im) nick(name string) {
 		m.fail("/nick", "Usage: /nick NAME", ErrMissingArgument)
 	case name == m.s.name:
 		m.fail("/nick", "You are already called "+name+".", ErrNickInUse)
-	case !m.validName(name):
-		m.fail("/nick", fmt.Sprintf("%s is not a valid username: use %s.", name, m.nameRule()), ErrInvalidName)
+	case m.s.hub.checkName(name) != nil:
+		m.fail("/nick", fmt.Sprintf("%s is not a valid username: use %s.", name, m.s.hub.nameRule()), ErrInvalidName)
 	default:
 		err := m.s.hub.rename(m.s, m.s.room, name)
 		switch {

@@ -54,12 +54,12 @@ func (l *lobby) handle(raw []byte) bool {
 		}
 		return true
 	}
-	if len(args) != 2 || args[0] != "/nick" || !alnum(args[1]) || len(args[1]) > l.s.hub.cfg.MaxNameBytes {
+	if len(args) != 2 || args[0] != "/nick" || !alnum(args[1]) || l.s.hub.checkName(args[1]) != nil {
 		l.fail(msg, LobbyBadForm, ErrInvalidName)
 		return true
 	}
 	l.s.name = args[1]
-	err := l.s.hub.join(l.s, l.chosen, true, func(int) { l.s.send([]byte(LobbyOK), true) })
+	err := l.s.hub.join(l.s, l.chosen, false, func(int) { l.s.send([]byte(LobbyOK), true) })
 	if err != nil {
 		l.s.name = ""
 		l.fail(msg, LobbyNickInUse, err)
