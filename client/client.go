@@ -7,8 +7,10 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
 	"strings"
 	"sync"
+	"time"
 
 	chat "github.com/framechat/chat"
 )
@@ -19,8 +21,9 @@ var ErrServerGone = errors.New("client: server disconnected")
 
 // readLines sends each line of in, without its line ending, on the
 // returned channel, which is closed at the end of in (or on a read error).
-// The goroutine ends when in does.
-func readLines(in io.Reader) <-chan string {
+// The goroutine ends when in does, or, once done is closed, as soon as no
+// read of in is in progress.
+func readLines(in io.Reader, done <-chan struct{}) <-chan string {
 	ch := make(chan string)
 	go func() {
 		defer close(ch)
@@ -28,7 +31,11 @@ func readLines(in io.Reader) <-chan string {
 		for {
 			line, err := r.ReadString('\n')
 			if line != "" {
-				ch <- strings.TrimRight(line, "\r\n")
+				select {
+				case ch <- strings.TrimRight(line, "\r\n"):
+				case <-done:
+					return
+				}
 			}
 			if err != nil {
 				return
@@ -40,20 +47,92 @@ func readLines(in io.Reader) <-chan string {
 
 // readMessages runs read until it fails, sending each message on the
 // returned channel, which is closed when read fails. The goroutine ends
-// when the connection is closed.
-func readMessages(read func() ([]byte, error)) <-chan string {
+// when the connection is closed. Once the channel is closed, ended returns
+// the error read failed with.
+func readMessages(read func() ([]byte, error)) (msgs <-chan string, ended func() error) {
 	ch := make(chan string, 64)
+	var last error
 	go func() {
 		defer close(ch)
 		for {
 			msg, err := read()
 			if err != nil {
+				last = err
 				return
 			}
 			ch <- strings.TrimRight(string(msg), " \t\r\n\x00")
 		}
 	}()
-	return ch
+	return ch, func() error { return last }
+}
+
+// WrongDialectError means the server answered in a way that only a server
+// of another dialect would: the user most likely has the wrong port, or the
+// wrong -dialect.
+type WrongDialectError struct {
+	Want  chat.Dialect // what the client speaks
+	Seems chat.Dialect // what the server seems to speak
+	Saw   string       // what the server sent (or did not) that says so
+}
+
+func (e *WrongDialectError) Error() string {
+	return fmt.Sprintf("this server does not speak %s: %s, as a %s server does. Is it the right port? To talk to it, use client -dialect %s.",
+		e.Want, e.Saw, e.Seems, e.Seems)
+}
+
+// stallWait is how long a client waits, right after it has spoken, for the
+// rest of a frame that has begun: a lobby server answers a frame with a
+// bare digit, which never grows into one.
+const stallWait = 1500 * time.Millisecond
+
+// sniffFrames returns a frame reader for a client of dialect want that
+// recognises a server of another dialect by its first frame: if that has
+// begun but not ended stallWait after the connection was made, the bytes
+// are a lobby reply; an im client also expects the welcome in that time,
+// which a cs168 server never sends. Either way the reader fails with a
+// *WrongDialectError. After the first frame it reads plainly.
+func sniffFrames(conn net.Conn, want chat.Dialect) func() ([]byte, error) {
+	cr := &countingReader{r: conn}
+	fr := chat.NewFrameReader(cr, chat.FrameSize)
+	conn.SetReadDeadline(time.Now().Add(stallWait))
+	sniffing := true
+	return func() ([]byte, error) {
+		for {
+			frame, err := fr.ReadFrame()
+			if !sniffing || !errors.Is(err, os.ErrDeadlineExceeded) {
+				if sniffing {
+					sniffing = false
+					conn.SetReadDeadline(time.Time{})
+				}
+				return frame, err
+			}
+			sniffing = false
+			conn.SetReadDeadline(time.Time{})
+			if cr.n > 0 { // part of a frame, and then nothing
+				return nil, &WrongDialectError{Want: want, Seems: chat.Lobby,
+					Saw: fmt.Sprintf("it answered with %q, not a %d-byte frame", cr.head, chat.FrameSize)}
+			}
+			if want == chat.IM {
+				return nil, &WrongDialectError{Want: want, Seems: chat.CS168, Saw: "it sent no welcome"}
+			}
+		}
+	}
+}
+
+// countingReader counts the bytes read through it and keeps the first few.
+type countingReader struct {
+	r    io.Reader
+	n    int
+	head []byte
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += n
+	if len(c.head) < 16 {
+		c.head = append(c.head, p[:min(n, 16-len(c.head))]...)
+	}
+	return n, err
 }
 
 // writeLine sends one typed line as one or more frames.
@@ -81,8 +160,21 @@ func (o *output) write(s string) {
 	}
 }
 
-// line prints one line, made safe for a terminal.
-func (o *output) line(s string) { o.write(Sanitize(s) + "\n") }
+// line prints one line, made safe for a terminal; lines after the first
+// are indented (see Display).
+func (o *output) line(s string) { o.write(Display(s) + "\n") }
+
+// prompter is an Out that shows an input prompt of its own, such as
+// golang.org/x/term's Terminal: a client sets the prompt to say what it
+// waits for.
+type prompter interface{ SetPrompt(string) }
+
+// setPrompt sets the prompt of an Out that has one.
+func (o *output) setPrompt(p string) {
+	if pr, ok := o.w.(prompter); ok {
+		pr.SetPrompt(p)
+	}
+}
 
 // chatLoop is the steady state shared by the clients: it hands each
 // message from the server to show and each input line to send, until the

@@ -46,17 +46,36 @@ func (c *CS168) Run(ctx context.Context, conn net.Conn) error {
 		return fmt.Errorf("client: send name: %w", err)
 	}
 	out.prompt()
-	msgs := readMessages(chat.NewFrameReader(conn, chat.FrameSize).ReadFrame)
-	err := chatLoop(ctx, conn, msgs, readLines(c.In), c.ExitOnEOF, out.message, func(line string) (bool, error) {
+	msgs, ended := readMessages(sniffFrames(conn, chat.CS168))
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wrong *WrongDialectError
+	first := true
+	show := func(msg string) {
+		out.message(msg)
+		if first && strings.HasPrefix(msg, chat.IMKindNotice+" ") { // a cs168 server greets no one
+			wrong = &WrongDialectError{Want: chat.CS168, Seems: chat.IM, Saw: "it greeted the client with a NOTICE frame"}
+			cancel()
+		}
+		first = false
+	}
+	err := chatLoop(ctx, conn, msgs, readLines(c.In, ctx.Done()), c.ExitOnEOF, show, func(line string) (bool, error) {
 		if err := writeLine(fw, line); err != nil {
 			return false, err
 		}
 		out.prompt()
 		return true, nil
 	})
-	if errors.Is(err, ErrServerGone) {
+	if wrong == nil && errors.Is(err, ErrServerGone) {
+		errors.As(ended(), &wrong)
+	}
+	switch {
+	case wrong != nil:
+		out.last(wrong.Error())
+		return wrong
+	case errors.Is(err, ErrServerGone):
 		out.last(fmt.Sprintf(chat.CS168ServerGone, c.Host, c.Port))
-	} else {
+	default:
 		out.finish()
 	}
 	return err
@@ -93,7 +112,25 @@ func (p *promptWriter) prompt() { p.write(chat.CS168ClientPrompt) }
 // message wipes the prompt, prints msg on its own line and draws a fresh
 // prompt, in one write so that the pieces never interleave.
 func (p *promptWriter) message(msg string) {
-	p.write(chat.CS168ClientWipe + "\r" + Sanitize(msg) + "\n" + chat.CS168ClientPrompt)
+	p.write(chat.CS168ClientWipe + "\r" + showCS168(msg) + "\n" + chat.CS168ClientPrompt)
+}
+
+// showCS168 makes a server frame fit to print. Some servers start each
+// frame with the client's wipe ("\r" and spaces) or a newline: that lead is
+// dropped, as the frame's trailing whitespace is, so that the message shows
+// as itself. Every other control character is neutralised (Sanitize). A
+// chat line ("[name] text") that holds newlines shows them as indented
+// continuation lines (Display), so none of its lines can pass for a line
+// from someone else or for the prompt; other frames, such as a /list reply
+// (one channel per line), keep their lines as they are.
+func showCS168(msg string) string {
+	if rest := strings.TrimLeft(msg, " \r\n"); strings.ContainsAny(msg[:len(msg)-len(rest)], "\r\n") {
+		msg = rest
+	}
+	if strings.HasPrefix(msg, "[") && strings.Contains(msg, "] ") {
+		return Display(msg)
+	}
+	return Sanitize(msg)
 }
 
 // last wipes the prompt and prints msg, with no prompt after it.

@@ -11,9 +11,12 @@ import (
 	chat "github.com/framechat/chat"
 )
 
-// IM is a terminal client for the im dialect. It logs in as Name, shows
-// the server's help at start-up, prints each kind of server message in its
-// own style, and sends each line of In.
+// IM is a terminal client for the im dialect. It logs in as Name (if the
+// server refuses it, it says why and sends the next line of In as the next
+// try), shows the server's help once logged in, prints each kind of server
+// message in its own style, and sends each line of In. Where Out has an
+// input prompt of its own (SetPrompt, as golang.org/x/term's Terminal
+// has), it shows "username: " until logged in and "> " after.
 type IM struct {
 	Name       string
 	Host, Port string // name the server in the disconnect message
@@ -28,27 +31,74 @@ type IM struct {
 func (c *IM) Run(ctx context.Context, conn net.Conn) error {
 	out := &output{w: c.Out}
 	fw := chat.NewFrameWriter(conn, chat.FrameSize)
-	for _, first := range []string{c.Name, "/help"} {
-		if _, err := fw.Write(firstFrame(first)); err != nil {
-			conn.Close()
-			return fmt.Errorf("client: log in: %w", err)
-		}
+	if _, err := fw.Write(firstFrame(c.Name)); err != nil {
+		conn.Close()
+		return fmt.Errorf("client: log in: %w", err)
 	}
-	quitting := false
-	msgs := readMessages(chat.NewFrameReader(conn, chat.FrameSize).ReadFrame)
-	err := chatLoop(ctx, conn, msgs, readLines(c.In), c.ExitOnEOF, func(m string) { out.line(renderIMLine(m)) },
+	quitting, loggedIn, first := false, false, true
+	out.setPrompt(imAskName)
+	msgs, ended := readMessages(sniffFrames(conn, chat.IM))
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wrong *WrongDialectError
+	show := func(m string) {
+		kind, _, _ := strings.Cut(m, " ")
+		switch {
+		case first && !imKinds[kind]: // every im frame starts with its kind
+			wrong = &WrongDialectError{Want: chat.IM, Seems: chat.CS168, Saw: fmt.Sprintf("its first frame was %q", m)}
+			cancel()
+			return
+		case !loggedIn && strings.HasPrefix(m, chat.IMKindNotice+" Hello, "):
+			loggedIn = true
+			out.setPrompt(imPrompt)
+			out.line(renderIMLine(m))
+			if _, err := fw.Write(firstFrame("/help")); err != nil { // the commands, at start-up
+				cancel()
+			}
+			return
+		case !loggedIn && kind == chat.IMKindError:
+			// The name was refused (taken or invalid): the server takes the
+			// next line as the next try, so say so.
+			out.line(renderIMLine(m))
+			out.line(imAskAgain)
+			return
+		}
+		first = false
+		out.line(renderIMLine(m))
+	}
+	err := chatLoop(ctx, conn, msgs, readLines(c.In, ctx.Done()), c.ExitOnEOF, show,
 		func(line string) (bool, error) {
 			word, _, _ := strings.Cut(strings.TrimSpace(line), " ")
 			quitting = quitting || word == "/quit" || word == "/leave" || word == "/exit"
 			return true, writeLine(fw, line)
 		})
-	if errors.Is(err, ErrServerGone) {
-		if quitting {
-			return nil // the server closes the connection after "Goodbye."
-		}
+	if wrong == nil && errors.Is(err, ErrServerGone) {
+		errors.As(ended(), &wrong)
+	}
+	switch {
+	case wrong != nil:
+		out.line(wrong.Error())
+		return wrong
+	case errors.Is(err, ErrServerGone) && quitting:
+		return nil // the server closes the connection after "Goodbye."
+	case errors.Is(err, ErrServerGone):
 		out.line(fmt.Sprintf(chat.CS168ServerGone, c.Host, c.Port))
 	}
 	return err
+}
+
+// The im client's prompts (shown where Out has a prompt of its own, as a
+// terminal does) and its request for another name.
+const (
+	imAskName  = "username: "
+	imPrompt   = "> "
+	imAskAgain = "Type another username:"
+)
+
+// imKinds are the words an im server frame starts with.
+var imKinds = map[string]bool{
+	chat.IMKindMsg: true, chat.IMKindWhisper: true, chat.IMKindSent: true, chat.IMKindNotice: true,
+	chat.IMKindUsers: true, chat.IMKindHelp: true, chat.IMKindError: true,
 }
 
 // renderIMLine turns one im server frame into a line for a person.

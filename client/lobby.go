@@ -1,7 +1,9 @@
 package client
 
 import (
+	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -30,6 +32,11 @@ type Lobby struct {
 	// servers that send fewer names than they announced or merge them.
 	// Zero means 2 s.
 	ListWait time.Duration
+	// ReplyWait bounds the wait for the reply to /join, /nick and /list.
+	// A server that does not answer in time is taken for a server of
+	// another dialect (a cs168 or im server waits for a whole 200-byte
+	// frame), and Run returns a *WrongDialectError. Zero means 5 s.
+	ReplyWait time.Duration
 }
 
 // The lobby client's prompts and explanations.
@@ -50,11 +57,17 @@ const (
 // ctx is done, or In ends. Run closes conn.
 func (c *Lobby) Run(ctx context.Context, conn net.Conn) error {
 	out := &output{w: c.Out}
-	msgs := readMessages(chat.NewMessageReader(conn, chat.MaxMessage).ReadMessage)
-	lines := readLines(c.In)
+	msgs, _ := readMessages(chat.NewMessageReader(conn, chat.MaxMessage).ReadMessage)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel() // ends the line reader, unless it is reading In
+	lines := readLines(c.In, ctx.Done())
 	err := c.run(ctx, conn, out, msgs, lines)
-	if err == ErrServerGone {
+	var wrong *WrongDialectError
+	switch {
+	case err == ErrServerGone:
 		out.line(fmt.Sprintf(chat.CS168ServerGone, c.Host, c.Port))
+	case errors.As(err, &wrong):
+		out.line(wrong.Error())
 	}
 	conn.Close()
 	for range msgs {
@@ -92,36 +105,50 @@ func (c *Lobby) run(ctx context.Context, conn net.Conn, out *output, msgs, lines
 		}
 	}
 	// ask prints a prompt and returns the user's answer; at the end of
-	// input, or on /logout, it logs out.
+	// input, or on /logout, it logs out. A message from the server while
+	// the user thinks (a shutdown notice) is shown; a greeting, which no
+	// lobby server sends, means another dialect.
 	ask := func(prompt string) (string, error) {
 		out.line(prompt)
-		select {
-		case l, ok := <-lines:
-			l = strings.TrimSpace(l)
-			if !ok || l == "/logout" {
-				send("/logout")
-				out.line(lobbyBye)
-				return "", errQuit
+		for {
+			select {
+			case l, ok := <-lines:
+				l = strings.TrimSpace(l)
+				if !ok || l == "/logout" {
+					send("/logout")
+					out.line(lobbyBye)
+					return "", errQuit
+				}
+				return l, nil
+			case m, ok := <-msgs:
+				if !ok {
+					return "", ErrServerGone
+				}
+				if err := imGreeting(m); err != nil {
+					return "", err
+				}
+				out.line(m)
+			case <-ctx.Done():
+				return "", ctx.Err()
 			}
-			return l, nil
-		case m, ok := <-msgs:
-			if !ok {
-				return "", ErrServerGone
-			}
-			return "", fmt.Errorf("client: unexpected message %q", m)
-		case <-ctx.Done():
-			return "", ctx.Err()
 		}
 	}
+	replyWait := cmp.Or(c.ReplyWait, 5*time.Second)
 	// reply sends cmd and reads the one-digit reply, showing anything the
 	// server merged behind it once the reply is dealt with.
 	reply := func(cmd string) (code byte, rest string, err error) {
 		if err := send(cmd); err != nil {
 			return 0, "", ErrServerGone
 		}
-		m, err := next(0)
-		if err != nil || m == "" {
+		m, err := next(replyWait)
+		switch {
+		case err != nil:
 			return 0, "", err
+		case m == "":
+			return 0, "", &WrongDialectError{Want: chat.Lobby, Seems: chat.CS168,
+				Saw: fmt.Sprintf("it did not answer %q within %v", cmd, replyWait)}
+		case imGreeting(m) != nil:
+			return 0, "", imGreeting(m)
 		}
 		return m[0], strings.TrimSpace(m[1:]), nil
 	}
@@ -142,12 +169,16 @@ func (c *Lobby) run(ctx context.Context, conn net.Conn, out *output, msgs, lines
 			return finish(err)
 		}
 		if l == "/list" {
-			if err := c.list(send, next, wait, out); err != nil {
+			if err := c.list(send, next, replyWait, wait, out); err != nil {
 				return err
 			}
 			continue
 		}
 		room := strings.TrimSpace(strings.TrimPrefix(l, "/join "))
+		if !alnum(room) { // the course server would answer 1; say so at once
+			out.line(lobbyBadRoom)
+			continue
+		}
 		code, rest, err := reply("/join " + room)
 		if err != nil {
 			return err
@@ -169,6 +200,10 @@ func (c *Lobby) run(ctx context.Context, conn net.Conn, out *output, msgs, lines
 			return finish(err)
 		}
 		nick := strings.TrimSpace(strings.TrimPrefix(l, "/nick "))
+		if !alnum(nick) { // refused here: the course server's thread dies on an empty /nick
+			out.line(lobbyBadNick)
+			continue
+		}
 		code, rest, err := reply("/nick " + nick)
 		if err != nil {
 			return err
@@ -212,13 +247,16 @@ func (c *Lobby) run(ctx context.Context, conn net.Conn, out *output, msgs, lines
 
 // list sends /list and prints the rooms: the count, then each name as it
 // comes, waiting at most wait for each.
-func (c *Lobby) list(send func(string) error, next func(time.Duration) (string, error), wait time.Duration, out *output) error {
+func (c *Lobby) list(send func(string) error, next func(time.Duration) (string, error), replyWait, wait time.Duration, out *output) error {
 	if err := send("/list"); err != nil {
 		return ErrServerGone
 	}
-	first, err := next(0)
+	first, err := next(replyWait)
 	if err != nil {
 		return err
+	}
+	if first == "" {
+		return &WrongDialectError{Want: chat.Lobby, Seems: chat.CS168, Saw: fmt.Sprintf("it did not answer \"/list\" within %v", replyWait)}
 	}
 	digits := len(first) - len(strings.TrimLeft(first, "0123456789"))
 	n, _ := strconv.Atoi(first[:digits])
@@ -239,4 +277,27 @@ func (c *Lobby) list(send func(string) error, next func(time.Duration) (string, 
 		out.line("  " + name)
 	}
 	return nil
+}
+
+// imGreeting returns a *WrongDialectError if m is an im server's welcome,
+// which no lobby server sends.
+func imGreeting(m string) error {
+	if strings.HasPrefix(m, chat.IMKindNotice+" ") {
+		return &WrongDialectError{Want: chat.Lobby, Seems: chat.IM, Saw: "it greeted the client with a NOTICE frame"}
+	}
+	return nil
+}
+
+// alnum reports whether s is one or more ASCII letters and digits, as the
+// lobby's room names and nicknames must be.
+func alnum(s string) bool {
+	if s == "" {
+		return false
+	}
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9') {
+			return false
+		}
+	}
+	return true
 }
