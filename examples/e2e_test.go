@@ -541,7 +541,10 @@ func TestBasicServerAndClient(t *testing.T) {
 	srv := start(t, "basic-server", port)
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
-	for _, m := range []string{"first message\nwith two lines", "second"} {
+	// One message each: the first line of stdin. The second client's
+	// stdin stays open, as a terminal's does after Enter: it must not wait
+	// for more (issue 11, item 4).
+	for i, m := range []string{"first message\nnot sent", "second\n"} {
 		for { // wait until the server listens
 			if c, err := net.Dial("tcp", "127.0.0.1:"+port); err == nil {
 				c.Close()
@@ -554,18 +557,28 @@ func TestBasicServerAndClient(t *testing.T) {
 			}
 		}
 		cl := exec.CommandContext(ctx, filepath.Join(binDir, "basic-client"), "127.0.0.1", port)
-		cl.Stdin = strings.NewReader(m)
+		if i == 0 {
+			cl.Stdin = strings.NewReader(m)
+		} else {
+			stdin, err := cl.StdinPipe()
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer stdin.Close()
+			go io.WriteString(stdin, m) // and never closed while the client runs
+		}
 		if out, err := cl.CombinedOutput(); err != nil {
 			t.Fatalf("basic-client: %v: %s", err, out)
 		}
-		srv.waitOutput(m + "\n")
+		first, _, _ := strings.Cut(m, "\n")
+		srv.waitOutput(first + "\n")
 	}
 	sc := bufio.NewScanner(strings.NewReader(srv.output()))
 	var lines []string
 	for sc.Scan() {
 		lines = append(lines, sc.Text())
 	}
-	if diff := cmp.Diff([]string{"first message", "with two lines", "second"}, lines); diff != "" {
+	if diff := cmp.Diff([]string{"first message", "second"}, lines); diff != "" {
 		t.Errorf("basic-server output (-want +got):\n%s", diff)
 	}
 }

@@ -1,10 +1,13 @@
 // Command basic-client is part 0 of the cs168 assignment: it sends one
-// message read from stdin to the server, then disconnects.
+// message read from stdin to the server, then disconnects. The message is
+// one line: in a terminal, what is typed up to Enter; from a pipe, its
+// first line (or all of it, if it has no newline).
 //
 //	basic-client HOST PORT
 package main
 
 import (
+	"bufio"
 	"fmt"
 	"io"
 	"net"
@@ -24,7 +27,12 @@ func main() {
 		os.Exit(1)
 	}
 	defer conn.Close()
-	if _, err := io.Copy(conn, os.Stdin); err != nil {
+	line, err := bufio.NewReader(os.Stdin).ReadString('\n')
+	if err != nil && err != io.EOF {
+		fmt.Fprintln(os.Stderr, "basic-client: read stdin:", err)
+		os.Exit(1)
+	}
+	if _, err := io.WriteString(conn, line); err != nil {
 		fmt.Fprintln(os.Stderr, "basic-client:", err)
 		os.Exit(1)
 	}

@@ -7,7 +7,10 @@
 //
 // Each line typed is sent as a message. It works in a terminal and with
 // stdin and stdout as pipes: when stdin is a pipe, the client keeps
-// printing what the server sends after stdin ends.
+// printing what the server sends after stdin ends. In a terminal, the im
+// and lobby clients keep the line being typed intact below incoming
+// messages, behind a prompt (golang.org/x/term's line editor); the cs168
+// client draws the course's "[Me] " prompt and wipe exactly.
 package main
 
 import (
@@ -17,6 +20,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/signal"
@@ -25,6 +29,7 @@ import (
 
 	chat "github.com/framechat/chat"
 	"github.com/framechat/chat/client"
+	"golang.org/x/term"
 )
 
 func main() {
@@ -52,20 +57,37 @@ func main() {
 		fmt.Fprintln(os.Stderr, "client:", err)
 		os.Exit(1)
 	}
-	tty := isTerminal(os.Stdin)
+	tty := term.IsTerminal(int(os.Stdin.Fd())) && term.IsTerminal(int(os.Stdout.Fd()))
+	var in io.Reader = os.Stdin
+	var out io.Writer = os.Stdout
+	if tty && d != chat.CS168 {
+		editor, restore, err := newLineEditor(os.Stdin, os.Stdout)
+		if err == nil {
+			defer restore()
+			in, out = editor, editor
+		}
+	}
 	switch d {
 	case chat.IM:
-		err = (&client.IM{Name: args[0], Host: host, Port: port, In: os.Stdin, Out: os.Stdout, ExitOnEOF: tty}).Run(ctx, conn)
+		err = (&client.IM{Name: args[0], Host: host, Port: port, In: in, Out: out, ExitOnEOF: tty}).Run(ctx, conn)
 	case chat.Lobby:
-		err = (&client.Lobby{Host: host, Port: port, In: os.Stdin, Out: os.Stdout, ExitOnEOF: tty}).Run(ctx, conn)
+		err = (&client.Lobby{Host: host, Port: port, In: in, Out: out, ExitOnEOF: tty}).Run(ctx, conn)
 	default:
-		err = (&client.CS168{Name: args[0], Host: host, Port: port, In: os.Stdin, Out: os.Stdout, ExitOnEOF: tty}).Run(ctx, conn)
+		err = (&client.CS168{Name: args[0], Host: host, Port: port, In: in, Out: out, ExitOnEOF: tty}).Run(ctx, conn)
 	}
-	if err != nil && !errors.Is(err, client.ErrServerGone) && !errors.Is(err, context.Canceled) {
-		fmt.Fprintln(os.Stderr, "client:", err)
-		os.Exit(1)
+	var wrong *client.WrongDialectError
+	switch {
+	case errors.As(err, &wrong):
+		exit(1) // the client has said so
+	case err != nil && !errors.Is(err, client.ErrServerGone) && !errors.Is(err, context.Canceled):
+		fmt.Fprintln(os.Stderr, err) // the client's errors say "client: ..."
+		exit(1)
 	}
 }
+
+// exit restores the terminal (deferred calls do not run on os.Exit) and
+// exits.
+var exit = os.Exit
 
 // dial connects to host:port, over TLS if asked, trusting caFile's CA if
 // given.
@@ -90,8 +112,44 @@ func dial(ctx context.Context, host, port string, useTLS bool, caFile string) (n
 	return td.DialContext(ctx, "tcp", addr)
 }
 
-// isTerminal reports whether f is a terminal rather than a pipe or file.
-func isTerminal(f *os.File) bool {
-	st, err := f.Stat()
-	return err == nil && st.Mode()&os.ModeCharDevice != 0
+// lineEditor is golang.org/x/term's Terminal as the client's In and Out:
+// messages written while the user types go above the prompt and the
+// half-typed line, which is redrawn below them intact.
+type lineEditor struct {
+	*term.Terminal
+	pending []byte // the rest of a line Read has not returned yet
+}
+
+// newLineEditor puts the terminal in raw mode and returns the editor and
+// a function that restores the terminal.
+func newLineEditor(in, out *os.File) (*lineEditor, func(), error) {
+	state, err := term.MakeRaw(int(in.Fd()))
+	if err != nil {
+		return nil, nil, err
+	}
+	restore := func() { term.Restore(int(in.Fd()), state) }
+	exit = func(code int) {
+		restore()
+		os.Exit(code)
+	}
+	t := term.NewTerminal(struct {
+		io.Reader
+		io.Writer
+	}{in, out}, "> ")
+	return &lineEditor{Terminal: t}, restore, nil
+}
+
+// Read returns the lines the user enters, each ending in a newline; Ctrl-D
+// on an empty line and Ctrl-C end the input.
+func (e *lineEditor) Read(p []byte) (int, error) {
+	if len(e.pending) == 0 {
+		line, err := e.ReadLine()
+		if err != nil {
+			return 0, err
+		}
+		e.pending = append([]byte(line), '\n')
+	}
+	n := copy(p, e.pending)
+	e.pending = e.pending[n:]
+	return n, nil
 }
