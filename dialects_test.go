@@ -540,3 +540,23 @@ func TestCreatorHearsEveryJoin(t *testing.T) {
 		}
 	}
 }
+
+// TestQuitAndCloseAreTold: a goodbye and a closed connection are told
+// apart in the disconnect event (issue 11, item 20).
+func TestQuitAndCloseAreTold(t *testing.T) {
+	t.Parallel()
+	events := newEventLog()
+	h := NewHub(Config{Observer: events})
+	t.Cleanup(func() { h.Shutdown(context.Background()) })
+	quitter := imDial(t, h, "quitter")
+	quitter.send("/quit")
+	quitter.expect("NOTICE Goodbye.")
+	if e := events.waitFor(t, EventDisconnect); e.Text != ReasonQuit || e.Name != "quitter" {
+		t.Errorf("after /quit: %+v", e)
+	}
+	closer := imDial(t, h, "closer")
+	closer.conn.Close()
+	if e := events.waitFor(t, EventDisconnect); e.Text != ReasonClosed || e.Name != "closer" {
+		t.Errorf("after a close: %+v", e)
+	}
+}

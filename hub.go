@@ -70,10 +70,23 @@ type Config struct {
 	// -max-per-ip).
 	MaxConnsPerIP int
 
-	// HelloTimeout is how long a new connection has to send its first whole
-	// message; one that opens and never speaks is closed. Zero means 30 s;
-	// negative means no limit.
+	// HelloTimeout is how long a new cs168 or im connection has to send
+	// its first whole message; one that opens and never speaks is closed.
+	// Their clients send the user's name as soon as they connect. Zero
+	// means 30 s; negative means no limit.
 	HelloTimeout time.Duration
+
+	// LobbyHelloTimeout is the same for lobby connections. The lobby's
+	// clients connect first and then ask the person what to do (list the
+	// rooms, or join one), so the first message can come minutes later:
+	// zero means no limit, and MaxSilentConns is the defence against
+	// connections that never speak.
+	LobbyHelloTimeout time.Duration
+
+	// MaxSilentConns bounds the connections that have not yet sent their
+	// first message, in every dialect; one more is told the server is
+	// full and closed. Zero means 1,000; negative means no limit.
+	MaxSilentConns int
 
 	// IdleTimeout closes a connection that sends nothing for this long.
 	// None of the protocols has a keep-alive, so a quiet user would be cut
@@ -129,6 +142,9 @@ func (c Config) withDefaults() Config {
 	if c.HelloTimeout == 0 {
 		c.HelloTimeout = 30 * time.Second
 	}
+	if c.MaxSilentConns == 0 {
+		c.MaxSilentConns = 1000
+	}
 	if c.FloodRate == 0 {
 		c.FloodRate = 20
 	}
@@ -158,7 +174,8 @@ func (c Config) withDefaults() Config {
 type Hub struct {
 	cfg      Config
 	nextID   atomic.Uint64
-	stopping atomic.Bool // set by Shutdown: no new connections, no more messages handled or fanned out
+	silent   atomic.Int64 // connections that have not sent their first message
+	stopping atomic.Bool  // set by Shutdown: no new connections, no more messages handled or fanned out
 
 	id         string
 	bus        Bus
@@ -295,6 +312,8 @@ func (h *Hub) register(conn net.Conn, d Dialect) (*session, error) {
 		full = fmt.Errorf("chat: %d connections: %w", len(h.sessions), ErrTooManyConns)
 	case h.cfg.MaxConnsPerIP > 0 && h.perIP[s.ip] >= h.cfg.MaxConnsPerIP:
 		full = fmt.Errorf("chat: %d connections from %s: %w", h.perIP[s.ip], s.ip, ErrTooManyConns)
+	case h.cfg.MaxSilentConns > 0 && h.silent.Load() >= int64(h.cfg.MaxSilentConns):
+		full = fmt.Errorf("chat: %d connections that have not spoken yet: %w", h.silent.Load(), ErrTooManyConns)
 	}
 	if full != nil {
 		h.wg.Add(1)
@@ -309,6 +328,8 @@ func (h *Hub) register(conn net.Conn, d Dialect) (*session, error) {
 	}
 	s.proto = newProtocol(s)
 	h.sessions[s] = struct{}{}
+	s.silent.Store(true)
+	h.silent.Add(1)
 	if h.cfg.MaxConnsPerIP > 0 {
 		h.perIP[s.ip]++
 	}
@@ -374,14 +395,14 @@ func (h *Hub) Shutdown(ctx context.Context) error {
 	for _, r := range rooms {
 		r.mu.Lock()
 		for _, m := range r.members {
-			m.send(notice(m.dialect, noticeShutdown), true)
+			m.sendLast(notice(m.dialect, noticeShutdown))
 			told[m] = true
 		}
 		r.mu.Unlock()
 	}
 	for _, s := range sessions {
 		if !told[s] {
-			s.send(notice(s.dialect, noticeShutdown), true)
+			s.sendLast(notice(s.dialect, noticeShutdown))
 		}
 	}
 	budget := max(h.cfg.WriteTimeout, time.Second)
@@ -417,8 +438,17 @@ func (h *Hub) Shutdown(ctx context.Context) error {
 	}
 }
 
+// helloTimeout is the first-message deadline of a connection of dialect d.
+func (h *Hub) helloTimeout(d Dialect) time.Duration {
+	if d == Lobby {
+		return h.cfg.LobbyHelloTimeout
+	}
+	return h.cfg.HelloTimeout
+}
+
 // forget removes an ended session from the hub's set.
 func (h *Hub) forget(s *session) {
+	s.spoke() // a silent connection that ends is no longer silent
 	h.mu.Lock()
 	delete(h.sessions, s)
 	if h.cfg.MaxConnsPerIP > 0 {
@@ -646,7 +676,8 @@ func (r *room) member(name string) *session {
 // already there (a lobby joiner is told too, as its protocol says). The
 // room must exist, unless create is set: then join creates it, failing with
 // ErrRoomExists if it exists, and s is a member from the moment the room
-// exists, so that it hears everyone who joins after it, however soon.
+// exists, so that it hears everyone who joins after it, however soon; a
+// failed create hears nothing of the room.
 //
 // A name is unique within a room, whatever the dialects of its members:
 // join fails with ErrNickInUse, and changes nothing, when a member of the
@@ -668,22 +699,26 @@ func (h *Hub) join(s *session, name string, create bool, accepted func(members i
 		return err
 	}
 	if create {
+		// The room's lock is held while the room comes into being, so that
+		// any delivery to it here (a join that raced the create) waits until
+		// s is a member; a create that fails has added no one.
 		r.mu.Lock()
-		r.members = append(r.members, s)
+		err := h.bus.CreateRoom(ctx, name)
+		if err == nil {
+			r.members = append(r.members, s)
+		}
 		r.mu.Unlock()
+		if err != nil {
+			h.exit(r)
+			return err
+		}
+		h.observe(Event{Kind: EventCreate, Conn: s.id, Dialect: s.dialect, Name: s.name, Room: name})
 	}
 	undo := func() {
 		if create {
 			r.remove(s)
 		}
 		h.exit(r)
-	}
-	if create {
-		if err := h.bus.CreateRoom(ctx, name); err != nil {
-			undo()
-			return err
-		}
-		h.observe(Event{Kind: EventCreate, Conn: s.id, Dialect: s.dialect, Name: s.name, Room: name})
 	}
 	count, err := h.bus.Join(ctx, name, s.member(), true)
 	if err != nil {
@@ -716,16 +751,10 @@ func (h *Hub) join(s *session, name string, create bool, accepted func(members i
 	return nil
 }
 
-// remove takes s out of r's local members: its latest entry, when a
-// failed create must undo its own while s is a member already.
+// remove takes s out of r's local members.
 func (r *room) remove(s *session) {
 	r.mu.Lock()
-	if i := slices.Index(r.members, s); i >= 0 {
-		if j := slices.Index(r.members[i+1:], s); j >= 0 {
-			i += 1 + j
-		}
-		r.members = slices.Delete(r.members, i, i+1)
-	}
+	r.members = slices.DeleteFunc(r.members, func(x *session) bool { return x == s })
 	r.mu.Unlock()
 }
 

@@ -193,7 +193,7 @@ func TestObserverEvents(t *testing.T) {
 		`message name=zed room=r text="hi"`,
 		`command-error name=zed room=r text="No channel named nope exists. Try '/create nope'?"`,
 		`leave name=zed room=r text=""`,
-		`disconnect name=zed room= text="quit"`,
+		`disconnect name=zed room= text="closed"`, // the client closed the connection: not a /quit
 	}
 	mu.Lock()
 	defer mu.Unlock()

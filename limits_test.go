@@ -411,3 +411,106 @@ func TestNoMemoryRelease(t *testing.T) {
 		t.Errorf("%d hand-offs counted towards a memory release", n)
 	}
 }
+
+// TestLobbyWaitsForAPerson: a lobby client connects and then asks the
+// person, so the hello timeout does not apply to the lobby: a lobby
+// connection opened before a cs168 one outlives the cs168 one's hello
+// timeout and is then served (issue 11, item 7).
+func TestLobbyWaitsForAPerson(t *testing.T) {
+	t.Parallel()
+	events := newEventLog()
+	h := NewHub(Config{HelloTimeout: 50 * time.Millisecond, LobbyPause: -1, Observer: events})
+	person := dialTCP(t, serveTCP(t, h, Lobby))
+	events.waitFor(t, EventConnect)
+	dialTCP(t, serveTCP(t, h, CS168)) // silent
+	if d := events.waitFor(t, EventDisconnect); d.Text != ReasonIdle {
+		t.Fatalf("silent cs168 connection: %+v", d)
+	}
+	person.SetDeadline(time.Now().Add(testTimeout))
+	person.Write([]byte("/list"))
+	buf := make([]byte, 64)
+	if n, err := person.Read(buf); err != nil || string(buf[:n]) != "0" {
+		t.Errorf("lobby /list after the hello timeout: %q, %v", buf[:n], err)
+	}
+}
+
+// TestMaxSilentConns: connections that have not spoken are bounded; one
+// more is told the server is full, and a silent one that speaks frees its
+// place (issue 11, item 7).
+func TestMaxSilentConns(t *testing.T) {
+	t.Parallel()
+	h := NewHub(Config{MaxSilentConns: 2, LobbyPause: -1})
+	addr := serveTCP(t, h, Lobby)
+	read := func(c net.Conn) string {
+		t.Helper()
+		c.SetReadDeadline(time.Now().Add(testTimeout))
+		buf := make([]byte, 64)
+		n, err := c.Read(buf)
+		if err != nil {
+			t.Fatalf("read: %v", err)
+		}
+		return string(buf[:n])
+	}
+	// The hub accepts and registers connections in order: a and b are
+	// the two silent ones when c comes.
+	a, _ := dialTCP(t, addr), dialTCP(t, addr)
+	c := dialTCP(t, addr)
+	if got := read(c); got != noticeFull {
+		t.Fatalf("third silent connection: %q, want %q", got, noticeFull)
+	}
+	a.Write([]byte("/list"))
+	if got := read(a); got != "0" {
+		t.Fatalf("a: %q", got)
+	}
+	d := dialTCP(t, addr) // a has spoken: room for one more
+	d.Write([]byte("/list"))
+	if got := read(d); got != "0" {
+		t.Errorf("silent connection after a spoke: %q, want 0", got)
+	}
+}
+
+// TestLobbyShutdownNoticeAfterBacklog: a lobby client with a backlog of
+// paced lines still gets the shutdown notice as its last message before
+// the connection closes (issue 11, item 8).
+func TestLobbyShutdownNoticeAfterBacklog(t *testing.T) {
+	t.Parallel()
+	h := NewHub(Config{LobbyPause: 100 * time.Millisecond, FloodRate: -1})
+	lb := dialTCP(t, serveTCP(t, h, Lobby))
+	cs := dialTCP(t, serveTCP(t, h, CS168))
+	lb.SetDeadline(time.Now().Add(testTimeout))
+	buf := make([]byte, 1024)
+	readLobby := func() (string, error) {
+		n, err := lb.Read(buf)
+		return string(buf[:n]), err
+	}
+	lb.Write([]byte("/join r"))
+	readLobby() // 0
+	lb.Write([]byte("/nick lou"))
+	readLobby() // 0
+	readLobby() // You have joined a new room.
+	fw, fr := NewFrameWriter(cs, 0), NewFrameReader(cs, 0)
+	fw.WriteString("cee")
+	fw.WriteString("/join r")
+	for i := range 40 { // 4 s of paced lines for lou
+		fw.WriteString(fmt.Sprintf("line %d", i))
+	}
+	fw.WriteString("/list")
+	cs.SetReadDeadline(time.Now().Add(testTimeout))
+	fr.ReadFrame() // all 40 lines are in lou's queue
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- h.Shutdown(ctx) }()
+	var last string
+	for {
+		msg, err := readLobby()
+		if err != nil {
+			break
+		}
+		last = msg
+	}
+	if last != noticeShutdown {
+		t.Errorf("last message %q, want %q", last, noticeShutdown)
+	}
+	<-done
+}

@@ -15,7 +15,8 @@ import (
 
 // Disconnect reasons, as reported in the Text of an EventDisconnect.
 const (
-	ReasonQuit     = "quit"     // the client closed the connection or said goodbye
+	ReasonQuit     = "quit"     // the client said goodbye (/quit, /logout)
+	ReasonClosed   = "closed"   // the client closed the connection without a goodbye
 	ReasonLost     = "lost"     // the connection failed: reset, timeout, partial frame
 	ReasonKicked   = "kicked"   // the server closed it: slow consumer
 	ReasonShutdown = "shutdown" // the hub shut down
@@ -66,6 +67,8 @@ type session struct {
 	closed   bool          // no more writes: the session is ending
 	kickErr  error         // why the server closed the connection, if it did
 	writerWG sync.WaitGroup
+	cuts     atomic.Uint32 // sendLast calls: a paced batch taken before one is abandoned
+	silent   atomic.Bool   // no message handled yet: counted in hub.silent
 
 	pacer *MessageWriter // writer-owned: paces a lobby session's messages
 }
@@ -157,12 +160,13 @@ func (s *session) report(k EventKind, text string, err error) {
 func (s *session) finish(reason string, err error) error {
 	h := s.hub
 	if s.room != nil {
-		h.leave(s, s.room, reason != ReasonQuit)
+		h.leave(s, s.room, reason != ReasonQuit && reason != ReasonClosed)
 	}
 	h.forget(s)
-	// A client that said goodbye gets what was queued for it (the lobby's
-	// pause and im's farewell); a lost or kicked one does not.
-	if reason == ReasonQuit {
+	// A client that said goodbye, or closed its side (and may still read,
+	// as nc does), gets what was queued for it (the lobby's pause and im's
+	// farewell); a lost or kicked one does not.
+	if reason == ReasonQuit || reason == ReasonClosed {
 		ctx, cancel := context.WithTimeout(context.Background(), max(h.cfg.WriteTimeout, time.Second))
 		s.flush(ctx)
 		cancel()
@@ -199,7 +203,7 @@ func (s *session) start() {
 	} else {
 		s.frames = NewFrameReader(s.conn, FrameSize)
 	}
-	if t := s.hub.cfg.HelloTimeout; t > 0 {
+	if t := s.hub.helloTimeout(s.dialect); t > 0 {
 		s.deadline = time.Now().Add(t)
 		s.setDeadline()
 	}
@@ -213,6 +217,14 @@ func (s *session) setDeadline() {
 		d = s.quietAt
 	}
 	s.conn.SetReadDeadline(d)
+}
+
+// spoke records that the session has sent its first message: it is no
+// longer one of the hub's silent connections.
+func (s *session) spoke() {
+	if s.silent.CompareAndSwap(true, false) {
+		s.hub.silent.Add(-1)
+	}
 }
 
 // deadlinePassed reports whether the protocol's deadline has passed.
@@ -290,7 +302,7 @@ func (s *session) readFailed(err error) (reason string, _ error) {
 	case s.hub.stopping.Load():
 		return ReasonShutdown, nil
 	case errors.Is(err, io.EOF):
-		return ReasonQuit, nil
+		return ReasonClosed, nil
 	case errors.Is(err, os.ErrDeadlineExceeded):
 		return ReasonIdle, fmt.Errorf("chat: %s: %w", s.addr, ErrIdle)
 	}
@@ -312,11 +324,14 @@ func (s *session) dispatch(msg []byte) (more bool, reason string, err error) {
 	}()
 	cfg := &s.hub.cfg
 	s.handled++
+	if s.handled == 1 {
+		s.spoke()
+	}
 	changed := true
 	switch {
 	case cfg.IdleTimeout > 0:
 		s.deadline = time.Now().Add(cfg.IdleTimeout)
-	case s.handled == 1 && cfg.HelloTimeout > 0:
+	case s.handled == 1 && s.hub.helloTimeout(s.dialect) > 0:
 		s.deadline = time.Time{}
 	default:
 		changed = false
@@ -402,6 +417,22 @@ func (s *session) send(b []byte, force bool) bool {
 		go s.writeLoop()
 	}
 	return true
+}
+
+// sendLast queues b as the last message the session will get (the
+// shutdown notice). A paced (lobby) session's messages still waiting for
+// their turn, 200 ms apart, are dropped, so that the notice goes out
+// within one pause instead of after the whole backlog; framed dialects
+// write their backlog in one go, and the notice follows it.
+func (s *session) sendLast(b []byte) {
+	if s.dialect == Lobby {
+		s.mu.Lock()
+		clear(s.queue)
+		s.queue, s.queued = s.queue[:0], 0
+		s.cuts.Add(1)
+		s.mu.Unlock()
+	}
+	s.send(b, true)
 }
 
 // kick closes the connection for err (a slow consumer, or shutdown). The
@@ -500,6 +531,7 @@ func (s *session) writeLoop() {
 		batch := s.queue
 		s.queue, s.spare = s.spare[:0], nil
 		s.queued = 0
+		cuts := s.cuts.Load()
 		s.mu.Unlock()
 
 		if timeout > 0 {
@@ -507,7 +539,7 @@ func (s *session) writeLoop() {
 		}
 		var err error
 		if s.dialect == Lobby {
-			err = s.writePaced(batch)
+			err = s.writePaced(batch, cuts)
 		} else {
 			bufs := net.Buffers(batch)
 			_, err = bufs.WriteTo(s.conn)
@@ -534,8 +566,9 @@ func (s *session) writeLoop() {
 
 // writePaced writes each message of batch in its own write, at most
 // MaxMessage bytes each, with a MessageWriter keeping the lobby pause
-// between consecutive messages. The pause ends early if the session stops.
-func (s *session) writePaced(batch [][]byte) error {
+// between consecutive messages. The pause ends early if the session stops;
+// the rest of the batch is dropped if sendLast is called (cuts changes).
+func (s *session) writePaced(batch [][]byte, cuts uint32) error {
 	if s.pacer == nil {
 		s.pacer = NewMessageWriter(s.conn, s.hub.cfg.LobbyPause)
 		s.pacer.wait = func(d time.Duration) error {
@@ -550,6 +583,9 @@ func (s *session) writePaced(batch [][]byte) error {
 		}
 	}
 	for _, msg := range batch {
+		if s.cuts.Load() != cuts {
+			return nil
+		}
 		for len(msg) > 0 {
 			n := utf8Cut(msg, MaxMessage)
 			if _, err := s.pacer.Write(msg[:n]); err != nil {

@@ -49,6 +49,19 @@ func (s *syncBuffer) waitUntil(t *testing.T, want string) {
 	}
 }
 
+// waitCount waits until the buffer holds want n times.
+func (s *syncBuffer) waitCount(t *testing.T, want string, n int) {
+	t.Helper()
+	deadline := time.After(5 * time.Second)
+	for strings.Count(s.String(), want) < n {
+		select {
+		case <-s.changed:
+		case <-deadline:
+			t.Fatalf("output %q does not hold %q %d times", s.String(), want, n)
+		}
+	}
+}
+
 // waitFor waits until the buffer holds exactly want.
 func (s *syncBuffer) waitFor(t *testing.T, want string) {
 	t.Helper()

@@ -2,6 +2,8 @@ package examples_test
 
 import (
 	"regexp"
+	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -45,7 +47,7 @@ func startClusterServer(t *testing.T, natsURL string) (*proc, string) {
 func TestClusterOfTwoServers(t *testing.T) {
 	t.Parallel()
 	natsURL := startNATS(t)
-	_, portA := startClusterServer(t, natsURL)
+	serverA, portA := startClusterServer(t, natsURL)
 	serverB, portB := startClusterServer(t, natsURL)
 
 	alice := start(t, "client", "alice", "127.0.0.1", portA)
@@ -70,4 +72,16 @@ func TestClusterOfTwoServers(t *testing.T) {
 	raw.expect("bob has left")
 	alice.waitOutput(msg("bob has left"))
 	t.Logf("bob announced as gone %v after his server was killed", time.Since(start).Round(time.Millisecond))
+
+	// Server A stopped as a service manager stops it: it says it stopped,
+	// last, and does not take its own goodbye to NATS for an outage
+	// (issue 11, item 19).
+	serverA.cmd.Process.Signal(syscall.SIGTERM)
+	if err := serverA.wait(); err != nil {
+		t.Errorf("server A exit status %v after SIGTERM", err)
+	}
+	out := serverA.output()
+	if !strings.HasSuffix(out, "server stopped\n") || strings.Contains(out, "NATS connection lost") {
+		t.Errorf("server A's output after SIGTERM:\n%s", out)
+	}
 }

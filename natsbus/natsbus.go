@@ -764,6 +764,11 @@ func (b *Bus) Leave(ctx context.Context, room string, m chat.Member) error {
 // ---- presence, outages ----
 
 func (b *Bus) disconnected(_ *nats.Conn, err error) {
+	select {
+	case <-b.stop:
+		return // Close cut the connection: that is no outage
+	default:
+	}
 	if b.down.Swap(true) {
 		return
 	}

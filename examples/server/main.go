@@ -44,12 +44,16 @@ func main() {
 	flag.StringVar(&o.listen[chat.IM], "im", "", "listen address for the im dialect, e.g. :12000")
 	flag.StringVar(&o.listen[chat.Lobby], "lobby", "", "listen address for the lobby dialect, e.g. :5220")
 	flag.StringVar(&o.logFile, "log", "server.log", `file to log every event to ("" for none)`)
+	flag.IntVar(&o.logMaxMB, "log-max-size", 10, "megabytes the log may reach before it is rotated (renamed with a timestamp; a new one is started)")
+	flag.IntVar(&o.logBackups, "log-backups", 3, "rotated logs to keep (0: all)")
 	flag.IntVar(&o.cfg.MaxQueueBytes, "queue", 0, "bytes a client may fall behind before it is disconnected (0: 64 KiB)")
 	flag.StringVar(&o.cfg.IMRoom, "im-room", "", `the room im users share (default "im")`)
 	flag.DurationVar(&o.cfg.LobbyPause, "lobby-pause", 0, "pause between messages to a lobby client (0: 200ms; negative: none)")
 	flag.IntVar(&o.cfg.MaxConns, "max-conns", 0, "connections served at once (0: 100,000; -1: no limit)")
 	flag.IntVar(&o.cfg.MaxConnsPerIP, "max-per-ip", 0, "connections from one IP address (0: no limit)")
-	flag.DurationVar(&o.cfg.HelloTimeout, "hello-timeout", 0, "time a new connection has to send its first message (0: 30s; -1ns: none)")
+	flag.DurationVar(&o.cfg.HelloTimeout, "hello-timeout", 0, "time a new cs168 or im connection has to send its first message (0: 30s; -1ns: none)")
+	flag.DurationVar(&o.cfg.LobbyHelloTimeout, "lobby-hello-timeout", 0, "the same for lobby connections, whose clients ask the person first (0: none)")
+	flag.IntVar(&o.cfg.MaxSilentConns, "max-silent", 0, "connections that have not sent their first message yet (0: 1,000; -1: no limit)")
 	flag.DurationVar(&o.cfg.IdleTimeout, "idle-timeout", 0, "close connections silent this long (0: never)")
 	flag.Float64Var(&o.cfg.FloodRate, "flood-rate", 0, "messages per second a client may send on average (0: 20; -1: flood control off)")
 	flag.IntVar(&o.cfg.FloodBurst, "flood-burst", 0, "messages a client may send at once (0: 40)")
@@ -83,15 +87,17 @@ func main() {
 }
 
 type options struct {
-	listen  [3]string // by dialect
-	logFile string
-	http    string
-	pprof   string
-	nats    string
-	natsTTL time.Duration
-	tlsCert string
-	tlsKey  string
-	cfg     chat.Config
+	listen     [3]string // by dialect
+	logFile    string
+	logMaxMB   int
+	logBackups int
+	http       string
+	pprof      string
+	nats       string
+	natsTTL    time.Duration
+	tlsCert    string
+	tlsKey     string
+	cfg        chat.Config
 }
 
 func run(o options) error {
@@ -100,22 +106,21 @@ func run(o options) error {
 
 	observers := []chat.Observer{chat.ObserverFunc(printOrigin)}
 	if o.logFile != "" {
-		f, err := os.OpenFile(o.logFile, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
-		if err != nil {
-			return err
-		}
+		f := openLog(o.logFile, o.logMaxMB, o.logBackups)
 		defer f.Close()
 		observers = append(observers, chat.NewSlogObserver(slog.New(slog.NewTextHandler(f, nil))))
 	}
 	o.cfg.Observer = chat.Observers(observers...)
+	var bus *natsbus.Bus
 	if o.nats != "" {
 		connectCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		bus, err := natsbus.Connect(connectCtx, o.nats, natsbus.Options{Observer: o.cfg.Observer, PresenceTTL: o.natsTTL})
+		var err error
+		bus, err = natsbus.Connect(connectCtx, o.nats, natsbus.Options{Observer: o.cfg.Observer, PresenceTTL: o.natsTTL})
 		cancel()
 		if err != nil {
 			return err
 		}
-		defer bus.Close() // after the hub has shut down: its users leave first
+		defer bus.Close() // on an early return; once the hub has shut down, it is closed below
 		o.cfg.Bus = bus
 		fmt.Printf("clustered through NATS at %s as node %s\n", o.nats, bus.Node())
 	}
@@ -202,6 +207,9 @@ func run(o options) error {
 		return hub.Shutdown(shutdownCtx)
 	})
 	err := g.Wait()
+	if bus != nil {
+		bus.Close() // after the hub has shut down: its users leave first
+	}
 	fmt.Println("server stopped")
 	return err
 }
@@ -212,7 +220,11 @@ func printOrigin(e chat.Event) {
 	case chat.EventConnect:
 		fmt.Printf("%s connection from %s\n", e.Dialect, e.Addr)
 	case chat.EventDisconnect:
-		fmt.Printf("%s %s (%s) disconnected: %s\n", e.Dialect, e.Addr, e.Name, e.Text)
+		who := e.Addr
+		if e.Name != "" {
+			who += " (" + e.Name + ")"
+		}
+		fmt.Printf("%s %s disconnected: %s\n", e.Dialect, who, e.Text)
 	case chat.EventBusDown:
 		fmt.Printf("cluster: %s (%v)\n", e.Text, e.Err)
 	case chat.EventBusUp:
