@@ -492,6 +492,13 @@ func TestServerStopsOnSignal(t *testing.T) {
 	a := dialRaw(t, port)
 	a.send("a", "/create x")
 	a.sync()
+	// A connection that never named itself is shown by its address alone,
+	// and closing it is "closed", not "quit" (issue 11, item 20).
+	nameless := dialRaw(t, port)
+	nameless.conn.Close()
+	if line := srv.waitMatch(regexp.MustCompile(`cs168 127\.0\.0\.1:\d+ disconnected: closed\n`)); strings.Contains(line[0], "()") {
+		t.Errorf("nameless connection shown as %q", line[0])
+	}
 	srv.cmd.Process.Signal(syscall.SIGTERM)
 	if err := srv.wait(); err != nil {
 		t.Errorf("server exit status %v after SIGTERM", err)
