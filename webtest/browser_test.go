@@ -70,7 +70,7 @@ func TestBrowsersAndTerminalChat(t *testing.T) {
 		t.Skip("no Chromium found: install Debian's chromium package (apt-get install chromium) or set CHROMIUM")
 	}
 	ctx := context.Background()
-	hub := chat.NewHub(chat.Config{})
+	hub := chat.NewHub(chat.Config{MaxNameBytes: 40})
 	mux := http.NewServeMux()
 	mux.Handle("/", web.Handler())
 	// /ws goes through a pointer, so that the test can bring up a new hub
@@ -181,6 +181,7 @@ func TestBrowsersAndTerminalChat(t *testing.T) {
 	waitFor(t, tabA, "no element was made from it", `document.querySelectorAll("#messages img, #messages b").length === 0`)
 	tinaExpects("[bob] " + evil)
 	say(tabA, "that was just text")
+
 	waitFor(t, tabB, "bob's own line shown as his", `[...document.querySelectorAll("#messages li.mine")].some(li => li.textContent === `+jsString(evil)+`)`)
 
 	// Screenshots for the README, so that they stay true.
@@ -199,6 +200,37 @@ func TestBrowsersAndTerminalChat(t *testing.T) {
 		}
 	}
 
+	// A long line is cut in the page with room for "[alice] ": the terminal
+	// user sees two whole pieces, each with the prefix (issue 11, item 15).
+	long := strings.Repeat("0123456789", 25)
+	say(tabA, long)
+	tinaExpects("[alice] " + long[:192])
+	tinaExpects("[alice] " + long[192:])
+
+	// Bidirectional overrides and newlines cannot rearrange a message or
+	// pass for another one (issue 11, item 3): the overrides show as
+	// escapes, in the sender's own bubble.
+	tina.typeLine("evil\u202Egnp.exe")
+	waitFor(t, tabA, "the override shown as an escape", messagesContain(`evil\u202egnp.exe`))
+	// A name the page accepts and the server refuses (over this hub's
+	// 40-byte limit): the login form comes back with the reason, and the
+	// page does not go on as if connected (issue 11, item 16). A name the
+	// page can judge itself is refused before connecting.
+	tabC, cancelC := chromedp.NewContext(tabA)
+	defer cancelC()
+	if err := chromedp.Run(tabC, chromedp.Navigate(site.URL), chromedp.WaitVisible("#name"),
+		chromedp.SendKeys("#name", "bad name"), chromedp.Click("#login button")); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, tabC, "a name with a space refused in the page", `document.querySelector("#name-error").textContent.includes("no spaces")`)
+	if err := chromedp.Run(tabC, chromedp.SetValue("#name", strings.Repeat("é", 21)), chromedp.Click("#login button")); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, tabC, "the server's refusal shown at the login form",
+		`!document.querySelector("#login").hidden && document.querySelector("#name-error").textContent.includes("is not a valid name")`)
+	waitFor(t, tabC, "not connected after the refusal", `document.querySelector("#status").textContent === "not connected"`)
+	cancelC()
+
 	// The server goes away: the page says so and tries to reconnect.
 	hubDown = true
 	shutdownCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
@@ -208,13 +240,27 @@ func TestBrowsersAndTerminalChat(t *testing.T) {
 	waitFor(t, tabA, "alice told the server is going down", messagesContain("Server is shutting down."))
 	waitFor(t, tabA, "alice's page shows the disconnect", `document.querySelector("#status").textContent.startsWith("disconnected")`)
 
+	// A line typed while disconnected stays in the box, with an error
+	// saying so (issue 11, item 17).
+	say(tabA, "typed while away")
+	waitFor(t, tabA, "the disconnected send explained", messagesContain("Not sent: the page is not connected"))
+	waitFor(t, tabA, "the line kept", `document.querySelector("#text").value === "typed while away"`)
+
 	// The server comes back: the page reconnects by itself (its first retry
-	// is after a second) and logs in again under the same name.
+	// is after a second) and logs in again under the same name. The new
+	// server has no channel lab: the title no longer names it, and the
+	// page says why (issue 11, item 18).
 	hub2 := chat.NewHub(chat.Config{})
 	defer hub2.Shutdown(ctx)
 	second := ws.Handler(hub2, ws.Options{})
 	wsHandler.Store(&second)
 	waitFor(t, tabA, "alice reconnected", `document.querySelector("#status").textContent === "connected as alice"`)
+	waitFor(t, tabA, "the old channel explained", messagesContain("your channel is gone"))
+	waitFor(t, tabA, "the title names no channel", `document.querySelector("#room-title").textContent.startsWith("No channel yet")`)
+	if err := chromedp.Run(tabA, chromedp.Click("#say button")); err != nil { // the kept line, now sent
+		t.Fatal(err)
+	}
+	waitFor(t, tabA, "the kept line needs a channel", messagesContain("Create or join a channel first."))
 	if !strings.Contains(site.URL, "127.0.0.1") {
 		t.Errorf("the test site is not on loopback: %s", site.URL)
 	}

@@ -9,21 +9,56 @@ const enc = new TextEncoder();
 const dec = new TextDecoder();
 const $ = (id) => document.getElementById(id);
 
-const state = { name: "", channel: "", pendingJoin: "", ws: null, buf: new Uint8Array(0), wantList: 0, retry: 0 };
+const state = {
+  name: "", channel: "", pendingJoin: "", ws: null, buf: new Uint8Array(0), wantList: 0, retry: 0,
+  rejoining: false, // after a reconnect, until the old channel is joined again or found gone
+  refused: false, // the server refused the name: do not reconnect
+};
 
 // Errors the server sends, in the course spec's words.
 const errorPatterns = [
   / is not a valid control message\. /, /^No channel named /, /^\/join command must/,
   /^\/create command must/, /^Room .* already exists/, /^Not currently in any channel/,
-  /^Channel names must/, / is not a valid name\. /, /^Server is full/,
+  /^Channel names must/, /^Someone called .* is in channel /, /^Server is full/,
+  /^Channels cannot be changed right now/,
 ];
 
-// frames encodes text as one or more frames, never cutting a character.
-function frames(text) {
+// The server refuses a name with this, then closes the connection.
+const nameRefused = / is not a valid name: use /;
+
+// The server's name rule (names.go): letters, digits, '_', '-' and '.',
+// 1 to 100 bytes, Latin letters not mixed with Greek or Cyrillic ones.
+function nameProblem(name) {
+  if (!name) return "Type a name.";
+  if (enc.encode(name).length > 100) return "That name is too long: at most 100 bytes.";
+  if (!/^[\p{L}\p{N}_.-]+$/u.test(name)) return "Use letters, digits, '_', '-' or '.' only: no spaces or other signs.";
+  if (/\p{Script=Latin}/u.test(name) && /[\p{Script=Greek}\p{Script=Cyrillic}]/u.test(name)) {
+    return "Do not mix Latin letters with Greek or Cyrillic ones.";
+  }
+  return "";
+}
+
+// visible shows the invisible characters that reorder text (bidirectional
+// embeddings, overrides and isolates) as escapes, so that a message cannot
+// make the page show its words in another order.
+function visible(text) {
+  return text.replace(/[\u202a-\u202e\u2066-\u2069]/g, (c) => "\\u" + c.charCodeAt(0).toString(16).padStart(4, "0"));
+}
+
+// chatFrames encodes a chat line as frames that each leave room for the
+// "[name] " the server puts in front, so that every piece reaches the
+// others whole, with the prefix, as the terminal client's do.
+function chatFrames(text) {
+  return frames(text, FRAME - enc.encode("[" + state.name + "] ").length);
+}
+
+// frames encodes text as one or more frames of at most room bytes of text
+// each (a whole frame if room is not given), never cutting a character.
+function frames(text, room = FRAME) {
   const out = [];
   let bytes = enc.encode(text);
   do { // at least one frame, even for empty text
-    let n = Math.min(bytes.length, FRAME);
+    let n = Math.min(bytes.length, room);
     while (n < bytes.length && n > 0 && (bytes[n] & 0xc0) === 0x80) n--; // continuation byte
     const f = new Uint8Array(FRAME).fill(0x20);
     f.set(bytes.subarray(0, n));
@@ -33,9 +68,13 @@ function frames(text) {
   return out;
 }
 
-function send(text) {
-  if (!state.ws || state.ws.readyState !== WebSocket.OPEN) return false;
-  for (const f of frames(text)) state.ws.send(f);
+function connected() {
+  return state.ws !== null && state.ws.readyState === WebSocket.OPEN;
+}
+
+function send(text, encode = frames) {
+  if (!connected()) return false;
+  for (const f of encode(text)) state.ws.send(f);
   return true;
 }
 
@@ -51,10 +90,10 @@ function show(kind, text, from) {
   if (from !== undefined) {
     const b = document.createElement("span");
     b.className = "from";
-    b.textContent = from;
+    b.textContent = visible(from);
     li.append(b);
   }
-  li.append(document.createTextNode(text));
+  li.append(document.createTextNode(visible(text)));
   const list = $("messages");
   list.append(li);
   list.scrollTop = list.scrollHeight;
@@ -78,9 +117,15 @@ function showChannels(names) {
 
 function enter(channel) {
   state.channel = channel;
-  $("room-title").textContent = "#" + channel;
+  $("room-title").textContent = "#" + visible(channel);
   show("notice", "You are in " + channel);
   requestList();
+}
+
+// leaveTitle says the user is in no channel.
+function leaveTitle() {
+  state.channel = "";
+  $("room-title").textContent = "No channel yet: create or join one";
 }
 
 function join(channel) {
@@ -97,11 +142,16 @@ function requestList() {
 
 // onFrame handles one frame from the server.
 function onFrame(text) {
+  if (nameRefused.test(text)) return refuseName(text);
   const chat = /^\[([^\]]*)\] ([\s\S]*)$/.exec(text);
   if (chat) return show("chat", chat[2], chat[1]);
   if (/ has (joined|left)$/.test(text) || text === "Server is shutting down.") return show("notice", text);
   if (errorPatterns.some((p) => p.test(text))) {
     if (!text.startsWith("Not currently")) state.pendingJoin = ""; // the /join or /create failed
+    if (state.rejoining) { // the channel we were in is gone (a restarted server)
+      state.rejoining = false;
+      return show("error", text + " (The server restarted; your channel is gone: create or join one.)");
+    }
     return show("error", text);
   }
   if (state.wantList > 0) { // the reply to /list: names, one per line
@@ -110,6 +160,7 @@ function onFrame(text) {
     if (state.pendingJoin && names.includes(state.pendingJoin)) {
       enter(state.pendingJoin);
       state.pendingJoin = "";
+      state.rejoining = false;
       return;
     }
     return showChannels(names);
@@ -141,9 +192,10 @@ function connect() {
     state.retry = 0;
     setStatus("connected as " + state.name, "online");
     send(state.name);
-    if (state.channel) { // after a reconnect: back to where we were
+    if (state.channel) { // after a reconnect: in no channel until the rejoin is done
       const ch = state.channel;
-      state.channel = "";
+      leaveTitle();
+      state.rejoining = true;
       join(ch);
     } else {
       requestList();
@@ -151,7 +203,7 @@ function connect() {
   };
   ws.onmessage = (e) => onData(e.data);
   ws.onclose = () => {
-    if (state.ws !== ws) return;
+    if (state.ws !== ws || state.refused) return;
     const wait = Math.min(30, 2 ** state.retry++);
     setStatus("disconnected: reconnecting in " + wait + "s", "offline");
     show("error", "Disconnected from the server. Reconnecting in " + wait + "s…");
@@ -159,11 +211,30 @@ function connect() {
   };
 }
 
+// refuseName goes back to the login form with the server's reason; the
+// server closes the connection, and the page does not reconnect.
+function refuseName(text) {
+  state.refused = true;
+  if (state.ws) state.ws.close();
+  state.ws = null;
+  setStatus("not connected", "offline");
+  $("chat").hidden = true;
+  $("login").hidden = false;
+  $("name-error").textContent = "The server refused that name: " + text;
+  $("name").focus();
+}
+
 $("login").addEventListener("submit", (e) => {
   e.preventDefault();
   const name = $("name").value.trim();
-  if (!name || name.startsWith("/")) return;
+  const problem = nameProblem(name);
+  $("name-error").textContent = problem;
+  if (problem) return;
   state.name = name;
+  state.refused = false;
+  state.channel = "";
+  $("messages").replaceChildren();
+  leaveTitle();
   $("login").hidden = true;
   $("chat").hidden = false;
   connect();
@@ -175,13 +246,18 @@ $("say").addEventListener("submit", (e) => {
   const input = $("text");
   const text = input.value.replace(/[\r\n]+/g, " ").trim();
   if (!text) return;
+  if (!connected()) { // keep what was typed: it is sent when the user sends again
+    show("error", "Not sent: the page is not connected to the server. Your message stays in the box; send it again once reconnected.");
+    return;
+  }
   if (text.startsWith("/")) { // commands go as typed
     send(text);
     if (text === "/list") state.wantList++;
-  } else if (send(text) && state.channel) {
-    show("mine", text);
   } else if (!state.channel) {
     show("error", "Create or join a channel first.");
+  } else {
+    send(text, chatFrames);
+    show("mine", text);
   }
   input.value = "";
 });
