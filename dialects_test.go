@@ -560,3 +560,22 @@ func TestQuitAndCloseAreTold(t *testing.T) {
 		t.Errorf("after a close: %+v", e)
 	}
 }
+
+// TestRoomNamesCheckedForEveryDialect: the lobby's /join goes through the
+// same room-name rule as cs168's /create, so an over-long room is refused
+// rather than made and then missing from /list (issue 11, item 9).
+func TestRoomNamesCheckedForEveryDialect(t *testing.T) {
+	t.Parallel()
+	h, mt := startHub(t, Config{LobbyPause: -1})
+	lb := lobbyDial(t, h)
+	lb.send("/join " + strings.Repeat("r", 300))
+	lb.expect(LobbyBadForm)
+	lb.send("/join " + strings.Repeat("r", 64))
+	lb.expect(LobbyOK)
+	cs := join(t, h, mt, "cee", "")
+	cs.send("/list")
+	cs.expect(strings.Repeat("r", 64))
+	if got := h.Rooms(); !cmp.Equal(got, []string{strings.Repeat("r", 64)}) {
+		t.Errorf("rooms %q", got)
+	}
+}
