@@ -76,7 +76,7 @@ type WrongDialectError struct {
 }
 
 func (e *WrongDialectError) Error() string {
-	return fmt.Sprintf("this server does not speak %s: %s, as a %s server does. Is it the right port? To talk to it, use client -dialect %s.",
+	return fmt.Sprintf("This server does not speak %s (%s); it seems to speak %s. Is it the right port? To talk to it, use client -dialect %s.",
 		e.Want, e.Saw, e.Seems, e.Seems)
 }
 

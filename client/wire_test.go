@@ -224,10 +224,12 @@ func TestLobbyClientBeforeARoom(t *testing.T) {
 		t.Fatalf("sent %q", got)
 	}
 	f.send([]byte("0"))
-	io.WriteString(f.in, "\n")      // an empty nickname: refused here
-	io.WriteString(f.in, "a b\n")   // and this one
-	io.WriteString(f.in, "/nick\n") // and a bare /nick
-	f.out.waitUntil(t, lobbyBadNick+"\n"+lobbyAskNick+"\n")
+	// An empty nickname, one with a space and a bare /nick are refused
+	// here, each before the next is typed.
+	for i, nick := range []string{"", "a b", "/nick"} {
+		io.WriteString(f.in, nick+"\n")
+		f.out.waitCount(t, lobbyBadNick, i+1)
+	}
 	f.send([]byte("Server is shutting down."))
 	f.out.waitUntil(t, "Server is shutting down.\n")
 	if err := f.end(); !errors.Is(err, ErrServerGone) {

@@ -127,7 +127,10 @@ func newLineEditor(in, out *os.File) (*lineEditor, func(), error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	restore := func() { term.Restore(int(in.Fd()), state) }
+	restore := func() {
+		out.WriteString("\r\x1b[K") // the prompt the editor left on the last line
+		term.Restore(int(in.Fd()), state)
+	}
 	exit = func(code int) {
 		restore()
 		os.Exit(code)
