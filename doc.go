@@ -133,7 +133,9 @@
 // # Limits
 //
 // Config bounds what a client can cost: connections in all and per IP,
-// a deadline for the first message (HelloTimeout), an optional idle
+// a deadline for the first message (HelloTimeout; none for the lobby,
+// whose clients ask their person first), connections that have not spoken
+// yet (MaxSilentConns), an optional idle
 // timeout, a write deadline, the outbound queue, and flood control (a
 // token bucket per connection that slows the flooder and nobody else).
 // Every field's zero value is a working default, written on the field.

@@ -328,8 +328,7 @@ func (h *Hub) register(conn net.Conn, d Dialect) (*session, error) {
 	}
 	s.proto = newProtocol(s)
 	h.sessions[s] = struct{}{}
-	s.silent.Store(true)
-	h.silent.Add(1)
+	h.silent.Add(1) // until its first message (dispatch) or its end (forget)
 	if h.cfg.MaxConnsPerIP > 0 {
 		h.perIP[s.ip]++
 	}
@@ -446,9 +445,12 @@ func (h *Hub) helloTimeout(d Dialect) time.Duration {
 	return h.cfg.HelloTimeout
 }
 
-// forget removes an ended session from the hub's set.
+// forget removes an ended session from the hub's set. It runs in the
+// session's reader, at the end.
 func (h *Hub) forget(s *session) {
-	s.spoke() // a silent connection that ends is no longer silent
+	if s.handled == 0 { // a silent connection that ends is no longer silent
+		h.silent.Add(-1)
+	}
 	h.mu.Lock()
 	delete(h.sessions, s)
 	if h.cfg.MaxConnsPerIP > 0 {

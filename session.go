@@ -68,7 +68,6 @@ type session struct {
 	kickErr  error         // why the server closed the connection, if it did
 	writerWG sync.WaitGroup
 	cuts     atomic.Uint32 // sendLast calls: a paced batch taken before one is abandoned
-	silent   atomic.Bool   // no message handled yet: counted in hub.silent
 
 	pacer *MessageWriter // writer-owned: paces a lobby session's messages
 }
@@ -219,14 +218,6 @@ func (s *session) setDeadline() {
 	s.conn.SetReadDeadline(d)
 }
 
-// spoke records that the session has sent its first message: it is no
-// longer one of the hub's silent connections.
-func (s *session) spoke() {
-	if s.silent.CompareAndSwap(true, false) {
-		s.hub.silent.Add(-1)
-	}
-}
-
 // deadlinePassed reports whether the protocol's deadline has passed.
 func (s *session) deadlinePassed() bool {
 	return !s.deadline.IsZero() && !time.Now().Before(s.deadline)
@@ -325,7 +316,7 @@ func (s *session) dispatch(msg []byte) (more bool, reason string, err error) {
 	cfg := &s.hub.cfg
 	s.handled++
 	if s.handled == 1 {
-		s.spoke()
+		s.hub.silent.Add(-1) // it has spoken
 	}
 	changed := true
 	switch {

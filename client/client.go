@@ -97,25 +97,22 @@ func sniffFrames(conn net.Conn, want chat.Dialect) func() ([]byte, error) {
 	conn.SetReadDeadline(time.Now().Add(stallWait))
 	sniffing := true
 	return func() ([]byte, error) {
-		for {
-			frame, err := fr.ReadFrame()
-			if !sniffing || !errors.Is(err, os.ErrDeadlineExceeded) {
-				if sniffing {
-					sniffing = false
-					conn.SetReadDeadline(time.Time{})
-				}
-				return frame, err
-			}
-			sniffing = false
-			conn.SetReadDeadline(time.Time{})
-			if cr.n > 0 { // part of a frame, and then nothing
-				return nil, &WrongDialectError{Want: want, Seems: chat.Lobby,
-					Saw: fmt.Sprintf("it answered with %q, not a %d-byte frame", cr.head, chat.FrameSize)}
-			}
-			if want == chat.IM {
-				return nil, &WrongDialectError{Want: want, Seems: chat.CS168, Saw: "it sent no welcome"}
-			}
+		frame, err := fr.ReadFrame()
+		if !sniffing {
+			return frame, err
 		}
+		sniffing = false
+		conn.SetReadDeadline(time.Time{})
+		switch {
+		case !errors.Is(err, os.ErrDeadlineExceeded):
+			return frame, err
+		case cr.n > 0: // part of a frame, and then nothing
+			return nil, &WrongDialectError{Want: want, Seems: chat.Lobby,
+				Saw: fmt.Sprintf("it answered with %q, not a %d-byte frame", cr.head, chat.FrameSize)}
+		case want == chat.IM:
+			return nil, &WrongDialectError{Want: want, Seems: chat.CS168, Saw: "it sent no welcome"}
+		}
+		return fr.ReadFrame() // a cs168 server says nothing until there is something to say
 	}
 }
 

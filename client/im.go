@@ -43,8 +43,10 @@ func (c *IM) Run(ctx context.Context, conn net.Conn) error {
 	var wrong *WrongDialectError
 	show := func(m string) {
 		kind, _, _ := strings.Cut(m, " ")
+		wasFirst := first
+		first = false
 		switch {
-		case first && !imKinds[kind]: // every im frame starts with its kind
+		case wasFirst && !imKinds[kind]: // every im frame starts with its kind
 			wrong = &WrongDialectError{Want: chat.IM, Seems: chat.CS168, Saw: fmt.Sprintf("its first frame was %q", m)}
 			cancel()
 			return
@@ -63,7 +65,6 @@ func (c *IM) Run(ctx context.Context, conn net.Conn) error {
 			out.line(imAskAgain)
 			return
 		}
-		first = false
 		out.line(renderIMLine(m))
 	}
 	err := chatLoop(ctx, conn, msgs, readLines(c.In, ctx.Done()), c.ExitOnEOF, show,
