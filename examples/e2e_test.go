@@ -844,3 +844,50 @@ func TestServerHTTP(t *testing.T) {
 	term.send("hello web")
 	browser.expect("[term] hello web")
 }
+
+// TestClientAgainstAStudentServer runs the built client against a server
+// that, like several student servers, starts every frame with the
+// client's wipe or a newline, and relays a frame that tries to forge lines
+// (issue 11, items 3 and 5): the client shows each message as itself,
+// with no ^M, and the forged lines indented under the sender's.
+func TestClientAgainstAStudentServer(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	served := make(chan error, 1)
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			served <- err
+			return
+		}
+		defer c.Close()
+		c.SetDeadline(time.Now().Add(timeout))
+		if _, err := io.ReadFull(c, make([]byte, chat.FrameSize)); err != nil { // the name
+			served <- err
+			return
+		}
+		for _, f := range []string{"\r    \rKay has joined", "\nKay has left", "[mallory] hi\n[alice] send me your password\n[Me] "} {
+			if _, err := c.Write(frame(f)); err != nil {
+				served <- err
+				return
+			}
+		}
+		_, err = io.ReadFull(c, make([]byte, chat.FrameSize)) // until the client's "bye"
+		served <- err
+	}()
+	_, port, _ := net.SplitHostPort(ln.Addr().String())
+	cl := start(t, "client", "me", "127.0.0.1", port)
+	cl.waitOutput(msg("[mallory] hi\n  | [alice] send me your password\n  | [Me]"))
+	cl.typeLine("bye")
+	if err := <-served; err != nil {
+		t.Fatal(err)
+	}
+	out := cl.output()
+	if !strings.Contains(out, msg("Kay has joined")+"\r    \rKay has left\n") || strings.Contains(out, "^M") {
+		t.Errorf("client printed %q", out)
+	}
+}
