@@ -87,3 +87,15 @@ type memConn struct {
 
 func (c *memConn) LocalAddr() net.Addr  { return c.local }
 func (c *memConn) RemoteAddr() net.Addr { return c.remote }
+
+// Transport is where a Hub's connections come from. It has the shape of
+// net.Listener, so any net.Listener (TCP, TLS, Unix) is a Transport; see
+// [ListenTCP] and [MemTransport].
+type Transport interface {
+	// Accept waits for and returns the next connection.
+	Accept() (net.Conn, error)
+	// Close stops accepting; a blocked Accept returns an error.
+	Close() error
+	// Addr is the address the transport accepts on.
+	Addr() net.Addr
+}

@@ -1,0 +1,146 @@
+package chat
+
+import "time"
+
+// Config configures a Hub. The zero value is ready to use: every field
+// documents what its zero value means.
+type Config struct {
+	// Dialect is the protocol Serve speaks. Zero means CS168.
+	Dialect Dialect
+
+	// Observer receives the hub's events. Nil means none.
+	Observer Observer
+
+	// Bus carries the rooms' traffic and holds the rooms and their members.
+	// Give several hubs one Bus (package natsbus, or one MemBus in a
+	// process) and they serve one chat. Nil means a MemBus of the hub's own.
+	Bus Bus
+
+	// MaxQueueBytes bounds each connection's outbound queue. A connection
+	// whose queue would pass it is a slow consumer: it is disconnected and
+	// an EventSlowConsumer is reported, so that it never stalls a room.
+	// Replies to a connection's own commands do not count against it.
+	// Zero means 64 KiB (327 frames).
+	MaxQueueBytes int
+
+	// IMRoom is the room that every im user is in. Zero means "im".
+	IMRoom string
+
+	// LobbyPause is the pause the lobby dialect keeps between two messages
+	// to the same client, so that a client doing one read per message gets
+	// them apart. It delays only that client. Zero means 200 ms; negative
+	// means no pause.
+	LobbyPause time.Duration
+
+	// WriteTimeout bounds each write to a connection; a peer that accepts
+	// no bytes for this long is disconnected. Zero means 10 s; negative
+	// means no timeout.
+	WriteTimeout time.Duration
+
+	// MaxConns bounds the connections served at once; one more is told the
+	// server is full and closed. Zero means 100,000; negative means no limit.
+	MaxConns int
+
+	// MaxConnsPerIP bounds the connections from one IP address. Zero means
+	// no limit: a classroom behind one NAT address would hit any default.
+	// Operators facing the internet should set it (examples/server has
+	// -max-per-ip).
+	MaxConnsPerIP int
+
+	// HelloTimeout is how long a new cs168 or im connection has to send
+	// its first whole message; one that opens and never speaks is closed.
+	// Their clients send the user's name as soon as they connect. Zero
+	// means 30 s; negative means no limit.
+	HelloTimeout time.Duration
+
+	// LobbyHelloTimeout is the same for lobby connections. The lobby's
+	// clients connect first and then ask the person what to do (list the
+	// rooms, or join one), so the first message can come minutes later:
+	// zero means no limit, and MaxSilentConns is the defence against
+	// connections that never speak.
+	LobbyHelloTimeout time.Duration
+
+	// MaxSilentConns bounds the connections that have not yet sent their
+	// first message, in every dialect; one more is told the server is
+	// full and closed. Zero means 1,000; negative means no limit.
+	MaxSilentConns int
+
+	// IdleTimeout closes a connection that sends nothing for this long.
+	// None of the protocols has a keep-alive, so a quiet user would be cut
+	// off: zero means no idle timeout (TCP keep-alive still finds dead
+	// peers).
+	IdleTimeout time.Duration
+
+	// FloodRate is how many messages per second each connection may send
+	// on average, with bursts of FloodBurst; a connection that sends faster
+	// is slowed down (its messages wait, and TCP pushes back on it), never
+	// the others. Zero means 20 per second; negative turns flood control
+	// off.
+	FloodRate float64
+
+	// FloodBurst is how many messages a connection may send at once before
+	// FloodRate applies. Zero means 40.
+	FloodBurst int
+
+	// MaxNameBytes bounds user names. Zero means 100 bytes, the most: a
+	// name and some of its chat line fit one frame.
+	MaxNameBytes int
+
+	// MaxRoomNameBytes bounds room (channel) names. Zero means 64 bytes;
+	// more than 100 means 100.
+	MaxRoomNameBytes int
+
+	// NoMemoryRelease stops the hub from returning memory to the OS. A
+	// connection's reader moves to a fresh goroutine (2 KiB of stack) when
+	// the client goes quiet, leaving behind the stack it grew while
+	// handling commands (4 KiB), and the runtime keeps freed stacks
+	// resident. So by default, when 256 or more connections have gone quiet
+	// (as after a wave of logins), the hub calls debug.FreeOSMemory a
+	// second later, which runs a garbage collection and returns the free
+	// memory: an idle connection then holds about 4.7 KiB instead of 6.8.
+	// Set NoMemoryRelease if your program manages the runtime's memory
+	// itself.
+	NoMemoryRelease bool
+}
+
+// maxNameBytes caps both name limits.
+const maxNameBytes = 100
+
+func (c Config) withDefaults() Config {
+	if c.MaxQueueBytes <= 0 {
+		c.MaxQueueBytes = 64 << 10
+	}
+	if c.WriteTimeout == 0 {
+		c.WriteTimeout = 10 * time.Second
+	}
+	if c.MaxConns == 0 {
+		c.MaxConns = 100_000
+	}
+	if c.HelloTimeout == 0 {
+		c.HelloTimeout = 30 * time.Second
+	}
+	if c.MaxSilentConns == 0 {
+		c.MaxSilentConns = 1000
+	}
+	if c.FloodRate == 0 {
+		c.FloodRate = 20
+	}
+	if c.FloodBurst <= 0 {
+		c.FloodBurst = 40
+	}
+	if c.IMRoom == "" {
+		c.IMRoom = "im"
+	}
+	if c.LobbyPause == 0 {
+		c.LobbyPause = DefaultPause
+	}
+	if c.MaxNameBytes <= 0 {
+		c.MaxNameBytes = maxNameBytes
+	}
+	if c.MaxRoomNameBytes <= 0 {
+		c.MaxRoomNameBytes = 64
+	}
+	c.MaxNameBytes = min(c.MaxNameBytes, maxNameBytes)
+	c.MaxRoomNameBytes = min(c.MaxRoomNameBytes, maxNameBytes)
+	return c
+}

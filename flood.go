@@ -1,0 +1,46 @@
+package chat
+
+import (
+	"fmt"
+	"time"
+)
+
+// floodGate is a token bucket: a session may send burst messages at once
+// and rate per second on average. It is owned by the session's reader.
+type floodGate struct {
+	tokens   float64
+	last     time.Time
+	reported time.Time
+}
+
+// admit takes a token for one inbound message, waiting for one if the
+// bucket is empty: the flooder's own reader waits, so only the flooder is
+// slowed, and TCP pushes back on it. It returns false if the session was
+// stopped while waiting.
+func (g *floodGate) admit(s *session, rate float64, burst int) bool {
+	now := time.Now()
+	if g.last.IsZero() {
+		g.tokens = float64(burst)
+	} else {
+		g.tokens = min(float64(burst), g.tokens+now.Sub(g.last).Seconds()*rate)
+	}
+	g.last = now
+	if g.tokens >= 1 {
+		g.tokens--
+		return true
+	}
+	wait := time.Duration((1 - g.tokens) / rate * float64(time.Second))
+	if now.Sub(g.reported) > time.Second {
+		g.reported = now
+		s.report(EventThrottled, fmt.Sprintf("flood control: over %g messages/s", rate), nil)
+	}
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-s.stop:
+		return false
+	}
+	g.tokens, g.last = 0, time.Now()
+	return true
+}

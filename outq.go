@@ -1,0 +1,195 @@
+package chat
+
+import (
+	"context"
+	"net"
+	"time"
+)
+
+// send queues b, one or more encoded frames, for this session's writer.
+// It never blocks on the network. Replies to the session's own commands are
+// sent with force, which skips the queue bound: they are bounded by the
+// command itself, and a reader must not be kicked for asking (a long /list).
+// Fan-out from other sessions is bounded: send reports false when b would
+// pass Config.MaxQueueBytes, and the caller must then kick the session
+// (outside any lock).
+func (s *session) send(b []byte, force bool) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return true // dropping output for a closing session is not overflow
+	}
+	if !force && s.queued+len(b) > s.hub.cfg.MaxQueueBytes {
+		return false
+	}
+	s.queue = append(s.queue, b)
+	s.queued += len(b)
+	if !s.writing {
+		s.writing = true
+		s.writerWG.Add(1)
+		go s.writeLoop()
+	}
+	return true
+}
+
+// sendLast queues b as the last message the session will get (the
+// shutdown notice). A paced (lobby) session's messages still waiting for
+// their turn, 200 ms apart, are dropped, so that the notice goes out
+// within one pause instead of after the whole backlog; framed dialects
+// write their backlog in one go, and the notice follows it.
+func (s *session) sendLast(b []byte) {
+	if s.dialect == Lobby {
+		s.mu.Lock()
+		clear(s.queue)
+		s.queue, s.queued = s.queue[:0], 0
+		s.cuts.Add(1)
+		s.mu.Unlock()
+	}
+	s.send(b, true)
+}
+
+// kick closes the connection for err (a slow consumer, or shutdown). The
+// reader sees the closed connection, ends the session and reports err.
+// It must not be called with a room lock held.
+func (s *session) kick(err error) {
+	s.halt()
+	s.mu.Lock()
+	first := s.kickErr == nil && !s.closed
+	if first {
+		s.kickErr = err
+		s.queue, s.queued = nil, 0
+	}
+	s.mu.Unlock()
+	if first {
+		s.conn.Close()
+	}
+}
+
+// hangUp ends the session gracefully at shutdown: it half-closes the
+// connection (the client reads everything sent, then end of stream) and
+// lets the reader discard input until the client closes or until linger.
+// A connection that cannot half-close is closed at once.
+func (s *session) hangUp(linger time.Time) {
+	cw, ok := s.conn.(interface{ CloseWrite() error })
+	if !ok || cw.CloseWrite() != nil {
+		s.kick(ErrHubClosed)
+		return
+	}
+	s.conn.SetReadDeadline(linger)
+}
+
+// halt interrupts a writer waiting out the lobby pause.
+func (s *session) halt() { s.stopOnce.Do(func() { close(s.stop) }) }
+
+// flush waits until the writer has written everything queued so far, ctx
+// is done, or the session is stopped.
+func (s *session) flush(ctx context.Context) {
+	s.mu.Lock()
+	if !s.writing {
+		s.mu.Unlock()
+		return
+	}
+	if s.flushed == nil {
+		s.flushed = make(chan struct{})
+	}
+	flushed := s.flushed
+	s.mu.Unlock()
+	select {
+	case <-flushed:
+	case <-ctx.Done():
+	case <-s.stop:
+	}
+}
+
+// idleLocked records that the writer has stopped; s.mu is held.
+func (s *session) idleLocked() {
+	s.writing = false
+	if s.flushed != nil {
+		close(s.flushed)
+		s.flushed = nil
+	}
+}
+
+// writeLoop is the session's writer. It exists only while there is
+// something to write: it takes everything queued, writes it in one call
+// (writev on TCP), and exits when the queue is empty, so an idle connection
+// costs one parked reader and no writer. For the lobby dialect it writes
+// one message per write instead, pausing between them.
+func (s *session) writeLoop() {
+	defer s.writerWG.Done()
+	timeout := s.hub.cfg.WriteTimeout
+	for {
+		s.mu.Lock()
+		if len(s.queue) == 0 {
+			s.idleLocked()
+			s.mu.Unlock()
+			return
+		}
+		batch := s.queue
+		s.queue, s.spare = s.spare[:0], nil
+		s.queued = 0
+		cuts := s.cuts.Load()
+		s.mu.Unlock()
+
+		if timeout > 0 {
+			s.conn.SetWriteDeadline(time.Now().Add(timeout))
+		}
+		var err error
+		if s.dialect == Lobby {
+			err = s.writePaced(batch, cuts)
+		} else {
+			bufs := net.Buffers(batch)
+			_, err = bufs.WriteTo(s.conn)
+		}
+		clear(batch) // drop references to shared frames
+		if err != nil {
+			// The reader notices the closed connection and ends the session.
+			s.conn.Close()
+		}
+		s.mu.Lock()
+		if s.spare == nil {
+			s.spare = batch[:0]
+		}
+		if err != nil {
+			s.idleLocked()
+			s.queue, s.queued = nil, 0
+			s.closed = true
+			s.mu.Unlock()
+			return
+		}
+		s.mu.Unlock()
+	}
+}
+
+// writePaced writes each message of batch in its own write, at most
+// MaxMessage bytes each, with a MessageWriter keeping the lobby pause
+// between consecutive messages. The pause ends early if the session stops;
+// the rest of the batch is dropped if sendLast is called (cuts changes).
+func (s *session) writePaced(batch [][]byte, cuts uint32) error {
+	if s.pacer == nil {
+		s.pacer = NewMessageWriter(s.conn, s.hub.cfg.LobbyPause)
+		s.pacer.wait = func(d time.Duration) error {
+			t := time.NewTimer(d)
+			defer t.Stop()
+			select {
+			case <-t.C:
+				return nil
+			case <-s.stop:
+				return net.ErrClosed
+			}
+		}
+	}
+	for _, msg := range batch {
+		if s.cuts.Load() != cuts {
+			return nil
+		}
+		for len(msg) > 0 {
+			n := utf8Cut(msg, MaxMessage)
+			if _, err := s.pacer.Write(msg[:n]); err != nil {
+				return err
+			}
+			msg = msg[n:]
+		}
+	}
+	return nil
+}

@@ -1,0 +1,292 @@
+package chat
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sync"
+)
+
+// enter counts one more local session in the room called name, subscribing
+// the hub to the room's traffic if it is the first.
+func (h *Hub) enter(name string) (*room, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	r := h.rooms[name]
+	if r == nil {
+		r = &room{name: name, hub: h}
+		unsubscribe, err := h.bus.Subscribe(name, r.deliver)
+		if err != nil {
+			return nil, fmt.Errorf("chat: subscribe to %q: %w", name, err)
+		}
+		r.unsubscribe = unsubscribe
+		h.rooms[name] = r
+	}
+	r.users++
+	return r, nil
+}
+
+// exit undoes enter; the last local session out unsubscribes.
+func (h *Hub) exit(r *room) {
+	h.mu.Lock()
+	r.users--
+	last := r.users == 0
+	if last {
+		delete(h.rooms, r.name)
+	}
+	h.mu.Unlock()
+	if last {
+		r.unsubscribe()
+	}
+}
+
+// publish sends m to r on the bus; a failure is reported, not returned:
+// the sender's command has been carried out as far as this hub goes.
+func (h *Hub) publish(r *room, m Message) {
+	if err := h.bus.Publish(r.name, m); err != nil {
+		h.observe(Event{Kind: EventError, Conn: m.Conn, Name: m.From, Room: r.name, Err: fmt.Errorf("chat: publish to %q: %w", r.name, err)})
+	}
+}
+
+// room is this hub's part of a room: its local members in join order. The
+// room's traffic comes from the Bus, one message at a time (deliver); the
+// lock is held while a message is queued to the members, which gives every
+// room one order of events that all members see. Queueing never blocks on
+// the network.
+type room struct {
+	name        string
+	hub         *Hub
+	users       int    // local sessions in or joining the room; under hub.mu
+	unsubscribe func() // set once by enter
+
+	mu      sync.Mutex
+	members []*session
+}
+
+// rendered is a room message in one dialect's words: one or two messages
+// (the lobby announces a join in two).
+type rendered struct{ a, b []byte }
+
+// renderCache renders a message at most once per dialect, so that all
+// members speaking a dialect share the same bytes.
+//
+// The message is passed to get rather than kept in the cache: the rendered
+// bytes go to the heap (into queues), and a message stored beside them
+// would be moved to the heap with them, one more allocation per broadcast.
+type renderCache struct {
+	done [numDialects]bool
+	out  [numDialects]rendered
+}
+
+func (c *renderCache) get(d Dialect, m *Message) rendered {
+	if !c.done[d] {
+		c.out[d] = render(d, m)
+		c.done[d] = true
+	}
+	return c.out[d]
+}
+
+// sendRendered sends a rendered message to s; it reports false if s's queue
+// overflowed.
+func (s *session) sendRendered(r rendered, force bool) bool {
+	if !s.send(r.a, force) {
+		return false
+	}
+	return r.b == nil || s.send(r.b, force)
+}
+
+// member is s's membership as the Bus records it.
+func (s *session) member() Member { return Member{Name: s.name, Hub: s.hub.id, Conn: s.id} }
+
+// fanoutLocked queues m to every member of r except the one with
+// connection number skip (zero skips none). The caller holds r.mu. It
+// returns the members whose queues overflowed.
+func (r *room) fanoutLocked(skip uint64, m *Message, c *renderCache) (slow []*session) {
+	if r.hub.stopping.Load() {
+		return nil // everyone has been told the server is going down
+	}
+	for _, s := range r.members {
+		if s.id != skip && !s.sendRendered(c.get(s.dialect, m), false) {
+			slow = append(slow, s)
+		}
+	}
+	return slow
+}
+
+// deliver acts on one message of the room's traffic: it queues it to the
+// local members who should see it, in their dialects.
+func (r *room) deliver(m Message) {
+	h := r.hub
+	var skip uint64 // the local sender, who is not told its own words
+	if m.Hub == h.id {
+		skip = m.Conn
+	}
+	var c renderCache
+	var slow []*session
+	r.mu.Lock()
+	switch m.Kind {
+	case MessageWhisper:
+		if t := r.member(m.To); t != nil && !h.stopping.Load() && !t.sendRendered(c.get(t.dialect, &m), false) {
+			slow = append(slow, t)
+		}
+	case MessageRenamed:
+		slow = r.fanoutLocked(0, &m, &c) // the renamed member is told too
+	default:
+		slow = r.fanoutLocked(skip, &m, &c)
+	}
+	r.mu.Unlock()
+	kickSlow(slow)
+}
+
+// member returns the local member of r called name, or nil. The caller
+// holds r.mu.
+func (r *room) member(name string) *session {
+	for _, m := range r.members {
+		if m.name == name {
+			return m
+		}
+	}
+	return nil
+}
+
+// join makes s a member of the room called name and tells the members
+// already there (a lobby joiner is told too, as its protocol says). The
+// room must exist, unless create is set: then join creates it, failing with
+// ErrRoomExists if it exists, and s is a member from the moment the room
+// exists, so that it hears everyone who joins after it, however soon; a
+// failed create hears nothing of the room.
+//
+// A name is unique within a room, whatever the dialects of its members:
+// join fails with ErrNickInUse, and changes nothing, when a member of the
+// room already has s's name. So no member of a room can pass for another.
+//
+// accepted, if not nil, runs once the join is certain, before the joiner
+// hears anything of the room and before anyone is told, with the number of
+// members the room has now: the lobby sends its "0" there.
+//
+// join sets s.room to the room; the caller leaves the room s was in, if
+// any, after join succeeds, so that a failed join changes nothing.
+func (h *Hub) join(s *session, name string, create bool, accepted func(members int)) error {
+	ctx := context.Background()
+	if err := h.checkRoomName(name); err != nil {
+		return err
+	}
+	r, err := h.enter(name)
+	if err != nil {
+		return err
+	}
+	if create {
+		// The room's lock is held while the room comes into being, so that
+		// any delivery to it here (a join that raced the create) waits until
+		// s is a member; a create that fails has added no one.
+		r.mu.Lock()
+		err := h.bus.CreateRoom(ctx, name)
+		if err == nil {
+			r.members = append(r.members, s)
+		}
+		r.mu.Unlock()
+		if err != nil {
+			h.exit(r)
+			return err
+		}
+		h.observe(Event{Kind: EventCreate, Conn: s.id, Dialect: s.dialect, Name: s.name, Room: name})
+	}
+	undo := func() {
+		if create {
+			r.remove(s)
+		}
+		h.exit(r)
+	}
+	count, err := h.bus.Join(ctx, name, s.member(), true)
+	if err != nil {
+		undo()
+		return err
+	}
+	// The joiner gets its reply first and hears the room from here on
+	// (with a Bus between hubs, that can include lines said just before,
+	// still on their way); then the others are told, and a Bus has the
+	// join in the room's order when publish returns.
+	joined := Message{Kind: MessageJoined, From: s.name, Count: count, Hub: h.id, Conn: s.id}
+	r.mu.Lock()
+	if accepted != nil {
+		accepted(count)
+	}
+	if s.dialect == Lobby { // the lobby tells the joiner too
+		if count <= 1 {
+			s.send([]byte(lobbyNewRoom), true)
+		} else {
+			s.sendRendered(render(Lobby, &joined), true)
+		}
+	}
+	if !create {
+		r.members = append(r.members, s)
+	}
+	r.mu.Unlock()
+	s.room = r
+	h.publish(r, joined)
+	h.observe(Event{Kind: EventJoin, Conn: s.id, Dialect: s.dialect, Name: s.name, Room: name})
+	return nil
+}
+
+// remove takes s out of r's local members.
+func (r *room) remove(s *session) {
+	r.mu.Lock()
+	r.members = slices.DeleteFunc(r.members, func(x *session) bool { return x == s })
+	r.mu.Unlock()
+}
+
+// leave removes s from r and tells the members who stay (unless the hub is
+// shutting down: then everyone here is leaving, and has been told why; the
+// other hubs of a cluster are told).
+func (h *Hub) leave(s *session, r *room, lost bool) {
+	r.remove(s)
+	if s.room == r {
+		s.room = nil
+	}
+	if err := h.bus.Leave(context.Background(), r.name, s.member()); err != nil {
+		h.observe(Event{Kind: EventError, Conn: s.id, Name: s.name, Room: r.name, Err: err})
+	}
+	h.publish(r, Message{Kind: MessageLeft, From: s.name, Lost: lost, Hub: h.id, Conn: s.id})
+	h.exit(r)
+	h.observe(Event{Kind: EventLeave, Conn: s.id, Dialect: s.dialect, Name: s.name, Room: r.name})
+}
+
+// rename changes s's name to name while it is in r, refusing with
+// ErrNickInUse if a member of r has that name, and tells every member,
+// s included.
+func (h *Hub) rename(s *session, r *room, name string) error {
+	old := s.name
+	if err := h.bus.Rename(context.Background(), r.name, s.member(), name); err != nil {
+		return err
+	}
+	r.mu.Lock()
+	s.name = name
+	r.mu.Unlock()
+	h.publish(r, Message{Kind: MessageRenamed, From: old, To: name, Hub: h.id, Conn: s.id})
+	h.observe(Event{Kind: EventRename, Conn: s.id, Dialect: s.dialect, Name: name, Text: old, Room: r.name})
+	return nil
+}
+
+// whisper sends text from s to the member of r called to, and only to it.
+func (h *Hub) whisper(s *session, r *room, to string, text []byte) error {
+	if !slices.ContainsFunc(h.bus.Members(context.Background(), r.name), func(m Member) bool { return m.Name == to }) {
+		return fmt.Errorf("chat: whisper to %q: %w", to, ErrNoSuchUser)
+	}
+	h.publish(r, Message{Kind: MessageWhisper, From: s.name, To: to, Text: text, Hub: h.id, Conn: s.id})
+	h.observe(Event{Kind: EventWhisper, Conn: s.id, Dialect: s.dialect, Name: s.name, Target: to, Room: r.name, Text: string(text)})
+	return nil
+}
+
+// say sends a chat line from s to the other members of r.
+func (h *Hub) say(s *session, r *room, text []byte) {
+	h.publish(r, Message{Kind: MessageChat, From: s.name, Text: text, Hub: h.id, Conn: s.id})
+	if h.cfg.Observer != nil { // the event's string costs an allocation
+		h.observe(Event{Kind: EventMessage, Conn: s.id, Dialect: s.dialect, Name: s.name, Room: r.name, Text: string(text)})
+	}
+}
+
+func kickSlow(slow []*session) {
+	for _, m := range slow {
+		m.kick(ErrSlowConsumer)
+	}
+}
