@@ -85,16 +85,17 @@ type Member struct {
 // MessageKind says what a room Message is.
 type MessageKind uint8
 
-// The kinds of room messages. Each dialect renders them in its own words.
+// The kinds of room messages. Each protocol renders them in its own words.
 const (
 	MessageChat    MessageKind = iota // From said Text
 	MessageJoined                     // From joined the room, which has Count members now
 	MessageLeft                       // From left the room; Lost if its connection was lost
 	MessageRenamed                    // From is now known as To
 	MessageWhisper                    // From said Text to To only
+	MessageNotice                     // the server says Text to the room (Hub.Notice); From is ""
 )
 
-var messageKindNames = [...]string{"chat", "joined", "left", "renamed", "whisper"}
+var messageKindNames = [...]string{"chat", "joined", "left", "renamed", "whisper", "notice"}
 
 // String returns the kind's name, such as "joined".
 func (k MessageKind) String() string {

@@ -5,8 +5,12 @@ import "time"
 // Config configures a Hub. The zero value is ready to use: every field
 // documents what its zero value means.
 type Config struct {
-	// Dialect is the protocol Serve speaks. Zero means CS168.
-	Dialect Dialect
+	// Protocol is the protocol Serve speaks. Nil means CS168.
+	Protocol Protocol
+
+	// Hooks let the program refuse or rewrite connections, names, joins
+	// and chat lines. The zero value refuses nothing.
+	Hooks Hooks
 
 	// Observer receives the hub's events. Nil means none.
 	Observer Observer
@@ -23,15 +27,6 @@ type Config struct {
 	// Zero means 64 KiB (327 frames).
 	MaxQueueBytes int
 
-	// IMRoom is the room that every im user is in. Zero means "im".
-	IMRoom string
-
-	// LobbyPause is the pause the lobby dialect keeps between two messages
-	// to the same client, so that a client doing one read per message gets
-	// them apart. It delays only that client. Zero means 200 ms; negative
-	// means no pause.
-	LobbyPause time.Duration
-
 	// WriteTimeout bounds each write to a connection; a peer that accepts
 	// no bytes for this long is disconnected. Zero means 10 s; negative
 	// means no timeout.
@@ -47,21 +42,15 @@ type Config struct {
 	// -max-per-ip).
 	MaxConnsPerIP int
 
-	// HelloTimeout is how long a new cs168 or im connection has to send
-	// its first whole message; one that opens and never speaks is closed.
-	// Their clients send the user's name as soon as they connect. Zero
-	// means 30 s; negative means no limit.
+	// HelloTimeout is how long a new connection has to send its first
+	// whole message; one that opens and never speaks is closed. The cs168
+	// and im clients send the user's name as soon as they connect. A
+	// Patient protocol sets its own (the lobby's clients ask their person
+	// first: none). Zero means 30 s; negative means no limit.
 	HelloTimeout time.Duration
 
-	// LobbyHelloTimeout is the same for lobby connections. The lobby's
-	// clients connect first and then ask the person what to do (list the
-	// rooms, or join one), so the first message can come minutes later:
-	// zero means no limit, and MaxSilentConns is the defence against
-	// connections that never speak.
-	LobbyHelloTimeout time.Duration
-
 	// MaxSilentConns bounds the connections that have not yet sent their
-	// first message, in every dialect; one more is told the server is
+	// first message, in every protocol; one more is told the server is
 	// full and closed. Zero means 1,000; negative means no limit.
 	MaxSilentConns int
 
@@ -128,11 +117,8 @@ func (c Config) withDefaults() Config {
 	if c.FloodBurst <= 0 {
 		c.FloodBurst = 40
 	}
-	if c.IMRoom == "" {
-		c.IMRoom = "im"
-	}
-	if c.LobbyPause == 0 {
-		c.LobbyPause = DefaultPause
+	if c.Protocol == nil {
+		c.Protocol = CS168
 	}
 	if c.MaxNameBytes <= 0 {
 		c.MaxNameBytes = maxNameBytes

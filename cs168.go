@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 )
 
 // cs168's texts of its own, for what the course spec does not cover.
@@ -19,16 +20,41 @@ const (
 	cs168Unavailable = "Channels cannot be changed right now. Try again later."
 )
 
+// CS168 is channel chat over fixed 200-byte frames: the first frame is the
+// client's name, then /create, /join and /list manage channels (one at a
+// time) and any other frame is chat to the others in the channel, which
+// they get as "[name] text". The exact texts are the CS168* constants.
+var CS168 Protocol = cs168Protocol{}
+
+type cs168Protocol struct{}
+
+func (cs168Protocol) Name() string                 { return "cs168" }
+func (cs168Protocol) NewReader(r io.Reader) Reader { return NewFrameReader(r, FrameSize) }
+func (cs168Protocol) NewSession(c Conn) Session    { return &cs168{c: c} }
+func (cs168Protocol) Notice(text string) []byte    { return clipFrame(text) }
+
+func (cs168Protocol) Render(m *Message) (msg, more []byte) { return renderCS168(m), nil }
+
 // cs168 is the state machine of one cs168 session:
 //
 //	awaiting name ──name──▶ no channel ──/join, /create──▶ in channel
 //	                                                        │  ▲
 //	                                                        └──┘ /join, /create
-//
-// The session's room field says whether it is in a channel.
 type cs168 struct {
-	s     *session
+	c     Conn
 	named bool
+	room  string // the channel it is in, "" for none
+}
+
+// cs168Commands is the command table: a command's argument is its first
+// word, and a command that needs one and has none gets its usage text.
+var cs168Commands = map[string]struct {
+	usage string // the reply to the command without its argument, "" if it takes none
+	run   func(x *cs168, arg string)
+}{
+	"/join":   {CS168JoinNeedsArg, (*cs168).join},
+	"/create": {CS168CreateNeedsArg, (*cs168).create},
+	"/list":   {"", func(x *cs168, _ string) { x.list() }},
 }
 
 // trimFrame strips all trailing whitespace and NULs: some clients put the
@@ -48,97 +74,89 @@ func trimFrame(b []byte) []byte {
 	return b[:n]
 }
 
-func (c *cs168) handle(frame []byte) bool {
+func (x *cs168) Handle(frame []byte) bool {
 	msg := trimFrame(frame)
 	switch {
 	case len(msg) == 0:
 		// An empty frame means nothing in any state: not a name, not chat.
-	case !c.named:
-		return c.setName(msg)
+	case !x.named:
+		return x.setName(msg)
 	case msg[0] == '/':
-		c.command(msg)
-	case c.s.room == nil:
-		c.fail("", CS168NotInChannel, ErrNotInRoom)
+		x.command(msg)
+	case x.room == "":
+		x.fail("", CS168NotInChannel, ErrNotInRoom)
 	default:
-		c.s.hub.say(c.s, c.s.room, msg)
+		x.c.Say(x.room, msg)
 	}
 	return true
 }
 
 // setName takes the client's first frame as its name. A name that breaks
-// the rule is refused and the connection closed: a cs168 client sends its
-// name once, so the next frame would be a command or a chat line, never a
-// better name.
-func (c *cs168) setName(msg []byte) bool {
-	h := c.s.hub
+// the rule, or that a hook refuses, is refused and the connection closed:
+// a cs168 client sends its name once, so the next frame would be a command
+// or a chat line, never a better name.
+func (x *cs168) setName(msg []byte) bool {
 	name := string(msg)
-	if err := h.checkName(name); err != nil {
-		c.fail("", fmt.Sprintf(cs168InvalidName, name, h.nameRule()), err)
+	if err := x.c.SetName(name); err != nil {
+		x.fail("", refusal(err, fmt.Sprintf(cs168InvalidName, name, x.c.NameRule())), err)
 		return false
 	}
-	c.s.name, c.named = name, true
-	c.s.report(EventName, "", nil)
+	x.named = true
 	return true
 }
 
-func (c *cs168) command(msg []byte) {
+func (x *cs168) command(msg []byte) {
 	word, rest, _ := bytes.Cut(msg, []byte(" "))
-	args := bytes.Fields(rest)
-	switch string(word) {
-	case "/join":
-		if len(args) == 0 {
-			c.fail("/join", CS168JoinNeedsArg, ErrMissingArgument)
-			return
-		}
-		c.join(string(args[0]))
-	case "/create":
-		if len(args) == 0 {
-			c.fail("/create", CS168CreateNeedsArg, ErrMissingArgument)
-			return
-		}
-		c.create(string(args[0]))
-	case "/list":
-		c.list()
-	default:
-		c.fail(string(word), fmt.Sprintf(CS168InvalidControl, word), ErrUnknownCommand)
-	}
-}
-
-func (c *cs168) join(name string) {
-	if !c.s.hub.hasRoom(name) {
-		c.fail("/join", fmt.Sprintf(CS168NoSuchChannel, name), ErrNoSuchRoom)
+	cmd, ok := cs168Commands[string(word)]
+	if !ok {
+		x.fail(string(word), fmt.Sprintf(CS168InvalidControl, word), ErrUnknownCommand)
 		return
 	}
-	if roomName(c.s.room) == name {
-		return // already there: nothing changes, nobody is told
+	var arg string
+	if args := bytes.Fields(rest); len(args) > 0 {
+		arg = string(args[0])
 	}
-	c.move("/join", name, false)
+	if arg == "" && cmd.usage != "" {
+		x.fail(string(word), cmd.usage, ErrMissingArgument)
+		return
+	}
+	cmd.run(x, arg)
 }
 
-func (c *cs168) create(name string) { c.move("/create", name, true) }
+func (x *cs168) join(name string) {
+	if ok, _ := x.c.HasRoom(name); !ok {
+		x.fail("/join", fmt.Sprintf(CS168NoSuchChannel, name), ErrNoSuchRoom)
+		return
+	}
+	if x.room == name {
+		return // already there: nothing changes, nobody is told
+	}
+	x.move("/join", name, false)
+}
+
+func (x *cs168) create(name string) { x.move("/create", name, true) }
 
 // move joins (or creates and joins) the channel called name, then leaves
 // the one the client was in, if any. A move that fails changes nothing and
 // says why.
-func (c *cs168) move(cmd, name string, create bool) {
-	h := c.s.hub
-	old := c.s.room
-	err := h.join(c.s, name, create, nil)
+func (x *cs168) move(cmd, name string, create bool) {
+	err := x.c.Join(name, create, nil)
 	switch {
 	case err == nil:
-		if old != nil {
-			h.leave(c.s, old, false)
+		if x.room != "" {
+			x.c.Leave(x.room)
 		}
+		x.room = name
 	case errors.Is(err, ErrInvalidName):
-		c.fail(cmd, fmt.Sprintf(cs168InvalidChannel, h.cfg.MaxRoomNameBytes), err)
+		x.fail(cmd, fmt.Sprintf(cs168InvalidChannel, x.c.Limits().MaxRoomNameBytes), err)
 	case errors.Is(err, ErrRoomExists):
-		c.fail(cmd, fmt.Sprintf(CS168ChannelExists, name), err)
+		x.fail(cmd, fmt.Sprintf(CS168ChannelExists, name), err)
 	case errors.Is(err, ErrNoSuchRoom):
-		c.fail(cmd, fmt.Sprintf(CS168NoSuchChannel, name), err)
+		x.fail(cmd, fmt.Sprintf(CS168NoSuchChannel, name), err)
 	case errors.Is(err, ErrNickInUse):
-		c.fail(cmd, fmt.Sprintf(cs168NameInChannel, c.s.name, name), err)
+		x.fail(cmd, fmt.Sprintf(cs168NameInChannel, x.c.Name(), name), err)
 	default:
-		c.fail(cmd, cs168Unavailable, err)
+		x.fail(cmd, refusal(err, cs168Unavailable), err)
 	}
 }
 
@@ -146,8 +164,12 @@ func (c *cs168) move(cmd, name string, create bool) {
 // order. A list longer than a frame goes in several frames, each holding
 // whole names; with no channels the reply is one empty frame, so a client
 // that reads one reply per /list never hangs.
-func (c *cs168) list() {
-	names := c.s.hub.Rooms()
+func (x *cs168) list() {
+	names, err := x.c.Rooms()
+	if err != nil {
+		x.fail("/list", cs168Unavailable, err)
+		return
+	}
 	var out []byte
 	var line []byte
 	for _, n := range names {
@@ -161,21 +183,14 @@ func (c *cs168) list() {
 		line = append(line, n...)
 	}
 	out = append(out, clipFrame(string(line))...)
-	c.s.send(out, true)
+	x.c.Send(out)
 }
 
 // fail tells the client its command failed, in the protocol's words, and
 // reports the failure to the Observer. Nothing else changes.
-func (c *cs168) fail(cmd, reply string, err error) {
-	c.s.send(clipFrame(reply), true)
-	c.s.failed(cmd, reply, reply, err)
-}
-
-func roomName(r *room) string {
-	if r == nil {
-		return ""
-	}
-	return r.name
+func (x *cs168) fail(cmd, reply string, err error) {
+	x.c.Send(clipFrame(reply))
+	x.c.Failed(cmd, reply, err)
 }
 
 // clipFrame encodes one server text as one frame, cut at a UTF-8 boundary
@@ -191,18 +206,20 @@ func clipFrame(text string) []byte {
 // renderCS168 encodes a room delivery as cs168 frames. A chat line whose
 // "[name] text" passes the frame width is sent as several frames, each with
 // the name prefix, cut at UTF-8 boundaries.
-func renderCS168(d *Message) rendered {
+func renderCS168(d *Message) []byte {
 	switch d.Kind {
 	case MessageJoined:
-		return rendered{a: clipFrame(fmt.Sprintf(CS168Joined, d.From))}
+		return clipFrame(fmt.Sprintf(CS168Joined, d.From))
 	case MessageLeft:
-		return rendered{a: clipFrame(fmt.Sprintf(CS168Left, d.From))}
+		return clipFrame(fmt.Sprintf(CS168Left, d.From))
 	case MessageRenamed:
-		return rendered{a: clipFrame(d.From + " is now known as " + d.To)}
+		return clipFrame(d.From + " is now known as " + d.To)
 	case MessageWhisper:
-		return rendered{a: prefixedFrames("[", d.From, " whispers] ", d.Text)}
+		return prefixedFrames("[", d.From, " whispers] ", d.Text)
+	case MessageNotice:
+		return clipFrame(string(d.Text))
 	}
-	return rendered{a: prefixedFrames("[", d.From, "] ", d.Text)}
+	return prefixedFrames("[", d.From, "] ", d.Text)
 }
 
 // prefixedFrames encodes text behind the prefix open+name+close in as many

@@ -14,7 +14,7 @@ import (
 )
 
 // dialIn connects a raw client to a hub speaking dialect d over a pipe.
-func dialIn(t *testing.T, h *Hub, d Dialect) net.Conn {
+func dialIn(t *testing.T, h *Hub, d Protocol) net.Conn {
 	t.Helper()
 	server, client := net.Pipe()
 	done := make(chan struct{})
@@ -156,7 +156,7 @@ type lobbyClient struct {
 }
 
 func lobbyDial(t *testing.T, h *Hub) *lobbyClient {
-	return &lobbyClient{t: t, conn: dialIn(t, h, Lobby)}
+	return &lobbyClient{t: t, conn: dialIn(t, h, fastLobby)}
 }
 
 func (c *lobbyClient) send(msg string) {
@@ -206,7 +206,7 @@ func (c *lobbyClient) enter(room, nick string) {
 // messages is what keeps them apart on TCP; TestLobbyPause checks it.
 func TestLobby(t *testing.T) {
 	t.Parallel()
-	h := NewHub(Config{LobbyPause: -1})
+	h := NewHub(Config{})
 	t.Cleanup(func() { h.Shutdown(context.Background()) }) // after the clients close
 	a := lobbyDial(t, h)
 	a.send("/list")
@@ -263,7 +263,7 @@ func TestLobby(t *testing.T) {
 // cleanly) is announced as disconnected.
 func TestLobbyLostConnection(t *testing.T) {
 	t.Parallel()
-	h, mt := startHub(t, Config{LobbyPause: -1})
+	h, mt := startHub(t, Config{})
 	_ = mt
 	a := lobbyDial(t, h)
 	a.enter("r", "a")
@@ -290,8 +290,8 @@ func TestLobbyLostConnection(t *testing.T) {
 func TestLobbyPause(t *testing.T) {
 	t.Parallel()
 	const pause = 200 * time.Millisecond // the default: much shorter pauses merge when the machine is loaded
-	h := NewHub(Config{LobbyPause: pause})
-	addr := serveTCP(t, h, Lobby)
+	h := NewHub(Config{})
+	addr := serveTCP(t, h, NewLobby(LobbyOptions{Pause: pause}))
 	dial := func() *lobbyClient { return &lobbyClient{t: t, conn: dialTCP(t, addr)} }
 	a := dial()
 	a.enter("r", "a")
@@ -335,11 +335,11 @@ func TestPacedLobbyDoesNotSlowOthers(t *testing.T) {
 	t.Parallel()
 	// A pause so long that, were the room waiting for the lobby member,
 	// bob's 5-second read deadline would pass long before 20 lines.
-	h, mt := startHub(t, Config{LobbyPause: time.Second})
+	h, mt := startHub(t, Config{})
 	alice := join(t, h, mt, "alice", "mixed")
 	bob := join(t, h, mt, "bob", "mixed")
 	alice.expect("bob has joined")
-	l := lobbyDial(t, h)
+	l := &lobbyClient{t: t, conn: dialIn(t, h, NewLobby(LobbyOptions{Pause: time.Second}))}
 	l.send("/join mixed")
 	l.expect("0")
 	l.send("/nick lou")
@@ -358,7 +358,7 @@ func TestPacedLobbyDoesNotSlowOthers(t *testing.T) {
 // others' lines in its own dialect's words.
 func TestCrossDialect(t *testing.T) {
 	t.Parallel()
-	h, mt := startHub(t, Config{LobbyPause: -1, IMRoom: "im"})
+	h, mt := startHub(t, Config{})
 	cs := join(t, h, mt, "cee", "shared")
 	lb := lobbyDial(t, h)
 	lb.enter("shared", "elle")
@@ -418,7 +418,7 @@ func TestIMRenameBusFails(t *testing.T) {
 // member of another dialect who is there already (issue 11, item 2).
 func TestNoOnePassesForAnother(t *testing.T) {
 	t.Parallel()
-	h, mt := startHub(t, Config{LobbyPause: -1, IMRoom: "im"})
+	h, mt := startHub(t, Config{})
 	ann := imDial(t, h, "realann")
 	lb := lobbyDial(t, h)
 	lb.enter("lob", "lobuser")
@@ -566,7 +566,7 @@ func TestQuitAndCloseAreTold(t *testing.T) {
 // rather than made and then missing from /list (issue 11, item 9).
 func TestRoomNamesCheckedForEveryDialect(t *testing.T) {
 	t.Parallel()
-	h, mt := startHub(t, Config{LobbyPause: -1})
+	h, mt := startHub(t, Config{})
 	lb := lobbyDial(t, h)
 	lb.send("/join " + strings.Repeat("r", 300))
 	lb.expect(LobbyBadForm)

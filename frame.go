@@ -48,7 +48,10 @@ func (fr *FrameReader) Width() int { return fr.width }
 // io.ErrUnexpectedEOF), and the partial frame is discarded. After any other
 // error, such as a read deadline passing, the part of a frame read so far
 // is kept: call ReadFrame again to carry on with the same frame.
-func (fr *FrameReader) ReadFrame() ([]byte, error) {
+func (fr *FrameReader) ReadFrame() ([]byte, error) { return fr.ReadMessage() }
+
+// ReadMessage is ReadFrame: a frame is a message (Reader).
+func (fr *FrameReader) ReadMessage() ([]byte, error) {
 	fr.rest = nil
 	// The loop of io.ReadFull, written out, so that an idle server
 	// connection parked in this call has fewer frames on its stack.
@@ -86,6 +89,10 @@ func (fr *FrameReader) Read(p []byte) (int, error) {
 	fr.rest = fr.rest[n:]
 	return n, nil
 }
+
+// Resumes reports that a FrameReader reads on after a deadline, with the
+// part of a frame read before it (Resumer).
+func (fr *FrameReader) Resumes() bool { return true }
 
 // partialFrameError reports a stream that ended inside a frame.
 type partialFrameError struct{ got, width int }

@@ -16,8 +16,8 @@ type fuzzState struct {
 }
 
 func snapshot(h *Hub, s *session) fuzzState {
-	st := fuzzState{name: s.name, room: roomName(s.room), rooms: h.Rooms()}
-	if l, ok := s.proto.(*lobby); ok {
+	st := fuzzState{name: s.name, room: s.lastRoom(), rooms: h.Rooms()}
+	if l, ok := s.state.(*lobby); ok {
 		st.chosen = l.chosen
 	}
 	var b strings.Builder
@@ -33,17 +33,17 @@ func snapshot(h *Hub, s *session) fuzzState {
 // dialect d, with a cs168 bystander in room "home", and checks after each
 // message that nothing is broken: no panic, every frame whole, every
 // numeric bare, and no state changed by a command that failed.
-func fuzzSession(t *testing.T, d Dialect, data []byte) {
-	h := NewHub(Config{FloodRate: -1, LobbyPause: -1})
-	newSession := func(d Dialect) *session {
+func fuzzSession(t *testing.T, d Protocol, data []byte) {
+	h := NewHub(Config{FloodRate: -1})
+	newSession := func(d Protocol) *session {
 		// writing is set so that no writer starts: the queue is inspected.
-		s := &session{hub: h, id: h.nextID.Add(1), dialect: d, stop: make(chan struct{}), writing: true}
-		s.proto = newProtocol(s)
+		s := &session{hub: h, id: h.nextID.Add(1), proto: d, stop: make(chan struct{}), writing: true}
+		s.state = d.NewSession(s)
 		return s
 	}
 	other := newSession(CS168)
-	other.proto.handle([]byte("other"))
-	other.proto.handle([]byte("/create home"))
+	other.state.Handle([]byte("other"))
+	other.state.Handle([]byte("/create home"))
 	s := newSession(d)
 	width := FrameSize
 	if d == Lobby {
@@ -53,7 +53,7 @@ func fuzzSession(t *testing.T, d Dialect, data []byte) {
 		msg = msg[:min(len(msg), width)] // what one read can deliver
 		before := snapshot(h, s)
 		s.queue, other.queue = s.queue[:0], other.queue[:0]
-		more := s.proto.handle(msg)
+		more := s.state.Handle(msg)
 		for _, item := range other.queue {
 			if len(item) == 0 || len(item)%FrameSize != 0 {
 				t.Fatalf("after %q: the bystander got a broken frame of %d bytes", msg, len(item))
@@ -96,7 +96,7 @@ func fuzzSession(t *testing.T, d Dialect, data []byte) {
 }
 
 // isErrorReply reports whether text is one of the dialect's error replies.
-func isErrorReply(d Dialect, text string) bool {
+func isErrorReply(d Protocol, text string) bool {
 	if d == IM {
 		return strings.HasPrefix(text, IMKindError+" ")
 	}

@@ -51,9 +51,9 @@ func TestTenMegabytesWithoutBoundaries(t *testing.T) {
 	// Not parallel: it measures the heap (of this process, which holds the
 	// payload too, so that is made before measuring).
 	payload := bytes.Repeat([]byte("x"), 10<<20)
-	for _, d := range []Dialect{CS168, Lobby} {
-		t.Run(d.String(), func(t *testing.T) {
-			h := NewHub(Config{LobbyPause: -1})
+	for _, d := range []Protocol{CS168, fastLobby} {
+		t.Run(d.Name(), func(t *testing.T) {
+			h := NewHub(Config{})
 			addr := serveTCP(t, h, d)
 			chatAddr := serveTCP(t, h, CS168)
 			alice, bob := dialTCP(t, chatAddr), dialTCP(t, chatAddr)
@@ -75,7 +75,7 @@ func TestTenMegabytesWithoutBoundaries(t *testing.T) {
 			}
 			wrote := make(chan int64, 1)
 			go func() {
-				if d == Lobby {
+				if d == fastLobby {
 					flooder.Write([]byte("/join room"))
 					flooder.Read(make([]byte, 16))
 					flooder.Write([]byte("/nick flood"))

@@ -30,7 +30,9 @@ type Hub struct {
 	sessions  map[*session]struct{}
 	perIP     map[string]int // open sessions by peer IP, when MaxConnsPerIP is set
 	listeners map[Transport]struct{}
-	done      chan struct{} // closed by Shutdown
+	done      chan struct{}   // closed by Shutdown
+	ctx       context.Context // the hub's base context, cancelled by Shutdown: hooks get it
+	cancel    context.CancelFunc
 	wg        sync.WaitGroup
 }
 
@@ -41,7 +43,10 @@ func NewHub(cfg Config) *Hub {
 	if bus == nil {
 		bus = NewMemBus()
 	}
+	ctx, cancel := context.WithCancel(context.Background())
 	return &Hub{
+		ctx:        ctx,
+		cancel:     cancel,
 		cfg:        cfg,
 		id:         newHubID(),
 		quietAfter: quietAfter,
@@ -55,18 +60,19 @@ func NewHub(cfg Config) *Hub {
 }
 
 // Serve accepts connections from t and serves each in its own goroutine in
-// the hub's configured Dialect. It is ServeDialect(t, cfg.Dialect).
-func (h *Hub) Serve(t Transport) error { return h.ServeDialect(t, h.cfg.Dialect) }
+// the hub's configured Protocol. It is ServeProtocol(t, cfg.Protocol).
+func (h *Hub) Serve(t Transport) error { return h.ServeProtocol(t, h.cfg.Protocol) }
 
-// ServeDialect accepts connections from t and serves each in its own
-// goroutine, speaking dialect d. It blocks until t fails or the hub shuts
+// ServeProtocol accepts connections from t and serves each in its own
+// goroutine, speaking protocol p. It blocks until t fails or the hub shuts
 // down, and always closes t. After Shutdown it returns ErrHubClosed, in the
 // manner of http.Server.Serve. Temporary accept errors (such as running
 // out of file descriptors) are reported to the Observer and retried with a
 // growing pause, as net/http does.
-func (h *Hub) ServeDialect(t Transport, d Dialect) error {
-	if !d.valid() {
-		return fmt.Errorf("chat: serve: unknown dialect %d", d)
+func (h *Hub) ServeProtocol(t Transport, p Protocol) error {
+	if p == nil {
+		t.Close()
+		return errors.New("chat: serve: no protocol")
 	}
 	h.mu.Lock()
 	if h.stopping.Load() {
@@ -103,7 +109,7 @@ func (h *Hub) ServeDialect(t Transport, d Dialect) error {
 			}
 		}
 		pause = 0
-		s, err := h.register(conn, d)
+		s, err := h.register(conn, p)
 		if errors.Is(err, ErrTooManyConns) {
 			continue // told and closed by register
 		}
@@ -115,17 +121,17 @@ func (h *Hub) ServeDialect(t Transport, d Dialect) error {
 	}
 }
 
-// ServeConn serves one connection in dialect d in the calling goroutine and
+// ServeConn serves one connection in protocol p in the calling goroutine and
 // returns when the connection ends: nil when the client quit, otherwise the
 // reason it ended. Cancelling ctx disconnects the client. Use it for
 // connections that do not come from a Transport, such as a WebSocket
 // accepted by an http.Handler. ServeConn closes conn.
-func (h *Hub) ServeConn(ctx context.Context, conn net.Conn, d Dialect) error {
-	if !d.valid() {
+func (h *Hub) ServeConn(ctx context.Context, conn net.Conn, p Protocol) error {
+	if p == nil {
 		conn.Close()
-		return fmt.Errorf("chat: serve conn: unknown dialect %d", d)
+		return errors.New("chat: serve conn: no protocol")
 	}
-	s, err := h.register(conn, d)
+	s, err := h.register(conn, p)
 	if err != nil {
 		return err
 	}
@@ -137,10 +143,10 @@ func (h *Hub) ServeConn(ctx context.Context, conn net.Conn, d Dialect) error {
 
 // register creates the session for conn and counts it in h.wg; the caller
 // must call h.wg.Done when it ends. A connection over a limit is told so
-// in its dialect and closed (in a goroutine of its own, since the peer may
+// in its protocol and closed (in a goroutine of its own, since the peer may
 // not read), and register returns ErrTooManyConns.
-func (h *Hub) register(conn net.Conn, d Dialect) (*session, error) {
-	s := &session{hub: h, conn: conn, id: h.nextID.Add(1), dialect: d, addr: remoteAddr(conn), stop: make(chan struct{})}
+func (h *Hub) register(conn net.Conn, p Protocol) (*session, error) {
+	s := &session{hub: h, conn: conn, id: h.nextID.Add(1), proto: p, addr: remoteAddr(conn), stop: make(chan struct{})}
 	s.ip = hostOf(s.addr)
 	// Checked under h.mu, which Shutdown takes after setting stopping: a
 	// session is either counted in h.wg before Shutdown waits, or refused.
@@ -164,13 +170,12 @@ func (h *Hub) register(conn net.Conn, d Dialect) (*session, error) {
 		go func() {
 			defer h.wg.Done()
 			conn.SetWriteDeadline(time.Now().Add(time.Second))
-			conn.Write(notice(d, noticeFull))
+			conn.Write(p.Notice(noticeFull))
 			conn.Close()
-			h.observe(Event{Kind: EventError, Dialect: d, Addr: s.addr, Err: full})
+			h.observe(Event{Kind: EventError, Protocol: p.Name(), Addr: s.addr, Err: full})
 		}()
 		return nil, full
 	}
-	s.proto = newProtocol(s)
 	h.sessions[s] = struct{}{}
 	h.silent.Add(1) // until its first message (dispatch) or its end (forget)
 	if h.cfg.MaxConnsPerIP > 0 {
@@ -209,6 +214,7 @@ func remoteAddr(c net.Conn) string {
 func (h *Hub) Shutdown(ctx context.Context) error {
 	if h.stopping.CompareAndSwap(false, true) {
 		close(h.done)
+		h.cancel()
 	}
 	h.mu.Lock()
 	rooms := make([]*room, 0, len(h.rooms))
@@ -228,7 +234,7 @@ func (h *Hub) Shutdown(ctx context.Context) error {
 	for _, t := range listeners {
 		t.Close()
 	}
-	// Tell everyone, in their own dialect, and give the writers half of
+	// Tell everyone, in their own protocol, and give the writers half of
 	// ctx's time (at most WriteTimeout) to deliver that and what was queued
 	// before it; then close every connection. A client that does not read
 	// costs the wait, never the notice to the others.
@@ -238,14 +244,14 @@ func (h *Hub) Shutdown(ctx context.Context) error {
 	for _, r := range rooms {
 		r.mu.Lock()
 		for _, m := range r.members {
-			m.sendLast(notice(m.dialect, noticeShutdown))
+			m.sendLast(m.proto.Notice(noticeShutdown))
 			told[m] = true
 		}
 		r.mu.Unlock()
 	}
 	for _, s := range sessions {
 		if !told[s] {
-			s.sendLast(notice(s.dialect, noticeShutdown))
+			s.sendLast(s.proto.Notice(noticeShutdown))
 		}
 	}
 	budget := max(h.cfg.WriteTimeout, time.Second)
@@ -281,10 +287,18 @@ func (h *Hub) Shutdown(ctx context.Context) error {
 	}
 }
 
-// helloTimeout is the first-message deadline of a connection of dialect d.
-func (h *Hub) helloTimeout(d Dialect) time.Duration {
-	if d == Lobby {
-		return h.cfg.LobbyHelloTimeout
+// Server notices that are not replies to a command, each protocol words
+// them with its Notice.
+const (
+	noticeShutdown = "Server is shutting down."
+	noticeFull     = "Server is full; try again later."
+	noticeRefused  = "Connection refused."
+)
+
+// helloTimeout is the first-message deadline of a connection speaking p.
+func (h *Hub) helloTimeout(p Protocol) time.Duration {
+	if patient, ok := p.(Patient); ok {
+		return patient.HelloTimeout()
 	}
 	return h.cfg.HelloTimeout
 }

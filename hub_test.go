@@ -148,8 +148,8 @@ func TestServeConn(t *testing.T) {
 	}
 	alice.expect("bob has left")
 
-	if err := h.ServeConn(context.Background(), server, Dialect(99)); err == nil {
-		t.Error("ServeConn with an unknown dialect succeeded")
+	if err := h.ServeConn(context.Background(), server, nil); err == nil {
+		t.Error("ServeConn with no protocol succeeded")
 	}
 }
 
@@ -324,7 +324,7 @@ func BenchmarkFanout(b *testing.B) {
 	r := benchRoom(b, h)
 	var members []*session
 	for i := range 100 {
-		s := &session{hub: h, id: uint64(i + 1), name: fmt.Sprintf("user%d", i), writing: true} // writing: no writer goroutine
+		s := &session{hub: h, id: uint64(i + 1), proto: CS168, name: fmt.Sprintf("user%d", i), writing: true} // writing: no writer goroutine
 		members = append(members, s)
 	}
 	r.members = members
@@ -341,13 +341,13 @@ func BenchmarkFanout(b *testing.B) {
 }
 
 // panicky is a dialect state machine with a bug that one client can reach.
-type panicky struct{ protocol }
+type panicky struct{ Session }
 
-func (p panicky) handle(msg []byte) bool {
+func (p panicky) Handle(msg []byte) bool {
 	if string(trimFrame(msg)) == "boom" {
 		panic("bug reached")
 	}
-	return p.protocol.handle(msg)
+	return p.Session.Handle(msg)
 }
 
 func TestPanicEndsOnlyThatConnection(t *testing.T) {
@@ -360,7 +360,7 @@ func TestPanicEndsOnlyThatConnection(t *testing.T) {
 	h.mu.RLock()
 	for s := range h.sessions {
 		if s.name == "bob" {
-			s.proto = panicky{s.proto} // safe: bob's reader is waiting on the pipe
+			s.state = panicky{s.state} // safe: bob's reader is waiting on the pipe
 		}
 	}
 	h.mu.RUnlock()
@@ -382,17 +382,17 @@ func BenchmarkSessionChat(b *testing.B) {
 	r := benchRoom(b, h)
 	var members []*session
 	for i := range 10 {
-		s := &session{hub: h, id: uint64(i + 1), name: fmt.Sprintf("user%d", i), writing: true, room: r}
-		s.proto = &cs168{s: s, named: true}
+		s := &session{hub: h, id: uint64(i + 1), proto: CS168, name: fmt.Sprintf("user%d", i), writing: true, rooms: []*room{r}}
+		s.state = &cs168{c: s, named: true, room: r.name}
 		members = append(members, s)
 	}
 	r.members = members
 	frame, _ := AppendFrame(nil, []byte("hello, this is a typical chat line of some forty bytes"), FrameSize)
-	sender := members[0].proto
+	sender := members[0].state
 	b.ReportAllocs()
 	b.SetBytes(FrameSize)
 	for i := 0; b.Loop(); i++ {
-		sender.handle(frame)
+		sender.Handle(frame)
 		if i%64 == 0 {
 			for _, m := range members {
 				m.queue, m.queued = m.queue[:0], 0

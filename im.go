@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"slices"
 	"strings"
 )
@@ -53,27 +54,47 @@ func lookupIMCommand(word string) *imCommand {
 	return nil
 }
 
+// IM is an instant messenger over the same 200-byte frames as CS168: every
+// user is in one room ("im"; NewIM names another); users have unique names
+// and can rename themselves, list users, whisper, and ask for help. Every
+// server frame starts with a word that says what it is: MSG, WHISPER,
+// SENT, NOTICE, USERS, HELP, ERROR. PROTOCOL.md has the details.
+var IM = NewIM("im")
+
+// NewIM returns the im protocol with its users in the room called room.
+func NewIM(room string) Protocol { return imProtocol{room: room} }
+
+type imProtocol struct{ room string }
+
+func (imProtocol) Name() string                 { return "im" }
+func (imProtocol) NewReader(r io.Reader) Reader { return NewFrameReader(r, FrameSize) }
+func (imProtocol) Notice(text string) []byte    { return clipFrame(IMKindNotice + " " + text) }
+
+func (imProtocol) Render(m *Message) (msg, more []byte) { return renderIM(m), nil }
+
+func (p imProtocol) NewSession(c Conn) Session {
+	m := &im{c: c, room: p.room}
+	m.reply(IMKindNotice, "Welcome to framechat. The first line you send is your username ("+c.NameRule()+").")
+	return m
+}
+
 // im is the state machine of one im session:
 //
 //	awaiting username ──valid, free name──▶ chatting ──/quit──▶ closed
 //
-// A chatting session is a member of the hub's IM room.
+// A chatting session is a member of the protocol's room.
 type im struct {
-	s *session
-}
-
-func newIM(s *session) *im {
-	m := &im{s: s}
-	m.reply(IMKindNotice, "Welcome to framechat. The first line you send is your username ("+s.hub.nameRule()+").")
-	return m
+	c        Conn
+	room     string
+	chatting bool
 }
 
 // reply sends one tagged frame to this session only.
 func (m *im) reply(kind, text string) {
-	m.s.send(clipFrame(kind+" "+text), true)
+	m.c.Send(clipFrame(kind + " " + text))
 }
 
-func (m *im) handle(frame []byte) bool {
+func (m *im) Handle(frame []byte) bool {
 	msg := trimFrame(frame)
 	if len(msg) == 0 {
 		return true
@@ -87,7 +108,7 @@ func (m *im) handle(frame []byte) bool {
 		case cmd.run == nil: // /quit
 			m.reply(IMKindNotice, "Goodbye.")
 			return false
-		case cmd.named && m.s.room == nil:
+		case cmd.named && !m.chatting:
 			m.fail(word, "Set a username first: send your username.", ErrInvalidName)
 		default:
 			cmd.run(m, strings.TrimSpace(args))
@@ -97,11 +118,11 @@ func (m *im) handle(frame []byte) bool {
 	if bytes.HasPrefix(msg, []byte("//")) {
 		msg = msg[1:] // "//x" says "/x"
 	}
-	if m.s.room == nil {
+	if !m.chatting {
 		m.login(string(msg))
 		return true
 	}
-	m.s.hub.say(m.s, m.s.room, msg)
+	m.c.Say(m.room, msg)
 	return true
 }
 
@@ -110,25 +131,28 @@ func isAlnum(r rune) bool {
 }
 
 func (m *im) login(name string) {
-	h := m.s.hub
-	if err := h.checkName(name); err != nil {
-		m.fail("", fmt.Sprintf("%s is not a valid username: use %s.", name, h.nameRule()), err)
+	if err := m.c.SetName(name); err != nil {
+		m.fail("", refusal(err, fmt.Sprintf("%s is not a valid username: use %s.", name, m.c.NameRule())), err)
 		return
 	}
-	if err := h.ensureRoom(h.cfg.IMRoom); err != nil {
+	if err := m.c.CreateRoom(m.room); err != nil && !errors.Is(err, ErrRoomExists) {
+		m.c.SetName("")
 		m.fail("", "The server cannot take users now; try again later.", err)
 		return
 	}
-	m.s.name = name
-	err := h.join(m.s, h.cfg.IMRoom, false, func(n int) {
+	err := m.c.Join(m.room, false, func(n int) {
 		m.reply(IMKindNotice, fmt.Sprintf("Hello, %s! %d %s online. Type /help for the commands.", name, n, plural(n, "user", "users")))
 	})
-	if err != nil {
-		m.s.name = ""
+	switch {
+	case errors.Is(err, ErrNickInUse):
+		m.c.SetName("")
 		m.fail("", fmt.Sprintf("The username %s is taken. Choose another.", name), err)
-		return
+	case err != nil:
+		m.c.SetName("")
+		m.fail("", refusal(err, "The server cannot take users now; try again later."), err)
+	default:
+		m.chatting = true
 	}
-	m.s.report(EventName, "", nil)
 }
 
 func plural(n int, one, many string) string {
@@ -142,35 +166,39 @@ func (m *im) nick(name string) {
 	switch {
 	case name == "":
 		m.fail("/nick", "Usage: /nick NAME", ErrMissingArgument)
-	case name == m.s.name:
+	case name == m.c.Name():
 		m.fail("/nick", "You are already called "+name+".", ErrNickInUse)
-	case m.s.hub.checkName(name) != nil:
-		m.fail("/nick", fmt.Sprintf("%s is not a valid username: use %s.", name, m.s.hub.nameRule()), ErrInvalidName)
+	case m.c.CheckName(name) != nil:
+		m.fail("/nick", fmt.Sprintf("%s is not a valid username: use %s.", name, m.c.NameRule()), ErrInvalidName)
 	default:
-		err := m.s.hub.rename(m.s, m.s.room, name)
+		err := m.c.Rename(name)
 		switch {
 		case errors.Is(err, ErrNickInUse):
 			m.fail("/nick", fmt.Sprintf("The username %s is taken. Choose another.", name), err)
-		case err != nil: // the Bus cannot rename now (a cluster cut off from NATS)
-			m.fail("/nick", "Names cannot be changed right now. Try again later.", err)
+		case err != nil: // a hook refused, or the Bus cannot rename now (a cluster cut off from NATS)
+			m.fail("/nick", refusal(err, "Names cannot be changed right now. Try again later."), err)
 		}
 	}
 }
 
 func (m *im) who(string) {
-	names := m.s.hub.memberNames(m.s.room.name)
+	names, err := m.c.Members(m.room)
+	if err != nil {
+		m.fail("/who", "The list of users cannot be had right now. Try again later.", err)
+		return
+	}
 	// As many names per frame as fit; a long list takes several frames.
 	line := IMKindUsers
 	var out []byte
 	for _, n := range names {
 		if len(line)+1+len(n) > FrameSize {
-			out, _ = AppendFrame(out, []byte(line), FrameSize)
+			out = append(out, clipFrame(line)...)
 			line = IMKindUsers
 		}
 		line += " " + n
 	}
-	out, _ = AppendFrame(out, []byte(line), FrameSize)
-	m.s.send(out, true)
+	out = append(out, clipFrame(line)...)
+	m.c.Send(out)
 }
 
 func (m *im) whisper(args string) {
@@ -180,11 +208,11 @@ func (m *im) whisper(args string) {
 		m.fail("/whisper", "Usage: /whisper NAME MESSAGE", ErrMissingArgument)
 		return
 	}
-	if err := m.s.hub.whisper(m.s, m.s.room, to, []byte(text)); err != nil {
-		m.fail("/whisper", "No user named "+to+".", err)
+	if err := m.c.Whisper(m.room, to, []byte(text)); err != nil {
+		m.fail("/whisper", refusal(err, "No user named "+to+"."), err)
 		return
 	}
-	m.s.send(prefixedFrames(IMKindSent+" ", to, " ", []byte(text)), true)
+	m.c.Send(prefixedFrames(IMKindSent+" ", to, " ", []byte(text)))
 }
 
 func (m *im) help(string) {
@@ -197,25 +225,27 @@ func (m *im) help(string) {
 		out = append(out, clipFrame(line)...)
 	}
 	out = append(out, clipFrame("HELP Anything else you type goes to everyone; start it with // to say a line that begins with /.")...)
-	m.s.send(out, true)
+	m.c.Send(out)
 }
 
 func (m *im) fail(cmd, text string, err error) {
 	m.reply(IMKindError, text)
-	m.s.failed(cmd, IMKindError+" "+text, text, err)
+	m.c.Failed(cmd, IMKindError+" "+text, err)
 }
 
 // renderIM encodes a room delivery as im frames.
-func renderIM(d *Message) rendered {
+func renderIM(d *Message) []byte {
 	switch d.Kind {
 	case MessageJoined:
-		return rendered{a: clipFrame(IMKindNotice + " " + d.From + " has joined")}
+		return clipFrame(IMKindNotice + " " + d.From + " has joined")
 	case MessageLeft:
-		return rendered{a: clipFrame(IMKindNotice + " " + d.From + " has left")}
+		return clipFrame(IMKindNotice + " " + d.From + " has left")
 	case MessageRenamed:
-		return rendered{a: clipFrame(IMKindNotice + " " + d.From + " is now known as " + d.To)}
+		return clipFrame(IMKindNotice + " " + d.From + " is now known as " + d.To)
 	case MessageWhisper:
-		return rendered{a: prefixedFrames(IMKindWhisper+" ", d.From, " ", d.Text)}
+		return prefixedFrames(IMKindWhisper+" ", d.From, " ", d.Text)
+	case MessageNotice:
+		return clipFrame(IMKindNotice + " " + string(d.Text))
 	}
-	return rendered{a: prefixedFrames(IMKindMsg+" ", d.From, " ", d.Text)}
+	return prefixedFrames(IMKindMsg+" ", d.From, " ", d.Text)
 }

@@ -14,14 +14,14 @@ import (
 )
 
 // serveTCP runs h on a loopback port for the test's life.
-func serveTCP(t *testing.T, h *Hub, d Dialect) string {
+func serveTCP(t *testing.T, h *Hub, d Protocol) string {
 	t.Helper()
 	ln, err := ListenTCP(context.Background(), "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	served := make(chan error, 1)
-	go func() { served <- h.ServeDialect(ln, d) }()
+	go func() { served <- h.ServeProtocol(ln, d) }()
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
 		defer cancel()
@@ -199,9 +199,9 @@ func TestFloodControl(t *testing.T) {
 // its connection is closed.
 func TestShutdownNotices(t *testing.T) {
 	t.Parallel()
-	h := NewHub(Config{LobbyPause: -1})
-	conns := map[Dialect]net.Conn{}
-	for _, d := range []Dialect{CS168, IM, Lobby} {
+	h := NewHub(Config{})
+	conns := map[Protocol]net.Conn{}
+	for _, d := range []Protocol{CS168, IM, fastLobby} {
 		conns[d] = dialTCP(t, serveTCP(t, h, d))
 	}
 	imr := NewFrameReader(conns[IM], 0)
@@ -209,8 +209,8 @@ func TestShutdownNotices(t *testing.T) {
 	NewFrameWriter(conns[CS168], 0).WriteString("cee")
 	NewFrameWriter(conns[CS168], 0).WriteString("/list")
 	NewFrameReader(conns[CS168], 0).ReadFrame()
-	conns[Lobby].Write([]byte("/list"))
-	conns[Lobby].Read(make([]byte, 64))
+	conns[fastLobby].Write([]byte("/list"))
+	conns[fastLobby].Read(make([]byte, 64))
 
 	done := make(chan error, 1)
 	go func() {
@@ -230,7 +230,7 @@ func TestShutdownNotices(t *testing.T) {
 	read("im", func() (string, error) { p, err := imr.ReadFrame(); return string(p), err })
 	read("lobby", func() (string, error) {
 		b := make([]byte, 1024)
-		n, err := conns[Lobby].Read(b)
+		n, err := conns[fastLobby].Read(b)
 		return string(b[:n]), err
 	})
 	want := map[string]string{"cs168": "Server is shutting down.", "im": "NOTICE Server is shutting down.", "lobby": "Server is shutting down."}
@@ -419,8 +419,8 @@ func TestNoMemoryRelease(t *testing.T) {
 func TestLobbyWaitsForAPerson(t *testing.T) {
 	t.Parallel()
 	events := newEventLog()
-	h := NewHub(Config{HelloTimeout: 50 * time.Millisecond, LobbyPause: -1, Observer: events})
-	person := dialTCP(t, serveTCP(t, h, Lobby))
+	h := NewHub(Config{HelloTimeout: 50 * time.Millisecond, Observer: events})
+	person := dialTCP(t, serveTCP(t, h, fastLobby))
 	events.waitFor(t, EventConnect)
 	dialTCP(t, serveTCP(t, h, CS168)) // silent
 	if d := events.waitFor(t, EventDisconnect); d.Text != ReasonIdle {
@@ -439,8 +439,8 @@ func TestLobbyWaitsForAPerson(t *testing.T) {
 // place (issue 11, item 7).
 func TestMaxSilentConns(t *testing.T) {
 	t.Parallel()
-	h := NewHub(Config{MaxSilentConns: 2, LobbyPause: -1})
-	addr := serveTCP(t, h, Lobby)
+	h := NewHub(Config{MaxSilentConns: 2})
+	addr := serveTCP(t, h, fastLobby)
 	read := func(c net.Conn) string {
 		t.Helper()
 		c.SetReadDeadline(time.Now().Add(testTimeout))
@@ -474,8 +474,8 @@ func TestMaxSilentConns(t *testing.T) {
 // the connection closes (issue 11, item 8).
 func TestLobbyShutdownNoticeAfterBacklog(t *testing.T) {
 	t.Parallel()
-	h := NewHub(Config{LobbyPause: 100 * time.Millisecond, FloodRate: -1})
-	lb := dialTCP(t, serveTCP(t, h, Lobby))
+	h := NewHub(Config{FloodRate: -1})
+	lb := dialTCP(t, serveTCP(t, h, NewLobby(LobbyOptions{Pause: 100 * time.Millisecond})))
 	cs := dialTCP(t, serveTCP(t, h, CS168))
 	lb.SetDeadline(time.Now().Add(testTimeout))
 	buf := make([]byte, 1024)

@@ -1,8 +1,12 @@
 package chat
 
 import (
+	"errors"
+	"io"
+	"slices"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // The lobby dialect's numeric replies and fixed texts, byte for byte as
@@ -19,19 +23,67 @@ const (
 	lobbyUsersHeader = "Users in this room:"
 )
 
+// Lobby is the rooms-and-nicknames protocol with numeric replies: no
+// framing at all (one write is one message, at most 1024 bytes), with a
+// pause (DefaultPause) between messages to the same client so that a
+// client doing one read per message gets them apart. NewLobby sets
+// other options.
+var Lobby = NewLobby(LobbyOptions{})
+
+// LobbyOptions configure the lobby protocol. The zero value is the
+// course's.
+type LobbyOptions struct {
+	// Pause is kept between two messages to the same client, so that a
+	// client doing one read per message gets them apart. It delays only
+	// that client. Zero means DefaultPause (200 ms); negative means none
+	// (for connections where each write is one read, such as net.Pipe).
+	Pause time.Duration
+
+	// HelloTimeout is how long a new connection has to send its first
+	// message. A lobby client connects first and then asks its person what
+	// to do, who may take minutes: zero means no limit
+	// (Config.MaxSilentConns bounds the connections that have not spoken).
+	HelloTimeout time.Duration
+}
+
+// NewLobby returns the lobby protocol with options o.
+func NewLobby(o LobbyOptions) Protocol {
+	if o.Pause == 0 {
+		o.Pause = DefaultPause
+	}
+	o.Pause = max(o.Pause, 0)
+	return lobbyProtocol{o}
+}
+
+type lobbyProtocol struct{ o LobbyOptions }
+
+func (lobbyProtocol) Name() string                 { return "lobby" }
+func (lobbyProtocol) NewReader(r io.Reader) Reader { return NewMessageReader(r, MaxMessage) }
+func (lobbyProtocol) NewSession(c Conn) Session    { return &lobby{c: c} }
+func (lobbyProtocol) Notice(text string) []byte    { return []byte(text) }
+
+func (lobbyProtocol) Render(m *Message) (msg, more []byte) { return renderLobby(m) }
+
+// Pause is the pause between two messages to one client (Pacer).
+func (p lobbyProtocol) Pause() time.Duration { return p.o.Pause }
+
+// HelloTimeout is the first-message deadline (Patient): none by default.
+func (p lobbyProtocol) HelloTimeout() time.Duration { return p.o.HelloTimeout }
+
 // lobby is the state machine of one lobby session:
 //
 //	lobby ──/join ROOM──▶ room chosen ──/nick NAME (free)──▶ in room
 //	  │ /list, bad → 1       │ bad → 1, taken → 2              │ /who, chat
 //	  └─/logout─▶ closed ◀───┴─/logout────────────────────────┴─/logout, empty
 type lobby struct {
-	s      *session
+	c      Conn
 	chosen string // the room picked with /join, before /nick
+	in     bool   // in the chosen room
 }
 
-func (l *lobby) handle(raw []byte) bool {
+func (l *lobby) Handle(raw []byte) bool {
 	msg := string(trimFrame(raw))
-	if l.s.room != nil {
+	if l.in {
 		return l.inRoom(msg)
 	}
 	args := strings.Fields(msg)
@@ -43,29 +95,42 @@ func (l *lobby) handle(raw []byte) bool {
 		case msg == "/list":
 			l.list()
 		case len(args) == 2 && args[0] == "/join" && alnum(args[1]):
-			if err := l.s.hub.ensureRoom(args[1]); err != nil {
+			if err := l.c.CreateRoom(args[1]); err != nil && !errors.Is(err, ErrRoomExists) {
 				l.fail(msg, LobbyBadForm, err)
 				break
 			}
 			l.chosen = args[1]
-			l.s.send([]byte(LobbyOK), true)
+			l.c.Send([]byte(LobbyOK))
 		default:
 			l.fail(msg, LobbyBadForm, ErrUnknownCommand)
 		}
 		return true
 	}
-	if len(args) != 2 || args[0] != "/nick" || !alnum(args[1]) || l.s.hub.checkName(args[1]) != nil {
+	if len(args) != 2 || args[0] != "/nick" || !alnum(args[1]) || l.c.CheckName(args[1]) != nil {
 		l.fail(msg, LobbyBadForm, ErrInvalidName)
 		return true
 	}
-	l.s.name = args[1]
-	err := l.s.hub.join(l.s, l.chosen, false, func(int) { l.s.send([]byte(LobbyOK), true) })
+	if err := l.c.SetName(args[1]); err != nil {
+		l.fail(msg, LobbyBadForm, err)
+		return true
+	}
+	// The joiner hears "0", then its own join, before anything of the room.
+	err := l.c.Join(l.chosen, false, func(n int) {
+		l.c.Send([]byte(LobbyOK))
+		if n <= 1 {
+			l.c.Send([]byte(lobbyNewRoom))
+			return
+		}
+		joined, count := renderLobby(&Message{Kind: MessageJoined, From: args[1], Count: n})
+		l.c.Send(joined)
+		l.c.Send(count)
+	})
 	if err != nil {
-		l.s.name = ""
+		l.c.SetName("")
 		l.fail(msg, LobbyNickInUse, err)
 		return true
 	}
-	l.s.hub.observe(Event{Kind: EventName, Conn: l.s.id, Dialect: l.s.dialect, Addr: l.s.addr, Name: args[1], Room: l.chosen})
+	l.in = true
 	return true
 }
 
@@ -75,30 +140,38 @@ func (l *lobby) inRoom(msg string) bool {
 	case "", "/logout":
 		return false
 	case "/who":
-		names := l.s.hub.memberNames(l.s.room.name)
-		l.s.send([]byte(lobbyUsersHeader), true)
+		names, err := l.c.Members(l.chosen)
+		if err != nil {
+			l.c.Failed("/who", "", err)
+			return true
+		}
+		l.c.Send([]byte(lobbyUsersHeader))
 		for _, n := range names {
-			l.s.send([]byte(n), true)
+			l.c.Send([]byte(n))
 		}
 	default:
-		l.s.hub.say(l.s, l.s.room, []byte(msg))
+		l.c.Say(l.chosen, []byte(msg))
 	}
 	return true
 }
 
 // list sends the number of rooms, then each name as its own message.
 func (l *lobby) list() {
-	names := l.s.hub.Rooms()
-	l.s.send([]byte(strconv.Itoa(len(names))), true)
+	names, err := l.c.Rooms()
+	if err != nil {
+		l.fail("/list", LobbyBadForm, err)
+		return
+	}
+	l.c.Send([]byte(strconv.Itoa(len(names))))
 	for _, n := range names {
-		l.s.send([]byte(n), true)
+		l.c.Send([]byte(n))
 	}
 }
 
 func (l *lobby) fail(msg, code string, err error) {
-	l.s.send([]byte(code), true)
+	l.c.Send([]byte(code))
 	word, _, _ := strings.Cut(msg, " ")
-	l.s.failed(word, code, code, err)
+	l.c.Failed(word, code, err)
 }
 
 // alnum reports whether s is one or more ASCII letters and digits.
@@ -115,22 +188,21 @@ func alnum(s string) bool {
 }
 
 // renderLobby encodes a room delivery as lobby messages.
-func renderLobby(d *Message) rendered {
+func renderLobby(d *Message) (msg, more []byte) {
 	switch d.Kind {
 	case MessageJoined:
-		return rendered{
-			a: []byte(d.From + lobbyJoinedRoom),
-			b: []byte("There are " + strconv.Itoa(d.Count) + " people in the room."),
-		}
+		return []byte(d.From + lobbyJoinedRoom), []byte("There are " + strconv.Itoa(d.Count) + " people in the room.")
 	case MessageLeft:
 		if d.Lost {
-			return rendered{a: []byte(d.From + lobbyDropped)}
+			return []byte(d.From + lobbyDropped), nil
 		}
-		return rendered{a: []byte(d.From + lobbyLeftRoom)}
+		return []byte(d.From + lobbyLeftRoom), nil
 	case MessageRenamed:
-		return rendered{a: []byte(d.From + " is now known as " + d.To + ".")}
+		return []byte(d.From + " is now known as " + d.To + "."), nil
 	case MessageWhisper:
-		return rendered{a: append([]byte(d.From+" (whisper)> "), d.Text...)}
+		return append([]byte(d.From+" (whisper)> "), d.Text...), nil
+	case MessageNotice:
+		return slices.Clone(d.Text), nil
 	}
-	return rendered{a: append([]byte(d.From+"> "), d.Text...)}
+	return append([]byte(d.From+"> "), d.Text...), nil
 }

@@ -49,6 +49,10 @@ func (mr *MessageReader) ReadMessage() ([]byte, error) {
 	}
 }
 
+// Resumes reports that a MessageReader reads on after a deadline (it has
+// no partial messages to lose): Resumer.
+func (mr *MessageReader) Resumes() bool { return true }
+
 // Read implements io.Reader: each call returns one message, or as much of
 // it as fits in p (the rest is lost, as it would be for a lobby client
 // reading with a small buffer; pass a p of at least the reader's max).

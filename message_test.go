@@ -65,19 +65,16 @@ func TestMessageReaderOneReadOneMessage(t *testing.T) {
 	}
 }
 
-func TestParseDialect(t *testing.T) {
+func TestParseProtocol(t *testing.T) {
 	t.Parallel()
-	for _, d := range []Dialect{CS168, IM, Lobby} {
-		got, err := ParseDialect(d.String())
-		if err != nil || got != d {
-			t.Errorf("ParseDialect(%q) = %v, %v", d.String(), got, err)
+	for _, p := range []Protocol{CS168, IM, Lobby} {
+		got, err := ParseProtocol(p.Name())
+		if err != nil || got != p {
+			t.Errorf("ParseProtocol(%q) = %v, %v", p.Name(), got, err)
 		}
 	}
-	if _, err := ParseDialect("irc"); err == nil {
-		t.Error("ParseDialect(irc) succeeded")
-	}
-	if s := Dialect(9).String(); s != "Dialect(9)" {
-		t.Errorf("unknown dialect prints %q", s)
+	if _, err := ParseProtocol("irc"); err == nil {
+		t.Error("ParseProtocol(irc) succeeded")
 	}
 }
 

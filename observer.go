@@ -59,16 +59,16 @@ func (k EventKind) String() string {
 // Event is one thing that happened in a Hub. Fields that do not apply to the
 // Kind are zero.
 type Event struct {
-	Kind    EventKind
-	Time    time.Time
-	Conn    uint64 // the connection's id, unique within the hub; 0 for hub-level events
-	Dialect Dialect
-	Addr    string // the peer's address
-	Name    string // the client's name, once set
-	Target  string // the user a whisper went to
-	Room    string
-	Text    string
-	Err     error
+	Kind     EventKind
+	Time     time.Time
+	Conn     uint64 // the connection's id, unique within the hub; 0 for hub-level events
+	Protocol string // the connection's protocol (Protocol.Name)
+	Addr     string // the peer's address
+	Name     string // the client's name, once set
+	Target   string // the user a whisper went to
+	Room     string
+	Text     string
+	Err      error
 }
 
 // Observer receives a Hub's events. The hub calls Observe from the
@@ -112,7 +112,7 @@ func NewSlogObserver(l *slog.Logger) Observer {
 		}
 		attrs := make([]slog.Attr, 0, 9)
 		if e.Conn != 0 {
-			attrs = append(attrs, slog.Uint64("conn", e.Conn), slog.String("dialect", e.Dialect.String()))
+			attrs = append(attrs, slog.Uint64("conn", e.Conn), slog.String("protocol", e.Protocol))
 		}
 		for _, a := range [...]struct{ k, v string }{{"addr", e.Addr}, {"name", e.Name}, {"to", e.Target}, {"room", e.Room}, {"text", e.Text}} {
 			if a.v != "" {

@@ -33,12 +33,12 @@ func (s *session) send(b []byte, force bool) bool {
 }
 
 // sendLast queues b as the last message the session will get (the
-// shutdown notice). A paced (lobby) session's messages still waiting for
-// their turn, 200 ms apart, are dropped, so that the notice goes out
-// within one pause instead of after the whole backlog; framed dialects
-// write their backlog in one go, and the notice follows it.
+// shutdown notice). A paced session's messages still waiting for their
+// turn (the lobby's, 200 ms apart) are dropped, so that the notice goes out
+// within one pause instead of after the whole backlog; other protocols'
+// backlogs are written in one go, and the notice follows.
 func (s *session) sendLast(b []byte) {
-	if s.dialect == Lobby {
+	if s.paced() {
 		s.mu.Lock()
 		clear(s.queue)
 		s.queue, s.queued = s.queue[:0], 0
@@ -113,7 +113,7 @@ func (s *session) idleLocked() {
 // writeLoop is the session's writer. It exists only while there is
 // something to write: it takes everything queued, writes it in one call
 // (writev on TCP), and exits when the queue is empty, so an idle connection
-// costs one parked reader and no writer. For the lobby dialect it writes
+// costs one parked reader and no writer. For a Pacer protocol it writes
 // one message per write instead, pausing between them.
 func (s *session) writeLoop() {
 	defer s.writerWG.Done()
@@ -135,7 +135,7 @@ func (s *session) writeLoop() {
 			s.conn.SetWriteDeadline(time.Now().Add(timeout))
 		}
 		var err error
-		if s.dialect == Lobby {
+		if s.paced() {
 			err = s.writePaced(batch, cuts)
 		} else {
 			bufs := net.Buffers(batch)
@@ -167,7 +167,7 @@ func (s *session) writeLoop() {
 // the rest of the batch is dropped if sendLast is called (cuts changes).
 func (s *session) writePaced(batch [][]byte, cuts uint32) error {
 	if s.pacer == nil {
-		s.pacer = NewMessageWriter(s.conn, s.hub.cfg.LobbyPause)
+		s.pacer = NewMessageWriter(s.conn, s.proto.(Pacer).Pause())
 		s.pacer.wait = func(d time.Duration) error {
 			t := time.NewTimer(d)
 			defer t.Stop()
@@ -192,4 +192,11 @@ func (s *session) writePaced(batch [][]byte, cuts uint32) error {
 		}
 	}
 	return nil
+}
+
+// paced reports whether the session's protocol has its messages written
+// one per write, apart (Pacer).
+func (s *session) paced() bool {
+	_, ok := s.proto.(Pacer)
+	return ok
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 )
 
@@ -63,27 +64,37 @@ type room struct {
 	members []*session
 }
 
-// rendered is a room message in one dialect's words: one or two messages
-// (the lobby announces a join in two).
+// rendered is a room message in one protocol's words: one or two wire
+// messages (the lobby announces a join in two).
 type rendered struct{ a, b []byte }
 
-// renderCache renders a message at most once per dialect, so that all
-// members speaking a dialect share the same bytes.
+// renderCache renders a message at most once per protocol, so that all
+// members speaking a protocol share the same bytes. It holds a few
+// protocols (a hub rarely serves more); past those, a message is rendered
+// for each member of another protocol.
 //
 // The message is passed to get rather than kept in the cache: the rendered
 // bytes go to the heap (into queues), and a message stored beside them
 // would be moved to the heap with them, one more allocation per broadcast.
 type renderCache struct {
-	done [numDialects]bool
-	out  [numDialects]rendered
+	n     int
+	proto [4]Protocol
+	out   [4]rendered
 }
 
-func (c *renderCache) get(d Dialect, m *Message) rendered {
-	if !c.done[d] {
-		c.out[d] = render(d, m)
-		c.done[d] = true
+func (c *renderCache) get(p Protocol, m *Message) rendered {
+	for i := range c.n {
+		if c.proto[i] == p {
+			return c.out[i]
+		}
 	}
-	return c.out[d]
+	var r rendered
+	r.a, r.b = p.Render(m)
+	if c.n < len(c.proto) {
+		c.proto[c.n], c.out[c.n] = p, r
+		c.n++
+	}
+	return r
 }
 
 // sendRendered sends a rendered message to s; it reports false if s's queue
@@ -106,7 +117,7 @@ func (r *room) fanoutLocked(skip uint64, m *Message, c *renderCache) (slow []*se
 		return nil // everyone has been told the server is going down
 	}
 	for _, s := range r.members {
-		if s.id != skip && !s.sendRendered(c.get(s.dialect, m), false) {
+		if s.id != skip && !s.sendRendered(c.get(s.proto, m), false) {
 			slow = append(slow, s)
 		}
 	}
@@ -114,7 +125,7 @@ func (r *room) fanoutLocked(skip uint64, m *Message, c *renderCache) (slow []*se
 }
 
 // deliver acts on one message of the room's traffic: it queues it to the
-// local members who should see it, in their dialects.
+// local members who should see it, in their protocols' words.
 func (r *room) deliver(m Message) {
 	h := r.hub
 	var skip uint64 // the local sender, who is not told its own words
@@ -126,7 +137,7 @@ func (r *room) deliver(m Message) {
 	r.mu.Lock()
 	switch m.Kind {
 	case MessageWhisper:
-		if t := r.member(m.To); t != nil && !h.stopping.Load() && !t.sendRendered(c.get(t.dialect, &m), false) {
+		if t := r.member(m.To); t != nil && !h.stopping.Load() && !t.sendRendered(c.get(t.proto, &m), false) {
 			slow = append(slow, t)
 		}
 	case MessageRenamed:
@@ -156,7 +167,7 @@ func (r *room) member(name string) *session {
 // exists, so that it hears everyone who joins after it, however soon; a
 // failed create hears nothing of the room.
 //
-// A name is unique within a room, whatever the dialects of its members:
+// A name is unique within a room, whatever the protocols of its members:
 // join fails with ErrNickInUse, and changes nothing, when a member of the
 // room already has s's name. So no member of a room can pass for another.
 //
@@ -164,8 +175,7 @@ func (r *room) member(name string) *session {
 // hears anything of the room and before anyone is told, with the number of
 // members the room has now: the lobby sends its "0" there.
 //
-// join sets s.room to the room; the caller leaves the room s was in, if
-// any, after join succeeds, so that a failed join changes nothing.
+// join adds the room to s.rooms.
 func (h *Hub) join(s *session, name string, create bool, accepted func(members int)) error {
 	ctx := context.Background()
 	if err := h.checkRoomName(name); err != nil {
@@ -189,7 +199,7 @@ func (h *Hub) join(s *session, name string, create bool, accepted func(members i
 			h.exit(r)
 			return err
 		}
-		h.observe(Event{Kind: EventCreate, Conn: s.id, Dialect: s.dialect, Name: s.name, Room: name})
+		h.observe(Event{Kind: EventCreate, Conn: s.id, Protocol: s.proto.Name(), Name: s.name, Room: name})
 	}
 	undo := func() {
 		if create {
@@ -211,20 +221,13 @@ func (h *Hub) join(s *session, name string, create bool, accepted func(members i
 	if accepted != nil {
 		accepted(count)
 	}
-	if s.dialect == Lobby { // the lobby tells the joiner too
-		if count <= 1 {
-			s.send([]byte(lobbyNewRoom), true)
-		} else {
-			s.sendRendered(render(Lobby, &joined), true)
-		}
-	}
 	if !create {
 		r.members = append(r.members, s)
 	}
 	r.mu.Unlock()
-	s.room = r
+	s.rooms = append(s.rooms, r)
 	h.publish(r, joined)
-	h.observe(Event{Kind: EventJoin, Conn: s.id, Dialect: s.dialect, Name: s.name, Room: name})
+	h.observe(Event{Kind: EventJoin, Conn: s.id, Protocol: s.proto.Name(), Name: s.name, Room: name})
 	return nil
 }
 
@@ -240,30 +243,44 @@ func (r *room) remove(s *session) {
 // other hubs of a cluster are told).
 func (h *Hub) leave(s *session, r *room, lost bool) {
 	r.remove(s)
-	if s.room == r {
-		s.room = nil
-	}
+	s.rooms = slices.DeleteFunc(s.rooms, func(x *room) bool { return x == r })
 	if err := h.bus.Leave(context.Background(), r.name, s.member()); err != nil {
 		h.observe(Event{Kind: EventError, Conn: s.id, Name: s.name, Room: r.name, Err: err})
 	}
 	h.publish(r, Message{Kind: MessageLeft, From: s.name, Lost: lost, Hub: h.id, Conn: s.id})
 	h.exit(r)
-	h.observe(Event{Kind: EventLeave, Conn: s.id, Dialect: s.dialect, Name: s.name, Room: r.name})
+	h.observe(Event{Kind: EventLeave, Conn: s.id, Protocol: s.proto.Name(), Name: s.name, Room: r.name})
 }
 
-// rename changes s's name to name while it is in r, refusing with
-// ErrNickInUse if a member of r has that name, and tells every member,
-// s included.
-func (h *Hub) rename(s *session, r *room, name string) error {
-	old := s.name
-	if err := h.bus.Rename(context.Background(), r.name, s.member(), name); err != nil {
-		return err
+// rename changes s's name to name in every room it is in, refusing with
+// ErrNickInUse (and changing nothing) if a member of one of them has that
+// name, and tells every member, s included.
+func (h *Hub) rename(s *session, name string) error {
+	ctx := context.Background()
+	old := s.member()
+	for i, r := range s.rooms {
+		if err := h.bus.Rename(ctx, r.name, old, name); err != nil {
+			renamed := Member{Name: name, Hub: old.Hub, Conn: old.Conn}
+			for _, done := range s.rooms[:i] {
+				h.bus.Rename(ctx, done.name, renamed, old.Name)
+			}
+			return err
+		}
 	}
-	r.mu.Lock()
+	// Other sessions read s.name under the lock of a room s is in: take
+	// them all, in name order (no one else holds two at once), to change it.
+	locked := slices.SortedFunc(slices.Values(s.rooms), func(a, b *room) int { return strings.Compare(a.name, b.name) })
+	for _, r := range locked {
+		r.mu.Lock()
+	}
 	s.name = name
-	r.mu.Unlock()
-	h.publish(r, Message{Kind: MessageRenamed, From: old, To: name, Hub: h.id, Conn: s.id})
-	h.observe(Event{Kind: EventRename, Conn: s.id, Dialect: s.dialect, Name: name, Text: old, Room: r.name})
+	for _, r := range locked {
+		r.mu.Unlock()
+	}
+	for _, r := range s.rooms {
+		h.publish(r, Message{Kind: MessageRenamed, From: old.Name, To: name, Hub: h.id, Conn: s.id})
+		h.observe(Event{Kind: EventRename, Conn: s.id, Protocol: s.proto.Name(), Name: name, Text: old.Name, Room: r.name})
+	}
 	return nil
 }
 
@@ -273,7 +290,7 @@ func (h *Hub) whisper(s *session, r *room, to string, text []byte) error {
 		return fmt.Errorf("chat: whisper to %q: %w", to, ErrNoSuchUser)
 	}
 	h.publish(r, Message{Kind: MessageWhisper, From: s.name, To: to, Text: text, Hub: h.id, Conn: s.id})
-	h.observe(Event{Kind: EventWhisper, Conn: s.id, Dialect: s.dialect, Name: s.name, Target: to, Room: r.name, Text: string(text)})
+	h.observe(Event{Kind: EventWhisper, Conn: s.id, Protocol: s.proto.Name(), Name: s.name, Target: to, Room: r.name, Text: string(text)})
 	return nil
 }
 
@@ -281,7 +298,7 @@ func (h *Hub) whisper(s *session, r *room, to string, text []byte) error {
 func (h *Hub) say(s *session, r *room, text []byte) {
 	h.publish(r, Message{Kind: MessageChat, From: s.name, Text: text, Hub: h.id, Conn: s.id})
 	if h.cfg.Observer != nil { // the event's string costs an allocation
-		h.observe(Event{Kind: EventMessage, Conn: s.id, Dialect: s.dialect, Name: s.name, Room: r.name, Text: string(text)})
+		h.observe(Event{Kind: EventMessage, Conn: s.id, Protocol: s.proto.Name(), Name: s.name, Room: r.name, Text: string(text)})
 	}
 }
 

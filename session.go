@@ -2,6 +2,7 @@ package chat
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -21,6 +22,7 @@ const (
 	ReasonKicked   = "kicked"   // the server closed it: slow consumer
 	ReasonShutdown = "shutdown" // the hub shut down
 	ReasonIdle     = "idle"     // the client sent nothing within HelloTimeout or IdleTimeout
+	ReasonRefused  = "refused"  // the Connect hook refused the connection
 )
 
 // session is one connection: its reader (the goroutine running serve), its
@@ -31,21 +33,22 @@ const (
 // they need no lock. The queue is shared with every goroutine that fans a
 // message out to this session and is guarded by mu.
 type session struct {
-	hub     *Hub
-	conn    net.Conn
-	id      uint64
-	dialect Dialect
-	addr    string
-	ip      string
+	hub   *Hub
+	conn  net.Conn
+	id    uint64
+	proto Protocol
+	addr  string
+	ip    string
+	tls   *tls.ConnectionState // nil without TLS
 
 	// reader-owned. name is also read by other sessions, under the lock of
-	// the room s is in; while s is in a room it changes only under that lock.
-	proto    protocol
+	// a room s is in; while s is in rooms it changes only under their locks.
+	state    Session // the protocol's state machine
 	name     string
-	room     *room
-	frames   *FrameReader   // cs168 and im
-	messages *MessageReader // lobby
-	detached bool           // served by goroutines of its own, counted in hub.wg
+	rooms    []*room // the rooms s is in, in join order
+	reader   Reader
+	detached bool // served by goroutines of its own, counted in hub.wg
+	handsOff bool // detached, with a Resumer reader: the quiet check may move the reading
 
 	// Read deadlines (reader-owned): the protocol's (hello or idle
 	// timeout), and the quiet check's (see loop; zero when not armed).
@@ -69,14 +72,7 @@ type session struct {
 	writerWG sync.WaitGroup
 	cuts     atomic.Uint32 // sendLast calls: a paced batch taken before one is abandoned
 
-	pacer *MessageWriter // writer-owned: paces a lobby session's messages
-}
-
-// protocol is one dialect's state machine for one session. handle is called
-// by the reader goroutine for each inbound message, in order; it returns
-// false when the client asked to leave.
-type protocol interface {
-	handle(msg []byte) (more bool)
+	pacer *MessageWriter // writer-owned: paces the messages of a Pacer protocol
 }
 
 // serve runs the session until the connection ends and returns why it
@@ -85,7 +81,13 @@ type protocol interface {
 // connection goes quiet (see loop), and the last goroutine marks the
 // session done in the hub's wait group.
 func (s *session) serve() error {
-	s.start()
+	if err := s.start(); err != nil {
+		err = s.finish(ReasonRefused, err)
+		if s.detached {
+			s.hub.wg.Done()
+		}
+		return err
+	}
 	return s.loop()
 }
 
@@ -107,12 +109,7 @@ func (s *session) loop() error {
 	var err error
 	for {
 		var msg []byte
-		if s.frames != nil {
-			msg, err = s.frames.ReadFrame()
-		} else {
-			msg, err = s.messages.ReadMessage()
-		}
-		if err != nil {
+		if msg, err = s.reader.ReadMessage(); err != nil {
 			switch s.quiet(err) {
 			case handOff:
 				go s.loop()
@@ -143,7 +140,7 @@ func (s *session) loop() error {
 //go:noinline
 func (s *session) report(k EventKind, text string, err error) {
 	if s.hub.cfg.Observer != nil {
-		s.hub.observe(Event{Kind: k, Conn: s.id, Dialect: s.dialect, Addr: s.addr, Name: s.name, Text: text, Err: err})
+		s.hub.observe(Event{Kind: k, Conn: s.id, Protocol: s.proto.Name(), Addr: s.addr, Name: s.name, Text: text, Err: err})
 	}
 }
 
@@ -153,8 +150,8 @@ func (s *session) report(k EventKind, text string, err error) {
 //go:noinline
 func (s *session) finish(reason string, err error) error {
 	h := s.hub
-	if s.room != nil {
-		h.leave(s, s.room, reason != ReasonQuit && reason != ReasonClosed)
+	for len(s.rooms) > 0 {
+		h.leave(s, s.rooms[len(s.rooms)-1], reason != ReasonQuit && reason != ReasonClosed)
 	}
 	h.forget(s)
 	// A client that said goodbye, or closed its side (and may still read,
@@ -187,20 +184,29 @@ func (s *session) finish(reason string, err error) error {
 	return err
 }
 
-// start reports the connection and sets up the reader.
+// start reports the connection, asks the Connect hook, and sets up the
+// reader and the protocol's state machine (which may greet the client).
 //
 //go:noinline
-func (s *session) start() {
-	s.report(EventConnect, "", nil)
-	if s.dialect == Lobby {
-		s.messages = NewMessageReader(s.conn, MaxMessage)
-	} else {
-		s.frames = NewFrameReader(s.conn, FrameSize)
+func (s *session) start() error {
+	if tc, ok := s.conn.(interface{ ConnectionState() tls.ConnectionState }); ok {
+		st := tc.ConnectionState()
+		s.tls = &st
 	}
-	if t := s.hub.helloTimeout(s.dialect); t > 0 {
+	s.report(EventConnect, "", nil)
+	if err := s.hub.hookConnect(s.hub.ctx, s); err != nil {
+		s.Send(s.proto.Notice(refusal(err, noticeRefused)))
+		return err
+	}
+	s.reader = s.proto.NewReader(s.conn)
+	_, resumes := s.reader.(Resumer)
+	s.handsOff = s.detached && resumes
+	s.state = s.proto.NewSession(s)
+	if t := s.hub.helloTimeout(s.proto); t > 0 {
 		s.deadline = time.Now().Add(t)
 		s.setDeadline()
 	}
+	return nil
 }
 
 // setDeadline sets the connection's read deadline to the earlier of the
@@ -255,12 +261,12 @@ func (s *session) dispatch(msg []byte) (more bool, reason string, err error) {
 	switch {
 	case cfg.IdleTimeout > 0:
 		s.deadline = time.Now().Add(cfg.IdleTimeout)
-	case s.handled == 1 && s.hub.helloTimeout(s.dialect) > 0:
+	case s.handled == 1 && s.hub.helloTimeout(s.proto) > 0:
 		s.deadline = time.Time{}
 	default:
 		changed = false
 	}
-	if s.detached && s.quietAt.IsZero() {
+	if s.handsOff && s.quietAt.IsZero() {
 		s.arm() // sets the deadline too
 	} else if changed {
 		s.setDeadline()
@@ -271,17 +277,10 @@ func (s *session) dispatch(msg []byte) (more bool, reason string, err error) {
 	if cfg.FloodRate > 0 && !s.flood.admit(s, cfg.FloodRate, cfg.FloodBurst) {
 		return false, ReasonShutdown, nil // stopped while waiting
 	}
-	if !s.proto.handle(msg) {
+	if !s.state.Handle(msg) {
 		return false, ReasonQuit, nil
 	}
 	return true, "", nil
-}
-
-// failed reports a command that failed to the Observer, as a
-// *CommandError carrying the reply the client was sent.
-func (s *session) failed(cmd, reply, text string, err error) {
-	s.hub.observe(Event{Kind: EventCommandError, Conn: s.id, Dialect: s.dialect, Name: s.name, Room: roomName(s.room), Text: text,
-		Err: &CommandError{Command: cmd, Reply: reply, Err: err}})
 }
 
 // panicked reports a recovered panic and returns it as an error.

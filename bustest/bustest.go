@@ -433,11 +433,15 @@ func testLeaveTwice(t *testing.T, cluster Cluster) {
 
 // startHubs serves n hubs, one per Bus of the cluster, each over its own
 // in-memory transport in dialect d, and shuts them down when t ends.
-func startHubs(t *testing.T, cluster Cluster, n int, d chat.Dialect) []*Client {
+// fastLobby is the lobby protocol without its pause: the tests' clients
+// read whole messages.
+var fastLobby = chat.NewLobby(chat.LobbyOptions{Pause: -1})
+
+func startHubs(t *testing.T, cluster Cluster, n int, d chat.Protocol) []*Client {
 	t.Helper()
 	var dialers []*Client
 	for range n {
-		h := chat.NewHub(chat.Config{Bus: cluster(t), Dialect: d, LobbyPause: -1})
+		h := chat.NewHub(chat.Config{Bus: cluster(t), Protocol: d})
 		mt := chat.NewMemTransport()
 		served := make(chan error, 1)
 		go func() { served <- h.Serve(mt) }()
@@ -548,7 +552,7 @@ func testHubsIM(t *testing.T, cluster Cluster) {
 }
 
 func testHubsLobby(t *testing.T, cluster Cluster) {
-	hubs := startHubs(t, cluster, 2, chat.Lobby)
+	hubs := startHubs(t, cluster, 2, fastLobby)
 	a := hubs[0].DialLobby()
 	a.Send("/join den")
 	a.Expect("0")
@@ -578,7 +582,7 @@ func testHubsLobby(t *testing.T, cluster Cluster) {
 type Client struct {
 	t    *testing.T
 	mt   *chat.MemTransport
-	d    chat.Dialect
+	d    chat.Protocol
 	name string
 	conn net.Conn
 	read func() ([]byte, error)
@@ -595,7 +599,7 @@ func (c *Client) dial(name string) *Client {
 	}
 	c.t.Cleanup(func() { conn.Close() })
 	n := &Client{t: c.t, d: c.d, name: name, conn: conn}
-	if c.d == chat.Lobby {
+	if c.d == fastLobby {
 		mr := chat.NewMessageReader(conn, 1024)
 		n.read = mr.ReadMessage
 	} else {

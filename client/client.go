@@ -70,9 +70,9 @@ func readMessages(read func() ([]byte, error)) (msgs <-chan string, ended func()
 // of another dialect would: the user most likely has the wrong port, or the
 // wrong -dialect.
 type WrongDialectError struct {
-	Want  chat.Dialect // what the client speaks
-	Seems chat.Dialect // what the server seems to speak
-	Saw   string       // what the server sent (or did not) that says so
+	Want  string // the protocol the client speaks, such as "cs168"
+	Seems string // the protocol the server seems to speak
+	Saw   string // what the server sent (or did not) that says so
 }
 
 func (e *WrongDialectError) Error() string {
@@ -91,7 +91,7 @@ const stallWait = 1500 * time.Millisecond
 // are a lobby reply; an im client also expects the welcome in that time,
 // which a cs168 server never sends. Either way the reader fails with a
 // *WrongDialectError. After the first frame it reads plainly.
-func sniffFrames(conn net.Conn, want chat.Dialect) func() ([]byte, error) {
+func sniffFrames(conn net.Conn, want string) func() ([]byte, error) {
 	cr := &countingReader{r: conn}
 	fr := chat.NewFrameReader(cr, chat.FrameSize)
 	conn.SetReadDeadline(time.Now().Add(stallWait))
@@ -107,10 +107,10 @@ func sniffFrames(conn net.Conn, want chat.Dialect) func() ([]byte, error) {
 		case !errors.Is(err, os.ErrDeadlineExceeded):
 			return frame, err
 		case cr.n > 0: // part of a frame, and then nothing
-			return nil, &WrongDialectError{Want: want, Seems: chat.Lobby,
+			return nil, &WrongDialectError{Want: want, Seems: "lobby",
 				Saw: fmt.Sprintf("it answered with %q, not a %d-byte frame", cr.head, chat.FrameSize)}
-		case want == chat.IM:
-			return nil, &WrongDialectError{Want: want, Seems: chat.CS168, Saw: "it sent no welcome"}
+		case want == "im":
+			return nil, &WrongDialectError{Want: want, Seems: "cs168", Saw: "it sent no welcome"}
 		}
 		return fr.ReadFrame() // a cs168 server says nothing until there is something to say
 	}

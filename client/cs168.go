@@ -46,7 +46,7 @@ func (c *CS168) Run(ctx context.Context, conn net.Conn) error {
 		return fmt.Errorf("client: send name: %w", err)
 	}
 	out.prompt()
-	msgs, ended := readMessages(sniffFrames(conn, chat.CS168))
+	msgs, ended := readMessages(sniffFrames(conn, "cs168"))
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wrong *WrongDialectError
@@ -54,7 +54,7 @@ func (c *CS168) Run(ctx context.Context, conn net.Conn) error {
 	show := func(msg string) {
 		out.message(msg)
 		if first && strings.HasPrefix(msg, chat.IMKindNotice+" ") { // a cs168 server greets no one
-			wrong = &WrongDialectError{Want: chat.CS168, Seems: chat.IM, Saw: "it greeted the client with a NOTICE frame"}
+			wrong = &WrongDialectError{Want: "cs168", Seems: "im", Saw: "it greeted the client with a NOTICE frame"}
 			cancel()
 		}
 		first = false

@@ -14,14 +14,14 @@ import (
 
 // serveHub runs a hub for one test and returns a function that connects a
 // client to it in dialect d.
-func serveHub(t *testing.T, cfg chat.Config) (*chat.Hub, func(d chat.Dialect) net.Conn) {
+func serveHub(t *testing.T, cfg chat.Config) (*chat.Hub, func(d chat.Protocol) net.Conn) {
 	h := chat.NewHub(cfg)
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		h.Shutdown(ctx)
 	})
-	return h, func(d chat.Dialect) net.Conn {
+	return h, func(d chat.Protocol) net.Conn {
 		server, conn := net.Pipe()
 		go h.ServeConn(context.Background(), server, d)
 		return conn

@@ -37,7 +37,7 @@ func (c *IM) Run(ctx context.Context, conn net.Conn) error {
 	}
 	quitting, loggedIn, first := false, false, true
 	out.setPrompt(imAskName)
-	msgs, ended := readMessages(sniffFrames(conn, chat.IM))
+	msgs, ended := readMessages(sniffFrames(conn, "im"))
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wrong *WrongDialectError
@@ -47,7 +47,7 @@ func (c *IM) Run(ctx context.Context, conn net.Conn) error {
 		first = false
 		switch {
 		case wasFirst && !imKinds[kind]: // every im frame starts with its kind
-			wrong = &WrongDialectError{Want: chat.IM, Seems: chat.CS168, Saw: fmt.Sprintf("its first frame was %q", m)}
+			wrong = &WrongDialectError{Want: "im", Seems: "cs168", Saw: fmt.Sprintf("its first frame was %q", m)}
 			cancel()
 			return
 		case !loggedIn && strings.HasPrefix(m, chat.IMKindNotice+" Hello, "):

@@ -145,7 +145,7 @@ func (c *Lobby) run(ctx context.Context, conn net.Conn, out *output, msgs, lines
 		case err != nil:
 			return 0, "", err
 		case m == "":
-			return 0, "", &WrongDialectError{Want: chat.Lobby, Seems: chat.CS168,
+			return 0, "", &WrongDialectError{Want: "lobby", Seems: "cs168",
 				Saw: fmt.Sprintf("it did not answer %q within %v", cmd, replyWait)}
 		case imGreeting(m) != nil:
 			return 0, "", imGreeting(m)
@@ -256,7 +256,7 @@ func (c *Lobby) list(send func(string) error, next func(time.Duration) (string, 
 		return err
 	}
 	if first == "" {
-		return &WrongDialectError{Want: chat.Lobby, Seems: chat.CS168, Saw: fmt.Sprintf("it did not answer \"/list\" within %v", replyWait)}
+		return &WrongDialectError{Want: "lobby", Seems: "cs168", Saw: fmt.Sprintf("it did not answer \"/list\" within %v", replyWait)}
 	}
 	digits := len(first) - len(strings.TrimLeft(first, "0123456789"))
 	n, _ := strconv.Atoi(first[:digits])
@@ -283,7 +283,7 @@ func (c *Lobby) list(send func(string) error, next func(time.Duration) (string, 
 // which no lobby server sends.
 func imGreeting(m string) error {
 	if strings.HasPrefix(m, chat.IMKindNotice+" ") {
-		return &WrongDialectError{Want: chat.Lobby, Seems: chat.IM, Saw: "it greeted the client with a NOTICE frame"}
+		return &WrongDialectError{Want: "lobby", Seems: "im", Saw: "it greeted the client with a NOTICE frame"}
 	}
 	return nil
 }

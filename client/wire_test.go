@@ -168,30 +168,30 @@ func TestIMClientNameTaken(t *testing.T) {
 // TestClientsRecogniseTheWrongDialect: each client, pointed at a server of
 // another dialect, says what the server seems to speak (issue 11, item 14).
 func TestClientsRecogniseTheWrongDialect(t *testing.T) {
-	_, dial := serveHub(t, chat.Config{LobbyPause: -1})
+	_, dial := serveHub(t, chat.Config{})
 	runs := map[string]struct {
-		server chat.Dialect
+		server chat.Protocol
 		run    func(in io.Reader, out io.Writer, conn net.Conn) error
-		seems  chat.Dialect
+		seems  string
 	}{
 		"cs168 client, im server": {chat.IM, func(in io.Reader, out io.Writer, conn net.Conn) error {
 			return (&CS168{Name: "ann", Host: "h", Port: "1", In: in, Out: out}).Run(context.Background(), conn)
-		}, chat.IM},
+		}, "im"},
 		"cs168 client, lobby server": {chat.Lobby, func(in io.Reader, out io.Writer, conn net.Conn) error {
 			return (&CS168{Name: "ann", Host: "h", Port: "1", In: in, Out: out}).Run(context.Background(), conn)
-		}, chat.Lobby},
+		}, "lobby"},
 		"im client, cs168 server": {chat.CS168, func(in io.Reader, out io.Writer, conn net.Conn) error {
 			return (&IM{Name: "ann", Host: "h", Port: "1", In: in, Out: out}).Run(context.Background(), conn)
-		}, chat.CS168},
+		}, "cs168"},
 		"im client, lobby server": {chat.Lobby, func(in io.Reader, out io.Writer, conn net.Conn) error {
 			return (&IM{Name: "ann", Host: "h", Port: "1", In: in, Out: out}).Run(context.Background(), conn)
-		}, chat.Lobby},
+		}, "lobby"},
 		"lobby client, im server": {chat.IM, func(in io.Reader, out io.Writer, conn net.Conn) error {
 			return (&Lobby{Host: "h", Port: "1", In: in, Out: out, ReplyWait: time.Second}).Run(context.Background(), conn)
-		}, chat.IM},
+		}, "im"},
 		"lobby client, cs168 server": {chat.CS168, func(in io.Reader, out io.Writer, conn net.Conn) error {
 			return (&Lobby{Host: "h", Port: "1", In: in, Out: out, ReplyWait: time.Second}).Run(context.Background(), conn)
-		}, chat.CS168},
+		}, "cs168"},
 	}
 	for name, tt := range runs {
 		t.Run(name, func(t *testing.T) {
@@ -205,7 +205,7 @@ func TestClientsRecogniseTheWrongDialect(t *testing.T) {
 			if !errors.As(err, &wrong) || wrong.Seems != tt.seems {
 				t.Fatalf("Run = %v, want a *WrongDialectError saying %s", err, tt.seems)
 			}
-			if want := "To talk to it, use client -dialect " + tt.seems.String() + "."; !strings.Contains(out.String(), want) {
+			if want := "To talk to it, use client -dialect " + tt.seems + "."; !strings.Contains(out.String(), want) {
 				t.Errorf("printed\n%s\nwant it to say %q", out.String(), want)
 			}
 		})

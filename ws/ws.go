@@ -24,8 +24,8 @@ import (
 // Options configures Handler. The zero value serves cs168 to pages of the
 // same origin only.
 type Options struct {
-	// Dialect is what the connections speak. Zero means chat.CS168.
-	Dialect chat.Dialect
+	// Protocol is what the connections speak. Nil means chat.CS168.
+	Protocol chat.Protocol
 
 	// OriginPatterns lists other origins allowed to connect, as host
 	// patterns for path.Match such as "example.com" or "*.example.com".
@@ -47,6 +47,9 @@ type Options struct {
 // too big) and reaches no one, and a text message (the protocols are bytes,
 // sent as binary messages) closes it with 1003 (unsupported data).
 func Handler(hub *chat.Hub, opts Options) http.Handler {
+	if opts.Protocol == nil {
+		opts.Protocol = chat.CS168
+	}
 	if opts.ReadLimit <= 0 {
 		opts.ReadLimit = 4 << 10
 	}
@@ -56,7 +59,7 @@ func Handler(hub *chat.Hub, opts Options) http.Handler {
 			return // Accept has answered the request
 		}
 		ctx := r.Context()
-		hub.ServeConn(ctx, newConn(ctx, c, opts.ReadLimit, addr(r.RemoteAddr)), opts.Dialect)
+		hub.ServeConn(ctx, newConn(ctx, c, opts.ReadLimit, addr(r.RemoteAddr)), opts.Protocol)
 	})
 }
 

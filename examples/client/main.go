@@ -41,7 +41,7 @@ func main() {
 		flag.PrintDefaults()
 	}
 	flag.Parse()
-	d, err := chat.ParseDialect(*dialect)
+	d, err := chat.ParseProtocol(*dialect)
 	args := flag.Args()
 	if err != nil || d == chat.Lobby && len(args) != 2 || d != chat.Lobby && len(args) != 3 {
 		flag.Usage()

@@ -40,19 +40,21 @@ import (
 func main() {
 	addr := flag.String("addr", "", "host or IP for PORT (default: every address of the machine)")
 	var o options
-	flag.StringVar(&o.listen[chat.CS168], "cs168", "", "listen address for the cs168 dialect, e.g. :55555")
-	flag.StringVar(&o.listen[chat.IM], "im", "", "listen address for the im dialect, e.g. :12000")
-	flag.StringVar(&o.listen[chat.Lobby], "lobby", "", "listen address for the lobby dialect, e.g. :5220")
+	var cs168Addr, imAddr, lobbyAddr, imRoom string
+	var lobby chat.LobbyOptions
+	flag.StringVar(&cs168Addr, "cs168", "", "listen address for the cs168 protocol, e.g. :55555")
+	flag.StringVar(&imAddr, "im", "", "listen address for the im protocol, e.g. :12000")
+	flag.StringVar(&lobbyAddr, "lobby", "", "listen address for the lobby protocol, e.g. :5220")
 	flag.StringVar(&o.logFile, "log", "server.log", `file to log every event to ("" for none)`)
 	flag.IntVar(&o.logMaxMB, "log-max-size", 10, "megabytes the log may reach before it is rotated (renamed with a timestamp; a new one is started)")
 	flag.IntVar(&o.logBackups, "log-backups", 3, "rotated logs to keep (0: all)")
 	flag.IntVar(&o.cfg.MaxQueueBytes, "queue", 0, "bytes a client may fall behind before it is disconnected (0: 64 KiB)")
-	flag.StringVar(&o.cfg.IMRoom, "im-room", "", `the room im users share (default "im")`)
-	flag.DurationVar(&o.cfg.LobbyPause, "lobby-pause", 0, "pause between messages to a lobby client (0: 200ms; negative: none)")
+	flag.StringVar(&imRoom, "im-room", "im", `the room im users share`)
+	flag.DurationVar(&lobby.Pause, "lobby-pause", 0, "pause between messages to a lobby client (0: 200ms; negative: none)")
 	flag.IntVar(&o.cfg.MaxConns, "max-conns", 0, "connections served at once (0: 100,000; -1: no limit)")
 	flag.IntVar(&o.cfg.MaxConnsPerIP, "max-per-ip", 0, "connections from one IP address (0: no limit)")
 	flag.DurationVar(&o.cfg.HelloTimeout, "hello-timeout", 0, "time a new cs168 or im connection has to send its first message (0: 30s; -1ns: none)")
-	flag.DurationVar(&o.cfg.LobbyHelloTimeout, "lobby-hello-timeout", 0, "the same for lobby connections, whose clients ask the person first (0: none)")
+	flag.DurationVar(&lobby.HelloTimeout, "lobby-hello-timeout", 0, "the same for lobby connections, whose clients ask the person first (0: none)")
 	flag.IntVar(&o.cfg.MaxSilentConns, "max-silent", 0, "connections that have not sent their first message yet (0: 1,000; -1: no limit)")
 	flag.DurationVar(&o.cfg.IdleTimeout, "idle-timeout", 0, "close connections silent this long (0: never)")
 	flag.Float64Var(&o.cfg.FloodRate, "flood-rate", 0, "messages per second a client may send on average (0: 20; -1: flood control off)")
@@ -68,14 +70,23 @@ func main() {
 		flag.PrintDefaults()
 	}
 	flag.Parse()
-	if flag.NArg() > 1 || flag.NArg() == 1 && o.listen[chat.CS168] != "" {
+	if flag.NArg() > 1 || flag.NArg() == 1 && cs168Addr != "" {
 		flag.Usage()
 		os.Exit(2)
 	}
 	if flag.NArg() == 1 {
-		o.listen[chat.CS168] = net.JoinHostPort(*addr, flag.Arg(0))
+		cs168Addr = net.JoinHostPort(*addr, flag.Arg(0))
 	}
-	if o.listen == [3]string{} && o.http == "" {
+	for _, l := range []listener{
+		{chat.CS168, cs168Addr},
+		{chat.NewIM(imRoom), imAddr},
+		{chat.NewLobby(lobby), lobbyAddr},
+	} {
+		if l.addr != "" {
+			o.listen = append(o.listen, l)
+		}
+	}
+	if len(o.listen) == 0 && o.http == "" {
 		fmt.Fprintln(os.Stderr, "server: give a PORT, or at least one of -cs168, -im, -lobby, -http")
 		flag.Usage()
 		os.Exit(2)
@@ -86,8 +97,14 @@ func main() {
 	}
 }
 
+// listener is a protocol to serve on an address.
+type listener struct {
+	proto chat.Protocol
+	addr  string
+}
+
 type options struct {
-	listen     [3]string // by dialect
+	listen     []listener
 	logFile    string
 	logMaxMB   int
 	logBackups int
@@ -177,11 +194,8 @@ func run(o options) error {
 			return hs.Close() // WebSockets are the hub's; Shutdown tells and closes them
 		})
 	}
-	for d, addr := range o.listen {
-		if addr == "" {
-			continue
-		}
-		ln, err := chat.ListenTCP(ctx, addr)
+	for _, l := range o.listen {
+		ln, err := chat.ListenTCP(ctx, l.addr)
 		if err != nil {
 			stop()
 			g.Wait()
@@ -192,9 +206,9 @@ func run(o options) error {
 			ln = tls.NewListener(ln, tlsConfig)
 			secure = " (TLS)"
 		}
-		fmt.Printf("%s listening on %s%s\n", chat.Dialect(d), ln.Addr(), secure)
+		fmt.Printf("%s listening on %s%s\n", l.proto.Name(), ln.Addr(), secure)
 		g.Go(func() error {
-			if err := hub.ServeDialect(ln, chat.Dialect(d)); !errors.Is(err, chat.ErrHubClosed) {
+			if err := hub.ServeProtocol(ln, l.proto); !errors.Is(err, chat.ErrHubClosed) {
 				return err
 			}
 			return nil
@@ -218,13 +232,13 @@ func run(o options) error {
 func printOrigin(e chat.Event) {
 	switch e.Kind {
 	case chat.EventConnect:
-		fmt.Printf("%s connection from %s\n", e.Dialect, e.Addr)
+		fmt.Printf("%s connection from %s\n", e.Protocol, e.Addr)
 	case chat.EventDisconnect:
 		who := e.Addr
 		if e.Name != "" {
 			who += " (" + e.Name + ")"
 		}
-		fmt.Printf("%s %s disconnected: %s\n", e.Dialect, who, e.Text)
+		fmt.Printf("%s %s disconnected: %s\n", e.Protocol, who, e.Text)
 	case chat.EventBusDown:
 		fmt.Printf("cluster: %s (%v)\n", e.Text, e.Err)
 	case chat.EventBusUp:

@@ -1,0 +1,158 @@
+package chat
+
+import (
+	"context"
+	"fmt"
+)
+
+// The session is the Conn its protocol's state machine acts through: these
+// methods are the room actions a protocol may take, and all it may take.
+// They run on the session's reader goroutine (from Session.Handle).
+
+var _ Conn = (*session)(nil)
+
+// ID is the connection's number, unique within the hub.
+func (s *session) ID() uint64 { return s.id }
+
+// Name is the connection's name, "" until SetName.
+func (s *session) Name() string { return s.name }
+
+// SetName names a connection that is in no room yet.
+func (s *session) SetName(name string) error {
+	if len(s.rooms) > 0 {
+		return fmt.Errorf("chat: set name %q while in a room (use Rename): %w", name, ErrInvalidName)
+	}
+	if name == "" { // forget the name (a join with it failed)
+		s.name = ""
+		return nil
+	}
+	if err := s.hub.checkName(name); err != nil {
+		return err
+	}
+	name, err := s.hub.hookName(s, name)
+	if err != nil {
+		return err
+	}
+	s.name = name
+	s.report(EventName, "", nil)
+	return nil
+}
+
+// CheckName reports whether name follows the hub's name rule.
+func (s *session) CheckName(name string) error { return s.hub.checkName(name) }
+
+// NameRule says the hub's name rule in a sentence.
+func (s *session) NameRule() string { return s.hub.nameRule() }
+
+// Limits are the hub's bounds on names.
+func (s *session) Limits() Limits {
+	return Limits{MaxNameBytes: s.hub.cfg.MaxNameBytes, MaxRoomNameBytes: s.hub.cfg.MaxRoomNameBytes}
+}
+
+// Send queues msg to this connection; a reply is never dropped.
+func (s *session) Send(msg []byte) { s.send(msg, true) }
+
+// Failed reports a failed command to the Observer.
+func (s *session) Failed(cmd, reply string, err error) {
+	s.hub.observe(Event{Kind: EventCommandError, Conn: s.id, Protocol: s.proto.Name(), Name: s.name, Room: s.lastRoom(), Text: reply,
+		Err: &CommandError{Command: cmd, Reply: reply, Err: err}})
+}
+
+// lastRoom is the name of the room s joined last, "" for none.
+func (s *session) lastRoom() string {
+	if len(s.rooms) == 0 {
+		return ""
+	}
+	return s.rooms[len(s.rooms)-1].name
+}
+
+// CreateRoom creates an empty room.
+func (s *session) CreateRoom(room string) error { return s.hub.CreateRoom(room) }
+
+// Join makes s a member of room (see Conn.Join).
+func (s *session) Join(room string, create bool, accepted func(members int)) error {
+	if s.in(room) != nil {
+		if create {
+			return fmt.Errorf("chat: create %q: %w", room, ErrRoomExists)
+		}
+		return nil
+	}
+	if err := s.hub.hookJoin(s, room); err != nil {
+		return err
+	}
+	return s.hub.join(s, room, create, accepted)
+}
+
+// Leave takes s out of room.
+func (s *session) Leave(room string) error {
+	r := s.in(room)
+	if r == nil {
+		return fmt.Errorf("chat: leave %q: %w", room, ErrNotInRoom)
+	}
+	s.hub.leave(s, r, false)
+	return nil
+}
+
+// Say sends text from s to the other members of room.
+func (s *session) Say(room string, text []byte) error {
+	r := s.in(room)
+	if r == nil {
+		return fmt.Errorf("chat: say in %q: %w", room, ErrNotInRoom)
+	}
+	text, err := s.hub.hookMessage(s, room, text)
+	if err != nil {
+		return err
+	}
+	s.hub.say(s, r, text)
+	return nil
+}
+
+// Whisper sends text from s to the member of room called to.
+func (s *session) Whisper(room, to string, text []byte) error {
+	r := s.in(room)
+	if r == nil {
+		return fmt.Errorf("chat: whisper in %q: %w", room, ErrNotInRoom)
+	}
+	text, err := s.hub.hookMessage(s, room, text)
+	if err != nil {
+		return err
+	}
+	return s.hub.whisper(s, r, to, text)
+}
+
+// Rename changes s's name in every room it is in.
+func (s *session) Rename(name string) error {
+	if err := s.hub.checkName(name); err != nil {
+		return err
+	}
+	name, err := s.hub.hookName(s, name)
+	if err != nil {
+		return err
+	}
+	if len(s.rooms) == 0 {
+		s.name = name
+		return nil
+	}
+	return s.hub.rename(s, name)
+}
+
+// Rooms lists every room.
+func (s *session) Rooms() ([]string, error) { return s.hub.bus.Rooms(context.Background()), nil }
+
+// HasRoom reports whether room exists.
+func (s *session) HasRoom(room string) (bool, error) {
+	return s.hub.bus.HasRoom(context.Background(), room)
+}
+
+// Members lists the names of room's members.
+func (s *session) Members(room string) ([]string, error) { return s.hub.Members(room) }
+
+// in returns s's room called name, or nil.
+func (s *session) in(name string) *room {
+	for _, r := range s.rooms {
+		if r.name == name {
+			return r
+		}
+	}
+	return nil
+}

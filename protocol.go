@@ -1,0 +1,171 @@
+package chat
+
+import (
+	"fmt"
+	"io"
+	"time"
+)
+
+// Protocol is a chat protocol a Hub can serve: how a connection's bytes
+// become messages, what each message does, and how the rooms' traffic and
+// the server's notices look on the wire. The course protocols CS168, IM
+// and Lobby are Protocols, and so is any value of a type written outside
+// this package with the methods below: the Hub has no other knowledge of
+// the protocols it serves.
+//
+// A Protocol value is shared by every connection that speaks it, and its
+// methods may be called from many goroutines at once.
+type Protocol interface {
+	// Name is the protocol's name in events and on command lines, such as
+	// "cs168".
+	Name() string
+
+	// NewReader returns what reads one connection's messages from r, one
+	// message per call.
+	NewReader(r io.Reader) Reader
+
+	// NewSession returns the state machine of one new connection. It is
+	// given the connection's actions (Conn) and may greet the client with
+	// c.Send.
+	NewSession(c Conn) Session
+
+	// Render encodes a room message (a line, a join, a leave, a rename, a
+	// whisper or a server notice) for this protocol's members of the room,
+	// as one wire message and, where the protocol needs it, a second (more,
+	// else nil): the lobby announces a join in two. The hub renders each
+	// message once per protocol and hands the same bytes to all the
+	// protocol's members, so the result must not depend on the member, and
+	// must not be changed afterwards.
+	Render(m *Message) (msg, more []byte)
+
+	// Notice encodes a server notice that goes to one connection, outside
+	// any room, such as "Server is shutting down.".
+	Notice(text string) []byte
+}
+
+// Reader reads one connection's messages. The slice it returns may be
+// reused by the next call.
+type Reader interface {
+	ReadMessage() ([]byte, error)
+}
+
+// Session is one connection's protocol state machine. The hub calls Handle
+// with each message the connection sends, in order, from one goroutine at
+// a time; Handle acts through the Conn it was made with and returns false
+// when the client has said goodbye (the hub then delivers what was queued
+// for it and closes the connection).
+type Session interface {
+	Handle(msg []byte) (more bool)
+}
+
+// Pacer is implemented by a Protocol whose clients tell messages apart by
+// time, as the lobby's do: the hub writes each of its wire messages in a
+// write of its own, Pause apart, instead of writing a batch at once. The
+// pause delays that connection alone.
+type Pacer interface {
+	Pause() time.Duration
+}
+
+// Patient is implemented by a Protocol whose clients may wait for their
+// person before they send anything, as the lobby's do (they ask whether to
+// list the rooms or join one): its connections get HelloTimeout (zero:
+// none) instead of Config.HelloTimeout. Config.MaxSilentConns bounds the
+// connections that have not spoken in any protocol.
+type Patient interface {
+	HelloTimeout() time.Duration
+}
+
+// Resumer is implemented by a Reader that survives a read deadline: it
+// keeps what it has read of a message and reads on afterwards, as
+// FrameReader and MessageReader do. The hub then moves the reading of a
+// connection that has gone quiet to a fresh goroutine with a small stack,
+// which makes idle connections cheaper; other readers are left alone.
+type Resumer interface {
+	Resumes() bool
+}
+
+// Conn is what a protocol's Session may do: the room actions of one
+// connection. The hub implements it; a Session is handed one by
+// Protocol.NewSession. Its methods are meant to be called from Handle (or
+// NewSession), on the connection's own goroutine.
+type Conn interface {
+	// ID is the connection's number, unique within the hub.
+	ID() uint64
+	// Name is the connection's name, "" until SetName.
+	Name() string
+	// SetName names the connection before it is in any room. The name must
+	// follow the hub's name rule (see CheckName) and pass the Name hook;
+	// the error says why not (ErrInvalidName, or the hook's, such as a
+	// *RefusedError). SetName("") forgets the name, as a protocol does when
+	// a join with it fails.
+	SetName(name string) error
+	// CheckName reports whether name follows the hub's name rule, with an
+	// error matching ErrInvalidName if not; NameRule says the rule in a
+	// sentence, for a refusal.
+	CheckName(name string) error
+	NameRule() string
+	// Limits are the hub's bounds on names.
+	Limits() Limits
+
+	// Send queues msg, one wire message, to this connection only. Replies
+	// are never dropped for a full queue: they are bounded by the command
+	// that asked for them.
+	Send(msg []byte)
+	// Failed reports a command that failed (the protocol has told the
+	// client, in reply) to the Observer, as a *CommandError.
+	Failed(cmd, reply string, err error)
+
+	// CreateRoom creates an empty room (ErrRoomExists if it exists).
+	CreateRoom(room string) error
+	// Join makes the connection a member of room, creating the room first
+	// if create is set (then s is a member from the moment the room
+	// exists). A name is unique within a room whatever the protocols of
+	// its members: ErrNickInUse if a member has this connection's name.
+	// accepted, if not nil, runs once the join is certain, before the
+	// joiner hears anything of the room and before the others are told,
+	// with the number of members the room has now. A connection may be in
+	// several rooms.
+	Join(room string, create bool, accepted func(members int)) error
+	// Leave takes the connection out of room and tells the members who
+	// stay.
+	Leave(room string) error
+	// Say sends a chat line to the other members of room.
+	Say(room string, text []byte) error
+	// Whisper sends text to the member of room called to, and only to it
+	// (ErrNoSuchUser if there is none).
+	Whisper(room, to string, text []byte) error
+	// Rename changes the connection's name in every room it is in; every
+	// member, the connection included, is told. ErrNickInUse if a member
+	// of one of them has the name.
+	Rename(name string) error
+
+	// Rooms lists every room of the hub (of its Bus), in creation order.
+	Rooms() ([]string, error)
+	// HasRoom reports whether room exists.
+	HasRoom(room string) (bool, error)
+	// Members lists the names of room's members, in join order.
+	Members(room string) ([]string, error)
+}
+
+// Limits are a hub's bounds on names, as a protocol needs them to word its
+// refusals.
+type Limits struct {
+	MaxNameBytes     int // Config.MaxNameBytes
+	MaxRoomNameBytes int // Config.MaxRoomNameBytes
+}
+
+// builtin lists the course protocols, by name, for ParseProtocol.
+var builtin = map[string]func() Protocol{
+	"cs168": func() Protocol { return CS168 },
+	"im":    func() Protocol { return IM },
+	"lobby": func() Protocol { return Lobby },
+}
+
+// ParseProtocol returns the course protocol called name: "cs168", "im" or
+// "lobby".
+func ParseProtocol(name string) (Protocol, error) {
+	if p, ok := builtin[name]; ok {
+		return p(), nil
+	}
+	return nil, fmt.Errorf("chat: unknown protocol %q", name)
+}
