@@ -52,8 +52,9 @@ type Directory interface {
 	// Rooms returns the names of all rooms, in the order they were made,
 	// including every room made through any Bus of the cluster before Rooms
 	// was called. A Bus cut off from the rest of its cluster answers from
-	// what it knows.
-	Rooms(ctx context.Context) []string
+	// what it knows; an error means it could not answer at all (ctx done,
+	// or a failure it cannot answer around).
+	Rooms(ctx context.Context) ([]string, error)
 
 	// Join records m as a member of room and returns the number of members
 	// room has then. With unique set, it fails with an error matching
@@ -70,8 +71,8 @@ type Directory interface {
 	Leave(ctx context.Context, room string, m Member) error
 
 	// Members returns the members of room in the order they joined, with
-	// the same freshness as Rooms.
-	Members(ctx context.Context, room string) []Member
+	// the same freshness (and errors) as Rooms.
+	Members(ctx context.Context, room string) ([]Member, error)
 }
 
 // Member is one connection's membership of a room: its name, and the hub
@@ -196,10 +197,10 @@ func (b *MemBus) HasRoom(_ context.Context, room string) (bool, error) {
 }
 
 // Rooms returns the rooms in creation order.
-func (b *MemBus) Rooms(context.Context) []string {
+func (b *MemBus) Rooms(context.Context) ([]string, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	return slices.Clone(b.order)
+	return slices.Clone(b.order), nil
 }
 
 // Join records m in room, which must exist.
@@ -242,10 +243,10 @@ func (b *MemBus) Leave(_ context.Context, room string, m Member) error {
 }
 
 // Members returns room's members in join order.
-func (b *MemBus) Members(_ context.Context, room string) []Member {
+func (b *MemBus) Members(_ context.Context, room string) ([]Member, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	return slices.Clone(b.members[room])
+	return slices.Clone(b.members[room]), nil
 }
 
 // indexMember finds a membership by hub and connection, whatever its name.

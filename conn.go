@@ -67,7 +67,7 @@ func (s *session) lastRoom() string {
 }
 
 // CreateRoom creates an empty room.
-func (s *session) CreateRoom(room string) error { return s.hub.CreateRoom(room) }
+func (s *session) CreateRoom(room string) error { return s.hub.CreateRoom(context.Background(), room) }
 
 // Join makes s a member of room (see Conn.Join).
 func (s *session) Join(room string, create bool, accepted func(members int)) error {
@@ -137,7 +137,7 @@ func (s *session) Rename(name string) error {
 }
 
 // Rooms lists every room.
-func (s *session) Rooms() ([]string, error) { return s.hub.bus.Rooms(context.Background()), nil }
+func (s *session) Rooms() ([]string, error) { return s.hub.Rooms(context.Background()) }
 
 // HasRoom reports whether room exists.
 func (s *session) HasRoom(room string) (bool, error) {
@@ -145,7 +145,9 @@ func (s *session) HasRoom(room string) (bool, error) {
 }
 
 // Members lists the names of room's members.
-func (s *session) Members(room string) ([]string, error) { return s.hub.Members(room) }
+func (s *session) Members(room string) ([]string, error) {
+	return s.hub.Members(context.Background(), room)
+}
 
 // in returns s's room called name, or nil.
 func (s *session) in(name string) *room {

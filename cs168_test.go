@@ -1,6 +1,7 @@
 package chat
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"testing"
@@ -95,14 +96,14 @@ func TestCS168Errors(t *testing.T) {
 			alice := join(t, h, mt, "alice", "home")
 			bob := join(t, h, mt, "bob", "home")
 			alice.expect("bob has joined")
-			roomsBefore := h.Rooms()
+			roomsBefore := mustRooms(h)
 
 			alice.send(tt.send)
 			alice.expect(tt.want)
 			bob.send("are you still here?")
 			alice.expect("[bob] are you still here?")
 			settle(alice, bob)
-			if diff := cmp.Diff(roomsBefore, h.Rooms()); diff != "" {
+			if diff := cmp.Diff(roomsBefore, mustRooms(h)); diff != "" {
 				t.Errorf("rooms changed (-before +after):\n%s", diff)
 			}
 		})
@@ -143,7 +144,7 @@ func TestCS168LongList(t *testing.T) {
 	for i := range 30 {
 		name := fmt.Sprintf("channel-number-%02d", i) // 17 bytes; 30 of them pass a frame
 		names = append(names, name)
-		if err := h.CreateRoom(name); err != nil {
+		if err := h.CreateRoom(context.Background(), name); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -161,7 +162,7 @@ func TestCS168JoinOwnChannel(t *testing.T) {
 	alice.expect("bob has joined")
 	bob.send("/join a") // already there: nothing happens, nobody is told
 	settle(bob, alice)
-	if got, _ := h.Members("a"); !cmp.Equal(got, []string{"alice", "bob"}) {
+	if got, _ := h.Members(context.Background(), "a"); !cmp.Equal(got, []string{"alice", "bob"}) {
 		t.Errorf("members = %q", got)
 	}
 }

@@ -434,7 +434,7 @@ func TestNoOnePassesForAnother(t *testing.T) {
 	fake2.expect("Someone called lobuser is in channel lob already, so you cannot join it.")
 	fake.send("still in elsewhere?")
 	settle(fake, fake2)
-	if got, _ := h.Members("elsewhere"); !cmp.Equal(got, []string{"realann"}) {
+	if got, _ := h.Members(context.Background(), "elsewhere"); !cmp.Equal(got, []string{"realann"}) {
 		t.Errorf("elsewhere has %q", got)
 	}
 
@@ -575,7 +575,7 @@ func TestRoomNamesCheckedForEveryDialect(t *testing.T) {
 	cs := join(t, h, mt, "cee", "")
 	cs.send("/list")
 	cs.expect(strings.Repeat("r", 64))
-	if got := h.Rooms(); !cmp.Equal(got, []string{strings.Repeat("r", 64)}) {
+	if got := mustRooms(h); !cmp.Equal(got, []string{strings.Repeat("r", 64)}) {
 		t.Errorf("rooms %q", got)
 	}
 }

@@ -2,6 +2,7 @@ package chat
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"strings"
 	"testing"
@@ -16,13 +17,13 @@ type fuzzState struct {
 }
 
 func snapshot(h *Hub, s *session) fuzzState {
-	st := fuzzState{name: s.name, room: s.lastRoom(), rooms: h.Rooms()}
+	st := fuzzState{name: s.name, room: s.lastRoom(), rooms: mustRooms(h)}
 	if l, ok := s.state.(*lobby); ok {
 		st.chosen = l.chosen
 	}
 	var b strings.Builder
 	for _, r := range st.rooms {
-		names, _ := h.Members(r)
+		names, _ := h.Members(context.Background(), r)
 		fmt.Fprintf(&b, "%s:%v;", r, names)
 	}
 	st.members = b.String()

@@ -2,6 +2,7 @@ package chat
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"net"
 	"runtime"
@@ -172,7 +173,7 @@ func TestHundredsVanishAtOnce(t *testing.T) {
 	if p, err := sfr.ReadFrame(); err != nil || string(p) != "crowd" {
 		t.Errorf("the hub after the crowd left: %q, %v", p, err)
 	}
-	if got, _ := h.Members("crowd"); len(got) != 1 {
+	if got, _ := h.Members(context.Background(), "crowd"); len(got) != 1 {
 		t.Errorf("members left: %v", got)
 	}
 }

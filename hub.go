@@ -322,63 +322,49 @@ func (h *Hub) forget(s *session) {
 // CreateRoom creates an empty room, as if a client had created it. It
 // returns an error matching ErrRoomExists if the room exists already, or
 // ErrInvalidName if name breaks the room-name rules.
-func (h *Hub) CreateRoom(name string) error {
+func (h *Hub) CreateRoom(ctx context.Context, name string) error {
 	if err := h.checkRoomName(name); err != nil {
 		return err
 	}
-	return h.bus.CreateRoom(context.Background(), name)
+	return h.bus.CreateRoom(ctx, name)
 }
 
 // Rooms returns the names of all rooms, in the order they were created.
 // With a Bus shared by several hubs, these are the rooms of all of them.
-func (h *Hub) Rooms() []string { return h.bus.Rooms(context.Background()) }
+func (h *Hub) Rooms(ctx context.Context) ([]string, error) {
+	rooms, err := h.bus.Rooms(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("chat: rooms: %w", err)
+	}
+	return rooms, nil
+}
 
 // Members returns the names of the members of a room in the order they
 // joined, or an error matching ErrNoSuchRoom. With a Bus shared by several
 // hubs, these are the members on all of them.
-func (h *Hub) Members(roomName string) ([]string, error) {
-	ok, err := h.bus.HasRoom(context.Background(), roomName)
+func (h *Hub) Members(ctx context.Context, room string) ([]string, error) {
+	ok, err := h.bus.HasRoom(ctx, room)
 	if err != nil {
-		return nil, fmt.Errorf("chat: members of %q: %w", roomName, err)
+		return nil, fmt.Errorf("chat: members of %q: %w", room, err)
 	}
 	if !ok {
-		return nil, fmt.Errorf("chat: members of %q: %w", roomName, ErrNoSuchRoom)
+		return nil, fmt.Errorf("chat: members of %q: %w", room, ErrNoSuchRoom)
 	}
-	return h.memberNames(roomName), nil
-}
-
-// memberNames returns the names of a room's members in join order.
-func (h *Hub) memberNames(roomName string) []string {
-	ms := h.bus.Members(context.Background(), roomName)
+	ms, err := h.bus.Members(ctx, room)
+	if err != nil {
+		return nil, fmt.Errorf("chat: members of %q: %w", room, err)
+	}
 	names := make([]string, len(ms))
 	for i, m := range ms {
 		names[i] = m.Name
 	}
-	return names
+	return names, nil
 }
 
 // ID returns the hub's name on its Bus: random, and different for every
 // Hub, so that a restarted server is a new hub.
 func (h *Hub) ID() string { return h.id }
 
-// hasRoom reports whether a room exists; a Bus failure counts as no.
-func (h *Hub) hasRoom(name string) bool {
-	ok, err := h.bus.HasRoom(context.Background(), name)
-	if err != nil {
-		h.observe(Event{Kind: EventError, Room: name, Err: err})
-	}
-	return ok
-}
-
-// ensureRoom creates a room unless it exists. It returns an error matching
-// ErrInvalidName if name breaks the room-name rules.
-func (h *Hub) ensureRoom(name string) error {
-	err := h.CreateRoom(name)
-	if errors.Is(err, ErrRoomExists) {
-		return nil
-	}
-	return err
-}
 
 func (h *Hub) observe(e Event) {
 	if h.cfg.Observer == nil {

@@ -260,7 +260,7 @@ func TestManyClients(t *testing.T) {
 	const channels, perChannel, lines = 5, 10, 10
 	h, mt := startHub(t, Config{})
 	for c := range channels {
-		if err := h.CreateRoom(fmt.Sprintf("ch%d", c)); err != nil {
+		if err := h.CreateRoom(context.Background(), fmt.Sprintf("ch%d", c)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -405,7 +405,7 @@ func BenchmarkSessionChat(b *testing.B) {
 // benchmarks that put sessions in it directly.
 func benchRoom(b *testing.B, h *Hub) *room {
 	b.Helper()
-	if err := h.CreateRoom("bench"); err != nil {
+	if err := h.CreateRoom(context.Background(), "bench"); err != nil {
 		b.Fatal(err)
 	}
 	r, err := h.enter("bench")

@@ -286,7 +286,11 @@ func (h *Hub) rename(s *session, name string) error {
 
 // whisper sends text from s to the member of r called to, and only to it.
 func (h *Hub) whisper(s *session, r *room, to string, text []byte) error {
-	if !slices.ContainsFunc(h.bus.Members(context.Background(), r.name), func(m Member) bool { return m.Name == to }) {
+	members, err := h.bus.Members(context.Background(), r.name)
+	if err != nil {
+		return fmt.Errorf("chat: whisper to %q: %w", to, err)
+	}
+	if !slices.ContainsFunc(members, func(m Member) bool { return m.Name == to }) {
 		return fmt.Errorf("chat: whisper to %q: %w", to, ErrNoSuchUser)
 	}
 	h.publish(r, Message{Kind: MessageWhisper, From: s.name, To: to, Text: text, Hub: h.id, Conn: s.id})

@@ -1,6 +1,7 @@
 package chat
 
 import (
+	"context"
 	"flag"
 	"fmt"
 	"math/rand/v2"
@@ -44,7 +45,7 @@ func TestSoak(t *testing.T) {
 	addr := serveTCP(t, h, CS168)
 	rooms := []string{"r0", "r1", "r2", "r3"}
 	for _, r := range rooms {
-		if err := h.CreateRoom(r); err != nil {
+		if err := h.CreateRoom(context.Background(), r); err != nil {
 			t.Fatal(err)
 		}
 	}

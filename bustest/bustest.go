@@ -236,7 +236,11 @@ func eventually(t *testing.T, f func() string) {
 func roomsAre(buses []chat.Bus, want ...string) func() string {
 	return func() string {
 		for i, b := range buses {
-			if diff := cmp.Diff(want, b.Rooms(context.Background()), cmpEmpty); diff != "" {
+			rooms, err := b.Rooms(context.Background())
+			if err != nil {
+				return fmt.Sprintf("bus %d: rooms: %v", i, err)
+			}
+			if diff := cmp.Diff(want, rooms, cmpEmpty); diff != "" {
 				return fmt.Sprintf("bus %d: rooms (-want +got):\n%s", i, diff)
 			}
 		}
@@ -247,8 +251,12 @@ func roomsAre(buses []chat.Bus, want ...string) func() string {
 func membersAre(buses []chat.Bus, room string, want ...string) func() string {
 	return func() string {
 		for i, b := range buses {
+			members, err := b.Members(context.Background(), room)
+			if err != nil {
+				return fmt.Sprintf("bus %d: members of %s: %v", i, room, err)
+			}
 			var got []string
-			for _, m := range b.Members(context.Background(), room) {
+			for _, m := range members {
 				got = append(got, m.Name)
 			}
 			if diff := cmp.Diff(want, got, cmpEmpty); diff != "" {

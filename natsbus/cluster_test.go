@@ -161,7 +161,7 @@ func TestHubKilled(t *testing.T) {
 	if reaps != 1 {
 		t.Errorf("%d reap events, want 1", reaps)
 	}
-	members, err := b.hub.Members("x")
+	members, err := b.hub.Members(context.Background(), "x")
 	if err != nil || strings.Join(members, " ") != "bob carol" {
 		t.Errorf("members of x: %v, %v; want bob carol", members, err)
 	}
@@ -237,7 +237,7 @@ func TestNATSRestart(t *testing.T) {
 
 func memberNames(t *testing.T, h *chat.Hub, room string) string {
 	t.Helper()
-	ms, err := h.Members(room)
+	ms, err := h.Members(context.Background(), room)
 	if err != nil {
 		t.Fatal(err)
 	}

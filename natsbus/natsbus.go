@@ -523,19 +523,25 @@ func (b *Bus) HasRoom(ctx context.Context, room string) (bool, error) {
 
 // Rooms lists the rooms in creation order, after catching up with the
 // bucket.
-func (b *Bus) Rooms(ctx context.Context) []string {
+func (b *Bus) Rooms(ctx context.Context) ([]string, error) {
 	b.catchUp(ctx, b.roomCache)
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("natsbus: rooms: %w", err)
+	}
 	var names []string
 	for _, e := range b.roomCache.list("") {
 		names = append(names, string(e.value))
 	}
-	return names
+	return names, nil
 }
 
 // Members lists the room's members in join order, after catching up with
 // the bucket.
-func (b *Bus) Members(ctx context.Context, room string) []chat.Member {
+func (b *Bus) Members(ctx context.Context, room string) ([]chat.Member, error) {
 	b.catchUp(ctx, b.memberCache)
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("natsbus: members of %q: %w", room, err)
+	}
 	var ms []chat.Member
 	for _, e := range b.memberCache.list(key(room) + ".") {
 		var v memberValue
@@ -543,7 +549,7 @@ func (b *Bus) Members(ctx context.Context, room string) []chat.Member {
 			ms = append(ms, chat.Member{Name: v.Name, Hub: v.Hub, Conn: v.Conn})
 		}
 	}
-	return ms
+	return ms, nil
 }
 
 // catchUp waits until c has seen every change the bucket had when it was
