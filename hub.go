@@ -365,7 +365,6 @@ func (h *Hub) Members(ctx context.Context, room string) ([]string, error) {
 // Hub, so that a restarted server is a new hub.
 func (h *Hub) ID() string { return h.id }
 
-
 func (h *Hub) observe(e Event) {
 	if h.cfg.Observer == nil {
 		return
