@@ -110,13 +110,14 @@ func (k MessageKind) String() string {
 // has rendered it. Hub and Conn say where it comes from.
 type Message struct {
 	Kind  MessageKind
-	From  string
-	To    string
-	Text  []byte
-	Lost  bool
-	Count int
-	Hub   string
-	Conn  uint64
+	From  string // who: the sender, joiner, leaver or renamed member; "" for a notice
+	To    string // a whisper's addressee, a rename's new name
+	Text  []byte // what was said
+	Lost  bool   // a leave because the connection was lost
+	Count int    // members after a join
+	Hub   string // the sender's hub (Hub.ID)
+	Conn  uint64 // the sender's connection on its hub; 0 for the hub itself
+	Room  string // the room, set by the receiving hub (a Bus need not carry it)
 }
 
 // MemBus is a Bus inside one process: the default of every Hub, and a way to

@@ -275,7 +275,7 @@ func TestLobbyLostConnection(t *testing.T) {
 	// Kick b as the hub does a slow consumer: its reader sees a failed
 	// connection, not a clean end.
 	h.mu.RLock()
-	for s := range h.sessions {
+	for _, s := range h.sessions {
 		if s.name == "b" {
 			go s.kick(ErrSlowConsumer)
 		}
@@ -551,12 +551,12 @@ func TestQuitAndCloseAreTold(t *testing.T) {
 	quitter := imDial(t, h, "quitter")
 	quitter.send("/quit")
 	quitter.expect("NOTICE Goodbye.")
-	if e := events.waitFor(t, EventDisconnect); e.Text != ReasonQuit || e.Name != "quitter" {
+	if e := events.waitFor(t, EventDisconnect); e.Reason != ReasonQuit || e.Name != "quitter" {
 		t.Errorf("after /quit: %+v", e)
 	}
 	closer := imDial(t, h, "closer")
 	closer.conn.Close()
-	if e := events.waitFor(t, EventDisconnect); e.Text != ReasonClosed || e.Name != "closer" {
+	if e := events.waitFor(t, EventDisconnect); e.Reason != ReasonClosed || e.Name != "closer" {
 		t.Errorf("after a close: %+v", e)
 	}
 }

@@ -32,6 +32,16 @@ var (
 	// fast enough: its outbound queue passed Config.MaxQueueBytes.
 	ErrSlowConsumer = errors.New("chat: slow consumer: outbound queue full")
 
+	// ErrWriteStalled means a connection was closed because a write to it
+	// made no progress for Config.WriteTimeout: the peer accepts no bytes.
+	ErrWriteStalled = errors.New("chat: slow consumer: write deadline passed")
+
+	// ErrKicked means the program closed a connection (Hub.Disconnect).
+	ErrKicked = errors.New("chat: disconnected by the server")
+
+	// ErrNoSuchConn means a connection number that the hub does not serve.
+	ErrNoSuchConn = errors.New("chat: no such connection")
+
 	// ErrUnknownCommand means a client sent a command the dialect does not
 	// have.
 	ErrUnknownCommand = errors.New("chat: unknown command")

@@ -18,16 +18,19 @@ import (
 type Hub struct {
 	cfg      Config
 	nextID   atomic.Uint64
-	silent   atomic.Int64 // connections that have not sent their first message
-	stopping atomic.Bool  // set by Shutdown: no new connections, no more messages handled or fanned out
+	silent   atomic.Int64  // connections that have not sent their first message
+	messages atomic.Uint64 // chat lines and whispers said (Stats)
+	drops    atomic.Uint64 // slow consumers dropped, bot messages dropped (Stats)
+	stopping atomic.Bool   // set by Shutdown: no new connections, no more messages handled or fanned out
 
 	id         string
 	bus        Bus
 	quietAfter time.Duration // see session.loop
 
 	mu        sync.RWMutex
-	rooms     map[string]*room // rooms with members on this hub
-	sessions  map[*session]struct{}
+	rooms     map[string]*room    // rooms with members on this hub
+	sessions  map[uint64]*session // by connection number
+	bots      map[*Bot]struct{}
 	perIP     map[string]int // open sessions by peer IP, when MaxConnsPerIP is set
 	listeners map[Transport]struct{}
 	done      chan struct{}   // closed by Shutdown
@@ -52,7 +55,8 @@ func NewHub(cfg Config) *Hub {
 		quietAfter: quietAfter,
 		bus:        bus,
 		rooms:      make(map[string]*room),
-		sessions:   make(map[*session]struct{}),
+		sessions:   make(map[uint64]*session),
+		bots:       make(map[*Bot]struct{}),
 		perIP:      make(map[string]int),
 		listeners:  make(map[Transport]struct{}),
 		done:       make(chan struct{}),
@@ -176,7 +180,7 @@ func (h *Hub) register(conn net.Conn, p Protocol) (*session, error) {
 		}()
 		return nil, full
 	}
-	h.sessions[s] = struct{}{}
+	h.sessions[s.id] = s
 	h.silent.Add(1) // until its first message (dispatch) or its end (forget)
 	if h.cfg.MaxConnsPerIP > 0 {
 		h.perIP[s.ip]++
@@ -226,10 +230,17 @@ func (h *Hub) Shutdown(ctx context.Context) error {
 		listeners = append(listeners, t)
 	}
 	sessions := make([]*session, 0, len(h.sessions))
-	for s := range h.sessions {
+	for _, s := range h.sessions {
 		sessions = append(sessions, s)
 	}
+	bots := make([]*Bot, 0, len(h.bots))
+	for b := range h.bots {
+		bots = append(bots, b)
+	}
 	h.mu.Unlock()
+	for _, b := range bots {
+		b.Close()
+	}
 
 	for _, t := range listeners {
 		t.Close()
@@ -293,6 +304,7 @@ const (
 	noticeShutdown = "Server is shutting down."
 	noticeFull     = "Server is full; try again later."
 	noticeRefused  = "Connection refused."
+	noticeSlow     = "You are disconnected: you did not keep up with the chat."
 )
 
 // helloTimeout is the first-message deadline of a connection speaking p.
@@ -310,7 +322,7 @@ func (h *Hub) forget(s *session) {
 		h.silent.Add(-1)
 	}
 	h.mu.Lock()
-	delete(h.sessions, s)
+	delete(h.sessions, s.id)
 	if h.cfg.MaxConnsPerIP > 0 {
 		if h.perIP[s.ip]--; h.perIP[s.ip] <= 0 {
 			delete(h.perIP, s.ip)

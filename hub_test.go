@@ -65,7 +65,7 @@ func TestSlowConsumerIsDisconnected(t *testing.T) {
 	if e.Name != "stuck" || !errors.Is(e.Err, ErrSlowConsumer) {
 		t.Errorf("slow consumer event = %+v, want stuck and ErrSlowConsumer", e)
 	}
-	if d := events.waitFor(t, EventDisconnect); d.Name != "stuck" || d.Text != ReasonKicked {
+	if d := events.waitFor(t, EventDisconnect); d.Name != "stuck" || d.Reason != ReasonSlowQueue {
 		t.Errorf("disconnect event = %+v, want stuck kicked", d)
 	}
 	alice.expect("stuck has left")
@@ -358,7 +358,7 @@ func TestPanicEndsOnlyThatConnection(t *testing.T) {
 	bob := join(t, h, mt, "bob", "a")
 	alice.expect("bob has joined")
 	h.mu.RLock()
-	for s := range h.sessions {
+	for _, s := range h.sessions {
 		if s.name == "bob" {
 			s.state = panicky{s.state} // safe: bob's reader is waiting on the pipe
 		}

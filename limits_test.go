@@ -96,12 +96,12 @@ func TestHelloTimeout(t *testing.T) {
 	h := NewHub(Config{HelloTimeout: 100 * time.Millisecond, Observer: events})
 	addr := serveTCP(t, h, CS168)
 	silent := dialTCP(t, addr)
-	if d := events.waitFor(t, EventDisconnect); d.Text != ReasonIdle || !errors.Is(d.Err, ErrIdle) {
+	if d := events.waitFor(t, EventDisconnect); d.Reason != ReasonIdle || !errors.Is(d.Err, ErrIdle) {
 		t.Errorf("silent connection: %+v", d)
 	}
 	half := dialTCP(t, addr)
 	half.Write([]byte("half a na")) // and nothing more
-	if d := events.waitFor(t, EventDisconnect); d.Text != ReasonIdle {
+	if d := events.waitFor(t, EventDisconnect); d.Reason != ReasonIdle {
 		t.Errorf("half frame: %+v", d)
 	}
 	// A client that speaks in time is not timed out afterwards: the
@@ -145,7 +145,7 @@ func TestIdleTimeout(t *testing.T) {
 	for e.Name != "bob" {
 		e = events.waitFor(t, EventDisconnect)
 	}
-	if e.Text != ReasonIdle || !errors.Is(e.Err, ErrIdle) {
+	if e.Reason != ReasonIdle || !errors.Is(e.Err, ErrIdle) {
 		t.Errorf("bob's disconnect: %+v, want idle", e)
 	}
 	bob.conn.SetReadDeadline(time.Now().Add(testTimeout))
@@ -289,8 +289,8 @@ func TestWriteTimeout(t *testing.T) {
 		// The writer's deadline passed and it closed the connection: the
 		// reader saw it fail. (Without the deadline, nothing would end it:
 		// the queue bound is a gigabyte.)
-		if e.Text != ReasonLost {
-			t.Errorf("stuck's disconnect: %+v, want lost", e)
+		if e.Reason != ReasonSlowWrite || !errors.Is(e.Err, ErrWriteStalled) {
+			t.Errorf("stuck's disconnect: %+v, want slow-write", e)
 		}
 		break
 	}
@@ -423,7 +423,7 @@ func TestLobbyWaitsForAPerson(t *testing.T) {
 	person := dialTCP(t, serveTCP(t, h, fastLobby))
 	events.waitFor(t, EventConnect)
 	dialTCP(t, serveTCP(t, h, CS168)) // silent
-	if d := events.waitFor(t, EventDisconnect); d.Text != ReasonIdle {
+	if d := events.waitFor(t, EventDisconnect); d.Reason != ReasonIdle {
 		t.Fatalf("silent cs168 connection: %+v", d)
 	}
 	person.SetDeadline(time.Now().Add(testTimeout))

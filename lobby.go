@@ -127,7 +127,11 @@ func (l *lobby) Handle(raw []byte) bool {
 	})
 	if err != nil {
 		l.c.SetName("")
-		l.fail(msg, LobbyNickInUse, err)
+		code := LobbyBadForm // refused (a hook), or the room cannot be joined now
+		if errors.Is(err, ErrNickInUse) {
+			code = LobbyNickInUse
+		}
+		l.fail(msg, code, err)
 		return true
 	}
 	l.in = true

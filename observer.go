@@ -2,6 +2,7 @@ package chat
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"time"
 )
@@ -19,7 +20,7 @@ const (
 	EventMessage                           // Name said Text in Room
 	EventCommandError                      // the client's command failed; Err is a *CommandError
 	EventSlowConsumer                      // the client was disconnected for not reading; Err matches ErrSlowConsumer
-	EventDisconnect                        // the connection ended; Text is a Reason*, Err why if not a clean quit
+	EventDisconnect                        // the connection ended; Reason says why (and Text its name), Err what failed
 	EventError                             // a hub-level error, such as a failed Accept
 	EventRename                            // the client renamed itself from Text to Name
 	EventWhisper                           // Name whispered Text to Target
@@ -56,6 +57,36 @@ func (k EventKind) String() string {
 	return "unknown"
 }
 
+// Reason says why a connection ended (Event.Reason of an EventDisconnect).
+type Reason uint8
+
+// The reasons a connection ends.
+const (
+	ReasonQuit      Reason = iota + 1 // the client said goodbye (/quit, /logout)
+	ReasonClosed                      // the client closed the connection without a goodbye
+	ReasonLost                        // the connection failed: reset, read error, partial frame, a panic
+	ReasonRefused                     // the Connect hook refused the connection
+	ReasonKicked                      // the program closed it (Hub.Disconnect)
+	ReasonSlowQueue                   // slow consumer: its outbound queue passed Config.MaxQueueBytes
+	ReasonSlowWrite                   // slow consumer: a write made no progress for Config.WriteTimeout
+	ReasonIdle                        // the client sent nothing within HelloTimeout or IdleTimeout
+	ReasonShutdown                    // the hub shut down
+)
+
+var reasonNames = [...]string{
+	ReasonQuit: "quit", ReasonClosed: "closed", ReasonLost: "lost", ReasonRefused: "refused",
+	ReasonKicked: "kicked", ReasonSlowQueue: "slow-queue", ReasonSlowWrite: "slow-write",
+	ReasonIdle: "idle", ReasonShutdown: "shutdown",
+}
+
+// String returns the reason's name, such as "quit".
+func (r Reason) String() string {
+	if int(r) < len(reasonNames) && reasonNames[r] != "" {
+		return reasonNames[r]
+	}
+	return fmt.Sprintf("Reason(%d)", r)
+}
+
 // Event is one thing that happened in a Hub. Fields that do not apply to the
 // Kind are zero.
 type Event struct {
@@ -68,6 +99,7 @@ type Event struct {
 	Target   string // the user a whisper went to
 	Room     string
 	Text     string
+	Reason   Reason // why the connection ended, for EventDisconnect
 	Err      error
 }
 

@@ -2,7 +2,10 @@ package chat
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"net"
+	"os"
 	"time"
 )
 
@@ -48,9 +51,39 @@ func (s *session) sendLast(b []byte) {
 	s.send(b, true)
 }
 
-// kick closes the connection for err (a slow consumer, or shutdown). The
-// reader sees the closed connection, ends the session and reports err.
-// It must not be called with a room lock held.
+// goodbyeGrace is how long a connection closed with a notice (kickWith)
+// has to take it.
+const goodbyeGrace = time.Second
+
+// kickWith closes the connection for err after telling the client why:
+// the backlog is dropped, notice is queued alone, and the writer has
+// goodbyeGrace to write it (a write already stuck is cut short by then);
+// then the writer closes the connection. The reader sees it closed, ends
+// the session and reports err. It must not be called with a room lock
+// held.
+func (s *session) kickWith(err error, notice []byte) {
+	s.mu.Lock()
+	first := s.kickErr == nil && !s.closed
+	if first {
+		s.kickErr = err
+		clear(s.queue)
+		s.queue, s.queued = append(s.queue[:0], notice), len(notice)
+		s.cuts.Add(1)
+		if !s.writing {
+			s.writing = true
+			s.writerWG.Add(1)
+			go s.writeLoop()
+		}
+	}
+	s.mu.Unlock()
+	if first {
+		s.conn.SetWriteDeadline(time.Now().Add(goodbyeGrace))
+	}
+}
+
+// kick closes the connection for err (shutdown, or a cancelled ServeConn)
+// at once. The reader sees the closed connection, ends the session and
+// reports err. It must not be called with a room lock held.
 func (s *session) kick(err error) {
 	s.halt()
 	s.mu.Lock()
@@ -129,9 +162,10 @@ func (s *session) writeLoop() {
 		s.queue, s.spare = s.spare[:0], nil
 		s.queued = 0
 		cuts := s.cuts.Load()
+		goodbye := s.kickErr != nil // the batch is kickWith's notice: its deadline is set
 		s.mu.Unlock()
 
-		if timeout > 0 {
+		if timeout > 0 && !goodbye {
 			s.conn.SetWriteDeadline(time.Now().Add(timeout))
 		}
 		var err error
@@ -142,19 +176,20 @@ func (s *session) writeLoop() {
 			_, err = bufs.WriteTo(s.conn)
 		}
 		clear(batch) // drop references to shared frames
-		if err != nil {
-			// The reader notices the closed connection and ends the session.
-			s.conn.Close()
-		}
 		s.mu.Lock()
 		if s.spare == nil {
 			s.spare = batch[:0]
 		}
-		if err != nil {
+		if err != nil || goodbye {
+			if errors.Is(err, os.ErrDeadlineExceeded) && s.kickErr == nil {
+				s.kickErr = fmt.Errorf("chat: %s: %w", s.addr, ErrWriteStalled)
+			}
 			s.idleLocked()
 			s.queue, s.queued = nil, 0
 			s.closed = true
 			s.mu.Unlock()
+			// The reader notices the closed connection and ends the session.
+			s.conn.Close()
 			return
 		}
 		s.mu.Unlock()

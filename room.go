@@ -117,11 +117,21 @@ func (r *room) fanoutLocked(skip uint64, m *Message, c *renderCache) (slow []*se
 		return nil // everyone has been told the server is going down
 	}
 	for _, s := range r.members {
-		if s.id != skip && !s.sendRendered(c.get(s.proto, m), false) {
+		if s.id != skip && !s.deliver(m, c) {
 			slow = append(slow, s)
 		}
 	}
 	return slow
+}
+
+// deliver queues a room message to s, in its protocol's words, or hands
+// it to s's bot. It reports false if s's queue overflowed.
+func (s *session) deliver(m *Message, c *renderCache) bool {
+	if s.bot != nil {
+		s.bot.queue(m)
+		return true
+	}
+	return s.sendRendered(c.get(s.proto, m), false)
 }
 
 // deliver acts on one message of the room's traffic: it queues it to the
@@ -132,12 +142,13 @@ func (r *room) deliver(m Message) {
 	if m.Hub == h.id {
 		skip = m.Conn
 	}
+	m.Room = r.name
 	var c renderCache
 	var slow []*session
 	r.mu.Lock()
 	switch m.Kind {
 	case MessageWhisper:
-		if t := r.member(m.To); t != nil && !h.stopping.Load() && !t.sendRendered(c.get(t.proto, &m), false) {
+		if t := r.member(m.To); t != nil && !h.stopping.Load() && !t.deliver(&m, &c) {
 			slow = append(slow, t)
 		}
 	case MessageRenamed:
@@ -294,6 +305,7 @@ func (h *Hub) whisper(s *session, r *room, to string, text []byte) error {
 		return fmt.Errorf("chat: whisper to %q: %w", to, ErrNoSuchUser)
 	}
 	h.publish(r, Message{Kind: MessageWhisper, From: s.name, To: to, Text: text, Hub: h.id, Conn: s.id})
+	h.messages.Add(1)
 	h.observe(Event{Kind: EventWhisper, Conn: s.id, Protocol: s.proto.Name(), Name: s.name, Target: to, Room: r.name, Text: string(text)})
 	return nil
 }
@@ -301,13 +313,16 @@ func (h *Hub) whisper(s *session, r *room, to string, text []byte) error {
 // say sends a chat line from s to the other members of r.
 func (h *Hub) say(s *session, r *room, text []byte) {
 	h.publish(r, Message{Kind: MessageChat, From: s.name, Text: text, Hub: h.id, Conn: s.id})
+	h.messages.Add(1)
 	if h.cfg.Observer != nil { // the event's string costs an allocation
 		h.observe(Event{Kind: EventMessage, Conn: s.id, Protocol: s.proto.Name(), Name: s.name, Room: r.name, Text: string(text)})
 	}
 }
 
+// kickSlow disconnects the members whose queues overflowed, telling each
+// why in its protocol's words.
 func kickSlow(slow []*session) {
 	for _, m := range slow {
-		m.kick(ErrSlowConsumer)
+		m.kickWith(ErrSlowConsumer, m.proto.Notice(noticeSlow))
 	}
 }

@@ -14,17 +14,6 @@ import (
 	"time"
 )
 
-// Disconnect reasons, as reported in the Text of an EventDisconnect.
-const (
-	ReasonQuit     = "quit"     // the client said goodbye (/quit, /logout)
-	ReasonClosed   = "closed"   // the client closed the connection without a goodbye
-	ReasonLost     = "lost"     // the connection failed: reset, timeout, partial frame
-	ReasonKicked   = "kicked"   // the server closed it: slow consumer
-	ReasonShutdown = "shutdown" // the hub shut down
-	ReasonIdle     = "idle"     // the client sent nothing within HelloTimeout or IdleTimeout
-	ReasonRefused  = "refused"  // the Connect hook refused the connection
-)
-
 // session is one connection: its reader (the goroutine running serve), its
 // dialect state machine, and its bounded outbound queue with an on-demand
 // writer.
@@ -40,6 +29,7 @@ type session struct {
 	addr  string
 	ip    string
 	tls   *tls.ConnectionState // nil without TLS
+	bot   *Bot                 // the bot this session is, with no connection; nil for a connection
 
 	// reader-owned. name is also read by other sessions, under the lock of
 	// a room s is in; while s is in rooms it changes only under their locks.
@@ -105,7 +95,7 @@ func (s *session) serve() error {
 // nothing more until it speaks. Partial frames survive the deadline (the
 // framer keeps what it has read).
 func (s *session) loop() error {
-	var reason string
+	var reason Reason
 	var err error
 	for {
 		var msg []byte
@@ -148,16 +138,16 @@ func (s *session) report(k EventKind, text string, err error) {
 // closes the connection, waits for the writer and reports the disconnect.
 //
 //go:noinline
-func (s *session) finish(reason string, err error) error {
+func (s *session) finish(reason Reason, err error) error {
 	h := s.hub
 	for len(s.rooms) > 0 {
 		h.leave(s, s.rooms[len(s.rooms)-1], reason != ReasonQuit && reason != ReasonClosed)
 	}
 	h.forget(s)
 	// A client that said goodbye, or closed its side (and may still read,
-	// as nc does), gets what was queued for it (the lobby's pause and im's
-	// farewell); a lost or kicked one does not.
-	if reason == ReasonQuit || reason == ReasonClosed {
+	// as nc does), or was refused, gets what was queued for it (the lobby's
+	// pause, im's farewell, the refusal); a lost or kicked one does not.
+	if reason == ReasonQuit || reason == ReasonClosed || reason == ReasonRefused {
 		ctx, cancel := context.WithTimeout(context.Background(), max(h.cfg.WriteTimeout, time.Second))
 		s.flush(ctx)
 		cancel()
@@ -173,14 +163,25 @@ func (s *session) finish(reason string, err error) error {
 
 	if kick != nil {
 		err = kick
-		if errors.Is(kick, ErrSlowConsumer) {
-			reason = ReasonKicked
+		switch {
+		case errors.Is(kick, ErrSlowConsumer):
+			reason = ReasonSlowQueue
+			h.drops.Add(1)
 			s.report(EventSlowConsumer, "", kick)
-		} else {
+		case errors.Is(kick, ErrWriteStalled):
+			reason = ReasonSlowWrite
+			h.drops.Add(1)
+			s.report(EventSlowConsumer, "", kick)
+		case errors.Is(kick, ErrKicked):
+			reason = ReasonKicked
+		default:
 			reason = ReasonShutdown
 		}
 	}
-	s.report(EventDisconnect, reason, err)
+	if s.hub.cfg.Observer != nil {
+		s.hub.observe(Event{Kind: EventDisconnect, Conn: s.id, Protocol: s.proto.Name(), Addr: s.addr, Name: s.name,
+			Reason: reason, Text: reason.String(), Err: err})
+	}
 	return err
 }
 
@@ -227,7 +228,7 @@ func (s *session) deadlinePassed() bool {
 // readFailed says why a read ended the session.
 //
 //go:noinline
-func (s *session) readFailed(err error) (reason string, _ error) {
+func (s *session) readFailed(err error) (reason Reason, _ error) {
 	switch {
 	case s.hub.stopping.Load():
 		return ReasonShutdown, nil
@@ -246,7 +247,7 @@ func (s *session) readFailed(err error) (reason string, _ error) {
 // reach does not take the server and everyone else down with it.
 //
 //go:noinline
-func (s *session) dispatch(msg []byte) (more bool, reason string, err error) {
+func (s *session) dispatch(msg []byte) (more bool, reason Reason, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			more, reason, err = false, ReasonLost, s.panicked(p)
@@ -272,7 +273,7 @@ func (s *session) dispatch(msg []byte) (more bool, reason string, err error) {
 		s.setDeadline()
 	}
 	if s.hub.stopping.Load() {
-		return true, "", nil // the server is going down: read and discard until hung up
+		return true, 0, nil // the server is going down: read and discard until hung up
 	}
 	if cfg.FloodRate > 0 && !s.flood.admit(s, cfg.FloodRate, cfg.FloodBurst) {
 		return false, ReasonShutdown, nil // stopped while waiting
@@ -280,7 +281,7 @@ func (s *session) dispatch(msg []byte) (more bool, reason string, err error) {
 	if !s.state.Handle(msg) {
 		return false, ReasonQuit, nil
 	}
-	return true, "", nil
+	return true, 0, nil
 }
 
 // panicked reports a recovered panic and returns it as an error.

@@ -1,0 +1,121 @@
+package chat
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"slices"
+)
+
+// Say sends a chat line into room from the program, as from, to every
+// member: they see it as they see anyone's line ("[from] text" to cs168
+// users). from follows the name rule, and must not be the name of a member
+// of the room (ErrNickInUse): the program cannot make anyone appear to say
+// what they did not. For a member that also hears the room, use a Bot.
+func (h *Hub) Say(ctx context.Context, room, from string, text []byte) error {
+	if err := h.checkName(from); err != nil {
+		return err
+	}
+	members, err := h.roomMembers(ctx, room)
+	if err != nil {
+		return err
+	}
+	if slices.ContainsFunc(members, func(m Member) bool { return m.Name == from }) {
+		return fmt.Errorf("chat: say in %q as %q, a member's name: %w", room, from, ErrNickInUse)
+	}
+	if err := h.bus.Publish(room, Message{Kind: MessageChat, From: from, Text: text, Hub: h.id}); err != nil {
+		return fmt.Errorf("chat: say in %q: %w", room, err)
+	}
+	h.messages.Add(1)
+	h.observe(Event{Kind: EventMessage, Name: from, Room: room, Text: string(text)})
+	return nil
+}
+
+// Notice sends a server notice into room, from no one: each member gets
+// text in its protocol's words for a notice ("NOTICE text" to im users,
+// the text alone to cs168 and lobby users).
+func (h *Hub) Notice(ctx context.Context, room, text string) error {
+	if _, err := h.roomMembers(ctx, room); err != nil {
+		return err
+	}
+	if err := h.bus.Publish(room, Message{Kind: MessageNotice, Text: []byte(text), Hub: h.id}); err != nil {
+		return fmt.Errorf("chat: notice in %q: %w", room, err)
+	}
+	return nil
+}
+
+// roomMembers returns the members of room, an error matching
+// ErrNoSuchRoom if there is no such room.
+func (h *Hub) roomMembers(ctx context.Context, room string) ([]Member, error) {
+	ok, err := h.bus.HasRoom(ctx, room)
+	switch {
+	case err != nil:
+		return nil, fmt.Errorf("chat: room %q: %w", room, err)
+	case !ok:
+		return nil, fmt.Errorf("chat: room %q: %w", room, ErrNoSuchRoom)
+	}
+	members, err := h.bus.Members(ctx, room)
+	if err != nil {
+		return nil, fmt.Errorf("chat: room %q: %w", room, err)
+	}
+	return members, nil
+}
+
+// Disconnect closes connection id (Event.Conn, ConnInfo.ID), telling the
+// client why in its protocol's words first; its rooms are told it left.
+// The disconnect event says ReasonKicked. It returns an error matching
+// ErrNoSuchConn if the hub serves no such connection.
+func (h *Hub) Disconnect(id uint64, why string) error {
+	h.mu.RLock()
+	s := h.sessions[id]
+	h.mu.RUnlock()
+	if s == nil {
+		return fmt.Errorf("chat: disconnect %d: %w", id, ErrNoSuchConn)
+	}
+	if why == "" {
+		why = "You are disconnected by the server."
+	}
+	s.kickWith(fmt.Errorf("%w: %s", ErrKicked, why), s.proto.Notice(why))
+	return nil
+}
+
+// Conns describes the connections the hub serves now.
+func (h *Hub) Conns() []ConnInfo {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	out := make([]ConnInfo, 0, len(h.sessions))
+	for _, s := range h.sessions {
+		out = append(out, ConnInfo{ID: s.id, Protocol: s.proto.Name(), Addr: s.addr, TLS: s.tls})
+	}
+	slices.SortFunc(out, func(a, b ConnInfo) int { return cmp.Compare(a.ID, b.ID) })
+	return out
+}
+
+// Stats are a hub's counts, for metrics.
+type Stats struct {
+	Conns    int    // connections served now
+	Bots     int    // bots open now
+	Rooms    int    // rooms this hub's connections and bots are in
+	Members  int    // memberships of this hub's connections and bots, over all rooms
+	Messages uint64 // chat lines and whispers said through this hub since it started
+	Drops    uint64 // connections dropped as slow consumers, and messages a bot could not take
+}
+
+// Stats returns the hub's counts now.
+func (h *Hub) Stats() Stats {
+	h.mu.RLock()
+	st := Stats{Conns: len(h.sessions), Bots: len(h.bots), Rooms: len(h.rooms)}
+	rooms := make([]*room, 0, len(h.rooms))
+	for _, r := range h.rooms {
+		rooms = append(rooms, r)
+	}
+	h.mu.RUnlock()
+	for _, r := range rooms {
+		r.mu.Lock()
+		st.Members += len(r.members)
+		r.mu.Unlock()
+	}
+	st.Messages = h.messages.Load()
+	st.Drops = h.drops.Load()
+	return st
+}
