@@ -79,17 +79,18 @@ type Config struct {
 	// more than 100 means 100.
 	MaxRoomNameBytes int
 
-	// NoMemoryRelease stops the hub from returning memory to the OS. A
-	// connection's reader moves to a fresh goroutine (2 KiB of stack) when
-	// the client goes quiet, leaving behind the stack it grew while
-	// handling commands (4 KiB), and the runtime keeps freed stacks
-	// resident. So by default, when 256 or more connections have gone quiet
-	// (as after a wave of logins), the hub calls debug.FreeOSMemory a
-	// second later, which runs a garbage collection and returns the free
-	// memory: an idle connection then holds about 4.7 KiB instead of 6.8.
-	// Set NoMemoryRelease if your program manages the runtime's memory
-	// itself.
-	NoMemoryRelease bool
+	// ReleaseMemory lets the hub return memory to the OS after waves of
+	// connections. A connection's reader moves to a fresh goroutine (2 KiB
+	// of stack) when the client goes quiet, leaving behind the stack it
+	// grew while handling commands (4 KiB), and the runtime keeps freed
+	// stacks resident. With ReleaseMemory, when 256 or more connections
+	// have gone quiet (as after a wave of logins), the hub calls
+	// debug.FreeOSMemory a second later, which runs a garbage collection
+	// and returns the free memory: an idle connection then holds about
+	// 4.7 KiB instead of 6.8. It is off by default, because it acts on the
+	// whole program's memory; a program that is mostly a chat server (as
+	// examples/server) should turn it on.
+	ReleaseMemory bool
 }
 
 // maxNameBytes caps both name limits.

@@ -106,7 +106,7 @@
 // for two seconds, its reading moves to a fresh goroutine, so that an idle
 // connection holds a minimal (2 KiB) stack rather than the one its reader
 // grew while handling commands; after a wave of such moves the hub returns
-// the freed memory to the OS (see Config.NoMemoryRelease). Messages for a connection
+// the freed memory to the OS (see Config.ReleaseMemory). Messages for a connection
 // go to its bounded outbound queue, and a writer goroutine, started only
 // while the queue has something in it, writes everything queued in one call
 // (writev on TCP). A broadcast renders its frame once per dialect and

@@ -374,7 +374,7 @@ func TestQuietWaveReleasesMemory(t *testing.T) {
 	t.Cleanup(func() { releaseMemory.Store(old) })
 	handOffs.Store(0)
 
-	h := NewHub(Config{})
+	h := NewHub(Config{ReleaseMemory: true})
 	h.quietAfter = 10 * time.Millisecond
 	mt := serveHub(t, h)
 	// Each client says one thing (its name) and falls quiet: one hand-off
@@ -396,10 +396,11 @@ func TestQuietWaveReleasesMemory(t *testing.T) {
 	}
 }
 
-// TestNoMemoryRelease: the hub leaves the runtime's memory alone when told.
+// TestNoMemoryRelease: by default, the hub leaves the runtime's memory
+// alone.
 func TestNoMemoryRelease(t *testing.T) {
 	handOffs.Store(0)
-	h := NewHub(Config{NoMemoryRelease: true})
+	h := NewHub(Config{})
 	h.quietAfter = 10 * time.Millisecond
 	mt := serveHub(t, h)
 	c := join(t, h, mt, "quiet", "")

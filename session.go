@@ -103,7 +103,7 @@ func (s *session) loop() error {
 			switch s.quiet(err) {
 			case handOff:
 				go s.loop()
-				if !s.hub.cfg.NoMemoryRelease {
+				if s.hub.cfg.ReleaseMemory {
 					releaseStacksSoon()
 				}
 				return nil

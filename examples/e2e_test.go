@@ -891,3 +891,37 @@ func TestClientAgainstAStudentServer(t *testing.T) {
 		t.Errorf("client printed %q", out)
 	}
 }
+
+// TestLinechatBesideCS168: examples/server with -line serves the linechat
+// protocol (package linechat, written with the public API only) beside
+// cs168, over one set of rooms (issue 12, item 2).
+func TestLinechatBesideCS168(t *testing.T) {
+	t.Parallel()
+	_, ports := startServerWith(t, []string{"cs168", "linechat"}, "-cs168", "127.0.0.1:0", "-line", "127.0.0.1:0")
+	cs := dialRaw(t, ports["cs168"])
+	cs.send("cee", "/create go")
+	cs.sync()
+	lc, err := net.DialTimeout("tcp", "127.0.0.1:"+ports["linechat"], timeout)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lc.Close()
+	lc.SetDeadline(time.Now().Add(timeout))
+	br := bufio.NewReader(lc)
+	expect := func(want string) {
+		t.Helper()
+		got, err := br.ReadString('\n')
+		if err != nil || got != want+"\n" {
+			t.Fatalf("linechat got %q, %v; want %q", got, err, want)
+		}
+	}
+	expect("HELLO send your name (1 to 100 bytes of letters, digits, '_', '-' or '.')")
+	io.WriteString(lc, "lena\r\nJOIN go\r\n")
+	expect("OK NAME lena")
+	expect("OK JOIN go")
+	cs.expect("lena has joined")
+	io.WriteString(lc, "hello from a line protocol\n")
+	cs.expect("[lena] hello from a line protocol")
+	cs.send("hello lena")
+	expect("go <cee> hello lena")
+}

@@ -31,6 +31,7 @@ import (
 	"time"
 
 	chat "github.com/framechat/chat"
+	"github.com/framechat/chat/examples/linechat"
 	"github.com/framechat/chat/natsbus"
 	"github.com/framechat/chat/web"
 	"github.com/framechat/chat/ws"
@@ -40,11 +41,12 @@ import (
 func main() {
 	addr := flag.String("addr", "", "host or IP for PORT (default: every address of the machine)")
 	var o options
-	var cs168Addr, imAddr, lobbyAddr, imRoom string
+	var cs168Addr, imAddr, lobbyAddr, lineAddr, imRoom string
 	var lobby chat.LobbyOptions
 	flag.StringVar(&cs168Addr, "cs168", "", "listen address for the cs168 protocol, e.g. :55555")
 	flag.StringVar(&imAddr, "im", "", "listen address for the im protocol, e.g. :12000")
 	flag.StringVar(&lobbyAddr, "lobby", "", "listen address for the lobby protocol, e.g. :5220")
+	flag.StringVar(&lineAddr, "line", "", "listen address for the linechat protocol (lines, several rooms at once; nc-friendly), e.g. :6000")
 	flag.StringVar(&o.logFile, "log", "server.log", `file to log every event to ("" for none)`)
 	flag.IntVar(&o.logMaxMB, "log-max-size", 10, "megabytes the log may reach before it is rotated (renamed with a timestamp; a new one is started)")
 	flag.IntVar(&o.logBackups, "log-backups", 3, "rotated logs to keep (0: all)")
@@ -55,6 +57,7 @@ func main() {
 	flag.IntVar(&o.cfg.MaxConnsPerIP, "max-per-ip", 0, "connections from one IP address (0: no limit)")
 	flag.DurationVar(&o.cfg.HelloTimeout, "hello-timeout", 0, "time a new cs168 or im connection has to send its first message (0: 30s; -1ns: none)")
 	flag.DurationVar(&lobby.HelloTimeout, "lobby-hello-timeout", 0, "the same for lobby connections, whose clients ask the person first (0: none)")
+	o.cfg.ReleaseMemory = true // the process is the chat server: return memory after waves of connections
 	flag.IntVar(&o.cfg.MaxSilentConns, "max-silent", 0, "connections that have not sent their first message yet (0: 1,000; -1: no limit)")
 	flag.DurationVar(&o.cfg.IdleTimeout, "idle-timeout", 0, "close connections silent this long (0: never)")
 	flag.Float64Var(&o.cfg.FloodRate, "flood-rate", 0, "messages per second a client may send on average (0: 20; -1: flood control off)")
@@ -81,13 +84,14 @@ func main() {
 		{chat.CS168, cs168Addr},
 		{chat.NewIM(imRoom), imAddr},
 		{chat.NewLobby(lobby), lobbyAddr},
+		{linechat.Protocol, lineAddr},
 	} {
 		if l.addr != "" {
 			o.listen = append(o.listen, l)
 		}
 	}
 	if len(o.listen) == 0 && o.http == "" {
-		fmt.Fprintln(os.Stderr, "server: give a PORT, or at least one of -cs168, -im, -lobby, -http")
+		fmt.Fprintln(os.Stderr, "server: give a PORT, or at least one of -cs168, -im, -lobby, -line, -http")
 		flag.Usage()
 		os.Exit(2)
 	}
