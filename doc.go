@@ -7,13 +7,14 @@
 //
 // A Hub owns rooms and their members. Give it connections from a
 // [Transport] (any net.Listener is one) and it runs a session per
-// connection:
+// connection, in the [Protocol] you name:
 //
 //	hub := chat.NewHub(chat.Config{})
 //	ln, _ := chat.ListenTCP(ctx, ":55555")
-//	go hub.Serve(ln)           // returns ErrHubClosed after Shutdown
+//	go hub.Serve(ln)                      // cs168, the default Protocol
+//	go hub.ServeProtocol(ln2, chat.Lobby) // another protocol, same rooms
 //	...
-//	hub.Shutdown(ctx)
+//	hub.Shutdown(ctx) // Serve returns ErrHubClosed
 //
 // [Observer] receives what happens (connects with the peer address, names,
 // joins, leaves, messages, errors, slow consumers, disconnects);
@@ -26,7 +27,7 @@
 //
 // # Frames
 //
-// The cs168 and im dialects send every message, both ways, as exactly [FrameSize]
+// The cs168 and im protocols send every message, both ways, as exactly [FrameSize]
 // (200) bytes: the text followed by space padding. [FrameReader] and
 // [FrameWriter] turn any byte stream into frames and back. They handle
 // reads that return part of a frame, several frames, or one byte at a time.
@@ -35,7 +36,43 @@
 // message that does not fit is refused with [ErrFrameTooLong], never sent
 // as a broken frame; [SplitMessage] cuts long text between UTF-8 sequences.
 //
-// # The cs168 dialect
+// # Embedding
+//
+// A program that embeds a Hub can act on its rooms from Go:
+//
+//   - [Hub.Say] says a line into a room under a name no member has, and
+//     [Hub.Notice] a server notice; each member gets it in its protocol's
+//     words.
+//   - [Hub.NewBot] makes a member that lives in the program: a [Bot] joins
+//     rooms, hears what is said there (a function called on its own
+//     goroutine) and speaks, with no connection behind it.
+//   - [Hub.Disconnect] closes a connection, telling the client why; [Hub.Conns]
+//     lists the connections and [Hub.Stats] counts connections, bots, rooms,
+//     members, messages and drops.
+//   - [Hooks] (Config.Hooks) can refuse a connection, refuse or rewrite a
+//     name, refuse a join, and refuse or rewrite a chat line; a
+//     [RefusedError]'s reason is shown to the client in its protocol's
+//     words.
+//   - Every [Event] of a disconnect carries a typed [Reason]; [Hub.Rooms]
+//     and [Hub.Members] say when the [Bus] cannot answer.
+//
+// # Writing a protocol
+//
+// A protocol is a value of any type with [Protocol]'s five methods: a
+// [Reader] that takes one message at a time off a connection, a [Session]
+// (the state machine of one connection, whose Handle gets each message),
+// Render for the rooms' traffic and Notice for the server's own notices.
+// The session acts only through the [Conn] it is given: name itself, join,
+// leave and create rooms (several at once, if the protocol likes), say,
+// whisper, rename, list, and reply. Optional interfaces tune the engine:
+// [Pacer] (write each message on its own, apart, as the lobby needs),
+// [Patient] (a first-message deadline of its own) and [Resumer] (a reader
+// that survives a read deadline, which lets idle connections shrink). The
+// course protocols [CS168], [IM] and [Lobby] are written that way, and so
+// is package linechat in the repository's examples, outside this package.
+// The Hub knows nothing else about the protocols it serves.
+//
+// # The cs168 protocol
 //
 // A connection's first non-empty frame is its name; then /create NAME,
 // /join NAME and /list manage channels, and any other frame is chat to the
@@ -45,15 +82,15 @@
 //
 //   - An empty frame (only whitespace) is ignored in every state: it is
 //     neither a name nor a chat message.
-//   - A name, in every dialect, is 1 to Config.MaxNameBytes (100) bytes of
+//   - A name, in every protocol, is 1 to Config.MaxNameBytes (100) bytes of
 //     letters (of any script, but Latin never mixed with Greek or Cyrillic),
 //     digits, '_', '-' and '.': no spaces, brackets, '>' or control
-//     characters, so a name cannot forge another dialect's message format.
+//     characters, so a name cannot forge another protocol's message format.
 //     A refused name gets "NAME is not a valid name: use 1 to 100 bytes of
 //     letters, digits, '_', '-' or '.'." and the connection is closed: a
 //     cs168 client sends its name once, and its next frame is a command or
 //     a chat line, which must not become its name.
-//   - A name is unique within a room, whatever the dialects of its
+//   - A name is unique within a room, whatever the protocols of its
 //     members, so that no member can pass for another: /join or /create of
 //     a channel that has a member of the client's name is refused with
 //     "Someone called NAME is in channel CHANNEL already, so you cannot
@@ -71,7 +108,7 @@
 //     newlines. Channels are listed in creation order and live as long as
 //     the hub, even when empty.
 //   - /join of the channel you are in changes nothing and tells nobody.
-//   - A channel (room) name, in every dialect, must be 1 to
+//   - A channel (room) name, in every protocol, must be 1 to
 //     Config.MaxRoomNameBytes (64) bytes of printable text, without
 //     bidirectional controls; /create with another is refused with
 //     "Channel names must be 1 to 64 bytes of printable text." (the lobby
@@ -82,26 +119,27 @@
 //     frame), is announced to its channel as "NAME has left"; its partial
 //     frame is dropped.
 //
-// # The im and lobby dialects
+// # The im and lobby protocols
 //
 // [IM] is an instant messenger over the same frames: users share one room
-// (Config.IMRoom), have unique names, and can rename themselves, list
-// users, whisper and ask for help; every server frame starts with a word
-// saying what it is (MSG, WHISPER, SENT, NOTICE, USERS, HELP, ERROR).
-// [Lobby] speaks the course protocol of rooms, nicknames and bare-digit
-// replies, with no framing at all: one write is one message. Its server
-// keeps a pause (Config.LobbyPause) between consecutive messages to the
-// same client, in that client's own writer, so it never slows anyone else.
+// ("im", or another with [NewIM]), have unique names, and can rename
+// themselves, list users, whisper and ask for help; every server frame
+// starts with a word saying what it is (MSG, WHISPER, SENT, NOTICE, USERS,
+// HELP, ERROR). [Lobby] speaks the course protocol of rooms, nicknames and
+// bare-digit replies, with no framing at all: one write is one message.
+// Its server keeps a pause ([LobbyOptions].Pause) between consecutive
+// messages to the same client, in that client's own writer, so it never
+// slows anyone else.
 // [MessageReader] and [MessageWriter] are that framing as io adapters.
-// PROTOCOL.md in the repository lists every message of every dialect.
+// PROTOCOL.md in the repository lists every message of every protocol.
 //
-// Rooms are shared by all dialects: a cs168 channel and a lobby room of
+// Rooms are shared by all protocols: a cs168 channel and a lobby room of
 // the same name are one room, and each member sees the others' lines in its
-// own dialect's words.
+// own protocol's words.
 //
 // # Concurrency
 //
-// One goroutine per connection reads frames and runs the dialect's state
+// One goroutine per connection reads messages and runs the protocol's state
 // machine; it never writes to the socket itself. When a client goes quiet
 // for two seconds, its reading moves to a fresh goroutine, so that an idle
 // connection holds a minimal (2 KiB) stack rather than the one its reader
@@ -109,7 +147,7 @@
 // the freed memory to the OS (see Config.ReleaseMemory). Messages for a connection
 // go to its bounded outbound queue, and a writer goroutine, started only
 // while the queue has something in it, writes everything queued in one call
-// (writev on TCP). A broadcast renders its frame once per dialect and
+// (writev on TCP). A broadcast renders its frame once per protocol and
 // shares the bytes among the recipients. Each room has one lock, held only
 // while messages are queued (never during network I/O or an Observer
 // call), which gives each room one order of events that all members see
@@ -139,7 +177,7 @@
 // timeout, a write deadline, the outbound queue, and flood control (a
 // token bucket per connection that slows the flooder and nobody else).
 // Every field's zero value is a working default, written on the field.
-// Hub.Shutdown tells every client, in its dialect, that the server is going
+// Hub.Shutdown tells every client, in its protocol, that the server is going
 // down, flushes within its context's time and closes every connection.
 // SECURITY.md in the repository lists the defences and what is not
 // promised (the protocols have no authentication).
@@ -148,7 +186,9 @@
 //
 // A client that stops reading must not stall its room. When a message
 // would push a connection's queue past Config.MaxQueueBytes (64 KiB), the
-// connection is closed, its room is told it left, and the Observer receives
-// an EventSlowConsumer. Replies to the connection's own commands are not
+// connection is told why (where its protocol can say it) and closed, its
+// rooms are told it left, and the Observer receives an EventSlowConsumer
+// (the disconnect's Reason is ReasonSlowQueue; a client whose socket
+// accepts nothing for Config.WriteTimeout gets ReasonSlowWrite). Replies to the connection's own commands are not
 // counted, so a client is never disconnected for asking for a long list.
 package chat

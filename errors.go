@@ -82,22 +82,3 @@ func (e *CommandError) Error() string {
 }
 
 func (e *CommandError) Unwrap() error { return e.Err }
-
-// The cs168 protocol's fixed server texts, exactly as the course's graders
-// match them. A %s stands for the argument ({0} in the spec); use
-// fmt.Sprintf to fill it in. They are the protocol: never change them.
-const (
-	CS168Joined         = "%s has joined"
-	CS168Left           = "%s has left"
-	CS168InvalidControl = "%s is not a valid control message. Valid messages are /create, /list, and /join."
-	CS168NoSuchChannel  = "No channel named %[1]s exists. Try '/create %[1]s'?"
-	CS168JoinNeedsArg   = "/join command must be followed by the name of a channel to join."
-	CS168ChannelExists  = "Room %s already exists, so cannot be created."
-	CS168CreateNeedsArg = "/create command must be followed by the name of a channel to create"
-	CS168NotInChannel   = "Not currently in any channel. Must join a channel before sending messages."
-	CS168ClientWipe     = "\r    "
-	CS168ClientPrompt   = "[Me] "
-	CS168ServerGone     = "Server at %s:%s has disconnected"
-	CS168CannotConnect  = "Unable to connect to %s:%s"
-	cs168InvalidName    = "%s is not a valid name: use %s."
-)

@@ -17,7 +17,6 @@ const (
 	LobbyNickInUse   = "2" // the nickname is taken in that room
 	lobbyNewRoom     = "You have joined a new room."
 	lobbyJoinedRoom  = " has joined the room."
-	lobbyPeople      = "There are %d people in the room."
 	lobbyLeftRoom    = " has left the room."
 	lobbyDropped     = " has been disconnected."
 	lobbyUsersHeader = "Users in this room:"

@@ -15,6 +15,16 @@ import (
 	chat "github.com/framechat/chat"
 )
 
+// The course client's fixed texts, exactly as the cs168 spec has them (a
+// %s is the host, then the port). The im and lobby clients say the same
+// when the server goes away or cannot be reached.
+const (
+	Wipe          = "\r    "                           // written before a server message, over the prompt
+	Prompt        = "[Me] "                            // the cs168 client's input prompt
+	ServerGone    = "Server at %s:%s has disconnected" // the server closed the connection
+	CannotConnect = "Unable to connect to %s:%s"       // the dial failed
+)
+
 // ErrServerGone is returned by a client's Run when the server closed the
 // connection.
 var ErrServerGone = errors.New("client: server disconnected")

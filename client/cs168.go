@@ -74,7 +74,7 @@ func (c *CS168) Run(ctx context.Context, conn net.Conn) error {
 		out.last(wrong.Error())
 		return wrong
 	case errors.Is(err, ErrServerGone):
-		out.last(fmt.Sprintf(chat.CS168ServerGone, c.Host, c.Port))
+		out.last(fmt.Sprintf(ServerGone, c.Host, c.Port))
 	default:
 		out.finish()
 	}
@@ -107,12 +107,12 @@ func firstFrame(name string) []byte {
 type promptWriter struct{ output }
 
 // prompt starts a new input line.
-func (p *promptWriter) prompt() { p.write(chat.CS168ClientPrompt) }
+func (p *promptWriter) prompt() { p.write(Prompt) }
 
 // message wipes the prompt, prints msg on its own line and draws a fresh
 // prompt, in one write so that the pieces never interleave.
 func (p *promptWriter) message(msg string) {
-	p.write(chat.CS168ClientWipe + "\r" + showCS168(msg) + "\n" + chat.CS168ClientPrompt)
+	p.write(Wipe + "\r" + showCS168(msg) + "\n" + Prompt)
 }
 
 // showCS168 makes a server frame fit to print. Some servers start each
@@ -135,8 +135,8 @@ func showCS168(msg string) string {
 
 // last wipes the prompt and prints msg, with no prompt after it.
 func (p *promptWriter) last(msg string) {
-	p.write(chat.CS168ClientWipe + "\r" + msg + "\n")
+	p.write(Wipe + "\r" + msg + "\n")
 }
 
 // finish wipes the last prompt, leaving the cursor at the start of a line.
-func (p *promptWriter) finish() { p.write(chat.CS168ClientWipe + "\r") }
+func (p *promptWriter) finish() { p.write(Wipe + "\r") }

@@ -83,7 +83,7 @@ func (c *IM) Run(ctx context.Context, conn net.Conn) error {
 	case errors.Is(err, ErrServerGone) && quitting:
 		return nil // the server closes the connection after "Goodbye."
 	case errors.Is(err, ErrServerGone):
-		out.line(fmt.Sprintf(chat.CS168ServerGone, c.Host, c.Port))
+		out.line(fmt.Sprintf(ServerGone, c.Host, c.Port))
 	}
 	return err
 }

@@ -65,7 +65,7 @@ func (c *Lobby) Run(ctx context.Context, conn net.Conn) error {
 	var wrong *WrongDialectError
 	switch {
 	case err == ErrServerGone:
-		out.line(fmt.Sprintf(chat.CS168ServerGone, c.Host, c.Port))
+		out.line(fmt.Sprintf(ServerGone, c.Host, c.Port))
 	case errors.As(err, &wrong):
 		out.line(wrong.Error())
 	}

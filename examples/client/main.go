@@ -53,7 +53,7 @@ func main() {
 	defer stop()
 	conn, err := dial(ctx, host, port, *useTLS, *caFile)
 	if err != nil {
-		fmt.Printf(chat.CS168CannotConnect+"\n", host, port)
+		fmt.Printf(client.CannotConnect+"\n", host, port)
 		fmt.Fprintln(os.Stderr, "client:", err)
 		os.Exit(1)
 	}
