@@ -36,11 +36,11 @@ const botBacklog = 10_000
 // connection, so nothing is ever read, rendered or sent for it.
 type botProtocol struct{}
 
-func (botProtocol) Name() string                       { return "bot" }
-func (botProtocol) NewReader(r io.Reader) Reader       { return nil }
-func (botProtocol) NewSession(c Conn) Session          { return nil }
-func (botProtocol) Render(*Message) (msg, more []byte) { return nil, nil }
-func (botProtocol) Notice(string) []byte               { return nil }
+func (botProtocol) Name() string                      { return "bot" }
+func (botProtocol) NewReader(r io.Reader) Reader      { return nil }
+func (botProtocol) NewSession(c Conn) Session         { return nil }
+func (botProtocol) Render(Message) (msg, more []byte) { return nil, nil }
+func (botProtocol) Notice(string) []byte              { return nil }
 
 // NewBot makes a bot called name, which follows the hub's name rule. hear,
 // if not nil, is called with each message of the bot's rooms (lines,

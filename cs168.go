@@ -48,7 +48,7 @@ func (cs168Protocol) NewReader(r io.Reader) Reader { return NewFrameReader(r, Fr
 func (cs168Protocol) NewSession(c Conn) Session    { return &cs168{c: c} }
 func (cs168Protocol) Notice(text string) []byte    { return clipFrame(text) }
 
-func (cs168Protocol) Render(m *Message) (msg, more []byte) { return renderCS168(m), nil }
+func (cs168Protocol) Render(m Message) (msg, more []byte) { return renderCS168(&m), nil }
 
 // cs168 is the state machine of one cs168 session:
 //

@@ -127,7 +127,7 @@ func (shout) NewSession(c chat.Conn) chat.Session {
 	return shoutSession{c}
 }
 
-func (shout) Render(m *chat.Message) (msg, more []byte) {
+func (shout) Render(m chat.Message) (msg, more []byte) {
 	if m.Kind != chat.MessageChat {
 		return []byte("* " + m.From + " " + m.Kind.String() + "\n"), nil
 	}

@@ -70,7 +70,7 @@ func (imProtocol) Name() string                 { return "im" }
 func (imProtocol) NewReader(r io.Reader) Reader { return NewFrameReader(r, FrameSize) }
 func (imProtocol) Notice(text string) []byte    { return clipFrame(IMKindNotice + " " + text) }
 
-func (imProtocol) Render(m *Message) (msg, more []byte) { return renderIM(m), nil }
+func (imProtocol) Render(m Message) (msg, more []byte) { return renderIM(&m), nil }
 
 func (p imProtocol) NewSession(c Conn) Session {
 	m := &im{c: c, room: p.room}

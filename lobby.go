@@ -61,7 +61,7 @@ func (lobbyProtocol) NewReader(r io.Reader) Reader { return NewMessageReader(r, 
 func (lobbyProtocol) NewSession(c Conn) Session    { return &lobby{c: c} }
 func (lobbyProtocol) Notice(text string) []byte    { return []byte(text) }
 
-func (lobbyProtocol) Render(m *Message) (msg, more []byte) { return renderLobby(m) }
+func (lobbyProtocol) Render(m Message) (msg, more []byte) { return renderLobby(&m) }
 
 // Pause is the pause between two messages to one client (Pacer).
 func (p lobbyProtocol) Pause() time.Duration { return p.o.Pause }

@@ -35,8 +35,10 @@ type Protocol interface {
 	// else nil): the lobby announces a join in two. The hub renders each
 	// message once per protocol and hands the same bytes to all the
 	// protocol's members, so the result must not depend on the member, and
-	// must not be changed afterwards.
-	Render(m *Message) (msg, more []byte)
+	// must not be changed afterwards. (m is passed by value so that the
+	// hub's copy stays on its stack: a pointer through an interface would
+	// cost an allocation per broadcast.)
+	Render(m Message) (msg, more []byte)
 
 	// Notice encodes a server notice that goes to one connection, outside
 	// any room, such as "Server is shutting down.".

@@ -89,7 +89,7 @@ func (c *renderCache) get(p Protocol, m *Message) rendered {
 		}
 	}
 	var r rendered
-	r.a, r.b = p.Render(m)
+	r.a, r.b = p.Render(*m)
 	if c.n < len(c.proto) {
 		c.proto[c.n], c.out[c.n] = p, r
 		c.n++

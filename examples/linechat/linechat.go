@@ -54,7 +54,7 @@ func (protocol) NewSession(c chat.Conn) chat.Session {
 
 func (protocol) Notice(text string) []byte { return line("* " + text) }
 
-func (protocol) Render(m *chat.Message) (msg, more []byte) {
+func (protocol) Render(m chat.Message) (msg, more []byte) {
 	switch m.Kind {
 	case chat.MessageJoined:
 		return line(m.Room + " * " + m.From + " joined"), nil
