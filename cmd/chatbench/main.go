@@ -4,7 +4,12 @@
 //	fanout  R rooms × N members; every member says M lines (flat out, or at
 //	        -rate lines/s in total); each line carries its send time, so
 //	        receivers measure latency. Reports deliveries/s, latency
-//	        quantiles and loss.
+//	        quantiles, loss, and the server's CPU time per delivery (-pid).
+//	        As chat clients send: one line per write, at most -window lines
+//	        of each sender in flight (sent, and not yet received by the
+//	        next member of its room). -batched sends 8 KiB writes (about 40
+//	        lines each) with no window instead: a load no client makes,
+//	        kept to compare with older figures.
 //	idle    holds -conns registered connections and reads the server's
 //	        resident memory from /proc (-pid), per connection.
 //	churn   -workers loops of connect → name → join → quit for -duration;
@@ -57,6 +62,8 @@ type config struct {
 	label    string
 	text     int
 	stuck    int
+	window   int
+	batched  bool
 	settle   time.Duration
 	parallel int
 }
@@ -80,6 +87,8 @@ func main() {
 	flag.IntVar(&c.parallel, "parallel", 64, "idle: connections opened at once (servers with a short listen queue need fewer)")
 	flag.DurationVar(&c.settle, "settle", 2*time.Second, "idle: how long the connections sit idle before the server's memory is read")
 	flag.IntVar(&c.stuck, "stuck", 0, "fanout: members per room that never read nor speak (slow consumers)")
+	flag.IntVar(&c.window, "window", 32, "fanout: lines of one sender in flight at most (sent, not yet received by the next member)")
+	flag.BoolVar(&c.batched, "batched", false, "fanout: write 8 KiB batches with no window (not how clients send)")
 	flag.Usage = func() {
 		fmt.Fprintln(flag.CommandLine.Output(), "usage: chatbench [flags] fanout|idle|churn")
 		flag.PrintDefaults()
@@ -161,8 +170,9 @@ type result struct {
 	MaxUs      float64 `json:"max_us,omitempty"`
 	Conns      int     `json:"conns,omitempty"`
 	RSSPerConn float64 `json:"rss_per_conn_kib,omitempty"`
-	ServerCPU  float64 `json:"server_cpu,omitempty"` // cores used by the server
-	ToolCPU    float64 `json:"tool_cpu"`             // cores used by chatbench
+	ServerCPU  float64 `json:"server_cpu,omitempty"`             // cores used by the server
+	CPUPerDel  float64 `json:"server_ns_per_delivery,omitempty"` // server CPU time per delivery (fanout, with -pid)
+	ToolCPU    float64 `json:"tool_cpu"`                         // cores used by chatbench
 }
 
 // measure runs one workload and adds the CPU use of both processes.
@@ -172,10 +182,34 @@ func measure(ctx context.Context, c config, d driver, run func(context.Context, 
 	wall := time.Since(t0).Seconds()
 	res.ToolCPU = round2((selfCPU() - tool0) / wall)
 	if c.pid != 0 {
-		res.ServerCPU = round2((procCPU(c.pid) - server0) / wall)
+		used := procCPU(c.pid) - server0
+		res.ServerCPU = round2(used / wall)
+		if res.Workload == "fanout" && res.Deliveries > 0 {
+			res.CPUPerDel = float64(int(used * 1e9 / float64(res.Deliveries)))
+		}
 	}
 	res.Server, res.Proto = c.label, c.proto
 	return res, err
+}
+
+// takeSlot waits for a free slot of a sender's window; a window that stays
+// full for 10 s means lines were lost.
+func takeSlot(ctx context.Context, slots chan struct{}) error {
+	select {
+	case <-slots:
+		return nil
+	default:
+	}
+	t := time.NewTimer(10 * time.Second)
+	defer t.Stop()
+	select {
+	case <-slots:
+		return nil
+	case <-t.C:
+		return errors.New("the window stayed full for 10 s: lines were lost")
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 func round2(f float64) float64 { return float64(int(f*100+0.5)) / 100 }
@@ -314,6 +348,19 @@ func fanout(ctx context.Context, c config, d driver) (result, error) {
 	// server should evict them without the others noticing.
 	speakers := c.members - c.stuck
 	expect := uint64(c.messages * (speakers - 1))
+	// credit[r][k] holds sender k of room r's free window slots; the next
+	// member of the room returns one for each of k's lines it receives.
+	windowed := !c.batched && c.rate == 0 && c.window > 0 && speakers > 1
+	credit := make([][]chan struct{}, c.rooms)
+	for r := range credit {
+		credit[r] = make([]chan struct{}, speakers)
+		for k := range credit[r] {
+			credit[r][k] = make(chan struct{}, c.window)
+			for range c.window {
+				credit[r][k] <- struct{}{}
+			}
+		}
+	}
 	var delivered atomic.Uint64
 	var lastDelivery atomic.Int64
 	hists := make([]*hist, 0, c.rooms*c.members)
@@ -321,7 +368,7 @@ func fanout(ctx context.Context, c config, d driver) (result, error) {
 	recvDone := make(chan struct{})
 	var recv sync.WaitGroup
 	for r := range c.rooms {
-		for _, cl := range clients[r][:speakers] {
+		for me, cl := range clients[r][:speakers] {
 			h := new(hist)
 			mu.Lock()
 			hists = append(hists, h)
@@ -352,6 +399,11 @@ func fanout(ctx context.Context, c config, d driver) (result, error) {
 					if !ok {
 						continue
 					}
+					if windowed { // "stamp sender i ...": return the sender's slot if we are next after it
+						if k, ok := parseStamp(text[min(len(text), strings.IndexByte(string(text), ' ')+1):]); ok && int(k) < speakers && (int(k)+1)%speakers == me {
+							credit[r][k] <- struct{}{}
+						}
+					}
 					h.record(time.Duration(now - ns))
 					got++
 					delivered.Add(1)
@@ -377,7 +429,7 @@ func fanout(ctx context.Context, c config, d driver) (result, error) {
 	pad := strings.Repeat("x", max(c.text-40, 0))
 	for r := range c.rooms {
 		room := fmt.Sprintf("r%s%d", id, r)
-		for _, cl := range clients[r][:speakers] {
+		for k, cl := range clients[r][:speakers] {
 			send.Go(func() error {
 				var buf []byte
 				var next time.Time
@@ -389,9 +441,14 @@ func fanout(ctx context.Context, c config, d driver) (result, error) {
 						time.Sleep(time.Until(next))
 						next = next.Add(time.Duration(float64(time.Second) / perSender))
 					}
-					text := strconv.FormatInt(time.Now().UnixNano(), 10) + " " + strconv.Itoa(i) + " " + pad
+					if windowed {
+						if err := takeSlot(ctx, credit[r][k]); err != nil {
+							return err
+						}
+					}
+					text := strconv.FormatInt(time.Now().UnixNano(), 10) + " " + strconv.Itoa(k) + " " + strconv.Itoa(i) + " " + pad
 					buf = d.appendChat(buf, room, text)
-					if perSender > 0 || len(buf) >= 8<<10 || i == c.messages-1 {
+					if !c.batched || len(buf) >= 8<<10 || i == c.messages-1 {
 						if _, err := cl.conn.Write(buf); err != nil {
 							return err
 						}
@@ -433,6 +490,12 @@ func fanout(ctx context.Context, c config, d driver) (result, error) {
 	}
 	if c.stuck > 0 {
 		shape += fmt.Sprintf(", %d stuck", c.stuck)
+	}
+	switch {
+	case c.batched:
+		shape += ", 8 KiB batches"
+	case windowed:
+		shape += fmt.Sprintf(", window %d", c.window)
 	}
 	return result{
 		Workload: "fanout", Shape: shape, Seconds: round2(secs), Deliveries: total,
@@ -562,11 +625,11 @@ func printTable(w *os.File, rs []result) {
 	if len(rs) == 0 {
 		return
 	}
-	fmt.Fprintf(w, "\n%-8s %-6s %-5s %-36s %14s %10s %10s %10s %10s %8s %10s %8s %8s\n",
-		"workload", "proto", "run", "shape", "per second", "p50 µs", "p99 µs", "p99.9 µs", "max µs", "lost", "KiB/conn", "srv cpu", "tool cpu")
+	fmt.Fprintf(w, "\n%-8s %-6s %-5s %-48s %14s %10s %10s %10s %10s %8s %10s %8s %8s %9s\n",
+		"workload", "proto", "run", "shape", "per second", "p50 µs", "p99 µs", "p99.9 µs", "max µs", "lost", "KiB/conn", "srv cpu", "tool cpu", "srv ns/d")
 	for _, r := range rs {
-		fmt.Fprintf(w, "%-8s %-6s %-5d %-36s %14.0f %10.1f %10.1f %10.1f %10.1f %8d %10.2f %8.2f %8.2f\n",
-			r.Workload, r.Proto, r.Run, r.Shape, r.PerSecond, r.P50us, r.P99us, r.P999us, r.MaxUs, r.Lost, r.RSSPerConn, r.ServerCPU, r.ToolCPU)
+		fmt.Fprintf(w, "%-8s %-6s %-5d %-48s %14.0f %10.1f %10.1f %10.1f %10.1f %8d %10.2f %8.2f %8.2f %9.0f\n",
+			r.Workload, r.Proto, r.Run, r.Shape, r.PerSecond, r.P50us, r.P99us, r.P999us, r.MaxUs, r.Lost, r.RSSPerConn, r.ServerCPU, r.ToolCPU, r.CPUPerDel)
 	}
 	if len(rs) > 1 {
 		per := make([]float64, len(rs))
