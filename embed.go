@@ -85,7 +85,7 @@ func (h *Hub) Conns() []ConnInfo {
 	defer h.mu.RUnlock()
 	out := make([]ConnInfo, 0, len(h.sessions))
 	for _, s := range h.sessions {
-		out = append(out, ConnInfo{ID: s.id, Protocol: s.proto.Name(), Addr: s.addr, TLS: s.tls})
+		out = append(out, ConnInfo{ID: s.id, Protocol: s.proto.Name(), Addr: s.addr, TLS: s.tlsState()})
 	}
 	slices.SortFunc(out, func(a, b ConnInfo) int { return cmp.Compare(a.ID, b.ID) })
 	return out

@@ -66,7 +66,17 @@ func refusal(err error, otherwise string) string {
 
 // info describes s to a hook.
 func (s *session) info() ConnInfo {
-	return ConnInfo{ID: s.id, Protocol: s.proto.Name(), Addr: s.addr, Name: s.name, TLS: s.tls}
+	return ConnInfo{ID: s.id, Protocol: s.proto.Name(), Addr: s.addr, Name: s.name, TLS: s.tlsState()}
+}
+
+// tlsState is the connection's TLS state, nil without TLS. (Asked for when
+// needed rather than kept: a session is per connection, and lean.)
+func (s *session) tlsState() *tls.ConnectionState {
+	if tc, ok := s.conn.(interface{ ConnectionState() tls.ConnectionState }); ok {
+		st := tc.ConnectionState()
+		return &st
+	}
+	return nil
 }
 
 // hookConnect runs the Connect hook.

@@ -151,7 +151,7 @@ func (h *Hub) ServeConn(ctx context.Context, conn net.Conn, p Protocol) error {
 // not read), and register returns ErrTooManyConns.
 func (h *Hub) register(conn net.Conn, p Protocol) (*session, error) {
 	s := &session{hub: h, conn: conn, id: h.nextID.Add(1), proto: p, addr: remoteAddr(conn), stop: make(chan struct{})}
-	s.ip = hostOf(s.addr)
+	ip := hostOf(s.addr)
 	// Checked under h.mu, which Shutdown takes after setting stopping: a
 	// session is either counted in h.wg before Shutdown waits, or refused.
 	h.mu.Lock()
@@ -164,8 +164,8 @@ func (h *Hub) register(conn net.Conn, p Protocol) (*session, error) {
 	switch {
 	case h.cfg.MaxConns > 0 && len(h.sessions) >= h.cfg.MaxConns:
 		full = fmt.Errorf("chat: %d connections: %w", len(h.sessions), ErrTooManyConns)
-	case h.cfg.MaxConnsPerIP > 0 && h.perIP[s.ip] >= h.cfg.MaxConnsPerIP:
-		full = fmt.Errorf("chat: %d connections from %s: %w", h.perIP[s.ip], s.ip, ErrTooManyConns)
+	case h.cfg.MaxConnsPerIP > 0 && h.perIP[ip] >= h.cfg.MaxConnsPerIP:
+		full = fmt.Errorf("chat: %d connections from %s: %w", h.perIP[ip], ip, ErrTooManyConns)
 	case h.cfg.MaxSilentConns > 0 && h.silent.Load() >= int64(h.cfg.MaxSilentConns):
 		full = fmt.Errorf("chat: %d connections that have not spoken yet: %w", h.silent.Load(), ErrTooManyConns)
 	}
@@ -183,7 +183,7 @@ func (h *Hub) register(conn net.Conn, p Protocol) (*session, error) {
 	h.sessions[s.id] = s
 	h.silent.Add(1) // until its first message (dispatch) or its end (forget)
 	if h.cfg.MaxConnsPerIP > 0 {
-		h.perIP[s.ip]++
+		h.perIP[ip]++
 	}
 	h.wg.Add(1)
 	return s, nil
@@ -324,8 +324,10 @@ func (h *Hub) forget(s *session) {
 	h.mu.Lock()
 	delete(h.sessions, s.id)
 	if h.cfg.MaxConnsPerIP > 0 {
-		if h.perIP[s.ip]--; h.perIP[s.ip] <= 0 {
-			delete(h.perIP, s.ip)
+		if ip := hostOf(s.addr); h.perIP[ip]-1 <= 0 {
+			delete(h.perIP, ip)
+		} else {
+			h.perIP[ip]--
 		}
 	}
 	h.mu.Unlock()

@@ -236,6 +236,9 @@ func (h *Hub) join(s *session, name string, create bool, accepted func(members i
 		r.members = append(r.members, s)
 	}
 	r.mu.Unlock()
+	if s.rooms == nil {
+		s.rooms = s.room0[:0]
+	}
 	s.rooms = append(s.rooms, r)
 	h.publish(r, joined)
 	h.observe(Event{Kind: EventJoin, Conn: s.id, Protocol: s.proto.Name(), Name: s.name, Room: name})

@@ -2,7 +2,6 @@ package chat
 
 import (
 	"context"
-	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -27,18 +26,15 @@ type session struct {
 	id    uint64
 	proto Protocol
 	addr  string
-	ip    string
-	tls   *tls.ConnectionState // nil without TLS
-	bot   *Bot                 // the bot this session is, with no connection; nil for a connection
+	bot   *Bot // the bot this session is, with no connection; nil for a connection
 
 	// reader-owned. name is also read by other sessions, under the lock of
 	// a room s is in; while s is in rooms it changes only under their locks.
-	state    Session // the protocol's state machine
-	name     string
-	rooms    []*room // the rooms s is in, in join order
-	reader   Reader
-	detached bool // served by goroutines of its own, counted in hub.wg
-	handsOff bool // detached, with a Resumer reader: the quiet check may move the reading
+	state  Session // the protocol's state machine
+	name   string
+	rooms  []*room  // the rooms s is in, in join order
+	room0  [1]*room // first backing array of rooms: most connections are in one room
+	reader Reader
 
 	// Read deadlines (reader-owned): the protocol's (hello or idle
 	// timeout), and the quiet check's (see loop; zero when not armed).
@@ -55,12 +51,16 @@ type session struct {
 	queue    [][]byte      // frames waiting for the writer, in order
 	spare    [][]byte      // the writer's last batch, reused as the next queue
 	queued   int           // bytes in queue
-	writing  bool          // a writer goroutine is running
 	flushed  chan struct{} // if not nil, closed when the writer next empties the queue
-	closed   bool          // no more writes: the session is ending
 	kickErr  error         // why the server closed the connection, if it did
 	writerWG sync.WaitGroup
+
+	// Small fields together, so that the struct (one per connection) packs.
 	cuts     atomic.Uint32 // sendLast calls: a paced batch taken before one is abandoned
+	writing  bool          // under mu: a writer goroutine is running
+	closed   bool          // under mu: no more writes, the session is ending
+	detached bool          // served by goroutines of its own, counted in hub.wg
+	handsOff bool          // reader-owned: detached, with a Resumer reader, so the quiet check may move the reading
 
 	pacer *MessageWriter // writer-owned: paces the messages of a Pacer protocol
 }
@@ -190,10 +190,6 @@ func (s *session) finish(reason Reason, err error) error {
 //
 //go:noinline
 func (s *session) start() error {
-	if tc, ok := s.conn.(interface{ ConnectionState() tls.ConnectionState }); ok {
-		st := tc.ConnectionState()
-		s.tls = &st
-	}
 	s.report(EventConnect, "", nil)
 	if err := s.hub.hookConnect(s.hub.ctx, s); err != nil {
 		s.Send(s.proto.Notice(refusal(err, noticeRefused)))

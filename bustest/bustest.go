@@ -53,6 +53,7 @@ func Run(t *testing.T, newCluster func(t *testing.T) Cluster) {
 		{"JoinUniqueRace", testJoinUniqueRace},
 		{"RenameAndLeave", testRenameAndLeave},
 		{"LeaveTwice", testLeaveTwice},
+		{"SeveralRooms", testSeveralRooms},
 		{"HubsCS168", testHubsCS168},
 		{"HubsCreateRace", testHubsCreateRace},
 		{"HubsIM", testHubsIM},
@@ -409,6 +410,38 @@ func testRenameAndLeave(t *testing.T, cluster Cluster) {
 		t.Fatalf("joining under the name of one who left: %v", err)
 	}
 	eventually(t, membersAre(buses, "r", "alice", "carol"))
+}
+
+// testSeveralRooms: one connection is a member of two rooms at once, with
+// a different membership in each; leaving one leaves the other as it was,
+// and its name is held in each room on its own.
+func testSeveralRooms(t *testing.T, cluster Cluster) {
+	ctx := context.Background()
+	buses := []chat.Bus{cluster(t), cluster(t)}
+	for _, r := range []string{"a", "b"} {
+		if err := buses[0].CreateRoom(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ann := chat.Member{Name: "ann", Hub: "h0", Conn: 1}
+	for _, r := range []string{"a", "b"} {
+		if _, err := buses[0].Join(ctx, r, ann, true); err != nil {
+			t.Fatalf("join %s: %v", r, err)
+		}
+	}
+	if _, err := buses[1].Join(ctx, "b", chat.Member{Name: "ann", Hub: "h1", Conn: 1}, true); !errors.Is(err, chat.ErrNickInUse) {
+		t.Errorf("a second ann in b: %v, want ErrNickInUse", err)
+	}
+	eventually(t, membersAre(buses, "a", "ann"))
+	eventually(t, membersAre(buses, "b", "ann"))
+	if err := buses[0].Leave(ctx, "a", ann); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, membersAre(buses, "a"))
+	eventually(t, membersAre(buses, "b", "ann"))
+	if _, err := buses[1].Join(ctx, "a", chat.Member{Name: "ann", Hub: "h1", Conn: 1}, true); err != nil {
+		t.Errorf("ann's name, given up in a only: %v", err)
+	}
 }
 
 // testLeaveTwice: leaving is idempotent, as it must be when a member's
