@@ -55,10 +55,12 @@ func (cs168Protocol) Render(m Message) (msg, more []byte) { return renderCS168(&
 //	awaiting name ──name──▶ no channel ──/join, /create──▶ in channel
 //	                                                        │  ▲
 //	                                                        └──┘ /join, /create
+//
+// It is named once c.Name() is not empty. (32 bytes: there is one per
+// connection, so it is kept small.)
 type cs168 struct {
-	c     Conn
-	named bool
-	room  string // the channel it is in, "" for none
+	c    Conn
+	room string // the channel it is in, "" for none
 }
 
 // cs168Commands is the command table: a command's argument is its first
@@ -94,7 +96,7 @@ func (x *cs168) Handle(frame []byte) bool {
 	switch {
 	case len(msg) == 0:
 		// An empty frame means nothing in any state: not a name, not chat.
-	case !x.named:
+	case x.c.Name() == "":
 		return x.setName(msg)
 	case msg[0] == '/':
 		x.command(msg)
@@ -116,7 +118,6 @@ func (x *cs168) setName(msg []byte) bool {
 		x.fail("", refusal(err, fmt.Sprintf(cs168InvalidName, name, x.c.NameRule())), err)
 		return false
 	}
-	x.named = true
 	return true
 }
 

@@ -383,7 +383,7 @@ func BenchmarkSessionChat(b *testing.B) {
 	var members []*session
 	for i := range 10 {
 		s := &session{hub: h, id: uint64(i + 1), proto: CS168, name: fmt.Sprintf("user%d", i), writing: true, rooms: []*room{r}}
-		s.state = &cs168{c: s, named: true, room: r.name}
+		s.state = &cs168{c: s, room: r.name}
 		members = append(members, s)
 	}
 	r.members = members
