@@ -39,7 +39,7 @@ const (
 // client's name, then /create, /join and /list manage channels (one at a
 // time) and any other frame is chat to the others in the channel, which
 // they get as "[name] text". The exact texts are the CS168* constants.
-var CS168 Protocol = cs168Protocol{}
+var CS168 Protocol = &cs168Protocol{}
 
 type cs168Protocol struct{}
 

@@ -62,7 +62,7 @@ func lookupIMCommand(word string) *imCommand {
 var IM = NewIM("im")
 
 // NewIM returns the im protocol with its users in the room called room.
-func NewIM(room string) Protocol { return imProtocol{room: room} }
+func NewIM(room string) Protocol { return &imProtocol{room: room} }
 
 type imProtocol struct{ room string }
 

@@ -51,7 +51,7 @@ func NewLobby(o LobbyOptions) Protocol {
 		o.Pause = DefaultPause
 	}
 	o.Pause = max(o.Pause, 0)
-	return lobbyProtocol{o}
+	return &lobbyProtocol{o}
 }
 
 type lobbyProtocol struct{ o LobbyOptions }

@@ -71,7 +71,8 @@ type rendered struct{ a, b []byte }
 // renderCache renders a message at most once per protocol, so that all
 // members speaking a protocol share the same bytes. It holds a few
 // protocols (a hub rarely serves more); past those, a message is rendered
-// for each member of another protocol.
+// for each member of another protocol. (The course protocols are pointers,
+// so that finding one here is a pointer comparison.)
 //
 // The message is passed to get rather than kept in the cache: the rendered
 // bytes go to the heap (into queues), and a message stored beside them

@@ -21,12 +21,14 @@ import (
 // they need no lock. The queue is shared with every goroutine that fans a
 // message out to this session and is guarded by mu.
 type session struct {
+	// The fields every delivery reads (fanoutLocked) come first, in one
+	// cache line.
 	hub   *Hub
 	conn  net.Conn
 	id    uint64
+	bot   *Bot // the bot this session is, with no connection; nil for a connection
 	proto Protocol
 	addr  string
-	bot   *Bot // the bot this session is, with no connection; nil for a connection
 
 	// reader-owned. name is also read by other sessions, under the lock of
 	// a room s is in; while s is in rooms it changes only under their locks.
