@@ -63,15 +63,16 @@ type cs168 struct {
 	room string // the channel it is in, "" for none
 }
 
-// cs168Commands is the command table: a command's argument is its first
-// word, and a command that needs one and has none gets its usage text.
-var cs168Commands = map[string]struct {
-	usage string // the reply to the command without its argument, "" if it takes none
-	run   func(x *cs168, arg string)
-}{
-	"/join":   {CS168JoinNeedsArg, (*cs168).join},
-	"/create": {CS168CreateNeedsArg, (*cs168).create},
-	"/list":   {"", func(x *cs168, _ string) { x.list() }},
+// cs168Commands is the command table. A command's argument is its first
+// word; a command that needs one and has none gets its usage text.
+var cs168Commands []command[cs168]
+
+func init() {
+	cs168Commands = []command[cs168]{
+		{name: "/join", usage: CS168JoinNeedsArg, run: (*cs168).join},
+		{name: "/create", usage: CS168CreateNeedsArg, run: (*cs168).create},
+		{name: "/list", run: (*cs168).list},
+	}
 }
 
 // trimFrame strips all trailing whitespace and NULs: some clients put the
@@ -123,8 +124,8 @@ func (x *cs168) setName(msg []byte) bool {
 
 func (x *cs168) command(msg []byte) {
 	word, rest, _ := bytes.Cut(msg, []byte(" "))
-	cmd, ok := cs168Commands[string(word)]
-	if !ok {
+	cmd := lookup(cs168Commands, string(word))
+	if cmd == nil {
 		x.fail(string(word), fmt.Sprintf(CS168InvalidControl, word), ErrUnknownCommand)
 		return
 	}
@@ -139,18 +140,22 @@ func (x *cs168) command(msg []byte) {
 	cmd.run(x, arg)
 }
 
-func (x *cs168) join(name string) {
+func (x *cs168) join(name string) bool {
 	if ok, _ := x.c.HasRoom(name); !ok {
 		x.fail("/join", fmt.Sprintf(CS168NoSuchChannel, name), ErrNoSuchRoom)
-		return
+		return true
 	}
 	if x.room == name {
-		return // already there: nothing changes, nobody is told
+		return true // already there: nothing changes, nobody is told
 	}
 	x.move("/join", name, false)
+	return true
 }
 
-func (x *cs168) create(name string) { x.move("/create", name, true) }
+func (x *cs168) create(name string) bool {
+	x.move("/create", name, true)
+	return true
+}
 
 // move joins (or creates and joins) the channel called name, then leaves
 // the one the client was in, if any. A move that fails changes nothing and
@@ -180,11 +185,11 @@ func (x *cs168) move(cmd, name string, create bool) {
 // order. A list longer than a frame goes in several frames, each holding
 // whole names; with no channels the reply is one empty frame, so a client
 // that reads one reply per /list never hangs.
-func (x *cs168) list() {
+func (x *cs168) list(string) bool {
 	names, err := x.c.Rooms()
 	if err != nil {
 		x.fail("/list", cs168Unavailable, err)
-		return
+		return true
 	}
 	var out []byte
 	var line []byte
@@ -200,6 +205,7 @@ func (x *cs168) list() {
 	}
 	out = append(out, clipFrame(string(line))...)
 	x.c.Send(out)
+	return true
 }
 
 // fail tells the client its command failed, in the protocol's words, and

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"slices"
 	"strings"
 )
 
@@ -21,37 +20,19 @@ const (
 	IMKindError   = "ERROR"   // ERROR <text>: your command failed; nothing changed
 )
 
-// imCommand is one entry of the im command table; /help is generated from
-// it.
-type imCommand struct {
-	name    string
-	aliases []string
-	usage   string
-	help    string
-	named   bool // needs a username first
-	run     func(m *im, args string)
-}
-
-var imCommands []imCommand
+// imCommands is the command table; /help is generated from it. A command
+// whose ready is set needs a username first.
+var imCommands []command[im]
 
 func init() {
-	imCommands = []imCommand{
-		{"/nick", []string{"/name"}, "/nick NAME", "choose a new name; everyone is told", true, (*im).nick},
-		{"/who", []string{"/users", "/list"}, "/who", "list the users online", true, (*im).who},
-		{"/whisper", []string{"/w", "/msg"}, "/whisper NAME MESSAGE", "send MESSAGE to NAME only", true, (*im).whisper},
-		{"/help", nil, "/help", "show this list", false, (*im).help},
-		{"/quit", []string{"/leave", "/exit"}, "/quit", "leave the chat", false, nil},
+	named := func(m *im) bool { return m.chatting }
+	imCommands = []command[im]{
+		{"/nick", []string{"/name"}, "/nick NAME", "choose a new name; everyone is told", named, (*im).nick},
+		{"/who", []string{"/users", "/list"}, "/who", "list the users online", named, (*im).who},
+		{"/whisper", []string{"/w", "/msg"}, "/whisper NAME MESSAGE", "send MESSAGE to NAME only", named, (*im).whisper},
+		{"/help", nil, "/help", "show this list", nil, (*im).help},
+		{"/quit", []string{"/leave", "/exit"}, "/quit", "leave the chat", nil, (*im).quit},
 	}
-}
-
-func lookupIMCommand(word string) *imCommand {
-	for i := range imCommands {
-		c := &imCommands[i]
-		if c.name == word || slices.Contains(c.aliases, word) {
-			return c
-		}
-	}
-	return nil
 }
 
 // IM is an instant messenger over the same 200-byte frames as CS168: every
@@ -101,17 +82,13 @@ func (m *im) Handle(frame []byte) bool {
 	}
 	if msg[0] == '/' && !bytes.HasPrefix(msg, []byte("//")) {
 		word, args, _ := strings.Cut(string(msg), " ")
-		cmd := lookupIMCommand(word)
-		switch {
+		switch cmd := lookup(imCommands, word); {
 		case cmd == nil:
 			m.fail(word, fmt.Sprintf("Unknown command %s. Type /help for the commands.", word), ErrUnknownCommand)
-		case cmd.run == nil: // /quit
-			m.reply(IMKindNotice, "Goodbye.")
-			return false
-		case cmd.named && !m.chatting:
+		case cmd.ready != nil && !cmd.ready(m):
 			m.fail(word, "Set a username first: send your username.", ErrInvalidName)
 		default:
-			cmd.run(m, strings.TrimSpace(args))
+			return cmd.run(m, strings.TrimSpace(args))
 		}
 		return true
 	}
@@ -162,7 +139,7 @@ func plural(n int, one, many string) string {
 	return many
 }
 
-func (m *im) nick(name string) {
+func (m *im) nick(name string) bool {
 	switch {
 	case name == "":
 		m.fail("/nick", "Usage: /nick NAME", ErrMissingArgument)
@@ -179,13 +156,14 @@ func (m *im) nick(name string) {
 			m.fail("/nick", refusal(err, "Names cannot be changed right now. Try again later."), err)
 		}
 	}
+	return true
 }
 
-func (m *im) who(string) {
+func (m *im) who(string) bool {
 	names, err := m.c.Members(m.room)
 	if err != nil {
 		m.fail("/who", "The list of users cannot be had right now. Try again later.", err)
-		return
+		return true
 	}
 	// As many names per frame as fit; a long list takes several frames.
 	line := IMKindUsers
@@ -199,26 +177,28 @@ func (m *im) who(string) {
 	}
 	out = append(out, clipFrame(line)...)
 	m.c.Send(out)
+	return true
 }
 
-func (m *im) whisper(args string) {
+func (m *im) whisper(args string) bool {
 	to, text, _ := strings.Cut(args, " ")
 	text = strings.TrimSpace(text)
 	if to == "" || text == "" {
 		m.fail("/whisper", "Usage: /whisper NAME MESSAGE", ErrMissingArgument)
-		return
+		return true
 	}
 	if err := m.c.Whisper(m.room, to, []byte(text)); err != nil {
 		m.fail("/whisper", refusal(err, "No user named "+to+"."), err)
-		return
+		return true
 	}
 	m.c.Send(prefixedFrames(IMKindSent+" ", to, " ", []byte(text)))
+	return true
 }
 
-func (m *im) help(string) {
+func (m *im) help(string) bool {
 	var out []byte
 	for _, c := range imCommands {
-		line := "HELP " + c.usage + ": " + c.help
+		line := IMKindHelp + " " + c.usage + ": " + c.help
 		if len(c.aliases) > 0 {
 			line += " (also " + strings.Join(c.aliases, ", ") + ")"
 		}
@@ -226,6 +206,12 @@ func (m *im) help(string) {
 	}
 	out = append(out, clipFrame("HELP Anything else you type goes to everyone; start it with // to say a line that begins with /.")...)
 	m.c.Send(out)
+	return true
+}
+
+func (m *im) quit(string) bool {
+	m.reply(IMKindNotice, "Goodbye.")
+	return false
 }
 
 func (m *im) fail(cmd, text string, err error) {

@@ -80,32 +80,72 @@ type lobby struct {
 	in     bool   // in the chosen room
 }
 
+// lobbyCommands is the command table. The lobby's grammar is exact ("/list"
+// alone, "/join ROOM" as two words), so a command gets the whole message,
+// and what does not match its form is a "1" (or, in a room, chat).
+var lobbyCommands []command[lobby]
+
+func init() {
+	inLobby := func(l *lobby) bool { return l.chosen == "" }
+	choosing := func(l *lobby) bool { return l.chosen != "" && !l.in }
+	inRoom := func(l *lobby) bool { return l.in }
+	lobbyCommands = []command[lobby]{
+		{name: "/logout", usage: "/logout", help: "leave", run: (*lobby).logout},
+		{name: "/list", usage: "/list", help: "the number of rooms, then each", ready: inLobby, run: (*lobby).list},
+		{name: "/join", usage: "/join ROOM", help: "choose a room, made if new", ready: inLobby, run: (*lobby).join},
+		{name: "/nick", usage: "/nick NAME", help: "enter the room chosen as NAME", ready: choosing, run: (*lobby).nick},
+		{name: "/who", usage: "/who", help: "who is in the room", ready: inRoom, run: (*lobby).who},
+	}
+}
+
 func (l *lobby) Handle(raw []byte) bool {
 	msg := string(trimFrame(raw))
-	if l.in {
-		return l.inRoom(msg)
+	if l.in && msg == "" {
+		return false // an empty message leaves the room
 	}
-	args := strings.Fields(msg)
-	if msg == "/logout" {
-		return false
-	}
-	if l.chosen == "" {
-		switch {
-		case msg == "/list":
-			l.list()
-		case len(args) == 2 && args[0] == "/join" && alnum(args[1]):
-			if err := l.c.CreateRoom(args[1]); err != nil && !errors.Is(err, ErrRoomExists) {
-				l.fail(msg, LobbyBadForm, err)
-				break
-			}
-			l.chosen = args[1]
-			l.c.Send([]byte(LobbyOK))
-		default:
-			l.fail(msg, LobbyBadForm, ErrUnknownCommand)
+	if fields := strings.Fields(msg); len(fields) > 0 {
+		if cmd := lookup(lobbyCommands, fields[0]); cmd != nil && (cmd.ready == nil || cmd.ready(l)) {
+			return cmd.run(l, msg)
 		}
+	}
+	return l.other(msg)
+}
+
+// other handles a message that is no command of the current phase: chat in
+// a room, a "1" before.
+func (l *lobby) other(msg string) bool {
+	if l.in {
+		l.c.Say(l.chosen, []byte(msg))
+	} else {
+		l.fail(msg, LobbyBadForm, ErrUnknownCommand)
+	}
+	return true
+}
+
+func (l *lobby) logout(msg string) bool {
+	if msg != "/logout" {
+		return l.other(msg)
+	}
+	return false
+}
+
+func (l *lobby) join(msg string) bool {
+	args := strings.Fields(msg)
+	if len(args) != 2 || !alnum(args[1]) {
+		return l.other(msg)
+	}
+	if err := l.c.CreateRoom(args[1]); err != nil && !errors.Is(err, ErrRoomExists) {
+		l.fail(msg, LobbyBadForm, err)
 		return true
 	}
-	if len(args) != 2 || args[0] != "/nick" || !alnum(args[1]) || l.c.CheckName(args[1]) != nil {
+	l.chosen = args[1]
+	l.c.Send([]byte(LobbyOK))
+	return true
+}
+
+func (l *lobby) nick(msg string) bool {
+	args := strings.Fields(msg)
+	if len(args) != 2 || !alnum(args[1]) || l.c.CheckName(args[1]) != nil {
 		l.fail(msg, LobbyBadForm, ErrInvalidName)
 		return true
 	}
@@ -137,38 +177,38 @@ func (l *lobby) Handle(raw []byte) bool {
 	return true
 }
 
-// inRoom handles a message from a member of a room.
-func (l *lobby) inRoom(msg string) bool {
-	switch msg {
-	case "", "/logout":
-		return false
-	case "/who":
-		names, err := l.c.Members(l.chosen)
-		if err != nil {
-			l.c.Failed("/who", "", err)
-			return true
-		}
-		l.c.Send([]byte(lobbyUsersHeader))
-		for _, n := range names {
-			l.c.Send([]byte(n))
-		}
-	default:
-		l.c.Say(l.chosen, []byte(msg))
+// who sends "Users in this room:", then each member's name in join order.
+func (l *lobby) who(msg string) bool {
+	if msg != "/who" {
+		return l.other(msg)
+	}
+	names, err := l.c.Members(l.chosen)
+	if err != nil {
+		l.c.Failed("/who", "", err)
+		return true
+	}
+	l.c.Send([]byte(lobbyUsersHeader))
+	for _, n := range names {
+		l.c.Send([]byte(n))
 	}
 	return true
 }
 
 // list sends the number of rooms, then each name as its own message.
-func (l *lobby) list() {
+func (l *lobby) list(msg string) bool {
+	if msg != "/list" {
+		return l.other(msg)
+	}
 	names, err := l.c.Rooms()
 	if err != nil {
 		l.fail("/list", LobbyBadForm, err)
-		return
+		return true
 	}
 	l.c.Send([]byte(strconv.Itoa(len(names))))
 	for _, n := range names {
 		l.c.Send([]byte(n))
 	}
+	return true
 }
 
 func (l *lobby) fail(msg, code string, err error) {
