@@ -23,10 +23,10 @@ func (h *Hub) Say(ctx context.Context, room, from string, text []byte) error {
 	if slices.ContainsFunc(members, func(m Member) bool { return m.Name == from }) {
 		return fmt.Errorf("chat: say in %q as %q, a member's name: %w", room, from, ErrNickInUse)
 	}
+	h.messages.Add(1)
 	if err := h.bus.Publish(room, Message{Kind: MessageChat, From: from, Text: text, Hub: h.id}); err != nil {
 		return fmt.Errorf("chat: say in %q: %w", room, err)
 	}
-	h.messages.Add(1)
 	h.observe(Event{Kind: EventMessage, Name: from, Room: room, Text: string(text)})
 	return nil
 }

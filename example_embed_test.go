@@ -185,3 +185,23 @@ func ExampleProtocol() {
 	// [guest1] hello
 	// cee: HI, GUEST
 }
+
+// Stats counts what a hub serves, for metrics.
+func ExampleHub_Stats() {
+	ctx := context.Background()
+	hub := chat.NewHub(chat.Config{})
+	mt := chat.NewMemTransport()
+	go hub.Serve(mt)
+	defer hub.Shutdown(ctx)
+
+	a, _, aOut := member(mt, "alice", "lab", true)
+	defer a.Close()
+	b, bIn, _ := member(mt, "bob", "lab", false)
+	defer b.Close()
+	aOut.WriteString("hello")
+	bIn.ReadFrame() // bob has it: the line has been counted
+	st := hub.Stats()
+	fmt.Printf("%d connections, %d room, %d members, %d message\n", st.Conns, st.Rooms, st.Members, st.Messages)
+	// Output:
+	// 2 connections, 1 room, 2 members, 1 message
+}

@@ -308,16 +308,16 @@ func (h *Hub) whisper(s *session, r *room, to string, text []byte) error {
 	if !slices.ContainsFunc(members, func(m Member) bool { return m.Name == to }) {
 		return fmt.Errorf("chat: whisper to %q: %w", to, ErrNoSuchUser)
 	}
-	h.publish(r, Message{Kind: MessageWhisper, From: s.name, To: to, Text: text, Hub: h.id, Conn: s.id})
 	h.messages.Add(1)
+	h.publish(r, Message{Kind: MessageWhisper, From: s.name, To: to, Text: text, Hub: h.id, Conn: s.id})
 	h.observe(Event{Kind: EventWhisper, Conn: s.id, Protocol: s.proto.Name(), Name: s.name, Target: to, Room: r.name, Text: string(text)})
 	return nil
 }
 
 // say sends a chat line from s to the other members of r.
 func (h *Hub) say(s *session, r *room, text []byte) {
+	h.messages.Add(1) // before it can be heard: a counter read after it is heard has it
 	h.publish(r, Message{Kind: MessageChat, From: s.name, Text: text, Hub: h.id, Conn: s.id})
-	h.messages.Add(1)
 	if h.cfg.Observer != nil { // the event's string costs an allocation
 		h.observe(Event{Kind: EventMessage, Conn: s.id, Protocol: s.proto.Name(), Name: s.name, Room: r.name, Text: string(text)})
 	}
