@@ -141,7 +141,7 @@
 //
 // One goroutine per connection reads messages and runs the protocol's state
 // machine; it never writes to the socket itself. When a client goes quiet
-// for two seconds, its reading moves to a fresh goroutine, so that an idle
+// for a second, its reading moves to a fresh goroutine, so that an idle
 // connection holds a minimal (2 KiB) stack rather than the one its reader
 // grew while handling commands; after a wave of such moves the hub returns
 // the freed memory to the OS (see Config.ReleaseMemory). Messages for a connection

@@ -11,7 +11,7 @@ import (
 // quietAfter is how long a detached session's reader waits without a
 // message before it hands the reading to a fresh goroutine
 // (Hub.quietAfter, which tests shorten).
-const quietAfter = 2 * time.Second
+const quietAfter = time.Second
 
 // handOffs counts hand-offs since the memory of the stacks they left
 // behind was last returned to the OS (the runtime keeps freed stacks
