@@ -50,9 +50,10 @@ type ConnInfo struct {
 // RefusedError is a refusal, by a hook or by the hub, whose Reason is
 // meant for the user: protocols show it to the client as it is.
 type RefusedError struct {
-	Reason string
+	Reason string // why, in words for the user, such as "The name admin is reserved."
 }
 
+// Error returns the reason, for logs.
 func (e *RefusedError) Error() string { return "chat: refused: " + e.Reason }
 
 // refusal is the text to show a client for err: a *RefusedError's reason,
