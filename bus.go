@@ -78,7 +78,7 @@ type Directory interface {
 // Member is one connection's membership of a room: its name, and the hub
 // and connection it belongs to.
 type Member struct {
-	Name string
+	Name string // the member's name in the room
 	Hub  string // the ID of the member's hub (Hub.ID)
 	Conn uint64 // the connection's number on its hub (Event.Conn)
 }
@@ -109,15 +109,15 @@ func (k MessageKind) String() string {
 // Message is one event in a room as it travels on a Bus, before any dialect
 // has rendered it. Hub and Conn say where it comes from.
 type Message struct {
-	Kind  MessageKind
-	From  string // who: the sender, joiner, leaver or renamed member; "" for a notice
-	To    string // a whisper's addressee, a rename's new name
-	Text  []byte // what was said
-	Lost  bool   // a leave because the connection was lost
-	Count int    // members after a join
-	Hub   string // the sender's hub (Hub.ID)
-	Conn  uint64 // the sender's connection on its hub; 0 for the hub itself
-	Room  string // the room, set by the receiving hub (a Bus need not carry it)
+	Kind  MessageKind // what happened
+	From  string      // who: the sender, joiner, leaver or renamed member; "" for a notice
+	To    string      // a whisper's addressee, a rename's new name
+	Text  []byte      // what was said
+	Lost  bool        // a leave because the connection was lost
+	Count int         // members after a join
+	Hub   string      // the sender's hub (Hub.ID)
+	Conn  uint64      // the sender's connection on its hub; 0 for the hub itself
+	Room  string      // the room, set by the receiving hub (a Bus need not carry it)
 }
 
 // MemBus is a Bus inside one process: the default of every Hub, and a way to

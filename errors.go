@@ -77,8 +77,10 @@ type CommandError struct {
 	Err     error  // the sentinel: ErrNoSuchRoom, ErrRoomExists, ...
 }
 
+// Error says which command failed and why.
 func (e *CommandError) Error() string {
 	return fmt.Sprintf("chat: command %q: %v", e.Command, e.Err)
 }
 
+// Unwrap returns the sentinel, for errors.Is.
 func (e *CommandError) Unwrap() error { return e.Err }

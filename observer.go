@@ -90,17 +90,17 @@ func (r Reason) String() string {
 // Event is one thing that happened in a Hub. Fields that do not apply to the
 // Kind are zero.
 type Event struct {
-	Kind     EventKind
-	Time     time.Time
-	Conn     uint64 // the connection's id, unique within the hub; 0 for hub-level events
-	Protocol string // the connection's protocol (Protocol.Name)
-	Addr     string // the peer's address
-	Name     string // the client's name, once set
-	Target   string // the user a whisper went to
-	Room     string
-	Text     string
-	Reason   Reason // why the connection ended, for EventDisconnect
-	Err      error
+	Kind     EventKind // what happened
+	Time     time.Time // when; set by the hub if zero
+	Conn     uint64    // the connection's id, unique within the hub; 0 for hub-level events
+	Protocol string    // the connection's protocol (Protocol.Name)
+	Addr     string    // the peer's address
+	Name     string    // the client's name, once set
+	Target   string    // the user a whisper went to
+	Room     string    // the room concerned
+	Text     string    // what was said, the old name of a rename, a command's reply, or a Reason's name
+	Reason   Reason    // why the connection ended, for EventDisconnect
+	Err      error     // what failed, for errors, command errors and disconnects that were not clean
 }
 
 // Observer receives a Hub's events. The hub calls Observe from the

@@ -85,6 +85,7 @@ type WrongDialectError struct {
 	Saw   string // what the server sent (or did not) that says so
 }
 
+// Error says what the server seems to speak and how to talk to it.
 func (e *WrongDialectError) Error() string {
 	return fmt.Sprintf("This server does not speak %s (%s); it seems to speak %s. Is it the right port? To talk to it, use client -dialect %s.",
 		e.Want, e.Saw, e.Seems, e.Seems)

@@ -19,6 +19,7 @@ import (
 // In as a frame, and prints each frame from the server to Out, wiping the
 // "[Me] " prompt before it and drawing a fresh one after.
 type CS168 struct {
+	// Name is sent as the first frame.
 	Name string
 	// Host and Port name the server in the disconnect message.
 	Host, Port string

@@ -18,11 +18,11 @@ import (
 // input prompt of its own (SetPrompt, as golang.org/x/term's Terminal
 // has), it shows "username: " until logged in and "> " after.
 type IM struct {
-	Name       string
-	Host, Port string // name the server in the disconnect message
-	In         io.Reader
-	Out        io.Writer
-	ExitOnEOF  bool // return when In ends (a terminal's Ctrl-D); otherwise keep listening
+	Name       string    // the username to log in with
+	Host, Port string    // name the server in the disconnect message
+	In         io.Reader // the user's lines
+	Out        io.Writer // where the messages go; need not be safe for concurrent use
+	ExitOnEOF  bool      // return when In ends (a terminal's Ctrl-D); otherwise keep listening
 }
 
 // Run talks to the server over conn until the user quits (/quit: nil), the

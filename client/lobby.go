@@ -20,10 +20,10 @@ import (
 // prints every room message and sends what the user types. It copes with a
 // server that merges a reply with the next message in one read.
 type Lobby struct {
-	Host, Port string // the server, for the disconnect message
-	In         io.Reader
-	Out        io.Writer
-	ExitOnEOF  bool // in the room, return when In ends; otherwise keep listening
+	Host, Port string    // the server, for the disconnect message
+	In         io.Reader // the user's lines
+	Out        io.Writer // where the prompts and messages go
+	ExitOnEOF  bool      // in the room, return when In ends; otherwise keep listening
 	// Pause is kept between two messages the client sends, so that a
 	// server doing one read per message gets them apart. Zero means
 	// chat.DefaultPause (200 ms).
