@@ -81,11 +81,37 @@ type proc struct {
 	err    error         // exit status, once done
 }
 
-func start(t *testing.T, prog string, args ...string) *proc {
-	t.Helper()
+// newProc prepares one of the built programs to run in a temporary
+// directory.
+func newProc(t *testing.T, prog string, args ...string) *proc {
 	p := &proc{t: t, change: make(chan struct{}, 1), done: make(chan struct{})}
 	p.cmd = exec.Command(filepath.Join(binDir, prog), args...)
 	p.cmd.Dir = t.TempDir()
+	return p
+}
+
+// collect reads the started program's output from r into p.out until r
+// ends, then waits for the program and marks p done.
+func (p *proc) collect(r io.Reader) {
+	buf := make([]byte, 4096)
+	for {
+		n, rerr := r.Read(buf)
+		p.mu.Lock()
+		p.out.Write(buf[:n])
+		p.mu.Unlock()
+		p.signal()
+		if rerr != nil {
+			break
+		}
+	}
+	p.err = p.cmd.Wait()
+	close(p.done)
+	p.signal()
+}
+
+func start(t *testing.T, prog string, args ...string) *proc {
+	t.Helper()
+	p := newProc(t, prog, args...)
 	p.cmd.Stderr = os.Stderr
 	var err error
 	if p.stdin, err = p.cmd.StdinPipe(); err != nil {
@@ -98,22 +124,7 @@ func start(t *testing.T, prog string, args ...string) *proc {
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	go func() {
-		buf := make([]byte, 4096)
-		for {
-			n, rerr := stdout.Read(buf)
-			p.mu.Lock()
-			p.out.Write(buf[:n])
-			p.mu.Unlock()
-			p.signal()
-			if rerr != nil {
-				break
-			}
-		}
-		p.err = p.cmd.Wait()
-		close(p.done)
-		p.signal()
-	}()
+	go p.collect(stdout)
 	t.Cleanup(func() {
 		p.cmd.Process.Kill()
 		<-p.done

@@ -2,8 +2,6 @@ package examples_test
 
 import (
 	"io"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -14,30 +12,13 @@ import (
 // as its stdin and stdout, as a person at a terminal runs it.
 func startInTerminal(t *testing.T, prog string, args ...string) *proc {
 	t.Helper()
-	p := &proc{t: t, change: make(chan struct{}, 1), done: make(chan struct{})}
-	p.cmd = exec.Command(filepath.Join(binDir, prog), args...)
-	p.cmd.Dir = t.TempDir()
+	p := newProc(t, prog, args...)
 	tty, err := pty.StartWithSize(p.cmd, &pty.Winsize{Rows: 24, Cols: 100})
 	if err != nil {
 		t.Fatal(err)
 	}
 	p.stdin = tty
-	go func() {
-		buf := make([]byte, 4096)
-		for {
-			n, rerr := tty.Read(buf)
-			p.mu.Lock()
-			p.out.Write(buf[:n])
-			p.mu.Unlock()
-			p.signal()
-			if rerr != nil {
-				break
-			}
-		}
-		p.err = p.cmd.Wait()
-		close(p.done)
-		p.signal()
-	}()
+	go p.collect(tty)
 	t.Cleanup(func() {
 		p.cmd.Process.Kill()
 		tty.Close()
