@@ -357,16 +357,9 @@ func (h *Hub) Rooms(ctx context.Context) ([]string, error) {
 // joined, or an error matching ErrNoSuchRoom. With a Bus shared by several
 // hubs, these are the members on all of them.
 func (h *Hub) Members(ctx context.Context, room string) ([]string, error) {
-	ok, err := h.bus.HasRoom(ctx, room)
+	ms, err := h.roomMembers(ctx, room)
 	if err != nil {
-		return nil, fmt.Errorf("chat: members of %q: %w", room, err)
-	}
-	if !ok {
-		return nil, fmt.Errorf("chat: members of %q: %w", room, ErrNoSuchRoom)
-	}
-	ms, err := h.bus.Members(ctx, room)
-	if err != nil {
-		return nil, fmt.Errorf("chat: members of %q: %w", room, err)
+		return nil, err
 	}
 	names := make([]string, len(ms))
 	for i, m := range ms {
