@@ -2,7 +2,6 @@ package chat
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"slices"
@@ -82,8 +81,12 @@ func (b *Bot) Join(ctx context.Context, room string, create bool) error {
 		return nil
 	}
 	if !create {
-		if ok, err := b.s.hub.bus.HasRoom(ctx, room); err != nil || !ok {
-			return errors.Join(fmt.Errorf("chat: bot join %q: %w", room, ErrNoSuchRoom), err)
+		ok, err := b.s.hub.bus.HasRoom(ctx, room)
+		switch {
+		case err != nil:
+			return fmt.Errorf("chat: bot join %q: %w", room, err)
+		case !ok:
+			return fmt.Errorf("chat: bot join %q: %w", room, ErrNoSuchRoom)
 		}
 	}
 	return b.s.hub.join(b.s, room, create, nil)

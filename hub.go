@@ -324,10 +324,9 @@ func (h *Hub) forget(s *session) {
 	h.mu.Lock()
 	delete(h.sessions, s.id)
 	if h.cfg.MaxConnsPerIP > 0 {
-		if ip := hostOf(s.addr); h.perIP[ip]-1 <= 0 {
+		ip := hostOf(s.addr)
+		if h.perIP[ip]--; h.perIP[ip] <= 0 {
 			delete(h.perIP, ip)
-		} else {
-			h.perIP[ip]--
 		}
 	}
 	h.mu.Unlock()

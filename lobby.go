@@ -90,11 +90,11 @@ func init() {
 	choosing := func(l *lobby) bool { return l.chosen != "" && !l.in }
 	inRoom := func(l *lobby) bool { return l.in }
 	lobbyCommands = []command[lobby]{
-		{name: "/logout", usage: "/logout", help: "leave", run: (*lobby).logout},
-		{name: "/list", usage: "/list", help: "the number of rooms, then each", ready: inLobby, run: (*lobby).list},
-		{name: "/join", usage: "/join ROOM", help: "choose a room, made if new", ready: inLobby, run: (*lobby).join},
-		{name: "/nick", usage: "/nick NAME", help: "enter the room chosen as NAME", ready: choosing, run: (*lobby).nick},
-		{name: "/who", usage: "/who", help: "who is in the room", ready: inRoom, run: (*lobby).who},
+		{name: "/logout", run: (*lobby).logout},
+		{name: "/list", ready: inLobby, run: (*lobby).list},
+		{name: "/join", ready: inLobby, run: (*lobby).join},
+		{name: "/nick", ready: choosing, run: (*lobby).nick},
+		{name: "/who", ready: inRoom, run: (*lobby).who},
 	}
 }
 

@@ -213,15 +213,12 @@ func (h *Hub) join(s *session, name string, create bool, accepted func(members i
 		}
 		h.observe(Event{Kind: EventCreate, Conn: s.id, Protocol: s.proto.Name(), Name: s.name, Room: name})
 	}
-	undo := func() {
+	count, err := h.bus.Join(ctx, name, s.member(), true)
+	if err != nil {
 		if create {
 			r.remove(s)
 		}
 		h.exit(r)
-	}
-	count, err := h.bus.Join(ctx, name, s.member(), true)
-	if err != nil {
-		undo()
 		return err
 	}
 	// The joiner gets its reply first and hears the room from here on

@@ -74,13 +74,19 @@ type session struct {
 // session done in the hub's wait group.
 func (s *session) serve() error {
 	if err := s.start(); err != nil {
-		err = s.finish(ReasonRefused, err)
-		if s.detached {
-			s.hub.wg.Done()
-		}
-		return err
+		return s.end(ReasonRefused, err)
 	}
 	return s.loop()
+}
+
+// end finishes the session and, for a detached one, marks it done in the
+// hub's wait group.
+func (s *session) end(reason Reason, err error) error {
+	err = s.finish(reason, err)
+	if s.detached {
+		s.hub.wg.Done()
+	}
+	return err
 }
 
 // loop reads and handles messages until the session ends, then ends it.
@@ -120,11 +126,7 @@ func (s *session) loop() error {
 			break
 		}
 	}
-	err = s.finish(reason, err)
-	if s.detached {
-		s.hub.wg.Done()
-	}
-	return err
+	return s.end(reason, err)
 }
 
 // report sends an event about this session to the Observer.

@@ -147,8 +147,9 @@ func (c *Lobby) run(ctx context.Context, conn net.Conn, out *output, msgs, lines
 		case m == "":
 			return 0, "", &WrongDialectError{Want: "lobby", Seems: "cs168",
 				Saw: fmt.Sprintf("it did not answer %q within %v", cmd, replyWait)}
-		case imGreeting(m) != nil:
-			return 0, "", imGreeting(m)
+		}
+		if err := imGreeting(m); err != nil {
+			return 0, "", err
 		}
 		return m[0], strings.TrimSpace(m[1:]), nil
 	}
