@@ -25,7 +25,9 @@ type Hub struct {
 
 	id         string
 	bus        Bus
-	quietAfter time.Duration // see session.loop
+	quietAfter time.Duration          // see session.loop
+	born       time.Time              // when the hub was made: sessions time their messages from it (countBurst)
+	parker     atomic.Pointer[parker] // parks quiet connections' reading; made by the first session that can use it (parking)
 
 	mu        sync.RWMutex
 	rooms     map[string]*room    // rooms with members on this hub
@@ -33,6 +35,7 @@ type Hub struct {
 	bots      map[*Bot]struct{}
 	perIP     map[string]int // open sessions by peer IP, when MaxConnsPerIP is set
 	listeners map[Transport]struct{}
+	noParking bool            // making a parker failed: do not try again
 	done      chan struct{}   // closed by Shutdown
 	ctx       context.Context // the hub's base context, cancelled by Shutdown: hooks get it
 	cancel    context.CancelFunc
@@ -53,6 +56,7 @@ func NewHub(cfg Config) *Hub {
 		cfg:        cfg,
 		id:         newHubID(),
 		quietAfter: quietAfter,
+		born:       time.Now(),
 		bus:        bus,
 		rooms:      make(map[string]*room),
 		sessions:   make(map[uint64]*session),
@@ -143,6 +147,35 @@ func (h *Hub) ServeConn(ctx context.Context, conn net.Conn, p Protocol) error {
 	stop := context.AfterFunc(ctx, func() { s.kick(fmt.Errorf("chat: %w", context.Cause(ctx))) })
 	defer stop()
 	return s.serve()
+}
+
+// parking returns the hub's parker, making it on first use; nil when the
+// hub is stopping or parking is not possible here (then quiet connections
+// keep a reader goroutine each).
+func (h *Hub) parking() *parker {
+	if p := h.parker.Load(); p != nil {
+		return p
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if p := h.parker.Load(); p != nil || h.stopping.Load() || h.noParking {
+		return p
+	}
+	p, err := newParker()
+	if err != nil {
+		h.noParking = true
+		return nil
+	}
+	h.parker.Store(p)
+	return p
+}
+
+// unpark wakes s if its reading is parked, so that it sees a closed
+// connection or a new read deadline.
+func (h *Hub) unpark(s *session) {
+	if p := h.parker.Load(); p != nil {
+		p.wake(s)
+	}
 }
 
 // register creates the session for conn and counts it in h.wg; the caller
@@ -281,6 +314,14 @@ func (h *Hub) Shutdown(ctx context.Context) error {
 	linger := time.Now().Add(min(time.Second, budget))
 	for _, s := range sessions {
 		s.hangUp(linger)
+	}
+	// Every parked session has been woken by hangUp, and none parks once
+	// stopping is set.
+	h.mu.Lock()
+	p := h.parker.Swap(nil)
+	h.mu.Unlock()
+	if p != nil {
+		p.close()
 	}
 	ended := make(chan struct{})
 	go func() {

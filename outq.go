@@ -95,6 +95,7 @@ func (s *session) kick(err error) {
 	s.mu.Unlock()
 	if first {
 		s.conn.Close()
+		s.hub.unpark(s)
 	}
 }
 
@@ -109,6 +110,7 @@ func (s *session) hangUp(linger time.Time) {
 		return
 	}
 	s.conn.SetReadDeadline(linger)
+	s.hub.unpark(s)
 }
 
 // halt interrupts a writer waiting out the lobby pause.
@@ -190,6 +192,7 @@ func (s *session) writeLoop() {
 			s.mu.Unlock()
 			// The reader notices the closed connection and ends the session.
 			s.conn.Close()
+			s.hub.unpark(s)
 			return
 		}
 		s.mu.Unlock()

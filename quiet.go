@@ -43,6 +43,48 @@ func releaseStacksSoon() {
 	}
 }
 
+// A connection that sends parkBusy messages in a row, each less than
+// busyGap after the one before, is busy: its reader stops parking between
+// messages and keeps its goroutine until the connection goes quiet (see
+// quiet). A client that speaks now and then (a person) parks after each
+// message, which costs two system calls and a goroutine start per message
+// and saves a goroutine's stack per idle connection.
+const (
+	parkBusy = 8
+	busyGap  = 100 * time.Millisecond
+)
+
+// countBurst counts a message towards the session being busy.
+func (s *session) countBurst() {
+	now := time.Since(s.hub.born)
+	if now-s.lastMsg < busyGap {
+		s.burst++
+	} else {
+		s.burst = 1
+	}
+	s.lastMsg = now
+}
+
+// mayPark reports whether a read that would wait should park the session
+// instead: it may park, has spoken (a connection that has not sent its
+// first message keeps its reader, and MaxSilentConns bounds those), and is
+// not busy.
+func (s *session) mayPark() bool { return s.parks && s.handled > 0 && s.burst < parkBusy }
+
+// park hands the session's reading to the hub's parker and reports
+// whether it did; the calling reader must then return. A session that
+// cannot park is left alone, with the caller to read on.
+func (s *session) park() bool {
+	p := s.hub.parker.Load()
+	if !s.parks || p == nil || !p.park(s) {
+		return false
+	}
+	if s.hub.cfg.ReleaseMemory {
+		releaseStacksSoon()
+	}
+	return true
+}
+
 // What quiet says to do about a read error.
 const (
 	readEnds = iota // the error ends the session
@@ -66,6 +108,7 @@ func (s *session) quiet(err error) int {
 	}
 	s.quietAt = time.Time{}
 	s.setDeadline()
+	s.burst = 0 // no longer busy
 	return handOff
 }
 

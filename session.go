@@ -10,6 +10,7 @@ import (
 	"runtime/debug"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 )
 
@@ -63,6 +64,11 @@ type session struct {
 	closed   bool          // under mu: no more writes, the session is ending
 	detached bool          // served by goroutines of its own, counted in hub.wg
 	handsOff bool          // reader-owned: detached, with a Resumer reader, so the quiet check may move the reading
+	parks    bool          // reader-owned: handsOff, and the reading may park (see parker)
+	burst    uint8         // reader-owned: messages in a row less than busyGap apart, up to parkBusy
+
+	raw     syscall.RawConn // the connection's descriptor, when the reading may park
+	lastMsg time.Duration   // reader-owned, when parks: when the last message was handled (since the hub's start)
 
 	pacer *MessageWriter // writer-owned: paces the messages of a Pacer protocol
 }
@@ -91,28 +97,39 @@ func (s *session) end(reason Reason, err error) error {
 
 // loop reads and handles messages until the session ends, then ends it.
 //
-// An idle connection is a goroutine parked in a read, and its stack is
-// memory held per connection. Handling a command grows the stack from 2 to
-// 4 KiB, and the runtime never shrinks a stack parked in a network read
-// (it shrinks one only while less than a quarter, minus 800 bytes, is in
-// use). So a detached session arms a read deadline when it has handled a
-// message; if the deadline passes with no message since (the client has
-// gone quiet), loop starts itself again in a new goroutine, with a new
-// 2 KiB stack, and the old goroutine and its grown stack end. A busy
-// connection only re-arms the deadline every quietAfter; a quiet one costs
-// nothing more until it speaks. Partial frames survive the deadline (the
-// framer keeps what it has read).
+// An idle connection must not hold a goroutine: its stack (2 KiB, 4 once
+// it has handled a command, never shrunk while parked in a network read)
+// would be most of what the connection costs. So a detached session whose
+// reading may park (a Resumer reader on a socket, on Linux) parks when a
+// read would wait and it has handled fewer than parkBusy messages since its
+// reader started: loop returns, and the hub's parker starts loop again in
+// a new goroutine when input comes (see parker). A busy connection keeps
+// its reader, blocked in reads as usual, and arms the quiet check instead:
+// a read deadline quietAfter ahead, re-armed while messages come; when it
+// passes with no message since, the reader parks (or, where parking is not
+// possible, loop starts itself again in a new goroutine with a fresh 2 KiB
+// stack, and the grown one ends). Partial frames survive both (the framer
+// keeps what it has read).
 func (s *session) loop() error {
 	var reason Reason
 	var err error
 	for {
 		var msg []byte
 		if msg, err = s.reader.ReadMessage(); err != nil {
+			if errors.Is(err, errWouldBlock) {
+				if s.park() {
+					return nil
+				}
+				s.parks = false // read on in this goroutine
+				continue
+			}
 			switch s.quiet(err) {
 			case handOff:
-				go s.loop()
-				if s.hub.cfg.ReleaseMemory {
-					releaseStacksSoon()
+				if !s.park() {
+					go s.loop()
+					if s.hub.cfg.ReleaseMemory {
+						releaseStacksSoon()
+					}
 				}
 				return nil
 			case readOn:
@@ -199,9 +216,20 @@ func (s *session) start() error {
 		s.Send(s.proto.Notice(refusal(err, noticeRefused)))
 		return err
 	}
-	s.reader = s.proto.NewReader(s.conn)
+	var r io.Reader = s.conn
+	var p *parker
+	if s.detached {
+		if s.raw = rawConn(s.conn); s.raw != nil {
+			p = s.hub.parking()
+		}
+	}
+	if p != nil {
+		r = parkReader{s} // reads as s.conn until s.parks is set
+	}
+	s.reader = s.proto.NewReader(r)
 	_, resumes := s.reader.(Resumer)
 	s.handsOff = s.detached && resumes
+	s.parks = s.handsOff && p != nil
 	s.state = s.proto.NewSession(s)
 	if t := s.hub.helloTimeout(s.proto); t > 0 {
 		s.deadline = time.Now().Add(t)
@@ -255,6 +283,9 @@ func (s *session) dispatch(msg []byte) (more bool, reason Reason, err error) {
 	}()
 	cfg := &s.hub.cfg
 	s.handled++
+	if s.parks && s.burst < parkBusy {
+		s.countBurst()
+	}
 	if s.handled == 1 {
 		s.hub.silent.Add(-1) // it has spoken
 	}
@@ -267,7 +298,7 @@ func (s *session) dispatch(msg []byte) (more bool, reason Reason, err error) {
 	default:
 		changed = false
 	}
-	if s.handsOff && s.quietAt.IsZero() {
+	if s.handsOff && s.quietAt.IsZero() && !s.mayPark() {
 		s.arm() // sets the deadline too
 	} else if changed {
 		s.setDeadline()
