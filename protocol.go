@@ -60,6 +60,15 @@ type Session interface {
 	Handle(msg []byte) (more bool)
 }
 
+// Ender is implemented by a Session that holds something outside the hub
+// for its connection (a protocol's own registry of names, say): the hub
+// calls End once, when the connection has ended for whatever reason (a
+// goodbye, a lost connection, a kick, shutdown), after it has left its
+// rooms. End runs on the connection's goroutine and must not block.
+type Ender interface {
+	End()
+}
+
 // Pacer is implemented by a Protocol whose clients tell messages apart by
 // time, as the lobby's do: the hub writes each of its wire messages in a
 // write of its own, Pause apart, instead of writing a batch at once. The

@@ -165,6 +165,9 @@ func (s *session) finish(reason Reason, err error) error {
 		h.leave(s, s.rooms[len(s.rooms)-1], reason != ReasonQuit && reason != ReasonClosed)
 	}
 	h.forget(s)
+	if e, ok := s.state.(Ender); ok {
+		e.End()
+	}
 	// A client that said goodbye, or closed its side (and may still read,
 	// as nc does), or was refused, gets what was queued for it (the lobby's
 	// pause, im's farewell, the refusal); a lost or kicked one does not.

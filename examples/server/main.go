@@ -4,8 +4,8 @@
 //	server [flags] [PORT]
 //
 // PORT serves cs168 on every address of the machine (or -addr). -cs168,
-// -im and -lobby take a listen address each, such as :12000, and may be
-// combined: `server -cs168 :55555 -im :12000 -lobby :5220`. The server
+// -im, -lobby, -line and -irc take a listen address each, such as :12000,
+// and may be combined: `server -cs168 :55555 -im :12000 -irc :6667`. The server
 // prints where each connection comes from, logs every event to server.log
 // (or -log FILE; -log "" turns it off), and stops cleanly on Ctrl-C or
 // SIGTERM.
@@ -27,11 +27,13 @@ import (
 	_ "net/http/pprof"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
 	chat "github.com/framechat/chat"
 	"github.com/framechat/chat/examples/linechat"
+	"github.com/framechat/chat/irc"
 	"github.com/framechat/chat/natsbus"
 	"github.com/framechat/chat/web"
 	"github.com/framechat/chat/ws"
@@ -41,12 +43,17 @@ import (
 func main() {
 	addr := flag.String("addr", "", "host or IP for PORT (default: every address of the machine)")
 	var o options
-	var cs168Addr, imAddr, lobbyAddr, lineAddr, imRoom string
+	var cs168Addr, imAddr, lobbyAddr, lineAddr, ircAddr, imRoom, motdFile string
 	var lobby chat.LobbyOptions
+	var ircOpts irc.Options
 	flag.StringVar(&cs168Addr, "cs168", "", "listen address for the cs168 protocol, e.g. :55555")
 	flag.StringVar(&imAddr, "im", "", "listen address for the im protocol, e.g. :12000")
 	flag.StringVar(&lobbyAddr, "lobby", "", "listen address for the lobby protocol, e.g. :5220")
 	flag.StringVar(&lineAddr, "line", "", "listen address for the linechat protocol (lines, several rooms at once; nc-friendly), e.g. :6000")
+	flag.StringVar(&ircAddr, "irc", "", "listen address for IRC (RFC 1459/2812 clients such as irssi or WeeChat; #go is the room go), e.g. :6667")
+	flag.StringVar(&ircOpts.ServerName, "irc-server-name", "", `the server's name to IRC clients (default "framechat")`)
+	flag.StringVar(&ircOpts.Network, "irc-network", "", `the network's name to IRC clients (default "framechat")`)
+	flag.StringVar(&motdFile, "irc-motd", "", "file whose lines are the IRC message of the day (default: none)")
 	flag.StringVar(&o.logFile, "log", "server.log", `file to log every event to ("" for none)`)
 	flag.IntVar(&o.logMaxMB, "log-max-size", 10, "megabytes the log may reach before it is rotated (renamed with a timestamp; a new one is started)")
 	flag.IntVar(&o.logBackups, "log-backups", 3, "rotated logs to keep (0: all)")
@@ -80,8 +87,19 @@ func main() {
 	if flag.NArg() == 1 {
 		cs168Addr = net.JoinHostPort(*addr, flag.Arg(0))
 	}
+	if motdFile != "" {
+		b, err := os.ReadFile(motdFile)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "server:", err)
+			os.Exit(2)
+		}
+		if motd := strings.TrimRight(string(b), "\r\n"); motd != "" {
+			ircOpts.MOTD = strings.Split(strings.ReplaceAll(motd, "\r\n", "\n"), "\n")
+		}
+	}
 	for _, l := range []listener{
 		{chat.CS168, cs168Addr},
+		{irc.New(ircOpts), ircAddr},
 		{chat.NewIM(imRoom), imAddr},
 		{chat.NewLobby(lobby), lobbyAddr},
 		{linechat.Protocol, lineAddr},
@@ -91,7 +109,7 @@ func main() {
 		}
 	}
 	if len(o.listen) == 0 && o.http == "" {
-		fmt.Fprintln(os.Stderr, "server: give a PORT, or at least one of -cs168, -im, -lobby, -line, -http")
+		fmt.Fprintln(os.Stderr, "server: give a PORT, or at least one of -cs168, -im, -lobby, -line, -irc, -http")
 		flag.Usage()
 		os.Exit(2)
 	}

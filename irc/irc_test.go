@@ -1,0 +1,369 @@
+package irc
+
+import (
+	"io"
+	"strings"
+	"testing"
+
+	"github.com/framechat/chat"
+	"github.com/google/go-cmp/cmp"
+)
+
+// TestRegistration: NICK and USER register a client, whose welcome burst
+// is 001–005 and the MOTD; a CAP LS holds registration until CAP END, and
+// PING is answered before registration too.
+func TestRegistration(t *testing.T) {
+	s := serve(t, chat.Config{})
+	c := s.ircClient("alice")
+	c.send("CAP LS 302", "PASS secret", "NICK alice", "USER alice 0 * :Alice Liddell", "PING early")
+	c.expect(":test.server CAP * LS :", ":test.server PONG test.server :early")
+	c.send("CAP REQ :sasl", "CAP END")
+	c.expect(":test.server CAP alice NAK :sasl")
+	got := c.until(" 376 ")
+	want := []string{
+		":test.server 001 alice :Welcome to the TestNet IRC network, alice!alice@test.server",
+		":test.server 002 alice :Your host is test.server, running framechat",
+		":test.server 003 alice :This server was created ",
+		":test.server 004 alice test.server framechat i n",
+		":test.server 005 alice CASEMAPPING=ascii CHANTYPES=# CHANLIMIT=#: NICKLEN=32 CHANNELLEN=65 NETWORK=TestNet PREFIX= CHANMODES=,,,n :are supported by this server",
+		":test.server 375 alice :- test.server Message of the day - ",
+		":test.server 372 alice :- Be nice.",
+		":test.server 376 alice :End of /MOTD command.",
+	}
+	if len(got) == len(want) && strings.HasPrefix(got[2], want[2]) {
+		got[2] = want[2] // the date varies
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("welcome (-want +got):\n%s", diff)
+	}
+	c.send("USER again 0 * :x", "PASS late")
+	c.expect(":test.server 462 alice :You may not reregister", ":test.server 462 alice :You may not reregister")
+	c.sync()
+}
+
+// TestNoMOTD: without a message of the day, the welcome ends in
+// ERR_NOMOTD.
+func TestNoMOTD(t *testing.T) {
+	h := chat.NewHub(chat.Config{})
+	p := New(Options{})
+	mt := chat.NewMemTransport()
+	done := make(chan error, 1)
+	go func() { done <- h.ServeProtocol(mt, p) }()
+	s := &server{t: t, h: h, irc: mt}
+	t.Cleanup(func() { shutdown(t, h); <-done })
+	c := s.ircClient("bob")
+	c.send("NICK bob", "USER b 0 * :B")
+	if l := c.until(" 422 "); l[len(l)-1] != ":framechat 422 bob :MOTD File is missing" {
+		t.Errorf("last line of the welcome %q", l[len(l)-1])
+	}
+}
+
+// TestBeforeRegistration: commands other than the registration ones get
+// ERR_NOTREGISTERED; missing parameters get ERR_NEEDMOREPARAMS.
+func TestBeforeRegistration(t *testing.T) {
+	s := serve(t, chat.Config{})
+	c := s.ircClient("x")
+	c.send("JOIN #a", "PRIVMSG #a :hi", "FOO", "USER onlyone", "NICK", "CAP", "CAP FROB")
+	c.expect(
+		":test.server 451 * :You have not registered",
+		":test.server 451 * :You have not registered",
+		":test.server 451 * :You have not registered",
+		":test.server 461 * USER :Not enough parameters",
+		":test.server 431 * :No nickname given",
+		":test.server 461 * CAP :Not enough parameters",
+		":test.server 410 * FROB :Invalid CAP command",
+	)
+	if got := s.h.Stats(); got.Conns != 1 {
+		t.Errorf("Stats().Conns = %d, want 1", got.Conns)
+	}
+}
+
+// TestUnknownCommand: a registered client's unknown command gets
+// ERR_UNKNOWNCOMMAND, and the connection goes on.
+func TestUnknownCommand(t *testing.T) {
+	s := serve(t, chat.Config{})
+	c := s.register("alice")
+	c.send("FROBNICATE x y", "", "   ")
+	c.expect(":test.server 421 alice FROBNICATE :Unknown command")
+	c.sync()
+}
+
+// TestNicks: nicks follow the hub's name rule and NICKLEN, are unique
+// among IRC users whatever their case, and are free again once their user
+// has changed nick or gone.
+func TestNicks(t *testing.T) {
+	s := serve(t, chat.Config{})
+	alice := s.register("alice")
+	c := s.ircClient("second")
+	c.send("NICK [bob]", "NICK "+strings.Repeat("n", 33), "NICK ALICE")
+	got := []string{c.recv(), c.recv(), c.recv()}
+	for i, prefix := range []string{":test.server 432 * [bob] :Erroneous nickname: use ", ":test.server 432 * nnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnn :Erroneous nickname: at most 32 bytes", ":test.server 433 * ALICE :Nickname is already in use"} {
+		if !strings.HasPrefix(got[i], prefix) {
+			t.Errorf("reply %d: %q, want it to start %q", i, got[i], prefix)
+		}
+	}
+	// A change when in no channel is echoed by the server itself.
+	alice.send("NICK Alicia")
+	alice.expect(":alice!alice@test.server NICK Alicia")
+	c.send("NICK alice", "USER a 0 * :A")
+	c.until(" 376 ")
+	alice.send("NICK alice")
+	alice.expect(":test.server 433 Alicia alice :Nickname is already in use")
+	c.send("QUIT")
+	c.expect("ERROR :Closing Link: alice (Client Quit)")
+	// The hub ends c's session after its QUIT; a registration that races
+	// it may still find the nick taken, so wait for the end of stream.
+	c.conn.SetReadDeadline(deadline())
+	if _, err := c.r.ReadString('\n'); err != io.EOF {
+		t.Fatalf("after QUIT: %v, want end of stream", err)
+	}
+	d := s.register("alice") // free again
+	d.sync()
+}
+
+// TestChannels: JOIN of several channels (created when missing) echoes
+// each JOIN and sends NAMES; PART leaves with a reason; JOIN 0 parts all;
+// the errors are the RFC's.
+func TestChannels(t *testing.T) {
+	s := serve(t, chat.Config{})
+	alice := s.register("alice")
+	alice.send("JOIN #go,#rust")
+	alice.expect(
+		":alice!alice@test.server JOIN #go",
+		":test.server 353 alice = #go :alice",
+		":test.server 366 alice #go :End of /NAMES list",
+		":alice!alice@test.server JOIN #rust",
+		":test.server 353 alice = #rust :alice",
+		":test.server 366 alice #rust :End of /NAMES list",
+	)
+	bob := s.register("bob")
+	bob.send("JOIN #GO")
+	bob.expect(
+		":bob!bob@test.server JOIN #go",
+		":test.server 353 bob = #go :alice bob",
+		":test.server 366 bob #go :End of /NAMES list",
+	)
+	alice.expect(":bob!bob@test.server JOIN #go")
+	bob.send("JOIN #go", "JOIN nohash", "PART #rust", "PART #nowhere", "PART")
+	bob.expect(
+		":test.server 403 bob nohash :No such channel (channel names start with #)",
+		":test.server 442 bob #rust :You're not on that channel",
+		":test.server 403 bob #nowhere :No such channel",
+		":test.server 461 bob PART :Not enough parameters",
+	)
+	bob.send("PART #go :see you")
+	bob.expect(":bob!bob@test.server PART #go :see you")
+	alice.expect(":bob!bob@test.server PART #go")
+	alice.send("JOIN 0")
+	alice.expect(":alice!alice@test.server PART #rust", ":alice!alice@test.server PART #go")
+	alice.sync()
+	bob.sync()
+}
+
+// TestPrivmsg: lines to a channel reach its other members (not the
+// sender); lines to a nick reach that user alone; the errors are the
+// RFC's, and NOTICE gets none.
+func TestPrivmsg(t *testing.T) {
+	s := serve(t, chat.Config{})
+	alice, bob, carol := s.register("alice"), s.register("bob"), s.register("carol")
+	alice.send("JOIN #go")
+	alice.until(" 366 ")
+	bob.send("JOIN #go")
+	bob.until(" 366 ")
+	alice.expect(":bob!bob@test.server JOIN #go")
+	alice.send("PRIVMSG #go :hello, go", "PRIVMSG Bob :psst", "NOTICE #go :a notice")
+	bob.expect(
+		":alice!alice@test.server PRIVMSG #go :hello, go",
+		":alice!alice@test.server PRIVMSG bob :psst",
+		":alice!alice@test.server PRIVMSG #go :a notice", // a notice is a line like any other in the room
+	)
+	carol.send("PRIVMSG #go :outside", "PRIVMSG #none :x", "PRIVMSG alice :no shared channel", "PRIVMSG", "PRIVMSG #go", "NOTICE #none :silent", "NOTICE nobody :silent")
+	carol.expect(
+		":test.server 404 carol #go :Cannot send to channel (you are not in it)",
+		":test.server 401 carol #none :No such nick/channel",
+		":test.server 401 carol alice :No such nick/channel (or you share no channel with them)",
+		":test.server 411 carol :No recipient given (PRIVMSG)",
+		":test.server 412 carol :No text to send",
+	)
+	carol.sync()
+	alice.send("PRIVMSG #go :\xff\xfe")
+	alice.expect(":test.server 400 alice PRIVMSG :Your message is not valid UTF-8, so it was not sent")
+	bob.send("AWAY :lunch")
+	bob.expect(":test.server 306 bob :You have been marked as being away")
+	alice.send("PRIVMSG bob :there?")
+	alice.expect(":test.server 301 alice bob :lunch")
+	bob.expect(":alice!alice@test.server PRIVMSG bob :there?")
+	bob.send("AWAY")
+	bob.expect(":test.server 305 bob :You are no longer marked as being away")
+	alice.sync()
+	bob.sync()
+}
+
+// TestLongAndBrokenLines: a line over 512 bytes is answered with
+// ERR_INPUTTOOLONG and dropped whole; the connection reads on.
+func TestLongAndBrokenLines(t *testing.T) {
+	s := serve(t, chat.Config{})
+	alice, bob := s.register("alice"), s.register("bob")
+	alice.send("JOIN #a")
+	alice.until(" 366 ")
+	bob.send("JOIN #a")
+	bob.until(" 366 ")
+	alice.expect(":bob!bob@test.server JOIN #a")
+	bob.send("PRIVMSG #a :" + strings.Repeat("x", 600) + " PRIVMSG #a :smuggled")
+	bob.expect(":test.server 417 bob :Input line was too long")
+	bob.send("PRIVMSG #a :fine\nPRIVMSG #a :bare line feed")
+	alice.expect(":bob!bob@test.server PRIVMSG #a :fine", ":bob!bob@test.server PRIVMSG #a :bare line feed")
+	alice.sync()
+	bob.sync()
+}
+
+// TestQueries: NAMES, LIST, WHO, WHOIS, TOPIC, MODE, ISON, USERHOST and
+// MOTD, with users of IRC and of cs168 in the rooms.
+func TestQueries(t *testing.T) {
+	s := serve(t, chat.Config{})
+	alice := s.register("alice")
+	alice.send("JOIN #go")
+	alice.until(" 366 ")
+	cs := s.frameClient(s.cs168, "carl")
+	cs.send("carl", "/join go")
+	alice.expect(":carl!carl@test.server JOIN #go")
+	bob := s.register("bob")
+	bob.send("AWAY :away")
+	bob.until(" 306 ")
+
+	alice.send("NAMES #go", "NAMES #none", "LIST")
+	alice.expect(
+		":test.server 353 alice = #go :alice carl",
+		":test.server 366 alice #go :End of /NAMES list",
+		":test.server 366 alice #none :End of /NAMES list",
+		":test.server 321 alice Channel :Users  Name",
+		":test.server 322 alice #go 2 :",
+		":test.server 323 alice :End of /LIST",
+	)
+	alice.send("WHO #go", "WHOIS carl", "WHOIS bob", "WHOIS nobody")
+	alice.expect(
+		":test.server 352 alice #go alice test.server test.server alice H :0 The alice",
+		":test.server 352 alice #go carl test.server test.server carl H :0 carl",
+		":test.server 315 alice #go :End of /WHO list",
+		":test.server 311 alice carl carl test.server * :carl",
+		":test.server 312 alice carl test.server :TestNet",
+		":test.server 319 alice carl :#go",
+		":test.server 318 alice carl :End of /WHOIS list",
+		":test.server 311 alice bob bob test.server * :The bob",
+		":test.server 312 alice bob test.server :TestNet",
+		":test.server 301 alice bob :away",
+		":test.server 318 alice bob :End of /WHOIS list",
+		":test.server 401 alice nobody :No such nick/channel",
+		":test.server 318 alice nobody :End of /WHOIS list",
+	)
+	alice.send("TOPIC #go", "TOPIC #go :new topic", "TOPIC #none", "MODE #go", "MODE #go b", "MODE #go +o carl", "MODE alice", "MODE alice +i", "MODE bob", "MODE alice +o")
+	alice.expect(
+		":test.server 331 alice #go :No topic is set",
+		":test.server 482 alice #go :Topics are not kept on this server",
+		":test.server 403 alice #none :No such channel",
+		":test.server 324 alice #go :+n",
+		":test.server 368 alice #go :End of channel ban list",
+		":test.server 482 alice #go :You're not channel operator",
+		":test.server 221 alice +i",
+		":alice!alice@test.server MODE alice +i",
+		":test.server 502 alice :Cannot change mode for other users",
+		":test.server 501 alice :Unknown MODE flag",
+	)
+	alice.send("ISON bob carl nobody", "USERHOST bob alice", "MOTD", "PING", "PONG x")
+	alice.expect(
+		":test.server 303 alice :bob",
+		":test.server 302 alice :bob=-bob@test.server alice=+alice@test.server",
+		":test.server 375 alice :- test.server Message of the day - ",
+		":test.server 372 alice :- Be nice.",
+		":test.server 376 alice :End of /MOTD command.",
+		":test.server 409 alice :No origin specified",
+	)
+	alice.sync()
+}
+
+// TestQuit: QUIT is answered with ERROR and the connection closed; the
+// others see a part, in their own protocol's words.
+func TestQuit(t *testing.T) {
+	s := serve(t, chat.Config{})
+	alice := s.register("alice")
+	alice.send("JOIN #go")
+	alice.until(" 366 ")
+	bob := s.register("bob")
+	bob.send("JOIN #go")
+	bob.until(" 366 ")
+	alice.expect(":bob!bob@test.server JOIN #go")
+	cs := s.frameClient(s.cs168, "carl")
+	cs.send("carl", "/join go")
+	alice.expect(":carl!carl@test.server JOIN #go")
+	alice.send("QUIT :gone fishing")
+	alice.expect("ERROR :Closing Link: alice (Quit: gone fishing)")
+	bob.expect(":carl!carl@test.server JOIN #go", ":alice!alice@test.server PART #go")
+	cs.expect("alice has left")
+	// A lost connection is a part with a reason.
+	bob.conn.Close()
+	cs.expect("bob has left")
+}
+
+// TestWithOtherProtocols: IRC users and cs168 and im users share rooms and
+// see each other's lines, joins, parts and renames in their own words; an
+// IRC PRIVMSG to an im user is a whisper, and back.
+func TestWithOtherProtocols(t *testing.T) {
+	s := serve(t, chat.Config{})
+	irc := s.register("ian")
+	irc.send("JOIN #go,#im")
+	irc.until("#im :End")
+	cs := s.frameClient(s.cs168, "cleo")
+	cs.send("cleo", "/join go")
+	irc.expect(":cleo!cleo@test.server JOIN #go")
+	cs.send("hello from cs168")
+	irc.expect(":cleo!cleo@test.server PRIVMSG #go :hello from cs168")
+	irc.send("PRIVMSG #go :hello from irc")
+	cs.expect("[ian] hello from irc")
+
+	im := s.frameClient(s.imMT, "ivy")
+	im.expect("NOTICE Welcome to framechat. The first line you send is your username (" + ruleOf(t, s) + ").")
+	im.send("ivy")
+	welcome := readFrame(t, im)
+	if !strings.HasPrefix(welcome, "NOTICE ") {
+		t.Fatalf("im welcome %q", welcome)
+	}
+	irc.expect(":ivy!ivy@test.server JOIN #im")
+	irc.send("PRIVMSG ivy :whisper to im")
+	im.expect("WHISPER ian whisper to im")
+	im.send("/whisper ian whisper to irc")
+	im.expect("SENT ian whisper to irc")
+	irc.expect(":ivy!ivy@test.server PRIVMSG ian :whisper to irc")
+	im.send("/nick ivy2")
+	irc.expect(":ivy!ivy@test.server NICK ivy2")
+	im.expect("NOTICE ivy is now known as ivy2")
+	irc.send("NICK ian2")
+	irc.expect(":ian!ian@test.server NICK ian2", ":ian!ian@test.server NICK ian2")
+	cs.expect("ian is now known as ian2")
+	im.expect("NOTICE ian is now known as ian2")
+	cs.conn.Close() // a cs168 user leaves by hanging up
+	irc.expect(":cleo!cleo@test.server PART #go")
+	irc.sync()
+}
+
+// ruleOf is the hub's name rule as protocols word it.
+func ruleOf(t *testing.T, s *server) string {
+	t.Helper()
+	c := s.ircClient("probe")
+	c.send("NICK [x]")
+	l := c.recv()
+	_, rule, ok := strings.Cut(l, ":Erroneous nickname: use ")
+	if !ok {
+		t.Fatalf("432 reply %q", l)
+	}
+	return rule
+}
+
+func readFrame(t *testing.T, f *frames) string {
+	t.Helper()
+	f.conn.SetReadDeadline(deadline())
+	p, err := f.fr.ReadFrame()
+	if err != nil {
+		t.Fatalf("%s: %v", f.name, err)
+	}
+	return string(p)
+}

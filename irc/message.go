@@ -1,0 +1,99 @@
+package irc
+
+import (
+	"strings"
+	"unicode/utf8"
+)
+
+// A message is one parsed client line: the command, upper-cased, and its
+// parameters, the trailing one (after " :") included as the last.
+type message struct {
+	cmd    string
+	params []string
+}
+
+// maxParams is the most parameters a line may have (RFC 2812 section
+// 2.3.1); the rest of a longer line is the last.
+const maxParams = 15
+
+// parse splits a line into a message. Message tags and the prefix, which a
+// client has no business sending, are skipped. A line of spaces has no
+// command.
+func parse(line string) message {
+	line = strings.TrimLeft(line, " ")
+	if strings.HasPrefix(line, "@") { // message tags
+		_, line, _ = strings.Cut(line, " ")
+		line = strings.TrimLeft(line, " ")
+	}
+	if strings.HasPrefix(line, ":") { // a prefix
+		_, line, _ = strings.Cut(line, " ")
+		line = strings.TrimLeft(line, " ")
+	}
+	cmd, rest, _ := strings.Cut(line, " ")
+	m := message{cmd: strings.ToUpper(cmd)}
+	for rest != "" {
+		rest = strings.TrimLeft(rest, " ")
+		if rest == "" {
+			break
+		}
+		if rest[0] == ':' || len(m.params) == maxParams-1 {
+			m.params = append(m.params, strings.TrimPrefix(rest, ":"))
+			break
+		}
+		var p string
+		p, rest, _ = strings.Cut(rest, " ")
+		m.params = append(m.params, p)
+	}
+	return m
+}
+
+// arg returns parameter i, or "" if there is none.
+func (m message) arg(i int) string {
+	if i < len(m.params) {
+		return m.params[i]
+	}
+	return ""
+}
+
+// clean makes text safe inside one IRC line: line breaks and NULs, which
+// would end the line or cut it, become spaces, and invalid UTF-8 is
+// replaced. Text from other protocols may hold any of them.
+func clean(text string) string {
+	if !strings.ContainsAny(text, "\r\n\x00") && utf8.ValidString(text) {
+		return text
+	}
+	text = strings.ToValidUTF8(text, "\uFFFD")
+	return strings.Map(func(r rune) rune {
+		if r == '\r' || r == '\n' || r == 0 {
+			return ' '
+		}
+		return r
+	}, text)
+}
+
+// cut shortens s to at most n bytes, at a character boundary.
+func cut(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
+}
+
+// fold is a nick or channel name as compared: ASCII letters in lower case
+// (ISUPPORT CASEMAPPING=ascii).
+func fold(s string) string {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c >= 'A' && c <= 'Z' {
+			return strings.Map(func(r rune) rune {
+				if r >= 'A' && r <= 'Z' {
+					return r + 'a' - 'A'
+				}
+				return r
+			}, s)
+		}
+	}
+	return s
+}

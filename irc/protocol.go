@@ -1,0 +1,194 @@
+package irc
+
+import (
+	"io"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/framechat/chat"
+)
+
+// Options configure the IRC protocol. The zero value is usable.
+type Options struct {
+	// ServerName is the server's name in replies and in users' host
+	// parts. Empty means "framechat".
+	ServerName string
+	// Network is the network name in the welcome and in ISUPPORT. Empty
+	// means "framechat".
+	Network string
+	// MOTD is the message of the day, one entry per line; none means
+	// ERR_NOMOTD.
+	MOTD []string
+	// MaxNickBytes bounds nicks (ISUPPORT NICKLEN). Zero means 32; the
+	// hub's own bound (chat.Config.MaxNameBytes) applies too.
+	MaxNickBytes int
+}
+
+// Protocol is the IRC client protocol as a chat.Protocol: serve it on a
+// hub (chat.Hub.ServeProtocol) and IRC clients share the hub's rooms with
+// the other protocols' users, a channel #go being the room go. Make one
+// with New. Nicks are unique among the IRC users of one Protocol value,
+// whatever their case (CASEMAPPING=ascii), and within each room whatever
+// the members' protocols (the hub's rule).
+type Protocol struct {
+	o       Options
+	created string // when the protocol was made, for RPL_CREATED
+
+	mu    sync.Mutex
+	nicks map[string]*user // by folded nick: registered IRC users
+}
+
+// New returns the IRC protocol configured by o.
+func New(o Options) *Protocol {
+	if o.ServerName == "" {
+		o.ServerName = "framechat"
+	}
+	if o.Network == "" {
+		o.Network = "framechat"
+	}
+	if o.MaxNickBytes <= 0 {
+		o.MaxNickBytes = 32
+	}
+	return &Protocol{o: o, created: time.Now().UTC().Format(time.RFC1123), nicks: make(map[string]*user)}
+}
+
+// Name is "irc".
+func (p *Protocol) Name() string { return "irc" }
+
+// NewReader returns a LineReader.
+func (p *Protocol) NewReader(r io.Reader) chat.Reader { return NewLineReader(r) }
+
+// NewSession returns the state machine of one IRC connection, which waits
+// for NICK and USER.
+func (p *Protocol) NewSession(c chat.Conn) chat.Session { return &session{p: p, c: c} }
+
+// Notice encodes a server notice to one connection.
+func (p *Protocol) Notice(text string) []byte {
+	return p.line(":"+p.o.ServerName, "NOTICE", "*", text)
+}
+
+// Render encodes a room message as the IRC line a channel member sees: a
+// PRIVMSG to the channel or (a whisper) to the addressee, a JOIN, a PART,
+// a NICK, or a server NOTICE to the channel.
+func (p *Protocol) Render(m chat.Message) (msg, more []byte) {
+	from := p.prefix(m.From)
+	channel := "#" + m.Room
+	switch m.Kind {
+	case chat.MessageChat:
+		return p.line(from, "PRIVMSG", channel, string(m.Text)), nil
+	case chat.MessageWhisper:
+		return p.line(from, "PRIVMSG", m.To, string(m.Text)), nil
+	case chat.MessageJoined:
+		return p.line(from, "JOIN", channel), nil
+	case chat.MessageLeft:
+		if m.Lost {
+			return p.line(from, "PART", channel, "Connection lost"), nil
+		}
+		return p.line(from, "PART", channel), nil
+	case chat.MessageRenamed:
+		return p.line(from, "NICK", m.To), nil
+	}
+	return p.line(":"+p.o.ServerName, "NOTICE", channel, string(m.Text)), nil
+}
+
+// prefix is the source of a user's lines: nick!nick@server.
+func (p *Protocol) prefix(nick string) string {
+	return ":" + nick + "!" + nick + "@" + p.o.ServerName
+}
+
+// line encodes one line from source: the command and its parameters, the
+// last one written as a trailing parameter (after " :") when it must be
+// (it is empty, has a space, or starts with a colon) or is text by custom
+// (see trailing). Parameters are cleaned of line breaks, and the line is
+// cut to MaxLine bytes.
+func (p *Protocol) line(source, cmd string, params ...string) []byte {
+	var b strings.Builder
+	b.Grow(64)
+	b.WriteString(source)
+	b.WriteByte(' ')
+	b.WriteString(cmd)
+	always := trailing(cmd, len(params))
+	for i, s := range params {
+		b.WriteByte(' ')
+		if i == len(params)-1 && (always || s == "" || s[0] == ':' || strings.ContainsRune(s, ' ')) {
+			b.WriteByte(':')
+		}
+		b.WriteString(clean(s))
+	}
+	return []byte(cut(b.String(), MaxLine-2) + "\r\n")
+}
+
+// trailing reports whether the last of n parameters of cmd is written as
+// a trailing parameter even when it need not be, as servers do for text:
+// numeric replies after the first three (004's modes are not text), a
+// message's text, a part's reason.
+func trailing(cmd string, n int) bool {
+	switch cmd {
+	case "PRIVMSG", "NOTICE", "CAP", "PONG":
+		return true
+	case "PART":
+		return n > 1
+	case rplMyInfo, rplUModeIs:
+		return false
+	}
+	return cmd[0] >= '0' && cmd[0] <= '9'
+}
+
+// numeric encodes a numeric reply to nick (or "*" before it has one).
+func (p *Protocol) numeric(code, nick string, params ...string) []byte {
+	if nick == "" {
+		nick = "*"
+	}
+	return p.line(":"+p.o.ServerName, code, append([]string{nick}, params...)...)
+}
+
+// A user is a registered IRC user as other sessions see it. Its fields
+// are guarded by Protocol.mu; others get copies (lookup).
+type user struct {
+	nick, user, real, away string
+}
+
+// lookup returns a copy of the registered IRC user called nick, whatever
+// its case.
+func (p *Protocol) lookup(nick string) (user, bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	u, ok := p.nicks[fold(nick)]
+	if !ok {
+		return user{}, false
+	}
+	return *u, true
+}
+
+// claim registers u under nick, in place of its old nick if it had one;
+// it reports false if another IRC user has the nick.
+func (p *Protocol) claim(u *user, nick string) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if t, ok := p.nicks[fold(nick)]; ok && t != u {
+		return false
+	}
+	if p.nicks[fold(u.nick)] == u {
+		delete(p.nicks, fold(u.nick))
+	}
+	u.nick = nick
+	p.nicks[fold(nick)] = u
+	return true
+}
+
+// release forgets u.
+func (p *Protocol) release(u *user) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.nicks[fold(u.nick)] == u {
+		delete(p.nicks, fold(u.nick))
+	}
+}
+
+// setAway sets u's away message ("" for none).
+func (p *Protocol) setAway(u *user, text string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	u.away = text
+}

@@ -1,0 +1,68 @@
+package irc
+
+import (
+	"bytes"
+	"io"
+)
+
+// MaxLine is the longest line a client may send, CR LF included
+// (RFC 1459 section 2.3).
+const MaxLine = 512
+
+// tooLong is what LineReader returns in place of a line longer than
+// MaxLine: a real line never contains a line feed, so the session can
+// tell it apart and answer ERR_INPUTTOOLONG.
+var tooLong = []byte("\n")
+
+// LineReader reads a client's lines: the bytes up to a line feed, without
+// it or a carriage return before it. A line longer than MaxLine is
+// dropped (the rest of it up to its line feed is read and discarded) and
+// reported once, as a message of one line feed. It keeps what it has read
+// of a line across read errors such as a deadline (it is a chat.Resumer),
+// and holds one MaxLine buffer.
+type LineReader struct {
+	r          io.Reader
+	buf        [MaxLine]byte
+	start, end int  // unread bytes: buf[start:end]
+	skipping   bool // discarding the rest of an overlong line
+}
+
+// NewLineReader returns a LineReader reading from r.
+func NewLineReader(r io.Reader) *LineReader { return &LineReader{r: r} }
+
+// ReadMessage returns the next line. The slice is valid until the next
+// call. At the end of the stream it returns io.EOF; a last line with no
+// line feed is dropped, as IRC servers do.
+func (lr *LineReader) ReadMessage() ([]byte, error) {
+	for {
+		if i := bytes.IndexByte(lr.buf[lr.start:lr.end], '\n'); i >= 0 {
+			line := lr.buf[lr.start : lr.start+i]
+			lr.start += i + 1
+			if lr.skipping {
+				lr.skipping = false
+				continue
+			}
+			return bytes.TrimSuffix(line, []byte("\r")), nil
+		}
+		if lr.start > 0 { // move the partial line to the front
+			lr.end = copy(lr.buf[:], lr.buf[lr.start:lr.end])
+			lr.start = 0
+		}
+		if lr.end == len(lr.buf) { // a full buffer and no line feed
+			lr.end = 0
+			if !lr.skipping {
+				lr.skipping = true
+				return tooLong, nil
+			}
+		}
+		n, err := lr.r.Read(lr.buf[lr.end:])
+		lr.end += n
+		if n == 0 && err != nil {
+			return nil, err
+		}
+	}
+}
+
+// Resumes reports that a LineReader reads on after a read error such as a
+// deadline, with the part of a line read before it (chat.Resumer).
+func (lr *LineReader) Resumes() bool { return true }

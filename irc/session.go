@@ -1,0 +1,726 @@
+package irc
+
+import (
+	"errors"
+	"slices"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/framechat/chat"
+)
+
+// session is one IRC connection's state machine:
+//
+//	unregistered ──NICK and USER (and CAP END, if CAP was sent)──▶ registered ──QUIT──▶ closed
+//
+// Before registration only CAP, PASS, NICK, USER, PING, PONG and QUIT are
+// answered; the rest get ERR_NOTREGISTERED.
+type session struct {
+	p *Protocol
+	c chat.Conn
+
+	nick       string // the nick asked for; the registered one after registration
+	u          user   // from USER: user and real name
+	capping    bool   // CAP negotiation under way: registration waits for CAP END
+	registered bool
+	channels   []string // the rooms joined, in join order
+
+	me *user // this user in the protocol's registry, once registered
+}
+
+// handler runs one command; it returns false when the client has quit.
+type handler func(s *session, m message) bool
+
+// commands are the commands of a registered client, by name.
+var commands map[string]handler
+
+// early are the commands answered before registration too.
+var early = map[string]bool{"CAP": true, "PASS": true, "NICK": true, "USER": true, "PING": true, "PONG": true, "QUIT": true}
+
+func init() {
+	commands = map[string]handler{
+		"CAP": (*session).capability, "PASS": (*session).pass, "NICK": (*session).nickCmd,
+		"USER": (*session).userCmd, "PING": (*session).ping, "PONG": ok, "QUIT": (*session).quit,
+		"JOIN": (*session).join, "PART": (*session).part, "PRIVMSG": (*session).privmsg,
+		"NOTICE": (*session).privmsg, "NAMES": (*session).names, "LIST": (*session).list,
+		"WHO": (*session).who, "WHOIS": (*session).whois, "TOPIC": (*session).topic,
+		"MODE": (*session).mode, "AWAY": (*session).awayCmd, "ISON": (*session).ison,
+		"USERHOST": (*session).userhost, "MOTD": (*session).motd,
+	}
+}
+
+// ok ignores a command (PONG).
+func ok(*session, message) bool { return true }
+
+// Handle runs one line.
+func (s *session) Handle(line []byte) bool {
+	if len(line) == 1 && line[0] == '\n' { // LineReader's mark of an overlong line
+		s.reply(errInputTooLong, "Input line was too long")
+		return true
+	}
+	m := parse(string(line))
+	if m.cmd == "" {
+		return true
+	}
+	h, known := commands[m.cmd]
+	switch {
+	case !s.registered && !early[m.cmd]:
+		s.reply(errNotRegistered, "You have not registered")
+	case !known:
+		s.reply(errUnknownCommand, m.cmd, "Unknown command")
+	default:
+		return h(s, m)
+	}
+	return true
+}
+
+// End forgets the session's nick when its connection ends (chat.Ender).
+func (s *session) End() {
+	if s.me != nil {
+		s.p.release(s.me)
+	}
+}
+
+// reply sends a numeric reply to this client.
+func (s *session) reply(code string, params ...string) {
+	s.c.Send(s.p.numeric(code, s.nick, params...))
+}
+
+// send sends a line from this client's own prefix to itself, as the echo
+// of its JOIN, PART or NICK.
+func (s *session) send(cmd string, params ...string) {
+	s.c.Send(s.p.line(s.p.prefix(s.nick), cmd, params...))
+}
+
+// needs answers ERR_NEEDMOREPARAMS and reports false when m has fewer
+// than n parameters.
+func (s *session) needs(m message, n int) bool {
+	if len(m.params) < n || m.params[0] == "" {
+		s.reply(errNeedMoreParams, m.cmd, "Not enough parameters")
+		return false
+	}
+	return true
+}
+
+// capability answers CAP: no capabilities are offered, so LS and LIST are
+// empty and every REQ is refused; LS before registration holds it until
+// END, as the IRCv3 negotiation says.
+func (s *session) capability(m message) bool {
+	if !s.needs(m, 1) {
+		return true
+	}
+	switch sub := strings.ToUpper(m.params[0]); sub {
+	case "LS", "LIST":
+		if sub == "LS" && !s.registered {
+			s.capping = true
+		}
+		s.c.Send(s.p.line(":"+s.p.o.ServerName, "CAP", s.target(), sub, ""))
+	case "REQ":
+		s.c.Send(s.p.line(":"+s.p.o.ServerName, "CAP", s.target(), "NAK", m.arg(1)))
+	case "END":
+		s.capping = false
+		s.register()
+	default:
+		s.reply(errInvalidCapCmd, m.params[0], "Invalid CAP command")
+	}
+	return true
+}
+
+// target is the nick replies go to, "*" before there is one.
+func (s *session) target() string {
+	if s.nick == "" {
+		return "*"
+	}
+	return s.nick
+}
+
+// pass accepts a password before registration; the server has none.
+func (s *session) pass(m message) bool {
+	if s.registered {
+		s.reply(errAlreadyRegistered, "You may not reregister")
+	}
+	return true
+}
+
+// userCmd takes the user name and real name.
+func (s *session) userCmd(m message) bool {
+	switch {
+	case s.registered:
+		s.reply(errAlreadyRegistered, "You may not reregister")
+	case len(m.params) < 4 || m.params[0] == "":
+		s.reply(errNeedMoreParams, m.cmd, "Not enough parameters")
+	default:
+		s.u.user, s.u.real = cut(m.params[0], 32), cut(m.params[3], 200)
+		s.register()
+	}
+	return true
+}
+
+// checkNick answers an unusable nick with the numeric that says why and
+// reports false.
+func (s *session) checkNick(nick string) bool {
+	switch {
+	case nick == "":
+		s.reply(errNoNicknameGiven, "No nickname given")
+	case len(nick) > s.p.o.MaxNickBytes:
+		s.reply(errErroneusNickname, nick, "Erroneous nickname: at most "+itoa(s.p.o.MaxNickBytes)+" bytes")
+	case s.c.CheckName(nick) != nil:
+		s.reply(errErroneusNickname, nick, "Erroneous nickname: use "+s.c.NameRule())
+	case !strings.EqualFold(nick, s.nick) && s.taken(nick):
+		s.reply(errNicknameInUse, nick, "Nickname is already in use")
+	default:
+		return true
+	}
+	return false
+}
+
+// nickCmd sets the nick before registration and changes it after.
+func (s *session) nickCmd(m message) bool {
+	nick := m.arg(0)
+	if !s.checkNick(nick) {
+		return true
+	}
+	if !s.registered {
+		s.nick = nick
+		s.register()
+		return true
+	}
+	if nick == s.nick {
+		return true
+	}
+	old := s.nick
+	if !s.p.claim(s.me, nick) {
+		s.reply(errNicknameInUse, nick, "Nickname is already in use")
+		return true
+	}
+	if err := s.c.Rename(nick); err != nil {
+		s.p.claim(s.me, old)
+		s.reply(errNicknameInUse, nick, refusal(err, "Someone in one of your channels is called "+nick))
+		return true
+	}
+	if len(s.channels) == 0 { // else the rooms told this client, with everyone
+		s.send("NICK", nick)
+	}
+	s.nick = nick
+	return true
+}
+
+// register completes registration once NICK and USER have come and any
+// CAP negotiation has ended: the nick is claimed and the welcome sent.
+func (s *session) register() {
+	if s.registered || s.capping || s.nick == "" || s.u.user == "" {
+		return
+	}
+	me := &user{user: s.u.user, real: s.u.real}
+	if !s.p.claim(me, s.nick) {
+		s.reply(errNicknameInUse, s.nick, "Nickname is already in use")
+		s.nick = ""
+		return
+	}
+	if err := s.c.SetName(s.nick); err != nil {
+		s.p.release(me)
+		s.reply(errErroneusNickname, s.nick, refusal(err, "Erroneous nickname: use "+s.c.NameRule()))
+		s.nick = ""
+		return
+	}
+	s.registered, s.me = true, me
+	o := &s.p.o
+	s.reply(rplWelcome, "Welcome to the "+o.Network+" IRC network, "+s.nick+"!"+s.u.user+"@"+o.ServerName)
+	s.reply(rplYourHost, "Your host is "+o.ServerName+", running framechat")
+	s.reply(rplCreated, "This server was created "+s.p.created)
+	s.reply(rplMyInfo, o.ServerName, "framechat", "i", "n")
+	l := s.c.Limits()
+	s.reply(rplISupport, "CASEMAPPING=ascii", "CHANTYPES=#", "CHANLIMIT=#:", "NICKLEN="+itoa(min(o.MaxNickBytes, l.MaxNameBytes)),
+		"CHANNELLEN="+itoa(l.MaxRoomNameBytes+1), "NETWORK="+o.Network, "PREFIX=", "CHANMODES=,,,n", "are supported by this server")
+	s.motd(message{})
+}
+
+// motd sends the message of the day, or ERR_NOMOTD.
+func (s *session) motd(message) bool {
+	if len(s.p.o.MOTD) == 0 {
+		s.reply(errNoMOTD, "MOTD File is missing")
+		return true
+	}
+	s.reply(rplMOTDStart, "- "+s.p.o.ServerName+" Message of the day - ")
+	for _, l := range s.p.o.MOTD {
+		s.reply(rplMOTD, "- "+l)
+	}
+	s.reply(rplEndOfMOTD, "End of /MOTD command.")
+	return true
+}
+
+// ping answers PING with PONG.
+func (s *session) ping(m message) bool {
+	if len(m.params) == 0 {
+		s.reply(errNoOrigin, "No origin specified")
+		return true
+	}
+	s.c.Send(s.p.line(":"+s.p.o.ServerName, "PONG", s.p.o.ServerName, m.params[0]))
+	return true
+}
+
+// quit answers with ERROR, as servers do, and ends the session.
+func (s *session) quit(m message) bool {
+	reason := "Client Quit"
+	if r := m.arg(0); r != "" {
+		reason = "Quit: " + r
+	}
+	s.c.Send([]byte("ERROR :Closing Link: " + clean(s.target()) + " (" + clean(cut(reason, 300)) + ")\r\n"))
+	return false
+}
+
+// room returns the room a channel name stands for, and whether the name
+// is one: "#go" is the room "go". An existing room whose name differs only
+// in case is that room (channel names are case-insensitive).
+func (s *session) room(channel string) (string, bool) {
+	name, ok := strings.CutPrefix(channel, "#")
+	if !ok || name == "" {
+		return "", false
+	}
+	if i := slices.IndexFunc(s.channels, func(r string) bool { return strings.EqualFold(r, name) }); i >= 0 {
+		return s.channels[i], true
+	}
+	if rooms, err := s.c.Rooms(); err == nil {
+		if i := slices.IndexFunc(rooms, func(r string) bool { return strings.EqualFold(r, name) }); i >= 0 {
+			return rooms[i], true
+		}
+	}
+	return name, true
+}
+
+// in reports whether the client is in room.
+func (s *session) in(room string) bool { return slices.Contains(s.channels, room) }
+
+// join joins each channel of a comma-separated list, creating the rooms
+// that do not exist; "JOIN 0" parts every channel. Keys are ignored: no
+// channel has one.
+func (s *session) join(m message) bool {
+	if !s.needs(m, 1) {
+		return true
+	}
+	if m.params[0] == "0" {
+		for len(s.channels) > 0 {
+			s.partRoom(s.channels[len(s.channels)-1], "")
+		}
+		return true
+	}
+	for _, channel := range strings.Split(m.params[0], ",") {
+		room, ok := s.room(channel)
+		if !ok {
+			s.reply(errNoSuchChannel, channel, "No such channel (channel names start with #)")
+			continue
+		}
+		if s.in(room) {
+			continue
+		}
+		if err := s.enter(room); err != nil {
+			s.joinFailed(channel, err)
+			continue
+		}
+		s.channels = append(s.channels, room)
+		s.namesOf(room)
+	}
+	return true
+}
+
+// enter joins room, creating it if it does not exist (and joining it if a
+// create raced another).
+func (s *session) enter(room string) error {
+	echo := func(int) { s.send("JOIN", "#"+room) }
+	exists, err := s.c.HasRoom(room)
+	if err != nil {
+		return err
+	}
+	for range 2 {
+		err = s.c.Join(room, !exists, echo)
+		switch {
+		case errors.Is(err, chat.ErrRoomExists):
+			exists = true
+		case errors.Is(err, chat.ErrNoSuchRoom):
+			exists = false
+		default:
+			return err
+		}
+	}
+	return err
+}
+
+// joinFailed tells the client why it could not join channel.
+func (s *session) joinFailed(channel string, err error) {
+	s.c.Failed("JOIN", channel, err)
+	var refused *chat.RefusedError
+	switch {
+	case errors.As(err, &refused):
+		s.reply(errBannedFromChan, channel, refused.Reason)
+	case errors.Is(err, chat.ErrNickInUse):
+		s.reply(errUnavailResource, channel, "Someone called "+s.nick+" is in this channel already")
+	case errors.Is(err, chat.ErrInvalidName):
+		s.reply(errBadChanName, channel, "Illegal channel name")
+	default:
+		s.reply(errNoSuchChannel, channel, "Cannot join the channel now; try again later")
+	}
+}
+
+// part leaves each channel of a comma-separated list.
+func (s *session) part(m message) bool {
+	if !s.needs(m, 1) {
+		return true
+	}
+	for _, channel := range strings.Split(m.params[0], ",") {
+		room, ok := s.room(channel)
+		switch {
+		case !ok || !s.exists(room):
+			s.reply(errNoSuchChannel, channel, "No such channel")
+		case !s.in(room):
+			s.reply(errNotOnChannel, channel, "You're not on that channel")
+		default:
+			s.partRoom(room, m.arg(1))
+		}
+	}
+	return true
+}
+
+// partRoom leaves room and echoes the PART.
+func (s *session) partRoom(room, reason string) {
+	s.c.Leave(room)
+	s.channels = slices.DeleteFunc(s.channels, func(r string) bool { return r == room })
+	if reason != "" {
+		s.send("PART", "#"+room, reason)
+	} else {
+		s.send("PART", "#"+room)
+	}
+}
+
+// exists reports whether room exists.
+func (s *session) exists(room string) bool {
+	ok, err := s.c.HasRoom(room)
+	return err == nil && ok
+}
+
+// privmsg sends PRIVMSG or NOTICE text to each target: a channel the
+// client is in, or a user it shares a channel with (a whisper there).
+// NOTICE gets no error replies, as the RFC says.
+func (s *session) privmsg(m message) bool {
+	notice := m.cmd == "NOTICE"
+	fail := func(code string, params ...string) {
+		if !notice {
+			s.reply(code, params...)
+		}
+	}
+	switch {
+	case len(m.params) == 0 || m.params[0] == "":
+		fail(errNoRecipient, "No recipient given ("+m.cmd+")")
+		return true
+	case len(m.params) < 2 || m.params[1] == "":
+		fail(errNoTextToSend, "No text to send")
+		return true
+	case !utf8.ValidString(m.params[1]):
+		fail(errUnknownError, m.cmd, "Your message is not valid UTF-8, so it was not sent")
+		return true
+	}
+	text := []byte(m.params[1])
+	for _, to := range strings.Split(m.params[0], ",") {
+		if strings.HasPrefix(to, "#") {
+			room, _ := s.room(to)
+			switch {
+			case s.in(room):
+				if err := s.c.Say(room, text); err != nil {
+					s.c.Failed(m.cmd, to, err)
+					fail(errCannotSendToChan, to, refusal(err, "Cannot send to channel"))
+				}
+			case s.exists(room):
+				fail(errCannotSendToChan, to, "Cannot send to channel (you are not in it)")
+			default:
+				fail(errNoSuchNick, to, "No such nick/channel")
+			}
+			continue
+		}
+		room, nick := s.shared(to)
+		if room == "" {
+			fail(errNoSuchNick, to, "No such nick/channel (or you share no channel with them)")
+			continue
+		}
+		if err := s.c.Whisper(room, nick, text); err != nil {
+			s.c.Failed(m.cmd, to, err)
+			fail(errNoSuchNick, to, refusal(err, "No such nick/channel"))
+			continue
+		}
+		if t, ok := s.p.lookup(nick); ok && t.away != "" && !notice {
+			s.reply(rplAway, t.nick, t.away)
+		}
+	}
+	return true
+}
+
+// shared finds nick in the client's channels and returns the first room
+// they share, with the nick as the room has it; "" if none.
+func (s *session) shared(nick string) (room, name string) {
+	for _, r := range s.channels {
+		members, err := s.c.Members(r)
+		if err != nil {
+			continue
+		}
+		if i := slices.IndexFunc(members, func(m string) bool { return strings.EqualFold(m, nick) }); i >= 0 {
+			return r, members[i]
+		}
+	}
+	return "", ""
+}
+
+// names answers NAMES for each channel given (every channel the client is
+// in when none is).
+func (s *session) names(m message) bool {
+	if m.arg(0) == "" {
+		for _, r := range s.channels {
+			s.namesOf(r)
+		}
+		s.reply(rplEndOfNames, "*", "End of /NAMES list")
+		return true
+	}
+	for _, channel := range strings.Split(m.params[0], ",") {
+		if room, ok := s.room(channel); ok && s.exists(room) {
+			s.namesOf(room)
+		} else {
+			s.reply(rplEndOfNames, channel, "End of /NAMES list")
+		}
+	}
+	return true
+}
+
+// namesOf sends RPL_NAMREPLY lines for room, as many as the names need,
+// and RPL_ENDOFNAMES.
+func (s *session) namesOf(room string) {
+	channel := "#" + room
+	members, _ := s.c.Members(room)
+	// Leave room for the source, the numeric, the nick and "= #channel :".
+	budget := MaxLine - 2 - len(s.p.o.ServerName) - len(s.nick) - len(channel) - 16
+	var line []string
+	size := 0
+	for _, n := range members {
+		if size+len(n)+1 > budget && len(line) > 0 {
+			s.reply(rplNamReply, "=", channel, strings.Join(line, " "))
+			line, size = line[:0], 0
+		}
+		line = append(line, n)
+		size += len(n) + 1
+	}
+	if len(line) > 0 {
+		s.reply(rplNamReply, "=", channel, strings.Join(line, " "))
+	}
+	s.reply(rplEndOfNames, channel, "End of /NAMES list")
+}
+
+// list answers LIST: every room (or those given) whose name an IRC
+// channel can carry, with its member count.
+func (s *session) list(m message) bool {
+	rooms, err := s.c.Rooms()
+	if err != nil {
+		s.c.Failed("LIST", "", err)
+	}
+	if want := m.arg(0); want != "" {
+		var only []string
+		for _, channel := range strings.Split(want, ",") {
+			if room, ok := s.room(channel); ok && slices.Contains(rooms, room) {
+				only = append(only, room)
+			}
+		}
+		rooms = only
+	}
+	s.reply(rplListStart, "Channel", "Users  Name")
+	for _, r := range rooms {
+		if strings.ContainsAny(r, " ,\a") {
+			continue // no IRC client could name it
+		}
+		members, _ := s.c.Members(r)
+		s.reply(rplList, "#"+r, itoa(len(members)), "")
+	}
+	s.reply(rplListEnd, "End of /LIST")
+	return true
+}
+
+// who answers WHO for a channel's members or one user.
+func (s *session) who(m message) bool {
+	mask := m.arg(0)
+	entry := func(channel, nick string) {
+		t := s.identity(nick)
+		flag := "H"
+		if t.away != "" {
+			flag = "G"
+		}
+		s.reply(rplWhoReply, channel, t.user, s.p.o.ServerName, s.p.o.ServerName, nick, flag, "0 "+t.real)
+	}
+	if room, ok := s.room(mask); ok {
+		if members, err := s.c.Members(room); err == nil {
+			for _, n := range members {
+				entry("#"+room, n)
+			}
+		}
+	} else if mask != "" {
+		if _, nick := s.shared(mask); nick != "" {
+			entry("*", nick)
+		} else if nick == "" && strings.EqualFold(mask, s.nick) {
+			entry("*", s.nick)
+		}
+	}
+	if mask == "" {
+		mask = "*"
+	}
+	s.reply(rplEndOfWho, mask, "End of /WHO list")
+	return true
+}
+
+// whois answers WHOIS for a user the client can see: itself, an IRC user,
+// or a member of a channel it is in.
+func (s *session) whois(m message) bool {
+	if !s.needs(m, 1) {
+		return true
+	}
+	nick := m.params[len(m.params)-1] // WHOIS [server] nick
+	_, irc := s.p.lookup(nick)
+	var channels []string
+	for _, r := range s.channels {
+		if members, err := s.c.Members(r); err == nil {
+			if i := slices.IndexFunc(members, func(n string) bool { return strings.EqualFold(n, nick) }); i >= 0 {
+				nick = members[i]
+				channels = append(channels, "#"+r)
+			}
+		}
+	}
+	if !irc && len(channels) == 0 {
+		s.reply(errNoSuchNick, nick, "No such nick/channel")
+		s.reply(rplEndOfWhois, nick, "End of /WHOIS list")
+		return true
+	}
+	t := s.identity(nick)
+	s.reply(rplWhoisUser, t.nick, t.user, s.p.o.ServerName, "*", t.real)
+	s.reply(rplWhoisServer, t.nick, s.p.o.ServerName, s.p.o.Network)
+	if t.away != "" {
+		s.reply(rplAway, t.nick, t.away)
+	}
+	if len(channels) > 0 {
+		s.reply(rplWhoisChannels, nick, strings.Join(channels, " "))
+	}
+	s.reply(rplEndOfWhois, nick, "End of /WHOIS list")
+	return true
+}
+
+// topic answers TOPIC: rooms have no topics here, so a query says none is
+// set and setting one is refused.
+func (s *session) topic(m message) bool {
+	if !s.needs(m, 1) {
+		return true
+	}
+	channel := m.params[0]
+	room, ok := s.room(channel)
+	switch {
+	case !ok || !s.exists(room):
+		s.reply(errNoSuchChannel, channel, "No such channel")
+	case len(m.params) > 1:
+		s.reply(errChanOPrivsNeeded, channel, "Topics are not kept on this server")
+	default:
+		s.reply(rplNoTopic, channel, "No topic is set")
+	}
+	return true
+}
+
+// mode answers MODE queries: channels have mode +n (no messages from
+// outside, which is how rooms work) and no bans; users may set +i, which
+// changes nothing. Other changes are refused.
+func (s *session) mode(m message) bool {
+	if !s.needs(m, 1) {
+		return true
+	}
+	target := m.params[0]
+	if strings.HasPrefix(target, "#") {
+		room, ok := s.room(target)
+		switch change := m.arg(1); {
+		case !ok || !s.exists(room):
+			s.reply(errNoSuchChannel, target, "No such channel")
+		case change == "":
+			s.reply(rplChannelModeIs, target, "+n")
+		case strings.TrimLeft(change, "+") == "b":
+			s.reply(rplEndOfBanList, target, "End of channel ban list")
+		default:
+			s.reply(errChanOPrivsNeeded, target, "You're not channel operator")
+		}
+		return true
+	}
+	switch change := m.arg(1); {
+	case !strings.EqualFold(target, s.nick):
+		s.reply(errUsersDontMatch, "Cannot change mode for other users")
+	case change == "":
+		s.reply(rplUModeIs, "+i")
+	case strings.Trim(change, "+-i") == "":
+		s.c.Send(s.p.line(s.p.prefix(s.nick), "MODE", s.nick, "+i"))
+	default:
+		s.reply(errUModeUnknownFlag, "Unknown MODE flag")
+	}
+	return true
+}
+
+// awayCmd sets or clears the away message.
+func (s *session) awayCmd(m message) bool {
+	text := cut(m.arg(0), 200)
+	s.p.setAway(s.me, text)
+	if text == "" {
+		s.reply(rplUnaway, "You are no longer marked as being away")
+	} else {
+		s.reply(rplNowAway, "You have been marked as being away")
+	}
+	return true
+}
+
+// ison answers ISON: which of the nicks are IRC users here.
+func (s *session) ison(m message) bool {
+	var on []string
+	for _, p := range m.params {
+		for _, nick := range strings.Fields(p) {
+			if t, ok := s.p.lookup(nick); ok {
+				on = append(on, t.nick)
+			}
+		}
+	}
+	s.reply(rplIsOn, strings.Join(on, " "))
+	return true
+}
+
+// userhost answers USERHOST for up to five IRC users.
+func (s *session) userhost(m message) bool {
+	var out []string
+	for _, nick := range m.params[:min(len(m.params), 5)] {
+		if t, ok := s.p.lookup(nick); ok {
+			mark := "+"
+			if t.away != "" {
+				mark = "-"
+			}
+			out = append(out, t.nick+"="+mark+t.user+"@"+s.p.o.ServerName)
+		}
+	}
+	s.reply(rplUserHost, strings.Join(out, " "))
+	return true
+}
+
+// taken reports whether another IRC user has nick.
+func (s *session) taken(nick string) bool {
+	_, ok := s.p.lookup(nick)
+	return ok
+}
+
+// identity is what WHO and WHOIS say of nick: its registry entry for an
+// IRC user, else (a user of another protocol) its nick for user and real
+// name.
+func (s *session) identity(nick string) user {
+	if t, ok := s.p.lookup(nick); ok {
+		return t
+	}
+	return user{nick: nick, user: nick, real: nick}
+}
+
+// refusal is a hook's reason for refusing, if err is one, else fallback.
+func refusal(err error, fallback string) string {
+	var r *chat.RefusedError
+	if errors.As(err, &r) {
+		return r.Reason
+	}
+	return fallback
+}
