@@ -69,6 +69,19 @@ type Ender interface {
 	End()
 }
 
+// Pinger is implemented by a Session that keeps its connection alive
+// itself, as IRC servers do with PING: when the connection has sent
+// nothing for PingAfter (since its last message, or since the last Ping),
+// the hub calls Ping, on the connection's goroutine. Ping may send the
+// client something that asks for an answer and report true, to wait
+// another PingAfter; or report false, and the hub ends the connection as
+// idle (ReasonIdle). For such a session PingAfter takes the place of
+// Config.IdleTimeout.
+type Pinger interface {
+	PingAfter() time.Duration
+	Ping() (more bool)
+}
+
 // Pacer is implemented by a Protocol whose clients tell messages apart by
 // time, as the lobby's do: the hub writes each of its wire messages in a
 // write of its own, Pause apart, instead of writing a batch at once. The

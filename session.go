@@ -67,8 +67,9 @@ type session struct {
 	parks    bool          // reader-owned: handsOff, and the reading may park (see parker)
 	burst    uint8         // reader-owned: messages in a row less than busyGap apart, up to parkBusy
 
-	raw     syscall.RawConn // the connection's descriptor, when the reading may park
-	lastMsg time.Duration   // reader-owned, when parks: when the last message was handled (since the hub's start)
+	pingAfter time.Duration   // a Pinger's PingAfter, zero for other sessions
+	raw       syscall.RawConn // the connection's descriptor, when the reading may park
+	lastMsg   time.Duration   // reader-owned, when parks: when the last message was handled (since the hub's start)
 
 	pacer *MessageWriter // writer-owned: paces the messages of a Pacer protocol
 }
@@ -123,6 +124,9 @@ func (s *session) loop() error {
 				s.parks = false // read on in this goroutine
 				continue
 			}
+			if s.pinged(err) {
+				continue
+			}
 			switch s.quiet(err) {
 			case handOff:
 				if !s.park() {
@@ -169,9 +173,10 @@ func (s *session) finish(reason Reason, err error) error {
 		e.End()
 	}
 	// A client that said goodbye, or closed its side (and may still read,
-	// as nc does), or was refused, gets what was queued for it (the lobby's
-	// pause, im's farewell, the refusal); a lost or kicked one does not.
-	if reason == ReasonQuit || reason == ReasonClosed || reason == ReasonRefused {
+	// as nc does), or was refused, or timed out, gets what was queued for
+	// it (the lobby's pause, im's farewell, the refusal, IRC's ERROR); a
+	// lost or kicked one does not.
+	if reason == ReasonQuit || reason == ReasonClosed || reason == ReasonRefused || reason == ReasonIdle {
 		ctx, cancel := context.WithTimeout(context.Background(), max(h.cfg.WriteTimeout, time.Second))
 		s.flush(ctx)
 		cancel()
@@ -234,6 +239,9 @@ func (s *session) start() error {
 	s.handsOff = s.detached && resumes
 	s.parks = s.handsOff && p != nil
 	s.state = s.proto.NewSession(s)
+	if p, ok := s.state.(Pinger); ok {
+		s.pingAfter = p.PingAfter()
+	}
 	if t := s.hub.helloTimeout(s.proto); t > 0 {
 		s.deadline = time.Now().Add(t)
 		s.setDeadline()
@@ -249,6 +257,23 @@ func (s *session) setDeadline() {
 		d = s.quietAt
 	}
 	s.conn.SetReadDeadline(d)
+}
+
+// pinged looks at a read error of a Pinger session: when its deadline
+// has passed (it has been silent for PingAfter) and Ping asks to wait on,
+// the deadline moves PingAfter ahead and pinged reports true: read on.
+//
+//go:noinline
+func (s *session) pinged(err error) bool {
+	if s.pingAfter <= 0 || s.handled == 0 || !errors.Is(err, os.ErrDeadlineExceeded) || !s.deadlinePassed() || s.hub.stopping.Load() {
+		return false
+	}
+	if !s.state.(Pinger).Ping() {
+		return false
+	}
+	s.deadline = time.Now().Add(s.pingAfter)
+	s.setDeadline()
+	return true
 }
 
 // deadlinePassed reports whether the protocol's deadline has passed.
@@ -294,6 +319,8 @@ func (s *session) dispatch(msg []byte) (more bool, reason Reason, err error) {
 	}
 	changed := true
 	switch {
+	case s.pingAfter > 0:
+		s.deadline = time.Now().Add(s.pingAfter)
 	case cfg.IdleTimeout > 0:
 		s.deadline = time.Now().Add(cfg.IdleTimeout)
 	case s.handled == 1 && s.hub.helloTimeout(s.proto) > 0:

@@ -4,6 +4,7 @@ import (
 	"io"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/framechat/chat"
 	"github.com/google/go-cmp/cmp"
@@ -366,4 +367,39 @@ func readFrame(t *testing.T, f *frames) string {
 		t.Fatalf("%s: %v", f.name, err)
 	}
 	return string(p)
+}
+
+// TestServerPings: a silent client gets a PING; one that answers stays,
+// one that does not is disconnected and the others see it leave.
+func TestServerPings(t *testing.T) {
+	h := chat.NewHub(chat.Config{})
+	o := testOptions
+	o.PingAfter = 250 * time.Millisecond
+	mt := chat.NewMemTransport()
+	done := make(chan error, 1)
+	go func() { done <- h.ServeProtocol(mt, New(o)) }()
+	t.Cleanup(func() { shutdown(t, h); <-done })
+	s := &server{t: t, h: h, irc: mt}
+	alice, bob := s.register("alice"), s.register("bob")
+	alice.send("JOIN #a")
+	alice.until(" 366 ")
+	bob.send("JOIN #a")
+	bob.until(" 366 ")
+	alice.expect(":bob!bob@test.server JOIN #a")
+	// bob answers no PING: 250 ms after his last line comes a PING, and
+	// 250 ms later the end. alice answers hers and stays.
+	pings, parted := 0, false
+	for pings < 3 || !parted {
+		switch l := alice.recv(); l {
+		case "PING :test.server":
+			pings++
+			alice.send("PONG :test.server")
+		case ":bob!bob@test.server PART #a :Connection lost":
+			parted = true
+		default:
+			t.Fatalf("alice got %q (after %d pings)", l, pings)
+		}
+	}
+	// bob's session flushes its last lines before it closes.
+	bob.expect("PING :test.server", "ERROR :Closing Link: bob (Ping timeout: 250ms)")
 }

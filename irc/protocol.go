@@ -23,6 +23,10 @@ type Options struct {
 	// MaxNickBytes bounds nicks (ISUPPORT NICKLEN). Zero means 32; the
 	// hub's own bound (chat.Config.MaxNameBytes) applies too.
 	MaxNickBytes int
+	// PingAfter is how long a registered client may be silent before the
+	// server sends it a PING; one that is silent for as long again (it did
+	// not answer) is disconnected. Zero means two minutes; negative, never.
+	PingAfter time.Duration
 }
 
 // Protocol is the IRC client protocol as a chat.Protocol: serve it on a
@@ -49,6 +53,9 @@ func New(o Options) *Protocol {
 	}
 	if o.MaxNickBytes <= 0 {
 		o.MaxNickBytes = 32
+	}
+	if o.PingAfter == 0 {
+		o.PingAfter = 2 * time.Minute
 	}
 	return &Protocol{o: o, created: time.Now().UTC().Format(time.RFC1123), nicks: make(map[string]*user)}
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"slices"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/framechat/chat"
@@ -26,6 +27,8 @@ type session struct {
 	channels   []string // the rooms joined, in join order
 
 	me *user // this user in the protocol's registry, once registered
+
+	awaitingPong bool // a PING went out and nothing has come since
 }
 
 // handler runs one command; it returns false when the client has quit.
@@ -54,6 +57,7 @@ func ok(*session, message) bool { return true }
 
 // Handle runs one line.
 func (s *session) Handle(line []byte) bool {
+	s.awaitingPong = false                 // any line shows the client is there
 	if len(line) == 1 && line[0] == '\n' { // LineReader's mark of an overlong line
 		s.reply(errInputTooLong, "Input line was too long")
 		return true
@@ -72,6 +76,30 @@ func (s *session) Handle(line []byte) bool {
 		return h(s, m)
 	}
 	return true
+}
+
+// PingAfter is Options.PingAfter (chat.Pinger); the hub calls Ping after
+// that long without a line.
+func (s *session) PingAfter() time.Duration { return max(s.p.o.PingAfter, 0) }
+
+// Ping sends the client a PING, or gives up on it when it has not
+// answered the last one.
+func (s *session) Ping() bool {
+	if s.awaitingPong {
+		s.c.Send([]byte("ERROR :Closing Link: " + clean(s.target()) + " (Ping timeout: " + seconds(s.p.o.PingAfter) + ")\r\n"))
+		return false
+	}
+	s.awaitingPong = true
+	s.c.Send([]byte("PING :" + s.p.o.ServerName + "\r\n"))
+	return true
+}
+
+// seconds says d as IRC servers say ping timeouts: "120 seconds".
+func seconds(d time.Duration) string {
+	if d < time.Second {
+		return d.String()
+	}
+	return itoa(int(d.Round(time.Second).Seconds())) + " seconds"
 }
 
 // End forgets the session's nick when its connection ends (chat.Ender).

@@ -53,6 +53,7 @@ func main() {
 	flag.StringVar(&ircAddr, "irc", "", "listen address for IRC (RFC 1459/2812 clients such as irssi or WeeChat; #go is the room go), e.g. :6667")
 	flag.StringVar(&ircOpts.ServerName, "irc-server-name", "", `the server's name to IRC clients (default "framechat")`)
 	flag.StringVar(&ircOpts.Network, "irc-network", "", `the network's name to IRC clients (default "framechat")`)
+	flag.DurationVar(&ircOpts.PingAfter, "irc-ping", 0, "ping IRC clients silent this long, and drop those that stay silent as long again (0: 2m; negative: never)")
 	flag.StringVar(&motdFile, "irc-motd", "", "file whose lines are the IRC message of the day (default: none)")
 	flag.StringVar(&o.logFile, "log", "server.log", `file to log every event to ("" for none)`)
 	flag.IntVar(&o.logMaxMB, "log-max-size", 10, "megabytes the log may reach before it is rotated (renamed with a timestamp; a new one is started)")
