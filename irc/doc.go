@@ -1,0 +1,31 @@
+// Package irc serves the IRC client protocol (RFC 1459 and RFC 2812, as
+// modern clients such as irssi, WeeChat, HexChat and ii use it) on a
+// chat.Hub, so that people with ordinary IRC clients chat in the same rooms
+// as the hub's other protocols: channel #go is the room go, where cs168,
+// im, lobby and web users may be too, each seeing the others' lines in
+// their own protocol's words.
+//
+// It is written on the chat package's public protocol API only, as any
+// protocol outside the chat package would be: New returns a chat.Protocol,
+// and a Hub serves it on any Transport:
+//
+//	hub := chat.NewHub(chat.Config{})
+//	ln, _ := chat.ListenTCP(ctx, ":6667")
+//	go hub.ServeProtocol(ln, irc.New(irc.Options{ServerName: "chat.example.org"}))
+//
+// What it supports, answers with an error, and ignores is listed in
+// PROTOCOL.md ("irc"). In short: registration (NICK, USER, PASS, CAP
+// negotiation with no capabilities), the welcome burst and MOTD, JOIN,
+// PART, PRIVMSG and NOTICE to channels and to users who share a channel,
+// NICK, NAMES, LIST, WHO, WHOIS, TOPIC and MODE queries, AWAY, ISON,
+// USERHOST, PING both ways, and QUIT; every error as its numeric.
+//
+// Each connection's state is a session (session.go) driven by the hub one
+// line at a time: LineReader (reader.go) cuts the stream into lines of at
+// most 512 bytes; parse (message.go) splits a line into a command and its
+// parameters; the command table (session.go) runs it through the
+// chat.Conn the hub gave the session. Protocol.Render (protocol.go) turns
+// the rooms' traffic into IRC lines, once per message for all IRC members.
+// Nicks are unique among one Protocol's users (its registry, released by
+// chat.Ender when a connection ends); PING comes from chat.Pinger.
+package irc
