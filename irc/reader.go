@@ -3,6 +3,7 @@ package irc
 import (
 	"bytes"
 	"io"
+	"sync"
 )
 
 // MaxLine is the longest line a client may send, CR LF included
@@ -18,14 +19,18 @@ var tooLong = []byte("\n")
 // it or a carriage return before it. A line longer than MaxLine is
 // dropped (the rest of it up to its line feed is read and discarded) and
 // reported once, as a message of one line feed. It keeps what it has read
-// of a line across read errors such as a deadline (it is a chat.Resumer),
-// and holds one MaxLine buffer.
+// of a line across read errors such as a deadline (it is a chat.Resumer).
+// Its MaxLine buffer comes from a pool while it reads, and goes back when
+// a read fails with nothing buffered (a quiet connection, parked by the
+// hub, holds none).
 type LineReader struct {
 	r          io.Reader
-	buf        [MaxLine]byte
-	start, end int  // unread bytes: buf[start:end]
-	skipping   bool // discarding the rest of an overlong line
+	buf        *[MaxLine]byte // nil while empty and idle
+	start, end int            // unread bytes: buf[start:end]
+	skipping   bool           // discarding the rest of an overlong line
 }
+
+var lineBufs = sync.Pool{New: func() any { return new([MaxLine]byte) }}
 
 // NewLineReader returns a LineReader reading from r.
 func NewLineReader(r io.Reader) *LineReader { return &LineReader{r: r} }
@@ -34,6 +39,9 @@ func NewLineReader(r io.Reader) *LineReader { return &LineReader{r: r} }
 // call. At the end of the stream it returns io.EOF; a last line with no
 // line feed is dropped, as IRC servers do.
 func (lr *LineReader) ReadMessage() ([]byte, error) {
+	if lr.buf == nil {
+		lr.buf = lineBufs.Get().(*[MaxLine]byte)
+	}
 	for {
 		if i := bytes.IndexByte(lr.buf[lr.start:lr.end], '\n'); i >= 0 {
 			line := lr.buf[lr.start : lr.start+i]
@@ -58,6 +66,10 @@ func (lr *LineReader) ReadMessage() ([]byte, error) {
 		n, err := lr.r.Read(lr.buf[lr.end:])
 		lr.end += n
 		if n == 0 && err != nil {
+			if lr.end == 0 { // nothing kept: the buffer may go
+				lineBufs.Put(lr.buf)
+				lr.buf = nil
+			}
 			return nil, err
 		}
 	}

@@ -1,13 +1,18 @@
 #!/usr/bin/env bash
-# Runs every chatbench workload against framechat, ngIRCd and InspIRCd in
-# one go, RUNS times each, on loopback. Fan-out is measured as chat clients
+# Runs every chatbench workload against framechat (cs168, and IRC on its
+# IRC listener), ngIRCd and InspIRCd in one go, RUNS times each, on
+# loopback. Fan-out is measured as chat clients
 # send: one line per write, at most 32 lines of a sender in flight
 # (chatbench's default). Needs ngircd and inspircd (apt-get install ngircd
 # inspircd); both are configured in testdata/ with flood control off and
 # their connection limits out of the way.
-# Usage: cmd/chatbench/compare.sh [RUNS]   (from the repository root)
+# Usage: cmd/chatbench/compare.sh [RUNS [SERVER...]]   (from the repository
+# root; SERVER is framechat, framechat-irc, ngircd or inspircd; all by
+# default, with the run of framechat at its defaults first)
 set -euo pipefail
 runs=${1:-3}
+shift || true
+servers=${*:-defaults framechat framechat-irc ngircd inspircd}
 out=$(mktemp -d)
 go build -o "$out/server" ./examples/server
 go build -o "$out/chatbench" ./cmd/chatbench
@@ -20,6 +25,9 @@ start() {
     # is raised to 64 MiB, as the IRC servers' send queues are.
     "$out/server" -addr 127.0.0.1 -log "" -queue 67108864 -flood-rate -1 25600 >/dev/null &
     pid=$!; target="-label framechat -proto cs168 -addr 127.0.0.1:25600" ;;
+  framechat-irc) # the same server and settings, its IRC listener
+    "$out/server" -addr 127.0.0.1 -log "" -queue 67108864 -flood-rate -1 -irc 127.0.0.1:6669 -cs168 127.0.0.1:25600 >/dev/null &
+    pid=$!; target="-label framechat-irc -proto irc -addr 127.0.0.1:6669" ;;
   ngircd)
     ngircd -n -f cmd/chatbench/testdata/ngircd.conf >/dev/null 2>&1 &
     pid=$!; target="-label ngircd -proto irc -addr 127.0.0.1:6667" ;;
@@ -32,14 +40,17 @@ start() {
 stop() { [ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null; pid=; true; }
 bench() { "$out/chatbench" $target -pid "$pid" "$@" 2>"$out/err" || { cat "$out/err" >&2; exit 1; }; }
 
+if [[ " $servers " == *" defaults "* ]]; then
 echo "### framechat at its defaults (flood control, 64 KiB slow-consumer bound), with and without stuck members"
 "$out/server" -addr 127.0.0.1 -log "" 25601 >/dev/null &
 pid=$!; target="-label framechat-defaults -proto cs168 -addr 127.0.0.1:25601"; sleep 1
 bench -runs "$runs" -rooms 10 -members 10 -messages 300 fanout
 bench -runs "$runs" -rooms 10 -members 11 -messages 300 -rate 10000 -stuck 1 fanout
 stop
+fi
 
-for server in framechat ngircd inspircd; do
+for server in $servers; do
+  [ "$server" = defaults ] && continue
   echo "### $server"
   start $server
   bench -runs "$runs" -rooms 10 -members 10 -messages 1000 fanout

@@ -1,0 +1,137 @@
+// Command chatgrade grades a student's chat server or client, in any
+// language, against the course protocols' specifications: cs168 (server
+// and client), lobby (server) and part 0 (basic server and client).
+//
+//	chatgrade [flags] server|client cs168|lobby|basic -- COMMAND [ARG...]
+//
+// COMMAND is started afresh for each check, with {port}, {host} and {name}
+// replaced: a server as `python3 server.py {port}`, a client as
+// `python3 client.py {name} {host} {port}` (part 0's basic client as
+// `python3 client.py {host} {port}`). Servers are played against by raw
+// clients on 127.0.0.1; clients are driven through their stdin and stdout
+// with the grader as their server. Every check has a deadline, and every
+// process is killed with its process group when its check ends.
+//
+// It prints one line per check (PASS or FAIL; under a failure what was
+// sent, what was expected, what arrived, and a hint at the usual cause)
+// and the score, and exits 0 only when every check passed. -json FILE
+// writes Gradescope's results.json; -junit FILE writes JUnit XML. Where
+// the specification is ambiguous, every reasonable reading passes and the
+// report says which one the program chose; -strict takes the literal
+// reading. -list prints the checks.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"regexp"
+	"time"
+
+	"github.com/framechat/chat/grade"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("chatgrade", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	jsonFile := fs.String("json", "", "write Gradescope's autograder results (results.json) to this file")
+	junitFile := fs.String("junit", "", "write JUnit XML to this file")
+	strict := fs.Bool("strict", false, "take the specification literally where it is ambiguous")
+	timeout := fs.Duration("timeout", 10*time.Second, "time each check may take")
+	only := fs.String("run", "", "run only the checks whose names match this regular expression")
+	list := fs.Bool("list", false, "list the checks and exit")
+	dir := fs.String("dir", "", "directory to run the program in (default: the current one)")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: chatgrade [flags] server|client cs168|lobby|basic -- COMMAND [ARG...]")
+		fmt.Fprintln(stderr, "  {port}, {host} and {name} in COMMAND are replaced for each check, e.g.")
+		fmt.Fprintln(stderr, "  chatgrade server cs168 -- python3 server.py {port}")
+		fmt.Fprintln(stderr, "  chatgrade client cs168 -- python3 client.py {name} {host} {port}")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	rest := fs.Args()
+	if len(rest) < 2 {
+		fs.Usage()
+		return 2
+	}
+	role, protocol, command := rest[0], rest[1], rest[2:]
+	if len(command) > 0 && command[0] == "--" {
+		command = command[1:]
+	}
+	if *list {
+		names, err := grade.Names(role, protocol)
+		if err != nil {
+			fmt.Fprintln(stderr, "chatgrade:", err)
+			return 2
+		}
+		for _, n := range names {
+			fmt.Fprintln(stdout, n)
+		}
+		return 0
+	}
+	if len(command) == 0 {
+		fs.Usage()
+		return 2
+	}
+	o := grade.Options{Strict: *strict, Timeout: *timeout}
+	if *only != "" {
+		re, err := regexp.Compile(*only)
+		if err != nil {
+			fmt.Fprintln(stderr, "chatgrade: -run:", err)
+			return 2
+		}
+		o.Only = re
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	target := grade.Target{Role: role, Protocol: protocol, Command: command, Dir: *dir}
+	results, err := grade.Run(ctx, target, o, func(r grade.Result) { grade.WriteLine(stdout, r) })
+	if err != nil && len(results) == 0 {
+		fmt.Fprintln(stderr, "chatgrade:", err)
+		return 2
+	}
+	passed, total := grade.Score(results)
+	fmt.Fprintf(stdout, "\nscore: %d/%d checks passed\n", passed, total)
+	if *jsonFile != "" {
+		if err := writeFile(*jsonFile, func(w io.Writer) error { return grade.WriteGradescope(w, results) }); err != nil {
+			fmt.Fprintln(stderr, "chatgrade:", err)
+			return 2
+		}
+	}
+	if *junitFile != "" {
+		suite := "chatgrade " + role + " " + protocol
+		if err := writeFile(*junitFile, func(w io.Writer) error { return grade.WriteJUnit(w, suite, results) }); err != nil {
+			fmt.Fprintln(stderr, "chatgrade:", err)
+			return 2
+		}
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "chatgrade:", err)
+		return 1
+	}
+	if passed < total {
+		return 1
+	}
+	return 0
+}
+
+func writeFile(name string, write func(io.Writer) error) error {
+	f, err := os.Create(name)
+	if err != nil {
+		return err
+	}
+	if err := write(f); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}

@@ -1,0 +1,345 @@
+package grade
+
+import (
+	"fmt"
+	"strings"
+	"time"
+)
+
+// The cs168 server's exact texts (SPEC.md, "Exact server texts").
+const (
+	txtJoined        = "%s has joined"
+	txtLeft          = "%s has left"
+	txtBadControl    = "%s is not a valid control message. Valid messages are /create, /list, and /join."
+	txtNoChannel     = "No channel named %s exists. Try '/create %s'?"
+	txtJoinNoArg     = "/join command must be followed by the name of a channel to join."
+	txtExists        = "Room %s already exists, so cannot be created."
+	txtCreateNoArg   = "/create command must be followed by the name of a channel to create"
+	txtNotInChannel  = "Not currently in any channel. Must join a channel before sending messages."
+	hintBuffering    = "the server treats each recv() as one message; it must buffer until 200 bytes are in hand, and keep the rest for the next frame"
+	hintNotices      = "check who gets the join and leave notices: the members already in the channel, not the joiner; the old channel on a switch"
+	hintErrorText    = "the error texts are the protocol: copy them byte for byte from the specification, and send them to the sender only"
+	hintConcurrency  = "the server blocks on one client (a recv() waiting for a frame that does not come); use select/poll or a thread per client, and buffer per client"
+	hintFailedChange = "a failed command must change nothing: check that the channel exists before leaving the current one"
+)
+
+// cs168ServerChecks test a cs168 server, each against a fresh start.
+var cs168ServerChecks = []check{
+	{name: "cs168-server/frame-size", family: "framing",
+		rule: "Every message in both directions is exactly 200 bytes: the text, padded with spaces.",
+		hint: "pad every message to 200 bytes with spaces; send no newline or \\r in a frame",
+		run: func(t *T) string {
+			t.startServer()
+			a := t.join("alice", "go", true)
+			b := t.join("bob", "go", false)
+			a.expect(fmt.Sprintf(txtJoined, "bob"))
+			b.send("a line")
+			_, raw, err := a.read(3 * time.Second)
+			if err != nil {
+				t.mismatch(b.sent(), "alice receives a 200-byte frame", err.Error())
+			}
+			want := string(pad("[bob] a line"))
+			if string(raw) != want && t.strictOr(true, strings.TrimRight(string(raw), " \r\n") != "[bob] a line") {
+				t.mismatch(b.sent(), quote(want), quote(string(raw)))
+			}
+			if string(raw) != want {
+				return "the frame ends in whitespace other than spaces (accepted; -strict refuses it)"
+			}
+			return ""
+		}},
+	{name: "cs168-server/split-frames", family: "framing",
+		rule: "The receiver buffers until 200 bytes are in hand; a peer that sends a frame in many small pieces (one byte at a time, with pauses) must work.",
+		hint: hintBuffering,
+		run: func(t *T) string {
+			t.startServer()
+			a := t.join("alice", "go", true)
+			a.quiet("go")
+			b := t.dial("bob")
+			for _, m := range []string{"bob", "/join go", "in pieces"} {
+				frame := pad(m)
+				for i := 0; i < len(frame); i += 7 { // 7-byte pieces, a moment apart
+					b.write(frame[i:min(i+7, len(frame))])
+					time.Sleep(time.Millisecond)
+				}
+				b.log = append(b.log, m+" (in 7-byte pieces)")
+			}
+			a.expect(fmt.Sprintf(txtJoined, "bob"), "[bob] in pieces")
+			return ""
+		}},
+	{name: "cs168-server/coalesced-frames", family: "framing",
+		rule: "One read may return several frames plus part of the next.",
+		hint: hintBuffering,
+		run: func(t *T) string {
+			t.startServer()
+			a := t.join("alice", "go", true)
+			a.quiet("go")
+			b := t.dial("bob")
+			all := append(append(pad("bob"), pad("/join go")...), pad("one")...)
+			all = append(all, pad("two")...)
+			b.write(all[:700]) // three frames and half of the fourth
+			time.Sleep(50 * time.Millisecond)
+			b.write(all[700:])
+			b.log = append(b.log, "bob, /join go, one, two in two writes of 700 and 100 bytes")
+			a.expect(fmt.Sprintf(txtJoined, "bob"), "[bob] one", "[bob] two")
+			return ""
+		}},
+	{name: "cs168-server/broadcast", family: "chat",
+		rule: "A chat message goes to every OTHER member of the sender's channel as [{name}] {text}.",
+		run: func(t *T) string {
+			t.startServer()
+			a := t.join("alice", "go", true)
+			b := t.join("bob", "go", false)
+			a.expect(fmt.Sprintf(txtJoined, "bob"))
+			c := t.join("carol", "go", false)
+			a.expect(fmt.Sprintf(txtJoined, "carol"))
+			b.expect(fmt.Sprintf(txtJoined, "carol"))
+			a.send("hello, channel")
+			b.expect("[alice] hello, channel")
+			c.expect("[alice] hello, channel")
+			return ""
+		}},
+	{name: "cs168-server/no-echo", family: "chat",
+		rule: "A chat message is never echoed to the sender.",
+		hint: "send to every member except the sender",
+		run: func(t *T) string {
+			t.startServer()
+			a := t.join("alice", "go", true)
+			b := t.join("bob", "go", false)
+			a.expect(fmt.Sprintf(txtJoined, "bob"))
+			a.send("not for me")
+			b.expect("[alice] not for me")
+			a.quiet("go")
+			return ""
+		}},
+	{name: "cs168-server/isolation", family: "chat",
+		rule: "A chat message never goes to other channels.",
+		hint: "send to the members of the sender's channel only",
+		run: func(t *T) string {
+			t.startServer()
+			a := t.join("alice", "go", true)
+			d := t.join("dave", "rust", true)
+			b := t.join("bob", "go", false)
+			a.expect(fmt.Sprintf(txtJoined, "bob"))
+			a.send("go only")
+			b.expect("[alice] go only")
+			d.quiet("go", "rust")
+			return ""
+		}},
+	{name: "cs168-server/join-notices", family: "notices",
+		rule: "Members of the new channel (already there) get {name} has joined; the joiner itself gets no has joined notice.",
+		hint: hintNotices,
+		run: func(t *T) string {
+			t.startServer()
+			a := t.join("alice", "go", true)
+			b := t.join("bob", "go", false)
+			a.expect(fmt.Sprintf(txtJoined, "bob"))
+			b.quiet("go")
+			return ""
+		}},
+	{name: "cs168-server/switch-notices", family: "notices",
+		rule: "/join: members of the old channel get {name} has left, of the new one {name} has joined; switching with /create sends has left to the old channel just as /join does.",
+		hint: hintNotices,
+		run: func(t *T) string {
+			t.startServer()
+			a := t.join("alice", "go", true)
+			r := t.join("rick", "rust", true)
+			b := t.join("bob", "go", false)
+			a.expect(fmt.Sprintf(txtJoined, "bob"))
+			b.send("/join rust")
+			a.expect(fmt.Sprintf(txtLeft, "bob"))
+			r.expect(fmt.Sprintf(txtJoined, "bob"))
+			b.send("/create zig")
+			r.expect(fmt.Sprintf(txtLeft, "bob"))
+			a.quiet("go", "rust", "zig")
+			return ""
+		}},
+	{name: "cs168-server/disconnect-notice", family: "notices",
+		rule: "When a client disconnects, the other members of its channel get {name} has left.",
+		hint: "notice the closed connection (recv returns 0 bytes) and tell the channel",
+		run: func(t *T) string {
+			t.startServer()
+			a := t.join("alice", "go", true)
+			b := t.join("bob", "go", false)
+			a.expect(fmt.Sprintf(txtJoined, "bob"))
+			b.conn.Close()
+			b.log = append(b.log, "(closed the connection)")
+			a.expect(fmt.Sprintf(txtLeft, "bob"))
+			return ""
+		}},
+	{name: "cs168-server/disconnect-mid-frame", family: "framing", // a partial frame taken for a message is a framing fault
+		rule: "A client that disconnects in the middle of a frame has left; the partial frame is no message.",
+		hint: "on a closed connection, drop the partial frame and tell the channel the client has left",
+		run: func(t *T) string {
+			t.startServer()
+			a := t.join("alice", "go", true)
+			b := t.join("bob", "go", false)
+			a.expect(fmt.Sprintf(txtJoined, "bob"))
+			b.write(pad("half a frame")[:80])
+			b.log = append(b.log, "80 bytes of a frame, then closed the connection")
+			time.Sleep(50 * time.Millisecond)
+			b.conn.Close()
+			a.expect(fmt.Sprintf(txtLeft, "bob"))
+			a.quiet("go")
+			return ""
+		}},
+	errorCheck("unknown-control", "/foobar", fmt.Sprintf(txtBadControl, "/foobar"), "{0} is not a valid control message. Valid messages are /create, /list, and /join."),
+	errorCheck("join-missing-channel", "/join nowhere", fmt.Sprintf(txtNoChannel, "nowhere", "nowhere"), "No channel named {0} exists. Try '/create {0}'?"),
+	errorCheck("join-without-channel", "/join", txtJoinNoArg, txtJoinNoArg),
+	errorCheck("create-existing", "/create go", fmt.Sprintf(txtExists, "go"), "Room {0} already exists, so cannot be created."),
+	errorCheck("create-without-channel", "/create", txtCreateNoArg, txtCreateNoArg+" (no final period)"),
+	{name: "cs168-server/error-not-in-channel", family: "errors",
+		rule: "A chat message from a client in no channel gets: " + txtNotInChannel,
+		hint: hintErrorText,
+		run: func(t *T) string {
+			t.startServer()
+			a := t.join("alice", "", false)
+			a.send("hello?")
+			a.expect(txtNotInChannel)
+			return ""
+		}},
+	{name: "cs168-server/failed-join-changes-nothing", family: "state",
+		rule: "A command that fails changes nothing: a client in channel A who tries to join a channel that does not exist stays in A.",
+		hint: hintFailedChange,
+		run: func(t *T) string {
+			t.startServer()
+			a := t.join("alice", "go", true)
+			b := t.join("bob", "go", false)
+			a.expect(fmt.Sprintf(txtJoined, "bob"))
+			b.send("/join nowhere")
+			b.expect(fmt.Sprintf(txtNoChannel, "nowhere", "nowhere"))
+			b.send("still here")
+			a.expect("[bob] still here")
+			return ""
+		}},
+	{name: "cs168-server/failed-create-changes-nothing", family: "state",
+		rule: "A command that fails changes nothing: /create of an existing channel leaves the client where it was.",
+		hint: hintFailedChange,
+		run: func(t *T) string {
+			t.startServer()
+			a := t.join("alice", "go", true)
+			t.join("rick", "rust", true).quiet("go", "rust")
+			b := t.join("bob", "go", false)
+			a.expect(fmt.Sprintf(txtJoined, "bob"))
+			b.send("/create rust")
+			b.expect(fmt.Sprintf(txtExists, "rust"))
+			b.send("still in go")
+			a.expect("[bob] still in go")
+			return ""
+		}},
+	{name: "cs168-server/list", family: "list",
+		rule: "/list: reply with the names of all current channels, separated by newlines.",
+		hint: "send every channel's name, joined with \\n, in one frame",
+		run: func(t *T) string {
+			t.startServer()
+			t.join("alice", "go", true).quiet("go")
+			t.join("rick", "rust", true).quiet("go", "rust")
+			c := t.join("carol", "", false)
+			c.quiet("go", "rust")
+			return ""
+		}},
+	{name: "cs168-server/list-empty", family: "list",
+		rule: "/list with no channels: some servers send nothing, some one empty frame.",
+		run: func(t *T) string {
+			t.startServer()
+			a := t.join("alice", "", false)
+			a.send("/list")
+			text, _, err := a.read(500 * time.Millisecond)
+			switch {
+			case err == errTimeout:
+				return "sends nothing for /list with no channels"
+			case err != nil:
+				t.mismatch(a.sent(), "nothing, or one empty frame", err.Error())
+			case text != "":
+				t.mismatch(a.sent(), "nothing, or one empty frame", quote(text))
+			}
+			return "sends one empty frame for /list with no channels"
+		}},
+	{name: "cs168-server/stalled-client", family: "robustness",
+		rule: "A client stalled in the middle of a frame must not block the others.",
+		hint: hintConcurrency,
+		run: func(t *T) string {
+			t.startServer()
+			s := t.dial("stalled")
+			s.write([]byte("stal"))
+			s.log = append(s.log, `"stal" (4 bytes of a frame), then nothing`)
+			time.Sleep(50 * time.Millisecond)
+			a := t.join("alice", "go", true)
+			b := t.join("bob", "go", false)
+			a.expect(fmt.Sprintf(txtJoined, "bob"))
+			b.send("not blocked")
+			a.expect("[bob] not blocked")
+			return ""
+		}},
+	{name: "cs168-server/silent-client", family: "robustness",
+		rule: "A client that connects and sends nothing must not block the others.",
+		hint: hintConcurrency,
+		run: func(t *T) string {
+			t.startServer()
+			t.dial("silent")
+			time.Sleep(50 * time.Millisecond)
+			a := t.join("alice", "go", true)
+			b := t.join("bob", "go", false)
+			a.expect(fmt.Sprintf(txtJoined, "bob"))
+			b.send("not blocked")
+			a.expect("[bob] not blocked")
+			return ""
+		}},
+	{name: "cs168-server/24-clients", family: "robustness",
+		rule: "24 clients at once, in three channels, each hear the others of their channel.",
+		hint: hintConcurrency,
+		run: func(t *T) string {
+			t.startServer()
+			channels := []string{"ch0", "ch1", "ch2"}
+			var cs [24]*fc
+			for i := range cs {
+				cs[i] = t.join(fmt.Sprint("u", i), channels[i%3], i < 3)
+				if i >= 3 { // the channel's first member hears it: the join is done
+					cs[i%3].expect(fmt.Sprintf(txtJoined, fmt.Sprint("u", i)))
+				}
+			}
+			cs[23].send("last one in")
+			// Every other member of ch2 hears the joins after its own, then
+			// the line.
+			for i := 5; i < 23; i += 3 {
+				var want []string
+				for j := i + 3; j < 24; j += 3 {
+					want = append(want, fmt.Sprintf(txtJoined, fmt.Sprint("u", j)))
+				}
+				cs[i].expect(append(want, "[u23] last one in")...)
+			}
+			cs[2].expect("[u23] last one in")
+			return ""
+		}},
+	{name: "cs168-server/trailing-newline", family: "tolerance",
+		rule: "Some clients send the newline typed on stdin inside the frame (/list\\n + spaces); the server strips all trailing whitespace.",
+		hint: "strip trailing whitespace (spaces, \\n, \\r), not only spaces",
+		run: func(t *T) string {
+			t.startServer()
+			a := t.dial("alice")
+			a.send("alice\n", "/create go\n")
+			a.quiet("go")
+			t.join("bob", "go", false)
+			a.expect(fmt.Sprintf(txtJoined, "bob"))
+			a.send("/list\n")
+			a.expect("go")
+			return ""
+		}},
+}
+
+// errorCheck is the check of one error reply: the sender gets text, the
+// others of its channel nothing.
+func errorCheck(name, command, text, rule string) check {
+	return check{name: "cs168-server/error-" + name, family: "errors",
+		rule: "A failed " + strings.Fields(command)[0] + " gets: " + rule + " (to the sender only)",
+		hint: hintErrorText,
+		run: func(t *T) string {
+			t.startServer()
+			a := t.join("alice", "go", true)
+			b := t.join("bob", "go", false)
+			a.expect(fmt.Sprintf(txtJoined, "bob"))
+			b.send(command)
+			b.expect(text)
+			a.quiet("go")
+			return ""
+		}}
+}

@@ -1,0 +1,166 @@
+package grade
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"net"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// frameSize is the cs168 frame: every message is exactly this long.
+const frameSize = 200
+
+// pad makes text one frame.
+func pad(text string) []byte {
+	b := []byte(text)
+	if len(b) < frameSize {
+		b = append(b, bytes.Repeat([]byte(" "), frameSize-len(b))...)
+	}
+	return b
+}
+
+// fc is a raw cs168 client the grader plays against a server.
+type fc struct {
+	t    *T
+	name string
+	conn net.Conn
+	log  []string // what it sent, for failure reports
+}
+
+// dial connects a raw client to the server under test; it has sent
+// nothing yet.
+func (t *T) dial(name string) *fc {
+	c, err := net.DialTimeout("tcp", "127.0.0.1:"+t.port, time.Until(t.deadline()))
+	if err != nil {
+		t.Fatalf("%s could not connect to 127.0.0.1:%s: %v", name, t.port, err)
+	}
+	t.defer_(func() { c.Close() })
+	return &fc{t: t, name: name, conn: c}
+}
+
+// join connects a client, sends its name and, if channel is not "",
+// creates (create, waiting until it exists) or joins the channel.
+func (t *T) join(name, channel string, create bool) *fc {
+	c := t.dial(name)
+	c.send(name)
+	switch {
+	case channel == "":
+	case create:
+		// A server may serve clients concurrently: wait until the channel
+		// is there (a /list round trip) before anyone joins it.
+		c.send("/create " + channel)
+		t.channels = append(t.channels, channel)
+		c.quiet(t.channels...)
+	default:
+		c.send("/join " + channel)
+	}
+	return c
+}
+
+// send sends each message as one frame, one write each.
+func (c *fc) send(msgs ...string) {
+	for _, m := range msgs {
+		c.write(pad(m))
+		c.log = append(c.log, m)
+	}
+}
+
+// write writes raw bytes.
+func (c *fc) write(b []byte) {
+	c.conn.SetWriteDeadline(c.t.deadline())
+	if _, err := c.conn.Write(b); err != nil {
+		c.t.Fatalf("%s: the server stopped taking input: %v (after sending %s)", c.name, err, quote(strings.Join(c.log, " | ")))
+	}
+}
+
+// sent describes what c has sent, for a report.
+func (c *fc) sent() string { return c.name + " sent " + quote(strings.Join(c.log, " | ")) }
+
+// errTimeout is a read that got nothing in time.
+var errTimeout = errors.New("nothing within the time allowed")
+
+// read reads one frame within d (or the check's deadline, if sooner) and
+// returns it with trailing whitespace stripped, and the raw frame.
+func (c *fc) read(d time.Duration) (text string, raw []byte, err error) {
+	dl := time.Now().Add(d)
+	if c.t.deadline().Before(dl) {
+		dl = c.t.deadline()
+	}
+	c.conn.SetReadDeadline(dl)
+	buf := make([]byte, frameSize)
+	n, err := io.ReadFull(c.conn, buf)
+	switch {
+	case errors.Is(err, os.ErrDeadlineExceeded) && n == 0:
+		return "", nil, errTimeout
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		return "", buf[:n], errors.New("a partial frame of " + itoa(n) + " bytes, then nothing: " + quote(string(buf[:n])))
+	case err == io.EOF:
+		return "", nil, errors.New("the server closed the connection")
+	case err != nil:
+		return "", buf[:n], err
+	}
+	return strings.TrimRight(string(buf), " \t\r\n\x00"), buf, nil
+}
+
+// expect reads len(want) frames, each within a few seconds, and fails the
+// check unless they are want, in order.
+func (c *fc) expect(want ...string) {
+	var got []string
+	for range want {
+		text, _, err := c.read(3 * time.Second)
+		if err != nil {
+			c.t.mismatch(c.sent(), c.name+" receives "+quote(strings.Join(want, " | ")), quote(strings.Join(got, " | "))+", then "+err.Error())
+		}
+		got = append(got, text)
+	}
+	if !slices.Equal(got, want) {
+		c.t.mismatch(c.sent(), c.name+" receives "+quote(strings.Join(want, " | ")), quote(strings.Join(got, " | ")))
+	}
+}
+
+// expectSet reads len(want) frames and fails the check unless they are
+// want in some order (for notices whose order depends on which of several
+// clients the server served first).
+func (c *fc) expectSet(want ...string) {
+	var got []string
+	for range want {
+		text, _, err := c.read(3 * time.Second)
+		if err != nil {
+			c.t.mismatch(c.sent(), c.name+" receives, in any order, "+quote(strings.Join(want, " | ")), quote(strings.Join(got, " | "))+", then "+err.Error())
+		}
+		got = append(got, text)
+	}
+	if !sameSet(got, want) {
+		c.t.mismatch(c.sent(), c.name+" receives, in any order, "+quote(strings.Join(want, " | ")), quote(strings.Join(got, " | ")))
+	}
+}
+
+// quiet checks that c receives nothing more: it asks for /list, whose
+// reply (the channels, in any order) must be the next frame.
+func (c *fc) quiet(channels ...string) {
+	c.send("/list")
+	text, _, err := c.read(3 * time.Second)
+	if err != nil {
+		c.t.mismatch(c.sent(), c.name+" receives the /list reply", err.Error())
+	}
+	if !sameSet(strings.Split(text, "\n"), channels) {
+		c.t.mismatch(c.sent(), c.name+" receives nothing more, then the /list reply "+quote(strings.Join(channels, "\n")), quote(text))
+	}
+}
+
+// sameSet reports whether a and b hold the same strings, in any order
+// (blank entries in a are ignored).
+func sameSet(a, b []string) bool {
+	a = slices.DeleteFunc(slices.Clone(a), func(s string) bool { return strings.TrimSpace(s) == "" })
+	b = slices.Clone(b)
+	slices.Sort(a)
+	slices.Sort(b)
+	return slices.Equal(a, b)
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }

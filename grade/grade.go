@@ -1,0 +1,247 @@
+package grade
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"regexp"
+	"strings"
+	"time"
+)
+
+// Target is a program to grade: its role ("server" or "client"), the
+// protocol it speaks ("cs168", "lobby", or "basic" for part 0), and the
+// command that starts it, with {port}, {host} and {name} filled in for each
+// check.
+type Target struct {
+	Role     string
+	Protocol string
+	Command  []string
+	Dir      string // the directory to run it in; "" is the current one
+}
+
+// Options tune a grading run.
+type Options struct {
+	// Strict takes the specification literally where it is ambiguous (see
+	// each check's note) instead of accepting every reasonable reading.
+	Strict bool
+	// Timeout bounds each check, the program's start included. Zero means
+	// 10 seconds.
+	Timeout time.Duration
+	// Only, if set, runs the checks whose names it matches.
+	Only *regexp.Regexp
+}
+
+// Result is the outcome of one check.
+type Result struct {
+	Check  string        // the check's name, after the rule it tests: "cs168-server/no-echo"
+	Family string        // the family of rules it belongs to: "chat", "errors", ...
+	Rule   string        // the rule, as the specification says it
+	Passed bool          // whether the program followed the rule
+	Output string        // for a failure: what was sent, what was expected, what arrived, a hint
+	Note   string        // which reading of an ambiguous rule the program chose
+	Took   time.Duration // how long the check ran
+}
+
+// A check tests one rule of the specification against a fresh start of
+// the program.
+type check struct {
+	name   string // "cs168-server/no-echo"
+	family string
+	rule   string            // what the specification says
+	hint   string            // the usual cause of a failure
+	run    func(t *T) string // a note on the reading chosen, or ""
+}
+
+// checks lists the checks for a role and protocol.
+func checks(role, protocol string) ([]check, error) {
+	switch role + " " + protocol {
+	case "server cs168":
+		return cs168ServerChecks, nil
+	case "client cs168":
+		return cs168ClientChecks, nil
+	case "server basic":
+		return basicServerChecks, nil
+	case "client basic":
+		return basicClientChecks, nil
+	case "server lobby":
+		return lobbyServerChecks, nil
+	}
+	return nil, fmt.Errorf("grade: no checks for a %s of %s (there are: server cs168, client cs168, server basic, client basic, server lobby)", role, protocol)
+}
+
+// Names lists the checks for a role and protocol, in the order they run.
+func Names(role, protocol string) ([]string, error) {
+	cs, err := checks(role, protocol)
+	var names []string
+	for _, c := range cs {
+		names = append(names, c.name)
+	}
+	return names, err
+}
+
+// Run grades target: each check starts the program afresh on a fresh
+// port, plays its part against it, and stops it (its whole process
+// group). report, if not nil, is called with each result as it comes.
+func Run(ctx context.Context, target Target, o Options, report func(Result)) ([]Result, error) {
+	cs, err := checks(target.Role, target.Protocol)
+	if err != nil {
+		return nil, err
+	}
+	if len(target.Command) == 0 {
+		return nil, fmt.Errorf("grade: no command given")
+	}
+	if o.Timeout <= 0 {
+		o.Timeout = 10 * time.Second
+	}
+	var results []Result
+	for _, c := range cs {
+		if o.Only != nil && !o.Only.MatchString(c.name) {
+			continue
+		}
+		if err := ctx.Err(); err != nil {
+			return results, err
+		}
+		r := runCheck(ctx, c, target, o)
+		results = append(results, r)
+		if report != nil {
+			report(r)
+		}
+	}
+	return results, nil
+}
+
+// runCheck runs one check with its deadline.
+func runCheck(ctx context.Context, c check, target Target, o Options) Result {
+	ctx, cancel := context.WithTimeout(ctx, o.Timeout)
+	defer cancel()
+	t := &T{ctx: ctx, target: target, strict: o.Strict}
+	began := time.Now()
+	note := t.protect(c.run)
+	t.cleanup()
+	r := Result{Check: c.name, Family: c.family, Rule: c.rule, Passed: t.failure == "", Note: note, Took: time.Since(began)}
+	if !r.Passed {
+		r.Output = t.failure
+		if c.hint != "" {
+			r.Output += "\nhint: " + c.hint
+		}
+		if t.prog != nil {
+			if e := strings.TrimSpace(t.prog.stderr()); e != "" {
+				r.Output += "\nthe program's stderr:\n" + indent(cut(e, 2000))
+			}
+		}
+	}
+	return r
+}
+
+// T is a check's state: the program it started and how it failed.
+type T struct {
+	ctx      context.Context
+	target   Target
+	strict   bool
+	prog     *program
+	stdin    *pipeWriter
+	port     string
+	channels []string // cs168 channels created so far, in order
+	failure  string
+	closers  []func()
+}
+
+// failed ends the check (from within run) with a failure.
+type failed struct{}
+
+// protect runs the check, turning Fatal into a failure and a panic into
+// one too.
+func (t *T) protect(run func(*T) string) (note string) {
+	defer func() {
+		if p := recover(); p != nil {
+			if _, ok := p.(failed); !ok {
+				t.failure = fmt.Sprintf("the grader itself failed: %v", p)
+			}
+		}
+	}()
+	return run(t)
+}
+
+// Fatalf records a failure and ends the check.
+func (t *T) Fatalf(format string, args ...any) {
+	if t.failure == "" {
+		t.failure = fmt.Sprintf(format, args...)
+	}
+	panic(failed{})
+}
+
+// mismatch fails the check with what was sent, expected and received.
+func (t *T) mismatch(sent, want, got string) {
+	t.Fatalf("sent:     %s\nexpected: %s\nreceived: %s", sent, want, got)
+}
+
+// deadline is the check's deadline.
+func (t *T) deadline() time.Time {
+	d, _ := t.ctx.Deadline()
+	return d
+}
+
+// defer_ runs f when the check ends.
+func (t *T) defer_(f func()) { t.closers = append(t.closers, f) }
+
+func (t *T) cleanup() {
+	for i := len(t.closers) - 1; i >= 0; i-- {
+		t.closers[i]()
+	}
+	if t.prog != nil {
+		t.prog.stop()
+	}
+}
+
+// startServer starts the program as a server on a fresh port and waits
+// until it listens.
+func (t *T) startServer() {
+	port, err := freePort()
+	if err != nil {
+		t.Fatalf("no free port: %v", err)
+	}
+	t.port = port
+	argv := fill(t.target.Command, map[string]string{"port": port, "host": "127.0.0.1"})
+	p, in, err := start(argv, t.target.Dir)
+	if err != nil {
+		t.Fatalf("%v", err)
+	}
+	t.prog, t.stdin = p, in
+	if err := waitListening(t.ctx, p, port); err != nil {
+		t.Fatalf("%v", err)
+	}
+}
+
+// startClient starts the program as a client of port, named name.
+func (t *T) startClient(port, name string) {
+	argv := fill(t.target.Command, map[string]string{"port": port, "host": "127.0.0.1", "name": name})
+	p, in, err := start(argv, t.target.Dir)
+	if err != nil {
+		t.Fatalf("%v", err)
+	}
+	t.prog, t.stdin = p, in
+}
+
+// strictOr returns the strict reading's verdict in strict mode and the
+// lenient one otherwise.
+func (t *T) strictOr(strict, lenient bool) bool {
+	if t.strict {
+		return strict
+	}
+	return lenient
+}
+
+func indent(s string) string { return "    " + strings.ReplaceAll(s, "\n", "\n    ") }
+
+func cut(s string, n int) string {
+	if len(s) > n {
+		return s[:n] + "…"
+	}
+	return s
+}
+
+// quote shows text as a Go string, so that spaces, \r and \n are visible.
+func quote(s string) string { return fmt.Sprintf("%q", s) }
+
+var _ = os.Getpid

@@ -1,0 +1,212 @@
+package grade
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// program is one start of the program under test: its process (in a
+// process group of its own, killed whole at the end) and its output.
+type program struct {
+	cmd  *exec.Cmd
+	done chan struct{} // closed when the process has exited
+	err  error         // its exit status, once done
+
+	mu     sync.Mutex
+	out    bytes.Buffer  // stdout
+	errOut bytes.Buffer  // stderr
+	grew   chan struct{} // signalled when stdout grows or the process ends
+}
+
+// fill substitutes {port}, {host} and {name} in the command template.
+func fill(template []string, vars map[string]string) []string {
+	out := make([]string, len(template))
+	for i, a := range template {
+		for k, v := range vars {
+			a = strings.ReplaceAll(a, "{"+k+"}", v)
+		}
+		out[i] = a
+	}
+	return out
+}
+
+// start runs argv with stdin from the returned writer (nil stdin if
+// noStdin). The caller must call stop.
+func start(argv []string, dir string) (*program, *pipeWriter, error) {
+	if len(argv) == 0 {
+		return nil, nil, errors.New("grade: no command to run")
+	}
+	p := &program{cmd: exec.Command(argv[0], argv[1:]...), done: make(chan struct{}), grew: make(chan struct{}, 1)}
+	p.cmd.Dir = dir
+	p.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	p.cmd.Stdout = writerFunc(func(b []byte) (int, error) {
+		p.mu.Lock()
+		p.out.Write(b)
+		p.mu.Unlock()
+		p.signal()
+		return len(b), nil
+	})
+	p.cmd.Stderr = writerFunc(func(b []byte) (int, error) {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		if p.errOut.Len() < 64<<10 {
+			p.errOut.Write(b)
+		}
+		return len(b), nil
+	})
+	in, err := p.cmd.StdinPipe()
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := p.cmd.Start(); err != nil {
+		return nil, nil, fmt.Errorf("grade: start %s: %w", argv[0], err)
+	}
+	go func() {
+		p.err = p.cmd.Wait()
+		close(p.done)
+		p.signal()
+	}()
+	return p, &pipeWriter{w: in}, nil
+}
+
+func (p *program) signal() {
+	select {
+	case p.grew <- struct{}{}:
+	default:
+	}
+}
+
+// stop kills the process group and waits for the process.
+func (p *program) stop() {
+	if p.cmd.Process != nil {
+		syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
+	}
+	<-p.done
+}
+
+// stdout returns what the program has printed so far.
+func (p *program) stdout() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.out.String()
+}
+
+// stderr returns the start of what the program printed on stderr.
+func (p *program) stderr() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.errOut.String()
+}
+
+// waitOutput waits until ok(stdout) or the deadline, and returns stdout.
+func (p *program) waitOutput(deadline time.Time, ok func(string) bool) (string, bool) {
+	t := time.NewTimer(time.Until(deadline))
+	defer t.Stop()
+	for {
+		out := p.stdout()
+		if ok(out) {
+			return out, true
+		}
+		select {
+		case <-p.grew:
+		case <-t.C:
+			return p.stdout(), false
+		}
+	}
+}
+
+// exited waits until the process exits or the deadline passes, and
+// reports whether it exited and with which code.
+func (p *program) exited(deadline time.Time) (code int, ok bool) {
+	select {
+	case <-p.done:
+	case <-time.After(time.Until(deadline)):
+		return 0, false
+	}
+	var ee *exec.ExitError
+	if errors.As(p.err, &ee) {
+		return ee.ExitCode(), true
+	}
+	return 0, true
+}
+
+// pipeWriter writes the program's stdin.
+type pipeWriter struct {
+	w interface {
+		Write([]byte) (int, error)
+		Close() error
+	}
+}
+
+func (w *pipeWriter) line(s string) error {
+	_, err := w.w.Write([]byte(s + "\n"))
+	return err
+}
+
+func (w *pipeWriter) close() { w.w.Close() }
+
+type writerFunc func([]byte) (int, error)
+
+func (f writerFunc) Write(b []byte) (int, error) { return f(b) }
+
+// freePort returns a TCP port on 127.0.0.1 that was free a moment ago.
+func freePort() (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer ln.Close()
+	return strconv.Itoa(ln.Addr().(*net.TCPAddr).Port), nil
+}
+
+// waitListening waits until something listens on port (read from the
+// kernel's socket tables, so that no probe connection disturbs the
+// program), the program exits, or ctx is done.
+func waitListening(ctx context.Context, p *program, port string) error {
+	n, err := strconv.Atoi(port)
+	if err != nil {
+		return err
+	}
+	hex := fmt.Sprintf(":%04X ", n)
+	for {
+		if listening(hex) {
+			return nil
+		}
+		select {
+		case <-p.done:
+			return fmt.Errorf("the program exited before it listened on port %s (%v); its stderr:\n%s", port, p.err, p.stderr())
+		case <-ctx.Done():
+			return fmt.Errorf("nothing listened on port %s within the check's time", port)
+		case <-time.After(10 * time.Millisecond): // polling: nothing tells when a program starts listening
+		}
+	}
+}
+
+// listening reports whether a TCP socket listens on the port whose
+// /proc/net/tcp form is hex (":D903 ").
+func listening(hex string) bool {
+	for _, f := range []string{"/proc/net/tcp", "/proc/net/tcp6"} {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			continue
+		}
+		for _, l := range strings.Split(string(b), "\n") {
+			fields := strings.Fields(l)
+			// sl local_address rem_address st ...; st 0A is LISTEN
+			if len(fields) > 3 && fields[3] == "0A" && strings.HasSuffix(fields[1]+" ", hex) {
+				return true
+			}
+		}
+	}
+	return false
+}
