@@ -41,9 +41,15 @@ func failures(results []grade.Result) (names []string, report string) {
 }
 
 // framechatTargets are framechat's own programs, as the grader starts them.
-func framechatTargets() []struct{ role, protocol string; command []string } {
+func framechatTargets() []struct {
+	role, protocol string
+	command        []string
+} {
 	bin := func(p string) string { return filepath.Join(binDir, p) }
-	return []struct{ role, protocol string; command []string }{
+	return []struct {
+		role, protocol string
+		command        []string
+	}{
 		{"server", "cs168", []string{bin("server"), "-log", "", "-cs168", "127.0.0.1:{port}"}},
 		{"client", "cs168", []string{bin("client"), "{name}", "{host}", "{port}"}},
 		{"server", "lobby", []string{bin("server"), "-log", "", "-lobby", "127.0.0.1:{port}"}},
