@@ -20,7 +20,7 @@ var basicServerChecks = []check{
 				c.write([]byte(part))
 				time.Sleep(30 * time.Millisecond)
 			}
-			c.log = append(c.log, msg+" (in three writes), then closed")
+			c.note(msg+" (in three writes), then closed")
 			c.conn.Close()
 			t.output(c.sent(), quote(msg)+" on stdout", func(o string) bool { return strings.Contains(o, msg) })
 			return ""
@@ -33,7 +33,7 @@ var basicServerChecks = []check{
 			c := t.dial("client")
 			msg := strings.Repeat("long message ", 2000) // 26,000 bytes
 			c.write([]byte(msg + "\n"))
-			c.log = append(c.log, "26,000 bytes, then closed")
+			c.note("26,000 bytes, then closed")
 			c.conn.Close()
 			t.output(c.sent(), "all 26,000 bytes on stdout", func(o string) bool { return strings.Contains(o, strings.TrimSpace(msg)) })
 			return ""
@@ -66,7 +66,7 @@ var basicClientChecks = []check{
 		run: func(t *T) string {
 			s := t.serveClient("")
 			t.typed("hello, basic server")
-			s.conn.SetReadDeadline(time.Now().Add(3 * time.Second))
+			s.conn.SetReadDeadline(t.soon(3 * time.Second))
 			got, err := io.ReadAll(s.conn)
 			if err != nil {
 				t.mismatch(`typed "hello, basic server"`, "the line, then the connection closed", quote(string(got))+", then "+err.Error())
@@ -74,7 +74,7 @@ var basicClientChecks = []check{
 			if strings.TrimRight(string(got), "\r\n") != "hello, basic server" {
 				t.mismatch(`typed "hello, basic server"`, quote("hello, basic server"), quote(string(got)))
 			}
-			if _, ok := t.prog.exited(time.Now().Add(3 * time.Second)); !ok {
+			if _, ok := t.prog.exited(t.soon(3 * time.Second)); !ok {
 				t.mismatch(`typed "hello, basic server"`, "the client exits", "it was still running 3 s later")
 			}
 			if strings.HasSuffix(string(got), "\n") {
@@ -88,7 +88,7 @@ var basicClientChecks = []check{
 		run: func(t *T) string {
 			s := t.serveClient("")
 			t.typed("one line, stdin left open")
-			s.conn.SetReadDeadline(time.Now().Add(3 * time.Second))
+			s.conn.SetReadDeadline(t.soon(3 * time.Second))
 			got, err := io.ReadAll(s.conn)
 			if err != nil || !strings.Contains(string(got), "one line, stdin left open") {
 				t.mismatch(`typed "one line, stdin left open" and kept stdin open`, "the line, then the connection closed", quote(string(got))+" ("+errString(err)+")")

@@ -46,7 +46,7 @@ func (t *T) serveClient(name string) *sc {
 
 // frame reads one frame the client sent, raw.
 func (s *sc) frame(within time.Duration) (string, error) {
-	s.conn.SetReadDeadline(time.Now().Add(within))
+	s.conn.SetReadDeadline(s.t.soon(within))
 	buf := make([]byte, frameSize)
 	n, err := io.ReadFull(s.conn, buf)
 	if err != nil {
@@ -88,7 +88,7 @@ func (t *T) typed(line string) {
 // output waits until the client's stdout satisfies ok, and fails with
 // want otherwise.
 func (t *T) output(sent, want string, ok func(string) bool) string {
-	out, good := t.prog.waitOutput(time.Now().Add(3*time.Second), ok)
+	out, good := t.prog.waitOutput(t.soon(3*time.Second), ok)
 	if !good {
 		t.mismatch(sent, want, quote(out))
 	}
@@ -249,7 +249,7 @@ var cs168ClientChecks = []check{
 			s.conn.Close()
 			want := "Server at " + s.host + " has disconnected"
 			t.output("(the server closed the connection)", quote(want), func(o string) bool { return strings.Contains(o, want) })
-			if _, ok := t.prog.exited(time.Now().Add(3 * time.Second)); !ok {
+			if _, ok := t.prog.exited(t.soon(3 * time.Second)); !ok {
 				t.mismatch("(the server closed the connection)", "the client exits", "it was still running 3 s later")
 			}
 			return ""
@@ -265,7 +265,7 @@ var cs168ClientChecks = []check{
 			t.startClient(port, "alice")
 			want := "Unable to connect to 127.0.0.1:" + port
 			t.output("(nothing listens on port "+port+")", quote(want), func(o string) bool { return strings.Contains(o, want) })
-			code, ok := t.prog.exited(time.Now().Add(3 * time.Second))
+			code, ok := t.prog.exited(t.soon(3 * time.Second))
 			switch {
 			case !ok:
 				t.mismatch("(nothing listens on port "+port+")", "the client exits non-zero", "it was still running 3 s later")

@@ -61,7 +61,7 @@ var cs168ServerChecks = []check{
 					b.write(frame[i:min(i+7, len(frame))])
 					time.Sleep(time.Millisecond)
 				}
-				b.log = append(b.log, m+" (in 7-byte pieces)")
+				b.note(m+" (in 7-byte pieces)")
 			}
 			a.expect(fmt.Sprintf(txtJoined, "bob"), "[bob] in pieces")
 			return ""
@@ -79,7 +79,7 @@ var cs168ServerChecks = []check{
 			b.write(all[:700]) // three frames and half of the fourth
 			time.Sleep(50 * time.Millisecond)
 			b.write(all[700:])
-			b.log = append(b.log, "bob, /join go, one, two in two writes of 700 and 100 bytes")
+			b.note("bob, /join go, one, two in two writes of 700 and 100 bytes")
 			a.expect(fmt.Sprintf(txtJoined, "bob"), "[bob] one", "[bob] two")
 			return ""
 		}},
@@ -162,7 +162,7 @@ var cs168ServerChecks = []check{
 			b := t.join("bob", "go", false)
 			a.expect(fmt.Sprintf(txtJoined, "bob"))
 			b.conn.Close()
-			b.log = append(b.log, "(closed the connection)")
+			b.note("(closed the connection)")
 			a.expect(fmt.Sprintf(txtLeft, "bob"))
 			return ""
 		}},
@@ -175,7 +175,7 @@ var cs168ServerChecks = []check{
 			b := t.join("bob", "go", false)
 			a.expect(fmt.Sprintf(txtJoined, "bob"))
 			b.write(pad("half a frame")[:80])
-			b.log = append(b.log, "80 bytes of a frame, then closed the connection")
+			b.note("80 bytes of a frame, then closed the connection")
 			time.Sleep(50 * time.Millisecond)
 			b.conn.Close()
 			a.expect(fmt.Sprintf(txtLeft, "bob"))
@@ -261,7 +261,7 @@ var cs168ServerChecks = []check{
 			t.startServer()
 			s := t.dial("stalled")
 			s.write([]byte("stal"))
-			s.log = append(s.log, `"stal" (4 bytes of a frame), then nothing`)
+			s.note(`"stal" (4 bytes of a frame), then nothing`)
 			time.Sleep(50 * time.Millisecond)
 			a := t.join("alice", "go", true)
 			b := t.join("bob", "go", false)

@@ -66,7 +66,7 @@ func (t *T) join(name, channel string, create bool) *fc {
 func (c *fc) send(msgs ...string) {
 	for _, m := range msgs {
 		c.write(pad(m))
-		c.log = append(c.log, m)
+		c.note(m)
 	}
 }
 
@@ -78,8 +78,14 @@ func (c *fc) write(b []byte) {
 	}
 }
 
-// sent describes what c has sent, for a report.
-func (c *fc) sent() string { return c.name + " sent " + quote(strings.Join(c.log, " | ")) }
+// note records that c sent m, in c's log and in the check's transcript.
+func (c *fc) note(m string) {
+	c.log = append(c.log, m)
+	c.t.said = append(c.t.said, c.name+" "+quote(m))
+}
+
+// sent describes what the clients sent last, for a report.
+func (c *fc) sent() string { return c.t.transcript() }
 
 // errTimeout is a read that got nothing in time.
 var errTimeout = errors.New("nothing within the time allowed")
@@ -87,11 +93,7 @@ var errTimeout = errors.New("nothing within the time allowed")
 // read reads one frame within d (or the check's deadline, if sooner) and
 // returns it with trailing whitespace stripped, and the raw frame.
 func (c *fc) read(d time.Duration) (text string, raw []byte, err error) {
-	dl := time.Now().Add(d)
-	if c.t.deadline().Before(dl) {
-		dl = c.t.deadline()
-	}
-	c.conn.SetReadDeadline(dl)
+	c.conn.SetReadDeadline(c.t.soon(d))
 	buf := make([]byte, frameSize)
 	n, err := io.ReadFull(c.conn, buf)
 	switch {

@@ -143,6 +143,7 @@ type T struct {
 	stdin    *pipeWriter
 	port     string
 	channels []string // cs168 channels created so far, in order
+	said     []string // what the grader's clients sent, in order: "alice \"/list\""
 	failure  string
 	closers  []func()
 }
@@ -180,6 +181,24 @@ func (t *T) mismatch(sent, want, got string) {
 func (t *T) deadline() time.Time {
 	d, _ := t.ctx.Deadline()
 	return d
+}
+
+// transcript is the last few things the grader's clients sent.
+func (t *T) transcript() string {
+	said := t.said[max(0, len(t.said)-6):]
+	s := strings.Join(said, ", ")
+	if len(t.said) > len(said) {
+		s = "…, " + s
+	}
+	return s
+}
+
+// soon is d from now, or the check's deadline if that comes first.
+func (t *T) soon(d time.Duration) time.Time {
+	if dl := time.Now().Add(d); dl.Before(t.deadline()) {
+		return dl
+	}
+	return t.deadline()
 }
 
 // defer_ runs f when the check ends.

@@ -40,16 +40,22 @@ func (c *lc) send(msgs ...string) {
 		if _, err := c.conn.Write([]byte(m)); err != nil {
 			c.t.Fatalf("%s: the server stopped taking input: %v", c.name, err)
 		}
-		c.log = append(c.log, m)
+		c.note(m)
 		time.Sleep(20 * time.Millisecond)
 	}
 }
 
-func (c *lc) sent() string { return c.name + " sent " + quote(strings.Join(c.log, " | ")) }
+// note records that c sent m.
+func (c *lc) note(m string) {
+	c.log = append(c.log, m)
+	c.t.said = append(c.t.said, c.name+" "+quote(m))
+}
+
+func (c *lc) sent() string { return c.t.transcript() }
 
 // read reads one message: one read of up to 1024 bytes.
 func (c *lc) read(within time.Duration) (string, error) {
-	c.conn.SetReadDeadline(time.Now().Add(within))
+	c.conn.SetReadDeadline(c.t.soon(within))
 	buf := make([]byte, 1024)
 	n, err := c.conn.Read(buf)
 	if n > 0 {
@@ -239,7 +245,7 @@ var lobbyServerChecks = []check{
 			a.expect("bob has joined the room.", "There are 2 people in the room.")
 			b.conn.(*net.TCPConn).SetLinger(0) // a reset: the connection is lost
 			b.conn.Close()
-			b.log = append(b.log, "(connection reset)")
+			b.note("(connection reset)")
 			m, err := a.read(3 * time.Second)
 			switch {
 			case err != nil:

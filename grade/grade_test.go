@@ -1,0 +1,115 @@
+package grade
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"encoding/xml"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// TestScreen: output is rendered as a terminal shows it.
+func TestScreen(t *testing.T) {
+	for out, want := range map[string][]string{
+		"[Me] ":                                     {"[Me]"},
+		"[Me] \r    \r[bob] hi\n[Me] ":              {"[bob] hi", "[Me]"},
+		"[Me] [bob] hi\n[Me] ":                      {"[Me] [bob] hi", "[Me]"},
+		"abcdef\rXY\n":                              {"XYcdef", ""},
+		"\r    \rServer at h:1 has disconnected\n": {"Server at h:1 has disconnected", ""},
+	} {
+		if diff := cmp.Diff(want, screen(out)); diff != "" {
+			t.Errorf("screen(%q) (-want +got):\n%s", out, diff)
+		}
+	}
+}
+
+var sample = []Result{
+	{Check: "cs168-server/no-echo", Family: "chat", Rule: "never echoed", Passed: false, Output: "sent: x\nexpected: y\nreceived: z", Took: time.Second},
+	{Check: "cs168-server/list-empty", Family: "list", Rule: "nothing or an empty frame", Passed: true, Note: "sends nothing"},
+}
+
+// TestReports: the text report, Gradescope's JSON and JUnit XML carry
+// every check, its verdict, what failed, and the score.
+func TestReports(t *testing.T) {
+	var text bytes.Buffer
+	if err := WriteText(&text, sample); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"FAIL  cs168-server/no-echo", "received: z", "PASS  cs168-server/list-empty", "note: sends nothing", "score: 1/2 checks passed"} {
+		if !strings.Contains(text.String(), want) {
+			t.Errorf("text report lacks %q:\n%s", want, text.String())
+		}
+	}
+
+	var js bytes.Buffer
+	if err := WriteGradescope(&js, sample); err != nil {
+		t.Fatal(err)
+	}
+	var g gradescope
+	if err := json.Unmarshal(js.Bytes(), &g); err != nil {
+		t.Fatal(err)
+	}
+	if g.Score != 1 || len(g.Tests) != 2 || g.Tests[0].Score != 0 || g.Tests[0].MaxScore != 1 || g.Tests[1].Score != 1 || !strings.Contains(g.Tests[0].Output, "received: z") {
+		t.Errorf("Gradescope results: %+v", g)
+	}
+
+	var x bytes.Buffer
+	if err := WriteJUnit(&x, "suite", sample); err != nil {
+		t.Fatal(err)
+	}
+	var s junitSuite
+	if err := xml.Unmarshal(x.Bytes(), &s); err != nil {
+		t.Fatal(err)
+	}
+	if s.Tests != 2 || s.Failures != 1 || s.Cases[0].Failure == nil || s.Cases[1].Failure != nil {
+		t.Errorf("JUnit suite: %+v", s)
+	}
+}
+
+// TestUnknownTarget: a role and protocol with no checks is an error.
+func TestUnknownTarget(t *testing.T) {
+	if _, err := Run(context.Background(), Target{Role: "client", Protocol: "im", Command: []string{"x"}}, Options{}, nil); err == nil {
+		t.Error("grading an im client: no error")
+	}
+}
+
+// TestProgramThatNeverListens: a server that exits at once fails every
+// check quickly, with its stderr in the report; nothing is left running.
+func TestProgramThatNeverListens(t *testing.T) {
+	results, err := Run(context.Background(), Target{Role: "server", Protocol: "basic", Command: []string{"sh", "-c", "echo broken >&2; exit 3"}}, Options{Timeout: 2 * time.Second}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range results {
+		if r.Passed || !strings.Contains(r.Output, "exited before it listened") || !strings.Contains(r.Output, "broken") {
+			t.Errorf("%s: passed=%v output %q", r.Check, r.Passed, r.Output)
+		}
+	}
+}
+
+// TestHungProgramIsKilled: a server that listens and never answers fails
+// within the check's deadline, and its whole process group is killed.
+func TestHungProgramIsKilled(t *testing.T) {
+	began := time.Now()
+	results, err := Run(context.Background(), Target{Role: "server", Protocol: "basic", Command: []string{"python3", "-c",
+		"import socket,sys,time,subprocess\nsubprocess.Popen(['sleep','60'])\ns=socket.socket();s.bind(('',int(sys.argv[1])));s.listen(1);time.sleep(60)", "{port}"}},
+		Options{Timeout: 2 * time.Second, Only: nil}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range results {
+		if r.Passed {
+			t.Errorf("%s passed against a server that never answers", r.Check)
+		}
+	}
+	if took := time.Since(began); took > time.Duration(len(results))*3*time.Second {
+		t.Errorf("took %v for %d checks of 2 s", took, len(results))
+	}
+}
