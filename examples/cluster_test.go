@@ -1,6 +1,8 @@
 package examples_test
 
 import (
+	"bufio"
+	"net"
 	"regexp"
 	"strings"
 	"syscall"
@@ -83,5 +85,80 @@ func TestClusterOfTwoServers(t *testing.T) {
 	out := serverA.output()
 	if !strings.HasSuffix(out, "server stopped\n") || strings.Contains(out, "NATS connection lost") {
 		t.Errorf("server A's output after SIGTERM:\n%s", out)
+	}
+}
+
+// TestIRCAcrossTheCluster: an IRC user on one server and a cs168 user on
+// another, joined by NATS, share a room: lines, joins, a whisper, a nick
+// change and the part cross between them.
+func TestIRCAcrossTheCluster(t *testing.T) {
+	t.Parallel()
+	natsURL := startNATS(t)
+	a, portsA := startServerWith(t, []string{"irc"}, "-irc", "127.0.0.1:0", "-nats", natsURL, "-nats-ttl", "1s")
+	a.waitMatch(regexp.MustCompile(`clustered through NATS`))
+	_, portB := startClusterServer(t, natsURL)
+
+	ivan := dialIRC(t, portsA["irc"], "ivan")
+	ivan.send("JOIN #go")
+	ivan.until(" 366 ")
+	waitListed(t, portB, "go")
+	carl := dialRaw(t, portB)
+	carl.send("carl", "/join go")
+	ivan.until(":carl!carl@framechat JOIN #go")
+	carl.send("hello across")
+	ivan.until(":carl!carl@framechat PRIVMSG #go :hello across")
+	ivan.send("PRIVMSG #go :and back", "PRIVMSG carl :just you")
+	carl.expect("[ivan] and back", "[ivan whispers] just you")
+	ivan.send("NICK ivan2")
+	carl.expect("ivan is now known as ivan2")
+	ivan.send("QUIT :bye")
+	carl.expect("ivan2 has left")
+}
+
+// ircConn is a raw IRC client of the tests.
+type ircConn struct {
+	t    *testing.T
+	conn net.Conn
+	r    *bufio.Reader
+}
+
+// dialIRC connects and registers nick, up to the end of the welcome.
+func dialIRC(t *testing.T, port, nick string) *ircConn {
+	t.Helper()
+	conn, err := net.Dial("tcp", "127.0.0.1:"+port)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	c := &ircConn{t: t, conn: conn, r: bufio.NewReader(conn)}
+	c.send("NICK "+nick, "USER "+nick+" 0 * :"+nick)
+	c.until("MOTD")
+	return c
+}
+
+func (c *ircConn) send(lines ...string) {
+	c.t.Helper()
+	c.conn.SetWriteDeadline(time.Now().Add(timeout))
+	for _, l := range lines {
+		if _, err := c.conn.Write([]byte(l + "\r\n")); err != nil {
+			c.t.Fatal(err)
+		}
+	}
+}
+
+// until reads lines until one contains s.
+func (c *ircConn) until(s string) {
+	c.t.Helper()
+	c.conn.SetReadDeadline(time.Now().Add(timeout))
+	var got []string
+	for {
+		l, err := c.r.ReadString('\n')
+		if err != nil {
+			c.t.Fatalf("waiting for %q: %v; got %q", s, err, got)
+		}
+		got = append(got, l)
+		if strings.Contains(l, s) {
+			return
+		}
 	}
 }
