@@ -20,7 +20,7 @@ var basicServerChecks = []check{
 				c.write([]byte(part))
 				time.Sleep(30 * time.Millisecond)
 			}
-			c.note(msg+" (in three writes), then closed")
+			c.note(msg + " (in three writes), then closed")
 			c.conn.Close()
 			t.output(c.sent(), quote(msg)+" on stdout", func(o string) bool { return strings.Contains(o, msg) })
 			return ""

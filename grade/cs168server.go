@@ -61,7 +61,7 @@ var cs168ServerChecks = []check{
 					b.write(frame[i:min(i+7, len(frame))])
 					time.Sleep(time.Millisecond)
 				}
-				b.note(m+" (in 7-byte pieces)")
+				b.note(m + " (in 7-byte pieces)")
 			}
 			a.expect(fmt.Sprintf(txtJoined, "bob"), "[bob] in pieces")
 			return ""

@@ -18,10 +18,10 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 // TestScreen: output is rendered as a terminal shows it.
 func TestScreen(t *testing.T) {
 	for out, want := range map[string][]string{
-		"[Me] ":                                     {"[Me]"},
-		"[Me] \r    \r[bob] hi\n[Me] ":              {"[bob] hi", "[Me]"},
-		"[Me] [bob] hi\n[Me] ":                      {"[Me] [bob] hi", "[Me]"},
-		"abcdef\rXY\n":                              {"XYcdef", ""},
+		"[Me] ":                        {"[Me]"},
+		"[Me] \r    \r[bob] hi\n[Me] ": {"[bob] hi", "[Me]"},
+		"[Me] [bob] hi\n[Me] ":         {"[Me] [bob] hi", "[Me]"},
+		"abcdef\rXY\n":                 {"XYcdef", ""},
 		"\r    \rServer at h:1 has disconnected\n": {"Server at h:1 has disconnected", ""},
 	} {
 		if diff := cmp.Diff(want, screen(out)); diff != "" {
