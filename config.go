@@ -55,9 +55,10 @@ type Config struct {
 	MaxSilentConns int
 
 	// IdleTimeout closes a connection that sends nothing for this long.
-	// None of the protocols has a keep-alive, so a quiet user would be cut
-	// off: zero means no idle timeout (TCP keep-alive still finds dead
-	// peers).
+	// None of the course protocols has a keep-alive, so a quiet user would
+	// be cut off: zero means no idle timeout (TCP keep-alive still finds
+	// dead peers). A protocol that keeps its connections alive itself (a
+	// Session that is a Pinger, as IRC's) uses its own PingAfter instead.
 	IdleTimeout time.Duration
 
 	// FloodRate is how many messages per second each connection may send
