@@ -102,9 +102,9 @@ func (s *session) end(reason Reason, err error) error {
 // it has handled a command, never shrunk while parked in a network read)
 // would be most of what the connection costs. So a detached session whose
 // reading may park (a Resumer reader on a socket, on Linux) parks when a
-// read would wait and it has handled fewer than parkBusy messages since its
-// reader started: loop returns, and the hub's parker starts loop again in
-// a new goroutine when input comes (see parker). A busy connection keeps
+// read would wait and it is not busy (see countBurst): loop returns, and
+// the hub's parker starts loop again in a new goroutine when input comes
+// (see parker). A busy connection keeps
 // its reader, blocked in reads as usual, and arms the quiet check instead:
 // a read deadline quietAfter ahead, re-armed while messages come; when it
 // passes with no message since, the reader parks (or, where parking is not
