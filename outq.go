@@ -145,11 +145,6 @@ func (s *session) idleLocked() {
 	}
 }
 
-// keptQueue is the most entries a queue's array may hold and still be
-// kept for reuse once the writer has nothing to do: enough for the traffic
-// of a busy room, not for a burst's.
-const keptQueue = 8
-
 // writeLoop is the session's writer. It exists only while there is
 // something to write: it takes everything queued, writes it in one call
 // (writev on TCP), and exits when the queue is empty, so an idle connection
@@ -162,14 +157,6 @@ func (s *session) writeLoop() {
 		s.mu.Lock()
 		if len(s.queue) == 0 {
 			s.idleLocked()
-			// A burst (a welcome, a long list) grew the queue's arrays; an
-			// idle connection should not keep them.
-			if cap(s.queue) > keptQueue {
-				s.queue = nil
-			}
-			if cap(s.spare) > keptQueue {
-				s.spare = nil
-			}
 			s.mu.Unlock()
 			return
 		}
