@@ -53,6 +53,7 @@ func framechatTargets() []struct {
 		{"server", "cs168", []string{bin("server"), "-log", "", "-cs168", "127.0.0.1:{port}"}},
 		{"client", "cs168", []string{bin("client"), "{name}", "{host}", "{port}"}},
 		{"server", "lobby", []string{bin("server"), "-log", "", "-lobby", "127.0.0.1:{port}"}},
+		{"client", "lobby", []string{bin("client"), "-dialect", "lobby", "{host}", "{port}"}},
 		{"server", "basic", []string{bin("basic-server"), "{port}"}},
 		{"client", "basic", []string{bin("basic-client"), "{host}", "{port}"}},
 	}
@@ -119,6 +120,9 @@ func TestGraderCatchesMutants(t *testing.T) {
 		{"client", "cs168", "cs168_client.py", []string{"{name}", "{host}", "{port}"}, "newline", "cs168-client/line-to-frame", "framing"},
 		{"server", "lobby", "lobby_server.py", []string{"{port}"}, "", "", ""},
 		{"server", "lobby", "lobby_server.py", []string{"{port}"}, "nopace", "lobby-server/pacing", "pacing"},
+		{"client", "lobby", "lobby_client.py", []string{"{host}", "{port}"}, "", "", ""},
+		{"client", "lobby", "lobby_client.py", []string{"{host}", "{port}"}, "rawcodes", "lobby-client/nick-refused", "codes"},
+		{"client", "lobby", "lobby_client.py", []string{"{host}", "{port}"}, "nomerge", "lobby-client/merged-reply", "merging"},
 		{"server", "basic", "basic_server.py", []string{"{port}"}, "", "", ""},
 		{"server", "basic", "basic_server.py", []string{"{port}"}, "firstrecv", "basic-server/long-message", "buffering"},
 	} {

@@ -29,6 +29,8 @@ type Options struct {
 	Timeout time.Duration
 	// Only, if set, runs the checks whose names it matches.
 	Only *regexp.Regexp
+	// Lobby says what to type at a lobby client's questions.
+	Lobby LobbyAnswers
 }
 
 // Result is the outcome of one check.
@@ -53,8 +55,10 @@ type check struct {
 }
 
 // checks lists the checks for a role and protocol.
-func checks(role, protocol string) ([]check, error) {
+func checks(role, protocol string, o Options) ([]check, error) {
 	switch role + " " + protocol {
+	case "client lobby":
+		return lobbyClientChecks(o.Lobby), nil
 	case "server cs168":
 		return cs168ServerChecks, nil
 	case "client cs168":
@@ -66,12 +70,12 @@ func checks(role, protocol string) ([]check, error) {
 	case "server lobby":
 		return lobbyServerChecks, nil
 	}
-	return nil, fmt.Errorf("grade: no checks for a %s of %s (there are: server cs168, client cs168, server basic, client basic, server lobby)", role, protocol)
+	return nil, fmt.Errorf("grade: no checks for a %s of %s (there are: server cs168, client cs168, server lobby, client lobby, server basic, client basic)", role, protocol)
 }
 
 // Names lists the checks for a role and protocol, in the order they run.
 func Names(role, protocol string) ([]string, error) {
-	cs, err := checks(role, protocol)
+	cs, err := checks(role, protocol, Options{})
 	var names []string
 	for _, c := range cs {
 		names = append(names, c.name)
@@ -83,7 +87,7 @@ func Names(role, protocol string) ([]string, error) {
 // port, plays its part against it, and stops it (its whole process
 // group). report, if not nil, is called with each result as it comes.
 func Run(ctx context.Context, target Target, o Options, report func(Result)) ([]Result, error) {
-	cs, err := checks(target.Role, target.Protocol)
+	cs, err := checks(target.Role, target.Protocol, o)
 	if err != nil {
 		return nil, err
 	}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"os"
 	"os/exec"
@@ -159,51 +160,92 @@ type writerFunc func([]byte) (int, error)
 
 func (f writerFunc) Write(b []byte) (int, error) { return f(b) }
 
-// freePort returns a TCP port on 127.0.0.1 that was free a moment ago.
+// freePort returns a TCP port that was free on every address a moment
+// ago. It is drawn at random below the kernel's ephemeral range, where
+// outgoing connections (the grader's own clients among them) take their
+// ports: a port from that range can be taken by a connection between the
+// moment it is chosen and the moment the program binds it.
 func freePort() (string, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
+	low := 32768
+	if b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range"); err == nil {
+		if f := strings.Fields(string(b)); len(f) == 2 {
+			if n, err := strconv.Atoi(f[0]); err == nil && n > 11000 {
+				low = n
+			}
+		}
 	}
-	defer ln.Close()
-	return strconv.Itoa(ln.Addr().(*net.TCPAddr).Port), nil
+	for range 100 {
+		port := strconv.Itoa(10000 + rand.IntN(low-10000))
+		ln, err := net.Listen("tcp", ":"+port)
+		if err != nil {
+			continue // taken
+		}
+		ln.Close()
+		return port, nil
+	}
+	return "", errors.New("grade: no free port found below the ephemeral range")
 }
 
-// waitListening waits until something listens on port (read from the
-// kernel's socket tables, so that no probe connection disturbs the
-// program), the program exits, or ctx is done.
+// waitListening waits until the program (its process group) listens on
+// port, read from the kernel's socket tables so that no probe connection
+// disturbs it, the program exits, or ctx is done. A socket some other
+// process opened on the port does not count.
 func waitListening(ctx context.Context, p *program, port string) error {
 	n, err := strconv.Atoi(port)
 	if err != nil {
 		return err
 	}
-	hex := fmt.Sprintf(":%04X ", n)
+	hex := fmt.Sprintf(":%04X", n)
 	for {
-		if listening(hex) {
+		if inodes := listening(hex); len(inodes) > 0 && ownsSocket(p.cmd.Process.Pid, inodes) {
 			return nil
 		}
 		select {
 		case <-p.done:
 			return fmt.Errorf("the program exited before it listened on port %s (%v); its stderr:\n%s", port, p.err, p.stderr())
 		case <-ctx.Done():
-			return fmt.Errorf("nothing listened on port %s within the check's time", port)
+			return fmt.Errorf("the program did not listen on port %s within the check's time", port)
 		case <-time.After(10 * time.Millisecond): // polling: nothing tells when a program starts listening
 		}
 	}
 }
 
-// listening reports whether a TCP socket listens on the port whose
-// /proc/net/tcp form is hex (":D903 ").
-func listening(hex string) bool {
+// listening returns the inodes of the TCP sockets listening on the port
+// whose /proc/net/tcp form is hex (":D903").
+func listening(hex string) map[string]bool {
+	inodes := map[string]bool{}
 	for _, f := range []string{"/proc/net/tcp", "/proc/net/tcp6"} {
 		b, err := os.ReadFile(f)
 		if err != nil {
 			continue
 		}
 		for _, l := range strings.Split(string(b), "\n") {
+			// sl local_address rem_address st tx:rx tr:when retrnsmt uid timeout inode
 			fields := strings.Fields(l)
-			// sl local_address rem_address st ...; st 0A is LISTEN
-			if len(fields) > 3 && fields[3] == "0A" && strings.HasSuffix(fields[1]+" ", hex) {
+			if len(fields) > 9 && fields[3] == "0A" && strings.HasSuffix(fields[1], hex) {
+				inodes[fields[9]] = true
+			}
+		}
+	}
+	return inodes
+}
+
+// ownsSocket reports whether a process of the process group pgid has one
+// of the socket inodes open.
+func ownsSocket(pgid int, inodes map[string]bool) bool {
+	procs, _ := os.ReadDir("/proc")
+	for _, e := range procs {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		if g, err := syscall.Getpgid(pid); err != nil || g != pgid {
+			continue
+		}
+		fds, _ := os.ReadDir("/proc/" + e.Name() + "/fd")
+		for _, fd := range fds {
+			link, err := os.Readlink("/proc/" + e.Name() + "/fd/" + fd.Name())
+			if err == nil && strings.HasPrefix(link, "socket:[") && inodes[strings.TrimSuffix(strings.TrimPrefix(link, "socket:["), "]")] {
 				return true
 			}
 		}

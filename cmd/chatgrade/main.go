@@ -1,6 +1,6 @@
 // Command chatgrade grades a student's chat server or client, in any
-// language, against the course protocols' specifications: cs168 (server
-// and client), lobby (server) and part 0 (basic server and client).
+// language, against the course protocols' specifications: cs168, lobby
+// and part 0 (basic), servers and clients.
 //
 //	chatgrade [flags] server|client cs168|lobby|basic -- COMMAND [ARG...]
 //
@@ -18,7 +18,9 @@
 // writes Gradescope's results.json; -junit FILE writes JUnit XML. Where
 // the specification is ambiguous, every reasonable reading passes and the
 // report says which one the program chose; -strict takes the literal
-// reading. -list prints the checks.
+// reading. -list prints the checks. A lobby client's questions are
+// free-form: -lobby-list, -lobby-room and -lobby-nick say what to type at
+// them (by default "/list", the room's name, the nickname).
 package main
 
 import (
@@ -29,6 +31,7 @@ import (
 	"os"
 	"os/signal"
 	"regexp"
+	"strings"
 	"time"
 
 	"github.com/framechat/chat/grade"
@@ -48,6 +51,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 	only := fs.String("run", "", "run only the checks whose names match this regular expression")
 	list := fs.Bool("list", false, "list the checks and exit")
 	dir := fs.String("dir", "", "directory to run the program in (default: the current one)")
+	var lobby grade.LobbyAnswers
+	fs.StringVar(&lobby.List, "lobby-list", "/list", `what to type at a lobby client to list the rooms (lines separated by 
+)`)
+	fs.StringVar(&lobby.Room, "lobby-room", "{room}", `what to type at a lobby client to join {room}, e.g. "2
+{room}" for a menu`)
+	fs.StringVar(&lobby.Nick, "lobby-nick", "{nick}", "what to type at a lobby client to give the nickname {nick}")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: chatgrade [flags] server|client cs168|lobby|basic -- COMMAND [ARG...]")
 		fmt.Fprintln(stderr, "  {port}, {host} and {name} in COMMAND are replaced for each check, e.g.")
@@ -82,7 +91,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fs.Usage()
 		return 2
 	}
-	o := grade.Options{Strict: *strict, Timeout: *timeout}
+	lobby.List = strings.ReplaceAll(lobby.List, `\n`, "\n")
+	lobby.Room = strings.ReplaceAll(lobby.Room, `\n`, "\n")
+	lobby.Nick = strings.ReplaceAll(lobby.Nick, `\n`, "\n")
+	o := grade.Options{Strict: *strict, Timeout: *timeout, Lobby: lobby}
 	if *only != "" {
 		re, err := regexp.Compile(*only)
 		if err != nil {
