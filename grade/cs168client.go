@@ -95,12 +95,16 @@ func (t *T) output(sent, want string, ok func(string) bool) string {
 	return out
 }
 
-// started connects the client and reads its name frame and first prompt.
+// started connects the client and reads its name frame.
 func (t *T) started(name string) *sc {
 	s := t.serveClient(name)
 	s.expectFrame("(the client started as "+name+")", name)
-	t.output("(nothing yet)", "the prompt "+quote(prompt), func(o string) bool { return strings.Contains(o, prompt) })
 	return s
+}
+
+// prompted waits for the client's first prompt.
+func (t *T) prompted() {
+	t.output("(nothing yet)", "the prompt "+quote(prompt), func(o string) bool { return strings.Contains(o, prompt) })
 }
 
 // shows checks that after the server sent msgs, the client's screen (as a
@@ -163,7 +167,7 @@ var cs168ClientChecks = []check{
 			s.expectFrame("(the client started as alice)", "alice")
 			return ""
 		}},
-	{name: "cs168-client/prompt", family: "prompt",
+	{name: "cs168-client/prompt", family: "display",
 		rule: "The client shows the prompt [Me] at the start of each new input line.",
 		hint: `print "[Me] " (with its space, and no newline) and flush stdout`,
 		run: func(t *T) string {
@@ -200,6 +204,7 @@ var cs168ClientChecks = []check{
 		hint: hintWipe,
 		run: func(t *T) string {
 			s := t.started("alice")
+			t.prompted()
 			before := t.prog.stdout()
 			s.write(pad("[bob] hi alice"), "[bob] hi alice")
 			t.shows(s, before, "[bob] hi alice")

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Part 0's basic server, for the grader's tests: basic_server.py PORT
-[--bug firstrecv]. --bug firstrecv prints only what the first recv()
-returned, not the whole message."""
+[--bug NAME]. --bug firstrecv prints only what the first recv() returned,
+not the whole message; --bug oneclient serves one client and exits."""
 import socket
 import sys
 
@@ -21,3 +21,5 @@ while True:
     conn.close()
     sys.stdout.write(data.decode(errors="replace").rstrip("\n") + "\n")
     sys.stdout.flush()
+    if bug == "oneclient":
+        break

@@ -4,6 +4,8 @@ client.py NAME HOST PORT [--bug NAME]. --bug breaks one rule:
 
   nowipe    prints server messages without wiping the prompt
   newline   sends the typed line with its newline inside the frame
+  noexit    says the server has disconnected, but does not exit
+  noprompt  never shows the [Me] prompt
 """
 import os
 import select
@@ -16,6 +18,8 @@ bug = sys.argv[5] if len(sys.argv) > 5 and sys.argv[4] == "--bug" else ""
 
 
 def out(text):
+    if bug == "noprompt":
+        text = text.replace("[Me] ", "")
     sys.stdout.write(text)
     sys.stdout.flush()
 
@@ -35,6 +39,9 @@ def main():
             data = s.recv(4096)
             if not data:
                 out("\r    \rServer at %s:%s has disconnected\n" % (host, port))
+                if bug == "noexit":
+                    inputs = [0]
+                    continue
                 sys.exit(0)
             buf += data
             while len(buf) >= FRAME:

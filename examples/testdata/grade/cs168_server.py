@@ -7,6 +7,9 @@ buffer per client), for the grader's tests. --bug NAME breaks one rule:
   failedjoin   /join of a missing channel leaves the current one (silently)
   blocking     reads each new client's name before serving anyone else
   errortext    the /create error has a final period
+  noswitchleave  moving to another channel tells the old one nothing
+  listempty    /list with no channels answers "none"
+  nostrip      takes the command word up to a space only ("/list\n" is unknown)
 """
 import select
 import socket
@@ -38,10 +41,12 @@ def main():
     def members(c, but=None):
         return [s for s in chan if chan[s] == c and s is not but]
 
-    def leave(s):
+    def leave(s, switching=False):
         c = chan.get(s)
         if c is not None:
             chan[s] = None
+            if switching and bug == "noswitchleave":
+                return
             for m in members(c):
                 send(m, "%s has left" % names[s])
 
@@ -64,10 +69,10 @@ def main():
             chan[s] = None
             return
         if msg.startswith("/"):
-            words = msg.split()
+            words = msg.split(" ") if bug == "nostrip" else msg.split()
             cmd = words[0]
             if cmd == "/list":
-                send(s, "\n".join(channels))
+                send(s, "\n".join(channels) if channels or bug != "listempty" else "none")
             elif cmd == "/join":
                 if len(words) < 2:
                     send(s, "/join command must be followed by the name of a channel to join.")
@@ -76,7 +81,7 @@ def main():
                         chan[s] = None
                     send(s, "No channel named %s exists. Try '/create %s'?" % (words[1], words[1]))
                 else:
-                    leave(s)
+                    leave(s, True)
                     enter(s, words[1])
             elif cmd == "/create":
                 if len(words) < 2:
@@ -86,7 +91,7 @@ def main():
                     send(s, "Room %s already exists, so cannot be created." % words[1])
                 else:
                     channels.append(words[1])
-                    leave(s)
+                    leave(s, True)
                     enter(s, words[1])
             else:
                 send(s, "%s is not a valid control message. Valid messages are /create, /list, and /join." % cmd)
@@ -126,7 +131,8 @@ def main():
             bufs[s] += data
             while s in bufs and len(bufs[s]) >= FRAME:
                 frame, bufs[s] = bufs[s][:FRAME], bufs[s][FRAME:]
-                handle(s, frame.decode(errors="replace").rstrip())
+                text = frame.decode(errors="replace")
+                handle(s, text.rstrip(" ") if bug == "nostrip" else text.rstrip())
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@ lobby_client.py HOST PORT [--bug NAME]. --bug breaks one rule:
 
   rawcodes  prints the server's reply codes instead of explaining them
   nomerge   takes a nickname as accepted only if the read is exactly "0"
+  nologout  sends /logout but neither closes nor exits
 """
 import os
 import select
@@ -76,7 +77,7 @@ def main():
             if not line:
                 continue
             s.sendall(line.encode())
-            if line == "/logout":
+            if line == "/logout" and bug != "nologout":
                 s.close()
                 sys.exit(0)
 

@@ -1,7 +1,14 @@
 #!/usr/bin/env python3
 """A lobby server as the course's is described, for the grader's tests:
-lobby_server.py PORT [--bug nopace]. --bug nopace sends consecutive
-messages with no pause between them."""
+lobby_server.py PORT [--bug NAME]. --bug breaks one rule:
+
+  nopace          consecutive messages go out with no pause between them
+  echo            chat lines go to their sender too
+  whoorder        /who lists the members newest first
+  listorder       /list names the rooms newest first
+  nick2           a nickname taken in the room gets 1, not 2
+  nologoutnotice  /logout tells the others nothing
+"""
 import re
 import socket
 import sys
@@ -46,7 +53,7 @@ def serve(conn):
                     with lock:
                         names = list(order)
                     c.send(str(len(names)))
-                    for n in names:
+                    for n in (names[::-1] if bug == "listorder" else names):
                         c.send(n)
                 elif msg == "/logout":
                     break
@@ -73,7 +80,7 @@ def serve(conn):
                         members.append(c)
                         everyone = list(members)
                 if taken:
-                    c.send("2")
+                    c.send("1" if bug == "nick2" else "2")
                     continue
                 c.send("0")
                 if len(everyone) == 1:
@@ -84,16 +91,20 @@ def serve(conn):
                         m.send("There are %d people in the room." % len(everyone))
             else:
                 if msg in ("/logout", ""):
+                    if bug == "nologoutnotice":
+                        with lock:
+                            rooms[c.room].remove(c)
+                        c.nick = None
                     break
                 with lock:
                     members = list(rooms[c.room])
                 if msg == "/who":
                     c.send("Users in this room:")
-                    for m in members:
+                    for m in (members[::-1] if bug == "whoorder" else members):
                         c.send(m.nick)
                     continue
                 for m in members:
-                    if m is not c:
+                    if m is not c or bug == "echo":
                         m.send("%s> %s" % (c.nick, msg))
     except ConnectionResetError:
         lost = True
