@@ -5,6 +5,8 @@ lobby_client.py HOST PORT [--bug NAME]. --bug breaks one rule:
   rawcodes  prints the server's reply codes instead of explaining them
   nomerge   takes a nickname as accepted only if the read is exactly "0"
   nologout  sends /logout but neither closes nor exits
+  nochat    does not show the others' chat lines
+  nolist    shows how many rooms there are, not their names
 """
 import os
 import select
@@ -47,7 +49,9 @@ def main():
         if answer == "/list":
             s.sendall(b"/list")
             for _ in range(int(recv())):
-                say("  " + recv())
+                name = recv()
+                if bug != "nolist":
+                    say("  " + name)
             continue
         s.sendall(("/join " + answer).encode())
         reply = recv()
@@ -71,7 +75,9 @@ def main():
     while True:
         ready, _, _ = select.select([s, 0], [], [])
         if s in ready:
-            say(recv())
+            message = recv()
+            if not (bug == "nochat" and "> " in message):
+                say(message)
         if 0 in ready:
             line = os.read(0, 1024).decode().strip()
             if not line:

@@ -8,6 +8,8 @@ lobby_server.py PORT [--bug NAME]. --bug breaks one rule:
   listorder       /list names the rooms newest first
   nick2           a nickname taken in the room gets 1, not 2
   nologoutnotice  /logout tells the others nothing
+  badcount        "There are N people" counts one too few
+  blockfirst      waits for each new client's first message before taking the next
 """
 import re
 import socket
@@ -38,12 +40,12 @@ class Client:
             self.last = time.time()
 
 
-def serve(conn):
+def serve(conn, first=None):
     c = Client(conn)
     lost = False
     try:
         while True:
-            data = conn.recv(1024)
+            data, first = (first, None) if first is not None else (conn.recv(1024), None)
             if not data:
                 break
             msg = data.decode(errors="replace").strip()
@@ -88,7 +90,7 @@ def serve(conn):
                 else:
                     for m in everyone:
                         m.send("%s has joined the room." % c.nick)
-                        m.send("There are %d people in the room." % len(everyone))
+                        m.send("There are %d people in the room." % (len(everyone) - (bug == "badcount")))
             else:
                 if msg in ("/logout", ""):
                     if bug == "nologoutnotice":
@@ -125,7 +127,13 @@ def main():
     ls.listen(64)
     while True:
         conn, _ = ls.accept()
-        threading.Thread(target=serve, args=(conn,), daemon=True).start()
+        first = None
+        if bug == "blockfirst":  # everyone waits for this client to speak
+            try:
+                first = conn.recv(1024)
+            except OSError:
+                first = b""
+        threading.Thread(target=serve, args=(conn, first), daemon=True).start()
 
 
 if __name__ == "__main__":
