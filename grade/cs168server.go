@@ -49,19 +49,23 @@ var cs168ServerChecks = []check{
 		}},
 	{name: "cs168-server/split-frames", family: "framing",
 		rule: "The receiver buffers until 200 bytes are in hand; a peer that sends a frame in many small pieces (one byte at a time, with pauses) must work.",
+		// The name comes one byte at a time, the rest in 7-byte pieces.
 		hint: hintBuffering,
 		run: func(t *T) string {
 			t.startServer()
 			a := t.join("alice", "go", true)
 			a.quiet("go")
 			b := t.dial("bob")
-			for _, m := range []string{"bob", "/join go", "in pieces"} {
-				frame := pad(m)
-				for i := 0; i < len(frame); i += 7 { // 7-byte pieces, a moment apart
-					b.write(frame[i:min(i+7, len(frame))])
-					time.Sleep(time.Millisecond)
+			for i, m := range []string{"bob", "/join go", "in pieces"} {
+				frame, size := pad(m), 7 // 7-byte pieces, a moment apart
+				if i == 0 {
+					size = 1 // the name one byte at a time
 				}
-				b.note(m + " (in 7-byte pieces)")
+				for i := 0; i < len(frame); i += size {
+					b.write(frame[i:min(i+size, len(frame))])
+					time.Sleep(500 * time.Microsecond)
+				}
+				b.note(m + " (in " + itoa(size) + "-byte pieces)")
 			}
 			a.expect(fmt.Sprintf(txtJoined, "bob"), "[bob] in pieces")
 			return ""
@@ -309,6 +313,80 @@ var cs168ServerChecks = []check{
 			}
 			cs[2].expect("[u23] last one in")
 			return ""
+		}},
+	{name: "cs168-server/silent-join-own-channel", family: "silent",
+		rule: "The specification is silent on /join of the channel one is in: any answer passes if the client stays in the channel.",
+		run: func(t *T) string {
+			t.startServer()
+			a := t.join("alice", "go", true)
+			b := t.join("bob", "go", false)
+			a.expect(fmt.Sprintf(txtJoined, "bob"))
+			b.send("/join go")
+			b.send("still in go")
+			var told []string
+			for {
+				text, _, err := a.read(3 * time.Second)
+				if err != nil {
+					t.mismatch(b.sent(), `alice receives "[bob] still in go" (bob stays in go)`, quote(strings.Join(told, " | "))+", then "+err.Error())
+				}
+				if text == "[bob] still in go" {
+					break
+				}
+				told = append(told, text)
+			}
+			if len(told) == 0 {
+				return "/join of one's own channel tells the others nothing"
+			}
+			return "/join of one's own channel tells the others " + quote(strings.Join(told, " | "))
+		}},
+	{name: "cs168-server/silent-empty-frame", family: "silent",
+		rule: "The specification is silent on a frame of spaces only: any handling passes if the server goes on serving the client.",
+		run: func(t *T) string {
+			t.startServer()
+			a := t.join("alice", "go", true)
+			b := t.join("bob", "go", false)
+			a.expect(fmt.Sprintf(txtJoined, "bob"))
+			b.send("", "after the empty frame")
+			first, _, err := a.read(3 * time.Second)
+			if err != nil {
+				t.mismatch(b.sent(), `alice receives "[bob] after the empty frame"`, err.Error())
+			}
+			if first == "[bob] after the empty frame" {
+				return "an empty frame is ignored"
+			}
+			a.expect("[bob] after the empty frame")
+			return "an empty frame is passed on as " + quote(first)
+		}},
+	{name: "cs168-server/silent-long-line", family: "silent",
+		rule: "The specification is silent on a chat line that does not fit one frame behind \"[name] \": any handling passes if every frame stays 200 bytes.",
+		run: func(t *T) string {
+			t.startServer()
+			a := t.join("alice", "go", true)
+			b := t.join("bob", "go", false)
+			a.expect(fmt.Sprintf(txtJoined, "bob"))
+			long := strings.Repeat("x", 198)
+			b.send(long, "after")
+			var got []string
+			for {
+				text, raw, err := a.read(3 * time.Second)
+				if err != nil {
+					t.mismatch(b.sent(), `whole 200-byte frames, then "[bob] after"`, quote(strings.Join(got, " | "))+", then "+err.Error())
+				}
+				if len(raw) != frameSize {
+					t.mismatch(b.sent(), "200-byte frames", quote(string(raw)))
+				}
+				if text == "[bob] after" {
+					break
+				}
+				got = append(got, text)
+			}
+			switch {
+			case len(got) == 0:
+				return "a line too long for one frame is dropped"
+			case len(got) == 1:
+				return "a line too long for one frame is cut to one frame"
+			}
+			return "a line too long for one frame is split into " + itoa(len(got)) + " frames"
 		}},
 	{name: "cs168-server/trailing-newline", family: "tolerance",
 		rule: "Some clients send the newline typed on stdin inside the frame (/list\\n + spaces); the server strips all trailing whitespace.",
