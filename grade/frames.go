@@ -125,23 +125,6 @@ func (c *fc) expect(want ...string) {
 	}
 }
 
-// expectSet reads len(want) frames and fails the check unless they are
-// want in some order (for notices whose order depends on which of several
-// clients the server served first).
-func (c *fc) expectSet(want ...string) {
-	var got []string
-	for range want {
-		text, _, err := c.read(3 * time.Second)
-		if err != nil {
-			c.t.mismatch(c.sent(), c.name+" receives, in any order, "+quote(strings.Join(want, " | ")), quote(strings.Join(got, " | "))+", then "+err.Error())
-		}
-		got = append(got, text)
-	}
-	if !sameSet(got, want) {
-		c.t.mismatch(c.sent(), c.name+" receives, in any order, "+quote(strings.Join(want, " | ")), quote(strings.Join(got, " | ")))
-	}
-}
-
 // quiet checks that c receives nothing more: it asks for /list, whose
 // reply (the channels, in any order) must be the next frame.
 func (c *fc) quiet(channels ...string) {

@@ -13,10 +13,10 @@ import (
 // command that starts it, with {port}, {host} and {name} filled in for each
 // check.
 type Target struct {
-	Role     string
-	Protocol string
-	Command  []string
-	Dir      string // the directory to run it in; "" is the current one
+	Role     string   // "server" or "client"
+	Protocol string   // "cs168", "lobby" or "basic"
+	Command  []string // the program and its arguments, with {port}, {host}, {name}
+	Dir      string   // the directory to run it in; "" is the current one
 }
 
 // Options tune a grading run.

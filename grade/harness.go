@@ -154,8 +154,6 @@ func (w *pipeWriter) line(s string) error {
 	return err
 }
 
-func (w *pipeWriter) close() { w.w.Close() }
-
 type writerFunc func([]byte) (int, error)
 
 func (f writerFunc) Write(b []byte) (int, error) { return f(b) }

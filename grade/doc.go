@@ -1,0 +1,31 @@
+// Package grade checks a chat program, in any language, against the
+// course protocols' specifications (SPEC.md): a cs168 server or client, a
+// lobby server or client, or part 0's basic server and client. It is the
+// engine of cmd/chatgrade, for course staff grading a class.
+//
+// Run starts the program afresh for each check, with {port}, {host} and
+// {name} filled into its command, on a fresh port on 127.0.0.1; plays raw
+// clients against a server or the server against a client; and kills the
+// program's whole process group when the check ends. Every check has a
+// deadline, so a program that hangs fails the check instead of the run.
+//
+//	results, err := grade.Run(ctx, grade.Target{
+//		Role: "server", Protocol: "cs168",
+//		Command: []string{"python3", "server.py", "{port}"},
+//	}, grade.Options{}, nil)
+//	grade.WriteText(os.Stdout, results)
+//
+// Each check is named after the rule it tests ("cs168-server/no-echo") and
+// belongs to a family of rules ("chat"); a failure says what was sent,
+// what was expected, what arrived, and the usual cause. Where the
+// specification allows several readings, or says nothing, every
+// reasonable one passes and the result's Note says which the program
+// chose; Options.Strict takes the literal reading. WriteText,
+// WriteGradescope and WriteJUnit write the results for people, for
+// Gradescope and for CI.
+//
+// One file per kind of program: cs168server.go, cs168client.go, lobby.go
+// (servers), lobbyclient.go, basic.go; the process and port handling in
+// harness.go, the cs168 frames in frames.go, terminal rendering in
+// terminal.go, the reports in report.go.
+package grade
