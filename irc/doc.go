@@ -1,5 +1,5 @@
 // Package irc serves the IRC client protocol (RFC 1459 and RFC 2812, as
-// modern clients such as irssi, WeeChat, HexChat and ii use it) on a
+// modern clients such as irssi and ii use it) on a
 // chat.Hub, so that people with ordinary IRC clients chat in the same rooms
 // as the hub's other protocols: channel #go is the room go, where cs168,
 // im, lobby and web users may be too, each seeing the others' lines in
