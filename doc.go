@@ -66,10 +66,13 @@
 // leave and create rooms (several at once, if the protocol likes), say,
 // whisper, rename, list, and reply. Optional interfaces tune the engine:
 // [Pacer] (write each message on its own, apart, as the lobby needs),
-// [Patient] (a first-message deadline of its own) and [Resumer] (a reader
-// that survives a read deadline, which lets idle connections shrink). The
+// [Patient] (a first-message deadline of its own), [Resumer] (a reader
+// that survives a read deadline, which lets idle connections park with no
+// goroutine), and, on the session, [Ender] (told when the connection ends)
+// and [Pinger] (keeps its connection alive itself, as IRC's PING). The
 // course protocols [CS168], [IM] and [Lobby] are written that way, and so
-// is package linechat in the repository's examples, outside this package.
+// are package irc (IRC clients in the same rooms) and package linechat in
+// the repository's examples, outside this package.
 // The Hub knows nothing else about the protocols it serves.
 //
 // # The cs168 protocol
