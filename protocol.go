@@ -76,7 +76,7 @@ type Ender interface {
 // client something that asks for an answer and report true, to wait
 // another PingAfter; or report false, and the hub ends the connection as
 // idle (ReasonIdle). For such a session PingAfter takes the place of
-// Config.IdleTimeout.
+// Config.IdleTimeout (and, as it, may run up to a sixteenth longer).
 type Pinger interface {
 	PingAfter() time.Duration
 	Ping() (more bool)

@@ -276,6 +276,20 @@ func (s *session) pinged(err error) bool {
 	return true
 }
 
+// keepAlive moves the protocol's deadline (the idle timeout, or a
+// Pinger's PingAfter) after a message: to d and a sixteenth from now, and
+// only once less than d remains, so that a busy connection moves its read
+// deadline (a runtime timer) every d/16 rather than on every message. The
+// connection is never cut early, and at most d/16 late.
+func (s *session) keepAlive(d time.Duration) (moved bool) {
+	now := time.Now()
+	if s.handled > 1 && s.deadline.Sub(now) >= d {
+		return false
+	}
+	s.deadline = now.Add(d + d/16)
+	return true
+}
+
 // deadlinePassed reports whether the protocol's deadline has passed.
 func (s *session) deadlinePassed() bool {
 	return !s.deadline.IsZero() && !time.Now().Before(s.deadline)
@@ -320,9 +334,9 @@ func (s *session) dispatch(msg []byte) (more bool, reason Reason, err error) {
 	changed := true
 	switch {
 	case s.pingAfter > 0:
-		s.deadline = time.Now().Add(s.pingAfter)
+		changed = s.keepAlive(s.pingAfter)
 	case cfg.IdleTimeout > 0:
-		s.deadline = time.Now().Add(cfg.IdleTimeout)
+		changed = s.keepAlive(cfg.IdleTimeout)
 	case s.handled == 1 && s.hub.helloTimeout(s.proto) > 0:
 		s.deadline = time.Time{}
 	default:
