@@ -123,6 +123,7 @@ func (e parked) resume() {
 func (p *parker) wait() {
 	defer close(p.done)
 	events := make([]syscall.EpollEvent, 64)
+	var ready []parked
 	for {
 		var n int
 		err := p.rc.Read(func(fd uintptr) bool {
@@ -134,7 +135,7 @@ func (p *parker) wait() {
 			return // closed
 		}
 		p.mu.Lock()
-		ready := make([]parked, 0, n)
+		ready = ready[:0]
 		for _, ev := range events[:n] {
 			id := uint64(uint32(ev.Fd)) | uint64(uint32(ev.Pad))<<32
 			if e, ok := p.parked[id]; ok {
@@ -146,6 +147,7 @@ func (p *parker) wait() {
 		for _, e := range ready {
 			e.resume()
 		}
+		clear(ready) // drop the sessions until the next wake-up
 	}
 }
 
