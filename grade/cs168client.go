@@ -69,6 +69,13 @@ func (s *sc) expectFrame(sent, text string) {
 	}
 }
 
+// rest reads what the client sends until it closes the connection.
+func (s *sc) rest() (string, error) {
+	s.conn.SetReadDeadline(s.t.soon(3 * time.Second))
+	b, err := io.ReadAll(s.conn)
+	return string(b), err
+}
+
 // write sends raw bytes to the client.
 func (s *sc) write(b []byte, what string) {
 	s.conn.SetWriteDeadline(s.t.deadline())
@@ -93,6 +100,14 @@ func (t *T) output(sent, want string, ok func(string) bool) string {
 		t.mismatch(sent, want, quote(out))
 	}
 	return out
+}
+
+// mustExit fails the check unless the program exits within a few
+// seconds of what was done.
+func (t *T) mustExit(did string) {
+	if _, ok := t.prog.exited(t.soon(3 * time.Second)); !ok {
+		t.mismatch(did, "the client exits", "it was still running 3 s later")
+	}
 }
 
 // started connects the client and reads its name frame.
@@ -254,9 +269,7 @@ var cs168ClientChecks = []check{
 			s.conn.Close()
 			want := "Server at " + s.host + " has disconnected"
 			t.output("(the server closed the connection)", quote(want), func(o string) bool { return strings.Contains(o, want) })
-			if _, ok := t.prog.exited(t.soon(3 * time.Second)); !ok {
-				t.mismatch("(the server closed the connection)", "the client exits", "it was still running 3 s later")
-			}
+			t.mustExit("(the server closed the connection)")
 			return ""
 		}},
 	{name: "cs168-client/cannot-connect", family: "exit",

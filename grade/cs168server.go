@@ -29,10 +29,7 @@ var cs168ServerChecks = []check{
 		rule: "Every message in both directions is exactly 200 bytes: the text, padded with spaces.",
 		hint: "pad every message to 200 bytes with spaces; send no newline or \\r in a frame",
 		run: func(t *T) string {
-			t.startServer()
-			a := t.join("alice", "go", true)
-			b := t.join("bob", "go", false)
-			a.expect(fmt.Sprintf(txtJoined, "bob"))
+			a, b := t.pair()
 			b.send("a line")
 			_, raw, err := a.read(3 * time.Second)
 			if err != nil {
@@ -90,10 +87,7 @@ var cs168ServerChecks = []check{
 	{name: "cs168-server/broadcast", family: "chat",
 		rule: "A chat message goes to every OTHER member of the sender's channel as [{name}] {text}.",
 		run: func(t *T) string {
-			t.startServer()
-			a := t.join("alice", "go", true)
-			b := t.join("bob", "go", false)
-			a.expect(fmt.Sprintf(txtJoined, "bob"))
+			a, b := t.pair()
 			c := t.join("carol", "go", false)
 			a.expect(fmt.Sprintf(txtJoined, "carol"))
 			b.expect(fmt.Sprintf(txtJoined, "carol"))
@@ -106,10 +100,7 @@ var cs168ServerChecks = []check{
 		rule: "A chat message is never echoed to the sender.",
 		hint: "send to every member except the sender",
 		run: func(t *T) string {
-			t.startServer()
-			a := t.join("alice", "go", true)
-			b := t.join("bob", "go", false)
-			a.expect(fmt.Sprintf(txtJoined, "bob"))
+			a, b := t.pair()
 			a.send("not for me")
 			b.expect("[alice] not for me")
 			a.quiet("go")
@@ -133,10 +124,7 @@ var cs168ServerChecks = []check{
 		rule: "Members of the new channel (already there) get {name} has joined; the joiner itself gets no has joined notice.",
 		hint: hintNotices,
 		run: func(t *T) string {
-			t.startServer()
-			a := t.join("alice", "go", true)
-			b := t.join("bob", "go", false)
-			a.expect(fmt.Sprintf(txtJoined, "bob"))
+			_, b := t.pair() // alice heard bob join
 			b.quiet("go")
 			return ""
 		}},
@@ -161,10 +149,7 @@ var cs168ServerChecks = []check{
 		rule: "When a client disconnects, the other members of its channel get {name} has left.",
 		hint: "notice the closed connection (recv returns 0 bytes) and tell the channel",
 		run: func(t *T) string {
-			t.startServer()
-			a := t.join("alice", "go", true)
-			b := t.join("bob", "go", false)
-			a.expect(fmt.Sprintf(txtJoined, "bob"))
+			a, b := t.pair()
 			b.conn.Close()
 			b.note("(closed the connection)")
 			a.expect(fmt.Sprintf(txtLeft, "bob"))
@@ -174,10 +159,7 @@ var cs168ServerChecks = []check{
 		rule: "A client that disconnects in the middle of a frame has left; the partial frame is no message.",
 		hint: "on a closed connection, drop the partial frame and tell the channel the client has left",
 		run: func(t *T) string {
-			t.startServer()
-			a := t.join("alice", "go", true)
-			b := t.join("bob", "go", false)
-			a.expect(fmt.Sprintf(txtJoined, "bob"))
+			a, b := t.pair()
 			b.write(pad("half a frame")[:80])
 			b.note("80 bytes of a frame, then closed the connection")
 			time.Sleep(50 * time.Millisecond)
@@ -205,10 +187,7 @@ var cs168ServerChecks = []check{
 		rule: "A command that fails changes nothing: a client in channel A who tries to join a channel that does not exist stays in A.",
 		hint: hintFailedChange,
 		run: func(t *T) string {
-			t.startServer()
-			a := t.join("alice", "go", true)
-			b := t.join("bob", "go", false)
-			a.expect(fmt.Sprintf(txtJoined, "bob"))
+			a, b := t.pair()
 			b.send("/join nowhere")
 			b.expect(fmt.Sprintf(txtNoChannel, "nowhere", "nowhere"))
 			b.send("still here")
@@ -267,9 +246,7 @@ var cs168ServerChecks = []check{
 			s.write([]byte("stal"))
 			s.note(`"stal" (4 bytes of a frame), then nothing`)
 			time.Sleep(50 * time.Millisecond)
-			a := t.join("alice", "go", true)
-			b := t.join("bob", "go", false)
-			a.expect(fmt.Sprintf(txtJoined, "bob"))
+			a, b := t.twoIn()
 			b.send("not blocked")
 			a.expect("[bob] not blocked")
 			return ""
@@ -281,9 +258,7 @@ var cs168ServerChecks = []check{
 			t.startServer()
 			t.dial("silent")
 			time.Sleep(50 * time.Millisecond)
-			a := t.join("alice", "go", true)
-			b := t.join("bob", "go", false)
-			a.expect(fmt.Sprintf(txtJoined, "bob"))
+			a, b := t.twoIn()
 			b.send("not blocked")
 			a.expect("[bob] not blocked")
 			return ""
@@ -317,10 +292,7 @@ var cs168ServerChecks = []check{
 	{name: "cs168-server/silent-join-own-channel", family: "silent",
 		rule: "The specification is silent on /join of the channel one is in: any answer passes if the client stays in the channel.",
 		run: func(t *T) string {
-			t.startServer()
-			a := t.join("alice", "go", true)
-			b := t.join("bob", "go", false)
-			a.expect(fmt.Sprintf(txtJoined, "bob"))
+			a, b := t.pair()
 			b.send("/join go")
 			b.send("still in go")
 			var told []string
@@ -342,10 +314,7 @@ var cs168ServerChecks = []check{
 	{name: "cs168-server/silent-empty-frame", family: "silent",
 		rule: "The specification is silent on a frame of spaces only: any handling passes if the server goes on serving the client.",
 		run: func(t *T) string {
-			t.startServer()
-			a := t.join("alice", "go", true)
-			b := t.join("bob", "go", false)
-			a.expect(fmt.Sprintf(txtJoined, "bob"))
+			a, b := t.pair()
 			b.send("", "after the empty frame")
 			first, _, err := a.read(3 * time.Second)
 			if err != nil {
@@ -360,10 +329,7 @@ var cs168ServerChecks = []check{
 	{name: "cs168-server/silent-long-line", family: "silent",
 		rule: "The specification is silent on a chat line that does not fit one frame behind \"[name] \": any handling passes if every frame stays 200 bytes.",
 		run: func(t *T) string {
-			t.startServer()
-			a := t.join("alice", "go", true)
-			b := t.join("bob", "go", false)
-			a.expect(fmt.Sprintf(txtJoined, "bob"))
+			a, b := t.pair()
 			long := strings.Repeat("x", 198)
 			b.send(long, "after")
 			var got []string
@@ -411,10 +377,7 @@ func errorCheck(name, command, text, rule string) check {
 		rule: "A failed " + strings.Fields(command)[0] + " gets: " + rule + " (to the sender only)",
 		hint: hintErrorText,
 		run: func(t *T) string {
-			t.startServer()
-			a := t.join("alice", "go", true)
-			b := t.join("bob", "go", false)
-			a.expect(fmt.Sprintf(txtJoined, "bob"))
+			a, b := t.pair()
 			b.send(command)
 			b.expect(text)
 			a.quiet("go")

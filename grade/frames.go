@@ -3,6 +3,7 @@ package grade
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"os"
@@ -29,7 +30,6 @@ type fc struct {
 	t    *T
 	name string
 	conn net.Conn
-	log  []string // what it sent, for failure reports
 }
 
 // dial connects a raw client to the server under test; it has sent
@@ -62,6 +62,22 @@ func (t *T) join(name, channel string, create bool) *fc {
 	return c
 }
 
+// pair starts the server and puts alice (who creates it) and bob in
+// channel go; alice has heard bob join.
+func (t *T) pair() (alice, bob *fc) {
+	t.startServer()
+	return t.twoIn()
+}
+
+// twoIn puts alice (who creates it) and bob in channel go of the running
+// server; alice has heard bob join.
+func (t *T) twoIn() (alice, bob *fc) {
+	alice = t.join("alice", "go", true)
+	bob = t.join("bob", "go", false)
+	alice.expect(fmt.Sprintf(txtJoined, "bob"))
+	return alice, bob
+}
+
 // send sends each message as one frame, one write each.
 func (c *fc) send(msgs ...string) {
 	for _, m := range msgs {
@@ -74,13 +90,12 @@ func (c *fc) send(msgs ...string) {
 func (c *fc) write(b []byte) {
 	c.conn.SetWriteDeadline(c.t.deadline())
 	if _, err := c.conn.Write(b); err != nil {
-		c.t.Fatalf("%s: the server stopped taking input: %v (after sending %s)", c.name, err, quote(strings.Join(c.log, " | ")))
+		c.t.Fatalf("%s: the server stopped taking input: %v (after %s)", c.name, err, c.t.transcript())
 	}
 }
 
-// note records that c sent m, in c's log and in the check's transcript.
+// note records that c sent m, in the check's transcript.
 func (c *fc) note(m string) {
-	c.log = append(c.log, m)
 	c.t.said = append(c.t.said, c.name+" "+quote(m))
 }
 

@@ -20,7 +20,6 @@ type lc struct {
 	t       *T
 	name    string
 	conn    net.Conn
-	log     []string
 	pending string // received, not matched yet (expect)
 }
 
@@ -47,9 +46,8 @@ func (c *lc) send(msgs ...string) {
 	}
 }
 
-// note records that c sent m.
+// note records that c sent m, in the check's transcript.
 func (c *lc) note(m string) {
-	c.log = append(c.log, m)
 	c.t.said = append(c.t.said, c.name+" "+quote(m))
 }
 
@@ -137,8 +135,9 @@ func (c *lc) expectPaced(want ...string) {
 }
 
 // enter joins room and takes nick, with the replies of a new room
-// (fresh) or of an existing one (members: how many are there after).
-func (t *T) enter(name, room string, fresh bool, members int) *lc {
+// (fresh) or of an existing one (whose size notice is join-notices'
+// business).
+func (t *T) enter(name, room string, fresh bool) *lc {
 	c := t.lobbyDial(name)
 	c.send("/join " + room)
 	c.expect("0")
@@ -150,6 +149,17 @@ func (t *T) enter(name, room string, fresh bool, members int) *lc {
 		c.expectCount()
 	}
 	return c
+}
+
+// lobbyPair starts the server and puts ann (who makes it) and bob in
+// room1; ann has heard bob join.
+func (t *T) lobbyPair() (ann, bob *lc) {
+	t.startServer()
+	ann = t.enter("ann", "room1", true)
+	bob = t.enter("bob", "room1", false)
+	ann.expect("bob has joined the room.")
+	ann.expectCount()
+	return ann, bob
 }
 
 // lobbyServerChecks test a lobby server, each against a fresh start.
@@ -173,8 +183,8 @@ var lobbyServerChecks = []check{
 		hint: hintCodes,
 		run: func(t *T) string {
 			t.startServer()
-			t.enter("ann", "room1", true, 1)
-			t.enter("ann", "room2", true, 1) // the same name in another room
+			t.enter("ann", "room1", true)
+			t.enter("ann", "room2", true) // the same name in another room
 			c := t.lobbyDial("second")
 			c.send("/join room1")
 			c.expect("0")
@@ -192,7 +202,7 @@ var lobbyServerChecks = []check{
 		rule: "After /nick's 0: in a new room the newcomer gets You have joined a new room.; in an existing one every member, the newcomer included, gets NAME has joined the room. then There are N people in the room.",
 		run: func(t *T) string {
 			t.startServer()
-			a := t.enter("ann", "room1", true, 1)
+			a := t.enter("ann", "room1", true)
 			b := t.lobbyDial("bob")
 			b.send("/join room1")
 			b.expect("0")
@@ -205,11 +215,7 @@ var lobbyServerChecks = []check{
 		rule: "A plain line goes to every OTHER member as NAME> text.",
 		hint: "send to the other members of the room, not to the sender",
 		run: func(t *T) string {
-			t.startServer()
-			a := t.enter("ann", "room1", true, 1)
-			b := t.enter("bob", "room1", false, 2)
-			a.expect("bob has joined the room.")
-			a.expectCount()
+			a, b := t.lobbyPair()
 			b.send("hello ann")
 			a.expect("bob> hello ann")
 			if m, err := b.read(400 * time.Millisecond); err == nil {
@@ -221,11 +227,7 @@ var lobbyServerChecks = []check{
 		rule: "/who gets Users in this room: then each member's name (join order, asker included), each its own message.",
 		hint: hintPacing,
 		run: func(t *T) string {
-			t.startServer()
-			a := t.enter("ann", "room1", true, 1)
-			t.enter("bob", "room1", false, 2)
-			a.expect("bob has joined the room.")
-			a.expectCount()
+			a, _ := t.lobbyPair()
 			a.send("/who")
 			a.expect("Users in this room:", "ann", "bob")
 			return ""
@@ -235,8 +237,8 @@ var lobbyServerChecks = []check{
 		hint: hintPacing,
 		run: func(t *T) string {
 			t.startServer()
-			t.enter("ann", "alpha", true, 1)
-			t.enter("bob", "beta", true, 1)
+			t.enter("ann", "alpha", true)
+			t.enter("bob", "beta", true)
 			c := t.lobbyDial("carol")
 			c.send("/list")
 			c.expect("2", "alpha", "beta")
@@ -247,7 +249,7 @@ var lobbyServerChecks = []check{
 		hint: hintPacing,
 		run: func(t *T) string {
 			t.startServer()
-			t.enter("ann", "alpha", true, 1)
+			t.enter("ann", "alpha", true)
 			c := t.lobbyDial("bob")
 			c.send("/join alpha")
 			c.expect("0")
@@ -258,11 +260,7 @@ var lobbyServerChecks = []check{
 	{name: "lobby-server/logout", family: "leaving",
 		rule: "/logout closes the connection; the others get NAME has left the room.",
 		run: func(t *T) string {
-			t.startServer()
-			a := t.enter("ann", "room1", true, 1)
-			b := t.enter("bob", "room1", false, 2)
-			a.expect("bob has joined the room.")
-			a.expectCount()
+			a, b := t.lobbyPair()
 			b.send("/logout")
 			a.expect("bob has left the room.")
 			if _, err := b.read(3 * time.Second); err == errTimeout {
@@ -273,11 +271,7 @@ var lobbyServerChecks = []check{
 	{name: "lobby-server/disconnected", family: "leaving",
 		rule: "If the connection is lost, the others get NAME has been disconnected.",
 		run: func(t *T) string {
-			t.startServer()
-			a := t.enter("ann", "room1", true, 1)
-			b := t.enter("bob", "room1", false, 2)
-			a.expect("bob has joined the room.")
-			a.expectCount()
+			a, b := t.lobbyPair()
 			b.conn.(*net.TCPConn).SetLinger(0) // a reset: the connection is lost
 			b.conn.Close()
 			b.note("(connection reset)")
@@ -302,7 +296,7 @@ var lobbyServerChecks = []check{
 			if m, err := s.read(300 * time.Millisecond); err == nil {
 				t.mismatch("(connected, sent nothing)", "nothing", quote(m))
 			}
-			t.enter("ann", "room1", true, 1)
+			t.enter("ann", "room1", true)
 			return ""
 		}},
 }

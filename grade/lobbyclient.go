@@ -43,7 +43,6 @@ func (t *T) answer(template, key, value string) {
 type ls struct {
 	t    *T
 	conn net.Conn
-	log  []string
 }
 
 // lobbyServe starts the lobby client against the grader.
@@ -89,7 +88,6 @@ func (s *ls) say(msgs ...string) {
 		if _, err := s.conn.Write([]byte(m)); err != nil {
 			s.t.Fatalf("the client stopped reading: %v", err)
 		}
-		s.log = append(s.log, m)
 	}
 }
 
@@ -111,11 +109,32 @@ func rawCode(out string) bool {
 	return false
 }
 
-// lobbyIn drives the client into room1 as ann.
-func (t *T) lobbyIn(a LobbyAnswers) *ls {
+// lobbyJoining starts the client and has it ask to join room1 (typing
+// what a says), which the grader has not answered yet.
+func (t *T) lobbyJoining(a LobbyAnswers) *ls {
 	s := t.lobbyServe()
 	t.answer(a.Room, "room", "room1")
 	s.expect("typed the answer to join room1", "/join room1")
+	return s
+}
+
+// toldOf sends a reply code and returns what the client then tells the
+// user, failing the check if that shows the bare code.
+func (t *T) toldOf(s *ls, code string) string {
+	before := len(t.prog.stdout())
+	s.say(code)
+	t.newOutput(before, "the server replied "+code, "the client tells the user and asks again", func(string) bool { return true })
+	time.Sleep(100 * time.Millisecond) // the rest of what it prints about it
+	told := t.prog.stdout()[before:]
+	if rawCode(told) {
+		t.mismatch("the server replied "+code, "words for the user, not the code", quote(told))
+	}
+	return told
+}
+
+// lobbyIn drives the client into room1 as ann.
+func (t *T) lobbyIn(a LobbyAnswers) *ls {
+	s := t.lobbyJoining(a)
 	s.say("0")
 	t.answer(a.Nick, "nick", "ann")
 	s.expect("typed the nickname ann", "/nick ann")
@@ -137,25 +156,15 @@ func lobbyClientChecks(a LobbyAnswers) []check {
 			rule: "The client asks whether to list rooms or join one, and sends /join ROOM as one message.",
 			hint: "send exactly \"/join ROOM\", with no newline, in one write",
 			run: func(t *T) string {
-				s := t.lobbyServe()
-				t.answer(a.Room, "room", "room1")
-				s.expect("typed the answer to join room1", "/join room1")
+				t.lobbyJoining(a) // it sent /join room1
 				return ""
 			}},
 		{name: "lobby-client/room-refused", family: "codes",
 			rule: "The client re-asks for a room while the reply is 1, never showing raw codes.",
 			hint: hintCodesShown,
 			run: func(t *T) string {
-				s := t.lobbyServe()
-				t.answer(a.Room, "room", "room1")
-				s.expect("typed the answer to join room1", "/join room1")
-				before := len(t.prog.stdout())
-				s.say("1")
-				t.newOutput(before, "the server replied 1", "the client says the room was refused and asks again", func(string) bool { return true })
-				time.Sleep(100 * time.Millisecond) // the rest of what it prints about it
-				if out := t.prog.stdout()[before:]; rawCode(out) {
-					t.mismatch("the server replied 1", "words for the user, not the code", quote(out))
-				}
+				s := t.lobbyJoining(a)
+				t.toldOf(s, "1")
 				t.answer(a.Room, "room", "room2")
 				s.expect("typed the answer to join room2", "/join room2")
 				return ""
@@ -164,9 +173,7 @@ func lobbyClientChecks(a LobbyAnswers) []check {
 			rule: "After /join's 0 the client asks for a nickname and sends /nick NAME as one message.",
 			hint: "send exactly \"/nick NAME\", with no newline, in one write",
 			run: func(t *T) string {
-				s := t.lobbyServe()
-				t.answer(a.Room, "room", "room1")
-				s.expect("typed the answer to join room1", "/join room1")
+				s := t.lobbyJoining(a)
 				s.say("0")
 				t.answer(a.Nick, "nick", "ann")
 				s.expect("typed the nickname ann", "/nick ann")
@@ -176,23 +183,14 @@ func lobbyClientChecks(a LobbyAnswers) []check {
 			rule: "The client re-asks for a nickname while the reply is 1 or 2, telling the user which (badly formed or taken), never showing raw codes.",
 			hint: hintCodesShown,
 			run: func(t *T) string {
-				s := t.lobbyServe()
-				t.answer(a.Room, "room", "room1")
-				s.expect("typed the answer to join room1", "/join room1")
+				s := t.lobbyJoining(a)
 				s.say("0")
 				var told [2]string
 				for i, code := range []string{"1", "2"} {
 					nick := "ann" + code
 					t.answer(a.Nick, "nick", nick)
 					s.expect("typed the nickname "+nick, "/nick "+nick)
-					before := len(t.prog.stdout())
-					s.say(code)
-					t.newOutput(before, "the server replied "+code, "the client tells the user and asks again", func(string) bool { return true })
-					time.Sleep(100 * time.Millisecond)
-					told[i] = t.prog.stdout()[before:]
-					if rawCode(told[i]) {
-						t.mismatch("the server replied "+code, "words for the user, not the code", quote(told[i]))
-					}
+					told[i] = t.toldOf(s, code)
 				}
 				if told[0] == told[1] {
 					t.mismatch("the server replied 1, then 2", "different words for a badly formed and a taken nickname", quote(told[0])+" both times")
@@ -205,9 +203,7 @@ func lobbyClientChecks(a LobbyAnswers) []check {
 			rule: "The client copes with a server that merges a reply with the next message in one read (a 0 followed by a notice).",
 			hint: "a read may hold the code and the notice after it: take the first character as the code and print the rest",
 			run: func(t *T) string {
-				s := t.lobbyServe()
-				t.answer(a.Room, "room", "room1")
-				s.expect("typed the answer to join room1", "/join room1")
+				s := t.lobbyJoining(a)
 				s.say("0")
 				t.answer(a.Nick, "nick", "ann")
 				s.expect("typed the nickname ann", "/nick ann")
@@ -268,9 +264,7 @@ func lobbyClientChecks(a LobbyAnswers) []check {
 				if _, err := io.ReadAll(s.conn); err != nil {
 					t.mismatch("typed /logout", "the client closes the connection", err.Error())
 				}
-				if _, ok := t.prog.exited(t.soon(3 * time.Second)); !ok {
-					t.mismatch("typed /logout", "the client exits", "it was still running 3 s later")
-				}
+				t.mustExit("typed /logout")
 				return ""
 			}},
 		{name: "lobby-client/server-gone", family: "leaving",
@@ -281,9 +275,7 @@ func lobbyClientChecks(a LobbyAnswers) []check {
 				before := len(t.prog.stdout())
 				s.conn.Close()
 				t.newOutput(before, "(the server closed the connection)", "a message for the user", func(o string) bool { return strings.TrimSpace(o) != "" })
-				if _, ok := t.prog.exited(t.soon(3 * time.Second)); !ok {
-					t.mismatch("(the server closed the connection)", "the client exits", "it was still running 3 s later")
-				}
+				t.mustExit("(the server closed the connection)")
 				return ""
 			}},
 	}
