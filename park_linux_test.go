@@ -27,6 +27,17 @@ func tcpJoin(t *testing.T, h *Hub, addr, name, room string) *tclient {
 	return c
 }
 
+// tcpPair serves h on TCP and puts alice and bob in its only room; alice
+// has heard bob join.
+func tcpPair(t *testing.T, h *Hub) (alice, bob *tclient) {
+	t.Helper()
+	addr := serveTCP(t, h, CS168)
+	alice = tcpJoin(t, h, addr, "alice", "a")
+	bob = tcpJoin(t, h, addr, "bob", "a")
+	alice.expect("bob has joined")
+	return alice, bob
+}
+
 // waitAllParked waits until no session reader is running: every
 // connection's reading is parked. It polls a goroutine dump, as there is
 // no event to wait on for a goroutine's end. Tests using it are not
@@ -83,10 +94,7 @@ func TestQuietConnectionsPark(t *testing.T) {
 // connection parked arrives whole when the rest comes.
 func TestParkedSplitFrame(t *testing.T) {
 	h := NewHub(Config{})
-	addr := serveTCP(t, h, CS168)
-	alice := tcpJoin(t, h, addr, "alice", "a")
-	bob := tcpJoin(t, h, addr, "bob", "a")
-	alice.expect("bob has joined")
+	alice, bob := tcpPair(t, h)
 	frame := []byte(fmt.Sprintf("%-200s", "split across a park"))
 	if _, err := bob.conn.Write(frame[:90]); err != nil {
 		t.Fatal(err)
@@ -104,10 +112,7 @@ func TestParkedSplitFrame(t *testing.T) {
 func TestParkedConnectionEnds(t *testing.T) {
 	t.Run("peer closes", func(t *testing.T) {
 		h := NewHub(Config{})
-		addr := serveTCP(t, h, CS168)
-		alice := tcpJoin(t, h, addr, "alice", "a")
-		bob := tcpJoin(t, h, addr, "bob", "a")
-		alice.expect("bob has joined")
+		alice, bob := tcpPair(t, h)
 		waitAllParked(t)
 		bob.conn.Close()
 		alice.expect("bob has left")
@@ -115,10 +120,7 @@ func TestParkedConnectionEnds(t *testing.T) {
 	t.Run("disconnect", func(t *testing.T) {
 		events := newEventLog()
 		h := NewHub(Config{Observer: events})
-		addr := serveTCP(t, h, CS168)
-		alice := tcpJoin(t, h, addr, "alice", "a")
-		bob := tcpJoin(t, h, addr, "bob", "a")
-		alice.expect("bob has joined")
+		alice, bob := tcpPair(t, h)
 		waitAllParked(t)
 		var id uint64
 		for id == 0 {
@@ -145,10 +147,7 @@ func TestParkedConnectionEnds(t *testing.T) {
 	})
 	t.Run("shutdown", func(t *testing.T) {
 		h := NewHub(Config{})
-		addr := serveTCP(t, h, CS168)
-		alice := tcpJoin(t, h, addr, "alice", "a")
-		bob := tcpJoin(t, h, addr, "bob", "a")
-		alice.expect("bob has joined")
+		alice, bob := tcpPair(t, h)
 		waitAllParked(t)
 		done := make(chan error, 1)
 		go func() {

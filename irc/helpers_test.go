@@ -93,6 +93,19 @@ func (s *server) register(nick string) *client {
 	return c
 }
 
+// pair registers alice and bob and has both join channel; alice has
+// seen bob join.
+func (s *server) pair(channel string) (alice, bob *client) {
+	s.t.Helper()
+	alice, bob = s.register("alice"), s.register("bob")
+	alice.send("JOIN " + channel)
+	alice.until(" 366 ")
+	bob.send("JOIN " + channel)
+	bob.until(" 366 ")
+	alice.expect(":bob!bob@test.server JOIN " + channel)
+	return alice, bob
+}
+
 // send writes lines, each with CR LF.
 func (c *client) send(lines ...string) {
 	c.t.Helper()

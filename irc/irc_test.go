@@ -166,12 +166,8 @@ func TestChannels(t *testing.T) {
 // RFC's, and NOTICE gets none.
 func TestPrivmsg(t *testing.T) {
 	s := serve(t, chat.Config{})
-	alice, bob, carol := s.register("alice"), s.register("bob"), s.register("carol")
-	alice.send("JOIN #go")
-	alice.until(" 366 ")
-	bob.send("JOIN #go")
-	bob.until(" 366 ")
-	alice.expect(":bob!bob@test.server JOIN #go")
+	alice, bob := s.pair("#go")
+	carol := s.register("carol")
 	alice.send("PRIVMSG #go :hello, go", "PRIVMSG Bob :psst", "NOTICE #go :a notice")
 	bob.expect(
 		":alice!alice@test.server PRIVMSG #go :hello, go",
@@ -204,12 +200,7 @@ func TestPrivmsg(t *testing.T) {
 // ERR_INPUTTOOLONG and dropped whole; the connection reads on.
 func TestLongAndBrokenLines(t *testing.T) {
 	s := serve(t, chat.Config{})
-	alice, bob := s.register("alice"), s.register("bob")
-	alice.send("JOIN #a")
-	alice.until(" 366 ")
-	bob.send("JOIN #a")
-	bob.until(" 366 ")
-	alice.expect(":bob!bob@test.server JOIN #a")
+	alice, bob := s.pair("#a")
 	bob.send("PRIVMSG #a :" + strings.Repeat("x", 600) + " PRIVMSG #a :smuggled")
 	bob.expect(":test.server 417 bob :Input line was too long")
 	bob.send("PRIVMSG #a :fine\nPRIVMSG #a :bare line feed")
@@ -286,13 +277,7 @@ func TestQueries(t *testing.T) {
 // others see a part, in their own protocol's words.
 func TestQuit(t *testing.T) {
 	s := serve(t, chat.Config{})
-	alice := s.register("alice")
-	alice.send("JOIN #go")
-	alice.until(" 366 ")
-	bob := s.register("bob")
-	bob.send("JOIN #go")
-	bob.until(" 366 ")
-	alice.expect(":bob!bob@test.server JOIN #go")
+	alice, bob := s.pair("#go")
 	cs := s.frameClient(s.cs168, "carl")
 	cs.send("carl", "/join go")
 	alice.expect(":carl!carl@test.server JOIN #go")
@@ -380,12 +365,7 @@ func TestServerPings(t *testing.T) {
 	go func() { done <- h.ServeProtocol(mt, New(o)) }()
 	t.Cleanup(func() { shutdown(t, h); <-done })
 	s := &server{t: t, h: h, irc: mt}
-	alice, bob := s.register("alice"), s.register("bob")
-	alice.send("JOIN #a")
-	alice.until(" 366 ")
-	bob.send("JOIN #a")
-	bob.until(" 366 ")
-	alice.expect(":bob!bob@test.server JOIN #a")
+	alice, bob := s.pair("#a")
 	// bob answers no PING: 250 ms after his last line comes a PING, and
 	// 250 ms later the end. alice answers hers and stays.
 	pings, parted := 0, false
