@@ -315,12 +315,9 @@ func (h *Hub) Shutdown(ctx context.Context) error {
 	for _, s := range sessions {
 		s.hangUp(linger)
 	}
-	// Every parked session has been woken by hangUp, and none parks once
-	// stopping is set.
-	h.mu.Lock()
-	p := h.parker.Swap(nil)
-	h.mu.Unlock()
-	if p != nil {
+	// Every parked session has been woken by hangUp, and none parks (or
+	// makes a parker) once stopping is set.
+	if p := h.parker.Swap(nil); p != nil {
 		p.close()
 	}
 	ended := make(chan struct{})

@@ -82,6 +82,17 @@ func cut(s string, n int) string {
 	return s[:n]
 }
 
+// cutBytes shortens b to at most n bytes, at a character boundary.
+func cutBytes(b []byte, n int) []byte {
+	if len(b) <= n {
+		return b
+	}
+	for n > 0 && !utf8.RuneStart(b[n]) {
+		n--
+	}
+	return b[:n]
+}
+
 // fold is a nick or channel name as compared: ASCII letters in lower case
 // (ISUPPORT CASEMAPPING=ascii).
 func fold(s string) string {

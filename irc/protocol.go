@@ -110,20 +110,23 @@ func (p *Protocol) prefix(nick string) string {
 // (see trailing). Parameters are cleaned of line breaks, and the line is
 // cut to MaxLine bytes.
 func (p *Protocol) line(source, cmd string, params ...string) []byte {
-	var b strings.Builder
-	b.Grow(64)
-	b.WriteString(source)
-	b.WriteByte(' ')
-	b.WriteString(cmd)
+	size := len(source) + len(cmd) + 5
+	for _, s := range params {
+		size += len(s) + 2
+	}
+	b := make([]byte, 0, min(size, MaxLine))
+	b = append(b, source...)
+	b = append(b, ' ')
+	b = append(b, cmd...)
 	always := trailing(cmd, len(params))
 	for i, s := range params {
-		b.WriteByte(' ')
+		b = append(b, ' ')
 		if i == len(params)-1 && (always || s == "" || s[0] == ':' || strings.ContainsRune(s, ' ')) {
-			b.WriteByte(':')
+			b = append(b, ':')
 		}
-		b.WriteString(clean(s))
+		b = append(b, clean(s)...)
 	}
-	return []byte(cut(b.String(), MaxLine-2) + "\r\n")
+	return append(cutBytes(b, MaxLine-2), '\r', '\n')
 }
 
 // trailing reports whether the last of n parameters of cmd is written as
