@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"sync"
 	"time"
 )
 
@@ -157,6 +158,9 @@ func (s *session) writeLoop() {
 		s.mu.Lock()
 		if len(s.queue) == 0 {
 			s.idleLocked()
+			if s.parked.Load() {
+				s.trimLocked()
+			}
 			s.mu.Unlock()
 			return
 		}
@@ -174,8 +178,7 @@ func (s *session) writeLoop() {
 		if s.paced() {
 			err = s.writePaced(batch, cuts)
 		} else {
-			bufs := net.Buffers(batch)
-			_, err = bufs.WriteTo(s.conn)
+			err = writeBatch(s.conn, batch)
 		}
 		clear(batch) // drop references to shared frames
 		s.mu.Lock()
@@ -197,6 +200,61 @@ func (s *session) writeLoop() {
 		}
 		s.mu.Unlock()
 	}
+}
+
+// keptQueue is the largest queue array (in messages) that a parked
+// session keeps for reuse.
+const keptQueue = 8
+
+// trimLocked drops queue arrays grown past keptQueue, when the reading is
+// parked and the writer idle (whichever of the two happens last calls
+// it): a burst (a welcome of ten lines, a long list) leaves arrays that
+// an idle connection should not keep, while a busy connection, which
+// never parks, keeps its arrays for the next batch. s.mu is held.
+func (s *session) trimLocked() {
+	if cap(s.queue) > keptQueue && len(s.queue) == 0 {
+		s.queue = nil
+	}
+	if cap(s.spare) > keptQueue {
+		s.spare = nil
+	}
+}
+
+// copyBatch is the largest batch, in bytes, that writeBatch copies into
+// one buffer rather than handing to writev.
+const copyBatch = 4096
+
+var batchBufs = sync.Pool{New: func() any { return new([copyBatch]byte) }}
+
+// writeBatch writes the messages of batch to conn in one system call when
+// it can. A batch of one is written as it is, and a small batch is copied
+// into a pooled buffer first: writev would do as well, but the runtime
+// keeps the largest array of iovecs a connection has used for as long as
+// it is open (16 bytes a message), which a connection that received one
+// burst (a welcome of ten lines) would then hold while idle. A larger
+// batch goes to writev.
+func writeBatch(conn net.Conn, batch [][]byte) error {
+	if len(batch) == 1 {
+		_, err := conn.Write(batch[0])
+		return err
+	}
+	size := 0
+	for _, b := range batch {
+		size += len(b)
+	}
+	if size > copyBatch {
+		bufs := net.Buffers(batch)
+		_, err := bufs.WriteTo(conn)
+		return err
+	}
+	buf := batchBufs.Get().(*[copyBatch]byte)
+	n := 0
+	for _, b := range batch {
+		n += copy(buf[n:], b)
+	}
+	_, err := conn.Write(buf[:n])
+	batchBufs.Put(buf)
+	return err
 }
 
 // writePaced writes each message of batch in its own write, at most

@@ -1,6 +1,7 @@
 package chat
 
 import (
+	"container/heap"
 	"errors"
 	"io"
 	"net"
@@ -29,14 +30,9 @@ type parker struct {
 
 	mu     sync.Mutex
 	closed bool
-	parked map[uint64]parked // by session id
-}
-
-// parked is one parked session, with the timer that wakes it when its
-// protocol deadline passes (nil when it has none).
-type parked struct {
-	s     *session
-	timer *time.Timer
+	parked map[uint64]*session // by session id
+	due    dueHeap             // the parked sessions that have a deadline, earliest first
+	timer  *time.Timer         // wakes the sessions of due whose deadline has passed (expire); nil until needed
 }
 
 // parkEvents are the events a parked connection waits for: input, or its
@@ -61,7 +57,7 @@ func newParker() (*parker, error) {
 		ep.Close()
 		return nil, err
 	}
-	p := &parker{ep: ep, epfd: fd, rc: rc, done: make(chan struct{}), parked: make(map[uint64]parked)}
+	p := &parker{ep: ep, epfd: fd, rc: rc, done: make(chan struct{}), parked: make(map[uint64]*session)}
 	go p.wait()
 	return p, nil
 }
@@ -89,11 +85,57 @@ func (p *parker) park(s *session) bool {
 	if err != nil || errno != nil {
 		return false
 	}
-	e := parked{s: s}
+	p.parked[s.id] = s
 	if !s.deadline.IsZero() {
-		e.timer = time.AfterFunc(time.Until(s.deadline), func() { p.wake(s) })
+		heap.Push(&p.due, s)
+		if p.due[0] == s {
+			p.expireAt(s.deadline)
+		}
 	}
-	p.parked[s.id] = e
+	return true
+}
+
+// expireAt has the timer call expire at t.
+func (p *parker) expireAt(t time.Time) {
+	if p.timer == nil {
+		p.timer = time.AfterFunc(time.Until(t), p.expire)
+	} else {
+		p.timer.Reset(time.Until(t))
+	}
+}
+
+// expire wakes the parked sessions whose deadline has passed, so that
+// their readers end them as idle (or ping them), and sets the timer for
+// the next deadline. One timer serves every parked session: a timer each
+// would cost more than the rest of a parked IRC connection's state.
+func (p *parker) expire() {
+	var ready []*session
+	p.mu.Lock()
+	now := time.Now()
+	for len(p.due) > 0 && !p.due[0].deadline.After(now) {
+		s := heap.Pop(&p.due).(*session)
+		delete(p.parked, s.id)
+		ready = append(ready, s)
+	}
+	if len(p.due) > 0 && !p.closed {
+		p.expireAt(p.due[0].deadline)
+	}
+	p.mu.Unlock()
+	for _, s := range ready {
+		go s.loop()
+	}
+}
+
+// take removes s from the parked sessions and reports whether it was
+// parked; p.mu is held.
+func (p *parker) take(s *session) bool {
+	if _, ok := p.parked[s.id]; !ok {
+		return false
+	}
+	delete(p.parked, s.id)
+	if s.dueAt > 0 {
+		heap.Remove(&p.due, int(s.dueAt-1))
+	}
 	return true
 }
 
@@ -102,20 +144,36 @@ func (p *parker) park(s *session) bool {
 // session would not notice by itself.
 func (p *parker) wake(s *session) {
 	p.mu.Lock()
-	e, ok := p.parked[s.id]
-	delete(p.parked, s.id)
+	ok := p.take(s)
 	p.mu.Unlock()
 	if ok {
-		e.resume()
+		go s.loop()
 	}
 }
 
-// resume stops the deadline timer and starts the session's reader again.
-func (e parked) resume() {
-	if e.timer != nil {
-		e.timer.Stop()
-	}
-	go e.s.loop()
+// dueHeap orders parked sessions by deadline (container/heap); each
+// session knows its place (session.dueAt), so that waking it early
+// removes it in O(log n).
+type dueHeap []*session
+
+func (h dueHeap) Len() int           { return len(h) }
+func (h dueHeap) Less(i, j int) bool { return h[i].deadline.Before(h[j].deadline) }
+func (h dueHeap) Swap(i, j int) {
+	h[i], h[j] = h[j], h[i]
+	h[i].dueAt, h[j].dueAt = int32(i+1), int32(j+1)
+}
+func (h *dueHeap) Push(x any) {
+	s := x.(*session)
+	s.dueAt = int32(len(*h) + 1)
+	*h = append(*h, s)
+}
+func (h *dueHeap) Pop() any {
+	old := *h
+	s := old[len(old)-1]
+	old[len(old)-1] = nil
+	*h = old[:len(old)-1]
+	s.dueAt = 0
+	return s
 }
 
 // wait waits for parked connections to become readable and resumes them,
@@ -123,7 +181,7 @@ func (e parked) resume() {
 func (p *parker) wait() {
 	defer close(p.done)
 	events := make([]syscall.EpollEvent, 64)
-	var ready []parked
+	var ready []*session
 	for {
 		var n int
 		err := p.rc.Read(func(fd uintptr) bool {
@@ -138,14 +196,13 @@ func (p *parker) wait() {
 		ready = ready[:0]
 		for _, ev := range events[:n] {
 			id := uint64(uint32(ev.Fd)) | uint64(uint32(ev.Pad))<<32
-			if e, ok := p.parked[id]; ok {
-				delete(p.parked, id)
-				ready = append(ready, e)
+			if s, ok := p.parked[id]; ok && p.take(s) {
+				ready = append(ready, s)
 			}
 		}
 		p.mu.Unlock()
-		for _, e := range ready {
-			e.resume()
+		for _, s := range ready {
+			go s.loop()
 		}
 		clear(ready) // drop the sessions until the next wake-up
 	}
@@ -157,10 +214,16 @@ func (p *parker) close() {
 	p.mu.Lock()
 	p.closed = true
 	left := p.parked
-	p.parked = nil
+	for _, s := range p.due {
+		s.dueAt = 0
+	}
+	p.parked, p.due = nil, nil
+	if p.timer != nil {
+		p.timer.Stop()
+	}
 	p.mu.Unlock()
-	for _, e := range left {
-		e.resume()
+	for _, s := range left {
+		go s.loop()
 	}
 	p.ep.Close()
 	<-p.done
@@ -170,10 +233,19 @@ func (p *parker) close() {
 // would have to wait (see parkReader).
 var errWouldBlock = errors.New("chat: read would block")
 
-// rawConn returns the raw connection under c, if parking can use it.
+// rawConn returns the raw connection under c, if parking can use it:
+// only a plain TCP or Unix socket, since a
+// connection that wraps one (TLS, or an embedder's own type embedding a
+// *net.TCPConn) has bytes on the wire that are not the ones it reads and
+// writes.
 func rawConn(c net.Conn) syscall.RawConn {
-	sc, ok := c.(syscall.Conn)
-	if !ok {
+	var sc syscall.Conn
+	switch c := c.(type) {
+	case *net.TCPConn:
+		sc = c
+	case *net.UnixConn:
+		sc = c
+	default:
 		return nil
 	}
 	rc, err := sc.SyscallConn()

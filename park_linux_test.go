@@ -1,12 +1,19 @@
 package chat
 
 import (
+	"bytes"
+	"container/heap"
 	"context"
 	"fmt"
+	"math/rand/v2"
+	"net"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/google/go-cmp/cmp"
 )
 
 // tcpJoin connects a cs168 client over TCP, names it and puts it in room
@@ -145,6 +152,49 @@ func TestParkedConnectionEnds(t *testing.T) {
 		waitAllParked(t)
 		alice.expectClosed()
 	})
+	t.Run("idle timeouts, one kicked first", func(t *testing.T) {
+		events := newEventLog()
+		h := NewHub(Config{IdleTimeout: 500 * time.Millisecond, Observer: events})
+		addr := serveTCP(t, h, CS168)
+		var cs []*tclient
+		for _, name := range []string{"a", "b", "c"} {
+			cs = append(cs, tcpJoin(t, h, addr, name, "r"))
+		}
+		waitAllParked(t)
+		ids := map[string]uint64{}
+		for len(ids) < 3 {
+			if e := events.waitFor(t, EventJoin); e.Kind == EventJoin {
+				ids[e.Name] = e.Conn
+			}
+		}
+		if err := h.Disconnect(ids["b"], "out"); err != nil {
+			t.Fatal(err)
+		}
+		// a's deadline is the earliest: it goes first, and c hears of it
+		// if c's own deadline has not passed in the same moment.
+		a, b, c := cs[0], cs[1], cs[2]
+		a.expect("b has joined", "c has joined", "b has left")
+		a.expectClosed()
+		b.expect("c has joined", "out")
+		b.expectClosed()
+		c.expect("b has left")
+		c.conn.SetReadDeadline(time.Now().Add(testTimeout))
+		if p, err := c.fr.ReadFrame(); err == nil && string(p) != "a has left" {
+			t.Errorf("c: got %q, want a has left or the connection closed", p)
+		} else if err == nil {
+			c.expectClosed()
+		}
+		reasons := map[string]Reason{}
+		for len(reasons) < 3 {
+			if e := events.waitFor(t, EventDisconnect); e.Kind == EventDisconnect {
+				reasons[e.Name] = e.Reason
+			}
+		}
+		want := map[string]Reason{"a": ReasonIdle, "b": ReasonKicked, "c": ReasonIdle}
+		if diff := cmp.Diff(want, reasons); diff != "" {
+			t.Errorf("disconnect reasons (-want +got):\n%s", diff)
+		}
+	})
 	t.Run("shutdown", func(t *testing.T) {
 		h := NewHub(Config{})
 		alice, bob := tcpPair(t, h)
@@ -164,4 +214,89 @@ func TestParkedConnectionEnds(t *testing.T) {
 			t.Errorf("shutdown: %v", err)
 		}
 	})
+}
+
+// TestDueHeap: the parker's deadline heap gives its sessions back earliest
+// first, whatever was removed from the middle, and keeps every session's
+// place right.
+func TestDueHeap(t *testing.T) {
+	base := time.Now()
+	var h dueHeap
+	var in []*session
+	for i := range 200 {
+		s := &session{id: uint64(i), deadline: base.Add(time.Duration(rand.IntN(1000)) * time.Millisecond)}
+		heap.Push(&h, s)
+		in = append(in, s)
+	}
+	for i := 0; i < len(in); i += 3 { // every third leaves early, wherever it is
+		s := in[i]
+		heap.Remove(&h, int(s.dueAt-1))
+		if s.dueAt != 0 {
+			t.Fatalf("session %d removed but still placed at %d", s.id, s.dueAt)
+		}
+	}
+	for i, s := range h {
+		if int(s.dueAt) != i+1 {
+			t.Fatalf("session %d at %d thinks it is at %d", s.id, i+1, s.dueAt)
+		}
+	}
+	var got []time.Time
+	for h.Len() > 0 {
+		got = append(got, heap.Pop(&h).(*session).deadline)
+	}
+	if want := len(in) - (len(in)+2)/3; len(got) != want {
+		t.Fatalf("%d sessions came out, want %d", len(got), want)
+	}
+	if !slices.IsSortedFunc(got, time.Time.Compare) {
+		t.Errorf("deadlines out of order: %v", got)
+	}
+}
+
+// rewritingConn is an embedder's connection type that wraps a TCP socket
+// and changes what is read from it: the hub must read through it, parked
+// or not, never from the socket beneath.
+type rewritingConn struct{ *net.TCPConn }
+
+func (c rewritingConn) Read(b []byte) (int, error) {
+	n, err := c.TCPConn.Read(b)
+	copy(b, bytes.ReplaceAll(b[:n], []byte("secret"), []byte("public")))
+	return n, err
+}
+
+type rewritingTransport struct{ Transport }
+
+func (t rewritingTransport) Accept() (net.Conn, error) {
+	c, err := t.Transport.Accept()
+	if err != nil {
+		return nil, err
+	}
+	return rewritingConn{c.(*net.TCPConn)}, nil
+}
+
+// TestWrappedConnNotParked: a connection of the embedder's own type is
+// read through its Read even where a socket would park, though it holds a
+// TCP socket that parking could read directly.
+func TestWrappedConnNotParked(t *testing.T) {
+	h := NewHub(Config{})
+	ln, err := ListenTCP(context.Background(), "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	served := make(chan error, 1)
+	go func() { served <- h.ServeProtocol(rewritingTransport{ln}, CS168) }()
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
+		defer cancel()
+		h.Shutdown(ctx)
+		<-served
+	})
+	addr := ln.Addr().String()
+	alice := tcpJoin(t, h, addr, "alice", "a")
+	bob := tcpJoin(t, h, addr, "bob", "a")
+	alice.expect("bob has joined")
+	bob.send("a secret before going quiet")
+	alice.expect("[bob] a public before going quiet")
+	// Bob has spoken and is not busy: a socket of his would park now.
+	bob.send("a secret after")
+	alice.expect("[bob] a public after")
 }

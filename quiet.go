@@ -79,6 +79,12 @@ func (s *session) park() bool {
 	if !s.parks || p == nil || !p.park(s) {
 		return false
 	}
+	s.parked.Store(true)
+	s.mu.Lock()
+	if !s.writing {
+		s.trimLocked()
+	}
+	s.mu.Unlock()
 	if s.hub.cfg.ReleaseMemory {
 		releaseStacksSoon()
 	}

@@ -60,6 +60,8 @@ type session struct {
 
 	// Small fields together, so that the struct (one per connection) packs.
 	cuts     atomic.Uint32 // sendLast calls: a paced batch taken before one is abandoned
+	dueAt    int32         // under the parker's lock: place in its deadline heap, plus one; 0 when not in it
+	parked   atomic.Bool   // the reading is parked (see park); the writer then trims the queue
 	writing  bool          // under mu: a writer goroutine is running
 	closed   bool          // under mu: no more writes, the session is ending
 	detached bool          // served by goroutines of its own, counted in hub.wg
@@ -112,6 +114,7 @@ func (s *session) end(reason Reason, err error) error {
 // stack, and the grown one ends). Partial frames survive both (the framer
 // keeps what it has read).
 func (s *session) loop() error {
+	s.parked.Store(false)
 	var reason Reason
 	var err error
 	for {
