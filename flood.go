@@ -9,8 +9,8 @@ import (
 // and rate per second on average. It is owned by the session's reader.
 type floodGate struct {
 	tokens   float64
-	last     time.Time
-	reported time.Time
+	last     moment // the last message; zero before the first
+	reported moment // the last EventThrottled
 }
 
 // admit takes a token for one inbound message, waiting for one if the
@@ -18,11 +18,11 @@ type floodGate struct {
 // slowed, and TCP pushes back on it. It returns false if the session was
 // stopped while waiting.
 func (g *floodGate) admit(s *session, rate float64, burst int) bool {
-	now := time.Now()
-	if g.last.IsZero() {
+	now := s.now()
+	if g.last == 0 {
 		g.tokens = float64(burst)
 	} else {
-		g.tokens = min(float64(burst), g.tokens+now.Sub(g.last).Seconds()*rate)
+		g.tokens = min(float64(burst), g.tokens+time.Duration(now-g.last).Seconds()*rate)
 	}
 	g.last = now
 	if g.tokens >= 1 {
@@ -30,7 +30,7 @@ func (g *floodGate) admit(s *session, rate float64, burst int) bool {
 		return true
 	}
 	wait := time.Duration((1 - g.tokens) / rate * float64(time.Second))
-	if now.Sub(g.reported) > time.Second {
+	if g.reported == 0 || time.Duration(now-g.reported) > time.Second {
 		g.reported = now
 		s.report(EventThrottled, fmt.Sprintf("flood control: over %g messages/s", rate), nil)
 	}
@@ -41,6 +41,6 @@ func (g *floodGate) admit(s *session, rate float64, burst int) bool {
 	case <-s.stop:
 		return false
 	}
-	g.tokens, g.last = 0, time.Now()
+	g.tokens, g.last = 0, s.now()
 	return true
 }

@@ -86,10 +86,10 @@ func (p *parker) park(s *session) bool {
 		return false
 	}
 	p.parked[s.id] = s
-	if !s.deadline.IsZero() {
+	if s.deadline != 0 {
 		heap.Push(&p.due, s)
 		if p.due[0] == s {
-			p.expireAt(s.deadline)
+			p.expireAt(s.timeOf(s.deadline))
 		}
 	}
 	return true
@@ -111,14 +111,13 @@ func (p *parker) expireAt(t time.Time) {
 func (p *parker) expire() {
 	var ready []*session
 	p.mu.Lock()
-	now := time.Now()
-	for len(p.due) > 0 && !p.due[0].deadline.After(now) {
+	for len(p.due) > 0 && p.due[0].now() >= p.due[0].deadline {
 		s := heap.Pop(&p.due).(*session)
 		delete(p.parked, s.id)
 		ready = append(ready, s)
 	}
 	if len(p.due) > 0 && !p.closed {
-		p.expireAt(p.due[0].deadline)
+		p.expireAt(p.due[0].timeOf(p.due[0].deadline))
 	}
 	p.mu.Unlock()
 	for _, s := range ready {
@@ -157,7 +156,7 @@ func (p *parker) wake(s *session) {
 type dueHeap []*session
 
 func (h dueHeap) Len() int           { return len(h) }
-func (h dueHeap) Less(i, j int) bool { return h[i].deadline.Before(h[j].deadline) }
+func (h dueHeap) Less(i, j int) bool { return h[i].deadline < h[j].deadline }
 func (h dueHeap) Swap(i, j int) {
 	h[i], h[j] = h[j], h[i]
 	h[i].dueAt, h[j].dueAt = int32(i+1), int32(j+1)

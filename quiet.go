@@ -56,8 +56,8 @@ const (
 
 // countBurst counts a message towards the session being busy.
 func (s *session) countBurst() {
-	now := time.Since(s.hub.born)
-	if now-s.lastMsg < busyGap {
+	now := s.now()
+	if time.Duration(now-s.lastMsg) < busyGap {
 		s.burst++
 	} else {
 		s.burst = 1
@@ -105,14 +105,14 @@ const (
 //
 //go:noinline
 func (s *session) quiet(err error) int {
-	if s.quietAt.IsZero() || !errors.Is(err, os.ErrDeadlineExceeded) || s.hub.stopping.Load() || s.deadlinePassed() {
+	if s.quietAt == 0 || !errors.Is(err, os.ErrDeadlineExceeded) || s.hub.stopping.Load() || s.deadlinePassed() {
 		return readEnds
 	}
 	if s.handled != s.handledAtArm {
 		s.arm()
 		return readOn
 	}
-	s.quietAt = time.Time{}
+	s.quietAt = 0
 	s.setDeadline()
 	s.burst = 0 // no longer busy
 	return handOff
@@ -120,6 +120,6 @@ func (s *session) quiet(err error) int {
 
 // arm starts the quiet check.
 func (s *session) arm() {
-	s.handledAtArm, s.quietAt = s.handled, time.Now().Add(s.hub.quietAfter)
+	s.handledAtArm, s.quietAt = s.handled, s.after(s.hub.quietAfter)
 	s.setDeadline()
 }

@@ -20,14 +20,16 @@ type session struct {
 	p *Protocol
 	c chat.Conn
 
-	nick       string // the nick asked for; the registered one after registration
-	u          user   // from USER: user and real name
-	capping    bool   // CAP negotiation under way: registration waits for CAP END
-	registered bool
-	channels   []string // the rooms joined, in join order
+	// me is this user: the nick asked for (the registered one after
+	// registration), user and real name from USER, away message. Once
+	// registered it is the entry in the protocol's registry, whose lock
+	// guards changes; this session's goroutine is the only one to change
+	// it, so it reads it without the lock.
+	me       user
+	channels []string // the rooms joined, in join order
 
-	me *user // this user in the protocol's registry, once registered
-
+	capping      bool // CAP negotiation under way: registration waits for CAP END
+	registered   bool
 	awaitingPong bool // a PING went out and nothing has come since
 }
 
@@ -104,20 +106,20 @@ func seconds(d time.Duration) string {
 
 // End forgets the session's nick when its connection ends (chat.Ender).
 func (s *session) End() {
-	if s.me != nil {
-		s.p.release(s.me)
+	if s.registered {
+		s.p.release(&s.me)
 	}
 }
 
 // reply sends a numeric reply to this client.
 func (s *session) reply(code string, params ...string) {
-	s.c.Send(s.p.numeric(code, s.nick, params...))
+	s.c.Send(s.p.numeric(code, s.me.nick, params...))
 }
 
 // send sends a line from this client's own prefix to itself, as the echo
 // of its JOIN, PART or NICK.
 func (s *session) send(cmd string, params ...string) {
-	s.c.Send(s.p.line(s.p.prefix(s.nick), cmd, params...))
+	s.c.Send(s.p.line(s.p.prefix(s.me.nick), cmd, params...))
 }
 
 // needs answers ERR_NEEDMOREPARAMS and reports false when m has fewer
@@ -156,10 +158,10 @@ func (s *session) capability(m message) bool {
 
 // target is the nick replies go to, "*" before there is one.
 func (s *session) target() string {
-	if s.nick == "" {
+	if s.me.nick == "" {
 		return "*"
 	}
-	return s.nick
+	return s.me.nick
 }
 
 // pass accepts a password before registration; the server has none.
@@ -178,7 +180,7 @@ func (s *session) userCmd(m message) bool {
 	case len(m.params) < 4 || m.params[0] == "":
 		s.reply(errNeedMoreParams, m.cmd, "Not enough parameters")
 	default:
-		s.u.user, s.u.real = cut(m.params[0], 32), cut(m.params[3], 200)
+		s.me.user, s.me.real = strings.Clone(cut(m.params[0], 32)), strings.Clone(cut(m.params[3], 200))
 		s.register()
 	}
 	return true
@@ -194,7 +196,7 @@ func (s *session) checkNick(nick string) bool {
 		s.reply(errErroneusNickname, nick, "Erroneous nickname: at most "+itoa(s.p.o.MaxNickBytes)+" bytes")
 	case s.c.CheckName(nick) != nil:
 		s.reply(errErroneusNickname, nick, "Erroneous nickname: use "+s.c.NameRule())
-	case !strings.EqualFold(nick, s.nick) && s.taken(nick):
+	case !strings.EqualFold(nick, s.me.nick) && s.taken(nick):
 		s.reply(errNicknameInUse, nick, "Nickname is already in use")
 	default:
 		return true
@@ -208,52 +210,51 @@ func (s *session) nickCmd(m message) bool {
 	if !s.checkNick(nick) {
 		return true
 	}
+	nick = strings.Clone(nick) // kept: not a slice of the whole line
 	if !s.registered {
-		s.nick = nick
+		s.me.nick = nick
 		s.register()
 		return true
 	}
-	if nick == s.nick {
+	if nick == s.me.nick {
 		return true
 	}
-	old := s.nick
-	if !s.p.claim(s.me, nick) {
+	old := s.me.nick
+	if !s.p.claim(&s.me, nick) {
 		s.reply(errNicknameInUse, nick, "Nickname is already in use")
 		return true
 	}
 	if err := s.c.Rename(nick); err != nil {
-		s.p.claim(s.me, old)
+		s.p.claim(&s.me, old)
 		s.reply(errNicknameInUse, nick, refusal(err, "Someone in one of your channels is called "+nick))
 		return true
 	}
 	if len(s.channels) == 0 { // else the rooms told this client, with everyone
-		s.send("NICK", nick)
+		s.c.Send(s.p.line(s.p.prefix(old), "NICK", nick))
 	}
-	s.nick = nick
 	return true
 }
 
 // register completes registration once NICK and USER have come and any
 // CAP negotiation has ended: the nick is claimed and the welcome sent.
 func (s *session) register() {
-	if s.registered || s.capping || s.nick == "" || s.u.user == "" {
+	if s.registered || s.capping || s.me.nick == "" || s.me.user == "" {
 		return
 	}
-	me := &user{user: s.u.user, real: s.u.real}
-	if !s.p.claim(me, s.nick) {
-		s.reply(errNicknameInUse, s.nick, "Nickname is already in use")
-		s.nick = ""
+	if !s.p.claim(&s.me, s.me.nick) {
+		s.reply(errNicknameInUse, s.me.nick, "Nickname is already in use")
+		s.me.nick = ""
 		return
 	}
-	if err := s.c.SetName(s.nick); err != nil {
-		s.p.release(me)
-		s.reply(errErroneusNickname, s.nick, refusal(err, "Erroneous nickname: use "+s.c.NameRule()))
-		s.nick = ""
+	if err := s.c.SetName(s.me.nick); err != nil {
+		s.p.release(&s.me)
+		s.reply(errErroneusNickname, s.me.nick, refusal(err, "Erroneous nickname: use "+s.c.NameRule()))
+		s.me.nick = ""
 		return
 	}
-	s.registered, s.me = true, me
+	s.registered = true
 	o := &s.p.o
-	s.reply(rplWelcome, "Welcome to the "+o.Network+" IRC network, "+s.nick+"!"+s.u.user+"@"+o.ServerName)
+	s.reply(rplWelcome, "Welcome to the "+o.Network+" IRC network, "+s.me.nick+"!"+s.me.user+"@"+o.ServerName)
 	s.reply(rplYourHost, "Your host is "+o.ServerName+", running framechat")
 	s.reply(rplCreated, "This server was created "+s.p.created)
 	s.reply(rplMyInfo, o.ServerName, "framechat", "i", "n")
@@ -381,7 +382,7 @@ func (s *session) joinFailed(channel string, err error) {
 	case errors.As(err, &refused):
 		s.reply(errBannedFromChan, channel, refused.Reason)
 	case errors.Is(err, chat.ErrNickInUse):
-		s.reply(errUnavailResource, channel, "Someone called "+s.nick+" is in this channel already")
+		s.reply(errUnavailResource, channel, "Someone called "+s.me.nick+" is in this channel already")
 	case errors.Is(err, chat.ErrInvalidName):
 		s.reply(errBadChanName, channel, "Illegal channel name")
 	default:
@@ -521,7 +522,7 @@ func (s *session) namesOf(room string) {
 	channel := "#" + room
 	members, _ := s.c.Members(room)
 	// Leave room for the source, the numeric, the nick and "= #channel :".
-	budget := MaxLine - 2 - len(s.p.o.ServerName) - len(s.nick) - len(channel) - 16
+	budget := MaxLine - 2 - len(s.p.o.ServerName) - len(s.me.nick) - len(channel) - 16
 	var line []string
 	size := 0
 	for _, n := range members {
@@ -586,8 +587,8 @@ func (s *session) who(m message) bool {
 	} else if mask != "" {
 		if _, nick := s.shared(mask); nick != "" {
 			entry("*", nick)
-		} else if nick == "" && strings.EqualFold(mask, s.nick) {
-			entry("*", s.nick)
+		} else if nick == "" && strings.EqualFold(mask, s.me.nick) {
+			entry("*", s.me.nick)
 		}
 	}
 	if mask == "" {
@@ -674,12 +675,12 @@ func (s *session) mode(m message) bool {
 		return true
 	}
 	switch change := m.arg(1); {
-	case !strings.EqualFold(target, s.nick):
+	case !strings.EqualFold(target, s.me.nick):
 		s.reply(errUsersDontMatch, "Cannot change mode for other users")
 	case change == "":
 		s.reply(rplUModeIs, "+i")
 	case strings.Trim(change, "+-i") == "":
-		s.c.Send(s.p.line(s.p.prefix(s.nick), "MODE", s.nick, "+i"))
+		s.c.Send(s.p.line(s.p.prefix(s.me.nick), "MODE", s.me.nick, "+i"))
 	default:
 		s.reply(errUModeUnknownFlag, "Unknown MODE flag")
 	}
@@ -689,7 +690,7 @@ func (s *session) mode(m message) bool {
 // awayCmd sets or clears the away message.
 func (s *session) awayCmd(m message) bool {
 	text := cut(m.arg(0), 200)
-	s.p.setAway(s.me, text)
+	s.p.setAway(&s.me, text)
 	if text == "" {
 		s.reply(rplUnaway, "You are no longer marked as being away")
 	} else {
