@@ -46,7 +46,8 @@ func (botProtocol) Notice(string) []byte              { return nil }
 // joins, leaves, renames, notices, whispers to it; Message.Room says which
 // room), one at a time, in each room's order, on a goroutine of the bot's
 // own: it may call the bot's methods. The bot hears its own lines only as
-// the others do not echo them: not at all.
+// the others do not echo them: not at all. A bot that answers lines should
+// leave those marked NoReply unanswered.
 func (h *Hub) NewBot(name string, hear func(Message)) (*Bot, error) {
 	if err := h.checkName(name); err != nil {
 		return nil, err
@@ -107,7 +108,7 @@ func (b *Bot) Say(ctx context.Context, room string, text []byte) error {
 	if r == nil {
 		return fmt.Errorf("chat: bot say in %q: %w", room, ErrNotInRoom)
 	}
-	b.s.hub.say(b.s, r, text)
+	b.s.hub.say(b.s, r, text, false)
 	return nil
 }
 
@@ -119,7 +120,7 @@ func (b *Bot) Whisper(ctx context.Context, room, to string, text []byte) error {
 	if r == nil {
 		return fmt.Errorf("chat: bot whisper in %q: %w", room, ErrNotInRoom)
 	}
-	return b.s.hub.whisper(b.s, r, to, text)
+	return b.s.hub.whisper(b.s, r, to, text, false)
 }
 
 // Close takes the bot out of every room and stops its hear function: its

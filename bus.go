@@ -109,15 +109,20 @@ func (k MessageKind) String() string {
 // Message is one event in a room as it travels on a Bus, before any dialect
 // has rendered it. Hub and Conn say where it comes from.
 type Message struct {
-	Kind  MessageKind // what happened
-	From  string      // who: the sender, joiner, leaver or renamed member; "" for a notice
-	To    string      // a whisper's addressee, a rename's new name
-	Text  []byte      // what was said
-	Lost  bool        // a leave because the connection was lost
-	Count int         // members after a join
-	Hub   string      // the sender's hub (Hub.ID)
-	Conn  uint64      // the sender's connection on its hub; 0 for the hub itself
-	Room  string      // the room, set by the receiving hub (a Bus need not carry it)
+	Kind MessageKind // what happened
+	From string      // who: the sender, joiner, leaver or renamed member; "" for a notice
+	To   string      // a whisper's addressee, a rename's new name
+	Text []byte      // what was said
+	Lost bool        // a leave because the connection was lost
+	// NoReply marks a chat line or whisper whose sender asks that no
+	// program answer it automatically: IRC's NOTICE (which IRC clients
+	// show apart, and bots must not answer). Protocols with no such line
+	// show it as any other.
+	NoReply bool
+	Count   int    // members after a join
+	Hub     string // the sender's hub (Hub.ID)
+	Conn    uint64 // the sender's connection on its hub; 0 for the hub itself
+	Room    string // the room, set by the receiving hub (a Bus need not carry it)
 }
 
 // MemBus is a Bus inside one process: the default of every Hub, and a way to

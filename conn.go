@@ -94,7 +94,17 @@ func (s *session) Leave(room string) error {
 }
 
 // Say sends text from s to the other members of room.
-func (s *session) Say(room string, text []byte) error {
+func (s *session) Say(room string, text []byte) error { return s.say(room, text, false) }
+
+// Notify is Say or Whisper of a NoReply line.
+func (s *session) Notify(room, to string, text []byte) error {
+	if to == "" {
+		return s.say(room, text, true)
+	}
+	return s.whisper(room, to, text, true)
+}
+
+func (s *session) say(room string, text []byte, noReply bool) error {
 	r := s.in(room)
 	if r == nil {
 		return fmt.Errorf("chat: say in %q: %w", room, ErrNotInRoom)
@@ -103,12 +113,16 @@ func (s *session) Say(room string, text []byte) error {
 	if err != nil {
 		return err
 	}
-	s.hub.say(s, r, text)
+	s.hub.say(s, r, text, noReply)
 	return nil
 }
 
 // Whisper sends text from s to the member of room called to.
 func (s *session) Whisper(room, to string, text []byte) error {
+	return s.whisper(room, to, text, false)
+}
+
+func (s *session) whisper(room, to string, text []byte, noReply bool) error {
 	r := s.in(room)
 	if r == nil {
 		return fmt.Errorf("chat: whisper in %q: %w", room, ErrNotInRoom)
@@ -117,7 +131,7 @@ func (s *session) Whisper(room, to string, text []byte) error {
 	if err != nil {
 		return err
 	}
-	return s.hub.whisper(s, r, to, text)
+	return s.hub.whisper(s, r, to, text, noReply)
 }
 
 // Rename changes s's name in every room it is in.

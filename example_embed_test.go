@@ -30,7 +30,9 @@ func member(mt *chat.MemTransport, name, room string, create bool) (net.Conn, *c
 }
 
 // A bot is a member that lives in the program: it hears the room and
-// answers, and the others see it as anyone else.
+// answers, and the others see it as anyone else. Like any IRC bot, it
+// leaves lines marked NoReply (IRC's NOTICE, which another bot may send)
+// unanswered, so that two bots never answer each other for ever.
 func ExampleHub_NewBot() {
 	ctx := context.Background()
 	hub := chat.NewHub(chat.Config{})
@@ -40,7 +42,7 @@ func ExampleHub_NewBot() {
 
 	var bot *chat.Bot
 	bot, _ = hub.NewBot("echo", func(m chat.Message) {
-		if m.Kind == chat.MessageChat {
+		if m.Kind == chat.MessageChat && !m.NoReply {
 			bot.Say(ctx, m.Room, []byte(strings.ToUpper(string(m.Text))))
 		}
 	})

@@ -158,6 +158,10 @@ type Conn interface {
 	// Whisper sends text to the member of room called to, and only to it
 	// (ErrNoSuchUser if there is none).
 	Whisper(room, to string, text []byte) error
+	// Notify is Say (to == "") or Whisper (to is a member's name) of a
+	// line marked NoReply: one that no program should answer, IRC's
+	// NOTICE.
+	Notify(room, to string, text []byte) error
 	// Rename changes the connection's name in every room it is in; every
 	// member, the connection included, is told. ErrNickInUse if a member
 	// of one of them has the name.

@@ -162,17 +162,18 @@ func TestChannels(t *testing.T) {
 }
 
 // TestPrivmsg: lines to a channel reach its other members (not the
-// sender); lines to a nick reach that user alone; the errors are the
-// RFC's, and NOTICE gets none.
+// sender); lines to a nick reach that user alone; a NOTICE arrives as a
+// NOTICE; the errors are the RFC's, and NOTICE gets none.
 func TestPrivmsg(t *testing.T) {
 	s := serve(t, chat.Config{})
 	alice, bob := s.pair("#go")
 	carol := s.register("carol")
-	alice.send("PRIVMSG #go :hello, go", "PRIVMSG Bob :psst", "NOTICE #go :a notice")
+	alice.send("PRIVMSG #go :hello, go", "PRIVMSG Bob :psst", "NOTICE #go :a notice", "NOTICE bob :a private notice")
 	bob.expect(
 		":alice!alice@test.server PRIVMSG #go :hello, go",
 		":alice!alice@test.server PRIVMSG bob :psst",
-		":alice!alice@test.server PRIVMSG #go :a notice", // a notice is a line like any other in the room
+		":alice!alice@test.server NOTICE #go :a notice",
+		":alice!alice@test.server NOTICE bob :a private notice",
 	)
 	carol.send("PRIVMSG #go :outside", "PRIVMSG #none :x", "PRIVMSG alice :no shared channel", "PRIVMSG", "PRIVMSG #go", "NOTICE #none :silent", "NOTICE nobody :silent")
 	carol.expect(
@@ -303,8 +304,8 @@ func TestWithOtherProtocols(t *testing.T) {
 	irc.expect(":cleo!cleo@test.server JOIN #go")
 	cs.send("hello from cs168")
 	irc.expect(":cleo!cleo@test.server PRIVMSG #go :hello from cs168")
-	irc.send("PRIVMSG #go :hello from irc")
-	cs.expect("[ian] hello from irc")
+	irc.send("PRIVMSG #go :hello from irc", "NOTICE #go :a notice from irc")
+	cs.expect("[ian] hello from irc", "[ian] a notice from irc") // cs168 has no notices: a line like any other
 
 	im := s.frameClient(s.imMT, "ivy")
 	im.expect("NOTICE Welcome to framechat. The first line you send is your username (" + ruleOf(t, s) + ").")
@@ -314,8 +315,8 @@ func TestWithOtherProtocols(t *testing.T) {
 		t.Fatalf("im welcome %q", welcome)
 	}
 	irc.expect(":ivy!ivy@test.server JOIN #im")
-	irc.send("PRIVMSG ivy :whisper to im")
-	im.expect("WHISPER ian whisper to im")
+	irc.send("PRIVMSG ivy :whisper to im", "NOTICE ivy :notice to im")
+	im.expect("WHISPER ian whisper to im", "WHISPER ian notice to im")
 	im.send("/whisper ian whisper to irc")
 	im.expect("SENT ian whisper to irc")
 	irc.expect(":ivy!ivy@test.server PRIVMSG ian :whisper to irc")

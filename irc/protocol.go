@@ -83,9 +83,9 @@ func (p *Protocol) Render(m chat.Message) (msg, more []byte) {
 	channel := "#" + m.Room
 	switch m.Kind {
 	case chat.MessageChat:
-		return p.line(from, "PRIVMSG", channel, string(m.Text)), nil
+		return p.line(from, say(m), channel, string(m.Text)), nil
 	case chat.MessageWhisper:
-		return p.line(from, "PRIVMSG", m.To, string(m.Text)), nil
+		return p.line(from, say(m), m.To, string(m.Text)), nil
 	case chat.MessageJoined:
 		return p.line(from, "JOIN", channel), nil
 	case chat.MessageLeft:
@@ -97,6 +97,15 @@ func (p *Protocol) Render(m chat.Message) (msg, more []byte) {
 		return p.line(from, "NICK", m.To), nil
 	}
 	return p.line(":"+p.o.ServerName, "NOTICE", channel, string(m.Text)), nil
+}
+
+// say is the command of a chat line or whisper: NOTICE for one marked
+// NoReply (an IRC user's NOTICE), else PRIVMSG.
+func say(m chat.Message) string {
+	if m.NoReply {
+		return "NOTICE"
+	}
+	return "PRIVMSG"
 }
 
 // prefix is the source of a user's lines: nick!nick@server.

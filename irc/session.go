@@ -453,7 +453,7 @@ func (s *session) privmsg(m message) bool {
 			room, _ := s.room(to)
 			switch {
 			case s.in(room):
-				if err := s.c.Say(room, text); err != nil {
+				if err := s.notify(notice, room, "", text); err != nil {
 					s.c.Failed(m.cmd, to, err)
 					fail(errCannotSendToChan, to, refusal(err, "Cannot send to channel"))
 				}
@@ -469,7 +469,7 @@ func (s *session) privmsg(m message) bool {
 			fail(errNoSuchNick, to, "No such nick/channel (or you share no channel with them)")
 			continue
 		}
-		if err := s.c.Whisper(room, nick, text); err != nil {
+		if err := s.notify(notice, room, nick, text); err != nil {
 			s.c.Failed(m.cmd, to, err)
 			fail(errNoSuchNick, to, refusal(err, "No such nick/channel"))
 			continue
@@ -479,6 +479,18 @@ func (s *session) privmsg(m message) bool {
 		}
 	}
 	return true
+}
+
+// notify says text in room, or to the member nick of it, as a NOTICE
+// (marked NoReply for every protocol) or a PRIVMSG.
+func (s *session) notify(notice bool, room, nick string, text []byte) error {
+	switch {
+	case notice:
+		return s.c.Notify(room, nick, text)
+	case nick == "":
+		return s.c.Say(room, text)
+	}
+	return s.c.Whisper(room, nick, text)
 }
 
 // shared finds nick in the client's channels and returns the first room

@@ -322,6 +322,7 @@ func (b *Bus) ctx(parent context.Context) (context.Context, context.CancelFunc) 
 const (
 	flagLost   = 1 << iota
 	flagResync // re-announced after an outage: the publishing node's own members have seen it already
+	flagNoReply
 )
 
 func (b *Bus) subject(room string) string { return b.opt.Prefix + ".room." + key(room) }
@@ -408,6 +409,9 @@ func encode(node string, m chat.Message, flags byte) []byte {
 	if m.Lost {
 		flags |= flagLost
 	}
+	if m.NoReply {
+		flags |= flagNoReply
+	}
 	out := make([]byte, 0, 4+3*binary.MaxVarintLen64+len(node)+len(m.Hub)+len(m.From)+len(m.To)+len(m.Text))
 	out = append(out, flags, byte(m.Kind))
 	out = binary.AppendUvarint(out, uint64(m.Count))
@@ -427,6 +431,7 @@ func decode(p []byte) (node string, m chat.Message, flags byte, err error) {
 	}
 	flags, m.Kind, p = p[0], chat.MessageKind(p[1]), p[2:]
 	m.Lost = flags&flagLost != 0
+	m.NoReply = flags&flagNoReply != 0
 	count, n := binary.Uvarint(p)
 	if n <= 0 {
 		return "", m, 0, errBadMessage
