@@ -51,7 +51,7 @@ func (h *Hub) roomMembers(ctx context.Context, room string) ([]Member, error) {
 	switch {
 	case err != nil:
 		return nil, fmt.Errorf("chat: room %q: %w", room, err)
-	case !ok:
+	case !ok || isClaimRoom(room):
 		return nil, fmt.Errorf("chat: room %q: %w", room, ErrNoSuchRoom)
 	}
 	members, err := h.bus.Members(ctx, room)

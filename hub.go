@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -40,6 +41,10 @@ type Hub struct {
 	ctx       context.Context // the hub's base context, cancelled by Shutdown: hooks get it
 	cancel    context.CancelFunc
 	wg        sync.WaitGroup
+
+	claimMu     sync.Mutex
+	claims      map[claimKey]string // each connection's name in each scope it has claimed in (see claims.go)
+	claimScopes []string            // the scopes claimed in so far, whose rooms exist
 }
 
 // NewHub returns a Hub configured by cfg.
@@ -60,6 +65,7 @@ func NewHub(cfg Config) *Hub {
 		bus:        bus,
 		rooms:      make(map[string]*room),
 		sessions:   make(map[uint64]*session),
+		claims:     make(map[claimKey]string),
 		bots:       make(map[*Bot]struct{}),
 		perIP:      make(map[string]int),
 		listeners:  make(map[Transport]struct{}),
@@ -387,7 +393,7 @@ func (h *Hub) Rooms(ctx context.Context) ([]string, error) {
 	if err != nil {
 		return nil, fmt.Errorf("chat: rooms: %w", err)
 	}
-	return rooms, nil
+	return slices.DeleteFunc(rooms, isClaimRoom), nil
 }
 
 // Members returns the names of the members of a room in the order they

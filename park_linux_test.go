@@ -163,9 +163,8 @@ func TestParkedConnectionEnds(t *testing.T) {
 		waitAllParked(t)
 		ids := map[string]uint64{}
 		for len(ids) < 3 {
-			if e := events.waitFor(t, EventJoin); e.Kind == EventJoin {
-				ids[e.Name] = e.Conn
-			}
+			e := events.waitFor(t, EventJoin)
+			ids[e.Name] = e.Conn
 		}
 		if err := h.Disconnect(ids["b"], "out"); err != nil {
 			t.Fatal(err)
@@ -186,9 +185,8 @@ func TestParkedConnectionEnds(t *testing.T) {
 		}
 		reasons := map[string]Reason{}
 		for len(reasons) < 3 {
-			if e := events.waitFor(t, EventDisconnect); e.Kind == EventDisconnect {
-				reasons[e.Name] = e.Reason
-			}
+			e := events.waitFor(t, EventDisconnect)
+			reasons[e.Name] = e.Reason
 		}
 		want := map[string]Reason{"a": ReasonIdle, "b": ReasonKicked, "c": ReasonIdle}
 		if diff := cmp.Diff(want, reasons); diff != "" {

@@ -167,12 +167,26 @@ type Conn interface {
 	// of one of them has the name.
 	Rename(name string) error
 
+	// Joined lists the rooms the connection is in, in join order.
+	Joined() []string
 	// Rooms lists every room of the hub (of its Bus), in creation order.
 	Rooms() ([]string, error)
 	// HasRoom reports whether room exists.
 	HasRoom(room string) (bool, error)
 	// Members lists the names of room's members, in join order.
 	Members(room string) ([]string, error)
+
+	// Claim takes name in scope for the connection: a set of names unique
+	// across every hub of the cluster (the Bus's Directory keeps them),
+	// outside any room; IRC keeps its nicks there. It fails with an error
+	// matching ErrNickInUse if another connection holds name in scope. A
+	// connection holds one name per scope: claiming another moves it. The
+	// claims of a connection end with it.
+	Claim(scope, name string) error
+	// Unclaim gives up the connection's name in scope, if it has one.
+	Unclaim(scope string) error
+	// Claimed lists the names held in scope, on every hub of the cluster.
+	Claimed(scope string) ([]string, error)
 }
 
 // Limits are a hub's bounds on names, as a protocol needs them to word its

@@ -194,6 +194,7 @@ func (s *session) finish(reason Reason, err error) error {
 	if e, ok := s.state.(Ender); ok {
 		e.End()
 	}
+	h.unclaimAll(s)
 	// A client that said goodbye, or closed its side (and may still read,
 	// as nc does), or was refused, or timed out, gets what was queued for
 	// it (the lobby's pause, im's farewell, the refusal, IRC's ERROR); a

@@ -96,9 +96,16 @@ func TestIRCAcrossTheCluster(t *testing.T) {
 	natsURL := startNATS(t)
 	a, portsA := startServerWith(t, []string{"irc"}, "-irc", "127.0.0.1:0", "-nats", natsURL, "-nats-ttl", "1s")
 	a.waitMatch(regexp.MustCompile(`clustered through NATS`))
-	_, portB := startClusterServer(t, natsURL)
+	b, portsB := startServerWith(t, []string{"cs168", "irc"}, "-addr", "127.0.0.1", "-irc", "127.0.0.1:0", "-nats", natsURL, "-nats-ttl", "1s", "0")
+	b.waitMatch(regexp.MustCompile(`clustered through NATS`))
+	portB := portsB["cs168"]
 
 	ivan := dialIRC(t, portsA["irc"], "ivan")
+	// Nicks are unique across the servers, whatever the case.
+	other := dialIRC(t, portsB["irc"], "iris")
+	other.send("NICK IVAN", "ISON ivan")
+	other.until(" 433 iris IVAN :Nickname is already in use")
+	other.until(" 303 iris :ivan")
 	ivan.send("JOIN #go")
 	ivan.until(" 366 ")
 	waitListed(t, portB, "go")

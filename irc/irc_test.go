@@ -384,3 +384,33 @@ func TestServerPings(t *testing.T) {
 	// bob's session flushes its last lines before it closes.
 	bob.expect("PING :test.server", "ERROR :Closing Link: bob (Ping timeout: 250ms)")
 }
+
+// TestNicksAcrossServers: two servers sharing a Bus (as a NATS cluster
+// does) are one IRC network: a nick is unique across both whatever its
+// case, and ISON, USERHOST and WHOIS see the other server's IRC users.
+func TestNicksAcrossServers(t *testing.T) {
+	bus := chat.NewMemBus()
+	one, two := serve(t, chat.Config{Bus: bus}), serve(t, chat.Config{Bus: bus})
+	alice := one.register("alice")
+	c := two.ircClient("second")
+	c.send("NICK ALICE", "USER a 0 * :A")
+	c.expect(":test.server 433 * ALICE :Nickname is already in use")
+	c.send("NICK bob")
+	c.until(" 376 ")
+	c.send("ISON alice bob carol", "USERHOST alice", "WHOIS alice")
+	c.expect(
+		":test.server 303 bob :alice bob",
+		":test.server 302 bob :alice=+alice@test.server",
+		":test.server 311 bob alice alice test.server * :alice",
+		":test.server 312 bob alice test.server :TestNet",
+		":test.server 318 bob alice :End of /WHOIS list",
+	)
+	alice.send("NICK Bob")
+	alice.expect(":test.server 433 alice Bob :Nickname is already in use")
+	alice.send("NICK alicia") // frees alice on both
+	alice.expect(":alice!alice@test.server NICK alicia")
+	d := two.register("alice")
+	d.sync()
+	alice.sync()
+	c.sync()
+}

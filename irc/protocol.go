@@ -32,15 +32,16 @@ type Options struct {
 // Protocol is the IRC client protocol as a chat.Protocol: serve it on a
 // hub (chat.Hub.ServeProtocol) and IRC clients share the hub's rooms with
 // the other protocols' users, a channel #go being the room go. Make one
-// with New. Nicks are unique among the IRC users of one Protocol value,
-// whatever their case (CASEMAPPING=ascii), and within each room whatever
-// the members' protocols (the hub's rule).
+// with New. Nicks are unique among the IRC users of every server of the
+// network (every hub sharing the Bus, and every Protocol value on them:
+// chat.Conn.Claim), whatever their case (CASEMAPPING=ascii), and within
+// each room whatever the members' protocols (the hub's rule).
 type Protocol struct {
 	o       Options
 	created string // when the protocol was made, for RPL_CREATED
 
 	mu    sync.Mutex
-	nicks map[string]*user // by folded nick: registered IRC users
+	nicks map[string]*user // by folded nick: this Protocol's registered IRC users, with what WHOIS says of them
 }
 
 // New returns the IRC protocol configured by o.

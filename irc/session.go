@@ -224,8 +224,14 @@ func (s *session) nickCmd(m message) bool {
 		s.reply(errNicknameInUse, nick, "Nickname is already in use")
 		return true
 	}
+	if err := s.c.Claim(nickScope, fold(nick)); err != nil {
+		s.p.claim(&s.me, old)
+		s.nickUnavailable(nick, err)
+		return true
+	}
 	if err := s.c.Rename(nick); err != nil {
 		s.p.claim(&s.me, old)
+		s.c.Claim(nickScope, fold(old)) // back: it was this connection's a moment ago
 		s.reply(errNicknameInUse, nick, refusal(err, "Someone in one of your channels is called "+nick))
 		return true
 	}
@@ -241,15 +247,25 @@ func (s *session) register() {
 	if s.registered || s.capping || s.me.nick == "" || s.me.user == "" {
 		return
 	}
-	if !s.p.claim(&s.me, s.me.nick) {
-		s.reply(errNicknameInUse, s.me.nick, "Nickname is already in use")
+	// A refused nick is forgotten before the numeric, whose target is
+	// then "*": the client has no nick yet.
+	nick := s.me.nick
+	if !s.p.claim(&s.me, nick) {
 		s.me.nick = ""
+		s.reply(errNicknameInUse, nick, "Nickname is already in use")
 		return
 	}
-	if err := s.c.SetName(s.me.nick); err != nil {
+	if err := s.c.Claim(nickScope, fold(nick)); err != nil {
 		s.p.release(&s.me)
-		s.reply(errErroneusNickname, s.me.nick, refusal(err, "Erroneous nickname: use "+s.c.NameRule()))
 		s.me.nick = ""
+		s.nickUnavailable(nick, err)
+		return
+	}
+	if err := s.c.SetName(nick); err != nil {
+		s.p.release(&s.me)
+		s.c.Unclaim(nickScope)
+		s.me.nick = ""
+		s.reply(errErroneusNickname, nick, refusal(err, "Erroneous nickname: use "+s.c.NameRule()))
 		return
 	}
 	s.registered = true
@@ -618,6 +634,7 @@ func (s *session) whois(m message) bool {
 	}
 	nick := m.params[len(m.params)-1] // WHOIS [server] nick
 	_, irc := s.p.lookup(nick)
+	irc = irc || s.onNetwork(nick)
 	var channels []string
 	for _, r := range s.channels {
 		if members, err := s.c.Members(r); err == nil {
@@ -711,13 +728,16 @@ func (s *session) awayCmd(m message) bool {
 	return true
 }
 
-// ison answers ISON: which of the nicks are IRC users here.
+// ison answers ISON: which of the nicks are IRC users on the network
+// (every server of the cluster).
 func (s *session) ison(m message) bool {
 	var on []string
 	for _, p := range m.params {
 		for _, nick := range strings.Fields(p) {
 			if t, ok := s.p.lookup(nick); ok {
 				on = append(on, t.nick)
+			} else if s.onNetwork(nick) {
+				on = append(on, nick)
 			}
 		}
 	}
@@ -735,10 +755,33 @@ func (s *session) userhost(m message) bool {
 				mark = "-"
 			}
 			out = append(out, t.nick+"="+mark+t.user+"@"+s.p.o.ServerName)
+		} else if s.onNetwork(nick) { // on another server: its away state is not known here
+			out = append(out, nick+"=+"+nick+"@"+s.p.o.ServerName)
 		}
 	}
 	s.reply(rplUserHost, strings.Join(out, " "))
 	return true
+}
+
+// nickScope is the claims scope (chat.Conn.Claim) of IRC nicks, folded:
+// they are unique among the IRC users of every server of a cluster.
+const nickScope = "irc"
+
+// onNetwork reports whether an IRC user of any server of the cluster has
+// nick.
+func (s *session) onNetwork(nick string) bool {
+	names, err := s.c.Claimed(nickScope)
+	return err == nil && slices.Contains(names, fold(nick))
+}
+
+// nickUnavailable answers a nick the cluster refused: 433 if another
+// server's IRC user has it, 437 if the cluster could not say (NATS away).
+func (s *session) nickUnavailable(nick string, err error) {
+	if errors.Is(err, chat.ErrNickInUse) {
+		s.reply(errNicknameInUse, nick, "Nickname is already in use")
+		return
+	}
+	s.reply(errUnavailResource, nick, "Nick/channel is temporarily unavailable")
 }
 
 // taken reports whether another IRC user has nick.

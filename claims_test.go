@@ -1,0 +1,141 @@
+package chat
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"io"
+	"net"
+	"strings"
+	"testing"
+	"time"
+)
+
+// claimer is a test protocol whose lines drive the claims API: "claim
+// NAME", "unclaim", "claimed", "rooms"; each is answered with one line.
+type claimer struct{}
+
+func (claimer) Name() string                      { return "claimer" }
+func (claimer) NewReader(r io.Reader) Reader      { return lineReader{bufio.NewReader(r)} }
+func (claimer) NewSession(c Conn) Session         { return claimerSession{c} }
+func (claimer) Render(Message) (msg, more []byte) { return nil, nil }
+func (claimer) Notice(text string) []byte         { return []byte(text + "\n") }
+
+type lineReader struct{ r *bufio.Reader }
+
+func (l lineReader) ReadMessage() ([]byte, error) {
+	b, err := l.r.ReadBytes('\n')
+	if err != nil {
+		return nil, err
+	}
+	return b[:len(b)-1], nil
+}
+
+type claimerSession struct{ c Conn }
+
+func (s claimerSession) Handle(msg []byte) bool {
+	cmd, arg, _ := strings.Cut(string(msg), " ")
+	var reply string
+	var err error
+	switch cmd {
+	case "claim":
+		err = s.c.Claim("test", arg)
+	case "unclaim":
+		err = s.c.Unclaim("test")
+	case "claimed":
+		var names []string
+		names, err = s.c.Claimed("test")
+		reply = strings.Join(names, ",")
+	case "rooms":
+		var rooms []string
+		rooms, err = s.c.Rooms()
+		reply = "rooms:" + strings.Join(rooms, ",")
+	}
+	switch {
+	case errors.Is(err, ErrNickInUse):
+		reply = "taken"
+	case err != nil:
+		reply = "error: " + err.Error()
+	case reply == "":
+		reply = "ok"
+	}
+	s.c.Send([]byte(reply + "\n"))
+	return true
+}
+
+// claimClient is a connection speaking the claimer protocol.
+type claimClient struct {
+	t    *testing.T
+	conn net.Conn
+	r    *bufio.Reader
+}
+
+func dialClaimer(t *testing.T, mt *MemTransport) *claimClient {
+	t.Helper()
+	conn, err := mt.Dial(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	return &claimClient{t: t, conn: conn, r: bufio.NewReader(conn)}
+}
+
+// ask sends line and checks the answer.
+func (c *claimClient) ask(line, want string) {
+	c.t.Helper()
+	c.conn.SetDeadline(time.Now().Add(testTimeout))
+	if _, err := io.WriteString(c.conn, line+"\n"); err != nil {
+		c.t.Fatal(err)
+	}
+	got, err := c.r.ReadString('\n')
+	if err != nil {
+		c.t.Fatalf("%s: %v", line, err)
+	}
+	if got = strings.TrimSuffix(got, "\n"); got != want {
+		c.t.Errorf("%s: got %q, want %q", line, got, want)
+	}
+}
+
+// TestClaimsAcrossHubs: two hubs sharing a Bus share the claims: a name
+// claimed on one is taken on the other, moves free the old name, a
+// connection's end frees its claims, and no room listing shows them.
+func TestClaimsAcrossHubs(t *testing.T) {
+	bus := NewMemBus()
+	events := newEventLog()
+	var mts []*MemTransport
+	for i := range 2 {
+		cfg := Config{Bus: bus}
+		if i == 0 {
+			cfg.Observer = events
+		}
+		h := NewHub(cfg)
+		mt := NewMemTransport()
+		served := make(chan error, 1)
+		go func() { served <- h.ServeProtocol(mt, claimer{}) }()
+		t.Cleanup(func() {
+			ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
+			defer cancel()
+			h.Shutdown(ctx)
+			<-served
+		})
+		mts = append(mts, mt)
+	}
+	a, b := dialClaimer(t, mts[0]), dialClaimer(t, mts[1])
+	a.ask("claim bob", "ok")
+	b.ask("claim bob", "taken")
+	b.ask("claim carl", "ok")
+	b.ask("claim bob", "taken") // a move to a taken name keeps the old one
+	a.ask("claim dave", "ok")   // a move frees bob
+	b.ask("claim bob", "ok")
+	a.ask("claimed", "dave,bob")
+	b.ask("rooms", "rooms:")
+	b.ask("claim", "error: chat: claim in \"test\": "+ErrInvalidName.Error())
+	a.ask("unclaim", "ok")
+	b.ask("claimed", "bob")
+	a.ask("claim dave", "ok")
+	a.conn.Close()                     // its end frees dave
+	events.waitFor(t, EventDisconnect) // after the claims are given up
+	c := dialClaimer(t, mts[1])
+	c.ask("claim dave", "ok")
+	c.ask("claimed", "bob,dave")
+}
