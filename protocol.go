@@ -167,8 +167,6 @@ type Conn interface {
 	// of one of them has the name.
 	Rename(name string) error
 
-	// Joined lists the rooms the connection is in, in join order.
-	Joined() []string
 	// Rooms lists every room of the hub (of its Bus), in creation order.
 	Rooms() ([]string, error)
 	// HasRoom reports whether room exists.
