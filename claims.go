@@ -27,10 +27,22 @@ func claimRoom(scope string) string { return claimRoomPrefix + scope }
 // isClaimRoom reports whether room holds claims rather than people.
 func isClaimRoom(room string) bool { return strings.HasPrefix(room, claimRoomPrefix) }
 
-// A claimKey is one connection's place in one scope.
-type claimKey struct {
-	conn  uint64
-	scope string
+// A claim is a connection's name in one scope; a connection's claims are
+// a list (most have none, an IRC connection one). Only the connection's
+// own goroutine touches them.
+type claim struct {
+	scope, name string
+	next        *claim
+}
+
+// claimIn returns s's claim in scope, nil if none.
+func (s *session) claimIn(scope string) *claim {
+	for c := s.claims; c != nil; c = c.next {
+		if c.scope == scope {
+			return c
+		}
+	}
+	return nil
 }
 
 // Claim takes name in scope for s, moving s's claim there if it has one.
@@ -39,63 +51,61 @@ func (s *session) Claim(scope, name string) error {
 		return fmt.Errorf("chat: claim in %q: %w", scope, ErrInvalidName)
 	}
 	h, ctx, room := s.hub, context.Background(), claimRoom(scope)
-	k := claimKey{s.id, scope}
-	h.claimMu.Lock()
-	defer h.claimMu.Unlock()
-	me := Member{Name: h.claims[k], Hub: h.id, Conn: s.id}
-	switch {
-	case me.Name == name:
-		return nil
-	case me.Name != "":
-		if err := h.bus.Rename(ctx, room, me, name); err != nil {
+	if c := s.claimIn(scope); c != nil {
+		if c.name == name {
+			return nil
+		}
+		if err := h.bus.Rename(ctx, room, Member{Name: c.name, Hub: h.id, Conn: s.id}, name); err != nil {
 			return fmt.Errorf("chat: claim %q in %q: %w", name, scope, err)
 		}
-		h.claims[k] = name
+		c.name = name
 		return nil
 	}
-	if !slices.Contains(h.claimScopes, scope) { // this hub's first claim there
-		if err := h.bus.CreateRoom(ctx, room); err != nil && !errors.Is(err, ErrRoomExists) {
-			return fmt.Errorf("chat: claim %q in %q: %w", name, scope, err)
-		}
-		h.claimScopes = append(h.claimScopes, scope)
-	}
-	me.Name = name
-	if _, err := h.bus.Join(ctx, room, me, true); err != nil {
+	if err := h.claimRoomMade(ctx, scope); err != nil {
 		return fmt.Errorf("chat: claim %q in %q: %w", name, scope, err)
 	}
-	h.claims[k] = name
+	if _, err := h.bus.Join(ctx, room, Member{Name: name, Hub: h.id, Conn: s.id}, true); err != nil {
+		return fmt.Errorf("chat: claim %q in %q: %w", name, scope, err)
+	}
+	s.claims = &claim{scope: scope, name: name, next: s.claims}
+	return nil
+}
+
+// claimRoomMade makes sure the room of scope exists, making it on this
+// hub's first claim there.
+func (h *Hub) claimRoomMade(ctx context.Context, scope string) error {
+	h.claimMu.Lock()
+	defer h.claimMu.Unlock()
+	if slices.Contains(h.claimScopes, scope) {
+		return nil
+	}
+	if err := h.bus.CreateRoom(ctx, claimRoom(scope)); err != nil && !errors.Is(err, ErrRoomExists) {
+		return err
+	}
+	h.claimScopes = append(h.claimScopes, scope)
 	return nil
 }
 
 // Unclaim gives up s's name in scope, if it has one.
 func (s *session) Unclaim(scope string) error {
-	h := s.hub
-	h.claimMu.Lock()
-	defer h.claimMu.Unlock()
-	return h.unclaimLocked(s, scope)
-}
-
-// unclaimLocked gives up s's name in scope; h.claimMu is held.
-func (h *Hub) unclaimLocked(s *session, scope string) error {
-	k := claimKey{s.id, scope}
-	name, ok := h.claims[k]
-	if !ok {
-		return nil
-	}
-	delete(h.claims, k)
-	if err := h.bus.Leave(context.Background(), claimRoom(scope), Member{Name: name, Hub: h.id, Conn: s.id}); err != nil {
-		return fmt.Errorf("chat: unclaim %q in %q: %w", name, scope, err)
+	for p := &s.claims; *p != nil; p = &(*p).next {
+		if c := *p; c.scope == scope {
+			*p = c.next
+			m := Member{Name: c.name, Hub: s.hub.id, Conn: s.id}
+			if err := s.hub.bus.Leave(context.Background(), claimRoom(scope), m); err != nil {
+				return fmt.Errorf("chat: unclaim %q in %q: %w", c.name, scope, err)
+			}
+			return nil
+		}
 	}
 	return nil
 }
 
 // unclaimAll gives up every claim of an ending session.
-func (h *Hub) unclaimAll(s *session) {
-	h.claimMu.Lock()
-	defer h.claimMu.Unlock()
-	for _, scope := range h.claimScopes {
-		if err := h.unclaimLocked(s, scope); err != nil {
-			h.observe(Event{Kind: EventError, Conn: s.id, Protocol: s.proto.Name(), Name: s.name, Err: err})
+func (s *session) unclaimAll() {
+	for s.claims != nil {
+		if err := s.Unclaim(s.claims.scope); err != nil {
+			s.hub.observe(Event{Kind: EventError, Conn: s.id, Protocol: s.proto.Name(), Name: s.name, Err: err})
 		}
 	}
 }

@@ -43,8 +43,7 @@ type Hub struct {
 	wg        sync.WaitGroup
 
 	claimMu     sync.Mutex
-	claims      map[claimKey]string // each connection's name in each scope it has claimed in (see claims.go)
-	claimScopes []string            // the scopes claimed in so far, whose rooms exist
+	claimScopes []string // the claims scopes this hub has claimed in, whose rooms exist (see claims.go)
 }
 
 // NewHub returns a Hub configured by cfg.
@@ -65,7 +64,6 @@ func NewHub(cfg Config) *Hub {
 		bus:        bus,
 		rooms:      make(map[string]*room),
 		sessions:   make(map[uint64]*session),
-		claims:     make(map[claimKey]string),
 		bots:       make(map[*Bot]struct{}),
 		perIP:      make(map[string]int),
 		listeners:  make(map[Transport]struct{}),

@@ -73,7 +73,8 @@ type session struct {
 	raw       syscall.RawConn // the connection's descriptor, when the reading may park
 	lastMsg   moment          // reader-owned, when parks: when the last message was handled
 
-	pacer *MessageWriter // writer-owned: paces the messages of a Pacer protocol
+	pacer  *MessageWriter // writer-owned: paces the messages of a Pacer protocol
+	claims *claim         // reader-owned: the names it has claimed (Claim)
 }
 
 // A moment is a time as a session keeps it: how long after its hub was
@@ -194,7 +195,7 @@ func (s *session) finish(reason Reason, err error) error {
 	if e, ok := s.state.(Ender); ok {
 		e.End()
 	}
-	h.unclaimAll(s)
+	s.unclaimAll()
 	// A client that said goodbye, or closed its side (and may still read,
 	// as nc does), or was refused, or timed out, gets what was queued for
 	// it (the lobby's pause, im's farewell, the refusal, IRC's ERROR); a
