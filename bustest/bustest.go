@@ -53,6 +53,7 @@ func Run(t *testing.T, newCluster func(t *testing.T) Cluster) {
 		{"JoinUniqueRace", testJoinUniqueRace},
 		{"RenameAndLeave", testRenameAndLeave},
 		{"LeaveTwice", testLeaveTwice},
+		{"AnyRoomName", testAnyRoomName},
 		{"SeveralRooms", testSeveralRooms},
 		{"HubsCS168", testHubsCS168},
 		{"HubsCreateRace", testHubsCreateRace},
@@ -370,6 +371,35 @@ func testJoinUniqueRace(t *testing.T, cluster Cluster) {
 	if _, err := buses[1].Join(ctx, "r", chat.Member{Name: "ann", Hub: "x", Conn: 1}, true); !errors.Is(err, chat.ErrNickInUse) {
 		t.Errorf("unique join as a repeated name: %v, want ErrNickInUse", err)
 	}
+}
+
+// testAnyRoomName: the Directory takes any string as a room's name, control
+// characters included: the hubs keep their claims (chat.Conn.Claim) in
+// rooms whose names no client can give, such as "\x00claims:irc".
+func testAnyRoomName(t *testing.T, cluster Cluster) {
+	ctx := context.Background()
+	buses := []chat.Bus{cluster(t), cluster(t)}
+	const room = "\x00claims:x/y.z é"
+	if err := buses[0].CreateRoom(ctx, room); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, roomsAre(buses, room))
+	a := chat.Member{Name: "ann", Hub: "hub0", Conn: 1}
+	if _, err := buses[0].Join(ctx, room, a, true); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := buses[1].Join(ctx, room, chat.Member{Name: "ann", Hub: "hub1", Conn: 1}, true); !errors.Is(err, chat.ErrNickInUse) {
+		t.Errorf("a second ann: %v, want ErrNickInUse", err)
+	}
+	if err := buses[0].Rename(ctx, room, a, "bea"); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, membersAre(buses, room, "bea"))
+	a.Name = "bea"
+	if err := buses[0].Leave(ctx, room, a); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, membersAre(buses, room))
 }
 
 func testRenameAndLeave(t *testing.T, cluster Cluster) {
