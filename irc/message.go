@@ -10,6 +10,7 @@ import (
 type message struct {
 	cmd    string
 	params []string
+	raw    []byte // the line as read, when there is one: valid while it is handled
 }
 
 // maxParams is the most parameters a line may have (RFC 2812 section
@@ -31,6 +32,9 @@ func parse(line string) message {
 	}
 	cmd, rest, _ := strings.Cut(line, " ")
 	m := message{cmd: strings.ToUpper(cmd)}
+	if n := countParams(rest); n > 0 {
+		m.params = make([]string, 0, n)
+	}
 	for rest != "" {
 		rest = strings.TrimLeft(rest, " ")
 		if rest == "" {
@@ -45,6 +49,33 @@ func parse(line string) message {
 		m.params = append(m.params, p)
 	}
 	return m
+}
+
+// countParams counts the parameters in rest, as parse splits them.
+func countParams(rest string) int {
+	n := 0
+	for {
+		rest = strings.TrimLeft(rest, " ")
+		if rest == "" {
+			return n
+		}
+		n++
+		if rest[0] == ':' || n == maxParams {
+			return n
+		}
+		_, rest, _ = strings.Cut(rest, " ")
+	}
+}
+
+// argBytes returns parameter i as bytes: a slice of the line read when the
+// parameter ends it (no copy: valid while the line is handled, which is as
+// long as a hub's Say may keep it), else a copy.
+func (m message) argBytes(i int) []byte {
+	p := m.arg(i)
+	if n := len(m.raw) - len(p); i == len(m.params)-1 && n >= 0 && string(m.raw[n:]) == p {
+		return m.raw[n:]
+	}
+	return []byte(p)
 }
 
 // arg returns parameter i, or "" if there is none.

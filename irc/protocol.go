@@ -1,10 +1,12 @@
 package irc
 
 import (
+	"bytes"
 	"io"
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/framechat/chat"
 )
@@ -80,22 +82,21 @@ func (p *Protocol) Notice(text string) []byte {
 // PRIVMSG to the channel or (a whisper) to the addressee, a JOIN, a PART,
 // a NICK, or a server NOTICE to the channel.
 func (p *Protocol) Render(m chat.Message) (msg, more []byte) {
-	from := p.prefix(m.From)
 	channel := "#" + m.Room
 	switch m.Kind {
 	case chat.MessageChat:
-		return p.line(from, say(m), channel, string(m.Text)), nil
+		return p.textLine(m.From, say(m), channel, m.Text), nil
 	case chat.MessageWhisper:
-		return p.line(from, say(m), m.To, string(m.Text)), nil
+		return p.textLine(m.From, say(m), m.To, m.Text), nil
 	case chat.MessageJoined:
-		return p.line(from, "JOIN", channel), nil
+		return p.userLine(m.From, "JOIN", channel), nil
 	case chat.MessageLeft:
 		if m.Lost {
-			return p.line(from, "PART", channel, "Connection lost"), nil
+			return p.userLine(m.From, "PART", channel, "Connection lost"), nil
 		}
-		return p.line(from, "PART", channel), nil
+		return p.userLine(m.From, "PART", channel), nil
 	case chat.MessageRenamed:
-		return p.line(from, "NICK", m.To), nil
+		return p.userLine(m.From, "NICK", m.To), nil
 	}
 	return p.line(":"+p.o.ServerName, "NOTICE", channel, string(m.Text)), nil
 }
@@ -109,23 +110,66 @@ func say(m chat.Message) string {
 	return "PRIVMSG"
 }
 
-// prefix is the source of a user's lines: nick!nick@server.
-func (p *Protocol) prefix(nick string) string {
-	return ":" + nick + "!" + nick + "@" + p.o.ServerName
-}
-
 // line encodes one line from source: the command and its parameters, the
 // last one written as a trailing parameter (after " :") when it must be
 // (it is empty, has a space, or starts with a colon) or is text by custom
 // (see trailing). Parameters are cleaned of line breaks, and the line is
 // cut to MaxLine bytes.
 func (p *Protocol) line(source, cmd string, params ...string) []byte {
-	size := len(source) + len(cmd) + 5
+	b := make([]byte, 0, lineSize(len(source), cmd, params))
+	b = append(b, source...)
+	return appendLine(b, cmd, params)
+}
+
+// userLine is line from a user, whose source is nick!nick@server (how
+// every user looks, whatever their protocol), written in place.
+func (p *Protocol) userLine(nick, cmd string, params ...string) []byte {
+	b := make([]byte, 0, lineSize(p.sourceSize(nick), cmd, params))
+	return appendLine(p.appendSource(b, nick), cmd, params)
+}
+
+// textLine is userLine of a PRIVMSG or NOTICE of text to target, with the
+// text's bytes copied into the line as they are (cleaned): no string is
+// made of them, which would cost an allocation per broadcast.
+func (p *Protocol) textLine(nick, cmd, target string, text []byte) []byte {
+	b := make([]byte, 0, min(p.sourceSize(nick)+len(cmd)+len(target)+len(text)+6, MaxLine))
+	b = append(p.appendSource(b, nick), ' ')
+	b = append(b, cmd...)
+	b = append(b, ' ')
+	b = append(b, clean(target)...)
+	b = append(b, " :"...)
+	if bytes.ContainsAny(text, "\r\n\x00") || !utf8.Valid(text) {
+		b = append(b, clean(string(text))...)
+	} else {
+		b = append(b, text...)
+	}
+	return append(cutBytes(b, MaxLine-2), '\r', '\n')
+}
+
+// sourceSize is the size of nick's source.
+func (p *Protocol) sourceSize(nick string) int { return 2*len(nick) + len(p.o.ServerName) + 3 }
+
+// appendSource appends nick's source, :nick!nick@server.
+func (p *Protocol) appendSource(b []byte, nick string) []byte {
+	b = append(b, ':')
+	b = append(b, nick...)
+	b = append(b, '!')
+	b = append(b, nick...)
+	b = append(b, '@')
+	return append(b, p.o.ServerName...)
+}
+
+// lineSize is the size of a line whose source has n bytes, at most MaxLine.
+func lineSize(n int, cmd string, params []string) int {
+	size := n + len(cmd) + 5
 	for _, s := range params {
 		size += len(s) + 2
 	}
-	b := make([]byte, 0, min(size, MaxLine))
-	b = append(b, source...)
+	return min(size, MaxLine)
+}
+
+// appendLine appends the command and parameters to a line's source.
+func appendLine(b []byte, cmd string, params []string) []byte {
 	b = append(b, ' ')
 	b = append(b, cmd...)
 	always := trailing(cmd, len(params))

@@ -139,3 +139,32 @@ func TestParse(t *testing.T) {
 		}
 	}
 }
+
+// TestArgBytes: a parameter that ends the line is a slice of it, any other
+// a copy, and either has the parameter's bytes.
+func TestArgBytes(t *testing.T) {
+	for _, tc := range []struct {
+		line   string
+		i      int
+		want   string
+		inLine bool
+	}{
+		{"PRIVMSG #a :hi there", 1, "hi there", true},
+		{"PRIVMSG #a hi", 1, "hi", true},
+		{"PRIVMSG #a hi there", 1, "hi", false}, // the text is the second parameter, not the last
+		{"PRIVMSG #a hi   ", 1, "hi", false},    // trailing spaces are no parameter
+		{"PRIVMSG #a", 1, "", false},
+	} {
+		raw := []byte(tc.line)
+		m := parse(tc.line)
+		m.raw = raw
+		got := m.argBytes(tc.i)
+		if string(got) != tc.want {
+			t.Errorf("%q: parameter %d is %q, want %q", tc.line, tc.i, got, tc.want)
+		}
+		inLine := len(got) > 0 && &got[0] == &raw[len(raw)-len(got)]
+		if inLine != tc.inLine {
+			t.Errorf("%q: parameter %d a slice of the line: %v, want %v", tc.line, tc.i, inLine, tc.inLine)
+		}
+	}
+}

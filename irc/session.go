@@ -65,6 +65,7 @@ func (s *session) Handle(line []byte) bool {
 		return true
 	}
 	m := parse(string(line))
+	m.raw = line
 	if m.cmd == "" {
 		return true
 	}
@@ -119,7 +120,7 @@ func (s *session) reply(code string, params ...string) {
 // send sends a line from this client's own prefix to itself, as the echo
 // of its JOIN, PART or NICK.
 func (s *session) send(cmd string, params ...string) {
-	s.c.Send(s.p.line(s.p.prefix(s.me.nick), cmd, params...))
+	s.c.Send(s.p.userLine(s.me.nick, cmd, params...))
 }
 
 // needs answers ERR_NEEDMOREPARAMS and reports false when m has fewer
@@ -236,7 +237,7 @@ func (s *session) nickCmd(m message) bool {
 		return true
 	}
 	if len(s.channels) == 0 { // else the rooms told this client, with everyone
-		s.c.Send(s.p.line(s.p.prefix(old), "NICK", nick))
+		s.c.Send(s.p.userLine(old, "NICK", nick))
 	}
 	return true
 }
@@ -463,8 +464,13 @@ func (s *session) privmsg(m message) bool {
 		fail(errUnknownError, m.cmd, "Your message is not valid UTF-8, so it was not sent")
 		return true
 	}
-	text := []byte(m.params[1])
-	for _, to := range strings.Split(m.params[0], ",") {
+	text := m.argBytes(1) // no copy: Say keeps none
+	for targets := m.params[0]; targets != ""; {
+		var to string
+		to, targets, _ = strings.Cut(targets, ",")
+		if to == "" {
+			continue
+		}
 		if strings.HasPrefix(to, "#") {
 			room, _ := s.room(to)
 			switch {
@@ -709,7 +715,7 @@ func (s *session) mode(m message) bool {
 	case change == "":
 		s.reply(rplUModeIs, "+i")
 	case strings.Trim(change, "+-i") == "":
-		s.c.Send(s.p.line(s.p.prefix(s.me.nick), "MODE", s.me.nick, "+i"))
+		s.c.Send(s.p.userLine(s.me.nick, "MODE", s.me.nick, "+i"))
 	default:
 		s.reply(errUModeUnknownFlag, "Unknown MODE flag")
 	}

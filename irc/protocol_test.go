@@ -1,0 +1,39 @@
+package irc
+
+import (
+	"strings"
+	"testing"
+	"unicode/utf8"
+
+	"github.com/framechat/chat"
+)
+
+// TestRender: how each kind of room message reads on an IRC screen; text
+// from other protocols cannot break the line (CR, LF and NUL become
+// spaces, bad UTF-8 the replacement character), and a line is cut to 512
+// bytes with its CRLF.
+func TestRender(t *testing.T) {
+	p := New(Options{ServerName: "srv"})
+	long := strings.Repeat("é", 300)
+	for _, tc := range []struct {
+		m    chat.Message
+		want string
+	}{
+		{chat.Message{Kind: chat.MessageChat, From: "cleo", Room: "go", Text: []byte("hi\r\nPRIVMSG #go :forged\x00!")}, ":cleo!cleo@srv PRIVMSG #go :hi  PRIVMSG #go :forged !\r\n"},
+		{chat.Message{Kind: chat.MessageChat, From: "cleo", Room: "go", Text: []byte("bad \xff byte")}, ":cleo!cleo@srv PRIVMSG #go :bad \uFFFD byte\r\n"},
+		{chat.Message{Kind: chat.MessageChat, From: "ivan", Room: "go", Text: []byte("quiet"), NoReply: true}, ":ivan!ivan@srv NOTICE #go :quiet\r\n"},
+		{chat.Message{Kind: chat.MessageWhisper, From: "ivy", To: "ian", Room: "im", Text: []byte("psst")}, ":ivy!ivy@srv PRIVMSG ian :psst\r\n"},
+		{chat.Message{Kind: chat.MessageJoined, From: "cleo", Room: "go"}, ":cleo!cleo@srv JOIN #go\r\n"},
+		{chat.Message{Kind: chat.MessageLeft, From: "cleo", Room: "go", Lost: true}, ":cleo!cleo@srv PART #go :Connection lost\r\n"},
+		{chat.Message{Kind: chat.MessageRenamed, From: "cleo", To: "cleo2", Room: "go"}, ":cleo!cleo@srv NICK cleo2\r\n"},
+		{chat.Message{Kind: chat.MessageNotice, Room: "go", Text: []byte("restart at noon")}, ":srv NOTICE #go :restart at noon\r\n"},
+	} {
+		if got, _ := p.Render(tc.m); string(got) != tc.want {
+			t.Errorf("%v: %q, want %q", tc.m.Kind, got, tc.want)
+		}
+	}
+	got, _ := p.Render(chat.Message{Kind: chat.MessageChat, From: "cleo", Room: "go", Text: []byte(long)})
+	if len(got) > MaxLine || !strings.HasSuffix(string(got), "é\r\n") || !utf8.Valid(got) {
+		t.Errorf("a long line: %d bytes, ends %q", len(got), got[len(got)-6:])
+	}
+}
