@@ -208,3 +208,41 @@ func TestHooks(t *testing.T) {
 		}
 	}
 }
+
+// TestObserveOnly: an Observer that wants some kinds of event gets those
+// only, through Observers too; the hub builds no message events for it.
+func TestObserveOnly(t *testing.T) {
+	all, conns := newEventLog(), newEventLog()
+	h := NewHub(Config{Observer: Observers(all, ObserveOnly(conns, EventConnect, EventDisconnect))})
+	if !h.observes(EventMessage) {
+		t.Error("a hub whose Observer includes one wanting every kind does not build message events")
+	}
+	mt := serveHub(t, h)
+	alice, bob := join(t, h, mt, "alice", "a"), join(t, h, mt, "bob", "a")
+	alice.expect("bob has joined")
+	alice.send("hello")
+	bob.expect("[alice] hello")
+	all.waitFor(t, EventMessage)
+	alice.conn.Close()
+	bob.expect("alice has left")
+	for _, k := range []EventKind{EventConnect, EventConnect, EventDisconnect} {
+		if e := <-conns.ch; e.Kind != k {
+			t.Errorf("the connections-only observer got %v, want %v", e.Kind, k)
+		}
+	}
+	select {
+	case e := <-conns.ch:
+		t.Errorf("the connections-only observer got %v too", e.Kind)
+	default:
+	}
+
+	quiet := NewHub(Config{Observer: Observers(ObserveOnly(conns, EventConnect), nil)})
+	for _, k := range []EventKind{EventMessage, EventWhisper, EventDisconnect} {
+		if quiet.observes(k) {
+			t.Errorf("a hub whose Observer wants connects only builds %v events", k)
+		}
+	}
+	if !quiet.observes(EventConnect) || NewHub(Config{}).observes(EventConnect) {
+		t.Error("wants: connects wanted with ObserveOnly, nothing without an Observer")
+	}
+}

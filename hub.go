@@ -29,6 +29,7 @@ type Hub struct {
 	quietAfter time.Duration          // see session.loop
 	born       time.Time              // when the hub was made: sessions time their messages from it (countBurst)
 	parker     atomic.Pointer[parker] // parks quiet connections' reading; made by the first session that can use it (parking)
+	wants      uint64                 // the kinds of event the Observer wants, a bit each (kindsOf)
 
 	mu        sync.RWMutex
 	rooms     map[string]*room    // rooms with members on this hub
@@ -64,6 +65,7 @@ func NewHub(cfg Config) *Hub {
 		bus:        bus,
 		rooms:      make(map[string]*room),
 		sessions:   make(map[uint64]*session),
+		wants:      kindsOf(cfg.Observer),
 		bots:       make(map[*Bot]struct{}),
 		perIP:      make(map[string]int),
 		listeners:  make(map[Transport]struct{}),
@@ -413,8 +415,12 @@ func (h *Hub) Members(ctx context.Context, room string) ([]string, error) {
 // Hub, so that a restarted server is a new hub.
 func (h *Hub) ID() string { return h.id }
 
+// observes reports whether the Observer wants events of kind k: events
+// that cost something to build are built only then.
+func (h *Hub) observes(k EventKind) bool { return h.wants&(1<<k) != 0 }
+
 func (h *Hub) observe(e Event) {
-	if h.cfg.Observer == nil {
+	if !h.observes(e.Kind) {
 		return
 	}
 	if e.Time.IsZero() {

@@ -119,15 +119,66 @@ type ObserverFunc func(Event)
 func (f ObserverFunc) Observe(e Event) { f(e) }
 
 // Observers returns an Observer that hands every event to each of obs in
-// turn. Nil entries are skipped.
-func Observers(obs ...Observer) Observer {
-	return ObserverFunc(func(e Event) {
-		for _, o := range obs {
-			if o != nil {
-				o.Observe(e)
-			}
+// turn. Nil entries are skipped. It wants the kinds of event that any of
+// obs wants (see ObserveOnly).
+func Observers(obs ...Observer) Observer { return observers(obs) }
+
+type observers []Observer
+
+func (obs observers) Observe(e Event) {
+	for _, o := range obs {
+		if o != nil && kindsOf(o)&(1<<e.Kind) != 0 {
+			o.Observe(e)
 		}
-	})
+	}
+}
+
+func (obs observers) kinds() uint64 {
+	var k uint64
+	for _, o := range obs {
+		k |= kindsOf(o)
+	}
+	return k
+}
+
+// ObserveOnly returns an Observer that hands o the events of the given
+// kinds only. A hub builds no event that its Observer does not want, and
+// some cost something to build (an EventMessage copies the line said), so
+// an Observer that logs connections only should say so.
+func ObserveOnly(o Observer, kinds ...EventKind) Observer {
+	var k uint64
+	for _, kind := range kinds {
+		k |= 1 << kind
+	}
+	return only{o: o, k: k}
+}
+
+type only struct {
+	o Observer
+	k uint64
+}
+
+func (f only) Observe(e Event) {
+	if f.k&(1<<e.Kind) != 0 {
+		f.o.Observe(e)
+	}
+}
+
+func (f only) kinds() uint64 { return f.k & kindsOf(f.o) }
+
+// allKinds has a bit for every EventKind, as an Observer that does not say
+// which it wants wants them all.
+const allKinds = ^uint64(0)
+
+// kindsOf is the set of event kinds o wants, a bit for each.
+func kindsOf(o Observer) uint64 {
+	switch o := o.(type) {
+	case nil:
+		return 0
+	case interface{ kinds() uint64 }:
+		return o.kinds()
+	}
+	return allKinds
 }
 
 // NewSlogObserver returns an Observer that writes each event as one record

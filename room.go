@@ -307,7 +307,9 @@ func (h *Hub) whisper(s *session, r *room, to string, text []byte, noReply bool)
 	}
 	h.messages.Add(1)
 	h.publish(r, Message{Kind: MessageWhisper, From: s.name, To: to, Text: text, NoReply: noReply, Hub: h.id, Conn: s.id})
-	h.observe(Event{Kind: EventWhisper, Conn: s.id, Protocol: s.proto.Name(), Name: s.name, Target: to, Room: r.name, Text: string(text)})
+	if h.observes(EventWhisper) {
+		h.observe(Event{Kind: EventWhisper, Conn: s.id, Protocol: s.proto.Name(), Name: s.name, Target: to, Room: r.name, Text: string(text)})
+	}
 	return nil
 }
 
@@ -315,7 +317,7 @@ func (h *Hub) whisper(s *session, r *room, to string, text []byte, noReply bool)
 func (h *Hub) say(s *session, r *room, text []byte, noReply bool) {
 	h.messages.Add(1) // before it can be heard: a counter read after it is heard has it
 	h.publish(r, Message{Kind: MessageChat, From: s.name, Text: text, NoReply: noReply, Hub: h.id, Conn: s.id})
-	if h.cfg.Observer != nil { // the event's string costs an allocation
+	if h.observes(EventMessage) { // the event's string costs an allocation
 		h.observe(Event{Kind: EventMessage, Conn: s.id, Protocol: s.proto.Name(), Name: s.name, Room: r.name, Text: string(text)})
 	}
 }

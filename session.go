@@ -177,7 +177,7 @@ func (s *session) loop() error {
 //
 //go:noinline
 func (s *session) report(k EventKind, text string, err error) {
-	if s.hub.cfg.Observer != nil {
+	if s.hub.observes(k) {
 		s.hub.observe(Event{Kind: k, Conn: s.id, Protocol: s.proto.Name(), Addr: s.addr, Name: s.name, Text: text, Err: err})
 	}
 }
@@ -231,7 +231,7 @@ func (s *session) finish(reason Reason, err error) error {
 			reason = ReasonShutdown
 		}
 	}
-	if s.hub.cfg.Observer != nil {
+	if s.hub.observes(EventDisconnect) {
 		s.hub.observe(Event{Kind: EventDisconnect, Conn: s.id, Protocol: s.proto.Name(), Addr: s.addr, Name: s.name,
 			Reason: reason, Text: reason.String(), Err: err})
 	}

@@ -144,7 +144,8 @@ func run(o options) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	observers := []chat.Observer{chat.ObserverFunc(printOrigin)}
+	observers := []chat.Observer{chat.ObserveOnly(chat.ObserverFunc(printOrigin),
+		chat.EventConnect, chat.EventDisconnect, chat.EventBusDown, chat.EventBusUp, chat.EventBusReap)}
 	if o.logFile != "" {
 		f := openLog(o.logFile, o.logMaxMB, o.logBackups)
 		defer f.Close()
