@@ -18,7 +18,8 @@
 //
 // [Observer] receives what happens (connects with the peer address, names,
 // joins, leaves, messages, errors, slow consumers, disconnects);
-// [NewSlogObserver] writes it to a log/slog logger. [MemTransport] serves
+// [NewSlogObserver] writes it to a log/slog logger, and [ObserveOnly] keeps
+// an Observer to the kinds it wants (the hub then builds no other). [MemTransport] serves
 // connections made in memory, for tests. The programs in examples/ (a
 // server, a terminal client, and the course's part-0 basic server and
 // client) show the whole API in use; package client holds the terminal
@@ -64,7 +65,9 @@
 // Render for the rooms' traffic and Notice for the server's own notices.
 // The session acts only through the [Conn] it is given: name itself, join,
 // leave and create rooms (several at once, if the protocol likes), say,
-// whisper, rename, list, and reply. Optional interfaces tune the engine:
+// whisper (or Notify: a line marked [Message].NoReply, IRC's NOTICE),
+// rename, list, reply, and claim names unique across every hub of a
+// cluster outside any room (Claim: IRC's nicks). Optional interfaces tune the engine:
 // [Pacer] (write each message on its own, apart, as the lobby needs),
 // [Patient] (a first-message deadline of its own), [Resumer] (a reader
 // that survives a read deadline, which lets idle connections park with no
