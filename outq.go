@@ -202,22 +202,17 @@ func (s *session) writeLoop() {
 	}
 }
 
-// keptQueue is the largest queue array (in messages) that a parked
-// session keeps for reuse.
-const keptQueue = 8
-
-// trimLocked drops queue arrays grown past keptQueue, when the reading is
-// parked and the writer idle (whichever of the two happens last calls
-// it): a burst (a welcome of ten lines, a long list) leaves arrays that
-// an idle connection should not keep, while a busy connection, which
-// never parks, keeps its arrays for the next batch. s.mu is held.
+// trimLocked drops the queue's arrays when the reading is parked and the
+// writer idle (whichever of the two happens last calls it): a burst (a
+// welcome of ten lines, a long list) leaves arrays that an idle connection
+// should not keep (192 bytes for IRC's welcome), and a parked one will
+// make a small one again when it next gets a line. A busy connection,
+// which never parks, keeps its arrays for the next batch. s.mu is held.
 func (s *session) trimLocked() {
-	if cap(s.queue) > keptQueue && len(s.queue) == 0 {
+	if len(s.queue) == 0 {
 		s.queue = nil
 	}
-	if cap(s.spare) > keptQueue {
-		s.spare = nil
-	}
+	s.spare = nil
 }
 
 // copyBatch is the largest batch, in bytes, that writeBatch copies into

@@ -26,7 +26,7 @@ var tooLong = []byte("\n")
 type LineReader struct {
 	r          io.Reader
 	buf        *[MaxLine]byte // nil while empty and idle
-	start, end int            // unread bytes: buf[start:end]
+	start, end uint16         // unread bytes: buf[start:end] (small: one per connection)
 	skipping   bool           // discarding the rest of an overlong line
 }
 
@@ -44,8 +44,8 @@ func (lr *LineReader) ReadMessage() ([]byte, error) {
 	}
 	for {
 		if i := bytes.IndexByte(lr.buf[lr.start:lr.end], '\n'); i >= 0 {
-			line := lr.buf[lr.start : lr.start+i]
-			lr.start += i + 1
+			line := lr.buf[lr.start : int(lr.start)+i]
+			lr.start += uint16(i + 1)
 			if lr.skipping {
 				lr.skipping = false
 				continue
@@ -53,10 +53,10 @@ func (lr *LineReader) ReadMessage() ([]byte, error) {
 			return bytes.TrimSuffix(line, []byte("\r")), nil
 		}
 		if lr.start > 0 { // move the partial line to the front
-			lr.end = copy(lr.buf[:], lr.buf[lr.start:lr.end])
+			lr.end = uint16(copy(lr.buf[:], lr.buf[lr.start:lr.end]))
 			lr.start = 0
 		}
-		if lr.end == len(lr.buf) { // a full buffer and no line feed
+		if int(lr.end) == len(lr.buf) { // a full buffer and no line feed
 			lr.end = 0
 			if !lr.skipping {
 				lr.skipping = true
@@ -64,7 +64,7 @@ func (lr *LineReader) ReadMessage() ([]byte, error) {
 			}
 		}
 		n, err := lr.r.Read(lr.buf[lr.end:])
-		lr.end += n
+		lr.end += uint16(n)
 		if n == 0 && err != nil {
 			if lr.end == 0 { // nothing kept: the buffer may go
 				lineBufs.Put(lr.buf)
