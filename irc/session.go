@@ -181,10 +181,25 @@ func (s *session) userCmd(m message) bool {
 	case len(m.params) < 4 || m.params[0] == "":
 		s.reply(errNeedMoreParams, m.cmd, "Not enough parameters")
 	default:
-		s.me.user, s.me.real = strings.Clone(cut(m.params[0], 32)), strings.Clone(cut(m.params[3], 200))
+		// Kept for the connection's life: copies of the line's bytes, the
+		// same string when they repeat (clients often send the nick, or
+		// the login name, for both).
+		s.me.user = keep(cut(m.params[0], 32), s.me.nick)
+		s.me.real = keep(cut(m.params[3], 200), s.me.user, s.me.nick)
 		s.register()
 	}
 	return true
+}
+
+// keep returns a string equal to s to keep: one of known if s equals it,
+// else a copy of s (which may be a slice of a whole line).
+func keep(s string, known ...string) string {
+	for _, k := range known {
+		if s == k {
+			return k
+		}
+	}
+	return strings.Clone(s)
 }
 
 // checkNick answers an unusable nick with the numeric that says why and
