@@ -135,6 +135,22 @@ func (c *tclient) expectClosed() {
 	}
 }
 
+// expectClosedAfter is expectClosed, allowing one frame, maybe, before
+// the end.
+func (c *tclient) expectClosedAfter(maybe string) {
+	c.t.Helper()
+	c.conn.SetReadDeadline(time.Now().Add(testTimeout))
+	p, err := c.fr.ReadFrame()
+	switch {
+	case err == nil && string(p) == maybe:
+		c.expectClosed()
+	case err == nil:
+		c.t.Errorf("%s: got %q, want %q or the connection closed", c.name, p, maybe)
+	case !errors.Is(err, io.EOF):
+		c.t.Errorf("%s: read %v, want end of stream", c.name, err)
+	}
+}
+
 // quiet checks that c has received nothing more: it asks for /list, and
 // the next frame must be the list reply. Because a session handles its
 // frames in order and a room queues in order, settling the actors first

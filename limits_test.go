@@ -16,10 +16,17 @@ import (
 // serveTCP runs h on a loopback port for the test's life.
 func serveTCP(t *testing.T, h *Hub, d Protocol) string {
 	t.Helper()
-	ln, err := ListenTCP(context.Background(), "127.0.0.1:0")
+	return serveWrapped(t, h, d, func(t Transport) Transport { return t })
+}
+
+// serveWrapped is serveTCP with the listener wrapped by wrap.
+func serveWrapped(t *testing.T, h *Hub, d Protocol, wrap func(Transport) Transport) string {
+	t.Helper()
+	tcp, err := ListenTCP(context.Background(), "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
+	ln := wrap(tcp)
 	served := make(chan error, 1)
 	go func() { served <- h.ServeProtocol(ln, d) }()
 	t.Cleanup(func() {
