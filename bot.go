@@ -108,7 +108,7 @@ func (b *Bot) Say(ctx context.Context, room string, text []byte) error {
 	if r == nil {
 		return fmt.Errorf("chat: bot say in %q: %w", room, ErrNotInRoom)
 	}
-	b.s.hub.say(b.s, r, text, false)
+	b.s.hub.say(b.s, r, text, marks{})
 	return nil
 }
 
@@ -120,7 +120,7 @@ func (b *Bot) Whisper(ctx context.Context, room, to string, text []byte) error {
 	if r == nil {
 		return fmt.Errorf("chat: bot whisper in %q: %w", room, ErrNotInRoom)
 	}
-	return b.s.hub.whisper(b.s, r, to, text, false)
+	return b.s.hub.whisper(b.s, r, to, text, marks{})
 }
 
 // Close takes the bot out of every room and stops its hear function: its

@@ -119,10 +119,23 @@ type Message struct {
 	// show apart, and bots must not answer). Protocols with no such line
 	// show it as any other.
 	NoReply bool
-	Count   int    // members after a join
-	Hub     string // the sender's hub (Hub.ID)
-	Conn    uint64 // the sender's connection on its hub; 0 for the hub itself
-	Room    string // the room, set by the receiving hub (a Bus need not carry it)
+	// Action marks a chat line or whisper that says what From does rather
+	// than what From says: IRC's /me (a CTCP ACTION). Protocols with no
+	// such line show PlainText.
+	Action bool
+	Count  int    // members after a join
+	Hub    string // the sender's hub (Hub.ID)
+	Conn   uint64 // the sender's connection on its hub; 0 for the hub itself
+	Room   string // the room, set by the receiving hub (a Bus need not carry it)
+}
+
+// PlainText is Text as a protocol with no actions shows it: an Action
+// (IRC's "/me waves") becomes "* waves", said by From.
+func (m Message) PlainText() []byte {
+	if !m.Action {
+		return m.Text
+	}
+	return append([]byte("* "), m.Text...)
 }
 
 // MemBus is a Bus inside one process: the default of every Hub, and a way to

@@ -94,17 +94,27 @@ func (s *session) Leave(room string) error {
 }
 
 // Say sends text from s to the other members of room.
-func (s *session) Say(room string, text []byte) error { return s.say(room, text, false) }
+func (s *session) Say(room string, text []byte) error { return s.say(room, text, marks{}) }
 
 // Notify is Say or Whisper of a NoReply line.
 func (s *session) Notify(room, to string, text []byte) error {
-	if to == "" {
-		return s.say(room, text, true)
-	}
-	return s.whisper(room, to, text, true)
+	return s.post(room, to, text, marks{noReply: true})
 }
 
-func (s *session) say(room string, text []byte, noReply bool) error {
+// Act is Say or Whisper of an Action.
+func (s *session) Act(room, to string, text []byte) error {
+	return s.post(room, to, text, marks{action: true})
+}
+
+// post is say (to == "") or whisper, with marks.
+func (s *session) post(room, to string, text []byte, m marks) error {
+	if to == "" {
+		return s.say(room, text, m)
+	}
+	return s.whisper(room, to, text, m)
+}
+
+func (s *session) say(room string, text []byte, m marks) error {
 	r := s.in(room)
 	if r == nil {
 		return fmt.Errorf("chat: say in %q: %w", room, ErrNotInRoom)
@@ -113,16 +123,16 @@ func (s *session) say(room string, text []byte, noReply bool) error {
 	if err != nil {
 		return err
 	}
-	s.hub.say(s, r, text, noReply)
+	s.hub.say(s, r, text, m)
 	return nil
 }
 
 // Whisper sends text from s to the member of room called to.
 func (s *session) Whisper(room, to string, text []byte) error {
-	return s.whisper(room, to, text, false)
+	return s.whisper(room, to, text, marks{})
 }
 
-func (s *session) whisper(room, to string, text []byte, noReply bool) error {
+func (s *session) whisper(room, to string, text []byte, m marks) error {
 	r := s.in(room)
 	if r == nil {
 		return fmt.Errorf("chat: whisper in %q: %w", room, ErrNotInRoom)
@@ -131,7 +141,7 @@ func (s *session) whisper(room, to string, text []byte, noReply bool) error {
 	if err != nil {
 		return err
 	}
-	return s.hub.whisper(s, r, to, text, noReply)
+	return s.hub.whisper(s, r, to, text, m)
 }
 
 // Rename changes s's name in every room it is in.

@@ -237,11 +237,11 @@ func renderCS168(d *Message) []byte {
 	case MessageRenamed:
 		return clipFrame(d.From + " is now known as " + d.To)
 	case MessageWhisper:
-		return prefixedFrames("[", d.From, " whispers] ", d.Text)
+		return prefixedFrames("[", d.From, " whispers] ", d.PlainText())
 	case MessageNotice:
 		return clipFrame(string(d.Text))
 	}
-	return prefixedFrames("[", d.From, "] ", d.Text)
+	return prefixedFrames("[", d.From, "] ", d.PlainText())
 }
 
 // prefixedFrames encodes text behind the prefix open+name+close in as many

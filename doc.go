@@ -65,7 +65,8 @@
 // Render for the rooms' traffic and Notice for the server's own notices.
 // The session acts only through the [Conn] it is given: name itself, join,
 // leave and create rooms (several at once, if the protocol likes), say,
-// whisper (or Notify: a line marked [Message].NoReply, IRC's NOTICE),
+// whisper (or Notify: a line marked [Message].NoReply, IRC's NOTICE; or
+// Act: an action, IRC's /me),
 // rename, list, reply, and claim names unique across every hub of a
 // cluster outside any room (Claim: IRC's nicks). Optional interfaces tune the engine:
 // [Pacer] (write each message on its own, apart, as the lobby needs),

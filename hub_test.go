@@ -331,7 +331,7 @@ func BenchmarkFanout(b *testing.B) {
 	text := []byte("hello, this is a typical chat line of some forty bytes")
 	b.ReportAllocs()
 	for i := 0; b.Loop(); i++ {
-		h.say(members[0], r, text, false)
+		h.say(members[0], r, text, marks{})
 		if i%64 == 0 {
 			for _, m := range members {
 				m.queue, m.queued = m.queue[:0], 0

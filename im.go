@@ -229,9 +229,9 @@ func renderIM(d *Message) []byte {
 	case MessageRenamed:
 		return clipFrame(IMKindNotice + " " + d.From + " is now known as " + d.To)
 	case MessageWhisper:
-		return prefixedFrames(IMKindWhisper+" ", d.From, " ", d.Text)
+		return prefixedFrames(IMKindWhisper+" ", d.From, " ", d.PlainText())
 	case MessageNotice:
 		return clipFrame(IMKindNotice + " " + string(d.Text))
 	}
-	return prefixedFrames(IMKindMsg+" ", d.From, " ", d.Text)
+	return prefixedFrames(IMKindMsg+" ", d.From, " ", d.PlainText())
 }

@@ -243,9 +243,9 @@ func renderLobby(d *Message) (msg, more []byte) {
 	case MessageRenamed:
 		return []byte(d.From + " is now known as " + d.To + "."), nil
 	case MessageWhisper:
-		return append([]byte(d.From+" (whisper)> "), d.Text...), nil
+		return append([]byte(d.From+" (whisper)> "), d.PlainText()...), nil
 	case MessageNotice:
 		return slices.Clone(d.Text), nil
 	}
-	return append([]byte(d.From+"> "), d.Text...), nil
+	return append([]byte(d.From+"> "), d.PlainText()...), nil
 }

@@ -162,6 +162,9 @@ type Conn interface {
 	// line marked NoReply: one that no program should answer, IRC's
 	// NOTICE.
 	Notify(room, to string, text []byte) error
+	// Act is Say or Whisper of a line marked Action: what the connection
+	// does rather than says, IRC's /me.
+	Act(room, to string, text []byte) error
 	// Rename changes the connection's name in every room it is in; every
 	// member, the connection included, is told. ErrNickInUse if a member
 	// of one of them has the name.

@@ -297,7 +297,7 @@ func (h *Hub) rename(s *session, name string) error {
 }
 
 // whisper sends text from s to the member of r called to, and only to it.
-func (h *Hub) whisper(s *session, r *room, to string, text []byte, noReply bool) error {
+func (h *Hub) whisper(s *session, r *room, to string, text []byte, m marks) error {
 	members, err := h.bus.Members(context.Background(), r.name)
 	if err != nil {
 		return fmt.Errorf("chat: whisper to %q: %w", to, err)
@@ -306,17 +306,20 @@ func (h *Hub) whisper(s *session, r *room, to string, text []byte, noReply bool)
 		return fmt.Errorf("chat: whisper to %q: %w", to, ErrNoSuchUser)
 	}
 	h.messages.Add(1)
-	h.publish(r, Message{Kind: MessageWhisper, From: s.name, To: to, Text: text, NoReply: noReply, Hub: h.id, Conn: s.id})
+	h.publish(r, Message{Kind: MessageWhisper, From: s.name, To: to, Text: text, NoReply: m.noReply, Action: m.action, Hub: h.id, Conn: s.id})
 	if h.observes(EventWhisper) {
 		h.observe(Event{Kind: EventWhisper, Conn: s.id, Protocol: s.proto.Name(), Name: s.name, Target: to, Room: r.name, Text: string(text)})
 	}
 	return nil
 }
 
+// marks are what a line may be besides said (Message.NoReply, Action).
+type marks struct{ noReply, action bool }
+
 // say sends a chat line from s to the other members of r.
-func (h *Hub) say(s *session, r *room, text []byte, noReply bool) {
+func (h *Hub) say(s *session, r *room, text []byte, m marks) {
 	h.messages.Add(1) // before it can be heard: a counter read after it is heard has it
-	h.publish(r, Message{Kind: MessageChat, From: s.name, Text: text, NoReply: noReply, Hub: h.id, Conn: s.id})
+	h.publish(r, Message{Kind: MessageChat, From: s.name, Text: text, NoReply: m.noReply, Action: m.action, Hub: h.id, Conn: s.id})
 	if h.observes(EventMessage) { // the event's string costs an allocation
 		h.observe(Event{Kind: EventMessage, Conn: s.id, Protocol: s.proto.Name(), Name: s.name, Room: r.name, Text: string(text)})
 	}

@@ -168,12 +168,15 @@ func TestPrivmsg(t *testing.T) {
 	s := serve(t, chat.Config{})
 	alice, bob := s.pair("#go")
 	carol := s.register("carol")
-	alice.send("PRIVMSG #go :hello, go", "PRIVMSG Bob :psst", "NOTICE #go :a notice", "NOTICE bob :a private notice")
+	alice.send("PRIVMSG #go :hello, go", "PRIVMSG Bob :psst", "NOTICE #go :a notice", "NOTICE bob :a private notice",
+		"PRIVMSG #go :\x01ACTION waves\x01", "PRIVMSG bob :\x01VERSION\x01", "PRIVMSG bob :\x01ACTION winks\x01")
 	bob.expect(
 		":alice!alice@test.server PRIVMSG #go :hello, go",
 		":alice!alice@test.server PRIVMSG bob :psst",
 		":alice!alice@test.server NOTICE #go :a notice",
 		":alice!alice@test.server NOTICE bob :a private notice",
+		":alice!alice@test.server PRIVMSG #go :\x01ACTION waves\x01",
+		":alice!alice@test.server PRIVMSG bob :\x01ACTION winks\x01", // CTCP VERSION is not relayed
 	)
 	carol.send("PRIVMSG #go :outside", "PRIVMSG #none :x", "PRIVMSG alice :no shared channel", "PRIVMSG", "PRIVMSG #go", "NOTICE #none :silent", "NOTICE nobody :silent")
 	carol.expect(
@@ -304,8 +307,13 @@ func TestWithOtherProtocols(t *testing.T) {
 	irc.expect(":cleo!cleo@test.server JOIN #go")
 	cs.send("hello from cs168")
 	irc.expect(":cleo!cleo@test.server PRIVMSG #go :hello from cs168")
-	irc.send("PRIVMSG #go :hello from irc", "NOTICE #go :a notice from irc")
-	cs.expect("[ian] hello from irc", "[ian] a notice from irc") // cs168 has no notices: a line like any other
+	irc.send("PRIVMSG #go :hello from irc", "NOTICE #go :a notice from irc", "PRIVMSG #go :\x01ACTION waves\x01",
+		"PRIVMSG #go :\x01VERSION\x01", "PRIVMSG cleo :\x01PING 1\x01", "PRIVMSG #go :\x01ACTION nods") // the last \x01 may be left out
+	// cs168 has no notices nor actions: lines like any other. CTCP
+	// queries go nowhere.
+	cs.expect("[ian] hello from irc", "[ian] a notice from irc", "[ian] * waves", "[ian] * nods")
+	cs.send("\x01ACTION forged\x01")
+	irc.expect(":cleo!cleo@test.server PRIVMSG #go : ACTION forged ")
 
 	im := s.frameClient(s.imMT, "ivy")
 	im.expect("NOTICE Welcome to framechat. The first line you send is your username (" + ruleOf(t, s) + ").")

@@ -87,15 +87,16 @@ func (m message) arg(i int) string {
 }
 
 // clean makes text safe inside one IRC line: line breaks and NULs, which
-// would end the line or cut it, become spaces, and invalid UTF-8 is
+// would end the line or cut it, and \x01, which would make it a CTCP
+// message to the reader's client, become spaces, and invalid UTF-8 is
 // replaced. Text from other protocols may hold any of them.
 func clean(text string) string {
-	if !strings.ContainsAny(text, "\r\n\x00") && utf8.ValidString(text) {
+	if !strings.ContainsAny(text, "\r\n\x00\x01") && utf8.ValidString(text) {
 		return text
 	}
 	text = strings.ToValidUTF8(text, "\uFFFD")
 	return strings.Map(func(r rune) rune {
-		if r == '\r' || r == '\n' || r == 0 {
+		if r == '\r' || r == '\n' || r == 0 || r == 1 {
 			return ' '
 		}
 		return r

@@ -85,9 +85,9 @@ func (p *Protocol) Render(m chat.Message) (msg, more []byte) {
 	channel := "#" + m.Room
 	switch m.Kind {
 	case chat.MessageChat:
-		return p.textLine(m.From, say(m), channel, m.Text), nil
+		return p.textLine(m.From, say(m), channel, m.Text, m.Action), nil
 	case chat.MessageWhisper:
-		return p.textLine(m.From, say(m), m.To, m.Text), nil
+		return p.textLine(m.From, say(m), m.To, m.Text, m.Action), nil
 	case chat.MessageJoined:
 		return p.userLine(m.From, "JOIN", channel), nil
 	case chat.MessageLeft:
@@ -130,21 +130,31 @@ func (p *Protocol) userLine(nick, cmd string, params ...string) []byte {
 
 // textLine is userLine of a PRIVMSG or NOTICE of text to target, with the
 // text's bytes copied into the line as they are (cleaned): no string is
-// made of them, which would cost an allocation per broadcast.
-func (p *Protocol) textLine(nick, cmd, target string, text []byte) []byte {
-	b := make([]byte, 0, min(p.sourceSize(nick)+len(cmd)+len(target)+len(text)+6, MaxLine))
+// made of them, which would cost an allocation per broadcast. An action
+// goes as a CTCP ACTION, as IRC clients send /me.
+func (p *Protocol) textLine(nick, cmd, target string, text []byte, action bool) []byte {
+	b := make([]byte, 0, min(p.sourceSize(nick)+len(cmd)+len(target)+len(text)+6+len(ctcpActionOpen)+1, MaxLine))
 	b = append(p.appendSource(b, nick), ' ')
 	b = append(b, cmd...)
 	b = append(b, ' ')
 	b = append(b, clean(target)...)
 	b = append(b, " :"...)
-	if bytes.ContainsAny(text, "\r\n\x00") || !utf8.Valid(text) {
+	if action {
+		b = append(b, ctcpActionOpen...)
+	}
+	if bytes.ContainsAny(text, "\r\n\x00\x01") || !utf8.Valid(text) {
 		b = append(b, clean(string(text))...)
 	} else {
 		b = append(b, text...)
 	}
+	if action {
+		b = append(cutBytes(b, MaxLine-3), 1)
+	}
 	return append(cutBytes(b, MaxLine-2), '\r', '\n')
 }
+
+// ctcpActionOpen opens a CTCP ACTION; a \x01 closes it.
+const ctcpActionOpen = "\x01ACTION "
 
 // sourceSize is the size of nick's source.
 func (p *Protocol) sourceSize(nick string) int { return 2*len(nick) + len(p.o.ServerName) + 3 }

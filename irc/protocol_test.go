@@ -22,6 +22,8 @@ func TestRender(t *testing.T) {
 		{chat.Message{Kind: chat.MessageChat, From: "cleo", Room: "go", Text: []byte("hi\r\nPRIVMSG #go :forged\x00!")}, ":cleo!cleo@srv PRIVMSG #go :hi  PRIVMSG #go :forged !\r\n"},
 		{chat.Message{Kind: chat.MessageChat, From: "cleo", Room: "go", Text: []byte("bad \xff byte")}, ":cleo!cleo@srv PRIVMSG #go :bad \uFFFD byte\r\n"},
 		{chat.Message{Kind: chat.MessageChat, From: "ivan", Room: "go", Text: []byte("quiet"), NoReply: true}, ":ivan!ivan@srv NOTICE #go :quiet\r\n"},
+		{chat.Message{Kind: chat.MessageChat, From: "ivan", Room: "go", Text: []byte("waves"), Action: true}, ":ivan!ivan@srv PRIVMSG #go :\x01ACTION waves\x01\r\n"},
+		{chat.Message{Kind: chat.MessageChat, From: "cleo", Room: "go", Text: []byte("\x01DCC SEND x 1 2 3\x01")}, ":cleo!cleo@srv PRIVMSG #go : DCC SEND x 1 2 3 \r\n"}, // no CTCP from a typed line
 		{chat.Message{Kind: chat.MessageWhisper, From: "ivy", To: "ian", Room: "im", Text: []byte("psst")}, ":ivy!ivy@srv PRIVMSG ian :psst\r\n"},
 		{chat.Message{Kind: chat.MessageJoined, From: "cleo", Room: "go"}, ":cleo!cleo@srv JOIN #go\r\n"},
 		{chat.Message{Kind: chat.MessageLeft, From: "cleo", Room: "go", Lost: true}, ":cleo!cleo@srv PART #go :Connection lost\r\n"},

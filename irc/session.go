@@ -1,6 +1,7 @@
 package irc
 
 import (
+	"bytes"
 	"errors"
 	"slices"
 	"strings"
@@ -480,6 +481,14 @@ func (s *session) privmsg(m message) bool {
 		return true
 	}
 	text := m.argBytes(1) // no copy: Say keeps none
+	text, kind := ctcp(text)
+	if kind == ctcpQuery {
+		// CTCP other than ACTION (VERSION, PING, DCC, or an answer to
+		// one) is not relayed: users of other protocols could not answer
+		// it, and no one should be able to make an IRC user's client
+		// answer, or offer a file, for a line someone typed.
+		return true
+	}
 	for targets := m.params[0]; targets != ""; {
 		var to string
 		to, targets, _ = strings.Cut(targets, ",")
@@ -490,7 +499,7 @@ func (s *session) privmsg(m message) bool {
 			room, _ := s.room(to)
 			switch {
 			case s.in(room):
-				if err := s.notify(notice, room, "", text); err != nil {
+				if err := s.post(notice, kind, room, "", text); err != nil {
 					s.c.Failed(m.cmd, to, err)
 					fail(errCannotSendToChan, to, refusal(err, "Cannot send to channel"))
 				}
@@ -506,7 +515,7 @@ func (s *session) privmsg(m message) bool {
 			fail(errNoSuchNick, to, "No such nick/channel (or you share no channel with them)")
 			continue
 		}
-		if err := s.notify(notice, room, nick, text); err != nil {
+		if err := s.post(notice, kind, room, nick, text); err != nil {
 			s.c.Failed(m.cmd, to, err)
 			fail(errNoSuchNick, to, refusal(err, "No such nick/channel"))
 			continue
@@ -518,16 +527,42 @@ func (s *session) privmsg(m message) bool {
 	return true
 }
 
-// notify says text in room, or to the member nick of it, as a NOTICE
-// (marked NoReply for every protocol) or a PRIVMSG.
-func (s *session) notify(notice bool, room, nick string, text []byte) error {
+// post says text in room, or to the member nick of it: as an action (IRC's
+// /me, marked Action for every protocol), a NOTICE (marked NoReply) or a
+// PRIVMSG.
+func (s *session) post(notice bool, kind ctcpKind, room, nick string, text []byte) error {
 	switch {
+	case kind == ctcpAction:
+		return s.c.Act(room, nick, text)
 	case notice:
 		return s.c.Notify(room, nick, text)
 	case nick == "":
 		return s.c.Say(room, text)
 	}
 	return s.c.Whisper(room, nick, text)
+}
+
+// A ctcpKind says whether a line's text is a CTCP message (the text
+// between two \x01 bytes, which IRC clients use for /me and for queries
+// to each other's programs).
+type ctcpKind uint8
+
+const (
+	ctcpNone   ctcpKind = iota // plain text
+	ctcpAction                 // \x01ACTION text\x01: /me text
+	ctcpQuery                  // any other: VERSION, PING, TIME, or an answer to one
+)
+
+// ctcp says what text is; for an action it returns the action's own text.
+func ctcp(text []byte) ([]byte, ctcpKind) {
+	if len(text) == 0 || text[0] != 1 {
+		return text, ctcpNone
+	}
+	body := bytes.TrimSuffix(text[1:], []byte{1}) // clients may leave out the last
+	if verb, rest, _ := bytes.Cut(body, []byte(" ")); string(verb) == "ACTION" {
+		return rest, ctcpAction
+	}
+	return text, ctcpQuery
 }
 
 // shared finds nick in the client's channels and returns the first room

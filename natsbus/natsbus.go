@@ -323,6 +323,7 @@ const (
 	flagLost   = 1 << iota
 	flagResync // re-announced after an outage: the publishing node's own members have seen it already
 	flagNoReply
+	flagAction
 )
 
 func (b *Bus) subject(room string) string { return b.opt.Prefix + ".room." + key(room) }
@@ -412,6 +413,9 @@ func encode(node string, m chat.Message, flags byte) []byte {
 	if m.NoReply {
 		flags |= flagNoReply
 	}
+	if m.Action {
+		flags |= flagAction
+	}
 	out := make([]byte, 0, 4+3*binary.MaxVarintLen64+len(node)+len(m.Hub)+len(m.From)+len(m.To)+len(m.Text))
 	out = append(out, flags, byte(m.Kind))
 	out = binary.AppendUvarint(out, uint64(m.Count))
@@ -432,6 +436,7 @@ func decode(p []byte) (node string, m chat.Message, flags byte, err error) {
 	flags, m.Kind, p = p[0], chat.MessageKind(p[1]), p[2:]
 	m.Lost = flags&flagLost != 0
 	m.NoReply = flags&flagNoReply != 0
+	m.Action = flags&flagAction != 0
 	count, n := binary.Uvarint(p)
 	if n <= 0 {
 		return "", m, 0, errBadMessage

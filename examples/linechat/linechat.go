@@ -63,11 +63,11 @@ func (protocol) Render(m chat.Message) (msg, more []byte) {
 	case chat.MessageRenamed:
 		return line(m.Room + " * " + m.From + " is now " + m.To), nil
 	case chat.MessageWhisper:
-		return line(m.Room + " <" + m.From + "> (whisper) " + string(m.Text)), nil
+		return line(m.Room + " <" + m.From + "> (whisper) " + string(m.PlainText())), nil
 	case chat.MessageNotice:
 		return line(m.Room + " * " + string(m.Text)), nil
 	}
-	return line(m.Room + " <" + m.From + "> " + string(m.Text)), nil
+	return line(m.Room + " <" + m.From + "> " + string(m.PlainText())), nil
 }
 
 // line encodes one line: control characters (a newline in a chat line
