@@ -76,10 +76,17 @@ func (s *session) mayPark() bool { return s.parks && s.handled > 0 && s.burst < 
 // cannot park is left alone, with the caller to read on.
 func (s *session) park() bool {
 	p := s.hub.parker.Load()
-	if !s.parks || p == nil || !p.park(s) {
+	if !s.parks || p == nil {
 		return false
 	}
+	// Marked before parking: once parked, the session may be woken and
+	// its new reader clear the mark at once (see loop), which must not
+	// be undone by this one.
 	s.parked.Store(true)
+	if !p.park(s) {
+		s.parked.Store(false)
+		return false
+	}
 	s.mu.Lock()
 	if !s.writing {
 		s.trimLocked()
