@@ -132,12 +132,18 @@ func (t *T) toldOf(s *ls, code string) string {
 	return told
 }
 
-// lobbyIn drives the client into room1 as ann.
-func (t *T) lobbyIn(a LobbyAnswers) *ls {
+// lobbyNicked drives the client through the room's 0 to the nickname ann.
+func (t *T) lobbyNicked(a LobbyAnswers) *ls {
 	s := t.lobbyJoining(a)
 	s.say("0")
 	t.answer(a.Nick, "nick", "ann")
 	s.expect("typed the nickname ann", "/nick ann")
+	return s
+}
+
+// lobbyIn drives the client into room1 as ann.
+func (t *T) lobbyIn(a LobbyAnswers) *ls {
+	s := t.lobbyNicked(a)
 	s.say("0", "You have joined a new room.")
 	t.output("the server replied 0, then \"You have joined a new room.\"", "the notice printed", func(o string) bool {
 		return strings.Contains(o, "You have joined a new room.")
@@ -173,10 +179,7 @@ func lobbyClientChecks(a LobbyAnswers) []check {
 			rule: "After /join's 0 the client asks for a nickname and sends /nick NAME as one message.",
 			hint: "send exactly \"/nick NAME\", with no newline, in one write",
 			run: func(t *T) string {
-				s := t.lobbyJoining(a)
-				s.say("0")
-				t.answer(a.Nick, "nick", "ann")
-				s.expect("typed the nickname ann", "/nick ann")
+				t.lobbyNicked(a)
 				return ""
 			}},
 		{name: "lobby-client/nick-refused", family: "codes",
@@ -203,10 +206,7 @@ func lobbyClientChecks(a LobbyAnswers) []check {
 			rule: "The client copes with a server that merges a reply with the next message in one read (a 0 followed by a notice).",
 			hint: "a read may hold the code and the notice after it: take the first character as the code and print the rest",
 			run: func(t *T) string {
-				s := t.lobbyJoining(a)
-				s.say("0")
-				t.answer(a.Nick, "nick", "ann")
-				s.expect("typed the nickname ann", "/nick ann")
+				s := t.lobbyNicked(a)
 				s.say("0ann has joined the room.")
 				t.output("the server replied \"0ann has joined the room.\" in one write", "the notice printed", func(o string) bool {
 					return strings.Contains(o, "ann has joined the room.")
