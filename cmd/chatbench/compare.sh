@@ -7,12 +7,15 @@
 # inspircd); both are configured in testdata/ with flood control off and
 # their connection limits out of the way.
 # Usage: cmd/chatbench/compare.sh [RUNS [SERVER...]]   (from the repository
-# root; SERVER is framechat, framechat-irc, ngircd or inspircd; all by
-# default, with the run of framechat at its defaults first)
+# root; SERVER is framechat, framechat-irc, framechat-irc-nagle, ngircd or
+# inspircd; all by default, with the run of framechat at its defaults
+# first). framechat-irc-nagle is the IRC listener with -nagle: Nagle's
+# algorithm on, as ngIRCd and InspIRCd leave it, so that CPU per line can
+# be compared on the same TCP footing.
 set -euo pipefail
 runs=${1:-3}
 shift || true
-servers=${*:-defaults framechat framechat-irc ngircd inspircd}
+servers=${*:-defaults framechat framechat-irc framechat-irc-nagle ngircd inspircd}
 out=$(mktemp -d)
 go build -o "$out/server" ./examples/server
 go build -o "$out/chatbench" ./cmd/chatbench
@@ -28,6 +31,9 @@ start() {
   framechat-irc) # the same server and settings, its IRC listener
     "$out/server" -addr 127.0.0.1 -log "" -queue 67108864 -flood-rate -1 -irc 127.0.0.1:6669 -cs168 127.0.0.1:25600 >/dev/null &
     pid=$!; target="-label framechat-irc -proto irc -addr 127.0.0.1:6669" ;;
+  framechat-irc-nagle) # the same, with Nagle's algorithm on, as the IRC servers have it
+    "$out/server" -addr 127.0.0.1 -log "" -queue 67108864 -flood-rate -1 -nagle -irc 127.0.0.1:6669 -cs168 127.0.0.1:25600 >/dev/null &
+    pid=$!; target="-label framechat-irc-nagle -proto irc -addr 127.0.0.1:6669" ;;
   ngircd)
     ngircd -n -f cmd/chatbench/testdata/ngircd.conf >/dev/null 2>&1 &
     pid=$!; target="-label ngircd -proto irc -addr 127.0.0.1:6667" ;;

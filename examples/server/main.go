@@ -72,6 +72,7 @@ func main() {
 	flag.IntVar(&o.cfg.FloodBurst, "flood-burst", 0, "messages a client may send at once (0: 40)")
 	flag.StringVar(&o.tlsCert, "tls-cert", "", "TLS certificate file (PEM); with -tls-key, every listener speaks TLS")
 	flag.StringVar(&o.tlsKey, "tls-key", "", "TLS private key file (PEM)")
+	flag.BoolVar(&o.nagle, "nagle", false, "let the kernel hold a short write back until the last is acknowledged, as ngIRCd and InspIRCd do (Nagle's algorithm): less CPU per line under moderate traffic, milliseconds more latency")
 	flag.StringVar(&o.http, "http", "", "serve the web client and its WebSocket (cs168) on this address, e.g. :8080")
 	flag.StringVar(&o.nats, "nats", "", "join the servers of a cluster through this NATS server, e.g. nats://127.0.0.1:4222 (needs JetStream: nats-server -js)")
 	flag.DurationVar(&o.natsTTL, "nats-ttl", 0, "with -nats: how long the cluster waits for a silent server before announcing its users as gone (0: 5s; use the same on every server)")
@@ -137,6 +138,7 @@ type options struct {
 	natsTTL    time.Duration
 	tlsCert    string
 	tlsKey     string
+	nagle      bool
 	cfg        chat.Config
 }
 
@@ -224,6 +226,9 @@ func run(o options) error {
 			stop()
 			g.Wait()
 			return err
+		}
+		if o.nagle {
+			ln = nagle{ln}
 		}
 		secure := ""
 		if tlsConfig != nil {
