@@ -20,17 +20,22 @@ var tooLong = []byte("\n")
 // dropped (the rest of it up to its line feed is read and discarded) and
 // reported once, as a message of one line feed. It keeps what it has read
 // of a line across read errors such as a deadline (it is a chat.Resumer).
-// Its MaxLine buffer comes from a pool while it reads, and goes back when
-// a read fails with nothing buffered (a quiet connection, parked by the
-// hub, holds none).
+// It reads up to readSize bytes at once, so that the lines a busy client
+// sends together cost one read; its buffer comes from a pool while it
+// reads, and goes back when a read fails with nothing buffered (a quiet
+// connection, parked by the hub, holds none).
 type LineReader struct {
 	r          io.Reader
-	buf        *[MaxLine]byte // nil while empty and idle
-	start, end uint16         // unread bytes: buf[start:end] (small: one per connection)
-	skipping   bool           // discarding the rest of an overlong line
+	buf        *[readSize]byte // nil while empty and idle
+	start, end uint16          // unread bytes: buf[start:end] (small: one per connection)
+	skipping   bool            // discarding the rest of an overlong line
 }
 
-var lineBufs = sync.Pool{New: func() any { return new([MaxLine]byte) }}
+// readSize is the most a LineReader reads at once: eight lines of the
+// longest kind, thirty of a chat client's usual length.
+const readSize = 8 * MaxLine
+
+var lineBufs = sync.Pool{New: func() any { return new([readSize]byte) }}
 
 // NewLineReader returns a LineReader reading from r.
 func NewLineReader(r io.Reader) *LineReader { return &LineReader{r: r} }
@@ -40,28 +45,31 @@ func NewLineReader(r io.Reader) *LineReader { return &LineReader{r: r} }
 // line feed is dropped, as IRC servers do.
 func (lr *LineReader) ReadMessage() ([]byte, error) {
 	if lr.buf == nil {
-		lr.buf = lineBufs.Get().(*[MaxLine]byte)
+		lr.buf = lineBufs.Get().(*[readSize]byte)
 	}
 	for {
 		if i := bytes.IndexByte(lr.buf[lr.start:lr.end], '\n'); i >= 0 {
 			line := lr.buf[lr.start : int(lr.start)+i]
 			lr.start += uint16(i + 1)
-			if lr.skipping {
+			switch {
+			case lr.skipping: // the end of an overlong line, reported already
 				lr.skipping = false
 				continue
+			case i+1 > MaxLine:
+				return tooLong, nil
 			}
 			return bytes.TrimSuffix(line, []byte("\r")), nil
 		}
-		if lr.start > 0 { // move the partial line to the front
-			lr.end = uint16(copy(lr.buf[:], lr.buf[lr.start:lr.end]))
-			lr.start = 0
-		}
-		if int(lr.end) == len(lr.buf) { // a full buffer and no line feed
-			lr.end = 0
+		if int(lr.end-lr.start) >= MaxLine { // MaxLine bytes and no line feed
+			lr.start = lr.end
 			if !lr.skipping {
 				lr.skipping = true
 				return tooLong, nil
 			}
+		}
+		if lr.start > 0 { // move the partial line to the front
+			lr.end = uint16(copy(lr.buf[:], lr.buf[lr.start:lr.end]))
+			lr.start = 0
 		}
 		n, err := lr.r.Read(lr.buf[lr.end:])
 		lr.end += uint16(n)
