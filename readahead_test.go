@@ -1,0 +1,109 @@
+package chat
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"testing"
+	"testing/iotest"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// readAhead reads every frame of a, and the error that ended them.
+func readAhead(a *aheadReader) ([]string, error) {
+	var got []string
+	for {
+		p, err := a.ReadMessage()
+		if err != nil {
+			return got, err
+		}
+		got = append(got, string(p))
+	}
+}
+
+// TestAheadReader: a session's frame reader returns what a FrameReader
+// returns, frame for frame, however the stream is cut into reads: more
+// frames than its buffer holds, frames across its end, and a stream that
+// ends inside a frame.
+func TestAheadReader(t *testing.T) {
+	t.Parallel()
+	var msgs []string
+	for i := range 57 { // 57 frames: more than two buffers' worth
+		msgs = append(msgs, fmt.Sprintf("line %d %s", i, strings.Repeat("é", i%90)))
+	}
+	msgs = append(msgs, "", "  leading spaces kept", strings.Repeat("x", FrameSize))
+	for _, tail := range []string{"", "half a fr"} {
+		stream := frames(FrameSize, msgs...) + tail
+		readers := map[string]func() io.Reader{
+			"whole":              func() io.Reader { return strings.NewReader(stream) },
+			"one byte at a time": func() io.Reader { return iotest.OneByteReader(strings.NewReader(stream)) },
+			"half reads":         func() io.Reader { return iotest.HalfReader(strings.NewReader(stream)) },
+			"data with EOF":      func() io.Reader { return iotest.DataErrReader(strings.NewReader(stream)) },
+			"odd chunks":         func() io.Reader { return &chunkReader{data: []byte(stream), sizes: []int{1, 199, 250, 7, 4001, 3}} },
+		}
+		for name, r := range readers {
+			t.Run(fmt.Sprintf("%s, %d bytes after the last frame", name, len(tail)), func(t *testing.T) {
+				want, wantErr := readAll(NewFrameReader(r(), FrameSize))
+				got, err := readAhead(newAheadReader(r()))
+				if diff := cmp.Diff(want, got); diff != "" {
+					t.Errorf("frames (-FrameReader +aheadReader):\n%s", diff)
+				}
+				if err.Error() != wantErr.Error() || errors.Is(err, ErrPartialFrame) != (tail != "") {
+					t.Errorf("ended with %v; FrameReader ended with %v", err, wantErr)
+				}
+			})
+		}
+	}
+}
+
+// scriptReader returns its reads in turn, then io.EOF.
+type scriptReader struct {
+	reads []scriptRead
+}
+
+type scriptRead struct {
+	data string
+	err  error
+}
+
+func (r *scriptReader) Read(p []byte) (int, error) {
+	if len(r.reads) == 0 {
+		return 0, io.EOF
+	}
+	next := r.reads[0]
+	r.reads = r.reads[1:]
+	return copy(p, next.data), next.err
+}
+
+// TestAheadReaderResumes: an error such as a deadline inside a frame loses
+// nothing, and the buffer goes back to the pool only when a read fails
+// with nothing kept (as when the hub parks the connection).
+func TestAheadReaderResumes(t *testing.T) {
+	t.Parallel()
+	wait := errors.New("would wait")
+	one, two := frames(FrameSize, "one"), frames(FrameSize, "two")
+	a := newAheadReader(&scriptReader{reads: []scriptRead{
+		{one + two[:70], nil},
+		{"", wait},
+		{two[70:], wait},
+		{"", wait},
+		{"", io.EOF},
+	}})
+	step := func(wantMsg string, wantErr error, wantBuf bool) {
+		t.Helper()
+		got, err := a.ReadMessage()
+		if string(got) != wantMsg || !errors.Is(err, wantErr) && err != wantErr {
+			t.Fatalf("ReadMessage = %q, %v; want %q, %v", got, err, wantMsg, wantErr)
+		}
+		if (a.buf != nil) != wantBuf {
+			t.Fatalf("after ReadMessage = %q, %v: holds a buffer %v, want %v", got, err, a.buf != nil, wantBuf)
+		}
+	}
+	step("one", nil, true)
+	step("", wait, true) // 70 bytes of "two" kept
+	step("two", nil, true)
+	step("", wait, false) // nothing kept: the buffer went back
+	step("", io.EOF, false)
+}
