@@ -227,8 +227,10 @@ func TestScanFrames(t *testing.T) {
 
 // FuzzFrameRoundTrip writes messages as frames, splits the stream at
 // arbitrary points into reads of arbitrary sizes, and checks that exactly
-// the messages come back.
+// the messages come back, through a FrameReader and through a session's
+// read-ahead reader.
 func FuzzFrameRoundTrip(f *testing.F) {
+	f.Add(bytes.Repeat([]byte("many frames\x00"), 45), uint8(255), uint8(12))
 	f.Add([]byte("alice\x00/create room\x00hello there"), uint8(1), uint8(7))
 	f.Add([]byte("ünïcödé ✓\x00\x00x"), uint8(199), uint8(2))
 	f.Add(bytes.Repeat([]byte("y"), 450), uint8(200), uint8(201))
@@ -261,6 +263,16 @@ func FuzzFrameRoundTrip(f *testing.F) {
 		}
 		if diff := cmp.Diff(want, got); diff != "" {
 			t.Fatalf("round trip (-want +got):\n%s", diff)
+		}
+		// A session's read-ahead reader gets the same frames, with reads
+		// of up to a whole buffer and more.
+		sizes = []int{int(a)*16 + 1, int(b)*16 + 1}
+		got, err = readAhead(newAheadReader(&chunkReader{data: stream.Bytes(), sizes: sizes}))
+		if err != io.EOF {
+			t.Fatalf("read-ahead: read error %v", err)
+		}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Fatalf("read-ahead: round trip (-want +got):\n%s", diff)
 		}
 	})
 }
