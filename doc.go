@@ -147,8 +147,11 @@
 // # Concurrency
 //
 // A goroutine per connection reads messages and runs the protocol's state
-// machine; it never writes to the socket itself. An idle connection holds
-// no goroutine: on Linux, a TCP connection whose read would wait parks
+// machine; it never writes to the socket itself. It reads up to 4 KiB at
+// once (the cs168 and im frames or IRC lines a busy client sent together
+// cost one read), into a pooled buffer that an idle connection gives back.
+// An idle connection holds no goroutine: on Linux, a TCP connection whose
+// read would wait parks
 // (an epoll instance of the hub's watches it, and a new reader starts when
 // input comes), unless it is busy (eight messages in a row, each within
 // 100 ms of the one before), in which case its reader stays and parks
