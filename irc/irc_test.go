@@ -1,8 +1,11 @@
 package irc
 
 import (
+	"context"
+	"fmt"
 	"io"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -421,4 +424,42 @@ func TestNicksAcrossServers(t *testing.T) {
 	d.sync()
 	alice.sync()
 	c.sync()
+}
+
+// countingBus is a MemBus that counts the reads of a Directory room's
+// members.
+type countingBus struct {
+	*chat.MemBus
+	reads atomic.Int32
+}
+
+func (b *countingBus) Members(ctx context.Context, room string) ([]chat.Member, error) {
+	b.reads.Add(1)
+	return b.MemBus.Members(ctx, room)
+}
+
+// TestNetworkReadOncePerCommand: ISON, USERHOST and WHOIS read the
+// network's nicks from the Directory once per command, however many nicks
+// they name: an ISON line naming a hundred absent nicks must not read the
+// whole network a hundred times.
+func TestNetworkReadOncePerCommand(t *testing.T) {
+	bus := &countingBus{MemBus: chat.NewMemBus()}
+	one, two := serve(t, chat.Config{Bus: bus}), serve(t, chat.Config{Bus: bus})
+	one.register("alice").sync()
+	c := two.register("bob")
+	absent := make([]string, 100)
+	for i := range absent {
+		absent[i] = fmt.Sprint("n", i)
+	}
+	for _, tc := range []struct{ cmd, want string }{
+		{"ISON " + strings.Join(absent[:50], " ") + " alice " + strings.Join(absent[50:], " "), ":test.server 303 bob :alice"},
+		{"USERHOST n1 n2 n3 n4 alice", ":test.server 302 bob :alice=+alice@test.server"},
+	} {
+		before := bus.reads.Load()
+		c.send(tc.cmd)
+		c.expect(tc.want)
+		if n := bus.reads.Load() - before; n != 1 {
+			t.Errorf("%.20s…: %d reads of the Directory's members, want 1", tc.cmd, n)
+		}
+	}
 }

@@ -690,7 +690,7 @@ func (s *session) whois(m message) bool {
 	}
 	nick := m.params[len(m.params)-1] // WHOIS [server] nick
 	_, irc := s.p.lookup(nick)
-	irc = irc || s.onNetwork(nick)
+	irc = irc || s.onNetwork()(nick)
 	var channels []string
 	for _, r := range s.channels {
 		if members, err := s.c.Members(r); err == nil {
@@ -788,11 +788,12 @@ func (s *session) awayCmd(m message) bool {
 // (every server of the cluster).
 func (s *session) ison(m message) bool {
 	var on []string
+	onNetwork := s.onNetwork()
 	for _, p := range m.params {
 		for _, nick := range strings.Fields(p) {
 			if t, ok := s.p.lookup(nick); ok {
 				on = append(on, t.nick)
-			} else if s.onNetwork(nick) {
+			} else if onNetwork(nick) {
 				on = append(on, nick)
 			}
 		}
@@ -804,6 +805,7 @@ func (s *session) ison(m message) bool {
 // userhost answers USERHOST for up to five IRC users.
 func (s *session) userhost(m message) bool {
 	var out []string
+	onNetwork := s.onNetwork()
 	for _, nick := range m.params[:min(len(m.params), 5)] {
 		if t, ok := s.p.lookup(nick); ok {
 			mark := "+"
@@ -811,7 +813,7 @@ func (s *session) userhost(m message) bool {
 				mark = "-"
 			}
 			out = append(out, t.nick+"="+mark+t.user+"@"+s.p.o.ServerName)
-		} else if s.onNetwork(nick) { // on another server: its away state is not known here
+		} else if onNetwork(nick) { // on another server: its away state is not known here
 			out = append(out, nick+"=+"+nick+"@"+s.p.o.ServerName)
 		}
 	}
@@ -823,11 +825,23 @@ func (s *session) userhost(m message) bool {
 // they are unique among the IRC users of every server of a cluster.
 const nickScope = "irc"
 
-// onNetwork reports whether an IRC user of any server of the cluster has
-// nick.
-func (s *session) onNetwork(nick string) bool {
-	names, err := s.c.Claimed(nickScope)
-	return err == nil && slices.Contains(names, fold(nick))
+// onNetwork returns a test of whether an IRC user of any server of the
+// cluster has a nick, for one command. The first nick it is asked about
+// reads every claimed nick from the Directory, and the rest are looked up
+// in what was read: ISON may name a hundred nicks in one line, and each
+// must not cost a read of the whole network.
+func (s *session) onNetwork() func(nick string) bool {
+	var claimed map[string]bool
+	return func(nick string) bool {
+		if claimed == nil {
+			claimed = map[string]bool{}
+			names, _ := s.c.Claimed(nickScope) // none if the cluster cannot say
+			for _, n := range names {
+				claimed[n] = true
+			}
+		}
+		return claimed[fold(nick)]
+	}
 }
 
 // nickUnavailable answers a nick the cluster refused: 433 if another
