@@ -72,7 +72,8 @@
 // [Pacer] (write each message on its own, apart, as the lobby needs),
 // [Patient] (a first-message deadline of its own), [Resumer] (a reader
 // that survives a read deadline, which lets idle connections park with no
-// goroutine), and, on the session, [Ender] (told when the connection ends)
+// goroutine; [ReadsAhead] tells it whether it may read several messages at
+// once into a borrowed buffer), and, on the session, [Ender] (told when the connection ends)
 // and [Pinger] (keeps its connection alive itself, as IRC's PING). The
 // course protocols [CS168], [IM] and [Lobby] are written that way, and so
 // are package irc (IRC clients in the same rooms) and package linechat in
@@ -147,11 +148,12 @@
 // # Concurrency
 //
 // A goroutine per connection reads messages and runs the protocol's state
-// machine; it never writes to the socket itself. It reads up to 4 KiB at
-// once (the cs168 and im frames or IRC lines a busy client sent together
-// cost one read), into a pooled buffer that an idle connection gives back.
-// An idle connection holds no goroutine: on Linux, a TCP connection whose
-// read would wait parks
+// machine; it never writes to the socket itself. Where the connection can
+// park (below), it reads up to 4 KiB at once (the cs168 and im frames or
+// IRC lines a busy client sent together cost one read) into a pooled
+// buffer that the idle connection gives back ([ReadsAhead]). An idle
+// connection holds no goroutine: on Linux, a TCP connection whose read
+// would wait parks
 // (an epoll instance of the hub's watches it, and a new reader starts when
 // input comes), unless it is busy (eight messages in a row, each within
 // 100 ms of the one before), in which case its reader stays and parks

@@ -99,6 +99,20 @@ type Patient interface {
 	HelloTimeout() time.Duration
 }
 
+// ReadsAhead reports whether a Reader that Protocol.NewReader builds on r
+// may read ahead, several messages at a time, into a buffer it borrows,
+// at no cost to idle connections. It does when r is a connection whose
+// reading the hub parks while it is quiet (TCP and Unix sockets, on
+// Linux): a Reader that gives its buffer back when a read fails with
+// nothing kept, as the course protocols' and IRC's do, then holds none
+// while the connection is idle. Elsewhere (TLS, WebSocket) a quiet
+// connection's reader waits in a read, and would hold its buffer all that
+// time; a small one suits it better.
+func ReadsAhead(r io.Reader) bool {
+	_, ok := r.(parkReader)
+	return ok
+}
+
 // Resumer is implemented by a Reader that survives a read deadline: it
 // keeps what it has read of a message and reads on afterwards, as
 // FrameReader and MessageReader do. The hub then moves the reading of a

@@ -6,8 +6,8 @@ import (
 	"sync"
 )
 
-// aheadReader reads a session's fixed-width frames (cs168, im) as a
-// FrameReader does, with two differences that matter to a server with
+// aheadReader reads a parking session's fixed-width frames (cs168, im) as
+// a FrameReader does, with two differences that matter to a server with
 // many connections:
 //
 //   - It reads up to aheadSize bytes at once, so that the frames a busy
@@ -32,6 +32,17 @@ const aheadSize = 4096
 var aheadBufs = sync.Pool{New: func() any { return new([aheadSize]byte) }}
 
 func newAheadReader(r io.Reader) *aheadReader { return &aheadReader{r: r} }
+
+// newFramesIn returns the Reader of a cs168 or im connection: an
+// aheadReader where the connection parks when quiet (ReadsAhead), else a
+// FrameReader, whose one frame's buffer is the least a reader waiting in
+// a read can hold.
+func newFramesIn(r io.Reader) Reader {
+	if ReadsAhead(r) {
+		return newAheadReader(r)
+	}
+	return NewFrameReader(r, FrameSize)
+}
 
 // ReadMessage returns the next frame's payload.
 func (a *aheadReader) ReadMessage() ([]byte, error) {

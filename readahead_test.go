@@ -107,3 +107,22 @@ func TestAheadReaderResumes(t *testing.T) {
 	step("", wait, false) // nothing kept: the buffer went back
 	step("", io.EOF, false)
 }
+
+// TestFramesIn: a cs168 or im connection reads ahead only where the hub
+// parks it when quiet; elsewhere (TLS, WebSocket) a reader waiting in a
+// read would hold the whole buffer, so it reads a frame at a time.
+func TestFramesIn(t *testing.T) {
+	t.Parallel()
+	plain := strings.NewReader("")
+	if ReadsAhead(plain) || !ReadsAhead(parkReader{}) {
+		t.Fatalf("ReadsAhead: %v for a plain reader, %v for a parking one; want false, true", ReadsAhead(plain), ReadsAhead(parkReader{}))
+	}
+	for _, p := range []Protocol{CS168, IM} {
+		if r, ok := p.NewReader(plain).(*FrameReader); !ok {
+			t.Errorf("%s over a connection that does not park: %T, want a *FrameReader", p.Name(), r)
+		}
+		if r, ok := p.NewReader(parkReader{}).(*aheadReader); !ok {
+			t.Errorf("%s over a parking connection: %T, want an *aheadReader", p.Name(), r)
+		}
+	}
+}

@@ -25,26 +25,64 @@ func readAll(lr *LineReader) ([]string, error) {
 	}
 }
 
+// lineReaders are the two kinds of LineReader: reading at most MaxLine bytes
+// at once (a connection that does not park), and readSize (one that does,
+// chat.ReadsAhead).
+var lineReaders = map[string]func(io.Reader) *LineReader{
+	"line":  NewLineReader,
+	"ahead": func(r io.Reader) *LineReader { return &LineReader{r: r, ahead: true} },
+}
+
 // TestLineReader: lines end in CR LF or a bare LF, arrive whole however
 // the bytes are split, and a line over MaxLine is reported once and
-// dropped whole, the next line read as usual.
+// dropped whole, the next line read as usual, whether it is in the buffer
+// whole or not.
 func TestLineReader(t *testing.T) {
 	long := strings.Repeat("x", 1500)
-	in := "NICK a\r\nUSER a 0 * :A\n\r\nPRIVMSG #a :" + long + "\r\nPING z\r\nPRIVMSG #a :" + strings.Repeat("y", 497) + "\r\nlast without end"
-	want := []string{"NICK a", "USER a 0 * :A", "", "\n", "PING z", "PRIVMSG #a :" + strings.Repeat("y", 497)}
-	for name, r := range map[string]io.Reader{
-		"whole":        strings.NewReader(in),
-		"byte by byte": iotest.OneByteReader(strings.NewReader(in)),
-		"halves":       iotest.HalfReader(strings.NewReader(in)),
-	} {
-		got, err := readAll(NewLineReader(r))
-		if err != io.EOF {
-			t.Errorf("%s: error %v, want EOF", name, err)
-		}
-		if diff := cmp.Diff(want, got); diff != "" {
-			t.Errorf("%s (-want +got):\n%s", name, diff)
+	in := "NICK a\r\nUSER a 0 * :A\n\r\nPRIVMSG #a :" + long + "\r\nPING z\r\nPRIVMSG #a :" + strings.Repeat("y", 497) +
+		"\r\nPRIVMSG #a :" + strings.Repeat("z", 499) + "\r\nPONG q\r\nlast without end"
+	want := []string{"NICK a", "USER a 0 * :A", "", "\n", "PING z", "PRIVMSG #a :" + strings.Repeat("y", 497), "\n", "PONG q"}
+	for kind, newReader := range lineReaders {
+		for name, r := range map[string]func() io.Reader{
+			"whole":        func() io.Reader { return strings.NewReader(in) },
+			"byte by byte": func() io.Reader { return iotest.OneByteReader(strings.NewReader(in)) },
+			"halves":       func() io.Reader { return iotest.HalfReader(strings.NewReader(in)) },
+		} {
+			got, err := readAll(newReader(r()))
+			if err != io.EOF {
+				t.Errorf("%s, %s: error %v, want EOF", kind, name, err)
+			}
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("%s, %s (-want +got):\n%s", kind, name, diff)
+			}
 		}
 	}
+}
+
+// TestLineReaderSizes: a LineReader on a connection the hub does not park
+// reads at most MaxLine bytes at once; one that reads ahead, readSize.
+func TestLineReaderSizes(t *testing.T) {
+	for kind, want := range map[string]int{"line": MaxLine, "ahead": readSize} {
+		r := &sizes{}
+		lr := lineReaders[kind](r)
+		if _, err := lr.ReadMessage(); err != io.EOF {
+			t.Fatalf("%s: %v, want EOF", kind, err)
+		}
+		if r.asked != want {
+			t.Errorf("%s: read with room for %d bytes, want %d", kind, r.asked, want)
+		}
+		if lr.buf != nil {
+			t.Errorf("%s: holds its buffer after a read that failed with nothing kept", kind)
+		}
+	}
+}
+
+// sizes records the room its one Read was given, and ends the stream.
+type sizes struct{ asked int }
+
+func (s *sizes) Read(p []byte) (int, error) {
+	s.asked = len(p)
+	return 0, io.EOF
 }
 
 // TestLineReaderResumes: a read error such as a deadline keeps the part of
@@ -90,13 +128,21 @@ func FuzzLineReader(f *testing.F) {
 	f.Add(bytes.Repeat([]byte("x"), 1100))
 	f.Add([]byte("\n\n\r\r\n"))
 	f.Fuzz(func(t *testing.T, in []byte) {
-		got, err := readAll(NewLineReader(iotest.HalfReader(bytes.NewReader(in))))
-		if err != io.EOF {
-			t.Fatalf("error %v", err)
-		}
-		for _, m := range got {
-			if len(m) >= MaxLine || (m != "\n" && strings.Contains(m, "\n")) {
-				t.Fatalf("message %q", m)
+		var first []string
+		for _, kind := range []string{"line", "ahead"} {
+			got, err := readAll(lineReaders[kind](iotest.HalfReader(bytes.NewReader(in))))
+			if err != io.EOF {
+				t.Fatalf("%s: error %v", kind, err)
+			}
+			for _, m := range got {
+				if len(m) >= MaxLine || (m != "\n" && strings.Contains(m, "\n")) {
+					t.Fatalf("%s: message %q", kind, m)
+				}
+			}
+			if first == nil {
+				first = got
+			} else if diff := cmp.Diff(first, got); diff != "" {
+				t.Fatalf("reading ahead changed the messages (-line +ahead):\n%s", diff)
 			}
 		}
 	})
