@@ -270,5 +270,5 @@ func (b *MemBus) Members(_ context.Context, room string) ([]Member, error) {
 
 // indexMember finds a membership by hub and connection, whatever its name.
 func indexMember(ms []Member, m Member) int {
-	return slices.IndexFunc(ms, func(x Member) bool { return x.Hub == m.Hub && x.Conn == m.Conn })
+	return slices.IndexFunc(ms, func(x Member) bool { return x.Conn == m.Conn && x.Hub == m.Hub })
 }

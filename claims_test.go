@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"strings"
@@ -138,4 +139,33 @@ func TestClaimsAcrossHubs(t *testing.T) {
 	c := dialClaimer(t, mts[1])
 	c.ask("claim dave", "ok")
 	c.ask("claimed", "bob,dave")
+}
+
+// BenchmarkMemBusJoin: one member joins a room of n others under a unique
+// name and leaves again, on the in-process Bus. A claims scope is such a
+// room: IRC's holds every IRC user of the cluster.
+func BenchmarkMemBusJoin(b *testing.B) {
+	ctx := context.Background()
+	for _, n := range []int{100, 10000} {
+		b.Run(fmt.Sprint(n), func(b *testing.B) {
+			bus := NewMemBus()
+			if err := bus.CreateRoom(ctx, "r"); err != nil {
+				b.Fatal(err)
+			}
+			for i := range n {
+				if _, err := bus.Join(ctx, "r", Member{Name: fmt.Sprint("user", i), Hub: "hub", Conn: uint64(i + 1)}, true); err != nil {
+					b.Fatal(err)
+				}
+			}
+			m := Member{Name: "newcomer", Hub: "hub", Conn: uint64(n + 1)}
+			for b.Loop() {
+				if _, err := bus.Join(ctx, "r", m, true); err != nil {
+					b.Fatal(err)
+				}
+				if err := bus.Leave(ctx, "r", m); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
 }
