@@ -29,16 +29,18 @@ func isClaimRoom(room string) bool { return strings.HasPrefix(room, claimRoomPre
 
 // A claim is a connection's name in one scope; a connection's claims are
 // a list (most have none, an IRC connection one). Only the connection's
-// own goroutine touches them.
+// own goroutine touches them. The scope is the hub's copy of its name
+// (claimScope), so that a claim, one per IRC connection, takes 32 bytes.
 type claim struct {
-	scope, name string
-	next        *claim
+	name  string
+	scope *string
+	next  *claim
 }
 
 // claimIn returns s's claim in scope, nil if none.
 func (s *session) claimIn(scope string) *claim {
 	for c := s.claims; c != nil; c = c.next {
-		if c.scope == scope {
+		if *c.scope == scope {
 			return c
 		}
 	}
@@ -61,35 +63,36 @@ func (s *session) Claim(scope, name string) error {
 		c.name = name
 		return nil
 	}
-	if err := h.claimRoomMade(ctx, scope); err != nil {
+	kept, err := h.claimScope(ctx, scope)
+	if err != nil {
 		return fmt.Errorf("chat: claim %q in %q: %w", name, scope, err)
 	}
 	if _, err := h.bus.Join(ctx, room, Member{Name: name, Hub: h.id, Conn: s.id}, true); err != nil {
 		return fmt.Errorf("chat: claim %q in %q: %w", name, scope, err)
 	}
-	s.claims = &claim{scope: scope, name: name, next: s.claims}
+	s.claims = &claim{name: name, scope: kept, next: s.claims}
 	return nil
 }
 
-// claimRoomMade makes sure the room of scope exists, making it on this
-// hub's first claim there.
-func (h *Hub) claimRoomMade(ctx context.Context, scope string) error {
+// claimScope returns the hub's copy of scope's name, making sure that the
+// room of scope exists: it makes it on this hub's first claim there.
+func (h *Hub) claimScope(ctx context.Context, scope string) (*string, error) {
 	h.claimMu.Lock()
 	defer h.claimMu.Unlock()
-	if slices.Contains(h.claimScopes, scope) {
-		return nil
+	if i := slices.IndexFunc(h.claimScopes, func(s *string) bool { return *s == scope }); i >= 0 {
+		return h.claimScopes[i], nil
 	}
 	if err := h.bus.CreateRoom(ctx, claimRoom(scope)); err != nil && !errors.Is(err, ErrRoomExists) {
-		return err
+		return nil, err
 	}
-	h.claimScopes = append(h.claimScopes, scope)
-	return nil
+	h.claimScopes = append(h.claimScopes, &scope)
+	return &scope, nil
 }
 
 // Unclaim gives up s's name in scope, if it has one.
 func (s *session) Unclaim(scope string) error {
 	for p := &s.claims; *p != nil; p = &(*p).next {
-		if c := *p; c.scope == scope {
+		if c := *p; *c.scope == scope {
 			*p = c.next
 			m := Member{Name: c.name, Hub: s.hub.id, Conn: s.id}
 			if err := s.hub.bus.Leave(context.Background(), claimRoom(scope), m); err != nil {
@@ -104,7 +107,7 @@ func (s *session) Unclaim(scope string) error {
 // unclaimAll gives up every claim of an ending session.
 func (s *session) unclaimAll() {
 	for s.claims != nil {
-		if err := s.Unclaim(s.claims.scope); err != nil {
+		if err := s.Unclaim(*s.claims.scope); err != nil {
 			s.hub.observe(Event{Kind: EventError, Conn: s.id, Protocol: s.proto.Name(), Name: s.name, Err: err})
 		}
 	}

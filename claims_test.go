@@ -13,7 +13,9 @@ import (
 )
 
 // claimer is a test protocol whose lines drive the claims API: "claim
-// NAME", "unclaim", "claimed", "rooms"; each is answered with one line.
+// NAME", "unclaim", "claimed", "rooms"; and a connection's rooms: "name
+// NAME", "join ROOM" (created if need be), "leave ROOM", "joined". Each is
+// answered with one line.
 type claimer struct{}
 
 func (claimer) Name() string                      { return "claimer" }
@@ -47,6 +49,17 @@ func (s claimerSession) Handle(msg []byte) bool {
 		var names []string
 		names, err = s.c.Claimed("test")
 		reply = strings.Join(names, ",")
+	case "name":
+		err = s.c.SetName(arg)
+	case "join":
+		err = s.c.Join(arg, false, nil)
+		if errors.Is(err, ErrNoSuchRoom) {
+			err = s.c.Join(arg, true, nil)
+		}
+	case "leave":
+		err = s.c.Leave(arg)
+	case "joined":
+		reply = "joined:" + strings.Join(s.c.Joined(), ",")
 	case "rooms":
 		var rooms []string
 		rooms, err = s.c.Rooms()
@@ -109,17 +122,7 @@ func TestClaimsAcrossHubs(t *testing.T) {
 		if i == 0 {
 			cfg.Observer = events
 		}
-		h := NewHub(cfg)
-		mt := NewMemTransport()
-		served := make(chan error, 1)
-		go func() { served <- h.ServeProtocol(mt, claimer{}) }()
-		t.Cleanup(func() {
-			ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
-			defer cancel()
-			h.Shutdown(ctx)
-			<-served
-		})
-		mts = append(mts, mt)
+		mts = append(mts, serveProtocol(t, NewHub(cfg), claimer{}))
 	}
 	a, b := dialClaimer(t, mts[0]), dialClaimer(t, mts[1])
 	a.ask("claim bob", "ok")

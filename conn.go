@@ -160,6 +160,18 @@ func (s *session) Rename(name string) error {
 	return s.hub.rename(s, name)
 }
 
+// Joined lists s's rooms in join order.
+func (s *session) Joined() []string {
+	if len(s.rooms) == 0 {
+		return nil
+	}
+	names := make([]string, len(s.rooms))
+	for i, r := range s.rooms {
+		names[i] = r.name
+	}
+	return names
+}
+
 // Rooms lists every room.
 func (s *session) Rooms() ([]string, error) { return s.hub.Rooms(context.Background()) }
 

@@ -32,9 +32,22 @@ func startHub(t *testing.T, cfg Config) (*Hub, *MemTransport) {
 // shuts it down at the end.
 func serveHub(t *testing.T, h *Hub) *MemTransport {
 	t.Helper()
+	return serveWith(t, h, h.Serve)
+}
+
+// serveProtocol serves p on h as serveHub does.
+func serveProtocol(t *testing.T, h *Hub, p Protocol) *MemTransport {
+	t.Helper()
+	return serveWith(t, h, func(tr Transport) error { return h.ServeProtocol(tr, p) })
+}
+
+// serveWith runs serve (h.Serve, or h.ServeProtocol of a protocol) over an
+// in-memory transport for the test's life and shuts h down at the end.
+func serveWith(t *testing.T, h *Hub, serve func(Transport) error) *MemTransport {
+	t.Helper()
 	mt := NewMemTransport()
 	served := make(chan error, 1)
-	go func() { served <- h.Serve(mt) }()
+	go func() { served <- serve(mt) }()
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
 		defer cancel()

@@ -44,7 +44,7 @@ type Hub struct {
 	wg        sync.WaitGroup
 
 	claimMu     sync.Mutex
-	claimScopes []string // the claims scopes this hub has claimed in, whose rooms exist (see claims.go)
+	claimScopes []*string // the claims scopes this hub has claimed in, whose rooms exist (see claims.go)
 }
 
 // NewHub returns a Hub configured by cfg.

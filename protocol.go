@@ -167,7 +167,8 @@ type Conn interface {
 	// Leave takes the connection out of room and tells the members who
 	// stay.
 	Leave(room string) error
-	// Say sends a chat line to the other members of room.
+	// Say sends a chat line to the other members of room; ErrNotInRoom if
+	// the connection is not one (the same for Whisper, Notify and Act).
 	Say(room string, text []byte) error
 	// Whisper sends text to the member of room called to, and only to it
 	// (ErrNoSuchUser if there is none).
@@ -184,6 +185,9 @@ type Conn interface {
 	// of one of them has the name.
 	Rename(name string) error
 
+	// Joined lists the rooms the connection is in, in join order; nil
+	// for none.
+	Joined() []string
 	// Rooms lists every room of the hub (of its Bus), in creation order.
 	Rooms() ([]string, error)
 	// HasRoom reports whether room exists.

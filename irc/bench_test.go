@@ -26,10 +26,44 @@ func (sayConn) Say(room string, text []byte) error { return nil }
 // BenchmarkPrivmsg: one PRIVMSG to a channel through the IRC session, up
 // to the hub's Say (the hub's side is BenchmarkSessionChat's).
 func BenchmarkPrivmsg(b *testing.B) {
-	s := &session{p: New(Options{}), c: sayConn{}, me: user{nick: "alice"}, registered: true, channels: []string{"go"}}
+	s := &session{p: New(Options{}), c: sayConn{}, me: user{nick: "alice"}, registered: true}
 	line := []byte("PRIVMSG #go :hello, this is a typical chat line of some forty bytes")
 	b.ReportAllocs()
 	for b.Loop() {
 		s.Handle(line)
 	}
+}
+
+// registerConn is a chat.Conn that grants every name and claim and keeps
+// the bytes sent: the IRC side of a registration alone.
+type registerConn struct {
+	chat.Conn
+	sent int
+}
+
+func (*registerConn) Claim(scope, name string) error { return nil }
+func (*registerConn) CheckName(name string) error    { return nil }
+func (*registerConn) SetName(name string) error      { return nil }
+func (*registerConn) Limits() chat.Limits {
+	return chat.Limits{MaxNameBytes: 32, MaxRoomNameBytes: 32}
+}
+func (c *registerConn) Send(msg []byte) { c.sent += len(msg) }
+
+// BenchmarkRegister: NICK and USER through the IRC session, with the
+// welcome burst it sends (the hub's side is not in it).
+func BenchmarkRegister(b *testing.B) {
+	p := New(Options{MOTD: []string{"Be nice.", "Have fun."}})
+	nick, user := []byte("NICK alice"), []byte("USER alice 0 * :Alice Liddell")
+	c := &registerConn{}
+	b.ReportAllocs()
+	for b.Loop() {
+		s := p.NewSession(c).(*session)
+		s.Handle(nick)
+		s.Handle(user)
+		if !s.registered {
+			b.Fatal("not registered")
+		}
+		s.End()
+	}
+	b.ReportMetric(float64(c.sent)/float64(b.N), "B/reg")
 }

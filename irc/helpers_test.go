@@ -25,6 +25,7 @@ const testTimeout = 5 * time.Second
 type server struct {
 	t                *testing.T
 	h                *chat.Hub
+	p                *Protocol // served on irc
 	irc, cs168, imMT *chat.MemTransport
 }
 
@@ -37,6 +38,7 @@ func serve(t *testing.T, cfg chat.Config) *server {
 	t.Helper()
 	s := &server{t: t, h: chat.NewHub(cfg), irc: chat.NewMemTransport(), cs168: chat.NewMemTransport(), imMT: chat.NewMemTransport()}
 	p := New(testOptions)
+	s.p = p
 	served := make(chan error, 3)
 	go func() { served <- s.h.ServeProtocol(s.irc, p) }()
 	go func() { served <- s.h.ServeProtocol(s.cs168, chat.CS168) }()

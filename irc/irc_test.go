@@ -280,6 +280,61 @@ func TestQueries(t *testing.T) {
 	alice.sync()
 }
 
+// TestProfile: what WHO, WHOIS and USERHOST say of a user is what its
+// lines' sources say, nick!nick@server, whatever user name it gave USER;
+// its real name is USER's; AWAY sets and clears its away message, which a
+// user keeps only while it has one, and forgets when it leaves.
+func TestProfile(t *testing.T) {
+	s := serve(t, chat.Config{})
+	alice := s.register("alice")
+	dan := s.ircClient("dan")
+	dan.send("NICK dan", "USER login 0 * :Dan Q")
+	dan.expect(":test.server 001 dan :Welcome to the TestNet IRC network, dan!dan@test.server")
+	dan.until(" 376 ")
+	dan.send("JOIN #go")
+	dan.until(" 366 ")
+	alice.send("JOIN #go")
+	alice.until(" 366 ")
+	alice.send("WHO #go", "WHOIS dan", "USERHOST dan")
+	alice.expect(
+		":test.server 352 alice #go dan test.server test.server dan H :0 Dan Q",
+		":test.server 352 alice #go alice test.server test.server alice H :0 The alice",
+		":test.server 315 alice #go :End of /WHO list",
+		":test.server 311 alice dan dan test.server * :Dan Q",
+		":test.server 312 alice dan test.server :TestNet",
+		":test.server 319 alice dan :#go",
+		":test.server 318 alice dan :End of /WHOIS list",
+		":test.server 302 alice :dan=+dan@test.server",
+	)
+	dan.send("AWAY :lunch")
+	dan.until(" 306 ")
+	alice.send("USERHOST dan", "PRIVMSG dan :hi")
+	alice.expect(":test.server 302 alice :dan=-dan@test.server", ":test.server 301 alice dan :lunch")
+	dan.send("AWAY")
+	dan.until(" 305 ")
+	alice.send("USERHOST dan")
+	alice.expect(":test.server 302 alice :dan=+dan@test.server")
+	dan.send("AWAY :gone", "QUIT")
+	dan.until("ERROR ")
+	alice.until(":dan!dan@test.server PART #go")
+	// The hub ends dan's session after its part: ask until the network
+	// has forgotten the nick, then look at what the protocol keeps.
+	for i := 0; ; i++ {
+		alice.send("ISON dan")
+		if alice.recv() == ":test.server 303 alice :" {
+			break
+		}
+		if i == 100 {
+			t.Fatal("dan is still on the network after its QUIT")
+		}
+	}
+	s.p.mu.Lock()
+	defer s.p.mu.Unlock()
+	if len(s.p.away) != 0 || len(s.p.nicks) != 1 {
+		t.Errorf("after dan quit: %d away messages and %d nicks kept, want 0 and 1 (alice)", len(s.p.away), len(s.p.nicks))
+	}
+}
+
 // TestQuit: QUIT is answered with ERROR and the connection closed; the
 // others see a part, in their own protocol's words.
 func TestQuit(t *testing.T) {

@@ -39,11 +39,16 @@ type Options struct {
 // chat.Conn.Claim), whatever their case (CASEMAPPING=ascii), and within
 // each room whatever the members' protocols (the hub's rule).
 type Protocol struct {
-	o       Options
-	created string // when the protocol was made, for RPL_CREATED
+	o Options
+	// The texts of the welcome that are the same for everyone, made once
+	// (see burst): RPL_YOURHOST's, RPL_CREATED's (when the protocol was
+	// made), and the MOTD's lines as RPL_MOTDSTART and RPL_MOTD say them.
+	yourHost, created, motdStart string
+	motd                         []string
 
 	mu    sync.Mutex
 	nicks map[string]*user // by folded nick: this Protocol's registered IRC users, with what WHOIS says of them
+	away  map[*user]string // the away messages of those who have one: few do, so a user keeps none
 }
 
 // New returns the IRC protocol configured by o.
@@ -60,7 +65,18 @@ func New(o Options) *Protocol {
 	if o.PingAfter == 0 {
 		o.PingAfter = 2 * time.Minute
 	}
-	return &Protocol{o: o, created: time.Now().UTC().Format(time.RFC1123), nicks: make(map[string]*user)}
+	p := &Protocol{
+		o:         o,
+		yourHost:  "Your host is " + o.ServerName + ", running framechat",
+		created:   "This server was created " + time.Now().UTC().Format(time.RFC1123),
+		motdStart: "- " + o.ServerName + " Message of the day - ",
+		nicks:     make(map[string]*user),
+		away:      make(map[*user]string),
+	}
+	for _, l := range o.MOTD {
+		p.motd = append(p.motd, "- "+l)
+	}
+	return p
 }
 
 // Name is "irc".
@@ -118,14 +134,14 @@ func say(m chat.Message) string {
 func (p *Protocol) line(source, cmd string, params ...string) []byte {
 	b := make([]byte, 0, lineSize(len(source), cmd, params))
 	b = append(b, source...)
-	return appendLine(b, cmd, params)
+	return appendLine(b, 0, cmd, params)
 }
 
 // userLine is line from a user, whose source is nick!nick@server (how
 // every user looks, whatever their protocol), written in place.
 func (p *Protocol) userLine(nick, cmd string, params ...string) []byte {
 	b := make([]byte, 0, lineSize(p.sourceSize(nick), cmd, params))
-	return appendLine(p.appendSource(b, nick), cmd, params)
+	return appendLine(p.appendSource(b, nick), 0, cmd, params)
 }
 
 // textLine is userLine of a PRIVMSG or NOTICE of text to target, with the
@@ -178,8 +194,9 @@ func lineSize(n int, cmd string, params []string) int {
 	return min(size, MaxLine)
 }
 
-// appendLine appends the command and parameters to a line's source.
-func appendLine(b []byte, cmd string, params []string) []byte {
+// appendLine appends the command and parameters to a line whose source
+// b[start:] is, and cuts that line to MaxLine bytes.
+func appendLine(b []byte, start int, cmd string, params []string) []byte {
 	b = append(b, ' ')
 	b = append(b, cmd...)
 	always := trailing(cmd, len(params))
@@ -190,7 +207,8 @@ func appendLine(b []byte, cmd string, params []string) []byte {
 		}
 		b = append(b, clean(s)...)
 	}
-	return append(cutBytes(b, MaxLine-2), '\r', '\n')
+	b = b[:start+len(cutBytes(b[start:], MaxLine-2))]
+	return append(b, '\r', '\n')
 }
 
 // trailing reports whether the last of n parameters of cmd is written as
@@ -211,28 +229,44 @@ func trailing(cmd string, n int) bool {
 
 // numeric encodes a numeric reply to nick (or "*" before it has one).
 func (p *Protocol) numeric(code, nick string, params ...string) []byte {
+	size := min(lineSize(len(p.o.ServerName)+1, code, params)+len(nick)+2, MaxLine)
+	return p.appendNumeric(make([]byte, 0, size), code, nick, params...)
+}
+
+// appendNumeric appends the numeric reply to b.
+func (p *Protocol) appendNumeric(b []byte, code, nick string, params ...string) []byte {
 	if nick == "" {
 		nick = "*"
 	}
-	return p.line(":"+p.o.ServerName, code, append([]string{nick}, params...)...)
+	all := make([]string, 0, 12) // on the stack: ISUPPORT, the longest, has 11
+	all = append(append(all, nick), params...)
+	start := len(b)
+	b = append(b, ':')
+	b = append(b, p.o.ServerName...)
+	return appendLine(b, start, code, all)
 }
 
 // A user is a registered IRC user as other sessions see it. Its fields
 // are guarded by Protocol.mu; others get copies (lookup).
 type user struct {
-	nick, user, real, away string
+	nick, real string
 }
 
-// lookup returns a copy of the registered IRC user called nick, whatever
-// its case.
-func (p *Protocol) lookup(nick string) (user, bool) {
+// A profile is what WHO, WHOIS and USERHOST say of a user.
+type profile struct {
+	nick, real, away string
+}
+
+// lookup returns the profile of the registered IRC user called nick,
+// whatever its case.
+func (p *Protocol) lookup(nick string) (profile, bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	u, ok := p.nicks[fold(nick)]
 	if !ok {
-		return user{}, false
+		return profile{}, false
 	}
-	return *u, true
+	return profile{nick: u.nick, real: u.real, away: p.away[u]}, true
 }
 
 // claim registers u under nick, in place of its old nick if it had one;
@@ -258,11 +292,16 @@ func (p *Protocol) release(u *user) {
 	if p.nicks[fold(u.nick)] == u {
 		delete(p.nicks, fold(u.nick))
 	}
+	delete(p.away, u)
 }
 
 // setAway sets u's away message ("" for none).
 func (p *Protocol) setAway(u *user, text string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	u.away = text
+	if text == "" {
+		delete(p.away, u)
+	} else {
+		p.away[u] = text
+	}
 }

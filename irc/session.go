@@ -22,14 +22,15 @@ type session struct {
 	c chat.Conn
 
 	// me is this user: the nick asked for (the registered one after
-	// registration), user and real name from USER, away message. Once
-	// registered it is the entry in the protocol's registry, whose lock
-	// guards changes; this session's goroutine is the only one to change
-	// it, so it reads it without the lock.
-	me       user
-	channels []string // the rooms joined, in join order
+	// registration) and the real name from USER. Once registered it is the
+	// entry in the protocol's registry, whose lock guards changes; this
+	// session's goroutine is the only one to change it, so it reads it
+	// without the lock. The rooms it is in are the hub's (Conn.Joined):
+	// an idle connection keeps nothing here that it need not.
+	me user
 
 	capping      bool // CAP negotiation under way: registration waits for CAP END
+	gotUser      bool // USER has come
 	registered   bool
 	awaitingPong bool // a PING went out and nothing has come since
 }
@@ -174,7 +175,9 @@ func (s *session) pass(m message) bool {
 	return true
 }
 
-// userCmd takes the user name and real name.
+// userCmd takes the real name. The user name is not kept: every user's
+// source is nick!nick@server (see Protocol.appendSource), and WHO, WHOIS
+// and USERHOST say the same.
 func (s *session) userCmd(m message) bool {
 	switch {
 	case s.registered:
@@ -182,11 +185,10 @@ func (s *session) userCmd(m message) bool {
 	case len(m.params) < 4 || m.params[0] == "":
 		s.reply(errNeedMoreParams, m.cmd, "Not enough parameters")
 	default:
-		// Kept for the connection's life: copies of the line's bytes, the
-		// same string when they repeat (clients often send the nick, or
-		// the login name, for both).
-		s.me.user = keep(cut(m.params[0], 32), s.me.nick)
-		s.me.real = keep(cut(m.params[3], 200), s.me.user, s.me.nick)
+		// Kept for the connection's life: a copy of the line's bytes, or
+		// the nick when they are the same (clients often send it for both).
+		s.me.real = keep(cut(m.params[3], 200), s.me.nick)
+		s.gotUser = true
 		s.register()
 	}
 	return true
@@ -252,7 +254,7 @@ func (s *session) nickCmd(m message) bool {
 		s.reply(errNicknameInUse, nick, refusal(err, "Someone in one of your channels is called "+nick))
 		return true
 	}
-	if len(s.channels) == 0 { // else the rooms told this client, with everyone
+	if len(s.c.Joined()) == 0 { // else the rooms told this client, with everyone
 		s.c.Send(s.p.userLine(old, "NICK", nick))
 	}
 	return true
@@ -261,7 +263,7 @@ func (s *session) nickCmd(m message) bool {
 // register completes registration once NICK and USER have come and any
 // CAP negotiation has ended: the nick is claimed and the welcome sent.
 func (s *session) register() {
-	if s.registered || s.capping || s.me.nick == "" || s.me.user == "" {
+	if s.registered || s.capping || s.me.nick == "" || !s.gotUser {
 		return
 	}
 	// A refused nick is forgotten before the numeric, whose target is
@@ -287,27 +289,51 @@ func (s *session) register() {
 	}
 	s.registered = true
 	o := &s.p.o
-	s.reply(rplWelcome, "Welcome to the "+o.Network+" IRC network, "+s.me.nick+"!"+s.me.user+"@"+o.ServerName)
-	s.reply(rplYourHost, "Your host is "+o.ServerName+", running framechat")
-	s.reply(rplCreated, "This server was created "+s.p.created)
-	s.reply(rplMyInfo, o.ServerName, "framechat", "i", "n")
+	w := burst{s: s, b: make([]byte, 0, 1024)}
+	w.reply(rplWelcome, "Welcome to the "+o.Network+" IRC network, "+s.me.nick+"!"+s.me.nick+"@"+o.ServerName)
+	w.reply(rplYourHost, s.p.yourHost)
+	w.reply(rplCreated, s.p.created)
+	w.reply(rplMyInfo, o.ServerName, "framechat", "i", "n")
 	l := s.c.Limits()
-	s.reply(rplISupport, "CASEMAPPING=ascii", "CHANTYPES=#", "CHANLIMIT=#:", "NICKLEN="+itoa(min(o.MaxNickBytes, l.MaxNameBytes)),
+	w.reply(rplISupport, "CASEMAPPING=ascii", "CHANTYPES=#", "CHANLIMIT=#:", "NICKLEN="+itoa(min(o.MaxNickBytes, l.MaxNameBytes)),
 		"CHANNELLEN="+itoa(l.MaxRoomNameBytes+1), "NETWORK="+o.Network, "PREFIX=", "CHANMODES=,,,n", "are supported by this server")
-	s.motd(message{})
+	w.motd()
+	s.c.Send(w.b)
 }
 
-// motd sends the message of the day, or ERR_NOMOTD.
+// A burst gathers replies to one client into one message (the welcome
+// and the MOTD): one buffer and one Send, where a reply each would make
+// a dozen short-lived allocations per registration, whose holes are left
+// among every idle connection's long-lived ones.
+type burst struct {
+	s *session
+	b []byte
+}
+
+// reply appends a numeric reply.
+func (w *burst) reply(code string, params ...string) {
+	w.b = w.s.p.appendNumeric(w.b, code, w.s.me.nick, params...)
+}
+
+// motd appends the message of the day, or ERR_NOMOTD.
+func (w *burst) motd() {
+	p := w.s.p
+	if len(p.motd) == 0 {
+		w.reply(errNoMOTD, "MOTD File is missing")
+		return
+	}
+	w.reply(rplMOTDStart, p.motdStart)
+	for _, l := range p.motd {
+		w.reply(rplMOTD, l)
+	}
+	w.reply(rplEndOfMOTD, "End of /MOTD command.")
+}
+
+// motd answers MOTD.
 func (s *session) motd(message) bool {
-	if len(s.p.o.MOTD) == 0 {
-		s.reply(errNoMOTD, "MOTD File is missing")
-		return true
-	}
-	s.reply(rplMOTDStart, "- "+s.p.o.ServerName+" Message of the day - ")
-	for _, l := range s.p.o.MOTD {
-		s.reply(rplMOTD, "- "+l)
-	}
-	s.reply(rplEndOfMOTD, "End of /MOTD command.")
+	w := burst{s: s}
+	w.motd()
+	s.c.Send(w.b)
 	return true
 }
 
@@ -339,8 +365,9 @@ func (s *session) room(channel string) (string, bool) {
 	if !ok || name == "" {
 		return "", false
 	}
-	if i := slices.IndexFunc(s.channels, func(r string) bool { return strings.EqualFold(r, name) }); i >= 0 {
-		return s.channels[i], true
+	joined := s.c.Joined()
+	if i := slices.IndexFunc(joined, func(r string) bool { return strings.EqualFold(r, name) }); i >= 0 {
+		return joined[i], true
 	}
 	if rooms, err := s.c.Rooms(); err == nil {
 		if i := slices.IndexFunc(rooms, func(r string) bool { return strings.EqualFold(r, name) }); i >= 0 {
@@ -351,7 +378,7 @@ func (s *session) room(channel string) (string, bool) {
 }
 
 // in reports whether the client is in room.
-func (s *session) in(room string) bool { return slices.Contains(s.channels, room) }
+func (s *session) in(room string) bool { return slices.Contains(s.c.Joined(), room) }
 
 // join joins each channel of a comma-separated list, creating the rooms
 // that do not exist; "JOIN 0" parts every channel. Keys are ignored: no
@@ -361,8 +388,8 @@ func (s *session) join(m message) bool {
 		return true
 	}
 	if m.params[0] == "0" {
-		for len(s.channels) > 0 {
-			s.partRoom(s.channels[len(s.channels)-1], "")
+		for _, r := range slices.Backward(s.c.Joined()) {
+			s.partRoom(r, "")
 		}
 		return true
 	}
@@ -379,7 +406,6 @@ func (s *session) join(m message) bool {
 			s.joinFailed(channel, err)
 			continue
 		}
-		s.channels = append(s.channels, room)
 		s.namesOf(room)
 	}
 	return true
@@ -445,7 +471,6 @@ func (s *session) part(m message) bool {
 // partRoom leaves room and echoes the PART.
 func (s *session) partRoom(room, reason string) {
 	s.c.Leave(room)
-	s.channels = slices.DeleteFunc(s.channels, func(r string) bool { return r == room })
 	if reason != "" {
 		s.send("PART", "#"+room, reason)
 	} else {
@@ -495,14 +520,21 @@ func (s *session) privmsg(m message) bool {
 		if to == "" {
 			continue
 		}
-		if strings.HasPrefix(to, "#") {
-			room, _ := s.room(to)
-			switch {
-			case s.in(room):
-				if err := s.post(notice, kind, room, "", text); err != nil {
-					s.c.Failed(m.cmd, to, err)
-					fail(errCannotSendToChan, to, refusal(err, "Cannot send to channel"))
+		if room, ok := strings.CutPrefix(to, "#"); ok {
+			// The channel as the client was told it (its JOIN echo) is
+			// the room, and one look: only a miss resolves its case.
+			err := s.post(notice, kind, room, "", text)
+			if errors.Is(err, chat.ErrNotInRoom) {
+				if r, _ := s.room(to); r != room {
+					room = r
+					err = s.post(notice, kind, room, "", text)
 				}
+			}
+			switch {
+			case err == nil:
+			case !errors.Is(err, chat.ErrNotInRoom):
+				s.c.Failed(m.cmd, to, err)
+				fail(errCannotSendToChan, to, refusal(err, "Cannot send to channel"))
 			case s.exists(room):
 				fail(errCannotSendToChan, to, "Cannot send to channel (you are not in it)")
 			default:
@@ -568,7 +600,7 @@ func ctcp(text []byte) ([]byte, ctcpKind) {
 // shared finds nick in the client's channels and returns the first room
 // they share, with the nick as the room has it; "" if none.
 func (s *session) shared(nick string) (room, name string) {
-	for _, r := range s.channels {
+	for _, r := range s.c.Joined() {
 		members, err := s.c.Members(r)
 		if err != nil {
 			continue
@@ -584,7 +616,7 @@ func (s *session) shared(nick string) (room, name string) {
 // in when none is).
 func (s *session) names(m message) bool {
 	if m.arg(0) == "" {
-		for _, r := range s.channels {
+		for _, r := range s.c.Joined() {
 			s.namesOf(r)
 		}
 		s.reply(rplEndOfNames, "*", "End of /NAMES list")
@@ -660,7 +692,7 @@ func (s *session) who(m message) bool {
 		if t.away != "" {
 			flag = "G"
 		}
-		s.reply(rplWhoReply, channel, t.user, s.p.o.ServerName, s.p.o.ServerName, nick, flag, "0 "+t.real)
+		s.reply(rplWhoReply, channel, t.nick, s.p.o.ServerName, s.p.o.ServerName, nick, flag, "0 "+t.real)
 	}
 	if room, ok := s.room(mask); ok {
 		if members, err := s.c.Members(room); err == nil {
@@ -692,7 +724,7 @@ func (s *session) whois(m message) bool {
 	_, irc := s.p.lookup(nick)
 	irc = irc || s.onNetwork()(nick)
 	var channels []string
-	for _, r := range s.channels {
+	for _, r := range s.c.Joined() {
 		if members, err := s.c.Members(r); err == nil {
 			if i := slices.IndexFunc(members, func(n string) bool { return strings.EqualFold(n, nick) }); i >= 0 {
 				nick = members[i]
@@ -706,7 +738,7 @@ func (s *session) whois(m message) bool {
 		return true
 	}
 	t := s.identity(nick)
-	s.reply(rplWhoisUser, t.nick, t.user, s.p.o.ServerName, "*", t.real)
+	s.reply(rplWhoisUser, t.nick, t.nick, s.p.o.ServerName, "*", t.real)
 	s.reply(rplWhoisServer, t.nick, s.p.o.ServerName, s.p.o.Network)
 	if t.away != "" {
 		s.reply(rplAway, t.nick, t.away)
@@ -812,7 +844,7 @@ func (s *session) userhost(m message) bool {
 			if t.away != "" {
 				mark = "-"
 			}
-			out = append(out, t.nick+"="+mark+t.user+"@"+s.p.o.ServerName)
+			out = append(out, t.nick+"="+mark+t.nick+"@"+s.p.o.ServerName)
 		} else if onNetwork(nick) { // on another server: its away state is not known here
 			out = append(out, nick+"=+"+nick+"@"+s.p.o.ServerName)
 		}
@@ -863,11 +895,11 @@ func (s *session) taken(nick string) bool {
 // identity is what WHO and WHOIS say of nick: its registry entry for an
 // IRC user, else (a user of another protocol) its nick for user and real
 // name.
-func (s *session) identity(nick string) user {
+func (s *session) identity(nick string) profile {
 	if t, ok := s.p.lookup(nick); ok {
 		return t
 	}
-	return user{nick: nick, user: nick, real: nick}
+	return profile{nick: nick, real: nick}
 }
 
 // refusal is a hook's reason for refusing, if err is one, else fallback.
