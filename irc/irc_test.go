@@ -148,6 +148,8 @@ func TestChannels(t *testing.T) {
 		":test.server 366 bob #go :End of /NAMES list",
 	)
 	alice.expect(":bob!bob@test.server JOIN #go")
+	bob.send("PRIVMSG #GO :any case") // the channel as the client typed it
+	alice.expect(":bob!bob@test.server PRIVMSG #go :any case")
 	bob.send("JOIN #go", "JOIN nohash", "PART #rust", "PART #nowhere", "PART")
 	bob.expect(
 		":test.server 403 bob nohash :No such channel (channel names start with #)",
