@@ -43,7 +43,8 @@ start() {
   esac
   sleep 1
 }
-stop() { [ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null; pid=; true; }
+# InspIRCd exits non-zero when stopped: that must not end the script (set -e).
+stop() { if [ -n "$pid" ]; then kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null || true; fi; pid=; }
 bench() { "$out/chatbench" $target -pid "$pid" "$@" 2>"$out/err" || { cat "$out/err" >&2; exit 1; }; }
 
 if [[ " $servers " == *" defaults "* ]]; then
