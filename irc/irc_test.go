@@ -321,12 +321,12 @@ func TestProfile(t *testing.T) {
 	alice.until(":dan!dan@test.server PART #go")
 	// The hub ends dan's session after its part: ask until the network
 	// has forgotten the nick, then look at what the protocol keeps.
-	for i := 0; ; i++ {
+	for deadline := time.Now().Add(testTimeout); ; {
 		alice.send("ISON dan")
 		if alice.recv() == ":test.server 303 alice :" {
 			break
 		}
-		if i == 100 {
+		if time.Now().After(deadline) {
 			t.Fatal("dan is still on the network after its QUIT")
 		}
 	}
