@@ -806,7 +806,7 @@ func (s *session) mode(m message) bool {
 
 // awayCmd sets or clears the away message.
 func (s *session) awayCmd(m message) bool {
-	text := cut(m.arg(0), 200)
+	text := strings.Clone(cut(m.arg(0), 200)) // kept: not a slice of the whole line
 	s.p.setAway(&s.me, text)
 	if text == "" {
 		s.reply(rplUnaway, "You are no longer marked as being away")
