@@ -71,7 +71,9 @@ type Directory interface {
 	Leave(ctx context.Context, room string, m Member) error
 
 	// Members returns the members of room in the order they joined, with
-	// the same freshness (and errors) as Rooms.
+	// the same freshness (and errors) as Rooms. (The rooms that hold
+	// claims, which a Hub makes for Conn.Claim, may be listed in any
+	// order.)
 	Members(ctx context.Context, room string) ([]Member, error)
 }
 
@@ -149,7 +151,9 @@ type MemBus struct {
 	mu      sync.Mutex
 	rooms   map[string]struct{}
 	order   []string
-	members map[string][]Member
+	members map[string][]Member // the rooms of people, in join order
+	claims  map[string]claimSet // the rooms of claims scopes (see claimSet)
+	hubs    []string            // the hub IDs a claimSet's holders name (hubIndex)
 }
 
 type memSub struct{ deliver func(Message) }
@@ -160,6 +164,7 @@ func NewMemBus() *MemBus {
 		subs:    make(map[string][]*memSub),
 		rooms:   make(map[string]struct{}),
 		members: make(map[string][]Member),
+		claims:  make(map[string]claimSet),
 	}
 }
 
@@ -229,6 +234,9 @@ func (b *MemBus) Join(_ context.Context, room string, m Member, unique bool) (in
 	if _, ok := b.rooms[room]; !ok {
 		return 0, fmt.Errorf("chat: join %q: %w", room, ErrNoSuchRoom)
 	}
+	if isClaimRoom(room) {
+		return b.claimLocked(room, m)
+	}
 	ms := b.members[room]
 	if unique && slices.ContainsFunc(ms, func(x Member) bool { return x.Name == m.Name }) {
 		return 0, fmt.Errorf("chat: join %q as %q: %w", room, m.Name, ErrNickInUse)
@@ -241,6 +249,9 @@ func (b *MemBus) Join(_ context.Context, room string, m Member, unique bool) (in
 func (b *MemBus) Rename(_ context.Context, room string, m Member, name string) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	if cs := b.claims[room]; cs != nil {
+		return b.renameClaimLocked(cs, m, name)
+	}
 	ms := b.members[room]
 	if slices.ContainsFunc(ms, func(x Member) bool { return x.Name == name }) {
 		return fmt.Errorf("chat: rename %q to %q: %w", m.Name, name, ErrNickInUse)
@@ -255,16 +266,24 @@ func (b *MemBus) Rename(_ context.Context, room string, m Member, name string) e
 func (b *MemBus) Leave(_ context.Context, room string, m Member) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	if cs := b.claims[room]; cs != nil {
+		b.unclaimLocked(cs, m)
+		return nil
+	}
 	if i := indexMember(b.members[room], m); i >= 0 {
 		b.members[room] = slices.Delete(b.members[room], i, i+1)
 	}
 	return nil
 }
 
-// Members returns room's members in join order.
+// Members returns room's members in join order (a claims scope's in no
+// order).
 func (b *MemBus) Members(_ context.Context, room string) ([]Member, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	if cs := b.claims[room]; cs != nil {
+		return b.listClaimsLocked(cs), nil
+	}
 	return slices.Clone(b.members[room]), nil
 }
 

@@ -15,8 +15,9 @@ import (
 // (it starts with a control character), so that the Directory's rule for
 // unique names in a room, atomic across hubs, is the claims' rule too, and
 // a Bus that reaps the members of a hub that died frees its claims too.
-// Nothing is ever published to such a room, and room listings leave it
-// out.
+// Nothing is ever published to such a room, room listings leave it out,
+// and its members have no order. A MemBus keeps it as a set of names
+// (claimSet), not as a list.
 
 // claimRoomPrefix starts the name of a scope's room.
 const claimRoomPrefix = "\x00claims:"
@@ -127,4 +128,99 @@ func (s *session) Claimed(scope string) ([]string, error) {
 		names[i] = m.Name
 	}
 	return names, nil
+}
+
+// A claimSet is a claims scope as a MemBus keeps it: the holder of each
+// name, by name, so that claiming, renaming and giving up a name take the
+// same time with ten IRC users as with a hundred thousand (a room's
+// members are a list in join order, searched through on a unique join).
+// Its names have no order. The MemBus's lock guards it.
+type claimSet map[string]holder
+
+// A holder is the connection holding a claimed name: its hub, as an index
+// into MemBus.hubs (so that a claim takes 32 bytes of its map), and its
+// number there.
+type holder struct {
+	hub  uint32
+	conn uint64
+}
+
+// hubIndex returns the index of hub in b.hubs, adding it if add is set,
+// and reports whether it is there. A MemBus serves a few hubs, which
+// keep their IDs: a list is enough, and an ID once added stays.
+func (b *MemBus) hubIndex(hub string, add bool) (uint32, bool) {
+	if i := slices.Index(b.hubs, hub); i >= 0 {
+		return uint32(i), true
+	}
+	if !add {
+		return 0, false
+	}
+	b.hubs = append(b.hubs, hub)
+	return uint32(len(b.hubs) - 1), true
+}
+
+// claimLocked records m's name in the claims scope of room, which exists;
+// a name has one holder, so it fails with ErrNickInUse if the name is
+// held. b.mu is held.
+func (b *MemBus) claimLocked(room string, m Member) (int, error) {
+	cs := b.claims[room]
+	if cs == nil {
+		cs = make(claimSet)
+		b.claims[room] = cs
+	}
+	if _, ok := cs[m.Name]; ok {
+		return 0, fmt.Errorf("chat: join %q as %q: %w", room, m.Name, ErrNickInUse)
+	}
+	hub, _ := b.hubIndex(m.Hub, true)
+	cs[m.Name] = holder{hub: hub, conn: m.Conn}
+	return len(cs), nil
+}
+
+// heldBy returns the name m holds in cs: m.Name if m holds it, else
+// whatever m holds (found by going through them all), and reports
+// whether m holds one. b.mu is held.
+func (b *MemBus) heldBy(cs claimSet, m Member) (string, bool) {
+	hub, ok := b.hubIndex(m.Hub, false)
+	if !ok {
+		return "", false
+	}
+	h := holder{hub: hub, conn: m.Conn}
+	if cs[m.Name] == h {
+		return m.Name, true
+	}
+	for name, x := range cs {
+		if x == h {
+			return name, true
+		}
+	}
+	return "", false
+}
+
+// renameClaimLocked moves m's claim in cs to name, failing with
+// ErrNickInUse if name is held. b.mu is held.
+func (b *MemBus) renameClaimLocked(cs claimSet, m Member, name string) error {
+	if _, ok := cs[name]; ok {
+		return fmt.Errorf("chat: rename %q to %q: %w", m.Name, name, ErrNickInUse)
+	}
+	if old, ok := b.heldBy(cs, m); ok {
+		cs[name] = cs[old]
+		delete(cs, old)
+	}
+	return nil
+}
+
+// unclaimLocked gives up m's claim in cs, if it has one. b.mu is held.
+func (b *MemBus) unclaimLocked(cs claimSet, m Member) {
+	if name, ok := b.heldBy(cs, m); ok {
+		delete(cs, name)
+	}
+}
+
+// listClaimsLocked returns the claims of cs as members. b.mu is held.
+func (b *MemBus) listClaimsLocked(cs claimSet) []Member {
+	ms := make([]Member, 0, len(cs))
+	for name, h := range cs {
+		ms = append(ms, Member{Name: name, Hub: b.hubs[h.hub], Conn: h.conn})
+	}
+	return ms
 }

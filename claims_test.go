@@ -2,14 +2,19 @@ package chat
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	gocmp "github.com/google/go-cmp/cmp"
 )
 
 // claimer is a test protocol whose lines drive the claims API: "claim
@@ -48,6 +53,7 @@ func (s claimerSession) Handle(msg []byte) bool {
 	case "claimed":
 		var names []string
 		names, err = s.c.Claimed("test")
+		slices.Sort(names) // a scope's names have no order
 		reply = strings.Join(names, ",")
 	case "name":
 		err = s.c.SetName(arg)
@@ -131,7 +137,7 @@ func TestClaimsAcrossHubs(t *testing.T) {
 	b.ask("claim bob", "taken") // a move to a taken name keeps the old one
 	a.ask("claim dave", "ok")   // a move frees bob
 	b.ask("claim bob", "ok")
-	a.ask("claimed", "dave,bob")
+	a.ask("claimed", "bob,dave")
 	b.ask("rooms", "rooms:")
 	b.ask("claim", "error: chat: claim in \"test\": "+ErrInvalidName.Error())
 	a.ask("unclaim", "ok")
@@ -144,31 +150,119 @@ func TestClaimsAcrossHubs(t *testing.T) {
 	c.ask("claimed", "bob,dave")
 }
 
-// BenchmarkMemBusJoin: one member joins a room of n others under a unique
-// name and leaves again, on the in-process Bus. A claims scope is such a
-// room: IRC's holds every IRC user of the cluster.
+// TestMemBusClaimsMatchRooms: a MemBus keeps a claims scope apart from
+// its rooms of people (by name, not as a list), yet must answer as a room
+// of unique names does. The same random joins, renames and leaves, from
+// connections of two hubs, go to a claims scope and to an ordinary room,
+// and the answers and members must agree, whatever their order.
+func TestMemBusClaimsMatchRooms(t *testing.T) {
+	ctx := context.Background()
+	bus := NewMemBus()
+	claims, people := claimRoom("test"), "people"
+	for _, room := range []string{claims, people} {
+		if err := bus.CreateRoom(ctx, room); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	var conns []Member
+	for hub := range 2 {
+		for c := range 20 {
+			conns = append(conns, Member{Hub: fmt.Sprint("hub", hub), Conn: uint64(c + 1)})
+		}
+	}
+	name := func() string { return fmt.Sprint("n", rng.IntN(12)) }
+	held := map[Member]string{} // the name each connection in the rooms has
+	for step := range 5000 {
+		c := conns[rng.IntN(len(conns))] // a connection, with no name
+		m := c
+		old, ok := held[c]
+		var op string
+		var errs [2]error
+		var counts [2]int
+		switch {
+		case !ok:
+			op, m.Name = "join", name()
+			for i, room := range []string{claims, people} {
+				counts[i], errs[i] = bus.Join(ctx, room, m, true)
+			}
+			if errs[1] == nil {
+				held[c] = m.Name
+			}
+		case rng.IntN(2) == 0:
+			op, m.Name = "rename", old
+			to := name()
+			for i, room := range []string{claims, people} {
+				errs[i] = bus.Rename(ctx, room, m, to)
+			}
+			if errs[1] == nil {
+				held[c] = to
+			}
+		default:
+			op, m.Name = "leave", old
+			if rng.IntN(4) == 0 {
+				m.Name = "stale" // leave finds a member by hub and connection
+			}
+			for i, room := range []string{claims, people} {
+				errs[i] = bus.Leave(ctx, room, m)
+			}
+			if errs[1] == nil {
+				delete(held, c)
+			}
+		}
+		if errors.Is(errs[0], ErrNickInUse) != errors.Is(errs[1], ErrNickInUse) || (errs[0] == nil) != (errs[1] == nil) || counts[0] != counts[1] {
+			t.Fatalf("step %d: %s %+v: claims answer %d, %v; room answers %d, %v", step, op, m, counts[0], errs[0], counts[1], errs[1])
+		}
+		got, err := bus.Members(ctx, claims)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, _ := bus.Members(ctx, people)
+		byConn := func(a, b Member) int { return cmp.Or(strings.Compare(a.Hub, b.Hub), cmp.Compare(a.Conn, b.Conn)) }
+		slices.SortFunc(got, byConn)
+		slices.SortFunc(want, byConn)
+		if diff := gocmp.Diff(want, got); diff != "" {
+			t.Fatalf("step %d: %s %+v: claims differ from the room (-room +claims):\n%s", step, op, m, diff)
+		}
+	}
+}
+
+// BenchmarkMemBusJoin: in a room of n members with unique names, on the
+// in-process Bus, one member leaves and joins again, a different one each
+// time (so that most leave from the middle of the room). A claims scope
+// is such a room, and IRC's holds every IRC user of the cluster; a room
+// of people ("room") is the same as a list in join order.
 func BenchmarkMemBusJoin(b *testing.B) {
 	ctx := context.Background()
-	for _, n := range []int{100, 10000} {
-		b.Run(fmt.Sprint(n), func(b *testing.B) {
-			bus := NewMemBus()
-			if err := bus.CreateRoom(ctx, "r"); err != nil {
-				b.Fatal(err)
-			}
-			for i := range n {
-				if _, err := bus.Join(ctx, "r", Member{Name: fmt.Sprint("user", i), Hub: "hub", Conn: uint64(i + 1)}, true); err != nil {
+	for _, kind := range []string{"room", "claims"} {
+		for _, n := range []int{100, 10000} {
+			b.Run(fmt.Sprint(kind, "/", n), func(b *testing.B) {
+				bus, room := NewMemBus(), "r"
+				if kind == "claims" {
+					room = claimRoom("irc")
+				}
+				if err := bus.CreateRoom(ctx, room); err != nil {
 					b.Fatal(err)
 				}
-			}
-			m := Member{Name: "newcomer", Hub: "hub", Conn: uint64(n + 1)}
-			for b.Loop() {
-				if _, err := bus.Join(ctx, "r", m, true); err != nil {
-					b.Fatal(err)
+				ms := make([]Member, n)
+				for i := range ms {
+					ms[i] = Member{Name: fmt.Sprint("user", i), Hub: "hub", Conn: uint64(i + 1)}
+					if _, err := bus.Join(ctx, room, ms[i], true); err != nil {
+						b.Fatal(err)
+					}
 				}
-				if err := bus.Leave(ctx, "r", m); err != nil {
-					b.Fatal(err)
+				i := 0
+				for b.Loop() {
+					m := ms[i]
+					if err := bus.Leave(ctx, room, m); err != nil {
+						b.Fatal(err)
+					}
+					if _, err := bus.Join(ctx, room, m, true); err != nil {
+						b.Fatal(err)
+					}
+					i = (i + 7919) % n // a prime step: every member in turn, all over the room
 				}
-			}
-		})
+			})
+		}
 	}
 }

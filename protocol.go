@@ -204,7 +204,8 @@ type Conn interface {
 	Claim(scope, name string) error
 	// Unclaim gives up the connection's name in scope, if it has one.
 	Unclaim(scope string) error
-	// Claimed lists the names held in scope, on every hub of the cluster.
+	// Claimed lists the names held in scope, on every hub of the cluster,
+	// in no particular order.
 	Claimed(scope string) ([]string, error)
 }
 
