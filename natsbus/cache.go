@@ -18,8 +18,11 @@ import (
 type cache struct {
 	kv jetstream.KeyValue
 
-	mu      sync.Mutex
-	entries map[string]centry
+	mu sync.Mutex
+	// entries are by group, then by key: a key's group is what comes
+	// before its first dot (a room's, in the members bucket), so that the
+	// members of one room are found without going through the cluster's.
+	entries map[string]map[string]centry
 	rev     uint64        // the highest revision the watcher has delivered
 	ready   bool          // the watcher has delivered the bucket's initial values
 	changed chan struct{} // closed and replaced on every change
@@ -37,7 +40,28 @@ type centry struct {
 }
 
 func newCache(kv jetstream.KeyValue) *cache {
-	return &cache{kv: kv, entries: make(map[string]centry), changed: make(chan struct{})}
+	return &cache{kv: kv, entries: make(map[string]map[string]centry), changed: make(chan struct{})}
+}
+
+// group is the group of key k: what comes before its first dot; "" for a
+// key with none (a room's, in the rooms bucket).
+func group(k string) string {
+	g, _, ok := strings.Cut(k, ".")
+	if !ok {
+		return ""
+	}
+	return g
+}
+
+// deleteLocked removes the entry of k; c.mu is held.
+func (c *cache) deleteLocked(k string) {
+	g := group(k)
+	if es := c.entries[g]; es != nil {
+		delete(es, k)
+		if len(es) == 0 {
+			delete(c.entries, g)
+		}
+	}
 }
 
 // start begins watching the bucket and waits for its current contents.
@@ -99,9 +123,14 @@ func (c *cache) close() {
 func (c *cache) restart(ctx context.Context) error {
 	c.close()
 	c.mu.Lock()
-	for k, e := range c.entries {
-		if e.rev > 0 {
-			delete(c.entries, k)
+	for g, es := range c.entries {
+		for k, e := range es {
+			if e.rev > 0 {
+				delete(es, k)
+			}
+		}
+		if len(es) == 0 {
+			delete(c.entries, g)
 		}
 	}
 	c.rev, c.ready = 0, false
@@ -122,7 +151,7 @@ func (c *cache) apply(e jetstream.KeyValueEntry) {
 	case jetstream.KeyValuePut:
 		c.putLocked(e.Key(), e.Value(), e.Revision())
 	default:
-		delete(c.entries, e.Key())
+		c.deleteLocked(e.Key())
 	}
 }
 
@@ -133,7 +162,13 @@ func (c *cache) notify() {
 }
 
 func (c *cache) putLocked(k string, v []byte, rev uint64) {
-	old, ok := c.entries[k]
+	g := group(k)
+	es := c.entries[g]
+	if es == nil {
+		es = make(map[string]centry)
+		c.entries[g] = es
+	}
+	old, ok := es[k]
 	if ok && rev != 0 && old.rev > rev {
 		return // the watcher is behind a local write
 	}
@@ -148,7 +183,7 @@ func (c *cache) putLocked(k string, v []byte, rev uint64) {
 	if s := since(v); s != 0 {
 		order = s
 	}
-	c.entries[k] = centry{key: k, value: v, rev: rev, order: order}
+	es[k] = centry{key: k, value: v, rev: rev, order: order}
 }
 
 // since reads the first-join revision a membership value carries.
@@ -174,7 +209,7 @@ func (c *cache) set(k string, v []byte, rev uint64) {
 func (c *cache) remove(k string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	delete(c.entries, k)
+	c.deleteLocked(k)
 }
 
 func (c *cache) has(k string) bool {
@@ -185,29 +220,54 @@ func (c *cache) has(k string) bool {
 func (c *cache) get(k string) (centry, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	e, ok := c.entries[k]
+	e, ok := c.entries[group(k)][k]
 	return e, ok
 }
 
-// list returns the entries whose keys start with prefix, in creation order.
-func (c *cache) list(prefix string) []centry {
+// all returns every entry, in creation order.
+func (c *cache) all() []centry {
 	c.mu.Lock()
 	var out []centry
-	for k, e := range c.entries {
-		if strings.HasPrefix(k, prefix) {
+	for _, es := range c.entries {
+		for _, e := range es {
 			out = append(out, e)
 		}
 	}
 	c.mu.Unlock()
-	slices.SortFunc(out, func(a, b centry) int { return cmp.Compare(a.order, b.order) })
-	return out
+	return byOrder(out)
 }
 
-func (c *cache) count(prefix string) int { return len(c.list(prefix)) }
+// inGroup returns the entries of group g (a room's members, for the key
+// of the room), in creation order.
+func (c *cache) inGroup(g string) []centry {
+	c.mu.Lock()
+	es := c.entries[g]
+	out := make([]centry, 0, len(es))
+	for _, e := range es {
+		out = append(out, e)
+	}
+	c.mu.Unlock()
+	return byOrder(out)
+}
 
-// any reports whether a membership under prefix satisfies f.
-func (c *cache) any(prefix string, f func(memberValue) bool) bool {
-	for _, e := range c.list(prefix) {
+// byOrder sorts entries by creation order.
+func byOrder(es []centry) []centry {
+	slices.SortFunc(es, func(a, b centry) int { return cmp.Compare(a.order, b.order) })
+	return es
+}
+
+// size is the number of entries in group g.
+func (c *cache) size(g string) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.entries[g])
+}
+
+// any reports whether a membership in group g satisfies f.
+func (c *cache) any(g string, f func(memberValue) bool) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, e := range c.entries[g] {
 		var v memberValue
 		if json.Unmarshal(e.value, &v) == nil && f(v) {
 			return true

@@ -539,7 +539,7 @@ func (b *Bus) Rooms(ctx context.Context) ([]string, error) {
 		return nil, fmt.Errorf("natsbus: rooms: %w", err)
 	}
 	var names []string
-	for _, e := range b.roomCache.list("") {
+	for _, e := range b.roomCache.all() {
 		names = append(names, string(e.value))
 	}
 	return names, nil
@@ -553,7 +553,7 @@ func (b *Bus) Members(ctx context.Context, room string) ([]chat.Member, error) {
 		return nil, fmt.Errorf("natsbus: members of %q: %w", room, err)
 	}
 	var ms []chat.Member
-	for _, e := range b.memberCache.list(key(room) + ".") {
+	for _, e := range b.memberCache.inGroup(key(room)) {
 		var v memberValue
 		if json.Unmarshal(e.value, &v) == nil {
 			ms = append(ms, chat.Member{Name: v.Name, Hub: v.Hub, Conn: v.Conn})
@@ -607,12 +607,12 @@ func (b *Bus) Join(ctx context.Context, room string, m chat.Member, unique bool)
 	b.mu.Lock()
 	b.mine[mk] = &localMember{room: room, m: m, unique: unique, since: rev}
 	b.mu.Unlock()
-	return b.memberCache.count(key(room) + "."), nil
+	return b.memberCache.size(key(room)), nil
 }
 
 func (b *Bus) joinLocally(room string, m chat.Member, unique bool) (int, error) {
-	prefix := key(room) + "."
-	if unique && b.memberCache.any(prefix, func(v memberValue) bool { return v.Name == m.Name }) {
+	g := key(room)
+	if unique && b.memberCache.any(g, func(v memberValue) bool { return v.Name == m.Name }) {
 		return 0, fmt.Errorf("natsbus: join %q as %q: %w", room, m.Name, chat.ErrNickInUse)
 	}
 	mk := memberKey(room, m)
@@ -622,7 +622,7 @@ func (b *Bus) joinLocally(room string, m chat.Member, unique bool) (int, error) 
 	b.seq++
 	b.mine[mk] = &localMember{room: room, m: m, unique: unique, at: b.seq}
 	b.mu.Unlock()
-	return b.memberCache.count(prefix), nil
+	return b.memberCache.size(g), nil
 }
 
 // holders is the value of a name's key: the member keys holding it.
@@ -864,7 +864,7 @@ func (b *Bus) heartbeat() {
 // that only one Bus announces it.
 func (b *Bus) reap(ctx context.Context) {
 	alive := map[string]bool{b.node: true}
-	for _, e := range b.memberCache.list("") {
+	for _, e := range b.memberCache.all() {
 		var v memberValue
 		if json.Unmarshal(e.value, &v) != nil || e.rev == 0 {
 			continue
@@ -982,7 +982,7 @@ func (b *Bus) sync() {
 			cur.since = rev
 		}
 		b.mu.Unlock()
-		n := b.memberCache.count(key(lm.room) + ".")
+		n := b.memberCache.size(key(lm.room))
 		news = append(news, announcement{lm.room, chat.Message{Kind: chat.MessageJoined, From: lm.m.Name, Count: n, Hub: lm.m.Hub, Conn: lm.m.Conn}, lm.at})
 		back++
 	}

@@ -2,6 +2,7 @@ package natsbus_test
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"testing"
 	"time"
@@ -18,7 +19,7 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 // natsServer is a NATS server with JetStream embedded in the test, on
 // 127.0.0.1, storing in a directory of the test's.
 type natsServer struct {
-	t    *testing.T
+	t    testing.TB
 	dir  string
 	port int
 	s    *server.Server
@@ -27,7 +28,7 @@ type natsServer struct {
 	timeout time.Duration // the Buses' Options.Timeout (zero: the default)
 }
 
-func startNATS(t *testing.T) *natsServer {
+func startNATS(t testing.TB) *natsServer {
 	t.Helper()
 	n := &natsServer{t: t, dir: t.TempDir(), port: server.RANDOM_PORT}
 	n.start()
@@ -63,7 +64,7 @@ func (n *natsServer) stop() {
 func (n *natsServer) url() string { return n.s.ClientURL() }
 
 // bus connects a Bus for the test's life, with short timings.
-func (n *natsServer) bus(t *testing.T, obs chat.Observer) *natsbus.Bus {
+func (n *natsServer) bus(t testing.TB, obs chat.Observer) *natsbus.Bus {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -85,3 +86,32 @@ func TestContract(t *testing.T) {
 }
 
 func dialTCP(addr string) (net.Conn, error) { return net.DialTimeout("tcp", addr, 5*time.Second) }
+
+// BenchmarkJoin: one member joins a room of n others under a unique name
+// and leaves again, through NATS. (A claims scope is such a room: IRC's
+// holds every IRC user of the cluster.)
+func BenchmarkJoin(b *testing.B) {
+	ctx := context.Background()
+	for _, n := range []int{100, 5000} {
+		b.Run(fmt.Sprint(n), func(b *testing.B) {
+			bus := startNATS(b).bus(b, nil)
+			if err := bus.CreateRoom(ctx, "big"); err != nil {
+				b.Fatal(err)
+			}
+			for i := range n {
+				if _, err := bus.Join(ctx, "big", chat.Member{Name: fmt.Sprint("user", i), Hub: "hub", Conn: uint64(i + 1)}, true); err != nil {
+					b.Fatal(err)
+				}
+			}
+			m := chat.Member{Name: "newcomer", Hub: "hub", Conn: uint64(n + 1)}
+			for b.Loop() {
+				if _, err := bus.Join(ctx, "big", m, true); err != nil {
+					b.Fatal(err)
+				}
+				if err := bus.Leave(ctx, "big", m); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
