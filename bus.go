@@ -77,6 +77,18 @@ type Directory interface {
 	Members(ctx context.Context, room string) ([]Member, error)
 }
 
+// A MemberFinder is a Directory that can find a member of a room by name
+// without listing the room. It is optional: a Hub whose Bus has it asks it
+// whether a name is claimed (Conn.Held), which IRC does for every nick of
+// WHOIS, ISON and USERHOST; with a Bus that has not, the Hub lists the
+// claims instead, once per question.
+type MemberFinder interface {
+	// FindMember returns the member of room called name and true, or
+	// false if room has none (or does not exist), with the same
+	// freshness (and errors) as Members.
+	FindMember(ctx context.Context, room, name string) (Member, bool, error)
+}
+
 // Member is one connection's membership of a room: its name, and the hub
 // and connection it belongs to.
 type Member struct {
@@ -285,6 +297,26 @@ func (b *MemBus) Members(_ context.Context, room string) ([]Member, error) {
 		return b.listClaimsLocked(cs), nil
 	}
 	return slices.Clone(b.members[room]), nil
+}
+
+var _ MemberFinder = (*MemBus)(nil)
+
+// FindMember returns the member of room called name: at once in a claims
+// scope, by going through the members in a room of people.
+func (b *MemBus) FindMember(_ context.Context, room, name string) (Member, bool, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if cs := b.claims[room]; cs != nil {
+		h, ok := cs[name]
+		if !ok {
+			return Member{}, false, nil
+		}
+		return Member{Name: name, Hub: b.hubs[h.hub], Conn: h.conn}, true, nil
+	}
+	if i := slices.IndexFunc(b.members[room], func(x Member) bool { return x.Name == name }); i >= 0 {
+		return b.members[room][i], true, nil
+	}
+	return Member{}, false, nil
 }
 
 // indexMember finds a membership by hub and connection, whatever its name.

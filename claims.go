@@ -130,6 +130,40 @@ func (s *session) Claimed(scope string) ([]string, error) {
 	return names, nil
 }
 
+// Held reports which of names are held in scope, on every hub of the
+// cluster.
+func (s *session) Held(scope string, names ...string) ([]bool, error) {
+	held := make([]bool, len(names))
+	if len(names) == 0 {
+		return held, nil
+	}
+	ctx, room := context.Background(), claimRoom(scope)
+	if f, ok := s.hub.bus.(MemberFinder); ok {
+		for i, name := range names {
+			_, found, err := f.FindMember(ctx, room, name)
+			if err != nil {
+				return nil, fmt.Errorf("chat: is %q held in %q: %w", name, scope, err)
+			}
+			held[i] = found
+		}
+		return held, nil
+	}
+	claimed, err := s.Claimed(scope)
+	if err != nil {
+		return nil, err
+	}
+	asked := make(map[string][]int, len(names)) // where each name is in names
+	for i, name := range names {
+		asked[name] = append(asked[name], i)
+	}
+	for _, name := range claimed {
+		for _, i := range asked[name] {
+			held[i] = true
+		}
+	}
+	return held, nil
+}
+
 // A claimSet is a claims scope as a MemBus keeps it: the holder of each
 // name, by name, so that claiming, renaming and giving up a name take the
 // same time with ten IRC users as with a hundred thousand (a room's

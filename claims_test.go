@@ -266,3 +266,45 @@ func BenchmarkMemBusJoin(b *testing.B) {
 		}
 	}
 }
+
+// listingBus is a Bus that is not a MemberFinder: it can only list.
+type listingBus struct{ Bus }
+
+// BenchmarkHeld: IRC's question of WHOIS, ISON and USERHOST, "which of
+// these nicks does anyone have?" (Conn.Held), of 1 and of 100 absent nicks,
+// on a network of 10,000 claimed nicks, on the in-process Bus ("finds": a
+// lookup per nick) and on a Bus that can only list the claims ("lists":
+// one listing per question, as every Bus was asked before MemberFinder).
+func BenchmarkHeld(b *testing.B) {
+	ctx := context.Background()
+	mem := NewMemBus()
+	room := claimRoom("irc")
+	if err := mem.CreateRoom(ctx, room); err != nil {
+		b.Fatal(err)
+	}
+	for i := range 10000 {
+		if _, err := mem.Join(ctx, room, Member{Name: fmt.Sprint("user", i), Hub: "hub", Conn: uint64(i + 1)}, true); err != nil {
+			b.Fatal(err)
+		}
+	}
+	for _, bus := range []struct {
+		name string
+		bus  Bus
+	}{{"finds", mem}, {"lists", listingBus{mem}}} {
+		s := &session{hub: NewHub(Config{Bus: bus.bus})}
+		for _, n := range []int{1, 100} {
+			nicks := make([]string, n)
+			for i := range nicks {
+				nicks[i] = fmt.Sprint("absent", i)
+			}
+			b.Run(fmt.Sprint(bus.name, "/", n), func(b *testing.B) {
+				for b.Loop() {
+					held, err := s.Held("irc", nicks...)
+					if err != nil || slices.Contains(held, true) {
+						b.Fatal(held, err)
+					}
+				}
+			})
+		}
+	}
+}

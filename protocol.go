@@ -207,6 +207,12 @@ type Conn interface {
 	// Claimed lists the names held in scope, on every hub of the cluster,
 	// in no particular order.
 	Claimed(scope string) ([]string, error)
+	// Held reports, for each of names, whether it is held in scope on any
+	// hub of the cluster. It asks the Bus once per name when the Bus is a
+	// MemberFinder (the in-process Bus and natsbus are), and otherwise
+	// lists the scope once: a question about a few names costs little
+	// however many are claimed.
+	Held(scope string, names ...string) ([]bool, error)
 }
 
 // Limits are a hub's bounds on names, as a protocol needs them to word its

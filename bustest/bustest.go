@@ -54,6 +54,7 @@ func Run(t *testing.T, newCluster func(t *testing.T) Cluster) {
 		{"RenameAndLeave", testRenameAndLeave},
 		{"LeaveTwice", testLeaveTwice},
 		{"AnyRoomName", testAnyRoomName},
+		{"FindMember", testFindMember},
 		{"SeveralRooms", testSeveralRooms},
 		{"HubsCS168", testHubsCS168},
 		{"HubsCreateRace", testHubsCreateRace},
@@ -400,6 +401,63 @@ func testAnyRoomName(t *testing.T, cluster Cluster) {
 		t.Fatal(err)
 	}
 	eventually(t, membersAre(buses, room))
+}
+
+// testFindMember: a Bus that is a chat.MemberFinder (an optional part of
+// the Directory) finds the member of a given name, from any hub, in a room
+// of people and in a room of claims alike, and finds none for a name that
+// is not there, has left, or in a room that does not exist.
+func testFindMember(t *testing.T, cluster Cluster) {
+	ctx := context.Background()
+	buses := []chat.Bus{cluster(t), cluster(t)}
+	var finders []chat.MemberFinder
+	for _, b := range buses {
+		f, ok := b.(chat.MemberFinder)
+		if !ok {
+			t.Skip("the Bus is not a chat.MemberFinder (optional)")
+		}
+		finders = append(finders, f)
+	}
+	find := func(f chat.MemberFinder, room, name string) string {
+		m, ok, err := f.FindMember(ctx, room, name)
+		switch {
+		case err != nil:
+			return "error: " + err.Error()
+		case !ok:
+			return "none"
+		}
+		return fmt.Sprintf("%s@%s/%d", m.Name, m.Hub, m.Conn)
+	}
+	for _, room := range []string{"people", "\x00claims:find"} {
+		if err := buses[0].CreateRoom(ctx, room); err != nil {
+			t.Fatal(err)
+		}
+		ann, bob := chat.Member{Name: "ann", Hub: "hub0", Conn: 1}, chat.Member{Name: "bob", Hub: "hub1", Conn: 2}
+		if _, err := buses[0].Join(ctx, room, ann, true); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := buses[1].Join(ctx, room, bob, true); err != nil {
+			t.Fatal(err)
+		}
+		for i, f := range finders {
+			for name, want := range map[string]string{"ann": "ann@hub0/1", "bob": "bob@hub1/2", "cy": "none"} {
+				if got := find(f, room, name); got != want {
+					t.Errorf("%q: bus %d finds %q as %s, want %s", room, i, name, got, want)
+				}
+			}
+		}
+		if err := buses[1].Leave(ctx, room, bob); err != nil {
+			t.Fatal(err)
+		}
+		for i, f := range finders {
+			if got := find(f, room, "bob"); got != "none" {
+				t.Errorf("%q: bus %d finds bob, who left, as %s", room, i, got)
+			}
+		}
+	}
+	if got := find(finders[1], "nowhere", "ann"); got != "none" {
+		t.Errorf("a room that does not exist: found %s, want none", got)
+	}
 }
 
 func testRenameAndLeave(t *testing.T, cluster Cluster) {

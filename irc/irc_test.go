@@ -483,40 +483,66 @@ func TestNicksAcrossServers(t *testing.T) {
 	c.sync()
 }
 
-// countingBus is a MemBus that counts the reads of a Directory room's
-// members.
+// countingBus is a Bus that counts the reads of a Directory room's
+// members, and (as findingBus) the lookups of one member.
 type countingBus struct {
-	*chat.MemBus
-	reads atomic.Int32
+	chat.Bus
+	reads, finds atomic.Int32
 }
 
 func (b *countingBus) Members(ctx context.Context, room string) ([]chat.Member, error) {
 	b.reads.Add(1)
-	return b.MemBus.Members(ctx, room)
+	return b.Bus.Members(ctx, room)
 }
 
-// TestNetworkReadOncePerCommand: ISON, USERHOST and WHOIS read the
-// network's nicks from the Directory once per command, however many nicks
-// they name: an ISON line naming a hundred absent nicks must not read the
-// whole network a hundred times.
+// findingBus is a countingBus that is a chat.MemberFinder.
+type findingBus struct{ *countingBus }
+
+func (b findingBus) FindMember(ctx context.Context, room, name string) (chat.Member, bool, error) {
+	b.finds.Add(1)
+	return b.Bus.(chat.MemberFinder).FindMember(ctx, room, name)
+}
+
+// TestNetworkReadOncePerCommand: ISON, USERHOST and WHOIS ask the
+// Directory about the nicks this server does not have together, once per
+// command: with a Bus that can find one member (as the in-process Bus and
+// natsbus can), a lookup per nick and no read of the whole network; with
+// one that can only list, one read of the network's nicks however many
+// nicks the command names. An ISON line naming a hundred absent nicks must
+// not read the whole network a hundred times.
 func TestNetworkReadOncePerCommand(t *testing.T) {
-	bus := &countingBus{MemBus: chat.NewMemBus()}
-	one, two := serve(t, chat.Config{Bus: bus}), serve(t, chat.Config{Bus: bus})
-	one.register("alice").sync()
-	c := two.register("bob")
 	absent := make([]string, 100)
 	for i := range absent {
 		absent[i] = fmt.Sprint("n", i)
 	}
-	for _, tc := range []struct{ cmd, want string }{
-		{"ISON " + strings.Join(absent[:50], " ") + " alice " + strings.Join(absent[50:], " "), ":test.server 303 bob :alice"},
-		{"USERHOST n1 n2 n3 n4 alice", ":test.server 302 bob :alice=+alice@test.server"},
-	} {
-		before := bus.reads.Load()
-		c.send(tc.cmd)
-		c.expect(tc.want)
-		if n := bus.reads.Load() - before; n != 1 {
-			t.Errorf("%.20s…: %d reads of the Directory's members, want 1", tc.cmd, n)
+	for _, finds := range []bool{false, true} {
+		counts := &countingBus{Bus: chat.NewMemBus()}
+		var bus chat.Bus = counts
+		if finds {
+			bus = findingBus{counts}
+		}
+		one, two := serve(t, chat.Config{Bus: bus}), serve(t, chat.Config{Bus: bus})
+		one.register("alice").sync()
+		c := two.register("bob")
+		for _, tc := range []struct {
+			cmd, want string
+			asked     int32 // nicks that two does not have
+		}{
+			{"ISON " + strings.Join(absent[:50], " ") + " alice " + strings.Join(absent[50:], " ") + " bob", ":test.server 303 bob :alice bob", 101},
+			{"USERHOST n1 n2 n3 n4 alice", ":test.server 302 bob :alice=+alice@test.server", 5},
+			{"WHOIS n1", ":test.server 401 bob n1 :No such nick/channel", 1},
+		} {
+			reads, found := counts.reads.Load(), counts.finds.Load()
+			c.send(tc.cmd)
+			c.expect(tc.want)
+			if strings.HasPrefix(tc.cmd, "WHOIS") {
+				c.expect(":test.server 318 bob n1 :End of /WHOIS list")
+			}
+			reads, found = counts.reads.Load()-reads, counts.finds.Load()-found
+			if finds && (reads != 0 || found != tc.asked) || !finds && (reads != 1 || found != 0) {
+				t.Errorf("finds %v: %.20s…: %d reads of the Directory's members and %d lookups, want %s", finds, tc.cmd, reads, found,
+					map[bool]string{false: "1 and 0", true: fmt.Sprint("0 and ", tc.asked)}[finds])
+			}
 		}
 	}
 }

@@ -722,7 +722,7 @@ func (s *session) whois(m message) bool {
 	}
 	nick := m.params[len(m.params)-1] // WHOIS [server] nick
 	_, irc := s.p.lookup(nick)
-	irc = irc || s.onNetwork()(nick)
+	irc = irc || s.onNetwork(nick)[0]
 	var channels []string
 	for _, r := range s.c.Joined() {
 		if members, err := s.c.Members(r); err == nil {
@@ -819,61 +819,85 @@ func (s *session) awayCmd(m message) bool {
 // ison answers ISON: which of the nicks are IRC users on the network
 // (every server of the cluster).
 func (s *session) ison(m message) bool {
-	var on []string
-	onNetwork := s.onNetwork()
+	var nicks []string
 	for _, p := range m.params {
-		for _, nick := range strings.Fields(p) {
-			if t, ok := s.p.lookup(nick); ok {
-				on = append(on, t.nick)
-			} else if onNetwork(nick) {
-				on = append(on, nick)
-			}
+		nicks = append(nicks, strings.Fields(p)...)
+	}
+	var out []string
+	for _, t := range s.known(nicks) {
+		if t.nick != "" {
+			out = append(out, t.nick)
 		}
 	}
-	s.reply(rplIsOn, strings.Join(on, " "))
+	s.reply(rplIsOn, strings.Join(out, " "))
 	return true
 }
 
 // userhost answers USERHOST for up to five IRC users.
 func (s *session) userhost(m message) bool {
 	var out []string
-	onNetwork := s.onNetwork()
-	for _, nick := range m.params[:min(len(m.params), 5)] {
-		if t, ok := s.p.lookup(nick); ok {
-			mark := "+"
-			if t.away != "" {
-				mark = "-"
-			}
-			out = append(out, t.nick+"="+mark+t.nick+"@"+s.p.o.ServerName)
-		} else if onNetwork(nick) { // on another server: its away state is not known here
-			out = append(out, nick+"=+"+nick+"@"+s.p.o.ServerName)
+	for _, t := range s.known(m.params[:min(len(m.params), 5)]) {
+		if t.nick == "" {
+			continue
 		}
+		mark := "+"
+		if t.away != "" {
+			mark = "-"
+		}
+		out = append(out, t.nick+"="+mark+t.nick+"@"+s.p.o.ServerName)
 	}
 	s.reply(rplUserHost, strings.Join(out, " "))
 	return true
+}
+
+// known returns the profile of each of nicks that an IRC user of the
+// network has: this server's registry knows its own users; the others are
+// asked of the cluster together, and their profiles have their nick as
+// asked and nothing else (their away state is not known here). An empty
+// profile stands for a nick nobody has.
+func (s *session) known(nicks []string) []profile {
+	out := make([]profile, len(nicks))
+	var elsewhere []int // the nicks this server's registry does not have
+	for i, nick := range nicks {
+		if t, ok := s.p.lookup(nick); ok {
+			out[i] = t
+		} else {
+			elsewhere = append(elsewhere, i)
+		}
+	}
+	if len(elsewhere) == 0 {
+		return out
+	}
+	ask := make([]string, len(elsewhere))
+	for j, i := range elsewhere {
+		ask[j] = nicks[i]
+	}
+	for j, on := range s.onNetwork(ask...) {
+		if on {
+			out[elsewhere[j]] = profile{nick: ask[j]}
+		}
+	}
+	return out
 }
 
 // nickScope is the claims scope (chat.Conn.Claim) of IRC nicks, folded:
 // they are unique among the IRC users of every server of a cluster.
 const nickScope = "irc"
 
-// onNetwork returns a test of whether an IRC user of any server of the
-// cluster has a nick, for one command. The first nick it is asked about
-// reads every claimed nick from the Directory, and the rest are looked up
-// in what was read: ISON may name a hundred nicks in one line, and each
-// must not cost a read of the whole network.
-func (s *session) onNetwork() func(nick string) bool {
-	var claimed map[string]bool
-	return func(nick string) bool {
-		if claimed == nil {
-			claimed = map[string]bool{}
-			names, _ := s.c.Claimed(nickScope) // none if the cluster cannot say
-			for _, n := range names {
-				claimed[n] = true
-			}
-		}
-		return claimed[fold(nick)]
+// onNetwork reports, for each of nicks, whether an IRC user of any server
+// of the cluster has it, in one question to the hub (chat.Conn.Held): at
+// most a lookup per nick, never a read of the whole network's. None has
+// if the cluster cannot say.
+func (s *session) onNetwork(nicks ...string) []bool {
+	folded := make([]string, len(nicks))
+	for i, nick := range nicks {
+		folded[i] = fold(nick)
 	}
+	held, err := s.c.Held(nickScope, folded...)
+	if err != nil {
+		return make([]bool, len(nicks))
+	}
+	return held
 }
 
 // nickUnavailable answers a nick the cluster refused: 433 if another

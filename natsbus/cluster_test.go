@@ -215,6 +215,13 @@ func TestNATSRestart(t *testing.T) {
 	dave.send("/join x") // a join while NATS is away is recorded locally
 	alice.expect("dave has joined")
 	carol.expect("dave has joined")
+	// A member is found from what the Bus knows: bob, who joined before
+	// the outage on the other server, and dave, who joined during it here.
+	for _, name := range []string{"bob", "dave"} {
+		if m, ok, err := a.bus.FindMember(context.Background(), "x", name); err != nil || !ok || m.Name != name {
+			t.Errorf("FindMember(x, %s) during the outage: %+v, %v, %v", name, m, ok, err)
+		}
+	}
 	carol.send("/create y") // and so is a new room
 	alice.expect("carol has left")
 	dave.expect("carol has left")

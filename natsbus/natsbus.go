@@ -562,6 +562,54 @@ func (b *Bus) Members(ctx context.Context, room string) ([]chat.Member, error) {
 	return ms, nil
 }
 
+var _ chat.MemberFinder = (*Bus)(nil)
+
+// FindMember returns the member of room called name: the holder of the
+// name's key, asked of the bucket (one round trip, however many members
+// room has), or found in the cache while NATS is away.
+func (b *Bus) FindMember(ctx context.Context, room, name string) (chat.Member, bool, error) {
+	if !b.down.Load() {
+		ctx, cancel := b.ctx(ctx)
+		defer cancel()
+		e, err := b.names.Get(ctx, nameKey(room, name))
+		switch {
+		case errors.Is(err, jetstream.ErrKeyNotFound):
+			return chat.Member{}, false, nil
+		case err == nil:
+			for mk := range readHolders(e) {
+				if m, ok := memberOfKey(mk, name); ok {
+					return m, true, nil
+				}
+			}
+			return chat.Member{}, false, nil
+		case !unreachable(err):
+			return chat.Member{}, false, fmt.Errorf("natsbus: find %q in %q: %w", name, room, err)
+		}
+	}
+	var m chat.Member
+	found := b.memberCache.any(key(room), func(v memberValue) bool {
+		m = chat.Member{Name: v.Name, Hub: v.Hub, Conn: v.Conn}
+		return v.Name == name
+	})
+	if !found {
+		return chat.Member{}, false, nil
+	}
+	return m, true, nil
+}
+
+// memberOfKey reads the membership a member key (memberKey) stands for,
+// under name.
+func memberOfKey(mk, name string) (chat.Member, bool) {
+	_, rest, _ := strings.Cut(mk, ".")
+	hub, conn, ok := strings.Cut(rest, ".")
+	h, err := base64.RawURLEncoding.DecodeString(hub)
+	n, err2 := strconv.ParseUint(conn, 10, 64)
+	if !ok || err != nil || err2 != nil {
+		return chat.Member{}, false
+	}
+	return chat.Member{Name: name, Hub: string(h), Conn: n}, true
+}
+
 // catchUp waits until c has seen every change the bucket had when it was
 // called, so that reads follow writes made anywhere in the cluster.
 func (b *Bus) catchUp(ctx context.Context, c *cache) {
