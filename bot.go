@@ -128,9 +128,7 @@ func (b *Bot) Whisper(ctx context.Context, room, to string, text []byte) error {
 // from hear).
 func (b *Bot) Close() error {
 	b.mu.Lock()
-	for len(b.s.rooms) > 0 {
-		b.s.hub.leave(b.s, b.s.rooms[len(b.s.rooms)-1], false)
-	}
+	b.s.quit(departure{quit: true})
 	b.mu.Unlock()
 	b.once.Do(func() { close(b.done) })
 	h := b.s.hub

@@ -104,7 +104,7 @@ type MessageKind uint8
 const (
 	MessageChat    MessageKind = iota // From said Text
 	MessageJoined                     // From joined the room, which has Count members now
-	MessageLeft                       // From left the room; Lost if its connection was lost
+	MessageLeft                       // From left the room, saying Text if anything; Quit if its connection ended, Lost if it was lost
 	MessageRenamed                    // From is now known as To
 	MessageWhisper                    // From said Text to To only
 	MessageNotice                     // the server says Text to the room (Hub.Notice); From is ""
@@ -128,6 +128,11 @@ type Message struct {
 	To   string      // a whisper's addressee, a rename's new name
 	Text []byte      // what was said
 	Lost bool        // a leave because the connection was lost
+	// Quit marks a leave because the member's connection ended: it quit
+	// (Text is what it said, IRC's QUIT reason, if anything) or, with Lost,
+	// was lost. A leave without it is the member's choice (IRC's PART,
+	// whose reason is Text).
+	Quit bool
 	// NoReply marks a chat line or whisper whose sender asks that no
 	// program answer it automatically: IRC's NOTICE (which IRC clients
 	// show apart, and bots must not answer). Protocols with no such line

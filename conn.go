@@ -89,8 +89,29 @@ func (s *session) Leave(room string) error {
 	if r == nil {
 		return fmt.Errorf("chat: leave %q: %w", room, ErrNotInRoom)
 	}
-	s.hub.leave(s, r, false)
+	s.hub.leave(s, r, departure{})
 	return nil
+}
+
+// Part takes s out of room, with farewell words.
+func (s *session) Part(room, farewell string) error {
+	r := s.in(room)
+	if r == nil {
+		return fmt.Errorf("chat: leave %q: %w", room, ErrNotInRoom)
+	}
+	s.hub.leave(s, r, departure{farewell: farewell})
+	return nil
+}
+
+// Quit takes s out of every room as its connection ends, with farewell
+// words.
+func (s *session) Quit(farewell string) { s.quit(departure{quit: true, farewell: farewell}) }
+
+// quit leaves every room, the last joined first.
+func (s *session) quit(d departure) {
+	for len(s.rooms) > 0 {
+		s.hub.leave(s, s.rooms[len(s.rooms)-1], d)
+	}
 }
 
 // Say sends text from s to the other members of room.

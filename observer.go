@@ -16,7 +16,7 @@ const (
 	EventName                              // the client set its name (Name)
 	EventCreate                            // the client created Room
 	EventJoin                              // Name joined Room
-	EventLeave                             // Name left Room
+	EventLeave                             // Name left Room, saying Text if anything (IRC's PART or QUIT reason)
 	EventMessage                           // Name said Text in Room
 	EventCommandError                      // the client's command failed; Err is a *CommandError
 	EventSlowConsumer                      // the client was disconnected for not reading; Err matches ErrSlowConsumer

@@ -90,6 +90,17 @@ type Pacer interface {
 	Pause() time.Duration
 }
 
+// Oncer is implemented by a Protocol whose line for some room messages
+// names no room, as IRC's QUIT and NICK do: a user who shares several
+// rooms with the member it is about would get the same line from each.
+// When SaysOnce reports true for a quit (MessageLeft with Quit or Lost)
+// or a rename, the hub sends the line to each connection of the protocol
+// once, from the first room it comes through. (Other protocols hear of
+// quits and renames in every room, as a room's own news.)
+type Oncer interface {
+	SaysOnce(m Message) bool
+}
+
 // Patient is implemented by a Protocol whose clients may wait for their
 // person before they send anything, as the lobby's do (they ask whether to
 // list the rooms or join one): its connections get HelloTimeout (zero:
@@ -167,6 +178,15 @@ type Conn interface {
 	// Leave takes the connection out of room and tells the members who
 	// stay.
 	Leave(room string) error
+	// Part is Leave with farewell words, which the members are told where
+	// their protocol has a place for them (IRC's PART reason).
+	Part(room, farewell string) error
+	// Quit takes the connection out of every room as it ends, telling the
+	// members that it quit (Message.Quit), with farewell words where their
+	// protocol has a place for them (IRC's QUIT reason; "" for none). The
+	// Session's Handle then returns false. A connection that ends without
+	// Quit leaves its rooms the same way, with no words.
+	Quit(farewell string)
 	// Say sends a chat line to the other members of room; ErrNotInRoom if
 	// the connection is not one (the same for Whisper, Notify and Act).
 	Say(room string, text []byte) error

@@ -3,6 +3,7 @@ package chat
 import (
 	"context"
 	"fmt"
+	"hash/maphash"
 	"slices"
 	"strings"
 	"sync"
@@ -132,7 +133,44 @@ func (s *session) deliver(m *Message, c *renderCache) bool {
 		s.bot.queue(m)
 		return true
 	}
+	if (m.Kind == MessageLeft && (m.Quit || m.Lost) || m.Kind == MessageRenamed) && s.heard(m) {
+		return true
+	}
 	return s.sendRendered(c.get(s.proto, m), false)
+}
+
+// heard reports whether s has had the line for m from another room, its
+// protocol being an Oncer that says it once; if not, it notes that it
+// has. A connection keeps the key of the last such line only: the rooms
+// of one quit or rename are told one after the other.
+func (s *session) heard(m *Message) bool {
+	o, ok := s.proto.(Oncer)
+	if !ok || !o.SaysOnce(*m) {
+		return false
+	}
+	k := onceKey(m)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.lastOnce == k {
+		return true
+	}
+	s.lastOnce = k
+	return false
+}
+
+// onceSeed seeds onceKey.
+var onceSeed = maphash.MakeSeed()
+
+// onceKey is a key for the quit or rename m, whichever room it comes
+// through: its kind, its member (hub and connection) and a new name.
+// Never 0.
+func onceKey(m *Message) uint64 {
+	type once struct {
+		kind     MessageKind
+		hub, new string
+		conn     uint64
+	}
+	return maphash.Comparable(onceSeed, once{m.Kind, m.Hub, m.To, m.Conn}) | 1
 }
 
 // deliver acts on one message of the room's traffic: it queues it to the
@@ -253,15 +291,26 @@ func (r *room) remove(s *session) {
 // leave removes s from r and tells the members who stay (unless the hub is
 // shutting down: then everyone here is leaving, and has been told why; the
 // other hubs of a cluster are told).
-func (h *Hub) leave(s *session, r *room, lost bool) {
+func (h *Hub) leave(s *session, r *room, d departure) {
 	r.remove(s)
 	s.rooms = slices.DeleteFunc(s.rooms, func(x *room) bool { return x == r })
 	if err := h.bus.Leave(context.Background(), r.name, s.member()); err != nil {
 		h.observe(Event{Kind: EventError, Conn: s.id, Name: s.name, Room: r.name, Err: err})
 	}
-	h.publish(r, Message{Kind: MessageLeft, From: s.name, Lost: lost, Hub: h.id, Conn: s.id})
+	var text []byte
+	if d.farewell != "" {
+		text = []byte(d.farewell)
+	}
+	h.publish(r, Message{Kind: MessageLeft, From: s.name, Text: text, Lost: d.lost, Quit: d.quit, Hub: h.id, Conn: s.id})
 	h.exit(r)
-	h.observe(Event{Kind: EventLeave, Conn: s.id, Protocol: s.proto.Name(), Name: s.name, Room: r.name})
+	h.observe(Event{Kind: EventLeave, Conn: s.id, Protocol: s.proto.Name(), Name: s.name, Room: r.name, Text: d.farewell})
+}
+
+// A departure says how a member leaves a room (Message.Quit, Lost and
+// Text of the leave).
+type departure struct {
+	quit, lost bool
+	farewell   string
 }
 
 // rename changes s's name to name in every room it is in, refusing with

@@ -59,6 +59,7 @@ type session struct {
 	writerWG sync.WaitGroup
 
 	// Small fields together, so that the struct (one per connection) packs.
+	lastOnce uint64        // under mu: the key (onceKey) of the last line an Oncer protocol sends once; 0 for none
 	cuts     atomic.Uint32 // sendLast calls: a paced batch taken before one is abandoned
 	dueAt    int32         // under the parker's lock: place in its deadline heap, plus one; 0 when not in it
 	parked   atomic.Bool   // the reading is parked (see park); the writer then trims the queue
@@ -188,9 +189,7 @@ func (s *session) report(k EventKind, text string, err error) {
 //go:noinline
 func (s *session) finish(reason Reason, err error) error {
 	h := s.hub
-	for len(s.rooms) > 0 {
-		h.leave(s, s.rooms[len(s.rooms)-1], reason != ReasonQuit && reason != ReasonClosed)
-	}
+	s.quit(departure{quit: true, lost: reason != ReasonQuit && reason != ReasonClosed})
 	h.forget(s)
 	if e, ok := s.state.(Ender); ok {
 		e.End()

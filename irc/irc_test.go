@@ -159,7 +159,7 @@ func TestChannels(t *testing.T) {
 	)
 	bob.send("PART #go :see you")
 	bob.expect(":bob!bob@test.server PART #go :see you")
-	alice.expect(":bob!bob@test.server PART #go")
+	alice.expect(":bob!bob@test.server PART #go :see you")
 	alice.send("JOIN 0")
 	alice.expect(":alice!alice@test.server PART #rust", ":alice!alice@test.server PART #go")
 	alice.sync()
@@ -318,7 +318,7 @@ func TestProfile(t *testing.T) {
 	alice.expect(":test.server 302 alice :dan=+dan@test.server")
 	dan.send("AWAY :gone", "QUIT")
 	dan.until("ERROR ")
-	alice.until(":dan!dan@test.server PART #go")
+	alice.until(":dan!dan@test.server QUIT :Client Quit")
 	// The hub ends dan's session after its part: ask until the network
 	// has forgotten the nick, then look at what the protocol keeps.
 	for deadline := time.Now().Add(testTimeout); ; {
@@ -338,7 +338,8 @@ func TestProfile(t *testing.T) {
 }
 
 // TestQuit: QUIT is answered with ERROR and the connection closed; the
-// others see a part, in their own protocol's words.
+// others see it quit, with its reason, in their own protocol's words (a
+// cs168 user sees it leave).
 func TestQuit(t *testing.T) {
 	s := serve(t, chat.Config{})
 	alice, bob := s.pair("#go")
@@ -347,11 +348,54 @@ func TestQuit(t *testing.T) {
 	alice.expect(":carl!carl@test.server JOIN #go")
 	alice.send("QUIT :gone fishing")
 	alice.expect("ERROR :Closing Link: alice (Quit: gone fishing)")
-	bob.expect(":carl!carl@test.server JOIN #go", ":alice!alice@test.server PART #go")
+	bob.expect(":carl!carl@test.server JOIN #go", ":alice!alice@test.server QUIT :Quit: gone fishing")
 	cs.expect("alice has left")
-	// A lost connection is a part with a reason.
+	// A connection that ends without QUIT quits too, saying how it ended.
 	bob.conn.Close()
 	cs.expect("bob has left")
+	dan := s.register("dan")
+	dan.send("JOIN #go")
+	dan.until("#go :End")
+	cs.conn.Close()
+	dan.expect(":carl!carl@test.server QUIT :Connection closed")
+}
+
+// TestQuitAndNickOnce: IRC's QUIT and NICK name no channel, so a user who
+// shares several channels with the one quitting or renamed gets the line
+// once, as from any IRC server; one who shares a single channel gets it
+// too, and a cs168 user hears of it in its room. (sync's PONG must come
+// next: no second copy before it.)
+func TestQuitAndNickOnce(t *testing.T) {
+	s := serve(t, chat.Config{})
+	alice, bob := s.pair("#a")
+	alice.send("JOIN #b")
+	alice.until(" 366 ")
+	bob.send("JOIN #b")
+	bob.until(" 366 ")
+	alice.expect(":bob!bob@test.server JOIN #b")
+	carol := s.register("carol")
+	carol.send("JOIN #b")
+	carol.until(" 366 ")
+	cs := s.frameClient(s.cs168, "cy")
+	cs.send("cy", "/join a")
+	for _, c := range []*client{alice, bob} {
+		c.until(":carol!carol@test.server JOIN #b")
+		c.until(":cy!cy@test.server JOIN #a")
+	}
+	alice.send("NICK alicia")
+	alice.expect(":alice!alice@test.server NICK alicia")
+	alice.sync()
+	bob.expect(":alice!alice@test.server NICK alicia")
+	bob.sync()
+	carol.expect(":alice!alice@test.server NICK alicia")
+	cs.expect("alice is now known as alicia")
+	alice.send("QUIT :bye")
+	alice.expect("ERROR :Closing Link: alicia (Quit: bye)")
+	bob.expect(":alicia!alicia@test.server QUIT :Quit: bye")
+	bob.sync()
+	carol.expect(":alicia!alicia@test.server QUIT :Quit: bye")
+	carol.sync()
+	cs.expect("alicia has left")
 }
 
 // TestWithOtherProtocols: IRC users and cs168 and im users share rooms and
@@ -392,11 +436,11 @@ func TestWithOtherProtocols(t *testing.T) {
 	irc.expect(":ivy!ivy@test.server NICK ivy2")
 	im.expect("NOTICE ivy is now known as ivy2")
 	irc.send("NICK ian2")
-	irc.expect(":ian!ian@test.server NICK ian2", ":ian!ian@test.server NICK ian2")
+	irc.expect(":ian!ian@test.server NICK ian2") // once, though ian is in two channels
 	cs.expect("ian is now known as ian2")
 	im.expect("NOTICE ian is now known as ian2")
 	cs.conn.Close() // a cs168 user leaves by hanging up
-	irc.expect(":cleo!cleo@test.server PART #go")
+	irc.expect(":cleo!cleo@test.server QUIT :Connection closed")
 	irc.sync()
 }
 
@@ -443,7 +487,7 @@ func TestServerPings(t *testing.T) {
 		case "PING :test.server":
 			pings++
 			alice.send("PONG :test.server")
-		case ":bob!bob@test.server PART #a :Connection lost":
+		case ":bob!bob@test.server QUIT :Ping timeout: 250ms":
 			parted = true
 		default:
 			t.Fatalf("alice got %q (after %d pings)", l, pings)

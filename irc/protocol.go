@@ -95,7 +95,8 @@ func (p *Protocol) Notice(text string) []byte {
 }
 
 // Render encodes a room message as the IRC line a channel member sees: a
-// PRIVMSG to the channel or (a whisper) to the addressee, a JOIN, a PART,
+// PRIVMSG to the channel or (a whisper) to the addressee, a JOIN, a PART
+// (a member leaving the room) or QUIT (a member whose connection ended),
 // a NICK, or a server NOTICE to the channel.
 func (p *Protocol) Render(m chat.Message) (msg, more []byte) {
 	channel := "#" + m.Room
@@ -107,14 +108,39 @@ func (p *Protocol) Render(m chat.Message) (msg, more []byte) {
 	case chat.MessageJoined:
 		return p.userLine(m.From, "JOIN", channel), nil
 	case chat.MessageLeft:
-		if m.Lost {
-			return p.userLine(m.From, "PART", channel, "Connection lost"), nil
+		switch {
+		case m.Quit || m.Lost:
+			return p.userLine(m.From, "QUIT", quitReason(m)), nil
+		case len(m.Text) > 0:
+			return p.userLine(m.From, "PART", channel, string(m.Text)), nil
 		}
 		return p.userLine(m.From, "PART", channel), nil
 	case chat.MessageRenamed:
 		return p.userLine(m.From, "NICK", m.To), nil
 	}
 	return p.line(":"+p.o.ServerName, "NOTICE", channel, string(m.Text)), nil
+}
+
+var _ chat.Oncer = (*Protocol)(nil)
+
+// SaysOnce reports true for a quit and a rename: IRC's QUIT and NICK name
+// no channel, so a user who shares several channels with the member gets
+// the line once (chat.Oncer), as from any IRC server.
+func (p *Protocol) SaysOnce(m chat.Message) bool {
+	return m.Kind == chat.MessageRenamed || m.Kind == chat.MessageLeft && (m.Quit || m.Lost)
+}
+
+// quitReason is what IRC users see a member who quit say: its words (an
+// IRC user's, with "Quit: " before them, or its ping timeout), else how
+// its connection ended.
+func quitReason(m chat.Message) string {
+	switch {
+	case len(m.Text) > 0:
+		return string(m.Text)
+	case m.Lost:
+		return "Connection lost"
+	}
+	return "Connection closed"
 }
 
 // say is the command of a chat line or whisper: NOTICE for one marked

@@ -26,7 +26,11 @@ func TestRender(t *testing.T) {
 		{chat.Message{Kind: chat.MessageChat, From: "cleo", Room: "go", Text: []byte("\x01DCC SEND x 1 2 3\x01")}, ":cleo!cleo@srv PRIVMSG #go : DCC SEND x 1 2 3 \r\n"}, // no CTCP from a typed line
 		{chat.Message{Kind: chat.MessageWhisper, From: "ivy", To: "ian", Room: "im", Text: []byte("psst")}, ":ivy!ivy@srv PRIVMSG ian :psst\r\n"},
 		{chat.Message{Kind: chat.MessageJoined, From: "cleo", Room: "go"}, ":cleo!cleo@srv JOIN #go\r\n"},
-		{chat.Message{Kind: chat.MessageLeft, From: "cleo", Room: "go", Lost: true}, ":cleo!cleo@srv PART #go :Connection lost\r\n"},
+		{chat.Message{Kind: chat.MessageLeft, From: "cleo", Room: "go"}, ":cleo!cleo@srv PART #go\r\n"},
+		{chat.Message{Kind: chat.MessageLeft, From: "cleo", Room: "go", Text: []byte("see you\r\nQUIT")}, ":cleo!cleo@srv PART #go :see you  QUIT\r\n"},
+		{chat.Message{Kind: chat.MessageLeft, From: "cleo", Room: "go", Quit: true, Text: []byte("Quit: bye")}, ":cleo!cleo@srv QUIT :Quit: bye\r\n"},
+		{chat.Message{Kind: chat.MessageLeft, From: "cleo", Room: "go", Quit: true}, ":cleo!cleo@srv QUIT :Connection closed\r\n"},
+		{chat.Message{Kind: chat.MessageLeft, From: "cleo", Room: "go", Quit: true, Lost: true}, ":cleo!cleo@srv QUIT :Connection lost\r\n"},
 		{chat.Message{Kind: chat.MessageRenamed, From: "cleo", To: "cleo2", Room: "go"}, ":cleo!cleo@srv NICK cleo2\r\n"},
 		{chat.Message{Kind: chat.MessageNotice, Room: "go", Text: []byte("restart at noon")}, ":srv NOTICE #go :restart at noon\r\n"},
 	} {

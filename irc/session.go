@@ -91,7 +91,7 @@ func (s *session) PingAfter() time.Duration { return max(s.p.o.PingAfter, 0) }
 // answered the last one.
 func (s *session) Ping() bool {
 	if s.awaitingPong {
-		s.c.Send([]byte("ERROR :Closing Link: " + clean(s.target()) + " (Ping timeout: " + seconds(s.p.o.PingAfter) + ")\r\n"))
+		s.leave("Ping timeout: " + seconds(s.p.o.PingAfter))
 		return false
 	}
 	s.awaitingPong = true
@@ -351,10 +351,19 @@ func (s *session) ping(m message) bool {
 func (s *session) quit(m message) bool {
 	reason := "Client Quit"
 	if r := m.arg(0); r != "" {
+		// "Quit: " marks the words as the user's: no one can make a
+		// quit look like the server's "Ping timeout".
 		reason = "Quit: " + r
 	}
-	s.c.Send([]byte("ERROR :Closing Link: " + clean(s.target()) + " (" + clean(cut(reason, 300)) + ")\r\n"))
+	s.leave(cut(reason, 300))
 	return false
+}
+
+// leave ends the connection with reason: the users of its channels see it
+// quit with reason, and it is told why it is closed (ERROR), as servers do.
+func (s *session) leave(reason string) {
+	s.c.Quit(reason)
+	s.c.Send([]byte("ERROR :Closing Link: " + clean(s.target()) + " (" + clean(reason) + ")\r\n"))
 }
 
 // room returns the room a channel name stands for, and whether the name
@@ -468,9 +477,11 @@ func (s *session) part(m message) bool {
 	return true
 }
 
-// partRoom leaves room and echoes the PART.
+// partRoom leaves room, with the reason for the others to see, and echoes
+// the PART.
 func (s *session) partRoom(room, reason string) {
-	s.c.Leave(room)
+	reason = cut(reason, 300)
+	s.c.Part(room, reason)
 	if reason != "" {
 		s.send("PART", "#"+room, reason)
 	} else {

@@ -11,9 +11,9 @@ import (
 // FuzzCodec: any message survives encode and decode unchanged, and decode
 // refuses what is not a message, without panicking, whatever the bytes.
 func FuzzCodec(f *testing.F) {
-	f.Add([]byte{}, "node", uint8(0), "ann", "bob", "hub", uint64(7), 3, true, false, false, []byte("hello"))
-	f.Add([]byte{1, 2, 200, 200, 200}, "", uint8(4), "é", "", "", uint64(0), 0, false, true, true, []byte(nil))
-	f.Fuzz(func(t *testing.T, junk []byte, node string, kind uint8, from, to, hub string, conn uint64, count int, lost, noReply, action bool, text []byte) {
+	f.Add([]byte{}, "node", uint8(0), "ann", "bob", "hub", uint64(7), 3, true, false, false, true, []byte("hello"))
+	f.Add([]byte{1, 2, 200, 200, 200}, "", uint8(4), "é", "", "", uint64(0), 0, false, true, true, false, []byte(nil))
+	f.Fuzz(func(t *testing.T, junk []byte, node string, kind uint8, from, to, hub string, conn uint64, count int, lost, noReply, action, quit bool, text []byte) {
 		decode(junk) // must not panic
 		if count < 0 {
 			count = -count
@@ -21,7 +21,7 @@ func FuzzCodec(f *testing.F) {
 		if len(text) == 0 {
 			text = nil
 		}
-		m := chat.Message{Kind: chat.MessageKind(kind), From: from, To: to, Text: text, Lost: lost, NoReply: noReply, Action: action, Count: count, Hub: hub, Conn: conn}
+		m := chat.Message{Kind: chat.MessageKind(kind), From: from, To: to, Text: text, Lost: lost, NoReply: noReply, Action: action, Quit: quit, Count: count, Hub: hub, Conn: conn}
 		gotNode, got, flags, err := decode(encode(node, m, flagResync))
 		if err != nil {
 			t.Fatalf("decode(encode(%+v)): %v", m, err)

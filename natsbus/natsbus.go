@@ -324,6 +324,7 @@ const (
 	flagResync // re-announced after an outage: the publishing node's own members have seen it already
 	flagNoReply
 	flagAction
+	flagQuit
 )
 
 func (b *Bus) subject(room string) string { return b.opt.Prefix + ".room." + key(room) }
@@ -416,6 +417,9 @@ func encode(node string, m chat.Message, flags byte) []byte {
 	if m.Action {
 		flags |= flagAction
 	}
+	if m.Quit {
+		flags |= flagQuit
+	}
 	out := make([]byte, 0, 4+3*binary.MaxVarintLen64+len(node)+len(m.Hub)+len(m.From)+len(m.To)+len(m.Text))
 	out = append(out, flags, byte(m.Kind))
 	out = binary.AppendUvarint(out, uint64(m.Count))
@@ -437,6 +441,7 @@ func decode(p []byte) (node string, m chat.Message, flags byte, err error) {
 	m.Lost = flags&flagLost != 0
 	m.NoReply = flags&flagNoReply != 0
 	m.Action = flags&flagAction != 0
+	m.Quit = flags&flagQuit != 0
 	count, n := binary.Uvarint(p)
 	if n <= 0 {
 		return "", m, 0, errBadMessage
@@ -935,7 +940,7 @@ func (b *Bus) reap(ctx context.Context) {
 		b.memberCache.remove(e.key)
 		room := roomOfKey(e.key)
 		b.release(ctx, room, v.Name, e.key)
-		b.publish(room, chat.Message{Kind: chat.MessageLeft, From: v.Name, Lost: true, Hub: v.Hub, Conn: v.Conn}, 0)
+		b.publish(room, chat.Message{Kind: chat.MessageLeft, From: v.Name, Lost: true, Quit: true, Hub: v.Hub, Conn: v.Conn}, 0)
 		b.observe(chat.Event{Kind: chat.EventBusReap, Name: v.Name, Room: room,
 			Text: fmt.Sprintf("node %s stopped refreshing its presence", v.Node)})
 	}
