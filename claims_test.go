@@ -19,8 +19,9 @@ import (
 
 // claimer is a test protocol whose lines drive the claims API: "claim
 // NAME", "unclaim", "claimed", "rooms"; and a connection's rooms: "name
-// NAME", "join ROOM" (created if need be), "leave ROOM", "joined". Each is
-// answered with one line.
+// NAME", "join ROOM" (created if need be), "leave ROOM", "part ROOM
+// WORDS", "joined", "quit WORDS" (which ends the connection). Each but quit
+// is answered with one line.
 type claimer struct{}
 
 func (claimer) Name() string                      { return "claimer" }
@@ -64,6 +65,12 @@ func (s claimerSession) Handle(msg []byte) bool {
 		}
 	case "leave":
 		err = s.c.Leave(arg)
+	case "part": // part ROOM WORDS
+		room, words, _ := strings.Cut(arg, " ")
+		err = s.c.Part(room, words)
+	case "quit":
+		s.c.Quit(arg)
+		return false
 	case "joined":
 		reply = "joined:" + strings.Join(s.c.Joined(), ",")
 	case "rooms":

@@ -1,6 +1,12 @@
 package chat
 
-import "testing"
+import (
+	"context"
+	"fmt"
+	"io"
+	"testing"
+	"time"
+)
 
 // TestConnJoined: Conn.Joined lists the rooms a connection is in, in join
 // order, whichever it left, and nothing before its first join.
@@ -18,4 +24,63 @@ func TestConnJoined(t *testing.T) {
 	c.ask("joined", "joined:b,c")
 	c.ask("join a", "ok")
 	c.ask("joined", "joined:b,c,a")
+}
+
+// TestPartAndQuit: the members of a room hear how a connection left it
+// (Message.Quit, Lost and Text): a leave, a part with words, a quit with
+// words from every room it is in, and a connection that just ends.
+func TestPartAndQuit(t *testing.T) {
+	h := NewHub(Config{})
+	mt := serveProtocol(t, h, claimer{})
+	heard := make(chan Message, 16)
+	bot, err := h.NewBot("bot", func(m Message) {
+		if m.Kind == MessageLeft {
+			heard <- m
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { bot.Close() })
+	for _, r := range []string{"a", "b", "c"} {
+		if err := bot.Join(context.Background(), r, true); err != nil {
+			t.Fatal(err)
+		}
+	}
+	left := func() string {
+		t.Helper()
+		select {
+		case m := <-heard:
+			return fmt.Sprintf("%s left %s quit=%v lost=%v %q", m.From, m.Room, m.Quit, m.Lost, m.Text)
+		case <-time.After(testTimeout):
+			t.Fatal("no leave heard")
+			return ""
+		}
+	}
+	ann := dialClaimer(t, mt)
+	ann.ask("name ann", "ok")
+	for _, r := range []string{"a", "b", "c"} {
+		ann.ask("join "+r, "ok")
+	}
+	ann.ask("leave a", "ok")
+	ann.ask("part b see you", "ok")
+	for _, want := range []string{`ann left a quit=false lost=false ""`, `ann left b quit=false lost=false "see you"`} {
+		if got := left(); got != want {
+			t.Errorf("heard %s, want %s", got, want)
+		}
+	}
+	ann.ask("join a", "ok")
+	io.WriteString(ann.conn, "quit gone fishing\n")
+	for _, want := range []string{`ann left a quit=true lost=false "gone fishing"`, `ann left c quit=true lost=false "gone fishing"`} {
+		if got := left(); got != want {
+			t.Errorf("heard %s, want %s", got, want)
+		}
+	}
+	bob := dialClaimer(t, mt)
+	bob.ask("name bob", "ok")
+	bob.ask("join a", "ok")
+	bob.conn.Close()
+	if got, want := left(), `bob left a quit=true lost=false ""`; got != want {
+		t.Errorf("heard %s, want %s", got, want)
+	}
 }
