@@ -363,39 +363,52 @@ func TestQuit(t *testing.T) {
 // TestQuitAndNickOnce: IRC's QUIT and NICK name no channel, so a user who
 // shares several channels with the one quitting or renamed gets the line
 // once, as from any IRC server; one who shares a single channel gets it
-// too, and a cs168 user hears of it in its room. (sync's PONG must come
-// next: no second copy before it.)
+// too, and a cs168 user hears of it in its room. The same holds when the
+// user is on another server of the cluster (a shared Bus). (sync's PONG
+// must come next: no second copy before it.)
 func TestQuitAndNickOnce(t *testing.T) {
-	s := serve(t, chat.Config{})
-	alice, bob := s.pair("#a")
-	alice.send("JOIN #b")
-	alice.until(" 366 ")
-	bob.send("JOIN #b")
-	bob.until(" 366 ")
-	alice.expect(":bob!bob@test.server JOIN #b")
-	carol := s.register("carol")
-	carol.send("JOIN #b")
-	carol.until(" 366 ")
-	cs := s.frameClient(s.cs168, "cy")
-	cs.send("cy", "/join a")
-	for _, c := range []*client{alice, bob} {
-		c.until(":carol!carol@test.server JOIN #b")
-		c.until(":cy!cy@test.server JOIN #a")
+	for servers, name := range []string{1: "one server", 2: "two servers"} {
+		if name == "" {
+			continue
+		}
+		t.Run(name, func(t *testing.T) {
+			bus := chat.NewMemBus()
+			one := serve(t, chat.Config{Bus: bus})
+			two := one
+			if servers == 2 {
+				two = serve(t, chat.Config{Bus: bus})
+			}
+			alice, bob := one.register("alice"), two.register("bob")
+			for _, c := range []*client{alice, bob} {
+				c.send("JOIN #a,#b")
+				c.until("#b :End")
+			}
+			alice.expect(":bob!bob@test.server JOIN #a", ":bob!bob@test.server JOIN #b")
+			carol := two.register("carol")
+			carol.send("JOIN #b")
+			carol.until(" 366 ")
+			cs := two.frameClient(two.cs168, "cy")
+			cs.send("cy", "/join a")
+			for _, c := range []*client{alice, bob} {
+				c.until(":carol!carol@test.server JOIN #b")
+				c.until(":cy!cy@test.server JOIN #a")
+			}
+			alice.send("NICK alicia")
+			alice.expect(":alice!alice@test.server NICK alicia")
+			alice.sync()
+			bob.expect(":alice!alice@test.server NICK alicia")
+			bob.sync()
+			carol.expect(":alice!alice@test.server NICK alicia")
+			cs.expect("alice is now known as alicia")
+			alice.send("QUIT :bye")
+			alice.expect("ERROR :Closing Link: alicia (Quit: bye)")
+			bob.expect(":alicia!alicia@test.server QUIT :Quit: bye")
+			bob.sync()
+			carol.expect(":alicia!alicia@test.server QUIT :Quit: bye")
+			carol.sync()
+			cs.expect("alicia has left")
+		})
 	}
-	alice.send("NICK alicia")
-	alice.expect(":alice!alice@test.server NICK alicia")
-	alice.sync()
-	bob.expect(":alice!alice@test.server NICK alicia")
-	bob.sync()
-	carol.expect(":alice!alice@test.server NICK alicia")
-	cs.expect("alice is now known as alicia")
-	alice.send("QUIT :bye")
-	alice.expect("ERROR :Closing Link: alicia (Quit: bye)")
-	bob.expect(":alicia!alicia@test.server QUIT :Quit: bye")
-	bob.sync()
-	carol.expect(":alicia!alicia@test.server QUIT :Quit: bye")
-	carol.sync()
-	cs.expect("alicia has left")
 }
 
 // TestWithOtherProtocols: IRC users and cs168 and im users share rooms and
