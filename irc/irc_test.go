@@ -367,15 +367,15 @@ func TestQuit(t *testing.T) {
 // user is on another server of the cluster (a shared Bus). (sync's PONG
 // must come next: no second copy before it.)
 func TestQuitAndNickOnce(t *testing.T) {
-	for servers, name := range []string{1: "one server", 2: "two servers"} {
-		if name == "" {
-			continue
-		}
-		t.Run(name, func(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		servers int
+	}{{"one server", 1}, {"two servers", 2}} {
+		t.Run(tc.name, func(t *testing.T) {
 			bus := chat.NewMemBus()
 			one := serve(t, chat.Config{Bus: bus})
 			two := one
-			if servers == 2 {
+			if tc.servers == 2 {
 				two = serve(t, chat.Config{Bus: bus})
 			}
 			alice, bob := one.register("alice"), two.register("bob")
