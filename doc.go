@@ -64,12 +64,15 @@
 // (the state machine of one connection, whose Handle gets each message),
 // Render for the rooms' traffic and Notice for the server's own notices.
 // The session acts only through the [Conn] it is given: name itself, join,
-// leave and create rooms (several at once, if the protocol likes), say,
-// whisper (or Notify: a line marked [Message].NoReply, IRC's NOTICE; or
-// Act: an action, IRC's /me),
-// rename, list, reply, and claim names unique across every hub of a
-// cluster outside any room (Claim: IRC's nicks). Optional interfaces tune the engine:
+// leave and create rooms (several at once, if the protocol likes; Part and
+// Quit leave with words, IRC's PART and QUIT reasons), say, whisper (or
+// Notify: a line marked [Message].NoReply, IRC's NOTICE; or Act: an
+// action, IRC's /me), rename, list, reply, and claim names unique across
+// every hub of a cluster outside any room (Claim: IRC's nicks; Held asks
+// about a few of them). Optional interfaces tune the engine:
 // [Pacer] (write each message on its own, apart, as the lobby needs),
+// [Oncer] (a quit or rename told once to a user who shares several rooms
+// with the member, as IRC's QUIT and NICK),
 // [Patient] (a first-message deadline of its own), [Resumer] (a reader
 // that survives a read deadline, which lets idle connections park with no
 // goroutine; [ReadsAhead] tells it whether it may read several messages at
