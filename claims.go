@@ -137,10 +137,9 @@ func (s *session) Held(scope string, names ...string) ([]bool, error) {
 	if len(names) == 0 {
 		return held, nil
 	}
-	ctx, room := context.Background(), claimRoom(scope)
-	if f, ok := s.hub.bus.(MemberFinder); ok {
+	if _, ok := s.hub.bus.(MemberFinder); ok {
 		for i, name := range names {
-			_, found, err := f.FindMember(ctx, room, name)
+			found, err := s.hub.hasMember(context.Background(), claimRoom(scope), name)
 			if err != nil {
 				return nil, fmt.Errorf("chat: is %q held in %q: %w", name, scope, err)
 			}

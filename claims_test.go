@@ -315,3 +315,34 @@ func BenchmarkHeld(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkHasMember: whether a room of 10,000 members has one of a given
+// name, as a whisper (an IRC PRIVMSG to a nick) asks it, on the in-process
+// Bus ("finds": it goes through its list) and on a Bus that can only list
+// ("lists": a copy of the list, as every whisper made before
+// MemberFinder).
+func BenchmarkHasMember(b *testing.B) {
+	ctx := context.Background()
+	mem := NewMemBus()
+	if err := mem.CreateRoom(ctx, "big"); err != nil {
+		b.Fatal(err)
+	}
+	for i := range 10000 {
+		if _, err := mem.Join(ctx, "big", Member{Name: fmt.Sprint("user", i), Hub: "hub", Conn: uint64(i + 1)}, true); err != nil {
+			b.Fatal(err)
+		}
+	}
+	for _, bus := range []struct {
+		name string
+		bus  Bus
+	}{{"finds", mem}, {"lists", listingBus{mem}}} {
+		h := NewHub(Config{Bus: bus.bus})
+		b.Run(bus.name, func(b *testing.B) {
+			for b.Loop() {
+				if in, err := h.hasMember(ctx, "big", "user5000"); err != nil || !in {
+					b.Fatal(in, err)
+				}
+			}
+		})
+	}
+}

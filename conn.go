@@ -209,6 +209,11 @@ func (s *session) Members(room string) ([]string, error) {
 	return s.hub.Members(context.Background(), room)
 }
 
+// HasMember reports whether room has a member called name.
+func (s *session) HasMember(room, name string) (bool, error) {
+	return s.hub.hasMember(context.Background(), room, name)
+}
+
 // in returns s's room called name, or nil.
 func (s *session) in(name string) *room {
 	for _, r := range s.rooms {

@@ -214,6 +214,10 @@ type Conn interface {
 	HasRoom(room string) (bool, error)
 	// Members lists the names of room's members, in join order.
 	Members(room string) ([]string, error)
+	// HasMember reports whether room has a member called name (exactly),
+	// on any hub: without listing the room when the Bus is a
+	// MemberFinder, as the in-process Bus and natsbus are.
+	HasMember(room, name string) (bool, error)
 
 	// Claim takes name in scope for the connection: a set of names unique
 	// across every hub of the cluster (the Bus's Directory keeps them),

@@ -347,11 +347,11 @@ func (h *Hub) rename(s *session, name string) error {
 
 // whisper sends text from s to the member of r called to, and only to it.
 func (h *Hub) whisper(s *session, r *room, to string, text []byte, m marks) error {
-	members, err := h.bus.Members(context.Background(), r.name)
+	in, err := h.hasMember(context.Background(), r.name, to)
 	if err != nil {
 		return fmt.Errorf("chat: whisper to %q: %w", to, err)
 	}
-	if !slices.ContainsFunc(members, func(m Member) bool { return m.Name == to }) {
+	if !in {
 		return fmt.Errorf("chat: whisper to %q: %w", to, ErrNoSuchUser)
 	}
 	h.messages.Add(1)
@@ -360,6 +360,21 @@ func (h *Hub) whisper(s *session, r *room, to string, text []byte, m marks) erro
 		h.observe(Event{Kind: EventWhisper, Conn: s.id, Protocol: s.proto.Name(), Name: s.name, Target: to, Room: r.name, Text: string(text)})
 	}
 	return nil
+}
+
+// hasMember reports whether room has a member called name, on any hub:
+// asked of the Bus if it is a MemberFinder (no copy of a big room's
+// members for one whisper), else found in the room's listing.
+func (h *Hub) hasMember(ctx context.Context, room, name string) (bool, error) {
+	if f, ok := h.bus.(MemberFinder); ok {
+		_, found, err := f.FindMember(ctx, room, name)
+		return found, err
+	}
+	members, err := h.bus.Members(ctx, room)
+	if err != nil {
+		return false, err
+	}
+	return slices.ContainsFunc(members, func(m Member) bool { return m.Name == name }), nil
 }
 
 // marks are what a line may be besides said (Message.NoReply, Action).

@@ -360,6 +360,46 @@ func TestQuit(t *testing.T) {
 	dan.expect(":carl!carl@test.server QUIT :Connection closed")
 }
 
+// TestPrivmsgLooksUp: a PRIVMSG to a nick and a WHOIS find the user in
+// the client's channels by asking the Bus about the one name (a
+// MemberFinder), not by listing the channels: the nick as given, or as
+// this server registered it. Only a user of another protocol named in
+// another case is searched for in the lists.
+func TestPrivmsgLooksUp(t *testing.T) {
+	counts := &countingBus{Bus: chat.NewMemBus()}
+	s := serve(t, chat.Config{Bus: findingBus{counts}})
+	alice, bob := s.pair("#a")
+	cs := s.frameClient(s.cs168, "cy")
+	cs.send("cy", "/join a")
+	alice.until(":cy!cy@test.server JOIN #a")
+	bob.until(":cy!cy@test.server JOIN #a")
+	for _, tc := range []struct {
+		cmd   string
+		lists bool // the rooms' lists are read
+	}{
+		{"PRIVMSG bob :hi", false},
+		{"PRIVMSG BOB :hi", false}, // an IRC user: its registered nick
+		{"PRIVMSG cy :hi", false},
+		{"PRIVMSG CY :hi", true}, // a cs168 user named in another case
+		{"WHOIS cy", false},
+	} {
+		reads := counts.reads.Load()
+		alice.send(tc.cmd)
+		switch {
+		case strings.HasPrefix(tc.cmd, "WHOIS"):
+			alice.until(" 319 alice cy :#a")
+			alice.until(" 318 ")
+		case strings.Contains(strings.ToLower(tc.cmd), "bob"):
+			bob.expect(":alice!alice@test.server PRIVMSG bob :hi")
+		default:
+			cs.expect("[alice whispers] hi")
+		}
+		if got := counts.reads.Load() - reads; (got > 0) != tc.lists {
+			t.Errorf("%s: %d reads of a room's list, want lists=%v", tc.cmd, got, tc.lists)
+		}
+	}
+}
+
 // TestQuitAndNickOnce: IRC's QUIT and NICK name no channel, so a user who
 // shares several channels with the one quitting or renamed gets the line
 // once, as from any IRC server; one who shares a single channel gets it

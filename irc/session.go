@@ -611,16 +611,48 @@ func ctcp(text []byte) ([]byte, ctcpKind) {
 // shared finds nick in the client's channels and returns the first room
 // they share, with the nick as the room has it; "" if none.
 func (s *session) shared(nick string) (room, name string) {
-	for _, r := range s.c.Joined() {
+	name, rooms := s.roomsOf(nick, true)
+	if len(rooms) == 0 {
+		return "", ""
+	}
+	return rooms[0], name
+}
+
+// roomsOf returns the client's channels that have nick as a member (only
+// the first if first is set), with the nick as the rooms have it. The nick
+// as given, or as this server registered it for an IRC user, is looked up
+// in each room without listing it (chat.Conn.HasMember): a PRIVMSG to one
+// user of a channel of thousands must not copy the channel's list. Only a
+// nick in another case than its owner's (a user of another protocol or
+// server) is searched for in the rooms' lists.
+func (s *session) roomsOf(nick string, first bool) (name string, rooms []string) {
+	exact := nick
+	if t, ok := s.p.lookup(nick); ok {
+		exact = t.nick
+	}
+	joined := s.c.Joined()
+	for _, r := range joined {
+		if in, err := s.c.HasMember(r, exact); err == nil && in {
+			if rooms = append(rooms, r); first {
+				break
+			}
+		}
+	}
+	if len(rooms) > 0 {
+		return exact, rooms
+	}
+	for _, r := range joined {
 		members, err := s.c.Members(r)
 		if err != nil {
 			continue
 		}
 		if i := slices.IndexFunc(members, func(m string) bool { return strings.EqualFold(m, nick) }); i >= 0 {
-			return r, members[i]
+			if name, rooms = members[i], append(rooms, r); first {
+				break
+			}
 		}
 	}
-	return "", ""
+	return name, rooms
 }
 
 // names answers NAMES for each channel given (every channel the client is
@@ -734,14 +766,13 @@ func (s *session) whois(m message) bool {
 	nick := m.params[len(m.params)-1] // WHOIS [server] nick
 	_, irc := s.p.lookup(nick)
 	irc = irc || s.onNetwork(nick)[0]
+	name, rooms := s.roomsOf(nick, false)
+	if len(rooms) > 0 {
+		nick = name
+	}
 	var channels []string
-	for _, r := range s.c.Joined() {
-		if members, err := s.c.Members(r); err == nil {
-			if i := slices.IndexFunc(members, func(n string) bool { return strings.EqualFold(n, nick) }); i >= 0 {
-				nick = members[i]
-				channels = append(channels, "#"+r)
-			}
-		}
+	for _, r := range rooms {
+		channels = append(channels, "#"+r)
 	}
 	if !irc && len(channels) == 0 {
 		s.reply(errNoSuchNick, nick, "No such nick/channel")
