@@ -280,3 +280,23 @@ func TestWrappedConnNotParked(t *testing.T) {
 	bob.send("a secret after")
 	alice.expect("[bob] a public after")
 }
+
+// TestParkedDeadlineAndShutdown: a parked connection gives its read
+// deadline (here the idle timeout's) to the parker, and takes it up again
+// when its reading resumes, but not at shutdown: then the hang-up's linger
+// of a second, not the idle timeout, ends a client that never closes, and
+// Shutdown returns well before its context's deadline.
+func TestParkedDeadlineAndShutdown(t *testing.T) {
+	h := NewHub(Config{IdleTimeout: time.Minute})
+	addr := serveTCP(t, h, CS168)
+	alice := tcpJoin(t, h, addr, "alice", "a")
+	waitAllParked(t)
+	alice.send("still here") // resumes, with its idle deadline, and parks again
+	waitAllParked(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Second)
+	defer cancel()
+	if err := h.Shutdown(ctx); err != nil {
+		t.Fatalf("Shutdown: %v (a client that does not close must be let go after the linger)", err)
+	}
+	alice.expect("Server is shutting down.")
+}
