@@ -130,8 +130,9 @@ type Message struct {
 	Lost bool        // a leave because the connection was lost
 	// Quit marks a leave because the member's connection ended: it quit
 	// (Text is what it said, IRC's QUIT reason, if anything) or, with Lost,
-	// was lost. A leave without it is the member's choice (IRC's PART,
-	// whose reason is Text).
+	// was lost or ended by the server (Text says why: "Disconnected by the
+	// server", "Did not keep up with the chat"). A leave without it is the
+	// member's choice (IRC's PART, whose reason is Text).
 	Quit bool
 	// NoReply marks a chat line or whisper whose sender asks that no
 	// program answer it automatically: IRC's NOTICE (which IRC clients

@@ -193,7 +193,7 @@ func (s *session) report(k EventKind, text string, err error) {
 //go:noinline
 func (s *session) finish(reason Reason, err error) error {
 	h := s.hub
-	s.quit(departure{quit: true, lost: reason != ReasonQuit && reason != ReasonClosed})
+	s.quit(departure{quit: true, lost: reason != ReasonQuit && reason != ReasonClosed, farewell: s.endedBy()})
 	h.forget(s)
 	if e, ok := s.state.(Ender); ok {
 		e.End()
@@ -239,6 +239,22 @@ func (s *session) finish(reason Reason, err error) error {
 			Reason: reason, Text: reason.String(), Err: err})
 	}
 	return err
+}
+
+// endedBy says why the server ended the connection, for the members of
+// its rooms ("" if it did not, or is shutting down: then they are told
+// so).
+func (s *session) endedBy() string {
+	s.mu.Lock()
+	kick := s.kickErr
+	s.mu.Unlock()
+	switch {
+	case errors.Is(kick, ErrSlowConsumer), errors.Is(kick, ErrWriteStalled):
+		return "Did not keep up with the chat"
+	case errors.Is(kick, ErrKicked):
+		return "Disconnected by the server"
+	}
+	return ""
 }
 
 // start reports the connection, asks the Connect hook, and sets up the

@@ -360,6 +360,27 @@ func TestQuit(t *testing.T) {
 	dan.expect(":carl!carl@test.server QUIT :Connection closed")
 }
 
+// TestDisconnectedQuit: a user the server disconnects (Hub.Disconnect, an
+// embedder's moderation) is seen to quit with the server's reason.
+func TestDisconnectedQuit(t *testing.T) {
+	s := serve(t, chat.Config{})
+	alice, bob := s.pair("#a")
+	var ids []uint64
+	for _, c := range s.h.Conns() {
+		if c.Protocol == "irc" {
+			ids = append(ids, c.ID)
+		}
+	}
+	if len(ids) != 2 {
+		t.Fatalf("IRC connections %v, want alice's and bob's", ids)
+	}
+	if err := s.h.Disconnect(max(ids[0], ids[1]), "Flooding."); err != nil { // bob came second
+		t.Fatal(err)
+	}
+	bob.expect(":test.server NOTICE * :Flooding.")
+	alice.expect(":bob!bob@test.server QUIT :Disconnected by the server")
+}
+
 // TestPrivmsgLooksUp: a PRIVMSG to a nick and a WHOIS find the user in
 // the client's channels by asking the Bus about the one name (a
 // MemberFinder), not by listing the channels: the nick as given, or as
