@@ -115,3 +115,37 @@ func BenchmarkJoin(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkFindMember: whether a room of n members has one of a given
+// name (IRC's question about a nick, chat.Conn.Held and HasMember),
+// through NATS: one request for the name's key ("find"), against reading
+// the room's members ("list"), as every such question did before.
+func BenchmarkFindMember(b *testing.B) {
+	ctx := context.Background()
+	for _, n := range []int{100, 5000} {
+		bus := startNATS(b).bus(b, nil)
+		if err := bus.CreateRoom(ctx, "big"); err != nil {
+			b.Fatal(err)
+		}
+		for i := range n {
+			if _, err := bus.Join(ctx, "big", chat.Member{Name: fmt.Sprint("user", i), Hub: "hub", Conn: uint64(i + 1)}, true); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.Run(fmt.Sprint("find/", n), func(b *testing.B) {
+			for b.Loop() {
+				if _, ok, err := bus.FindMember(ctx, "big", "absent"); ok || err != nil {
+					b.Fatal(ok, err)
+				}
+			}
+		})
+		b.Run(fmt.Sprint("list/", n), func(b *testing.B) {
+			for b.Loop() {
+				ms, err := bus.Members(ctx, "big")
+				if err != nil || len(ms) != n {
+					b.Fatal(len(ms), err)
+				}
+			}
+		})
+	}
+}
