@@ -166,3 +166,23 @@ func ExampleMemBus() {
 	// alice hears: [bob] hello from the west
 	// bob on west lists: go
 }
+
+// A Bus that is a MemberFinder answers whether a room has a member of a
+// given name without listing the room, as a Hub asks it for every whisper
+// (and IRC for every nick of WHOIS, ISON and PRIVMSG).
+func ExampleMemBus_FindMember() {
+	ctx := context.Background()
+	bus := chat.NewMemBus()
+	bus.CreateRoom(ctx, "go")
+	bus.Join(ctx, "go", chat.Member{Name: "alice", Hub: "east", Conn: 1}, true)
+	bus.Join(ctx, "go", chat.Member{Name: "bob", Hub: "west", Conn: 7}, true)
+
+	var f chat.MemberFinder = bus
+	for _, name := range []string{"bob", "carol"} {
+		m, ok, _ := f.FindMember(ctx, "go", name)
+		fmt.Println(name, ok, m.Hub, m.Conn)
+	}
+	// Output:
+	// bob true west 7
+	// carol false  0
+}
