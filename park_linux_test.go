@@ -281,11 +281,10 @@ func TestWrappedConnNotParked(t *testing.T) {
 	alice.expect("[bob] a public after")
 }
 
-// TestParkedDeadlineAndShutdown: a parked connection gives its read
-// deadline (here the idle timeout's) to the parker, and takes it up again
-// when its reading resumes, but not at shutdown: then the hang-up's linger
-// of a second, not the idle timeout, ends a client that never closes, and
-// Shutdown returns well before its context's deadline.
+// TestParkedDeadlineAndShutdown: a parked connection with a read
+// deadline of its own (the idle timeout's) whose client never closes is
+// let go at shutdown after the hang-up's linger of a second, not at its
+// deadline, and Shutdown returns well before its context's deadline.
 func TestParkedDeadlineAndShutdown(t *testing.T) {
 	h := NewHub(Config{IdleTimeout: time.Minute})
 	addr := serveTCP(t, h, CS168)

@@ -83,16 +83,8 @@ func (s *session) park() bool {
 	// its new reader clear the mark at once (see loop), which must not
 	// be undone by this one.
 	s.parked.Store(true)
-	if s.deadline != 0 {
-		// The parker keeps the deadline while the reading is parked,
-		// with one timer for every parked session: the connection's
-		// own would be a runtime timer per idle connection. loop sets
-		// it again when the reading resumes.
-		s.conn.SetReadDeadline(time.Time{})
-	}
 	if !p.park(s) {
 		s.parked.Store(false)
-		s.setDeadline()
 		return false
 	}
 	s.mu.Lock()

@@ -135,11 +135,7 @@ func (s *session) end(reason Reason, err error) error {
 // stack, and the grown one ends). Partial frames survive both (the framer
 // keeps what it has read).
 func (s *session) loop() error {
-	// Back from parking, the connection takes up its deadline again (see
-	// park); not when the hub is stopping, whose hang-up has set one.
-	if s.parked.Swap(false) && s.deadline != 0 && !s.hub.stopping.Load() {
-		s.setDeadline()
-	}
+	s.parked.Store(false)
 	var reason Reason
 	var err error
 	for {
