@@ -234,6 +234,24 @@ func TestMemBusClaimsMatchRooms(t *testing.T) {
 	}
 }
 
+// fillRoom makes room on bus with n members under unique names, user0 to
+// user(n-1), and returns them.
+func fillRoom(b *testing.B, bus Bus, room string, n int) []Member {
+	b.Helper()
+	ctx := context.Background()
+	if err := bus.CreateRoom(ctx, room); err != nil {
+		b.Fatal(err)
+	}
+	ms := make([]Member, n)
+	for i := range ms {
+		ms[i] = Member{Name: fmt.Sprint("user", i), Hub: "hub", Conn: uint64(i + 1)}
+		if _, err := bus.Join(ctx, room, ms[i], true); err != nil {
+			b.Fatal(err)
+		}
+	}
+	return ms
+}
+
 // BenchmarkMemBusJoin: in a room of n members with unique names, on the
 // in-process Bus, one member leaves and joins again, a different one each
 // time (so that most leave from the middle of the room). A claims scope
@@ -248,16 +266,7 @@ func BenchmarkMemBusJoin(b *testing.B) {
 				if kind == "claims" {
 					room = claimRoom("irc")
 				}
-				if err := bus.CreateRoom(ctx, room); err != nil {
-					b.Fatal(err)
-				}
-				ms := make([]Member, n)
-				for i := range ms {
-					ms[i] = Member{Name: fmt.Sprint("user", i), Hub: "hub", Conn: uint64(i + 1)}
-					if _, err := bus.Join(ctx, room, ms[i], true); err != nil {
-						b.Fatal(err)
-					}
-				}
+				ms := fillRoom(b, bus, room, n)
 				i := 0
 				for b.Loop() {
 					m := ms[i]
@@ -283,17 +292,8 @@ type listingBus struct{ Bus }
 // lookup per nick) and on a Bus that can only list the claims ("lists":
 // one listing per question, as every Bus was asked before MemberFinder).
 func BenchmarkHeld(b *testing.B) {
-	ctx := context.Background()
 	mem := NewMemBus()
-	room := claimRoom("irc")
-	if err := mem.CreateRoom(ctx, room); err != nil {
-		b.Fatal(err)
-	}
-	for i := range 10000 {
-		if _, err := mem.Join(ctx, room, Member{Name: fmt.Sprint("user", i), Hub: "hub", Conn: uint64(i + 1)}, true); err != nil {
-			b.Fatal(err)
-		}
-	}
+	fillRoom(b, mem, claimRoom("irc"), 10000)
 	for _, bus := range []struct {
 		name string
 		bus  Bus
@@ -324,14 +324,7 @@ func BenchmarkHeld(b *testing.B) {
 func BenchmarkHasMember(b *testing.B) {
 	ctx := context.Background()
 	mem := NewMemBus()
-	if err := mem.CreateRoom(ctx, "big"); err != nil {
-		b.Fatal(err)
-	}
-	for i := range 10000 {
-		if _, err := mem.Join(ctx, "big", Member{Name: fmt.Sprint("user", i), Hub: "hub", Conn: uint64(i + 1)}, true); err != nil {
-			b.Fatal(err)
-		}
-	}
+	fillRoom(b, mem, "big", 10000)
 	for _, bus := range []struct {
 		name string
 		bus  Bus

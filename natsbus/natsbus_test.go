@@ -87,6 +87,22 @@ func TestContract(t *testing.T) {
 
 func dialTCP(addr string) (net.Conn, error) { return net.DialTimeout("tcp", addr, 5*time.Second) }
 
+// bigRoom makes the room "big" on bus with n members, user0 to user(n-1),
+// and returns bus.
+func bigRoom(b *testing.B, bus *natsbus.Bus, n int) *natsbus.Bus {
+	b.Helper()
+	ctx := context.Background()
+	if err := bus.CreateRoom(ctx, "big"); err != nil {
+		b.Fatal(err)
+	}
+	for i := range n {
+		if _, err := bus.Join(ctx, "big", chat.Member{Name: fmt.Sprint("user", i), Hub: "hub", Conn: uint64(i + 1)}, true); err != nil {
+			b.Fatal(err)
+		}
+	}
+	return bus
+}
+
 // BenchmarkJoin: one member joins a room of n others under a unique name
 // and leaves again, through NATS. (A claims scope is such a room: IRC's
 // holds every IRC user of the cluster.)
@@ -94,15 +110,7 @@ func BenchmarkJoin(b *testing.B) {
 	ctx := context.Background()
 	for _, n := range []int{100, 5000} {
 		b.Run(fmt.Sprint(n), func(b *testing.B) {
-			bus := startNATS(b).bus(b, nil)
-			if err := bus.CreateRoom(ctx, "big"); err != nil {
-				b.Fatal(err)
-			}
-			for i := range n {
-				if _, err := bus.Join(ctx, "big", chat.Member{Name: fmt.Sprint("user", i), Hub: "hub", Conn: uint64(i + 1)}, true); err != nil {
-					b.Fatal(err)
-				}
-			}
+			bus := bigRoom(b, startNATS(b).bus(b, nil), n)
 			m := chat.Member{Name: "newcomer", Hub: "hub", Conn: uint64(n + 1)}
 			for b.Loop() {
 				if _, err := bus.Join(ctx, "big", m, true); err != nil {
@@ -123,15 +131,7 @@ func BenchmarkJoin(b *testing.B) {
 func BenchmarkFindMember(b *testing.B) {
 	ctx := context.Background()
 	for _, n := range []int{100, 5000} {
-		bus := startNATS(b).bus(b, nil)
-		if err := bus.CreateRoom(ctx, "big"); err != nil {
-			b.Fatal(err)
-		}
-		for i := range n {
-			if _, err := bus.Join(ctx, "big", chat.Member{Name: fmt.Sprint("user", i), Hub: "hub", Conn: uint64(i + 1)}, true); err != nil {
-				b.Fatal(err)
-			}
-		}
+		bus := bigRoom(b, startNATS(b).bus(b, nil), n)
 		b.Run(fmt.Sprint("find/", n), func(b *testing.B) {
 			for b.Loop() {
 				if _, ok, err := bus.FindMember(ctx, "big", "absent"); ok || err != nil {
