@@ -84,16 +84,9 @@ func (s *session) Join(room string, create bool, accepted func(members int)) err
 }
 
 // Leave takes s out of room.
-func (s *session) Leave(room string) error {
-	r := s.in(room)
-	if r == nil {
-		return fmt.Errorf("chat: leave %q: %w", room, ErrNotInRoom)
-	}
-	s.hub.leave(s, r, departure{})
-	return nil
-}
+func (s *session) Leave(room string) error { return s.Part(room, "") }
 
-// Part takes s out of room, with farewell words.
+// Part takes s out of room, with farewell words ("" for none).
 func (s *session) Part(room, farewell string) error {
 	r := s.in(room)
 	if r == nil {

@@ -763,9 +763,8 @@ func (s *session) whois(m message) bool {
 	if !s.needs(m, 1) {
 		return true
 	}
-	nick := m.params[len(m.params)-1] // WHOIS [server] nick
-	_, irc := s.p.lookup(nick)
-	irc = irc || s.onNetwork(nick)[0]
+	nick := m.params[len(m.params)-1]            // WHOIS [server] nick
+	irc := s.known([]string{nick})[0].nick != "" // an IRC user of the network
 	name, rooms := s.roomsOf(nick, false)
 	if len(rooms) > 0 {
 		nick = name
