@@ -267,7 +267,7 @@ func (b *MemBus) Join(_ context.Context, room string, m Member, unique bool) (in
 func (b *MemBus) Rename(_ context.Context, room string, m Member, name string) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if cs := b.claims[room]; cs != nil {
+	if cs := b.claimsIn(room); cs != nil {
 		return b.renameClaimLocked(cs, m, name)
 	}
 	ms := b.members[room]
@@ -284,7 +284,7 @@ func (b *MemBus) Rename(_ context.Context, room string, m Member, name string) e
 func (b *MemBus) Leave(_ context.Context, room string, m Member) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if cs := b.claims[room]; cs != nil {
+	if cs := b.claimsIn(room); cs != nil {
 		b.unclaimLocked(cs, m)
 		return nil
 	}
@@ -299,7 +299,7 @@ func (b *MemBus) Leave(_ context.Context, room string, m Member) error {
 func (b *MemBus) Members(_ context.Context, room string) ([]Member, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if cs := b.claims[room]; cs != nil {
+	if cs := b.claimsIn(room); cs != nil {
 		return b.listClaimsLocked(cs), nil
 	}
 	return slices.Clone(b.members[room]), nil
@@ -312,7 +312,7 @@ var _ MemberFinder = (*MemBus)(nil)
 func (b *MemBus) FindMember(_ context.Context, room, name string) (Member, bool, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if cs := b.claims[room]; cs != nil {
+	if cs := b.claimsIn(room); cs != nil {
 		h, ok := cs[name]
 		if !ok {
 			return Member{}, false, nil

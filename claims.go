@@ -170,6 +170,15 @@ func (s *session) Held(scope string, names ...string) ([]bool, error) {
 // Its names have no order. The MemBus's lock guards it.
 type claimSet map[string]holder
 
+// claimsIn returns the claims of room if it is a claims scope with some,
+// else nil (a room of people, which MemBus keeps as a list). b.mu is held.
+func (b *MemBus) claimsIn(room string) claimSet {
+	if !isClaimRoom(room) {
+		return nil
+	}
+	return b.claims[room]
+}
+
 // A holder is the connection holding a claimed name: its hub, as an index
 // into MemBus.hubs (so that a claim takes 32 bytes of its map), and its
 // number there.
