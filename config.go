@@ -66,8 +66,9 @@ type Config struct {
 	// FloodRate is how many messages per second each connection may send
 	// on average, with bursts of FloodBurst; a connection that sends faster
 	// is slowed down (its messages wait, and TCP pushes back on it), never
-	// the others. Zero means 20 per second; negative turns flood control
-	// off.
+	// the others. A message that names several targets (an IRC PRIVMSG to
+	// #a,#b) counts once per target (Conn.Charge). Zero means 20 per
+	// second; negative turns flood control off.
 	FloodRate float64
 
 	// FloodBurst is how many messages a connection may send at once before

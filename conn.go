@@ -58,6 +58,16 @@ func (s *session) Failed(cmd, reply string, err error) {
 		Err: &CommandError{Command: cmd, Reply: reply, Err: err}})
 }
 
+// Charge counts n more messages against s's flood control, waiting on
+// s's own reader if it is short of them (see Conn.Charge).
+func (s *session) Charge(n int) bool {
+	cfg := &s.hub.cfg
+	if n <= 0 || cfg.FloodRate <= 0 || s.bot != nil {
+		return true
+	}
+	return s.flood.take(s, n, cfg.FloodRate, cfg.FloodBurst)
+}
+
 // lastRoom is the name of the room s joined last, "" for none.
 func (s *session) lastRoom() string {
 	if len(s.rooms) == 0 {

@@ -18,6 +18,14 @@ type floodGate struct {
 // slowed, and TCP pushes back on it. It returns false if the session was
 // stopped while waiting.
 func (g *floodGate) admit(s *session, rate float64, burst int) bool {
+	return g.take(s, 1, rate, burst)
+}
+
+// take takes n tokens (n ≥ 1), as admit takes one: when the bucket has
+// fewer, the reader waits until the rate has paid for the rest, so a
+// message worth more than a burst is let through after its wait, never
+// refused. It returns false if the session was stopped while waiting.
+func (g *floodGate) take(s *session, n int, rate float64, burst int) bool {
 	now := s.now()
 	if g.last == 0 {
 		g.tokens = float64(burst)
@@ -25,11 +33,10 @@ func (g *floodGate) admit(s *session, rate float64, burst int) bool {
 		g.tokens = min(float64(burst), g.tokens+time.Duration(now-g.last).Seconds()*rate)
 	}
 	g.last = now
-	if g.tokens >= 1 {
-		g.tokens--
+	if g.tokens -= float64(n); g.tokens >= 0 {
 		return true
 	}
-	wait := time.Duration((1 - g.tokens) / rate * float64(time.Second))
+	wait := time.Duration(-g.tokens / rate * float64(time.Second))
 	if g.reported == 0 || time.Duration(now-g.reported) > time.Second {
 		g.reported = now
 		s.report(EventThrottled, fmt.Sprintf("flood control: over %g messages/s", rate), nil)

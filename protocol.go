@@ -163,6 +163,18 @@ type Conn interface {
 	// Failed reports a command that failed (the protocol has told the
 	// client, in reply) to the Observer, as a *CommandError.
 	Failed(cmd, reply string, err error)
+	// Charge counts n more messages against the connection's flood control
+	// (Config.FloodRate and FloodBurst) for the message being handled,
+	// which has been charged one already: a protocol whose one message acts
+	// on several targets (IRC's PRIVMSG #a,#b, or a JOIN of a list) charges
+	// one more per target beyond the first, so that flood control pays for
+	// the deliveries, not the lines. When the connection has not that many
+	// left it waits for them, as for any message over the rate: only this
+	// connection's reader waits, never another user. It reports false if
+	// the connection is ending (the wait was cut short); the protocol then
+	// does no more of the message. n ≤ 0, or flood control off, costs
+	// nothing.
+	Charge(n int) bool
 
 	// CreateRoom creates an empty room (ErrRoomExists if it exists).
 	CreateRoom(room string) error

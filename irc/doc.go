@@ -24,7 +24,10 @@
 // line at a time: LineReader (reader.go) cuts the stream into lines of at
 // most 512 bytes; parse (message.go) splits a line into a command and its
 // parameters; the command table (session.go) runs it through the
-// chat.Conn the hub gave the session. Protocol.Render (protocol.go) turns
+// chat.Conn the hub gave the session; a command's list of targets is
+// split, de-duplicated and bounded in one place (targets.go, ISUPPORT
+// TARGMAX), and each target is charged to the hub's flood control
+// (chat.Conn.Charge). Protocol.Render (protocol.go) turns
 // the rooms' traffic into IRC lines, once per message for all IRC members.
 // Nicks are unique among one Protocol's users (its registry, released by
 // chat.Ender when a connection ends); PING comes from chat.Pinger.

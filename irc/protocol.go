@@ -25,6 +25,12 @@ type Options struct {
 	// MaxNickBytes bounds nicks (ISUPPORT NICKLEN). Zero means 32; the
 	// hub's own bound (chat.Config.MaxNameBytes) applies too.
 	MaxNickBytes int
+	// MaxTargets bounds the distinct targets of one PRIVMSG or NOTICE
+	// (ISUPPORT MAXTARGETS, and TARGMAX's PRIVMSG and NOTICE); a target
+	// past it is answered with ERR_TOOMANYTARGETS and gets nothing. Each
+	// target costs the sender one message of the hub's flood control.
+	// Zero means 4.
+	MaxTargets int
 	// PingAfter is how long a registered client may be silent before the
 	// server sends it a PING; one that is silent for as long again (it did
 	// not answer) is disconnected. Zero means two minutes; negative, never.
@@ -61,6 +67,9 @@ func New(o Options) *Protocol {
 	}
 	if o.MaxNickBytes <= 0 {
 		o.MaxNickBytes = 32
+	}
+	if o.MaxTargets <= 0 {
+		o.MaxTargets = 4
 	}
 	if o.PingAfter == 0 {
 		o.PingAfter = 2 * time.Minute
@@ -264,7 +273,7 @@ func (p *Protocol) appendNumeric(b []byte, code, nick string, params ...string) 
 	if nick == "" {
 		nick = "*"
 	}
-	all := make([]string, 0, 12) // on the stack: ISUPPORT, the longest, has 11
+	all := make([]string, 0, 14) // on the stack: ISUPPORT, the longest, has 12
 	all = append(append(all, nick), params...)
 	start := len(b)
 	b = append(b, ':')

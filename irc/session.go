@@ -238,6 +238,9 @@ func (s *session) nickCmd(m message) bool {
 	if nick == s.me.nick {
 		return true
 	}
+	if !s.charge(len(s.c.Joined())) { // every room is told
+		return true
+	}
 	old := s.me.nick
 	if !s.p.claim(&s.me, nick) {
 		s.reply(errNicknameInUse, nick, "Nickname is already in use")
@@ -296,7 +299,8 @@ func (s *session) register() {
 	w.reply(rplMyInfo, o.ServerName, "framechat", "i", "n")
 	l := s.c.Limits()
 	w.reply(rplISupport, "CASEMAPPING=ascii", "CHANTYPES=#", "CHANLIMIT=#:", "NICKLEN="+itoa(min(o.MaxNickBytes, l.MaxNameBytes)),
-		"CHANNELLEN="+itoa(l.MaxRoomNameBytes+1), "NETWORK="+o.Network, "PREFIX=", "CHANMODES=,,,n", "are supported by this server")
+		"CHANNELLEN="+itoa(l.MaxRoomNameBytes+1), "NETWORK="+o.Network, "PREFIX=", "CHANMODES=,,,n",
+		s.p.targmax(), "MAXTARGETS="+itoa(o.MaxTargets), "are supported by this server")
 	w.motd()
 	s.c.Send(w.b)
 }
@@ -389,20 +393,29 @@ func (s *session) room(channel string) (string, bool) {
 // in reports whether the client is in room.
 func (s *session) in(room string) bool { return slices.Contains(s.c.Joined(), room) }
 
-// join joins each channel of a comma-separated list, creating the rooms
-// that do not exist; "JOIN 0" parts every channel. Keys are ignored: no
-// channel has one.
+// join joins each channel of a comma-separated list (at most
+// maxJoinTargets, each named once), creating the rooms that do not exist;
+// "JOIN 0" parts every channel. Keys are ignored: no channel has one.
 func (s *session) join(m message) bool {
 	if !s.needs(m, 1) {
 		return true
 	}
 	if m.params[0] == "0" {
-		for _, r := range slices.Backward(s.c.Joined()) {
+		joined := s.c.Joined()
+		if !s.charge(len(joined)) {
+			return true
+		}
+		for _, r := range slices.Backward(joined) {
 			s.partRoom(r, "")
 		}
 		return true
 	}
-	for _, channel := range strings.Split(m.params[0], ",") {
+	channels, over := targets(m.params[:1], ",", maxJoinTargets)
+	if !s.charge(len(channels)) {
+		return true
+	}
+	s.tooMany(m.cmd, over, maxJoinTargets)
+	for _, channel := range channels {
 		room, ok := s.room(channel)
 		if !ok {
 			s.reply(errNoSuchChannel, channel, "No such channel (channel names start with #)")
@@ -458,12 +471,18 @@ func (s *session) joinFailed(channel string, err error) {
 	}
 }
 
-// part leaves each channel of a comma-separated list.
+// part leaves each channel of a comma-separated list (at most
+// maxJoinTargets, each named once).
 func (s *session) part(m message) bool {
 	if !s.needs(m, 1) {
 		return true
 	}
-	for _, channel := range strings.Split(m.params[0], ",") {
+	channels, over := targets(m.params[:1], ",", maxJoinTargets)
+	if !s.charge(len(channels)) {
+		return true
+	}
+	s.tooMany(m.cmd, over, maxJoinTargets)
+	for _, channel := range channels {
 		room, ok := s.room(channel)
 		switch {
 		case !ok || !s.exists(room):
@@ -497,7 +516,11 @@ func (s *session) exists(room string) bool {
 
 // privmsg sends PRIVMSG or NOTICE text to each target: a channel the
 // client is in, or a user it shares a channel with (a whisper there).
-// NOTICE gets no error replies, as the RFC says.
+// Each target is named once and gets the text once, at most
+// Options.MaxTargets of them, and each costs the sender a message of
+// flood control. NOTICE gets no error replies, as the RFC says, except
+// ERR_TOOMANYTARGETS: naming more targets than ISUPPORT advertises is the
+// sending program's mistake, and it is told what was not sent.
 func (s *session) privmsg(m message) bool {
 	notice := m.cmd == "NOTICE"
 	fail := func(code string, params ...string) {
@@ -525,13 +548,40 @@ func (s *session) privmsg(m message) bool {
 		// answer, or offer a file, for a line someone typed.
 		return true
 	}
-	for targets := m.params[0]; targets != ""; {
-		var to string
-		to, targets, _ = strings.Cut(targets, ",")
-		if to == "" {
-			continue
+	max := s.p.o.MaxTargets
+	tos, over := targets(m.params[:1], ",", max)
+	if len(tos) == 0 {
+		fail(errNoRecipient, "No recipient given ("+m.cmd+")")
+		return true
+	}
+	if !s.charge(len(tos)) {
+		return true
+	}
+	s.tooMany(m.cmd, over, max)
+	// With several targets each is looked up first, and done keeps the
+	// rooms said in and the members whispered to: two targets that
+	// targetKey tells apart but that are one room or one member (a
+	// channel named in two cases that fold differently) get the text once.
+	type dest struct{ room, nick string }
+	var done []dest
+	first := func(d dest) bool {
+		if len(tos) == 1 {
+			return true
 		}
+		if slices.Contains(done, d) {
+			return false
+		}
+		done = append(done, d)
+		return true
+	}
+	for _, to := range tos {
 		if room, ok := strings.CutPrefix(to, "#"); ok {
+			if len(tos) > 1 {
+				room, _ = s.room(to)
+			}
+			if !first(dest{room: room}) {
+				continue
+			}
 			// The channel as the client was told it (its JOIN echo) is
 			// the room, and one look: only a miss resolves its case.
 			err := s.post(notice, kind, room, "", text)
@@ -556,6 +606,9 @@ func (s *session) privmsg(m message) bool {
 		room, nick := s.shared(to)
 		if room == "" {
 			fail(errNoSuchNick, to, "No such nick/channel (or you share no channel with them)")
+			continue
+		}
+		if !first(dest{room, nick}) {
 			continue
 		}
 		if err := s.post(notice, kind, room, nick, text); err != nil {
@@ -655,17 +708,27 @@ func (s *session) roomsOf(nick string, first bool) (name string, rooms []string)
 	return name, rooms
 }
 
-// names answers NAMES for each channel given (every channel the client is
-// in when none is).
+// names answers NAMES for each channel given (at most maxNamesTargets,
+// each named once), or every channel the client is in when none is; each
+// channel costs a message of flood control.
 func (s *session) names(m message) bool {
 	if m.arg(0) == "" {
-		for _, r := range s.c.Joined() {
+		joined := s.c.Joined()
+		if !s.charge(len(joined)) {
+			return true
+		}
+		for _, r := range joined {
 			s.namesOf(r)
 		}
 		s.reply(rplEndOfNames, "*", "End of /NAMES list")
 		return true
 	}
-	for _, channel := range strings.Split(m.params[0], ",") {
+	channels, over := targets(m.params[:1], ",", maxNamesTargets)
+	if !s.charge(len(channels)) {
+		return true
+	}
+	s.tooMany(m.cmd, over, maxNamesTargets)
+	for _, channel := range channels {
 		if room, ok := s.room(channel); ok && s.exists(room) {
 			s.namesOf(room)
 		} else {
@@ -698,16 +761,23 @@ func (s *session) namesOf(room string) {
 	s.reply(rplEndOfNames, channel, "End of /NAMES list")
 }
 
-// list answers LIST: every room (or those given) whose name an IRC
-// channel can carry, with its member count.
+// list answers LIST: every room (or those given, at most
+// maxNamesTargets, each named once) whose name an IRC channel can carry,
+// with its member count.
 func (s *session) list(m message) bool {
+	filter := m.arg(0) != ""
+	channels, over := targets(m.params[:min(len(m.params), 1)], ",", maxNamesTargets)
+	if !s.charge(len(channels)) {
+		return true
+	}
+	s.tooMany(m.cmd, over, maxNamesTargets)
 	rooms, err := s.c.Rooms()
 	if err != nil {
 		s.c.Failed("LIST", "", err)
 	}
-	if want := m.arg(0); want != "" {
+	if filter {
 		var only []string
-		for _, channel := range strings.Split(want, ",") {
+		for _, channel := range channels {
 			if room, ok := s.room(channel); ok && slices.Contains(rooms, room) {
 				only = append(only, room)
 			}
@@ -758,12 +828,19 @@ func (s *session) who(m message) bool {
 }
 
 // whois answers WHOIS for a user the client can see: itself, an IRC user,
-// or a member of a channel it is in.
+// or a member of a channel it is in. A list of nicks is answered for its
+// first (maxWhoisTargets), and ERR_TOOMANYTARGETS for the next.
 func (s *session) whois(m message) bool {
 	if !s.needs(m, 1) {
 		return true
 	}
-	nick := m.params[len(m.params)-1]            // WHOIS [server] nick
+	nicks, over := targets(m.params[len(m.params)-1:], ",", maxWhoisTargets) // WHOIS [server] nick
+	if len(nicks) == 0 {
+		s.reply(errNoNicknameGiven, "No nickname given")
+		return true
+	}
+	s.tooMany(m.cmd, over, maxWhoisTargets)
+	nick := nicks[0]
 	irc := s.known([]string{nick})[0].nick != "" // an IRC user of the network
 	name, rooms := s.roomsOf(nick, false)
 	if len(rooms) > 0 {
@@ -857,13 +934,15 @@ func (s *session) awayCmd(m message) bool {
 	return true
 }
 
-// ison answers ISON: which of the nicks are IRC users on the network
-// (every server of the cluster).
+// ison answers ISON: which of the nicks (at most maxIsonTargets, each
+// named once, each costing a message of flood control) are IRC users on
+// the network (every server of the cluster).
 func (s *session) ison(m message) bool {
-	var nicks []string
-	for _, p := range m.params {
-		nicks = append(nicks, strings.Fields(p)...)
+	nicks, over := targets(m.params, " ", maxIsonTargets)
+	if !s.charge(len(nicks)) {
+		return true
 	}
+	s.tooMany(m.cmd, over, maxIsonTargets)
 	var out []string
 	for _, t := range s.known(nicks) {
 		if t.nick != "" {
@@ -874,10 +953,16 @@ func (s *session) ison(m message) bool {
 	return true
 }
 
-// userhost answers USERHOST for up to five IRC users.
+// userhost answers USERHOST for up to five IRC users (maxUserhostTargets,
+// each named once, each costing a message of flood control).
 func (s *session) userhost(m message) bool {
+	nicks, over := targets(m.params, " ", maxUserhostTargets)
+	if !s.charge(len(nicks)) {
+		return true
+	}
+	s.tooMany(m.cmd, over, maxUserhostTargets)
 	var out []string
-	for _, t := range s.known(m.params[:min(len(m.params), 5)]) {
+	for _, t := range s.known(nicks) {
 		if t.nick == "" {
 			continue
 		}
