@@ -435,7 +435,7 @@ func testDeleteJoinRace(t *testing.T, cluster Cluster) {
 	ctx := context.Background()
 	buses := []chat.Bus{cluster(t), cluster(t), cluster(t)}
 	kept, deleted := 0, 0
-	for round := range 20 {
+	for round := range 50 {
 		room := fmt.Sprint("race", round)
 		if err := buses[round%3].CreateRoom(ctx, room); err != nil {
 			t.Fatalf("CreateRoom(%q): %v", room, err)
