@@ -85,8 +85,11 @@ type Config struct {
 	// EmptyRoomTTL is how long a room may stay with no members: a hub
 	// deletes a room this long after the last of its members on that hub
 	// left, or after it was created if nobody joined it, unless someone is
-	// in it then (a room joined again in time lives on). A deleted room is
-	// gone from every listing and may be created again. It must give a
+	// in it then (a room joined again in time lives on). A room found
+	// empty where no hub saw it emptied (its members' server died, a
+	// cluster restarted) is found by a sweep every EmptyRoomTTL, and so is
+	// deleted within two. A deleted room is gone from every listing and
+	// may be created again. It must give a
 	// person time to join a room just made (the lobby makes the room at
 	// "/join" and joins it at "/nick"). Zero means 5 minutes; negative
 	// means rooms are never deleted.

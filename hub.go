@@ -43,7 +43,8 @@ type Hub struct {
 	cancel    context.CancelFunc
 	wg        sync.WaitGroup
 
-	empty map[string]*emptyRoom // under mu: the rooms this hub will delete unless joined first (see lifecycle.go)
+	empty   map[string]*emptyRoom // under mu: the rooms this hub will delete unless joined first (see lifecycle.go)
+	sweeper *time.Timer           // under mu: the next sweep for empty rooms no hub saw emptied (see lifecycle.go)
 
 	claimMu     sync.Mutex
 	claimScopes []*string // the claims scopes this hub has claimed in, whose rooms exist (see claims.go)
@@ -57,7 +58,7 @@ func NewHub(cfg Config) *Hub {
 		bus = NewMemBus()
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	return &Hub{
+	h := &Hub{
 		ctx:        ctx,
 		cancel:     cancel,
 		cfg:        cfg,
@@ -74,6 +75,10 @@ func NewHub(cfg Config) *Hub {
 		empty:      make(map[string]*emptyRoom),
 		done:       make(chan struct{}),
 	}
+	h.mu.Lock()
+	h.armSweepLocked()
+	h.mu.Unlock()
+	return h
 }
 
 // Serve accepts connections from t and serves each in its own goroutine in

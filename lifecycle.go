@@ -18,9 +18,16 @@ import (
 // deleted with a member in it, and an empty room is gone EmptyRoomTTL
 // after the last member left it on the deleting hub.
 //
+// A room left empty where no hub saw it go empty (the hub of its last
+// members died, and natsbus reaped them; a cluster restarted; a room made
+// by a hub that never deletes) is found by a sweep each hub makes every
+// EmptyRoomTTL (sweep), which arms the timers of the empty rooms it finds:
+// such a room is deleted within two EmptyRoomTTLs.
+//
 // The timers belong to the hub: their map is under h.mu, a firing timer
 // counts itself in h.wg before it asks the Bus (so Shutdown waits for
-// it), and Shutdown stops them all (stopExpiryLocked).
+// it), and Shutdown stops them all (stopExpiryLocked). A timer waiting
+// holds no goroutine.
 
 // emptyRoom is the deletion timer of a room that may be empty.
 type emptyRoom struct{ timer *time.Timer }
@@ -72,14 +79,65 @@ func (h *Hub) expire(name string, e *emptyRoom) {
 	}
 }
 
-// stopExpiryLocked stops every deletion timer, for Shutdown. The caller
-// holds h.mu and has set h.stopping, so none is armed again and none that
-// fires now asks the Bus.
+// stopExpiryLocked stops every deletion timer and the sweep, for
+// Shutdown. The caller holds h.mu and has set h.stopping, so none is
+// armed again and none that fires now asks the Bus.
 func (h *Hub) stopExpiryLocked() {
 	for name, e := range h.empty {
 		e.timer.Stop()
 		delete(h.empty, name)
 	}
+	if h.sweeper != nil {
+		h.sweeper.Stop()
+	}
+}
+
+// armSweepLocked arms the next sweep, an EmptyRoomTTL from now. The
+// caller holds h.mu.
+func (h *Hub) armSweepLocked() {
+	if h.cfg.EmptyRoomTTL < 0 || h.stopping.Load() {
+		return
+	}
+	h.sweeper = time.AfterFunc(h.cfg.EmptyRoomTTL, h.sweep)
+}
+
+// sweep arms the deletion of every room of the Bus that has no members
+// and no timer here, then arms the next sweep.
+func (h *Hub) sweep() {
+	h.mu.Lock()
+	if h.stopping.Load() {
+		h.mu.Unlock()
+		return
+	}
+	h.wg.Add(1) // as in expire
+	h.mu.Unlock()
+	defer h.wg.Done()
+	rooms, err := h.bus.Rooms(h.ctx)
+	if err != nil {
+		h.observe(Event{Kind: EventError, Err: fmt.Errorf("chat: sweep empty rooms: %w", err)})
+	}
+	for _, name := range rooms {
+		if isClaimRoom(name) || h.stopping.Load() {
+			continue
+		}
+		h.mu.Lock()
+		known := h.rooms[name] != nil || h.empty[name] != nil
+		h.mu.Unlock()
+		if known {
+			continue
+		}
+		if ms, err := h.bus.Members(h.ctx, name); err != nil || len(ms) > 0 {
+			continue
+		}
+		h.mu.Lock()
+		if h.rooms[name] == nil && h.empty[name] == nil {
+			h.emptiedLocked(name)
+		}
+		h.mu.Unlock()
+	}
+	h.mu.Lock()
+	h.armSweepLocked()
+	h.mu.Unlock()
 }
 
 // checkRoomCount refuses to create the room called name when

@@ -9,13 +9,13 @@ import (
 	"time"
 )
 
-// waitDeleted waits for the hub to report that it deleted room.
-func (l *eventLog) waitDeleted(t *testing.T, room string) {
+// waitDeleted waits for the hub to report that it deleted rooms, in any
+// order.
+func (l *eventLog) waitDeleted(t *testing.T, rooms ...string) {
 	t.Helper()
-	for {
-		if e := l.waitFor(t, EventDelete); e.Room == room {
-			return
-		}
+	for len(rooms) > 0 {
+		e := l.waitFor(t, EventDelete)
+		rooms = slices.DeleteFunc(rooms, func(r string) bool { return r == e.Room })
 	}
 }
 
@@ -43,8 +43,7 @@ func TestEmptyRoomDeleted(t *testing.T) {
 	if err := h.CreateRoom(context.Background(), "idle"); err != nil {
 		t.Fatal(err)
 	}
-	log.waitDeleted(t, "y")
-	log.waitDeleted(t, "idle")
+	log.waitDeleted(t, "y", "idle")
 	if got := mustRooms(h); !slices.Equal(got, []string{"x"}) {
 		t.Errorf("rooms %q, want only x", got)
 	}
@@ -158,5 +157,25 @@ func TestMaxRooms(t *testing.T) {
 	alice.expect("bob has joined")
 	if got := mustRooms(h); !slices.Equal(got, []string{"a", "b"}) {
 		t.Errorf("rooms %q, want a and b", got)
+	}
+}
+
+// TestSweepFindsEmptyRooms: a room that went empty where no hub saw it
+// (here: made by a hub that never deletes rooms, sharing the Bus) is
+// found by another hub's sweep and deleted.
+func TestSweepFindsEmptyRooms(t *testing.T) {
+	t.Parallel()
+	bus := NewMemBus()
+	keeper := NewHub(Config{Bus: bus, EmptyRoomTTL: -1})
+	defer keeper.Shutdown(context.Background())
+	if err := keeper.CreateRoom(context.Background(), "orphan"); err != nil {
+		t.Fatal(err)
+	}
+	log := newEventLog()
+	sweeper := NewHub(Config{Bus: bus, EmptyRoomTTL: 10 * time.Millisecond, Observer: log})
+	defer sweeper.Shutdown(context.Background())
+	log.waitDeleted(t, "orphan")
+	if got := mustRooms(keeper); len(got) != 0 {
+		t.Errorf("rooms %q, want none", got)
 	}
 }
