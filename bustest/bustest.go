@@ -62,6 +62,7 @@ func Run(t *testing.T, newCluster func(t *testing.T) Cluster) {
 		{"HubsCreateRace", testHubsCreateRace},
 		{"HubsIM", testHubsIM},
 		{"HubsLobby", testHubsLobby},
+		{"HubsEmptyRoom", testHubsEmptyRoom},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.run(t, newCluster(t)) })
@@ -697,9 +698,18 @@ var fastLobby = chat.NewLobby(chat.LobbyOptions{Pause: -1})
 
 func startHubs(t *testing.T, cluster Cluster, n int, d chat.Protocol) []*Client {
 	t.Helper()
+	return startHubsWith(t, cluster, n, chat.Config{Protocol: d})
+}
+
+// startHubsWith is startHubs with a Config for every hub (its Bus is the
+// cluster's).
+func startHubsWith(t *testing.T, cluster Cluster, n int, cfg chat.Config) []*Client {
+	t.Helper()
+	d := cfg.Protocol
 	var dialers []*Client
 	for range n {
-		h := chat.NewHub(chat.Config{Bus: cluster(t), Protocol: d})
+		cfg.Bus = cluster(t)
+		h := chat.NewHub(cfg)
 		mt := chat.NewMemTransport()
 		served := make(chan error, 1)
 		go func() { served <- h.Serve(mt) }()
@@ -834,6 +844,43 @@ func testHubsLobby(t *testing.T, cluster Cluster) {
 	b.Expect("ann> hello")
 	b.Close()
 	a.Expect("bob has left the room.")
+}
+
+// testHubsEmptyRoom: a channel left by its last member, on any hub, is
+// deleted after the hubs' EmptyRoomTTL (and not while a member is in it on
+// another hub); it is gone from /list on every hub, and can be created
+// again.
+func testHubsEmptyRoom(t *testing.T, cluster Cluster) {
+	deleted := make(chan string, 16)
+	obs := chat.ObserverFunc(func(e chat.Event) {
+		if e.Kind == chat.EventDelete {
+			deleted <- e.Room
+		}
+	})
+	hubs := startHubsWith(t, cluster, 2, chat.Config{Protocol: chat.CS168, EmptyRoomTTL: 20 * time.Millisecond, Observer: obs})
+	alice := hubs[0].Dial("alice")
+	bob := hubs[1].Dial("bob")
+	alice.Send("/create x", "/list")
+	alice.Expect("x")
+	bob.Send("/join x")
+	alice.Expect("bob has joined")
+	alice.Send("/create y") // hub 0 has no one in x now; hub 1 has bob
+	bob.Expect("alice has left")
+	bob.Send("/create z") // now x is empty
+	select {
+	case room := <-deleted:
+		if room != "x" {
+			t.Fatalf("deleted %q, want x", room)
+		}
+	case <-time.After(Timeout):
+		t.Fatal("x was not deleted")
+	}
+	bob.Send("/list")
+	bob.Expect("y\nz")
+	alice.Send("/join x")
+	alice.Expect(fmt.Sprintf(chat.CS168NoSuchChannel, "x"))
+	alice.Send("/create x", "/list")
+	alice.Expect("y\nz\nx")
 }
 
 // Client is one test client of a hub served by the suite.
