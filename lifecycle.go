@@ -24,6 +24,12 @@ import (
 // EmptyRoomTTL (sweep), which arms the timers of the empty rooms it finds:
 // such a room is deleted within two EmptyRoomTTLs.
 //
+// A timer armed for one room can fire on a room of the same name made
+// again since (on another hub, which could not stop it): a room made and
+// not yet joined can then be deleted sooner than EmptyRoomTTL. The
+// creator of a room that joins it (join) makes it again if so, as the
+// lobby does at "/nick" and im at login.
+//
 // The timers belong to the hub: their map is under h.mu, a firing timer
 // counts itself in h.wg before it asks the Bus (so Shutdown waits for
 // it), and Shutdown stops them all (stopExpiryLocked). A timer waiting

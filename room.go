@@ -267,6 +267,14 @@ func (h *Hub) join(s *session, name string, create bool, accepted func(members i
 		h.observe(Event{Kind: EventCreate, Conn: s.id, Protocol: s.proto.Name(), Name: s.name, Room: name})
 	}
 	count, err := h.bus.Join(ctx, name, s.member(), true)
+	if create && errors.Is(err, ErrNoSuchRoom) {
+		// Deleted between its making and the creator's join, by a deletion
+		// armed for it before (another hub's timer of an earlier room of
+		// that name, which saw it empty): make it once more.
+		if err = h.bus.CreateRoom(ctx, name); err == nil || errors.Is(err, ErrRoomExists) {
+			count, err = h.bus.Join(ctx, name, s.member(), true)
+		}
+	}
 	if err != nil {
 		if create {
 			r.remove(s)

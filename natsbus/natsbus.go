@@ -541,7 +541,11 @@ func (b *Bus) HasRoom(ctx context.Context, room string) (bool, error) {
 	case err == nil:
 		return true, nil
 	case errors.Is(err, jetstream.ErrKeyNotFound):
-		return b.roomCache.has(key(room)), nil // made locally during an outage, not yet re-synced
+		// Made locally during an outage, not yet re-synced? (A room the
+		// cache has from the bucket was deleted, as the cache may not
+		// know yet.)
+		e, ok := b.roomCache.get(key(room))
+		return ok && e.rev == 0, nil
 	case unreachable(err):
 		return b.roomCache.has(key(room)), nil
 	}
@@ -675,9 +679,6 @@ func (b *Bus) Join(ctx context.Context, room string, m chat.Member, unique bool)
 	b.mu.Unlock()
 	if err := b.roomOpen(ctx, room); err != nil {
 		b.Leave(ctx, room, m) // the membership was recorded: take it back
-		if unreachable(err) {
-			return b.joinLocally(room, m, unique)
-		}
 		return 0, fmt.Errorf("natsbus: join %q: %w", room, err)
 	}
 	return b.memberCache.size(key(room)), nil
@@ -778,9 +779,11 @@ func (b *Bus) DeleteRoom(ctx context.Context, room string) error {
 		return fmt.Errorf("natsbus: delete %q: %w", room, err)
 	}
 	name, closing, order := roomValue(e.Value())
-	if closing {
+	if closing && time.Since(e.Created()) < 2*b.opt.Timeout {
 		return fmt.Errorf("natsbus: delete %q: another Bus is deleting it: %w", room, chat.ErrRoomNotEmpty)
 	}
+	// (A mark older than that was left by a Bus that died mid-way: take
+	// the deletion over.)
 	if order == 0 {
 		order = e.Revision() // the key's first revision: it was never rewritten
 	}
