@@ -45,7 +45,7 @@ func (s *session) CheckName(name string) error { return s.hub.checkName(name) }
 // NameRule says the hub's name rule in a sentence.
 func (s *session) NameRule() string { return s.hub.nameRule() }
 
-// Limits are the hub's bounds on names.
+// Limits are the hub's bounds on names and on the rooms of a connection.
 func (s *session) Limits() Limits {
 	return Limits{MaxNameBytes: s.hub.cfg.MaxNameBytes, MaxRoomNameBytes: s.hub.cfg.MaxRoomNameBytes,
 		MaxRoomsPerConn: max(s.hub.cfg.MaxRoomsPerConn, 0)}
