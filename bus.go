@@ -59,8 +59,20 @@ type Directory interface {
 	// Join records m as a member of room and returns the number of members
 	// room has then. With unique set, it fails with an error matching
 	// ErrNickInUse, and records nothing, when a member of room already has
-	// m's name.
+	// m's name. It fails with an error matching ErrNoSuchRoom, and records
+	// nothing, when room does not exist (or is deleted as it joins: see
+	// DeleteRoom).
 	Join(ctx context.Context, room string, m Member, unique bool) (members int, err error)
+
+	// DeleteRoom deletes room if it has no members, so that it is no longer
+	// listed and can be created again. It fails with an error matching
+	// ErrRoomNotEmpty when room has a member, and ErrNoSuchRoom when it
+	// does not exist. It is atomic with Join on every Bus of the cluster:
+	// of a Join and a DeleteRoom of one room that race, either the room is
+	// deleted and the Join fails with ErrNoSuchRoom, or the member is in
+	// the room and DeleteRoom fails with ErrRoomNotEmpty; never is anyone
+	// a member of a deleted room.
+	DeleteRoom(ctx context.Context, room string) error
 
 	// Rename changes the name of member m of room to name, failing with an
 	// error matching ErrNickInUse, and changing nothing, when a member of
@@ -227,6 +239,24 @@ func (b *MemBus) CreateRoom(_ context.Context, room string) error {
 	}
 	b.rooms[room] = struct{}{}
 	b.order = append(b.order, room)
+	return nil
+}
+
+// DeleteRoom deletes room if it has no members (or, for a claims scope,
+// no claims).
+func (b *MemBus) DeleteRoom(_ context.Context, room string) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if _, ok := b.rooms[room]; !ok {
+		return fmt.Errorf("chat: delete %q: %w", room, ErrNoSuchRoom)
+	}
+	if len(b.members[room]) > 0 || len(b.claims[room]) > 0 {
+		return fmt.Errorf("chat: delete %q: %w", room, ErrRoomNotEmpty)
+	}
+	delete(b.rooms, room)
+	delete(b.members, room)
+	delete(b.claims, room)
+	b.order = slices.DeleteFunc(b.order, func(x string) bool { return x == room })
 	return nil
 }
 

@@ -83,6 +83,34 @@ type Config struct {
 	// more than 100 means 100.
 	MaxRoomNameBytes int
 
+	// EmptyRoomTTL is how long a room may stay with no members: a hub
+	// deletes a room this long after the last of its members on that hub
+	// left, or after it was created if nobody joined it, unless someone is
+	// in it then (a room joined again in time lives on). A room found
+	// empty where no hub saw it emptied (its members' server died, a
+	// cluster restarted) is found by a sweep every EmptyRoomTTL, and so is
+	// deleted within two. A deleted room is gone from every listing and
+	// may be created again. It must give a
+	// person time to join a room just made (the lobby makes the room at
+	// "/join" and joins it at "/nick"). Zero means 5 minutes; negative
+	// means rooms are never deleted.
+	EmptyRoomTTL time.Duration
+
+	// MaxRoomsPerConn bounds the rooms one connection may be in at once,
+	// and the rooms it may create within any EmptyRoomTTL (or ever, if
+	// rooms are never deleted): past either, a join or create is refused
+	// with an error matching ErrTooManyRooms, so that one client cannot
+	// fill the server with rooms. IRC advertises it as CHANLIMIT. Zero
+	// means 20; negative means no limit.
+	MaxRoomsPerConn int
+
+	// MaxRooms bounds the rooms that exist at once, on every hub of the
+	// Bus; creating one more is refused with an error matching
+	// ErrRoomsFull. Hubs of a cluster check it before they create, so
+	// creations racing on several hubs can pass it by a few. Zero means
+	// 10,000; negative means no limit.
+	MaxRooms int
+
 	// ReleaseMemory lets the hub return memory to the OS after waves of
 	// connections. A connection's reader ends when the client goes quiet
 	// (it parks, or moves to a fresh goroutine with a 2 KiB stack where it
@@ -132,6 +160,15 @@ func (c Config) withDefaults() Config {
 	}
 	if c.MaxRoomNameBytes <= 0 {
 		c.MaxRoomNameBytes = 64
+	}
+	if c.EmptyRoomTTL == 0 {
+		c.EmptyRoomTTL = 5 * time.Minute
+	}
+	if c.MaxRoomsPerConn == 0 {
+		c.MaxRoomsPerConn = 20
+	}
+	if c.MaxRooms == 0 {
+		c.MaxRooms = 10_000
 	}
 	c.MaxNameBytes = min(c.MaxNameBytes, maxNameBytes)
 	c.MaxRoomNameBytes = min(c.MaxRoomNameBytes, maxNameBytes)

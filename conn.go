@@ -3,6 +3,7 @@ package chat
 import (
 	"context"
 	"fmt"
+	"slices"
 )
 
 // The session is the Conn its protocol's state machine acts through: these
@@ -44,9 +45,10 @@ func (s *session) CheckName(name string) error { return s.hub.checkName(name) }
 // NameRule says the hub's name rule in a sentence.
 func (s *session) NameRule() string { return s.hub.nameRule() }
 
-// Limits are the hub's bounds on names.
+// Limits are the hub's bounds on names and on the rooms of a connection.
 func (s *session) Limits() Limits {
-	return Limits{MaxNameBytes: s.hub.cfg.MaxNameBytes, MaxRoomNameBytes: s.hub.cfg.MaxRoomNameBytes}
+	return Limits{MaxNameBytes: s.hub.cfg.MaxNameBytes, MaxRoomNameBytes: s.hub.cfg.MaxRoomNameBytes,
+		MaxRoomsPerConn: max(s.hub.cfg.MaxRoomsPerConn, 0)}
 }
 
 // Send queues msg to this connection; a reply is never dropped.
@@ -76,10 +78,21 @@ func (s *session) lastRoom() string {
 	return s.rooms[len(s.rooms)-1].name
 }
 
-// CreateRoom creates an empty room.
-func (s *session) CreateRoom(room string) error { return s.hub.CreateRoom(context.Background(), room) }
+// CreateRoom creates an empty room, within the connection's share of
+// creations (mayCreate).
+func (s *session) CreateRoom(room string) error {
+	if err := s.mayCreate(room); err != nil {
+		return err
+	}
+	if err := s.hub.CreateRoom(context.Background(), room); err != nil {
+		return err
+	}
+	s.created()
+	return nil
+}
 
-// Join makes s a member of room (see Conn.Join).
+// Join makes s a member of room (see Conn.Join), within the rooms one
+// connection may be in (Config.MaxRoomsPerConn).
 func (s *session) Join(room string, create bool, accepted func(members int)) error {
 	if s.in(room) != nil {
 		if create {
@@ -87,10 +100,54 @@ func (s *session) Join(room string, create bool, accepted func(members int)) err
 		}
 		return nil
 	}
+	if limit := s.hub.cfg.MaxRoomsPerConn; limit > 0 && len(s.rooms) >= limit {
+		return fmt.Errorf("chat: join %q: in %d rooms: %w", room, len(s.rooms), ErrTooManyRooms)
+	}
+	if create {
+		if err := s.mayCreate(room); err != nil {
+			return err
+		}
+	}
 	if err := s.hub.hookJoin(s, room); err != nil {
 		return err
 	}
-	return s.hub.join(s, room, create, accepted)
+	if err := s.hub.join(s, room, create, accepted); err != nil {
+		return err
+	}
+	if create {
+		s.created()
+	}
+	return nil
+}
+
+// mayCreate refuses a creation with ErrTooManyRooms when s has created
+// Config.MaxRoomsPerConn rooms within the last EmptyRoomTTL (ever, when
+// rooms are never deleted): a client that makes rooms and leaves them
+// cannot pile up more empty rooms than that before they are deleted.
+func (s *session) mayCreate(room string) error {
+	limit := s.hub.cfg.MaxRoomsPerConn
+	if limit <= 0 || s.made == nil {
+		return nil
+	}
+	if ttl := s.hub.cfg.EmptyRoomTTL; ttl > 0 {
+		now := s.now()
+		*s.made = slices.DeleteFunc(*s.made, func(at moment) bool { return now-at >= moment(ttl) })
+	}
+	if len(*s.made) >= limit {
+		return fmt.Errorf("chat: create %q: %d rooms created lately: %w", room, len(*s.made), ErrTooManyRooms)
+	}
+	return nil
+}
+
+// created counts a room s created, for mayCreate.
+func (s *session) created() {
+	if s.hub.cfg.MaxRoomsPerConn <= 0 {
+		return
+	}
+	if s.made == nil {
+		s.made = new([]moment)
+	}
+	*s.made = append(*s.made, s.now())
 }
 
 // Leave takes s out of room.

@@ -33,6 +33,15 @@ const (
 	// cs168Unavailable says the rooms cannot be changed now (a cluster cut
 	// off from its Bus).
 	cs168Unavailable = "Channels cannot be changed right now. Try again later."
+	// cs168TooManyCreated refuses a /create from a client that has made
+	// Config.MaxRoomsPerConn channels within Config.EmptyRoomTTL.
+	cs168TooManyCreated = "You have created too many channels lately, so cannot create %s. Try again later."
+	// cs168TooManyJoined refuses a /join or /create from a client in
+	// Config.MaxRoomsPerConn channels (a move is in both for a moment).
+	cs168TooManyJoined = "You are in too many channels, so cannot join %s."
+	// cs168TooManyChannels refuses a /create when Config.MaxRooms
+	// channels exist.
+	cs168TooManyChannels = "There are too many channels, so %s cannot be created. Try again later."
 )
 
 // CS168 is channel chat over fixed 200-byte frames: the first frame is the
@@ -176,6 +185,12 @@ func (x *cs168) move(cmd, name string, create bool) {
 		x.fail(cmd, fmt.Sprintf(CS168NoSuchChannel, name), err)
 	case errors.Is(err, ErrNickInUse):
 		x.fail(cmd, fmt.Sprintf(cs168NameInChannel, x.c.Name(), name), err)
+	case errors.Is(err, ErrTooManyRooms) && create && len(x.c.Joined()) < x.c.Limits().MaxRoomsPerConn:
+		x.fail(cmd, fmt.Sprintf(cs168TooManyCreated, name), err)
+	case errors.Is(err, ErrTooManyRooms):
+		x.fail(cmd, fmt.Sprintf(cs168TooManyJoined, name), err)
+	case errors.Is(err, ErrRoomsFull):
+		x.fail(cmd, fmt.Sprintf(cs168TooManyChannels, name), err)
 	default:
 		x.fail(cmd, refusal(err, cs168Unavailable), err)
 	}

@@ -116,8 +116,9 @@
 //   - /list with no channels replies with one empty frame, so a client that
 //     reads one reply per /list never hangs. A list longer than one frame is
 //     sent as several frames, each holding whole names separated by
-//     newlines. Channels are listed in creation order and live as long as
-//     the hub, even when empty.
+//     newlines. Channels are listed in creation order; one that has had
+//     no members for Config.EmptyRoomTTL (5 minutes) is deleted, and may
+//     be created again.
 //   - /join of the channel you are in changes nothing and tells nobody.
 //   - A channel (room) name, in every protocol, must be 1 to
 //     Config.MaxRoomNameBytes (64) bytes of printable text, without
@@ -147,6 +148,10 @@
 // Rooms are shared by all protocols: a cs168 channel and a lobby room of
 // the same name are one room, and each member sees the others' lines in its
 // own protocol's words.
+//
+// Rooms are bounded: a connection may be in Config.MaxRoomsPerConn rooms
+// at once and create as many per Config.EmptyRoomTTL, and at most
+// Config.MaxRooms exist (ErrTooManyRooms, ErrRoomsFull).
 //
 // # Concurrency
 //

@@ -66,6 +66,19 @@ var (
 
 	// ErrNotInRoom means a client sent chat before joining a room.
 	ErrNotInRoom = errors.New("chat: not in a room")
+
+	// ErrRoomNotEmpty means a room was not deleted because it has members
+	// (Directory.DeleteRoom).
+	ErrRoomNotEmpty = errors.New("chat: room not empty")
+
+	// ErrTooManyRooms means a connection was refused a room because it is
+	// in, or has lately created, as many rooms as Config.MaxRoomsPerConn
+	// allows.
+	ErrTooManyRooms = errors.New("chat: too many rooms for one connection")
+
+	// ErrRoomsFull means a room could not be created because as many rooms
+	// exist as Config.MaxRooms allows.
+	ErrRoomsFull = errors.New("chat: the server has too many rooms")
 )
 
 // CommandError is the error a session reports to the Observer (and to the

@@ -43,6 +43,9 @@ type Hub struct {
 	cancel    context.CancelFunc
 	wg        sync.WaitGroup
 
+	empty   map[string]*emptyRoom // under mu: the rooms this hub will delete unless joined first (see lifecycle.go)
+	sweeper *time.Timer           // under mu: the next sweep for empty rooms no hub saw emptied (see lifecycle.go)
+
 	claimMu     sync.Mutex
 	claimScopes []*string // the claims scopes this hub has claimed in, whose rooms exist (see claims.go)
 }
@@ -55,7 +58,7 @@ func NewHub(cfg Config) *Hub {
 		bus = NewMemBus()
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	return &Hub{
+	h := &Hub{
 		ctx:        ctx,
 		cancel:     cancel,
 		cfg:        cfg,
@@ -69,8 +72,13 @@ func NewHub(cfg Config) *Hub {
 		bots:       make(map[*Bot]struct{}),
 		perIP:      make(map[string]int),
 		listeners:  make(map[Transport]struct{}),
+		empty:      make(map[string]*emptyRoom),
 		done:       make(chan struct{}),
 	}
+	h.mu.Lock()
+	h.armSweepLocked()
+	h.mu.Unlock()
+	return h
 }
 
 // Serve accepts connections from t and serves each in its own goroutine in
@@ -276,6 +284,7 @@ func (h *Hub) Shutdown(ctx context.Context) error {
 	for b := range h.bots {
 		bots = append(bots, b)
 	}
+	h.stopExpiryLocked()
 	h.mu.Unlock()
 	for _, b := range bots {
 		b.Close()
@@ -376,14 +385,27 @@ func (h *Hub) forget(s *session) {
 	h.mu.Unlock()
 }
 
-// CreateRoom creates an empty room, as if a client had created it. It
-// returns an error matching ErrRoomExists if the room exists already, or
-// ErrInvalidName if name breaks the room-name rules.
+// CreateRoom creates an empty room, as if a client had created it: like
+// any room, it is deleted when it has had no members for
+// Config.EmptyRoomTTL. It returns an error matching ErrRoomExists if the
+// room exists already, ErrInvalidName if name breaks the room-name rules,
+// or ErrRoomsFull if Config.MaxRooms rooms exist.
 func (h *Hub) CreateRoom(ctx context.Context, name string) error {
 	if err := h.checkRoomName(name); err != nil {
 		return err
 	}
-	return h.bus.CreateRoom(ctx, name)
+	if err := h.checkRoomCount(ctx, name); err != nil {
+		return err
+	}
+	if err := h.bus.CreateRoom(ctx, name); err != nil {
+		return err
+	}
+	h.mu.Lock()
+	if h.rooms[name] == nil {
+		h.emptiedLocked(name)
+	}
+	h.mu.Unlock()
+	return nil
 }
 
 // Rooms returns the names of all rooms, in the order they were created.

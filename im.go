@@ -112,14 +112,20 @@ func (m *im) login(name string) {
 		m.fail("", refusal(err, fmt.Sprintf("%s is not a valid username: use %s.", name, m.c.NameRule())), err)
 		return
 	}
-	if err := m.c.CreateRoom(m.room); err != nil && !errors.Is(err, ErrRoomExists) {
-		m.c.SetName("")
-		m.fail("", "The server cannot take users now; try again later.", err)
-		return
+	var err error
+	// The room is made by the first user in; it may be deleted, as empty
+	// (Config.EmptyRoomTTL), between the making and the joining: then
+	// once more.
+	for try := 0; try < 2 && (try == 0 || errors.Is(err, ErrNoSuchRoom)); try++ {
+		if err := m.c.CreateRoom(m.room); err != nil && !errors.Is(err, ErrRoomExists) {
+			m.c.SetName("")
+			m.fail("", "The server cannot take users now; try again later.", err)
+			return
+		}
+		err = m.c.Join(m.room, false, func(n int) {
+			m.reply(IMKindNotice, fmt.Sprintf("Hello, %s! %d %s online. Type /help for the commands.", name, n, plural(n, "user", "users")))
+		})
 	}
-	err := m.c.Join(m.room, false, func(n int) {
-		m.reply(IMKindNotice, fmt.Sprintf("Hello, %s! %d %s online. Type /help for the commands.", name, n, plural(n, "user", "users")))
-	})
 	switch {
 	case errors.Is(err, ErrNickInUse):
 		m.c.SetName("")

@@ -154,7 +154,7 @@ func (l *lobby) nick(msg string) bool {
 		return true
 	}
 	// The joiner hears "0", then its own join, before anything of the room.
-	err := l.c.Join(l.chosen, false, func(n int) {
+	accepted := func(n int) {
 		l.c.Send([]byte(LobbyOK))
 		if n <= 1 {
 			l.c.Send([]byte(lobbyNewRoom))
@@ -163,7 +163,15 @@ func (l *lobby) nick(msg string) bool {
 		joined, count := renderLobby(&Message{Kind: MessageJoined, From: args[1], Count: n})
 		l.c.Send(joined)
 		l.c.Send(count)
-	})
+	}
+	err := l.c.Join(l.chosen, false, accepted)
+	if errors.Is(err, ErrNoSuchRoom) {
+		// The room chosen was deleted as empty meanwhile (Config.EmptyRoomTTL):
+		// make it again, as "/join" would have.
+		if err = l.c.CreateRoom(l.chosen); err == nil || errors.Is(err, ErrRoomExists) {
+			err = l.c.Join(l.chosen, false, accepted)
+		}
+	}
 	if err != nil {
 		l.c.SetName("")
 		code := LobbyBadForm // refused (a hook), or the room cannot be joined now

@@ -28,6 +28,7 @@ const (
 	EventBusDown                           // a Bus lost its cluster; Err says why. Chat goes on among this hub's users
 	EventBusUp                             // a Bus is back; Text says how long it was away and what it re-synced or lost
 	EventBusReap                           // a Bus found Name's hub dead and announced Name as gone from Room
+	EventDelete                            // the hub deleted Room, which had no members for Config.EmptyRoomTTL
 )
 
 var eventNames = [...]string{
@@ -47,6 +48,7 @@ var eventNames = [...]string{
 	EventBusDown:      "bus-down",
 	EventBusUp:        "bus-up",
 	EventBusReap:      "bus-reap",
+	EventDelete:       "delete",
 }
 
 // String returns the kind's name, such as "join".

@@ -153,7 +153,7 @@ type Conn interface {
 	// sentence, for a refusal.
 	CheckName(name string) error
 	NameRule() string
-	// Limits are the hub's bounds on names.
+	// Limits are the hub's bounds on names and on rooms.
 	Limits() Limits
 
 	// Send queues msg, one wire message, to this connection only. Replies
@@ -176,7 +176,8 @@ type Conn interface {
 	// nothing.
 	Charge(n int) bool
 
-	// CreateRoom creates an empty room (ErrRoomExists if it exists).
+	// CreateRoom creates an empty room (ErrRoomExists if it exists; the
+	// limits on creating are Join's).
 	CreateRoom(room string) error
 	// Join makes the connection a member of room, creating the room first
 	// if create is set (then s is a member from the moment the room
@@ -185,7 +186,9 @@ type Conn interface {
 	// accepted, if not nil, runs once the join is certain, before the
 	// joiner hears anything of the room and before the others are told,
 	// with the number of members the room has now. A connection may be in
-	// several rooms.
+	// several rooms, up to Limits().MaxRoomsPerConn (ErrTooManyRooms), and
+	// may create only so many within Config.EmptyRoomTTL (ErrTooManyRooms
+	// too); a room is not created when Config.MaxRooms exist (ErrRoomsFull).
 	Join(room string, create bool, accepted func(members int)) error
 	// Leave takes the connection out of room and tells the members who
 	// stay.
@@ -256,6 +259,7 @@ type Conn interface {
 type Limits struct {
 	MaxNameBytes     int // Config.MaxNameBytes
 	MaxRoomNameBytes int // Config.MaxRoomNameBytes
+	MaxRoomsPerConn  int // Config.MaxRoomsPerConn: the rooms a connection may be in at once; 0 for no limit
 }
 
 // builtin lists the course protocols, by name, for ParseProtocol.

@@ -2,6 +2,7 @@ package chat
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"hash/maphash"
 	"slices"
@@ -14,6 +15,10 @@ import (
 func (h *Hub) enter(name string) (*room, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	if e := h.empty[name]; e != nil { // joined in time: it lives on
+		e.timer.Stop()
+		delete(h.empty, name)
+	}
 	r := h.rooms[name]
 	if r == nil {
 		r = &room{name: name, hub: h}
@@ -28,13 +33,18 @@ func (h *Hub) enter(name string) (*room, error) {
 	return r, nil
 }
 
-// exit undoes enter; the last local session out unsubscribes.
-func (h *Hub) exit(r *room) {
+// exit undoes enter; the last local session out unsubscribes and, unless
+// the room is known not to exist (gone), arms its deletion (emptiedLocked):
+// it may be empty now.
+func (h *Hub) exit(r *room, gone bool) {
 	h.mu.Lock()
 	r.users--
 	last := r.users == 0
 	if last {
 		delete(h.rooms, r.name)
+		if !gone {
+			h.emptiedLocked(r.name)
+		}
 	}
 	h.mu.Unlock()
 	if last {
@@ -231,6 +241,11 @@ func (h *Hub) join(s *session, name string, create bool, accepted func(members i
 	if err := h.checkRoomName(name); err != nil {
 		return err
 	}
+	if create {
+		if err := h.checkRoomCount(ctx, name); err != nil {
+			return err
+		}
+	}
 	r, err := h.enter(name)
 	if err != nil {
 		return err
@@ -246,17 +261,25 @@ func (h *Hub) join(s *session, name string, create bool, accepted func(members i
 		}
 		r.mu.Unlock()
 		if err != nil {
-			h.exit(r)
+			h.exit(r, errors.Is(err, ErrNoSuchRoom))
 			return err
 		}
 		h.observe(Event{Kind: EventCreate, Conn: s.id, Protocol: s.proto.Name(), Name: s.name, Room: name})
 	}
 	count, err := h.bus.Join(ctx, name, s.member(), true)
+	if create && errors.Is(err, ErrNoSuchRoom) {
+		// Deleted between its making and the creator's join, by a deletion
+		// armed for it before (another hub's timer of an earlier room of
+		// that name, which saw it empty): make it once more.
+		if err = h.bus.CreateRoom(ctx, name); err == nil || errors.Is(err, ErrRoomExists) {
+			count, err = h.bus.Join(ctx, name, s.member(), true)
+		}
+	}
 	if err != nil {
 		if create {
 			r.remove(s)
 		}
-		h.exit(r)
+		h.exit(r, errors.Is(err, ErrNoSuchRoom))
 		return err
 	}
 	// The joiner gets its reply first and hears the room from here on
@@ -302,7 +325,7 @@ func (h *Hub) leave(s *session, r *room, d departure) {
 		text = []byte(d.farewell)
 	}
 	h.publish(r, Message{Kind: MessageLeft, From: s.name, Text: text, Lost: d.lost, Quit: d.quit, Hub: h.id, Conn: s.id})
-	h.exit(r)
+	h.exit(r, false)
 	h.observe(Event{Kind: EventLeave, Conn: s.id, Protocol: s.proto.Name(), Name: s.name, Room: r.name, Text: d.farewell})
 }
 

@@ -76,6 +76,7 @@ type session struct {
 
 	pacer  *MessageWriter // writer-owned: paces the messages of a Pacer protocol
 	claims *claim         // reader-owned: the names it has claimed (Claim)
+	made   *[]moment      // reader-owned: when it created rooms lately (mayCreate); nil until its first
 }
 
 // A moment is a time as a session keeps it: how long after its hub was

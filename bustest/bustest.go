@@ -55,11 +55,14 @@ func Run(t *testing.T, newCluster func(t *testing.T) Cluster) {
 		{"LeaveTwice", testLeaveTwice},
 		{"AnyRoomName", testAnyRoomName},
 		{"FindMember", testFindMember},
+		{"DeleteRoom", testDeleteRoom},
+		{"DeleteJoinRace", testDeleteJoinRace},
 		{"SeveralRooms", testSeveralRooms},
 		{"HubsCS168", testHubsCS168},
 		{"HubsCreateRace", testHubsCreateRace},
 		{"HubsIM", testHubsIM},
 		{"HubsLobby", testHubsLobby},
+		{"HubsEmptyRoom", testHubsEmptyRoom},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.run(t, newCluster(t)) })
@@ -374,6 +377,133 @@ func testJoinUniqueRace(t *testing.T, cluster Cluster) {
 	}
 }
 
+// testDeleteRoom: an empty room can be deleted, from any Bus; it is then
+// gone from every Bus's listing, cannot be joined, and can be made again. A
+// room with a member is not deleted, and keeps its place in the order.
+func testDeleteRoom(t *testing.T, cluster Cluster) {
+	ctx := context.Background()
+	buses := []chat.Bus{cluster(t), cluster(t)}
+	if err := buses[0].DeleteRoom(ctx, "nope"); !errors.Is(err, chat.ErrNoSuchRoom) {
+		t.Errorf("DeleteRoom(nope) = %v, want ErrNoSuchRoom", err)
+	}
+	for _, r := range []string{"a", "b", "c"} {
+		if err := buses[0].CreateRoom(ctx, r); err != nil {
+			t.Fatalf("CreateRoom(%q): %v", r, err)
+		}
+	}
+	ann := chat.Member{Name: "ann", Hub: "h0", Conn: 1}
+	if _, err := buses[0].Join(ctx, "b", ann, true); err != nil {
+		t.Fatalf("Join(b): %v", err)
+	}
+	if err := buses[1].DeleteRoom(ctx, "b"); !errors.Is(err, chat.ErrRoomNotEmpty) {
+		t.Errorf("deleting a room with a member: %v, want ErrRoomNotEmpty", err)
+	}
+	if err := buses[1].DeleteRoom(ctx, "a"); err != nil {
+		t.Fatalf("DeleteRoom(a): %v", err)
+	}
+	for i, b := range buses { // HasRoom is not allowed to lag
+		if ok, err := b.HasRoom(ctx, "a"); ok || err != nil {
+			t.Errorf("bus %d: HasRoom(a) = %v, %v just after it was deleted", i, ok, err)
+		}
+	}
+	if err := buses[1].DeleteRoom(ctx, "a"); !errors.Is(err, chat.ErrNoSuchRoom) {
+		t.Errorf("deleting a deleted room: %v, want ErrNoSuchRoom", err)
+	}
+	if _, err := buses[0].Join(ctx, "a", chat.Member{Name: "bob", Hub: "h0", Conn: 2}, true); !errors.Is(err, chat.ErrNoSuchRoom) {
+		t.Errorf("joining a deleted room: %v, want ErrNoSuchRoom", err)
+	}
+	// A Bus that joins the cluster now sees the rooms in the order made,
+	// the one a delete failed on included.
+	buses = append(buses, cluster(t))
+	eventually(t, roomsAre(buses, "b", "c"))
+	eventually(t, membersAre(buses, "a"))
+	if err := buses[2].CreateRoom(ctx, "a"); err != nil {
+		t.Fatalf("making a deleted room again: %v", err)
+	}
+	eventually(t, roomsAre(buses, "b", "c", "a"))
+	if err := buses[0].Leave(ctx, "b", ann); err != nil {
+		t.Fatal(err)
+	}
+	if err := buses[2].DeleteRoom(ctx, "b"); err != nil {
+		t.Fatalf("DeleteRoom(b) once its member left: %v", err)
+	}
+	eventually(t, roomsAre(buses, "c", "a"))
+}
+
+// testDeleteJoinRace: joins and deletes of one room racing on several
+// Buses end one way or the other, never with a member in a deleted room.
+func testDeleteJoinRace(t *testing.T, cluster Cluster) {
+	ctx := context.Background()
+	buses := []chat.Bus{cluster(t), cluster(t), cluster(t)}
+	kept, deleted := 0, 0
+	for round := range 50 {
+		room := fmt.Sprint("race", round)
+		if err := buses[round%3].CreateRoom(ctx, room); err != nil {
+			t.Fatalf("CreateRoom(%q): %v", room, err)
+		}
+		var wg sync.WaitGroup
+		joinErr := make([]error, 2)
+		deleteErr := make([]error, 2)
+		for i := range 2 {
+			wg.Go(func() {
+				m := chat.Member{Name: fmt.Sprint("user", i), Hub: fmt.Sprint("hub", i), Conn: uint64(round + 1)}
+				_, joinErr[i] = buses[i].Join(ctx, room, m, true)
+			})
+			wg.Go(func() { deleteErr[i] = buses[(i+1)%3].DeleteRoom(ctx, room) })
+		}
+		wg.Wait()
+		var joined []string
+		for i, err := range joinErr {
+			switch {
+			case err == nil:
+				joined = append(joined, fmt.Sprint("user", i))
+			case !errors.Is(err, chat.ErrNoSuchRoom):
+				t.Fatalf("round %d: Join: %v", round, err)
+			}
+		}
+		dels := 0
+		for _, err := range deleteErr {
+			switch {
+			case err == nil:
+				dels++
+			case !errors.Is(err, chat.ErrRoomNotEmpty) && !errors.Is(err, chat.ErrNoSuchRoom):
+				t.Fatalf("round %d: DeleteRoom: %v", round, err)
+			}
+		}
+		if dels > 1 || dels == 1 && len(joined) > 0 || dels == 0 && len(joined) == 0 {
+			t.Fatalf("round %d: %d deletes and the joins of %v succeeded; want one delete and no join, or no delete", round, dels, joined)
+		}
+		exists, err := buses[2].HasRoom(ctx, room)
+		if err != nil || exists != (dels == 0) {
+			t.Fatalf("round %d: HasRoom = %v, %v after %d deletes", round, exists, err, dels)
+		}
+		if dels == 1 {
+			deleted++
+			eventually(t, membersAre(buses, room))
+			continue
+		}
+		kept++
+		eventually(t, func() string { // the joiners, in the order they won
+			for i, b := range buses {
+				members, err := b.Members(ctx, room)
+				if err != nil {
+					return fmt.Sprintf("bus %d: members of %s: %v", i, room, err)
+				}
+				var got []string
+				for _, m := range members {
+					got = append(got, m.Name)
+				}
+				slices.Sort(got)
+				if !slices.Equal(got, joined) {
+					return fmt.Sprintf("bus %d: members of %s are %v, want %v", i, room, got, joined)
+				}
+			}
+			return ""
+		})
+	}
+	t.Logf("%d rooms deleted, %d kept by a join", deleted, kept)
+}
+
 // testAnyRoomName: the Directory takes any string as a room's name, control
 // characters included: the hubs keep their claims (chat.Conn.Claim) in
 // rooms whose names no client can give, such as "\x00claims:irc".
@@ -568,9 +698,18 @@ var fastLobby = chat.NewLobby(chat.LobbyOptions{Pause: -1})
 
 func startHubs(t *testing.T, cluster Cluster, n int, d chat.Protocol) []*Client {
 	t.Helper()
+	return startHubsWith(t, cluster, n, chat.Config{Protocol: d})
+}
+
+// startHubsWith is startHubs with a Config for every hub (its Bus is the
+// cluster's).
+func startHubsWith(t *testing.T, cluster Cluster, n int, cfg chat.Config) []*Client {
+	t.Helper()
+	d := cfg.Protocol
 	var dialers []*Client
 	for range n {
-		h := chat.NewHub(chat.Config{Bus: cluster(t), Protocol: d})
+		cfg.Bus = cluster(t)
+		h := chat.NewHub(cfg)
 		mt := chat.NewMemTransport()
 		served := make(chan error, 1)
 		go func() { served <- h.Serve(mt) }()
@@ -705,6 +844,43 @@ func testHubsLobby(t *testing.T, cluster Cluster) {
 	b.Expect("ann> hello")
 	b.Close()
 	a.Expect("bob has left the room.")
+}
+
+// testHubsEmptyRoom: a channel left by its last member, on any hub, is
+// deleted after the hubs' EmptyRoomTTL (and not while a member is in it on
+// another hub); it is gone from /list on every hub, and can be created
+// again.
+func testHubsEmptyRoom(t *testing.T, cluster Cluster) {
+	deleted := make(chan string, 16)
+	obs := chat.ObserverFunc(func(e chat.Event) {
+		if e.Kind == chat.EventDelete {
+			deleted <- e.Room
+		}
+	})
+	hubs := startHubsWith(t, cluster, 2, chat.Config{Protocol: chat.CS168, EmptyRoomTTL: 20 * time.Millisecond, Observer: obs})
+	alice := hubs[0].Dial("alice")
+	bob := hubs[1].Dial("bob")
+	alice.Send("/create x", "/list")
+	alice.Expect("x")
+	bob.Send("/join x")
+	alice.Expect("bob has joined")
+	alice.Send("/create y") // hub 0 has no one in x now; hub 1 has bob
+	bob.Expect("alice has left")
+	bob.Send("/create z") // now x is empty
+	select {
+	case room := <-deleted:
+		if room != "x" {
+			t.Fatalf("deleted %q, want x", room)
+		}
+	case <-time.After(Timeout):
+		t.Fatal("x was not deleted")
+	}
+	bob.Send("/list")
+	bob.Expect("y\nz")
+	alice.Send("/join x")
+	alice.Expect(fmt.Sprintf(chat.CS168NoSuchChannel, "x"))
+	alice.Send("/create x", "/list")
+	alice.Expect("y\nz\nx")
 }
 
 // Client is one test client of a hub served by the suite.

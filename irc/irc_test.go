@@ -29,7 +29,7 @@ func TestRegistration(t *testing.T) {
 		":test.server 002 alice :Your host is test.server, running framechat",
 		":test.server 003 alice :This server was created ",
 		":test.server 004 alice test.server framechat i n",
-		":test.server 005 alice CASEMAPPING=ascii CHANTYPES=# CHANLIMIT=#: NICKLEN=32 CHANNELLEN=65 NETWORK=TestNet PREFIX= CHANMODES=,,,n TARGMAX=PRIVMSG:4,NOTICE:4,JOIN:20,PART:20,NAMES:10,LIST:10,WHOIS:1,ISON:20,USERHOST:5 MAXTARGETS=4 :are supported by this server",
+		":test.server 005 alice CASEMAPPING=ascii CHANTYPES=# CHANLIMIT=#:20 NICKLEN=32 CHANNELLEN=65 NETWORK=TestNet PREFIX= CHANMODES=,,,n TARGMAX=PRIVMSG:4,NOTICE:4,JOIN:20,PART:20,NAMES:10,LIST:10,WHOIS:1,ISON:20,USERHOST:5 MAXTARGETS=4 :are supported by this server",
 		":test.server 375 alice :- test.server Message of the day - ",
 		":test.server 372 alice :- Be nice.",
 		":test.server 376 alice :End of /MOTD command.",

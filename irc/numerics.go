@@ -38,6 +38,7 @@ const (
 	errNoSuchNick        = "401"
 	errNoSuchChannel     = "403"
 	errCannotSendToChan  = "404"
+	errTooManyChannels   = "405"
 	errTooManyTargets    = "407"
 	errNoOrigin          = "409"
 	errInvalidCapCmd     = "410"

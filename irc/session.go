@@ -298,7 +298,11 @@ func (s *session) register() {
 	w.reply(rplCreated, s.p.created)
 	w.reply(rplMyInfo, o.ServerName, "framechat", "i", "n")
 	l := s.c.Limits()
-	w.reply(rplISupport, "CASEMAPPING=ascii", "CHANTYPES=#", "CHANLIMIT=#:", "NICKLEN="+itoa(min(o.MaxNickBytes, l.MaxNameBytes)),
+	chanLimit := "CHANLIMIT=#:" // no limit
+	if l.MaxRoomsPerConn > 0 {
+		chanLimit += itoa(l.MaxRoomsPerConn)
+	}
+	w.reply(rplISupport, "CASEMAPPING=ascii", "CHANTYPES=#", chanLimit, "NICKLEN="+itoa(min(o.MaxNickBytes, l.MaxNameBytes)),
 		"CHANNELLEN="+itoa(l.MaxRoomNameBytes+1), "NETWORK="+o.Network, "PREFIX=", "CHANMODES=,,,n",
 		s.p.targmax(), "MAXTARGETS="+itoa(o.MaxTargets), "are supported by this server")
 	w.motd()
@@ -466,6 +470,12 @@ func (s *session) joinFailed(channel string, err error) {
 		s.reply(errUnavailResource, channel, "Someone called "+s.me.nick+" is in this channel already")
 	case errors.Is(err, chat.ErrInvalidName):
 		s.reply(errBadChanName, channel, "Illegal channel name")
+	case errors.Is(err, chat.ErrTooManyRooms) && len(s.c.Joined()) >= s.c.Limits().MaxRoomsPerConn:
+		s.reply(errTooManyChannels, channel, "You have joined too many channels")
+	case errors.Is(err, chat.ErrTooManyRooms):
+		s.reply(errTooManyChannels, channel, "You have created too many channels lately; try again later")
+	case errors.Is(err, chat.ErrRoomsFull):
+		s.reply(errUnavailResource, channel, "The server has too many channels to create one more; try again later")
 	default:
 		s.reply(errNoSuchChannel, channel, "Cannot join the channel now; try again later")
 	}

@@ -186,8 +186,12 @@ func (c *cache) putLocked(k string, v []byte, rev uint64) {
 	es[k] = centry{key: k, value: v, rev: rev, order: order}
 }
 
-// since reads the first-join revision a membership value carries.
+// since reads the first-join revision a membership value carries, or the
+// creation order a room's value carries once rewritten (roomValue).
 func since(v []byte) uint64 {
+	if _, _, order := roomValue(v); order != 0 {
+		return order
+	}
 	if len(v) == 0 || v[0] != '{' {
 		return 0
 	}

@@ -7,10 +7,22 @@
 // only with their atomic create and compare-and-set operations, so that of
 // two servers racing for a room or a name exactly one wins:
 //
-//	PREFIX_rooms    one key per room; the value is its name
+//	PREFIX_rooms    one key per room; the value is its name (see roomValue)
 //	PREFIX_names    one key per (room, name) in use; the value lists its holders
 //	PREFIX_members  one key per membership; the value names the member and its node
 //	PREFIX_nodes    one key per live Bus, refreshed every Heartbeat, expiring after PresenceTTL
+//
+// Rooms are deleted (DeleteRoom) only when empty, atomically with joins:
+// the deleting Bus marks the room's key as closing (compare-and-set), then
+// checks that the room has no members, then deletes the key if it is
+// still the one it marked; a join records its membership first and then
+// reads the room's key, backing out (chat.ErrNoSuchRoom) if the key is
+// gone, waiting a moment if it is closing, and re-opening a room left
+// closing by a Bus that died mid-way. A member is never in a deleted room.
+// The check reads the key with the bucket's Get: with Replicas > 1, NATS
+// may answer it from a replica that lags; run rooms that are deleted
+// (the hubs' Config.EmptyRoomTTL) on Replicas 1, or accept that rare
+// race.
 //
 // Presence heals: every Bus checks the nodes that own members; when one has
 // stopped refreshing its key, the first Bus to delete each of its
@@ -529,7 +541,11 @@ func (b *Bus) HasRoom(ctx context.Context, room string) (bool, error) {
 	case err == nil:
 		return true, nil
 	case errors.Is(err, jetstream.ErrKeyNotFound):
-		return b.roomCache.has(key(room)), nil // made locally during an outage, not yet re-synced
+		// Made locally during an outage, not yet re-synced? (A room the
+		// cache has from the bucket was deleted, as the cache may not
+		// know yet.)
+		e, ok := b.roomCache.get(key(room))
+		return ok && e.rev == 0, nil
 	case unreachable(err):
 		return b.roomCache.has(key(room)), nil
 	}
@@ -545,7 +561,8 @@ func (b *Bus) Rooms(ctx context.Context) ([]string, error) {
 	}
 	var names []string
 	for _, e := range b.roomCache.all() {
-		names = append(names, string(e.value))
+		name, _, _ := roomValue(e.value)
+		names = append(names, name)
 	}
 	return names, nil
 }
@@ -660,7 +677,159 @@ func (b *Bus) Join(ctx context.Context, room string, m chat.Member, unique bool)
 	b.mu.Lock()
 	b.mine[mk] = &localMember{room: room, m: m, unique: unique, since: rev}
 	b.mu.Unlock()
+	if err := b.roomOpen(ctx, room); err != nil {
+		b.Leave(ctx, room, m) // the membership was recorded: take it back
+		return 0, fmt.Errorf("natsbus: join %q: %w", room, err)
+	}
 	return b.memberCache.size(key(room)), nil
+}
+
+// ---- deleting rooms ----
+
+// roomValue reads a room's value in PREFIX_rooms: the room's name, and
+// then, once a DeleteRoom has marked it, a NUL, "closing" or "open" (open
+// again), a NUL, and the revision that made the key, which keeps the
+// room's place in creation order after its key is rewritten. (A value is
+// read as marked only if it ends so: the hubs' room names hold no control
+// characters, and the claims rooms' a NUL only at the start.) order is 0
+// for a value that does not say.
+func roomValue(v []byte) (name string, closing bool, order uint64) {
+	s := string(v)
+	i := strings.LastIndexByte(s, 0)
+	if i < 0 {
+		return s, false, 0
+	}
+	order, err := strconv.ParseUint(s[i+1:], 10, 64)
+	j := strings.LastIndexByte(s[:i], 0)
+	if err != nil || j < 0 || s[j+1:i] != "closing" && s[j+1:i] != "open" {
+		return s, false, 0
+	}
+	return s[:j], s[j+1:i] == "closing", order
+}
+
+// markedRoom encodes a room's value with its state and creation order.
+func markedRoom(name string, closing bool, order uint64) []byte {
+	state := "open"
+	if closing {
+		state = "closing"
+	}
+	return []byte(name + "\x00" + state + "\x00" + strconv.FormatUint(order, 10))
+}
+
+// roomOpen reads room's key after a membership in it was recorded: nil
+// if the room exists, not being deleted; chat.ErrNoSuchRoom if it is
+// gone. A room some DeleteRoom marked closing is read again for a little
+// while (the delete then goes through, or finds the member and re-opens
+// the room); one still closing after that was left so by a Bus that died
+// mid-way, and is re-opened here.
+func (b *Bus) roomOpen(ctx context.Context, room string) error {
+	k := key(room)
+	wait := time.Millisecond
+	for {
+		e, err := b.rooms.Get(ctx, k)
+		switch {
+		case errors.Is(err, jetstream.ErrKeyNotFound):
+			if c, ok := b.roomCache.get(k); ok && c.rev == 0 {
+				return nil // made during an outage, not yet re-synced: no one can delete it
+			}
+			return chat.ErrNoSuchRoom
+		case err != nil:
+			return err
+		}
+		name, closing, order := roomValue(e.Value())
+		if !closing {
+			return nil
+		}
+		if wait > 256*time.Millisecond {
+			// Re-open it. A DeleteRoom still at work then fails its
+			// compare-and-set; our membership is recorded already.
+			if _, err := b.rooms.Update(ctx, k, markedRoom(name, false, order), e.Revision()); err == nil {
+				return nil
+			}
+			continue
+		}
+		select {
+		case <-time.After(wait):
+			wait *= 2
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// DeleteRoom deletes the room if it has no members: it marks the room's
+// key closing, makes sure that it has seen every membership recorded
+// until then, and deletes the key if the room has none and the key is
+// still as it marked it; otherwise it re-opens the room. Joins check the
+// key after recording their membership (roomOpen), so a join either is
+// seen here or finds the room gone. While NATS is away it deletes nothing
+// (ErrUnavailable).
+func (b *Bus) DeleteRoom(ctx context.Context, room string) error {
+	if b.down.Load() {
+		return fmt.Errorf("natsbus: delete %q: %w", room, ErrUnavailable)
+	}
+	ctx, cancel := b.ctx(ctx)
+	defer cancel()
+	k := key(room)
+	e, err := b.rooms.Get(ctx, k)
+	switch {
+	case errors.Is(err, jetstream.ErrKeyNotFound):
+		return fmt.Errorf("natsbus: delete %q: %w", room, chat.ErrNoSuchRoom)
+	case err != nil:
+		return fmt.Errorf("natsbus: delete %q: %w", room, err)
+	}
+	name, closing, order := roomValue(e.Value())
+	if closing && time.Since(e.Created()) < 2*b.opt.Timeout {
+		return fmt.Errorf("natsbus: delete %q: another Bus is deleting it: %w", room, chat.ErrRoomNotEmpty)
+	}
+	// (A mark older than that was left by a Bus that died mid-way: take
+	// the deletion over.)
+	if order == 0 {
+		order = e.Revision() // the key's first revision: it was never rewritten
+	}
+	rev, err := b.rooms.Update(ctx, k, markedRoom(name, true, order), e.Revision())
+	if err != nil {
+		if errors.Is(err, jetstream.ErrKeyExists) || isWrongSequence(err) {
+			return fmt.Errorf("natsbus: delete %q: it changed: %w", room, chat.ErrRoomNotEmpty)
+		}
+		return fmt.Errorf("natsbus: delete %q: %w", room, err)
+	}
+	members, err := b.countMembers(ctx, k)
+	if err != nil || members > 0 {
+		// Re-open it; if this fails, the next join does (roomOpen).
+		b.rooms.Update(ctx, k, markedRoom(name, false, order), rev)
+		if err != nil {
+			return fmt.Errorf("natsbus: delete %q: %w", room, err)
+		}
+		return fmt.Errorf("natsbus: delete %q: %d members: %w", room, members, chat.ErrRoomNotEmpty)
+	}
+	if err := b.rooms.Delete(ctx, k, jetstream.LastRevision(rev)); err != nil {
+		if errors.Is(err, jetstream.ErrKeyExists) || isWrongSequence(err) {
+			return fmt.Errorf("natsbus: delete %q: a join re-opened it: %w", room, chat.ErrRoomNotEmpty)
+		}
+		return fmt.Errorf("natsbus: delete %q: %w", room, err)
+	}
+	b.roomCache.remove(k)
+	return nil
+}
+
+// countMembers counts the memberships of the room whose key is k, once
+// the cache has every change the members bucket had when it was called.
+// Unlike catchUp it answers nothing it is not sure of.
+func (b *Bus) countMembers(ctx context.Context, k string) (int, error) {
+	st, err := b.members.Status(ctx)
+	if err != nil {
+		return 0, err
+	}
+	bs, ok := st.(*jetstream.KeyValueBucketStatus)
+	if !ok {
+		return 0, errors.New("natsbus: members bucket status unknown")
+	}
+	b.memberCache.wait(ctx, bs.StreamInfo().State.LastSeq)
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	return b.memberCache.size(k), nil
 }
 
 func (b *Bus) joinLocally(room string, m chat.Member, unique bool) (int, error) {
@@ -1011,6 +1180,12 @@ func (b *Bus) sync() {
 	for mk, lm := range mine {
 		if e, ok := b.memberCache.get(mk); ok && e.rev > 0 {
 			continue // the cluster still has it
+		}
+		// Its room may have been deleted meanwhile (it was empty on the
+		// other side): make it again.
+		if _, err := b.rooms.Create(ctx, key(lm.room), []byte(lm.room)); err != nil && !errors.Is(err, jetstream.ErrKeyExists) {
+			fail(err)
+			return
 		}
 		err := b.claim(ctx, lm.room, lm.m.Name, mk, lm.unique)
 		if errors.Is(err, chat.ErrNickInUse) {
