@@ -25,6 +25,11 @@ type Bus interface {
 type Traffic interface {
 	// Publish sends m to every subscriber of room, the publishing hub's own
 	// subscription included. It must not block on slow subscribers for long.
+	// The publishing Bus's own subscribers have m when Publish returns,
+	// whatever it returns, so that a hub's own members never miss a line of
+	// one another's. An error matching ErrNotDelivered says that the other
+	// hubs' subscribers may not get m (their link is down); the hub tells
+	// the sender of a line so.
 	// A join, leave or rename must have reached the point where the room's
 	// order is decided (the broker) when Publish returns, so that a hub that
 	// subscribes afterwards does not receive it. Publish must not keep

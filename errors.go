@@ -66,6 +66,12 @@ var (
 
 	// ErrNotInRoom means a client sent chat before joining a room.
 	ErrNotInRoom = errors.New("chat: not in a room")
+
+	// ErrNotDelivered is matched by the error of a Bus's Publish that
+	// delivered the message to the publishing hub's own members but cannot
+	// say that the other hubs' members will get it (a NATS outage). The hub
+	// tells the sender of such a line so, in its protocol's words.
+	ErrNotDelivered = errors.New("chat: message may not have reached the other servers")
 )
 
 // CommandError is the error a session reports to the Observer (and to the

@@ -92,6 +92,15 @@ type Options struct {
 	// Zero means 1.
 	Replicas int
 
+	// OutageBuffer bounds the bytes of room messages the Bus holds for the
+	// other servers while it cannot be sure they hear it: while NATS is
+	// away, and after it is back until they have had a PresenceTTL to come
+	// back too. They are sent then, in the order this server's members saw
+	// them. Past the bound, messages reach this server's members only.
+	// Either way their senders are told (see Publish). Zero means 8 MiB
+	// (nats.go's DefaultReconnectBufSize); negative means none is held.
+	OutageBuffer int
+
 	// NATS are extra options for the connection (credentials, TLS, name).
 	NATS []nats.Option
 }
@@ -114,12 +123,21 @@ func (o Options) withDefaults() Options {
 	if o.Replicas <= 0 {
 		o.Replicas = 1
 	}
+	if o.OutageBuffer == 0 {
+		o.OutageBuffer = nats.DefaultReconnectBufSize
+	}
 	return o
 }
 
 // ErrUnavailable is returned by operations that need the cluster while
 // NATS is away and that cannot be done locally (a rename).
 var ErrUnavailable = errors.New("natsbus: NATS is unavailable")
+
+// ErrOutageBufferFull is wrapped by Publish's error (with
+// chat.ErrNotDelivered) for a message published during an outage that
+// Options.OutageBuffer had no room left for: it reached this server's
+// members only.
+var ErrOutageBufferFull = errors.New("natsbus: outage buffer full")
 
 // Bus is a chat.Bus on NATS. Give each Hub its own Bus; close it after the
 // hub has shut down.
@@ -133,19 +151,28 @@ type Bus struct {
 	roomCache, memberCache       *cache
 
 	// down is set while NATS is away; then the Bus works locally.
-	down      atomic.Bool
+	down atomic.Bool
+	// unsure is set with down, and cleared a PresenceTTL after NATS is
+	// back, once what was held for the other servers (later) is sent to
+	// them: meanwhile they may not hear what is published, which is held.
+	unsure    atomic.Bool
 	downSince time.Time    // under mu
-	localOnly atomic.Int64 // messages that reached only local members during the outage
+	localOnly atomic.Int64 // messages published that the other servers may not have had
 	retry     atomic.Bool  // a re-sync failed: try again at a heartbeat
 
-	mu      sync.Mutex
-	subs    map[string][]*sub       // this Bus's subscriptions by room
-	mine    map[string]*localMember // memberships made through this Bus, by member key
-	gone    map[string]announcement // memberships ended while NATS was away
-	made    []string                // rooms made while NATS was away
-	started time.Time               // when the Bus last (re)connected: no reaping for a PresenceTTL after
-	later   []announcement          // re-sync announcements, published a PresenceTTL after started
-	seq     uint64                  // orders what happens while NATS is away
+	mu        sync.Mutex
+	subs      map[string]*roomSubs    // this Bus's subscriptions by room
+	mine      map[string]*localMember // memberships made through this Bus, by member key
+	gone      map[string]announcement // memberships ended while NATS was away
+	made      []string                // rooms made while NATS was away
+	started   time.Time               // when the Bus last (re)connected: no reaping for a PresenceTTL after
+	later     []announcement          // re-sync announcements and held messages, published a PresenceTTL after started
+	seq       uint64                  // orders what happens while NATS is away
+	held      int                     // messages held in later since the last report
+	overflow  int                     // messages not held for want of room since the last report
+	heldBytes int                     // the sizes of the messages held in later
+	backRev   uint64                  // the nodes bucket's revision when this node was back from an outage
+	upText    string                  // the EventBusUp to report when settled after an outage
 
 	resync  chan struct{} // a reconnect asks the loop to re-sync
 	stop    chan struct{}
@@ -153,7 +180,7 @@ type Bus struct {
 	closing sync.Once
 }
 
-// sub is one local subscription, for delivering to it while NATS is away.
+// sub is one local subscription.
 type sub struct{ deliver func(chat.Message) }
 
 type localMember struct {
@@ -171,6 +198,7 @@ type announcement struct {
 	room string
 	msg  chat.Message
 	at   uint64 // when it happened, in Bus.seq
+	size int    // for a held message, what it counts in Bus.heldBytes
 }
 
 // memberValue is a membership as stored in PREFIX_members.
@@ -195,7 +223,7 @@ func Connect(ctx context.Context, url string, opt Options) (*Bus, error) {
 	b := &Bus{
 		opt:     opt,
 		node:    newID(),
-		subs:    make(map[string][]*sub),
+		subs:    make(map[string]*roomSubs),
 		mine:    make(map[string]*localMember),
 		gone:    make(map[string]announcement),
 		resync:  make(chan struct{}, 1),
@@ -206,7 +234,12 @@ func Connect(ctx context.Context, url string, opt Options) (*Bus, error) {
 		nats.Name("framechat " + b.node),
 		nats.MaxReconnects(-1),
 		nats.ReconnectWait(250 * time.Millisecond),
-		nats.ReconnectBufSize(-1), // publish fails while away, so that it can go to local members instead
+		// Publish fails while NATS is away, rather than fill nats.go's
+		// buffer, which would be sent the moment the connection is back,
+		// before the other servers have subscribed again (so lost), and
+		// ahead of the joins the re-sync announces. The Bus holds such
+		// messages itself (Options.OutageBuffer) and sends them later.
+		nats.ReconnectBufSize(-1),
 		nats.PingInterval(max(opt.Heartbeat, 100*time.Millisecond)),
 		nats.MaxPingsOutstanding(3),
 		nats.Timeout(opt.Timeout),
@@ -321,7 +354,7 @@ func (b *Bus) ctx(parent context.Context) (context.Context, context.CancelFunc) 
 
 const (
 	flagLost   = 1 << iota
-	flagResync // re-announced after an outage: the publishing node's own members have seen it already
+	flagResync // re-announced or held through an outage: the publishing node's own members have seen it already
 	flagNoReply
 	flagAction
 	flagQuit
@@ -329,80 +362,209 @@ const (
 
 func (b *Bus) subject(room string) string { return b.opt.Prefix + ".room." + key(room) }
 
-// Publish sends m to the room's subject; while NATS is away it goes to this
-// Bus's own subscribers only.
+// Publish delivers m to this Bus's own subscribers of room, before it
+// returns and whatever happens to NATS, then sends it to the other servers
+// through NATS and waits until NATS has it (a round trip). It returns an
+// error matching chat.ErrNotDelivered when the other servers may not get
+// m: NATS is away, or has not confirmed it, or came back so recently that
+// the other servers may not be listening again yet. Then m, if it is a
+// room line (not a join, leave or rename, which the re-sync announces),
+// is held, within Options.OutageBuffer, and sent to the others once NATS
+// is back and they have had a PresenceTTL to come back too.
 func (b *Bus) Publish(room string, m chat.Message) error {
 	return b.publish(room, m, 0)
 }
 
 func (b *Bus) publish(room string, m chat.Message, flags byte) error {
-	if !b.down.Load() {
-		err := b.nc.Publish(b.subject(room), encode(b.node, m, flags))
-		if err == nil && m.Kind != chat.MessageChat && m.Kind != chat.MessageWhisper {
-			// Joins, leaves and renames are at the server, in the room's
-			// order, before the member is told: a hub subscribing after
-			// this does not receive them. (A round trip; chat lines do
-			// not wait.)
-			b.nc.FlushTimeout(b.opt.Timeout)
+	if flags&flagResync != 0 { // only for the others: this node's members have it
+		if err := b.nc.Publish(b.subject(room), encode(b.node, m, flags)); err != nil {
+			return fmt.Errorf("natsbus: publish to %q: %w", room, err)
 		}
-		if err == nil {
-			return nil
-		}
-		if !errors.Is(err, nats.ErrReconnectBufExceeded) && !errors.Is(err, nats.ErrConnectionClosed) {
-			return fmt.Errorf("natsbus: publish: %w", err)
+		return nil
+	}
+	b.mu.Lock()
+	rs := b.subs[room]
+	b.mu.Unlock()
+	// The room's lock is held from the local delivery to the hand-over to
+	// NATS, so that the other servers get this server's messages in the
+	// order its own members did.
+	if rs != nil {
+		rs.mu.Lock()
+		for _, s := range rs.subs {
+			s.deliver(m)
 		}
 	}
-	if flags&flagResync != 0 {
-		return nil
+	gen, err := b.send(room, m)
+	if rs != nil {
+		rs.mu.Unlock()
+	}
+	if err != nil {
+		return err
+	}
+	// NATS has m once it answers a ping sent after it, on the same
+	// connection: a message only written to a socket that was already
+	// dead, or only buffered, is not delivered.
+	if err := b.nc.FlushTimeout(b.opt.Timeout); err != nil {
+		b.localOnly.Add(1)
+		return fmt.Errorf("natsbus: publish to %q: %w: %w", room, chat.ErrNotDelivered, err)
+	}
+	if b.nc.Stats().Reconnects != gen {
+		b.localOnly.Add(1)
+		return fmt.Errorf("natsbus: publish to %q: %w: the connection to NATS was renewed meanwhile", room, chat.ErrNotDelivered)
+	}
+	return nil
+}
+
+// send hands m to NATS, or holds it while the other servers cannot be
+// reached for sure (unsure). It returns the connection's reconnect count
+// when it handed m over, which the caller confirms with a ping.
+func (b *Bus) send(room string, m chat.Message) (gen uint64, err error) {
+	if !b.unsure.Load() && b.nc.Status() == nats.CONNECTED {
+		gen = b.nc.Stats().Reconnects
+		err = b.nc.Publish(b.subject(room), encode(b.node, m, 0))
+		if err == nil {
+			return gen, nil
+		}
+		if !unreachable(err) {
+			b.localOnly.Add(1)
+			return 0, fmt.Errorf("natsbus: publish to %q: %w: %w", room, chat.ErrNotDelivered, err)
+		}
+		// NATS went away just now: the reconnect buffer is off, so m was
+		// not sent, and can be held.
 	}
 	b.localOnly.Add(1)
 	b.mu.Lock()
-	subs := b.subs[room]
-	b.mu.Unlock()
-	for _, s := range subs {
-		s.deliver(m)
+	defer b.mu.Unlock()
+	if b.resyncAnnounces(room, m) {
+		return 0, fmt.Errorf("natsbus: publish to %q: %w: %w", room, chat.ErrNotDelivered, ErrUnavailable)
 	}
-	return nil
+	size := len(room) + len(m.From) + len(m.To) + len(m.Hub) + len(m.Text) + 32
+	if b.opt.OutageBuffer < 0 || b.heldBytes+size > b.opt.OutageBuffer {
+		b.overflow++
+		return 0, fmt.Errorf("natsbus: publish to %q: %w: %w (%d bytes held already)", room, chat.ErrNotDelivered, ErrOutageBufferFull, b.heldBytes)
+	}
+	b.heldBytes += size
+	b.held++
+	m.Text = slices.Clone(m.Text) // Publish must not keep the caller's buffer
+	b.seq++
+	b.later = append(b.later, announcement{room: room, msg: m, at: b.seq, size: size})
+	return 0, fmt.Errorf("natsbus: publish to %q: %w: %w; held until it is back", room, chat.ErrNotDelivered, ErrUnavailable)
+}
+
+// resyncAnnounces reports whether the re-sync after an outage will
+// announce m anyway: the join of a member who joined while NATS was away,
+// the leave of one who left meanwhile. The caller holds b.mu.
+func (b *Bus) resyncAnnounces(room string, m chat.Message) bool {
+	mk := memberKey(room, chat.Member{Hub: m.Hub, Conn: m.Conn})
+	switch m.Kind {
+	case chat.MessageJoined:
+		lm := b.mine[mk]
+		return lm != nil && lm.since == 0
+	case chat.MessageLeft:
+		_, ok := b.gone[mk]
+		return ok
+	}
+	return false
+}
+
+// roomSubs are this Bus's subscriptions to one room, fed by one NATS
+// subscription and by Publish, one message at a time under mu, so that
+// they all see one order.
+type roomSubs struct {
+	mu   sync.Mutex
+	subs []*sub
+	dead atomic.Bool // the last subscription left: no more can be added
+
+	ready chan struct{}      // closed once ns is set, or err
+	ns    *nats.Subscription // set once before ready closes
+	err   error
+}
+
+// fromNATS delivers a message from NATS to the room's subscribers, unless
+// it is this Bus's own: Publish gave those to them already.
+func (b *Bus) fromNATS(room string, rs *roomSubs) nats.MsgHandler {
+	return func(msg *nats.Msg) {
+		node, m, _, err := decode(msg.Data)
+		if err != nil {
+			b.observe(chat.Event{Kind: chat.EventError, Room: room, Err: err})
+			return
+		}
+		if node == b.node {
+			return
+		}
+		rs.mu.Lock()
+		defer rs.mu.Unlock()
+		for _, s := range rs.subs {
+			s.deliver(m)
+		}
+	}
 }
 
 // Subscribe subscribes to the room's subject. When it returns with NATS
 // connected, the subscription is in place on the server.
 func (b *Bus) Subscribe(room string, deliver func(chat.Message)) (func(), error) {
 	s := &sub{deliver: deliver}
-	ns, err := b.nc.Subscribe(b.subject(room), func(msg *nats.Msg) {
-		node, m, flags, err := decode(msg.Data)
-		if err != nil {
-			b.observe(chat.Event{Kind: chat.EventError, Room: room, Err: err})
-			return
+	for {
+		b.mu.Lock()
+		rs := b.subs[room]
+		fresh := rs == nil || rs.dead.Load()
+		if fresh {
+			rs = &roomSubs{ready: make(chan struct{})}
+			b.subs[room] = rs
 		}
-		if flags&flagResync != 0 && node == b.node {
-			return
-		}
-		deliver(m)
-	})
-	if err != nil {
-		return nil, fmt.Errorf("natsbus: subscribe to %q: %w", room, err)
-	}
-	ns.SetPendingLimits(1<<20, 256<<20)
-	if !b.down.Load() {
-		b.nc.FlushTimeout(b.opt.Timeout) // the server has the subscription before anyone is told of the join
-	}
-	// The lists are copied on write: publish reads them outside the lock.
-	b.mu.Lock()
-	b.subs[room] = append(slices.Clip(b.subs[room]), s)
-	b.mu.Unlock()
-	var once sync.Once
-	return func() {
-		once.Do(func() {
-			ns.Unsubscribe()
-			b.mu.Lock()
-			defer b.mu.Unlock()
-			b.subs[room] = slices.DeleteFunc(slices.Clone(b.subs[room]), func(x *sub) bool { return x == s })
-			if len(b.subs[room]) == 0 {
-				delete(b.subs, room)
+		b.mu.Unlock()
+		if fresh {
+			ns, err := b.nc.Subscribe(b.subject(room), b.fromNATS(room, rs))
+			if err == nil {
+				ns.SetPendingLimits(1<<20, 256<<20)
+				if !b.down.Load() {
+					b.nc.FlushTimeout(b.opt.Timeout) // the server has the subscription before anyone is told of the join
+				}
 			}
-		})
-	}, nil
+			rs.ns, rs.err = ns, err
+			close(rs.ready)
+			if err != nil {
+				rs.dead.Store(true)
+				b.mu.Lock()
+				if b.subs[room] == rs {
+					delete(b.subs, room)
+				}
+				b.mu.Unlock()
+				return nil, fmt.Errorf("natsbus: subscribe to %q: %w", room, err)
+			}
+		}
+		<-rs.ready
+		rs.mu.Lock()
+		if rs.dead.Load() {
+			rs.mu.Unlock()
+			continue // its last subscriber left meanwhile: make another
+		}
+		rs.subs = append(rs.subs, s)
+		rs.mu.Unlock()
+		var once sync.Once
+		return func() { once.Do(func() { b.unsubscribe(room, rs, s) }) }, nil
+	}
+}
+
+// unsubscribe removes s from the room's subscriptions, and the NATS
+// subscription with the last.
+func (b *Bus) unsubscribe(room string, rs *roomSubs, s *sub) {
+	rs.mu.Lock()
+	rs.subs = slices.DeleteFunc(rs.subs, func(x *sub) bool { return x == s })
+	last := len(rs.subs) == 0
+	if last {
+		rs.dead.Store(true)
+	}
+	rs.mu.Unlock()
+	if !last {
+		return
+	}
+	rs.ns.Unsubscribe()
+	b.mu.Lock()
+	if b.subs[room] == rs {
+		delete(b.subs, room)
+	}
+	b.mu.Unlock()
 }
 
 // encode lays a message out as: flags, kind, count, conn, then node, hub,
@@ -838,10 +1000,12 @@ func (b *Bus) disconnected(_ *nats.Conn, err error) {
 		return // Close cut the connection: that is no outage
 	default:
 	}
+	b.mu.Lock()
+	b.unsure.Store(true)
 	if b.down.Swap(true) {
+		b.mu.Unlock()
 		return
 	}
-	b.mu.Lock()
 	b.downSince = time.Now()
 	b.mu.Unlock()
 	if err == nil {
@@ -872,6 +1036,7 @@ func (b *Bus) loop() {
 	defer close(b.stopped)
 	tick := time.NewTicker(b.opt.Heartbeat)
 	defer tick.Stop()
+	var replay <-chan time.Time // set while sendLater has more to send
 	for {
 		select {
 		case <-b.stop:
@@ -884,32 +1049,114 @@ func (b *Bus) loop() {
 				b.retry.Store(false)
 				b.sync()
 			case !b.down.Load():
-				b.heartbeat()
+				if b.heartbeat() && replay == nil {
+					replay = time.After(replayPause)
+				}
+			}
+		case <-replay:
+			replay = nil
+			if !b.down.Load() && !b.sendLater() {
+				replay = time.After(replayPause)
 			}
 		}
 	}
 }
 
-func (b *Bus) heartbeat() {
+// heartbeat refreshes the node's presence; once the other nodes have had
+// time to come back after an outage, it starts sending what was held for
+// them, and reaps the dead. It reports whether more is to be sent (see
+// sendLater).
+func (b *Bus) heartbeat() (more bool) {
 	ctx, cancel := b.ctx(context.Background())
 	defer cancel()
 	if _, err := b.nodes.Put(ctx, b.node, []byte(time.Now().UTC().Format(time.RFC3339Nano))); err != nil {
-		return // the disconnect handler reports outages
+		return false // the disconnect handler reports outages
 	}
 	b.mu.Lock()
 	settled := time.Since(b.started) >= b.opt.PresenceTTL
-	var news []announcement
+	backRev := b.backRev
+	b.mu.Unlock()
+	// After NATS comes back, give every node time to reconnect and
+	// refresh first: a PresenceTTL, or until each has refreshed its
+	// presence since this one did (then it has subscribed again: a client
+	// subscribes again before anything else once reconnected).
+	if !settled && (!b.unsure.Load() || !b.othersBack(ctx, backRev)) {
+		return false
+	}
+	if !b.sendLater() {
+		return true
+	}
 	if settled {
-		news, b.later = b.later, nil
+		b.reap(ctx)
+	}
+	return false
+}
+
+// othersBack reports whether every other node has refreshed its presence
+// after revision rev of the nodes bucket.
+func (b *Bus) othersBack(ctx context.Context, rev uint64) bool {
+	keys, err := b.nodes.ListKeys(ctx)
+	if err != nil {
+		return false
+	}
+	defer keys.Stop()
+	back := true
+	for k := range keys.Keys() {
+		if k == b.node || !back {
+			continue // drain the lister
+		}
+		e, err := b.nodes.Get(ctx, k)
+		switch {
+		case errors.Is(err, jetstream.ErrKeyNotFound):
+		case err != nil || e.Revision() <= rev:
+			back = false
+		}
+	}
+	return back
+}
+
+// sendLater sends a long outage's backlog replayBatch messages at a time,
+// replayPause apart (up to 25,600 a second): it does not arrive at once to
+// overflow the queues of the members on other servers (a connection's
+// queue holds 327 cs168 frames by default). Whatever is published
+// meanwhile is held behind it.
+const (
+	replayBatch = 256
+	replayPause = 10 * time.Millisecond
+)
+
+// sendLater sends up to replayBatch of the re-sync announcements and the
+// messages held for the other servers, in order; when none are left, NATS
+// being still there, Publish sends directly again (unsure is cleared) and
+// the outage's EventBusUp is reported. It reports whether none are left;
+// if NATS goes away meanwhile, the rest is sent after the next re-sync.
+func (b *Bus) sendLater() bool {
+	b.mu.Lock()
+	n := min(len(b.later), replayBatch)
+	news := slices.Clone(b.later[:n])
+	b.mu.Unlock()
+	for i, a := range news {
+		if err := b.publish(a.room, a.msg, flagResync); err != nil {
+			news = news[:i]
+			break
+		}
+	}
+	b.mu.Lock()
+	for _, a := range news {
+		b.heldBytes -= a.size
+	}
+	b.later = slices.Delete(b.later, 0, len(news)) // only the loop goroutine takes from the front
+	var up string
+	done := len(b.later) == 0
+	if done && !b.down.Load() && b.nc.IsConnected() {
+		b.unsure.Store(false)
+		up, b.upText = b.upText, ""
 	}
 	b.mu.Unlock()
-	if !settled {
-		return // after NATS comes back, give every node time to reconnect and refresh first
+	if up != "" {
+		b.observe(chat.Event{Kind: chat.EventBusUp, Text: up})
 	}
-	for _, a := range news {
-		b.publish(a.room, a.msg, flagResync)
-	}
-	b.reap(ctx)
+	return done
 }
 
 // reap announces the members of nodes that stopped refreshing their
@@ -980,10 +1227,14 @@ func (b *Bus) sync() {
 		b.mu.Unlock()
 		b.retry.Store(true) // again at the next heartbeat, once connected
 	}
-	if _, err := b.nodes.Put(ctx, b.node, []byte(time.Now().UTC().Format(time.RFC3339Nano))); err != nil {
+	backRev, err := b.nodes.Put(ctx, b.node, []byte(time.Now().UTC().Format(time.RFC3339Nano)))
+	if err != nil {
 		fail(err)
 		return
 	}
+	b.mu.Lock()
+	b.backRev = backRev
+	b.mu.Unlock()
 	for _, c := range []*cache{b.roomCache, b.memberCache} {
 		if err := c.restart(ctx); err != nil {
 			fail(err)
@@ -1036,13 +1287,17 @@ func (b *Bus) sync() {
 		}
 		b.mu.Unlock()
 		n := b.memberCache.size(key(lm.room))
-		news = append(news, announcement{lm.room, chat.Message{Kind: chat.MessageJoined, From: lm.m.Name, Count: n, Hub: lm.m.Hub, Conn: lm.m.Conn}, lm.at})
+		news = append(news, announcement{room: lm.room, msg: chat.Message{Kind: chat.MessageJoined, From: lm.m.Name, Count: n, Hub: lm.m.Hub, Conn: lm.m.Conn}, at: lm.at})
 		back++
 	}
-	lost := b.localOnly.Swap(0)
-	slices.SortFunc(news, func(x, y announcement) int { return cmp.Compare(x.at, y.at) })
+	published := b.localOnly.Swap(0)
 	b.mu.Lock()
+	// The announcements go out among the messages held meanwhile, in the
+	// order this server's members saw them all.
 	b.later = append(b.later, news...)
+	slices.SortStableFunc(b.later, func(x, y announcement) int { return cmp.Compare(x.at, y.at) })
+	held, overflow := b.held, b.overflow
+	b.held, b.overflow = 0, 0
 	b.mu.Unlock()
 	b.down.Store(false)
 	// Whatever was done locally while this ran is re-synced by another round.
@@ -1055,12 +1310,14 @@ func (b *Bus) sync() {
 	if again {
 		b.reconnected(nil)
 	}
-	text := fmt.Sprintf("NATS is back; %s reached only this server's users meanwhile; %s re-announced, %s announced, %s re-created, %s",
-		count(lost, "message"), count(int64(back), "member"), count(int64(left), "departure"), count(int64(len(made)), "room"), count(int64(conflicts), "name conflict"))
+	text := fmt.Sprintf("NATS is back; %s published meanwhile, %d held for the other servers, %d past the outage buffer; %s re-announced, %s announced, %s re-created, %s",
+		count(published, "message"), held, overflow, count(int64(back), "member"), count(int64(left), "departure"), count(int64(len(made)), "room"), count(int64(conflicts), "name conflict"))
 	if !since.IsZero() {
 		text = fmt.Sprintf("NATS is back after %v; ", time.Since(since).Round(time.Millisecond)) + text[len("NATS is back; "):]
 	}
-	b.observe(chat.Event{Kind: chat.EventBusUp, Text: text})
+	b.mu.Lock()
+	b.upText = text // reported once what was held is sent (sendLater)
+	b.mu.Unlock()
 }
 
 // count says "1 room", "2 rooms".
