@@ -41,7 +41,7 @@ type talker struct {
 	stop    chan struct{}
 	done    chan struct{}
 	sent    atomic.Int64 // lines sent
-	notices int // undelivered notices received; read after done
+	notices int          // undelivered notices received; read after done
 
 	noticed chan struct{} // a notice came
 	mu      sync.Mutex
