@@ -22,13 +22,44 @@
 // Observer gets an EventBusDown. When NATS is back the Bus re-registers its
 // members (announcing again those that the cluster had given up for dead),
 // removes those that left meanwhile, re-creates the rooms made meanwhile,
-// and reports an EventBusUp saying how long it was away and how many
-// messages reached only local members. Uniqueness is not promised across
-// an outage: a name claimed on both sides is kept by both, and reported.
+// and reports an EventBusUp saying how long it was away, what was published
+// meanwhile and what it re-synced. Uniqueness is not promised across an
+// outage: a name claimed on both sides is kept by both, and reported.
+//
+// What an outage does to room messages:
+//
+//   - Between members of one server nothing is lost, ever: Publish gives a
+//     message to this Bus's own subscribers itself, before it returns and
+//     whatever NATS does, and drops the copy that comes back from NATS.
+//   - A message bound for the other servers is either sent to them after
+//     the outage or its sender is told that they may not have it. Publish
+//     waits until NATS confirms it has the message (a ping on the same
+//     connection, one round trip); if NATS is away, does not confirm, or
+//     came back too recently for the other servers to be listening again,
+//     Publish returns an error matching chat.ErrNotDelivered, and the hub
+//     tells the sender of a line, in its protocol's words: "Your message
+//     may not have reached users on other servers." (an IRC NOTICE, a
+//     cs168 or lobby line, an im NOTICE).
+//   - Such a message is held, up to Options.OutageBuffer bytes (8 MiB by
+//     default, nats.go's default reconnect buffer), and sent when NATS is
+//     back, in the order this server's members saw it among the joins and
+//     leaves the re-sync announces, once every other server has refreshed
+//     its presence since (so has subscribed again) or a PresenceTTL has
+//     passed, 256 messages every 10 ms; until it is all sent, what is
+//     published is held behind it. Past the bound, a message reaches this
+//     server's members only (its sender is told all the same). nats.go's
+//     own reconnect buffer is off: it would send at the moment of
+//     reconnecting, before the other servers had subscribed again, and
+//     ahead of the re-sync's joins.
+//   - A server that loses NATS alone, while the others keep it, misses
+//     their messages meanwhile, and their senders are not told: core NATS
+//     keeps nothing for a subscriber that is away. Its own members are
+//     told of their lines as above.
 //
 // Order: NATS keeps each server's messages to a room in the order they
-// were sent, so every hub sees each member's lines, joins and leaves in
-// order, and a server's own members all see the same order. Lines said at
+// were sent, which is the order its own members saw them in, so every hub
+// sees each member's lines, joins and leaves in order, and a server's own
+// members all see the same order. Lines said at
 // the same moment by members on different servers may reach different
 // hubs in different orders: a total order per room would need a JetStream
 // stream in the message path, at a cost in latency this package does not
