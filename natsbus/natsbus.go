@@ -181,6 +181,8 @@ type Bus struct {
 	rooms, names, members, nodes jetstream.KeyValue
 	roomCache, memberCache       *cache
 
+	confirms confirmer // of Publish, by NATS
+
 	// down is set while NATS is away; then the Bus works locally.
 	down atomic.Bool
 	// unsure is set with down, and cleared a PresenceTTL after NATS is
@@ -435,7 +437,7 @@ func (b *Bus) publish(room string, m chat.Message, flags byte) error {
 	// NATS has m once it answers a ping sent after it, on the same
 	// connection: a message only written to a socket that was already
 	// dead, or only buffered, is not delivered.
-	if err := b.nc.FlushTimeout(b.opt.Timeout); err != nil {
+	if err := b.confirm(); err != nil {
 		b.localOnly.Add(1)
 		return fmt.Errorf("natsbus: publish to %q: %w: %w", room, chat.ErrNotDelivered, err)
 	}
@@ -444,6 +446,58 @@ func (b *Bus) publish(room string, m chat.Message, flags byte) error {
 		return fmt.Errorf("natsbus: publish to %q: %w: the connection to NATS was renewed meanwhile", room, chat.ErrNotDelivered)
 	}
 	return nil
+}
+
+// confirmer lets the Publishes under way share pings: one is in flight at
+// a time, and each Publish waits for the first sent after its message
+// (two round trips at most).
+type confirmer struct {
+	mu      sync.Mutex
+	waiting []chan error // for the next ping
+	busy    bool         // a ping is in flight
+}
+
+// errLead passes the sending of the next ping to one that waits for it.
+var errLead = errors.New("natsbus: lead the next ping")
+
+// confirm returns when NATS has answered a ping sent after the caller's
+// message, or with the error that stopped it.
+func (b *Bus) confirm() error {
+	c := &b.confirms
+	ch := make(chan error, 1)
+	c.mu.Lock()
+	c.waiting = append(c.waiting, ch)
+	lead := !c.busy
+	c.busy = true
+	c.mu.Unlock()
+	if !lead {
+		if err := <-ch; err != errLead {
+			return err
+		}
+	}
+	return b.ping()
+}
+
+// ping sends one ping for all who wait, the caller among them, and passes
+// the next to one that came meanwhile.
+func (b *Bus) ping() error {
+	c := &b.confirms
+	c.mu.Lock()
+	waiting := c.waiting
+	c.waiting = nil
+	c.mu.Unlock()
+	err := b.nc.FlushTimeout(b.opt.Timeout)
+	c.mu.Lock()
+	if len(c.waiting) > 0 {
+		c.waiting[0] <- errLead
+	} else {
+		c.busy = false
+	}
+	c.mu.Unlock()
+	for _, ch := range waiting {
+		ch <- err
+	}
+	return err
 }
 
 // send hands m to NATS, or holds it while the other servers cannot be
