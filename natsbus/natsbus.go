@@ -397,13 +397,15 @@ func (b *Bus) subject(room string) string { return b.opt.Prefix + ".room." + key
 
 // Publish delivers m to this Bus's own subscribers of room, before it
 // returns and whatever happens to NATS, then sends it to the other servers
-// through NATS and waits until NATS has it (a round trip). It returns an
-// error matching chat.ErrNotDelivered when the other servers may not get
-// m: NATS is away, or has not confirmed it, or came back so recently that
-// the other servers may not be listening again yet. Then m, if it is a
-// room line (not a join, leave or rename, which the re-sync announces),
-// is held, within Options.OutageBuffer, and sent to the others once NATS
-// is back and they have had a PresenceTTL to come back too.
+// through NATS and waits until NATS has it (one or two round trips). It
+// returns an error matching chat.ErrNotDelivered when the other servers
+// may not get m: NATS is away, or did not confirm it, or came back so
+// recently that the other servers may not be listening again yet. In the
+// first and last cases m is held, within Options.OutageBuffer, and sent to
+// the others once NATS is back and each has refreshed its presence since
+// (or a PresenceTTL has passed), unless the re-sync announces it anyway (a
+// join or leave made while NATS was away). An m that NATS did not confirm
+// is not sent again: it may have reached them.
 func (b *Bus) Publish(room string, m chat.Message) error {
 	return b.publish(room, m, 0)
 }
