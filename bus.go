@@ -94,6 +94,18 @@ type MemberFinder interface {
 	FindMember(ctx context.Context, room, name string) (Member, bool, error)
 }
 
+// An UndeliveredNotifier is a Bus that can learn, after Publish has
+// returned, that a message may not have reached the members on some other
+// hub (that hub's link was down a moment, and it found a gap in what it
+// received). It is optional: a Hub whose Bus has it tells the sender of
+// such a line or whisper, as when Publish returns an error matching
+// ErrNotDelivered.
+type UndeliveredNotifier interface {
+	// NotifyUndelivered makes the Bus call f with each such message that
+	// it knows of (its Kind, Hub and Conn at least). f does not block.
+	NotifyUndelivered(f func(Message))
+}
+
 // Member is one connection's membership of a room: its name, and the hub
 // and connection it belongs to.
 type Member struct {

@@ -55,7 +55,7 @@ func NewHub(cfg Config) *Hub {
 		bus = NewMemBus()
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	return &Hub{
+	h := &Hub{
 		ctx:        ctx,
 		cancel:     cancel,
 		cfg:        cfg,
@@ -71,6 +71,10 @@ func NewHub(cfg Config) *Hub {
 		listeners:  make(map[Transport]struct{}),
 		done:       make(chan struct{}),
 	}
+	if n, ok := bus.(UndeliveredNotifier); ok {
+		n.NotifyUndelivered(h.undeliveredLater)
+	}
+	return h
 }
 
 // Serve accepts connections from t and serves each in its own goroutine in

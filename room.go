@@ -55,6 +55,21 @@ func (h *Hub) publish(r *room, m Message) error {
 	return err
 }
 
+// undeliveredLater tells the sender of m, a line or whisper of this hub's
+// that the Bus found, after Publish, may not have reached every hub's
+// members (UndeliveredNotifier), as undelivered does.
+func (h *Hub) undeliveredLater(m Message) {
+	if m.Hub != h.id || m.Kind != MessageChat && m.Kind != MessageWhisper {
+		return
+	}
+	h.mu.RLock()
+	s := h.sessions[m.Conn]
+	h.mu.RUnlock()
+	if s != nil {
+		s.undelivered(ErrNotDelivered)
+	}
+}
+
 // undelivered tells s, in its protocol's words, that its line may not have
 // reached everyone, when the Bus's Publish returned err: that the members
 // on other servers may not have heard it (ErrNotDelivered: those here

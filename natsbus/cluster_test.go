@@ -60,8 +60,14 @@ func startNode(t *testing.T, n *natsServer) *node {
 // startNodeWith is startNode with cfg (its Bus and Observer set here).
 func startNodeWith(t *testing.T, n *natsServer, cfg chat.Config) *node {
 	t.Helper()
+	return startNodeAt(t, n, n.url(), cfg)
+}
+
+// startNodeAt is startNodeWith, its Bus connecting to NATS at url.
+func startNodeAt(t *testing.T, n *natsServer, url string, cfg chat.Config) *node {
+	t.Helper()
 	ev := make(events, 4096)
-	b := n.bus(t, ev)
+	b := n.busAt(t, url, ev)
 	cfg.Bus, cfg.Observer = b, ev
 	h := chat.NewHub(cfg)
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)

@@ -183,6 +183,13 @@ type Bus struct {
 
 	confirms confirmer // of Publish, by NATS
 
+	outMu     sync.Mutex
+	outSeq    map[string]uint64 // the last number given to a message to each room (encode)
+	sentLines sentLines         // recent lines, for telling their senders that a server missed them
+
+	notifyMu sync.Mutex
+	notify   []func(chat.Message) // NotifyUndelivered
+
 	// down is set while NATS is away; then the Bus works locally.
 	down atomic.Bool
 	// unsure is set with down, and cleared a PresenceTTL after NATS is
@@ -232,6 +239,7 @@ type announcement struct {
 	msg  chat.Message
 	at   uint64 // when it happened, in Bus.seq
 	size int    // for a held message, what it counts in Bus.heldBytes
+	seq  uint64 // for a held message, its number (encode)
 }
 
 // memberValue is a membership as stored in PREFIX_members.
@@ -257,6 +265,7 @@ func Connect(ctx context.Context, url string, opt Options) (*Bus, error) {
 		opt:     opt,
 		node:    newID(),
 		subs:    make(map[string]*roomSubs),
+		outSeq:  make(map[string]uint64),
 		mine:    make(map[string]*localMember),
 		gone:    make(map[string]announcement),
 		resync:  make(chan struct{}, 1),
@@ -285,6 +294,10 @@ func Connect(ctx context.Context, url string, opt Options) (*Bus, error) {
 		return nil, fmt.Errorf("natsbus: connect to %s: %w", url, err)
 	}
 	b.nc = nc
+	if _, err := nc.Subscribe(b.missedSubject(b.node), b.missedReport); err != nil {
+		nc.Close()
+		return nil, fmt.Errorf("natsbus: subscribe to %s: %w", b.missedSubject(b.node), err)
+	}
 	if err := b.open(ctx); err != nil {
 		nc.Close()
 		return nil, err
@@ -391,6 +404,7 @@ const (
 	flagNoReply
 	flagAction
 	flagQuit
+	flagMark // seq is not the message's number but the number of the node's last line to the room
 )
 
 func (b *Bus) subject(room string) string { return b.opt.Prefix + ".room." + key(room) }
@@ -407,16 +421,19 @@ func (b *Bus) subject(room string) string { return b.opt.Prefix + ".room." + key
 // join or leave made while NATS was away). An m that NATS did not confirm
 // is not sent again: it may have reached them.
 func (b *Bus) Publish(room string, m chat.Message) error {
-	return b.publish(room, m, 0)
+	return b.publish(room, m)
 }
 
-func (b *Bus) publish(room string, m chat.Message, flags byte) error {
-	if flags&flagResync != 0 { // only for the others: this node's members have it
-		if err := b.nc.Publish(b.subject(room), encode(b.node, m, flags)); err != nil {
-			return fmt.Errorf("natsbus: publish to %q: %w", room, err)
-		}
-		return nil
+// resend sends a held message or a re-sync announcement to the other
+// servers only: this node's members have it.
+func (b *Bus) resend(a announcement) error {
+	if err := b.nc.Publish(b.subject(a.room), encode(b.node, a.seq, a.msg, flagResync)); err != nil {
+		return fmt.Errorf("natsbus: publish to %q: %w", a.room, err)
 	}
+	return nil
+}
+
+func (b *Bus) publish(room string, m chat.Message) error {
 	b.mu.Lock()
 	rs := b.subs[room]
 	b.mu.Unlock()
@@ -429,25 +446,27 @@ func (b *Bus) publish(room string, m chat.Message, flags byte) error {
 			s.deliver(m)
 		}
 	}
-	gen, err := b.send(room, m)
+	gen, pos, err := b.send(room, m)
 	if rs != nil {
 		rs.mu.Unlock()
 	}
+	if err == nil {
+		// NATS has m once it answers a ping sent after it, on the same
+		// connection: a message only written to a socket that was
+		// already dead, or only buffered, is not delivered.
+		err = b.confirm()
+		if err == nil && b.nc.Stats().Reconnects != gen {
+			err = errors.New("the connection to NATS was renewed meanwhile")
+		}
+		if err != nil {
+			b.localOnly.Add(1)
+			err = fmt.Errorf("natsbus: publish to %q: %w: %w", room, chat.ErrNotDelivered, err)
+		}
+	}
 	if err != nil {
-		return err
+		b.told(pos) // its sender is told now, not again if a receiver finds it missing
 	}
-	// NATS has m once it answers a ping sent after it, on the same
-	// connection: a message only written to a socket that was already
-	// dead, or only buffered, is not delivered.
-	if err := b.confirm(); err != nil {
-		b.localOnly.Add(1)
-		return fmt.Errorf("natsbus: publish to %q: %w: %w", room, chat.ErrNotDelivered, err)
-	}
-	if b.nc.Stats().Reconnects != gen {
-		b.localOnly.Add(1)
-		return fmt.Errorf("natsbus: publish to %q: %w: the connection to NATS was renewed meanwhile", room, chat.ErrNotDelivered)
-	}
-	return nil
+	return err
 }
 
 // confirmer lets the Publishes under way share pings: one is in flight at
@@ -502,40 +521,62 @@ func (b *Bus) ping() error {
 	return err
 }
 
-// send hands m to NATS, or holds it while the other servers cannot be
-// reached for sure (unsure). It returns the connection's reconnect count
-// when it handed m over, which the caller confirms with a ping.
-func (b *Bus) send(room string, m chat.Message) (gen uint64, err error) {
+// send numbers m, notes who sent it (sentLines), and hands it to NATS, or
+// holds it while the other servers cannot be reached for sure (unsure).
+// It returns the connection's reconnect count when it handed m over,
+// which the caller confirms with a ping, and where m is in sentLines.
+func (b *Bus) send(room string, m chat.Message) (gen, pos uint64, err error) {
+	b.outMu.Lock()
+	seq, flags := b.outSeq[room], byte(flagMark)
+	pos = ^uint64(0)
+	if m.Kind == chat.MessageChat || m.Kind == chat.MessageWhisper || m.Kind == chat.MessageNotice {
+		seq, flags = seq+1, 0
+		b.outSeq[room] = seq
+		pos = b.sentLines.add(room, seq, m)
+	}
 	if !b.unsure.Load() && b.nc.Status() == nats.CONNECTED {
+		// Numbered and handed over under one lock, so that NATS has
+		// each room's messages in the order of their numbers.
 		gen = b.nc.Stats().Reconnects
-		err = b.nc.Publish(b.subject(room), encode(b.node, m, 0))
+		err = b.nc.Publish(b.subject(room), encode(b.node, seq, m, flags))
+		b.outMu.Unlock()
 		if err == nil {
-			return gen, nil
+			return gen, pos, nil
 		}
 		if !unreachable(err) {
 			b.localOnly.Add(1)
-			return 0, fmt.Errorf("natsbus: publish to %q: %w: %w", room, chat.ErrNotDelivered, err)
+			return 0, pos, fmt.Errorf("natsbus: publish to %q: %w: %w", room, chat.ErrNotDelivered, err)
 		}
 		// NATS went away just now: the reconnect buffer is off, so m was
 		// not sent, and can be held.
+	} else {
+		b.outMu.Unlock()
 	}
+	gen, err = 0, b.hold(room, seq, m)
+	return
+}
+
+// hold keeps m, numbered seq, to send once NATS is back, within
+// Options.OutageBuffer, unless the re-sync will announce it anyway; it
+// returns the error for Publish.
+func (b *Bus) hold(room string, seq uint64, m chat.Message) error {
 	b.localOnly.Add(1)
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.resyncAnnounces(room, m) {
-		return 0, fmt.Errorf("natsbus: publish to %q: %w: %w", room, chat.ErrNotDelivered, ErrUnavailable)
+		return fmt.Errorf("natsbus: publish to %q: %w: %w", room, chat.ErrNotDelivered, ErrUnavailable)
 	}
 	size := len(room) + len(m.From) + len(m.To) + len(m.Hub) + len(m.Text) + 32
 	if b.opt.OutageBuffer < 0 || b.heldBytes+size > b.opt.OutageBuffer {
 		b.overflow++
-		return 0, fmt.Errorf("natsbus: publish to %q: %w: %w (%d bytes held already)", room, chat.ErrNotDelivered, ErrOutageBufferFull, b.heldBytes)
+		return fmt.Errorf("natsbus: publish to %q: %w: %w (%d bytes held already)", room, chat.ErrNotDelivered, ErrOutageBufferFull, b.heldBytes)
 	}
 	b.heldBytes += size
 	b.held++
 	m.Text = slices.Clone(m.Text) // Publish must not keep the caller's buffer
 	b.seq++
-	b.later = append(b.later, announcement{room: room, msg: m, at: b.seq, size: size})
-	return 0, fmt.Errorf("natsbus: publish to %q: %w: %w; held until it is back", room, chat.ErrNotDelivered, ErrUnavailable)
+	b.later = append(b.later, announcement{room: room, msg: m, at: b.seq, size: size, seq: seq})
+	return fmt.Errorf("natsbus: publish to %q: %w: %w; held until it is back", room, chat.ErrNotDelivered, ErrUnavailable)
 }
 
 // resyncAnnounces reports whether the re-sync after an outage will
@@ -554,6 +595,105 @@ func (b *Bus) resyncAnnounces(room string, m chat.Message) bool {
 	return false
 }
 
+// sentLines are the last chat lines and whispers this Bus published, by
+// room and number: a server that finds some missing says which, and their
+// senders are told. It holds sentRing of them; a server that finds a gap
+// older than that tells no one.
+type sentLines struct {
+	ring [sentRing]sentLine
+	n    uint64 // lines added so far; the next goes at n % sentRing
+}
+
+const sentRing = 1 << 13
+
+type sentLine struct {
+	room string
+	seq  uint64
+	m    chat.Message // its Kind, From, Hub and Conn
+	told bool         // its sender has been told it may not have reached everyone
+}
+
+// add notes a message, if it is a line or whisper, and returns its
+// position (or the end). The caller holds Bus.outMu.
+func (l *sentLines) add(room string, seq uint64, m chat.Message) uint64 {
+	if m.Kind != chat.MessageChat && m.Kind != chat.MessageWhisper {
+		return ^uint64(0)
+	}
+	l.ring[l.n%sentRing] = sentLine{room: room, seq: seq, m: chat.Message{Kind: m.Kind, From: m.From, Hub: m.Hub, Conn: m.Conn}}
+	l.n++
+	return l.n - 1
+}
+
+// told marks the line at pos as told of.
+func (b *Bus) told(pos uint64) {
+	b.outMu.Lock()
+	defer b.outMu.Unlock()
+	if pos < b.sentLines.n && b.sentLines.n-pos <= sentRing {
+		b.sentLines.ring[pos%sentRing].told = true
+	}
+}
+
+var _ chat.UndeliveredNotifier = (*Bus)(nil)
+
+// NotifyUndelivered makes the Bus call f with each line or whisper it
+// published (and NATS confirmed) that another server reports it missed:
+// that server lost NATS a moment, or NATS dropped messages to it. A Hub
+// registers itself, and tells the senders.
+func (b *Bus) NotifyUndelivered(f func(chat.Message)) {
+	b.notifyMu.Lock()
+	defer b.notifyMu.Unlock()
+	b.notify = append(b.notify, f)
+}
+
+// missedSubject is where a node hears which of its messages another
+// missed.
+func (b *Bus) missedSubject(node string) string { return b.opt.Prefix + ".missed." + node }
+
+// reportMissed tells node that this Bus missed its messages from to
+// through to in room: "room from to", the numbers in decimal.
+func (b *Bus) reportMissed(node, room string, from, to uint64) {
+	b.observe(chat.Event{Kind: chat.EventError, Room: room,
+		Err: fmt.Errorf("natsbus: missed %d messages from node %s (numbers %d to %d)", to-from+1, node, from, to)})
+	p := binary.AppendUvarint(nil, from)
+	p = binary.AppendUvarint(p, to)
+	p = append(p, room...)
+	b.nc.Publish(b.missedSubject(node), p) // if it is lost too, no one is told
+}
+
+// missedReport hears that another node missed some of this Bus's
+// messages, and tells the senders of the lines among them.
+func (b *Bus) missedReport(msg *nats.Msg) {
+	p := msg.Data
+	from, n := binary.Uvarint(p)
+	if n <= 0 {
+		return
+	}
+	p = p[n:]
+	to, n := binary.Uvarint(p)
+	if n <= 0 {
+		return
+	}
+	room := string(p[n:])
+	var tell []chat.Message
+	b.outMu.Lock()
+	for i := range b.sentLines.ring {
+		l := &b.sentLines.ring[i]
+		if !l.told && l.room == room && l.seq >= from && l.seq <= to {
+			l.told = true
+			tell = append(tell, l.m)
+		}
+	}
+	b.outMu.Unlock()
+	b.notifyMu.Lock()
+	notify := b.notify
+	b.notifyMu.Unlock()
+	for _, m := range tell {
+		for _, f := range notify {
+			f(m)
+		}
+	}
+}
+
 // roomSubs are this Bus's subscriptions to one room, fed by one NATS
 // subscription and by Publish, one message at a time under mu, so that
 // they all see one order.
@@ -565,13 +705,15 @@ type roomSubs struct {
 	ready chan struct{}      // closed once ns is set, or err
 	ns    *nats.Subscription // set once before ready closes
 	err   error
+
+	last map[string]uint64 // under mu: the number of the last message from each other node
 }
 
 // fromNATS delivers a message from NATS to the room's subscribers, unless
 // it is this Bus's own: Publish gave those to them already.
 func (b *Bus) fromNATS(room string, rs *roomSubs) nats.MsgHandler {
 	return func(msg *nats.Msg) {
-		node, m, _, err := decode(msg.Data)
+		node, seq, m, flags, err := decode(msg.Data)
 		if err != nil {
 			b.observe(chat.Event{Kind: chat.EventError, Room: room, Err: err})
 			return
@@ -581,6 +723,23 @@ func (b *Bus) fromNATS(room string, rs *roomSubs) nats.MsgHandler {
 		}
 		rs.mu.Lock()
 		defer rs.mu.Unlock()
+		if seq > 0 {
+			// A gap in a node's numbers is what this Bus missed of it
+			// (while away, or dropped by NATS): say so to that node.
+			before := seq - 1 // the last number that should have come before
+			if flags&flagMark != 0 {
+				before = seq
+			}
+			if last := rs.last[node]; last > 0 && before > last {
+				b.reportMissed(node, room, last+1, before)
+			}
+			if seq > rs.last[node] {
+				if rs.last == nil {
+					rs.last = make(map[string]uint64)
+				}
+				rs.last[node] = seq
+			}
+		}
 		for _, s := range rs.subs {
 			s.deliver(m)
 		}
@@ -654,9 +813,13 @@ func (b *Bus) unsubscribe(room string, rs *roomSubs, s *sub) {
 	b.mu.Unlock()
 }
 
-// encode lays a message out as: flags, kind, count, conn, then node, hub,
-// from and to with their lengths, then the text.
-func encode(node string, m chat.Message, flags byte) []byte {
+// encode lays a message out as: flags, kind, count, conn, seq, then node,
+// hub, from and to with their lengths, then the text. seq numbers the
+// node's lines, whispers and notices to the room from 1, so that a
+// receiver can tell when it missed some; joins, leaves and renames (which
+// the re-sync after an outage announces) carry the last line's number
+// instead, with flagMark, and the re-sync's announcements 0.
+func encode(node string, seq uint64, m chat.Message, flags byte) []byte {
 	if m.Lost {
 		flags |= flagLost
 	}
@@ -669,10 +832,11 @@ func encode(node string, m chat.Message, flags byte) []byte {
 	if m.Quit {
 		flags |= flagQuit
 	}
-	out := make([]byte, 0, 4+3*binary.MaxVarintLen64+len(node)+len(m.Hub)+len(m.From)+len(m.To)+len(m.Text))
+	out := make([]byte, 0, 4+4*binary.MaxVarintLen64+len(node)+len(m.Hub)+len(m.From)+len(m.To)+len(m.Text))
 	out = append(out, flags, byte(m.Kind))
 	out = binary.AppendUvarint(out, uint64(m.Count))
 	out = binary.AppendUvarint(out, m.Conn)
+	out = binary.AppendUvarint(out, seq)
 	for _, s := range [...]string{node, m.Hub, m.From, m.To} {
 		out = binary.AppendUvarint(out, uint64(len(s)))
 		out = append(out, s...)
@@ -682,9 +846,9 @@ func encode(node string, m chat.Message, flags byte) []byte {
 
 var errBadMessage = errors.New("natsbus: malformed message")
 
-func decode(p []byte) (node string, m chat.Message, flags byte, err error) {
+func decode(p []byte) (node string, seq uint64, m chat.Message, flags byte, err error) {
 	if len(p) < 2 {
-		return "", m, 0, errBadMessage
+		return "", 0, m, 0, errBadMessage
 	}
 	flags, m.Kind, p = p[0], chat.MessageKind(p[1]), p[2:]
 	m.Lost = flags&flagLost != 0
@@ -693,18 +857,22 @@ func decode(p []byte) (node string, m chat.Message, flags byte, err error) {
 	m.Quit = flags&flagQuit != 0
 	count, n := binary.Uvarint(p)
 	if n <= 0 {
-		return "", m, 0, errBadMessage
+		return "", 0, m, 0, errBadMessage
 	}
 	m.Count, p = int(count), p[n:]
 	if m.Conn, n = binary.Uvarint(p); n <= 0 {
-		return "", m, 0, errBadMessage
+		return "", 0, m, 0, errBadMessage
+	}
+	p = p[n:]
+	if seq, n = binary.Uvarint(p); n <= 0 {
+		return "", 0, m, 0, errBadMessage
 	}
 	p = p[n:]
 	var strs [4]string
 	for i := range strs {
 		l, n := binary.Uvarint(p)
 		if n <= 0 || uint64(len(p)-n) < l {
-			return "", m, 0, errBadMessage
+			return "", 0, m, 0, errBadMessage
 		}
 		strs[i], p = string(p[n:n+int(l)]), p[n+int(l):]
 	}
@@ -712,7 +880,7 @@ func decode(p []byte) (node string, m chat.Message, flags byte, err error) {
 	if len(p) > 0 {
 		m.Text = p
 	}
-	return node, m, flags, nil
+	return node, seq, m, flags, nil
 }
 
 // ---- directory ----
@@ -1223,7 +1391,7 @@ func (b *Bus) sendLater() bool {
 	news := slices.Clone(b.later[:n])
 	b.mu.Unlock()
 	for i, a := range news {
-		if err := b.publish(a.room, a.msg, flagResync); err != nil {
+		if err := b.resend(a); err != nil {
 			news = news[:i]
 			break
 		}
@@ -1274,7 +1442,7 @@ func (b *Bus) reap(ctx context.Context) {
 		b.memberCache.remove(e.key)
 		room := roomOfKey(e.key)
 		b.release(ctx, room, v.Name, e.key)
-		b.publish(room, chat.Message{Kind: chat.MessageLeft, From: v.Name, Lost: true, Quit: true, Hub: v.Hub, Conn: v.Conn}, 0)
+		b.publish(room, chat.Message{Kind: chat.MessageLeft, From: v.Name, Lost: true, Quit: true, Hub: v.Hub, Conn: v.Conn})
 		b.observe(chat.Event{Kind: chat.EventBusReap, Name: v.Name, Room: room,
 			Text: fmt.Sprintf("node %s stopped refreshing its presence", v.Node)})
 	}

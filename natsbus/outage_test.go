@@ -2,6 +2,9 @@ package natsbus_test
 
 import (
 	"fmt"
+	"io"
+	"net"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -241,4 +244,109 @@ func TestOutageCrossServerToldOrDelivered(t *testing.T) {
 	if lost := sent - received; lost > notices {
 		t.Errorf("%d lines lost on the way to bob, and alice was told of %d only", lost, notices)
 	}
+}
+
+// linkProxy passes TCP connections through to NATS until cut: then it
+// closes them, and refuses new ones until restored. It stands for one
+// server's link to NATS.
+type linkProxy struct {
+	ln     net.Listener
+	target string
+	mu     sync.Mutex
+	cutOff bool
+	conns  []net.Conn
+	wg     sync.WaitGroup
+}
+
+func startProxy(t *testing.T, target string) *linkProxy {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &linkProxy{ln: ln, target: target}
+	p.wg.Add(1)
+	go p.accept()
+	t.Cleanup(func() {
+		ln.Close()
+		p.cut()
+		p.wg.Wait()
+	})
+	return p
+}
+
+func (p *linkProxy) url() string { return "nats://" + p.ln.Addr().String() }
+
+func (p *linkProxy) accept() {
+	defer p.wg.Done()
+	for {
+		c, err := p.ln.Accept()
+		if err != nil {
+			return
+		}
+		p.mu.Lock()
+		if p.cutOff {
+			p.mu.Unlock()
+			c.Close()
+			continue
+		}
+		s, err := net.DialTimeout("tcp", p.target, timeout)
+		if err != nil {
+			p.mu.Unlock()
+			c.Close()
+			continue
+		}
+		p.conns = append(p.conns, c, s)
+		p.mu.Unlock()
+		p.wg.Add(2)
+		go p.pipe(c, s)
+		go p.pipe(s, c)
+	}
+}
+
+func (p *linkProxy) pipe(to, from net.Conn) {
+	defer p.wg.Done()
+	io.Copy(to, from)
+	to.Close()
+	from.Close()
+}
+
+func (p *linkProxy) cut() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.cutOff = true
+	for _, c := range p.conns {
+		c.Close()
+	}
+	p.conns = nil
+}
+
+func (p *linkProxy) restore() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.cutOff = false
+}
+
+// TestLinkLostAloneSendersTold: a server that loses NATS alone, while the
+// others keep it, misses their lines meanwhile: it finds the gap in their
+// numbers when the next one arrives, and their senders are told.
+func TestLinkLostAloneSendersTold(t *testing.T) {
+	n := startNATS(t)
+	link := startProxy(t, n.s.Addr().String())
+	a, b := startNode(t, n), startNodeAt(t, n, link.url(), chat.Config{})
+	alice, bob := a.dial(t, "alice"), b.dial(t, "bob")
+	meet("x", alice, bob)
+	alice.send("before")
+	bob.expect("[alice] before")
+
+	link.cut()
+	b.events.waitFor(t, chat.EventBusDown)
+	const missed = 5
+	for i := range missed {
+		alice.send(fmt.Sprint("unheard ", i)) // confirmed by NATS: a is connected
+	}
+	link.restore()
+	b.events.waitFor(t, chat.EventBusUp)
+	alice.send("after")
+	bob.expect("[alice] after") // bob missed the others
+	alice.expect(slices.Repeat([]string{undelivered}, missed)...)
 }
