@@ -52,9 +52,14 @@
 //     reconnecting, before the other servers had subscribed again, and
 //     ahead of the re-sync's joins.
 //   - A server that loses NATS alone, while the others keep it, misses
-//     their messages meanwhile, and their senders are not told: core NATS
-//     keeps nothing for a subscriber that is away. Its own members are
-//     told of their lines as above.
+//     their messages meanwhile: core NATS keeps nothing for a subscriber
+//     that is away. Each Bus numbers its lines to each room, so the server
+//     finds the gap when the next line from that server arrives, and says
+//     so to it (an EventError on both); that server tells the senders of
+//     the missing lines, as above, through the function its hub
+//     registered (chat.UndeliveredNotifier), if they are among the last
+//     8,192 lines it sent. A gap at the end (no later line, nor join or
+//     leave, from that server) is not found.
 //
 // Order: NATS keeps each server's messages to a room in the order they
 // were sent, which is the order its own members saw them in, so every hub
