@@ -240,11 +240,12 @@ type localMember struct {
 // departure during an outage) and then until the other nodes have had time
 // to reconnect too.
 type announcement struct {
-	room string
-	msg  chat.Message
-	at   uint64 // when it happened, in Bus.seq
-	size int    // for a held message, what it counts in Bus.heldBytes
-	seq  uint64 // for a held message, its number (encode)
+	room  string
+	msg   chat.Message
+	at    uint64 // when it happened, in Bus.seq
+	size  int    // for a held message, what it counts in Bus.heldBytes
+	seq   uint64 // for a held message, its number or mark (encode)
+	flags byte   // for a held message, flagMark if seq is a mark
 }
 
 // memberValue is a membership as stored in PREFIX_members.
@@ -432,7 +433,7 @@ func (b *Bus) Publish(room string, m chat.Message) error {
 // resend sends a held message or a re-sync announcement to the other
 // servers only: this node's members have it.
 func (b *Bus) resend(a announcement) error {
-	if err := b.nc.Publish(b.subject(a.room), encode(b.node, a.seq, a.msg, flagResync)); err != nil {
+	if err := b.nc.Publish(b.subject(a.room), encode(b.node, a.seq, a.msg, a.flags|flagResync)); err != nil {
 		return fmt.Errorf("natsbus: publish to %q: %w", a.room, err)
 	}
 	return nil
@@ -557,14 +558,14 @@ func (b *Bus) send(room string, m chat.Message) (gen, pos uint64, err error) {
 	} else {
 		b.outMu.Unlock()
 	}
-	gen, err = 0, b.hold(room, seq, m)
+	gen, err = 0, b.hold(room, seq, flags, m)
 	return
 }
 
 // hold keeps m, numbered seq, to send once NATS is back, within
 // Options.OutageBuffer, unless the re-sync will announce it anyway; it
 // returns the error for Publish.
-func (b *Bus) hold(room string, seq uint64, m chat.Message) error {
+func (b *Bus) hold(room string, seq uint64, flags byte, m chat.Message) error {
 	b.localOnly.Add(1)
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -580,7 +581,7 @@ func (b *Bus) hold(room string, seq uint64, m chat.Message) error {
 	b.held++
 	m.Text = slices.Clone(m.Text) // Publish must not keep the caller's buffer
 	b.seq++
-	b.later = append(b.later, announcement{room: room, msg: m, at: b.seq, size: size, seq: seq})
+	b.later = append(b.later, announcement{room: room, msg: m, at: b.seq, size: size, seq: seq, flags: flags})
 	return fmt.Errorf("natsbus: publish to %q: %w: %w; held until it is back", room, chat.ErrNotDelivered, ErrUnavailable)
 }
 
@@ -614,8 +615,10 @@ const sentRing = 1 << 13
 type sentLine struct {
 	room string
 	seq  uint64
-	m    chat.Message // its Kind, From, Hub and Conn
-	told bool         // its sender has been told it may not have reached everyone
+	hub  string // the sender's (Message.Hub, Conn)
+	conn uint64
+	kind chat.MessageKind
+	told bool // its sender has been told it may not have reached everyone
 }
 
 // add notes a message, if it is a line or whisper, and returns its
@@ -624,7 +627,7 @@ func (l *sentLines) add(room string, seq uint64, m chat.Message) uint64 {
 	if m.Kind != chat.MessageChat && m.Kind != chat.MessageWhisper {
 		return ^uint64(0)
 	}
-	l.ring[l.n%sentRing] = sentLine{room: room, seq: seq, m: chat.Message{Kind: m.Kind, From: m.From, Hub: m.Hub, Conn: m.Conn}}
+	l.ring[l.n%sentRing] = sentLine{room: room, seq: seq, hub: m.Hub, conn: m.Conn, kind: m.Kind}
 	l.n++
 	return l.n - 1
 }
@@ -685,7 +688,7 @@ func (b *Bus) missedReport(msg *nats.Msg) {
 		l := &b.sentLines.ring[i]
 		if !l.told && l.room == room && l.seq >= from && l.seq <= to {
 			l.told = true
-			tell = append(tell, l.m)
+			tell = append(tell, chat.Message{Kind: l.kind, Hub: l.hub, Conn: l.conn, Room: room})
 		}
 	}
 	b.outMu.Unlock()
