@@ -100,7 +100,9 @@ func (b *Bot) Leave(ctx context.Context, room string) error {
 	return b.s.Leave(room)
 }
 
-// Say sends a line from the bot to the other members of room.
+// Say sends a line from the bot to the other members of room. An error
+// matching ErrNotDelivered means that the members on this server have it,
+// and those on other servers may not (a Bus outage).
 func (b *Bot) Say(ctx context.Context, room string, text []byte) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -108,11 +110,11 @@ func (b *Bot) Say(ctx context.Context, room string, text []byte) error {
 	if r == nil {
 		return fmt.Errorf("chat: bot say in %q: %w", room, ErrNotInRoom)
 	}
-	b.s.hub.say(b.s, r, text, marks{})
-	return nil
+	return b.s.hub.say(b.s, r, text, marks{})
 }
 
-// Whisper sends text from the bot to the member of room called to.
+// Whisper sends text from the bot to the member of room called to. Its
+// errors are Say's, and ErrNoSuchUser.
 func (b *Bot) Whisper(ctx context.Context, room, to string, text []byte) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()

@@ -25,6 +25,11 @@ type Bus interface {
 type Traffic interface {
 	// Publish sends m to every subscriber of room, the publishing hub's own
 	// subscription included. It must not block on slow subscribers for long.
+	// The publishing Bus's own subscribers have m when Publish returns,
+	// whatever it returns, so that a hub's own members never miss a line of
+	// one another's. An error matching ErrNotDelivered says that the other
+	// hubs' subscribers may not get m (their link is down); the hub tells
+	// the sender of a line so.
 	// A join, leave or rename must have reached the point where the room's
 	// order is decided (the broker) when Publish returns, so that a hub that
 	// subscribes afterwards does not receive it. Publish must not keep
@@ -99,6 +104,18 @@ type MemberFinder interface {
 	// false if room has none (or does not exist), with the same
 	// freshness (and errors) as Members.
 	FindMember(ctx context.Context, room, name string) (Member, bool, error)
+}
+
+// An UndeliveredNotifier is a Bus that can learn, after Publish has
+// returned, that a message may not have reached the members on some other
+// hub (that hub's link was down a moment, and it found a gap in what it
+// received). It is optional: a Hub whose Bus has it tells the sender of
+// such a line or whisper, as when Publish returns an error matching
+// ErrNotDelivered.
+type UndeliveredNotifier interface {
+	// NotifyUndelivered makes the Bus call f with each such message that
+	// it knows of (its Kind, Hub and Conn at least). f does not block.
+	NotifyUndelivered(f func(Message))
 }
 
 // Member is one connection's membership of a room: its name, and the hub

@@ -12,6 +12,8 @@ import (
 // users). from follows the name rule, and must not be the name of a member
 // of the room (ErrNickInUse): the program cannot make anyone appear to say
 // what they did not. For a member that also hears the room, use a Bot.
+// An error matching ErrNotDelivered means that the members on this server
+// have the line and those on other servers may not (a Bus outage).
 func (h *Hub) Say(ctx context.Context, room, from string, text []byte) error {
 	if err := h.checkName(from); err != nil {
 		return err

@@ -79,6 +79,12 @@ var (
 	// ErrRoomsFull means a room could not be created because as many rooms
 	// exist as Config.MaxRooms allows.
 	ErrRoomsFull = errors.New("chat: the server has too many rooms")
+
+	// ErrNotDelivered is matched by the error of a Bus's Publish that
+	// delivered the message to the publishing hub's own members but cannot
+	// say that the other hubs' members will get it (a NATS outage). The hub
+	// tells the sender of such a line so, in its protocol's words.
+	ErrNotDelivered = errors.New("chat: message may not have reached the other servers")
 )
 
 // CommandError is the error a session reports to the Observer (and to the

@@ -75,6 +75,9 @@ func NewHub(cfg Config) *Hub {
 		empty:      make(map[string]*emptyRoom),
 		done:       make(chan struct{}),
 	}
+	if n, ok := bus.(UndeliveredNotifier); ok {
+		n.NotifyUndelivered(h.undeliveredLater)
+	}
 	h.mu.Lock()
 	h.armSweepLocked()
 	h.mu.Unlock()
@@ -358,6 +361,9 @@ const (
 	noticeFull     = "Server is full; try again later."
 	noticeRefused  = "Connection refused."
 	noticeSlow     = "You are disconnected: you did not keep up with the chat."
+	// A line whose Publish failed (session.undelivered).
+	noticeNotDelivered = "Your message may not have reached users on other servers."
+	noticeNotSent      = "Your message may not have reached everyone."
 )
 
 // helloTimeout is the first-message deadline of a connection speaking p.

@@ -52,12 +52,47 @@ func (h *Hub) exit(r *room, gone bool) {
 	}
 }
 
-// publish sends m to r on the bus; a failure is reported, not returned:
-// the sender's command has been carried out as far as this hub goes.
-func (h *Hub) publish(r *room, m Message) {
-	if err := h.bus.Publish(r.name, m); err != nil {
-		h.observe(Event{Kind: EventError, Conn: m.Conn, Name: m.From, Room: r.name, Err: fmt.Errorf("chat: publish to %q: %w", r.name, err)})
+// publish sends m to r on the bus. A failure is reported to the Observer
+// and returned for the sender's line to be told of (undelivered): the
+// sender's command has been carried out as far as this hub goes.
+func (h *Hub) publish(r *room, m Message) error {
+	err := h.bus.Publish(r.name, m)
+	if err != nil {
+		err = fmt.Errorf("chat: publish to %q: %w", r.name, err)
+		h.observe(Event{Kind: EventError, Conn: m.Conn, Name: m.From, Room: r.name, Err: err})
 	}
+	return err
+}
+
+// undeliveredLater tells the sender of m, a line or whisper of this hub's
+// that the Bus found, after Publish, may not have reached every hub's
+// members (UndeliveredNotifier), as undelivered does.
+func (h *Hub) undeliveredLater(m Message) {
+	if m.Hub != h.id || m.Kind != MessageChat && m.Kind != MessageWhisper {
+		return
+	}
+	h.mu.RLock()
+	s := h.sessions[m.Conn]
+	h.mu.RUnlock()
+	if s != nil {
+		s.undelivered(ErrNotDelivered)
+	}
+}
+
+// undelivered tells s, in its protocol's words, that its line may not have
+// reached everyone, when the Bus's Publish returned err: that the members
+// on other servers may not have heard it (ErrNotDelivered: those here
+// have), or that it may not have been delivered at all. A bot is not told:
+// its Say and Whisper return err.
+func (s *session) undelivered(err error) {
+	if err == nil || s.bot != nil {
+		return
+	}
+	text := noticeNotSent
+	if errors.Is(err, ErrNotDelivered) {
+		text = noticeNotDelivered
+	}
+	s.Send(s.proto.Notice(text))
 }
 
 // room is this hub's part of a room: its local members in join order. The
@@ -378,9 +413,13 @@ func (h *Hub) whisper(s *session, r *room, to string, text []byte, m marks) erro
 		return fmt.Errorf("chat: whisper to %q: %w", to, ErrNoSuchUser)
 	}
 	h.messages.Add(1)
-	h.publish(r, Message{Kind: MessageWhisper, From: s.name, To: to, Text: text, NoReply: m.noReply, Action: m.action, Hub: h.id, Conn: s.id})
+	err = h.publish(r, Message{Kind: MessageWhisper, From: s.name, To: to, Text: text, NoReply: m.noReply, Action: m.action, Hub: h.id, Conn: s.id})
+	s.undelivered(err)
 	if h.observes(EventWhisper) {
 		h.observe(Event{Kind: EventWhisper, Conn: s.id, Protocol: s.proto.Name(), Name: s.name, Target: to, Room: r.name, Text: string(text)})
+	}
+	if s.bot != nil {
+		return err
 	}
 	return nil
 }
@@ -403,13 +442,16 @@ func (h *Hub) hasMember(ctx context.Context, room, name string) (bool, error) {
 // marks are what a line may be besides said (Message.NoReply, Action).
 type marks struct{ noReply, action bool }
 
-// say sends a chat line from s to the other members of r.
-func (h *Hub) say(s *session, r *room, text []byte, m marks) {
+// say sends a chat line from s to the other members of r, telling s if
+// it may not have reached them all; it returns the Bus's error for a bot.
+func (h *Hub) say(s *session, r *room, text []byte, m marks) error {
 	h.messages.Add(1) // before it can be heard: a counter read after it is heard has it
-	h.publish(r, Message{Kind: MessageChat, From: s.name, Text: text, NoReply: m.noReply, Action: m.action, Hub: h.id, Conn: s.id})
+	err := h.publish(r, Message{Kind: MessageChat, From: s.name, Text: text, NoReply: m.noReply, Action: m.action, Hub: h.id, Conn: s.id})
+	s.undelivered(err)
 	if h.observes(EventMessage) { // the event's string costs an allocation
 		h.observe(Event{Kind: EventMessage, Conn: s.id, Protocol: s.proto.Name(), Name: s.name, Room: r.name, Text: string(text)})
 	}
+	return err
 }
 
 // kickSlow disconnects the members whose queues overflowed, telling each

@@ -47,6 +47,7 @@ func Run(t *testing.T, newCluster func(t *testing.T) Cluster) {
 	}{
 		{"Traffic", testTraffic},
 		{"TextCopied", testTextCopied},
+		{"OwnSubscribersFirst", testOwnSubscribersFirst},
 		{"Unsubscribe", testUnsubscribe},
 		{"CreateRoom", testCreateRoom},
 		{"CreateRace", testCreateRace},
@@ -197,6 +198,31 @@ func testTextCopied(t *testing.T, cluster Cluster) {
 	got := c.wait(t, "one message", func(ms []chat.Message) bool { return len(ms) > 0 })
 	if string(got[0].Text) != "original" {
 		t.Errorf("received %q: Publish kept the caller's buffer", got[0].Text)
+	}
+}
+
+// testOwnSubscribersFirst: the publishing Bus's own subscribers have each
+// message when Publish returns, in the order published, whatever else
+// happens; an error may only say that other hubs may not get it.
+func testOwnSubscribersFirst(t *testing.T, cluster Cluster) {
+	b := cluster(t)
+	c := newCollector()
+	subscribe(t, b, "r", c)
+	for i := range 20 {
+		err := b.Publish("r", chat.Message{Kind: chat.MessageChat, From: "ann", Text: []byte(fmt.Sprint(i)), Hub: "h", Conn: 1})
+		if err != nil && !errors.Is(err, chat.ErrNotDelivered) {
+			t.Fatalf("Publish: %v, want nil or an error matching chat.ErrNotDelivered", err)
+		}
+		c.mu.Lock()
+		n := len(c.got)
+		var last string
+		if n > 0 {
+			last = string(c.got[n-1].Text)
+		}
+		c.mu.Unlock()
+		if n != i+1 || last != fmt.Sprint(i) {
+			t.Fatalf("after Publish of line %d, the publishing Bus's subscriber has %d lines, the last %q", i, n, last)
+		}
 	}
 }
 

@@ -15,6 +15,10 @@ import (
 
 const timeout = 10 * time.Second
 
+// undelivered is what a cs168 user is told of a line that the users on
+// other servers may not hear.
+const undelivered = "Your message may not have reached users on other servers."
+
 // events is an Observer a test can wait on.
 type events chan chat.Event
 
@@ -50,9 +54,22 @@ type node struct {
 
 func startNode(t *testing.T, n *natsServer) *node {
 	t.Helper()
+	return startNodeWith(t, n, chat.Config{})
+}
+
+// startNodeWith is startNode with cfg (its Bus and Observer set here).
+func startNodeWith(t *testing.T, n *natsServer, cfg chat.Config) *node {
+	t.Helper()
+	return startNodeAt(t, n, n.url(), cfg)
+}
+
+// startNodeAt is startNodeWith, its Bus connecting to NATS at url.
+func startNodeAt(t *testing.T, n *natsServer, url string, cfg chat.Config) *node {
+	t.Helper()
 	ev := make(events, 4096)
-	b := n.bus(t, ev)
-	h := chat.NewHub(chat.Config{Bus: b, Observer: ev})
+	b := n.busAt(t, url, ev)
+	cfg.Bus, cfg.Observer = b, ev
+	h := chat.NewHub(cfg)
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	tr, err := chat.ListenTCP(ctx, "127.0.0.1:0")
@@ -211,6 +228,7 @@ func TestNATSRestart(t *testing.T) {
 	}
 	alice.send("during the outage")
 	carol.expect("[alice] during the outage") // local chat goes on
+	alice.expect(undelivered)                 // and alice is told that bob may not hear her
 	dave := a.dial(t, "dave")
 	dave.send("/join x") // a join while NATS is away is recorded locally
 	alice.expect("dave has joined")
@@ -229,13 +247,14 @@ func TestNATSRestart(t *testing.T) {
 	n.start()
 	up := a.events.waitFor(t, chat.EventBusUp)
 	t.Logf("hub a: %s", up.Text)
-	// alice's line, dave's join, carol's leave and her join to y went to
-	// local members only.
-	if !strings.Contains(up.Text, "4 messages reached only this server's users meanwhile; 2 members re-announced, 1 departure announced, 1 room re-created, 0 name conflicts") {
-		t.Errorf("bus-up report %q does not count the 4 local-only messages", up.Text)
+	// alice's line, dave's join, carol's leave and her join to y were
+	// published meanwhile; the line was held, the rest is re-announced.
+	if !strings.Contains(up.Text, "4 messages published meanwhile, 1 held for the other servers, 0 past the outage buffer; 2 members re-announced, 1 departure announced, 1 room re-created, 0 name conflicts") {
+		t.Errorf("bus-up report %q does not count the 4 messages published meanwhile", up.Text)
 	}
 	b.events.waitFor(t, chat.EventBusUp)
-	// b's members learn what they missed of the membership.
+	// b's members hear what was said and what changed, in order.
+	bob.expect("[alice] during the outage")
 	bob.expect("dave has joined")
 	bob.expect("carol has left")
 	bob.send("after")

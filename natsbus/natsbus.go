@@ -34,13 +34,49 @@
 // Observer gets an EventBusDown. When NATS is back the Bus re-registers its
 // members (announcing again those that the cluster had given up for dead),
 // removes those that left meanwhile, re-creates the rooms made meanwhile,
-// and reports an EventBusUp saying how long it was away and how many
-// messages reached only local members. Uniqueness is not promised across
-// an outage: a name claimed on both sides is kept by both, and reported.
+// and reports an EventBusUp saying how long it was away, what was published
+// meanwhile and what it re-synced. Uniqueness is not promised across an
+// outage: a name claimed on both sides is kept by both, and reported.
+//
+// What an outage does to room messages:
+//
+//   - Between members of one server nothing is lost, ever: Publish gives a
+//     message to this Bus's own subscribers itself, before it returns and
+//     whatever NATS does, and drops the copy that comes back from NATS.
+//   - A message bound for the other servers is either sent to them after
+//     the outage or its sender is told that they may not have it. Publish
+//     waits until NATS confirms it has the message (a ping on the same
+//     connection, one round trip); if NATS is away, does not confirm, or
+//     came back too recently for the other servers to be listening again,
+//     Publish returns an error matching chat.ErrNotDelivered, and the hub
+//     tells the sender of a line, in its protocol's words: "Your message
+//     may not have reached users on other servers." (an IRC NOTICE, a
+//     cs168 or lobby line, an im NOTICE).
+//   - Such a message is held, up to Options.OutageBuffer bytes (8 MiB by
+//     default, nats.go's default reconnect buffer), and sent when NATS is
+//     back, in the order this server's members saw it among the joins and
+//     leaves the re-sync announces, once every other server has refreshed
+//     its presence since (so has subscribed again) or a PresenceTTL has
+//     passed, 256 messages every 10 ms; until it is all sent, what is
+//     published is held behind it. Past the bound, a message reaches this
+//     server's members only (its sender is told all the same). nats.go's
+//     own reconnect buffer is off: it would send at the moment of
+//     reconnecting, before the other servers had subscribed again, and
+//     ahead of the re-sync's joins.
+//   - A server that loses NATS alone, while the others keep it, misses
+//     their messages meanwhile: core NATS keeps nothing for a subscriber
+//     that is away. Each Bus numbers its lines to each room, so the server
+//     finds the gap when the next line from that server arrives, and says
+//     so to it (an EventError on both); that server tells the senders of
+//     the missing lines, as above, through the function its hub
+//     registered (chat.UndeliveredNotifier), if they are among the last
+//     8,192 lines it sent. A gap at the end (no later line, nor join or
+//     leave, from that server) is not found.
 //
 // Order: NATS keeps each server's messages to a room in the order they
-// were sent, so every hub sees each member's lines, joins and leaves in
-// order, and a server's own members all see the same order. Lines said at
+// were sent, which is the order its own members saw them in, so every hub
+// sees each member's lines, joins and leaves in order, and a server's own
+// members all see the same order. Lines said at
 // the same moment by members on different servers may reach different
 // hubs in different orders: a total order per room would need a JetStream
 // stream in the message path, at a cost in latency this package does not
@@ -104,6 +140,15 @@ type Options struct {
 	// Zero means 1.
 	Replicas int
 
+	// OutageBuffer bounds the bytes of room messages the Bus holds for the
+	// other servers while it cannot be sure they hear it: while NATS is
+	// away, and after it is back until they have had a PresenceTTL to come
+	// back too. They are sent then, in the order this server's members saw
+	// them. Past the bound, messages reach this server's members only.
+	// Either way their senders are told (see Publish). Zero means 8 MiB
+	// (nats.go's DefaultReconnectBufSize); negative means none is held.
+	OutageBuffer int
+
 	// NATS are extra options for the connection (credentials, TLS, name).
 	NATS []nats.Option
 }
@@ -126,12 +171,21 @@ func (o Options) withDefaults() Options {
 	if o.Replicas <= 0 {
 		o.Replicas = 1
 	}
+	if o.OutageBuffer == 0 {
+		o.OutageBuffer = nats.DefaultReconnectBufSize
+	}
 	return o
 }
 
 // ErrUnavailable is returned by operations that need the cluster while
 // NATS is away and that cannot be done locally (a rename).
 var ErrUnavailable = errors.New("natsbus: NATS is unavailable")
+
+// ErrOutageBufferFull is wrapped by Publish's error (with
+// chat.ErrNotDelivered) for a message published during an outage that
+// Options.OutageBuffer had no room left for: it reached this server's
+// members only.
+var ErrOutageBufferFull = errors.New("natsbus: outage buffer full")
 
 // Bus is a chat.Bus on NATS. Give each Hub its own Bus; close it after the
 // hub has shut down.
@@ -144,20 +198,38 @@ type Bus struct {
 	rooms, names, members, nodes jetstream.KeyValue
 	roomCache, memberCache       *cache
 
+	confirms confirmer // of Publish, by NATS
+
+	outMu     sync.Mutex
+	outSeq    map[string]uint64 // the last number given to a message to each room (encode)
+	sentLines sentLines         // recent lines, for telling their senders that a server missed them
+
+	notifyMu sync.Mutex
+	notify   []func(chat.Message) // NotifyUndelivered
+
 	// down is set while NATS is away; then the Bus works locally.
-	down      atomic.Bool
+	down atomic.Bool
+	// unsure is set with down, and cleared a PresenceTTL after NATS is
+	// back, once what was held for the other servers (later) is sent to
+	// them: meanwhile they may not hear what is published, which is held.
+	unsure    atomic.Bool
 	downSince time.Time    // under mu
-	localOnly atomic.Int64 // messages that reached only local members during the outage
+	localOnly atomic.Int64 // messages published that the other servers may not have had
 	retry     atomic.Bool  // a re-sync failed: try again at a heartbeat
 
-	mu      sync.Mutex
-	subs    map[string][]*sub       // this Bus's subscriptions by room
-	mine    map[string]*localMember // memberships made through this Bus, by member key
-	gone    map[string]announcement // memberships ended while NATS was away
-	made    []string                // rooms made while NATS was away
-	started time.Time               // when the Bus last (re)connected: no reaping for a PresenceTTL after
-	later   []announcement          // re-sync announcements, published a PresenceTTL after started
-	seq     uint64                  // orders what happens while NATS is away
+	mu        sync.Mutex
+	subs      map[string]*roomSubs    // this Bus's subscriptions by room
+	mine      map[string]*localMember // memberships made through this Bus, by member key
+	gone      map[string]announcement // memberships ended while NATS was away
+	made      []string                // rooms made while NATS was away
+	started   time.Time               // when the Bus last (re)connected: no reaping for a PresenceTTL after
+	later     []announcement          // re-sync announcements and held messages, published a PresenceTTL after started
+	seq       uint64                  // orders what happens while NATS is away
+	held      int                     // messages held in later since the last report
+	overflow  int                     // messages not held for want of room since the last report
+	heldBytes int                     // the sizes of the messages held in later
+	backRev   uint64                  // the nodes bucket's revision when this node was back from an outage
+	upText    string                  // the EventBusUp to report when settled after an outage
 
 	resync  chan struct{} // a reconnect asks the loop to re-sync
 	stop    chan struct{}
@@ -165,7 +237,7 @@ type Bus struct {
 	closing sync.Once
 }
 
-// sub is one local subscription, for delivering to it while NATS is away.
+// sub is one local subscription.
 type sub struct{ deliver func(chat.Message) }
 
 type localMember struct {
@@ -180,9 +252,12 @@ type localMember struct {
 // departure during an outage) and then until the other nodes have had time
 // to reconnect too.
 type announcement struct {
-	room string
-	msg  chat.Message
-	at   uint64 // when it happened, in Bus.seq
+	room  string
+	msg   chat.Message
+	at    uint64 // when it happened, in Bus.seq
+	size  int    // for a held message, what it counts in Bus.heldBytes
+	seq   uint64 // for a held message, its number or mark (encode)
+	flags byte   // for a held message, flagMark if seq is a mark
 }
 
 // memberValue is a membership as stored in PREFIX_members.
@@ -207,7 +282,8 @@ func Connect(ctx context.Context, url string, opt Options) (*Bus, error) {
 	b := &Bus{
 		opt:     opt,
 		node:    newID(),
-		subs:    make(map[string][]*sub),
+		subs:    make(map[string]*roomSubs),
+		outSeq:  make(map[string]uint64),
 		mine:    make(map[string]*localMember),
 		gone:    make(map[string]announcement),
 		resync:  make(chan struct{}, 1),
@@ -218,7 +294,12 @@ func Connect(ctx context.Context, url string, opt Options) (*Bus, error) {
 		nats.Name("framechat " + b.node),
 		nats.MaxReconnects(-1),
 		nats.ReconnectWait(250 * time.Millisecond),
-		nats.ReconnectBufSize(-1), // publish fails while away, so that it can go to local members instead
+		// Publish fails while NATS is away, rather than fill nats.go's
+		// buffer, which would be sent the moment the connection is back,
+		// before the other servers have subscribed again (so lost), and
+		// ahead of the joins the re-sync announces. The Bus holds such
+		// messages itself (Options.OutageBuffer) and sends them later.
+		nats.ReconnectBufSize(-1),
 		nats.PingInterval(max(opt.Heartbeat, 100*time.Millisecond)),
 		nats.MaxPingsOutstanding(3),
 		nats.Timeout(opt.Timeout),
@@ -231,6 +312,10 @@ func Connect(ctx context.Context, url string, opt Options) (*Bus, error) {
 		return nil, fmt.Errorf("natsbus: connect to %s: %w", url, err)
 	}
 	b.nc = nc
+	if _, err := nc.Subscribe(b.missedSubject(b.node), b.missedReport); err != nil {
+		nc.Close()
+		return nil, fmt.Errorf("natsbus: subscribe to %s: %w", b.missedSubject(b.node), err)
+	}
 	if err := b.open(ctx); err != nil {
 		nc.Close()
 		return nil, err
@@ -333,93 +418,428 @@ func (b *Bus) ctx(parent context.Context) (context.Context, context.CancelFunc) 
 
 const (
 	flagLost   = 1 << iota
-	flagResync // re-announced after an outage: the publishing node's own members have seen it already
+	flagResync // re-announced or held through an outage: the publishing node's own members have seen it already
 	flagNoReply
 	flagAction
 	flagQuit
+	flagMark // seq is not the message's number but the number of the node's last line to the room
 )
 
 func (b *Bus) subject(room string) string { return b.opt.Prefix + ".room." + key(room) }
 
-// Publish sends m to the room's subject; while NATS is away it goes to this
-// Bus's own subscribers only.
+// Publish delivers m to this Bus's own subscribers of room, before it
+// returns and whatever happens to NATS, then sends it to the other servers
+// through NATS and waits until NATS has it (one or two round trips). It
+// returns an error matching chat.ErrNotDelivered when the other servers
+// may not get m: NATS is away, or did not confirm it, or came back so
+// recently that the other servers may not be listening again yet. In the
+// first and last cases m is held, within Options.OutageBuffer, and sent to
+// the others once NATS is back and each has refreshed its presence since
+// (or a PresenceTTL has passed), unless the re-sync announces it anyway (a
+// join or leave made while NATS was away). An m that NATS did not confirm
+// is not sent again: it may have reached them.
 func (b *Bus) Publish(room string, m chat.Message) error {
-	return b.publish(room, m, 0)
+	return b.publish(room, m)
 }
 
-func (b *Bus) publish(room string, m chat.Message, flags byte) error {
-	if !b.down.Load() {
-		err := b.nc.Publish(b.subject(room), encode(b.node, m, flags))
-		if err == nil && m.Kind != chat.MessageChat && m.Kind != chat.MessageWhisper {
-			// Joins, leaves and renames are at the server, in the room's
-			// order, before the member is told: a hub subscribing after
-			// this does not receive them. (A round trip; chat lines do
-			// not wait.)
-			b.nc.FlushTimeout(b.opt.Timeout)
-		}
-		if err == nil {
-			return nil
-		}
-		if !errors.Is(err, nats.ErrReconnectBufExceeded) && !errors.Is(err, nats.ErrConnectionClosed) {
-			return fmt.Errorf("natsbus: publish: %w", err)
-		}
-	}
-	if flags&flagResync != 0 {
-		return nil
-	}
-	b.localOnly.Add(1)
-	b.mu.Lock()
-	subs := b.subs[room]
-	b.mu.Unlock()
-	for _, s := range subs {
-		s.deliver(m)
+// resend sends a held message or a re-sync announcement to the other
+// servers only: this node's members have it.
+func (b *Bus) resend(a announcement) error {
+	if err := b.nc.Publish(b.subject(a.room), encode(b.node, a.seq, a.msg, a.flags|flagResync)); err != nil {
+		return fmt.Errorf("natsbus: publish to %q: %w", a.room, err)
 	}
 	return nil
+}
+
+func (b *Bus) publish(room string, m chat.Message) error {
+	b.mu.Lock()
+	rs := b.subs[room]
+	b.mu.Unlock()
+	// The room's lock is held from the local delivery to the hand-over to
+	// NATS, so that the other servers get this server's messages in the
+	// order its own members did.
+	if rs != nil {
+		rs.mu.Lock()
+		for _, s := range rs.subs {
+			s.deliver(m)
+		}
+	}
+	gen, pos, err := b.send(room, m)
+	if rs != nil {
+		rs.mu.Unlock()
+	}
+	if err == nil {
+		// NATS has m once it answers a ping sent after it, on the same
+		// connection: a message only written to a socket that was
+		// already dead, or only buffered, is not delivered.
+		err = b.confirm()
+		if err == nil && b.nc.Stats().Reconnects != gen {
+			err = errors.New("the connection to NATS was renewed meanwhile")
+		}
+		if err != nil {
+			b.localOnly.Add(1)
+			err = fmt.Errorf("natsbus: publish to %q: %w: %w", room, chat.ErrNotDelivered, err)
+		}
+	}
+	if err != nil {
+		b.told(pos) // its sender is told now, not again if a receiver finds it missing
+	}
+	return err
+}
+
+// confirmer lets the Publishes under way share pings: one is in flight at
+// a time, and each Publish waits for the first sent after its message
+// (two round trips at most).
+type confirmer struct {
+	mu      sync.Mutex
+	waiting []chan error // for the next ping
+	busy    bool         // a ping is in flight
+}
+
+// errLead passes the sending of the next ping to one that waits for it.
+var errLead = errors.New("natsbus: lead the next ping")
+
+// confirm returns when NATS has answered a ping sent after the caller's
+// message, or with the error that stopped it.
+func (b *Bus) confirm() error {
+	c := &b.confirms
+	ch := make(chan error, 1)
+	c.mu.Lock()
+	c.waiting = append(c.waiting, ch)
+	lead := !c.busy
+	c.busy = true
+	c.mu.Unlock()
+	if !lead {
+		if err := <-ch; err != errLead {
+			return err
+		}
+	}
+	return b.ping()
+}
+
+// ping sends one ping for all who wait, the caller among them, and passes
+// the next to one that came meanwhile.
+func (b *Bus) ping() error {
+	c := &b.confirms
+	c.mu.Lock()
+	waiting := c.waiting
+	c.waiting = nil
+	c.mu.Unlock()
+	err := b.nc.FlushTimeout(b.opt.Timeout)
+	c.mu.Lock()
+	if len(c.waiting) > 0 {
+		c.waiting[0] <- errLead
+	} else {
+		c.busy = false
+	}
+	c.mu.Unlock()
+	for _, ch := range waiting {
+		ch <- err
+	}
+	return err
+}
+
+// send numbers m, notes who sent it (sentLines), and hands it to NATS, or
+// holds it while the other servers cannot be reached for sure (unsure).
+// It returns the connection's reconnect count when it handed m over,
+// which the caller confirms with a ping, and where m is in sentLines.
+func (b *Bus) send(room string, m chat.Message) (gen, pos uint64, err error) {
+	b.outMu.Lock()
+	seq, flags := b.outSeq[room], byte(flagMark)
+	pos = ^uint64(0)
+	if m.Kind == chat.MessageChat || m.Kind == chat.MessageWhisper || m.Kind == chat.MessageNotice {
+		seq, flags = seq+1, 0
+		b.outSeq[room] = seq
+		pos = b.sentLines.add(room, seq, m)
+	}
+	if !b.unsure.Load() && b.nc.Status() == nats.CONNECTED {
+		// Numbered and handed over under one lock, so that NATS has
+		// each room's messages in the order of their numbers.
+		gen = b.nc.Stats().Reconnects
+		err = b.nc.Publish(b.subject(room), encode(b.node, seq, m, flags))
+		b.outMu.Unlock()
+		if err == nil {
+			return gen, pos, nil
+		}
+		if !unreachable(err) {
+			b.localOnly.Add(1)
+			return 0, pos, fmt.Errorf("natsbus: publish to %q: %w: %w", room, chat.ErrNotDelivered, err)
+		}
+		// NATS went away just now: the reconnect buffer is off, so m was
+		// not sent, and can be held.
+	} else {
+		b.outMu.Unlock()
+	}
+	gen, err = 0, b.hold(room, seq, flags, m)
+	return
+}
+
+// hold keeps m, numbered seq, to send once NATS is back, within
+// Options.OutageBuffer, unless the re-sync will announce it anyway; it
+// returns the error for Publish.
+func (b *Bus) hold(room string, seq uint64, flags byte, m chat.Message) error {
+	b.localOnly.Add(1)
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.resyncAnnounces(room, m) {
+		return fmt.Errorf("natsbus: publish to %q: %w: %w", room, chat.ErrNotDelivered, ErrUnavailable)
+	}
+	size := len(room) + len(m.From) + len(m.To) + len(m.Hub) + len(m.Text) + 32
+	if b.opt.OutageBuffer < 0 || b.heldBytes+size > b.opt.OutageBuffer {
+		b.overflow++
+		return fmt.Errorf("natsbus: publish to %q: %w: %w (%d bytes held already)", room, chat.ErrNotDelivered, ErrOutageBufferFull, b.heldBytes)
+	}
+	b.heldBytes += size
+	b.held++
+	m.Text = slices.Clone(m.Text) // Publish must not keep the caller's buffer
+	b.seq++
+	b.later = append(b.later, announcement{room: room, msg: m, at: b.seq, size: size, seq: seq, flags: flags})
+	return fmt.Errorf("natsbus: publish to %q: %w: %w; held until it is back", room, chat.ErrNotDelivered, ErrUnavailable)
+}
+
+// resyncAnnounces reports whether the re-sync after an outage will
+// announce m anyway: the join of a member who joined while NATS was away,
+// the leave of one who left meanwhile. The caller holds b.mu.
+func (b *Bus) resyncAnnounces(room string, m chat.Message) bool {
+	mk := memberKey(room, chat.Member{Hub: m.Hub, Conn: m.Conn})
+	switch m.Kind {
+	case chat.MessageJoined:
+		lm := b.mine[mk]
+		return lm != nil && lm.since == 0
+	case chat.MessageLeft:
+		_, ok := b.gone[mk]
+		return ok
+	}
+	return false
+}
+
+// sentLines are the last chat lines and whispers this Bus published, by
+// room and number: a server that finds some missing says which, and their
+// senders are told. It holds sentRing of them; a server that finds a gap
+// older than that tells no one.
+type sentLines struct {
+	ring [sentRing]sentLine
+	n    uint64 // lines added so far; the next goes at n % sentRing
+}
+
+const sentRing = 1 << 13
+
+type sentLine struct {
+	room string
+	seq  uint64
+	hub  string // the sender's (Message.Hub, Conn)
+	conn uint64
+	kind chat.MessageKind
+	told bool // its sender has been told it may not have reached everyone
+}
+
+// add notes a message, if it is a line or whisper, and returns its
+// position (or the end). The caller holds Bus.outMu.
+func (l *sentLines) add(room string, seq uint64, m chat.Message) uint64 {
+	if m.Kind != chat.MessageChat && m.Kind != chat.MessageWhisper {
+		return ^uint64(0)
+	}
+	l.ring[l.n%sentRing] = sentLine{room: room, seq: seq, hub: m.Hub, conn: m.Conn, kind: m.Kind}
+	l.n++
+	return l.n - 1
+}
+
+// told marks the line at pos as told of.
+func (b *Bus) told(pos uint64) {
+	b.outMu.Lock()
+	defer b.outMu.Unlock()
+	if pos < b.sentLines.n && b.sentLines.n-pos <= sentRing {
+		b.sentLines.ring[pos%sentRing].told = true
+	}
+}
+
+var _ chat.UndeliveredNotifier = (*Bus)(nil)
+
+// NotifyUndelivered makes the Bus call f with each line or whisper it
+// published (and NATS confirmed) that another server reports it missed:
+// that server lost NATS a moment, or NATS dropped messages to it. A Hub
+// registers itself, and tells the senders.
+func (b *Bus) NotifyUndelivered(f func(chat.Message)) {
+	b.notifyMu.Lock()
+	defer b.notifyMu.Unlock()
+	b.notify = append(b.notify, f)
+}
+
+// missedSubject is where a node hears which of its messages another
+// missed.
+func (b *Bus) missedSubject(node string) string { return b.opt.Prefix + ".missed." + node }
+
+// reportMissed tells node that this Bus missed its messages from to
+// through to in room: "room from to", the numbers in decimal.
+func (b *Bus) reportMissed(node, room string, from, to uint64) {
+	b.observe(chat.Event{Kind: chat.EventError, Room: room,
+		Err: fmt.Errorf("natsbus: missed %d messages from node %s (numbers %d to %d)", to-from+1, node, from, to)})
+	p := binary.AppendUvarint(nil, from)
+	p = binary.AppendUvarint(p, to)
+	p = append(p, room...)
+	b.nc.Publish(b.missedSubject(node), p) // if it is lost too, no one is told
+}
+
+// missedReport hears that another node missed some of this Bus's
+// messages, and tells the senders of the lines among them.
+func (b *Bus) missedReport(msg *nats.Msg) {
+	p := msg.Data
+	from, n := binary.Uvarint(p)
+	if n <= 0 {
+		return
+	}
+	p = p[n:]
+	to, n := binary.Uvarint(p)
+	if n <= 0 {
+		return
+	}
+	room := string(p[n:])
+	var tell []chat.Message
+	b.outMu.Lock()
+	for i := range b.sentLines.ring {
+		l := &b.sentLines.ring[i]
+		if !l.told && l.room == room && l.seq >= from && l.seq <= to {
+			l.told = true
+			tell = append(tell, chat.Message{Kind: l.kind, Hub: l.hub, Conn: l.conn, Room: room})
+		}
+	}
+	b.outMu.Unlock()
+	b.notifyMu.Lock()
+	notify := b.notify
+	b.notifyMu.Unlock()
+	for _, m := range tell {
+		for _, f := range notify {
+			f(m)
+		}
+	}
+}
+
+// roomSubs are this Bus's subscriptions to one room, fed by one NATS
+// subscription and by Publish, one message at a time under mu, so that
+// they all see one order.
+type roomSubs struct {
+	mu   sync.Mutex
+	subs []*sub
+	dead atomic.Bool // the last subscription left: no more can be added
+
+	ready chan struct{}      // closed once ns is set, or err
+	ns    *nats.Subscription // set once before ready closes
+	err   error
+
+	last map[string]uint64 // under mu: the number of the last message from each other node
+}
+
+// fromNATS delivers a message from NATS to the room's subscribers, unless
+// it is this Bus's own: Publish gave those to them already.
+func (b *Bus) fromNATS(room string, rs *roomSubs) nats.MsgHandler {
+	return func(msg *nats.Msg) {
+		node, seq, m, flags, err := decode(msg.Data)
+		if err != nil {
+			b.observe(chat.Event{Kind: chat.EventError, Room: room, Err: err})
+			return
+		}
+		if node == b.node {
+			return
+		}
+		rs.mu.Lock()
+		defer rs.mu.Unlock()
+		if seq > 0 {
+			// A gap in a node's numbers is what this Bus missed of it
+			// (while away, or dropped by NATS): say so to that node.
+			before := seq - 1 // the last number that should have come before
+			if flags&flagMark != 0 {
+				before = seq
+			}
+			if last := rs.last[node]; last > 0 && before > last {
+				b.reportMissed(node, room, last+1, before)
+			}
+			if seq > rs.last[node] {
+				if rs.last == nil {
+					rs.last = make(map[string]uint64)
+				}
+				rs.last[node] = seq
+			}
+		}
+		for _, s := range rs.subs {
+			s.deliver(m)
+		}
+	}
 }
 
 // Subscribe subscribes to the room's subject. When it returns with NATS
 // connected, the subscription is in place on the server.
 func (b *Bus) Subscribe(room string, deliver func(chat.Message)) (func(), error) {
 	s := &sub{deliver: deliver}
-	ns, err := b.nc.Subscribe(b.subject(room), func(msg *nats.Msg) {
-		node, m, flags, err := decode(msg.Data)
-		if err != nil {
-			b.observe(chat.Event{Kind: chat.EventError, Room: room, Err: err})
-			return
+	for {
+		b.mu.Lock()
+		rs := b.subs[room]
+		fresh := rs == nil || rs.dead.Load()
+		if fresh {
+			rs = &roomSubs{ready: make(chan struct{})}
+			b.subs[room] = rs
 		}
-		if flags&flagResync != 0 && node == b.node {
-			return
-		}
-		deliver(m)
-	})
-	if err != nil {
-		return nil, fmt.Errorf("natsbus: subscribe to %q: %w", room, err)
-	}
-	ns.SetPendingLimits(1<<20, 256<<20)
-	if !b.down.Load() {
-		b.nc.FlushTimeout(b.opt.Timeout) // the server has the subscription before anyone is told of the join
-	}
-	// The lists are copied on write: publish reads them outside the lock.
-	b.mu.Lock()
-	b.subs[room] = append(slices.Clip(b.subs[room]), s)
-	b.mu.Unlock()
-	var once sync.Once
-	return func() {
-		once.Do(func() {
-			ns.Unsubscribe()
-			b.mu.Lock()
-			defer b.mu.Unlock()
-			b.subs[room] = slices.DeleteFunc(slices.Clone(b.subs[room]), func(x *sub) bool { return x == s })
-			if len(b.subs[room]) == 0 {
-				delete(b.subs, room)
+		b.mu.Unlock()
+		if fresh {
+			ns, err := b.nc.Subscribe(b.subject(room), b.fromNATS(room, rs))
+			if err == nil {
+				ns.SetPendingLimits(1<<20, 256<<20)
+				if !b.down.Load() {
+					b.nc.FlushTimeout(b.opt.Timeout) // the server has the subscription before anyone is told of the join
+				}
 			}
-		})
-	}, nil
+			rs.ns, rs.err = ns, err
+			close(rs.ready)
+			if err != nil {
+				rs.dead.Store(true)
+				b.mu.Lock()
+				if b.subs[room] == rs {
+					delete(b.subs, room)
+				}
+				b.mu.Unlock()
+				return nil, fmt.Errorf("natsbus: subscribe to %q: %w", room, err)
+			}
+		}
+		<-rs.ready
+		rs.mu.Lock()
+		if rs.dead.Load() {
+			rs.mu.Unlock()
+			continue // its last subscriber left meanwhile: make another
+		}
+		rs.subs = append(rs.subs, s)
+		rs.mu.Unlock()
+		var once sync.Once
+		return func() { once.Do(func() { b.unsubscribe(room, rs, s) }) }, nil
+	}
 }
 
-// encode lays a message out as: flags, kind, count, conn, then node, hub,
-// from and to with their lengths, then the text.
-func encode(node string, m chat.Message, flags byte) []byte {
+// unsubscribe removes s from the room's subscriptions, and the NATS
+// subscription with the last.
+func (b *Bus) unsubscribe(room string, rs *roomSubs, s *sub) {
+	rs.mu.Lock()
+	rs.subs = slices.DeleteFunc(rs.subs, func(x *sub) bool { return x == s })
+	last := len(rs.subs) == 0
+	if last {
+		rs.dead.Store(true)
+	}
+	rs.mu.Unlock()
+	if !last {
+		return
+	}
+	rs.ns.Unsubscribe()
+	b.mu.Lock()
+	if b.subs[room] == rs {
+		delete(b.subs, room)
+	}
+	b.mu.Unlock()
+}
+
+// encode lays a message out as: flags, kind, count, conn, seq, then node,
+// hub, from and to with their lengths, then the text. seq numbers the
+// node's lines, whispers and notices to the room from 1, so that a
+// receiver can tell when it missed some; joins, leaves and renames (which
+// the re-sync after an outage announces) carry the last line's number
+// instead, with flagMark, and the re-sync's announcements 0.
+func encode(node string, seq uint64, m chat.Message, flags byte) []byte {
 	if m.Lost {
 		flags |= flagLost
 	}
@@ -432,10 +852,11 @@ func encode(node string, m chat.Message, flags byte) []byte {
 	if m.Quit {
 		flags |= flagQuit
 	}
-	out := make([]byte, 0, 4+3*binary.MaxVarintLen64+len(node)+len(m.Hub)+len(m.From)+len(m.To)+len(m.Text))
+	out := make([]byte, 0, 4+4*binary.MaxVarintLen64+len(node)+len(m.Hub)+len(m.From)+len(m.To)+len(m.Text))
 	out = append(out, flags, byte(m.Kind))
 	out = binary.AppendUvarint(out, uint64(m.Count))
 	out = binary.AppendUvarint(out, m.Conn)
+	out = binary.AppendUvarint(out, seq)
 	for _, s := range [...]string{node, m.Hub, m.From, m.To} {
 		out = binary.AppendUvarint(out, uint64(len(s)))
 		out = append(out, s...)
@@ -445,9 +866,9 @@ func encode(node string, m chat.Message, flags byte) []byte {
 
 var errBadMessage = errors.New("natsbus: malformed message")
 
-func decode(p []byte) (node string, m chat.Message, flags byte, err error) {
+func decode(p []byte) (node string, seq uint64, m chat.Message, flags byte, err error) {
 	if len(p) < 2 {
-		return "", m, 0, errBadMessage
+		return "", 0, m, 0, errBadMessage
 	}
 	flags, m.Kind, p = p[0], chat.MessageKind(p[1]), p[2:]
 	m.Lost = flags&flagLost != 0
@@ -456,18 +877,22 @@ func decode(p []byte) (node string, m chat.Message, flags byte, err error) {
 	m.Quit = flags&flagQuit != 0
 	count, n := binary.Uvarint(p)
 	if n <= 0 {
-		return "", m, 0, errBadMessage
+		return "", 0, m, 0, errBadMessage
 	}
 	m.Count, p = int(count), p[n:]
 	if m.Conn, n = binary.Uvarint(p); n <= 0 {
-		return "", m, 0, errBadMessage
+		return "", 0, m, 0, errBadMessage
+	}
+	p = p[n:]
+	if seq, n = binary.Uvarint(p); n <= 0 {
+		return "", 0, m, 0, errBadMessage
 	}
 	p = p[n:]
 	var strs [4]string
 	for i := range strs {
 		l, n := binary.Uvarint(p)
 		if n <= 0 || uint64(len(p)-n) < l {
-			return "", m, 0, errBadMessage
+			return "", 0, m, 0, errBadMessage
 		}
 		strs[i], p = string(p[n:n+int(l)]), p[n+int(l):]
 	}
@@ -475,7 +900,7 @@ func decode(p []byte) (node string, m chat.Message, flags byte, err error) {
 	if len(p) > 0 {
 		m.Text = p
 	}
-	return node, m, flags, nil
+	return node, seq, m, flags, nil
 }
 
 // ---- directory ----
@@ -1007,10 +1432,12 @@ func (b *Bus) disconnected(_ *nats.Conn, err error) {
 		return // Close cut the connection: that is no outage
 	default:
 	}
+	b.mu.Lock()
+	b.unsure.Store(true)
 	if b.down.Swap(true) {
+		b.mu.Unlock()
 		return
 	}
-	b.mu.Lock()
 	b.downSince = time.Now()
 	b.mu.Unlock()
 	if err == nil {
@@ -1041,6 +1468,7 @@ func (b *Bus) loop() {
 	defer close(b.stopped)
 	tick := time.NewTicker(b.opt.Heartbeat)
 	defer tick.Stop()
+	var replay <-chan time.Time // set while sendLater has more to send
 	for {
 		select {
 		case <-b.stop:
@@ -1053,32 +1481,114 @@ func (b *Bus) loop() {
 				b.retry.Store(false)
 				b.sync()
 			case !b.down.Load():
-				b.heartbeat()
+				if b.heartbeat() && replay == nil {
+					replay = time.After(replayPause)
+				}
+			}
+		case <-replay:
+			replay = nil
+			if !b.down.Load() && !b.sendLater() {
+				replay = time.After(replayPause)
 			}
 		}
 	}
 }
 
-func (b *Bus) heartbeat() {
+// heartbeat refreshes the node's presence; once the other nodes have had
+// time to come back after an outage, it starts sending what was held for
+// them, and reaps the dead. It reports whether more is to be sent (see
+// sendLater).
+func (b *Bus) heartbeat() (more bool) {
 	ctx, cancel := b.ctx(context.Background())
 	defer cancel()
 	if _, err := b.nodes.Put(ctx, b.node, []byte(time.Now().UTC().Format(time.RFC3339Nano))); err != nil {
-		return // the disconnect handler reports outages
+		return false // the disconnect handler reports outages
 	}
 	b.mu.Lock()
 	settled := time.Since(b.started) >= b.opt.PresenceTTL
-	var news []announcement
+	backRev := b.backRev
+	b.mu.Unlock()
+	// After NATS comes back, give every node time to reconnect and
+	// refresh first: a PresenceTTL, or until each has refreshed its
+	// presence since this one did (then it has subscribed again: a client
+	// subscribes again before anything else once reconnected).
+	if !settled && (!b.unsure.Load() || !b.othersBack(ctx, backRev)) {
+		return false
+	}
+	if !b.sendLater() {
+		return true
+	}
 	if settled {
-		news, b.later = b.later, nil
+		b.reap(ctx)
+	}
+	return false
+}
+
+// othersBack reports whether every other node has refreshed its presence
+// after revision rev of the nodes bucket.
+func (b *Bus) othersBack(ctx context.Context, rev uint64) bool {
+	keys, err := b.nodes.ListKeys(ctx)
+	if err != nil {
+		return false
+	}
+	defer keys.Stop()
+	back := true
+	for k := range keys.Keys() {
+		if k == b.node || !back {
+			continue // drain the lister
+		}
+		e, err := b.nodes.Get(ctx, k)
+		switch {
+		case errors.Is(err, jetstream.ErrKeyNotFound):
+		case err != nil || e.Revision() <= rev:
+			back = false
+		}
+	}
+	return back
+}
+
+// sendLater sends a long outage's backlog replayBatch messages at a time,
+// replayPause apart (up to 25,600 a second): it does not arrive at once to
+// overflow the queues of the members on other servers (a connection's
+// queue holds 327 cs168 frames by default). Whatever is published
+// meanwhile is held behind it.
+const (
+	replayBatch = 256
+	replayPause = 10 * time.Millisecond
+)
+
+// sendLater sends up to replayBatch of the re-sync announcements and the
+// messages held for the other servers, in order; when none are left, NATS
+// being still there, Publish sends directly again (unsure is cleared) and
+// the outage's EventBusUp is reported. It reports whether none are left;
+// if NATS goes away meanwhile, the rest is sent after the next re-sync.
+func (b *Bus) sendLater() bool {
+	b.mu.Lock()
+	n := min(len(b.later), replayBatch)
+	news := slices.Clone(b.later[:n])
+	b.mu.Unlock()
+	for i, a := range news {
+		if err := b.resend(a); err != nil {
+			news = news[:i]
+			break
+		}
+	}
+	b.mu.Lock()
+	for _, a := range news {
+		b.heldBytes -= a.size
+	}
+	b.later = slices.Delete(b.later, 0, len(news)) // only the loop goroutine takes from the front
+	var up string
+	done := len(b.later) == 0
+	if done && !b.down.Load() && b.nc.IsConnected() {
+		b.unsure.Store(false)
+		up, b.upText = b.upText, ""
 	}
 	b.mu.Unlock()
-	if !settled {
-		return // after NATS comes back, give every node time to reconnect and refresh first
+	if up != "" {
+		b.observe(chat.Event{Kind: chat.EventBusUp, Text: up})
 	}
-	for _, a := range news {
-		b.publish(a.room, a.msg, flagResync)
-	}
-	b.reap(ctx)
+	return done
 }
 
 // reap announces the members of nodes that stopped refreshing their
@@ -1109,7 +1619,7 @@ func (b *Bus) reap(ctx context.Context) {
 		b.memberCache.remove(e.key)
 		room := roomOfKey(e.key)
 		b.release(ctx, room, v.Name, e.key)
-		b.publish(room, chat.Message{Kind: chat.MessageLeft, From: v.Name, Lost: true, Quit: true, Hub: v.Hub, Conn: v.Conn}, 0)
+		b.publish(room, chat.Message{Kind: chat.MessageLeft, From: v.Name, Lost: true, Quit: true, Hub: v.Hub, Conn: v.Conn})
 		b.observe(chat.Event{Kind: chat.EventBusReap, Name: v.Name, Room: room,
 			Text: fmt.Sprintf("node %s stopped refreshing its presence", v.Node)})
 	}
@@ -1149,10 +1659,14 @@ func (b *Bus) sync() {
 		b.mu.Unlock()
 		b.retry.Store(true) // again at the next heartbeat, once connected
 	}
-	if _, err := b.nodes.Put(ctx, b.node, []byte(time.Now().UTC().Format(time.RFC3339Nano))); err != nil {
+	backRev, err := b.nodes.Put(ctx, b.node, []byte(time.Now().UTC().Format(time.RFC3339Nano)))
+	if err != nil {
 		fail(err)
 		return
 	}
+	b.mu.Lock()
+	b.backRev = backRev
+	b.mu.Unlock()
 	for _, c := range []*cache{b.roomCache, b.memberCache} {
 		if err := c.restart(ctx); err != nil {
 			fail(err)
@@ -1211,13 +1725,17 @@ func (b *Bus) sync() {
 		}
 		b.mu.Unlock()
 		n := b.memberCache.size(key(lm.room))
-		news = append(news, announcement{lm.room, chat.Message{Kind: chat.MessageJoined, From: lm.m.Name, Count: n, Hub: lm.m.Hub, Conn: lm.m.Conn}, lm.at})
+		news = append(news, announcement{room: lm.room, msg: chat.Message{Kind: chat.MessageJoined, From: lm.m.Name, Count: n, Hub: lm.m.Hub, Conn: lm.m.Conn}, at: lm.at})
 		back++
 	}
-	lost := b.localOnly.Swap(0)
-	slices.SortFunc(news, func(x, y announcement) int { return cmp.Compare(x.at, y.at) })
+	published := b.localOnly.Swap(0)
 	b.mu.Lock()
+	// The announcements go out among the messages held meanwhile, in the
+	// order this server's members saw them all.
 	b.later = append(b.later, news...)
+	slices.SortStableFunc(b.later, func(x, y announcement) int { return cmp.Compare(x.at, y.at) })
+	held, overflow := b.held, b.overflow
+	b.held, b.overflow = 0, 0
 	b.mu.Unlock()
 	b.down.Store(false)
 	// Whatever was done locally while this ran is re-synced by another round.
@@ -1230,12 +1748,14 @@ func (b *Bus) sync() {
 	if again {
 		b.reconnected(nil)
 	}
-	text := fmt.Sprintf("NATS is back; %s reached only this server's users meanwhile; %s re-announced, %s announced, %s re-created, %s",
-		count(lost, "message"), count(int64(back), "member"), count(int64(left), "departure"), count(int64(len(made)), "room"), count(int64(conflicts), "name conflict"))
+	text := fmt.Sprintf("NATS is back; %s published meanwhile, %d held for the other servers, %d past the outage buffer; %s re-announced, %s announced, %s re-created, %s",
+		count(published, "message"), held, overflow, count(int64(back), "member"), count(int64(left), "departure"), count(int64(len(made)), "room"), count(int64(conflicts), "name conflict"))
 	if !since.IsZero() {
 		text = fmt.Sprintf("NATS is back after %v; ", time.Since(since).Round(time.Millisecond)) + text[len("NATS is back; "):]
 	}
-	b.observe(chat.Event{Kind: chat.EventBusUp, Text: text})
+	b.mu.Lock()
+	b.upText = text // reported once what was held is sent (sendLater)
+	b.mu.Unlock()
 }
 
 // count says "1 room", "2 rooms".

@@ -66,9 +66,15 @@ func (n *natsServer) url() string { return n.s.ClientURL() }
 // bus connects a Bus for the test's life, with short timings.
 func (n *natsServer) bus(t testing.TB, obs chat.Observer) *natsbus.Bus {
 	t.Helper()
+	return n.busAt(t, n.url(), obs)
+}
+
+// busAt is bus, connecting to NATS at url (a proxy of the test's).
+func (n *natsServer) busAt(t testing.TB, url string, obs chat.Observer) *natsbus.Bus {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	b, err := natsbus.Connect(ctx, n.url(), natsbus.Options{Observer: obs, Heartbeat: 100 * time.Millisecond, PresenceTTL: 500 * time.Millisecond, Timeout: n.timeout})
+	b, err := natsbus.Connect(ctx, url, natsbus.Options{Observer: obs, Heartbeat: 100 * time.Millisecond, PresenceTTL: 500 * time.Millisecond, Timeout: n.timeout})
 	if err != nil {
 		t.Fatalf("Connect: %v", err)
 	}
