@@ -252,8 +252,8 @@ func writeBatch(conn net.Conn, batch [][]byte) error {
 	return err
 }
 
-// writePaced writes each message of batch in its own write, at most
-// MaxMessage bytes each, with a MessageWriter keeping the lobby pause
+// writePaced writes each message of batch in its own write, cut to
+// MaxMessage bytes, with a MessageWriter keeping the lobby pause
 // between consecutive messages. The pause ends early if the session stops;
 // the rest of the batch is dropped if sendLast is called (cuts changes).
 func (s *session) writePaced(batch [][]byte, cuts uint32) error {
@@ -274,12 +274,14 @@ func (s *session) writePaced(batch [][]byte, cuts uint32) error {
 		if s.cuts.Load() != cuts {
 			return nil
 		}
-		for len(msg) > 0 {
-			n := utf8Cut(msg, MaxMessage)
-			if _, err := s.pacer.Write(msg[:n]); err != nil {
-				return err
-			}
-			msg = msg[n:]
+		// A message is never split: its second part would reach the
+		// client as a message of its own, starting with whatever the
+		// first part's sender put there ("bob> hi"). Renderers keep
+		// every message within MaxMessage (renderLobby repeats the
+		// sender's prefix); anything longer is cut.
+		msg = msg[:utf8Cut(msg, MaxMessage)]
+		if _, err := s.pacer.Write(msg); err != nil {
+			return err
 		}
 	}
 	return nil
