@@ -20,8 +20,11 @@ import (
 func (s *session) send(b []byte, force bool) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.closed {
-		return true // dropping output for a closing session is not overflow
+	if s.closed || s.kickErr != nil {
+		// Dropping output for a closing session is not overflow; and a
+		// kicked one's notice, which replaced its queue, is the last it
+		// gets.
+		return true
 	}
 	if !force && s.queued+len(b) > s.hub.cfg.MaxQueueBytes {
 		return false
@@ -53,16 +56,21 @@ func (s *session) sendLast(b []byte) {
 }
 
 // goodbyeGrace is how long a connection closed with a notice (kickWith)
-// has to take it.
+// has to take it, unless it can be given longer (see noticeGrace).
 const goodbyeGrace = time.Second
 
 // kickWith closes the connection for err after telling the client why:
-// the backlog is dropped, notice is queued alone, and the writer has
-// goodbyeGrace to write it (a write already stuck is cut short by then);
-// then the writer closes the connection. The reader sees it closed, ends
-// the session and reports err. It must not be called with a room lock
-// held.
+// the backlog is dropped (what is queued, and the unwritten rest of a
+// write in progress, which is cut short at once where the connection lets
+// a write resume: TCP, Unix sockets, pipes), the frame in flight is
+// finished so that the client never reads a cut-off one, the notice is
+// written, and the writer closes the connection. The client has
+// noticeGrace for all that. Meanwhile nothing more is queued for it, and
+// where the connection can stop reading (TCP, Unix sockets) it does, so
+// that the reader ends the session at once and its rooms are told at
+// once, not after the grace. It must not be called with a room lock held.
 func (s *session) kickWith(err error, notice []byte) {
+	cr, closesRead := s.conn.(interface{ CloseRead() error })
 	s.mu.Lock()
 	first := s.kickErr == nil && !s.closed
 	if first {
@@ -70,6 +78,16 @@ func (s *session) kickWith(err error, notice []byte) {
 		clear(s.queue)
 		s.queue, s.queued = append(s.queue[:0], notice), len(notice)
 		s.cuts.Add(1)
+		grace := goodbyeGrace
+		if t := s.hub.cfg.WriteTimeout; closesRead && t > grace {
+			grace = t
+		}
+		s.goodbyeBy = s.after(grace)
+		if s.writing && resumesWrites(s.conn) {
+			s.conn.SetWriteDeadline(time.Now()) // interrupt; the writer finishes the frame and sets goodbyeBy
+		} else {
+			s.conn.SetWriteDeadline(s.timeOf(s.goodbyeBy))
+		}
 		if !s.writing {
 			s.writing = true
 			s.writerWG.Add(1)
@@ -77,9 +95,21 @@ func (s *session) kickWith(err error, notice []byte) {
 		}
 	}
 	s.mu.Unlock()
-	if first {
-		s.conn.SetWriteDeadline(time.Now().Add(goodbyeGrace))
+	if first && closesRead && cr.CloseRead() == nil {
+		s.hub.unpark(s) // a parked reading reads on, and sees the end
 	}
+}
+
+// resumesWrites reports whether a write to c cut short by its deadline
+// can be carried on after a new deadline, having written what it
+// reports: true of TCP, Unix sockets and pipes; not of TLS (its state is
+// then corrupt) or WebSocket (the library closes the connection).
+func resumesWrites(c net.Conn) bool {
+	switch c.(type) {
+	case *net.TCPConn, *net.UnixConn, *memConn:
+		return true
+	}
+	return false
 }
 
 // kick closes the connection for err (shutdown, or a cancelled ServeConn)
@@ -168,22 +198,38 @@ func (s *session) writeLoop() {
 		s.queue, s.spare = s.spare[:0], nil
 		s.queued = 0
 		cuts := s.cuts.Load()
-		goodbye := s.kickErr != nil // the batch is kickWith's notice: its deadline is set
-		s.mu.Unlock()
-
-		if timeout > 0 && !goodbye {
+		goodbye := s.kickErr != nil // the batch is kickWith's notice
+		// The deadline is set under the lock, so that a kick's interrupt
+		// (kickWith) is never overwritten by the deadline of a batch taken
+		// before it.
+		if goodbye {
+			s.conn.SetWriteDeadline(s.timeOf(s.goodbyeBy))
+		} else if timeout > 0 {
 			s.conn.SetWriteDeadline(time.Now().Add(timeout))
 		}
+		s.mu.Unlock()
+
 		var err error
+		var rest []byte // the unwritten part of the frame in flight, when err cut it
 		if s.paced() {
-			err = s.writePaced(batch, cuts)
+			rest, err = s.writePaced(batch, cuts)
 		} else {
-			err = writeBatch(s.conn, batch)
+			rest, err = writeBatch(s.conn, batch, s.frameWidth())
 		}
 		clear(batch) // drop references to shared frames
 		s.mu.Lock()
 		if s.spare == nil {
 			s.spare = batch[:0]
+		}
+		if err != nil && !goodbye && s.kickErr != nil && errors.Is(err, os.ErrDeadlineExceeded) {
+			// A kick cut the write short: finish the frame in flight, so
+			// that the client reads whole frames and then the notice.
+			s.conn.SetWriteDeadline(s.timeOf(s.goodbyeBy))
+			s.mu.Unlock()
+			if err = s.finishFrame(rest); err == nil {
+				continue // to the notice
+			}
+			s.mu.Lock()
 		}
 		if err != nil || goodbye {
 			if errors.Is(err, os.ErrDeadlineExceeded) && s.kickErr == nil {
@@ -227,11 +273,16 @@ var batchBufs = sync.Pool{New: func() any { return new([copyBatch]byte) }}
 // keeps the largest array of iovecs a connection has used for as long as
 // it is open (16 bytes a message), which a connection that received one
 // burst (a welcome of ten lines) would then hold while idle. A larger
-// batch goes to writev.
-func writeBatch(conn net.Conn, batch [][]byte) error {
+// batch goes to writev. When the write fails, rest is what remains
+// unwritten of the frame in flight (see unfinished); width is the
+// protocol's frame width, 0 if its messages are not fixed-width.
+func writeBatch(conn net.Conn, batch [][]byte, width int) (rest []byte, err error) {
 	if len(batch) == 1 {
-		_, err := conn.Write(batch[0])
-		return err
+		n, err := conn.Write(batch[0])
+		if err != nil {
+			rest = unfinished(batch, int64(n), width)
+		}
+		return rest, err
 	}
 	size := 0
 	for _, b := range batch {
@@ -239,24 +290,86 @@ func writeBatch(conn net.Conn, batch [][]byte) error {
 	}
 	if size > copyBatch {
 		bufs := net.Buffers(batch)
-		_, err := bufs.WriteTo(conn)
-		return err
+		if _, err := bufs.WriteTo(conn); err != nil {
+			// WriteTo has dropped the messages it wrote from bufs and cut
+			// the one it was writing to what is left of it: that one is
+			// finished (a whole message more, if the cut fell between two).
+			if len(bufs) > 0 {
+				rest = bufs[0]
+				if width > 0 {
+					rest = rest[:len(rest)%width]
+				}
+			}
+			return rest, err
+		}
+		return nil, nil
 	}
 	buf := batchBufs.Get().(*[copyBatch]byte)
 	n := 0
 	for _, b := range batch {
 		n += copy(buf[n:], b)
 	}
-	_, err := conn.Write(buf[:n])
+	w, err := conn.Write(buf[:n])
 	batchBufs.Put(buf)
-	return err
+	if err != nil {
+		rest = unfinished(batch, int64(w), width)
+	}
+	return rest, err
+}
+
+// unfinished returns the unwritten part of the message or frame that a
+// write of batch cut short after n bytes was writing: up to the frame's
+// end for a protocol of fixed-width frames (width > 0), else the rest of
+// that message of the batch. Nil if the cut fell between messages.
+func unfinished(batch [][]byte, n int64, width int) []byte {
+	for _, msg := range batch {
+		if n >= int64(len(msg)) {
+			n -= int64(len(msg))
+			continue
+		}
+		if n == 0 {
+			return nil
+		}
+		end := len(msg)
+		if width > 0 {
+			end = min(end, (int(n)+width-1)/width*width)
+		}
+		return msg[n:end]
+	}
+	return nil
+}
+
+// frameWidth is the width of the session's protocol's frames, or 0 if
+// its messages are not fixed-width.
+func (s *session) frameWidth() int {
+	if f, ok := s.proto.(interface{ frameWidth() int }); ok {
+		return f.frameWidth()
+	}
+	return 0
+}
+
+// finishFrame writes rest, the unwritten part of the frame a kick cut
+// short, and for a paced protocol makes the notice wait out the pause
+// after it.
+func (s *session) finishFrame(rest []byte) error {
+	if len(rest) > 0 {
+		if _, err := s.conn.Write(rest); err != nil {
+			return err
+		}
+	}
+	if s.pacer != nil {
+		s.pacer.err, s.pacer.last = nil, time.Now()
+	}
+	return nil
 }
 
 // writePaced writes each message of batch in its own write, cut to
-// MaxMessage bytes, with a MessageWriter keeping the lobby pause
-// between consecutive messages. The pause ends early if the session stops;
-// the rest of the batch is dropped if sendLast is called (cuts changes).
-func (s *session) writePaced(batch [][]byte, cuts uint32) error {
+// MaxMessage bytes, with a MessageWriter keeping the lobby pause between
+// consecutive messages. The pause ends early if the session stops; the
+// rest of the batch is dropped if sendLast or kickWith is called (cuts
+// changes). When a write fails, rest is the part of its message left
+// unwritten.
+func (s *session) writePaced(batch [][]byte, cuts uint32) (rest []byte, err error) {
 	if s.pacer == nil {
 		s.pacer = NewMessageWriter(s.conn, s.proto.(Pacer).Pause())
 		s.pacer.wait = func(d time.Duration) error {
@@ -272,7 +385,7 @@ func (s *session) writePaced(batch [][]byte, cuts uint32) error {
 	}
 	for _, msg := range batch {
 		if s.cuts.Load() != cuts {
-			return nil
+			return nil, nil
 		}
 		// A message is never split: its second part would reach the
 		// client as a message of its own, starting with whatever the
@@ -280,11 +393,14 @@ func (s *session) writePaced(batch [][]byte, cuts uint32) error {
 		// every message within MaxMessage (renderLobby repeats the
 		// sender's prefix); anything longer is cut.
 		msg = msg[:utf8Cut(msg, MaxMessage)]
-		if _, err := s.pacer.Write(msg); err != nil {
-			return err
+		if n, err := s.pacer.Write(msg); err != nil {
+			if n > 0 {
+				return msg[n:], err
+			}
+			return nil, err
 		}
 	}
-	return nil
+	return nil, nil
 }
 
 // paced reports whether the session's protocol has its messages written
