@@ -1,6 +1,7 @@
 package chat
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -28,6 +29,11 @@ func (s *session) send(b []byte, force bool) bool {
 	}
 	if !force && s.queued+len(b) > s.hub.cfg.MaxQueueBytes {
 		return false
+	}
+	if force && s.paced() {
+		// A reply keeps the full pause before and after it (see
+		// writePaced): the empty message before it says so.
+		s.queue = append(s.queue, nil)
 	}
 	s.queue = append(s.queue, b)
 	s.queued += len(b)
@@ -371,7 +377,9 @@ func (s *session) finishFrame(rest []byte) error {
 // unwritten.
 func (s *session) writePaced(batch [][]byte, cuts uint32) (rest []byte, err error) {
 	if s.pacer == nil {
-		s.pacer = NewMessageWriter(s.conn, s.proto.(Pacer).Pause())
+		// A Pause of zero is none (NewMessageWriter's zero is its default).
+		s.pacer = NewMessageWriter(s.conn, cmp.Or(s.proto.(Pacer).Pause(), -1))
+		s.paceLog = new(paceLog)
 		s.pacer.wait = func(d time.Duration) error {
 			t := time.NewTimer(d)
 			defer t.Stop()
@@ -383,17 +391,42 @@ func (s *session) writePaced(batch [][]byte, cuts uint32) (rest []byte, err erro
 			}
 		}
 	}
-	for _, msg := range batch {
+	pause := s.proto.(Pacer).Pause()
+	for i, msg := range batch {
 		if s.cuts.Load() != cuts {
 			return nil, nil
 		}
+		if len(msg) == 0 { // the next message is a reply (see send)
+			s.replied = true
+			continue
+		}
+		reply := s.replied
 		// A message is never split: its second part would reach the
 		// client as a message of its own, starting with whatever the
 		// first part's sender put there ("bob> hi"). Renderers keep
 		// every message within MaxMessage (renderLobby repeats the
 		// sender's prefix); anything longer is cut.
 		msg = msg[:utf8Cut(msg, MaxMessage)]
-		if n, err := s.pacer.Write(msg); err != nil {
+		s.mu.Lock()
+		if pause > 0 {
+			s.pacer.pause = pause // a reply, and what follows one, keep the full pause
+			if !reply && !s.afterReply {
+				s.pacer.pause = s.paceLog.gap(pause, len(batch)-i+len(s.queue), len(msg), s.now())
+			}
+		}
+		s.replied, s.afterReply = false, reply
+		// Each message has the write timeout, from the end of its pause:
+		// a long batch, paced, takes longer than one timeout. (Set under
+		// the lock, as writeLoop does, so as not to undo a kick's.)
+		if timeout := s.hub.cfg.WriteTimeout; timeout > 0 && s.kickErr == nil {
+			s.conn.SetWriteDeadline(time.Now().Add(s.pacer.pause + timeout))
+		}
+		s.mu.Unlock()
+		n, err := s.pacer.Write(msg)
+		if pause > 0 && n > 0 {
+			s.paceLog.wrote(s.now(), n, pause)
+		}
+		if err != nil {
 			if n > 0 {
 				return msg[n:], err
 			}
@@ -401,6 +434,69 @@ func (s *session) writePaced(batch [][]byte, cuts uint32) (rest []byte, err erro
 		}
 	}
 	return nil, nil
+}
+
+// minPauseDivisor bounds how far the lobby's pause yields under load: to
+// a twentieth of it (10 ms of the default 200).
+const minPauseDivisor = 20
+
+// paceLog is what a paced session's writer remembers of its writes of the
+// last pause, for the pacing rule (gap). Writer-owned.
+type paceLog struct {
+	at   [minPauseDivisor + 1]moment // when each write ended, oldest first from head
+	size [minPauseDivisor + 1]int32
+	head int // the oldest entry
+	n    int // entries
+}
+
+// gap is the pause to keep before writing a message of room traffic of
+// size bytes, with waiting messages (this one included) queued, after
+// the writes logged. The rule (PROTOCOL.md, lobby): replies to the
+// client's own commands, and the message after one, keep the full pause
+// (a client compares its read with "0", or reads a count and then that
+// many names); room traffic with one message waiting, the full pause;
+// with more, the pause divided by their number, but never less
+// than a twentieth of it, and never so little that the bytes written
+// within one pause (this message included) pass MaxMessage. So a client
+// that reads every message as it comes gets each in a read of its own,
+// and one that reads up to a pause late gets several whole messages in
+// one read of at most MaxMessage bytes: never a message cut in two,
+// whose second part could pass for a line of its own. A member that
+// reads keeps up with the room as long as it gets less than MaxMessage
+// bytes (and pause/minPauseDivisor messages) per pause: 5 KiB/s, about
+// 80 lines/s of typical length, where the fixed pause allowed 5.
+func (l *paceLog) gap(pause time.Duration, waiting, size int, now moment) time.Duration {
+	if waiting <= 1 || l.n == 0 {
+		return pause
+	}
+	last := l.at[(l.head+l.n-1)%len(l.at)]
+	t := last + moment(max(pause/time.Duration(waiting), pause/minPauseDivisor))
+	sum := 0
+	for k := range l.n {
+		j := (l.head + k) % len(l.at)
+		if l.at[j] > t-moment(pause) {
+			sum += int(l.size[j])
+		}
+	}
+	for k := 0; k < l.n && sum+size > MaxMessage; k++ {
+		j := (l.head + k) % len(l.at)
+		if l.at[j] > t-moment(pause) { // wait until this write is a pause old
+			t = l.at[j] + moment(pause)
+			sum -= int(l.size[j])
+		}
+	}
+	return min(time.Duration(t-last), pause)
+}
+
+// wrote logs a write of size bytes that ended at now, forgetting those
+// more than a pause old.
+func (l *paceLog) wrote(now moment, size int, pause time.Duration) {
+	for l.n > 0 && (l.at[l.head] <= now-moment(pause) || l.n == len(l.at)) {
+		l.head = (l.head + 1) % len(l.at)
+		l.n--
+	}
+	l.at[(l.head+l.n)%len(l.at)], l.size[(l.head+l.n)%len(l.at)] = now, int32(size)
+	l.n++
 }
 
 // paced reports whether the session's protocol has its messages written
