@@ -34,8 +34,13 @@ var Lobby = NewLobby(LobbyOptions{})
 type LobbyOptions struct {
 	// Pause is kept between two messages to the same client, so that a
 	// client doing one read per message gets them apart. It delays only
-	// that client. Zero means DefaultPause (200 ms); negative means none
-	// (for connections where each write is one read, such as net.Pipe).
+	// that client. Under load it yields for room traffic (never for
+	// replies): with several messages waiting they go as little as a
+	// twentieth of it apart, within MaxMessage bytes per pause, so that a
+	// client that reads everything keeps up with a busy room and one that
+	// reads late still gets whole messages (PROTOCOL.md, lobby). Zero
+	// means DefaultPause (200 ms); negative means none (for connections
+	// where each write is one read, such as net.Pipe).
 	Pause time.Duration
 
 	// HelloTimeout is how long a new connection has to send its first
