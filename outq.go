@@ -32,7 +32,7 @@ func (s *session) send(b []byte, force bool) bool {
 	}
 	if force && s.paced() {
 		// A reply keeps the full pause before and after it (see
-		// writePaced): the empty message before it says so.
+		// writePaced): the nil message before it says so.
 		s.queue = append(s.queue, nil)
 	}
 	s.queue = append(s.queue, b)
@@ -396,9 +396,12 @@ func (s *session) writePaced(batch [][]byte, cuts uint32) (rest []byte, err erro
 		if s.cuts.Load() != cuts {
 			return nil, nil
 		}
-		if len(msg) == 0 { // the next message is a reply (see send)
+		if msg == nil { // the next message is a reply (see send)
 			s.replied = true
 			continue
+		}
+		if len(msg) == 0 {
+			continue // an empty write would say nothing
 		}
 		reply := s.replied
 		// A message is never split: its second part would reach the
