@@ -95,3 +95,59 @@ func TestStalledClientGetsTheNotice(t *testing.T) {
 		t.Errorf("ServeConn: %v, want ErrSlowConsumer", err)
 	}
 }
+
+// TestStalledLobbyClientGetsTheNotice is TestStalledClientGetsTheNotice
+// for a paced lobby client: once it reads again, its stream is whole
+// messages (read merged, as it reads late), then the notice, then the end.
+func TestStalledLobbyClientGetsTheNotice(t *testing.T) {
+	t.Parallel()
+	h := NewHub(Config{MaxQueueBytes: 8 << 10, WriteTimeout: 4 * time.Second, FloodRate: -1})
+	t.Cleanup(func() { h.Shutdown(context.Background()) })
+	server, stuck := smallBufferPair(t)
+	served := make(chan error, 1)
+	go func() {
+		served <- h.ServeConn(context.Background(), server, NewLobby(LobbyOptions{Pause: time.Millisecond}))
+	}()
+	buf := make([]byte, MaxMessage)
+	var got string // with a 1 ms pause, a late read may hold several messages
+	for _, step := range []struct{ cmd, upTo string }{{"/join r", LobbyOK}, {"/nick stuck", LobbyOK + LobbyOK + lobbyNewRoom}} {
+		stuck.Write([]byte(step.cmd))
+		stuck.SetReadDeadline(time.Now().Add(testTimeout))
+		for got != step.upTo {
+			n, err := stuck.Read(buf)
+			if got += string(buf[:n]); err != nil || !strings.HasPrefix(step.upTo, got) {
+				t.Fatalf("stuck: %s: %q, %v", step.cmd, got, err)
+			}
+		}
+	}
+
+	tee := &tclient{t: t, h: h, name: "tee", conn: dialIn(t, h, CS168)}
+	tee.fr, tee.fw = NewFrameReader(tee.conn, 0), NewFrameWriter(tee.conn, 0)
+	tee.send("tee", "/join r")
+	want := []string{"tee has joined the room.", "There are 2 people in the room."}
+	for i := range 300 {
+		line := fmt.Sprintf("line %03d %s", i, strings.Repeat("x", 180))
+		want = append(want, "tee> "+line)
+		tee.send(line)
+	}
+	kicked := time.Now()
+	tee.expect("stuck has left")
+	time.Sleep(time.Until(kicked.Add(1500 * time.Millisecond)))
+	stuck.SetReadDeadline(time.Now().Add(testTimeout))
+	all, err := io.ReadAll(stuck)
+	if err != nil {
+		t.Fatalf("stuck: read: %v", err)
+	}
+	rest, k := string(all), 0
+	for k < len(want) && strings.HasPrefix(rest, want[k]) {
+		rest = rest[len(want[k]):]
+		k++
+	}
+	if rest != noticeSlow {
+		t.Fatalf("stuck read %d whole messages, then %.60q...; want the notice, then the end", k, rest)
+	}
+	t.Logf("stuck read %d messages, then the notice", k)
+	if err := <-served; !errors.Is(err, ErrSlowConsumer) {
+		t.Errorf("ServeConn: %v, want ErrSlowConsumer", err)
+	}
+}
