@@ -397,13 +397,13 @@ func (s *session) writePaced(batch [][]byte, cuts uint32) (rest []byte, err erro
 			return nil, nil
 		}
 		if msg == nil { // the next message is a reply (see send)
-			s.replied = true
+			s.paceLog.replied = true
 			continue
 		}
 		if len(msg) == 0 {
 			continue // an empty write would say nothing
 		}
-		reply := s.replied
+		reply := s.paceLog.replied
 		// A message is never split: its second part would reach the
 		// client as a message of its own, starting with whatever the
 		// first part's sender put there ("bob> hi"). Renderers keep
@@ -413,11 +413,11 @@ func (s *session) writePaced(batch [][]byte, cuts uint32) (rest []byte, err erro
 		s.mu.Lock()
 		if pause > 0 {
 			s.pacer.pause = pause // a reply, and what follows one, keep the full pause
-			if !reply && !s.afterReply {
+			if !reply && !s.paceLog.afterReply {
 				s.pacer.pause = s.paceLog.gap(pause, len(batch)-i+len(s.queue), len(msg), s.now())
 			}
 		}
-		s.replied, s.afterReply = false, reply
+		s.paceLog.replied, s.paceLog.afterReply = false, reply
 		// Each message has the write timeout, from the end of its pause:
 		// a long batch, paced, takes longer than one timeout. (Set under
 		// the lock, as writeLoop does, so as not to undo a kick's.)
@@ -450,6 +450,9 @@ type paceLog struct {
 	size [minPauseDivisor + 1]int32
 	head int // the oldest entry
 	n    int // entries
+
+	replied    bool // the next message of the batch is a reply (see send)
+	afterReply bool // the last message written was a reply
 }
 
 // gap is the pause to keep before writing a message of room traffic of

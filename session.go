@@ -75,11 +75,9 @@ type session struct {
 	raw       syscall.RawConn // the connection's descriptor, when the reading may park
 	lastMsg   moment          // reader-owned, when parks: when the last message was handled
 
-	pacer      *MessageWriter // writer-owned: paces the messages of a Pacer protocol
-	paceLog    *paceLog       // writer-owned, with pacer: its writes of the last pause
-	replied    bool           // writer-owned: the next message of a paced batch is a reply
-	afterReply bool           // writer-owned: the last message written was a reply
-	claims     *claim         // reader-owned: the names it has claimed (Claim)
+	pacer   *MessageWriter // writer-owned: paces the messages of a Pacer protocol
+	paceLog *paceLog       // writer-owned, with pacer: its writes of the last pause
+	claims  *claim         // reader-owned: the names it has claimed (Claim)
 }
 
 // A moment is a time as a session keeps it: how long after its hub was
