@@ -280,3 +280,7 @@ func prefixedFrames(open, name, close string, text []byte) []byte {
 	}
 	return out
 }
+
+// frameWidth is the width of cs168's frames: a write cut short is
+// finished to the frame's end (see unfinished).
+func (cs168Protocol) frameWidth() int { return FrameSize }

@@ -211,8 +211,10 @@
 //
 // A client that stops reading must not stall its room. When a message
 // would push a connection's queue past Config.MaxQueueBytes (64 KiB), the
-// connection is told why (where its protocol can say it) and closed, its
-// rooms are told it left, and the Observer receives an EventSlowConsumer
+// connection is told why (where its protocol can say it: the notice
+// replaces its backlog, after the frame in flight is finished, so it never
+// reads a cut-off frame) and closed, its rooms are told it left, and the
+// Observer receives an EventSlowConsumer
 // (the disconnect's Reason is ReasonSlowQueue; a client whose socket
 // accepts nothing for Config.WriteTimeout gets ReasonSlowWrite). Replies to the connection's own commands are not
 // counted, so a client is never disconnected for asking for a long list.

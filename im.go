@@ -241,3 +241,7 @@ func renderIM(d *Message) []byte {
 	}
 	return prefixedFrames(IMKindMsg+" ", d.From, " ", d.PlainText())
 }
+
+// frameWidth is the width of im's frames: a write cut short is finished
+// to the frame's end (see unfinished).
+func (imProtocol) frameWidth() int { return FrameSize }

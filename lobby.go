@@ -34,8 +34,13 @@ var Lobby = NewLobby(LobbyOptions{})
 type LobbyOptions struct {
 	// Pause is kept between two messages to the same client, so that a
 	// client doing one read per message gets them apart. It delays only
-	// that client. Zero means DefaultPause (200 ms); negative means none
-	// (for connections where each write is one read, such as net.Pipe).
+	// that client. Under load it yields for room traffic (never for
+	// replies): with several messages waiting they go as little as a
+	// twentieth of it apart, within MaxMessage bytes per pause, so that a
+	// client that reads everything keeps up with a busy room and one that
+	// reads late still gets whole messages (PROTOCOL.md, lobby). Zero
+	// means DefaultPause (200 ms); negative means none (for connections
+	// where each write is one read, such as net.Pipe).
 	Pause time.Duration
 
 	// HelloTimeout is how long a new connection has to send its first
@@ -251,9 +256,31 @@ func renderLobby(d *Message) (msg, more []byte) {
 	case MessageRenamed:
 		return []byte(d.From + " is now known as " + d.To + "."), nil
 	case MessageWhisper:
-		return append([]byte(d.From+" (whisper)> "), d.PlainText()...), nil
+		return lobbyLine(d.From+" (whisper)> ", d.PlainText())
 	case MessageNotice:
-		return slices.Clone(d.Text), nil
+		return slices.Clone(d.Text[:utf8Cut(d.Text, MaxMessage)]), nil
 	}
-	return append([]byte(d.From+"> "), d.PlainText()...), nil
+	return lobbyLine(d.From+"> ", d.PlainText())
+}
+
+// lobbyLine encodes a chat line behind its prefix ("NAME> ") as lobby
+// messages of at most MaxMessage bytes, the prefix counted: one message
+// when it fits, as the course's server sends it; else two, the second
+// repeating the prefix, so that no message a member reads starts with
+// words of the sender that could pass for another member's line ("bob>
+// hi" at a 1,024-byte boundary). Each part is cut between UTF-8
+// sequences; text that two messages do not hold (only an embedding
+// program's lines can be that long: every protocol's own are shorter) is
+// cut off.
+func lobbyLine(prefix string, text []byte) (msg, more []byte) {
+	room := max(MaxMessage-len(prefix), 1)
+	n := utf8Cut(text, room)
+	msg = make([]byte, 0, len(prefix)+n)
+	msg = append(append(msg, prefix...), text[:n]...)
+	if rest := text[n:]; len(rest) > 0 {
+		rest = rest[:utf8Cut(rest, room)]
+		more = make([]byte, 0, len(prefix)+len(rest))
+		more = append(append(more, prefix...), rest...)
+	}
+	return msg, more
 }

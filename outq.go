@@ -1,6 +1,7 @@
 package chat
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -20,11 +21,19 @@ import (
 func (s *session) send(b []byte, force bool) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.closed {
-		return true // dropping output for a closing session is not overflow
+	if s.closed || s.kickErr != nil {
+		// Dropping output for a closing session is not overflow; and a
+		// kicked one's notice, which replaced its queue, is the last it
+		// gets.
+		return true
 	}
 	if !force && s.queued+len(b) > s.hub.cfg.MaxQueueBytes {
 		return false
+	}
+	if force && s.paced() {
+		// A reply keeps the full pause before and after it (see
+		// writePaced): the nil message before it says so.
+		s.queue = append(s.queue, nil)
 	}
 	s.queue = append(s.queue, b)
 	s.queued += len(b)
@@ -53,16 +62,21 @@ func (s *session) sendLast(b []byte) {
 }
 
 // goodbyeGrace is how long a connection closed with a notice (kickWith)
-// has to take it.
+// has to take it, unless it can be given longer (see noticeGrace).
 const goodbyeGrace = time.Second
 
 // kickWith closes the connection for err after telling the client why:
-// the backlog is dropped, notice is queued alone, and the writer has
-// goodbyeGrace to write it (a write already stuck is cut short by then);
-// then the writer closes the connection. The reader sees it closed, ends
-// the session and reports err. It must not be called with a room lock
-// held.
+// the backlog is dropped (what is queued, and the unwritten rest of a
+// write in progress, which is cut short at once where the connection lets
+// a write resume: TCP, Unix sockets, pipes), the frame in flight is
+// finished so that the client never reads a cut-off one, the notice is
+// written, and the writer closes the connection. The client has
+// noticeGrace for all that. Meanwhile nothing more is queued for it, and
+// where the connection can stop reading (TCP, Unix sockets) it does, so
+// that the reader ends the session at once and its rooms are told at
+// once, not after the grace. It must not be called with a room lock held.
 func (s *session) kickWith(err error, notice []byte) {
+	cr, closesRead := s.conn.(interface{ CloseRead() error })
 	s.mu.Lock()
 	first := s.kickErr == nil && !s.closed
 	if first {
@@ -70,6 +84,16 @@ func (s *session) kickWith(err error, notice []byte) {
 		clear(s.queue)
 		s.queue, s.queued = append(s.queue[:0], notice), len(notice)
 		s.cuts.Add(1)
+		grace := goodbyeGrace
+		if t := s.hub.cfg.WriteTimeout; closesRead && t > grace {
+			grace = t
+		}
+		s.goodbyeBy = s.after(grace)
+		if s.writing && resumesWrites(s.conn) {
+			s.conn.SetWriteDeadline(time.Now()) // interrupt; the writer finishes the frame and sets goodbyeBy
+		} else {
+			s.conn.SetWriteDeadline(s.timeOf(s.goodbyeBy))
+		}
 		if !s.writing {
 			s.writing = true
 			s.writerWG.Add(1)
@@ -77,9 +101,21 @@ func (s *session) kickWith(err error, notice []byte) {
 		}
 	}
 	s.mu.Unlock()
-	if first {
-		s.conn.SetWriteDeadline(time.Now().Add(goodbyeGrace))
+	if first && closesRead && cr.CloseRead() == nil {
+		s.hub.unpark(s) // a parked reading reads on, and sees the end
 	}
+}
+
+// resumesWrites reports whether a write to c cut short by its deadline
+// can be carried on after a new deadline, having written what it
+// reports: true of TCP, Unix sockets and pipes; not of TLS (its state is
+// then corrupt) or WebSocket (the library closes the connection).
+func resumesWrites(c net.Conn) bool {
+	switch c.(type) {
+	case *net.TCPConn, *net.UnixConn, *memConn:
+		return true
+	}
+	return false
 }
 
 // kick closes the connection for err (shutdown, or a cancelled ServeConn)
@@ -168,22 +204,38 @@ func (s *session) writeLoop() {
 		s.queue, s.spare = s.spare[:0], nil
 		s.queued = 0
 		cuts := s.cuts.Load()
-		goodbye := s.kickErr != nil // the batch is kickWith's notice: its deadline is set
-		s.mu.Unlock()
-
-		if timeout > 0 && !goodbye {
+		goodbye := s.kickErr != nil // the batch is kickWith's notice
+		// The deadline is set under the lock, so that a kick's interrupt
+		// (kickWith) is never overwritten by the deadline of a batch taken
+		// before it.
+		if goodbye {
+			s.conn.SetWriteDeadline(s.timeOf(s.goodbyeBy))
+		} else if timeout > 0 {
 			s.conn.SetWriteDeadline(time.Now().Add(timeout))
 		}
+		s.mu.Unlock()
+
 		var err error
+		var rest []byte // the unwritten part of the frame in flight, when err cut it
 		if s.paced() {
-			err = s.writePaced(batch, cuts)
+			rest, err = s.writePaced(batch, cuts)
 		} else {
-			err = writeBatch(s.conn, batch)
+			rest, err = writeBatch(s.conn, batch, s.frameWidth())
 		}
 		clear(batch) // drop references to shared frames
 		s.mu.Lock()
 		if s.spare == nil {
 			s.spare = batch[:0]
+		}
+		if err != nil && !goodbye && s.kickErr != nil && errors.Is(err, os.ErrDeadlineExceeded) {
+			// A kick cut the write short: finish the frame in flight, so
+			// that the client reads whole frames and then the notice.
+			s.conn.SetWriteDeadline(s.timeOf(s.goodbyeBy))
+			s.mu.Unlock()
+			if err = s.finishFrame(rest); err == nil {
+				continue // to the notice
+			}
+			s.mu.Lock()
 		}
 		if err != nil || goodbye {
 			if errors.Is(err, os.ErrDeadlineExceeded) && s.kickErr == nil {
@@ -227,11 +279,16 @@ var batchBufs = sync.Pool{New: func() any { return new([copyBatch]byte) }}
 // keeps the largest array of iovecs a connection has used for as long as
 // it is open (16 bytes a message), which a connection that received one
 // burst (a welcome of ten lines) would then hold while idle. A larger
-// batch goes to writev.
-func writeBatch(conn net.Conn, batch [][]byte) error {
+// batch goes to writev. When the write fails, rest is what remains
+// unwritten of the frame in flight (see unfinished); width is the
+// protocol's frame width, 0 if its messages are not fixed-width.
+func writeBatch(conn net.Conn, batch [][]byte, width int) (rest []byte, err error) {
 	if len(batch) == 1 {
-		_, err := conn.Write(batch[0])
-		return err
+		n, err := conn.Write(batch[0])
+		if err != nil {
+			rest = unfinished(batch, int64(n), width)
+		}
+		return rest, err
 	}
 	size := 0
 	for _, b := range batch {
@@ -239,26 +296,90 @@ func writeBatch(conn net.Conn, batch [][]byte) error {
 	}
 	if size > copyBatch {
 		bufs := net.Buffers(batch)
-		_, err := bufs.WriteTo(conn)
-		return err
+		if _, err := bufs.WriteTo(conn); err != nil {
+			// WriteTo has dropped the messages it wrote from bufs and cut
+			// the one it was writing to what is left of it: that one is
+			// finished (a whole message more, if the cut fell between two).
+			if len(bufs) > 0 {
+				rest = bufs[0]
+				if width > 0 {
+					rest = rest[:len(rest)%width]
+				}
+			}
+			return rest, err
+		}
+		return nil, nil
 	}
 	buf := batchBufs.Get().(*[copyBatch]byte)
 	n := 0
 	for _, b := range batch {
 		n += copy(buf[n:], b)
 	}
-	_, err := conn.Write(buf[:n])
+	w, err := conn.Write(buf[:n])
 	batchBufs.Put(buf)
-	return err
+	if err != nil {
+		rest = unfinished(batch, int64(w), width)
+	}
+	return rest, err
 }
 
-// writePaced writes each message of batch in its own write, at most
-// MaxMessage bytes each, with a MessageWriter keeping the lobby pause
-// between consecutive messages. The pause ends early if the session stops;
-// the rest of the batch is dropped if sendLast is called (cuts changes).
-func (s *session) writePaced(batch [][]byte, cuts uint32) error {
+// unfinished returns the unwritten part of the message or frame that a
+// write of batch cut short after n bytes was writing: up to the frame's
+// end for a protocol of fixed-width frames (width > 0), else the rest of
+// that message of the batch. Nil if the cut fell between messages.
+func unfinished(batch [][]byte, n int64, width int) []byte {
+	for _, msg := range batch {
+		if n >= int64(len(msg)) {
+			n -= int64(len(msg))
+			continue
+		}
+		if n == 0 {
+			return nil
+		}
+		end := len(msg)
+		if width > 0 {
+			end = min(end, (int(n)+width-1)/width*width)
+		}
+		return msg[n:end]
+	}
+	return nil
+}
+
+// frameWidth is the width of the session's protocol's frames, or 0 if
+// its messages are not fixed-width.
+func (s *session) frameWidth() int {
+	if f, ok := s.proto.(interface{ frameWidth() int }); ok {
+		return f.frameWidth()
+	}
+	return 0
+}
+
+// finishFrame writes rest, the unwritten part of the frame a kick cut
+// short, and for a paced protocol makes the notice wait out the pause
+// after it.
+func (s *session) finishFrame(rest []byte) error {
+	if len(rest) > 0 {
+		if _, err := s.conn.Write(rest); err != nil {
+			return err
+		}
+	}
+	if s.pacer != nil {
+		s.pacer.err, s.pacer.last = nil, time.Now()
+	}
+	return nil
+}
+
+// writePaced writes each message of batch in its own write, cut to
+// MaxMessage bytes, with a MessageWriter keeping the lobby pause between
+// consecutive messages. The pause ends early if the session stops; the
+// rest of the batch is dropped if sendLast or kickWith is called (cuts
+// changes). When a write fails, rest is the part of its message left
+// unwritten.
+func (s *session) writePaced(batch [][]byte, cuts uint32) (rest []byte, err error) {
 	if s.pacer == nil {
-		s.pacer = NewMessageWriter(s.conn, s.proto.(Pacer).Pause())
+		// A Pause of zero is none (NewMessageWriter's zero is its default).
+		s.pacer = NewMessageWriter(s.conn, cmp.Or(s.proto.(Pacer).Pause(), -1))
+		s.paceLog = new(paceLog)
 		s.pacer.wait = func(d time.Duration) error {
 			t := time.NewTimer(d)
 			defer t.Stop()
@@ -270,19 +391,118 @@ func (s *session) writePaced(batch [][]byte, cuts uint32) error {
 			}
 		}
 	}
-	for _, msg := range batch {
+	pause := s.proto.(Pacer).Pause()
+	for i, msg := range batch {
 		if s.cuts.Load() != cuts {
-			return nil
+			return nil, nil
 		}
-		for len(msg) > 0 {
-			n := utf8Cut(msg, MaxMessage)
-			if _, err := s.pacer.Write(msg[:n]); err != nil {
-				return err
+		if msg == nil { // the next message is a reply (see send)
+			s.paceLog.replied = true
+			continue
+		}
+		if len(msg) == 0 {
+			continue // an empty write would say nothing
+		}
+		reply := s.paceLog.replied
+		// A message is never split: its second part would reach the
+		// client as a message of its own, starting with whatever the
+		// first part's sender put there ("bob> hi"). Renderers keep
+		// every message within MaxMessage (renderLobby repeats the
+		// sender's prefix); anything longer is cut.
+		msg = msg[:utf8Cut(msg, MaxMessage)]
+		s.mu.Lock()
+		if pause > 0 {
+			s.pacer.pause = pause // a reply, and what follows one, keep the full pause
+			if !reply && !s.paceLog.afterReply {
+				s.pacer.pause = s.paceLog.gap(pause, len(batch)-i+len(s.queue), len(msg), s.now())
 			}
-			msg = msg[n:]
+		}
+		s.paceLog.replied, s.paceLog.afterReply = false, reply
+		// Each message has the write timeout, from the end of its pause:
+		// a long batch, paced, takes longer than one timeout. (Set under
+		// the lock, as writeLoop does, so as not to undo a kick's.)
+		if timeout := s.hub.cfg.WriteTimeout; timeout > 0 && s.kickErr == nil {
+			s.conn.SetWriteDeadline(time.Now().Add(s.pacer.pause + timeout))
+		}
+		s.mu.Unlock()
+		n, err := s.pacer.Write(msg)
+		if pause > 0 && n > 0 {
+			s.paceLog.wrote(s.now(), n, pause)
+		}
+		if err != nil {
+			if n > 0 {
+				return msg[n:], err
+			}
+			return nil, err
 		}
 	}
-	return nil
+	return nil, nil
+}
+
+// minPauseDivisor bounds how far the lobby's pause yields under load: to
+// a twentieth of it (10 ms of the default 200).
+const minPauseDivisor = 20
+
+// paceLog is what a paced session's writer remembers of its writes of the
+// last pause, for the pacing rule (gap). Writer-owned.
+type paceLog struct {
+	at   [minPauseDivisor + 1]moment // when each write ended, oldest first from head
+	size [minPauseDivisor + 1]int32
+	head int // the oldest entry
+	n    int // entries
+
+	replied    bool // the next message of the batch is a reply (see send)
+	afterReply bool // the last message written was a reply
+}
+
+// gap is the pause to keep before writing a message of room traffic of
+// size bytes, with waiting messages (this one included) queued, after
+// the writes logged. The rule (PROTOCOL.md, lobby): replies to the
+// client's own commands, and the message after one, keep the full pause
+// (a client compares its read with "0", or reads a count and then that
+// many names); room traffic with one message waiting, the full pause;
+// with more, the pause divided by their number, but never less
+// than a twentieth of it, and never so little that the bytes written
+// within one pause (this message included) pass MaxMessage. So a client
+// that reads every message as it comes gets each in a read of its own,
+// and one that reads up to a pause late gets several whole messages in
+// one read of at most MaxMessage bytes: never a message cut in two,
+// whose second part could pass for a line of its own. A member that
+// reads keeps up with the room as long as it gets less than MaxMessage
+// bytes (and pause/minPauseDivisor messages) per pause: 5 KiB/s, about
+// 80 lines/s of typical length, where the fixed pause allowed 5.
+func (l *paceLog) gap(pause time.Duration, waiting, size int, now moment) time.Duration {
+	if waiting <= 1 || l.n == 0 {
+		return pause
+	}
+	last := l.at[(l.head+l.n-1)%len(l.at)]
+	t := last + moment(max(pause/time.Duration(waiting), pause/minPauseDivisor))
+	sum := 0
+	for k := range l.n {
+		j := (l.head + k) % len(l.at)
+		if l.at[j] > t-moment(pause) {
+			sum += int(l.size[j])
+		}
+	}
+	for k := 0; k < l.n && sum+size > MaxMessage; k++ {
+		j := (l.head + k) % len(l.at)
+		if l.at[j] > t-moment(pause) { // wait until this write is a pause old
+			t = l.at[j] + moment(pause)
+			sum -= int(l.size[j])
+		}
+	}
+	return min(time.Duration(t-last), pause)
+}
+
+// wrote logs a write of size bytes that ended at now, forgetting those
+// more than a pause old.
+func (l *paceLog) wrote(now moment, size int, pause time.Duration) {
+	for l.n > 0 && (l.at[l.head] <= now-moment(pause) || l.n == len(l.at)) {
+		l.head = (l.head + 1) % len(l.at)
+		l.n--
+	}
+	l.at[(l.head+l.n)%len(l.at)], l.size[(l.head+l.n)%len(l.at)] = now, int32(size)
+	l.n++
 }
 
 // paced reports whether the session's protocol has its messages written

@@ -50,13 +50,14 @@ type session struct {
 	stopOnce sync.Once
 	flood    floodGate
 
-	mu       sync.Mutex
-	queue    [][]byte      // frames waiting for the writer, in order
-	spare    [][]byte      // the writer's last batch, reused as the next queue
-	queued   int           // bytes in queue
-	flushed  chan struct{} // if not nil, closed when the writer next empties the queue
-	kickErr  error         // why the server closed the connection, if it did
-	writerWG sync.WaitGroup
+	mu        sync.Mutex
+	queue     [][]byte      // frames waiting for the writer, in order
+	spare     [][]byte      // the writer's last batch, reused as the next queue
+	queued    int           // bytes in queue
+	flushed   chan struct{} // if not nil, closed when the writer next empties the queue
+	kickErr   error         // why the server closed the connection, if it did
+	goodbyeBy moment        // under mu, when kickErr is set: the deadline of the frame in flight and the notice
+	writerWG  sync.WaitGroup
 
 	// Small fields together, so that the struct (one per connection) packs.
 	lastOnce uint64        // under mu: the key (onceKey) of the last line an Oncer protocol sends once; 0 for none
@@ -74,9 +75,10 @@ type session struct {
 	raw       syscall.RawConn // the connection's descriptor, when the reading may park
 	lastMsg   moment          // reader-owned, when parks: when the last message was handled
 
-	pacer  *MessageWriter // writer-owned: paces the messages of a Pacer protocol
-	claims *claim         // reader-owned: the names it has claimed (Claim)
-	made   *[]moment      // reader-owned: when it created rooms lately (mayCreate); nil until its first
+	pacer   *MessageWriter // writer-owned: paces the messages of a Pacer protocol
+	paceLog *paceLog       // writer-owned, with pacer: its writes of the last pause
+	claims  *claim         // reader-owned: the names it has claimed (Claim)
+	made    *[]moment      // reader-owned: when it created rooms lately (mayCreate); nil until its first
 }
 
 // A moment is a time as a session keeps it: how long after its hub was
@@ -190,7 +192,8 @@ func (s *session) report(k EventKind, text string, err error) {
 //go:noinline
 func (s *session) finish(reason Reason, err error) error {
 	h := s.hub
-	s.quit(departure{quit: true, lost: reason != ReasonQuit && reason != ReasonClosed, farewell: s.endedBy()})
+	farewell := s.endedBy() // not "" when the server kicked it (then its end is a loss, whatever the read saw)
+	s.quit(departure{quit: true, lost: reason != ReasonQuit && reason != ReasonClosed || farewell != "", farewell: farewell})
 	h.forget(s)
 	if e, ok := s.state.(Ender); ok {
 		e.End()
@@ -201,7 +204,13 @@ func (s *session) finish(reason Reason, err error) error {
 	// it (the lobby's pause, im's farewell, the refusal, IRC's ERROR); a
 	// lost or kicked one does not.
 	if reason == ReasonQuit || reason == ReasonClosed || reason == ReasonRefused || reason == ReasonIdle {
-		ctx, cancel := context.WithTimeout(context.Background(), max(h.cfg.WriteTimeout, time.Second))
+		parent := context.Background()
+		if farewell != "" {
+			// Kicked (kickWith): the notice gets its grace, unless the hub
+			// is shutting down.
+			parent = h.ctx
+		}
+		ctx, cancel := context.WithTimeout(parent, max(h.cfg.WriteTimeout, time.Second))
 		s.flush(ctx)
 		cancel()
 	}

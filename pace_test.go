@@ -1,0 +1,123 @@
+package chat
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestBusyLobbyMemberKeepsUp: a lobby member over TCP that reads every
+// message, in a room where a cs168 user sends as fast as flood control
+// lets it (a burst of 40, then 20 a second), is not dropped, and gets
+// every line: each of its reads holds whole messages (apart, as it
+// reads promptly; several whole ones together if it reads late), never a
+// message cut in two. With the fixed 200 ms pause it got 5 a second and
+// its queue overflowed.
+func TestBusyLobbyMemberKeepsUp(t *testing.T) {
+	t.Parallel()
+	events := newEventLog()
+	h := NewHub(Config{MaxQueueBytes: 2500, Observer: events}) // default flood control
+	lb := dialTCP(t, serveTCP(t, h, Lobby))
+	buf := make([]byte, MaxMessage)
+	read := func() string {
+		t.Helper()
+		lb.SetReadDeadline(time.Now().Add(testTimeout))
+		n, err := lb.Read(buf)
+		if err != nil {
+			t.Fatalf("lobby member: read: %v (%q)", err, buf[:n])
+		}
+		return string(buf[:n])
+	}
+	lb.Write([]byte("/join r"))
+	read()
+	lb.Write([]byte("/nick lou"))
+	if got := read(); got != LobbyOK {
+		t.Fatalf("/nick: %q", got)
+	}
+	read() // You have joined a new room.
+	mt := serveProtocol(t, h, CS168)
+	cs := join(t, h, mt, "cee", "r")
+
+	const lines = 100 // the burst, then 3 s at 20 a second
+	var want []string
+	for i := range lines {
+		want = append(want, fmt.Sprintf("cee> line %03d %s", i, strings.Repeat("x", 30)))
+	}
+	go func() {
+		for i := range lines {
+			cs.fw.WriteString(fmt.Sprintf("line %03d %s", i, strings.Repeat("x", 30)))
+		}
+	}()
+	got, merged := 0, 0
+	for got < lines {
+		r := read()
+		if r == "cee has joined the room." || r == "There are 2 people in the room." {
+			continue
+		}
+		n := 0
+		for rest := r; rest != ""; n++ {
+			if got+n >= lines || !strings.HasPrefix(rest, want[got+n]) {
+				t.Fatalf("read %q after %d lines: want whole messages, next %q", r, got, want[min(got+n, lines-1)])
+			}
+			rest = rest[len(want[got+n]):]
+		}
+		if n > 1 {
+			merged++
+		}
+		got += n
+	}
+	t.Logf("%d lines, %d reads held more than one", got, merged)
+	for {
+		select {
+		case e := <-events.ch:
+			if e.Kind == EventSlowConsumer {
+				t.Errorf("%s was dropped as a slow consumer", e.Name)
+			}
+			continue
+		default:
+		}
+		break
+	}
+}
+
+// TestPaceRule: under any load, the gaps the lobby writer keeps between
+// messages of room traffic are at least a twentieth of the pause, at
+// most the pause, and the messages written within any one pause
+// together fit one read of MaxMessage bytes.
+func TestPaceRule(t *testing.T) {
+	t.Parallel()
+	const pause = 200 * time.Millisecond
+	var l paceLog
+	type write struct {
+		at   moment
+		size int
+	}
+	var log []write
+	now := moment(time.Hour)
+	for i := range 5000 {
+		size := 1 + (i*7919)%MaxMessage
+		if i%3 != 0 {
+			size = 1 + (i*31)%120
+		}
+		g := l.gap(pause, 1+(i*13)%50, size, now)
+		if g > pause || (len(log) > 0 && g < pause/minPauseDivisor) {
+			t.Fatalf("write %d: gap %v, want %v to %v", i, g, pause/minPauseDivisor, pause)
+		}
+		if len(log) > 0 {
+			now = log[len(log)-1].at + moment(g)
+		}
+		now += moment(time.Duration(i%4) * time.Millisecond) // the write itself takes a while
+		l.wrote(now, size, pause)
+		log = append(log, write{now, size})
+		sum := 0
+		for _, w := range log {
+			if w.at > now-moment(pause) {
+				sum += w.size
+			}
+		}
+		if sum > MaxMessage {
+			t.Fatalf("write %d: %d bytes written within one pause", i, sum)
+		}
+	}
+}
