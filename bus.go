@@ -193,7 +193,8 @@ func (m Message) PlainText() []byte {
 // NewMemBus.
 type MemBus struct {
 	subMu sync.RWMutex
-	subs  map[string][]*memSub // copied on write: Publish reads a snapshot
+	subs  map[string][]*memSub   // copied on write: Publish reads a snapshot
+	turns map[string]*sync.Mutex // per room with subscribers: held while one message reaches them all
 
 	mu      sync.Mutex
 	rooms   map[string]struct{}
@@ -209,6 +210,7 @@ type memSub struct{ deliver func(Message) }
 func NewMemBus() *MemBus {
 	return &MemBus{
 		subs:    make(map[string][]*memSub),
+		turns:   make(map[string]*sync.Mutex),
 		rooms:   make(map[string]struct{}),
 		members: make(map[string][]Member),
 		claims:  make(map[string]claimSet),
@@ -216,10 +218,17 @@ func NewMemBus() *MemBus {
 }
 
 // Publish calls every subscriber of room with m, in the calling goroutine.
+// Two messages published to one room at once reach every subscriber in
+// the same order: the room's turn is held while one reaches them all.
 func (b *MemBus) Publish(room string, m Message) error {
 	b.subMu.RLock()
-	subs := b.subs[room]
+	subs, turn := b.subs[room], b.turns[room]
 	b.subMu.RUnlock()
+	if turn == nil {
+		return nil
+	}
+	turn.Lock()
+	defer turn.Unlock()
 	for _, s := range subs {
 		s.deliver(m)
 	}
@@ -231,6 +240,9 @@ func (b *MemBus) Subscribe(room string, deliver func(Message)) (func(), error) {
 	s := &memSub{deliver: deliver}
 	b.subMu.Lock()
 	b.subs[room] = append(slices.Clip(b.subs[room]), s)
+	if b.turns[room] == nil {
+		b.turns[room] = new(sync.Mutex)
+	}
 	b.subMu.Unlock()
 	var once sync.Once
 	return func() {
@@ -240,6 +252,7 @@ func (b *MemBus) Subscribe(room string, deliver func(Message)) (func(), error) {
 			subs := slices.DeleteFunc(slices.Clone(b.subs[room]), func(x *memSub) bool { return x == s })
 			if len(subs) == 0 {
 				delete(b.subs, room)
+				delete(b.turns, room)
 			} else {
 				b.subs[room] = subs
 			}
