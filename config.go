@@ -68,7 +68,12 @@ type Config struct {
 	// within seconds of connecting and then no longer count, and only a
 	// lobby person still reading its menu stays silent for long. A source
 	// holding sockets open without speaking gets no more than this many,
-	// whatever MaxSilentConns is. Zero means 32; negative means no limit.
+	// whatever MaxSilentConns is. A connection counts against it once it
+	// has been silent for 2 s, so that a burst of clients that each send
+	// their name at once is not refused for the moment before the server
+	// has read them; what a source opens within those seconds counts
+	// towards MaxSilentConns, where the eviction above keeps it from
+	// shutting others out. Zero means 32; negative means no limit.
 	MaxSilentPerIP int
 
 	// IdleTimeout closes a connection that sends nothing for this long.

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/netip"
 	"slices"
+	"sort"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -43,8 +44,9 @@ type Hub struct {
 	cancel    context.CancelFunc
 	wg        sync.WaitGroup
 
-	silentMu sync.Mutex // guards silent; taken after h.mu when both are
-	silent   silentSet  // connections that have not sent their first message
+	silentMu    sync.Mutex    // guards silent; taken after h.mu when both are
+	silent      silentSet     // connections that have not sent their first message
+	silentGrace time.Duration // see silentGrace
 
 	claimMu     sync.Mutex
 	claimScopes []*string // the claims scopes this hub has claimed in, whose rooms exist (see claims.go)
@@ -59,20 +61,21 @@ func NewHub(cfg Config) *Hub {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Hub{
-		ctx:        ctx,
-		cancel:     cancel,
-		cfg:        cfg,
-		id:         newHubID(),
-		quietAfter: quietAfter,
-		born:       time.Now(),
-		bus:        bus,
-		rooms:      make(map[string]*room),
-		sessions:   make(map[uint64]*session),
-		wants:      kindsOf(cfg.Observer),
-		bots:       make(map[*Bot]struct{}),
-		perIP:      make(map[string]int),
-		listeners:  make(map[Transport]struct{}),
-		done:       make(chan struct{}),
+		ctx:         ctx,
+		cancel:      cancel,
+		cfg:         cfg,
+		id:          newHubID(),
+		quietAfter:  quietAfter,
+		silentGrace: silentGrace,
+		born:        time.Now(),
+		bus:         bus,
+		rooms:       make(map[string]*room),
+		sessions:    make(map[uint64]*session),
+		wants:       kindsOf(cfg.Observer),
+		bots:        make(map[*Bot]struct{}),
+		perIP:       make(map[string]int),
+		listeners:   make(map[Transport]struct{}),
+		done:        make(chan struct{}),
 	}
 }
 
@@ -249,11 +252,26 @@ func (h *Hub) refuse(conn net.Conn, p Protocol, err error) {
 }
 
 // silentSet holds the connections that have not sent their first message,
-// by source (silentSource), oldest first.
+// by source (silentSource), oldest first, with when each was admitted.
 type silentSet struct {
 	n  int
-	by map[string][]*session
+	by map[string][]silentConn
 }
+
+type silentConn struct {
+	s  *session
+	at time.Time
+}
+
+// silentGrace is how long a connection is silent before it counts against
+// its source's MaxSilentPerIP. A burst of clients behind one address that
+// each send their name at once (a class starting its clients together, a
+// test harness) is registered faster than its sessions read: counted at
+// once, the server's own lag would refuse them. A source that keeps
+// sockets open without speaking is bounded from a grace after it starts;
+// what it opens within the grace counts towards MaxSilentConns, where the
+// eviction of the biggest holder keeps it from shutting others out.
+const silentGrace = 2 * time.Second
 
 // silentSource is the source a connection's silence is counted against:
 // its IPv4 address, or the /64 network of its IPv6 address (one host
@@ -273,7 +291,8 @@ func silentSource(addr string) string {
 	return ip.String()
 }
 
-// admitSilent counts s as silent, within MaxSilentPerIP and
+// admitSilent counts s as silent, within MaxSilentPerIP (counting the
+// source's connections silent for longer than h.silentGrace) and
 // MaxSilentConns. At the global limit it makes room by taking the oldest
 // silent connection of the source holding the most, if that source holds
 // more than s's would with s (so that no source can shut others out, and
@@ -282,31 +301,37 @@ func silentSource(addr string) string {
 // h.mu is held.
 func (h *Hub) admitSilent(s *session) (evicted *session, _ error) {
 	src := silentSource(s.addr)
+	now := time.Now()
 	h.silentMu.Lock()
 	defer h.silentMu.Unlock()
 	set := &h.silent
-	mine := len(set.by[src])
+	held := set.by[src]
+	mine := len(held)
 	if h.cfg.MaxSilentPerIP > 0 && mine >= h.cfg.MaxSilentPerIP {
-		return nil, fmt.Errorf("chat: %d connections from %s that have not spoken yet: %w", mine, src, ErrTooManyConns)
+		// Oldest first: those past the grace are a prefix.
+		old := sort.Search(mine, func(i int) bool { return now.Sub(held[i].at) < h.silentGrace })
+		if old >= h.cfg.MaxSilentPerIP {
+			return nil, fmt.Errorf("chat: %d connections from %s that have not spoken yet: %w", mine, src, ErrTooManyConns)
+		}
 	}
 	if h.cfg.MaxSilentConns > 0 && set.n >= h.cfg.MaxSilentConns {
 		var most string
-		held := 0
+		n := 0
 		for src, ss := range set.by {
-			if len(ss) > held {
-				most, held = src, len(ss)
+			if len(ss) > n {
+				most, n = src, len(ss)
 			}
 		}
-		if held <= mine+1 {
+		if n <= mine+1 {
 			return nil, fmt.Errorf("chat: %d connections that have not spoken yet: %w", set.n, ErrTooManyConns)
 		}
-		evicted = set.by[most][0]
+		evicted = set.by[most][0].s
 		set.remove(most, evicted)
 	}
 	if set.by == nil {
-		set.by = make(map[string][]*session)
+		set.by = make(map[string][]silentConn)
 	}
-	set.by[src] = append(set.by[src], s)
+	set.by[src] = append(held, silentConn{s, now})
 	set.n++
 	return evicted, nil
 }
@@ -315,7 +340,7 @@ func (h *Hub) admitSilent(s *session) (evicted *session, _ error) {
 // was.
 func (set *silentSet) remove(src string, s *session) bool {
 	ss := set.by[src]
-	i := slices.Index(ss, s)
+	i := slices.IndexFunc(ss, func(c silentConn) bool { return c.s == s })
 	if i < 0 {
 		return false
 	}

@@ -423,9 +423,9 @@ func TestNoMemoryRelease(t *testing.T) {
 }
 
 // TestLobbyWaitsForAPerson: a lobby client connects and then asks the
-// person, so the hello timeout does not apply to the lobby: a lobby
-// connection opened before a cs168 one outlives the cs168 one's hello
-// timeout and is then served (issue 11, item 7).
+// person, so Config.HelloTimeout does not apply to the lobby (it has its
+// own, of minutes): a lobby connection opened before a cs168 one outlives
+// the cs168 one's hello timeout and is then served (issue 11, item 7).
 func TestLobbyWaitsForAPerson(t *testing.T) {
 	t.Parallel()
 	events := newEventLog()
@@ -654,5 +654,42 @@ func TestNoticeNoHello(t *testing.T) {
 		if got := noticeNoHello(d); got != want {
 			t.Errorf("noticeNoHello(%v) = %q, want %q", d, got, want)
 		}
+	}
+}
+
+// TestSilentPerIPBound: a source's connections silent past the grace are
+// bounded by MaxSilentPerIP (32 by default); one more from it is told the
+// server is full, while another address is admitted (issue 23, item 4).
+func TestSilentPerIPBound(t *testing.T) {
+	t.Parallel()
+	h := NewHub(Config{})
+	h.silentGrace = 0 // every connection counts at once
+	st := serveSourced(t, h)
+	for range 32 {
+		st.dialFrom(t, h, "2001:db8::1")
+	}
+	// The same /64.
+	st.dialFrom(t, h, "2001:db8::2").expect(noticeFull)
+	ann := st.dialFrom(t, h, "2001:db8:1::1")
+	ann.name = "ann"
+	ann.send("ann", "/list")
+	ann.expect("")
+}
+
+// TestSilentBurstFromOneAddress: more clients than MaxSilentPerIP connect
+// from one address at once and then each sends its name: none is refused,
+// since a connection counts against its source only after the grace.
+func TestSilentBurstFromOneAddress(t *testing.T) {
+	t.Parallel()
+	h := NewHub(Config{})
+	st := serveSourced(t, h)
+	var class []*tclient
+	for range 100 {
+		class = append(class, st.dialFrom(t, h, "203.0.113.9"))
+	}
+	for i, c := range class {
+		c.name = fmt.Sprintf("pupil%d", i)
+		c.send(c.name, "/list")
+		c.expect("")
 	}
 }
