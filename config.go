@@ -46,13 +46,35 @@ type Config struct {
 	// whole message; one that opens and never speaks is closed. The cs168
 	// and im clients send the user's name as soon as they connect. A
 	// Patient protocol sets its own (the lobby's clients ask their person
-	// first: none). Zero means 30 s; negative means no limit.
+	// first: 5 minutes by default, see LobbyOptions). Zero means 30 s;
+	// negative means no limit.
 	HelloTimeout time.Duration
 
 	// MaxSilentConns bounds the connections that have not yet sent their
-	// first message, in every protocol; one more is told the server is
-	// full and closed. Zero means 1,000; negative means no limit.
+	// first message, in every protocol. When it is reached, a new
+	// connection is not simply refused, which would let one source lock
+	// everyone out: if some address holds more silent connections than
+	// the newcomer's would with it, the oldest silent connection of the
+	// address that holds the most is told the server is full and closed,
+	// and the newcomer is admitted; otherwise the newcomer is told the
+	// server is full and closed. Zero means 1,000; negative means no limit.
 	MaxSilentConns int
+
+	// MaxSilentPerIP bounds the connections from one address (IPv4
+	// address, or IPv6 /64 network) that have not yet sent their first
+	// message; one more from it is told the server is full and closed.
+	// Unlike MaxConnsPerIP it is safe behind NAT: the people of a
+	// classroom sharing an address each send their name (cs168, im, IRC)
+	// within seconds of connecting and then no longer count, and only a
+	// lobby person still reading its menu stays silent for long. A source
+	// holding sockets open without speaking gets no more than this many,
+	// whatever MaxSilentConns is. A connection counts against it once it
+	// has been silent for 2 s, so that a burst of clients that each send
+	// their name at once is not refused for the moment before the server
+	// has read them; what a source opens within those seconds counts
+	// towards MaxSilentConns, where the eviction above keeps it from
+	// shutting others out. Zero means 32; negative means no limit.
+	MaxSilentPerIP int
 
 	// IdleTimeout closes a connection that sends nothing for this long.
 	// None of the course protocols has a keep-alive, so a quiet user would
@@ -145,6 +167,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.MaxSilentConns == 0 {
 		c.MaxSilentConns = 1000
+	}
+	if c.MaxSilentPerIP == 0 {
+		c.MaxSilentPerIP = 32
 	}
 	if c.FloodRate == 0 {
 		c.FloodRate = 20

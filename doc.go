@@ -196,14 +196,16 @@
 // # Limits
 //
 // Config bounds what a client can cost: connections in all and per IP,
-// a deadline for the first message (HelloTimeout; none for the lobby,
-// whose clients ask their person first), connections that have not spoken
-// yet (MaxSilentConns), an optional idle
+// a deadline for the first message (HelloTimeout; 5 minutes for the
+// lobby, whose clients ask their person first), connections that have not
+// spoken yet, per source and in all (MaxSilentPerIP, MaxSilentConns), an
+// optional idle
 // timeout, a write deadline, the outbound queue, and flood control (a
 // token bucket per connection that slows the flooder and nobody else).
 // Every field's zero value is a working default, written on the field.
 // Hub.Shutdown tells every client, in its protocol, that the server is going
-// down, flushes within its context's time and closes every connection.
+// down, flushes within its context's time and closes every connection,
+// in parallel.
 // SECURITY.md in the repository lists the defences and what is not
 // promised (the protocols have no authentication).
 //

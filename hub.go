@@ -7,7 +7,9 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"slices"
+	"sort"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -19,7 +21,6 @@ import (
 type Hub struct {
 	cfg      Config
 	nextID   atomic.Uint64
-	silent   atomic.Int64  // connections that have not sent their first message
 	messages atomic.Uint64 // chat lines and whispers said (Stats)
 	drops    atomic.Uint64 // slow consumers dropped, bot messages dropped (Stats)
 	stopping atomic.Bool   // set by Shutdown: no new connections, no more messages handled or fanned out
@@ -46,6 +47,10 @@ type Hub struct {
 	empty   map[string]*emptyRoom // under mu: the rooms this hub will delete unless joined first (see lifecycle.go)
 	sweeper *time.Timer           // under mu: the next sweep for empty rooms no hub saw emptied (see lifecycle.go)
 
+	silentMu    sync.Mutex    // guards silent; taken after h.mu when both are
+	silent      silentSet     // connections that have not sent their first message
+	silentGrace time.Duration // see silentGrace
+
 	claimMu     sync.Mutex
 	claimScopes []*string // the claims scopes this hub has claimed in, whose rooms exist (see claims.go)
 }
@@ -59,21 +64,22 @@ func NewHub(cfg Config) *Hub {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	h := &Hub{
-		ctx:        ctx,
-		cancel:     cancel,
-		cfg:        cfg,
-		id:         newHubID(),
-		quietAfter: quietAfter,
-		born:       time.Now(),
-		bus:        bus,
-		rooms:      make(map[string]*room),
-		sessions:   make(map[uint64]*session),
-		wants:      kindsOf(cfg.Observer),
-		bots:       make(map[*Bot]struct{}),
-		perIP:      make(map[string]int),
-		listeners:  make(map[Transport]struct{}),
-		empty:      make(map[string]*emptyRoom),
-		done:       make(chan struct{}),
+		ctx:         ctx,
+		cancel:      cancel,
+		cfg:         cfg,
+		id:          newHubID(),
+		quietAfter:  quietAfter,
+		silentGrace: silentGrace,
+		born:        time.Now(),
+		bus:         bus,
+		rooms:       make(map[string]*room),
+		sessions:    make(map[uint64]*session),
+		wants:       kindsOf(cfg.Observer),
+		bots:        make(map[*Bot]struct{}),
+		perIP:       make(map[string]int),
+		listeners:   make(map[Transport]struct{}),
+		empty:       make(map[string]*emptyRoom),
+		done:        make(chan struct{}),
 	}
 	if n, ok := bus.(UndeliveredNotifier); ok {
 		n.NotifyUndelivered(h.undeliveredLater)
@@ -136,7 +142,8 @@ func (h *Hub) ServeProtocol(t Transport, p Protocol) error {
 		pause = 0
 		s, err := h.register(conn, p)
 		if errors.Is(err, ErrTooManyConns) {
-			continue // told and closed by register
+			go h.refuse(conn, p, err) // in a goroutine: the peer may not read
+			continue
 		}
 		if err != nil {
 			return err
@@ -157,6 +164,11 @@ func (h *Hub) ServeConn(ctx context.Context, conn net.Conn, p Protocol) error {
 		return errors.New("chat: serve conn: no protocol")
 	}
 	s, err := h.register(conn, p)
+	if errors.Is(err, ErrTooManyConns) {
+		// Told before ServeConn returns: the caller (a WebSocket handler)
+		// may tear the connection down as soon as it does.
+		h.refuse(conn, p, err)
+	}
 	if err != nil {
 		return err
 	}
@@ -196,47 +208,169 @@ func (h *Hub) unpark(s *session) {
 }
 
 // register creates the session for conn and counts it in h.wg; the caller
-// must call h.wg.Done when it ends. A connection over a limit is told so
-// in its protocol and closed (in a goroutine of its own, since the peer may
-// not read), and register returns ErrTooManyConns.
+// must call h.wg.Done when it ends. A connection over a limit is not
+// served: register returns an error matching ErrTooManyConns, still
+// counted in h.wg, and the caller must call refuse, which tells it so and
+// closes it. Reaching MaxSilentConns may instead make room by evicting
+// another address's oldest silent connection (see Config.MaxSilentConns).
 func (h *Hub) register(conn net.Conn, p Protocol) (*session, error) {
 	s := &session{hub: h, conn: conn, id: h.nextID.Add(1), proto: p, addr: remoteAddr(conn), stop: make(chan struct{})}
 	ip := hostOf(s.addr)
 	// Checked under h.mu, which Shutdown takes after setting stopping: a
 	// session is either counted in h.wg before Shutdown waits, or refused.
 	h.mu.Lock()
-	defer h.mu.Unlock()
 	if h.stopping.Load() {
+		h.mu.Unlock()
 		conn.Close()
 		return nil, ErrHubClosed
 	}
 	var full error
+	var evicted *session
 	switch {
 	case h.cfg.MaxConns > 0 && len(h.sessions) >= h.cfg.MaxConns:
 		full = fmt.Errorf("chat: %d connections: %w", len(h.sessions), ErrTooManyConns)
 	case h.cfg.MaxConnsPerIP > 0 && h.perIP[ip] >= h.cfg.MaxConnsPerIP:
 		full = fmt.Errorf("chat: %d connections from %s: %w", h.perIP[ip], ip, ErrTooManyConns)
-	case h.cfg.MaxSilentConns > 0 && h.silent.Load() >= int64(h.cfg.MaxSilentConns):
-		full = fmt.Errorf("chat: %d connections that have not spoken yet: %w", h.silent.Load(), ErrTooManyConns)
+	default:
+		evicted, full = h.admitSilent(s)
 	}
+	h.wg.Add(1) // for the session, or for refuse
 	if full != nil {
-		h.wg.Add(1)
-		go func() {
-			defer h.wg.Done()
-			conn.SetWriteDeadline(time.Now().Add(time.Second))
-			conn.Write(p.Notice(noticeFull))
-			conn.Close()
-			h.observe(Event{Kind: EventError, Protocol: p.Name(), Addr: s.addr, Err: full})
-		}()
+		h.mu.Unlock()
 		return nil, full
 	}
 	h.sessions[s.id] = s
-	h.silent.Add(1) // until its first message (dispatch) or its end (forget)
 	if h.cfg.MaxConnsPerIP > 0 {
 		h.perIP[ip]++
 	}
-	h.wg.Add(1)
+	h.mu.Unlock()
+	if evicted != nil {
+		evicted.kickWith(fmt.Errorf("chat: %s: evicted for a connection from another address: %w (%w)",
+			evicted.addr, ErrTooManyConns, ErrKicked), evicted.proto.Notice(noticeFull))
+	}
 	return s, nil
+}
+
+// refuse tells conn, which register refused with err, that the server is
+// full, in protocol p, and closes it; it marks the refusal done in h.wg.
+// The peer has a second to take the notice.
+func (h *Hub) refuse(conn net.Conn, p Protocol, err error) {
+	defer h.wg.Done()
+	conn.SetWriteDeadline(time.Now().Add(time.Second))
+	conn.Write(p.Notice(noticeFull))
+	conn.Close()
+	h.observe(Event{Kind: EventError, Protocol: p.Name(), Addr: remoteAddr(conn), Err: err})
+}
+
+// silentSet holds the connections that have not sent their first message,
+// by source (silentSource), oldest first, with when each was admitted.
+type silentSet struct {
+	n  int
+	by map[string][]silentConn
+}
+
+type silentConn struct {
+	s  *session
+	at time.Time
+}
+
+// silentGrace is how long a connection is silent before it counts against
+// its source's MaxSilentPerIP. A burst of clients behind one address that
+// each send their name at once (a class starting its clients together, a
+// test harness) is registered faster than its sessions read: counted at
+// once, the server's own lag would refuse them. A source that keeps
+// sockets open without speaking is bounded from a grace after it starts;
+// what it opens within the grace counts towards MaxSilentConns, where the
+// eviction of the biggest holder keeps it from shutting others out.
+const silentGrace = 2 * time.Second
+
+// silentSource is the source a connection's silence is counted against:
+// its IPv4 address, or the /64 network of its IPv6 address (one host
+// commonly has a whole /64), or the address itself when it is no IP.
+func silentSource(addr string) string {
+	host := hostOf(addr)
+	ip, err := netip.ParseAddr(host)
+	if err != nil {
+		return host
+	}
+	ip = ip.Unmap()
+	if ip.Is6() {
+		if pfx, err := ip.WithZone("").Prefix(64); err == nil {
+			return pfx.String()
+		}
+	}
+	return ip.String()
+}
+
+// admitSilent counts s as silent, within MaxSilentPerIP (counting the
+// source's connections silent for longer than h.silentGrace) and
+// MaxSilentConns. At the global limit it makes room by taking the oldest
+// silent connection of the source holding the most, if that source holds
+// more than s's would with s (so that no source can shut others out, and
+// sources of equal weight do not evict each other); the caller must kick
+// it. It returns an error matching ErrTooManyConns when s is refused.
+// h.mu is held.
+func (h *Hub) admitSilent(s *session) (evicted *session, _ error) {
+	src := silentSource(s.addr)
+	now := time.Now()
+	h.silentMu.Lock()
+	defer h.silentMu.Unlock()
+	set := &h.silent
+	held := set.by[src]
+	mine := len(held)
+	if h.cfg.MaxSilentPerIP > 0 && mine >= h.cfg.MaxSilentPerIP {
+		// Oldest first: those past the grace are a prefix.
+		old := sort.Search(mine, func(i int) bool { return now.Sub(held[i].at) < h.silentGrace })
+		if old >= h.cfg.MaxSilentPerIP {
+			return nil, fmt.Errorf("chat: %d connections from %s that have not spoken yet: %w", mine, src, ErrTooManyConns)
+		}
+	}
+	if h.cfg.MaxSilentConns > 0 && set.n >= h.cfg.MaxSilentConns {
+		var most string
+		n := 0
+		for src, ss := range set.by {
+			if len(ss) > n {
+				most, n = src, len(ss)
+			}
+		}
+		if n <= mine+1 {
+			return nil, fmt.Errorf("chat: %d connections that have not spoken yet: %w", set.n, ErrTooManyConns)
+		}
+		evicted = set.by[most][0].s
+		set.remove(most, evicted)
+	}
+	if set.by == nil {
+		set.by = make(map[string][]silentConn)
+	}
+	set.by[src] = append(held, silentConn{s, now})
+	set.n++
+	return evicted, nil
+}
+
+// remove takes s out of the set, if it is there, and reports whether it
+// was.
+func (set *silentSet) remove(src string, s *session) bool {
+	ss := set.by[src]
+	i := slices.IndexFunc(ss, func(c silentConn) bool { return c.s == s })
+	if i < 0 {
+		return false
+	}
+	if len(ss) == 1 {
+		delete(set.by, src)
+	} else {
+		set.by[src] = slices.Delete(ss, i, i+1)
+	}
+	set.n--
+	return true
+}
+
+// spoke stops counting s as silent: it has sent its first message, or
+// ended without one.
+func (h *Hub) spoke(s *session) {
+	src := silentSource(s.addr)
+	h.silentMu.Lock()
+	h.silent.remove(src, s)
+	h.silentMu.Unlock()
 }
 
 // newHubID returns a random hub ID of 16 hex digits.
@@ -265,6 +399,14 @@ func remoteAddr(c net.Conn) string {
 // ErrHubClosed, disconnects every client, and waits until every session has
 // ended or ctx is done, whichever comes first. It returns ctx's error if the
 // sessions did not all end in time. Calling it again waits again.
+//
+// Every client is sent the shutdown notice, and the writers have half of
+// ctx's time (at most Config.WriteTimeout) to deliver it. Then every
+// connection is hung up in parallel, each with a linger of at most a
+// second (a TCP client that closes its side at once ends sooner; a
+// WebSocket client has its ws.Options.CloseLinger to answer the close
+// frame), so that clients that do not answer cost one linger in all,
+// not one each.
 func (h *Hub) Shutdown(ctx context.Context) error {
 	if h.stopping.CompareAndSwap(false, true) {
 		close(h.done)
@@ -329,17 +471,34 @@ func (h *Hub) Shutdown(ctx context.Context) error {
 	// the client still sends until it closes too or a second passes. Closing
 	// a socket with unread input would send a reset, and a reset makes the
 	// client's kernel drop what it has not read yet: the notice itself.
+	// Every connection is hung up at once: closing one may wait on its
+	// peer (a WebSocket's close handshake, bounded by ws.Options'
+	// CloseLinger; TLS's close_notify), and a peer that does not answer
+	// must not hold up the others one after another. A plain TCP or Unix
+	// socket half-closes without waiting, in this goroutine; any other is
+	// closed in a goroutine of its own.
 	linger := time.Now().Add(min(time.Second, budget))
+	var hung sync.WaitGroup
 	for _, s := range sessions {
-		s.hangUp(linger)
-	}
-	// Every parked session has been woken by hangUp, and none parks (or
-	// makes a parker) once stopping is set.
-	if p := h.parker.Swap(nil); p != nil {
-		p.close()
+		switch s.conn.(type) {
+		case *net.TCPConn, *net.UnixConn:
+			s.hangUp(linger)
+		default:
+			hung.Add(1)
+			go func() {
+				defer hung.Done()
+				s.hangUp(linger)
+			}()
+		}
 	}
 	ended := make(chan struct{})
 	go func() {
+		hung.Wait()
+		// Every parked session has been woken by hangUp, and none parks
+		// (or makes a parker) once stopping is set.
+		if p := h.parker.Swap(nil); p != nil {
+			p.close()
+		}
 		h.wg.Wait()
 		close(ended)
 	}()
@@ -366,6 +525,26 @@ const (
 	noticeNotSent      = "Your message may not have reached everyone."
 )
 
+// noticeNoHello tells a Patient protocol's client that it was closed for
+// sending nothing within d: "You were disconnected: no command within 5
+// minutes."
+func noticeNoHello(d time.Duration) string {
+	var span string
+	switch {
+	case d == time.Minute:
+		span = "1 minute"
+	case d%time.Minute == 0:
+		span = fmt.Sprintf("%d minutes", d/time.Minute)
+	case d == time.Second:
+		span = "1 second"
+	case d%time.Second == 0:
+		span = fmt.Sprintf("%d seconds", d/time.Second)
+	default:
+		span = d.String()
+	}
+	return "You were disconnected: no command within " + span + "."
+}
+
 // helloTimeout is the first-message deadline of a connection speaking p.
 func (h *Hub) helloTimeout(p Protocol) time.Duration {
 	if patient, ok := p.(Patient); ok {
@@ -378,7 +557,7 @@ func (h *Hub) helloTimeout(p Protocol) time.Duration {
 // session's reader, at the end.
 func (h *Hub) forget(s *session) {
 	if s.handled == 0 { // a silent connection that ends is no longer silent
-		h.silent.Add(-1)
+		h.spoke(s)
 	}
 	h.mu.Lock()
 	delete(h.sessions, s.id)

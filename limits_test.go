@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"runtime"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -421,9 +423,9 @@ func TestNoMemoryRelease(t *testing.T) {
 }
 
 // TestLobbyWaitsForAPerson: a lobby client connects and then asks the
-// person, so the hello timeout does not apply to the lobby: a lobby
-// connection opened before a cs168 one outlives the cs168 one's hello
-// timeout and is then served (issue 11, item 7).
+// person, so Config.HelloTimeout does not apply to the lobby (it has its
+// own, of minutes): a lobby connection opened before a cs168 one outlives
+// the cs168 one's hello timeout and is then served (issue 11, item 7).
 func TestLobbyWaitsForAPerson(t *testing.T) {
 	t.Parallel()
 	events := newEventLog()
@@ -521,4 +523,173 @@ func TestLobbyShutdownNoticeAfterBacklog(t *testing.T) {
 		t.Errorf("last message %q, want %q", last, noticeShutdown)
 	}
 	<-done
+}
+
+// sourced is an in-memory transport whose connections come from the
+// address the test last set: a stand-in for many clients behind few IPs.
+type sourced struct {
+	*MemTransport
+	from atomic.Pointer[string]
+	n    atomic.Int64
+}
+
+func (t *sourced) Accept() (net.Conn, error) {
+	c, err := t.MemTransport.Accept()
+	if err != nil {
+		return nil, err
+	}
+	return &sourcedConn{Conn: c, remote: memAddr(fmt.Sprintf("%s:%d", *t.from.Load(), 1024+t.n.Add(1)))}, nil
+}
+
+type sourcedConn struct {
+	net.Conn
+	remote net.Addr
+}
+
+func (c *sourcedConn) RemoteAddr() net.Addr { return c.remote }
+
+// serveSourced serves h's protocol over a sourced transport for the
+// test's life.
+func serveSourced(t *testing.T, h *Hub) *sourced {
+	t.Helper()
+	st := &sourced{MemTransport: NewMemTransport()}
+	serveWith(t, h, func(Transport) error { return h.Serve(st) })
+	return st
+}
+
+// dialFrom connects a client from IP ip that has sent nothing yet.
+func (st *sourced) dialFrom(t *testing.T, h *Hub, ip string) *tclient {
+	t.Helper()
+	st.from.Store(&ip)
+	return dial(t, h, st.MemTransport)
+}
+
+// TestSilentSourceCannotLockOut: 1,000 connections from one IP that never
+// speak, with the default limits, do not keep a user from another IP out:
+// silent connections are bounded per IP by default (issue 23, item 4).
+func TestSilentSourceCannotLockOut(t *testing.T) {
+	t.Parallel()
+	h := NewHub(Config{})
+	st := serveSourced(t, h)
+	for range 1000 {
+		st.dialFrom(t, h, "192.0.2.1")
+	}
+	ann := st.dialFrom(t, h, "198.51.100.7")
+	ann.name = "ann"
+	ann.send("ann", "/create r", "/list")
+	if got := ann.recv(1); got[0] != "r" {
+		t.Fatalf("ann, from another IP, got %q, want the room list", got)
+	}
+	bob := st.dialFrom(t, h, "198.51.100.8")
+	bob.name = "bob"
+	bob.send("bob", "/join r")
+	ann.expect("bob has joined")
+	bob.send("hello")
+	ann.expect("[bob] hello")
+}
+
+// TestSilentEviction: when the silent connections of several sources
+// reach MaxSilentConns, a newcomer from another IP is admitted in place
+// of the oldest silent connection of the source holding the most, which
+// is told the server is full; a newcomer from that source itself is
+// refused (issue 23, item 4).
+func TestSilentEviction(t *testing.T) {
+	t.Parallel()
+	h := NewHub(Config{MaxSilentConns: 50})
+	st := serveSourced(t, h)
+	var big []*tclient
+	for range 32 { // the default per-IP bound
+		big = append(big, st.dialFrom(t, h, "192.0.2.1"))
+	}
+	for range 18 {
+		st.dialFrom(t, h, "192.0.2.2")
+	}
+	ann := st.dialFrom(t, h, "198.51.100.7")
+	ann.name = "ann"
+	big[0].expect(noticeFull)
+	big[0].expectClosed()
+	// 192.0.2.1 now holds 31 silent connections, no more than it would
+	// hold with the newcomer: refused.
+	again := st.dialFrom(t, h, "192.0.2.1")
+	again.expect(noticeFull)
+	ann.send("ann", "/create r", "/list")
+	if got := ann.recv(1); got[0] != "r" {
+		t.Fatalf("ann got %q, want the room list", got)
+	}
+}
+
+// TestLobbyHelloDeadline: the lobby's first message has a deadline by
+// default, long enough to read a menu, and a connection that sends
+// nothing in time is told why before it is closed (issue 23, item 4).
+func TestLobbyHelloDeadline(t *testing.T) {
+	t.Parallel()
+	for _, p := range []Protocol{Lobby, NewLobby(LobbyOptions{Pause: -1})} {
+		if got := p.(Patient).HelloTimeout(); got != 5*time.Minute {
+			t.Errorf("lobby hello timeout %v by default, want 5m", got)
+		}
+	}
+	if got := NewLobby(LobbyOptions{HelloTimeout: -1}).(Patient).HelloTimeout(); got != 0 {
+		t.Errorf("negative lobby hello timeout: %v, want 0 (none)", got)
+	}
+	events := newEventLog()
+	h := NewHub(Config{Observer: events})
+	silent := dialTCP(t, serveTCP(t, h, NewLobby(LobbyOptions{Pause: -1, HelloTimeout: 200 * time.Millisecond})))
+	if d := events.waitFor(t, EventDisconnect); d.Reason != ReasonIdle {
+		t.Errorf("silent lobby connection: %+v", d)
+	}
+	got, err := io.ReadAll(silent)
+	if want := "You were disconnected: no command within 200ms."; string(got) != want || err != nil {
+		t.Errorf("silent lobby connection read %q, %v; want %q, then the end", got, err, want)
+	}
+}
+
+// TestNoticeNoHello: the lobby's default deadline is worded for people.
+func TestNoticeNoHello(t *testing.T) {
+	for d, want := range map[time.Duration]string{
+		DefaultLobbyHelloTimeout: "You were disconnected: no command within 5 minutes.",
+		time.Minute:              "You were disconnected: no command within 1 minute.",
+		90 * time.Second:         "You were disconnected: no command within 90 seconds.",
+		1500 * time.Millisecond:  "You were disconnected: no command within 1.5s.",
+	} {
+		if got := noticeNoHello(d); got != want {
+			t.Errorf("noticeNoHello(%v) = %q, want %q", d, got, want)
+		}
+	}
+}
+
+// TestSilentPerIPBound: a source's connections silent past the grace are
+// bounded by MaxSilentPerIP (32 by default); one more from it is told the
+// server is full, while another address is admitted (issue 23, item 4).
+func TestSilentPerIPBound(t *testing.T) {
+	t.Parallel()
+	h := NewHub(Config{})
+	h.silentGrace = 0 // every connection counts at once
+	st := serveSourced(t, h)
+	for range 32 {
+		st.dialFrom(t, h, "2001:db8::1")
+	}
+	// The same /64.
+	st.dialFrom(t, h, "2001:db8::2").expect(noticeFull)
+	ann := st.dialFrom(t, h, "2001:db8:1::1")
+	ann.name = "ann"
+	ann.send("ann", "/list")
+	ann.expect("")
+}
+
+// TestSilentBurstFromOneAddress: more clients than MaxSilentPerIP connect
+// from one address at once and then each sends its name: none is refused,
+// since a connection counts against its source only after the grace.
+func TestSilentBurstFromOneAddress(t *testing.T) {
+	t.Parallel()
+	h := NewHub(Config{})
+	st := serveSourced(t, h)
+	var class []*tclient
+	for range 100 {
+		class = append(class, st.dialFrom(t, h, "203.0.113.9"))
+	}
+	for i, c := range class {
+		c.name = fmt.Sprintf("pupil%d", i)
+		c.send(c.name, "/list")
+		c.expect("")
+	}
 }

@@ -45,10 +45,19 @@ type LobbyOptions struct {
 
 	// HelloTimeout is how long a new connection has to send its first
 	// message. A lobby client connects first and then asks its person what
-	// to do, who may take minutes: zero means no limit
-	// (Config.MaxSilentConns bounds the connections that have not spoken).
+	// to do, who may take minutes to read the menu, so it is longer than
+	// Config.HelloTimeout. A connection that sends nothing in time is told
+	// so ("You were disconnected: no command within 5 minutes.") and
+	// closed. Zero means DefaultLobbyHelloTimeout (5 minutes); negative
+	// means no limit (Config.MaxSilentConns and Config.MaxSilentPerIP
+	// still bound the connections that have not spoken).
 	HelloTimeout time.Duration
 }
+
+// DefaultLobbyHelloTimeout is the lobby's first-message deadline unless
+// LobbyOptions.HelloTimeout sets another: time for a person to read the
+// client's menu and choose.
+const DefaultLobbyHelloTimeout = 5 * time.Minute
 
 // NewLobby returns the lobby protocol with options o.
 func NewLobby(o LobbyOptions) Protocol {
@@ -56,6 +65,10 @@ func NewLobby(o LobbyOptions) Protocol {
 		o.Pause = DefaultPause
 	}
 	o.Pause = max(o.Pause, 0)
+	if o.HelloTimeout == 0 {
+		o.HelloTimeout = DefaultLobbyHelloTimeout
+	}
+	o.HelloTimeout = max(o.HelloTimeout, 0)
 	return &lobbyProtocol{o}
 }
 
@@ -71,7 +84,8 @@ func (lobbyProtocol) Render(m Message) (msg, more []byte) { return renderLobby(&
 // Pause is the pause between two messages to one client (Pacer).
 func (p lobbyProtocol) Pause() time.Duration { return p.o.Pause }
 
-// HelloTimeout is the first-message deadline (Patient): none by default.
+// HelloTimeout is the first-message deadline (Patient):
+// DefaultLobbyHelloTimeout unless LobbyOptions set another; zero for none.
 func (p lobbyProtocol) HelloTimeout() time.Duration { return p.o.HelloTimeout }
 
 // lobby is the state machine of one lobby session:

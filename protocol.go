@@ -104,8 +104,11 @@ type Oncer interface {
 // Patient is implemented by a Protocol whose clients may wait for their
 // person before they send anything, as the lobby's do (they ask whether to
 // list the rooms or join one): its connections get HelloTimeout (zero:
-// none) instead of Config.HelloTimeout. Config.MaxSilentConns bounds the
-// connections that have not spoken in any protocol.
+// none) instead of Config.HelloTimeout, and one that sends nothing in time
+// is told so in the protocol's Notice ("You were disconnected: no command
+// within 5 minutes.") before it is closed. Config.MaxSilentConns and
+// Config.MaxSilentPerIP bound the connections that have not spoken in any
+// protocol.
 type Patient interface {
 	HelloTimeout() time.Duration
 }

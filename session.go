@@ -199,6 +199,12 @@ func (s *session) finish(reason Reason, err error) error {
 		e.End()
 	}
 	s.unclaimAll()
+	if reason == ReasonIdle && s.handled == 0 {
+		if p, ok := s.proto.(Patient); ok {
+			// A person may have been reading the menu: say why it closes.
+			s.Send(s.proto.Notice(noticeNoHello(p.HelloTimeout())))
+		}
+	}
 	// A client that said goodbye, or closed its side (and may still read,
 	// as nc does), or was refused, or timed out, gets what was queued for
 	// it (the lobby's pause, im's farewell, the refusal, IRC's ERROR); a
@@ -378,7 +384,7 @@ func (s *session) dispatch(msg []byte) (more bool, reason Reason, err error) {
 		s.countBurst()
 	}
 	if s.handled == 1 {
-		s.hub.silent.Add(-1) // it has spoken
+		s.hub.spoke(s)
 	}
 	changed := true
 	switch {

@@ -822,6 +822,44 @@ func TestSignalUnderLoad(t *testing.T) {
 	}
 }
 
+// TestSignalWithMuteWebClients: web clients that never answer the close
+// frame do not hold the server up one after another: after SIGTERM it
+// exits 0 within about one close linger (issue 23, item 5).
+func TestSignalWithMuteWebClients(t *testing.T) {
+	t.Parallel()
+	srv, _ := startServerWith(t, []string{"cs168"}, "-http", "127.0.0.1:0", "-cs168", "127.0.0.1:0")
+	host := srv.waitMatch(regexp.MustCompile(`(?m)^web client on http://(\S+)/$`))[1]
+	const n = 3
+	for i := range n {
+		c, err := net.Dial("tcp", host)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		c.SetDeadline(time.Now().Add(timeout))
+		fmt.Fprintf(c, "GET /ws HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"+
+			"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n", host)
+		resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+		if err != nil || resp.StatusCode != http.StatusSwitchingProtocols {
+			t.Fatalf("handshake: %v, %v", resp, err)
+		}
+		// Its name, in a masked binary message (mask 0), and then nothing:
+		// it never reads again, nor answers the close frame.
+		c.Write(append([]byte{0x82, 0x80 | 126, 0, chat.FrameSize, 0, 0, 0, 0}, frame(fmt.Sprintf("mute%d", i))...))
+	}
+	srv.waitMatch(regexp.MustCompile(fmt.Sprintf(`(?s)(cs168 connection from .*?){%d}`, n)))
+	start := time.Now()
+	srv.cmd.Process.Signal(syscall.SIGTERM)
+	err := srv.wait()
+	took := time.Since(start)
+	if err != nil {
+		t.Errorf("server exit status %v after SIGTERM with %d mute web clients", err, n)
+	}
+	if took > 3*time.Second { // one linger is 1 s; one each would be 3 s, or 15 s before
+		t.Errorf("server took %v to stop with %d mute web clients, want about one close linger (1s)", took, n)
+	}
+}
+
 // TestServerHTTP: -http serves the web client's page and a WebSocket that
 // shares channels with the TCP listener.
 func TestServerHTTP(t *testing.T) {

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -27,12 +28,41 @@ type conn struct {
 	deadline atomic.Int64 // read deadline, Unix nanoseconds; 0 means none
 	pending  []byte       // the rest of the message being read
 	eof      bool
+
+	raw       net.Conn      // the hijacked connection under the WebSocket; nil if unknown
+	linger    time.Duration // how long Close waits for the peer's close frame
+	closeOnce sync.Once
+	closeErr  error
 }
 
-func newConn(ctx context.Context, c *websocket.Conn, limit int64, remote net.Addr) *conn {
+func newConn(ctx context.Context, c *websocket.Conn, limit int64, remote net.Addr, raw net.Conn, linger time.Duration) *conn {
 	nc := websocket.NetConn(ctx, c, websocket.MessageBinary)
 	c.SetReadLimit(limit) // after NetConn, which sets it to unlimited
-	return &conn{Conn: nc, ws: c, ctx: ctx, remote: remote}
+	return &conn{Conn: nc, ws: c, ctx: ctx, remote: remote, raw: raw, linger: linger}
+}
+
+// Close closes the WebSocket with status 1000 (normal closure), waiting
+// at most the linger for the peer's close frame; a peer that does not
+// answer by then has its connection dropped. (The library itself waits
+// up to 5 s, and a hub shutting down must not wait that long for each
+// client that does not answer.) Calls after the first wait for it and
+// return its result.
+func (c *conn) Close() error {
+	c.closeOnce.Do(func() {
+		done := make(chan error, 1)
+		go func() { done <- c.Conn.Close() }()
+		timer := time.NewTimer(c.linger)
+		defer timer.Stop()
+		select {
+		case c.closeErr = <-done:
+		case <-timer.C:
+			if c.raw != nil {
+				c.raw.Close() // the handshake's read fails at once
+			}
+			c.closeErr = <-done
+		}
+	})
+	return c.closeErr
 }
 
 // RemoteAddr reports the HTTP peer's address, so that the hub's events

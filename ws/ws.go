@@ -15,7 +15,10 @@
 package ws
 
 import (
+	"bufio"
+	"net"
 	"net/http"
+	"time"
 
 	"github.com/coder/websocket"
 	chat "github.com/framechat/chat"
@@ -35,6 +38,14 @@ type Options struct {
 	// ReadLimit bounds one message from a client, in bytes. Zero means
 	// 4 KiB (20 cs168 frames).
 	ReadLimit int64
+
+	// CloseLinger bounds how long closing a WebSocket (the client quit,
+	// was refused or dropped, or the hub shuts down) waits for the
+	// client's close frame; a client that has not answered by then has
+	// its TCP connection dropped. The hub closes its connections in
+	// parallel at shutdown, so clients that never answer cost it one
+	// CloseLinger in all. Zero means 1 s.
+	CloseLinger time.Duration
 }
 
 // Handler returns an http.Handler that upgrades each request to a
@@ -53,15 +64,37 @@ func Handler(hub *chat.Hub, opts Options) http.Handler {
 	if opts.ReadLimit <= 0 {
 		opts.ReadLimit = 4 << 10
 	}
+	if opts.CloseLinger <= 0 {
+		opts.CloseLinger = time.Second
+	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		c, err := websocket.Accept(w, r, &websocket.AcceptOptions{OriginPatterns: opts.OriginPatterns})
+		hw := &hijacked{ResponseWriter: w}
+		c, err := websocket.Accept(hw, r, &websocket.AcceptOptions{OriginPatterns: opts.OriginPatterns})
 		if err != nil {
 			return // Accept has answered the request
 		}
 		ctx := r.Context()
-		hub.ServeConn(ctx, newConn(ctx, c, opts.ReadLimit, addr(r.RemoteAddr)), opts.Protocol)
+		hub.ServeConn(ctx, newConn(ctx, c, opts.ReadLimit, addr(r.RemoteAddr), hw.conn, opts.CloseLinger), opts.Protocol)
 	})
 }
+
+// hijacked is an http.ResponseWriter that keeps the connection the
+// WebSocket library hijacks, so that Close can drop it when the client
+// does not answer the close frame.
+type hijacked struct {
+	http.ResponseWriter
+	conn net.Conn
+}
+
+// Hijack hijacks the underlying connection and keeps it.
+func (h *hijacked) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	c, brw, err := http.NewResponseController(h.ResponseWriter).Hijack()
+	h.conn = c
+	return c, brw, err
+}
+
+// Unwrap returns the underlying ResponseWriter, for http.ResponseController.
+func (h *hijacked) Unwrap() http.ResponseWriter { return h.ResponseWriter }
 
 type addr string
 

@@ -1,7 +1,9 @@
 package ws_test
 
 import (
+	"bufio"
 	"context"
+	"fmt"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -183,4 +185,105 @@ func TestOversizedMessageClosesAndReachesNoOne(t *testing.T) {
 	}
 	// The first thing the listener hears is the sender leaving: no "[sam] flood".
 	listener.expect("sam has left")
+}
+
+// rawWebSocket opens a WebSocket to url (http://host/path) by hand, as a
+// client that then never reads and never answers a close frame, and
+// sends name as its first cs168 frame.
+func rawWebSocket(t *testing.T, url, name string) net.Conn {
+	t.Helper()
+	host := strings.TrimPrefix(url, "http://")
+	c, err := net.Dial("tcp", host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	fmt.Fprintf(c, "GET / HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"+
+		"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n", host)
+	br := bufio.NewReader(c)
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil || resp.StatusCode != http.StatusSwitchingProtocols {
+		t.Fatalf("handshake: %v, %v", resp, err)
+	}
+	payload, err := chat.AppendFrame(nil, []byte(name), chat.FrameSize)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A masked binary frame (mask 0: the payload as it is) of 200 bytes.
+	frame := append([]byte{0x82, 0x80 | 126, 0, byte(len(payload)), 0, 0, 0, 0}, payload...)
+	if _, err := c.Write(frame); err != nil {
+		t.Fatal(err)
+	}
+	c.SetDeadline(time.Time{})
+	return c
+}
+
+// TestShutdownDoesNotWaitForEachClient: web clients that never answer the
+// close frame cost a shutdown one close linger in all, not one each
+// (issue 23, item 5).
+func TestShutdownDoesNotWaitForEachClient(t *testing.T) {
+	const n = 5
+	named := make(chan struct{}, n)
+	hub := chat.NewHub(chat.Config{Observer: chat.ObserveOnly(chat.ObserverFunc(func(e chat.Event) {
+		if e.Kind == chat.EventName {
+			named <- struct{}{}
+		}
+	}), chat.EventName)})
+	srv := httptest.NewServer(ws.Handler(hub, ws.Options{}))
+	defer srv.Close()
+	for i := range n {
+		rawWebSocket(t, srv.URL, fmt.Sprintf("mute%d", i))
+	}
+	for range n {
+		select {
+		case <-named:
+		case <-time.After(5 * time.Second):
+			t.Fatal("the clients were not all named")
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	start := time.Now()
+	err := hub.Shutdown(ctx)
+	took := time.Since(start)
+	if err != nil {
+		t.Errorf("Shutdown: %v", err)
+	}
+	// The linger is 1 s; n of them would be 5 s.
+	if took > 2500*time.Millisecond {
+		t.Errorf("Shutdown took %v with %d clients that do not answer the close frame, want about one linger (1s)", took, n)
+	}
+}
+
+// TestRefusedWebSocketIsTold: a WebSocket over MaxConns reads "Server is
+// full" before its connection closes, every time (issue 23, item 12).
+func TestRefusedWebSocketIsTold(t *testing.T) {
+	ctx := context.Background()
+	hub := chat.NewHub(chat.Config{MaxConns: 1})
+	srv := httptest.NewServer(ws.Handler(hub, ws.Options{}))
+	t.Cleanup(func() {
+		hub.Shutdown(ctx)
+		srv.Close()
+	})
+	url := "ws" + strings.TrimPrefix(srv.URL, "http")
+	dial := func() *peer {
+		c, _, err := websocket.Dial(ctx, url, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return newPeer(t, websocket.NetConn(ctx, c, websocket.MessageBinary))
+	}
+	first := dial()
+	first.send("one", "/list")
+	first.expect("")
+	for i := range 20 {
+		p := dial()
+		p.c.SetReadDeadline(time.Now().Add(5 * time.Second))
+		got, err := p.fr.ReadFrame()
+		if err != nil || string(got) != "Server is full; try again later." {
+			t.Errorf("refused client %d read %q, %v; want the notice", i, got, err)
+		}
+		p.c.Close()
+	}
 }

@@ -64,9 +64,10 @@ func main() {
 	flag.IntVar(&o.cfg.MaxConns, "max-conns", 0, "connections served at once (0: 100,000; -1: no limit)")
 	flag.IntVar(&o.cfg.MaxConnsPerIP, "max-per-ip", 0, "connections from one IP address (0: no limit)")
 	flag.DurationVar(&o.cfg.HelloTimeout, "hello-timeout", 0, "time a new cs168 or im connection has to send its first message (0: 30s; -1ns: none)")
-	flag.DurationVar(&lobby.HelloTimeout, "lobby-hello-timeout", 0, "the same for lobby connections, whose clients ask the person first (0: none)")
+	flag.DurationVar(&lobby.HelloTimeout, "lobby-hello-timeout", 0, "the same for lobby connections, whose clients ask the person first (0: 5m; -1ns: none)")
 	o.cfg.ReleaseMemory = true // the process is the chat server: return memory after waves of connections
 	flag.IntVar(&o.cfg.MaxSilentConns, "max-silent", 0, "connections that have not sent their first message yet (0: 1,000; -1: no limit)")
+	flag.IntVar(&o.cfg.MaxSilentPerIP, "max-silent-per-ip", 0, "connections from one IP address (IPv6: one /64) that have not sent their first message yet; safe behind NAT (0: 32; -1: no limit)")
 	flag.DurationVar(&o.cfg.IdleTimeout, "idle-timeout", 0, "close connections silent this long (0: never)")
 	flag.DurationVar(&o.cfg.EmptyRoomTTL, "empty-room-ttl", 0, "delete a room that has had no members this long (0: 5m; -1ns: never)")
 	flag.IntVar(&o.cfg.MaxRoomsPerConn, "max-rooms-per-conn", 0, "rooms a client may be in at once, and may create per -empty-room-ttl (0: 20; -1: no limit)")
