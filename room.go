@@ -219,7 +219,8 @@ func (r *room) member(name string) *session {
 //
 // A name is unique within a room, whatever the protocols of its members:
 // join fails with ErrNickInUse, and changes nothing, when a member of the
-// room already has s's name. So no member of a room can pass for another.
+// room already has s's name, compared by NameKey (the Bus compares). So no
+// member of a room can pass for another, by case, width or look-alikes.
 //
 // accepted, if not nil, runs once the join is certain, before the joiner
 // hears anything of the room and before anyone is told, with the number of

@@ -26,6 +26,6 @@
 // parameters; the command table (session.go) runs it through the
 // chat.Conn the hub gave the session. Protocol.Render (protocol.go) turns
 // the rooms' traffic into IRC lines, once per message for all IRC members.
-// Nicks are unique among one Protocol's users (its registry, released by
-// chat.Ender when a connection ends); PING comes from chat.Pinger.
+// Nicks are unique among one Protocol's users (its registry, by
+// chat.NameKey, released by chat.Ender when a connection ends); PING comes from chat.Pinger.
 package irc
