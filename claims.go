@@ -228,7 +228,7 @@ func (b *MemBus) claimLocked(room string, m Member) (int, error) {
 	return len(cs), nil
 }
 
-// heldBy returns the name m holds in cs: m.Name if m holds it, else
+// heldBy returns the name m holds in cs: m.Name's key if m holds it, else
 // whatever m holds (found by going through them all), and reports
 // whether m holds one. b.mu is held.
 func (b *MemBus) heldBy(cs claimSet, m Member) (string, bool) {
@@ -237,8 +237,8 @@ func (b *MemBus) heldBy(cs claimSet, m Member) (string, bool) {
 		return "", false
 	}
 	h := holder{hub: hub, conn: m.Conn}
-	if cs[m.Name] == h {
-		return m.Name, true
+	if name := NameKey(m.Name); cs[name] == h {
+		return name, true
 	}
 	for name, x := range cs {
 		if x == h {

@@ -21,7 +21,7 @@ func (h *Hub) Say(ctx context.Context, room, from string, text []byte) error {
 		return err
 	}
 	key := NameKey(from)
-	if slices.ContainsFunc(members, func(m Member) bool { return NameKey(m.Name) == key }) {
+	if slices.ContainsFunc(members, func(m Member) bool { return hasKey(m.Name, key) }) {
 		return fmt.Errorf("chat: say in %q as %q, a member's name: %w", room, from, ErrNickInUse)
 	}
 	h.messages.Add(1)

@@ -3,6 +3,8 @@ package chat
 import (
 	"fmt"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"unicode"
 	"unicode/utf8"
 
@@ -87,15 +89,42 @@ func nameKeyPass(s string) string {
 	var b strings.Builder
 	b.Grow(len(s))
 	for _, r := range s {
-		if u := unicode.ToUpper(r); u != r {
-			if sk := confusables.Skeleton(string(u)); sk != string(u) {
-				b.WriteString(fold.String(sk))
-				continue
-			}
-		}
-		b.WriteString(fold.String(confusables.Skeleton(string(r))))
+		b.WriteString(runeKey(r, fold))
 	}
 	return norm.NFD.String(b.String())
+}
+
+// runeKeys remembers runeKey's answers, for at most maxRuneKeys code
+// points (the ones names use, whoever chooses them): the confusables
+// table's skeleton of one code point costs two normalizations.
+var (
+	runeKeys     sync.Map // rune → string
+	runeKeyCount atomic.Int32
+)
+
+const maxRuneKeys = 1 << 14
+
+// runeKey is a case-folded code point's part of a key: the skeleton of its
+// capital if that has a look-alike, else its own, case folded.
+func runeKey(r rune, fold cases.Caser) string {
+	if k, ok := runeKeys.Load(r); ok {
+		return k.(string)
+	}
+	k := ""
+	if u := unicode.ToUpper(r); u != r {
+		if sk := confusables.Skeleton(string(u)); sk != string(u) {
+			k = fold.String(sk)
+		}
+	}
+	if k == "" {
+		k = fold.String(confusables.Skeleton(string(r)))
+	}
+	if runeKeyCount.Load() < maxRuneKeys {
+		if _, had := runeKeys.LoadOrStore(r, k); !had {
+			runeKeyCount.Add(1)
+		}
+	}
+	return k
 }
 
 // asciiKeys holds NameKey of each printable ASCII character, which is the
@@ -142,6 +171,29 @@ func asciiNameKey(name string) (string, bool) {
 		b = append(b, asciiKeys[name[i]]...)
 	}
 	return string(b), true
+}
+
+// hasKey reports whether NameKey(name) is key, without making the key of
+// an ASCII name: for going through a room's list of names.
+func hasKey(name, key string) bool {
+	k := 0
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if c < ' ' || c >= 127 {
+			return NameKey(name) == key
+		}
+		if part := asciiKeys[c]; len(part) == 1 {
+			if k >= len(key) || key[k] != part[0] {
+				return false
+			}
+			k++
+		} else if len(key)-k < len(part) || key[k:k+len(part)] != part {
+			return false
+		} else {
+			k += len(part)
+		}
+	}
+	return k == len(key)
 }
 
 // nameRule says checkName's rule in a sentence, for replies that refuse a

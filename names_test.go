@@ -3,6 +3,7 @@ package chat
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 )
 
@@ -41,6 +42,9 @@ func TestNameKey(t *testing.T) {
 				}
 			}
 			k := NameKey(s)
+			if !hasKey(s, k) || hasKey(s, k+"x") || hasKey(s, "x"+k) {
+				t.Errorf("hasKey(%q, ...) disagrees with its key %q", s, k)
+			}
 			if k != slow {
 				t.Fatalf("NameKey(%q) = %q, the Unicode mappings give %q", s, k, slow)
 			}
@@ -144,5 +148,41 @@ func TestClaimsByKey(t *testing.T) {
 	}
 	if err := a.Claim("irc", "BOB"); err != nil { // its own name, in capitals
 		t.Errorf("bob claiming BOB: %v", err)
+	}
+}
+
+// FuzzNameKey: for every name the hub accepts, the key is its own key,
+// and the name in upper or lower case has the same key.
+func FuzzNameKey(f *testing.F) {
+	for _, s := range append(bobs, "alice", "Straße", "ǅemal", "παρις", "ıI") {
+		f.Add(s)
+	}
+	h := NewHub(Config{})
+	f.Cleanup(func() { h.Shutdown(context.Background()) })
+	f.Fuzz(func(t *testing.T, name string) {
+		if h.checkName(name) != nil {
+			return
+		}
+		k := NameKey(name)
+		if NameKey(k) != k {
+			t.Errorf("NameKey(%q) = %q, whose key is %q", name, k, NameKey(k))
+		}
+		if u, l := NameKey(strings.ToUpper(name)), NameKey(strings.ToLower(name)); u != l && h.checkName(strings.ToUpper(name)) == nil && h.checkName(strings.ToLower(name)) == nil {
+			t.Errorf("%q: upper case has key %q, lower case %q", name, u, l)
+		}
+	})
+}
+
+// BenchmarkNameKey: the key of a name, as every join, claim and whisper
+// makes it once: an ASCII name already folded (no allocation), one in
+// mixed case, and one outside ASCII.
+func BenchmarkNameKey(b *testing.B) {
+	for _, name := range []string{"alice_1987", "Alice_1987", "ｂｏｂ_Ärger"} {
+		b.Run(name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				NameKey(name)
+			}
+		})
 	}
 }

@@ -386,7 +386,7 @@ func (h *Hub) findMember(ctx context.Context, room, name string) (Member, bool, 
 		return Member{}, false, err
 	}
 	key := NameKey(name)
-	if i := slices.IndexFunc(members, func(m Member) bool { return NameKey(m.Name) == key }); i >= 0 {
+	if i := slices.IndexFunc(members, func(m Member) bool { return hasKey(m.Name, key) }); i >= 0 {
 		return members[i], true, nil
 	}
 	return Member{}, false, nil
