@@ -49,10 +49,13 @@ func (s *session) claimIn(scope string) *claim {
 }
 
 // Claim takes name in scope for s, moving s's claim there if it has one.
+// A claim is of NameKey(name), so that names compare in a scope as
+// everywhere else: whoever holds "bob" holds "Bob" and "ｂｏｂ".
 func (s *session) Claim(scope, name string) error {
 	if name == "" {
 		return fmt.Errorf("chat: claim in %q: %w", scope, ErrInvalidName)
 	}
+	name = NameKey(name)
 	h, ctx, room := s.hub, context.Background(), claimRoom(scope)
 	if c := s.claimIn(scope); c != nil {
 		if c.name == name {
@@ -114,7 +117,8 @@ func (s *session) unclaimAll() {
 	}
 }
 
-// Claimed lists the names claimed in scope, on every hub of the cluster.
+// Claimed lists the names claimed in scope, on every hub of the cluster,
+// as their keys (NameKey).
 func (s *session) Claimed(scope string) ([]string, error) {
 	ms, err := s.hub.bus.Members(context.Background(), claimRoom(scope))
 	if errors.Is(err, ErrNoSuchRoom) {
@@ -131,12 +135,17 @@ func (s *session) Claimed(scope string) ([]string, error) {
 }
 
 // Held reports which of names are held in scope, on every hub of the
-// cluster.
+// cluster, compared by NameKey.
 func (s *session) Held(scope string, names ...string) ([]bool, error) {
 	held := make([]bool, len(names))
 	if len(names) == 0 {
 		return held, nil
 	}
+	keys := make([]string, len(names))
+	for i, name := range names {
+		keys[i] = NameKey(name)
+	}
+	names = keys
 	if _, ok := s.hub.bus.(MemberFinder); ok {
 		for i, name := range names {
 			found, err := s.hub.hasMember(context.Background(), claimRoom(scope), name)
@@ -164,7 +173,7 @@ func (s *session) Held(scope string, names ...string) ([]bool, error) {
 }
 
 // A claimSet is a claims scope as a MemBus keeps it: the holder of each
-// name, by name, so that claiming, renaming and giving up a name take the
+// name, by name (a NameKey, as Claim takes it), so that claiming, renaming and giving up a name take the
 // same time with ten IRC users as with a hundred thousand (a room's
 // members are a list in join order, searched through on a unique join).
 // Its names have no order. The MemBus's lock guards it.
@@ -210,15 +219,16 @@ func (b *MemBus) claimLocked(room string, m Member) (int, error) {
 		cs = make(claimSet)
 		b.claims[room] = cs
 	}
-	if _, ok := cs[m.Name]; ok {
+	name := NameKey(m.Name) // a key already, from Claim: kept as it is
+	if _, ok := cs[name]; ok {
 		return 0, fmt.Errorf("chat: join %q as %q: %w", room, m.Name, ErrNickInUse)
 	}
 	hub, _ := b.hubIndex(m.Hub, true)
-	cs[m.Name] = holder{hub: hub, conn: m.Conn}
+	cs[name] = holder{hub: hub, conn: m.Conn}
 	return len(cs), nil
 }
 
-// heldBy returns the name m holds in cs: m.Name if m holds it, else
+// heldBy returns the name m holds in cs: m.Name's key if m holds it, else
 // whatever m holds (found by going through them all), and reports
 // whether m holds one. b.mu is held.
 func (b *MemBus) heldBy(cs claimSet, m Member) (string, bool) {
@@ -227,8 +237,8 @@ func (b *MemBus) heldBy(cs claimSet, m Member) (string, bool) {
 		return "", false
 	}
 	h := holder{hub: hub, conn: m.Conn}
-	if cs[m.Name] == h {
-		return m.Name, true
+	if name := NameKey(m.Name); cs[name] == h {
+		return name, true
 	}
 	for name, x := range cs {
 		if x == h {
@@ -239,9 +249,13 @@ func (b *MemBus) heldBy(cs claimSet, m Member) (string, bool) {
 }
 
 // renameClaimLocked moves m's claim in cs to name, failing with
-// ErrNickInUse if name is held. b.mu is held.
+// ErrNickInUse if another connection holds name. b.mu is held.
 func (b *MemBus) renameClaimLocked(cs claimSet, m Member, name string) error {
-	if _, ok := cs[name]; ok {
+	name = NameKey(name)
+	if h, ok := cs[name]; ok {
+		if hub, known := b.hubIndex(m.Hub, false); known && h == (holder{hub: hub, conn: m.Conn}) {
+			return nil // m's own name already
+		}
 		return fmt.Errorf("chat: rename %q to %q: %w", m.Name, name, ErrNickInUse)
 	}
 	if old, ok := b.heldBy(cs, m); ok {

@@ -269,9 +269,16 @@ func (s *session) Members(room string) ([]string, error) {
 	return s.hub.Members(context.Background(), room)
 }
 
-// HasMember reports whether room has a member called name.
+// HasMember reports whether room has a member called name (by NameKey).
 func (s *session) HasMember(room, name string) (bool, error) {
 	return s.hub.hasMember(context.Background(), room, name)
+}
+
+// FindMember returns the name of room's member called name (by NameKey),
+// as the room spells it.
+func (s *session) FindMember(room, name string) (string, bool, error) {
+	m, ok, err := s.hub.findMember(context.Background(), room, name)
+	return m.Name, ok, err
 }
 
 // in returns s's room called name, or nil.

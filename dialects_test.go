@@ -229,11 +229,13 @@ func TestLobby(t *testing.T) {
 	b.expect("1", "games")
 	b.send("/join games")
 	b.expect(LobbyOK)
-	b.send("/nick alice") // taken in this room, case-sensitive
+	b.send("/nick alice") // taken in this room
 	b.expect(LobbyNickInUse)
-	b.send("/nick Alice")
-	b.expect(LobbyOK, "Alice has joined the room.", "There are 2 people in the room.")
-	a.expect("Alice has joined the room.", "There are 2 people in the room.")
+	b.send("/nick Alice") // and so is every other spelling of it (NameKey)
+	b.expect(LobbyNickInUse)
+	b.send("/nick Alicia")
+	b.expect(LobbyOK, "Alicia has joined the room.", "There are 2 people in the room.")
+	a.expect("Alicia has joined the room.", "There are 2 people in the room.")
 
 	c := lobbyDial(t, h)
 	c.enter("other", "alice") // the same name in another room is fine
@@ -242,12 +244,12 @@ func TestLobby(t *testing.T) {
 	a.send("hello there")
 	b.expect("alice> hello there")
 	b.send("/list") // slash words are chat in a room
-	a.expect("Alice> /list")
+	a.expect("Alicia> /list")
 	b.send("/who")
-	b.expect(lobbyUsersHeader, "alice", "Alice")
+	b.expect(lobbyUsersHeader, "alice", "Alicia")
 
 	b.send("/logout")
-	a.expect("Alice has left the room.")
+	a.expect("Alicia has left the room.")
 	c.conn.Close()
 	b2 := lobbyDial(t, h)
 	b2.send("/list")

@@ -102,7 +102,9 @@
 //     cs168 client sends its name once, and its next frame is a command or
 //     a chat line, which must not become its name.
 //   - A name is unique within a room, whatever the protocols of its
-//     members, so that no member can pass for another: /join or /create of
+//     members and however it is spelt (names compare by [NameKey]: case,
+//     width and look-alike letters folded), so that no member can pass
+//     for another: /join or /create of
 //     a channel that has a member of the client's name is refused with
 //     "Someone called NAME is in channel CHANNEL already, so you cannot
 //     join it." and the client stays where it was.

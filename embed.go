@@ -10,7 +10,7 @@ import (
 // Say sends a chat line into room from the program, as from, to every
 // member: they see it as they see anyone's line ("[from] text" to cs168
 // users). from follows the name rule, and must not be the name of a member
-// of the room (ErrNickInUse): the program cannot make anyone appear to say
+// of the room, compared by NameKey (ErrNickInUse): the program cannot make anyone appear to say
 // what they did not. For a member that also hears the room, use a Bot.
 // An error matching ErrNotDelivered means that the members on this server
 // have the line and those on other servers may not (a Bus outage).
@@ -22,7 +22,8 @@ func (h *Hub) Say(ctx context.Context, room, from string, text []byte) error {
 	if err != nil {
 		return err
 	}
-	if slices.ContainsFunc(members, func(m Member) bool { return m.Name == from }) {
+	key := NameKey(from)
+	if slices.ContainsFunc(members, func(m Member) bool { return hasKey(m.Name, key) }) {
 		return fmt.Errorf("chat: say in %q as %q, a member's name: %w", room, from, ErrNickInUse)
 	}
 	h.messages.Add(1)

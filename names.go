@@ -2,21 +2,36 @@ package chat
 
 import (
 	"fmt"
+	"strings"
+	"sync"
+	"sync/atomic"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/mtibben/confusables"
+	"golang.org/x/text/cases"
+	"golang.org/x/text/secure/precis"
+	"golang.org/x/text/unicode/norm"
+	"golang.org/x/text/width"
 )
 
 // checkName is the one rule for user names, in every dialect: 1 to
 // Config.MaxNameBytes bytes of letters (any script, but Latin letters never
 // mixed with Greek or Cyrillic ones, which look alike), digits, '_', '-' and
-// '.'. So a name holds no space, bracket, '>' or control character, and
-// cannot forge another dialect's rendering of a message ("[ann] hi",
-// "ann> hi", "MSG ann hi", "[ann whispers] hi"); and, because a name is
-// unique within a room (see Hub.join), no member of a room can pass for
-// another. It returns an error matching ErrInvalidName.
+// '.', and valid under the PRECIS UsernameCasePreserved profile (RFC 8265:
+// no unassigned or compatibility-only code points, the bidi rule). So a
+// name holds no space, bracket, '>' or control character, and cannot forge
+// another dialect's rendering of a message ("[ann] hi", "ann> hi",
+// "MSG ann hi", "[ann whispers] hi"); and, because a name is unique within
+// a room under NameKey (see Hub.join), no member of a room can pass for
+// another, by case, width or look-alike letters. It returns an error
+// matching ErrInvalidName.
 func (h *Hub) checkName(name string) error {
 	if name == "" || len(name) > h.cfg.MaxNameBytes || !utf8.ValidString(name) {
 		return fmt.Errorf("chat: user name %q: %w", name, ErrInvalidName)
+	}
+	if _, err := precis.UsernameCasePreserved.String(name); err != nil {
+		return fmt.Errorf("chat: user name %q: %w: %w", name, ErrInvalidName, err)
 	}
 	var latin, lookalike bool
 	for _, r := range name {
@@ -33,6 +48,152 @@ func (h *Hub) checkName(name string) error {
 		return fmt.Errorf("chat: user name %q mixes Latin letters with Greek or Cyrillic: %w", name, ErrInvalidName)
 	}
 	return nil
+}
+
+// NameKey is the one rule by which user names are compared, in every
+// protocol and every lookup: two names are the same name, for uniqueness
+// in a room, for a claim (Conn.Claim), for a whisper's addressee and for
+// IRC's nicks, exactly when their keys are equal. The key folds width
+// (fullwidth "ｂｏｂ" is "bob"), case (Unicode full case folding, so "Bob",
+// "BOB" and "bob" are one name) and look-alikes: each letter is replaced by
+// the skeleton of UTS #39 (Unicode's confusables table, through
+// github.com/mtibben/confusables) of its capital if that capital has a
+// look-alike in the table, else of itself, and folded again; so Armenian
+// "bօb", small-capital "bᴏb", "b0b" and Cyrillic "ВОВ" are "bob" too, and
+// "Ian" is "lan". It errs on the side of a collision: a few names that
+// only look alike in capitals ("ian", "lan") are one name. A name's key is
+// a function of its case folding, so names that differ only in case always
+// have one key; and the key of a key is itself. The key is for comparing,
+// never for showing: a user is shown as spelt.
+func NameKey(name string) string {
+	if k, ok := asciiNameKey(name); ok {
+		return k
+	}
+	k := name
+	for range 4 { // each pass is a few mappings in a row: repeat until it settles
+		next := nameKeyPass(k)
+		if next == k {
+			break
+		}
+		k = next
+	}
+	return k
+}
+
+// nameKeyPass is one pass of NameKey's mappings: width and case folding,
+// then each code point of the decomposed (NFD) result replaced by its
+// look-alike skeleton, as NameKey says.
+func nameKeyPass(s string) string {
+	fold := cases.Fold()
+	s = norm.NFD.String(fold.String(width.Fold.String(s)))
+	var b strings.Builder
+	b.Grow(len(s))
+	for _, r := range s {
+		b.WriteString(runeKey(r, fold))
+	}
+	return norm.NFD.String(b.String())
+}
+
+// runeKeys remembers runeKey's answers, for at most maxRuneKeys code
+// points (the ones names use, whoever chooses them): the confusables
+// table's skeleton of one code point costs two normalizations.
+var (
+	runeKeys     sync.Map // rune → string
+	runeKeyCount atomic.Int32
+)
+
+const maxRuneKeys = 1 << 14
+
+// runeKey is a case-folded code point's part of a key: the skeleton of its
+// capital if that has a look-alike, else its own, case folded.
+func runeKey(r rune, fold cases.Caser) string {
+	if k, ok := runeKeys.Load(r); ok {
+		return k.(string)
+	}
+	k := ""
+	if u := unicode.ToUpper(r); u != r {
+		if sk := confusables.Skeleton(string(u)); sk != string(u) {
+			k = fold.String(sk)
+		}
+	}
+	if k == "" {
+		k = fold.String(confusables.Skeleton(string(r)))
+	}
+	if runeKeyCount.Load() < maxRuneKeys {
+		if _, had := runeKeys.LoadOrStore(r, k); !had {
+			runeKeyCount.Add(1)
+		}
+	}
+	return k
+}
+
+// asciiKeys holds NameKey of each printable ASCII character, which is the
+// key of a name's ASCII characters whatever is around them: most names are
+// ASCII, and their key is made from this table without the Unicode tables.
+var asciiKeys = func() (t [128]string) {
+	for c := ' '; c < 127; c++ {
+		k := string(c)
+		for range 4 {
+			next := nameKeyPass(k)
+			if next == k {
+				break
+			}
+			k = next
+		}
+		t[c] = k
+	}
+	return t
+}()
+
+// asciiNameKey returns NameKey of name if name is printable ASCII, and
+// false if it is not.
+func asciiNameKey(name string) (string, bool) {
+	n := 0
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if c < ' ' || c >= 127 {
+			return "", false
+		}
+		n += len(asciiKeys[c])
+	}
+	if n == len(name) {
+		same := true
+		for i := 0; i < len(name) && same; i++ {
+			k := asciiKeys[name[i]]
+			same = len(k) == 1 && k[0] == name[i]
+		}
+		if same {
+			return name, true // already a key: no allocation
+		}
+	}
+	b := make([]byte, 0, n)
+	for i := 0; i < len(name); i++ {
+		b = append(b, asciiKeys[name[i]]...)
+	}
+	return string(b), true
+}
+
+// hasKey reports whether NameKey(name) is key, without making the key of
+// an ASCII name: for going through a room's list of names.
+func hasKey(name, key string) bool {
+	k := 0
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if c < ' ' || c >= 127 {
+			return NameKey(name) == key
+		}
+		if part := asciiKeys[c]; len(part) == 1 {
+			if k >= len(key) || key[k] != part[0] {
+				return false
+			}
+			k++
+		} else if len(key)-k < len(part) || key[k:k+len(part)] != part {
+			return false
+		} else {
+			k += len(part)
+		}
+	}
+	return k == len(key)
 }
 
 // nameRule says checkName's rule in a sentence, for replies that refuse a

@@ -185,7 +185,8 @@ type Conn interface {
 	// Join makes the connection a member of room, creating the room first
 	// if create is set (then s is a member from the moment the room
 	// exists). A name is unique within a room whatever the protocols of
-	// its members: ErrNickInUse if a member has this connection's name.
+	// its members: ErrNickInUse if a member has this connection's name,
+	// compared by NameKey (so "Bob", "ｂｏｂ" and "bօb" have bob's name).
 	// accepted, if not nil, runs once the join is certain, before the
 	// joiner hears anything of the room and before the others are told,
 	// with the number of members the room has now. A connection may be in
@@ -232,25 +233,30 @@ type Conn interface {
 	HasRoom(room string) (bool, error)
 	// Members lists the names of room's members, in join order.
 	Members(room string) ([]string, error)
-	// HasMember reports whether room has a member called name (exactly),
-	// on any hub: without listing the room when the Bus is a
+	// HasMember reports whether room has a member called name (compared
+	// by NameKey), on any hub: without listing the room when the Bus is a
 	// MemberFinder, as the in-process Bus and natsbus are.
 	HasMember(room, name string) (bool, error)
+	// FindMember is HasMember that also returns the member's name as it
+	// is spelt in the room (which may differ from name in case, width or
+	// look-alike letters; NameKey says how).
+	FindMember(room, name string) (found string, ok bool, err error)
 
 	// Claim takes name in scope for the connection: a set of names unique
 	// across every hub of the cluster (the Bus's Directory keeps them),
 	// outside any room; IRC keeps its nicks there. It fails with an error
-	// matching ErrNickInUse if another connection holds name in scope. A
+	// matching ErrNickInUse if another connection holds name in scope,
+	// compared by NameKey (a scope holds the keys of the names). A
 	// connection holds one name per scope: claiming another moves it. The
 	// claims of a connection end with it.
 	Claim(scope, name string) error
 	// Unclaim gives up the connection's name in scope, if it has one.
 	Unclaim(scope string) error
 	// Claimed lists the names held in scope, on every hub of the cluster,
-	// in no particular order.
+	// in no particular order, as their keys (NameKey).
 	Claimed(scope string) ([]string, error)
 	// Held reports, for each of names, whether it is held in scope on any
-	// hub of the cluster. It asks the Bus once per name when the Bus is a
+	// hub of the cluster, compared by NameKey. It asks the Bus once per name when the Bus is a
 	// MemberFinder (the in-process Bus and natsbus are), and otherwise
 	// lists the scope once: a question about a few names costs little
 	// however many are claimed.

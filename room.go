@@ -264,7 +264,8 @@ func (r *room) member(name string) *session {
 //
 // A name is unique within a room, whatever the protocols of its members:
 // join fails with ErrNickInUse, and changes nothing, when a member of the
-// room already has s's name. So no member of a room can pass for another.
+// room already has s's name, compared by NameKey (the Bus compares). So no
+// member of a room can pass for another, by case, width or look-alikes.
 //
 // accepted, if not nil, runs once the join is certain, before the joiner
 // hears anything of the room and before anyone is told, with the number of
@@ -403,15 +404,19 @@ func (h *Hub) rename(s *session, name string) error {
 	return nil
 }
 
-// whisper sends text from s to the member of r called to, and only to it.
+// whisper sends text from s to the member of r called to (compared by
+// NameKey), and only to it: the whisper names the member as the room spells
+// it, and each hub delivers it to the one member with that name (names are
+// unique in a room by their keys).
 func (h *Hub) whisper(s *session, r *room, to string, text []byte, m marks) error {
-	in, err := h.hasMember(context.Background(), r.name, to)
+	t, in, err := h.findMember(context.Background(), r.name, to)
 	if err != nil {
 		return fmt.Errorf("chat: whisper to %q: %w", to, err)
 	}
 	if !in {
 		return fmt.Errorf("chat: whisper to %q: %w", to, ErrNoSuchUser)
 	}
+	to = t.Name
 	h.messages.Add(1)
 	err = h.publish(r, Message{Kind: MessageWhisper, From: s.name, To: to, Text: text, NoReply: m.noReply, Action: m.action, Hub: h.id, Conn: s.id})
 	s.undelivered(err)
@@ -424,19 +429,29 @@ func (h *Hub) whisper(s *session, r *room, to string, text []byte, m marks) erro
 	return nil
 }
 
-// hasMember reports whether room has a member called name, on any hub:
-// asked of the Bus if it is a MemberFinder (no copy of a big room's
-// members for one whisper), else found in the room's listing.
+// hasMember reports whether room has a member called name (compared by
+// NameKey), on any hub.
 func (h *Hub) hasMember(ctx context.Context, room, name string) (bool, error) {
+	_, found, err := h.findMember(ctx, room, name)
+	return found, err
+}
+
+// findMember returns the member of room called name (compared by NameKey),
+// on any hub: asked of the Bus if it is a MemberFinder (no copy of a big
+// room's members for one whisper), else found in the room's listing.
+func (h *Hub) findMember(ctx context.Context, room, name string) (Member, bool, error) {
 	if f, ok := h.bus.(MemberFinder); ok {
-		_, found, err := f.FindMember(ctx, room, name)
-		return found, err
+		return f.FindMember(ctx, room, name)
 	}
 	members, err := h.bus.Members(ctx, room)
 	if err != nil {
-		return false, err
+		return Member{}, false, err
 	}
-	return slices.ContainsFunc(members, func(m Member) bool { return m.Name == name }), nil
+	key := NameKey(name)
+	if i := slices.IndexFunc(members, func(m Member) bool { return hasKey(m.Name, key) }); i >= 0 {
+		return members[i], true, nil
+	}
+	return Member{}, false, nil
 }
 
 // marks are what a line may be besides said (Message.NoReply, Action).

@@ -58,6 +58,7 @@ func Run(t *testing.T, newCluster func(t *testing.T) Cluster) {
 		{"FindMember", testFindMember},
 		{"DeleteRoom", testDeleteRoom},
 		{"DeleteJoinRace", testDeleteJoinRace},
+		{"NamesByKey", testNamesByKey},
 		{"SeveralRooms", testSeveralRooms},
 		{"HubsCS168", testHubsCS168},
 		{"HubsCreateRace", testHubsCreateRace},
@@ -557,6 +558,56 @@ func testAnyRoomName(t *testing.T, cluster Cluster) {
 		t.Fatal(err)
 	}
 	eventually(t, membersAre(buses, room))
+}
+
+// testNamesByKey: a Directory compares names by chat.NameKey, from any
+// hub: no one joins a room, or renames into it, as another case, width or
+// look-alike spelling of a member's name; its holder may change its
+// spelling; and a MemberFinder finds the member by any spelling, under the
+// name it has in the room.
+func testNamesByKey(t *testing.T, cluster Cluster) {
+	ctx := context.Background()
+	buses := []chat.Bus{cluster(t), cluster(t)}
+	const room = "keys"
+	if err := buses[0].CreateRoom(ctx, room); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, roomsAre(buses, room))
+	bob := chat.Member{Name: "bob", Hub: "hub0", Conn: 1}
+	if _, err := buses[0].Join(ctx, room, bob, true); err != nil {
+		t.Fatal(err)
+	}
+	for i, name := range []string{"Bob", "BOB", "bօb", "bᴏb", "ｂｏｂ"} {
+		m := chat.Member{Name: name, Hub: "hub1", Conn: uint64(10 + i)}
+		if _, err := buses[1].Join(ctx, room, m, true); !errors.Is(err, chat.ErrNickInUse) {
+			t.Errorf("%q joined beside bob: %v, want ErrNickInUse", name, err)
+		}
+	}
+	cy := chat.Member{Name: "cy", Hub: "hub1", Conn: 2}
+	if _, err := buses[1].Join(ctx, room, cy, true); err != nil {
+		t.Fatal(err)
+	}
+	if err := buses[1].Rename(ctx, room, cy, "BOB"); !errors.Is(err, chat.ErrNickInUse) {
+		t.Errorf("cy renamed to BOB beside bob: %v, want ErrNickInUse", err)
+	}
+	if err := buses[0].Rename(ctx, room, bob, "Bob"); err != nil {
+		t.Errorf("bob respelt as Bob: %v", err)
+	}
+	eventually(t, membersAre(buses, room, "Bob", "cy"))
+	if _, err := buses[1].Join(ctx, room, chat.Member{Name: "bob", Hub: "hub1", Conn: 3}, true); !errors.Is(err, chat.ErrNickInUse) {
+		t.Errorf("bob joined beside Bob: %v, want ErrNickInUse", err)
+	}
+	for i, b := range buses {
+		f, ok := b.(chat.MemberFinder)
+		if !ok {
+			continue
+		}
+		for _, name := range []string{"bob", "ｂｏｂ", "BOB"} {
+			if m, ok, err := f.FindMember(ctx, room, name); err != nil || !ok || m.Name != "Bob" || m.Conn != 1 {
+				t.Errorf("bus %d finds %q as %+v, %v, %v; want Bob of connection 1", i, name, m, ok, err)
+			}
+		}
+	}
 }
 
 // testFindMember: a Bus that is a chat.MemberFinder (an optional part of

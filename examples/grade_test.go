@@ -59,8 +59,20 @@ func framechatTargets() []struct {
 	}
 }
 
+// deviation reports whether r is the one failure framechat's server has on
+// purpose: the course's lobby spec compares nicknames case-sensitively
+// ("/nick Ann" beside "ann" gets 0), and framechat compares every name by
+// one key, case and look-alikes folded (chat.NameKey; SECURITY.md, issue
+// 23), so it answers 2. Only that answer is excused: the check's other
+// steps come before it, and any other failure of it is reported.
+func deviation(r grade.Result) bool {
+	return r.Check == "lobby-server/nick-replies" &&
+		strings.Contains(r.Output, `second "/nick ann", second "/nick Ann"`+"\n") &&
+		strings.Contains(r.Output, `received: "2"`)
+}
+
 // TestGraderPassesFramechat: framechat's own server and clients pass every
-// check, in the lenient and the strict mode.
+// check, in the lenient and the strict mode, but for its one deviation.
 func TestGraderPassesFramechat(t *testing.T) {
 	for _, tc := range framechatTargets() {
 		for _, strict := range []bool{false, true} {
@@ -72,6 +84,7 @@ func TestGraderPassesFramechat(t *testing.T) {
 				t.Parallel()
 				began := time.Now()
 				results := gradeRun(t, tc.role, tc.protocol, strict, tc.command...)
+				results = slices.DeleteFunc(results, deviation)
 				if failed, report := failures(results); len(failed) > 0 {
 					t.Errorf("framechat failed %d checks:\n%s", len(failed), report)
 				}

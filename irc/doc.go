@@ -29,6 +29,6 @@
 // TARGMAX), and each target is charged to the hub's flood control
 // (chat.Conn.Charge). Protocol.Render (protocol.go) turns
 // the rooms' traffic into IRC lines, once per message for all IRC members.
-// Nicks are unique among one Protocol's users (its registry, released by
-// chat.Ender when a connection ends); PING comes from chat.Pinger.
+// Nicks are unique among one Protocol's users (its registry, by
+// chat.NameKey, released by chat.Ender when a connection ends); PING comes from chat.Pinger.
 package irc

@@ -29,7 +29,7 @@ func TestRegistration(t *testing.T) {
 		":test.server 002 alice :Your host is test.server, running framechat",
 		":test.server 003 alice :This server was created ",
 		":test.server 004 alice test.server framechat i n",
-		":test.server 005 alice CASEMAPPING=ascii CHANTYPES=# CHANLIMIT=#:20 NICKLEN=32 CHANNELLEN=65 NETWORK=TestNet PREFIX= CHANMODES=,,,n TARGMAX=PRIVMSG:4,NOTICE:4,JOIN:20,PART:20,NAMES:10,LIST:10,WHOIS:1,ISON:20,USERHOST:5 MAXTARGETS=4 :are supported by this server",
+		":test.server 005 alice CASEMAPPING=rfc8265 CHANTYPES=# CHANLIMIT=#:20 NICKLEN=32 CHANNELLEN=65 NETWORK=TestNet PREFIX= CHANMODES=,,,n TARGMAX=PRIVMSG:4,NOTICE:4,JOIN:20,PART:20,NAMES:10,LIST:10,WHOIS:1,ISON:20,USERHOST:5 MAXTARGETS=4 :are supported by this server",
 		":test.server 375 alice :- test.server Message of the day - ",
 		":test.server 372 alice :- Be nice.",
 		":test.server 376 alice :End of /MOTD command.",
@@ -383,9 +383,8 @@ func TestDisconnectedQuit(t *testing.T) {
 
 // TestPrivmsgLooksUp: a PRIVMSG to a nick and a WHOIS find the user in
 // the client's channels by asking the Bus about the one name (a
-// MemberFinder), not by listing the channels: the nick as given, or as
-// this server registered it. Only a user of another protocol named in
-// another case is searched for in the lists.
+// MemberFinder), not by listing the channels, however the nick is spelt
+// (names compare by chat.NameKey, which the Bus indexes).
 func TestPrivmsgLooksUp(t *testing.T) {
 	counts := &countingBus{Bus: chat.NewMemBus()}
 	s := serve(t, chat.Config{Bus: findingBus{counts}})
@@ -401,7 +400,7 @@ func TestPrivmsgLooksUp(t *testing.T) {
 		{"PRIVMSG bob :hi", false},
 		{"PRIVMSG BOB :hi", false}, // an IRC user: its registered nick
 		{"PRIVMSG cy :hi", false},
-		{"PRIVMSG CY :hi", true}, // a cs168 user named in another case
+		{"PRIVMSG CY :hi", false}, // a cs168 user named in another case: the same name (chat.NameKey)
 		{"WHOIS cy", false},
 	} {
 		reads := counts.reads.Load()

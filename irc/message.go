@@ -124,19 +124,3 @@ func cutBytes(b []byte, n int) []byte {
 	}
 	return b[:n]
 }
-
-// fold is a nick or channel name as compared: ASCII letters in lower case
-// (ISUPPORT CASEMAPPING=ascii).
-func fold(s string) string {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c >= 'A' && c <= 'Z' {
-			return strings.Map(func(r rune) rune {
-				if r >= 'A' && r <= 'Z' {
-					return r + 'a' - 'A'
-				}
-				return r
-			}, s)
-		}
-	}
-	return s
-}

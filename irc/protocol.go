@@ -42,8 +42,10 @@ type Options struct {
 // the other protocols' users, a channel #go being the room go. Make one
 // with New. Nicks are unique among the IRC users of every server of the
 // network (every hub sharing the Bus, and every Protocol value on them:
-// chat.Conn.Claim), whatever their case (CASEMAPPING=ascii), and within
-// each room whatever the members' protocols (the hub's rule).
+// chat.Conn.Claim), and within each room whatever the members'
+// protocols, compared by the hub's one rule for names (chat.NameKey: case,
+// width and look-alike letters folded; ISUPPORT says CASEMAPPING=rfc8265,
+// whose equal nicks are equal under it too).
 type Protocol struct {
 	o Options
 	// The texts of the welcome that are the same for everyone, made once
@@ -53,7 +55,7 @@ type Protocol struct {
 	motd                         []string
 
 	mu    sync.Mutex
-	nicks map[string]*user // by folded nick: this Protocol's registered IRC users, with what WHOIS says of them
+	nicks map[string]*user // by nick's key (chat.NameKey): this Protocol's registered IRC users, with what WHOIS says of them
 	away  map[*user]string // the away messages of those who have one: few do, so a user keeps none
 }
 
@@ -285,6 +287,7 @@ func (p *Protocol) appendNumeric(b []byte, code, nick string, params ...string) 
 // are guarded by Protocol.mu; others get copies (lookup).
 type user struct {
 	nick, real string
+	key        string // chat.NameKey(nick), kept with it: the key of p.nicks
 }
 
 // A profile is what WHO, WHOIS and USERHOST say of a user.
@@ -297,7 +300,7 @@ type profile struct {
 func (p *Protocol) lookup(nick string) (profile, bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	u, ok := p.nicks[fold(nick)]
+	u, ok := p.nicks[chat.NameKey(nick)]
 	if !ok {
 		return profile{}, false
 	}
@@ -309,14 +312,15 @@ func (p *Protocol) lookup(nick string) (profile, bool) {
 func (p *Protocol) claim(u *user, nick string) bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if t, ok := p.nicks[fold(nick)]; ok && t != u {
+	key := chat.NameKey(nick)
+	if t, ok := p.nicks[key]; ok && t != u {
 		return false
 	}
-	if p.nicks[fold(u.nick)] == u {
-		delete(p.nicks, fold(u.nick))
+	if p.nicks[u.key] == u {
+		delete(p.nicks, u.key)
 	}
-	u.nick = nick
-	p.nicks[fold(nick)] = u
+	u.nick, u.key = nick, key
+	p.nicks[key] = u
 	return true
 }
 
@@ -324,9 +328,10 @@ func (p *Protocol) claim(u *user, nick string) bool {
 func (p *Protocol) release(u *user) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.nicks[fold(u.nick)] == u {
-		delete(p.nicks, fold(u.nick))
+	if p.nicks[u.key] == u {
+		delete(p.nicks, u.key)
 	}
+	u.key = ""
 	delete(p.away, u)
 }
 

@@ -215,7 +215,7 @@ func (s *session) checkNick(nick string) bool {
 		s.reply(errErroneusNickname, nick, "Erroneous nickname: at most "+itoa(s.p.o.MaxNickBytes)+" bytes")
 	case s.c.CheckName(nick) != nil:
 		s.reply(errErroneusNickname, nick, "Erroneous nickname: use "+s.c.NameRule())
-	case !strings.EqualFold(nick, s.me.nick) && s.taken(nick):
+	case chat.NameKey(nick) != s.me.key && s.taken(nick):
 		s.reply(errNicknameInUse, nick, "Nickname is already in use")
 	default:
 		return true
@@ -246,14 +246,14 @@ func (s *session) nickCmd(m message) bool {
 		s.reply(errNicknameInUse, nick, "Nickname is already in use")
 		return true
 	}
-	if err := s.c.Claim(nickScope, fold(nick)); err != nil {
+	if err := s.c.Claim(nickScope, nick); err != nil {
 		s.p.claim(&s.me, old)
 		s.nickUnavailable(nick, err)
 		return true
 	}
 	if err := s.c.Rename(nick); err != nil {
 		s.p.claim(&s.me, old)
-		s.c.Claim(nickScope, fold(old)) // back: it was this connection's a moment ago
+		s.c.Claim(nickScope, old) // back: it was this connection's a moment ago
 		s.reply(errNicknameInUse, nick, refusal(err, "Someone in one of your channels is called "+nick))
 		return true
 	}
@@ -277,7 +277,7 @@ func (s *session) register() {
 		s.reply(errNicknameInUse, nick, "Nickname is already in use")
 		return
 	}
-	if err := s.c.Claim(nickScope, fold(nick)); err != nil {
+	if err := s.c.Claim(nickScope, nick); err != nil {
 		s.p.release(&s.me)
 		s.me.nick = ""
 		s.nickUnavailable(nick, err)
@@ -302,7 +302,7 @@ func (s *session) register() {
 	if l.MaxRoomsPerConn > 0 {
 		chanLimit += itoa(l.MaxRoomsPerConn)
 	}
-	w.reply(rplISupport, "CASEMAPPING=ascii", "CHANTYPES=#", chanLimit, "NICKLEN="+itoa(min(o.MaxNickBytes, l.MaxNameBytes)),
+	w.reply(rplISupport, "CASEMAPPING=rfc8265", "CHANTYPES=#", chanLimit, "NICKLEN="+itoa(min(o.MaxNickBytes, l.MaxNameBytes)),
 		"CHANNELLEN="+itoa(l.MaxRoomNameBytes+1), "NETWORK="+o.Network, "PREFIX=", "CHANMODES=,,,n",
 		s.p.targmax(), "MAXTARGETS="+itoa(o.MaxTargets), "are supported by this server")
 	w.motd()
@@ -682,38 +682,32 @@ func (s *session) shared(nick string) (room, name string) {
 }
 
 // roomsOf returns the client's channels that have nick as a member (only
-// the first if first is set), with the nick as the rooms have it. The nick
-// as given, or as this server registered it for an IRC user, is looked up
-// in each room without listing it (chat.Conn.HasMember): a PRIVMSG to one
-// user of a channel of thousands must not copy the channel's list. Only a
-// nick in another case than its owner's (a user of another protocol or
-// server) is searched for in the rooms' lists.
+// the first if first is set), with the nick as the rooms have it. Nicks
+// compare by the hub's one rule (chat.NameKey), looked up in each room
+// without listing it (chat.Conn.FindMember): a PRIVMSG to one user of a
+// channel of thousands must not copy the channel's list. A name is unique
+// in a room under that rule, but two channels may each hold a different
+// user with it (bob of one protocol in #a, an IRC user BoB in #b): then
+// the one spelt as nick is meant, else the first found, and only rooms
+// holding that one are returned, so that a line never reaches two people.
 func (s *session) roomsOf(nick string, first bool) (name string, rooms []string) {
-	exact := nick
-	if t, ok := s.p.lookup(nick); ok {
-		exact = t.nick
-	}
-	joined := s.c.Joined()
-	for _, r := range joined {
-		if in, err := s.c.HasMember(r, exact); err == nil && in {
-			if rooms = append(rooms, r); first {
-				break
-			}
-		}
-	}
-	if len(rooms) > 0 {
-		return exact, rooms
-	}
-	for _, r := range joined {
-		members, err := s.c.Members(r)
-		if err != nil {
+	for _, r := range s.c.Joined() {
+		found, in, err := s.c.FindMember(r, nick)
+		if err != nil || !in {
 			continue
 		}
-		if i := slices.IndexFunc(members, func(m string) bool { return strings.EqualFold(m, nick) }); i >= 0 {
-			if name, rooms = members[i], append(rooms, r); first {
+		if name != found && (name == "" || found == nick) {
+			name, rooms = found, rooms[:0] // the first, or one spelt as asked
+		}
+		if found == name {
+			rooms = append(rooms, r)
+			if first && name == nick {
 				break
 			}
 		}
+	}
+	if first && len(rooms) > 1 {
+		rooms = rooms[:1]
 	}
 	return name, rooms
 }
@@ -826,7 +820,7 @@ func (s *session) who(m message) bool {
 	} else if mask != "" {
 		if _, nick := s.shared(mask); nick != "" {
 			entry("*", nick)
-		} else if nick == "" && strings.EqualFold(mask, s.me.nick) {
+		} else if nick == "" && chat.NameKey(mask) == s.me.key {
 			entry("*", s.me.nick)
 		}
 	}
@@ -920,7 +914,7 @@ func (s *session) mode(m message) bool {
 		return true
 	}
 	switch change := m.arg(1); {
-	case !strings.EqualFold(target, s.me.nick):
+	case chat.NameKey(target) != s.me.key:
 		s.reply(errUsersDontMatch, "Cannot change mode for other users")
 	case change == "":
 		s.reply(rplUModeIs, "+i")
@@ -1016,8 +1010,9 @@ func (s *session) known(nicks []string) []profile {
 	return out
 }
 
-// nickScope is the claims scope (chat.Conn.Claim) of IRC nicks, folded:
-// they are unique among the IRC users of every server of a cluster.
+// nickScope is the claims scope (chat.Conn.Claim) of IRC nicks, which
+// compares them by chat.NameKey: they are unique among the IRC users of
+// every server of a cluster.
 const nickScope = "irc"
 
 // onNetwork reports, for each of nicks, whether an IRC user of any server
@@ -1025,11 +1020,7 @@ const nickScope = "irc"
 // most a lookup per nick, never a read of the whole network's. None has
 // if the cluster cannot say.
 func (s *session) onNetwork(nicks ...string) []bool {
-	folded := make([]string, len(nicks))
-	for i, nick := range nicks {
-		folded[i] = fold(nick)
-	}
-	held, err := s.c.Held(nickScope, folded...)
+	held, err := s.c.Held(nickScope, nicks...)
 	if err != nil {
 		return make([]bool, len(nicks))
 	}

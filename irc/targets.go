@@ -3,6 +3,8 @@ package irc
 import (
 	"slices"
 	"strings"
+
+	"github.com/framechat/chat"
 )
 
 // The most distinct targets one line of each command may name (ISUPPORT
@@ -28,9 +30,16 @@ func (p *Protocol) targmax() string {
 }
 
 // targetKey is what two targets of one line are compared by: targets with
-// the same key are one target, acted on once (a channel or a nick, folded
-// as the server compares names: fold). It is the one place that says so.
-func targetKey(t string) string { return fold(t) }
+// the same key are one target, acted on once. A channel is folded as
+// channels are found (case, strings.EqualFold's rule), a nick by the
+// hub's one rule for names (chat.NameKey). It is the one place that says
+// so.
+func targetKey(t string) string {
+	if strings.HasPrefix(t, "#") {
+		return strings.ToLower(t)
+	}
+	return chat.NameKey(t)
+}
 
 // targets returns the distinct targets of list, in their order, as split
 // by sep (a comma; a space for ISON), leaving out empty ones and those

@@ -912,7 +912,10 @@ func memberKey(room string, m chat.Member) string {
 	return key(room) + "." + key(m.Hub) + "." + strconv.FormatUint(m.Conn, 10)
 }
 
-func nameKey(room, name string) string { return key(room) + "." + key(name) }
+// nameKey is the KV key of a name in room: the name's key (chat.NameKey),
+// so that names that are one name under the hub's rule ("bob", "Bob",
+// "ｂｏｂ") claim one key, and only one of them is in a room.
+func nameKey(room, name string) string { return key(room) + "." + key(chat.NameKey(name)) }
 
 // CreateRoom creates the room's key; of two Buses racing, one gets
 // chat.ErrRoomExists.
@@ -1011,7 +1014,8 @@ func (b *Bus) Members(ctx context.Context, room string) ([]chat.Member, error) {
 
 var _ chat.MemberFinder = (*Bus)(nil)
 
-// FindMember returns the member of room called name: the holder of the
+// FindMember returns the member of room called name (compared by
+// chat.NameKey), with the name it has in the room: the holder of the
 // name's key, asked of the bucket (one round trip, however many members
 // room has), or found in the cache while NATS is away.
 func (b *Bus) FindMember(ctx context.Context, room, name string) (chat.Member, bool, error) {
@@ -1025,6 +1029,7 @@ func (b *Bus) FindMember(ctx context.Context, room, name string) (chat.Member, b
 		case err == nil:
 			for mk := range readHolders(e) {
 				if m, ok := memberOfKey(mk, name); ok {
+					m.Name = b.spelling(ctx, mk, name)
 					return m, true, nil
 				}
 			}
@@ -1034,14 +1039,29 @@ func (b *Bus) FindMember(ctx context.Context, room, name string) (chat.Member, b
 		}
 	}
 	var m chat.Member
+	nk := chat.NameKey(name)
 	found := b.memberCache.any(key(room), func(v memberValue) bool {
 		m = chat.Member{Name: v.Name, Hub: v.Hub, Conn: v.Conn}
-		return v.Name == name
+		return chat.NameKey(v.Name) == nk
 	})
 	if !found {
 		return chat.Member{}, false, nil
 	}
 	return m, true, nil
+}
+
+// spelling returns the name of the membership mk as it joined (or was
+// renamed): from the cache, else from the bucket, else asked (the name
+// looked up, which has the same key).
+func (b *Bus) spelling(ctx context.Context, mk, asked string) string {
+	var v memberValue
+	if e, ok := b.memberCache.get(mk); ok && json.Unmarshal(e.value, &v) == nil {
+		return v.Name
+	}
+	if e, err := b.members.Get(ctx, mk); err == nil && json.Unmarshal(e.Value(), &v) == nil {
+		return v.Name
+	}
+	return asked
 }
 
 // memberOfKey reads the membership a member key (memberKey) stands for,
@@ -1258,8 +1278,8 @@ func (b *Bus) countMembers(ctx context.Context, k string) (int, error) {
 }
 
 func (b *Bus) joinLocally(room string, m chat.Member, unique bool) (int, error) {
-	g := key(room)
-	if unique && b.memberCache.any(g, func(v memberValue) bool { return v.Name == m.Name }) {
+	g, nk := key(room), chat.NameKey(m.Name)
+	if unique && b.memberCache.any(g, func(v memberValue) bool { return chat.NameKey(v.Name) == nk }) {
 		return 0, fmt.Errorf("natsbus: join %q as %q: %w", room, m.Name, chat.ErrNickInUse)
 	}
 	mk := memberKey(room, m)
@@ -1392,6 +1412,9 @@ func (b *Bus) Rename(ctx context.Context, room string, m chat.Member, name strin
 		lm.m.Name = name
 	}
 	b.mu.Unlock()
+	if nameKey(room, m.Name) == nameKey(room, name) {
+		return nil // the same name, spelt otherwise ("bob" to "Bob"): its key stays claimed
+	}
 	if err := b.release(ctx, room, m.Name, mk); err != nil {
 		b.observe(chat.Event{Kind: chat.EventError, Room: room, Name: m.Name, Err: err})
 	}

@@ -15,7 +15,9 @@ require (
 	github.com/gobwas/httphead v0.1.0 // indirect
 	github.com/gobwas/pool v0.2.1 // indirect
 	github.com/gobwas/ws v1.4.0 // indirect
+	github.com/mtibben/confusables v0.0.0-20210201002637-9d1b0723b659 // indirect
 	golang.org/x/sys v0.34.0 // indirect
+	golang.org/x/text v0.44.0 // indirect
 )
 
 replace github.com/framechat/chat => ../
