@@ -184,26 +184,50 @@ func (p *Protocol) userLine(nick, cmd string, params ...string) []byte {
 // textLine is userLine of a PRIVMSG or NOTICE of text to target, with the
 // text's bytes copied into the line as they are (cleaned): no string is
 // made of them, which would cost an allocation per broadcast. An action
-// goes as a CTCP ACTION, as IRC clients send /me.
+// goes as a CTCP ACTION, as IRC clients send /me. Text that does not fit
+// one line of MaxLine bytes after its source and command (a long line
+// from another protocol, or from an IRC user whose source is longer than
+// what it sent) goes on as many more lines as it needs, each a whole
+// PRIVMSG or NOTICE from the same nick, cut at character boundaries: none
+// of it is lost, and no piece can read as another user's line.
 func (p *Protocol) textLine(nick, cmd, target string, text []byte, action bool) []byte {
-	b := make([]byte, 0, min(p.sourceSize(nick)+len(cmd)+len(target)+len(text)+6+len(ctcpActionOpen)+1, MaxLine))
-	b = append(p.appendSource(b, nick), ' ')
-	b = append(b, cmd...)
-	b = append(b, ' ')
-	b = append(b, clean(target)...)
-	b = append(b, " :"...)
-	if action {
-		b = append(b, ctcpActionOpen...)
-	}
 	if bytes.ContainsAny(text, "\r\n\x00\x01") || !utf8.Valid(text) {
-		b = append(b, clean(string(text))...)
-	} else {
-		b = append(b, text...)
+		text = []byte(clean(string(text)))
 	}
+	head := p.sourceSize(nick) + len(cmd) + len(target) + 4 // source, spaces, " :"
+	tail := 2                                               // CR LF
 	if action {
-		b = append(cutBytes(b, MaxLine-3), 1)
+		head += len(ctcpActionOpen)
+		tail++ // the closing \x01
 	}
-	return append(cutBytes(b, MaxLine-2), '\r', '\n')
+	room := MaxLine - head - tail
+	if room < utf8.UTFMax { // no nick or channel is this long; cut as one line
+		room = utf8.UTFMax
+	}
+	lines := max(1, (len(text)+room-1)/room)
+	b := make([]byte, 0, min(head+len(text)+tail, MaxLine)+(lines-1)*(head+tail+utf8.UTFMax))
+	for first := true; first || len(text) > 0; first = false {
+		start := len(b)
+		b = append(p.appendSource(b, nick), ' ')
+		b = append(b, cmd...)
+		b = append(b, ' ')
+		b = append(b, clean(target)...)
+		b = append(b, " :"...)
+		if action {
+			b = append(b, ctcpActionOpen...)
+		}
+		piece := cutBytes(text, max(0, MaxLine-tail-(len(b)-start)))
+		if len(piece) == 0 && len(text) > 0 { // a source too long for any text: cut, as before
+			piece = text
+		}
+		text = text[len(piece):]
+		b = append(b, piece...)
+		if action {
+			b = append(b[:start+len(cutBytes(b[start:], MaxLine-3))], 1)
+		}
+		b = append(b[:start+len(cutBytes(b[start:], MaxLine-2))], '\r', '\n')
+	}
+	return b
 }
 
 // ctcpActionOpen opens a CTCP ACTION; a \x01 closes it.

@@ -11,7 +11,8 @@ import (
 // TestRender: how each kind of room message reads on an IRC screen; text
 // from other protocols cannot break the line (CR, LF and NUL become
 // spaces, bad UTF-8 the replacement character), and a line is cut to 512
-// bytes with its CRLF.
+// bytes with its CRLF (a longer one goes on in more lines from the same
+// source).
 func TestRender(t *testing.T) {
 	p := New(Options{ServerName: "srv"})
 	long := strings.Repeat("é", 300)
@@ -39,7 +40,13 @@ func TestRender(t *testing.T) {
 		}
 	}
 	got, _ := p.Render(chat.Message{Kind: chat.MessageChat, From: "cleo", Room: "go", Text: []byte(long)})
-	if len(got) > MaxLine || !strings.HasSuffix(string(got), "é\r\n") || !utf8.Valid(got) {
-		t.Errorf("a long line: %d bytes, ends %q", len(got), got[len(got)-6:])
+	lines := strings.SplitAfter(string(got), "\r\n")
+	if len(lines) != 3 || lines[2] != "" || !utf8.Valid(got) {
+		t.Fatalf("a long line: %q, want two lines", got)
+	}
+	for _, l := range lines[:2] {
+		if len(l) > MaxLine || !strings.HasPrefix(l, ":cleo!cleo@srv PRIVMSG #go :é") || !strings.HasSuffix(l, "é\r\n") {
+			t.Errorf("a long line's piece: %d bytes, %q", len(l), l)
+		}
 	}
 }
