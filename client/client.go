@@ -143,9 +143,14 @@ func (c *countingReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// writeLine sends one typed line as one or more frames.
-func writeLine(fw *chat.FrameWriter, line string) error {
-	for _, frame := range chat.SplitMessage(cleanLine(line), chat.FrameSize) {
+// writeLine sends one typed line as one or more frames of at most room
+// bytes of text each (a whole frame if room is 0 or more; a command, which
+// must stay one frame, always gets a whole frame).
+func writeLine(fw *chat.FrameWriter, line string, room int) error {
+	if room <= 0 || room > chat.FrameSize || strings.HasPrefix(strings.TrimSpace(line), "/") {
+		room = chat.FrameSize
+	}
+	for _, frame := range chat.SplitMessage(cleanLine(line), room) {
 		if _, err := fw.Write(frame); err != nil {
 			return err
 		}

@@ -61,7 +61,10 @@ func (c *CS168) Run(ctx context.Context, conn net.Conn) error {
 		first = false
 	}
 	err := chatLoop(ctx, conn, msgs, readLines(c.In, ctx.Done()), c.ExitOnEOF, show, func(line string) (bool, error) {
-		if err := writeLine(fw, line); err != nil {
+		// A long line goes in pieces that each leave room for the "[name] "
+		// the server puts in front, so that every piece reaches the others
+		// as one frame with the prefix, not split again by the server.
+		if err := writeLine(fw, line, chat.FrameSize-len("[] ")-len(c.Name)); err != nil {
 			return false, err
 		}
 		out.prompt()

@@ -108,11 +108,12 @@ func TestCS168AgainstFakeServer(t *testing.T) {
 	if got := read(); got != "alice" {
 		t.Errorf("first frame %q, want the name", got)
 	}
-	// Lines: CR LF endings dropped; a 250-byte line split into two frames.
+	// Lines: CR LF endings dropped; a 250-byte line split into two frames,
+	// each leaving room for the "[alice] " the server puts in front.
 	go func() {
 		io.WriteString(inW, "/join x\r\nhello\n"+strings.Repeat("é", 125)+"\n")
 	}()
-	for _, want := range []string{"/join x", "hello", strings.Repeat("é", 100), strings.Repeat("é", 25)} {
+	for _, want := range []string{"/join x", "hello", strings.Repeat("é", 96), strings.Repeat("é", 29)} {
 		if got := read(); got != want {
 			t.Errorf("sent %q, want %q", got, want)
 		}

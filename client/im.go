@@ -71,7 +71,7 @@ func (c *IM) Run(ctx context.Context, conn net.Conn) error {
 		func(line string) (bool, error) {
 			word, _, _ := strings.Cut(strings.TrimSpace(line), " ")
 			quitting = quitting || word == "/quit" || word == "/leave" || word == "/exit"
-			return true, writeLine(fw, line)
+			return true, writeLine(fw, line, 0)
 		})
 	if wrong == nil && errors.Is(err, ErrServerGone) {
 		errors.As(ended(), &wrong)

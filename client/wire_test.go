@@ -241,3 +241,31 @@ func TestLobbyClientBeforeARoom(t *testing.T) {
 		t.Errorf("printed\n%s\nwant it to end\n%s", got, want)
 	}
 }
+
+// TestCS168ClientLongLineFitsThePrefix: a typed line longer than a frame
+// goes in pieces that each leave room for the "[carl] " the server puts in
+// front, so that each piece reaches the others as one frame (300 bytes:
+// two frames, where whole-frame pieces made the server split the first
+// again, and the others saw three); a long command stays one frame.
+func TestCS168ClientLongLineFitsThePrefix(t *testing.T) {
+	f := startFake(t, func(in io.Reader, out io.Writer, conn net.Conn) error {
+		return (&CS168{Name: "carl", Host: "h", Port: "1", In: in, Out: out}).Run(context.Background(), conn)
+	})
+	f.frame() // the name
+	line := strings.Repeat("abcdefghi-", 30)
+	cmd := "/join " + strings.Repeat("c", 190)
+	go func() { io.WriteString(f.in, line+"\n"+cmd+"\n") }()
+	room := chat.FrameSize - len("[carl] ")
+	var got string
+	for got != line {
+		piece := f.frame()
+		if len(piece) > room || !strings.HasPrefix(line, got+piece) {
+			t.Fatalf("after %q the client sent %q (%d bytes), want at most %d bytes of the line", got, piece, len(piece), room)
+		}
+		got += piece
+	}
+	if piece := f.frame(); piece != cmd {
+		t.Errorf("a long command went as %q, want one frame %q", piece, cmd)
+	}
+	f.end()
+}
