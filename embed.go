@@ -27,6 +27,7 @@ func (h *Hub) Say(ctx context.Context, room, from string, text []byte) error {
 		return fmt.Errorf("chat: say in %q as %q, a member's name: %w", room, from, ErrNickInUse)
 	}
 	h.messages.Add(1)
+	text = oneLine(text)
 	if err := h.bus.Publish(room, Message{Kind: MessageChat, From: from, Text: text, Hub: h.id}); err != nil {
 		return fmt.Errorf("chat: say in %q: %w", room, err)
 	}

@@ -127,3 +127,30 @@ func TestLobbyLongLineWire(t *testing.T) {
 		t.Errorf("sizes %s, want %s", got, want)
 	}
 }
+
+// TestLineBreaksForgeNothing: a line holding line breaks (LF, CR, VT, FF,
+// NEL, the Unicode line and paragraph separators) reaches every member,
+// cs168 and lobby, from a cs168 or a lobby sender, as one line with
+// spaces in their place, so that no client that prints what it gets
+// shows a line of bob's that bob did not say.
+func TestLineBreaksForgeNothing(t *testing.T) {
+	t.Parallel()
+	h, mt := startHub(t, Config{})
+	l := lobbyDial(t, h)
+	l.enter("r", "lou")
+	l.expect(lobbyNewRoom)
+	cs := join(t, h, mt, "cee", "r")
+	l.expect("cee has joined the room.", "There are 2 people in the room.")
+	ann := join(t, h, mt, "ann", "r")
+	cs.expect("ann has joined")
+	l.expect("ann has joined the room.", "There are 3 people in the room.")
+	const forged = "hi\n[bob] hi\r\nbob> hi\vx\fy\u0085z\u2028[bob] w\u2029bob> v"
+	const shown = "hi [bob] hi  bob> hi x y z [bob] w bob> v"
+	ann.send(forged)
+	cs.expect("[ann] " + shown)
+	l.expect("ann> " + shown)
+	l.send(forged)
+	cs.expect("[lou] " + shown)
+	ann.expect("[lou] " + shown)
+	settle(cs)
+}

@@ -113,10 +113,12 @@ func (h *Hub) hookJoin(s *session, room string) error {
 	return h.cfg.Hooks.Join(s.info(), room)
 }
 
-// hookMessage runs the Message hook.
+// hookMessage runs the Message hook, and makes the line one line
+// (oneLine), the hook's rewrite included.
 func (h *Hub) hookMessage(s *session, room string, text []byte) ([]byte, error) {
 	if h.cfg.Hooks.Message == nil {
-		return text, nil
+		return oneLine(text), nil
 	}
-	return h.cfg.Hooks.Message(s.info(), room, text)
+	text, err := h.cfg.Hooks.Message(s.info(), room, text)
+	return oneLine(text), err
 }
