@@ -133,6 +133,16 @@ type Config struct {
 	// 10,000; negative means no limit.
 	MaxRooms int
 
+	// MaxRoomsPerIP bounds the rooms the connections from one address
+	// (an IPv4 address, or an IPv6 /64 network) may create within any
+	// EmptyRoomTTL (or ever, if rooms are never deleted), together: past
+	// it a create is refused with an error matching ErrTooManyRooms, as
+	// past MaxRoomsPerConn. Without it one address could open connection
+	// after connection, each making its share, until MaxRooms rooms exist
+	// and no one else can make one. A classroom behind one NAT address
+	// makes a few rooms a person. Zero means 200; negative means no limit.
+	MaxRoomsPerIP int
+
 	// ReleaseMemory lets the hub return memory to the OS after waves of
 	// connections. A connection's reader ends when the client goes quiet
 	// (it parks, or moves to a fresh goroutine with a 2 KiB stack where it
@@ -194,6 +204,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.MaxRooms == 0 {
 		c.MaxRooms = 10_000
+	}
+	if c.MaxRoomsPerIP == 0 {
+		c.MaxRoomsPerIP = 200
 	}
 	c.MaxNameBytes = min(c.MaxNameBytes, maxNameBytes)
 	c.MaxRoomNameBytes = min(c.MaxRoomNameBytes, maxNameBytes)

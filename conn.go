@@ -122,9 +122,13 @@ func (s *session) Join(room string, create bool, accepted func(members int)) err
 
 // mayCreate refuses a creation with ErrTooManyRooms when s has created
 // Config.MaxRoomsPerConn rooms within the last EmptyRoomTTL (ever, when
-// rooms are never deleted): a client that makes rooms and leaves them
-// cannot pile up more empty rooms than that before they are deleted.
+// rooms are never deleted), or its address Config.MaxRoomsPerIP: a client
+// that makes rooms and leaves them, or reconnects to make more, cannot
+// pile up more empty rooms than that before they are deleted.
 func (s *session) mayCreate(room string) error {
+	if err := s.hub.sourceMayCreate(s.addr, room); err != nil {
+		return err
+	}
 	limit := s.hub.cfg.MaxRoomsPerConn
 	if limit <= 0 || s.made == nil {
 		return nil
@@ -141,6 +145,7 @@ func (s *session) mayCreate(room string) error {
 
 // created counts a room s created, for mayCreate.
 func (s *session) created() {
+	s.hub.sourceCreated(s.addr)
 	if s.hub.cfg.MaxRoomsPerConn <= 0 {
 		return
 	}

@@ -47,6 +47,8 @@ type Hub struct {
 	empty   map[string]*emptyRoom // under mu: the rooms this hub will delete unless joined first (see lifecycle.go)
 	sweeper *time.Timer           // under mu: the next sweep for empty rooms no hub saw emptied (see lifecycle.go)
 
+	sourceRooms sourceRooms // the rooms each address created lately (MaxRoomsPerIP)
+
 	silentMu    sync.Mutex    // guards silent; taken after h.mu when both are
 	silent      silentSet     // connections that have not sent their first message
 	silentGrace time.Duration // see silentGrace

@@ -179,3 +179,41 @@ func TestSweepFindsEmptyRooms(t *testing.T) {
 		t.Errorf("rooms %q, want none", got)
 	}
 }
+
+// TestRoomsPerIP: one address that opens connection after connection,
+// each making a room (the lobby's /join, then gone), gets MaxRoomsPerIP
+// rooms and no more, so it cannot fill MaxRooms; a user from another
+// address still makes rooms.
+func TestRoomsPerIP(t *testing.T) {
+	t.Parallel()
+	h, mt := startHub(t, Config{MaxRoomsPerIP: 5})
+	addr := serveTCP(t, h, fastLobby)
+	buf := make([]byte, MaxMessage)
+	for i := range 8 {
+		c := dialTCP(t, addr)
+		if _, err := fmt.Fprintf(c, "/join r%d", i); err != nil {
+			t.Fatal(err)
+		}
+		n, err := c.Read(buf)
+		if err != nil {
+			t.Fatalf("connection %d: read: %v", i, err)
+		}
+		want := LobbyOK
+		if i >= 5 {
+			want = LobbyBadForm
+		}
+		if got := string(buf[:n]); got != want {
+			t.Errorf("connection %d from 127.0.0.1: /join r%d answered %q, want %q", i, i, got, want)
+		}
+		c.Close()
+	}
+	if got := len(mustRooms(h)); got != 5 {
+		t.Errorf("%d rooms made from one address, want 5", got)
+	}
+	alice := join(t, h, mt, "alice", "")
+	alice.send("/create other")
+	alice.quiet()
+	if !slices.Contains(mustRooms(h), "other") {
+		t.Errorf("a user of another address could not make a room: %q", mustRooms(h))
+	}
+}

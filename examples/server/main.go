@@ -72,6 +72,7 @@ func main() {
 	flag.DurationVar(&o.cfg.EmptyRoomTTL, "empty-room-ttl", 0, "delete a room that has had no members this long (0: 5m; -1ns: never)")
 	flag.IntVar(&o.cfg.MaxRoomsPerConn, "max-rooms-per-conn", 0, "rooms a client may be in at once, and may create per -empty-room-ttl (0: 20; -1: no limit)")
 	flag.IntVar(&o.cfg.MaxRooms, "max-rooms", 0, "rooms that may exist at once (0: 10,000; -1: no limit)")
+	flag.IntVar(&o.cfg.MaxRoomsPerIP, "max-rooms-per-ip", 0, "rooms the clients of one address may create per -empty-room-ttl, together (0: 200; -1: no limit)")
 	flag.Float64Var(&o.cfg.FloodRate, "flood-rate", 0, "messages per second a client may send on average (0: 20; -1: flood control off)")
 	flag.IntVar(&o.cfg.FloodBurst, "flood-burst", 0, "messages a client may send at once (0: 40)")
 	flag.StringVar(&o.tlsCert, "tls-cert", "", "TLS certificate file (PEM); with -tls-key, every listener speaks TLS")
