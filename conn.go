@@ -3,6 +3,7 @@ package chat
 import (
 	"context"
 	"fmt"
+	"net"
 	"slices"
 )
 
@@ -208,6 +209,9 @@ func (s *session) say(room string, text []byte, m marks) error {
 	text, err := s.hub.hookMessage(s, room, text)
 	if err != nil {
 		return err
+	}
+	if !s.keepPace(r, text) {
+		return fmt.Errorf("chat: say in %q: the connection ended while the line waited for the room's pace: %w", room, net.ErrClosed)
 	}
 	s.hub.say(s, r, text, m)
 	return nil

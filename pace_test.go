@@ -2,6 +2,7 @@ package chat
 
 import (
 	"fmt"
+	"io"
 	"strings"
 	"testing"
 	"time"
@@ -124,5 +125,86 @@ func TestPaceRule(t *testing.T) {
 		if sum > MaxMessage {
 			t.Fatalf("write %d: %d bytes written within one pause", i, sum)
 		}
+	}
+}
+
+// TestLongLinesKeepTheLobbyPace: three cs168 users send 190-byte lines as
+// fast as flood control lets each (a burst of 40, then 20 a second),
+// together far more bytes than a lobby member is written per pause; the
+// lobby member, which reads everything, is not dropped and gets every
+// line, because the room's lines wait for its pace (roomPace), not its
+// queue. Before, it was cut as a slow consumer within seconds.
+func TestLongLinesKeepTheLobbyPace(t *testing.T) {
+	t.Parallel()
+	events := newEventLog()
+	const queue = 8 << 10
+	h := NewHub(Config{MaxQueueBytes: queue, Observer: events})
+	lobby := NewLobby(LobbyOptions{Pause: 40 * time.Millisecond}) // 25 KiB/s
+	lb := dialTCP(t, serveTCP(t, h, lobby))
+	buf := make([]byte, MaxMessage)
+	read := func() string {
+		t.Helper()
+		lb.SetReadDeadline(time.Now().Add(testTimeout))
+		n, err := lb.Read(buf)
+		if err != nil {
+			t.Fatalf("lobby member: read: %v (%q)", err, buf[:n])
+		}
+		return string(buf[:n])
+	}
+	lb.Write([]byte("/join r"))
+	read()
+	lb.Write([]byte("/nick lou"))
+	if got := read(); got != LobbyOK {
+		t.Fatalf("/nick: %q", got)
+	}
+	read() // You have joined a new room.
+	mt := serveProtocol(t, h, CS168)
+	const senders, lines = 3, 60
+	var cs []*tclient
+	for i := range senders {
+		cs = append(cs, join(t, h, mt, fmt.Sprintf("s%d", i), "r"))
+	}
+	pad := strings.Repeat("x", 190-len("line 0-00 "))
+	want := map[string]bool{}
+	for i := range senders {
+		for n := range lines {
+			want[fmt.Sprintf("s%d> line %d-%02d %s", i, i, n, pad)] = true
+		}
+	}
+	for i, c := range cs {
+		go io.Copy(io.Discard, c.conn) // the senders read what the others say; it ends with the test
+		go func() {
+			for n := range lines {
+				if _, err := c.fw.WriteString(fmt.Sprintf("line %d-%02d %s", i, n, pad)); err != nil {
+					return
+				}
+			}
+		}()
+	}
+	size := len("s0> line 0-00 ") + len(pad) // every line's lobby message
+	got := 0
+	for got < senders*lines {
+		r := read()
+		if strings.HasSuffix(r, "has joined the room.") || strings.HasPrefix(r, "There are ") {
+			continue // the senders' joins, which come first
+		}
+		for ; r != ""; r = r[min(size, len(r)):] {
+			if msg := r[:min(size, len(r))]; !want[msg] {
+				t.Fatalf("lobby member read %.60q…, not whole lines of the senders'", r)
+			}
+			delete(want, r[:size])
+			got++
+		}
+	}
+	for {
+		select {
+		case e := <-events.ch:
+			if e.Kind == EventSlowConsumer {
+				t.Fatalf("%s was dropped as a slow consumer", e.Name)
+			}
+			continue
+		default:
+		}
+		break
 	}
 }

@@ -108,6 +108,7 @@ type room struct {
 
 	mu      sync.Mutex
 	members []*session
+	pace    roomPace // the pace of its paced members here (pacebudget.go)
 }
 
 // rendered is a room message in one protocol's words: one or two wire
@@ -294,6 +295,7 @@ func (h *Hub) join(s *session, name string, create bool, accepted func(members i
 		err := h.bus.CreateRoom(ctx, name)
 		if err == nil {
 			r.members = append(r.members, s)
+			r.pace.join(s)
 		}
 		r.mu.Unlock()
 		if err != nil {
@@ -329,6 +331,7 @@ func (h *Hub) join(s *session, name string, create bool, accepted func(members i
 	}
 	if !create {
 		r.members = append(r.members, s)
+		r.pace.join(s)
 	}
 	r.mu.Unlock()
 	if s.rooms == nil {
@@ -343,7 +346,12 @@ func (h *Hub) join(s *session, name string, create bool, accepted func(members i
 // remove takes s out of r's local members.
 func (r *room) remove(s *session) {
 	r.mu.Lock()
-	r.members = slices.DeleteFunc(r.members, func(x *session) bool { return x == s })
+	if n := len(r.members); n > 0 {
+		r.members = slices.DeleteFunc(r.members, func(x *session) bool { return x == s })
+		if len(r.members) < n {
+			r.pace.leave(s)
+		}
+	}
 	r.mu.Unlock()
 }
 
