@@ -152,8 +152,11 @@
 // own protocol's words.
 //
 // Rooms are bounded: a connection may be in Config.MaxRoomsPerConn rooms
-// at once and create as many per Config.EmptyRoomTTL, and at most
-// Config.MaxRooms exist (ErrTooManyRooms, ErrRoomsFull).
+// at once and create as many per Config.EmptyRoomTTL, the connections of
+// one address may create Config.MaxRoomsPerIP per EmptyRoomTTL together,
+// and at most Config.MaxRooms exist (ErrTooManyRooms, ErrRoomsFull). A
+// room with lobby members is held to their pace on their server (see
+// PROTOCOL.md, lobby framing).
 //
 // # Concurrency
 //
