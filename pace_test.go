@@ -19,24 +19,7 @@ func TestBusyLobbyMemberKeepsUp(t *testing.T) {
 	t.Parallel()
 	events := newEventLog()
 	h := NewHub(Config{MaxQueueBytes: 2500, Observer: events}) // default flood control
-	lb := dialTCP(t, serveTCP(t, h, Lobby))
-	buf := make([]byte, MaxMessage)
-	read := func() string {
-		t.Helper()
-		lb.SetReadDeadline(time.Now().Add(testTimeout))
-		n, err := lb.Read(buf)
-		if err != nil {
-			t.Fatalf("lobby member: read: %v (%q)", err, buf[:n])
-		}
-		return string(buf[:n])
-	}
-	lb.Write([]byte("/join r"))
-	read()
-	lb.Write([]byte("/nick lou"))
-	if got := read(); got != LobbyOK {
-		t.Fatalf("/nick: %q", got)
-	}
-	read() // You have joined a new room.
+	read := lobbyMember(t, h, Lobby)
 	mt := serveProtocol(t, h, CS168)
 	cs := join(t, h, mt, "cee", "r")
 
@@ -140,24 +123,7 @@ func TestLongLinesKeepTheLobbyPace(t *testing.T) {
 	const queue = 8 << 10
 	h := NewHub(Config{MaxQueueBytes: queue, Observer: events})
 	lobby := NewLobby(LobbyOptions{Pause: 40 * time.Millisecond}) // 25 KiB/s
-	lb := dialTCP(t, serveTCP(t, h, lobby))
-	buf := make([]byte, MaxMessage)
-	read := func() string {
-		t.Helper()
-		lb.SetReadDeadline(time.Now().Add(testTimeout))
-		n, err := lb.Read(buf)
-		if err != nil {
-			t.Fatalf("lobby member: read: %v (%q)", err, buf[:n])
-		}
-		return string(buf[:n])
-	}
-	lb.Write([]byte("/join r"))
-	read()
-	lb.Write([]byte("/nick lou"))
-	if got := read(); got != LobbyOK {
-		t.Fatalf("/nick: %q", got)
-	}
-	read() // You have joined a new room.
+	read := lobbyMember(t, h, lobby)
 	mt := serveProtocol(t, h, CS168)
 	const senders, lines = 3, 60
 	var cs []*tclient
@@ -207,4 +173,30 @@ func TestLongLinesKeepTheLobbyPace(t *testing.T) {
 		}
 		break
 	}
+}
+
+// lobbyMember connects a lobby client over TCP, speaking p, to h, as lou
+// in room r, and returns its read: one read, whole, as a course client
+// does.
+func lobbyMember(t *testing.T, h *Hub, p Protocol) func() string {
+	t.Helper()
+	lb := dialTCP(t, serveTCP(t, h, p))
+	buf := make([]byte, MaxMessage)
+	read := func() string {
+		t.Helper()
+		lb.SetReadDeadline(time.Now().Add(testTimeout))
+		n, err := lb.Read(buf)
+		if err != nil {
+			t.Fatalf("lobby member: read: %v (%q)", err, buf[:n])
+		}
+		return string(buf[:n])
+	}
+	lb.Write([]byte("/join r"))
+	read()
+	lb.Write([]byte("/nick lou"))
+	if got := read(); got != LobbyOK {
+		t.Fatalf("/nick: %q", got)
+	}
+	read() // You have joined a new room.
+	return read
 }
