@@ -30,7 +30,7 @@ type roomPace struct {
 func (p *roomPace) join(s *session) {
 	if pause := pauseOf(s); pause > 0 {
 		if p.members == 0 {
-			p.tokens, p.last = 0, time.Time{}
+			p.last = time.Time{} // the first reserve fills the budget
 		}
 		p.members++
 		p.pause = max(p.pause, pause)

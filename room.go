@@ -346,11 +346,10 @@ func (h *Hub) join(s *session, name string, create bool, accepted func(members i
 // remove takes s out of r's local members.
 func (r *room) remove(s *session) {
 	r.mu.Lock()
-	if n := len(r.members); n > 0 {
-		r.members = slices.DeleteFunc(r.members, func(x *session) bool { return x == s })
-		if len(r.members) < n {
-			r.pace.leave(s)
-		}
+	n := len(r.members)
+	r.members = slices.DeleteFunc(r.members, func(x *session) bool { return x == s })
+	if len(r.members) < n {
+		r.pace.leave(s)
 	}
 	r.mu.Unlock()
 }
