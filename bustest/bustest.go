@@ -873,6 +873,11 @@ func testHubsIM(t *testing.T, cluster Cluster) {
 	bob := hubs[1].Dial("bob")
 	bob.Expect("NOTICE Hello, bob! 2 users online. Type /help for the commands.")
 	ann.Expect("NOTICE bob has joined")
+	// ann hearing of bob does not mean bob's hub has had its own news yet
+	// (a MemBus calls the hubs one after the other): bob's round trip does.
+	// Otherwise the next joiner there could still hear "bob has joined".
+	bob.Send("/who")
+	bob.Expect("USERS ann bob")
 	thief := hubs[1].Dial("ann")
 	thief.Expect("ERROR The username ann is taken. Choose another.")
 	thief.Send("zed")
