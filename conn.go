@@ -109,7 +109,7 @@ func (s *session) Join(room string, create bool, accepted func(members int)) err
 			return err
 		}
 	}
-	if err := s.hub.hookJoin(s, room); err != nil {
+	if err := s.hub.hookJoin(s, room, create); err != nil {
 		return err
 	}
 	if err := s.hub.join(s, room, create, accepted); err != nil {
@@ -206,7 +206,7 @@ func (s *session) say(room string, text []byte, m marks) error {
 	if r == nil {
 		return fmt.Errorf("chat: say in %q: %w", room, ErrNotInRoom)
 	}
-	text, err := s.hub.hookMessage(s, room, text)
+	text, err := s.hub.hookMessage(s, room, "", text)
 	if err != nil {
 		return err
 	}
@@ -227,7 +227,7 @@ func (s *session) whisper(room, to string, text []byte, m marks) error {
 	if r == nil {
 		return fmt.Errorf("chat: whisper in %q: %w", room, ErrNotInRoom)
 	}
-	text, err := s.hub.hookMessage(s, room, text)
+	text, err := s.hub.hookMessage(s, room, to, text)
 	if err != nil {
 		return err
 	}

@@ -151,20 +151,20 @@ func TestHooks(t *testing.T) {
 	t.Parallel()
 	events := newEventLog()
 	hooks := Hooks{
-		Name: func(_ ConnInfo, name string) (string, error) {
-			if strings.EqualFold(name, "root") {
-				return "", &RefusedError{Reason: "The name " + name + " is reserved."}
+		Name: func(_ context.Context, e NameEvent) (NameReply, error) {
+			if strings.EqualFold(e.Name, "root") {
+				return NameReply{}, &RefusedError{Reason: "The name " + e.Name + " is reserved."}
 			}
-			return name, nil
+			return NameReply{}, nil
 		},
-		Join: func(_ ConnInfo, room string) error {
-			if room == "secret" {
+		Join: func(_ context.Context, e JoinEvent) error {
+			if e.Room == "secret" {
 				return &RefusedError{Reason: "You may not join secret."}
 			}
 			return nil
 		},
-		Message: func(_ ConnInfo, _ string, text []byte) ([]byte, error) {
-			return bytes.ReplaceAll(text, []byte("darn"), []byte("d**n")), nil
+		Message: func(_ context.Context, e MessageEvent) (MessageReply, error) {
+			return MessageReply{Text: bytes.ReplaceAll(e.Text, []byte("darn"), []byte("d**n"))}, nil
 		},
 	}
 	h, mt := startHub(t, Config{Hooks: hooks, Observer: events})
@@ -194,7 +194,7 @@ func TestHooks(t *testing.T) {
 	settle(alice, bob)
 
 	// A refused connection is told and closed; the event says refused.
-	h2, mt2 := startHub(t, Config{Hooks: Hooks{Connect: func(context.Context, ConnInfo) error {
+	h2, mt2 := startHub(t, Config{Hooks: Hooks{Connect: func(context.Context, ConnectEvent) error {
 		return &RefusedError{Reason: "No more guests today."}
 	}}, Observer: events})
 	guest := dial(t, h2, mt2)

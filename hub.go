@@ -255,13 +255,43 @@ func (h *Hub) register(conn net.Conn, p Protocol) (*session, error) {
 
 // refuse tells conn, which register refused with err, that the server is
 // full, in protocol p, and closes it; it marks the refusal done in h.wg.
-// The peer has a second to take the notice.
+// The peer has a second to take the notice, and what it sent meanwhile is
+// read and dropped (drainClosing) for at most another second.
 func (h *Hub) refuse(conn net.Conn, p Protocol, err error) {
 	defer h.wg.Done()
 	conn.SetWriteDeadline(time.Now().Add(time.Second))
-	conn.Write(p.Notice(noticeFull))
+	if _, werr := conn.Write(p.Notice(noticeFull)); werr == nil {
+		drainClosing(conn, time.Now().Add(refuseLinger))
+	}
 	conn.Close()
 	h.observe(Event{Kind: EventError, Protocol: p.Name(), Addr: remoteAddr(conn), Err: err})
+}
+
+// refuseLinger bounds how long a refused connection (server full, or the
+// Connect hook) is read from after its notice, waiting for the client to
+// close its side.
+const refuseLinger = time.Second
+
+// drainClosing hangs up on conn, which has been written its last words,
+// the way Shutdown hangs up: it half-closes conn and reads and drops
+// what the client still sends until the client closes its side too, or
+// until linger; the caller then closes conn. Closing a socket with unread
+// input would send a reset, and a reset makes the client's kernel drop
+// what it has not read yet: the notice itself. A connection that cannot
+// half-close (a WebSocket, whose Close waits for the client's close frame
+// itself, for ws.Options.CloseLinger) is left as it is.
+func drainClosing(conn net.Conn, linger time.Time) {
+	cw, ok := conn.(interface{ CloseWrite() error })
+	if !ok || cw.CloseWrite() != nil {
+		return
+	}
+	conn.SetReadDeadline(linger)
+	var buf [512]byte
+	for {
+		if _, err := conn.Read(buf[:]); err != nil {
+			return
+		}
+	}
 }
 
 // silentSet holds the connections that have not sent their first message,
