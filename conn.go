@@ -25,7 +25,7 @@ func (s *session) SetName(name string) error {
 		return fmt.Errorf("chat: set name %q while in a room (use Rename): %w", name, ErrInvalidName)
 	}
 	if name == "" { // forget the name (a join with it failed)
-		s.name = ""
+		s.setName("")
 		return nil
 	}
 	if err := s.hub.checkName(name); err != nil {
@@ -35,7 +35,7 @@ func (s *session) SetName(name string) error {
 	if err != nil {
 		return err
 	}
-	s.name = name
+	s.setName(name)
 	s.report(EventName, "", nil)
 	return nil
 }
@@ -244,7 +244,7 @@ func (s *session) Rename(name string) error {
 		return err
 	}
 	if len(s.rooms) == 0 {
-		s.name = name
+		s.setName(name)
 		return nil
 	}
 	return s.hub.rename(s, name)

@@ -83,16 +83,40 @@ func (h *Hub) Disconnect(id uint64, why string) error {
 	return nil
 }
 
-// Conns describes the connections the hub serves now.
+// Conns describes the connections the hub serves now, in the order they
+// arrived, each with its name as it is now ("" until it has one): find a
+// user by name here to Disconnect it. Bots are not connections.
 func (h *Hub) Conns() []ConnInfo {
 	h.mu.RLock()
-	defer h.mu.RUnlock()
-	out := make([]ConnInfo, 0, len(h.sessions))
+	sessions := make([]*session, 0, len(h.sessions))
 	for _, s := range h.sessions {
-		out = append(out, ConnInfo{ID: s.id, Protocol: s.proto.Name(), Addr: s.addr, TLS: s.tlsState()})
+		sessions = append(sessions, s)
+	}
+	h.mu.RUnlock()
+	out := make([]ConnInfo, len(sessions))
+	for i, s := range sessions {
+		out[i] = ConnInfo{ID: s.id, Protocol: s.proto.Name(), Addr: s.addr, Name: s.sharedName(), TLS: s.tlsState()}
 	}
 	slices.SortFunc(out, func(a, b ConnInfo) int { return cmp.Compare(a.ID, b.ID) })
 	return out
+}
+
+// setName sets s's name. It runs on s's reader, which alone writes
+// s.name and may read it freely; other goroutines read it under the lock
+// of a room s is in, or under s.mu (sharedName): so it is written under
+// s.mu, and under the locks of s's rooms when it has any (see
+// Hub.rename).
+func (s *session) setName(name string) {
+	s.mu.Lock()
+	s.name = name
+	s.mu.Unlock()
+}
+
+// sharedName is s's name, read from any goroutine.
+func (s *session) sharedName() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.name
 }
 
 // Stats are a hub's counts, for metrics.

@@ -400,7 +400,7 @@ func (h *Hub) rename(s *session, name string) error {
 	for _, r := range locked {
 		r.mu.Lock()
 	}
-	s.name = name
+	s.setName(name)
 	for _, r := range locked {
 		r.mu.Unlock()
 	}
