@@ -71,8 +71,12 @@ func (b *Bot) Name() string { return b.s.name }
 
 // Join makes the bot a member of room, creating it first if create is set
 // (ErrRoomExists if it exists then). Like everyone's, the bot's name must
-// be free in the room (ErrNickInUse).
+// be free in the room (ErrNickInUse). If ctx is done already, the bot
+// does not join and Join returns ctx's error (wrapped).
 func (b *Bot) Join(ctx context.Context, room string, create bool) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("chat: bot join %q: %w", room, err)
+	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.closed() {

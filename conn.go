@@ -57,7 +57,7 @@ func (s *session) Send(msg []byte) { s.send(msg, true) }
 
 // Failed reports a failed command to the Observer.
 func (s *session) Failed(cmd, reply string, err error) {
-	s.hub.observe(Event{Kind: EventCommandError, Conn: s.id, Protocol: s.proto.Name(), Name: s.name, Room: s.lastRoom(), Text: reply,
+	s.hub.observe(Event{Kind: EventCommandError, Conn: s.id, Protocol: s.proto.Name(), Addr: s.addr, Name: s.name, Room: s.lastRoom(), Text: reply,
 		Err: &CommandError{Command: cmd, Reply: reply, Err: err}})
 }
 

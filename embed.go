@@ -13,8 +13,13 @@ import (
 // of the room, compared by NameKey (ErrNickInUse): the program cannot make anyone appear to say
 // what they did not. For a member that also hears the room, use a Bot.
 // An error matching ErrNotDelivered means that the members on this server
-// have the line and those on other servers may not (a Bus outage).
+// have the line and those on other servers may not (a Bus outage). text
+// is not kept after Say returns. If ctx is done already, Say says nothing
+// and returns its error (wrapped).
 func (h *Hub) Say(ctx context.Context, room, from string, text []byte) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("chat: say in %q: %w", room, err)
+	}
 	if err := h.checkName(from); err != nil {
 		return err
 	}
@@ -37,12 +42,18 @@ func (h *Hub) Say(ctx context.Context, room, from string, text []byte) error {
 
 // Notice sends a server notice into room, from no one: each member gets
 // text in its protocol's words for a notice ("NOTICE text" to im users,
-// the text alone to cs168 and lobby users).
-func (h *Hub) Notice(ctx context.Context, room, text string) error {
+// the text alone to cs168 and lobby users). Like Say's, its text is bytes
+// (as every line is in the engine: Message.Text, Bot.Say, a Conn's Say),
+// and is not kept after Notice returns. If ctx is done already, Notice
+// sends nothing and returns its error (wrapped).
+func (h *Hub) Notice(ctx context.Context, room string, text []byte) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("chat: notice in %q: %w", room, err)
+	}
 	if _, err := h.roomMembers(ctx, room); err != nil {
 		return err
 	}
-	if err := h.bus.Publish(room, Message{Kind: MessageNotice, Text: []byte(text), Hub: h.id}); err != nil {
+	if err := h.bus.Publish(room, Message{Kind: MessageNotice, Text: text, Hub: h.id}); err != nil {
 		return fmt.Errorf("chat: notice in %q: %w", room, err)
 	}
 	return nil

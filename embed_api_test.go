@@ -1,10 +1,12 @@
 package chat_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"io"
 	"net"
+	"sync"
 	"testing"
 	"time"
 
@@ -151,5 +153,223 @@ func TestConnectRefusedTCPNotice(t *testing.T) {
 	}
 	if _, err := fr.ReadFrame(); !errors.Is(err, io.EOF) {
 		t.Errorf("after the refusal the client read %v, want end of stream", err)
+	}
+}
+
+// TestEventAddr: every event about a connection carries the peer's
+// address, whatever its kind; a bot's carry none.
+func TestEventAddr(t *testing.T) {
+	var mu sync.Mutex
+	var seen []chat.Event
+	gone := make(chan string, 8)
+	hub := chat.NewHub(chat.Config{Observer: chat.ObserverFunc(func(e chat.Event) {
+		mu.Lock()
+		seen = append(seen, e)
+		mu.Unlock()
+		if e.Kind == chat.EventDisconnect {
+			gone <- e.Name
+		}
+	})})
+	shutdown(t, hub)
+	cs, im := chat.NewMemTransport(), chat.NewMemTransport()
+	go hub.Serve(cs)
+	go hub.ServeProtocol(im, chat.IM)
+	ctx := context.Background()
+
+	alice, in, out := member(cs, "alice", "lab", true) // connect, name, create, join
+	defer alice.Close()
+	alice.SetDeadline(time.Now().Add(apiTimeout))
+	bot, err := hub.NewBot("echo", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer bot.Close()
+	if err := bot.Join(ctx, "lab", false); err != nil {
+		t.Fatal(err)
+	}
+	in.ReadFrame()                   // "echo has joined"
+	out.WriteString("/join nowhere") // a command error
+	in.ReadFrame()
+	out.WriteString("hello") // a line
+	out.WriteString("/list")
+	in.ReadFrame() // the list: the line has been handled
+
+	dialIM := func(name string) (net.Conn, *chat.FrameWriter) {
+		c, err := im.Dial(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.SetDeadline(time.Now().Add(apiTimeout))
+		r, w := chat.NewFrameReader(c, chat.FrameSize), chat.NewFrameWriter(c, chat.FrameSize) // im's messages are frames too
+		r.ReadFrame()                                                                          // the welcome
+		w.WriteString(name)
+		if hello, err := r.ReadFrame(); !bytes.HasPrefix(hello, []byte("NOTICE Hello, "+name)) {
+			t.Fatalf("%s logging in to im read %q (%v)", name, hello, err)
+		}
+		go io.Copy(io.Discard, c)
+		return c, w
+	}
+	carol, _ := dialIM("carol")
+	defer carol.Close()
+	bob, w := dialIM("bob")
+	defer bob.Close()
+	w.WriteString("/whisper carol psst") // a whisper
+	w.WriteString("/nick bobby")         // a rename
+	w.WriteString("/quit")               // a leave, a disconnect
+	select {
+	case name := <-gone:
+		if name != "bobby" {
+			t.Fatalf("%s disconnected, want bobby", name)
+		}
+	case <-time.After(apiTimeout):
+		mu.Lock()
+		for _, e := range seen {
+			t.Logf("%+v", e)
+		}
+		mu.Unlock()
+		t.Fatal("bob did not quit")
+	}
+
+	mu.Lock()
+	defer mu.Unlock()
+	kinds := map[chat.EventKind]bool{}
+	for _, e := range seen {
+		switch {
+		case e.Conn == 0:
+		case e.Protocol == "bot":
+			if e.Addr != "" {
+				t.Errorf("a bot's %v event has the address %q", e.Kind, e.Addr)
+			}
+		case e.Addr == "":
+			t.Errorf("%v event of %s (conn %d) has no address", e.Kind, e.Name, e.Conn)
+		default:
+			kinds[e.Kind] = true
+		}
+	}
+	for _, k := range []chat.EventKind{chat.EventConnect, chat.EventName, chat.EventCreate, chat.EventJoin,
+		chat.EventCommandError, chat.EventMessage, chat.EventWhisper, chat.EventRename, chat.EventLeave, chat.EventDisconnect} {
+		if !kinds[k] {
+			t.Errorf("no %v event with an address", k)
+		}
+	}
+}
+
+// TestCancelledContext: Say, Notice, CreateRoom and Bot.Join given a
+// context that is done already do nothing and return its error.
+func TestCancelledContext(t *testing.T) {
+	hub := chat.NewHub(chat.Config{})
+	shutdown(t, hub)
+	mt := chat.NewMemTransport()
+	go hub.Serve(mt)
+	ctx := context.Background()
+	alice, in, _ := member(mt, "alice", "lab", true)
+	defer alice.Close()
+	alice.SetDeadline(time.Now().Add(apiTimeout))
+	bot, err := hub.NewBot("echo", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer bot.Close()
+
+	done, cancel := context.WithCancel(ctx)
+	cancel()
+	for _, c := range []struct {
+		what string
+		err  error
+	}{
+		{"Say", hub.Say(done, "lab", "announcer", []byte("not said"))},
+		{"Notice", hub.Notice(done, "lab", []byte("not said"))},
+		{"CreateRoom", hub.CreateRoom(done, "games")},
+		{"Bot.Join", bot.Join(done, "lab", false)},
+	} {
+		if !errors.Is(c.err, context.Canceled) {
+			t.Errorf("%s with a cancelled context: %v, want context.Canceled", c.what, c.err)
+		}
+	}
+	if rooms, err := hub.Rooms(ctx); err != nil || len(rooms) != 1 {
+		t.Errorf("rooms %q (%v), want lab alone", rooms, err)
+	}
+	if members, err := hub.Members(ctx, "lab"); err != nil || len(members) != 1 {
+		t.Errorf("lab's members %q (%v), want alice alone", members, err)
+	}
+	// Alice's next frame is the line said now: nothing came before it.
+	if err := hub.Say(ctx, "lab", "announcer", []byte("said")); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := in.ReadFrame(); string(got) != "[announcer] said" {
+		t.Errorf("alice read %q (%v), want [announcer] said", got, err)
+	}
+	if st := hub.Stats(); st.Messages != 1 {
+		t.Errorf("Stats.Messages %d, want 1", st.Messages)
+	}
+}
+
+// gated is a Transport that accepts a connection each time the test
+// opens its gate, so that a client can have sent something before the
+// hub holds its connection.
+type gated struct {
+	chat.Transport
+	gate chan struct{}
+	done chan struct{}
+	once sync.Once
+}
+
+func (g *gated) Accept() (net.Conn, error) {
+	select {
+	case <-g.gate:
+		return g.Transport.Accept()
+	case <-g.done:
+		return nil, net.ErrClosed
+	}
+}
+
+func (g *gated) Close() error {
+	g.once.Do(func() { close(g.done) })
+	return g.Transport.Close()
+}
+
+// TestServerFullTCPNotice: a TCP client that sent its name before the
+// hub refused it as full reads the whole notice, then a clean end of
+// stream, not a reset (see TestConnectRefusedTCPNotice).
+func TestServerFullTCPNotice(t *testing.T) {
+	ev := make(events, 64)
+	hub := chat.NewHub(chat.Config{MaxConns: 1, Observer: chat.ObserveOnly(ev, chat.EventName, chat.EventError)})
+	shutdown(t, hub)
+	ln, err := chat.ListenTCP(context.Background(), "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := &gated{Transport: ln, gate: make(chan struct{}), done: make(chan struct{})}
+	go hub.Serve(g)
+
+	dial := func(name string) net.Conn {
+		conn, err := net.Dial("tcp", ln.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		conn.SetDeadline(time.Now().Add(apiTimeout))
+		if _, err := chat.NewFrameWriter(conn, chat.FrameSize).WriteString(name); err != nil {
+			t.Fatal(err)
+		}
+		return conn
+	}
+	g.gate <- struct{}{}
+	first := dial("alice")
+	defer first.Close()
+	ev.next(t, chat.EventName) // the hub holds alice: the next is one too many
+	second := dial("bob")      // its name is in the hub's socket before the hub accepts it
+	defer second.Close()
+	g.gate <- struct{}{}
+	// Read only once the hub has closed the connection: a reset has come
+	// by then, if one was sent.
+	if e := ev.next(t, chat.EventError); !errors.Is(e.Err, chat.ErrTooManyConns) {
+		t.Fatalf("error event %v, want ErrTooManyConns", e.Err)
+	}
+	fr := chat.NewFrameReader(second, chat.FrameSize)
+	if got, err := fr.ReadFrame(); string(got) != "Server is full; try again later." {
+		t.Fatalf("the refused client read %q (%v), want the notice", got, err)
+	}
+	if _, err := fr.ReadFrame(); !errors.Is(err, io.EOF) {
+		t.Errorf("after the notice the client read %v, want end of stream", err)
 	}
 }

@@ -33,7 +33,7 @@ func TestHubSayAndNotice(t *testing.T) {
 	cee.expect("[announcer] the server restarts at noon")
 	ivy.expect("MSG announcer the server restarts at noon")
 	lb.expect("announcer> the server restarts at noon")
-	if err := h.Notice(ctx, "im", "Maintenance in five minutes."); err != nil {
+	if err := h.Notice(ctx, "im", []byte("Maintenance in five minutes.")); err != nil {
 		t.Fatal(err)
 	}
 	cee.expect("Maintenance in five minutes.")
@@ -52,7 +52,7 @@ func TestHubSayAndNotice(t *testing.T) {
 			t.Errorf("Say(%q, %q) = %v, want %v", tt.room, tt.from, err, tt.want)
 		}
 	}
-	if err := h.Notice(ctx, "nowhere", "x"); !errors.Is(err, ErrNoSuchRoom) {
+	if err := h.Notice(ctx, "nowhere", []byte("x")); !errors.Is(err, ErrNoSuchRoom) {
 		t.Errorf("Notice(nowhere) = %v", err)
 	}
 	settle(cee)

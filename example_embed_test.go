@@ -69,7 +69,7 @@ func ExampleHub_Say() {
 	conn, in, _ := member(mt, "alice", "lab", true)
 	defer conn.Close()
 	hub.Say(ctx, "lab", "announcer", []byte("lunch is served"))
-	hub.Notice(ctx, "lab", "The server restarts at noon.")
+	hub.Notice(ctx, "lab", []byte("The server restarts at noon."))
 	for range 2 {
 		msg, _ := in.ReadFrame()
 		fmt.Println(string(msg))

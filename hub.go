@@ -606,8 +606,12 @@ func (h *Hub) forget(s *session) {
 // any room, it is deleted when it has had no members for
 // Config.EmptyRoomTTL. It returns an error matching ErrRoomExists if the
 // room exists already, ErrInvalidName if name breaks the room-name rules,
-// or ErrRoomsFull if Config.MaxRooms rooms exist.
+// or ErrRoomsFull if Config.MaxRooms rooms exist. If ctx is done already,
+// no room is created and CreateRoom returns ctx's error (wrapped).
 func (h *Hub) CreateRoom(ctx context.Context, name string) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("chat: create room %q: %w", name, err)
+	}
 	if err := h.checkRoomName(name); err != nil {
 		return err
 	}
