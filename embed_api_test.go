@@ -254,8 +254,8 @@ func TestEventAddr(t *testing.T) {
 	}
 }
 
-// TestCancelledContext: Say, Notice, CreateRoom and Bot.Join given a
-// context that is done already do nothing and return its error.
+// TestCancelledContext: the Hub's and the Bot's methods given a context
+// that is done already do nothing and return its error.
 func TestCancelledContext(t *testing.T) {
 	hub := chat.NewHub(chat.Config{})
 	shutdown(t, hub)
@@ -281,6 +281,11 @@ func TestCancelledContext(t *testing.T) {
 		{"Notice", hub.Notice(done, "lab", []byte("not said"))},
 		{"CreateRoom", hub.CreateRoom(done, "games")},
 		{"Bot.Join", bot.Join(done, "lab", false)},
+		{"Bot.Say", bot.Say(done, "lab", []byte("not said"))},
+		{"Bot.Whisper", bot.Whisper(done, "lab", "alice", []byte("not said"))},
+		{"Bot.Leave", bot.Leave(done, "lab")},
+		{"Rooms", func() error { _, err := hub.Rooms(done); return err }()},
+		{"Members", func() error { _, err := hub.Members(done, "lab"); return err }()},
 	} {
 		if !errors.Is(c.err, context.Canceled) {
 			t.Errorf("%s with a cancelled context: %v, want context.Canceled", c.what, c.err)

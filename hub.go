@@ -631,7 +631,11 @@ func (h *Hub) CreateRoom(ctx context.Context, name string) error {
 
 // Rooms returns the names of all rooms, in the order they were created.
 // With a Bus shared by several hubs, these are the rooms of all of them.
+// If ctx is done already, Rooms returns its error (wrapped).
 func (h *Hub) Rooms(ctx context.Context) ([]string, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("chat: rooms: %w", err)
+	}
 	rooms, err := h.bus.Rooms(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("chat: rooms: %w", err)
@@ -641,8 +645,12 @@ func (h *Hub) Rooms(ctx context.Context) ([]string, error) {
 
 // Members returns the names of the members of a room in the order they
 // joined, or an error matching ErrNoSuchRoom. With a Bus shared by several
-// hubs, these are the members on all of them.
+// hubs, these are the members on all of them. If ctx is done already,
+// Members returns its error (wrapped).
 func (h *Hub) Members(ctx context.Context, room string) ([]string, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("chat: members of %q: %w", room, err)
+	}
 	ms, err := h.roomMembers(ctx, room)
 	if err != nil {
 		return nil, err
