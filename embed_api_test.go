@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -376,5 +378,109 @@ func TestServerFullTCPNotice(t *testing.T) {
 	}
 	if _, err := fr.ReadFrame(); !errors.Is(err, io.EOF) {
 		t.Errorf("after the notice the client read %v, want end of stream", err)
+	}
+}
+
+// TestHookEvents: each hook is told what its event struct promises (the
+// connection, the name asked for and the name held, the room and whether
+// it is created, a whisper's addressee), an empty reply changes nothing,
+// a rewritten name that breaks the name rule is refused, and the hooks'
+// context is done when the hub shuts down.
+func TestHookEvents(t *testing.T) {
+	var mu sync.Mutex
+	var told []string
+	record := func(format string, args ...any) {
+		mu.Lock()
+		told = append(told, fmt.Sprintf(format, args...))
+		mu.Unlock()
+	}
+	waiting := make(chan struct{})
+	hub := chat.NewHub(chat.Config{Hooks: chat.Hooks{
+		Connect: func(ctx context.Context, e chat.ConnectEvent) error {
+			if e.Conn.ID == 0 || e.Conn.Addr == "" || e.Conn.Name != "" {
+				t.Errorf("Connect told %+v", e.Conn)
+			}
+			record("connect %s", e.Conn.Protocol)
+			return nil
+		},
+		Name: func(ctx context.Context, e chat.NameEvent) (chat.NameReply, error) {
+			record("name %q->%q", e.Conn.Name, e.Name)
+			if e.Name == "dave" {
+				return chat.NameReply{Name: "dave the great"}, nil // breaks the name rule
+			}
+			return chat.NameReply{}, nil
+		},
+		Join: func(ctx context.Context, e chat.JoinEvent) error {
+			record("join %s %s create=%v", e.Conn.Name, e.Room, e.Create)
+			return nil
+		},
+		Message: func(ctx context.Context, e chat.MessageEvent) (chat.MessageReply, error) {
+			record("message %s in %s to %q: %s", e.Conn.Name, e.Room, e.To, e.Text)
+			if string(e.Text) == "wait" {
+				close(waiting)
+				<-ctx.Done() // the hub shuts down
+			}
+			return chat.MessageReply{}, nil
+		},
+	}})
+	shutdown(t, hub) // if the test ends early; it shuts the hub down itself
+	cs, im := chat.NewMemTransport(), chat.NewMemTransport()
+	go hub.Serve(cs)
+	go hub.ServeProtocol(im, chat.IM)
+	ctx := context.Background()
+
+	alice, _, aliceOut := member(cs, "alice", "lab", true)
+	defer alice.Close()
+	dialIM := func(name string) (net.Conn, *chat.FrameReader, *chat.FrameWriter) {
+		c, err := im.Dial(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.SetDeadline(time.Now().Add(apiTimeout))
+		r, w := chat.NewFrameReader(c, chat.FrameSize), chat.NewFrameWriter(c, chat.FrameSize)
+		r.ReadFrame() // the welcome
+		w.WriteString(name)
+		r.ReadFrame() // the greeting, or the refusal
+		return c, r, w
+	}
+	carol, _, _ := dialIM("carol")
+	defer carol.Close()
+	bob, bobIn, bobOut := dialIM("bob")
+	defer bob.Close()
+	bobOut.WriteString("/whisper carol psst")
+	bobIn.ReadFrame() // the whisper's receipt
+	bobOut.WriteString("/nick bobby")
+	bobIn.ReadFrame() // the rename, told
+	dave, _, _ := dialIM("dave")
+	defer dave.Close()
+
+	mu.Lock()
+	got := append([]string(nil), told...)
+	mu.Unlock()
+	want := []string{
+		"connect cs168", `name ""->"alice"`, "join alice lab create=true",
+		"connect im", `name ""->"carol"`, "join carol im create=false",
+		"connect im", `name ""->"bob"`, "join bob im create=false",
+		`message bob in im to "carol": psst`, `name "bob"->"bobby"`,
+		"connect im", `name ""->"dave"`,
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("the hooks were told\n%q\nwant\n%q", got, want)
+	}
+	for _, c := range hub.Conns() {
+		if c.Name == "dave the great" || c.Name == "dave" {
+			t.Errorf("a name hook's rewrite that breaks the rule was taken: %+v", c)
+		}
+	}
+
+	aliceOut.WriteString("wait")
+	<-waiting
+	for _, c := range []net.Conn{alice, bob, carol, dave} {
+		go io.Copy(io.Discard, c) // what is left, and the shutdown notice
+	}
+	sctx, cancel := context.WithTimeout(ctx, apiTimeout)
+	defer cancel()
+	if err := hub.Shutdown(sctx); err != nil {
+		t.Errorf("Shutdown with a hook waiting on its context: %v", err)
 	}
 }
