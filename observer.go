@@ -94,19 +94,15 @@ func (r Reason) String() string {
 type Event struct {
 	Kind     EventKind // what happened
 	Time     time.Time // when; set by the hub if zero
-	Conn     uint64    // the connection's (or bot's) id, unique within the hub; 0 for hub-level events
-	Protocol string    // the connection's protocol (Protocol.Name), "bot" for a bot; set whenever Conn is
-	// Addr is the peer's address. Every event about a connection (Conn
-	// set, Protocol not "bot") carries it; so does an EventError of a
-	// connection the hub refused as full, or of a failed Accept (then the
-	// Transport's address). A bot has none.
-	Addr   string
-	Name   string // the client's name, once set
-	Target string // the user a whisper went to
-	Room   string // the room concerned
-	Text   string // what was said, the old name of a rename, a command's reply, or a Reason's name
-	Reason Reason // why the connection ended, for EventDisconnect
-	Err    error  // what failed, for errors, command errors and disconnects that were not clean
+	Conn     uint64    // the connection's id, unique within the hub; 0 for hub-level events
+	Protocol string    // the connection's protocol (Protocol.Name), "bot" for a bot's events
+	Addr     string    // the peer's address: on every event about a connection (not a bot's), and on an EventError of a connection refused as full (or of a failed Accept: the Transport's)
+	Name     string    // the client's name, once set
+	Target   string    // the user a whisper went to
+	Room     string    // the room concerned
+	Text     string    // what was said, the old name of a rename, a command's reply, or a Reason's name
+	Reason   Reason    // why the connection ended, for EventDisconnect
+	Err      error     // what failed, for errors, command errors and disconnects that were not clean
 }
 
 // Observer receives a Hub's events. The hub calls Observe from the
