@@ -56,7 +56,7 @@
 //     [RefusedError]'s reason is shown to the client in its protocol's
 //     words. Each hook takes the hub's context and an event struct
 //     ([NameEvent], [MessageEvent], ...) and answers with a reply struct
-//     or an error, so that fields can be added to both.
+//     and an error, so that fields can be added to both.
 //   - The Hub's and the Bot's methods that take a context return its
 //     error (wrapped), doing nothing, when it is done already;
 //     every [Event] about a connection carries its peer's address.

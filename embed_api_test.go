@@ -121,9 +121,9 @@ func TestConnectRefusedTCPNotice(t *testing.T) {
 	sent := make(chan struct{})
 	hub := chat.NewHub(chat.Config{
 		Observer: chat.ObserveOnly(ev, chat.EventDisconnect),
-		Hooks: chat.Hooks{Connect: func(ctx context.Context, e chat.ConnectEvent) error {
+		Hooks: chat.Hooks{Connect: func(ctx context.Context, e chat.ConnectEvent) (chat.ConnectReply, error) {
 			<-sent // the client's name is in the hub's socket, unread
-			return &chat.RefusedError{Reason: "No more guests today."}
+			return chat.ConnectReply{}, &chat.RefusedError{Reason: "No more guests today."}
 		}},
 	})
 	shutdown(t, hub)
@@ -396,12 +396,12 @@ func TestHookEvents(t *testing.T) {
 	}
 	waiting := make(chan struct{})
 	hub := chat.NewHub(chat.Config{Hooks: chat.Hooks{
-		Connect: func(ctx context.Context, e chat.ConnectEvent) error {
+		Connect: func(ctx context.Context, e chat.ConnectEvent) (chat.ConnectReply, error) {
 			if e.Conn.ID == 0 || e.Conn.Addr == "" || e.Conn.Name != "" {
 				t.Errorf("Connect told %+v", e.Conn)
 			}
 			record("connect %s", e.Conn.Protocol)
-			return nil
+			return chat.ConnectReply{}, nil
 		},
 		Name: func(ctx context.Context, e chat.NameEvent) (chat.NameReply, error) {
 			record("name %q->%q", e.Conn.Name, e.Name)
@@ -410,9 +410,9 @@ func TestHookEvents(t *testing.T) {
 			}
 			return chat.NameReply{}, nil
 		},
-		Join: func(ctx context.Context, e chat.JoinEvent) error {
+		Join: func(ctx context.Context, e chat.JoinEvent) (chat.JoinReply, error) {
 			record("join %s %s create=%v", e.Conn.Name, e.Room, e.Create)
-			return nil
+			return chat.JoinReply{}, nil
 		},
 		Message: func(ctx context.Context, e chat.MessageEvent) (chat.MessageReply, error) {
 			record("message %s in %s to %q: %s", e.Conn.Name, e.Room, e.To, e.Text)

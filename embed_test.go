@@ -157,11 +157,11 @@ func TestHooks(t *testing.T) {
 			}
 			return NameReply{}, nil
 		},
-		Join: func(_ context.Context, e JoinEvent) error {
+		Join: func(_ context.Context, e JoinEvent) (JoinReply, error) {
 			if e.Room == "secret" {
-				return &RefusedError{Reason: "You may not join secret."}
+				return JoinReply{}, &RefusedError{Reason: "You may not join secret."}
 			}
-			return nil
+			return JoinReply{}, nil
 		},
 		Message: func(_ context.Context, e MessageEvent) (MessageReply, error) {
 			return MessageReply{Text: bytes.ReplaceAll(e.Text, []byte("darn"), []byte("d**n"))}, nil
@@ -194,8 +194,8 @@ func TestHooks(t *testing.T) {
 	settle(alice, bob)
 
 	// A refused connection is told and closed; the event says refused.
-	h2, mt2 := startHub(t, Config{Hooks: Hooks{Connect: func(context.Context, ConnectEvent) error {
-		return &RefusedError{Reason: "No more guests today."}
+	h2, mt2 := startHub(t, Config{Hooks: Hooks{Connect: func(context.Context, ConnectEvent) (ConnectReply, error) {
+		return ConnectReply{}, &RefusedError{Reason: "No more guests today."}
 	}}, Observer: events})
 	guest := dial(t, h2, mt2)
 	guest.expect("No more guests today.")

@@ -69,11 +69,11 @@ func ExampleHooks_name() {
 func ExampleHooks_join() {
 	ctx := context.Background()
 	hub := chat.NewHub(chat.Config{Hooks: chat.Hooks{
-		Join: func(ctx context.Context, e chat.JoinEvent) error {
+		Join: func(ctx context.Context, e chat.JoinEvent) (chat.JoinReply, error) {
 			if e.Room == "staff" && e.Conn.Name != "carol" {
-				return &chat.RefusedError{Reason: "The room staff is for staff."}
+				return chat.JoinReply{}, &chat.RefusedError{Reason: "The room staff is for staff."}
 			}
-			return nil
+			return chat.JoinReply{}, nil
 		},
 	}})
 	mt := chat.NewMemTransport()
@@ -132,8 +132,8 @@ func ExampleHooks_connect() {
 	ended := make(chan chat.Reason, 1)
 	hub := chat.NewHub(chat.Config{
 		Hooks: chat.Hooks{
-			Connect: func(ctx context.Context, e chat.ConnectEvent) error {
-				return &chat.RefusedError{Reason: "The chat is closed for maintenance."}
+			Connect: func(ctx context.Context, e chat.ConnectEvent) (chat.ConnectReply, error) {
+				return chat.ConnectReply{}, &chat.RefusedError{Reason: "The chat is closed for maintenance."}
 			},
 		},
 		Observer: chat.ObserveOnly(chat.ObserverFunc(func(e chat.Event) { ended <- e.Reason }), chat.EventDisconnect),

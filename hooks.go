@@ -13,10 +13,11 @@ import (
 // concerned, possibly on many at once, so it must be safe for concurrent
 // use, and the connection waits for it.
 //
-// Each hook takes a context and an event struct, and returns a reply
-// struct and an error, or an error alone where there is nothing to
-// return: fields can be added to events and replies without breaking the
-// programs that set hooks. The zero reply changes nothing.
+// Each hook takes a context and an event struct and returns a reply
+// struct and an error, as centrifuge's handlers do: fields can be added
+// to events and to replies without breaking the programs that set hooks.
+// The zero reply changes nothing. (ConnectReply and JoinReply have no
+// fields yet: what a hook may answer there besides no is for later.)
 //
 // The context is the hub's: it is done when the hub shuts down (a hook
 // that waits on a database or a service should give up then). It is not
@@ -35,7 +36,7 @@ type Hooks struct {
 	// its protocol's words and closed gracefully (what the client sent
 	// meanwhile is read and dropped, so that the notice is not lost to a
 	// reset); the EventDisconnect says ReasonRefused.
-	Connect func(ctx context.Context, e ConnectEvent) error
+	Connect func(ctx context.Context, e ConnectEvent) (ConnectReply, error)
 
 	// Name runs when a connection chooses a name (its first, or a new
 	// one) that follows the name rule. Its reply may give another name,
@@ -43,7 +44,7 @@ type Hooks struct {
 	Name func(ctx context.Context, e NameEvent) (NameReply, error)
 
 	// Join runs before a connection joins (or creates) a room.
-	Join func(ctx context.Context, e JoinEvent) error
+	Join func(ctx context.Context, e JoinEvent) (JoinReply, error)
 
 	// Message runs on every chat line and whisper of a connection before
 	// it is sent. Its reply may give other text.
@@ -54,6 +55,9 @@ type Hooks struct {
 type ConnectEvent struct {
 	Conn ConnInfo // the connection; it has no name yet
 }
+
+// ConnectReply is the Connect hook's answer. It has no fields yet.
+type ConnectReply struct{}
 
 // NameEvent is what the Name hook is told of a name being chosen.
 type NameEvent struct {
@@ -75,6 +79,9 @@ type JoinEvent struct {
 	Room   string   // the room it joins
 	Create bool     // whether it asks to create the room (and fails if it exists)
 }
+
+// JoinReply is the Join hook's answer. It has no fields yet.
+type JoinReply struct{}
 
 // MessageEvent is what the Message hook is told of a chat line or a
 // whisper.
@@ -144,7 +151,7 @@ func (h *Hub) hookConnect(s *session) error {
 	if h.cfg.Hooks.Connect == nil {
 		return nil
 	}
-	err := h.cfg.Hooks.Connect(h.ctx, ConnectEvent{Conn: s.info()})
+	_, err := h.cfg.Hooks.Connect(h.ctx, ConnectEvent{Conn: s.info()})
 	if err != nil {
 		s.Send(s.proto.Notice(refusal(err, noticeRefused)))
 		s.hangUpRefused()
@@ -175,7 +182,8 @@ func (h *Hub) hookJoin(s *session, room string, create bool) error {
 	if h.cfg.Hooks.Join == nil {
 		return nil
 	}
-	return h.cfg.Hooks.Join(h.ctx, JoinEvent{Conn: s.info(), Room: room, Create: create})
+	_, err := h.cfg.Hooks.Join(h.ctx, JoinEvent{Conn: s.info(), Room: room, Create: create})
+	return err
 }
 
 // hookMessage runs the Message hook on a line to room (to == "") or a
