@@ -70,8 +70,8 @@ func TestHubDisconnect(t *testing.T) {
 	alice.expect("bob has joined")
 	var bobID uint64
 	for _, c := range h.Conns() {
-		if c.ID > bobID {
-			bobID = c.ID // bob connected last
+		if c.Name == "bob" {
+			bobID = c.ID
 		}
 	}
 	if err := h.Disconnect(bobID, "Spamming is not allowed."); err != nil {
