@@ -29,7 +29,7 @@ import (
 // (cs168 and im show the text; the lobby, which has only numeric replies,
 // its "1"); for any other error the protocol's own refusal is shown. Either
 // way the command changes nothing, and the error reaches the Observer in
-// an EventCommandError.
+// an EventCommandError (a refused connection's, in its EventDisconnect).
 type Hooks struct {
 	// Connect runs when a connection arrives, before its protocol greets
 	// it. If it refuses, the connection is sent the reason as a notice in
