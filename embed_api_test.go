@@ -122,7 +122,10 @@ func TestConnectRefusedTCPNotice(t *testing.T) {
 	hub := chat.NewHub(chat.Config{
 		Observer: chat.ObserveOnly(ev, chat.EventDisconnect),
 		Hooks: chat.Hooks{Connect: func(ctx context.Context, e chat.ConnectEvent) (chat.ConnectReply, error) {
-			<-sent // the client's name is in the hub's socket, unread
+			select {
+			case <-sent: // the client's name is in the hub's socket, unread
+			case <-ctx.Done(): // the test failed, and shuts the hub down
+			}
 			return chat.ConnectReply{}, &chat.RefusedError{Reason: "No more guests today."}
 		}},
 	})
