@@ -71,8 +71,12 @@ func (b *Bot) Name() string { return b.s.name }
 
 // Join makes the bot a member of room, creating it first if create is set
 // (ErrRoomExists if it exists then). Like everyone's, the bot's name must
-// be free in the room (ErrNickInUse).
+// be free in the room (ErrNickInUse). If ctx is done already, the bot
+// does not join and Join returns ctx's error (wrapped).
 func (b *Bot) Join(ctx context.Context, room string, create bool) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("chat: bot join %q: %w", room, err)
+	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.closed() {
@@ -93,8 +97,12 @@ func (b *Bot) Join(ctx context.Context, room string, create bool) error {
 	return b.s.hub.join(b.s, room, create, nil)
 }
 
-// Leave takes the bot out of room.
+// Leave takes the bot out of room. If ctx is done already, the bot stays
+// and Leave returns ctx's error (wrapped).
 func (b *Bot) Leave(ctx context.Context, room string) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("chat: bot leave %q: %w", room, err)
+	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.s.Leave(room)
@@ -102,8 +110,12 @@ func (b *Bot) Leave(ctx context.Context, room string) error {
 
 // Say sends a line from the bot to the other members of room. An error
 // matching ErrNotDelivered means that the members on this server have it,
-// and those on other servers may not (a Bus outage).
+// and those on other servers may not (a Bus outage). If ctx is done
+// already, nothing is said and Say returns ctx's error (wrapped).
 func (b *Bot) Say(ctx context.Context, room string, text []byte) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("chat: bot say in %q: %w", room, err)
+	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	r := b.s.in(room)
@@ -116,6 +128,9 @@ func (b *Bot) Say(ctx context.Context, room string, text []byte) error {
 // Whisper sends text from the bot to the member of room called to. Its
 // errors are Say's, and ErrNoSuchUser.
 func (b *Bot) Whisper(ctx context.Context, room, to string, text []byte) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("chat: bot whisper in %q: %w", room, err)
+	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	r := b.s.in(room)

@@ -112,7 +112,7 @@ func (s *session) Unclaim(scope string) error {
 func (s *session) unclaimAll() {
 	for s.claims != nil {
 		if err := s.Unclaim(*s.claims.scope); err != nil {
-			s.hub.observe(Event{Kind: EventError, Conn: s.id, Protocol: s.proto.Name(), Name: s.name, Err: err})
+			s.hub.observe(Event{Kind: EventError, Conn: s.id, Protocol: s.proto.Name(), Addr: s.addr, Name: s.name, Err: err})
 		}
 	}
 }

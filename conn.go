@@ -25,7 +25,7 @@ func (s *session) SetName(name string) error {
 		return fmt.Errorf("chat: set name %q while in a room (use Rename): %w", name, ErrInvalidName)
 	}
 	if name == "" { // forget the name (a join with it failed)
-		s.name = ""
+		s.setName("")
 		return nil
 	}
 	if err := s.hub.checkName(name); err != nil {
@@ -35,7 +35,7 @@ func (s *session) SetName(name string) error {
 	if err != nil {
 		return err
 	}
-	s.name = name
+	s.setName(name)
 	s.report(EventName, "", nil)
 	return nil
 }
@@ -57,7 +57,7 @@ func (s *session) Send(msg []byte) { s.send(msg, true) }
 
 // Failed reports a failed command to the Observer.
 func (s *session) Failed(cmd, reply string, err error) {
-	s.hub.observe(Event{Kind: EventCommandError, Conn: s.id, Protocol: s.proto.Name(), Name: s.name, Room: s.lastRoom(), Text: reply,
+	s.hub.observe(Event{Kind: EventCommandError, Conn: s.id, Protocol: s.proto.Name(), Addr: s.addr, Name: s.name, Room: s.lastRoom(), Text: reply,
 		Err: &CommandError{Command: cmd, Reply: reply, Err: err}})
 }
 
@@ -109,7 +109,7 @@ func (s *session) Join(room string, create bool, accepted func(members int)) err
 			return err
 		}
 	}
-	if err := s.hub.hookJoin(s, room); err != nil {
+	if err := s.hub.hookJoin(s, room, create); err != nil {
 		return err
 	}
 	if err := s.hub.join(s, room, create, accepted); err != nil {
@@ -206,7 +206,7 @@ func (s *session) say(room string, text []byte, m marks) error {
 	if r == nil {
 		return fmt.Errorf("chat: say in %q: %w", room, ErrNotInRoom)
 	}
-	text, err := s.hub.hookMessage(s, room, text)
+	text, err := s.hub.hookMessage(s, room, "", text)
 	if err != nil {
 		return err
 	}
@@ -227,7 +227,7 @@ func (s *session) whisper(room, to string, text []byte, m marks) error {
 	if r == nil {
 		return fmt.Errorf("chat: whisper in %q: %w", room, ErrNotInRoom)
 	}
-	text, err := s.hub.hookMessage(s, room, text)
+	text, err := s.hub.hookMessage(s, room, to, text)
 	if err != nil {
 		return err
 	}
@@ -244,7 +244,7 @@ func (s *session) Rename(name string) error {
 		return err
 	}
 	if len(s.rooms) == 0 {
-		s.name = name
+		s.setName(name)
 		return nil
 	}
 	return s.hub.rename(s, name)

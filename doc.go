@@ -48,12 +48,18 @@
 //     rooms, hears what is said there (a function called on its own
 //     goroutine) and speaks, with no connection behind it.
 //   - [Hub.Disconnect] closes a connection, telling the client why; [Hub.Conns]
-//     lists the connections and [Hub.Stats] counts connections, bots, rooms,
+//     lists the connections with their names (find a user there to
+//     disconnect it) and [Hub.Stats] counts connections, bots, rooms,
 //     members, messages and drops.
 //   - [Hooks] (Config.Hooks) can refuse a connection, refuse or rewrite a
 //     name, refuse a join, and refuse or rewrite a chat line; a
 //     [RefusedError]'s reason is shown to the client in its protocol's
-//     words.
+//     words. Each hook takes the hub's context and an event struct
+//     ([NameEvent], [MessageEvent], ...) and answers with a reply struct
+//     and an error, so that fields can be added to both.
+//   - The Hub's and the Bot's methods that take a context return its
+//     error (wrapped), doing nothing, when it is done already;
+//     every [Event] about a connection carries its peer's address.
 //   - Every [Event] of a disconnect carries a typed [Reason]; [Hub.Rooms]
 //     and [Hub.Members] say when the [Bus] cannot answer.
 //

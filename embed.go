@@ -13,8 +13,13 @@ import (
 // of the room, compared by NameKey (ErrNickInUse): the program cannot make anyone appear to say
 // what they did not. For a member that also hears the room, use a Bot.
 // An error matching ErrNotDelivered means that the members on this server
-// have the line and those on other servers may not (a Bus outage).
+// have the line and those on other servers may not (a Bus outage). text
+// is not kept after Say returns. If ctx is done already, Say says nothing
+// and returns its error (wrapped).
 func (h *Hub) Say(ctx context.Context, room, from string, text []byte) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("chat: say in %q: %w", room, err)
+	}
 	if err := h.checkName(from); err != nil {
 		return err
 	}
@@ -37,12 +42,18 @@ func (h *Hub) Say(ctx context.Context, room, from string, text []byte) error {
 
 // Notice sends a server notice into room, from no one: each member gets
 // text in its protocol's words for a notice ("NOTICE text" to im users,
-// the text alone to cs168 and lobby users).
-func (h *Hub) Notice(ctx context.Context, room, text string) error {
+// the text alone to cs168 and lobby users). Like Say's, its text is bytes
+// (as every line is in the engine: Message.Text, Bot.Say, a Conn's Say),
+// and is not kept after Notice returns. If ctx is done already, Notice
+// sends nothing and returns its error (wrapped).
+func (h *Hub) Notice(ctx context.Context, room string, text []byte) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("chat: notice in %q: %w", room, err)
+	}
 	if _, err := h.roomMembers(ctx, room); err != nil {
 		return err
 	}
-	if err := h.bus.Publish(room, Message{Kind: MessageNotice, Text: []byte(text), Hub: h.id}); err != nil {
+	if err := h.bus.Publish(room, Message{Kind: MessageNotice, Text: text, Hub: h.id}); err != nil {
 		return fmt.Errorf("chat: notice in %q: %w", room, err)
 	}
 	return nil
@@ -83,16 +94,40 @@ func (h *Hub) Disconnect(id uint64, why string) error {
 	return nil
 }
 
-// Conns describes the connections the hub serves now.
+// Conns describes the connections the hub serves now, in the order they
+// arrived, each with its name as it is now ("" until it has one): find a
+// user by name here to Disconnect it. Bots are not connections.
 func (h *Hub) Conns() []ConnInfo {
 	h.mu.RLock()
-	defer h.mu.RUnlock()
-	out := make([]ConnInfo, 0, len(h.sessions))
+	sessions := make([]*session, 0, len(h.sessions))
 	for _, s := range h.sessions {
-		out = append(out, ConnInfo{ID: s.id, Protocol: s.proto.Name(), Addr: s.addr, TLS: s.tlsState()})
+		sessions = append(sessions, s)
+	}
+	h.mu.RUnlock()
+	out := make([]ConnInfo, len(sessions))
+	for i, s := range sessions {
+		out[i] = ConnInfo{ID: s.id, Protocol: s.proto.Name(), Addr: s.addr, Name: s.sharedName(), TLS: s.tlsState()}
 	}
 	slices.SortFunc(out, func(a, b ConnInfo) int { return cmp.Compare(a.ID, b.ID) })
 	return out
+}
+
+// setName sets s's name. It runs on s's reader, which alone writes
+// s.name and may read it freely; other goroutines read it under the lock
+// of a room s is in, or under s.mu (sharedName): so it is written under
+// s.mu, and under the locks of s's rooms when it has any (see
+// Hub.rename).
+func (s *session) setName(name string) {
+	s.mu.Lock()
+	s.name = name
+	s.mu.Unlock()
+}
+
+// sharedName is s's name, read from any goroutine.
+func (s *session) sharedName() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.name
 }
 
 // Stats are a hub's counts, for metrics.

@@ -33,7 +33,7 @@ func TestHubSayAndNotice(t *testing.T) {
 	cee.expect("[announcer] the server restarts at noon")
 	ivy.expect("MSG announcer the server restarts at noon")
 	lb.expect("announcer> the server restarts at noon")
-	if err := h.Notice(ctx, "im", "Maintenance in five minutes."); err != nil {
+	if err := h.Notice(ctx, "im", []byte("Maintenance in five minutes.")); err != nil {
 		t.Fatal(err)
 	}
 	cee.expect("Maintenance in five minutes.")
@@ -52,7 +52,7 @@ func TestHubSayAndNotice(t *testing.T) {
 			t.Errorf("Say(%q, %q) = %v, want %v", tt.room, tt.from, err, tt.want)
 		}
 	}
-	if err := h.Notice(ctx, "nowhere", "x"); !errors.Is(err, ErrNoSuchRoom) {
+	if err := h.Notice(ctx, "nowhere", []byte("x")); !errors.Is(err, ErrNoSuchRoom) {
 		t.Errorf("Notice(nowhere) = %v", err)
 	}
 	settle(cee)
@@ -70,8 +70,8 @@ func TestHubDisconnect(t *testing.T) {
 	alice.expect("bob has joined")
 	var bobID uint64
 	for _, c := range h.Conns() {
-		if c.ID > bobID {
-			bobID = c.ID // bob connected last
+		if c.Name == "bob" {
+			bobID = c.ID
 		}
 	}
 	if err := h.Disconnect(bobID, "Spamming is not allowed."); err != nil {
@@ -151,20 +151,20 @@ func TestHooks(t *testing.T) {
 	t.Parallel()
 	events := newEventLog()
 	hooks := Hooks{
-		Name: func(_ ConnInfo, name string) (string, error) {
-			if strings.EqualFold(name, "root") {
-				return "", &RefusedError{Reason: "The name " + name + " is reserved."}
+		Name: func(_ context.Context, e NameEvent) (NameReply, error) {
+			if strings.EqualFold(e.Name, "root") {
+				return NameReply{}, &RefusedError{Reason: "The name " + e.Name + " is reserved."}
 			}
-			return name, nil
+			return NameReply{}, nil
 		},
-		Join: func(_ ConnInfo, room string) error {
-			if room == "secret" {
-				return &RefusedError{Reason: "You may not join secret."}
+		Join: func(_ context.Context, e JoinEvent) (JoinReply, error) {
+			if e.Room == "secret" {
+				return JoinReply{}, &RefusedError{Reason: "You may not join secret."}
 			}
-			return nil
+			return JoinReply{}, nil
 		},
-		Message: func(_ ConnInfo, _ string, text []byte) ([]byte, error) {
-			return bytes.ReplaceAll(text, []byte("darn"), []byte("d**n")), nil
+		Message: func(_ context.Context, e MessageEvent) (MessageReply, error) {
+			return MessageReply{Text: bytes.ReplaceAll(e.Text, []byte("darn"), []byte("d**n"))}, nil
 		},
 	}
 	h, mt := startHub(t, Config{Hooks: hooks, Observer: events})
@@ -194,8 +194,8 @@ func TestHooks(t *testing.T) {
 	settle(alice, bob)
 
 	// A refused connection is told and closed; the event says refused.
-	h2, mt2 := startHub(t, Config{Hooks: Hooks{Connect: func(context.Context, ConnInfo) error {
-		return &RefusedError{Reason: "No more guests today."}
+	h2, mt2 := startHub(t, Config{Hooks: Hooks{Connect: func(context.Context, ConnectEvent) (ConnectReply, error) {
+		return ConnectReply{}, &RefusedError{Reason: "No more guests today."}
 	}}, Observer: events})
 	guest := dial(t, h2, mt2)
 	guest.expect("No more guests today.")

@@ -58,36 +58,6 @@ func ExampleHub_NewBot() {
 	// [echo] HELLO, ECHO
 }
 
-// A Name hook refuses a name; the client is told why in its protocol's
-// words (a cs168 client gets the reason as a frame, and is disconnected,
-// since it cannot choose another).
-func ExampleHooks() {
-	ctx := context.Background()
-	hub := chat.NewHub(chat.Config{Hooks: chat.Hooks{
-		Name: func(c chat.ConnInfo, name string) (string, error) {
-			if name == "admin" {
-				return "", &chat.RefusedError{Reason: "The name admin is reserved."}
-			}
-			return name, nil
-		},
-	}})
-	mt := chat.NewMemTransport()
-	go hub.Serve(mt)
-	defer hub.Shutdown(ctx)
-
-	conn, _ := mt.Dial(ctx)
-	defer conn.Close()
-	chat.NewFrameWriter(conn, chat.FrameSize).WriteString("admin")
-	fr := chat.NewFrameReader(conn, chat.FrameSize)
-	reply, _ := fr.ReadFrame()
-	fmt.Println(string(reply))
-	_, err := fr.ReadFrame()
-	fmt.Println("then:", errors.Is(err, io.EOF))
-	// Output:
-	// The name admin is reserved.
-	// then: true
-}
-
 // The program says a line into a room, and a notice, from Go.
 func ExampleHub_Say() {
 	ctx := context.Background()
@@ -99,7 +69,7 @@ func ExampleHub_Say() {
 	conn, in, _ := member(mt, "alice", "lab", true)
 	defer conn.Close()
 	hub.Say(ctx, "lab", "announcer", []byte("lunch is served"))
-	hub.Notice(ctx, "lab", "The server restarts at noon.")
+	hub.Notice(ctx, "lab", []byte("The server restarts at noon."))
 	for range 2 {
 		msg, _ := in.ReadFrame()
 		fmt.Println(string(msg))

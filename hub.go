@@ -255,13 +255,43 @@ func (h *Hub) register(conn net.Conn, p Protocol) (*session, error) {
 
 // refuse tells conn, which register refused with err, that the server is
 // full, in protocol p, and closes it; it marks the refusal done in h.wg.
-// The peer has a second to take the notice.
+// The peer has a second to take the notice, and what it sent meanwhile is
+// read and dropped (drainClosing) for at most another second.
 func (h *Hub) refuse(conn net.Conn, p Protocol, err error) {
 	defer h.wg.Done()
 	conn.SetWriteDeadline(time.Now().Add(time.Second))
-	conn.Write(p.Notice(noticeFull))
+	if _, werr := conn.Write(p.Notice(noticeFull)); werr == nil {
+		drainClosing(conn, time.Now().Add(refuseLinger))
+	}
 	conn.Close()
 	h.observe(Event{Kind: EventError, Protocol: p.Name(), Addr: remoteAddr(conn), Err: err})
+}
+
+// refuseLinger bounds how long a refused connection (server full, or the
+// Connect hook) is read from after its notice, waiting for the client to
+// close its side.
+const refuseLinger = time.Second
+
+// drainClosing hangs up on conn, which has been written its last words,
+// the way Shutdown hangs up: it half-closes conn and reads and drops
+// what the client still sends until the client closes its side too, or
+// until linger; the caller then closes conn. Closing a socket with unread
+// input would send a reset, and a reset makes the client's kernel drop
+// what it has not read yet: the notice itself. A connection that cannot
+// half-close (a WebSocket, whose Close waits for the client's close frame
+// itself, for ws.Options.CloseLinger) is left as it is.
+func drainClosing(conn net.Conn, linger time.Time) {
+	cw, ok := conn.(interface{ CloseWrite() error })
+	if !ok || cw.CloseWrite() != nil {
+		return
+	}
+	conn.SetReadDeadline(linger)
+	var buf [512]byte
+	for {
+		if _, err := conn.Read(buf[:]); err != nil {
+			return
+		}
+	}
 }
 
 // silentSet holds the connections that have not sent their first message,
@@ -576,8 +606,12 @@ func (h *Hub) forget(s *session) {
 // any room, it is deleted when it has had no members for
 // Config.EmptyRoomTTL. It returns an error matching ErrRoomExists if the
 // room exists already, ErrInvalidName if name breaks the room-name rules,
-// or ErrRoomsFull if Config.MaxRooms rooms exist.
+// or ErrRoomsFull if Config.MaxRooms rooms exist. If ctx is done already,
+// no room is created and CreateRoom returns ctx's error (wrapped).
 func (h *Hub) CreateRoom(ctx context.Context, name string) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("chat: create room %q: %w", name, err)
+	}
 	if err := h.checkRoomName(name); err != nil {
 		return err
 	}
@@ -597,7 +631,11 @@ func (h *Hub) CreateRoom(ctx context.Context, name string) error {
 
 // Rooms returns the names of all rooms, in the order they were created.
 // With a Bus shared by several hubs, these are the rooms of all of them.
+// If ctx is done already, Rooms returns its error (wrapped).
 func (h *Hub) Rooms(ctx context.Context) ([]string, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("chat: rooms: %w", err)
+	}
 	rooms, err := h.bus.Rooms(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("chat: rooms: %w", err)
@@ -607,8 +645,12 @@ func (h *Hub) Rooms(ctx context.Context) ([]string, error) {
 
 // Members returns the names of the members of a room in the order they
 // joined, or an error matching ErrNoSuchRoom. With a Bus shared by several
-// hubs, these are the members on all of them.
+// hubs, these are the members on all of them. If ctx is done already,
+// Members returns its error (wrapped).
 func (h *Hub) Members(ctx context.Context, room string) ([]string, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("chat: members of %q: %w", room, err)
+	}
 	ms, err := h.roomMembers(ctx, room)
 	if err != nil {
 		return nil, err

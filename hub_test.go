@@ -231,10 +231,10 @@ func TestSlogObserver(t *testing.T) {
 	want := []rec{
 		{Level: "INFO", Msg: "connect", Addr: "mem-client-1"},
 		{Level: "INFO", Msg: "name", Addr: "mem-client-1", Name: "zed"},
-		{Level: "INFO", Msg: "create", Name: "zed", Room: "r"},
-		{Level: "INFO", Msg: "join", Name: "zed", Room: "r"},
-		{Level: "INFO", Msg: "message", Name: "zed", Room: "r", Text: "hello"},
-		{Level: "WARN", Msg: "command-error", Name: "zed", Room: "r", Text: "/bogus is not a valid control message. Valid messages are /create, /list, and /join.", Err: `chat: command "/bogus": chat: unknown command`},
+		{Level: "INFO", Msg: "create", Addr: "mem-client-1", Name: "zed", Room: "r"},
+		{Level: "INFO", Msg: "join", Addr: "mem-client-1", Name: "zed", Room: "r"},
+		{Level: "INFO", Msg: "message", Addr: "mem-client-1", Name: "zed", Room: "r", Text: "hello"},
+		{Level: "WARN", Msg: "command-error", Addr: "mem-client-1", Name: "zed", Room: "r", Text: "/bogus is not a valid control message. Valid messages are /create, /list, and /join.", Err: `chat: command "/bogus": chat: unknown command`},
 	}
 	if diff := cmp.Diff(want, recs); diff != "" {
 		t.Errorf("log records (-want +got):\n%s", diff)

@@ -95,8 +95,8 @@ type Event struct {
 	Kind     EventKind // what happened
 	Time     time.Time // when; set by the hub if zero
 	Conn     uint64    // the connection's id, unique within the hub; 0 for hub-level events
-	Protocol string    // the connection's protocol (Protocol.Name)
-	Addr     string    // the peer's address
+	Protocol string    // the connection's protocol (Protocol.Name), "bot" for a bot's events
+	Addr     string    // the peer's address: on every event about a connection (not a bot's), and on an EventError of a connection refused as full (or of a failed Accept: the Transport's)
 	Name     string    // the client's name, once set
 	Target   string    // the user a whisper went to
 	Room     string    // the room concerned

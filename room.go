@@ -52,14 +52,15 @@ func (h *Hub) exit(r *room, gone bool) {
 	}
 }
 
-// publish sends m to r on the bus. A failure is reported to the Observer
-// and returned for the sender's line to be told of (undelivered): the
-// sender's command has been carried out as far as this hub goes.
-func (h *Hub) publish(r *room, m Message) error {
+// publish sends m, from s, to r on the bus. A failure is reported to the
+// Observer and returned for the sender's line to be told of
+// (undelivered): the sender's command has been carried out as far as this
+// hub goes.
+func (h *Hub) publish(s *session, r *room, m Message) error {
 	err := h.bus.Publish(r.name, m)
 	if err != nil {
 		err = fmt.Errorf("chat: publish to %q: %w", r.name, err)
-		h.observe(Event{Kind: EventError, Conn: m.Conn, Name: m.From, Room: r.name, Err: err})
+		h.observe(Event{Kind: EventError, Conn: s.id, Protocol: s.proto.Name(), Addr: s.addr, Name: m.From, Room: r.name, Err: err})
 	}
 	return err
 }
@@ -302,7 +303,7 @@ func (h *Hub) join(s *session, name string, create bool, accepted func(members i
 			h.exit(r, errors.Is(err, ErrNoSuchRoom))
 			return err
 		}
-		h.observe(Event{Kind: EventCreate, Conn: s.id, Protocol: s.proto.Name(), Name: s.name, Room: name})
+		h.observe(Event{Kind: EventCreate, Conn: s.id, Protocol: s.proto.Name(), Addr: s.addr, Name: s.name, Room: name})
 	}
 	count, err := h.bus.Join(ctx, name, s.member(), true)
 	if create && errors.Is(err, ErrNoSuchRoom) {
@@ -338,8 +339,8 @@ func (h *Hub) join(s *session, name string, create bool, accepted func(members i
 		s.rooms = s.room0[:0]
 	}
 	s.rooms = append(s.rooms, r)
-	h.publish(r, joined)
-	h.observe(Event{Kind: EventJoin, Conn: s.id, Protocol: s.proto.Name(), Name: s.name, Room: name})
+	h.publish(s, r, joined)
+	h.observe(Event{Kind: EventJoin, Conn: s.id, Protocol: s.proto.Name(), Addr: s.addr, Name: s.name, Room: name})
 	return nil
 }
 
@@ -361,15 +362,15 @@ func (h *Hub) leave(s *session, r *room, d departure) {
 	r.remove(s)
 	s.rooms = slices.DeleteFunc(s.rooms, func(x *room) bool { return x == r })
 	if err := h.bus.Leave(context.Background(), r.name, s.member()); err != nil {
-		h.observe(Event{Kind: EventError, Conn: s.id, Name: s.name, Room: r.name, Err: err})
+		h.observe(Event{Kind: EventError, Conn: s.id, Protocol: s.proto.Name(), Addr: s.addr, Name: s.name, Room: r.name, Err: err})
 	}
 	var text []byte
 	if d.farewell != "" {
 		text = []byte(d.farewell)
 	}
-	h.publish(r, Message{Kind: MessageLeft, From: s.name, Text: text, Lost: d.lost, Quit: d.quit, Hub: h.id, Conn: s.id})
+	h.publish(s, r, Message{Kind: MessageLeft, From: s.name, Text: text, Lost: d.lost, Quit: d.quit, Hub: h.id, Conn: s.id})
 	h.exit(r, false)
-	h.observe(Event{Kind: EventLeave, Conn: s.id, Protocol: s.proto.Name(), Name: s.name, Room: r.name, Text: d.farewell})
+	h.observe(Event{Kind: EventLeave, Conn: s.id, Protocol: s.proto.Name(), Addr: s.addr, Name: s.name, Room: r.name, Text: d.farewell})
 }
 
 // A departure says how a member leaves a room (Message.Quit, Lost and
@@ -400,13 +401,13 @@ func (h *Hub) rename(s *session, name string) error {
 	for _, r := range locked {
 		r.mu.Lock()
 	}
-	s.name = name
+	s.setName(name)
 	for _, r := range locked {
 		r.mu.Unlock()
 	}
 	for _, r := range s.rooms {
-		h.publish(r, Message{Kind: MessageRenamed, From: old.Name, To: name, Hub: h.id, Conn: s.id})
-		h.observe(Event{Kind: EventRename, Conn: s.id, Protocol: s.proto.Name(), Name: name, Text: old.Name, Room: r.name})
+		h.publish(s, r, Message{Kind: MessageRenamed, From: old.Name, To: name, Hub: h.id, Conn: s.id})
+		h.observe(Event{Kind: EventRename, Conn: s.id, Protocol: s.proto.Name(), Addr: s.addr, Name: name, Text: old.Name, Room: r.name})
 	}
 	return nil
 }
@@ -425,10 +426,10 @@ func (h *Hub) whisper(s *session, r *room, to string, text []byte, m marks) erro
 	}
 	to = t.Name
 	h.messages.Add(1)
-	err = h.publish(r, Message{Kind: MessageWhisper, From: s.name, To: to, Text: text, NoReply: m.noReply, Action: m.action, Hub: h.id, Conn: s.id})
+	err = h.publish(s, r, Message{Kind: MessageWhisper, From: s.name, To: to, Text: text, NoReply: m.noReply, Action: m.action, Hub: h.id, Conn: s.id})
 	s.undelivered(err)
 	if h.observes(EventWhisper) {
-		h.observe(Event{Kind: EventWhisper, Conn: s.id, Protocol: s.proto.Name(), Name: s.name, Target: to, Room: r.name, Text: string(text)})
+		h.observe(Event{Kind: EventWhisper, Conn: s.id, Protocol: s.proto.Name(), Addr: s.addr, Name: s.name, Target: to, Room: r.name, Text: string(text)})
 	}
 	if s.bot != nil {
 		return err
@@ -468,10 +469,10 @@ type marks struct{ noReply, action bool }
 // it may not have reached them all; it returns the Bus's error for a bot.
 func (h *Hub) say(s *session, r *room, text []byte, m marks) error {
 	h.messages.Add(1) // before it can be heard: a counter read after it is heard has it
-	err := h.publish(r, Message{Kind: MessageChat, From: s.name, Text: text, NoReply: m.noReply, Action: m.action, Hub: h.id, Conn: s.id})
+	err := h.publish(s, r, Message{Kind: MessageChat, From: s.name, Text: text, NoReply: m.noReply, Action: m.action, Hub: h.id, Conn: s.id})
 	s.undelivered(err)
 	if h.observes(EventMessage) { // the event's string costs an allocation
-		h.observe(Event{Kind: EventMessage, Conn: s.id, Protocol: s.proto.Name(), Name: s.name, Room: r.name, Text: string(text)})
+		h.observe(Event{Kind: EventMessage, Conn: s.id, Protocol: s.proto.Name(), Addr: s.addr, Name: s.name, Room: r.name, Text: string(text)})
 	}
 	return err
 }

@@ -275,8 +275,7 @@ func (s *session) endedBy() string {
 //go:noinline
 func (s *session) start() error {
 	s.report(EventConnect, "", nil)
-	if err := s.hub.hookConnect(s.hub.ctx, s); err != nil {
-		s.Send(s.proto.Notice(refusal(err, noticeRefused)))
+	if err := s.hub.hookConnect(s); err != nil { // tells the client, and hangs up
 		return err
 	}
 	var r io.Reader = s.conn
