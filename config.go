@@ -45,8 +45,8 @@ type Config struct {
 	// HelloTimeout is how long a new connection has to send its first
 	// whole message; one that opens and never speaks is closed. The cs168
 	// and im clients send the user's name as soon as they connect. A
-	// Patient protocol sets its own (the lobby's clients ask their person
-	// first: 5 minutes by default, see LobbyOptions). Zero means 30 s;
+	// protocol may set its own (Settings.HelloTimeout: the lobby's clients
+	// ask their person first, 5 minutes by default, see LobbyOptions). Zero means 30 s;
 	// negative means no limit.
 	HelloTimeout time.Duration
 

@@ -8,8 +8,9 @@ import (
 	"time"
 )
 
-// TestConnJoined: Conn.Joined lists the rooms a connection is in, in join
-// order, whichever it left, and nothing before its first join.
+// TestConnJoined: Rooms.Joined lists the rooms a connection is in, in
+// join order, whichever it left, and nothing before its first join; Conn.In
+// agrees with it.
 func TestConnJoined(t *testing.T) {
 	h := NewHub(Config{})
 	mt := serveProtocol(t, h, claimer{})
@@ -22,7 +23,11 @@ func TestConnJoined(t *testing.T) {
 	c.ask("joined", "joined:b,a,c")
 	c.ask("leave a", "ok")
 	c.ask("joined", "joined:b,c")
+	c.ask("in a", "in:false")
+	c.ask("in b", "in:true")
+	c.ask("in B", "in:false") // a room's name as the room spells it
 	c.ask("join a", "ok")
+	c.ask("in a", "in:true")
 	c.ask("joined", "joined:b,c,a")
 }
 

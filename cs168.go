@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 )
 
 // The cs168 protocol's fixed server texts, exactly as the course's graders
@@ -42,6 +43,9 @@ const (
 	// cs168TooManyChannels refuses a /create when Config.MaxRooms
 	// channels exist.
 	cs168TooManyChannels = "There are too many channels, so %s cannot be created. Try again later."
+	// cs168NotSent says a chat line was refused (by the program's
+	// Message hook) when the refusal has no words for the user.
+	cs168NotSent = "Your message was not sent."
 )
 
 // CS168 is channel chat over fixed 200-byte frames: the first frame is the
@@ -53,6 +57,7 @@ var CS168 Protocol = &cs168Protocol{}
 type cs168Protocol struct{}
 
 func (cs168Protocol) Name() string                 { return "cs168" }
+func (cs168Protocol) Settings() Settings           { return Settings{} }
 func (cs168Protocol) NewReader(r io.Reader) Reader { return newFramesIn(r) }
 func (cs168Protocol) NewSession(c Conn) Session    { return &cs168{c: c} }
 func (cs168Protocol) Notice(text string) []byte    { return clipFrame(text) }
@@ -113,7 +118,9 @@ func (x *cs168) Handle(frame []byte) bool {
 	case x.room == "":
 		x.fail("", CS168NotInChannel, ErrNotInRoom)
 	default:
-		x.c.Say(x.room, msg)
+		if err := x.c.Post(Post{Room: x.room, Text: msg}); err != nil && !errors.Is(err, net.ErrClosed) {
+			x.fail("", RefusalText(err, cs168NotSent), err)
+		}
 	}
 	return true
 }
@@ -125,7 +132,8 @@ func (x *cs168) Handle(frame []byte) bool {
 func (x *cs168) setName(msg []byte) bool {
 	name := string(msg)
 	if err := x.c.SetName(name); err != nil {
-		x.fail("", refusal(err, fmt.Sprintf(cs168InvalidName, name, x.c.NameRule())), err)
+		x.fail("", RefusalText(err, fmt.Sprintf(cs168InvalidName, name, x.c.Rule())), err)
+		x.c.End(ReasonRefused, "")
 		return false
 	}
 	return true
@@ -150,7 +158,7 @@ func (x *cs168) command(msg []byte) {
 }
 
 func (x *cs168) join(name string) bool {
-	if ok, _ := x.c.HasRoom(name); !ok {
+	if ok, _ := x.c.Rooms().Has(name); !ok {
 		x.fail("/join", fmt.Sprintf(CS168NoSuchChannel, name), ErrNoSuchRoom)
 		return true
 	}
@@ -170,29 +178,33 @@ func (x *cs168) create(name string) bool {
 // the one the client was in, if any. A move that fails changes nothing and
 // says why.
 func (x *cs168) move(cmd, name string, create bool) {
-	err := x.c.Join(name, create, nil)
+	mode := JoinExisting
+	if create {
+		mode = JoinNew
+	}
+	err := x.c.Join(name, mode, nil)
 	switch {
 	case err == nil:
 		if x.room != "" {
-			x.c.Leave(x.room)
+			x.c.Leave(x.room, "")
 		}
 		x.room = name
 	case errors.Is(err, ErrInvalidName):
-		x.fail(cmd, fmt.Sprintf(cs168InvalidChannel, x.c.Limits().MaxRoomNameBytes), err)
+		x.fail(cmd, fmt.Sprintf(cs168InvalidChannel, x.c.Rule().MaxRoomNameBytes), err)
 	case errors.Is(err, ErrRoomExists):
 		x.fail(cmd, fmt.Sprintf(CS168ChannelExists, name), err)
 	case errors.Is(err, ErrNoSuchRoom):
 		x.fail(cmd, fmt.Sprintf(CS168NoSuchChannel, name), err)
 	case errors.Is(err, ErrNickInUse):
 		x.fail(cmd, fmt.Sprintf(cs168NameInChannel, x.c.Name(), name), err)
-	case errors.Is(err, ErrTooManyRooms) && create && len(x.c.Joined()) < x.c.Limits().MaxRoomsPerConn:
+	case errors.Is(err, ErrTooManyRooms) && create && len(x.c.Rooms().Joined()) < x.c.Rule().MaxRoomsPerConn:
 		x.fail(cmd, fmt.Sprintf(cs168TooManyCreated, name), err)
 	case errors.Is(err, ErrTooManyRooms):
 		x.fail(cmd, fmt.Sprintf(cs168TooManyJoined, name), err)
 	case errors.Is(err, ErrRoomsFull):
 		x.fail(cmd, fmt.Sprintf(cs168TooManyChannels, name), err)
 	default:
-		x.fail(cmd, refusal(err, cs168Unavailable), err)
+		x.fail(cmd, RefusalText(err, cs168Unavailable), err)
 	}
 }
 
@@ -201,7 +213,7 @@ func (x *cs168) move(cmd, name string, create bool) {
 // whole names; with no channels the reply is one empty frame, so a client
 // that reads one reply per /list never hangs.
 func (x *cs168) list(string) bool {
-	names, err := x.c.Rooms()
+	names, err := x.c.Rooms().List()
 	if err != nil {
 		x.fail("/list", cs168Unavailable, err)
 		return true
