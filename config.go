@@ -80,7 +80,7 @@ type Config struct {
 	// None of the course protocols has a keep-alive, so a quiet user would
 	// be cut off: zero means no idle timeout (TCP keep-alive still finds
 	// dead peers). A protocol that keeps its connections alive itself (a
-	// Session that is a Pinger, as IRC's) uses its own PingAfter instead.
+	// Session that is a Pinger, as IRC's) uses its Settings.PingAfter instead.
 	// The deadline is moved in steps of a sixteenth of it, not on every
 	// message, so a connection is closed up to that much later.
 	IdleTimeout time.Duration

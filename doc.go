@@ -80,7 +80,8 @@
 // that survives a read deadline, which lets idle connections park with no
 // goroutine; [ReadsAhead] tells it whether it may read several messages at
 // once into a borrowed buffer), and, on the session, [Ender] (told when the connection ends)
-// and [Pinger] (keeps its connection alive itself, as IRC's PING). The
+// and [Pinger] (keeps its connection alive itself, as IRC's PING, after its
+// Settings.PingAfter). The
 // course protocols [CS168], [IM] and [Lobby] are written that way, and so
 // are package irc (IRC clients in the same rooms) and package linechat in
 // the repository's examples, outside this package.

@@ -82,6 +82,11 @@ type Settings struct {
 	// through. (Otherwise a connection hears of quits and renames in every
 	// room, as a room's own news.)
 	QuitsOnce bool
+
+	// PingAfter is how long a connection whose Session is a Pinger may
+	// be silent before the hub calls its Ping; zero (or a Session that is
+	// no Pinger) for never.
+	PingAfter time.Duration
 }
 
 // Reader reads one connection's messages. The slice it returns may be
@@ -110,14 +115,14 @@ type Ender interface {
 
 // Pinger is implemented by a Session that keeps its connection alive
 // itself, as IRC servers do with PING: when the connection has sent
-// nothing for PingAfter (since its last message, or since the last Ping),
-// the hub calls Ping, on the connection's goroutine. Ping may send the
-// client something that asks for an answer and report true, to wait
-// another PingAfter; or report false, and the hub ends the connection as
-// idle (ReasonIdle). For such a session PingAfter takes the place of
-// Config.IdleTimeout (and, as it, may run up to a sixteenth longer).
+// nothing for its protocol's Settings.PingAfter (since its last message,
+// or since the last Ping), the hub calls Ping, on the connection's
+// goroutine. Ping may send the client something that asks for an answer
+// and report true, to wait another PingAfter; or report false, and the
+// hub ends the connection as idle (ReasonIdle). For such a session
+// PingAfter takes the place of Config.IdleTimeout (and, as it, may run up
+// to a sixteenth longer); with a PingAfter of zero Ping is never called.
 type Pinger interface {
-	PingAfter() time.Duration
 	Ping() (more bool)
 }
 

@@ -73,7 +73,7 @@ type session struct {
 	burst    uint8         // reader-owned: messages in a row less than busyGap apart, up to parkBusy
 	ending   Reason        // reader-owned: the reason the Session gave End; 0 until it does
 
-	pingAfter time.Duration   // a Pinger's PingAfter, zero for other sessions
+	pingAfter time.Duration   // a Pinger's Settings.PingAfter, zero for other sessions
 	raw       syscall.RawConn // the connection's descriptor, when the reading may park
 	lastMsg   moment          // reader-owned, when parks: when the last message was handled
 
@@ -296,8 +296,8 @@ func (s *session) start() error {
 	s.handsOff = s.detached && resumes
 	s.parks = s.handsOff && p != nil
 	s.state = s.proto.NewSession(s)
-	if p, ok := s.state.(Pinger); ok {
-		s.pingAfter = p.PingAfter()
+	if _, ok := s.state.(Pinger); ok {
+		s.pingAfter = max(s.proto.Settings().PingAfter, 0)
 	}
 	if t := s.hub.helloTimeout(s.proto); t > 0 {
 		s.deadline = s.after(t)

@@ -136,7 +136,11 @@ func (p *Protocol) Render(m chat.Message) (msg, more []byte) {
 // (chat.Settings.QuitsOnce): IRC's QUIT and NICK name no channel, so a
 // user who shares several channels with the member would otherwise get
 // the line from each, which no IRC server does.
-func (p *Protocol) Settings() chat.Settings { return chat.Settings{QuitsOnce: true} }
+// The hub calls the session's Ping after Options.PingAfter without a
+// line (chat.Settings.PingAfter, chat.Pinger).
+func (p *Protocol) Settings() chat.Settings {
+	return chat.Settings{QuitsOnce: true, PingAfter: max(p.o.PingAfter, 0)}
+}
 
 // quitReason is what IRC users see a member who quit say: its words (an
 // IRC user's, with "Quit: " before them, or its ping timeout), else how

@@ -83,10 +83,6 @@ func (s *session) Handle(line []byte) bool {
 	return true
 }
 
-// PingAfter is Options.PingAfter (chat.Pinger); the hub calls Ping after
-// that long without a line.
-func (s *session) PingAfter() time.Duration { return max(s.p.o.PingAfter, 0) }
-
 // Ping sends the client a PING, or gives up on it when it has not
 // answered the last one.
 func (s *session) Ping() bool {
