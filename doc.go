@@ -92,7 +92,7 @@
 // A connection's first non-empty frame is its name; then /create NAME,
 // /join NAME and /list manage channels, and any other frame is chat to the
 // others in the channel, delivered as "[name] text". The exact texts are
-// the CS168* constants. Where the course's spec is silent, the Hub does
+// in PROTOCOL.md. Where the course's spec is silent, the Hub does
 // this:
 //
 //   - An empty frame (only whitespace) is ignored in every state: it is

@@ -49,7 +49,7 @@ func NewIM(room string) Protocol { return &imProtocol{room: room} }
 type imProtocol struct{ room string }
 
 func (imProtocol) Name() string                 { return "im" }
-func (imProtocol) Settings() Settings           { return Settings{} }
+func (imProtocol) Settings() Settings           { return Settings{FrameWidth: FrameSize} }
 func (imProtocol) NewReader(r io.Reader) Reader { return newFramesIn(r) }
 func (imProtocol) Notice(text string) []byte    { return clipFrame(IMKindNotice + " " + text) }
 
@@ -235,7 +235,3 @@ func renderIM(d *Message) []byte {
 	}
 	return prefixedFrames(IMKindMsg+" ", d.From, " ", d.PlainText())
 }
-
-// frameWidth is the width of im's frames: a write cut short is finished
-// to the frame's end (see unfinished).
-func (imProtocol) frameWidth() int { return FrameSize }

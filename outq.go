@@ -345,14 +345,9 @@ func unfinished(batch [][]byte, n int64, width int) []byte {
 	return nil
 }
 
-// frameWidth is the width of the session's protocol's frames, or 0 if
-// its messages are not fixed-width.
-func (s *session) frameWidth() int {
-	if f, ok := s.proto.(interface{ frameWidth() int }); ok {
-		return f.frameWidth()
-	}
-	return 0
-}
+// frameWidth is the width of the session's protocol's frames
+// (Settings.FrameWidth), or 0 if its messages are not fixed-width.
+func (s *session) frameWidth() int { return max(s.proto.Settings().FrameWidth, 0) }
 
 // finishFrame writes rest, the unwritten part of the frame a kick cut
 // short, and for a paced protocol makes the notice wait out the pause

@@ -83,6 +83,13 @@ type Settings struct {
 	// room, as a room's own news.)
 	QuitsOnce bool
 
+	// FrameWidth is the width of the protocol's wire messages, for a
+	// protocol of fixed-width frames (cs168 and im: FrameSize); zero for
+	// none. When the hub cuts a connection off in the middle of a write
+	// (a slow consumer), it finishes the frame in flight to that width
+	// before its notice, so that the client's framing stays whole.
+	FrameWidth int
+
 	// PingAfter is how long a connection whose Session is a Pinger may
 	// be silent before the hub calls its Ping; zero (or a Session that is
 	// no Pinger) for never.
@@ -340,20 +347,4 @@ type Claims interface {
 	// lists the scope once: a question about a few names costs little
 	// however many are claimed.
 	Held(scope string, names ...string) ([]bool, error)
-}
-
-// builtin lists the course protocols, by name, for ParseProtocol.
-var builtin = map[string]func() Protocol{
-	"cs168": func() Protocol { return CS168 },
-	"im":    func() Protocol { return IM },
-	"lobby": func() Protocol { return Lobby },
-}
-
-// ParseProtocol returns the course protocol called name: "cs168", "im" or
-// "lobby".
-func ParseProtocol(name string) (Protocol, error) {
-	if p, ok := builtin[name]; ok {
-		return p(), nil
-	}
-	return nil, fmt.Errorf("chat: unknown protocol %q", name)
 }
