@@ -10,6 +10,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -72,6 +73,11 @@ func (s claimerSession) Handle(msg []byte) bool {
 	case "quit":
 		s.c.End(ReasonQuit, arg)
 		return false
+	case "end": // end REASON WORDS: End, and Handle goes on as if nothing happened
+		reason, words, _ := strings.Cut(arg, " ")
+		n, _ := strconv.Atoi(reason)
+		s.c.End(Reason(n), words)
+		return true
 	case "joined":
 		reply = "joined:" + strings.Join(s.c.Rooms().Joined(), ",")
 	case "in":

@@ -89,3 +89,57 @@ func TestPartAndQuit(t *testing.T) {
 		t.Errorf("heard %s, want %s", got, want)
 	}
 }
+
+// TestEndReasons: a Session ends its connection with a typed reason
+// (Conn.End), which the Observer gets in the EventDisconnect, whether
+// Handle then reports false or not; the members hear a quit, lost unless
+// the reason is ReasonQuit; a reason a Session may not give is a quit.
+func TestEndReasons(t *testing.T) {
+	for _, tc := range []struct {
+		give, want Reason
+		heard      string
+	}{
+		{ReasonQuit, ReasonQuit, `ann left a quit=true lost=false "bye"`},
+		{ReasonRefused, ReasonRefused, `ann left a quit=true lost=true "bye"`},
+		{ReasonKicked, ReasonKicked, `ann left a quit=true lost=true "bye"`},
+		{ReasonIdle, ReasonIdle, `ann left a quit=true lost=true "bye"`},
+		{ReasonShutdown, ReasonQuit, `ann left a quit=true lost=false "bye"`},
+	} {
+		t.Run(tc.give.String(), func(t *testing.T) {
+			events := newEventLog()
+			h := NewHub(Config{Observer: ObserveOnly(events, EventDisconnect)})
+			mt := serveProtocol(t, h, claimer{})
+			heard := make(chan Message, 4)
+			bot, err := h.NewBot("bot", func(m Message) {
+				if m.Kind == MessageLeft {
+					heard <- m
+				}
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { bot.Close() })
+			if err := bot.Join(context.Background(), "a", true); err != nil {
+				t.Fatal(err)
+			}
+			ann := dialClaimer(t, mt)
+			ann.ask("name ann", "ok")
+			ann.ask("join a", "ok")
+			io.WriteString(ann.conn, fmt.Sprintf("end %d bye\n", tc.give))
+			select {
+			case m := <-heard:
+				if got := fmt.Sprintf("%s left %s quit=%v lost=%v %q", m.From, m.Room, m.Quit, m.Lost, m.Text); got != tc.heard {
+					t.Errorf("heard %s, want %s", got, tc.heard)
+				}
+			case <-time.After(testTimeout):
+				t.Fatal("no leave heard")
+			}
+			if e := events.waitFor(t, EventDisconnect); e.Reason != tc.want {
+				t.Errorf("ended as %v, want %v", e.Reason, tc.want)
+			}
+			if _, err := ann.r.ReadString('\n'); err != io.EOF {
+				t.Errorf("after End: %v, want the end of the stream", err)
+			}
+		})
+	}
+}

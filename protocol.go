@@ -244,7 +244,9 @@ type Conn interface {
 	// ReasonQuit. What was queued for the client (a goodbye, the refusal)
 	// is delivered first, except with ReasonKicked. The Session's Handle
 	// may then return false or true: the connection ends either way. (A
-	// Handle that returns false without End ends it as ReasonQuit.)
+	// Handle that returns false without End ends it as ReasonQuit; a
+	// Pinger's Ping that reports false ends it as ReasonIdle, whatever it
+	// gave End.)
 	End(reason Reason, farewell string)
 
 	// Rooms answers questions about the hub's rooms (across its Bus) and
