@@ -57,11 +57,15 @@ type Protocol interface {
 type Settings struct {
 	// Paced has the hub write each of the protocol's wire messages in a
 	// write of its own, Pause apart, instead of a batch at once: for
-	// clients that tell messages apart by time, as the lobby's do. The
-	// pause delays that connection alone; under load it yields for room
-	// traffic (see the lobby's Options.Pause). A Pause of zero or less
-	// is none (each message still in a write of its own).
+	// clients that tell messages apart by time, as the lobby's do.
 	Paced bool
+
+	// Pause is kept between two messages to a connection of a Paced
+	// protocol; it delays that connection alone, and under load it
+	// yields for room traffic (see LobbyOptions.Pause). Zero or less is
+	// none (each message still in a write of its own). A room with paced
+	// members on a hub holds its senders there to the pace of the
+	// slowest.
 	Pause time.Duration
 
 	// HelloTimeout, if not zero, takes the place of Config.HelloTimeout
