@@ -36,6 +36,7 @@ const botBacklog = 10_000
 type botProtocol struct{}
 
 func (botProtocol) Name() string                      { return "bot" }
+func (botProtocol) Settings() Settings                { return Settings{} }
 func (botProtocol) NewReader(r io.Reader) Reader      { return nil }
 func (botProtocol) NewSession(c Conn) Session         { return nil }
 func (botProtocol) Render(Message) (msg, more []byte) { return nil, nil }
@@ -105,7 +106,7 @@ func (b *Bot) Leave(ctx context.Context, room string) error {
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	return b.s.Leave(room)
+	return b.s.Leave(room, "")
 }
 
 // Say sends a line from the bot to the other members of room. An error

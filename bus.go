@@ -90,14 +90,14 @@ type Directory interface {
 
 	// Members returns the members of room in the order they joined, with
 	// the same freshness (and errors) as Rooms. (The rooms that hold
-	// claims, which a Hub makes for Conn.Claim, may be listed in any
+	// claims, which a Hub makes for Conn.Claims, may be listed in any
 	// order.)
 	Members(ctx context.Context, room string) ([]Member, error)
 }
 
 // A MemberFinder is a Directory that can find a member of a room by name
 // without listing the room. It is optional: a Hub whose Bus has it asks it
-// whether a name is claimed (Conn.Held), which IRC does for every nick of
+// whether a name is claimed (Claims.Held), which IRC does for every nick of
 // WHOIS, ISON and USERHOST; with a Bus that has not, the Hub lists the
 // claims instead, once per question.
 type MemberFinder interface {

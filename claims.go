@@ -38,6 +38,13 @@ type claim struct {
 	next  *claim
 }
 
+// Claims keeps s's names unique across the cluster (see Conn.Claims).
+func (s *session) Claims() Claims { return (*claimsOf)(s) }
+
+// claimsOf is a session as its Claims: a conversion, so that asking for
+// the Claims costs no allocation.
+type claimsOf session
+
 // claimIn returns s's claim in scope, nil if none.
 func (s *session) claimIn(scope string) *claim {
 	for c := s.claims; c != nil; c = c.next {
@@ -51,7 +58,8 @@ func (s *session) claimIn(scope string) *claim {
 // Claim takes name in scope for s, moving s's claim there if it has one.
 // A claim is of NameKey(name), so that names compare in a scope as
 // everywhere else: whoever holds "bob" holds "Bob" and "ｂｏｂ".
-func (s *session) Claim(scope, name string) error {
+func (v *claimsOf) Claim(scope, name string) error {
+	s := (*session)(v)
 	if name == "" {
 		return fmt.Errorf("chat: claim in %q: %w", scope, ErrInvalidName)
 	}
@@ -94,7 +102,8 @@ func (h *Hub) claimScope(ctx context.Context, scope string) (*string, error) {
 }
 
 // Unclaim gives up s's name in scope, if it has one.
-func (s *session) Unclaim(scope string) error {
+func (v *claimsOf) Unclaim(scope string) error {
+	s := (*session)(v)
 	for p := &s.claims; *p != nil; p = &(*p).next {
 		if c := *p; *c.scope == scope {
 			*p = c.next
@@ -111,15 +120,16 @@ func (s *session) Unclaim(scope string) error {
 // unclaimAll gives up every claim of an ending session.
 func (s *session) unclaimAll() {
 	for s.claims != nil {
-		if err := s.Unclaim(*s.claims.scope); err != nil {
+		if err := s.Claims().Unclaim(*s.claims.scope); err != nil {
 			s.hub.observe(Event{Kind: EventError, Conn: s.id, Protocol: s.proto.Name(), Addr: s.addr, Name: s.name, Err: err})
 		}
 	}
 }
 
-// Claimed lists the names claimed in scope, on every hub of the cluster,
+// List lists the names claimed in scope, on every hub of the cluster,
 // as their keys (NameKey).
-func (s *session) Claimed(scope string) ([]string, error) {
+func (v *claimsOf) List(scope string) ([]string, error) {
+	s := (*session)(v)
 	ms, err := s.hub.bus.Members(context.Background(), claimRoom(scope))
 	if errors.Is(err, ErrNoSuchRoom) {
 		return nil, nil // nothing claimed yet
@@ -136,7 +146,8 @@ func (s *session) Claimed(scope string) ([]string, error) {
 
 // Held reports which of names are held in scope, on every hub of the
 // cluster, compared by NameKey.
-func (s *session) Held(scope string, names ...string) ([]bool, error) {
+func (v *claimsOf) Held(scope string, names ...string) ([]bool, error) {
+	s := (*session)(v)
 	held := make([]bool, len(names))
 	if len(names) == 0 {
 		return held, nil
@@ -156,7 +167,7 @@ func (s *session) Held(scope string, names ...string) ([]bool, error) {
 		}
 		return held, nil
 	}
-	claimed, err := s.Claimed(scope)
+	claimed, err := v.List(scope)
 	if err != nil {
 		return nil, err
 	}

@@ -10,6 +10,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -25,6 +26,7 @@ import (
 type claimer struct{}
 
 func (claimer) Name() string                      { return "claimer" }
+func (claimer) Settings() Settings                { return Settings{} }
 func (claimer) NewReader(r io.Reader) Reader      { return lineReader{bufio.NewReader(r)} }
 func (claimer) NewSession(c Conn) Session         { return claimerSession{c} }
 func (claimer) Render(Message) (msg, more []byte) { return nil, nil }
@@ -48,34 +50,41 @@ func (s claimerSession) Handle(msg []byte) bool {
 	var err error
 	switch cmd {
 	case "claim":
-		err = s.c.Claim("test", arg)
+		err = s.c.Claims().Claim("test", arg)
 	case "unclaim":
-		err = s.c.Unclaim("test")
+		err = s.c.Claims().Unclaim("test")
 	case "claimed":
 		var names []string
-		names, err = s.c.Claimed("test")
+		names, err = s.c.Claims().List("test")
 		slices.Sort(names) // a scope's names have no order
 		reply = strings.Join(names, ",")
 	case "name":
 		err = s.c.SetName(arg)
 	case "join":
-		err = s.c.Join(arg, false, nil)
+		err = s.c.Join(arg, JoinExisting, nil)
 		if errors.Is(err, ErrNoSuchRoom) {
-			err = s.c.Join(arg, true, nil)
+			err = s.c.Join(arg, JoinNew, nil)
 		}
 	case "leave":
-		err = s.c.Leave(arg)
+		err = s.c.Leave(arg, "")
 	case "part": // part ROOM WORDS
 		room, words, _ := strings.Cut(arg, " ")
-		err = s.c.Part(room, words)
+		err = s.c.Leave(room, words)
 	case "quit":
-		s.c.Quit(arg)
+		s.c.End(ReasonQuit, arg)
 		return false
+	case "end": // end REASON WORDS: End, and Handle goes on as if nothing happened
+		reason, words, _ := strings.Cut(arg, " ")
+		n, _ := strconv.Atoi(reason)
+		s.c.End(Reason(n), words)
+		return true
 	case "joined":
-		reply = "joined:" + strings.Join(s.c.Joined(), ",")
+		reply = "joined:" + strings.Join(s.c.Rooms().Joined(), ",")
+	case "in":
+		reply = fmt.Sprint("in:", s.c.In(arg))
 	case "rooms":
 		var rooms []string
-		rooms, err = s.c.Rooms()
+		rooms, err = s.c.Rooms().List()
 		reply = "rooms:" + strings.Join(rooms, ",")
 	}
 	switch {
@@ -291,7 +300,7 @@ func BenchmarkMemBusJoin(b *testing.B) {
 type listingBus struct{ Bus }
 
 // BenchmarkHeld: IRC's question of WHOIS, ISON and USERHOST, "which of
-// these nicks does anyone have?" (Conn.Held), of 1 and of 100 absent nicks,
+// these nicks does anyone have?" (Claims.Held), of 1 and of 100 absent nicks,
 // on a network of 10,000 claimed nicks, on the in-process Bus ("finds": a
 // lookup per nick) and on a Bus that can only list the claims ("lists":
 // one listing per question, as every Bus was asked before MemberFinder).
@@ -310,7 +319,7 @@ func BenchmarkHeld(b *testing.B) {
 			}
 			b.Run(fmt.Sprint(bus.name, "/", n), func(b *testing.B) {
 				for b.Loop() {
-					held, err := s.Held("irc", nicks...)
+					held, err := s.Claims().Held("irc", nicks...)
 					if err != nil || slices.Contains(held, true) {
 						b.Fatal(held, err)
 					}

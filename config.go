@@ -45,8 +45,8 @@ type Config struct {
 	// HelloTimeout is how long a new connection has to send its first
 	// whole message; one that opens and never speaks is closed. The cs168
 	// and im clients send the user's name as soon as they connect. A
-	// Patient protocol sets its own (the lobby's clients ask their person
-	// first: 5 minutes by default, see LobbyOptions). Zero means 30 s;
+	// protocol may set its own (Settings.HelloTimeout: the lobby's clients
+	// ask their person first, 5 minutes by default, see LobbyOptions). Zero means 30 s;
 	// negative means no limit.
 	HelloTimeout time.Duration
 
@@ -80,7 +80,7 @@ type Config struct {
 	// None of the course protocols has a keep-alive, so a quiet user would
 	// be cut off: zero means no idle timeout (TCP keep-alive still finds
 	// dead peers). A protocol that keeps its connections alive itself (a
-	// Session that is a Pinger, as IRC's) uses its own PingAfter instead.
+	// Session that is a Pinger, as IRC's) uses its Settings.PingAfter instead.
 	// The deadline is moved in steps of a sixteenth of it, not on every
 	// message, so a connection is closed up to that much later.
 	IdleTimeout time.Duration

@@ -2,6 +2,7 @@ package chat
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"slices"
@@ -40,17 +41,8 @@ func (s *session) SetName(name string) error {
 	return nil
 }
 
-// CheckName reports whether name follows the hub's name rule.
-func (s *session) CheckName(name string) error { return s.hub.checkName(name) }
-
-// NameRule says the hub's name rule in a sentence.
-func (s *session) NameRule() string { return s.hub.nameRule() }
-
-// Limits are the hub's bounds on names and on the rooms of a connection.
-func (s *session) Limits() Limits {
-	return Limits{MaxNameBytes: s.hub.cfg.MaxNameBytes, MaxRoomNameBytes: s.hub.cfg.MaxRoomNameBytes,
-		MaxRoomsPerConn: max(s.hub.cfg.MaxRoomsPerConn, 0)}
-}
+// Rule is the hub's name rule and bounds on rooms.
+func (s *session) Rule() NameRule { return s.hub.rule() }
 
 // Send queues msg to this connection; a reply is never dropped.
 func (s *session) Send(msg []byte) { s.send(msg, true) }
@@ -79,9 +71,9 @@ func (s *session) lastRoom() string {
 	return s.rooms[len(s.rooms)-1].name
 }
 
-// CreateRoom creates an empty room, within the connection's share of
+// createRoom creates an empty room, within the connection's share of
 // creations (mayCreate).
-func (s *session) CreateRoom(room string) error {
+func (s *session) createRoom(room string) error {
 	if err := s.mayCreate(room); err != nil {
 		return err
 	}
@@ -93,10 +85,11 @@ func (s *session) CreateRoom(room string) error {
 }
 
 // Join makes s a member of room (see Conn.Join), within the rooms one
-// connection may be in (Config.MaxRoomsPerConn).
-func (s *session) Join(room string, create bool, accepted func(members int)) error {
+// connection may be in (Config.MaxRoomsPerConn). The Join hook runs once,
+// whatever the mode.
+func (s *session) Join(room string, mode JoinMode, accepted func(members int)) error {
 	if s.in(room) != nil {
-		if create {
+		if mode == JoinNew {
 			return fmt.Errorf("chat: create %q: %w", room, ErrRoomExists)
 		}
 		return nil
@@ -104,6 +97,7 @@ func (s *session) Join(room string, create bool, accepted func(members int)) err
 	if limit := s.hub.cfg.MaxRoomsPerConn; limit > 0 && len(s.rooms) >= limit {
 		return fmt.Errorf("chat: join %q: in %d rooms: %w", room, len(s.rooms), ErrTooManyRooms)
 	}
+	create := mode == JoinNew
 	if create {
 		if err := s.mayCreate(room); err != nil {
 			return err
@@ -112,7 +106,26 @@ func (s *session) Join(room string, create bool, accepted func(members int)) err
 	if err := s.hub.hookJoin(s, room, create); err != nil {
 		return err
 	}
-	if err := s.hub.join(s, room, create, accepted); err != nil {
+	err := s.hub.join(s, room, create, accepted)
+	// JoinAny: a room that is not there is made; one made (or deleted as
+	// empty) by another meanwhile is joined (or made) after all. Twice
+	// more at most: rooms do not come and go that fast.
+	for try := 0; mode == JoinAny && try < 2; try++ {
+		switch {
+		case !create && errors.Is(err, ErrNoSuchRoom):
+			if err := s.mayCreate(room); err != nil {
+				return err
+			}
+			create = true
+		case create && errors.Is(err, ErrRoomExists):
+			create = false
+		default:
+			try = 2
+			continue
+		}
+		err = s.hub.join(s, room, create, accepted)
+	}
+	if err != nil {
 		return err
 	}
 	if create {
@@ -156,11 +169,8 @@ func (s *session) created() {
 	*s.made = append(*s.made, s.now())
 }
 
-// Leave takes s out of room.
-func (s *session) Leave(room string) error { return s.Part(room, "") }
-
-// Part takes s out of room, with farewell words ("" for none).
-func (s *session) Part(room, farewell string) error {
+// Leave takes s out of room, with farewell words ("" for none).
+func (s *session) Leave(room, farewell string) error {
 	r := s.in(room)
 	if r == nil {
 		return fmt.Errorf("chat: leave %q: %w", room, ErrNotInRoom)
@@ -169,9 +179,22 @@ func (s *session) Part(room, farewell string) error {
 	return nil
 }
 
-// Quit takes s out of every room as its connection ends, with farewell
-// words.
-func (s *session) Quit(farewell string) { s.quit(departure{quit: true, farewell: farewell}) }
+// In reports whether s is in room.
+func (s *session) In(room string) bool { return s.in(room) != nil }
+
+// End leaves every room at once and has the hub end the connection for
+// reason once the message being handled is done (see Conn.End).
+func (s *session) End(reason Reason, farewell string) {
+	switch reason {
+	case ReasonQuit, ReasonRefused, ReasonIdle, ReasonKicked:
+	default:
+		reason = ReasonQuit
+	}
+	if s.ending == 0 {
+		s.ending = reason
+	}
+	s.quit(departure{quit: true, lost: reason != ReasonQuit, farewell: farewell})
+}
 
 // quit leaves every room, the last joined first.
 func (s *session) quit(d departure) {
@@ -180,25 +203,14 @@ func (s *session) quit(d departure) {
 	}
 }
 
-// Say sends text from s to the other members of room.
-func (s *session) Say(room string, text []byte) error { return s.say(room, text, marks{}) }
-
-// Notify is Say or Whisper of a NoReply line.
-func (s *session) Notify(room, to string, text []byte) error {
-	return s.post(room, to, text, marks{noReply: true})
-}
-
-// Act is Say or Whisper of an Action.
-func (s *session) Act(room, to string, text []byte) error {
-	return s.post(room, to, text, marks{action: true})
-}
-
-// post is say (to == "") or whisper, with marks.
-func (s *session) post(room, to string, text []byte, m marks) error {
-	if to == "" {
-		return s.say(room, text, m)
+// Post sends a line from s to room, or to one of its members (see
+// Conn.Post).
+func (s *session) Post(p Post) error {
+	m := marks{noReply: p.Mark == MarkNoReply, action: p.Mark == MarkAction}
+	if p.To == "" {
+		return s.say(p.Room, p.Text, m)
 	}
-	return s.whisper(room, to, text, m)
+	return s.whisper(p.Room, p.To, p.Text, m)
 }
 
 func (s *session) say(room string, text []byte, m marks) error {
@@ -215,11 +227,6 @@ func (s *session) say(room string, text []byte, m marks) error {
 	}
 	s.hub.say(s, r, text, m)
 	return nil
-}
-
-// Whisper sends text from s to the member of room called to.
-func (s *session) Whisper(room, to string, text []byte) error {
-	return s.whisper(room, to, text, marks{})
 }
 
 func (s *session) whisper(room, to string, text []byte, m marks) error {
@@ -250,8 +257,16 @@ func (s *session) Rename(name string) error {
 	return s.hub.rename(s, name)
 }
 
+// Rooms answers s's questions about the hub's rooms.
+func (s *session) Rooms() Rooms { return (*roomsOf)(s) }
+
+// roomsOf is a session as its Rooms: a conversion, so that asking for the
+// Rooms costs no allocation.
+type roomsOf session
+
 // Joined lists s's rooms in join order.
-func (s *session) Joined() []string {
+func (v *roomsOf) Joined() []string {
+	s := (*session)(v)
 	if len(s.rooms) == 0 {
 		return nil
 	}
@@ -262,33 +277,31 @@ func (s *session) Joined() []string {
 	return names
 }
 
-// Rooms lists every room.
-func (s *session) Rooms() ([]string, error) { return s.hub.Rooms(context.Background()) }
+// List lists every room.
+func (v *roomsOf) List() ([]string, error) { return v.hub.Rooms(context.Background()) }
 
-// HasRoom reports whether room exists.
-func (s *session) HasRoom(room string) (bool, error) {
+// Has reports whether room exists.
+func (v *roomsOf) Has(room string) (bool, error) {
 	if isClaimRoom(room) {
 		return false, nil
 	}
-	return s.hub.bus.HasRoom(context.Background(), room)
+	return v.hub.bus.HasRoom(context.Background(), room)
 }
 
 // Members lists the names of room's members.
-func (s *session) Members(room string) ([]string, error) {
-	return s.hub.Members(context.Background(), room)
+func (v *roomsOf) Members(room string) ([]string, error) {
+	return v.hub.Members(context.Background(), room)
 }
 
-// HasMember reports whether room has a member called name (by NameKey).
-func (s *session) HasMember(room, name string) (bool, error) {
-	return s.hub.hasMember(context.Background(), room, name)
-}
-
-// FindMember returns the name of room's member called name (by NameKey),
-// as the room spells it.
-func (s *session) FindMember(room, name string) (string, bool, error) {
-	m, ok, err := s.hub.findMember(context.Background(), room, name)
+// Find returns the name of room's member called name (by NameKey), as
+// the room spells it.
+func (v *roomsOf) Find(room, name string) (string, bool, error) {
+	m, ok, err := v.hub.findMember(context.Background(), room, name)
 	return m.Name, ok, err
 }
+
+// Create creates an empty room, within s's share of creations.
+func (v *roomsOf) Create(room string) error { return (*session)(v).createRoom(room) }
 
 // in returns s's room called name, or nil.
 func (s *session) in(name string) *room {

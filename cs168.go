@@ -5,20 +5,21 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 )
 
 // The cs168 protocol's fixed server texts, exactly as the course's graders
 // match them. A %s stands for the argument ({0} in the spec); use
 // fmt.Sprintf to fill it in. They are the protocol: never change them.
 const (
-	CS168Joined         = "%s has joined"
-	CS168Left           = "%s has left"
-	CS168InvalidControl = "%s is not a valid control message. Valid messages are /create, /list, and /join."
-	CS168NoSuchChannel  = "No channel named %[1]s exists. Try '/create %[1]s'?"
-	CS168JoinNeedsArg   = "/join command must be followed by the name of a channel to join."
-	CS168ChannelExists  = "Room %s already exists, so cannot be created."
-	CS168CreateNeedsArg = "/create command must be followed by the name of a channel to create"
-	CS168NotInChannel   = "Not currently in any channel. Must join a channel before sending messages."
+	cs168Joined         = "%s has joined"
+	cs168Left           = "%s has left"
+	cs168InvalidControl = "%s is not a valid control message. Valid messages are /create, /list, and /join."
+	cs168NoSuchChannel  = "No channel named %[1]s exists. Try '/create %[1]s'?"
+	cs168JoinNeedsArg   = "/join command must be followed by the name of a channel to join."
+	cs168ChannelExists  = "Room %s already exists, so cannot be created."
+	cs168CreateNeedsArg = "/create command must be followed by the name of a channel to create"
+	cs168NotInChannel   = "Not currently in any channel. Must join a channel before sending messages."
 	cs168InvalidName    = "%s is not a valid name: use %s."
 )
 
@@ -42,17 +43,21 @@ const (
 	// cs168TooManyChannels refuses a /create when Config.MaxRooms
 	// channels exist.
 	cs168TooManyChannels = "There are too many channels, so %s cannot be created. Try again later."
+	// cs168NotSent says a chat line was refused (by the program's
+	// Message hook) when the refusal has no words for the user.
+	cs168NotSent = "Your message was not sent."
 )
 
 // CS168 is channel chat over fixed 200-byte frames: the first frame is the
 // client's name, then /create, /join and /list manage channels (one at a
 // time) and any other frame is chat to the others in the channel, which
-// they get as "[name] text". The exact texts are the CS168* constants.
+// they get as "[name] text". PROTOCOL.md has the exact texts.
 var CS168 Protocol = &cs168Protocol{}
 
 type cs168Protocol struct{}
 
 func (cs168Protocol) Name() string                 { return "cs168" }
+func (cs168Protocol) Settings() Settings           { return Settings{FrameWidth: FrameSize} }
 func (cs168Protocol) NewReader(r io.Reader) Reader { return newFramesIn(r) }
 func (cs168Protocol) NewSession(c Conn) Session    { return &cs168{c: c} }
 func (cs168Protocol) Notice(text string) []byte    { return clipFrame(text) }
@@ -78,8 +83,8 @@ var cs168Commands []command[cs168]
 
 func init() {
 	cs168Commands = []command[cs168]{
-		{name: "/join", usage: CS168JoinNeedsArg, run: (*cs168).join},
-		{name: "/create", usage: CS168CreateNeedsArg, run: (*cs168).create},
+		{name: "/join", usage: cs168JoinNeedsArg, run: (*cs168).join},
+		{name: "/create", usage: cs168CreateNeedsArg, run: (*cs168).create},
 		{name: "/list", run: (*cs168).list},
 	}
 }
@@ -111,9 +116,11 @@ func (x *cs168) Handle(frame []byte) bool {
 	case msg[0] == '/':
 		x.command(msg)
 	case x.room == "":
-		x.fail("", CS168NotInChannel, ErrNotInRoom)
+		x.fail("", cs168NotInChannel, ErrNotInRoom)
 	default:
-		x.c.Say(x.room, msg)
+		if err := x.c.Post(Post{Room: x.room, Text: msg}); err != nil && !errors.Is(err, net.ErrClosed) {
+			x.fail("", RefusalText(err, cs168NotSent), err)
+		}
 	}
 	return true
 }
@@ -125,7 +132,8 @@ func (x *cs168) Handle(frame []byte) bool {
 func (x *cs168) setName(msg []byte) bool {
 	name := string(msg)
 	if err := x.c.SetName(name); err != nil {
-		x.fail("", refusal(err, fmt.Sprintf(cs168InvalidName, name, x.c.NameRule())), err)
+		x.fail("", RefusalText(err, fmt.Sprintf(cs168InvalidName, name, x.c.Rule())), err)
+		x.c.End(ReasonRefused, "")
 		return false
 	}
 	return true
@@ -135,7 +143,7 @@ func (x *cs168) command(msg []byte) {
 	word, rest, _ := bytes.Cut(msg, []byte(" "))
 	cmd := lookup(cs168Commands, string(word))
 	if cmd == nil {
-		x.fail(string(word), fmt.Sprintf(CS168InvalidControl, word), ErrUnknownCommand)
+		x.fail(string(word), fmt.Sprintf(cs168InvalidControl, word), ErrUnknownCommand)
 		return
 	}
 	var arg string
@@ -150,8 +158,8 @@ func (x *cs168) command(msg []byte) {
 }
 
 func (x *cs168) join(name string) bool {
-	if ok, _ := x.c.HasRoom(name); !ok {
-		x.fail("/join", fmt.Sprintf(CS168NoSuchChannel, name), ErrNoSuchRoom)
+	if ok, _ := x.c.Rooms().Has(name); !ok {
+		x.fail("/join", fmt.Sprintf(cs168NoSuchChannel, name), ErrNoSuchRoom)
 		return true
 	}
 	if x.room == name {
@@ -170,29 +178,33 @@ func (x *cs168) create(name string) bool {
 // the one the client was in, if any. A move that fails changes nothing and
 // says why.
 func (x *cs168) move(cmd, name string, create bool) {
-	err := x.c.Join(name, create, nil)
+	mode := JoinExisting
+	if create {
+		mode = JoinNew
+	}
+	err := x.c.Join(name, mode, nil)
 	switch {
 	case err == nil:
 		if x.room != "" {
-			x.c.Leave(x.room)
+			x.c.Leave(x.room, "")
 		}
 		x.room = name
 	case errors.Is(err, ErrInvalidName):
-		x.fail(cmd, fmt.Sprintf(cs168InvalidChannel, x.c.Limits().MaxRoomNameBytes), err)
+		x.fail(cmd, fmt.Sprintf(cs168InvalidChannel, x.c.Rule().MaxRoomNameBytes), err)
 	case errors.Is(err, ErrRoomExists):
-		x.fail(cmd, fmt.Sprintf(CS168ChannelExists, name), err)
+		x.fail(cmd, fmt.Sprintf(cs168ChannelExists, name), err)
 	case errors.Is(err, ErrNoSuchRoom):
-		x.fail(cmd, fmt.Sprintf(CS168NoSuchChannel, name), err)
+		x.fail(cmd, fmt.Sprintf(cs168NoSuchChannel, name), err)
 	case errors.Is(err, ErrNickInUse):
 		x.fail(cmd, fmt.Sprintf(cs168NameInChannel, x.c.Name(), name), err)
-	case errors.Is(err, ErrTooManyRooms) && create && len(x.c.Joined()) < x.c.Limits().MaxRoomsPerConn:
+	case errors.Is(err, ErrTooManyRooms) && create && len(x.c.Rooms().Joined()) < x.c.Rule().MaxRoomsPerConn:
 		x.fail(cmd, fmt.Sprintf(cs168TooManyCreated, name), err)
 	case errors.Is(err, ErrTooManyRooms):
 		x.fail(cmd, fmt.Sprintf(cs168TooManyJoined, name), err)
 	case errors.Is(err, ErrRoomsFull):
 		x.fail(cmd, fmt.Sprintf(cs168TooManyChannels, name), err)
 	default:
-		x.fail(cmd, refusal(err, cs168Unavailable), err)
+		x.fail(cmd, RefusalText(err, cs168Unavailable), err)
 	}
 }
 
@@ -201,7 +213,7 @@ func (x *cs168) move(cmd, name string, create bool) {
 // whole names; with no channels the reply is one empty frame, so a client
 // that reads one reply per /list never hangs.
 func (x *cs168) list(string) bool {
-	names, err := x.c.Rooms()
+	names, err := x.c.Rooms().List()
 	if err != nil {
 		x.fail("/list", cs168Unavailable, err)
 		return true
@@ -246,9 +258,9 @@ func clipFrame(text string) []byte {
 func renderCS168(d *Message) []byte {
 	switch d.Kind {
 	case MessageJoined:
-		return clipFrame(fmt.Sprintf(CS168Joined, d.From))
+		return clipFrame(fmt.Sprintf(cs168Joined, d.From))
 	case MessageLeft:
-		return clipFrame(fmt.Sprintf(CS168Left, d.From))
+		return clipFrame(fmt.Sprintf(cs168Left, d.From))
 	case MessageRenamed:
 		return clipFrame(d.From + " is now known as " + d.To)
 	case MessageWhisper:
@@ -280,7 +292,3 @@ func prefixedFrames(open, name, close string, text []byte) []byte {
 	}
 	return out
 }
-
-// frameWidth is the width of cs168's frames: a write cut short is
-// finished to the frame's end (see unfinished).
-func (cs168Protocol) frameWidth() int { return FrameSize }

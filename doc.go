@@ -65,25 +65,29 @@
 //
 // # Writing a protocol
 //
-// A protocol is a value of any type with [Protocol]'s five methods: a
-// [Reader] that takes one message at a time off a connection, a [Session]
-// (the state machine of one connection, whose Handle gets each message),
-// Render for the rooms' traffic and Notice for the server's own notices.
-// The session acts only through the [Conn] it is given: name itself, join,
-// leave and create rooms (several at once, if the protocol likes; Part and
-// Quit leave with words, IRC's PART and QUIT reasons), say, whisper (or
-// Notify: a line marked [Message].NoReply, IRC's NOTICE; or Act: an
-// action, IRC's /me), rename, list, reply, and claim names unique across
-// every hub of a cluster outside any room (Claim: IRC's nicks; Held asks
-// about a few of them). Optional interfaces tune the engine:
-// [Pacer] (write each message on its own, apart, as the lobby needs),
-// [Oncer] (a quit or rename told once to a user who shares several rooms
-// with the member, as IRC's QUIT and NICK),
-// [Patient] (a first-message deadline of its own), [Resumer] (a reader
+// A protocol is a value of any type with [Protocol]'s six methods: its
+// [Settings] (data: write each message on its own, apart, as the lobby
+// needs; a first-message deadline of its own; a quit or rename told once
+// to a user who shares several rooms with the member, as IRC's QUIT and
+// NICK), a [Reader] that takes one message at a time off a connection, a
+// [Session] (the state machine of one connection, whose Handle gets each
+// message), Render for the rooms' traffic and Notice for the server's own
+// notices. The session acts only through the [Conn] it is given: name
+// itself (checking names first with its [NameRule]), join rooms, making
+// them if need be ([JoinMode]), leave them with or without words (IRC's
+// PART reason), ask whether it is in one (In), post a line to a room or to
+// one member ([Post], marked as a NOTICE or an action where the protocol
+// has those), rename, reply, report a failed command, end its connection
+// with a typed [Reason] (a goodbye, or a refusal), ask about the hub's
+// rooms ([Rooms]) and claim names unique across every hub of a cluster
+// outside any room ([Claims]: IRC's nicks). [RefusalText] gives a hook's
+// reason for a refusal, for the protocol's reply. Optional interfaces
+// tune the engine: [Resumer] (a reader
 // that survives a read deadline, which lets idle connections park with no
 // goroutine; [ReadsAhead] tells it whether it may read several messages at
 // once into a borrowed buffer), and, on the session, [Ender] (told when the connection ends)
-// and [Pinger] (keeps its connection alive itself, as IRC's PING). The
+// and [Pinger] (keeps its connection alive itself, as IRC's PING, after its
+// Settings.PingAfter). The
 // course protocols [CS168], [IM] and [Lobby] are written that way, and so
 // are package irc (IRC clients in the same rooms) and package linechat in
 // the repository's examples, outside this package.
@@ -94,7 +98,7 @@
 // A connection's first non-empty frame is its name; then /create NAME,
 // /join NAME and /list manage channels, and any other frame is chat to the
 // others in the channel, delivered as "[name] text". The exact texts are
-// the CS168* constants. Where the course's spec is silent, the Hub does
+// in PROTOCOL.md. Where the course's spec is silent, the Hub does
 // this:
 //
 //   - An empty frame (only whitespace) is ignored in every state: it is

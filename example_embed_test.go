@@ -89,12 +89,13 @@ type shout struct{}
 
 func (shout) Name() string { return "shout" }
 
+func (shout) Settings() chat.Settings { return chat.Settings{} }
+
 func (shout) NewReader(r io.Reader) chat.Reader { return lines{bufio.NewReader(r)} }
 
 func (shout) NewSession(c chat.Conn) chat.Session {
 	c.SetName(fmt.Sprint("guest", c.ID()))
-	c.CreateRoom("yard") // ErrRoomExists after the first
-	c.Join("yard", false, nil)
+	c.Join("yard", chat.JoinAny, nil) // made by the first
 	c.Send([]byte("* you are " + c.Name() + ", in the yard\n"))
 	return shoutSession{c}
 }
@@ -121,7 +122,7 @@ func (l lines) ReadMessage() ([]byte, error) {
 type shoutSession struct{ c chat.Conn }
 
 func (s shoutSession) Handle(line []byte) bool {
-	s.c.Say("yard", line)
+	s.c.Post(chat.Post{Room: "yard", Text: line})
 	return true
 }
 

@@ -114,8 +114,8 @@ func isErrorReply(d Protocol, text string) bool {
 			return true
 		}
 	}
-	return strings.HasPrefix(text, "No channel named ") || text == CS168JoinNeedsArg ||
-		text == CS168CreateNeedsArg || text == CS168NotInChannel ||
+	return strings.HasPrefix(text, "No channel named ") || text == cs168JoinNeedsArg ||
+		text == cs168CreateNeedsArg || text == cs168NotInChannel ||
 		text == fmt.Sprintf(cs168InvalidChannel, 64)
 }
 

@@ -3,6 +3,7 @@ package chat
 import (
 	"context"
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"time"
 )
@@ -120,10 +121,11 @@ type RefusedError struct {
 // Error returns the reason, for logs.
 func (e *RefusedError) Error() string { return "chat: refused: " + e.Reason }
 
-// refusal is the text to show a client for err: a *RefusedError's reason,
-// else the protocol's own words, otherwise.
-func refusal(err error, otherwise string) string {
-	if r, ok := err.(*RefusedError); ok {
+// RefusalText is the text to show a client for err: the Reason of the
+// first *RefusedError in err's chain (errors.As, so one wrapped with %w
+// counts), else otherwise, the protocol's own words.
+func RefusalText(err error, otherwise string) string {
+	if r, ok := errors.AsType[*RefusedError](err); ok {
 		return r.Reason
 	}
 	return otherwise
@@ -153,7 +155,7 @@ func (h *Hub) hookConnect(s *session) error {
 	}
 	_, err := h.cfg.Hooks.Connect(h.ctx, ConnectEvent{Conn: s.info()})
 	if err != nil {
-		s.Send(s.proto.Notice(refusal(err, noticeRefused)))
+		s.Send(s.proto.Notice(RefusalText(err, noticeRefused)))
 		s.hangUpRefused()
 	}
 	return err

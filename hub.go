@@ -557,7 +557,7 @@ const (
 	noticeNotSent      = "Your message may not have reached everyone."
 )
 
-// noticeNoHello tells a Patient protocol's client that it was closed for
+// noticeNoHello tells a client of a protocol with a HelloTimeout of its own's client that it was closed for
 // sending nothing within d: "You were disconnected: no command within 5
 // minutes."
 func noticeNoHello(d time.Duration) string {
@@ -579,8 +579,11 @@ func noticeNoHello(d time.Duration) string {
 
 // helloTimeout is the first-message deadline of a connection speaking p.
 func (h *Hub) helloTimeout(p Protocol) time.Duration {
-	if patient, ok := p.(Patient); ok {
-		return patient.HelloTimeout()
+	switch t := p.Settings().HelloTimeout; {
+	case t < 0:
+		return 0
+	case t > 0:
+		return t
 	}
 	return h.cfg.HelloTimeout
 }

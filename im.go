@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"strings"
 )
 
@@ -48,6 +49,7 @@ func NewIM(room string) Protocol { return &imProtocol{room: room} }
 type imProtocol struct{ room string }
 
 func (imProtocol) Name() string                 { return "im" }
+func (imProtocol) Settings() Settings           { return Settings{FrameWidth: FrameSize} }
 func (imProtocol) NewReader(r io.Reader) Reader { return newFramesIn(r) }
 func (imProtocol) Notice(text string) []byte    { return clipFrame(IMKindNotice + " " + text) }
 
@@ -55,7 +57,7 @@ func (imProtocol) Render(m Message) (msg, more []byte) { return renderIM(&m), ni
 
 func (p imProtocol) NewSession(c Conn) Session {
 	m := &im{c: c, room: p.room}
-	m.reply(IMKindNotice, "Welcome to framechat. The first line you send is your username ("+c.NameRule()+").")
+	m.reply(IMKindNotice, "Welcome to framechat. The first line you send is your username ("+c.Rule().String()+").")
 	return m
 }
 
@@ -99,7 +101,9 @@ func (m *im) Handle(frame []byte) bool {
 		m.login(string(msg))
 		return true
 	}
-	m.c.Say(m.room, msg)
+	if err := m.c.Post(Post{Room: m.room, Text: msg}); err != nil && !errors.Is(err, net.ErrClosed) {
+		m.fail("", RefusalText(err, "Your message was not sent."), err)
+	}
 	return true
 }
 
@@ -109,30 +113,20 @@ func isAlnum(r rune) bool {
 
 func (m *im) login(name string) {
 	if err := m.c.SetName(name); err != nil {
-		m.fail("", refusal(err, fmt.Sprintf("%s is not a valid username: use %s.", name, m.c.NameRule())), err)
+		m.fail("", RefusalText(err, fmt.Sprintf("%s is not a valid username: use %s.", name, m.c.Rule())), err)
 		return
 	}
-	var err error
-	// The room is made by the first user in; it may be deleted, as empty
-	// (Config.EmptyRoomTTL), between the making and the joining: then
-	// once more.
-	for try := 0; try < 2 && (try == 0 || errors.Is(err, ErrNoSuchRoom)); try++ {
-		if err := m.c.CreateRoom(m.room); err != nil && !errors.Is(err, ErrRoomExists) {
-			m.c.SetName("")
-			m.fail("", "The server cannot take users now; try again later.", err)
-			return
-		}
-		err = m.c.Join(m.room, false, func(n int) {
-			m.reply(IMKindNotice, fmt.Sprintf("Hello, %s! %d %s online. Type /help for the commands.", name, n, plural(n, "user", "users")))
-		})
-	}
+	// The room is made by the first user in.
+	err := m.c.Join(m.room, JoinAny, func(n int) {
+		m.reply(IMKindNotice, fmt.Sprintf("Hello, %s! %d %s online. Type /help for the commands.", name, n, plural(n, "user", "users")))
+	})
 	switch {
 	case errors.Is(err, ErrNickInUse):
 		m.c.SetName("")
 		m.fail("", fmt.Sprintf("The username %s is taken. Choose another.", name), err)
 	case err != nil:
 		m.c.SetName("")
-		m.fail("", refusal(err, "The server cannot take users now; try again later."), err)
+		m.fail("", RefusalText(err, "The server cannot take users now; try again later."), err)
 	default:
 		m.chatting = true
 	}
@@ -151,22 +145,22 @@ func (m *im) nick(name string) bool {
 		m.fail("/nick", "Usage: /nick NAME", ErrMissingArgument)
 	case name == m.c.Name():
 		m.fail("/nick", "You are already called "+name+".", ErrNickInUse)
-	case m.c.CheckName(name) != nil:
-		m.fail("/nick", fmt.Sprintf("%s is not a valid username: use %s.", name, m.c.NameRule()), ErrInvalidName)
+	case m.c.Rule().Check(name) != nil:
+		m.fail("/nick", fmt.Sprintf("%s is not a valid username: use %s.", name, m.c.Rule()), ErrInvalidName)
 	default:
 		err := m.c.Rename(name)
 		switch {
 		case errors.Is(err, ErrNickInUse):
 			m.fail("/nick", fmt.Sprintf("The username %s is taken. Choose another.", name), err)
 		case err != nil: // a hook refused, or the Bus cannot rename now (a cluster cut off from NATS)
-			m.fail("/nick", refusal(err, "Names cannot be changed right now. Try again later."), err)
+			m.fail("/nick", RefusalText(err, "Names cannot be changed right now. Try again later."), err)
 		}
 	}
 	return true
 }
 
 func (m *im) who(string) bool {
-	names, err := m.c.Members(m.room)
+	names, err := m.c.Rooms().Members(m.room)
 	if err != nil {
 		m.fail("/who", "The list of users cannot be had right now. Try again later.", err)
 		return true
@@ -193,8 +187,8 @@ func (m *im) whisper(args string) bool {
 		m.fail("/whisper", "Usage: /whisper NAME MESSAGE", ErrMissingArgument)
 		return true
 	}
-	if err := m.c.Whisper(m.room, to, []byte(text)); err != nil {
-		m.fail("/whisper", refusal(err, "No user named "+to+"."), err)
+	if err := m.c.Post(Post{Room: m.room, To: to, Text: []byte(text)}); err != nil {
+		m.fail("/whisper", RefusalText(err, "No user named "+to+"."), err)
 		return true
 	}
 	m.c.Send(prefixedFrames(IMKindSent+" ", to, " ", []byte(text)))
@@ -241,7 +235,3 @@ func renderIM(d *Message) []byte {
 	}
 	return prefixedFrames(IMKindMsg+" ", d.From, " ", d.PlainText())
 }
-
-// frameWidth is the width of im's frames: a write cut short is finished
-// to the frame's end (see unfinished).
-func (imProtocol) frameWidth() int { return FrameSize }

@@ -624,11 +624,11 @@ func TestSilentEviction(t *testing.T) {
 func TestLobbyHelloDeadline(t *testing.T) {
 	t.Parallel()
 	for _, p := range []Protocol{Lobby, NewLobby(LobbyOptions{Pause: -1})} {
-		if got := p.(Patient).HelloTimeout(); got != 5*time.Minute {
+		if got := p.Settings().HelloTimeout; got != 5*time.Minute {
 			t.Errorf("lobby hello timeout %v by default, want 5m", got)
 		}
 	}
-	if got := NewLobby(LobbyOptions{HelloTimeout: -1}).(Patient).HelloTimeout(); got != 0 {
+	if got := new(Hub).helloTimeout(NewLobby(LobbyOptions{HelloTimeout: -1})); got != 0 {
 		t.Errorf("negative lobby hello timeout: %v, want 0 (none)", got)
 	}
 	events := newEventLog()

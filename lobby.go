@@ -1,8 +1,10 @@
 package chat
 
 import (
+	"cmp"
 	"errors"
 	"io"
+	"net"
 	"slices"
 	"strconv"
 	"strings"
@@ -68,11 +70,11 @@ func NewLobby(o LobbyOptions) Protocol {
 	if o.HelloTimeout == 0 {
 		o.HelloTimeout = DefaultLobbyHelloTimeout
 	}
-	o.HelloTimeout = max(o.HelloTimeout, 0)
-	return &lobbyProtocol{o}
+	o.HelloTimeout = max(o.HelloTimeout, 0) // 0: none (Settings' -1, below)
+	return &lobbyProtocol{Settings{Paced: true, Pause: o.Pause, HelloTimeout: cmp.Or(o.HelloTimeout, -1)}}
 }
 
-type lobbyProtocol struct{ o LobbyOptions }
+type lobbyProtocol struct{ settings Settings }
 
 func (lobbyProtocol) Name() string                 { return "lobby" }
 func (lobbyProtocol) NewReader(r io.Reader) Reader { return NewMessageReader(r, MaxMessage) }
@@ -81,12 +83,9 @@ func (lobbyProtocol) Notice(text string) []byte    { return []byte(text) }
 
 func (lobbyProtocol) Render(m Message) (msg, more []byte) { return renderLobby(&m) }
 
-// Pause is the pause between two messages to one client (Pacer).
-func (p lobbyProtocol) Pause() time.Duration { return p.o.Pause }
-
-// HelloTimeout is the first-message deadline (Patient):
-// DefaultLobbyHelloTimeout unless LobbyOptions set another; zero for none.
-func (p lobbyProtocol) HelloTimeout() time.Duration { return p.o.HelloTimeout }
+// Settings pace the lobby's messages (LobbyOptions.Pause) and give its
+// clients DefaultLobbyHelloTimeout, unless LobbyOptions set others.
+func (p *lobbyProtocol) Settings() Settings { return p.settings }
 
 // lobby is the state machine of one lobby session:
 //
@@ -134,7 +133,11 @@ func (l *lobby) Handle(raw []byte) bool {
 // a room, a "1" before.
 func (l *lobby) other(msg string) bool {
 	if l.in {
-		l.c.Say(l.chosen, []byte(msg))
+		if err := l.c.Post(Post{Room: l.chosen, Text: []byte(msg)}); err != nil && !errors.Is(err, net.ErrClosed) {
+			// The lobby has only numeric replies: a refused line is a "1".
+			l.c.Send([]byte(LobbyBadForm))
+			l.c.Failed("", LobbyBadForm, err)
+		}
 	} else {
 		l.fail(msg, LobbyBadForm, ErrUnknownCommand)
 	}
@@ -153,7 +156,7 @@ func (l *lobby) join(msg string) bool {
 	if len(args) != 2 || !alnum(args[1]) {
 		return l.other(msg)
 	}
-	if err := l.c.CreateRoom(args[1]); err != nil && !errors.Is(err, ErrRoomExists) {
+	if err := l.c.Rooms().Create(args[1]); err != nil && !errors.Is(err, ErrRoomExists) {
 		l.fail(msg, LobbyBadForm, err)
 		return true
 	}
@@ -164,7 +167,7 @@ func (l *lobby) join(msg string) bool {
 
 func (l *lobby) nick(msg string) bool {
 	args := strings.Fields(msg)
-	if len(args) != 2 || !alnum(args[1]) || l.c.CheckName(args[1]) != nil {
+	if len(args) != 2 || !alnum(args[1]) || l.c.Rule().Check(args[1]) != nil {
 		l.fail(msg, LobbyBadForm, ErrInvalidName)
 		return true
 	}
@@ -183,14 +186,9 @@ func (l *lobby) nick(msg string) bool {
 		l.c.Send(joined)
 		l.c.Send(count)
 	}
-	err := l.c.Join(l.chosen, false, accepted)
-	if errors.Is(err, ErrNoSuchRoom) {
-		// The room chosen was deleted as empty meanwhile (Config.EmptyRoomTTL):
-		// make it again, as "/join" would have.
-		if err = l.c.CreateRoom(l.chosen); err == nil || errors.Is(err, ErrRoomExists) {
-			err = l.c.Join(l.chosen, false, accepted)
-		}
-	}
+	// JoinAny: the room chosen may have been deleted as empty meanwhile
+	// (Config.EmptyRoomTTL); it is made again, as "/join" would have.
+	err := l.c.Join(l.chosen, JoinAny, accepted)
 	if err != nil {
 		l.c.SetName("")
 		code := LobbyBadForm // refused (a hook), or the room cannot be joined now
@@ -209,7 +207,7 @@ func (l *lobby) who(msg string) bool {
 	if msg != "/who" {
 		return l.other(msg)
 	}
-	names, err := l.c.Members(l.chosen)
+	names, err := l.c.Rooms().Members(l.chosen)
 	if err != nil {
 		l.c.Failed("/who", "", err)
 		return true
@@ -226,7 +224,7 @@ func (l *lobby) list(msg string) bool {
 	if msg != "/list" {
 		return l.other(msg)
 	}
-	names, err := l.c.Rooms()
+	names, err := l.c.Rooms().List()
 	if err != nil {
 		l.fail("/list", LobbyBadForm, err)
 		return true

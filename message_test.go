@@ -65,19 +65,6 @@ func TestMessageReaderOneReadOneMessage(t *testing.T) {
 	}
 }
 
-func TestParseProtocol(t *testing.T) {
-	t.Parallel()
-	for _, p := range []Protocol{CS168, IM, Lobby} {
-		got, err := ParseProtocol(p.Name())
-		if err != nil || got != p {
-			t.Errorf("ParseProtocol(%q) = %v, %v", p.Name(), got, err)
-		}
-	}
-	if _, err := ParseProtocol("irc"); err == nil {
-		t.Error("ParseProtocol(irc) succeeded")
-	}
-}
-
 func TestObserversFanOut(t *testing.T) {
 	t.Parallel()
 	var a, b []EventKind

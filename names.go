@@ -26,8 +26,11 @@ import (
 // a room under NameKey (see Hub.join), no member of a room can pass for
 // another, by case, width or look-alike letters. It returns an error
 // matching ErrInvalidName.
-func (h *Hub) checkName(name string) error {
-	if name == "" || len(name) > h.cfg.MaxNameBytes || !utf8.ValidString(name) {
+func (h *Hub) checkName(name string) error { return checkName(name, h.cfg.MaxNameBytes) }
+
+// checkName is the name rule with names of at most maxBytes bytes.
+func checkName(name string, maxBytes int) error {
+	if name == "" || len(name) > maxBytes || !utf8.ValidString(name) {
 		return fmt.Errorf("chat: user name %q: %w", name, ErrInvalidName)
 	}
 	if _, err := precis.UsernameCasePreserved.String(name); err != nil {
@@ -52,7 +55,7 @@ func (h *Hub) checkName(name string) error {
 
 // NameKey is the one rule by which user names are compared, in every
 // protocol and every lookup: two names are the same name, for uniqueness
-// in a room, for a claim (Conn.Claim), for a whisper's addressee and for
+// in a room, for a claim (Conn.Claims), for a whisper's addressee and for
 // IRC's nicks, exactly when their keys are equal. The key folds width
 // (fullwidth "ｂｏｂ" is "bob"), case (Unicode full case folding, so "Bob",
 // "BOB" and "bob" are one name) and look-alikes: each letter is replaced by
@@ -196,10 +199,10 @@ func hasKey(name, key string) bool {
 	return k == len(key)
 }
 
-// nameRule says checkName's rule in a sentence, for replies that refuse a
-// name.
-func (h *Hub) nameRule() string {
-	return fmt.Sprintf("1 to %d bytes of letters, digits, '_', '-' or '.'", h.cfg.MaxNameBytes)
+// rule is the hub's NameRule.
+func (h *Hub) rule() NameRule {
+	return NameRule{MaxNameBytes: h.cfg.MaxNameBytes, MaxRoomNameBytes: h.cfg.MaxRoomNameBytes,
+		MaxRoomsPerConn: max(h.cfg.MaxRoomsPerConn, 0)}
 }
 
 // checkRoomName is the one rule for room names, in every dialect: 1 to

@@ -135,18 +135,18 @@ func TestClaimsByKey(t *testing.T) {
 	h := NewHub(Config{})
 	t.Cleanup(func() { h.Shutdown(context.Background()) })
 	a, b := &session{hub: h, id: 1}, &session{hub: h, id: 2}
-	if err := a.Claim("irc", "bob"); err != nil {
+	if err := a.Claims().Claim("irc", "bob"); err != nil {
 		t.Fatal(err)
 	}
 	for _, name := range bobs {
-		if err := b.Claim("irc", name); err == nil {
+		if err := b.Claims().Claim("irc", name); err == nil {
 			t.Errorf("%q claimed beside bob", name)
 		}
-		if held, err := b.Held("irc", name); err != nil || !held[0] {
+		if held, err := b.Claims().Held("irc", name); err != nil || !held[0] {
 			t.Errorf("Held(%q) = %v, %v; want held", name, held, err)
 		}
 	}
-	if err := a.Claim("irc", "BOB"); err != nil { // its own name, in capitals
+	if err := a.Claims().Claim("irc", "BOB"); err != nil { // its own name, in capitals
 		t.Errorf("bob claiming BOB: %v", err)
 	}
 }

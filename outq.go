@@ -185,7 +185,7 @@ func (s *session) idleLocked() {
 // writeLoop is the session's writer. It exists only while there is
 // something to write: it takes everything queued, writes it in one call
 // (writev on TCP), and exits when the queue is empty, so an idle connection
-// costs one parked reader and no writer. For a Pacer protocol it writes
+// costs one parked reader and no writer. For a paced protocol (Settings.Paced) it writes
 // one message per write instead, pausing between them.
 func (s *session) writeLoop() {
 	defer s.writerWG.Done()
@@ -345,14 +345,9 @@ func unfinished(batch [][]byte, n int64, width int) []byte {
 	return nil
 }
 
-// frameWidth is the width of the session's protocol's frames, or 0 if
-// its messages are not fixed-width.
-func (s *session) frameWidth() int {
-	if f, ok := s.proto.(interface{ frameWidth() int }); ok {
-		return f.frameWidth()
-	}
-	return 0
-}
+// frameWidth is the width of the session's protocol's frames
+// (Settings.FrameWidth), or 0 if its messages are not fixed-width.
+func (s *session) frameWidth() int { return max(s.proto.Settings().FrameWidth, 0) }
 
 // finishFrame writes rest, the unwritten part of the frame a kick cut
 // short, and for a paced protocol makes the notice wait out the pause
@@ -378,7 +373,7 @@ func (s *session) finishFrame(rest []byte) error {
 func (s *session) writePaced(batch [][]byte, cuts uint32) (rest []byte, err error) {
 	if s.pacer == nil {
 		// A Pause of zero is none (NewMessageWriter's zero is its default).
-		s.pacer = NewMessageWriter(s.conn, cmp.Or(s.proto.(Pacer).Pause(), -1))
+		s.pacer = NewMessageWriter(s.conn, cmp.Or(max(s.proto.Settings().Pause, 0), -1))
 		s.paceLog = new(paceLog)
 		s.pacer.wait = func(d time.Duration) error {
 			t := time.NewTimer(d)
@@ -391,7 +386,7 @@ func (s *session) writePaced(batch [][]byte, cuts uint32) (rest []byte, err erro
 			}
 		}
 	}
-	pause := s.proto.(Pacer).Pause()
+	pause := max(s.proto.Settings().Pause, 0)
 	for i, msg := range batch {
 		if s.cuts.Load() != cuts {
 			return nil, nil
@@ -506,8 +501,5 @@ func (l *paceLog) wrote(now moment, size int, pause time.Duration) {
 }
 
 // paced reports whether the session's protocol has its messages written
-// one per write, apart (Pacer).
-func (s *session) paced() bool {
-	_, ok := s.proto.(Pacer)
-	return ok
-}
+// one per write, apart (Settings.Paced).
+func (s *session) paced() bool { return s.proto.Settings().Paced }

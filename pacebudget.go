@@ -48,11 +48,11 @@ func (p *roomPace) leave(s *session) {
 	}
 }
 
-// pauseOf is the pause s's protocol keeps between messages (Pacer), zero
-// for none.
+// pauseOf is the pause s's protocol keeps between messages
+// (Settings.Pause), zero for none.
 func pauseOf(s *session) time.Duration {
-	if p, ok := s.proto.(Pacer); ok && s.bot == nil {
-		return p.Pause()
+	if st := s.proto.Settings(); st.Paced && s.bot == nil {
+		return max(st.Pause, 0)
 	}
 	return 0
 }

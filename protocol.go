@@ -20,6 +20,12 @@ type Protocol interface {
 	// "cs168".
 	Name() string
 
+	// Settings are what the protocol asks of the hub beyond the Config:
+	// how its messages are written, its first-message deadline, how it
+	// hears of quits. The hub may ask for them often, so Settings must be
+	// cheap and always the same; the zero Settings are the defaults.
+	Settings() Settings
+
 	// NewReader returns what reads one connection's messages from r, one
 	// message per call.
 	NewReader(r io.Reader) Reader
@@ -43,6 +49,55 @@ type Protocol interface {
 	// Notice encodes a server notice that goes to one connection, outside
 	// any room, such as "Server is shutting down.".
 	Notice(text string) []byte
+}
+
+// Settings are what a Protocol asks of the hub beyond the Config
+// (Protocol.Settings). The zero value asks nothing: messages written in
+// batches, Config.HelloTimeout, every room's news heard from every room.
+type Settings struct {
+	// Paced has the hub write each of the protocol's wire messages in a
+	// write of its own, Pause apart, instead of a batch at once: for
+	// clients that tell messages apart by time, as the lobby's do.
+	Paced bool
+
+	// Pause is kept between two messages to a connection of a Paced
+	// protocol; it delays that connection alone, and under load it
+	// yields for room traffic (see LobbyOptions.Pause). Zero or less is
+	// none (each message still in a write of its own). A room with paced
+	// members on a hub holds its senders there to the pace of the
+	// slowest.
+	Pause time.Duration
+
+	// HelloTimeout, if not zero, takes the place of Config.HelloTimeout
+	// for the protocol's connections (negative: none), for clients that
+	// may wait for their person before they send anything, as the lobby's
+	// do; a connection that sends nothing in time is told so in the
+	// protocol's Notice ("You were disconnected: no command within 5
+	// minutes.") before it is closed. Config.MaxSilentConns and
+	// Config.MaxSilentPerIP bound the connections that have not spoken in
+	// any protocol.
+	HelloTimeout time.Duration
+
+	// QuitsOnce is for a protocol whose line for a quit (MessageLeft with
+	// Quit or Lost) or a rename names no room, as IRC's QUIT and NICK do:
+	// a user who shares several rooms with the member it is about would
+	// get the same line from each. The hub sends such a line to each of
+	// the protocol's connections once, from the first room it comes
+	// through. (Otherwise a connection hears of quits and renames in every
+	// room, as a room's own news.)
+	QuitsOnce bool
+
+	// FrameWidth is the width of the protocol's wire messages, for a
+	// protocol of fixed-width frames (cs168 and im: FrameSize); zero for
+	// none. When the hub cuts a connection off in the middle of a write
+	// (a slow consumer), it finishes the frame in flight to that width
+	// before its notice, so that the client's framing stays whole.
+	FrameWidth int
+
+	// PingAfter is how long a connection whose Session is a Pinger may
+	// be silent before the hub calls its Ping; zero (or a Session that is
+	// no Pinger) for never.
+	PingAfter time.Duration
 }
 
 // Reader reads one connection's messages. The slice it returns may be
@@ -71,46 +126,15 @@ type Ender interface {
 
 // Pinger is implemented by a Session that keeps its connection alive
 // itself, as IRC servers do with PING: when the connection has sent
-// nothing for PingAfter (since its last message, or since the last Ping),
-// the hub calls Ping, on the connection's goroutine. Ping may send the
-// client something that asks for an answer and report true, to wait
-// another PingAfter; or report false, and the hub ends the connection as
-// idle (ReasonIdle). For such a session PingAfter takes the place of
-// Config.IdleTimeout (and, as it, may run up to a sixteenth longer).
+// nothing for its protocol's Settings.PingAfter (since its last message,
+// or since the last Ping), the hub calls Ping, on the connection's
+// goroutine. Ping may send the client something that asks for an answer
+// and report true, to wait another PingAfter; or report false, and the
+// hub ends the connection as idle (ReasonIdle). For such a session
+// PingAfter takes the place of Config.IdleTimeout (and, as it, may run up
+// to a sixteenth longer); with a PingAfter of zero Ping is never called.
 type Pinger interface {
-	PingAfter() time.Duration
 	Ping() (more bool)
-}
-
-// Pacer is implemented by a Protocol whose clients tell messages apart by
-// time, as the lobby's do: the hub writes each of its wire messages in a
-// write of its own, Pause apart, instead of writing a batch at once. The
-// pause delays that connection alone.
-type Pacer interface {
-	Pause() time.Duration
-}
-
-// Oncer is implemented by a Protocol whose line for some room messages
-// names no room, as IRC's QUIT and NICK do: a user who shares several
-// rooms with the member it is about would get the same line from each.
-// When SaysOnce reports true for a quit (MessageLeft with Quit or Lost)
-// or a rename, the hub sends the line to each connection of the protocol
-// once, from the first room it comes through. (Other protocols hear of
-// quits and renames in every room, as a room's own news.)
-type Oncer interface {
-	SaysOnce(m Message) bool
-}
-
-// Patient is implemented by a Protocol whose clients may wait for their
-// person before they send anything, as the lobby's do (they ask whether to
-// list the rooms or join one): its connections get HelloTimeout (zero:
-// none) instead of Config.HelloTimeout, and one that sends nothing in time
-// is told so in the protocol's Notice ("You were disconnected: no command
-// within 5 minutes.") before it is closed. Config.MaxSilentConns and
-// Config.MaxSilentPerIP bound the connections that have not spoken in any
-// protocol.
-type Patient interface {
-	HelloTimeout() time.Duration
 }
 
 // ReadsAhead reports whether a Reader that Protocol.NewReader builds on r
@@ -146,25 +170,28 @@ type Conn interface {
 	// Name is the connection's name, "" until SetName.
 	Name() string
 	// SetName names the connection before it is in any room. The name must
-	// follow the hub's name rule (see CheckName) and pass the Name hook;
-	// the error says why not (ErrInvalidName, or the hook's, such as a
-	// *RefusedError). SetName("") forgets the name, as a protocol does when
-	// a join with it fails.
+	// follow the hub's name rule (Rule) and pass the Name hook; the error
+	// says why not (ErrInvalidName, or the hook's, such as a
+	// *RefusedError). SetName("") forgets the name, as a protocol does
+	// when a join with it fails.
 	SetName(name string) error
-	// CheckName reports whether name follows the hub's name rule, with an
-	// error matching ErrInvalidName if not; NameRule says the rule in a
-	// sentence, for a refusal.
-	CheckName(name string) error
-	NameRule() string
-	// Limits are the hub's bounds on names and on rooms.
-	Limits() Limits
+	// Rename changes the connection's name in every room it is in; every
+	// member, the connection included, is told. The name must follow the
+	// rule and pass the Name hook, as for SetName; ErrNickInUse if a
+	// member of one of the rooms has the name.
+	Rename(name string) error
+	// Rule is the hub's rule for names and its bounds on rooms, as a
+	// protocol needs them to check a name before it asks and to word its
+	// refusals.
+	Rule() NameRule
 
 	// Send queues msg, one wire message, to this connection only. Replies
 	// are never dropped for a full queue: they are bounded by the command
 	// that asked for them.
 	Send(msg []byte)
 	// Failed reports a command that failed (the protocol has told the
-	// client, in reply) to the Observer, as a *CommandError.
+	// client, in reply) to the Observer, as an EventCommandError carrying
+	// a *CommandError.
 	Failed(cmd, reply string, err error)
 	// Charge counts n more messages against the connection's flood control
 	// (Config.FloodRate and FloodBurst) for the message being handled,
@@ -179,110 +206,151 @@ type Conn interface {
 	// nothing.
 	Charge(n int) bool
 
-	// CreateRoom creates an empty room (ErrRoomExists if it exists; the
-	// limits on creating are Join's).
-	CreateRoom(room string) error
-	// Join makes the connection a member of room, creating the room first
-	// if create is set (then s is a member from the moment the room
-	// exists). A name is unique within a room whatever the protocols of
-	// its members: ErrNickInUse if a member has this connection's name,
-	// compared by NameKey (so "Bob", "ｂｏｂ" and "bօb" have bob's name).
-	// accepted, if not nil, runs once the join is certain, before the
-	// joiner hears anything of the room and before the others are told,
-	// with the number of members the room has now. A connection may be in
-	// several rooms, up to Limits().MaxRoomsPerConn (ErrTooManyRooms), and
-	// may create only so many within Config.EmptyRoomTTL (ErrTooManyRooms
-	// too); a room is not created when Config.MaxRooms exist (ErrRoomsFull).
-	Join(room string, create bool, accepted func(members int)) error
+	// Post sends a line from the connection: to the other members of
+	// p.Room, or, when p.To names one of them, to that member alone (a
+	// whisper; ErrNoSuchUser if there is none), marked as p.Mark says.
+	// ErrNotInRoom if the connection is not in p.Room. The Message hook
+	// sees the line first and may refuse it (its error is returned, and
+	// nothing is sent: the protocol tells its client, with Failed) or
+	// rewrite it.
+	Post(p Post) error
+	// Join makes the connection a member of room, as mode says: an
+	// existing room only (JoinExisting: ErrNoSuchRoom if there is none), a
+	// new one (JoinNew: ErrRoomExists if it exists; the connection is a
+	// member from the moment the room exists), or either (JoinAny: the
+	// room is made if there is none). A name is unique within a room
+	// whatever the protocols of its members: ErrNickInUse if a member has
+	// this connection's name, compared by NameKey (so "Bob", "ｂｏｂ" and
+	// "bօb" have bob's name). accepted, if not nil, runs once the join is
+	// certain, before the joiner hears anything of the room and before the
+	// others are told, with the number of members the room has now. A
+	// connection may be in several rooms, up to Rule().MaxRoomsPerConn
+	// (ErrTooManyRooms), and may create only so many within
+	// Config.EmptyRoomTTL (ErrTooManyRooms too); a room is not created
+	// when Config.MaxRooms exist (ErrRoomsFull). Joining a room the
+	// connection is in already changes nothing (with JoinNew:
+	// ErrRoomExists).
+	Join(room string, mode JoinMode, accepted func(members int)) error
 	// Leave takes the connection out of room and tells the members who
-	// stay.
-	Leave(room string) error
-	// Part is Leave with farewell words, which the members are told where
-	// their protocol has a place for them (IRC's PART reason).
-	Part(room, farewell string) error
-	// Quit takes the connection out of every room as it ends, telling the
-	// members that it quit (Message.Quit), with farewell words where their
-	// protocol has a place for them (IRC's QUIT reason; "" for none). The
-	// Session's Handle then returns false. A connection that ends without
-	// Quit leaves its rooms the same way, with no words.
-	Quit(farewell string)
-	// Say sends a chat line to the other members of room; ErrNotInRoom if
-	// the connection is not one (the same for Whisper, Notify and Act).
-	Say(room string, text []byte) error
-	// Whisper sends text to the member of room called to, and only to it
-	// (ErrNoSuchUser if there is none).
-	Whisper(room, to string, text []byte) error
-	// Notify is Say (to == "") or Whisper (to is a member's name) of a
-	// line marked NoReply: one that no program should answer, IRC's
-	// NOTICE.
-	Notify(room, to string, text []byte) error
-	// Act is Say or Whisper of a line marked Action: what the connection
-	// does rather than says, IRC's /me.
-	Act(room, to string, text []byte) error
-	// Rename changes the connection's name in every room it is in; every
-	// member, the connection included, is told. ErrNickInUse if a member
-	// of one of them has the name.
-	Rename(name string) error
+	// stay, with farewell words where their protocol has a place for them
+	// (IRC's PART reason; "" for none). ErrNotInRoom if it is not in room.
+	Leave(room, farewell string) error
+	// In reports whether the connection is in room. It copies nothing.
+	In(room string) bool
+	// End ends the connection for reason: it leaves every room at once,
+	// the members being told that it quit (Message.Quit; Message.Lost too
+	// unless reason is ReasonQuit) with farewell words where their
+	// protocol has a place for them (IRC's QUIT reason; "" for none), and
+	// the hub closes it once the message being handled is done, reporting
+	// reason in the EventDisconnect. reason is ReasonQuit (the client said
+	// goodbye), ReasonRefused (the connection is refused, say for a name
+	// it may not have), ReasonIdle or ReasonKicked; any other is taken as
+	// ReasonQuit. What was queued for the client (a goodbye, the refusal)
+	// is delivered first, except with ReasonKicked. The Session's Handle
+	// may then return false or true: the connection ends either way. (A
+	// Handle that returns false without End ends it as ReasonQuit; a
+	// Pinger's Ping that reports false ends it as ReasonIdle, whatever it
+	// gave End.)
+	End(reason Reason, farewell string)
 
-	// Joined lists the rooms the connection is in, in join order; nil
-	// for none.
+	// Rooms answers questions about the hub's rooms (across its Bus) and
+	// makes empty ones, for this connection.
+	Rooms() Rooms
+	// Claims keeps names unique across every hub of the cluster, outside
+	// any room, for this connection.
+	Claims() Claims
+}
+
+// A Mark says how a posted line is meant (Post.Mark).
+type Mark uint8
+
+// The marks of a line.
+const (
+	MarkPlain   Mark = iota // a chat line
+	MarkNoReply             // a line no program should answer: IRC's NOTICE (Message.NoReply)
+	MarkAction              // what the sender does rather than says: IRC's /me (Message.Action)
+)
+
+// Post is a line a connection sends (Conn.Post).
+type Post struct {
+	Room string // the room it goes to; the connection must be a member
+	To   string // the member it goes to alone (a whisper), compared by NameKey; "" for every other member
+	Text []byte // the line; it is not kept after Post returns
+	Mark Mark   // how it is meant
+}
+
+// A JoinMode says which room Conn.Join may join.
+type JoinMode uint8
+
+// The join modes.
+const (
+	JoinExisting JoinMode = iota // a room that exists (ErrNoSuchRoom if not)
+	JoinNew                      // a room it creates (ErrRoomExists if the room exists)
+	JoinAny                      // the room, created first if there is none
+)
+
+// NameRule is a hub's rule for user names and its bounds on rooms, as a
+// protocol needs them to check a name before it asks and to word its
+// refusals. Its Check is the rule SetName and Rename apply.
+type NameRule struct {
+	MaxNameBytes     int // Config.MaxNameBytes: the longest name, in bytes
+	MaxRoomNameBytes int // Config.MaxRoomNameBytes: the longest room name, in bytes
+	MaxRoomsPerConn  int // Config.MaxRoomsPerConn: the rooms a connection may be in at once; 0 for no limit
+}
+
+// Check reports whether name follows the rule: 1 to MaxNameBytes bytes of
+// letters, digits, '_', '-' or '.', valid as a PRECIS username, without
+// Latin letters mixed with Greek or Cyrillic ones. The error matches
+// ErrInvalidName. It is a pure function of the rule: it asks no hook.
+func (r NameRule) Check(name string) error { return checkName(name, r.MaxNameBytes) }
+
+// String says the name rule in a sentence, for a refusal: "1 to 32 bytes
+// of letters, digits, '_', '-' or '.'".
+func (r NameRule) String() string {
+	return fmt.Sprintf("1 to %d bytes of letters, digits, '_', '-' or '.'", r.MaxNameBytes)
+}
+
+// Rooms answers a connection's questions about the hub's rooms, which
+// cover every hub of its Bus, and makes empty rooms (Conn.Rooms).
+type Rooms interface {
+	// Joined lists the rooms the connection is in, in join order; nil for
+	// none. It is a copy; Conn.In asks about one room without one.
 	Joined() []string
-	// Rooms lists every room of the hub (of its Bus), in creation order.
-	Rooms() ([]string, error)
-	// HasRoom reports whether room exists.
-	HasRoom(room string) (bool, error)
+	// List lists every room of the hub (of its Bus), in creation order.
+	List() ([]string, error)
+	// Has reports whether room exists.
+	Has(room string) (bool, error)
 	// Members lists the names of room's members, in join order.
 	Members(room string) ([]string, error)
-	// HasMember reports whether room has a member called name (compared
-	// by NameKey), on any hub: without listing the room when the Bus is a
-	// MemberFinder, as the in-process Bus and natsbus are.
-	HasMember(room, name string) (bool, error)
-	// FindMember is HasMember that also returns the member's name as it
-	// is spelt in the room (which may differ from name in case, width or
-	// look-alike letters; NameKey says how).
-	FindMember(room, name string) (found string, ok bool, err error)
+	// Find reports whether room has a member called name (compared by
+	// NameKey), on any hub, and returns its name as it is spelt in the
+	// room (which may differ from name in case, width or look-alike
+	// letters): without listing the room when the Bus is a MemberFinder,
+	// as the in-process Bus and natsbus are.
+	Find(room, name string) (found string, ok bool, err error)
+	// Create creates an empty room, within the connection's share of
+	// creations (see Conn.Join): ErrRoomExists if it exists.
+	Create(room string) error
+}
 
-	// Claim takes name in scope for the connection: a set of names unique
-	// across every hub of the cluster (the Bus's Directory keeps them),
-	// outside any room; IRC keeps its nicks there. It fails with an error
-	// matching ErrNickInUse if another connection holds name in scope,
-	// compared by NameKey (a scope holds the keys of the names). A
-	// connection holds one name per scope: claiming another moves it. The
-	// claims of a connection end with it.
+// Claims keep a connection's names unique across every hub of a cluster,
+// outside any room (Conn.Claims): IRC keeps its nicks there. A scope is a
+// set of names (the Bus's Directory keeps them), compared by NameKey.
+type Claims interface {
+	// Claim takes name in scope for the connection. It fails with an
+	// error matching ErrNickInUse if another connection holds name in
+	// scope. A connection holds one name per scope: claiming another moves
+	// it. The claims of a connection end with it.
 	Claim(scope, name string) error
 	// Unclaim gives up the connection's name in scope, if it has one.
 	Unclaim(scope string) error
-	// Claimed lists the names held in scope, on every hub of the cluster,
-	// in no particular order, as their keys (NameKey).
-	Claimed(scope string) ([]string, error)
+	// List lists the names held in scope, on every hub of the cluster, in
+	// no particular order, as their keys (NameKey).
+	List(scope string) ([]string, error)
 	// Held reports, for each of names, whether it is held in scope on any
-	// hub of the cluster, compared by NameKey. It asks the Bus once per name when the Bus is a
+	// hub of the cluster. It asks the Bus once per name when the Bus is a
 	// MemberFinder (the in-process Bus and natsbus are), and otherwise
 	// lists the scope once: a question about a few names costs little
 	// however many are claimed.
 	Held(scope string, names ...string) ([]bool, error)
-}
-
-// Limits are a hub's bounds on names, as a protocol needs them to word its
-// refusals.
-type Limits struct {
-	MaxNameBytes     int // Config.MaxNameBytes
-	MaxRoomNameBytes int // Config.MaxRoomNameBytes
-	MaxRoomsPerConn  int // Config.MaxRoomsPerConn: the rooms a connection may be in at once; 0 for no limit
-}
-
-// builtin lists the course protocols, by name, for ParseProtocol.
-var builtin = map[string]func() Protocol{
-	"cs168": func() Protocol { return CS168 },
-	"im":    func() Protocol { return IM },
-	"lobby": func() Protocol { return Lobby },
-}
-
-// ParseProtocol returns the course protocol called name: "cs168", "im" or
-// "lobby".
-func ParseProtocol(name string) (Protocol, error) {
-	if p, ok := builtin[name]; ok {
-		return p(), nil
-	}
-	return nil, fmt.Errorf("chat: unknown protocol %q", name)
 }

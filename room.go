@@ -187,12 +187,11 @@ func (s *session) deliver(m *Message, c *renderCache) bool {
 }
 
 // heard reports whether s has had the line for m from another room, its
-// protocol being an Oncer that says it once; if not, it notes that it
+// protocol saying quits and renames once (Settings.QuitsOnce); if not, it notes that it
 // has. A connection keeps the key of the last such line only: the rooms
 // of one quit or rename are told one after the other.
 func (s *session) heard(m *Message) bool {
-	o, ok := s.proto.(Oncer)
-	if !ok || !o.SaysOnce(*m) {
+	if !s.proto.Settings().QuitsOnce || !(m.Kind == MessageRenamed || m.Kind == MessageLeft && (m.Quit || m.Lost)) {
 		return false
 	}
 	k := onceKey(m)

@@ -141,7 +141,7 @@ func TestMaxRooms(t *testing.T) {
 	bob.send("/create c")
 	bob.expect(fmt.Sprintf(cs168TooManyChannels, "c"))
 	bob.send("/create a")
-	bob.expect(fmt.Sprintf(CS168ChannelExists, "a"))
+	bob.expect(fmt.Sprintf(cs168ChannelExists, "a"))
 	if err := h.CreateRoom(context.Background(), "c"); !errors.Is(err, ErrRoomsFull) {
 		t.Errorf("Hub.CreateRoom past MaxRooms: %v, want ErrRoomsFull", err)
 	}

@@ -1,6 +1,7 @@
 package chat
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -60,7 +61,7 @@ type session struct {
 	writerWG  sync.WaitGroup
 
 	// Small fields together, so that the struct (one per connection) packs.
-	lastOnce uint64        // under mu: the key (onceKey) of the last line an Oncer protocol sends once; 0 for none
+	lastOnce uint64        // under mu: the key (onceKey) of the last line a QuitsOnce protocol sends once; 0 for none
 	cuts     atomic.Uint32 // sendLast calls: a paced batch taken before one is abandoned
 	dueAt    int32         // under the parker's lock: place in its deadline heap, plus one; 0 when not in it
 	parked   atomic.Bool   // the reading is parked (see park); the writer then trims the queue
@@ -70,12 +71,13 @@ type session struct {
 	handsOff bool          // reader-owned: detached, with a Resumer reader, so the quiet check may move the reading
 	parks    bool          // reader-owned: handsOff, and the reading may park (see parker)
 	burst    uint8         // reader-owned: messages in a row less than busyGap apart, up to parkBusy
+	ending   Reason        // reader-owned: the reason the Session gave End; 0 until it does
 
-	pingAfter time.Duration   // a Pinger's PingAfter, zero for other sessions
+	pingAfter time.Duration   // a Pinger's Settings.PingAfter, zero for other sessions
 	raw       syscall.RawConn // the connection's descriptor, when the reading may park
 	lastMsg   moment          // reader-owned, when parks: when the last message was handled
 
-	pacer   *MessageWriter // writer-owned: paces the messages of a Pacer protocol
+	pacer   *MessageWriter // writer-owned: paces the messages of a paced protocol (Settings.Paced)
 	paceLog *paceLog       // writer-owned, with pacer: its writes of the last pause
 	claims  *claim         // reader-owned: the names it has claimed (Claim)
 	made    *[]moment      // reader-owned: when it created rooms lately (mayCreate); nil until its first
@@ -200,9 +202,9 @@ func (s *session) finish(reason Reason, err error) error {
 	}
 	s.unclaimAll()
 	if reason == ReasonIdle && s.handled == 0 {
-		if p, ok := s.proto.(Patient); ok {
+		if t := s.proto.Settings().HelloTimeout; t != 0 {
 			// A person may have been reading the menu: say why it closes.
-			s.Send(s.proto.Notice(noticeNoHello(p.HelloTimeout())))
+			s.Send(s.proto.Notice(noticeNoHello(max(t, 0))))
 		}
 	}
 	// A client that said goodbye, or closed its side (and may still read,
@@ -293,8 +295,8 @@ func (s *session) start() error {
 	s.handsOff = s.detached && resumes
 	s.parks = s.handsOff && p != nil
 	s.state = s.proto.NewSession(s)
-	if p, ok := s.state.(Pinger); ok {
-		s.pingAfter = p.PingAfter()
+	if _, ok := s.state.(Pinger); ok {
+		s.pingAfter = max(s.proto.Settings().PingAfter, 0)
 	}
 	if t := s.hub.helloTimeout(s.proto); t > 0 {
 		s.deadline = s.after(t)
@@ -407,8 +409,8 @@ func (s *session) dispatch(msg []byte) (more bool, reason Reason, err error) {
 	if cfg.FloodRate > 0 && !s.flood.admit(s, cfg.FloodRate, cfg.FloodBurst) {
 		return false, ReasonShutdown, nil // stopped while waiting
 	}
-	if !s.state.Handle(msg) {
-		return false, ReasonQuit, nil
+	if more := s.state.Handle(msg); !more || s.ending != 0 {
+		return false, cmp.Or(s.ending, ReasonQuit), nil
 	}
 	return true, 0, nil
 }

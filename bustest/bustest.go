@@ -771,6 +771,13 @@ func testLeaveTwice(t *testing.T, cluster Cluster) {
 // in-memory transport in dialect d, and shuts them down when t ends.
 // fastLobby is the lobby protocol without its pause: the tests' clients
 // read whole messages.
+// cs168's replies to a /create of a channel that exists and a /join of
+// one that does not, as its clients read them (PROTOCOL.md).
+const (
+	cs168ChannelExists = "Room %s already exists, so cannot be created."
+	cs168NoSuchChannel = "No channel named %[1]s exists. Try '/create %[1]s'?"
+)
+
 var fastLobby = chat.NewLobby(chat.LobbyOptions{Pause: -1})
 
 func startHubs(t *testing.T, cluster Cluster, n int, d chat.Protocol) []*Client {
@@ -819,7 +826,7 @@ func testHubsCS168(t *testing.T, cluster Cluster) {
 	alice.Expect("[bob] hello from hub 1")
 	carol.Expect("[bob] hello from hub 1")
 	carol.Send("/create x")
-	carol.Expect(fmt.Sprintf(chat.CS168ChannelExists, "x"))
+	carol.Expect(fmt.Sprintf(cs168ChannelExists, "x"))
 	alice.Send("/create y")
 	carol.Expect("alice has left")
 	bob.Expect("alice has left")
@@ -849,7 +856,7 @@ func testHubsCreateRace(t *testing.T, cluster Cluster) {
 	for _, c := range cs {
 		c.Send("/list") // the reply to /create, if any, comes first
 		got := c.Recv()
-		if got == fmt.Sprintf(chat.CS168ChannelExists, "race") {
+		if got == fmt.Sprintf(cs168ChannelExists, "race") {
 			refused++
 			got = c.Recv()
 		}
@@ -960,7 +967,7 @@ func testHubsEmptyRoom(t *testing.T, cluster Cluster) {
 	bob.Send("/list")
 	bob.Expect("y\nz")
 	alice.Send("/join x")
-	alice.Expect(fmt.Sprintf(chat.CS168NoSuchChannel, "x"))
+	alice.Expect(fmt.Sprintf(cs168NoSuchChannel, "x"))
 	alice.Send("/create x", "/list")
 	alice.Expect("y\nz\nx")
 }

@@ -42,7 +42,7 @@ type Options struct {
 // the other protocols' users, a channel #go being the room go. Make one
 // with New. Nicks are unique among the IRC users of every server of the
 // network (every hub sharing the Bus, and every Protocol value on them:
-// chat.Conn.Claim), and within each room whatever the members'
+// chat.Claims), and within each room whatever the members'
 // protocols, compared by the hub's one rule for names (chat.NameKey: case,
 // width and look-alike letters folded; ISUPPORT says CASEMAPPING=rfc8265,
 // whose equal nicks are equal under it too).
@@ -132,13 +132,14 @@ func (p *Protocol) Render(m chat.Message) (msg, more []byte) {
 	return p.line(":"+p.o.ServerName, "NOTICE", channel, string(m.Text)), nil
 }
 
-var _ chat.Oncer = (*Protocol)(nil)
-
-// SaysOnce reports true for a quit and a rename: IRC's QUIT and NICK name
-// no channel, so a user who shares several channels with the member gets
-// the line once (chat.Oncer), as from any IRC server.
-func (p *Protocol) SaysOnce(m chat.Message) bool {
-	return m.Kind == chat.MessageRenamed || m.Kind == chat.MessageLeft && (m.Quit || m.Lost)
+// Settings ask the hub to send a quit or a rename once to each IRC user
+// (chat.Settings.QuitsOnce): IRC's QUIT and NICK name no channel, so a
+// user who shares several channels with the member would otherwise get
+// the line from each, which no IRC server does.
+// The hub calls the session's Ping after Options.PingAfter without a
+// line (chat.Settings.PingAfter, chat.Pinger).
+func (p *Protocol) Settings() chat.Settings {
+	return chat.Settings{QuitsOnce: true, PingAfter: max(p.o.PingAfter, 0)}
 }
 
 // quitReason is what IRC users see a member who quit say: its words (an

@@ -25,7 +25,7 @@ type session struct {
 	// registration) and the real name from USER. Once registered it is the
 	// entry in the protocol's registry, whose lock guards changes; this
 	// session's goroutine is the only one to change it, so it reads it
-	// without the lock. The rooms it is in are the hub's (Conn.Joined):
+	// without the lock. The rooms it is in are the hub's (chat.Rooms.Joined):
 	// an idle connection keeps nothing here that it need not.
 	me user
 
@@ -82,10 +82,6 @@ func (s *session) Handle(line []byte) bool {
 	}
 	return true
 }
-
-// PingAfter is Options.PingAfter (chat.Pinger); the hub calls Ping after
-// that long without a line.
-func (s *session) PingAfter() time.Duration { return max(s.p.o.PingAfter, 0) }
 
 // Ping sends the client a PING, or gives up on it when it has not
 // answered the last one.
@@ -213,8 +209,8 @@ func (s *session) checkNick(nick string) bool {
 		s.reply(errNoNicknameGiven, "No nickname given")
 	case len(nick) > s.p.o.MaxNickBytes:
 		s.reply(errErroneusNickname, nick, "Erroneous nickname: at most "+itoa(s.p.o.MaxNickBytes)+" bytes")
-	case s.c.CheckName(nick) != nil:
-		s.reply(errErroneusNickname, nick, "Erroneous nickname: use "+s.c.NameRule())
+	case s.c.Rule().Check(nick) != nil:
+		s.reply(errErroneusNickname, nick, "Erroneous nickname: use "+s.c.Rule().String())
 	case chat.NameKey(nick) != s.me.key && s.taken(nick):
 		s.reply(errNicknameInUse, nick, "Nickname is already in use")
 	default:
@@ -238,7 +234,7 @@ func (s *session) nickCmd(m message) bool {
 	if nick == s.me.nick {
 		return true
 	}
-	if !s.charge(len(s.c.Joined())) { // every room is told
+	if !s.charge(len(s.c.Rooms().Joined())) { // every room is told
 		return true
 	}
 	old := s.me.nick
@@ -246,18 +242,18 @@ func (s *session) nickCmd(m message) bool {
 		s.reply(errNicknameInUse, nick, "Nickname is already in use")
 		return true
 	}
-	if err := s.c.Claim(nickScope, nick); err != nil {
+	if err := s.c.Claims().Claim(nickScope, nick); err != nil {
 		s.p.claim(&s.me, old)
 		s.nickUnavailable(nick, err)
 		return true
 	}
 	if err := s.c.Rename(nick); err != nil {
 		s.p.claim(&s.me, old)
-		s.c.Claim(nickScope, old) // back: it was this connection's a moment ago
-		s.reply(errNicknameInUse, nick, refusal(err, "Someone in one of your channels is called "+nick))
+		s.c.Claims().Claim(nickScope, old) // back: it was this connection's a moment ago
+		s.reply(errNicknameInUse, nick, chat.RefusalText(err, "Someone in one of your channels is called "+nick))
 		return true
 	}
-	if len(s.c.Joined()) == 0 { // else the rooms told this client, with everyone
+	if len(s.c.Rooms().Joined()) == 0 { // else the rooms told this client, with everyone
 		s.c.Send(s.p.userLine(old, "NICK", nick))
 	}
 	return true
@@ -277,7 +273,7 @@ func (s *session) register() {
 		s.reply(errNicknameInUse, nick, "Nickname is already in use")
 		return
 	}
-	if err := s.c.Claim(nickScope, nick); err != nil {
+	if err := s.c.Claims().Claim(nickScope, nick); err != nil {
 		s.p.release(&s.me)
 		s.me.nick = ""
 		s.nickUnavailable(nick, err)
@@ -285,9 +281,9 @@ func (s *session) register() {
 	}
 	if err := s.c.SetName(nick); err != nil {
 		s.p.release(&s.me)
-		s.c.Unclaim(nickScope)
+		s.c.Claims().Unclaim(nickScope)
 		s.me.nick = ""
-		s.reply(errErroneusNickname, nick, refusal(err, "Erroneous nickname: use "+s.c.NameRule()))
+		s.reply(errErroneusNickname, nick, chat.RefusalText(err, "Erroneous nickname: use "+s.c.Rule().String()))
 		return
 	}
 	s.registered = true
@@ -297,7 +293,7 @@ func (s *session) register() {
 	w.reply(rplYourHost, s.p.yourHost)
 	w.reply(rplCreated, s.p.created)
 	w.reply(rplMyInfo, o.ServerName, "framechat", "i", "n")
-	l := s.c.Limits()
+	l := s.c.Rule()
 	chanLimit := "CHANLIMIT=#:" // no limit
 	if l.MaxRoomsPerConn > 0 {
 		chanLimit += itoa(l.MaxRoomsPerConn)
@@ -370,7 +366,7 @@ func (s *session) quit(m message) bool {
 // leave ends the connection with reason: the users of its channels see it
 // quit with reason, and it is told why it is closed (ERROR), as servers do.
 func (s *session) leave(reason string) {
-	s.c.Quit(reason)
+	s.c.End(chat.ReasonQuit, reason)
 	s.c.Send([]byte("ERROR :Closing Link: " + clean(s.target()) + " (" + clean(reason) + ")\r\n"))
 }
 
@@ -382,11 +378,11 @@ func (s *session) room(channel string) (string, bool) {
 	if !ok || name == "" {
 		return "", false
 	}
-	joined := s.c.Joined()
+	joined := s.c.Rooms().Joined()
 	if i := slices.IndexFunc(joined, func(r string) bool { return strings.EqualFold(r, name) }); i >= 0 {
 		return joined[i], true
 	}
-	if rooms, err := s.c.Rooms(); err == nil {
+	if rooms, err := s.c.Rooms().List(); err == nil {
 		if i := slices.IndexFunc(rooms, func(r string) bool { return strings.EqualFold(r, name) }); i >= 0 {
 			return rooms[i], true
 		}
@@ -395,7 +391,7 @@ func (s *session) room(channel string) (string, bool) {
 }
 
 // in reports whether the client is in room.
-func (s *session) in(room string) bool { return slices.Contains(s.c.Joined(), room) }
+func (s *session) in(room string) bool { return s.c.In(room) }
 
 // join joins each channel of a comma-separated list (at most
 // maxJoinTargets, each named once), creating the rooms that do not exist;
@@ -405,7 +401,7 @@ func (s *session) join(m message) bool {
 		return true
 	}
 	if m.params[0] == "0" {
-		joined := s.c.Joined()
+		joined := s.c.Rooms().Joined()
 		if !s.charge(len(joined)) {
 			return true
 		}
@@ -438,25 +434,9 @@ func (s *session) join(m message) bool {
 }
 
 // enter joins room, creating it if it does not exist (and joining it if a
-// create raced another).
+// create raced another: chat.JoinAny).
 func (s *session) enter(room string) error {
-	echo := func(int) { s.send("JOIN", "#"+room) }
-	exists, err := s.c.HasRoom(room)
-	if err != nil {
-		return err
-	}
-	for range 2 {
-		err = s.c.Join(room, !exists, echo)
-		switch {
-		case errors.Is(err, chat.ErrRoomExists):
-			exists = true
-		case errors.Is(err, chat.ErrNoSuchRoom):
-			exists = false
-		default:
-			return err
-		}
-	}
-	return err
+	return s.c.Join(room, chat.JoinAny, func(int) { s.send("JOIN", "#"+room) })
 }
 
 // joinFailed tells the client why it could not join channel.
@@ -470,7 +450,7 @@ func (s *session) joinFailed(channel string, err error) {
 		s.reply(errUnavailResource, channel, "Someone called "+s.me.nick+" is in this channel already")
 	case errors.Is(err, chat.ErrInvalidName):
 		s.reply(errBadChanName, channel, "Illegal channel name")
-	case errors.Is(err, chat.ErrTooManyRooms) && len(s.c.Joined()) >= s.c.Limits().MaxRoomsPerConn:
+	case errors.Is(err, chat.ErrTooManyRooms) && len(s.c.Rooms().Joined()) >= s.c.Rule().MaxRoomsPerConn:
 		s.reply(errTooManyChannels, channel, "You have joined too many channels")
 	case errors.Is(err, chat.ErrTooManyRooms):
 		s.reply(errTooManyChannels, channel, "You have created too many channels lately; try again later")
@@ -510,7 +490,7 @@ func (s *session) part(m message) bool {
 // the PART.
 func (s *session) partRoom(room, reason string) {
 	reason = cut(reason, 300)
-	s.c.Part(room, reason)
+	s.c.Leave(room, reason)
 	if reason != "" {
 		s.send("PART", "#"+room, reason)
 	} else {
@@ -520,7 +500,7 @@ func (s *session) partRoom(room, reason string) {
 
 // exists reports whether room exists.
 func (s *session) exists(room string) bool {
-	ok, err := s.c.HasRoom(room)
+	ok, err := s.c.Rooms().Has(room)
 	return err == nil && ok
 }
 
@@ -605,7 +585,7 @@ func (s *session) privmsg(m message) bool {
 			case err == nil:
 			case !errors.Is(err, chat.ErrNotInRoom):
 				s.c.Failed(m.cmd, to, err)
-				fail(errCannotSendToChan, to, refusal(err, "Cannot send to channel"))
+				fail(errCannotSendToChan, to, chat.RefusalText(err, "Cannot send to channel"))
 			case s.exists(room):
 				fail(errCannotSendToChan, to, "Cannot send to channel (you are not in it)")
 			default:
@@ -623,7 +603,7 @@ func (s *session) privmsg(m message) bool {
 		}
 		if err := s.post(notice, kind, room, nick, text); err != nil {
 			s.c.Failed(m.cmd, to, err)
-			fail(errNoSuchNick, to, refusal(err, "No such nick/channel"))
+			fail(errNoSuchNick, to, chat.RefusalText(err, "No such nick/channel"))
 			continue
 		}
 		if t, ok := s.p.lookup(nick); ok && t.away != "" && !notice {
@@ -637,15 +617,14 @@ func (s *session) privmsg(m message) bool {
 // /me, marked Action for every protocol), a NOTICE (marked NoReply) or a
 // PRIVMSG.
 func (s *session) post(notice bool, kind ctcpKind, room, nick string, text []byte) error {
+	p := chat.Post{Room: room, To: nick, Text: text}
 	switch {
 	case kind == ctcpAction:
-		return s.c.Act(room, nick, text)
+		p.Mark = chat.MarkAction
 	case notice:
-		return s.c.Notify(room, nick, text)
-	case nick == "":
-		return s.c.Say(room, text)
+		p.Mark = chat.MarkNoReply
 	}
-	return s.c.Whisper(room, nick, text)
+	return s.c.Post(p)
 }
 
 // A ctcpKind says whether a line's text is a CTCP message (the text
@@ -684,15 +663,16 @@ func (s *session) shared(nick string) (room, name string) {
 // roomsOf returns the client's channels that have nick as a member (only
 // the first if first is set), with the nick as the rooms have it. Nicks
 // compare by the hub's one rule (chat.NameKey), looked up in each room
-// without listing it (chat.Conn.FindMember): a PRIVMSG to one user of a
+// without listing it (chat.Rooms.Find): a PRIVMSG to one user of a
 // channel of thousands must not copy the channel's list. A name is unique
 // in a room under that rule, but two channels may each hold a different
 // user with it (bob of one protocol in #a, an IRC user BoB in #b): then
 // the one spelt as nick is meant, else the first found, and only rooms
 // holding that one are returned, so that a line never reaches two people.
 func (s *session) roomsOf(nick string, first bool) (name string, rooms []string) {
-	for _, r := range s.c.Joined() {
-		found, in, err := s.c.FindMember(r, nick)
+	rs := s.c.Rooms()
+	for _, r := range rs.Joined() {
+		found, in, err := rs.Find(r, nick)
 		if err != nil || !in {
 			continue
 		}
@@ -717,7 +697,7 @@ func (s *session) roomsOf(nick string, first bool) (name string, rooms []string)
 // channel costs a message of flood control.
 func (s *session) names(m message) bool {
 	if m.arg(0) == "" {
-		joined := s.c.Joined()
+		joined := s.c.Rooms().Joined()
 		if !s.charge(len(joined)) {
 			return true
 		}
@@ -746,7 +726,7 @@ func (s *session) names(m message) bool {
 // and RPL_ENDOFNAMES.
 func (s *session) namesOf(room string) {
 	channel := "#" + room
-	members, _ := s.c.Members(room)
+	members, _ := s.c.Rooms().Members(room)
 	// Leave room for the source, the numeric, the nick and "= #channel :".
 	budget := MaxLine - 2 - len(s.p.o.ServerName) - len(s.me.nick) - len(channel) - 16
 	var line []string
@@ -775,7 +755,7 @@ func (s *session) list(m message) bool {
 		return true
 	}
 	s.tooMany(m.cmd, over, maxNamesTargets)
-	rooms, err := s.c.Rooms()
+	rooms, err := s.c.Rooms().List()
 	if err != nil {
 		s.c.Failed("LIST", "", err)
 	}
@@ -793,7 +773,7 @@ func (s *session) list(m message) bool {
 		if strings.ContainsAny(r, " ,\a") {
 			continue // no IRC client could name it
 		}
-		members, _ := s.c.Members(r)
+		members, _ := s.c.Rooms().Members(r)
 		s.reply(rplList, "#"+r, itoa(len(members)), "")
 	}
 	s.reply(rplListEnd, "End of /LIST")
@@ -812,7 +792,7 @@ func (s *session) who(m message) bool {
 		s.reply(rplWhoReply, channel, t.nick, s.p.o.ServerName, s.p.o.ServerName, nick, flag, "0 "+t.real)
 	}
 	if room, ok := s.room(mask); ok {
-		if members, err := s.c.Members(room); err == nil {
+		if members, err := s.c.Rooms().Members(room); err == nil {
 			for _, n := range members {
 				entry("#"+room, n)
 			}
@@ -1010,17 +990,17 @@ func (s *session) known(nicks []string) []profile {
 	return out
 }
 
-// nickScope is the claims scope (chat.Conn.Claim) of IRC nicks, which
+// nickScope is the claims scope (chat.Claims) of IRC nicks, which
 // compares them by chat.NameKey: they are unique among the IRC users of
 // every server of a cluster.
 const nickScope = "irc"
 
 // onNetwork reports, for each of nicks, whether an IRC user of any server
-// of the cluster has it, in one question to the hub (chat.Conn.Held): at
+// of the cluster has it, in one question to the hub (chat.Claims.Held): at
 // most a lookup per nick, never a read of the whole network's. None has
 // if the cluster cannot say.
 func (s *session) onNetwork(nicks ...string) []bool {
-	held, err := s.c.Held(nickScope, nicks...)
+	held, err := s.c.Claims().Held(nickScope, nicks...)
 	if err != nil {
 		return make([]bool, len(nicks))
 	}
@@ -1051,13 +1031,4 @@ func (s *session) identity(nick string) profile {
 		return t
 	}
 	return profile{nick: nick, real: nick}
-}
-
-// refusal is a hook's reason for refusing, if err is one, else fallback.
-func refusal(err error, fallback string) string {
-	var r *chat.RefusedError
-	if errors.As(err, &r) {
-		return r.Reason
-	}
-	return fallback
 }

@@ -32,6 +32,9 @@ import (
 	"golang.org/x/term"
 )
 
+// protocols are the protocols the client speaks, by their names.
+var protocols = map[string]chat.Protocol{"cs168": chat.CS168, "im": chat.IM, "lobby": chat.Lobby}
+
 func main() {
 	dialect := flag.String("dialect", "cs168", "protocol to speak: cs168, im or lobby")
 	useTLS := flag.Bool("tls", false, "connect with TLS")
@@ -41,9 +44,9 @@ func main() {
 		flag.PrintDefaults()
 	}
 	flag.Parse()
-	d, err := chat.ParseProtocol(*dialect)
+	d, ok := protocols[*dialect]
 	args := flag.Args()
-	if err != nil || d == chat.Lobby && len(args) != 2 || d != chat.Lobby && len(args) != 3 {
+	if !ok || d == chat.Lobby && len(args) != 2 || d != chat.Lobby && len(args) != 3 {
 		flag.Usage()
 		os.Exit(2)
 	}

@@ -43,12 +43,14 @@ type protocol struct{}
 
 func (protocol) Name() string { return "linechat" }
 
+func (protocol) Settings() chat.Settings { return chat.Settings{} }
+
 func (protocol) NewReader(r io.Reader) chat.Reader {
 	return &reader{r: bufio.NewReaderSize(r, MaxLine+2)}
 }
 
 func (protocol) NewSession(c chat.Conn) chat.Session {
-	c.Send(line("HELLO send your name (" + c.NameRule() + ")"))
+	c.Send(line("HELLO send your name (" + c.Rule().String() + ")"))
 	return &session{c: c}
 }
 
@@ -153,7 +155,7 @@ func (s *session) Handle(msg []byte) bool {
 	}
 	if !s.named {
 		if err := s.c.SetName(text); err != nil {
-			s.fail("name", refusal(err, "not a valid name: use "+s.c.NameRule()), err)
+			s.fail("name", chat.RefusalText(err, "not a valid name: use "+s.c.Rule().String()), err)
 			return true
 		}
 		s.named = true
@@ -176,16 +178,16 @@ func (s *session) join(room string) bool {
 		s.fail("JOIN", "usage: JOIN room", chat.ErrMissingArgument)
 		return true
 	}
-	if err := s.c.CreateRoom(room); err != nil && !errors.Is(err, chat.ErrRoomExists) {
-		s.fail("JOIN", refusal(err, "cannot make room "+room), err)
+	if err := s.c.Rooms().Create(room); err != nil && !errors.Is(err, chat.ErrRoomExists) {
+		s.fail("JOIN", chat.RefusalText(err, "cannot make room "+room), err)
 		return true
 	}
-	if err := s.c.Join(room, false, func(int) { s.c.Send(line("OK JOIN " + room)) }); err != nil {
+	if err := s.c.Join(room, chat.JoinExisting, func(int) { s.c.Send(line("OK JOIN " + room)) }); err != nil {
 		why := "cannot join " + room
 		if errors.Is(err, chat.ErrNickInUse) {
 			why = "someone in " + room + " has your name"
 		}
-		s.fail("JOIN", refusal(err, why), err)
+		s.fail("JOIN", chat.RefusalText(err, why), err)
 		return true
 	}
 	s.rooms = append(s.rooms, room)
@@ -193,7 +195,7 @@ func (s *session) join(room string) bool {
 }
 
 func (s *session) part(room string) bool {
-	if err := s.c.Leave(room); err != nil {
+	if err := s.c.Leave(room, ""); err != nil {
 		s.fail("PART", "you are not in "+room, err)
 		return true
 	}
@@ -217,14 +219,14 @@ func (s *session) say(arg string) bool {
 }
 
 func (s *session) sayIn(room, text string) bool {
-	if err := s.c.Say(room, []byte(text)); err != nil {
-		s.fail("SAY", refusal(err, "you are not in "+room), err)
+	if err := s.c.Post(chat.Post{Room: room, Text: []byte(text)}); err != nil {
+		s.fail("SAY", chat.RefusalText(err, "you are not in "+room), err)
 	}
 	return true
 }
 
 func (s *session) list(string) bool {
-	rooms, err := s.c.Rooms()
+	rooms, err := s.c.Rooms().List()
 	if err != nil {
 		s.fail("ROOMS", "the rooms cannot be listed now", err)
 		return true
@@ -234,7 +236,7 @@ func (s *session) list(string) bool {
 }
 
 func (s *session) who(room string) bool {
-	names, err := s.c.Members(room)
+	names, err := s.c.Rooms().Members(room)
 	if err != nil {
 		s.fail("WHO", "no room "+room, err)
 		return true
@@ -247,12 +249,4 @@ func (s *session) fail(cmd, why string, err error) {
 	reply := "ERR " + why
 	s.c.Send(line(reply))
 	s.c.Failed(cmd, reply, err)
-}
-
-// refusal is a hook's reason for the user if err carries one, else why.
-func refusal(err error, why string) string {
-	if r, ok := errors.AsType[*chat.RefusedError](err); ok {
-		return r.Reason
-	}
-	return why
 }
