@@ -171,10 +171,10 @@ func (s *session) Part(room, farewell string) error {
 
 // Quit takes s out of every room as its connection ends, with farewell
 // words.
-func (s *session) Quit(farewell string) { s.quit(departure{quit: true, farewell: farewell}) }
+func (s *session) Quit(farewell string) { s.leaveAll(departure{quit: true, farewell: farewell}) }
 
-// quit leaves every room, the last joined first.
-func (s *session) quit(d departure) {
+// leaveAll leaves every room, the last joined first.
+func (s *session) leaveAll(d departure) {
 	for len(s.rooms) > 0 {
 		s.hub.leave(s, s.rooms[len(s.rooms)-1], d)
 	}
