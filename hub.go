@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"runtime/debug"
 	"slices"
 	"sort"
 	"sync"
@@ -31,6 +32,9 @@ type Hub struct {
 	born       time.Time              // when the hub was made: sessions time their messages from it (countBurst)
 	parker     atomic.Pointer[parker] // parks quiet connections' reading; made by the first session that can use it (parking)
 	wants      uint64                 // the kinds of event the Observer wants, a bit each (kindsOf)
+
+	handOffs      atomic.Int64 // hand-offs and parks since this hub last returned freed stacks to the OS (releaseStacksSoon)
+	releaseMemory func()       // returns free memory to the OS (debug.FreeOSMemory); tests replace it before serving
 
 	mu        sync.RWMutex
 	rooms     map[string]*room    // rooms with members on this hub
@@ -66,22 +70,23 @@ func NewHub(cfg Config) *Hub {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	h := &Hub{
-		ctx:         ctx,
-		cancel:      cancel,
-		cfg:         cfg,
-		id:          newHubID(),
-		quietAfter:  quietAfter,
-		silentGrace: silentGrace,
-		born:        time.Now(),
-		bus:         bus,
-		rooms:       make(map[string]*room),
-		sessions:    make(map[uint64]*session),
-		wants:       kindsOf(cfg.Observer),
-		bots:        make(map[*Bot]struct{}),
-		perIP:       make(map[string]int),
-		listeners:   make(map[Transport]struct{}),
-		empty:       make(map[string]*emptyRoom),
-		done:        make(chan struct{}),
+		ctx:           ctx,
+		cancel:        cancel,
+		cfg:           cfg,
+		id:            newHubID(),
+		quietAfter:    quietAfter,
+		releaseMemory: debug.FreeOSMemory,
+		silentGrace:   silentGrace,
+		born:          time.Now(),
+		bus:           bus,
+		rooms:         make(map[string]*room),
+		sessions:      make(map[uint64]*session),
+		wants:         kindsOf(cfg.Observer),
+		bots:          make(map[*Bot]struct{}),
+		perIP:         make(map[string]int),
+		listeners:     make(map[Transport]struct{}),
+		empty:         make(map[string]*emptyRoom),
+		done:          make(chan struct{}),
 	}
 	if n, ok := bus.(UndeliveredNotifier); ok {
 		n.NotifyUndelivered(h.undeliveredLater)

@@ -149,7 +149,7 @@ func (s *session) loop() error {
 				if !s.park() {
 					go s.loop()
 					if s.hub.cfg.ReleaseMemory {
-						releaseStacksSoon()
+						s.hub.releaseStacksSoon()
 					}
 				}
 				return nil
