@@ -98,6 +98,7 @@ func (h *Hub) Conns() []ConnInfo {
 // Stats are a hub's counts, for metrics.
 type Stats struct {
 	Conns    int    // connections served now
+	Parked   int    // of those, the ones whose reading is parked: idle, with no goroutine waiting on them (TCP and Unix sockets, on Linux; 0 elsewhere)
 	Bots     int    // bots open now
 	Rooms    int    // rooms this hub's connections and bots are in
 	Members  int    // memberships of this hub's connections and bots, over all rooms
@@ -118,6 +119,9 @@ func (h *Hub) Stats() Stats {
 		r.mu.Lock()
 		st.Members += len(r.members)
 		r.mu.Unlock()
+	}
+	if p := h.parker.Load(); p != nil {
+		st.Parked = p.count()
 	}
 	st.Messages = h.messages.Load()
 	st.Drops = h.drops.Load()
