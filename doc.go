@@ -48,8 +48,8 @@
 //     rooms, hears what is said there (a function called on its own
 //     goroutine) and speaks, with no connection behind it.
 //   - [Hub.Disconnect] closes a connection, telling the client why; [Hub.Conns]
-//     lists the connections and [Hub.Stats] counts connections (and the parked ones), bots, rooms,
-//     members, messages and drops.
+//     lists the connections and [Hub.Stats] counts connections (and those
+//     parked), bots, rooms, members, messages and drops.
 //   - [Hooks] (Config.Hooks) can refuse a connection, refuse or rewrite a
 //     name, refuse a join, and refuse or rewrite a chat line; a
 //     [RefusedError]'s reason is shown to the client in its protocol's

@@ -204,7 +204,7 @@ func TestFloodControl(t *testing.T) {
 	}
 }
 
-// TestShutdownNotices: every client is told, in its own dialect, before
+// TestShutdownNotices: every client is told, in its own protocol, before
 // its connection is closed.
 func TestShutdownNotices(t *testing.T) {
 	t.Parallel()
