@@ -65,7 +65,7 @@ type session struct {
 	parked   atomic.Bool   // the reading is parked (see park); the writer then trims the queue
 	writing  bool          // under mu: a writer goroutine is running
 	closed   bool          // under mu: no more writes, the session is ending
-	cut      bool          // under mu: the server ended the connection and cut the queue (closeConn): nothing more is queued, and the writer's next batch is the goodbye notice
+	cut      bool          // under mu: closeConn cut the queue (closeTelling, closeNow): nothing more is queued; the writer's next batch is the notice
 	detached bool          // served by goroutines of its own, counted in hub.wg
 	handsOff bool          // reader-owned: detached, with a Resumer reader, so the quiet check may move the reading
 	parks    bool          // reader-owned: handsOff, and the reading may park (see parker)
