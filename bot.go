@@ -54,7 +54,7 @@ func (h *Hub) NewBot(name string, hear func(Message)) (*Bot, error) {
 		return nil, err
 	}
 	b := &Bot{hear: hear, wake: make(chan struct{}, 1), done: make(chan struct{}), ended: make(chan struct{})}
-	// closed: a bot has nothing to write; send drops, and kick has nothing to close.
+	// closed: a bot has nothing to write; send drops, and closeConn has nothing to close.
 	b.s = &session{hub: h, id: h.nextID.Add(1), proto: &botProtocol{}, name: name, bot: b, closed: true, stop: make(chan struct{})}
 	h.mu.Lock()
 	if h.stopping.Load() {
@@ -146,7 +146,7 @@ func (b *Bot) Whisper(ctx context.Context, room, to string, text []byte) error {
 // from hear).
 func (b *Bot) Close() error {
 	b.mu.Lock()
-	b.s.quit(departure{quit: true})
+	b.s.leaveAll(departure{quit: true})
 	b.mu.Unlock()
 	b.once.Do(func() { close(b.done) })
 	h := b.s.hub

@@ -151,7 +151,7 @@ func (k MessageKind) String() string {
 	return fmt.Sprintf("MessageKind(%d)", k)
 }
 
-// Message is one event in a room as it travels on a Bus, before any dialect
+// Message is one event in a room as it travels on a Bus, before any protocol
 // has rendered it. Hub and Conn say where it comes from.
 type Message struct {
 	Kind MessageKind // what happened

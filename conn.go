@@ -183,21 +183,21 @@ func (s *session) Leave(room, farewell string) error {
 func (s *session) In(room string) bool { return s.in(room) != nil }
 
 // End leaves every room at once and has the hub end the connection for
-// reason once the message being handled is done (see Conn.End).
+// reason once the message being handled is done (see Conn.End): the
+// first decision of why a connection ends wins (closeConn).
 func (s *session) End(reason Reason, farewell string) {
 	switch reason {
 	case ReasonQuit, ReasonRefused, ReasonIdle, ReasonKicked:
 	default:
 		reason = ReasonQuit
 	}
-	if s.ending == 0 {
-		s.ending = reason
-	}
-	s.quit(departure{quit: true, lost: reason != ReasonQuit, farewell: farewell})
+	e := ending{reason: reason, farewell: farewell}
+	s.leaveAll(e.departure())
+	s.endWith(reason, farewell)
 }
 
-// quit leaves every room, the last joined first.
-func (s *session) quit(d departure) {
+// leaveAll leaves every room, the last joined first.
+func (s *session) leaveAll(d departure) {
 	for len(s.rooms) > 0 {
 		s.hub.leave(s, s.rooms[len(s.rooms)-1], d)
 	}

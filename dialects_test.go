@@ -13,7 +13,7 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 )
 
-// dialIn connects a raw client to a hub speaking dialect d over a pipe.
+// dialIn connects a raw client to a hub speaking protocol d over a pipe.
 func dialIn(t *testing.T, h *Hub, d Protocol) net.Conn {
 	t.Helper()
 	server, client := net.Pipe()
@@ -29,7 +29,7 @@ func dialIn(t *testing.T, h *Hub, d Protocol) net.Conn {
 	return client
 }
 
-// imClient speaks the im dialect in a test.
+// imClient speaks the im protocol in a test.
 type imClient struct{ *tclient }
 
 func imDial(t *testing.T, h *Hub, name string) *imClient {
@@ -147,7 +147,7 @@ func TestIMLogin(t *testing.T) {
 	alice.expect("NOTICE zed has joined")
 }
 
-// lobbyClient reads the lobby dialect the way real student clients do:
+// lobbyClient reads the lobby protocol the way real student clients do:
 // one read per expected message.
 type lobbyClient struct {
 	t    *testing.T
@@ -200,7 +200,7 @@ func (c *lobbyClient) enter(room, nick string) {
 	c.expect(LobbyOK)
 }
 
-// TestLobby checks the lobby dialect with a client that does exactly one
+// TestLobby checks the lobby protocol with a client that does exactly one
 // read per expected message, over net.Pipe, where a write and a read
 // pair up exactly: each message must be its own write. The pause between
 // messages is what keeps them apart on TCP; TestLobbyPause checks it.
@@ -279,7 +279,7 @@ func TestLobbyLostConnection(t *testing.T) {
 	h.mu.RLock()
 	for _, s := range h.sessions {
 		if s.name == "b" {
-			go s.kick(ErrSlowConsumer)
+			go s.closeConn(ending{reason: ReasonSlowQueue, err: ErrSlowConsumer}, closeNow, nil)
 		}
 	}
 	h.mu.RUnlock()
@@ -355,10 +355,10 @@ func TestPacedLobbyDoesNotSlowOthers(t *testing.T) {
 	settle(alice, bob)
 }
 
-// TestCrossDialect: cs168, lobby and im users in one hub. A cs168 channel
+// TestCrossProtocol: cs168, lobby and im users in one hub. A cs168 channel
 // and a lobby room of the same name are one room; each member sees the
-// others' lines in its own dialect's words.
-func TestCrossDialect(t *testing.T) {
+// others' lines in its own protocol's words.
+func TestCrossProtocol(t *testing.T) {
 	t.Parallel()
 	h, mt := startHub(t, Config{})
 	cs := join(t, h, mt, "cee", "shared")
@@ -416,8 +416,8 @@ func TestIMRenameBusFails(t *testing.T) {
 }
 
 // TestNoOnePassesForAnother: a name is unique within a room whatever the
-// members' dialects, so a user of one dialect cannot enter a room as a
-// member of another dialect who is there already (issue 11, item 2).
+// members' protocols, so a user of one protocol cannot enter a room as a
+// member of another protocol who is there already (issue 11, item 2).
 func TestNoOnePassesForAnother(t *testing.T) {
 	t.Parallel()
 	h, mt := startHub(t, Config{})
@@ -563,10 +563,10 @@ func TestQuitAndCloseAreTold(t *testing.T) {
 	}
 }
 
-// TestRoomNamesCheckedForEveryDialect: the lobby's /join goes through the
+// TestRoomNamesCheckedForEveryProtocol: the lobby's /join goes through the
 // same room-name rule as cs168's /create, so an over-long room is refused
 // rather than made and then missing from /list (issue 11, item 9).
-func TestRoomNamesCheckedForEveryDialect(t *testing.T) {
+func TestRoomNamesCheckedForEveryProtocol(t *testing.T) {
 	t.Parallel()
 	h, mt := startHub(t, Config{})
 	lb := lobbyDial(t, h)

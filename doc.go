@@ -49,8 +49,8 @@
 //     goroutine) and speaks, with no connection behind it.
 //   - [Hub.Disconnect] closes a connection, telling the client why; [Hub.Conns]
 //     lists the connections with their names (find a user there to
-//     disconnect it) and [Hub.Stats] counts connections, bots, rooms,
-//     members, messages and drops.
+//     disconnect it) and [Hub.Stats] counts connections (and those
+//     parked), bots, rooms, members, messages and drops.
 //   - [Hooks] (Config.Hooks) can refuse a connection, refuse or rewrite a
 //     name, refuse a join, and refuse or rewrite a chat line; a
 //     [RefusedError]'s reason is shown to the client in its protocol's

@@ -90,7 +90,7 @@ func (h *Hub) Disconnect(id uint64, why string) error {
 	if why == "" {
 		why = "You are disconnected by the server."
 	}
-	s.kickWith(fmt.Errorf("%w: %s", ErrKicked, why), s.proto.Notice(why))
+	s.closeConn(ending{reason: ReasonKicked, err: fmt.Errorf("%w: %s", ErrKicked, why)}, closeTelling, s.proto.Notice(why))
 	return nil
 }
 
@@ -133,6 +133,7 @@ func (s *session) sharedName() string {
 // Stats are a hub's counts, for metrics.
 type Stats struct {
 	Conns    int    // connections served now
+	Parked   int    // of those, the ones whose reading is parked: idle, with no goroutine waiting on them (TCP and Unix sockets, on Linux; 0 elsewhere)
 	Bots     int    // bots open now
 	Rooms    int    // rooms this hub's connections and bots are in
 	Members  int    // memberships of this hub's connections and bots, over all rooms
@@ -153,6 +154,9 @@ func (h *Hub) Stats() Stats {
 		r.mu.Lock()
 		st.Members += len(r.members)
 		r.mu.Unlock()
+	}
+	if p := h.parker.Load(); p != nil {
+		st.Parked = p.count()
 	}
 	st.Messages = h.messages.Load()
 	st.Drops = h.drops.Load()

@@ -42,7 +42,7 @@ var (
 	// ErrNoSuchConn means a connection number that the hub does not serve.
 	ErrNoSuchConn = errors.New("chat: no such connection")
 
-	// ErrUnknownCommand means a client sent a command the dialect does not
+	// ErrUnknownCommand means a client sent a command the protocol does not
 	// have.
 	ErrUnknownCommand = errors.New("chat: unknown command")
 
@@ -50,7 +50,7 @@ var (
 	ErrMissingArgument = errors.New("chat: command needs an argument")
 
 	// ErrNickInUse means a name is taken: by a member of the room for the
-	// lobby dialect, by an im user for the im dialect.
+	// lobby protocol, by an im user for the im protocol.
 	ErrNickInUse = errors.New("chat: name in use")
 
 	// ErrNoSuchUser means a whisper named a user who is not there.

@@ -32,7 +32,7 @@ func snapshot(h *Hub, s *session) fuzzState {
 }
 
 // fuzzSession feeds the messages in data (one per line) to one session of
-// dialect d, with a cs168 bystander in room "home", and checks after each
+// protocol d, with a cs168 bystander in room "home", and checks after each
 // message that nothing is broken: no panic, every frame whole, every
 // numeric bare, and no state changed by a command that failed.
 func fuzzSession(t *testing.T, d Protocol, data []byte) {
@@ -100,7 +100,7 @@ func fuzzSession(t *testing.T, d Protocol, data []byte) {
 	}
 }
 
-// isErrorReply reports whether text is one of the dialect's error replies.
+// isErrorReply reports whether text is one of the protocol's error replies.
 func isErrorReply(d Protocol, text string) bool {
 	if d == IM {
 		return strings.HasPrefix(text, IMKindError+" ")

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"runtime/debug"
 	"slices"
 	"sort"
 	"sync"
@@ -31,6 +32,9 @@ type Hub struct {
 	born       time.Time              // when the hub was made: sessions time their messages from it (countBurst)
 	parker     atomic.Pointer[parker] // parks quiet connections' reading; made by the first session that can use it (parking)
 	wants      uint64                 // the kinds of event the Observer wants, a bit each (kindsOf)
+
+	handOffs      atomic.Int64 // hand-offs and parks since this hub last returned freed stacks to the OS (releaseStacksSoon)
+	releaseMemory func()       // returns free memory to the OS (debug.FreeOSMemory); tests replace it before serving
 
 	mu        sync.RWMutex
 	rooms     map[string]*room    // rooms with members on this hub
@@ -66,22 +70,23 @@ func NewHub(cfg Config) *Hub {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	h := &Hub{
-		ctx:         ctx,
-		cancel:      cancel,
-		cfg:         cfg,
-		id:          newHubID(),
-		quietAfter:  quietAfter,
-		silentGrace: silentGrace,
-		born:        time.Now(),
-		bus:         bus,
-		rooms:       make(map[string]*room),
-		sessions:    make(map[uint64]*session),
-		wants:       kindsOf(cfg.Observer),
-		bots:        make(map[*Bot]struct{}),
-		perIP:       make(map[string]int),
-		listeners:   make(map[Transport]struct{}),
-		empty:       make(map[string]*emptyRoom),
-		done:        make(chan struct{}),
+		ctx:           ctx,
+		cancel:        cancel,
+		cfg:           cfg,
+		id:            newHubID(),
+		quietAfter:    quietAfter,
+		releaseMemory: debug.FreeOSMemory,
+		silentGrace:   silentGrace,
+		born:          time.Now(),
+		bus:           bus,
+		rooms:         make(map[string]*room),
+		sessions:      make(map[uint64]*session),
+		wants:         kindsOf(cfg.Observer),
+		bots:          make(map[*Bot]struct{}),
+		perIP:         make(map[string]int),
+		listeners:     make(map[Transport]struct{}),
+		empty:         make(map[string]*emptyRoom),
+		done:          make(chan struct{}),
 	}
 	if n, ok := bus.(UndeliveredNotifier); ok {
 		n.NotifyUndelivered(h.undeliveredLater)
@@ -175,7 +180,9 @@ func (h *Hub) ServeConn(ctx context.Context, conn net.Conn, p Protocol) error {
 		return err
 	}
 	defer h.wg.Done()
-	stop := context.AfterFunc(ctx, func() { s.kick(fmt.Errorf("chat: %w", context.Cause(ctx))) })
+	stop := context.AfterFunc(ctx, func() {
+		s.closeConn(ending{reason: ReasonShutdown, err: fmt.Errorf("chat: %w", context.Cause(ctx))}, closeNow, nil)
+	})
 	defer stop()
 	return s.serve()
 }
@@ -247,8 +254,8 @@ func (h *Hub) register(conn net.Conn, p Protocol) (*session, error) {
 	}
 	h.mu.Unlock()
 	if evicted != nil {
-		evicted.kickWith(fmt.Errorf("chat: %s: evicted for a connection from another address: %w (%w)",
-			evicted.addr, ErrTooManyConns, ErrKicked), evicted.proto.Notice(noticeFull))
+		evicted.closeConn(ending{reason: ReasonKicked, err: fmt.Errorf("chat: %s: evicted for a connection from another address: %w (%w)",
+			evicted.addr, ErrTooManyConns, ErrKicked)}, closeTelling, evicted.proto.Notice(noticeFull))
 	}
 	return s, nil
 }
@@ -339,7 +346,7 @@ func silentSource(addr string) string {
 // MaxSilentConns. At the global limit it makes room by taking the oldest
 // silent connection of the source holding the most, if that source holds
 // more than s's would with s (so that no source can shut others out, and
-// sources of equal weight do not evict each other); the caller must kick
+// sources of equal weight do not evict each other); the caller must close
 // it. It returns an error matching ErrTooManyConns when s is refused.
 // h.mu is held.
 func (h *Hub) admitSilent(s *session) (evicted *session, _ error) {
@@ -509,17 +516,28 @@ func (h *Hub) Shutdown(ctx context.Context) error {
 	// must not hold up the others one after another. A plain TCP or Unix
 	// socket half-closes without waiting, in this goroutine; any other is
 	// closed in a goroutine of its own.
+	// Hanging up decides nothing: the reader ends the session (as
+	// ReasonShutdown) when its read ends.
 	linger := time.Now().Add(min(time.Second, budget))
+	hangUp := func(s *session) {
+		cw, ok := s.conn.(interface{ CloseWrite() error })
+		if !ok || cw.CloseWrite() != nil {
+			s.closeConn(ending{reason: ReasonShutdown, err: ErrHubClosed}, closeNow, nil)
+			return
+		}
+		s.conn.SetReadDeadline(linger)
+		s.hub.unpark(s)
+	}
 	var hung sync.WaitGroup
 	for _, s := range sessions {
 		switch s.conn.(type) {
 		case *net.TCPConn, *net.UnixConn:
-			s.hangUp(linger)
+			hangUp(s)
 		default:
 			hung.Add(1)
 			go func() {
 				defer hung.Done()
-				s.hangUp(linger)
+				hangUp(s)
 			}()
 		}
 	}
@@ -539,7 +557,7 @@ func (h *Hub) Shutdown(ctx context.Context) error {
 		return nil
 	case <-ctx.Done():
 		for _, s := range sessions {
-			s.kick(ErrHubClosed)
+			s.closeConn(ending{reason: ReasonShutdown, err: ErrHubClosed}, closeNow, nil)
 		}
 		return fmt.Errorf("chat: shutdown: %w", ctx.Err())
 	}

@@ -340,7 +340,7 @@ func BenchmarkFanout(b *testing.B) {
 	}
 }
 
-// panicky is a dialect state machine with a bug that one client can reach.
+// panicky is a protocol state machine with a bug that one client can reach.
 type panicky struct{ Session }
 
 func (p panicky) Handle(msg []byte) bool {

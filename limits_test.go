@@ -204,7 +204,7 @@ func TestFloodControl(t *testing.T) {
 	}
 }
 
-// TestShutdownNotices: every client is told, in its own dialect, before
+// TestShutdownNotices: every client is told, in its own protocol, before
 // its connection is closed.
 func TestShutdownNotices(t *testing.T) {
 	t.Parallel()
@@ -374,16 +374,11 @@ func waitHandOffs(t *testing.T, old map[string]bool, n int) map[string]bool {
 }
 
 // TestQuietWaveReleasesMemory: when a batch of connections has gone quiet,
-// the memory their readers left behind is returned to the OS, once. Not
-// parallel: it replaces the package's release function.
+// the memory their readers left behind is returned to the OS, once.
 func TestQuietWaveReleasesMemory(t *testing.T) {
 	released := make(chan struct{}, 10)
-	signal := func() { released <- struct{}{} }
-	old := releaseMemory.Swap(&signal)
-	t.Cleanup(func() { releaseMemory.Store(old) })
-	handOffs.Store(0)
-
 	h := NewHub(Config{ReleaseMemory: true})
+	h.releaseMemory = func() { released <- struct{}{} }
 	h.quietAfter = 10 * time.Millisecond
 	mt := serveHub(t, h)
 	// Each client says one thing (its name) and falls quiet: one hand-off
@@ -396,7 +391,7 @@ func TestQuietWaveReleasesMemory(t *testing.T) {
 	select {
 	case <-released:
 	case <-time.After(testTimeout):
-		t.Fatalf("%d connections went quiet and no memory was released (%d hand-offs counted)", releaseBatch, handOffs.Load())
+		t.Fatalf("%d connections went quiet and no memory was released (%d hand-offs counted)", releaseBatch, h.handOffs.Load())
 	}
 	select {
 	case <-released:
@@ -408,7 +403,6 @@ func TestQuietWaveReleasesMemory(t *testing.T) {
 // TestNoMemoryRelease: by default, the hub leaves the runtime's memory
 // alone.
 func TestNoMemoryRelease(t *testing.T) {
-	handOffs.Store(0)
 	h := NewHub(Config{})
 	h.quietAfter = 10 * time.Millisecond
 	mt := serveHub(t, h)
@@ -417,7 +411,7 @@ func TestNoMemoryRelease(t *testing.T) {
 	c.send("/list")
 	c.recv(1)
 	waitHandOffs(t, quiet, 1)
-	if n := handOffs.Load(); n != 0 {
+	if n := h.handOffs.Load(); n != 0 {
 		t.Errorf("%d hand-offs counted towards a memory release", n)
 	}
 }
@@ -691,5 +685,36 @@ func TestSilentBurstFromOneAddress(t *testing.T) {
 		c.name = fmt.Sprintf("pupil%d", i)
 		c.send(c.name, "/list")
 		c.expect("")
+	}
+}
+
+// TestMemoryReleasePerHub: each hub counts its own hand-offs towards a
+// release and calls its own release function; another hub's wave does
+// not trigger it.
+func TestMemoryReleasePerHub(t *testing.T) {
+	released := make(chan string, 4)
+	a, b := NewHub(Config{ReleaseMemory: true}), NewHub(Config{ReleaseMemory: true})
+	a.releaseMemory = func() { released <- "a" }
+	b.releaseMemory = func() { released <- "b" }
+	for range releaseBatch - 1 {
+		a.releaseStacksSoon()
+		b.releaseStacksSoon()
+	}
+	b.releaseStacksSoon() // b's batch is full; a's is one short
+	select {
+	case got := <-released:
+		if got != "b" {
+			t.Fatalf("hub %s released memory, want b", got)
+		}
+	case <-time.After(testTimeout):
+		t.Fatal("no memory released for a full batch")
+	}
+	select {
+	case got := <-released:
+		t.Errorf("hub %s released memory as well", got)
+	case <-time.After(1500 * time.Millisecond): // a release comes a second after its batch fills
+	}
+	if n := a.handOffs.Load(); n != releaseBatch-1 {
+		t.Errorf("hub a counted %d hand-offs, want %d", n, releaseBatch-1)
 	}
 }

@@ -15,13 +15,13 @@ import (
 	"golang.org/x/text/width"
 )
 
-// checkName is the one rule for user names, in every dialect: 1 to
+// checkName is the one rule for user names, in every protocol: 1 to
 // Config.MaxNameBytes bytes of letters (any script, but Latin letters never
 // mixed with Greek or Cyrillic ones, which look alike), digits, '_', '-' and
 // '.', and valid under the PRECIS UsernameCasePreserved profile (RFC 8265:
 // no unassigned or compatibility-only code points, the bidi rule). So a
 // name holds no space, bracket, '>' or control character, and cannot forge
-// another dialect's rendering of a message ("[ann] hi", "ann> hi",
+// another protocol's rendering of a message ("[ann] hi", "ann> hi",
 // "MSG ann hi", "[ann whispers] hi"); and, because a name is unique within
 // a room under NameKey (see Hub.join), no member of a room can pass for
 // another, by case, width or look-alike letters. It returns an error
@@ -205,7 +205,7 @@ func (h *Hub) rule() NameRule {
 		MaxRoomsPerConn: max(h.cfg.MaxRoomsPerConn, 0)}
 }
 
-// checkRoomName is the one rule for room names, in every dialect: 1 to
+// checkRoomName is the one rule for room names, in every protocol: 1 to
 // Config.MaxRoomNameBytes bytes of printable UTF-8. It returns an error
 // matching ErrInvalidName.
 func (h *Hub) checkRoomName(name string) error {

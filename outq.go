@@ -16,15 +16,15 @@ import (
 // sent with force, which skips the queue bound: they are bounded by the
 // command itself, and a reader must not be kicked for asking (a long /list).
 // Fan-out from other sessions is bounded: send reports false when b would
-// pass Config.MaxQueueBytes, and the caller must then kick the session
-// (outside any lock).
+// pass Config.MaxQueueBytes, and the caller must then close the
+// session (closeConn, closeTelling), outside any lock.
 func (s *session) send(b []byte, force bool) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.closed || s.kickErr != nil {
-		// Dropping output for a closing session is not overflow; and a
-		// kicked one's notice, which replaced its queue, is the last it
-		// gets.
+	if s.closed || s.cut {
+		// Dropping output for a closing session is not overflow; and the
+		// notice of one the server closed, which replaced its queue, is
+		// the last it gets.
 		return true
 	}
 	if !force && s.queued+len(b) > s.hub.cfg.MaxQueueBytes {
@@ -61,51 +61,6 @@ func (s *session) sendLast(b []byte) {
 	s.send(b, true)
 }
 
-// goodbyeGrace is how long a connection closed with a notice (kickWith)
-// has to take it, unless it can be given longer (see noticeGrace).
-const goodbyeGrace = time.Second
-
-// kickWith closes the connection for err after telling the client why:
-// the backlog is dropped (what is queued, and the unwritten rest of a
-// write in progress, which is cut short at once where the connection lets
-// a write resume: TCP, Unix sockets, pipes), the frame in flight is
-// finished so that the client never reads a cut-off one, the notice is
-// written, and the writer closes the connection. The client has
-// noticeGrace for all that. Meanwhile nothing more is queued for it, and
-// where the connection can stop reading (TCP, Unix sockets) it does, so
-// that the reader ends the session at once and its rooms are told at
-// once, not after the grace. It must not be called with a room lock held.
-func (s *session) kickWith(err error, notice []byte) {
-	cr, closesRead := s.conn.(interface{ CloseRead() error })
-	s.mu.Lock()
-	first := s.kickErr == nil && !s.closed
-	if first {
-		s.kickErr = err
-		clear(s.queue)
-		s.queue, s.queued = append(s.queue[:0], notice), len(notice)
-		s.cuts.Add(1)
-		grace := goodbyeGrace
-		if t := s.hub.cfg.WriteTimeout; closesRead && t > grace {
-			grace = t
-		}
-		s.goodbyeBy = s.after(grace)
-		if s.writing && resumesWrites(s.conn) {
-			s.conn.SetWriteDeadline(time.Now()) // interrupt; the writer finishes the frame and sets goodbyeBy
-		} else {
-			s.conn.SetWriteDeadline(s.timeOf(s.goodbyeBy))
-		}
-		if !s.writing {
-			s.writing = true
-			s.writerWG.Add(1)
-			go s.writeLoop()
-		}
-	}
-	s.mu.Unlock()
-	if first && closesRead && cr.CloseRead() == nil {
-		s.hub.unpark(s) // a parked reading reads on, and sees the end
-	}
-}
-
 // resumesWrites reports whether a write to c cut short by its deadline
 // can be carried on after a new deadline, having written what it
 // reports: true of TCP, Unix sockets and pipes; not of TLS (its state is
@@ -117,41 +72,6 @@ func resumesWrites(c net.Conn) bool {
 	}
 	return false
 }
-
-// kick closes the connection for err (shutdown, or a cancelled ServeConn)
-// at once. The reader sees the closed connection, ends the session and
-// reports err. It must not be called with a room lock held.
-func (s *session) kick(err error) {
-	s.halt()
-	s.mu.Lock()
-	first := s.kickErr == nil && !s.closed
-	if first {
-		s.kickErr = err
-		s.queue, s.queued = nil, 0
-	}
-	s.mu.Unlock()
-	if first {
-		s.conn.Close()
-		s.hub.unpark(s)
-	}
-}
-
-// hangUp ends the session gracefully at shutdown: it half-closes the
-// connection (the client reads everything sent, then end of stream) and
-// lets the reader discard input until the client closes or until linger.
-// A connection that cannot half-close is closed at once.
-func (s *session) hangUp(linger time.Time) {
-	cw, ok := s.conn.(interface{ CloseWrite() error })
-	if !ok || cw.CloseWrite() != nil {
-		s.kick(ErrHubClosed)
-		return
-	}
-	s.conn.SetReadDeadline(linger)
-	s.hub.unpark(s)
-}
-
-// halt interrupts a writer waiting out the lobby pause.
-func (s *session) halt() { s.stopOnce.Do(func() { close(s.stop) }) }
 
 // flush waits until the writer has written everything queued so far, ctx
 // is done, or the session is stopped.
@@ -204,9 +124,9 @@ func (s *session) writeLoop() {
 		s.queue, s.spare = s.spare[:0], nil
 		s.queued = 0
 		cuts := s.cuts.Load()
-		goodbye := s.kickErr != nil // the batch is kickWith's notice
-		// The deadline is set under the lock, so that a kick's interrupt
-		// (kickWith) is never overwritten by the deadline of a batch taken
+		goodbye := s.cut // the batch is closeTelling's notice
+		// The deadline is set under the lock, so that a close's interrupt
+		// (closeTelling) is never overwritten by the deadline of a batch taken
 		// before it.
 		if goodbye {
 			s.conn.SetWriteDeadline(s.timeOf(s.goodbyeBy))
@@ -227,8 +147,8 @@ func (s *session) writeLoop() {
 		if s.spare == nil {
 			s.spare = batch[:0]
 		}
-		if err != nil && !goodbye && s.kickErr != nil && errors.Is(err, os.ErrDeadlineExceeded) {
-			// A kick cut the write short: finish the frame in flight, so
+		if err != nil && !goodbye && s.cut && errors.Is(err, os.ErrDeadlineExceeded) {
+			// A close cut the write short: finish the frame in flight, so
 			// that the client reads whole frames and then the notice.
 			s.conn.SetWriteDeadline(s.timeOf(s.goodbyeBy))
 			s.mu.Unlock()
@@ -238,14 +158,15 @@ func (s *session) writeLoop() {
 			s.mu.Lock()
 		}
 		if err != nil || goodbye {
-			if errors.Is(err, os.ErrDeadlineExceeded) && s.kickErr == nil {
-				s.kickErr = fmt.Errorf("chat: %s: %w", s.addr, ErrWriteStalled)
+			if errors.Is(err, os.ErrDeadlineExceeded) && !s.cut {
+				s.closeConn(ending{reason: ReasonSlowWrite, err: fmt.Errorf("chat: %s: %w", s.addr, ErrWriteStalled)}, closeLater, nil)
 			}
 			s.idleLocked()
 			s.queue, s.queued = nil, 0
 			s.closed = true
 			s.mu.Unlock()
-			// The reader notices the closed connection and ends the session.
+			// The reader notices the closed connection and ends the
+			// session (as lost, unless a reason was decided).
 			s.conn.Close()
 			s.hub.unpark(s)
 			return
@@ -349,7 +270,7 @@ func unfinished(batch [][]byte, n int64, width int) []byte {
 // (Settings.FrameWidth), or 0 if its messages are not fixed-width.
 func (s *session) frameWidth() int { return max(s.proto.Settings().FrameWidth, 0) }
 
-// finishFrame writes rest, the unwritten part of the frame a kick cut
+// finishFrame writes rest, the unwritten part of the frame a close cut
 // short, and for a paced protocol makes the notice wait out the pause
 // after it.
 func (s *session) finishFrame(rest []byte) error {
@@ -367,7 +288,7 @@ func (s *session) finishFrame(rest []byte) error {
 // writePaced writes each message of batch in its own write, cut to
 // MaxMessage bytes, with a MessageWriter keeping the lobby pause between
 // consecutive messages. The pause ends early if the session stops; the
-// rest of the batch is dropped if sendLast or kickWith is called (cuts
+// rest of the batch is dropped if sendLast or closeConn (closeTelling) is called (cuts
 // changes). When a write fails, rest is the part of its message left
 // unwritten.
 func (s *session) writePaced(batch [][]byte, cuts uint32) (rest []byte, err error) {
@@ -415,8 +336,8 @@ func (s *session) writePaced(batch [][]byte, cuts uint32) (rest []byte, err erro
 		s.paceLog.replied, s.paceLog.afterReply = false, reply
 		// Each message has the write timeout, from the end of its pause:
 		// a long batch, paced, takes longer than one timeout. (Set under
-		// the lock, as writeLoop does, so as not to undo a kick's.)
-		if timeout := s.hub.cfg.WriteTimeout; timeout > 0 && s.kickErr == nil {
+		// the lock, as writeLoop does, so as not to undo a close's.)
+		if timeout := s.hub.cfg.WriteTimeout; timeout > 0 && !s.cut {
 			s.conn.SetWriteDeadline(time.Now().Add(s.pacer.pause + timeout))
 		}
 		s.mu.Unlock()

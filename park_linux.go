@@ -138,6 +138,13 @@ func (p *parker) take(s *session) bool {
 	return true
 }
 
+// count is the number of sessions parked now.
+func (p *parker) count() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.parked)
+}
+
 // wake starts a reader for s if s is parked. Whoever closes a session's
 // connection or changes its read deadline calls it, since a parked
 // session would not notice by itself.

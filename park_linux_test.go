@@ -7,9 +7,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net"
-	"runtime"
 	"slices"
-	"strings"
 	"testing"
 	"time"
 
@@ -45,28 +43,22 @@ func tcpPair(t *testing.T, h *Hub) (alice, bob *tclient) {
 	return alice, bob
 }
 
-// waitAllParked waits until no session reader is running: every
-// connection's reading is parked. It polls a goroutine dump, as there is
-// no event to wait on for a goroutine's end. Tests using it are not
-// parallel.
-func waitAllParked(t *testing.T) {
+// waitAllParked waits until every connection of h has its reading
+// parked (Stats.Parked, counted by the parker itself, equals
+// Stats.Conns, and there are connections): no reader goroutine waits on
+// any of them. It polls the counts, as there is no event to wait on.
+func waitAllParked(t *testing.T, h *Hub) {
 	t.Helper()
 	deadline := time.Now().Add(testTimeout)
-	buf := make([]byte, 1<<20)
 	for {
-		readers := 0
-		for _, g := range strings.Split(string(buf[:runtime.Stack(buf, true)]), "\n\n") {
-			if strings.Contains(g, "chat.(*session).loop(") || strings.Contains(g, "chat.(*session).serve(") {
-				readers++
-			}
-		}
-		if readers == 0 {
+		st := h.Stats()
+		if st.Conns > 0 && st.Parked == st.Conns {
 			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("%d session readers still running", readers)
+			t.Fatalf("%d of %d connections parked after %v", st.Parked, st.Conns, testTimeout)
 		}
-		time.Sleep(5 * time.Millisecond) // polling a goroutine dump: there is no event to wait on
+		time.Sleep(5 * time.Millisecond) // polling counts: there is no event to wait on
 	}
 }
 
@@ -85,14 +77,14 @@ func TestQuietConnectionsPark(t *testing.T) {
 			c.expect(fmt.Sprintf("u%d has joined", j))
 		}
 	}
-	waitAllParked(t)
+	waitAllParked(t, h)
 	cs[3].send("hello from a parked connection")
 	for i, c := range cs {
 		if i != 3 {
 			c.expect("[u3] hello from a parked connection")
 		}
 	}
-	waitAllParked(t)
+	waitAllParked(t, h)
 	cs[0].send("and back")
 	cs[3].expect("[u0] and back")
 }
@@ -106,7 +98,7 @@ func TestParkedSplitFrame(t *testing.T) {
 	if _, err := bob.conn.Write(frame[:90]); err != nil {
 		t.Fatal(err)
 	}
-	waitAllParked(t)
+	waitAllParked(t, h)
 	if _, err := bob.conn.Write(frame[90:]); err != nil {
 		t.Fatal(err)
 	}
@@ -120,7 +112,7 @@ func TestParkedConnectionEnds(t *testing.T) {
 	t.Run("peer closes", func(t *testing.T) {
 		h := NewHub(Config{})
 		alice, bob := tcpPair(t, h)
-		waitAllParked(t)
+		waitAllParked(t, h)
 		bob.conn.Close()
 		alice.expect("bob has left")
 	})
@@ -128,7 +120,7 @@ func TestParkedConnectionEnds(t *testing.T) {
 		events := newEventLog()
 		h := NewHub(Config{Observer: events})
 		alice, bob := tcpPair(t, h)
-		waitAllParked(t)
+		waitAllParked(t, h)
 		var id uint64
 		for id == 0 {
 			if e := events.waitFor(t, EventJoin); e.Name == "bob" {
@@ -149,7 +141,7 @@ func TestParkedConnectionEnds(t *testing.T) {
 		h := NewHub(Config{IdleTimeout: 300 * time.Millisecond})
 		addr := serveTCP(t, h, CS168)
 		alice := tcpJoin(t, h, addr, "alice", "a")
-		waitAllParked(t)
+		waitAllParked(t, h)
 		alice.expectClosed()
 	})
 	t.Run("idle timeouts, one kicked first", func(t *testing.T) {
@@ -160,7 +152,7 @@ func TestParkedConnectionEnds(t *testing.T) {
 		for _, name := range []string{"a", "b", "c"} {
 			cs = append(cs, tcpJoin(t, h, addr, name, "r"))
 		}
-		waitAllParked(t)
+		waitAllParked(t, h)
 		ids := map[string]uint64{}
 		for len(ids) < 3 {
 			e := events.waitFor(t, EventJoin)
@@ -191,7 +183,7 @@ func TestParkedConnectionEnds(t *testing.T) {
 	t.Run("shutdown", func(t *testing.T) {
 		h := NewHub(Config{})
 		alice, bob := tcpPair(t, h)
-		waitAllParked(t)
+		waitAllParked(t, h)
 		done := make(chan error, 1)
 		go func() {
 			ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
@@ -289,9 +281,9 @@ func TestParkedDeadlineAndShutdown(t *testing.T) {
 	h := NewHub(Config{IdleTimeout: time.Minute})
 	addr := serveTCP(t, h, CS168)
 	alice := tcpJoin(t, h, addr, "alice", "a")
-	waitAllParked(t)
+	waitAllParked(t, h)
 	alice.send("still here") // resumes, with its idle deadline, and parks again
-	waitAllParked(t)
+	waitAllParked(t, h)
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Second)
 	defer cancel()
 	if err := h.Shutdown(ctx); err != nil {

@@ -16,6 +16,7 @@ func newParker() (*parker, error)    { return nil, errors.ErrUnsupported }
 func (p *parker) park(*session) bool { return false }
 func (p *parker) wake(*session)      {}
 func (p *parker) close()             {}
+func (p *parker) count() int         { return 0 }
 
 var errWouldBlock = errors.New("chat: read would block")
 

@@ -3,8 +3,6 @@ package chat
 import (
 	"errors"
 	"os"
-	"runtime/debug"
-	"sync/atomic"
 	"time"
 )
 
@@ -13,32 +11,22 @@ import (
 // (Hub.quietAfter, which tests shorten).
 const quietAfter = time.Second
 
-// handOffs counts hand-offs since the memory of the stacks they left
-// behind was last returned to the OS (the runtime keeps freed stacks
-// resident: a wave of connections going quiet would otherwise leave RSS
-// at its peak).
-var handOffs atomic.Int64
-
 // releaseBatch is how many hand-offs (4 KiB of stack each) make it worth
 // returning their memory; the release runs a second after the batch is
 // full, so that it takes the rest of a wave too.
 const releaseBatch = 256
 
-// releaseMemory returns free memory to the OS; tests replace it.
-var releaseMemory atomic.Pointer[func()]
-
-func init() {
-	f := debug.FreeOSMemory
-	releaseMemory.Store(&f)
-}
-
-// releaseStacksSoon counts one hand-off and, when a batch is full,
-// schedules the release. It is package-wide, as the memory is.
-func releaseStacksSoon() {
-	if handOffs.Add(1) == releaseBatch {
+// releaseStacksSoon counts one hand-off (or park) of h's and, when a
+// batch is full, schedules the release (h.releaseMemory). The runtime
+// keeps freed stacks resident: a wave of connections going quiet would
+// otherwise leave RSS at its peak. Each hub counts its own, so that
+// hubs in one process do not share a count; the memory released is the
+// process's.
+func (h *Hub) releaseStacksSoon() {
+	if h.handOffs.Add(1) == releaseBatch {
 		time.AfterFunc(time.Second, func() {
-			handOffs.Store(0)
-			(*releaseMemory.Load())()
+			h.handOffs.Store(0)
+			h.releaseMemory()
 		})
 	}
 }
@@ -93,7 +81,7 @@ func (s *session) park() bool {
 	}
 	s.mu.Unlock()
 	if s.hub.cfg.ReleaseMemory {
-		releaseStacksSoon()
+		s.hub.releaseStacksSoon()
 	}
 	return true
 }

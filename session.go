@@ -1,8 +1,6 @@
 package chat
 
 import (
-	"cmp"
-	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -16,7 +14,7 @@ import (
 )
 
 // session is one connection: its reader (the goroutine running serve), its
-// dialect state machine, and its bounded outbound queue with an on-demand
+// protocol's state machine, and its bounded outbound queue with an on-demand
 // writer.
 //
 // Fields below "reader-owned" are touched only by the reader goroutine, so
@@ -52,12 +50,12 @@ type session struct {
 	flood    floodGate
 
 	mu        sync.Mutex
-	queue     [][]byte      // frames waiting for the writer, in order
-	spare     [][]byte      // the writer's last batch, reused as the next queue
-	queued    int           // bytes in queue
-	flushed   chan struct{} // if not nil, closed when the writer next empties the queue
-	kickErr   error         // why the server closed the connection, if it did
-	goodbyeBy moment        // under mu, when kickErr is set: the deadline of the frame in flight and the notice
+	queue     [][]byte               // frames waiting for the writer, in order
+	spare     [][]byte               // the writer's last batch, reused as the next queue
+	queued    int                    // bytes in queue
+	flushed   chan struct{}          // if not nil, closed when the writer next empties the queue
+	goodbyeBy moment                 // under mu, when cut by closeTelling: the deadline of the frame in flight and the notice
+	ending    atomic.Pointer[ending] // why the connection ends, once decided (closeConn); nil until then
 	writerWG  sync.WaitGroup
 
 	// Small fields together, so that the struct (one per connection) packs.
@@ -67,11 +65,11 @@ type session struct {
 	parked   atomic.Bool   // the reading is parked (see park); the writer then trims the queue
 	writing  bool          // under mu: a writer goroutine is running
 	closed   bool          // under mu: no more writes, the session is ending
+	cut      bool          // under mu: closeConn cut the queue (closeTelling, closeNow): nothing more is queued; the writer's next batch is the notice
 	detached bool          // served by goroutines of its own, counted in hub.wg
 	handsOff bool          // reader-owned: detached, with a Resumer reader, so the quiet check may move the reading
 	parks    bool          // reader-owned: handsOff, and the reading may park (see parker)
 	burst    uint8         // reader-owned: messages in a row less than busyGap apart, up to parkBusy
-	ending   Reason        // reader-owned: the reason the Session gave End; 0 until it does
 
 	pingAfter time.Duration   // a Pinger's Settings.PingAfter, zero for other sessions
 	raw       syscall.RawConn // the connection's descriptor, when the reading may park
@@ -109,22 +107,14 @@ func (s *session) timeOf(m moment) time.Time {
 // session done in the hub's wait group.
 func (s *session) serve() error {
 	if err := s.start(); err != nil {
-		return s.end(ReasonRefused, err)
+		s.closeConn(ending{reason: ReasonRefused, err: err}, closeLater, nil)
+		return s.teardown()
 	}
 	return s.loop()
 }
 
-// end finishes the session and, for a detached one, marks it done in the
-// hub's wait group.
-func (s *session) end(reason Reason, err error) error {
-	err = s.finish(reason, err)
-	if s.detached {
-		s.hub.wg.Done()
-	}
-	return err
-}
-
-// loop reads and handles messages until the session ends, then ends it.
+// loop reads and handles messages until the session ends, then tears it
+// down.
 //
 // An idle connection must not hold a goroutine: its stack (2 KiB, 4 once
 // it has handled a command, never shrunk while parked in a network read)
@@ -141,11 +131,9 @@ func (s *session) end(reason Reason, err error) error {
 // keeps what it has read).
 func (s *session) loop() error {
 	s.parked.Store(false)
-	var reason Reason
-	var err error
 	for {
-		var msg []byte
-		if msg, err = s.reader.ReadMessage(); err != nil {
+		msg, err := s.reader.ReadMessage()
+		if err != nil {
 			if errors.Is(err, errWouldBlock) {
 				if s.park() {
 					return nil
@@ -161,22 +149,21 @@ func (s *session) loop() error {
 				if !s.park() {
 					go s.loop()
 					if s.hub.cfg.ReleaseMemory {
-						releaseStacksSoon()
+						s.hub.releaseStacksSoon()
 					}
 				}
 				return nil
 			case readOn:
 				continue
 			}
-			reason, err = s.readFailed(err)
+			s.closeConn(s.readFailed(err), closeLater, nil)
 			break
 		}
-		var more bool
-		if more, reason, err = s.dispatch(msg); !more {
+		if !s.dispatch(msg) {
 			break
 		}
 	}
-	return s.end(reason, err)
+	return s.teardown()
 }
 
 // report sends an event about this session to the Observer.
@@ -186,89 +173,6 @@ func (s *session) report(k EventKind, text string, err error) {
 	if s.hub.observes(k) {
 		s.hub.observe(Event{Kind: k, Conn: s.id, Protocol: s.proto.Name(), Addr: s.addr, Name: s.name, Text: text, Err: err})
 	}
-}
-
-// finish ends the session: it leaves the room, flushes or drops the queue,
-// closes the connection, waits for the writer and reports the disconnect.
-//
-//go:noinline
-func (s *session) finish(reason Reason, err error) error {
-	h := s.hub
-	farewell := s.endedBy() // not "" when the server kicked it (then its end is a loss, whatever the read saw)
-	s.quit(departure{quit: true, lost: reason != ReasonQuit && reason != ReasonClosed || farewell != "", farewell: farewell})
-	h.forget(s)
-	if e, ok := s.state.(Ender); ok {
-		e.End()
-	}
-	s.unclaimAll()
-	if reason == ReasonIdle && s.handled == 0 {
-		if t := s.proto.Settings().HelloTimeout; t != 0 {
-			// A person may have been reading the menu: say why it closes.
-			s.Send(s.proto.Notice(noticeNoHello(max(t, 0))))
-		}
-	}
-	// A client that said goodbye, or closed its side (and may still read,
-	// as nc does), or was refused, or timed out, gets what was queued for
-	// it (the lobby's pause, im's farewell, the refusal, IRC's ERROR); a
-	// lost or kicked one does not.
-	if reason == ReasonQuit || reason == ReasonClosed || reason == ReasonRefused || reason == ReasonIdle {
-		parent := context.Background()
-		if farewell != "" {
-			// Kicked (kickWith): the notice gets its grace, unless the hub
-			// is shutting down.
-			parent = h.ctx
-		}
-		ctx, cancel := context.WithTimeout(parent, max(h.cfg.WriteTimeout, time.Second))
-		s.flush(ctx)
-		cancel()
-	}
-	s.mu.Lock()
-	s.closed = true
-	s.queue, s.queued = nil, 0
-	kick := s.kickErr
-	s.mu.Unlock()
-	s.halt()
-	s.conn.Close()
-	s.writerWG.Wait()
-
-	if kick != nil {
-		err = kick
-		switch {
-		case errors.Is(kick, ErrSlowConsumer):
-			reason = ReasonSlowQueue
-			h.drops.Add(1)
-			s.report(EventSlowConsumer, "", kick)
-		case errors.Is(kick, ErrWriteStalled):
-			reason = ReasonSlowWrite
-			h.drops.Add(1)
-			s.report(EventSlowConsumer, "", kick)
-		case errors.Is(kick, ErrKicked):
-			reason = ReasonKicked
-		default:
-			reason = ReasonShutdown
-		}
-	}
-	if s.hub.observes(EventDisconnect) {
-		s.hub.observe(Event{Kind: EventDisconnect, Conn: s.id, Protocol: s.proto.Name(), Addr: s.addr, Name: s.name,
-			Reason: reason, Text: reason.String(), Err: err})
-	}
-	return err
-}
-
-// endedBy says why the server ended the connection, for the members of
-// its rooms ("" if it did not, or is shutting down: then they are told
-// so).
-func (s *session) endedBy() string {
-	s.mu.Lock()
-	kick := s.kickErr
-	s.mu.Unlock()
-	switch {
-	case errors.Is(kick, ErrSlowConsumer), errors.Is(kick, ErrWriteStalled):
-		return "Did not keep up with the chat"
-	case errors.Is(kick, ErrKicked):
-		return "Disconnected by the server"
-	}
-	return ""
 }
 
 // start reports the connection, asks the Connect hook, and sets up the
@@ -354,29 +258,32 @@ func (s *session) deadlinePassed() bool {
 // readFailed says why a read ended the session.
 //
 //go:noinline
-func (s *session) readFailed(err error) (reason Reason, _ error) {
+func (s *session) readFailed(err error) ending {
 	switch {
 	case s.hub.stopping.Load():
-		return ReasonShutdown, nil
+		return ending{reason: ReasonShutdown}
 	case errors.Is(err, io.EOF):
-		return ReasonClosed, nil
+		return ending{reason: ReasonClosed}
 	case errors.Is(err, os.ErrDeadlineExceeded):
-		return ReasonIdle, fmt.Errorf("chat: %s: %w", s.addr, ErrIdle)
+		return ending{reason: ReasonIdle, err: fmt.Errorf("chat: %s: %w", s.addr, ErrIdle)}
 	}
-	return ReasonLost, err
+	return ending{reason: ReasonLost, err: err}
 }
 
-// dispatch feeds one inbound message to the dialect, after the deadlines
-// and flood control. It reports more = false, with the reason, when the
-// session must end. A panic in a dialect ends this one connection,
+// dispatch feeds one inbound message to the protocol, after the deadlines
+// and flood control. It reports more = false when the session must end,
+// having recorded why (closeConn), or when its end was decided meanwhile
+// (by the Session, or from outside). A panic in a protocol ends this one
+// connection,
 // reported to the Observer with its stack, so that a bug one client can
 // reach does not take the server and everyone else down with it.
 //
 //go:noinline
-func (s *session) dispatch(msg []byte) (more bool, reason Reason, err error) {
+func (s *session) dispatch(msg []byte) (more bool) {
 	defer func() {
 		if p := recover(); p != nil {
-			more, reason, err = false, ReasonLost, s.panicked(p)
+			s.closeConn(ending{reason: ReasonLost, err: s.panicked(p)}, closeLater, nil)
+			more = false
 		}
 	}()
 	cfg := &s.hub.cfg
@@ -404,15 +311,18 @@ func (s *session) dispatch(msg []byte) (more bool, reason Reason, err error) {
 		s.setDeadline()
 	}
 	if s.hub.stopping.Load() {
-		return true, 0, nil // the server is going down: read and discard until hung up
+		return true // the server is going down: read and discard until hung up
 	}
 	if cfg.FloodRate > 0 && !s.flood.admit(s, cfg.FloodRate, cfg.FloodBurst) {
-		return false, ReasonShutdown, nil // stopped while waiting
+		// Stopped while waiting: closeConn (closeNow) has decided why.
+		s.closeConn(ending{reason: ReasonShutdown}, closeLater, nil)
+		return false
 	}
-	if more := s.state.Handle(msg); !more || s.ending != 0 {
-		return false, cmp.Or(s.ending, ReasonQuit), nil
+	if !s.state.Handle(msg) {
+		s.closeConn(ending{reason: ReasonQuit}, closeLater, nil)
+		return false
 	}
-	return true, 0, nil
+	return s.ending.Load() == nil
 }
 
 // panicked reports a recovered panic and returns it as an error.

@@ -768,7 +768,7 @@ func testLeaveTwice(t *testing.T, cluster Cluster) {
 }
 
 // startHubs serves n hubs, one per Bus of the cluster, each over its own
-// in-memory transport in dialect d, and shuts them down when t ends.
+// in-memory transport in protocol d, and shuts them down when t ends.
 // fastLobby is the lobby protocol without its pause: the tests' clients
 // read whole messages.
 // cs168's replies to a /create of a channel that exists and a /join of

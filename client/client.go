@@ -76,18 +76,18 @@ func readMessages(read func() ([]byte, error)) (msgs <-chan string, ended func()
 	return ch, func() error { return last }
 }
 
-// WrongDialectError means the server answered in a way that only a server
-// of another dialect would: the user most likely has the wrong port, or the
-// wrong -dialect.
-type WrongDialectError struct {
+// WrongProtocolError means the server answered in a way that only a server
+// of another protocol would: the user most likely has the wrong port, or the
+// wrong -protocol.
+type WrongProtocolError struct {
 	Want  string // the protocol the client speaks, such as "cs168"
 	Seems string // the protocol the server seems to speak
 	Saw   string // what the server sent (or did not) that says so
 }
 
 // Error says what the server seems to speak and how to talk to it.
-func (e *WrongDialectError) Error() string {
-	return fmt.Sprintf("This server does not speak %s (%s); it seems to speak %s. Is it the right port? To talk to it, use client -dialect %s.",
+func (e *WrongProtocolError) Error() string {
+	return fmt.Sprintf("This server does not speak %s (%s); it seems to speak %s. Is it the right port? To talk to it, use client -protocol %s.",
 		e.Want, e.Saw, e.Seems, e.Seems)
 }
 
@@ -96,12 +96,12 @@ func (e *WrongDialectError) Error() string {
 // bare digit, which never grows into one.
 const stallWait = 1500 * time.Millisecond
 
-// sniffFrames returns a frame reader for a client of dialect want that
-// recognises a server of another dialect by its first frame: if that has
+// sniffFrames returns a frame reader for a client of protocol want that
+// recognises a server of another protocol by its first frame: if that has
 // begun but not ended stallWait after the connection was made, the bytes
 // are a lobby reply; an im client also expects the welcome in that time,
 // which a cs168 server never sends. Either way the reader fails with a
-// *WrongDialectError. After the first frame it reads plainly.
+// *WrongProtocolError. After the first frame it reads plainly.
 func sniffFrames(conn net.Conn, want string) func() ([]byte, error) {
 	cr := &countingReader{r: conn}
 	fr := chat.NewFrameReader(cr, chat.FrameSize)
@@ -118,10 +118,10 @@ func sniffFrames(conn net.Conn, want string) func() ([]byte, error) {
 		case !errors.Is(err, os.ErrDeadlineExceeded):
 			return frame, err
 		case cr.n > 0: // part of a frame, and then nothing
-			return nil, &WrongDialectError{Want: want, Seems: "lobby",
+			return nil, &WrongProtocolError{Want: want, Seems: "lobby",
 				Saw: fmt.Sprintf("it answered with %q, not a %d-byte frame", cr.head, chat.FrameSize)}
 		case want == "im":
-			return nil, &WrongDialectError{Want: want, Seems: "cs168", Saw: "it sent no welcome"}
+			return nil, &WrongProtocolError{Want: want, Seems: "cs168", Saw: "it sent no welcome"}
 		}
 		return fr.ReadFrame() // a cs168 server says nothing until there is something to say
 	}

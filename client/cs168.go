@@ -1,4 +1,4 @@
-// Package client holds the terminal front ends of framechat's dialects:
+// Package client holds the terminal front ends of framechat's protocols:
 // the logic behind examples/client, usable from any program that wants a
 // ready-made line-based chat client over a net.Conn.
 package client
@@ -14,7 +14,7 @@ import (
 	chat "github.com/framechat/chat"
 )
 
-// CS168 is a terminal client for the cs168 dialect, written to the
+// CS168 is a terminal client for the cs168 protocol, written to the
 // course's client spec: it sends Name as the first frame, then each line of
 // In as a frame, and prints each frame from the server to Out, wiping the
 // "[Me] " prompt before it and drawing a fresh one after.
@@ -50,12 +50,12 @@ func (c *CS168) Run(ctx context.Context, conn net.Conn) error {
 	msgs, ended := readMessages(sniffFrames(conn, "cs168"))
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	var wrong *WrongDialectError
+	var wrong *WrongProtocolError
 	first := true
 	show := func(msg string) {
 		out.message(msg)
 		if first && strings.HasPrefix(msg, chat.IMKindNotice+" ") { // a cs168 server greets no one
-			wrong = &WrongDialectError{Want: "cs168", Seems: "im", Saw: "it greeted the client with a NOTICE frame"}
+			wrong = &WrongProtocolError{Want: "cs168", Seems: "im", Saw: "it greeted the client with a NOTICE frame"}
 			cancel()
 		}
 		first = false

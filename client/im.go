@@ -11,7 +11,7 @@ import (
 	chat "github.com/framechat/chat"
 )
 
-// IM is a terminal client for the im dialect. It logs in as Name (if the
+// IM is a terminal client for the im protocol. It logs in as Name (if the
 // server refuses it, it says why and sends the next line of In as the next
 // try), shows the server's help once logged in, prints each kind of server
 // message in its own style, and sends each line of In. Where Out has an
@@ -40,14 +40,14 @@ func (c *IM) Run(ctx context.Context, conn net.Conn) error {
 	msgs, ended := readMessages(sniffFrames(conn, "im"))
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	var wrong *WrongDialectError
+	var wrong *WrongProtocolError
 	show := func(m string) {
 		kind, _, _ := strings.Cut(m, " ")
 		wasFirst := first
 		first = false
 		switch {
 		case wasFirst && !imKinds[kind]: // every im frame starts with its kind
-			wrong = &WrongDialectError{Want: "im", Seems: "cs168", Saw: fmt.Sprintf("its first frame was %q", m)}
+			wrong = &WrongProtocolError{Want: "im", Seems: "cs168", Saw: fmt.Sprintf("its first frame was %q", m)}
 			cancel()
 			return
 		case !loggedIn && strings.HasPrefix(m, chat.IMKindNotice+" Hello, "):

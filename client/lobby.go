@@ -14,7 +14,7 @@ import (
 	chat "github.com/framechat/chat"
 )
 
-// Lobby is a terminal client for the lobby dialect. It asks for a room
+// Lobby is a terminal client for the lobby protocol. It asks for a room
 // (listing the rooms on request) until the server accepts one, then for a
 // nickname until the server accepts it, explaining each refusal; then it
 // prints every room message and sends what the user types. It copes with a
@@ -34,8 +34,8 @@ type Lobby struct {
 	ListWait time.Duration
 	// ReplyWait bounds the wait for the reply to /join, /nick and /list.
 	// A server that does not answer in time is taken for a server of
-	// another dialect (a cs168 or im server waits for a whole 200-byte
-	// frame), and Run returns a *WrongDialectError. Zero means 5 s.
+	// another protocol (a cs168 or im server waits for a whole 200-byte
+	// frame), and Run returns a *WrongProtocolError. Zero means 5 s.
 	ReplyWait time.Duration
 }
 
@@ -62,7 +62,7 @@ func (c *Lobby) Run(ctx context.Context, conn net.Conn) error {
 	defer cancel() // ends the line reader, unless it is reading In
 	lines := readLines(c.In, ctx.Done())
 	err := c.run(ctx, conn, out, msgs, lines)
-	var wrong *WrongDialectError
+	var wrong *WrongProtocolError
 	switch {
 	case err == ErrServerGone:
 		out.line(fmt.Sprintf(ServerGone, c.Host, c.Port))
@@ -107,7 +107,7 @@ func (c *Lobby) run(ctx context.Context, conn net.Conn, out *output, msgs, lines
 	// ask prints a prompt and returns the user's answer; at the end of
 	// input, or on /logout, it logs out. A message from the server while
 	// the user thinks (a shutdown notice) is shown; a greeting, which no
-	// lobby server sends, means another dialect.
+	// lobby server sends, means another protocol.
 	ask := func(prompt string) (string, error) {
 		out.line(prompt)
 		for {
@@ -145,7 +145,7 @@ func (c *Lobby) run(ctx context.Context, conn net.Conn, out *output, msgs, lines
 		case err != nil:
 			return 0, "", err
 		case m == "":
-			return 0, "", &WrongDialectError{Want: "lobby", Seems: "cs168",
+			return 0, "", &WrongProtocolError{Want: "lobby", Seems: "cs168",
 				Saw: fmt.Sprintf("it did not answer %q within %v", cmd, replyWait)}
 		}
 		if err := imGreeting(m); err != nil {
@@ -257,7 +257,7 @@ func (c *Lobby) list(send func(string) error, next func(time.Duration) (string, 
 		return err
 	}
 	if first == "" {
-		return &WrongDialectError{Want: "lobby", Seems: "cs168", Saw: fmt.Sprintf("it did not answer \"/list\" within %v", replyWait)}
+		return &WrongProtocolError{Want: "lobby", Seems: "cs168", Saw: fmt.Sprintf("it did not answer \"/list\" within %v", replyWait)}
 	}
 	digits := len(first) - len(strings.TrimLeft(first, "0123456789"))
 	n, _ := strconv.Atoi(first[:digits])
@@ -280,11 +280,11 @@ func (c *Lobby) list(send func(string) error, next func(time.Duration) (string, 
 	return nil
 }
 
-// imGreeting returns a *WrongDialectError if m is an im server's welcome,
+// imGreeting returns a *WrongProtocolError if m is an im server's welcome,
 // which no lobby server sends.
 func imGreeting(m string) error {
 	if strings.HasPrefix(m, chat.IMKindNotice+" ") {
-		return &WrongDialectError{Want: "lobby", Seems: "im", Saw: "it greeted the client with a NOTICE frame"}
+		return &WrongProtocolError{Want: "lobby", Seems: "im", Saw: "it greeted the client with a NOTICE frame"}
 	}
 	return nil
 }

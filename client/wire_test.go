@@ -165,9 +165,9 @@ func TestIMClientNameTaken(t *testing.T) {
 	}
 }
 
-// TestClientsRecogniseTheWrongDialect: each client, pointed at a server of
-// another dialect, says what the server seems to speak (issue 11, item 14).
-func TestClientsRecogniseTheWrongDialect(t *testing.T) {
+// TestClientsRecogniseTheWrongProtocol: each client, pointed at a server of
+// another protocol, says what the server seems to speak (issue 11, item 14).
+func TestClientsRecogniseTheWrongProtocol(t *testing.T) {
 	_, dial := serveHub(t, chat.Config{})
 	runs := map[string]struct {
 		server chat.Protocol
@@ -201,11 +201,11 @@ func TestClientsRecogniseTheWrongDialect(t *testing.T) {
 			go io.WriteString(inW, "room\n") // the lobby client's answer; the others never read it
 			out := newSyncBuffer()
 			err := tt.run(inR, out, dial(tt.server))
-			var wrong *WrongDialectError
+			var wrong *WrongProtocolError
 			if !errors.As(err, &wrong) || wrong.Seems != tt.seems {
-				t.Fatalf("Run = %v, want a *WrongDialectError saying %s", err, tt.seems)
+				t.Fatalf("Run = %v, want a *WrongProtocolError saying %s", err, tt.seems)
 			}
-			if want := "To talk to it, use client -dialect " + tt.seems + "."; !strings.Contains(out.String(), want) {
+			if want := "To talk to it, use client -protocol " + tt.seems + "."; !strings.Contains(out.String(), want) {
 				t.Errorf("printed\n%s\nwant it to say %q", out.String(), want)
 			}
 		})

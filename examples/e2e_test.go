@@ -195,13 +195,13 @@ func startServer(t *testing.T) (*proc, string) {
 }
 
 // startServerWith runs examples/server with args (and a log file in a
-// temporary directory), waits until each of dialects is listening, and
+// temporary directory), waits until each of protocols is listening, and
 // returns their ports.
-func startServerWith(t *testing.T, dialects []string, args ...string) (*proc, map[string]string) {
+func startServerWith(t *testing.T, protocols []string, args ...string) (*proc, map[string]string) {
 	t.Helper()
 	s := start(t, "server", append([]string{"-log", filepath.Join(t.TempDir(), "server.log")}, args...)...)
 	ports := map[string]string{}
-	for _, d := range dialects {
+	for _, d := range protocols {
 		m := s.waitMatch(regexp.MustCompile(`(?m)^` + d + ` listening on \S+:(\d+)( \(TLS\))?$`))
 		ports[d] = m[1]
 	}
@@ -601,12 +601,12 @@ func TestBasicServerAndClient(t *testing.T) {
 	}
 }
 
-// TestAllDialectsOneServer runs one server with a listener per dialect and
+// TestAllProtocolsOneServer runs one server with a listener per protocol and
 // drives the im and lobby clients as binaries beside raw clients: a
 // cs168 channel and a lobby room of the same name are one room, im users
-// share theirs, and dropped connections are announced in each dialect's
+// share theirs, and dropped connections are announced in each protocol's
 // words.
-func TestAllDialectsOneServer(t *testing.T) {
+func TestAllProtocolsOneServer(t *testing.T) {
 	t.Parallel()
 	_, ports := startServerWith(t, []string{"cs168", "im", "lobby"},
 		"-cs168", "127.0.0.1:0", "-im", "127.0.0.1:0", "-lobby", "127.0.0.1:0") // the default 200 ms pause: shorter ones merge under load
@@ -615,7 +615,7 @@ func TestAllDialectsOneServer(t *testing.T) {
 	cs := dialRaw(t, ports["cs168"])
 	cs.send("cee", "/create shared")
 	cs.sync()
-	lb := start(t, "client", "-dialect", "lobby", "127.0.0.1", ports["lobby"])
+	lb := start(t, "client", "-protocol", "lobby", "127.0.0.1", ports["lobby"])
 	lb.typeLine("/list")
 	lb.waitOutput("Rooms (1):\n  shared\n")
 	lb.typeLine("shared")
@@ -631,10 +631,10 @@ func TestAllDialectsOneServer(t *testing.T) {
 	cs.expect("[elle] hello cee")
 
 	// im: two clients as binaries.
-	ann := start(t, "client", "-dialect", "im", "ann", "127.0.0.1", ports["im"])
+	ann := start(t, "client", "-protocol", "im", "ann", "127.0.0.1", ports["im"])
 	ann.waitOutput("* Hello, ann! 1 user online.")
 	ann.waitOutput("  /quit: leave the chat") // help at start-up
-	ben := start(t, "client", "-dialect", "im", "ben", "127.0.0.1", ports["im"])
+	ben := start(t, "client", "-protocol", "im", "ben", "127.0.0.1", ports["im"])
 	ann.waitOutput("* ben has joined\n")
 	ben.typeLine("hi ann")
 	ann.waitOutput("<ben> hi ann\n")
@@ -647,7 +647,7 @@ func TestAllDialectsOneServer(t *testing.T) {
 	ann.typeLine("/who")
 	ann.waitOutput("Users online: ann, benny\n")
 
-	// Dropped connections: each dialect's words.
+	// Dropped connections: each protocol's words.
 	ben.cmd.Process.Kill()
 	ann.waitOutput("* benny has left\n")
 	lb.cmd.Process.Kill()
@@ -680,10 +680,10 @@ func TestAllDialectsOneServer(t *testing.T) {
 	}
 }
 
-func TestDialectClientsCannotConnect(t *testing.T) {
+func TestProtocolClientsCannotConnect(t *testing.T) {
 	t.Parallel()
 	port := freePort(t)
-	for _, args := range [][]string{{"-dialect", "im", "u", "127.0.0.1", port}, {"-dialect", "lobby", "127.0.0.1", port}} {
+	for _, args := range [][]string{{"-protocol", "im", "u", "127.0.0.1", port}, {"-protocol", "lobby", "127.0.0.1", port}} {
 		c := start(t, "client", args...)
 		err := c.wait()
 		var exit *exec.ExitError

@@ -53,7 +53,7 @@ func framechatTargets() []struct {
 		{"server", "cs168", []string{bin("server"), "-log", "", "-cs168", "127.0.0.1:{port}"}},
 		{"client", "cs168", []string{bin("client"), "{name}", "{host}", "{port}"}},
 		{"server", "lobby", []string{bin("server"), "-log", "", "-lobby", "127.0.0.1:{port}"}},
-		{"client", "lobby", []string{bin("client"), "-dialect", "lobby", "{host}", "{port}"}},
+		{"client", "lobby", []string{bin("client"), "-protocol", "lobby", "{host}", "{port}"}},
 		{"server", "basic", []string{bin("basic-server"), "{port}"}},
 		{"client", "basic", []string{bin("basic-client"), "{host}", "{port}"}},
 	}

@@ -33,7 +33,7 @@ func startInTerminal(t *testing.T, prog string, args ...string) *proc {
 func TestIMClientInATerminal(t *testing.T) {
 	t.Parallel()
 	_, ports := startServerWith(t, []string{"im"}, "-im", "127.0.0.1:0")
-	me := startInTerminal(t, "client", "-dialect", "im", "me", "127.0.0.1", ports["im"])
+	me := startInTerminal(t, "client", "-protocol", "im", "me", "127.0.0.1", ports["im"])
 	me.waitOutput("  Anything else you type goes to everyone; start it with // to say a line that begins with /.\r\n> ")
 
 	duck := dialRaw(t, ports["im"])

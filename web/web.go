@@ -1,5 +1,5 @@
 // Package web serves framechat's browser client: one page of HTML, CSS and
-// plain JavaScript, embedded in the binary, that speaks the cs168 dialect
+// plain JavaScript, embedded in the binary, that speaks the cs168 protocol
 // over a WebSocket (see package ws). Mount Handler at "/" and the
 // WebSocket handler at "/ws" of the same origin:
 //

@@ -3,7 +3,7 @@
 //
 // Handler returns an http.Handler to mount in any http.ServeMux. Each
 // WebSocket it accepts becomes a net.Conn (github.com/coder/websocket's
-// NetConn) carrying the dialect's bytes in binary messages, and is served by
+// NetConn) carrying the protocol's bytes in binary messages, and is served by
 // Hub.ServeConn exactly like a TCP connection: the framer and the session
 // state machines run unchanged. For cs168, a client sends each 200-byte
 // frame as a binary message (or several frames in one); the server's

@@ -1,9 +1,9 @@
 // Command client is a terminal client for framechat servers, and for any
 // server written to the same course specs.
 //
-//	client [-dialect cs168] NAME HOST PORT
-//	client -dialect im USERNAME HOST PORT
-//	client -dialect lobby HOST PORT
+//	client [-protocol cs168] NAME HOST PORT
+//	client -protocol im USERNAME HOST PORT
+//	client -protocol lobby HOST PORT
 //
 // Each line typed is sent as a message. It works in a terminal and with
 // stdin and stdout as pipes: when stdin is a pipe, the client keeps
@@ -36,15 +36,15 @@ import (
 var protocols = map[string]chat.Protocol{"cs168": chat.CS168, "im": chat.IM, "lobby": chat.Lobby}
 
 func main() {
-	dialect := flag.String("dialect", "cs168", "protocol to speak: cs168, im or lobby")
+	protocol := flag.String("protocol", "cs168", "protocol to speak: cs168, im or lobby")
 	useTLS := flag.Bool("tls", false, "connect with TLS")
 	caFile := flag.String("ca", "", "with -tls: PEM file of the CA to trust (default: the system's)")
 	flag.Usage = func() {
-		fmt.Fprintf(flag.CommandLine.Output(), "usage: client [-dialect cs168|im] NAME HOST PORT\n       client -dialect lobby HOST PORT\n")
+		fmt.Fprintf(flag.CommandLine.Output(), "usage: client [-protocol cs168|im] NAME HOST PORT\n       client -protocol lobby HOST PORT\n")
 		flag.PrintDefaults()
 	}
 	flag.Parse()
-	d, ok := protocols[*dialect]
+	d, ok := protocols[*protocol]
 	args := flag.Args()
 	if !ok || d == chat.Lobby && len(args) != 2 || d != chat.Lobby && len(args) != 3 {
 		flag.Usage()
@@ -78,7 +78,7 @@ func main() {
 	default:
 		err = (&client.CS168{Name: args[0], Host: host, Port: port, In: in, Out: out, ExitOnEOF: tty}).Run(ctx, conn)
 	}
-	var wrong *client.WrongDialectError
+	var wrong *client.WrongProtocolError
 	switch {
 	case errors.As(err, &wrong):
 		exit(1) // the client has said so

@@ -1,5 +1,5 @@
 // Command server runs a framechat hub: one set of rooms, served in any of
-// the three dialects on their own listeners.
+// the three protocols on their own listeners.
 //
 //	server [flags] [PORT]
 //

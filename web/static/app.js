@@ -1,4 +1,4 @@
-// framechat web client: the cs168 dialect over a WebSocket. Every message
+// framechat web client: the cs168 protocol over a WebSocket. Every message
 // is a 200-byte frame (UTF-8 text padded with spaces); the server's frames
 // arrive in binary WebSocket messages. Everything from the network is
 // shown with textContent, never as HTML.

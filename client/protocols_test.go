@@ -13,7 +13,7 @@ import (
 )
 
 // serveHub runs a hub for one test and returns a function that connects a
-// client to it in dialect d.
+// client to it in protocol d.
 func serveHub(t *testing.T, cfg chat.Config) (*chat.Hub, func(d chat.Protocol) net.Conn) {
 	h := chat.NewHub(cfg)
 	t.Cleanup(func() {

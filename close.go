@@ -1,0 +1,205 @@
+package chat
+
+import (
+	"context"
+	"time"
+)
+
+// How a connection ends. Whatever ends it (the client's goodbye, a failed
+// read, the idle timeout, a refusal, Hub.Disconnect, a slow consumer, an
+// eviction, shutdown, a cancelled ServeConn) calls closeConn, which
+// records why: the first decision wins, and later ones change nothing. The
+// session's reader then tears it down, once, in teardown, from the reason
+// recorded: its rooms hear the words of that reason, the Observer gets
+// it, and the queue is flushed or dropped as it says. (nats-server's
+// closeConnection(ClosedState) has the same shape.)
+
+// An ending is why a session's connection ends: decided once (closeConn),
+// read by its teardown.
+type ending struct {
+	reason   Reason
+	err      error  // what failed (Event.Err, ServeConn's result); nil for a clean end
+	farewell string // what the session's rooms hear as it quits; "" for the words of reason (see departure)
+}
+
+// closing says what closeConn does to the connection besides recording
+// why it ends.
+type closing uint8
+
+const (
+	// closeLater does nothing to the connection: the caller is the
+	// session's reader, which tears the session down next (or the writer
+	// that failed, which closes the connection itself, or the Session,
+	// from Handle).
+	closeLater closing = iota
+	// closeTelling tells the client notice first: the backlog is
+	// dropped, the frame in flight finished, the notice written, and the
+	// writer then closes the connection; the reading stops at once where
+	// the connection can stop it, so that the rooms are told at once.
+	closeTelling
+	// closeNow closes the connection at once.
+	closeNow
+)
+
+// goodbyeGrace is how long a connection closed with a notice
+// (closeTelling) has to take it, unless it can be given longer (see
+// closeConn).
+const goodbyeGrace = time.Second
+
+// closeConn is the one way to end s's connection, from any goroutine. It
+// records e as the reason unless one has been recorded already (the first
+// decision wins) and reports whether e was recorded; then it acts on the
+// connection as how says, if e was recorded: only closeNow acts whatever
+// was decided before, interrupting the waits of the session (a flush, the
+// lobby's pause), so that Shutdown's last resort always works. A reader
+// that is not running (parked) is woken, so that it sees the end and
+// tears the session down. Outside the reader it must not be called with
+// a room lock held.
+func (s *session) closeConn(e ending, how closing, notice []byte) bool {
+	if how == closeLater {
+		return s.ending.CompareAndSwap(nil, &e)
+	}
+	if how == closeNow {
+		s.stopOnce.Do(func() { close(s.stop) })
+	}
+	cr, closesRead := s.conn.(interface{ CloseRead() error })
+	s.mu.Lock()
+	// Not once the session is closed (the writer failed, or the reader
+	// tore it down): its reader decides.
+	first := !s.closed && s.ending.CompareAndSwap(nil, &e)
+	if first {
+		s.cut = true
+		if how == closeNow {
+			s.queue, s.queued = nil, 0
+		} else {
+			s.tellLocked(notice, closesRead)
+		}
+	}
+	s.mu.Unlock()
+	switch {
+	case !first:
+		return false
+	case how == closeNow:
+		s.conn.Close()
+		s.hub.unpark(s)
+	case closesRead && cr.CloseRead() == nil:
+		s.hub.unpark(s) // a parked reading reads on, and sees the end
+	}
+	return true
+}
+
+// tellLocked replaces the queue with notice and has the writer write it
+// within the grace: the unwritten rest of a write in progress is cut
+// short at once where the connection lets a write resume (TCP, Unix
+// sockets, pipes) and the frame in flight finished, so that the client
+// never reads a cut-off one. The client has goodbyeGrace, or the write
+// timeout where the reading stops at once. s.mu is held.
+func (s *session) tellLocked(notice []byte, closesRead bool) {
+	clear(s.queue)
+	s.queue, s.queued = append(s.queue[:0], notice), len(notice)
+	s.cuts.Add(1)
+	grace := goodbyeGrace
+	if t := s.hub.cfg.WriteTimeout; closesRead && t > grace {
+		grace = t
+	}
+	s.goodbyeBy = s.after(grace)
+	if s.writing && resumesWrites(s.conn) {
+		s.conn.SetWriteDeadline(time.Now()) // interrupt; the writer finishes the frame and sets goodbyeBy
+	} else {
+		s.conn.SetWriteDeadline(s.timeOf(s.goodbyeBy))
+	}
+	if !s.writing {
+		s.writing = true
+		s.writerWG.Add(1)
+		go s.writeLoop()
+	}
+}
+
+// endWith ends the connection from its own Session, on the reader's
+// goroutine (from Handle): the end is reason unless one was decided
+// before, and the rooms it is still in hear farewell ("" for the words of
+// reason) as it quits. What the Session sends afterwards is still
+// delivered (a refusal, IRC's ERROR), and the reader stops once Handle
+// returns.
+func (s *session) endWith(reason Reason, farewell string) {
+	s.closeConn(ending{reason: reason, farewell: farewell}, closeLater, nil)
+}
+
+// departure is how the session leaves its rooms as it ends: a quit,
+// lost unless the client said goodbye or closed its side, in the words
+// of a server's decision if it made one.
+func (e *ending) departure() departure {
+	d := departure{quit: true, lost: e.reason != ReasonQuit && e.reason != ReasonClosed, farewell: e.farewell}
+	if d.farewell == "" {
+		switch e.reason {
+		case ReasonSlowQueue, ReasonSlowWrite:
+			d.farewell = "Did not keep up with the chat"
+		case ReasonKicked:
+			d.farewell = "Disconnected by the server"
+		}
+	}
+	return d
+}
+
+// teardown ends the session, once, on its reader's goroutine, after
+// closeConn: it leaves the rooms, forgets the session, ends the
+// protocol's state (Ender), flushes or drops the queue, closes the
+// connection, waits for the writer, reports the disconnect and, for a
+// detached session, marks it done in the hub's wait group. It returns
+// the error recorded with the reason.
+//
+//go:noinline
+func (s *session) teardown() error {
+	h := s.hub
+	e := s.ending.Load()
+	s.leaveAll(e.departure())
+	h.forget(s)
+	if en, ok := s.state.(Ender); ok {
+		en.End()
+	}
+	s.unclaimAll()
+	if e.reason == ReasonIdle && s.handled == 0 {
+		if t := s.proto.Settings().HelloTimeout; t != 0 {
+			// A person may have been reading the menu: say why it closes.
+			s.Send(s.proto.Notice(noticeNoHello(max(t, 0))))
+		}
+	}
+	// A client that said goodbye, or closed its side (and may still read,
+	// as nc does), or was refused, or timed out, gets what was queued for
+	// it (the lobby's pause, im's farewell, the refusal, IRC's ERROR); one
+	// the server told why it closes gets the notice, unless the hub is
+	// shutting down; a lost one, or one closed at shutdown (which flushed
+	// already), nothing more.
+	var parent context.Context
+	switch e.reason {
+	case ReasonQuit, ReasonClosed, ReasonRefused, ReasonIdle:
+		parent = context.Background()
+	case ReasonKicked, ReasonSlowQueue, ReasonSlowWrite:
+		parent = h.ctx
+	}
+	if parent != nil {
+		ctx, cancel := context.WithTimeout(parent, max(h.cfg.WriteTimeout, time.Second))
+		s.flush(ctx)
+		cancel()
+	}
+	s.mu.Lock()
+	s.closed = true
+	s.queue, s.queued = nil, 0
+	s.mu.Unlock()
+	s.stopOnce.Do(func() { close(s.stop) })
+	s.conn.Close()
+	s.writerWG.Wait()
+
+	if e.reason == ReasonSlowQueue || e.reason == ReasonSlowWrite {
+		h.drops.Add(1)
+		s.report(EventSlowConsumer, "", e.err)
+	}
+	if h.observes(EventDisconnect) {
+		h.observe(Event{Kind: EventDisconnect, Conn: s.id, Protocol: s.proto.Name(), Addr: s.addr, Name: s.name,
+			Reason: e.reason, Text: e.reason.String(), Err: e.err})
+	}
+	if s.detached {
+		h.wg.Done()
+	}
+	return e.err
+}
