@@ -86,9 +86,15 @@ func (h *Hub) Disconnect(id uint64, why string) error {
 // Conns describes the connections the hub serves now.
 func (h *Hub) Conns() []ConnInfo {
 	h.mu.RLock()
-	defer h.mu.RUnlock()
-	out := make([]ConnInfo, 0, len(h.sessions))
+	sessions := make([]*session, 0, len(h.sessions))
 	for _, s := range h.sessions {
+		sessions = append(sessions, s)
+	}
+	h.mu.RUnlock()
+	// Outside h.mu: a TLS connection's state waits for a handshake in
+	// progress, which waits on the client.
+	out := make([]ConnInfo, 0, len(sessions))
+	for _, s := range sessions {
 		out = append(out, ConnInfo{ID: s.id, Protocol: s.proto.Name(), Addr: s.addr, TLS: s.tlsState()})
 	}
 	slices.SortFunc(out, func(a, b ConnInfo) int { return cmp.Compare(a.ID, b.ID) })

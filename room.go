@@ -11,25 +11,43 @@ import (
 )
 
 // enter counts one more local session in the room called name, subscribing
-// the hub to the room's traffic if it is the first.
+// the hub to the room's traffic if it is the first. The Bus's Subscribe
+// (network I/O on a Bus between servers) is made outside h.mu: the room
+// is in h.rooms from the start, and whoever enters it meanwhile waits for
+// its ready, outside h.mu too, so that only the joiners of that room wait.
+// A failed Subscribe fails them all, and takes the room out of h.rooms.
 func (h *Hub) enter(name string) (*room, error) {
 	h.mu.Lock()
-	defer h.mu.Unlock()
 	if e := h.empty[name]; e != nil { // joined in time: it lives on
 		e.timer.Stop()
 		delete(h.empty, name)
 	}
 	r := h.rooms[name]
-	if r == nil {
-		r = &room{name: name, hub: h}
-		unsubscribe, err := h.bus.Subscribe(name, r.deliver)
-		if err != nil {
-			return nil, fmt.Errorf("chat: subscribe to %q: %w", name, err)
+	if r != nil {
+		r.users++
+		h.mu.Unlock()
+		<-r.ready
+		if r.subErr != nil {
+			return nil, r.subErr
 		}
-		r.unsubscribe = unsubscribe
-		h.rooms[name] = r
+		return r, nil
 	}
-	r.users++
+	r = &room{name: name, hub: h, users: 1, ready: make(chan struct{})}
+	h.rooms[name] = r
+	h.mu.Unlock()
+	unsubscribe, err := h.bus.Subscribe(name, r.deliver)
+	if err != nil {
+		r.subErr = fmt.Errorf("chat: subscribe to %q: %w", name, err)
+		// Nobody can have left r (everyone in it waits for ready), so it is
+		// still h.rooms[name].
+		h.mu.Lock()
+		delete(h.rooms, name)
+		h.mu.Unlock()
+		close(r.ready)
+		return nil, r.subErr
+	}
+	r.unsubscribe = unsubscribe
+	close(r.ready)
 	return r, nil
 }
 
@@ -99,16 +117,28 @@ func (s *session) undelivered(err error) {
 // room's traffic comes from the Bus, one message at a time (deliver); the
 // lock is held while a message is queued to the members, which gives every
 // room one order of events that all members see. Queueing never blocks on
-// the network.
+// the network, and no Bus call is made under the lock (DEVELOPING.md).
 type room struct {
 	name        string
 	hub         *Hub
-	users       int    // local sessions in or joining the room; under hub.mu
-	unsubscribe func() // set once by enter
+	users       int           // local sessions in or joining the room; under hub.mu
+	ready       chan struct{} // closed once the hub's Subscribe has returned (enter)
+	subErr      error         // why Subscribe failed; set before ready is closed
+	unsubscribe func()        // set before ready is closed, if Subscribe succeeded
 
 	mu      sync.Mutex
 	members []*session
-	pace    roomPace // the pace of its paced members here (pacebudget.go)
+	joining []*joiner // sessions whose join is not certain yet (join)
+	pace    roomPace  // the pace of its paced members here (pacebudget.go)
+}
+
+// A joiner is a session joining a room, whose join is not certain yet: it
+// is not a member, and what the room delivers meanwhile is held for it,
+// in the room's order, to be queued to it once it is one (admit), or
+// dropped if the join fails. Under the room's lock.
+type joiner struct {
+	s    *session
+	held []Message // each with a Text of its own: a Bus may reuse its buffer
 }
 
 // rendered is a room message in one protocol's words: one or two wire
@@ -241,8 +271,71 @@ func (r *room) deliver(m Message) {
 	default:
 		slow = r.fanoutLocked(skip, &m, &c)
 	}
+	if len(r.joining) > 0 && !h.stopping.Load() {
+		r.holdLocked(skip, &m)
+	}
 	r.mu.Unlock()
 	kickSlow(slow)
+}
+
+// holdLocked keeps m for each joiner of r that would hear it as a member
+// (not its own words; a whisper to it only). The caller holds r.mu.
+func (r *room) holdLocked(skip uint64, m *Message) {
+	var kept Message
+	copied := false
+	for _, j := range r.joining {
+		switch {
+		case m.Kind == MessageWhisper && j.s.name != m.To,
+			m.Kind != MessageWhisper && m.Kind != MessageRenamed && j.s.id == skip:
+			continue
+		}
+		if !copied {
+			kept = *m
+			kept.Text = slices.Clone(m.Text)
+			copied = true
+		}
+		j.held = append(j.held, kept)
+	}
+}
+
+// hold makes s a joiner of r: from now on, r holds what it delivers for s.
+func (r *room) hold(s *session) *joiner {
+	j := &joiner{s: s}
+	r.mu.Lock()
+	r.joining = append(r.joining, j)
+	r.mu.Unlock()
+	return j
+}
+
+// drop forgets j, whose join failed, and what was held for it.
+func (r *room) drop(j *joiner) {
+	r.mu.Lock()
+	r.joining = slices.DeleteFunc(r.joining, func(x *joiner) bool { return x == j })
+	r.mu.Unlock()
+}
+
+// admit makes j's session a member of r, queueing it first what was held
+// for it, in order, so that it hears the room in the room's one order.
+func (r *room) admit(j *joiner) {
+	s := j.s
+	overflowed := false
+	r.mu.Lock()
+	r.joining = slices.DeleteFunc(r.joining, func(x *joiner) bool { return x == j })
+	if !r.hub.stopping.Load() { // else everyone has been told the server is going down
+		for i := range j.held {
+			var c renderCache
+			if !s.deliver(&j.held[i], &c) {
+				overflowed = true
+				break
+			}
+		}
+	}
+	r.members = append(r.members, s)
+	r.pace.join(s)
+	r.mu.Unlock()
+	if overflowed {
+		kickSlow([]*session{s})
+	}
 }
 
 // member returns the local member of r called name, or nil. The caller
@@ -259,7 +352,7 @@ func (r *room) member(name string) *session {
 // join makes s a member of the room called name and tells the members
 // already there (a lobby joiner is told too, as its protocol says). The
 // room must exist, unless create is set: then join creates it, failing with
-// ErrRoomExists if it exists, and s is a member from the moment the room
+// ErrRoomExists if it exists, and s hears the room from the moment it
 // exists, so that it hears everyone who joins after it, however soon; a
 // failed create hears nothing of the room.
 //
@@ -270,7 +363,14 @@ func (r *room) member(name string) *session {
 //
 // accepted, if not nil, runs once the join is certain, before the joiner
 // hears anything of the room and before anyone is told, with the number of
-// members the room has now: the lobby sends its "0" there.
+// members the room has now: the lobby sends its "0" there. It runs in the
+// caller's goroutine with no lock of the hub's held; what the room
+// delivers meanwhile is held for s until it returns.
+//
+// No lock is held across a Bus call: s is a joiner of the room (hold)
+// from before its CreateRoom or Join until it is a member (admit), and
+// the room holds its traffic for s meanwhile, in order, or drops it if the
+// join fails.
 //
 // join adds the room to s.rooms.
 func (h *Hub) join(s *session, name string, create bool, accepted func(members int)) error {
@@ -287,18 +387,10 @@ func (h *Hub) join(s *session, name string, create bool, accepted func(members i
 	if err != nil {
 		return err
 	}
+	j := r.hold(s)
 	if create {
-		// The room's lock is held while the room comes into being, so that
-		// any delivery to it here (a join that raced the create) waits until
-		// s is a member; a create that fails has added no one.
-		r.mu.Lock()
-		err := h.bus.CreateRoom(ctx, name)
-		if err == nil {
-			r.members = append(r.members, s)
-			r.pace.join(s)
-		}
-		r.mu.Unlock()
-		if err != nil {
+		if err := h.bus.CreateRoom(ctx, name); err != nil {
+			r.drop(j)
 			h.exit(r, errors.Is(err, ErrNoSuchRoom))
 			return err
 		}
@@ -314,9 +406,7 @@ func (h *Hub) join(s *session, name string, create bool, accepted func(members i
 		}
 	}
 	if err != nil {
-		if create {
-			r.remove(s)
-		}
+		r.drop(j)
 		h.exit(r, errors.Is(err, ErrNoSuchRoom))
 		return err
 	}
@@ -324,21 +414,15 @@ func (h *Hub) join(s *session, name string, create bool, accepted func(members i
 	// (with a Bus between hubs, that can include lines said just before,
 	// still on their way); then the others are told, and a Bus has the
 	// join in the room's order when publish returns.
-	joined := Message{Kind: MessageJoined, From: s.name, Count: count, Hub: h.id, Conn: s.id}
-	r.mu.Lock()
 	if accepted != nil {
 		accepted(count)
 	}
-	if !create {
-		r.members = append(r.members, s)
-		r.pace.join(s)
-	}
-	r.mu.Unlock()
+	r.admit(j)
 	if s.rooms == nil {
 		s.rooms = s.room0[:0]
 	}
 	s.rooms = append(s.rooms, r)
-	h.publish(r, joined)
+	h.publish(r, Message{Kind: MessageJoined, From: s.name, Count: count, Hub: h.id, Conn: s.id})
 	h.observe(Event{Kind: EventJoin, Conn: s.id, Protocol: s.proto.Name(), Name: s.name, Room: name})
 	return nil
 }
