@@ -368,9 +368,9 @@ func (r *room) member(name string) *session {
 // delivers meanwhile is held for s until it returns.
 //
 // No lock is held across a Bus call: s is a joiner of the room (hold)
-// from before its CreateRoom or Join until it is a member (admit), and
-// the room holds its traffic for s meanwhile, in order, or drops it if the
-// join fails.
+// from before its CreateRoom (or, joining, from its Join) until it is a
+// member (admit), and the room holds its traffic for s meanwhile, in
+// order, or drops it if the join fails.
 //
 // join adds the room to s.rooms.
 func (h *Hub) join(s *session, name string, create bool, accepted func(members int)) error {
@@ -387,8 +387,9 @@ func (h *Hub) join(s *session, name string, create bool, accepted func(members i
 	if err != nil {
 		return err
 	}
-	j := r.hold(s)
+	var j *joiner
 	if create {
+		j = r.hold(s) // hears the room from the moment it exists
 		if err := h.bus.CreateRoom(ctx, name); err != nil {
 			r.drop(j)
 			h.exit(r, errors.Is(err, ErrNoSuchRoom))
@@ -406,14 +407,19 @@ func (h *Hub) join(s *session, name string, create bool, accepted func(members i
 		}
 	}
 	if err != nil {
-		r.drop(j)
+		if j != nil {
+			r.drop(j)
+		}
 		h.exit(r, errors.Is(err, ErrNoSuchRoom))
 		return err
 	}
-	// The joiner gets its reply first and hears the room from here on
-	// (with a Bus between hubs, that can include lines said just before,
-	// still on their way); then the others are told, and a Bus has the
+	// The joiner hears the room from here on (with a Bus between hubs,
+	// that can include lines said just before, still on their way), but
+	// gets its reply first; then the others are told, and a Bus has the
 	// join in the room's order when publish returns.
+	if j == nil {
+		j = r.hold(s)
+	}
 	if accepted != nil {
 		accepted(count)
 	}
