@@ -26,13 +26,14 @@ func (h *Hub) enter(name string) (*room, error) {
 	if r != nil {
 		r.users++
 		h.mu.Unlock()
-		<-r.ready
+		r.ready.Wait()
 		if r.subErr != nil {
 			return nil, r.subErr
 		}
 		return r, nil
 	}
-	r = &room{name: name, hub: h, users: 1, ready: make(chan struct{})}
+	r = &room{name: name, hub: h, users: 1}
+	r.ready.Add(1)
 	h.rooms[name] = r
 	h.mu.Unlock()
 	unsubscribe, err := h.bus.Subscribe(name, r.deliver)
@@ -43,11 +44,11 @@ func (h *Hub) enter(name string) (*room, error) {
 		h.mu.Lock()
 		delete(h.rooms, name)
 		h.mu.Unlock()
-		close(r.ready)
+		r.ready.Done()
 		return nil, r.subErr
 	}
 	r.unsubscribe = unsubscribe
-	close(r.ready)
+	r.ready.Done()
 	return r, nil
 }
 
@@ -121,15 +122,17 @@ func (s *session) undelivered(err error) {
 type room struct {
 	name        string
 	hub         *Hub
-	users       int           // local sessions in or joining the room; under hub.mu
-	ready       chan struct{} // closed once the hub's Subscribe has returned (enter)
-	subErr      error         // why Subscribe failed; set before ready is closed
-	unsubscribe func()        // set before ready is closed, if Subscribe succeeded
+	users       int            // local sessions in or joining the room; under hub.mu
+	ready       sync.WaitGroup // done once the hub's Subscribe has returned (enter)
+	subErr      error          // why Subscribe failed; set before ready is done
+	unsubscribe func()         // set before ready is done, if Subscribe succeeded
 
-	mu      sync.Mutex
-	members []*session
-	joining []*joiner // sessions whose join is not certain yet (join)
-	pace    roomPace  // the pace of its paced members here (pacebudget.go)
+	mu       sync.Mutex
+	members  []*session
+	joining  []joiner  // sessions whose join is not certain yet (join)
+	joining0 [1]joiner // first backing array of joining: joins are made one at a time, mostly
+	joins    uint64    // joiners so far: each joiner's number
+	pace     roomPace  // the pace of its paced members here (pacebudget.go)
 }
 
 // A joiner is a session joining a room, whose join is not certain yet: it
@@ -138,6 +141,7 @@ type room struct {
 // dropped if the join fails. Under the room's lock.
 type joiner struct {
 	s    *session
+	n    uint64    // the joiner's number in the room (a session may join twice at once: from accepted)
 	held []Message // each with a Text of its own: a Bus may reuse its buffer
 }
 
@@ -283,7 +287,8 @@ func (r *room) deliver(m Message) {
 func (r *room) holdLocked(skip uint64, m *Message) {
 	var kept Message
 	copied := false
-	for _, j := range r.joining {
+	for i := range r.joining {
+		j := &r.joining[i]
 		switch {
 		case m.Kind == MessageWhisper && j.s.name != m.To,
 			m.Kind != MessageWhisper && m.Kind != MessageRenamed && j.s.id == skip:
@@ -298,33 +303,47 @@ func (r *room) holdLocked(skip uint64, m *Message) {
 	}
 }
 
-// hold makes s a joiner of r: from now on, r holds what it delivers for s.
-func (r *room) hold(s *session) *joiner {
-	j := &joiner{s: s}
+// hold makes s a joiner of r, and returns its number: from now on, r
+// holds what it delivers for s.
+func (r *room) hold(s *session) uint64 {
 	r.mu.Lock()
-	r.joining = append(r.joining, j)
+	r.joins++
+	n := r.joins
+	if r.joining == nil {
+		r.joining = r.joining0[:0]
+	}
+	r.joining = append(r.joining, joiner{s: s, n: n})
 	r.mu.Unlock()
-	return j
+	return n
 }
 
-// drop forgets j, whose join failed, and what was held for it.
-func (r *room) drop(j *joiner) {
+// takeLocked takes joiner n out of r's joiners and returns what was held
+// for it. The caller holds r.mu.
+func (r *room) takeLocked(n uint64) []Message {
+	i := slices.IndexFunc(r.joining, func(j joiner) bool { return j.n == n })
+	held := r.joining[i].held
+	r.joining = slices.Delete(r.joining, i, i+1) // clears the end: no session kept
+	return held
+}
+
+// drop forgets joiner n, whose join failed, and what was held for it.
+func (r *room) drop(n uint64) {
 	r.mu.Lock()
-	r.joining = slices.DeleteFunc(r.joining, func(x *joiner) bool { return x == j })
+	r.takeLocked(n)
 	r.mu.Unlock()
 }
 
-// admit makes j's session a member of r, queueing it first what was held
-// for it, in order, so that it hears the room in the room's one order.
-func (r *room) admit(j *joiner) {
-	s := j.s
+// admit makes joiner n, session s, a member of r, queueing it first what
+// was held for it, in order, so that it hears the room in the room's one
+// order.
+func (r *room) admit(n uint64, s *session) {
 	overflowed := false
 	r.mu.Lock()
-	r.joining = slices.DeleteFunc(r.joining, func(x *joiner) bool { return x == j })
+	held := r.takeLocked(n)
 	if !r.hub.stopping.Load() { // else everyone has been told the server is going down
-		for i := range j.held {
+		for i := range held {
 			var c renderCache
-			if !s.deliver(&j.held[i], &c) {
+			if !s.deliver(&held[i], &c) {
 				overflowed = true
 				break
 			}
@@ -387,7 +406,7 @@ func (h *Hub) join(s *session, name string, create bool, accepted func(members i
 	if err != nil {
 		return err
 	}
-	var j *joiner
+	var j uint64 // s's number as a joiner of r; 0 until it is one
 	if create {
 		j = r.hold(s) // hears the room from the moment it exists
 		if err := h.bus.CreateRoom(ctx, name); err != nil {
@@ -407,7 +426,7 @@ func (h *Hub) join(s *session, name string, create bool, accepted func(members i
 		}
 	}
 	if err != nil {
-		if j != nil {
+		if j != 0 {
 			r.drop(j)
 		}
 		h.exit(r, errors.Is(err, ErrNoSuchRoom))
@@ -417,13 +436,13 @@ func (h *Hub) join(s *session, name string, create bool, accepted func(members i
 	// that can include lines said just before, still on their way), but
 	// gets its reply first; then the others are told, and a Bus has the
 	// join in the room's order when publish returns.
-	if j == nil {
+	if j == 0 {
 		j = r.hold(s)
 	}
 	if accepted != nil {
 		accepted(count)
 	}
-	r.admit(j)
+	r.admit(j, s)
 	if s.rooms == nil {
 		s.rooms = s.room0[:0]
 	}
