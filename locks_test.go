@@ -2,7 +2,9 @@ package chat
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
+	"net"
 	"runtime"
 	"slices"
 	"sync"
@@ -258,4 +260,65 @@ func TestSubscribeFailsItsJoiners(t *testing.T) {
 		t.Errorf("Stats = %+v, want 1 room, 1 member", st)
 	}
 	h.leave(carol, carol.rooms[0], departure{})
+}
+
+// handshakingTransport serves its first connection as a TLS connection
+// whose handshake is under way: its ConnectionState waits, as a
+// tls.Conn's does, until the test ends the handshake.
+type handshakingTransport struct {
+	Transport
+	first  atomic.Bool
+	asked  chan struct{} // told when ConnectionState starts waiting
+	finish chan struct{} // closed to end the handshake
+}
+
+func (t *handshakingTransport) Accept() (net.Conn, error) {
+	c, err := t.Transport.Accept()
+	if err == nil && t.first.CompareAndSwap(false, true) {
+		c = &handshakingConn{Conn: c, t: t}
+	}
+	return c, err
+}
+
+type handshakingConn struct {
+	net.Conn
+	t *handshakingTransport
+}
+
+func (c *handshakingConn) ConnectionState() tls.ConnectionState {
+	c.t.asked <- struct{}{}
+	<-c.t.finish
+	return tls.ConnectionState{HandshakeComplete: true}
+}
+
+// TestConnsWaitsOutsideTheHubLock: Conns, which waits for a TLS
+// connection's handshake to say its state, waits without the hub's lock:
+// meanwhile new connections are served, and Stats answers.
+func TestConnsWaitsOutsideTheHubLock(t *testing.T) {
+	log := newEventLog()
+	h := NewHub(Config{Observer: log})
+	tr := &handshakingTransport{asked: make(chan struct{}, 1), finish: make(chan struct{})}
+	mt := serveWith(t, h, func(mt Transport) error {
+		tr.Transport = mt
+		return h.Serve(tr)
+	})
+	var finish sync.Once
+	t.Cleanup(func() { finish.Do(func() { close(tr.finish) }) }) // before the hub's Shutdown
+
+	dial(t, h, mt) // the connection in its handshake
+	log.waitFor(t, EventConnect)
+	conns := make(chan []ConnInfo, 1)
+	go func() { conns <- h.Conns() }()
+	select {
+	case <-tr.asked:
+	case <-time.After(testTimeout):
+		t.Fatalf("Conns did not ask the connection for its state")
+	}
+	within(t, "Stats", func() { h.Stats() })
+	alice := join(t, h, mt, "alice", "r")
+	alice.quiet()
+	finish.Do(func() { close(tr.finish) })
+	if got := <-conns; len(got) != 1 || got[0].TLS == nil {
+		t.Errorf("Conns = %+v, want the one TLS connection", got)
+	}
 }
