@@ -322,3 +322,34 @@ func TestConnsWaitsOutsideTheHubLock(t *testing.T) {
 		t.Errorf("Conns = %+v, want the one TLS connection", got)
 	}
 }
+
+// TestAcceptedPanics: a protocol whose accepted panics (a bug, which ends
+// its connection) leaves its connection a member of the room, to leave it
+// as the connection ends, and the room serving everyone else.
+func TestAcceptedPanics(t *testing.T) {
+	ctx := context.Background()
+	h := NewHub(Config{})
+	t.Cleanup(func() {
+		if !t.Failed() { // else the room may be locked for good
+			h.Shutdown(ctx)
+		}
+	})
+	s := &session{hub: h, id: h.nextID.Add(1), proto: CS168, name: "alice", writing: true}
+	func() {
+		defer func() {
+			if p := recover(); p != "bug" {
+				t.Errorf("join recovered %v, want the panic of accepted", p)
+			}
+		}()
+		h.join(s, "r", true, func(int) { panic("bug") })
+	}()
+	within(t, "Notice", func() {
+		if err := h.Notice(ctx, "r", "still here"); err != nil {
+			t.Errorf("Notice: %v", err)
+		}
+	})
+	if len(s.rooms) != 1 || len(s.rooms[0].joining) != 0 {
+		t.Fatalf("after the panic alice is in %d rooms, and the room has %d joiners", len(s.rooms), len(s.rooms[0].joining))
+	}
+	h.leave(s, s.rooms[0], departure{})
+}

@@ -439,17 +439,27 @@ func (h *Hub) join(s *session, name string, create bool, accepted func(members i
 	if j == 0 {
 		j = r.hold(s)
 	}
-	if accepted != nil {
-		accepted(count)
-	}
-	r.admit(j, s)
-	if s.rooms == nil {
-		s.rooms = s.room0[:0]
-	}
-	s.rooms = append(s.rooms, r)
+	h.accept(s, r, j, accepted, count)
 	h.publish(r, Message{Kind: MessageJoined, From: s.name, Count: count, Hub: h.id, Conn: s.id})
 	h.observe(Event{Kind: EventJoin, Conn: s.id, Protocol: s.proto.Name(), Name: s.name, Room: name})
 	return nil
+}
+
+// accept runs accepted, then makes joiner j, session s, a member of r
+// and adds r to s.rooms: even if accepted panics (a protocol's bug, which
+// ends the connection), so that s leaves r as its connection ends and the
+// room holds nothing more for it.
+func (h *Hub) accept(s *session, r *room, j uint64, accepted func(members int), count int) {
+	defer func() {
+		r.admit(j, s)
+		if s.rooms == nil {
+			s.rooms = s.room0[:0]
+		}
+		s.rooms = append(s.rooms, r)
+	}()
+	if accepted != nil {
+		accepted(count)
+	}
 }
 
 // remove takes s out of r's local members.
