@@ -223,7 +223,7 @@ func (h *Hub) register(conn net.Conn, p Protocol) (*session, error) {
 	h.mu.Lock()
 	if h.stopping.Load() {
 		h.mu.Unlock()
-		conn.Close() // outside h.mu: closing TLS or a WebSocket writes
+		conn.Close()
 		return nil, ErrHubClosed
 	}
 	var full error

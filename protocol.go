@@ -193,7 +193,7 @@ type Conn interface {
 	// goroutine with no lock of the hub's held (what the room says
 	// meanwhile waits for it), so it may send to the connection and call
 	// any method of Conn; the connection is in room only once Join
-	// returns, so a Say to room from accepted fails. A connection may be in
+	// returns (a Say to room from accepted fails with ErrNotInRoom). A connection may be in
 	// several rooms, up to Limits().MaxRoomsPerConn (ErrTooManyRooms), and
 	// may create only so many within Config.EmptyRoomTTL (ErrTooManyRooms
 	// too); a room is not created when Config.MaxRooms exist (ErrRoomsFull).
