@@ -192,9 +192,9 @@ type Conn interface {
 	// with the number of members the room has now. It runs in the calling
 	// goroutine with no lock of the hub's held (what the room says
 	// meanwhile waits for it), so it may send to the connection and call
-	// any method of Conn; the connection is in room only once Join
-	// returns (a Say to room from accepted fails with ErrNotInRoom). A connection may be in
-	// several rooms, up to Limits().MaxRoomsPerConn (ErrTooManyRooms), and
+	// any method of Conn; the connection is in room only once accepted
+	// has returned (a Say to room from it fails with ErrNotInRoom). A
+	// connection may be in several rooms, up to Limits().MaxRoomsPerConn (ErrTooManyRooms), and
 	// may create only so many within Config.EmptyRoomTTL (ErrTooManyRooms
 	// too); a room is not created when Config.MaxRooms exist (ErrRoomsFull).
 	Join(room string, create bool, accepted func(members int)) error
