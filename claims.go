@@ -87,18 +87,35 @@ func (v *claimsOf) Claim(scope, name string) error {
 }
 
 // claimScope returns the hub's copy of scope's name, making sure that the
-// room of scope exists: it makes it on this hub's first claim there.
+// room of scope exists: it makes it on this hub's first claim there. The
+// Bus's CreateRoom is asked outside claimMu (it may be network I/O); two
+// first claims at once both ask, and one finds the room made.
 func (h *Hub) claimScope(ctx context.Context, scope string) (*string, error) {
 	h.claimMu.Lock()
-	defer h.claimMu.Unlock()
-	if i := slices.IndexFunc(h.claimScopes, func(s *string) bool { return *s == scope }); i >= 0 {
-		return h.claimScopes[i], nil
+	kept := h.keptScopeLocked(scope)
+	h.claimMu.Unlock()
+	if kept != nil {
+		return kept, nil
 	}
 	if err := h.bus.CreateRoom(ctx, claimRoom(scope)); err != nil && !errors.Is(err, ErrRoomExists) {
 		return nil, err
 	}
+	h.claimMu.Lock()
+	defer h.claimMu.Unlock()
+	if kept := h.keptScopeLocked(scope); kept != nil {
+		return kept, nil
+	}
 	h.claimScopes = append(h.claimScopes, &scope)
 	return &scope, nil
+}
+
+// keptScopeLocked returns the hub's copy of scope's name, nil if it has
+// none. h.claimMu is held.
+func (h *Hub) keptScopeLocked(scope string) *string {
+	if i := slices.IndexFunc(h.claimScopes, func(s *string) bool { return *s == scope }); i >= 0 {
+		return h.claimScopes[i]
+	}
+	return nil
 }
 
 // Unclaim gives up s's name in scope, if it has one.

@@ -189,9 +189,13 @@
 // while the queue has something in it, writes everything queued in one call
 // (writev on TCP). A broadcast renders its frame once per protocol and
 // shares the bytes among the recipients. Each room has one lock, held only
-// while messages are queued (never during network I/O or an Observer
-// call), which gives each room one order of events that all members see
-// (with a Bus between hubs, the order the Bus delivers in).
+// while messages are rendered and queued (never during network I/O, a Bus
+// call, an Observer call or Conn.Join's accepted), which gives each room
+// one order of events that all members see (with a Bus between hubs, the
+// order the Bus delivers in). The hub's own lock is never held across
+// network I/O or a Bus call either: a Bus slow to subscribe or to create
+// a room holds up only the connections joining that room.
+// DEVELOPING.md in the repository writes the locks and their order down.
 //
 // # Several servers as one: the Bus
 //

@@ -104,9 +104,11 @@ func (h *Hub) Conns() []ConnInfo {
 		sessions = append(sessions, s)
 	}
 	h.mu.RUnlock()
-	out := make([]ConnInfo, len(sessions))
-	for i, s := range sessions {
-		out[i] = ConnInfo{ID: s.id, Protocol: s.proto.Name(), Addr: s.addr, Name: s.sharedName(), TLS: s.tlsState()}
+	// Outside h.mu: a TLS connection's state waits for a handshake in
+	// progress, which waits on the client.
+	out := make([]ConnInfo, 0, len(sessions))
+	for _, s := range sessions {
+		out = append(out, ConnInfo{ID: s.id, Protocol: s.proto.Name(), Addr: s.addr, Name: s.sharedName(), TLS: s.tlsState()})
 	}
 	slices.SortFunc(out, func(a, b ConnInfo) int { return cmp.Compare(a.ID, b.ID) })
 	return out

@@ -223,8 +223,12 @@ type Conn interface {
 	// this connection's name, compared by NameKey (so "Bob", "ｂｏｂ" and
 	// "bօb" have bob's name). accepted, if not nil, runs once the join is
 	// certain, before the joiner hears anything of the room and before the
-	// others are told, with the number of members the room has now. A
-	// connection may be in several rooms, up to Rule().MaxRoomsPerConn
+	// others are told, with the number of members the room has now. It
+	// runs in the calling goroutine with no lock of the hub's held (what
+	// the room says meanwhile waits for it), so it may send to the
+	// connection and call any method of Conn; the connection is in room
+	// only once accepted has returned (a Post to room from it fails with
+	// ErrNotInRoom). A connection may be in several rooms, up to Rule().MaxRoomsPerConn
 	// (ErrTooManyRooms), and may create only so many within
 	// Config.EmptyRoomTTL (ErrTooManyRooms too); a room is not created
 	// when Config.MaxRooms exist (ErrRoomsFull). Joining a room the

@@ -11,25 +11,44 @@ import (
 )
 
 // enter counts one more local session in the room called name, subscribing
-// the hub to the room's traffic if it is the first.
+// the hub to the room's traffic if it is the first. The Bus's Subscribe
+// (network I/O on a Bus between servers) is made outside h.mu: the room
+// is in h.rooms from the start, and whoever enters it meanwhile waits for
+// its ready, outside h.mu too, so that only the joiners of that room wait.
+// A failed Subscribe fails them all, and takes the room out of h.rooms.
 func (h *Hub) enter(name string) (*room, error) {
 	h.mu.Lock()
-	defer h.mu.Unlock()
 	if e := h.empty[name]; e != nil { // joined in time: it lives on
 		e.timer.Stop()
 		delete(h.empty, name)
 	}
 	r := h.rooms[name]
-	if r == nil {
-		r = &room{name: name, hub: h}
-		unsubscribe, err := h.bus.Subscribe(name, r.deliver)
-		if err != nil {
-			return nil, fmt.Errorf("chat: subscribe to %q: %w", name, err)
+	if r != nil {
+		r.users++
+		h.mu.Unlock()
+		r.ready.Wait()
+		if r.subErr != nil {
+			return nil, r.subErr
 		}
-		r.unsubscribe = unsubscribe
-		h.rooms[name] = r
+		return r, nil
 	}
-	r.users++
+	r = &room{name: name, hub: h, users: 1}
+	r.ready.Add(1)
+	h.rooms[name] = r
+	h.mu.Unlock()
+	unsubscribe, err := h.bus.Subscribe(name, r.deliver)
+	if err != nil {
+		r.subErr = fmt.Errorf("chat: subscribe to %q: %w", name, err)
+		// Nobody can have left r (everyone in it waits for ready), so it is
+		// still h.rooms[name].
+		h.mu.Lock()
+		delete(h.rooms, name)
+		h.mu.Unlock()
+		r.ready.Done()
+		return nil, r.subErr
+	}
+	r.unsubscribe = unsubscribe
+	r.ready.Done()
 	return r, nil
 }
 
@@ -100,16 +119,31 @@ func (s *session) undelivered(err error) {
 // room's traffic comes from the Bus, one message at a time (deliver); the
 // lock is held while a message is queued to the members, which gives every
 // room one order of events that all members see. Queueing never blocks on
-// the network.
+// the network, and no Bus call is made under the lock (DEVELOPING.md).
 type room struct {
 	name        string
 	hub         *Hub
-	users       int    // local sessions in or joining the room; under hub.mu
-	unsubscribe func() // set once by enter
+	users       int            // local sessions in or joining the room; under hub.mu
+	ready       sync.WaitGroup // done once the hub's Subscribe has returned (enter)
+	subErr      error          // why Subscribe failed; set before ready is done
+	unsubscribe func()         // set before ready is done, if Subscribe succeeded
 
-	mu      sync.Mutex
-	members []*session
-	pace    roomPace // the pace of its paced members here (pacebudget.go)
+	mu       sync.Mutex
+	members  []*session
+	joining  []joiner  // sessions whose join is not certain yet (join)
+	joining0 [1]joiner // first backing array of joining: joins are made one at a time, mostly
+	joins    uint64    // joiners so far: each joiner's number
+	pace     roomPace  // the pace of its paced members here (pacebudget.go)
+}
+
+// A joiner is a session joining a room, whose join is not certain yet: it
+// is not a member, and what the room delivers meanwhile is held for it,
+// in the room's order, to be queued to it once it is one (admit), or
+// dropped if the join fails. Under the room's lock.
+type joiner struct {
+	s    *session
+	n    uint64    // the joiner's number in the room (a session may join twice at once: from accepted)
+	held []Message // each with a Text of its own: a Bus may reuse its buffer
 }
 
 // rendered is a room message in one protocol's words: one or two wire
@@ -241,8 +275,86 @@ func (r *room) deliver(m Message) {
 	default:
 		slow = r.fanoutLocked(skip, &m, &c)
 	}
+	if len(r.joining) > 0 && !h.stopping.Load() {
+		r.holdLocked(skip, &m)
+	}
 	r.mu.Unlock()
 	kickSlow(slow)
+}
+
+// holdLocked keeps m for each joiner of r that would hear it as a member
+// (not its own words; a whisper to it only). The caller holds r.mu.
+func (r *room) holdLocked(skip uint64, m *Message) {
+	var kept Message
+	copied := false
+	for i := range r.joining {
+		j := &r.joining[i]
+		switch {
+		case m.Kind == MessageWhisper && j.s.name != m.To,
+			m.Kind != MessageWhisper && m.Kind != MessageRenamed && j.s.id == skip:
+			continue
+		}
+		if !copied {
+			kept = *m
+			kept.Text = slices.Clone(m.Text)
+			copied = true
+		}
+		j.held = append(j.held, kept)
+	}
+}
+
+// hold makes s a joiner of r, and returns its number: from now on, r
+// holds what it delivers for s.
+func (r *room) hold(s *session) uint64 {
+	r.mu.Lock()
+	r.joins++
+	n := r.joins
+	if r.joining == nil {
+		r.joining = r.joining0[:0]
+	}
+	r.joining = append(r.joining, joiner{s: s, n: n})
+	r.mu.Unlock()
+	return n
+}
+
+// takeLocked takes joiner n out of r's joiners and returns what was held
+// for it. The caller holds r.mu.
+func (r *room) takeLocked(n uint64) []Message {
+	i := slices.IndexFunc(r.joining, func(j joiner) bool { return j.n == n })
+	held := r.joining[i].held
+	r.joining = slices.Delete(r.joining, i, i+1) // clears the end: no session kept
+	return held
+}
+
+// drop forgets joiner n, whose join failed, and what was held for it.
+func (r *room) drop(n uint64) {
+	r.mu.Lock()
+	r.takeLocked(n)
+	r.mu.Unlock()
+}
+
+// admit makes joiner n, session s, a member of r, queueing it first what
+// was held for it, in order, so that it hears the room in the room's one
+// order.
+func (r *room) admit(n uint64, s *session) {
+	overflowed := false
+	r.mu.Lock()
+	held := r.takeLocked(n)
+	if !r.hub.stopping.Load() { // else everyone has been told the server is going down
+		for i := range held {
+			var c renderCache
+			if !s.deliver(&held[i], &c) {
+				overflowed = true
+				break
+			}
+		}
+	}
+	r.members = append(r.members, s)
+	r.pace.join(s)
+	r.mu.Unlock()
+	if overflowed {
+		kickSlow([]*session{s})
+	}
 }
 
 // member returns the local member of r called name, or nil. The caller
@@ -259,7 +371,7 @@ func (r *room) member(name string) *session {
 // join makes s a member of the room called name and tells the members
 // already there (a lobby joiner is told too, as its protocol says). The
 // room must exist, unless create is set: then join creates it, failing with
-// ErrRoomExists if it exists, and s is a member from the moment the room
+// ErrRoomExists if it exists, and s hears the room from the moment it
 // exists, so that it hears everyone who joins after it, however soon; a
 // failed create hears nothing of the room.
 //
@@ -270,7 +382,14 @@ func (r *room) member(name string) *session {
 //
 // accepted, if not nil, runs once the join is certain, before the joiner
 // hears anything of the room and before anyone is told, with the number of
-// members the room has now: the lobby sends its "0" there.
+// members the room has now: the lobby sends its "0" there. It runs in the
+// caller's goroutine with no lock of the hub's held; what the room
+// delivers meanwhile is held for s until it returns.
+//
+// No lock is held across a Bus call: s is a joiner of the room (hold)
+// from before its CreateRoom (or, joining, from its Join) until it is a
+// member (admit), and the room holds its traffic for s meanwhile, in
+// order, or drops it if the join fails.
 //
 // join adds the room to s.rooms.
 func (h *Hub) join(s *session, name string, create bool, accepted func(members int)) error {
@@ -287,18 +406,11 @@ func (h *Hub) join(s *session, name string, create bool, accepted func(members i
 	if err != nil {
 		return err
 	}
+	var j uint64 // s's number as a joiner of r; 0 until it is one
 	if create {
-		// The room's lock is held while the room comes into being, so that
-		// any delivery to it here (a join that raced the create) waits until
-		// s is a member; a create that fails has added no one.
-		r.mu.Lock()
-		err := h.bus.CreateRoom(ctx, name)
-		if err == nil {
-			r.members = append(r.members, s)
-			r.pace.join(s)
-		}
-		r.mu.Unlock()
-		if err != nil {
+		j = r.hold(s) // hears the room from the moment it exists
+		if err := h.bus.CreateRoom(ctx, name); err != nil {
+			r.drop(j)
 			h.exit(r, errors.Is(err, ErrNoSuchRoom))
 			return err
 		}
@@ -314,33 +426,40 @@ func (h *Hub) join(s *session, name string, create bool, accepted func(members i
 		}
 	}
 	if err != nil {
-		if create {
-			r.remove(s)
+		if j != 0 {
+			r.drop(j)
 		}
 		h.exit(r, errors.Is(err, ErrNoSuchRoom))
 		return err
 	}
-	// The joiner gets its reply first and hears the room from here on
-	// (with a Bus between hubs, that can include lines said just before,
-	// still on their way); then the others are told, and a Bus has the
+	// The joiner hears the room from here on (with a Bus between hubs,
+	// that can include lines said just before, still on their way), but
+	// gets its reply first; then the others are told, and a Bus has the
 	// join in the room's order when publish returns.
-	joined := Message{Kind: MessageJoined, From: s.name, Count: count, Hub: h.id, Conn: s.id}
-	r.mu.Lock()
+	if j == 0 {
+		j = r.hold(s)
+	}
+	h.accept(s, r, j, accepted, count)
+	h.publish(s, r, Message{Kind: MessageJoined, From: s.name, Count: count, Hub: h.id, Conn: s.id})
+	h.observe(Event{Kind: EventJoin, Conn: s.id, Protocol: s.proto.Name(), Addr: s.addr, Name: s.name, Room: name})
+	return nil
+}
+
+// accept runs accepted, then makes joiner j, session s, a member of r
+// and adds r to s.rooms: even if accepted panics (a protocol's bug, which
+// ends the connection), so that s leaves r as its connection ends and the
+// room holds nothing more for it.
+func (h *Hub) accept(s *session, r *room, j uint64, accepted func(members int), count int) {
+	defer func() {
+		r.admit(j, s)
+		if s.rooms == nil {
+			s.rooms = s.room0[:0]
+		}
+		s.rooms = append(s.rooms, r)
+	}()
 	if accepted != nil {
 		accepted(count)
 	}
-	if !create {
-		r.members = append(r.members, s)
-		r.pace.join(s)
-	}
-	r.mu.Unlock()
-	if s.rooms == nil {
-		s.rooms = s.room0[:0]
-	}
-	s.rooms = append(s.rooms, r)
-	h.publish(s, r, joined)
-	h.observe(Event{Kind: EventJoin, Conn: s.id, Protocol: s.proto.Name(), Addr: s.addr, Name: s.name, Room: name})
-	return nil
 }
 
 // remove takes s out of r's local members.
