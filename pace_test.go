@@ -120,7 +120,11 @@ func TestPaceRule(t *testing.T) {
 func TestLongLinesKeepTheLobbyPace(t *testing.T) {
 	t.Parallel()
 	events := newEventLog()
-	const queue = 8 << 10
+	// The queue is as large as the test allows: the senders' first burst
+	// (3 × 40 lines of 190 bytes) must overflow it unpaced, while the room's
+	// burst (half the queue) leaves the lobby member's writer room to lag
+	// on a loaded machine.
+	const queue = 16 << 10
 	h := NewHub(Config{MaxQueueBytes: queue, Observer: events})
 	lobby := NewLobby(LobbyOptions{Pause: 40 * time.Millisecond}) // 25 KiB/s
 	read := lobbyMember(t, h, lobby)
