@@ -12,7 +12,7 @@
 //	hub := chat.NewHub(chat.Config{})
 //	ln, _ := chat.ListenTCP(ctx, ":55555")
 //	go hub.Serve(ln)                      // cs168, the default Protocol
-//	go hub.ServeProtocol(ln2, chat.Lobby) // another protocol, same rooms
+//	go hub.ServeProtocol(ln2, lobby.Default) // another protocol, same rooms
 //	...
 //	hub.Shutdown(ctx) // Serve returns ErrHubClosed
 //
