@@ -8,10 +8,10 @@ import (
 
 // roomPace is a room's share of its paced members' pace: a lobby member
 // is written at most its protocol's MaxMessage bytes (and minPauseDivisor
-// messages) per pause (the pacing rule, paceLog.gap), so a room whose senders, each
-// within its own flood allowance, say more than that together would fill
-// the member's queue however promptly it reads, and it would be dropped
-// as a slow consumer. While a room has paced members on this hub, the
+// messages) per pause (the pacing rule, paceLog.gap), so a room whose
+// senders, each within its own flood allowance, say more than that
+// together would fill the member's queue however promptly it reads, and
+// it would be dropped as a slow consumer. While a room has paced members on this hub, the
 // lines said into it from this hub draw on a budget that refills at the
 // pace the slowest of them is written at, with a burst of half a queue;
 // a sender that finds it spent waits, as for its own flood control (its

@@ -51,6 +51,11 @@ func (mr *Reader) ReadMessage() ([]byte, error) {
 	}
 }
 
+// A Reader is a chat.Resumer: the hub parks (or hands off) the reading
+// of a quiet lobby connection. Said here so that a change to Resumer's
+// method set breaks the build rather than the parking.
+var _ chat.Resumer = (*Reader)(nil)
+
 // Resumes reports that a Reader reads on after a deadline (it has
 // no partial messages to lose): a chat.Resumer.
 func (mr *Reader) Resumes() bool { return true }
