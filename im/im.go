@@ -31,13 +31,13 @@ const (
 	KindError   = "ERROR"   // ERROR <text>: your command failed; nothing changed
 )
 
-// imCommands is the command table; /help is generated from it. A command
+// commands is the command table; /help is generated from it. A command
 // whose ready is set needs a username first.
-var imCommands []wire.Command[im]
+var commands []wire.Command[im]
 
 func init() {
 	named := func(m *im) bool { return m.chatting }
-	imCommands = []wire.Command[im]{
+	commands = []wire.Command[im]{
 		{Name: "/nick", Aliases: []string{"/name"}, Usage: "/nick NAME", Help: "choose a new name; everyone is told", Ready: named, Run: (*im).nick},
 		{Name: "/who", Aliases: []string{"/users", "/list"}, Usage: "/who", Help: "list the users online", Ready: named, Run: (*im).who},
 		{Name: "/whisper", Aliases: []string{"/w", "/msg"}, Usage: "/whisper NAME MESSAGE", Help: "send MESSAGE to NAME only", Ready: named, Run: (*im).whisper},
@@ -98,7 +98,7 @@ func (m *im) Handle(frame []byte) bool {
 	}
 	if msg[0] == '/' && !bytes.HasPrefix(msg, []byte("//")) {
 		word, args, _ := strings.Cut(string(msg), " ")
-		switch cmd := wire.Lookup(imCommands, word); {
+		switch cmd := wire.Lookup(commands, word); {
 		case cmd == nil:
 			m.fail(word, fmt.Sprintf("Unknown command %s. Type /help for the commands.", word), chat.ErrUnknownCommand)
 		case cmd.Ready != nil && !cmd.Ready(m):
@@ -207,7 +207,7 @@ func (m *im) whisper(args string) bool {
 
 func (m *im) help(string) bool {
 	var out []byte
-	for _, c := range imCommands {
+	for _, c := range commands {
 		line := KindHelp + " " + c.Usage + ": " + c.Help
 		if len(c.Aliases) > 0 {
 			line += " (also " + strings.Join(c.Aliases, ", ") + ")"

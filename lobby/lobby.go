@@ -32,11 +32,11 @@ const (
 
 // The protocol's fixed texts.
 const (
-	lobbyNewRoom     = "You have joined a new room."
-	lobbyJoinedRoom  = " has joined the room."
-	lobbyLeftRoom    = " has left the room."
-	lobbyDropped     = " has been disconnected."
-	lobbyUsersHeader = "Users in this room:"
+	newRoom     = "You have joined a new room."
+	joinedRoom  = " has joined the room."
+	leftRoom    = " has left the room."
+	dropped     = " has been disconnected."
+	usersHeader = "Users in this room:"
 )
 
 // Default is the lobby protocol as the course has it: a pause of
@@ -116,16 +116,16 @@ type lobby struct {
 	in     bool   // in the chosen room
 }
 
-// lobbyCommands is the command table. The lobby's grammar is exact ("/list"
+// commands is the command table. The lobby's grammar is exact ("/list"
 // alone, "/join ROOM" as two words), so a command gets the whole message,
 // and what does not match its form is a "1" (or, in a room, chat).
-var lobbyCommands []wire.Command[lobby]
+var commands []wire.Command[lobby]
 
 func init() {
 	inLobby := func(l *lobby) bool { return l.chosen == "" }
 	choosing := func(l *lobby) bool { return l.chosen != "" && !l.in }
 	inRoom := func(l *lobby) bool { return l.in }
-	lobbyCommands = []wire.Command[lobby]{
+	commands = []wire.Command[lobby]{
 		{Name: "/logout", Run: (*lobby).logout},
 		{Name: "/list", Ready: inLobby, Run: (*lobby).list},
 		{Name: "/join", Ready: inLobby, Run: (*lobby).join},
@@ -140,7 +140,7 @@ func (l *lobby) Handle(raw []byte) bool {
 		return false // an empty message leaves the room
 	}
 	if fields := strings.Fields(msg); len(fields) > 0 {
-		if cmd := wire.Lookup(lobbyCommands, fields[0]); cmd != nil && (cmd.Ready == nil || cmd.Ready(l)) {
+		if cmd := wire.Lookup(commands, fields[0]); cmd != nil && (cmd.Ready == nil || cmd.Ready(l)) {
 			return cmd.Run(l, msg)
 		}
 	}
@@ -197,7 +197,7 @@ func (l *lobby) nick(msg string) bool {
 	accepted := func(n int) {
 		l.c.Send([]byte(OK))
 		if n <= 1 {
-			l.c.Send([]byte(lobbyNewRoom))
+			l.c.Send([]byte(newRoom))
 			return
 		}
 		joined, count := render(&chat.Message{Kind: chat.MessageJoined, From: args[1], Count: n})
@@ -230,7 +230,7 @@ func (l *lobby) who(msg string) bool {
 		l.c.Failed("/who", "", err)
 		return true
 	}
-	l.c.Send([]byte(lobbyUsersHeader))
+	l.c.Send([]byte(usersHeader))
 	for _, n := range names {
 		l.c.Send([]byte(n))
 	}
@@ -277,23 +277,23 @@ func alnum(s string) bool {
 func render(d *chat.Message) (msg, more []byte) {
 	switch d.Kind {
 	case chat.MessageJoined:
-		return []byte(d.From + lobbyJoinedRoom), []byte("There are " + strconv.Itoa(d.Count) + " people in the room.")
+		return []byte(d.From + joinedRoom), []byte("There are " + strconv.Itoa(d.Count) + " people in the room.")
 	case chat.MessageLeft:
 		if d.Lost {
-			return []byte(d.From + lobbyDropped), nil
+			return []byte(d.From + dropped), nil
 		}
-		return []byte(d.From + lobbyLeftRoom), nil
+		return []byte(d.From + leftRoom), nil
 	case chat.MessageRenamed:
 		return []byte(d.From + " is now known as " + d.To + "."), nil
 	case chat.MessageWhisper:
-		return lobbyLine(d.From+" (whisper)> ", d.PlainText())
+		return prefixedLine(d.From+" (whisper)> ", d.PlainText())
 	case chat.MessageNotice:
 		return slices.Clone(d.Text[:wire.Cut(d.Text, MaxMessage)]), nil
 	}
-	return lobbyLine(d.From+"> ", d.PlainText())
+	return prefixedLine(d.From+"> ", d.PlainText())
 }
 
-// lobbyLine encodes a chat line behind its prefix ("NAME> ") as lobby
+// prefixedLine encodes a chat line behind its prefix ("NAME> ") as lobby
 // messages of at most MaxMessage bytes, the prefix counted: one message
 // when it fits, as the course's server sends it; else two, the second
 // repeating the prefix, so that no message a member reads starts with
@@ -302,7 +302,7 @@ func render(d *chat.Message) (msg, more []byte) {
 // sequences; text that two messages do not hold (only an embedding
 // program's lines can be that long: every protocol's own are shorter) is
 // cut off.
-func lobbyLine(prefix string, text []byte) (msg, more []byte) {
+func prefixedLine(prefix string, text []byte) (msg, more []byte) {
 	room := max(MaxMessage-len(prefix), 1)
 	n := wire.Cut(text, room)
 	msg = make([]byte, 0, len(prefix)+n)
