@@ -46,8 +46,8 @@ type Config struct {
 	// whole message; one that opens and never speaks is closed. The cs168
 	// and im clients send the user's name as soon as they connect. A
 	// protocol may set its own (Settings.HelloTimeout: the lobby's clients
-	// ask their person first, 5 minutes by default, see LobbyOptions). Zero means 30 s;
-	// negative means no limit.
+	// ask their person first, 5 minutes by default, see lobby.Options).
+	// Zero means 30 s; negative means no limit.
 	HelloTimeout time.Duration
 
 	// MaxSilentConns bounds the connections that have not yet sent their

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"net"
+
+	"github.com/framechat/chat/internal/wire"
 )
 
 // The cs168 protocol's fixed server texts, exactly as the course's graders
@@ -79,32 +81,18 @@ type cs168 struct {
 
 // cs168Commands is the command table. A command's argument is its first
 // word; a command that needs one and has none gets its usage text.
-var cs168Commands []command[cs168]
+var cs168Commands []wire.Command[cs168]
 
 func init() {
-	cs168Commands = []command[cs168]{
-		{name: "/join", usage: cs168JoinNeedsArg, run: (*cs168).join},
-		{name: "/create", usage: cs168CreateNeedsArg, run: (*cs168).create},
-		{name: "/list", run: (*cs168).list},
+	cs168Commands = []wire.Command[cs168]{
+		{Name: "/join", Usage: cs168JoinNeedsArg, Run: (*cs168).join},
+		{Name: "/create", Usage: cs168CreateNeedsArg, Run: (*cs168).create},
+		{Name: "/list", Run: (*cs168).list},
 	}
 }
 
-// trimFrame strips all trailing whitespace and NULs: some clients put the
-// newline typed on stdin inside the frame, some pad with NULs.
-func trimFrame(b []byte) []byte {
-	// A loop, not bytes.TrimRight with a cutset: that builds a lookup
-	// table on every call, and this runs on every inbound message.
-	n := len(b)
-	for n > 0 {
-		switch b[n-1] {
-		case ' ', '\t', '\r', '\n', '\v', '\f', 0:
-			n--
-			continue
-		}
-		break
-	}
-	return b[:n]
-}
+// trimFrame strips all trailing whitespace and NULs (wire.Trim).
+func trimFrame(b []byte) []byte { return wire.Trim(b) }
 
 func (x *cs168) Handle(frame []byte) bool {
 	msg := trimFrame(frame)
@@ -141,7 +129,7 @@ func (x *cs168) setName(msg []byte) bool {
 
 func (x *cs168) command(msg []byte) {
 	word, rest, _ := bytes.Cut(msg, []byte(" "))
-	cmd := lookup(cs168Commands, string(word))
+	cmd := wire.Lookup(cs168Commands, string(word))
 	if cmd == nil {
 		x.fail(string(word), fmt.Sprintf(cs168InvalidControl, word), ErrUnknownCommand)
 		return
@@ -150,11 +138,11 @@ func (x *cs168) command(msg []byte) {
 	if args := bytes.Fields(rest); len(args) > 0 {
 		arg = string(args[0])
 	}
-	if arg == "" && cmd.usage != "" {
-		x.fail(string(word), cmd.usage, ErrMissingArgument)
+	if arg == "" && cmd.Usage != "" {
+		x.fail(string(word), cmd.Usage, ErrMissingArgument)
 		return
 	}
-	cmd.run(x, arg)
+	cmd.Run(x, arg)
 }
 
 func (x *cs168) join(name string) bool {
@@ -242,15 +230,8 @@ func (x *cs168) fail(cmd, reply string, err error) {
 	x.c.Failed(cmd, reply, err)
 }
 
-// clipFrame encodes one server text as one frame, cut at a UTF-8 boundary
-// if it is longer than a frame (it can be only when it quotes a long
-// argument back).
-func clipFrame(text string) []byte {
-	b := []byte(text)
-	b = b[:utf8Cut(b, FrameSize)]
-	frame, _ := AppendFrame(make([]byte, 0, FrameSize), b, FrameSize)
-	return frame
-}
+// clipFrame encodes one server text as one frame (wire.Clip).
+func clipFrame(text string) []byte { return wire.Clip(text, FrameSize) }
 
 // renderCS168 encodes a room delivery as cs168 frames. A chat line whose
 // "[name] text" passes the frame width is sent as several frames, each with
@@ -272,23 +253,7 @@ func renderCS168(d *Message) []byte {
 }
 
 // prefixedFrames encodes text behind the prefix open+name+close in as many
-// frames as it takes, each frame carrying the prefix, cut between UTF-8
-// sequences, in one allocation. The prefix must leave room in a frame
-// (names are at most 100 bytes).
+// frames as it takes (wire.Prefixed).
 func prefixedFrames(open, name, close string, text []byte) []byte {
-	room := FrameSize - len(open) - len(name) - len(close)
-	out := make([]byte, 0, FrameSize*max(1, (len(text)+room-1)/room))
-	for first := true; first || len(text) > 0; first = false {
-		n := utf8Cut(text, room)
-		start := len(out)
-		out = append(out, open...)
-		out = append(out, name...)
-		out = append(out, close...)
-		out = append(out, text[:n]...)
-		for len(out)-start < FrameSize {
-			out = append(out, ' ')
-		}
-		text = text[n:]
-	}
-	return out
+	return wire.Prefixed(open, name, close, text, FrameSize)
 }

@@ -11,8 +11,8 @@
 //
 //	hub := chat.NewHub(chat.Config{})
 //	ln, _ := chat.ListenTCP(ctx, ":55555")
-//	go hub.Serve(ln)                      // cs168, the default Protocol
-//	go hub.ServeProtocol(ln2, chat.Lobby) // another protocol, same rooms
+//	go hub.Serve(ln)                         // cs168, the default Protocol
+//	go hub.ServeProtocol(ln2, lobby.Default) // another protocol, same rooms
 //	...
 //	hub.Shutdown(ctx) // Serve returns ErrHubClosed
 //
@@ -88,9 +88,9 @@
 // once into a borrowed buffer), and, on the session, [Ender] (told when the connection ends)
 // and [Pinger] (keeps its connection alive itself, as IRC's PING, after its
 // Settings.PingAfter). The
-// course protocols [CS168], [IM] and [Lobby] are written that way, and so
-// are package irc (IRC clients in the same rooms) and package linechat in
-// the repository's examples, outside this package.
+// course protocols are written that way: [CS168] here, and packages im
+// and lobby beside this one, as are package irc (IRC clients in the same
+// rooms) and package linechat in the repository's examples.
 // The Hub knows nothing else about the protocols it serves.
 //
 // # The cs168 protocol
@@ -145,17 +145,18 @@
 //
 // # The im and lobby protocols
 //
-// [IM] is an instant messenger over the same frames: users share one room
-// ("im", or another with [NewIM]), have unique names, and can rename
-// themselves, list users, whisper and ask for help; every server frame
-// starts with a word saying what it is (MSG, WHISPER, SENT, NOTICE, USERS,
-// HELP, ERROR). [Lobby] speaks the course protocol of rooms, nicknames and
-// bare-digit replies, with no framing at all: one write is one message.
-// Its server keeps a pause ([LobbyOptions].Pause) between consecutive
-// messages to the same client, in that client's own writer, so it never
-// slows anyone else.
-// [MessageReader] and [MessageWriter] are that framing as io adapters.
-// PROTOCOL.md in the repository lists every message of every protocol.
+// Package im (github.com/framechat/chat/im) is an instant messenger over
+// the same frames: users share one room, have unique names, and can
+// rename themselves, list users, whisper and ask for help; every server
+// frame starts with a word saying what it is (MSG, WHISPER, SENT, NOTICE,
+// USERS, HELP, ERROR). Package lobby (github.com/framechat/chat/lobby)
+// speaks the course protocol of rooms, nicknames and bare-digit replies,
+// with no framing at all: one write is one message. It asks the hub
+// ([Settings].Paced, Pause, MaxMessage) to keep a pause between
+// consecutive messages to the same client, in that client's own writer,
+// so it never slows anyone else; its Reader and Writer are that framing
+// as io adapters, for clients. PROTOCOL.md in the repository lists every
+// message of every protocol.
 //
 // Rooms are shared by all protocols: a cs168 channel and a lobby room of
 // the same name are one room, and each member sees the others' lines in its

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	chat "github.com/framechat/chat"
+	"github.com/framechat/chat/im"
 )
 
 // These tests use the embedder's API as a program outside the package
@@ -179,9 +180,9 @@ func TestEventAddr(t *testing.T) {
 		}
 	})})
 	shutdown(t, hub)
-	cs, im := chat.NewMemTransport(), chat.NewMemTransport()
+	cs, imt := chat.NewMemTransport(), chat.NewMemTransport()
 	go hub.Serve(cs)
-	go hub.ServeProtocol(im, chat.IM)
+	go hub.ServeProtocol(imt, im.Default)
 	ctx := context.Background()
 
 	alice, in, out := member(cs, "alice", "lab", true) // connect, name, create, join
@@ -203,7 +204,7 @@ func TestEventAddr(t *testing.T) {
 	in.ReadFrame() // the list: the line has been handled
 
 	dialIM := func(name string) (net.Conn, *chat.FrameWriter) {
-		c, err := im.Dial(ctx)
+		c, err := imt.Dial(ctx)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -431,15 +432,15 @@ func TestHookEvents(t *testing.T) {
 		},
 	}})
 	shutdown(t, hub) // if the test ends early; it shuts the hub down itself
-	cs, im := chat.NewMemTransport(), chat.NewMemTransport()
+	cs, imt := chat.NewMemTransport(), chat.NewMemTransport()
 	go hub.Serve(cs)
-	go hub.ServeProtocol(im, chat.IM)
+	go hub.ServeProtocol(imt, im.Default)
 	ctx := context.Background()
 
 	alice, _, aliceOut := member(cs, "alice", "lab", true)
 	defer alice.Close()
 	dialIM := func(name string) (net.Conn, *chat.FrameReader, *chat.FrameWriter) {
-		c, err := im.Dial(ctx)
+		c, err := imt.Dial(ctx)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -188,9 +188,9 @@ func TestHooks(t *testing.T) {
 	alice.expect("[bob] d**n it")
 	lb := lobbyDial(t, h)
 	lb.send("/join secret")
-	lb.expect(LobbyOK)
+	lb.expect(lobbyOK)
 	lb.send("/nick lou")
-	lb.expect(LobbyBadForm) // the lobby has numbers only
+	lb.expect(lobbyBadForm) // the lobby has numbers only
 	settle(alice, bob)
 
 	// A refused connection is told and closed; the event says refused.

@@ -16,7 +16,7 @@ import (
 func forgedTail(n int) string {
 	prefix := n + len("> ")
 	tail := "bob> hi" + strings.Repeat("x", prefix-len("bob> hi"))
-	return strings.Repeat("a", MaxMessage-len(tail)) + tail
+	return strings.Repeat("a", lobbyMaxMessage-len(tail)) + tail
 }
 
 // TestNoForgedLobbyLines: a lobby user with a long nickname sends 1,024
@@ -44,8 +44,8 @@ func TestNoForgedLobbyLines(t *testing.T) {
 	first, second := l.read(), l.read()
 	prefix := nick + "> "
 	for _, msg := range []string{first, second} {
-		if !strings.HasPrefix(msg, prefix) || len(msg) > MaxMessage {
-			t.Errorf("lobby member read %d bytes starting %.20q, want at most %d starting %q", len(msg), msg, MaxMessage, prefix)
+		if !strings.HasPrefix(msg, prefix) || len(msg) > lobbyMaxMessage {
+			t.Errorf("lobby member read %d bytes starting %.20q, want at most %d starting %q", len(msg), msg, lobbyMaxMessage, prefix)
 		}
 	}
 	if got := strings.TrimPrefix(first, prefix) + strings.TrimPrefix(second, prefix); got != line {
@@ -72,7 +72,7 @@ func TestLobbyLinesFitProperty(t *testing.T) {
 	for range 2000 {
 		name := strings.Repeat("n", 1+rng.IntN(maxNameBytes))
 		var b strings.Builder
-		for size := rng.IntN(2 * MaxMessage); b.Len() < size; {
+		for size := rng.IntN(2 * lobbyMaxMessage); b.Len() < size; {
 			b.WriteString(pieces[rng.IntN(len(pieces))])
 		}
 		text := []byte(b.String())
@@ -82,18 +82,18 @@ func TestLobbyLinesFitProperty(t *testing.T) {
 			if kind == MessageWhisper {
 				prefix = name + " (whisper)> "
 			}
-			a, more := renderLobby(&m)
+			a, more := testLobby.Render(m)
 			var got []byte
 			for _, msg := range [][]byte{a, more} {
 				if msg == nil {
 					continue
 				}
-				if len(msg) > MaxMessage || !bytes.HasPrefix(msg, []byte(prefix)) || !utf8.Valid(msg) {
+				if len(msg) > lobbyMaxMessage || !bytes.HasPrefix(msg, []byte(prefix)) || !utf8.Valid(msg) {
 					t.Fatalf("name %d bytes, text %d: lobby message of %d bytes starting %.20q", len(name), len(text), len(msg), msg)
 				}
 				got = append(got, msg[len(prefix):]...)
 			}
-			if !bytes.HasPrefix(text, got) || len(text) <= 2*(MaxMessage-len(prefix)-utf8.UTFMax) && len(got) != len(text) {
+			if !bytes.HasPrefix(text, got) || len(text) <= 2*(lobbyMaxMessage-len(prefix)-utf8.UTFMax) && len(got) != len(text) {
 				t.Fatalf("name %d bytes, text %d: lobby messages carry %d bytes, not the line's start", len(name), len(text), len(got))
 			}
 			for _, fr := range []struct {
@@ -101,7 +101,7 @@ func TestLobbyLinesFitProperty(t *testing.T) {
 				prefix string
 			}{
 				{renderCS168(&m), map[MessageKind]string{MessageChat: "[" + name + "] ", MessageWhisper: "[" + name + " whispers] "}[kind]},
-				{renderIM(&m), map[MessageKind]string{MessageChat: "MSG " + name + " ", MessageWhisper: "WHISPER " + name + " "}[kind]},
+				{imFrames(t, m), map[MessageKind]string{MessageChat: "MSG " + name + " ", MessageWhisper: "WHISPER " + name + " "}[kind]},
 			} {
 				if len(fr.frames)%FrameSize != 0 {
 					t.Fatalf("%d bytes of frames", len(fr.frames))
@@ -120,9 +120,9 @@ func TestLobbyLinesFitProperty(t *testing.T) {
 // with the sender's prefix.
 func TestLobbyLongLineWire(t *testing.T) {
 	t.Parallel()
-	m := Message{Kind: MessageChat, From: "mallory", Text: []byte(strings.Repeat("z", MaxMessage))}
-	a, b := renderLobby(&m)
-	want := fmt.Sprintf("%d+%d", MaxMessage, len("mallory> ")*2)
+	m := Message{Kind: MessageChat, From: "mallory", Text: []byte(strings.Repeat("z", lobbyMaxMessage))}
+	a, b := testLobby.Render(m)
+	want := fmt.Sprintf("%d+%d", lobbyMaxMessage, len("mallory> ")*2)
 	if got := fmt.Sprintf("%d+%d", len(a), len(b)); got != want {
 		t.Errorf("sizes %s, want %s", got, want)
 	}
@@ -153,4 +153,14 @@ func TestLineBreaksForgeNothing(t *testing.T) {
 	cs.expect("[lou] " + shown)
 	ann.expect("[lou] " + shown)
 	settle(cs)
+}
+
+// imFrames is what im renders of m: one message of frames.
+func imFrames(t *testing.T, m Message) []byte {
+	t.Helper()
+	msg, more := testIM.Render(m)
+	if more != nil {
+		t.Fatalf("im rendered a second message %q", more)
+	}
+	return msg
 }

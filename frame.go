@@ -4,7 +4,8 @@ import (
 	"bytes"
 	"fmt"
 	"io"
-	"unicode/utf8"
+
+	"github.com/framechat/chat/internal/wire"
 )
 
 // FrameSize is the width of a cs168 frame: every message on the wire is
@@ -198,20 +199,8 @@ func SplitMessage(msg []byte, max int) [][]byte {
 }
 
 // utf8Cut returns the largest n <= max such that msg[:n] does not end inside
-// a UTF-8 sequence that continues at msg[n]. It never returns 0 for max > 0.
-func utf8Cut(msg []byte, max int) int {
-	if len(msg) <= max {
-		return len(msg)
-	}
-	// msg[max] starts the next piece; step back while it is a continuation
-	// byte of a sequence that began inside the piece.
-	for n := max; n > 0 && n > max-utf8.UTFMax; n-- {
-		if utf8.RuneStart(msg[n]) {
-			return n
-		}
-	}
-	return max // not valid UTF-8 here: cut at the byte limit
-}
+// a UTF-8 sequence that continues at msg[n] (wire.Cut).
+func utf8Cut(msg []byte, max int) int { return wire.Cut(msg, max) }
 
 // ScanFrames is a [bufio.SplitFunc] for a bufio.Scanner that yields the
 // payload of each 200-byte frame with trailing spaces removed. A stream that

@@ -12,15 +12,17 @@ import (
 // fuzzState is everything a failed command must leave unchanged.
 type fuzzState struct {
 	name, room string
-	chosen     string // lobby: the room picked before /nick
+	chosen     string // lobby: its session's state (the room picked before /nick)
 	rooms      []string
 	members    string
 }
 
 func snapshot(h *Hub, s *session) fuzzState {
 	st := fuzzState{name: s.name, room: s.lastRoom(), rooms: mustRooms(h)}
-	if l, ok := s.state.(*lobby); ok {
-		st.chosen = l.chosen
+	if s.proto == testLobby {
+		// The lobby's session is in package lobby: its fields (the room
+		// chosen, whether it is in it) as fmt prints them.
+		st.chosen = fmt.Sprintf("%+v", s.state)
 	}
 	var b strings.Builder
 	for _, r := range st.rooms {
@@ -48,8 +50,8 @@ func fuzzSession(t *testing.T, d Protocol, data []byte) {
 	other.state.Handle([]byte("/create home"))
 	s := newSession(d)
 	width := FrameSize
-	if d == Lobby {
-		width = MaxMessage
+	if d == testLobby {
+		width = lobbyMaxMessage
 	}
 	for _, msg := range bytes.Split(data, []byte("\n")) {
 		msg = msg[:min(len(msg), width)] // what one read can deliver
@@ -70,7 +72,7 @@ func fuzzSession(t *testing.T, d Protocol, data []byte) {
 			if len(item) == 0 {
 				t.Fatalf("after %q: an empty message was queued", msg)
 			}
-			if d == Lobby {
+			if d == testLobby {
 				// Outside a room, the first reply is a bare number: the count
 				// for /list, else 0, 1 or 2. (In a room, one-byte messages
 				// are ordinary: a user may be called "A".)
@@ -79,11 +81,11 @@ func fuzzSession(t *testing.T, d Protocol, data []byte) {
 						if strings.Trim(string(item), "0123456789") != "" {
 							t.Fatalf("after /list: count %q is not bare digits", item)
 						}
-					} else if r := string(item); r != LobbyOK && r != LobbyBadForm && r != LobbyNickInUse {
+					} else if r := string(item); r != lobbyOK && r != lobbyBadForm && r != lobbyNickInUse {
 						t.Fatalf("after %q: reply %q, want a bare 0, 1 or 2", msg, item)
 					}
 				}
-				failed = failed || i == 0 && (string(item) == LobbyBadForm || string(item) == LobbyNickInUse)
+				failed = failed || i == 0 && (string(item) == lobbyBadForm || string(item) == lobbyNickInUse)
 				continue
 			}
 			if len(item)%FrameSize != 0 {
@@ -102,8 +104,8 @@ func fuzzSession(t *testing.T, d Protocol, data []byte) {
 
 // isErrorReply reports whether text is one of the protocol's error replies.
 func isErrorReply(d Protocol, text string) bool {
-	if d == IM {
-		return strings.HasPrefix(text, IMKindError+" ")
+	if d == testIM {
+		return strings.HasPrefix(text, "ERROR"+" ")
 	}
 	for _, suffix := range []string{
 		" is not a valid control message. Valid messages are /create, /list, and /join.",
@@ -128,11 +130,11 @@ func FuzzCS168Session(f *testing.F) {
 func FuzzIMSession(f *testing.F) {
 	f.Add([]byte("/who\nduck\nhello\n/nick goose\n/nick other\n/whisper other hi\n/whisper nobody x\n/help\n/dance\n//slash\n/quit"))
 	f.Add([]byte("bad name\n" + strings.Repeat("x", 40) + "\nok\n/nick\n/w\n/who"))
-	f.Fuzz(func(t *testing.T, data []byte) { fuzzSession(t, IM, data) })
+	f.Fuzz(func(t *testing.T, data []byte) { fuzzSession(t, testIM, data) })
 }
 
 func FuzzLobbySession(f *testing.F) {
 	f.Add([]byte("/list\n/join home\n/nick other\n/nick me\nhello\n/who\n/logout"))
 	f.Add([]byte("/join\n/join a b\n/join r-1\n/join new1\n/nick\n/nick a b\n/nick x\n\n"))
-	f.Fuzz(func(t *testing.T, data []byte) { fuzzSession(t, Lobby, data) })
+	f.Fuzz(func(t *testing.T, data []byte) { fuzzSession(t, testLobby, data) })
 }

@@ -13,10 +13,6 @@ import (
 	"github.com/google/go-cmp/cmp"
 )
 
-// fastLobby is the lobby protocol without its pause, for tests over
-// net.Pipe (where each write is one read) and for tests of other things.
-var fastLobby = NewLobby(LobbyOptions{Pause: -1})
-
 // testTimeout bounds every wait in the tests; a test that hits it has failed.
 const testTimeout = 5 * time.Second
 

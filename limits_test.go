@@ -210,10 +210,10 @@ func TestShutdownNotices(t *testing.T) {
 	t.Parallel()
 	h := NewHub(Config{})
 	conns := map[Protocol]net.Conn{}
-	for _, d := range []Protocol{CS168, IM, fastLobby} {
+	for _, d := range []Protocol{CS168, testIM, fastLobby} {
 		conns[d] = dialTCP(t, serveTCP(t, h, d))
 	}
-	imr := NewFrameReader(conns[IM], 0)
+	imr := NewFrameReader(conns[testIM], 0)
 	imr.ReadFrame() // welcome
 	NewFrameWriter(conns[CS168], 0).WriteString("cee")
 	NewFrameWriter(conns[CS168], 0).WriteString("/list")
@@ -479,7 +479,7 @@ func TestMaxSilentConns(t *testing.T) {
 func TestLobbyShutdownNoticeAfterBacklog(t *testing.T) {
 	t.Parallel()
 	h := NewHub(Config{FloodRate: -1})
-	lb := dialTCP(t, serveTCP(t, h, NewLobby(LobbyOptions{Pause: 100 * time.Millisecond})))
+	lb := dialTCP(t, serveTCP(t, h, newLobby(100*time.Millisecond, 0)))
 	cs := dialTCP(t, serveTCP(t, h, CS168))
 	lb.SetDeadline(time.Now().Add(testTimeout))
 	buf := make([]byte, 1024)
@@ -617,17 +617,17 @@ func TestSilentEviction(t *testing.T) {
 // nothing in time is told why before it is closed (issue 23, item 4).
 func TestLobbyHelloDeadline(t *testing.T) {
 	t.Parallel()
-	for _, p := range []Protocol{Lobby, NewLobby(LobbyOptions{Pause: -1})} {
+	for _, p := range []Protocol{testLobby, newLobby(-1, 0)} {
 		if got := p.Settings().HelloTimeout; got != 5*time.Minute {
 			t.Errorf("lobby hello timeout %v by default, want 5m", got)
 		}
 	}
-	if got := new(Hub).helloTimeout(NewLobby(LobbyOptions{HelloTimeout: -1})); got != 0 {
+	if got := new(Hub).helloTimeout(newLobby(0, -1)); got != 0 {
 		t.Errorf("negative lobby hello timeout: %v, want 0 (none)", got)
 	}
 	events := newEventLog()
 	h := NewHub(Config{Observer: events})
-	silent := dialTCP(t, serveTCP(t, h, NewLobby(LobbyOptions{Pause: -1, HelloTimeout: 200 * time.Millisecond})))
+	silent := dialTCP(t, serveTCP(t, h, newLobby(-1, 200*time.Millisecond)))
 	if d := events.waitFor(t, EventDisconnect); d.Reason != ReasonIdle {
 		t.Errorf("silent lobby connection: %+v", d)
 	}
@@ -640,10 +640,10 @@ func TestLobbyHelloDeadline(t *testing.T) {
 // TestNoticeNoHello: the lobby's default deadline is worded for people.
 func TestNoticeNoHello(t *testing.T) {
 	for d, want := range map[time.Duration]string{
-		DefaultLobbyHelloTimeout: "You were disconnected: no command within 5 minutes.",
-		time.Minute:              "You were disconnected: no command within 1 minute.",
-		90 * time.Second:         "You were disconnected: no command within 90 seconds.",
-		1500 * time.Millisecond:  "You were disconnected: no command within 1.5s.",
+		lobbyHelloLimit:         "You were disconnected: no command within 5 minutes.",
+		time.Minute:             "You were disconnected: no command within 1 minute.",
+		90 * time.Second:        "You were disconnected: no command within 90 seconds.",
+		1500 * time.Millisecond: "You were disconnected: no command within 1.5s.",
 	} {
 		if got := noticeNoHello(d); got != want {
 			t.Errorf("noticeNoHello(%v) = %q, want %q", d, got, want)

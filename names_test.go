@@ -88,10 +88,10 @@ func TestLookalikesCannotJoin(t *testing.T) {
 	// lobby: its names are ASCII letters and digits.
 	lb := lobbyDial(t, h)
 	lb.send("/join im")
-	lb.expect(LobbyOK)
+	lb.expect(lobbyOK)
 	for _, name := range []string{"Bob", "BOB", "BoB", "b0b"} {
 		lb.send("/nick " + name)
-		lb.expect(LobbyNickInUse)
+		lb.expect(lobbyNickInUse)
 	}
 	if got, _ := h.Members(context.Background(), "im"); len(got) != 2 {
 		t.Errorf("im has %q, want bob and ivy", got)

@@ -1,10 +1,10 @@
 package chat
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"sync"
@@ -285,29 +285,19 @@ func (s *session) finishFrame(rest []byte) error {
 	return nil
 }
 
-// writePaced writes each message of batch in its own write, cut to
-// MaxMessage bytes, with a MessageWriter keeping the lobby pause between
-// consecutive messages. The pause ends early if the session stops; the
-// rest of the batch is dropped if sendLast or closeConn (closeTelling) is called (cuts
-// changes). When a write fails, rest is the part of its message left
-// unwritten.
+// writePaced writes each message of batch in its own write, cut to the
+// protocol's Settings.MaxMessage bytes, with a pacedWriter keeping the
+// pause between consecutive messages. The pause ends early if the session
+// stops; the rest of the batch is dropped if sendLast or closeConn
+// (closeTelling) is called (cuts changes). When a write fails, rest is the part of its
+// message left unwritten.
 func (s *session) writePaced(batch [][]byte, cuts uint32) (rest []byte, err error) {
 	if s.pacer == nil {
-		// A Pause of zero is none (NewMessageWriter's zero is its default).
-		s.pacer = NewMessageWriter(s.conn, cmp.Or(max(s.proto.Settings().Pause, 0), -1))
+		s.pacer = &pacedWriter{w: s.conn, stop: s.stop}
 		s.paceLog = new(paceLog)
-		s.pacer.wait = func(d time.Duration) error {
-			t := time.NewTimer(d)
-			defer t.Stop()
-			select {
-			case <-t.C:
-				return nil
-			case <-s.stop:
-				return net.ErrClosed
-			}
-		}
 	}
-	pause := max(s.proto.Settings().Pause, 0)
+	settings := s.proto.Settings()
+	pause, size := max(settings.Pause, 0), maxPaced(settings)
 	for i, msg := range batch {
 		if s.cuts.Load() != cuts {
 			return nil, nil
@@ -323,14 +313,14 @@ func (s *session) writePaced(batch [][]byte, cuts uint32) (rest []byte, err erro
 		// A message is never split: its second part would reach the
 		// client as a message of its own, starting with whatever the
 		// first part's sender put there ("bob> hi"). Renderers keep
-		// every message within MaxMessage (renderLobby repeats the
+		// every message within MaxMessage (the lobby's repeats the
 		// sender's prefix); anything longer is cut.
-		msg = msg[:utf8Cut(msg, MaxMessage)]
+		msg = msg[:utf8Cut(msg, size)]
 		s.mu.Lock()
 		if pause > 0 {
 			s.pacer.pause = pause // a reply, and what follows one, keep the full pause
 			if !reply && !s.paceLog.afterReply {
-				s.pacer.pause = s.paceLog.gap(pause, len(batch)-i+len(s.queue), len(msg), s.now())
+				s.pacer.pause = s.paceLog.gap(pause, size, len(batch)-i+len(s.queue), len(msg), s.now())
 			}
 		}
 		s.paceLog.replied, s.paceLog.afterReply = false, reply
@@ -373,7 +363,9 @@ type paceLog struct {
 
 // gap is the pause to keep before writing a message of room traffic of
 // size bytes, with waiting messages (this one included) queued, after
-// the writes logged. The rule (PROTOCOL.md, lobby): replies to the
+// the writes logged, for a protocol whose messages are at most
+// maxMessage bytes (Settings.MaxMessage; MaxMessage below). The rule
+// (PROTOCOL.md, lobby): replies to the
 // client's own commands, and the message after one, keep the full pause
 // (a client compares its read with "0", or reads a count and then that
 // many names); room traffic with one message waiting, the full pause;
@@ -385,9 +377,10 @@ type paceLog struct {
 // one read of at most MaxMessage bytes: never a message cut in two,
 // whose second part could pass for a line of its own. A member that
 // reads keeps up with the room as long as it gets less than MaxMessage
-// bytes (and pause/minPauseDivisor messages) per pause: 5 KiB/s, about
-// 80 lines/s of typical length, where the fixed pause allowed 5.
-func (l *paceLog) gap(pause time.Duration, waiting, size int, now moment) time.Duration {
+// bytes (and pause/minPauseDivisor messages) per pause: for the lobby's
+// 1,024 bytes and 200 ms, 5 KiB/s, about 80 lines/s of typical length,
+// where the fixed pause allowed 5.
+func (l *paceLog) gap(pause time.Duration, maxMessage, waiting, size int, now moment) time.Duration {
 	if waiting <= 1 || l.n == 0 {
 		return pause
 	}
@@ -400,7 +393,7 @@ func (l *paceLog) gap(pause time.Duration, waiting, size int, now moment) time.D
 			sum += int(l.size[j])
 		}
 	}
-	for k := 0; k < l.n && sum+size > MaxMessage; k++ {
+	for k := 0; k < l.n && sum+size > maxMessage; k++ {
 		j := (l.head + k) % len(l.at)
 		if l.at[j] > t-moment(pause) { // wait until this write is a pause old
 			t = l.at[j] + moment(pause)
@@ -419,6 +412,51 @@ func (l *paceLog) wrote(now moment, size int, pause time.Duration) {
 	}
 	l.at[(l.head+l.n)%len(l.at)], l.size[(l.head+l.n)%len(l.at)] = now, int32(size)
 	l.n++
+}
+
+// maxPaced is the longest wire message of a paced protocol
+// (Settings.MaxMessage, 1024 unless set).
+func maxPaced(s Settings) int {
+	if s.MaxMessage <= 0 {
+		return 1024
+	}
+	return s.MaxMessage
+}
+
+// pacedWriter writes each message of a paced protocol in one write and
+// keeps a pause between consecutive messages, so that a client doing one
+// read per message gets them apart; the pause is measured from the end of
+// the previous write, and ends early when stop is closed. Writer-owned.
+type pacedWriter struct {
+	w     io.Writer
+	stop  <-chan struct{} // the session's: closed, a pause ends with net.ErrClosed
+	pause time.Duration   // to keep before the next message
+	last  time.Time       // when the previous write ended
+	err   error           // sticky: the underlying writer's
+}
+
+// Write sends p as one message, first waiting out what is left of the
+// pause since the previous message.
+func (pw *pacedWriter) Write(p []byte) (int, error) {
+	if pw.err != nil {
+		return 0, pw.err
+	}
+	if wait := pw.pause - time.Since(pw.last); !pw.last.IsZero() && wait > 0 {
+		t := time.NewTimer(wait)
+		select {
+		case <-t.C:
+		case <-pw.stop:
+			t.Stop()
+			return 0, net.ErrClosed
+		}
+	}
+	n, err := pw.w.Write(p)
+	pw.last = time.Now()
+	if err != nil {
+		pw.err = fmt.Errorf("chat: write message: %w", err)
+		return n, pw.err
+	}
+	return n, nil
 }
 
 // paced reports whether the session's protocol has its messages written

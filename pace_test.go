@@ -19,7 +19,7 @@ func TestBusyLobbyMemberKeepsUp(t *testing.T) {
 	t.Parallel()
 	events := newEventLog()
 	h := NewHub(Config{MaxQueueBytes: 2500, Observer: events}) // default flood control
-	read := lobbyMember(t, h, Lobby)
+	read := lobbyMember(t, h, testLobby)
 	mt := serveProtocol(t, h, CS168)
 	cs := join(t, h, mt, "cee", "r")
 
@@ -85,11 +85,11 @@ func TestPaceRule(t *testing.T) {
 	var log []write
 	now := moment(time.Hour)
 	for i := range 5000 {
-		size := 1 + (i*7919)%MaxMessage
+		size := 1 + (i*7919)%lobbyMaxMessage
 		if i%3 != 0 {
 			size = 1 + (i*31)%120
 		}
-		g := l.gap(pause, 1+(i*13)%50, size, now)
+		g := l.gap(pause, lobbyMaxMessage, 1+(i*13)%50, size, now)
 		if g > pause || (len(log) > 0 && g < pause/minPauseDivisor) {
 			t.Fatalf("write %d: gap %v, want %v to %v", i, g, pause/minPauseDivisor, pause)
 		}
@@ -105,7 +105,7 @@ func TestPaceRule(t *testing.T) {
 				sum += w.size
 			}
 		}
-		if sum > MaxMessage {
+		if sum > lobbyMaxMessage {
 			t.Fatalf("write %d: %d bytes written within one pause", i, sum)
 		}
 	}
@@ -126,7 +126,7 @@ func TestLongLinesKeepTheLobbyPace(t *testing.T) {
 	// on a loaded machine.
 	const queue = 16 << 10
 	h := NewHub(Config{MaxQueueBytes: queue, Observer: events})
-	lobby := NewLobby(LobbyOptions{Pause: 40 * time.Millisecond}) // 25 KiB/s
+	lobby := newLobby(40*time.Millisecond, 0) // 25 KiB/s
 	read := lobbyMember(t, h, lobby)
 	mt := serveProtocol(t, h, CS168)
 	const senders, lines = 3, 60
@@ -185,7 +185,7 @@ func TestLongLinesKeepTheLobbyPace(t *testing.T) {
 func lobbyMember(t *testing.T, h *Hub, p Protocol) func() string {
 	t.Helper()
 	lb := dialTCP(t, serveTCP(t, h, p))
-	buf := make([]byte, MaxMessage)
+	buf := make([]byte, lobbyMaxMessage)
 	read := func() string {
 		t.Helper()
 		lb.SetReadDeadline(time.Now().Add(testTimeout))
@@ -198,7 +198,7 @@ func lobbyMember(t *testing.T, h *Hub, p Protocol) func() string {
 	lb.Write([]byte("/join r"))
 	read()
 	lb.Write([]byte("/nick lou"))
-	if got := read(); got != LobbyOK {
+	if got := read(); got != lobbyOK {
 		t.Fatalf("/nick: %q", got)
 	}
 	read() // You have joined a new room.

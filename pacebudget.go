@@ -7,11 +7,11 @@ import (
 )
 
 // roomPace is a room's share of its paced members' pace: a lobby member
-// is written at most MaxMessage bytes (and minPauseDivisor messages) per
-// pause (the pacing rule, paceLog.gap), so a room whose senders, each
-// within its own flood allowance, say more than that together would fill
-// the member's queue however promptly it reads, and it would be dropped
-// as a slow consumer. While a room has paced members on this hub, the
+// is written at most its protocol's MaxMessage bytes (and minPauseDivisor
+// messages) per pause (the pacing rule, paceLog.gap), so a room whose
+// senders, each within its own flood allowance, say more than that
+// together would fill the member's queue however promptly it reads, and
+// it would be dropped as a slow consumer. While a room has paced members on this hub, the
 // lines said into it from this hub draw on a budget that refills at the
 // pace the slowest of them is written at, with a burst of half a queue;
 // a sender that finds it spent waits, as for its own flood control (its
@@ -21,6 +21,7 @@ type roomPace struct {
 	on      atomic.Bool   // members > 0, read without the lock
 	members int           // local members whose protocol paces its writes
 	pause   time.Duration // the longest pause among them
+	size    int           // the smallest MaxMessage among them (maxPaced)
 	tokens  float64       // bytes that may be said now; below zero, owed
 	last    time.Time     // when tokens was last brought up to date
 }
@@ -29,11 +30,14 @@ type roomPace struct {
 // r.mu.
 func (p *roomPace) join(s *session) {
 	if pause := pauseOf(s); pause > 0 {
+		size := maxPaced(s.proto.Settings())
 		if p.members == 0 {
 			p.last = time.Time{} // the first reserve fills the budget
+			p.size = size
 		}
 		p.members++
 		p.pause = max(p.pause, pause)
+		p.size = min(p.size, size)
 		p.on.Store(true)
 	}
 }
@@ -42,7 +46,7 @@ func (p *roomPace) join(s *session) {
 func (p *roomPace) leave(s *session) {
 	if pauseOf(s) > 0 && p.members > 0 {
 		if p.members--; p.members == 0 {
-			p.pause = 0
+			p.pause, p.size = 0, 0
 			p.on.Store(false)
 		}
 	}
@@ -57,20 +61,21 @@ func pauseOf(s *session) time.Duration {
 	return 0
 }
 
-// paceCost is what a line of text from name costs a room's pace: the
-// bytes of its paced rendering ("name> text", a prefix per message of
-// MaxMessage), and at least a minPauseDivisor-th of MaxMessage, since a
-// pause holds at most that many messages.
-func paceCost(name string, text []byte) float64 {
+// paceCost is what a line of text from name costs a room's pace, for
+// messages of at most size bytes: the bytes of its paced rendering
+// ("name> text", a prefix per message of size), and at least a
+// minPauseDivisor-th of size, since a pause holds at most that many
+// messages.
+func paceCost(name string, text []byte, size int) float64 {
 	prefix := len(name) + len("> ")
-	n := len(text) + prefix*(1+len(text)/(MaxMessage-prefix+1))
-	return float64(max(n, MaxMessage/minPauseDivisor))
+	n := len(text) + prefix*(1+len(text)/max(size-prefix+1, 1))
+	return float64(max(n, size/minPauseDivisor))
 }
 
-// reserve takes cost from r's pace and returns how long the sender must
-// wait before saying its line: zero while the room has no paced member
-// here or the budget holds it.
-func (r *room) reserve(cost float64, burst int, now time.Time) time.Duration {
+// reserve takes the cost of name's line of text from r's pace and
+// returns how long the sender must wait before saying it: zero while the
+// room has no paced member here or the budget holds it.
+func (r *room) reserve(name string, text []byte, burst int, now time.Time) time.Duration {
 	if !r.pace.on.Load() { // the common case: no lock taken
 		return 0
 	}
@@ -80,14 +85,14 @@ func (r *room) reserve(cost float64, burst int, now time.Time) time.Duration {
 	if p.members == 0 || p.pause <= 0 {
 		return 0
 	}
-	rate := float64(MaxMessage) / p.pause.Seconds() // bytes a second
+	rate := float64(p.size) / p.pause.Seconds() // bytes a second
 	if p.last.IsZero() {
 		p.tokens = float64(burst)
 	} else {
 		p.tokens = min(float64(burst), p.tokens+now.Sub(p.last).Seconds()*rate)
 	}
 	p.last = now
-	p.tokens -= cost
+	p.tokens -= paceCost(name, text, p.size)
 	if p.tokens >= 0 {
 		return 0
 	}
@@ -100,7 +105,7 @@ func (s *session) keepPace(r *room, text []byte) bool {
 	if s.bot != nil || !r.pace.on.Load() {
 		return true
 	}
-	wait := r.reserve(paceCost(s.name, text), s.hub.cfg.MaxQueueBytes/2, time.Now())
+	wait := r.reserve(s.name, text, s.hub.cfg.MaxQueueBytes/2, time.Now())
 	if wait <= 0 {
 		return true
 	}

@@ -8,10 +8,10 @@ import (
 
 // Protocol is a chat protocol a Hub can serve: how a connection's bytes
 // become messages, what each message does, and how the rooms' traffic and
-// the server's notices look on the wire. The course protocols CS168, IM
-// and Lobby are Protocols, and so is any value of a type written outside
-// this package with the methods below: the Hub has no other knowledge of
-// the protocols it serves.
+// the server's notices look on the wire. The course protocols (CS168,
+// im.Default, lobby.Default) are Protocols, and so is any value of a type
+// written outside this package with the methods below: the Hub has no
+// other knowledge of the protocols it serves.
 //
 // A Protocol value is shared by every connection that speaks it, and its
 // methods may be called from many goroutines at once.
@@ -62,11 +62,19 @@ type Settings struct {
 
 	// Pause is kept between two messages to a connection of a Paced
 	// protocol; it delays that connection alone, and under load it
-	// yields for room traffic (see LobbyOptions.Pause). Zero or less is
+	// yields for room traffic (see lobby.Options.Pause). Zero or less is
 	// none (each message still in a write of its own). A room with paced
 	// members on a hub holds its senders there to the pace of the
 	// slowest.
 	Pause time.Duration
+
+	// MaxMessage is the longest wire message of a Paced protocol, in
+	// bytes; zero or less means 1024 (the lobby's). The hub cuts a longer
+	// message (between UTF-8 sequences) rather than split it, and under
+	// load writes a connection at most MaxMessage bytes per Pause, so that
+	// a client that reads a pause late still gets whole messages in one
+	// read of MaxMessage bytes.
+	MaxMessage int
 
 	// HelloTimeout, if not zero, takes the place of Config.HelloTimeout
 	// for the protocol's connections (negative: none), for clients that
@@ -153,7 +161,7 @@ func ReadsAhead(r io.Reader) bool {
 
 // Resumer is implemented by a Reader that survives a read deadline: it
 // keeps what it has read of a message and reads on afterwards, as
-// FrameReader and MessageReader do. The hub then moves the reading of a
+// FrameReader and lobby.Reader do. The hub then moves the reading of a
 // connection that has gone quiet to a fresh goroutine with a small stack,
 // which makes idle connections cheaper; other readers are left alone.
 type Resumer interface {

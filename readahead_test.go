@@ -117,7 +117,7 @@ func TestFramesIn(t *testing.T) {
 	if ReadsAhead(plain) || !ReadsAhead(parkReader{}) {
 		t.Fatalf("ReadsAhead: %v for a plain reader, %v for a parking one; want false, true", ReadsAhead(plain), ReadsAhead(parkReader{}))
 	}
-	for _, p := range []Protocol{CS168, IM} {
+	for _, p := range []Protocol{CS168, testIM} {
 		if r, ok := p.NewReader(plain).(*FrameReader); !ok {
 			t.Errorf("%s over a connection that does not park: %T, want a *FrameReader", p.Name(), r)
 		}

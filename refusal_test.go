@@ -11,6 +11,8 @@ import (
 	"time"
 
 	chat "github.com/framechat/chat"
+	"github.com/framechat/chat/im"
+	"github.com/framechat/chat/lobby"
 )
 
 // refusalTimeout bounds every wait of the refusal tests.
@@ -38,7 +40,7 @@ func frames(t *testing.T, conn net.Conn) *wire {
 
 // messages speaks the lobby's one-write messages.
 func messages(t *testing.T, conn net.Conn) *wire {
-	mr, mw := chat.NewMessageReader(conn, chat.MaxMessage), chat.NewMessageWriter(conn, -1)
+	mr, mw := lobby.NewReader(conn, lobby.MaxMessage), lobby.NewWriter(conn, -1)
 	return &wire{conn: conn, read: mr.ReadMessage, write: func(s string) {
 		if _, err := mw.Write([]byte(s)); err != nil {
 			t.Fatalf("write %q: %v", s, err)
@@ -143,11 +145,11 @@ func TestRefusedLineIsAnswered(t *testing.T) {
 			w.write("/list")
 			w.expect(t, "r")
 		}, "No bad words here."},
-		{chat.IM, frames, func(t *testing.T, w *wire) {
+		{im.Default, frames, func(t *testing.T, w *wire) {
 			w.write("ann")
 			w.expect(t, "NOTICE Hello, ann! 1 user online. Type /help for the commands.")
 		}, "ERROR No bad words here."},
-		{chat.NewLobby(chat.LobbyOptions{Pause: -1}), messages, func(t *testing.T, w *wire) {
+		{lobby.New(lobby.Options{Pause: -1}), messages, func(t *testing.T, w *wire) {
 			w.write("/join r")
 			w.expect(t, "0")
 			w.write("/nick ann")

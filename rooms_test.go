@@ -49,10 +49,10 @@ func TestEmptyRoomDeleted(t *testing.T) {
 	}
 	lobby := lobbyDial(t, h)
 	lobby.send("/join den")
-	lobby.expect(LobbyOK)
+	lobby.expect(lobbyOK)
 	log.waitDeleted(t, "den")
 	lobby.send("/nick ann") // the room it chose is gone: made again
-	lobby.expect(LobbyOK, lobbyNewRoom)
+	lobby.expect(lobbyOK, lobbyNewRoom)
 }
 
 // TestRejoinedRoomLives: a channel joined again before its EmptyRoomTTL
@@ -146,14 +146,14 @@ func TestMaxRooms(t *testing.T) {
 	if err := h.CreateRoom(context.Background(), "c"); !errors.Is(err, ErrRoomsFull) {
 		t.Errorf("Hub.CreateRoom past MaxRooms: %v, want ErrRoomsFull", err)
 	}
-	im := dialIn(t, h, IM)
+	im := dialIn(t, h, testIM)
 	imc := &imClient{&tclient{t: t, h: h, name: "ann", conn: im, fr: NewFrameReader(im, FrameSize), fw: NewFrameWriter(im, FrameSize)}}
 	imc.recv(1) // the welcome
 	imc.send("ann")
 	imc.expect("ERROR The server cannot take users now; try again later.")
 	lobby := lobbyDial(t, h)
 	lobby.send("/join c")
-	lobby.expect(LobbyBadForm)
+	lobby.expect(lobbyBadForm)
 	bob.send("/join a") // b is empty now
 	alice.expect("bob has joined")
 	if got := mustRooms(h); !slices.Equal(got, []string{"a", "b"}) {
@@ -189,7 +189,7 @@ func TestRoomsPerIP(t *testing.T) {
 	t.Parallel()
 	h, mt := startHub(t, Config{MaxRoomsPerIP: 5})
 	addr := serveTCP(t, h, fastLobby)
-	buf := make([]byte, MaxMessage)
+	buf := make([]byte, lobbyMaxMessage)
 	for i := range 8 {
 		c := dialTCP(t, addr)
 		if _, err := fmt.Fprintf(c, "/join r%d", i); err != nil {
@@ -199,9 +199,9 @@ func TestRoomsPerIP(t *testing.T) {
 		if err != nil {
 			t.Fatalf("connection %d: read: %v", i, err)
 		}
-		want := LobbyOK
+		want := lobbyOK
 		if i >= 5 {
-			want = LobbyBadForm
+			want = lobbyBadForm
 		}
 		if got := string(buf[:n]); got != want {
 			t.Errorf("connection %d from 127.0.0.1: /join r%d answered %q, want %q", i, i, got, want)

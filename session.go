@@ -75,10 +75,10 @@ type session struct {
 	raw       syscall.RawConn // the connection's descriptor, when the reading may park
 	lastMsg   moment          // reader-owned, when parks: when the last message was handled
 
-	pacer   *MessageWriter // writer-owned: paces the messages of a paced protocol (Settings.Paced)
-	paceLog *paceLog       // writer-owned, with pacer: its writes of the last pause
-	claims  *claim         // reader-owned: the names it has claimed (Claim)
-	made    *[]moment      // reader-owned: when it created rooms lately (mayCreate); nil until its first
+	pacer   *pacedWriter // writer-owned: paces the messages of a paced protocol (Settings.Paced)
+	paceLog *paceLog     // writer-owned, with pacer: its writes of the last pause
+	claims  *claim       // reader-owned: the names it has claimed (Claim)
+	made    *[]moment    // reader-owned: when it created rooms lately (mayCreate); nil until its first
 }
 
 // A moment is a time as a session keeps it: how long after its hub was

@@ -106,11 +106,11 @@ func TestStalledLobbyClientGetsTheNotice(t *testing.T) {
 	server, stuck := smallBufferPair(t)
 	served := make(chan error, 1)
 	go func() {
-		served <- h.ServeConn(context.Background(), server, NewLobby(LobbyOptions{Pause: time.Millisecond}))
+		served <- h.ServeConn(context.Background(), server, newLobby(time.Millisecond, 0))
 	}()
-	buf := make([]byte, MaxMessage)
+	buf := make([]byte, lobbyMaxMessage)
 	var got string // with a 1 ms pause, a late read may hold several messages
-	for _, step := range []struct{ cmd, upTo string }{{"/join r", LobbyOK}, {"/nick stuck", LobbyOK + LobbyOK + lobbyNewRoom}} {
+	for _, step := range []struct{ cmd, upTo string }{{"/join r", lobbyOK}, {"/nick stuck", lobbyOK + lobbyOK + lobbyNewRoom}} {
 		stuck.Write([]byte(step.cmd))
 		stuck.SetReadDeadline(time.Now().Add(testTimeout))
 		for got != step.upTo {

@@ -28,6 +28,8 @@ import (
 	"time"
 
 	"github.com/framechat/chat"
+	"github.com/framechat/chat/im"
+	"github.com/framechat/chat/lobby"
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -778,7 +780,7 @@ const (
 	cs168NoSuchChannel = "No channel named %[1]s exists. Try '/create %[1]s'?"
 )
 
-var fastLobby = chat.NewLobby(chat.LobbyOptions{Pause: -1})
+var fastLobby = lobby.New(lobby.Options{Pause: -1})
 
 func startHubs(t *testing.T, cluster Cluster, n int, d chat.Protocol) []*Client {
 	t.Helper()
@@ -870,7 +872,7 @@ func testHubsCreateRace(t *testing.T, cluster Cluster) {
 }
 
 func testHubsIM(t *testing.T, cluster Cluster) {
-	hubs := startHubs(t, cluster, 2, chat.IM)
+	hubs := startHubs(t, cluster, 2, im.Default)
 	ann := hubs[0].Dial("ann")
 	ann.Expect("NOTICE Hello, ann! 1 user online. Type /help for the commands.")
 	// The welcome is sent before the others are told: a round trip makes
@@ -994,7 +996,7 @@ func (c *Client) dial(name string) *Client {
 	c.t.Cleanup(func() { conn.Close() })
 	n := &Client{t: c.t, d: c.d, name: name, conn: conn}
 	if c.d == fastLobby {
-		mr := chat.NewMessageReader(conn, 1024)
+		mr := lobby.NewReader(conn, 1024)
 		n.read = mr.ReadMessage
 	} else {
 		fr := chat.NewFrameReader(conn, chat.FrameSize)
@@ -1008,7 +1010,7 @@ func (c *Client) dial(name string) *Client {
 // welcome).
 func (c *Client) Dial(name string) *Client {
 	n := c.dial(name)
-	if c.d == chat.IM {
+	if c.d == im.Default {
 		if got := n.Recv(); !strings.HasPrefix(got, "NOTICE Welcome") {
 			c.t.Fatalf("%s: first message %q, want the welcome", name, got)
 		}

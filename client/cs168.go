@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	chat "github.com/framechat/chat"
+	"github.com/framechat/chat/im"
 )
 
 // CS168 is a terminal client for the cs168 protocol, written to the
@@ -54,7 +55,7 @@ func (c *CS168) Run(ctx context.Context, conn net.Conn) error {
 	first := true
 	show := func(msg string) {
 		out.message(msg)
-		if first && strings.HasPrefix(msg, chat.IMKindNotice+" ") { // a cs168 server greets no one
+		if first && strings.HasPrefix(msg, im.KindNotice+" ") { // a cs168 server greets no one
 			wrong = &WrongProtocolError{Want: "cs168", Seems: "im", Saw: "it greeted the client with a NOTICE frame"}
 			cancel()
 		}

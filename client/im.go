@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	chat "github.com/framechat/chat"
+	"github.com/framechat/chat/im"
 )
 
 // IM is a terminal client for the im protocol. It logs in as Name (if the
@@ -50,7 +51,7 @@ func (c *IM) Run(ctx context.Context, conn net.Conn) error {
 			wrong = &WrongProtocolError{Want: "im", Seems: "cs168", Saw: fmt.Sprintf("its first frame was %q", m)}
 			cancel()
 			return
-		case !loggedIn && strings.HasPrefix(m, chat.IMKindNotice+" Hello, "):
+		case !loggedIn && strings.HasPrefix(m, im.KindNotice+" Hello, "):
 			loggedIn = true
 			out.setPrompt(imPrompt)
 			out.line(renderIMLine(m))
@@ -58,7 +59,7 @@ func (c *IM) Run(ctx context.Context, conn net.Conn) error {
 				cancel()
 			}
 			return
-		case !loggedIn && kind == chat.IMKindError:
+		case !loggedIn && kind == im.KindError:
 			// The name was refused (taken or invalid): the server takes the
 			// next line as the next try, so say so.
 			out.line(renderIMLine(m))
@@ -98,30 +99,30 @@ const (
 
 // imKinds are the words an im server frame starts with.
 var imKinds = map[string]bool{
-	chat.IMKindMsg: true, chat.IMKindWhisper: true, chat.IMKindSent: true, chat.IMKindNotice: true,
-	chat.IMKindUsers: true, chat.IMKindHelp: true, chat.IMKindError: true,
+	im.KindMsg: true, im.KindWhisper: true, im.KindSent: true, im.KindNotice: true,
+	im.KindUsers: true, im.KindHelp: true, im.KindError: true,
 }
 
 // renderIMLine turns one im server frame into a line for a person.
 func renderIMLine(frame string) string {
 	kind, rest, _ := strings.Cut(frame, " ")
 	switch kind {
-	case chat.IMKindMsg:
+	case im.KindMsg:
 		from, text, _ := strings.Cut(rest, " ")
 		return "<" + from + "> " + text
-	case chat.IMKindWhisper:
+	case im.KindWhisper:
 		from, text, _ := strings.Cut(rest, " ")
 		return "[whisper from " + from + "] " + text
-	case chat.IMKindSent:
+	case im.KindSent:
 		to, text, _ := strings.Cut(rest, " ")
 		return "[whisper to " + to + "] " + text
-	case chat.IMKindNotice:
+	case im.KindNotice:
 		return "* " + rest
-	case chat.IMKindUsers:
+	case im.KindUsers:
 		return "Users online: " + strings.Join(strings.Fields(rest), ", ")
-	case chat.IMKindHelp:
+	case im.KindHelp:
 		return "  " + rest
-	case chat.IMKindError:
+	case im.KindError:
 		return "! " + rest
 	}
 	return frame

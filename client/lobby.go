@@ -12,6 +12,8 @@ import (
 	"time"
 
 	chat "github.com/framechat/chat"
+	"github.com/framechat/chat/im"
+	"github.com/framechat/chat/lobby"
 )
 
 // Lobby is a terminal client for the lobby protocol. It asks for a room
@@ -26,7 +28,7 @@ type Lobby struct {
 	ExitOnEOF  bool      // in the room, return when In ends; otherwise keep listening
 	// Pause is kept between two messages the client sends, so that a
 	// server doing one read per message gets them apart. Zero means
-	// chat.DefaultPause (200 ms).
+	// lobby.DefaultPause (200 ms).
 	Pause time.Duration
 	// ListWait bounds the wait for each room name after /list, for
 	// servers that send fewer names than they announced or merge them.
@@ -57,7 +59,7 @@ const (
 // ctx is done, or In ends. Run closes conn.
 func (c *Lobby) Run(ctx context.Context, conn net.Conn) error {
 	out := &output{w: c.Out}
-	msgs, _ := readMessages(chat.NewMessageReader(conn, chat.MaxMessage).ReadMessage)
+	msgs, _ := readMessages(lobby.NewReader(conn, lobby.MaxMessage).ReadMessage)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel() // ends the line reader, unless it is reading In
 	lines := readLines(c.In, ctx.Done())
@@ -79,7 +81,7 @@ func (c *Lobby) Run(ctx context.Context, conn net.Conn) error {
 var errQuit = fmt.Errorf("client: logged out")
 
 func (c *Lobby) run(ctx context.Context, conn net.Conn, out *output, msgs, lines <-chan string) error {
-	mw := chat.NewMessageWriter(conn, c.Pause)
+	mw := lobby.NewWriter(conn, c.Pause)
 	send := func(s string) error {
 		_, err := mw.Write([]byte(s))
 		return err
@@ -232,7 +234,7 @@ func (c *Lobby) run(ctx context.Context, conn net.Conn, out *output, msgs, lines
 		if line == "" {
 			return true, nil // an empty message would log us out
 		}
-		for _, piece := range chat.SplitMessage([]byte(line), chat.MaxMessage) {
+		for _, piece := range chat.SplitMessage([]byte(line), lobby.MaxMessage) {
 			if err := send(string(piece)); err != nil {
 				return false, err
 			}
@@ -283,7 +285,7 @@ func (c *Lobby) list(send func(string) error, next func(time.Duration) (string, 
 // imGreeting returns a *WrongProtocolError if m is an im server's welcome,
 // which no lobby server sends.
 func imGreeting(m string) error {
-	if strings.HasPrefix(m, chat.IMKindNotice+" ") {
+	if strings.HasPrefix(m, im.KindNotice+" ") {
 		return &WrongProtocolError{Want: "lobby", Seems: "im", Saw: "it greeted the client with a NOTICE frame"}
 	}
 	return nil

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	chat "github.com/framechat/chat"
+	"github.com/framechat/chat/im"
+	"github.com/framechat/chat/lobby"
 )
 
 // serveHub runs a hub for one test and returns a function that connects a
@@ -31,7 +33,7 @@ func serveHub(t *testing.T, cfg chat.Config) (*chat.Hub, func(d chat.Protocol) n
 func TestIMClient(t *testing.T) {
 	_, dial := serveHub(t, chat.Config{})
 	// bob is a raw im client, to talk to the one under test.
-	bob := dial(chat.IM)
+	bob := dial(im.Default)
 	defer bob.Close()
 	bob.SetDeadline(time.Now().Add(5 * time.Second))
 	bfw, bfr := chat.NewFrameWriter(bob, 0), chat.NewFrameReader(bob, 0)
@@ -43,7 +45,7 @@ func TestIMClient(t *testing.T) {
 	out := newSyncBuffer()
 	c := &IM{Name: "alice", Host: "h", Port: "1", In: inR, Out: out}
 	done := make(chan error, 1)
-	go func() { done <- c.Run(context.Background(), dial(chat.IM)) }()
+	go func() { done <- c.Run(context.Background(), dial(im.Default)) }()
 	next := func() string {
 		t.Helper()
 		p, err := bfr.ReadFrame()
@@ -98,7 +100,7 @@ func TestLobbyClient(t *testing.T) {
 	out := newSyncBuffer()
 	c := &Lobby{Host: "h", Port: "1", In: inR, Out: out, ListWait: time.Second}
 	done := make(chan error, 1)
-	go func() { done <- c.Run(context.Background(), dial(chat.Lobby)) }()
+	go func() { done <- c.Run(context.Background(), dial(lobby.Default)) }()
 	for _, l := range []string{"/list", "bad-room", "games", "bad-nick", "lou"} {
 		io.WriteString(inW, l+"\n")
 	}

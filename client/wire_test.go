@@ -10,6 +10,8 @@ import (
 	"time"
 
 	chat "github.com/framechat/chat"
+	"github.com/framechat/chat/im"
+	"github.com/framechat/chat/lobby"
 )
 
 // fakeServer runs one client of the package against the test's end of a
@@ -138,7 +140,7 @@ func TestIMClientForgedLines(t *testing.T) {
 // sent as the next try; the help comes once logged in (issue 11, item 12).
 func TestIMClientNameTaken(t *testing.T) {
 	_, dial := serveHub(t, chat.Config{})
-	taker := dial(chat.IM)
+	taker := dial(im.Default)
 	defer taker.Close()
 	taker.SetDeadline(time.Now().Add(5 * time.Second))
 	tfr := chat.NewFrameReader(taker, 0)
@@ -151,7 +153,7 @@ func TestIMClientNameTaken(t *testing.T) {
 	out := newSyncBuffer()
 	done := make(chan error, 1)
 	go func() {
-		done <- (&IM{Name: "duck", Host: "h", Port: "1", In: inR, Out: out}).Run(context.Background(), dial(chat.IM))
+		done <- (&IM{Name: "duck", Host: "h", Port: "1", In: inR, Out: out}).Run(context.Background(), dial(im.Default))
 	}()
 	out.waitUntil(t, "! The username duck is taken. Choose another.\n"+imAskAgain+"\n")
 	io.WriteString(inW, "goose\n")
@@ -174,19 +176,19 @@ func TestClientsRecogniseTheWrongProtocol(t *testing.T) {
 		run    func(in io.Reader, out io.Writer, conn net.Conn) error
 		seems  string
 	}{
-		"cs168 client, im server": {chat.IM, func(in io.Reader, out io.Writer, conn net.Conn) error {
+		"cs168 client, im server": {im.Default, func(in io.Reader, out io.Writer, conn net.Conn) error {
 			return (&CS168{Name: "ann", Host: "h", Port: "1", In: in, Out: out}).Run(context.Background(), conn)
 		}, "im"},
-		"cs168 client, lobby server": {chat.Lobby, func(in io.Reader, out io.Writer, conn net.Conn) error {
+		"cs168 client, lobby server": {lobby.Default, func(in io.Reader, out io.Writer, conn net.Conn) error {
 			return (&CS168{Name: "ann", Host: "h", Port: "1", In: in, Out: out}).Run(context.Background(), conn)
 		}, "lobby"},
 		"im client, cs168 server": {chat.CS168, func(in io.Reader, out io.Writer, conn net.Conn) error {
 			return (&IM{Name: "ann", Host: "h", Port: "1", In: in, Out: out}).Run(context.Background(), conn)
 		}, "cs168"},
-		"im client, lobby server": {chat.Lobby, func(in io.Reader, out io.Writer, conn net.Conn) error {
+		"im client, lobby server": {lobby.Default, func(in io.Reader, out io.Writer, conn net.Conn) error {
 			return (&IM{Name: "ann", Host: "h", Port: "1", In: in, Out: out}).Run(context.Background(), conn)
 		}, "lobby"},
-		"lobby client, im server": {chat.IM, func(in io.Reader, out io.Writer, conn net.Conn) error {
+		"lobby client, im server": {im.Default, func(in io.Reader, out io.Writer, conn net.Conn) error {
 			return (&Lobby{Host: "h", Port: "1", In: in, Out: out, ReplyWait: time.Second}).Run(context.Background(), conn)
 		}, "im"},
 		"lobby client, cs168 server": {chat.CS168, func(in io.Reader, out io.Writer, conn net.Conn) error {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/framechat/chat"
+	"github.com/framechat/chat/im"
 	"github.com/google/go-cmp/cmp"
 	"go.uber.org/goleak"
 )
@@ -42,7 +43,7 @@ func serve(t *testing.T, cfg chat.Config) *server {
 	served := make(chan error, 3)
 	go func() { served <- s.h.ServeProtocol(s.irc, p) }()
 	go func() { served <- s.h.ServeProtocol(s.cs168, chat.CS168) }()
-	go func() { served <- s.h.ServeProtocol(s.imMT, chat.IM) }()
+	go func() { served <- s.h.ServeProtocol(s.imMT, im.Default) }()
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
 		defer cancel()

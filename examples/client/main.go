@@ -29,11 +29,13 @@ import (
 
 	chat "github.com/framechat/chat"
 	"github.com/framechat/chat/client"
+	"github.com/framechat/chat/im"
+	"github.com/framechat/chat/lobby"
 	"golang.org/x/term"
 )
 
 // protocols are the protocols the client speaks, by their names.
-var protocols = map[string]chat.Protocol{"cs168": chat.CS168, "im": chat.IM, "lobby": chat.Lobby}
+var protocols = map[string]chat.Protocol{"cs168": chat.CS168, "im": im.Default, "lobby": lobby.Default}
 
 func main() {
 	protocol := flag.String("protocol", "cs168", "protocol to speak: cs168, im or lobby")
@@ -46,7 +48,7 @@ func main() {
 	flag.Parse()
 	d, ok := protocols[*protocol]
 	args := flag.Args()
-	if !ok || d == chat.Lobby && len(args) != 2 || d != chat.Lobby && len(args) != 3 {
+	if !ok || d == lobby.Default && len(args) != 2 || d != lobby.Default && len(args) != 3 {
 		flag.Usage()
 		os.Exit(2)
 	}
@@ -71,9 +73,9 @@ func main() {
 		}
 	}
 	switch d {
-	case chat.IM:
+	case im.Default:
 		err = (&client.IM{Name: args[0], Host: host, Port: port, In: in, Out: out, ExitOnEOF: tty}).Run(ctx, conn)
-	case chat.Lobby:
+	case lobby.Default:
 		err = (&client.Lobby{Host: host, Port: port, In: in, Out: out, ExitOnEOF: tty}).Run(ctx, conn)
 	default:
 		err = (&client.CS168{Name: args[0], Host: host, Port: port, In: in, Out: out, ExitOnEOF: tty}).Run(ctx, conn)

@@ -33,7 +33,9 @@ import (
 
 	chat "github.com/framechat/chat"
 	"github.com/framechat/chat/examples/linechat"
+	"github.com/framechat/chat/im"
 	"github.com/framechat/chat/irc"
+	"github.com/framechat/chat/lobby"
 	"github.com/framechat/chat/natsbus"
 	"github.com/framechat/chat/web"
 	"github.com/framechat/chat/ws"
@@ -44,7 +46,7 @@ func main() {
 	addr := flag.String("addr", "", "host or IP for PORT (default: every address of the machine)")
 	var o options
 	var cs168Addr, imAddr, lobbyAddr, lineAddr, ircAddr, imRoom, motdFile string
-	var lobby chat.LobbyOptions
+	var lobbyOpts lobby.Options
 	var ircOpts irc.Options
 	flag.StringVar(&cs168Addr, "cs168", "", "listen address for the cs168 protocol, e.g. :55555")
 	flag.StringVar(&imAddr, "im", "", "listen address for the im protocol, e.g. :12000")
@@ -60,11 +62,11 @@ func main() {
 	flag.IntVar(&o.logBackups, "log-backups", 3, "rotated logs to keep (0: all)")
 	flag.IntVar(&o.cfg.MaxQueueBytes, "queue", 0, "bytes a client may fall behind before it is disconnected (0: 64 KiB)")
 	flag.StringVar(&imRoom, "im-room", "im", `the room im users share`)
-	flag.DurationVar(&lobby.Pause, "lobby-pause", 0, "pause between messages to a lobby client (0: 200ms; negative: none)")
+	flag.DurationVar(&lobbyOpts.Pause, "lobby-pause", 0, "pause between messages to a lobby client (0: 200ms; negative: none)")
 	flag.IntVar(&o.cfg.MaxConns, "max-conns", 0, "connections served at once (0: 100,000; -1: no limit)")
 	flag.IntVar(&o.cfg.MaxConnsPerIP, "max-per-ip", 0, "connections from one IP address (0: no limit)")
 	flag.DurationVar(&o.cfg.HelloTimeout, "hello-timeout", 0, "time a new cs168 or im connection has to send its first message (0: 30s; -1ns: none)")
-	flag.DurationVar(&lobby.HelloTimeout, "lobby-hello-timeout", 0, "the same for lobby connections, whose clients ask the person first (0: 5m; -1ns: none)")
+	flag.DurationVar(&lobbyOpts.HelloTimeout, "lobby-hello-timeout", 0, "the same for lobby connections, whose clients ask the person first (0: 5m; -1ns: none)")
 	o.cfg.ReleaseMemory = true // the process is the chat server: return memory after waves of connections
 	flag.IntVar(&o.cfg.MaxSilentConns, "max-silent", 0, "connections that have not sent their first message yet (0: 1,000; -1: no limit)")
 	flag.IntVar(&o.cfg.MaxSilentPerIP, "max-silent-per-ip", 0, "connections from one IP address (IPv6: one /64) that have not sent their first message yet; safe behind NAT (0: 32; -1: no limit)")
@@ -107,8 +109,8 @@ func main() {
 	for _, l := range []listener{
 		{chat.CS168, cs168Addr},
 		{irc.New(ircOpts), ircAddr},
-		{chat.NewIM(imRoom), imAddr},
-		{chat.NewLobby(lobby), lobbyAddr},
+		{im.New(imRoom), imAddr},
+		{lobby.New(lobbyOpts), lobbyAddr},
 		{linechat.Protocol, lineAddr},
 	} {
 		if l.addr != "" {

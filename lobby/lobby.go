@@ -1,4 +1,12 @@
-package chat
+// Package lobby is the course's rooms-and-nicknames protocol for a
+// chat.Hub, with numeric replies ("0", "1", "2") and no framing at all: one
+// write is one message, at most MaxMessage bytes, with a pause between two
+// messages to the same client so that a client doing one read per message
+// gets them apart. Its codec, Reader and Writer, reads and writes such
+// messages for a client. PROTOCOL.md has the details.
+//
+//	hub.ServeProtocol(ln, lobby.Default)
+package lobby
 
 import (
 	"cmp"
@@ -9,31 +17,36 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/framechat/chat"
+	"github.com/framechat/chat/internal/wire"
 )
 
-// The lobby dialect's numeric replies and fixed texts, byte for byte as
-// the course's server sends them.
+// The protocol's numeric replies, byte for byte as the course's server
+// sends them.
 const (
-	LobbyOK          = "0" // the command worked
-	LobbyBadForm     = "1" // the command was malformed
-	LobbyNickInUse   = "2" // the nickname is taken in that room
-	lobbyNewRoom     = "You have joined a new room."
-	lobbyJoinedRoom  = " has joined the room."
-	lobbyLeftRoom    = " has left the room."
-	lobbyDropped     = " has been disconnected."
-	lobbyUsersHeader = "Users in this room:"
+	OK        = "0" // the command worked
+	BadForm   = "1" // the command was malformed, or refused
+	NickInUse = "2" // the nickname is taken in that room
 )
 
-// Lobby is the rooms-and-nicknames protocol with numeric replies: no
-// framing at all (one write is one message, at most 1024 bytes), with a
-// pause (DefaultPause) between messages to the same client so that a
-// client doing one read per message gets them apart. NewLobby sets
-// other options.
-var Lobby = NewLobby(LobbyOptions{})
+// The protocol's fixed texts.
+const (
+	newRoom     = "You have joined a new room."
+	joinedRoom  = " has joined the room."
+	leftRoom    = " has left the room."
+	dropped     = " has been disconnected."
+	usersHeader = "Users in this room:"
+)
 
-// LobbyOptions configure the lobby protocol. The zero value is the
-// course's.
-type LobbyOptions struct {
+// Default is the lobby protocol as the course has it: a pause of
+// DefaultPause between messages to the same client, and
+// DefaultHelloTimeout for a new connection's first message. New sets
+// other options.
+var Default = New(Options{})
+
+// Options configure the lobby protocol. The zero value is the course's.
+type Options struct {
 	// Pause is kept between two messages to the same client, so that a
 	// client doing one read per message gets them apart. It delays only
 	// that client. Under load it yields for room traffic (never for
@@ -50,42 +63,47 @@ type LobbyOptions struct {
 	// to do, who may take minutes to read the menu, so it is longer than
 	// Config.HelloTimeout. A connection that sends nothing in time is told
 	// so ("You were disconnected: no command within 5 minutes.") and
-	// closed. Zero means DefaultLobbyHelloTimeout (5 minutes); negative
+	// closed. Zero means DefaultHelloTimeout (5 minutes); negative
 	// means no limit (Config.MaxSilentConns and Config.MaxSilentPerIP
 	// still bound the connections that have not spoken).
 	HelloTimeout time.Duration
 }
 
-// DefaultLobbyHelloTimeout is the lobby's first-message deadline unless
-// LobbyOptions.HelloTimeout sets another: time for a person to read the
+// DefaultHelloTimeout is the lobby's first-message deadline unless
+// Options.HelloTimeout sets another: time for a person to read the
 // client's menu and choose.
-const DefaultLobbyHelloTimeout = 5 * time.Minute
+const DefaultHelloTimeout = 5 * time.Minute
 
-// NewLobby returns the lobby protocol with options o.
-func NewLobby(o LobbyOptions) Protocol {
+// New returns the lobby protocol with options o.
+func New(o Options) chat.Protocol {
 	if o.Pause == 0 {
 		o.Pause = DefaultPause
 	}
 	o.Pause = max(o.Pause, 0)
 	if o.HelloTimeout == 0 {
-		o.HelloTimeout = DefaultLobbyHelloTimeout
+		o.HelloTimeout = DefaultHelloTimeout
 	}
 	o.HelloTimeout = max(o.HelloTimeout, 0) // 0: none (Settings' -1, below)
-	return &lobbyProtocol{Settings{Paced: true, Pause: o.Pause, HelloTimeout: cmp.Or(o.HelloTimeout, -1)}}
+	return &protocol{chat.Settings{
+		Paced:        true,
+		Pause:        o.Pause,
+		MaxMessage:   MaxMessage,
+		HelloTimeout: cmp.Or(o.HelloTimeout, -1),
+	}}
 }
 
-type lobbyProtocol struct{ settings Settings }
+type protocol struct{ settings chat.Settings }
 
-func (lobbyProtocol) Name() string                 { return "lobby" }
-func (lobbyProtocol) NewReader(r io.Reader) Reader { return NewMessageReader(r, MaxMessage) }
-func (lobbyProtocol) NewSession(c Conn) Session    { return &lobby{c: c} }
-func (lobbyProtocol) Notice(text string) []byte    { return []byte(text) }
+func (protocol) Name() string                             { return "lobby" }
+func (protocol) NewReader(r io.Reader) chat.Reader        { return NewReader(r, MaxMessage) }
+func (protocol) NewSession(c chat.Conn) chat.Session      { return &lobby{c: c} }
+func (protocol) Notice(text string) []byte                { return []byte(text) }
+func (protocol) Render(m chat.Message) (msg, more []byte) { return render(&m) }
 
-func (lobbyProtocol) Render(m Message) (msg, more []byte) { return renderLobby(&m) }
-
-// Settings pace the lobby's messages (LobbyOptions.Pause) and give its
-// clients DefaultLobbyHelloTimeout, unless LobbyOptions set others.
-func (p *lobbyProtocol) Settings() Settings { return p.settings }
+// Settings pace the lobby's messages (Options.Pause) within MaxMessage
+// bytes and give its clients DefaultHelloTimeout, unless Options set
+// others.
+func (p *protocol) Settings() chat.Settings { return p.settings }
 
 // lobby is the state machine of one lobby session:
 //
@@ -93,37 +111,37 @@ func (p *lobbyProtocol) Settings() Settings { return p.settings }
 //	  │ /list, bad → 1       │ bad → 1, taken → 2              │ /who, chat
 //	  └─/logout─▶ closed ◀───┴─/logout────────────────────────┴─/logout, empty
 type lobby struct {
-	c      Conn
+	c      chat.Conn
 	chosen string // the room picked with /join, before /nick
 	in     bool   // in the chosen room
 }
 
-// lobbyCommands is the command table. The lobby's grammar is exact ("/list"
+// commands is the command table. The lobby's grammar is exact ("/list"
 // alone, "/join ROOM" as two words), so a command gets the whole message,
 // and what does not match its form is a "1" (or, in a room, chat).
-var lobbyCommands []command[lobby]
+var commands []wire.Command[lobby]
 
 func init() {
 	inLobby := func(l *lobby) bool { return l.chosen == "" }
 	choosing := func(l *lobby) bool { return l.chosen != "" && !l.in }
 	inRoom := func(l *lobby) bool { return l.in }
-	lobbyCommands = []command[lobby]{
-		{name: "/logout", run: (*lobby).logout},
-		{name: "/list", ready: inLobby, run: (*lobby).list},
-		{name: "/join", ready: inLobby, run: (*lobby).join},
-		{name: "/nick", ready: choosing, run: (*lobby).nick},
-		{name: "/who", ready: inRoom, run: (*lobby).who},
+	commands = []wire.Command[lobby]{
+		{Name: "/logout", Run: (*lobby).logout},
+		{Name: "/list", Ready: inLobby, Run: (*lobby).list},
+		{Name: "/join", Ready: inLobby, Run: (*lobby).join},
+		{Name: "/nick", Ready: choosing, Run: (*lobby).nick},
+		{Name: "/who", Ready: inRoom, Run: (*lobby).who},
 	}
 }
 
 func (l *lobby) Handle(raw []byte) bool {
-	msg := string(trimFrame(raw))
+	msg := string(wire.Trim(raw))
 	if l.in && msg == "" {
 		return false // an empty message leaves the room
 	}
 	if fields := strings.Fields(msg); len(fields) > 0 {
-		if cmd := lookup(lobbyCommands, fields[0]); cmd != nil && (cmd.ready == nil || cmd.ready(l)) {
-			return cmd.run(l, msg)
+		if cmd := wire.Lookup(commands, fields[0]); cmd != nil && (cmd.Ready == nil || cmd.Ready(l)) {
+			return cmd.Run(l, msg)
 		}
 	}
 	return l.other(msg)
@@ -133,13 +151,13 @@ func (l *lobby) Handle(raw []byte) bool {
 // a room, a "1" before.
 func (l *lobby) other(msg string) bool {
 	if l.in {
-		if err := l.c.Post(Post{Room: l.chosen, Text: []byte(msg)}); err != nil && !errors.Is(err, net.ErrClosed) {
+		if err := l.c.Post(chat.Post{Room: l.chosen, Text: []byte(msg)}); err != nil && !errors.Is(err, net.ErrClosed) {
 			// The lobby has only numeric replies: a refused line is a "1".
-			l.c.Send([]byte(LobbyBadForm))
-			l.c.Failed("", LobbyBadForm, err)
+			l.c.Send([]byte(BadForm))
+			l.c.Failed("", BadForm, err)
 		}
 	} else {
-		l.fail(msg, LobbyBadForm, ErrUnknownCommand)
+		l.fail(msg, BadForm, chat.ErrUnknownCommand)
 	}
 	return true
 }
@@ -156,44 +174,44 @@ func (l *lobby) join(msg string) bool {
 	if len(args) != 2 || !alnum(args[1]) {
 		return l.other(msg)
 	}
-	if err := l.c.Rooms().Create(args[1]); err != nil && !errors.Is(err, ErrRoomExists) {
-		l.fail(msg, LobbyBadForm, err)
+	if err := l.c.Rooms().Create(args[1]); err != nil && !errors.Is(err, chat.ErrRoomExists) {
+		l.fail(msg, BadForm, err)
 		return true
 	}
 	l.chosen = args[1]
-	l.c.Send([]byte(LobbyOK))
+	l.c.Send([]byte(OK))
 	return true
 }
 
 func (l *lobby) nick(msg string) bool {
 	args := strings.Fields(msg)
 	if len(args) != 2 || !alnum(args[1]) || l.c.Rule().Check(args[1]) != nil {
-		l.fail(msg, LobbyBadForm, ErrInvalidName)
+		l.fail(msg, BadForm, chat.ErrInvalidName)
 		return true
 	}
 	if err := l.c.SetName(args[1]); err != nil {
-		l.fail(msg, LobbyBadForm, err)
+		l.fail(msg, BadForm, err)
 		return true
 	}
 	// The joiner hears "0", then its own join, before anything of the room.
 	accepted := func(n int) {
-		l.c.Send([]byte(LobbyOK))
+		l.c.Send([]byte(OK))
 		if n <= 1 {
-			l.c.Send([]byte(lobbyNewRoom))
+			l.c.Send([]byte(newRoom))
 			return
 		}
-		joined, count := renderLobby(&Message{Kind: MessageJoined, From: args[1], Count: n})
+		joined, count := render(&chat.Message{Kind: chat.MessageJoined, From: args[1], Count: n})
 		l.c.Send(joined)
 		l.c.Send(count)
 	}
 	// JoinAny: the room chosen may have been deleted as empty meanwhile
-	// (Config.EmptyRoomTTL); it is made again, as "/join" would have.
-	err := l.c.Join(l.chosen, JoinAny, accepted)
+	// (chat.Config.EmptyRoomTTL); it is made again, as "/join" would have.
+	err := l.c.Join(l.chosen, chat.JoinAny, accepted)
 	if err != nil {
 		l.c.SetName("")
-		code := LobbyBadForm // refused (a hook), or the room cannot be joined now
-		if errors.Is(err, ErrNickInUse) {
-			code = LobbyNickInUse
+		code := BadForm // refused (a hook), or the room cannot be joined now
+		if errors.Is(err, chat.ErrNickInUse) {
+			code = NickInUse
 		}
 		l.fail(msg, code, err)
 		return true
@@ -212,7 +230,7 @@ func (l *lobby) who(msg string) bool {
 		l.c.Failed("/who", "", err)
 		return true
 	}
-	l.c.Send([]byte(lobbyUsersHeader))
+	l.c.Send([]byte(usersHeader))
 	for _, n := range names {
 		l.c.Send([]byte(n))
 	}
@@ -226,7 +244,7 @@ func (l *lobby) list(msg string) bool {
 	}
 	names, err := l.c.Rooms().List()
 	if err != nil {
-		l.fail("/list", LobbyBadForm, err)
+		l.fail("/list", BadForm, err)
 		return true
 	}
 	l.c.Send([]byte(strconv.Itoa(len(names))))
@@ -248,34 +266,34 @@ func alnum(s string) bool {
 		return false
 	}
 	for _, r := range s {
-		if !isAlnum(r) {
+		if !wire.IsAlnum(r) {
 			return false
 		}
 	}
 	return true
 }
 
-// renderLobby encodes a room delivery as lobby messages.
-func renderLobby(d *Message) (msg, more []byte) {
+// render encodes a room delivery as lobby messages.
+func render(d *chat.Message) (msg, more []byte) {
 	switch d.Kind {
-	case MessageJoined:
-		return []byte(d.From + lobbyJoinedRoom), []byte("There are " + strconv.Itoa(d.Count) + " people in the room.")
-	case MessageLeft:
+	case chat.MessageJoined:
+		return []byte(d.From + joinedRoom), []byte("There are " + strconv.Itoa(d.Count) + " people in the room.")
+	case chat.MessageLeft:
 		if d.Lost {
-			return []byte(d.From + lobbyDropped), nil
+			return []byte(d.From + dropped), nil
 		}
-		return []byte(d.From + lobbyLeftRoom), nil
-	case MessageRenamed:
+		return []byte(d.From + leftRoom), nil
+	case chat.MessageRenamed:
 		return []byte(d.From + " is now known as " + d.To + "."), nil
-	case MessageWhisper:
-		return lobbyLine(d.From+" (whisper)> ", d.PlainText())
-	case MessageNotice:
-		return slices.Clone(d.Text[:utf8Cut(d.Text, MaxMessage)]), nil
+	case chat.MessageWhisper:
+		return prefixedLine(d.From+" (whisper)> ", d.PlainText())
+	case chat.MessageNotice:
+		return slices.Clone(d.Text[:wire.Cut(d.Text, MaxMessage)]), nil
 	}
-	return lobbyLine(d.From+"> ", d.PlainText())
+	return prefixedLine(d.From+"> ", d.PlainText())
 }
 
-// lobbyLine encodes a chat line behind its prefix ("NAME> ") as lobby
+// prefixedLine encodes a chat line behind its prefix ("NAME> ") as lobby
 // messages of at most MaxMessage bytes, the prefix counted: one message
 // when it fits, as the course's server sends it; else two, the second
 // repeating the prefix, so that no message a member reads starts with
@@ -284,13 +302,13 @@ func renderLobby(d *Message) (msg, more []byte) {
 // sequences; text that two messages do not hold (only an embedding
 // program's lines can be that long: every protocol's own are shorter) is
 // cut off.
-func lobbyLine(prefix string, text []byte) (msg, more []byte) {
+func prefixedLine(prefix string, text []byte) (msg, more []byte) {
 	room := max(MaxMessage-len(prefix), 1)
-	n := utf8Cut(text, room)
+	n := wire.Cut(text, room)
 	msg = make([]byte, 0, len(prefix)+n)
 	msg = append(append(msg, prefix...), text[:n]...)
 	if rest := text[n:]; len(rest) > 0 {
-		rest = rest[:utf8Cut(rest, room)]
+		rest = rest[:wire.Cut(rest, room)]
 		more = make([]byte, 0, len(prefix)+len(rest))
 		more = append(append(more, prefix...), rest...)
 	}

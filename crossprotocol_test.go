@@ -34,7 +34,7 @@ type imClient struct{ *tclient }
 
 func imDial(t *testing.T, h *Hub, name string) *imClient {
 	t.Helper()
-	conn := dialIn(t, h, IM)
+	conn := dialIn(t, h, testIM)
 	c := &imClient{&tclient{t: t, h: h, name: name, conn: conn, fr: NewFrameReader(conn, FrameSize), fw: NewFrameWriter(conn, FrameSize)}}
 	c.expect("NOTICE Welcome to framechat. The first line you send is your username (1 to 100 bytes of letters, digits, '_', '-' or '.').")
 	if name != "" {
@@ -195,9 +195,9 @@ func (c *lobbyClient) enter(room, nick string) {
 	c.t.Helper()
 	c.name = nick
 	c.send("/join " + room)
-	c.expect(LobbyOK)
+	c.expect(lobbyOK)
 	c.send("/nick " + nick)
-	c.expect(LobbyOK)
+	c.expect(lobbyOK)
 }
 
 // TestLobby checks the lobby protocol with a client that does exactly one
@@ -213,28 +213,28 @@ func TestLobby(t *testing.T) {
 	a.expect("0")
 	for _, bad := range []string{"/join", "/join a b", "/join r-1", "hello", "/nick x", "/list x"} {
 		a.send(bad)
-		a.expect(LobbyBadForm)
+		a.expect(lobbyBadForm)
 	}
 	a.send("/join games\n") // a trailing newline is stripped
-	a.expect(LobbyOK)
+	a.expect(lobbyOK)
 	for _, bad := range []string{"/nick", "/nick a b", "/nick al-ice", "/join x", "hi"} {
 		a.send(bad)
-		a.expect(LobbyBadForm)
+		a.expect(lobbyBadForm)
 	}
 	a.send("/nick alice")
-	a.expect(LobbyOK, "You have joined a new room.")
+	a.expect(lobbyOK, "You have joined a new room.")
 
 	b := lobbyDial(t, h)
 	b.send("/list")
 	b.expect("1", "games")
 	b.send("/join games")
-	b.expect(LobbyOK)
+	b.expect(lobbyOK)
 	b.send("/nick alice") // taken in this room
-	b.expect(LobbyNickInUse)
+	b.expect(lobbyNickInUse)
 	b.send("/nick Alice") // and so is every other spelling of it (NameKey)
-	b.expect(LobbyNickInUse)
+	b.expect(lobbyNickInUse)
 	b.send("/nick Alicia")
-	b.expect(LobbyOK, "Alicia has joined the room.", "There are 2 people in the room.")
+	b.expect(lobbyOK, "Alicia has joined the room.", "There are 2 people in the room.")
 	a.expect("Alicia has joined the room.", "There are 2 people in the room.")
 
 	c := lobbyDial(t, h)
@@ -293,7 +293,7 @@ func TestLobbyPause(t *testing.T) {
 	t.Parallel()
 	const pause = 200 * time.Millisecond // the default: much shorter pauses merge when the machine is loaded
 	h := NewHub(Config{})
-	addr := serveTCP(t, h, NewLobby(LobbyOptions{Pause: pause}))
+	addr := serveTCP(t, h, newLobby(pause, 0))
 	dial := func() *lobbyClient { return &lobbyClient{t: t, conn: dialTCP(t, addr)} }
 	a := dial()
 	a.enter("r", "a")
@@ -341,7 +341,7 @@ func TestPacedLobbyDoesNotSlowOthers(t *testing.T) {
 	alice := join(t, h, mt, "alice", "mixed")
 	bob := join(t, h, mt, "bob", "mixed")
 	alice.expect("bob has joined")
-	l := &lobbyClient{t: t, conn: dialIn(t, h, NewLobby(LobbyOptions{Pause: time.Second}))}
+	l := &lobbyClient{t: t, conn: dialIn(t, h, newLobby(time.Second, 0))}
 	l.send("/join mixed")
 	l.expect("0")
 	l.send("/nick lou")
@@ -446,9 +446,9 @@ func TestNoOnePassesForAnother(t *testing.T) {
 	lb.expect("cee has joined the room.", "There are 2 people in the room.")
 	lb2 := lobbyDial(t, h)
 	lb2.send("/join lob")
-	lb2.expect(LobbyOK)
+	lb2.expect(lobbyOK)
 	lb2.send("/nick cee")
-	lb2.expect(LobbyNickInUse)
+	lb2.expect(lobbyNickInUse)
 	cee.send("/join im")
 	ann.expect("NOTICE cee has joined")
 	lb.expect("cee has left the room.")
@@ -571,9 +571,9 @@ func TestRoomNamesCheckedForEveryProtocol(t *testing.T) {
 	h, mt := startHub(t, Config{})
 	lb := lobbyDial(t, h)
 	lb.send("/join " + strings.Repeat("r", 300))
-	lb.expect(LobbyBadForm)
+	lb.expect(lobbyBadForm)
 	lb.send("/join " + strings.Repeat("r", 64))
-	lb.expect(LobbyOK)
+	lb.expect(lobbyOK)
 	cs := join(t, h, mt, "cee", "")
 	cs.send("/list")
 	cs.expect(strings.Repeat("r", 64))
