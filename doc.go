@@ -63,6 +63,10 @@
 // [Reader] that takes one message at a time off a connection, a [Session]
 // (the state machine of one connection, whose Handle gets each message),
 // Render for the rooms' traffic and Notice for the server's own notices.
+// A protocol of fixed-width frames or of lines need not write its Reader:
+// [Frames] and [Lines], the reader kit, read them as cs168 and IRC do,
+// several to a read, and let idle connections park with neither a
+// goroutine nor a buffer ([LineTooLong] marks a line over the bound).
 // The session acts only through the [Conn] it is given: name itself, join,
 // leave and create rooms (several at once, if the protocol likes; Part and
 // Quit leave with words, IRC's PART and QUIT reasons), say, whisper (or
@@ -75,8 +79,7 @@
 // with the member, as IRC's QUIT and NICK),
 // [Patient] (a first-message deadline of its own), [Resumer] (a reader
 // that survives a read deadline, which lets idle connections park with no
-// goroutine; [ReadsAhead] tells it whether it may read several messages at
-// once into a borrowed buffer), and, on the session, [Ender] (told when the connection ends)
+// goroutine), and, on the session, [Ender] (told when the connection ends)
 // and [Pinger] (keeps its connection alive itself, as IRC's PING). The
 // course protocols [CS168], [IM] and [Lobby] are written that way, and so
 // are package irc (IRC clients in the same rooms) and package linechat in
@@ -164,7 +167,8 @@
 // machine; it never writes to the socket itself. Where the connection can
 // park (below), it reads up to 4 KiB at once (the cs168 and im frames or
 // IRC lines a busy client sent together cost one read) into a pooled
-// buffer that the idle connection gives back ([ReadsAhead]). An idle
+// buffer that the idle connection gives back (the reader kit, [Frames]
+// and [Lines], does this for any protocol). An idle
 // connection holds no goroutine: on Linux, a TCP connection whose read
 // would wait parks
 // (an epoll instance of the hub's watches it, and a new reader starts when

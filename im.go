@@ -48,7 +48,7 @@ func NewIM(room string) Protocol { return &imProtocol{room: room} }
 type imProtocol struct{ room string }
 
 func (imProtocol) Name() string                 { return "im" }
-func (imProtocol) NewReader(r io.Reader) Reader { return newFramesIn(r) }
+func (imProtocol) NewReader(r io.Reader) Reader { return Frames(r, FrameSize) }
 func (imProtocol) Notice(text string) []byte    { return clipFrame(IMKindNotice + " " + text) }
 
 func (imProtocol) Render(m Message) (msg, more []byte) { return renderIM(&m), nil }

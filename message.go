@@ -49,9 +49,9 @@ func (mr *MessageReader) ReadMessage() ([]byte, error) {
 	}
 }
 
-// Resumes reports that a MessageReader reads on after a deadline (it has
-// no partial messages to lose): Resumer.
-func (mr *MessageReader) Resumes() bool { return true }
+// Resumes marks a MessageReader as a [Resumer]: it reads on after a failed
+// read, such as a deadline (it has no partial message to lose).
+func (mr *MessageReader) Resumes() {}
 
 // Read implements io.Reader: each call returns one message, or as much of
 // it as fits in p (the rest is lost, as it would be for a lobby client
