@@ -116,7 +116,9 @@ type Patient interface {
 
 // Resumer is implemented by a Reader that keeps what it has read of a
 // message when a read fails (a deadline passing, or the hub parking the
-// connection) and carries on with it at the next call. The hub moves the
+// connection) and carries on with it at the next call: it returns the
+// read's error (or one wrapping it) with no message, and the next call
+// reads again rather than returning the error again. The hub moves the
 // reading of a Resumer's connection that has gone quiet off its goroutine:
 // on Linux a TCP or Unix socket parks, with no goroutine at all until input
 // comes; elsewhere the reading moves to a fresh goroutine with a small
