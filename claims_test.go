@@ -27,14 +27,14 @@ type claimer struct{}
 
 func (claimer) Name() string                      { return "claimer" }
 func (claimer) Settings() Settings                { return Settings{} }
-func (claimer) NewReader(r io.Reader) Reader      { return lineReader{bufio.NewReader(r)} }
+func (claimer) NewReader(r io.Reader) Reader      { return bufLineReader{bufio.NewReader(r)} }
 func (claimer) NewSession(c Conn) Session         { return claimerSession{c} }
 func (claimer) Render(Message) (msg, more []byte) { return nil, nil }
 func (claimer) Notice(text string) []byte         { return []byte(text + "\n") }
 
-type lineReader struct{ r *bufio.Reader }
+type bufLineReader struct{ r *bufio.Reader }
 
-func (l lineReader) ReadMessage() ([]byte, error) {
+func (l bufLineReader) ReadMessage() ([]byte, error) {
 	b, err := l.r.ReadBytes('\n')
 	if err != nil {
 		return nil, err

@@ -60,7 +60,7 @@ type cs168Protocol struct{}
 
 func (cs168Protocol) Name() string                 { return "cs168" }
 func (cs168Protocol) Settings() Settings           { return Settings{FrameWidth: FrameSize} }
-func (cs168Protocol) NewReader(r io.Reader) Reader { return newFramesIn(r) }
+func (cs168Protocol) NewReader(r io.Reader) Reader { return Frames(r, FrameSize) }
 func (cs168Protocol) NewSession(c Conn) Session    { return &cs168{c: c} }
 func (cs168Protocol) Notice(text string) []byte    { return clipFrame(text) }
 

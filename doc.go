@@ -81,11 +81,13 @@
 // with a typed [Reason] (a goodbye, or a refusal), ask about the hub's
 // rooms ([Rooms]) and claim names unique across every hub of a cluster
 // outside any room ([Claims]: IRC's nicks). [RefusalText] gives a hook's
-// reason for a refusal, for the protocol's reply. Optional interfaces
-// tune the engine: [Resumer] (a reader
-// that survives a read deadline, which lets idle connections park with no
-// goroutine; [ReadsAhead] tells it whether it may read several messages at
-// once into a borrowed buffer), and, on the session, [Ender] (told when the connection ends)
+// reason for a refusal, for the protocol's reply. A protocol of fixed-width frames or of
+// lines need not write its Reader: [Frames] and [Lines], the reader kit,
+// read them as cs168 and IRC do, several to a read, and let idle
+// connections park with neither a goroutine nor a buffer ([LineTooLong]
+// marks a line over the bound). Optional interfaces tune the engine:
+// [Resumer] (a reader that survives a read deadline, which lets idle
+// connections park with no goroutine), and, on the session, [Ender] (told when the connection ends)
 // and [Pinger] (keeps its connection alive itself, as IRC's PING, after its
 // Settings.PingAfter). The
 // course protocols are written that way: [CS168] here, and packages im
@@ -175,7 +177,8 @@
 // machine; it never writes to the socket itself. Where the connection can
 // park (below), it reads up to 4 KiB at once (the cs168 and im frames or
 // IRC lines a busy client sent together cost one read) into a pooled
-// buffer that the idle connection gives back ([ReadsAhead]). An idle
+// buffer that the idle connection gives back (the reader kit, [Frames]
+// and [Lines], does this for any protocol). An idle
 // connection holds no goroutine: on Linux, a TCP connection whose read
 // would wait parks
 // (an epoll instance of the hub's watches it, and a new reader starts when

@@ -91,9 +91,9 @@ func (fr *FrameReader) Read(p []byte) (int, error) {
 	return n, nil
 }
 
-// Resumes reports that a FrameReader reads on after a deadline, with the
-// part of a frame read before it (Resumer).
-func (fr *FrameReader) Resumes() bool { return true }
+// Resumes marks a FrameReader as a [Resumer]: after a failed read, such as
+// a deadline, it carries on with the part of a frame read before it.
+func (fr *FrameReader) Resumes() {}
 
 // partialFrameError reports a stream that ended inside a frame.
 type partialFrameError struct{ got, width int }

@@ -109,7 +109,8 @@ type Settings struct {
 }
 
 // Reader reads one connection's messages. The slice it returns may be
-// reused by the next call.
+// reused by the next call. [Frames] and [Lines] return Readers of the two
+// usual framings that park well (see [Resumer]).
 type Reader interface {
 	ReadMessage() ([]byte, error)
 }
@@ -145,27 +146,27 @@ type Pinger interface {
 	Ping() (more bool)
 }
 
-// ReadsAhead reports whether a Reader that Protocol.NewReader builds on r
-// may read ahead, several messages at a time, into a buffer it borrows,
-// at no cost to idle connections. It does when r is a connection whose
-// reading the hub parks while it is quiet (TCP and Unix sockets, on
-// Linux): a Reader that gives its buffer back when a read fails with
-// nothing kept, as the course protocols' and IRC's do, then holds none
-// while the connection is idle. Elsewhere (TLS, WebSocket) a quiet
-// connection's reader waits in a read, and would hold its buffer all that
-// time; a small one suits it better.
-func ReadsAhead(r io.Reader) bool {
-	_, ok := r.(parkReader)
-	return ok
-}
-
-// Resumer is implemented by a Reader that survives a read deadline: it
-// keeps what it has read of a message and reads on afterwards, as
-// FrameReader and lobby.Reader do. The hub then moves the reading of a
-// connection that has gone quiet to a fresh goroutine with a small stack,
-// which makes idle connections cheaper; other readers are left alone.
+// Resumer is implemented by a Reader that keeps what it has read of a
+// message when a read fails (a deadline passing, or the hub parking the
+// connection) and carries on with it at the next call: it returns the
+// read's error (or one wrapping it) with no message, and the next call
+// reads again rather than returning the error again. The hub moves the
+// reading of a Resumer's connection that has gone quiet off its goroutine:
+// on Linux a TCP or Unix socket parks, with no goroutine at all until input
+// comes; elsewhere the reading moves to a fresh goroutine with a small
+// stack. Other readers are left alone, each holding a goroutine blocked in
+// a read while its connection is idle.
+//
+// The readers of [Frames] and [Lines], [FrameReader] and the lobby package's Reader
+// are Resumers, and those of Frames and Lines also give their buffer back
+// while their connection is parked: a protocol whose messages are frames
+// or lines gets all that by returning one of them from NewReader.
+//
+// Resumes does nothing: a Reader declares with it that it behaves as
+// above.
 type Resumer interface {
-	Resumes() bool
+	Reader
+	Resumes()
 }
 
 // Conn is what a protocol's Session may do: the room actions of one

@@ -1,9 +1,11 @@
 package chat
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"testing"
 	"testing/iotest"
@@ -108,21 +110,76 @@ func TestAheadReaderResumes(t *testing.T) {
 	step("", io.EOF, false)
 }
 
-// TestFramesIn: a cs168 or im connection reads ahead only where the hub
+// newAheadReader is the Reader of Frames(r, FrameSize) on a parking
+// connection, reading r.
+func newAheadReader(r io.Reader) *aheadReader { return &aheadReader{r: r, width: FrameSize} }
+
+// TestFrames: a cs168 or im connection reads ahead only where the hub
 // parks it when quiet; elsewhere (TLS, WebSocket) a reader waiting in a
-// read would hold the whole buffer, so it reads a frame at a time.
-func TestFramesIn(t *testing.T) {
+// read would hold the whole buffer, so it reads a frame at a time. Frames
+// too wide for the read-ahead buffer are read a frame at a time too.
+func TestFrames(t *testing.T) {
 	t.Parallel()
 	plain := strings.NewReader("")
-	if ReadsAhead(plain) || !ReadsAhead(parkReader{}) {
-		t.Fatalf("ReadsAhead: %v for a plain reader, %v for a parking one; want false, true", ReadsAhead(plain), ReadsAhead(parkReader{}))
+	if readsAhead(plain) || !readsAhead(parkReader{}) {
+		t.Fatalf("readsAhead: %v for a plain reader, %v for a parking one; want false, true", readsAhead(plain), readsAhead(parkReader{}))
 	}
 	for _, p := range []Protocol{CS168, testIM} {
 		if r, ok := p.NewReader(plain).(*FrameReader); !ok {
 			t.Errorf("%s over a connection that does not park: %T, want a *FrameReader", p.Name(), r)
 		}
-		if r, ok := p.NewReader(parkReader{}).(*aheadReader); !ok {
-			t.Errorf("%s over a parking connection: %T, want an *aheadReader", p.Name(), r)
+		if r, ok := p.NewReader(parkReader{}).(*aheadReader); !ok || r.width != FrameSize {
+			t.Errorf("%s over a parking connection: %T, want an *aheadReader of %d-byte frames", p.Name(), r, FrameSize)
+		}
+	}
+	if r, ok := Frames(parkReader{}, aheadSize).(*FrameReader); !ok || r.Width() != aheadSize {
+		t.Errorf("Frames(parking, %d): %T, want a *FrameReader of that width", aheadSize, r)
+	}
+	if r, ok := Frames(plain, 0).(*FrameReader); !ok || r.Width() != FrameSize {
+		t.Errorf("Frames(r, 0): %T, want a *FrameReader of FrameSize", r)
+	}
+	for _, r := range []Reader{Frames(plain, 0), Frames(parkReader{}, 0), Lines(plain, 0), Lines(parkReader{}, 0), testLobby.NewReader(plain)} {
+		if _, ok := r.(Resumer); !ok {
+			t.Errorf("%T is no Resumer", r)
+		}
+	}
+}
+
+// TestAheadReaderWidths: frames of another width than cs168's, read
+// ahead, come as a FrameReader of that width gives them.
+func TestAheadReaderWidths(t *testing.T) {
+	t.Parallel()
+	for _, width := range []int{1, 7, 64, 999, aheadSize / 2} {
+		var msgs []string
+		for i := range 3 * aheadSize / width {
+			msgs = append(msgs, strings.Repeat(string(rune('a'+i%26)), i%width))
+		}
+		stream := frames(width, msgs...) + "tail"
+		want, wantErr := readAll(NewFrameReader(strings.NewReader(stream), width))
+		got, err := readAhead(&aheadReader{r: iotest.HalfReader(strings.NewReader(stream)), width: uint16(width)})
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("width %d: frames (-FrameReader +aheadReader):\n%s", width, diff)
+		}
+		if err == nil || wantErr == nil || err.Error() != wantErr.Error() {
+			t.Errorf("width %d: ended with %v; FrameReader ended with %v", width, err, wantErr)
+		}
+	}
+}
+
+// BenchmarkFramesAhead: the frame reader of a busy parking connection,
+// twenty frames to a read.
+func BenchmarkFramesAhead(b *testing.B) {
+	stream := []byte(frames(FrameSize, slices.Repeat([]string{"[alice] hello, this is a typical chat line"}, 20)...))
+	r := bytes.NewReader(stream)
+	a := newAheadReader(r)
+	b.SetBytes(int64(len(stream)))
+	b.ReportAllocs()
+	for b.Loop() {
+		r.Reset(stream)
+		for range 20 {
+			if _, err := a.ReadMessage(); err != nil {
+				b.Fatal(err)
+			}
 		}
 	}
 }

@@ -63,7 +63,7 @@ func (protocol) Name() string { return "im" }
 func (protocol) Settings() chat.Settings { return chat.Settings{FrameWidth: chat.FrameSize} }
 
 // NewReader reads frames as cs168 does (parking idle connections).
-func (protocol) NewReader(r io.Reader) chat.Reader { return chat.CS168.NewReader(r) }
+func (protocol) NewReader(r io.Reader) chat.Reader { return chat.Frames(r, chat.FrameSize) }
 
 func (protocol) Notice(text string) []byte { return clipFrame(KindNotice + " " + text) }
 

@@ -1,6 +1,8 @@
 package irc
 
 import (
+	"bytes"
+	"strings"
 	"testing"
 
 	"github.com/framechat/chat"
@@ -73,4 +75,23 @@ func BenchmarkRegister(b *testing.B) {
 		s.End()
 	}
 	b.ReportMetric(float64(c.sent)/float64(b.N), "B/reg")
+}
+
+// BenchmarkLineReader: an IRC connection's reader, twenty chat lines to
+// a stream (on a connection that does not park: a read of at most
+// MaxLine bytes at a time).
+func BenchmarkLineReader(b *testing.B) {
+	stream := []byte(strings.Repeat("PRIVMSG #go :hello, this is a typical chat line of some forty bytes\r\n", 20))
+	r := bytes.NewReader(stream)
+	lr := New(Options{}).NewReader(r)
+	b.SetBytes(int64(len(stream)))
+	b.ReportAllocs()
+	for b.Loop() {
+		r.Reset(stream)
+		for range 20 {
+			if _, err := lr.ReadMessage(); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
 }

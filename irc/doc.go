@@ -21,8 +21,8 @@
 // USERHOST, PING both ways, and QUIT; every error as its numeric.
 //
 // Each connection's state is a session (session.go) driven by the hub one
-// line at a time: LineReader (reader.go) cuts the stream into lines of at
-// most 512 bytes; parse (message.go) splits a line into a command and its
+// line at a time: chat.Lines cuts the stream into lines of at most
+// MaxLine (512) bytes; parse (message.go) splits a line into a command and its
 // parameters; the command table (session.go) runs it through the
 // chat.Conn the hub gave the session; a command's list of targets is
 // split, de-duplicated and bounded in one place (targets.go, ISUPPORT

@@ -93,8 +93,9 @@ func New(o Options) *Protocol {
 // Name is "irc".
 func (p *Protocol) Name() string { return "irc" }
 
-// NewReader returns a LineReader.
-func (p *Protocol) NewReader(r io.Reader) chat.Reader { return NewLineReader(r) }
+// NewReader returns a reader of lines of at most MaxLine bytes
+// (chat.Lines), ended by CR LF or a bare LF.
+func (p *Protocol) NewReader(r io.Reader) chat.Reader { return chat.Lines(r, MaxLine) }
 
 // NewSession returns the state machine of one IRC connection, which waits
 // for NICK and USER.

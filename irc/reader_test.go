@@ -9,15 +9,16 @@ import (
 	"testing"
 	"testing/iotest"
 
+	"github.com/framechat/chat"
 	"github.com/google/go-cmp/cmp"
 )
 
-// readAll reads every message of lr until an error, and returns them
-// with the error.
-func readAll(lr *LineReader) ([]string, error) {
+// readAll reads every message of r until an error, and returns them with
+// the error.
+func readAll(r chat.Reader) ([]string, error) {
 	var got []string
 	for {
-		m, err := lr.ReadMessage()
+		m, err := r.ReadMessage()
 		if err != nil {
 			return got, err
 		}
@@ -25,71 +26,41 @@ func readAll(lr *LineReader) ([]string, error) {
 	}
 }
 
-// lineReaders are the two kinds of LineReader: reading at most MaxLine bytes
-// at once (a connection that does not park), and readSize (one that does,
-// chat.ReadsAhead).
-var lineReaders = map[string]func(io.Reader) *LineReader{
-	"line":  NewLineReader,
-	"ahead": func(r io.Reader) *LineReader { return &LineReader{r: r, ahead: true} },
-}
+// newReader is the reader of an IRC connection on r.
+func newReader(r io.Reader) chat.Reader { return New(Options{}).NewReader(r) }
 
-// TestLineReader: lines end in CR LF or a bare LF, arrive whole however
-// the bytes are split, and a line over MaxLine is reported once and
-// dropped whole, the next line read as usual, whether it is in the buffer
-// whole or not.
+// TestLineReader: an IRC connection's lines end in CR LF or a bare LF,
+// arrive whole however the bytes are split, and a line over MaxLine (CR
+// LF included) is reported once (chat.LineTooLong, which the session
+// answers with ERR_INPUTTOOLONG) and dropped whole, the next line read as
+// usual, whether it is in the buffer whole or not. (The reader is
+// chat.Lines: its tests, reading ahead too, are the chat package's.)
 func TestLineReader(t *testing.T) {
 	long := strings.Repeat("x", 1500)
 	in := "NICK a\r\nUSER a 0 * :A\n\r\nPRIVMSG #a :" + long + "\r\nPING z\r\nPRIVMSG #a :" + strings.Repeat("y", 497) +
 		"\r\nPRIVMSG #a :" + strings.Repeat("z", 499) + "\r\nPONG q\r\nlast without end"
 	want := []string{"NICK a", "USER a 0 * :A", "", "\n", "PING z", "PRIVMSG #a :" + strings.Repeat("y", 497), "\n", "PONG q"}
-	for kind, newReader := range lineReaders {
-		for name, r := range map[string]func() io.Reader{
-			"whole":        func() io.Reader { return strings.NewReader(in) },
-			"byte by byte": func() io.Reader { return iotest.OneByteReader(strings.NewReader(in)) },
-			"halves":       func() io.Reader { return iotest.HalfReader(strings.NewReader(in)) },
-		} {
-			got, err := readAll(newReader(r()))
-			if err != io.EOF {
-				t.Errorf("%s, %s: error %v, want EOF", kind, name, err)
-			}
-			if diff := cmp.Diff(want, got); diff != "" {
-				t.Errorf("%s, %s (-want +got):\n%s", kind, name, diff)
-			}
+	for name, r := range map[string]func() io.Reader{
+		"whole":        func() io.Reader { return strings.NewReader(in) },
+		"byte by byte": func() io.Reader { return iotest.OneByteReader(strings.NewReader(in)) },
+		"halves":       func() io.Reader { return iotest.HalfReader(strings.NewReader(in)) },
+	} {
+		got, err := readAll(newReader(r()))
+		if err != io.EOF {
+			t.Errorf("%s: error %v, want EOF", name, err)
+		}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("%s (-want +got):\n%s", name, diff)
 		}
 	}
-}
-
-// TestLineReaderSizes: a LineReader on a connection the hub does not park
-// reads at most MaxLine bytes at once; one that reads ahead, readSize.
-func TestLineReaderSizes(t *testing.T) {
-	for kind, want := range map[string]int{"line": MaxLine, "ahead": readSize} {
-		r := &sizes{}
-		lr := lineReaders[kind](r)
-		if _, err := lr.ReadMessage(); err != io.EOF {
-			t.Fatalf("%s: %v, want EOF", kind, err)
-		}
-		if r.asked != want {
-			t.Errorf("%s: read with room for %d bytes, want %d", kind, r.asked, want)
-		}
-		if lr.buf != nil {
-			t.Errorf("%s: holds its buffer after a read that failed with nothing kept", kind)
-		}
-	}
-}
-
-// sizes records the room its one Read was given, and ends the stream.
-type sizes struct{ asked int }
-
-func (s *sizes) Read(p []byte) (int, error) {
-	s.asked = len(p)
-	return 0, io.EOF
 }
 
 // TestLineReaderResumes: a read error such as a deadline keeps the part of
-// a line read so far.
+// a line read so far, and the reader says so (chat.Resumer), so that the
+// hub parks an idle IRC connection.
 func TestLineReaderResumes(t *testing.T) {
 	r := &stutter{parts: []string{"PRIVMSG #a :hel", "lo\r\n"}}
-	lr := NewLineReader(r)
+	lr := newReader(r)
 	if _, err := lr.ReadMessage(); !errors.Is(err, os.ErrDeadlineExceeded) {
 		t.Fatalf("first read: %v, want the deadline", err)
 	}
@@ -97,8 +68,8 @@ func TestLineReaderResumes(t *testing.T) {
 	if err != nil || string(m) != "PRIVMSG #a :hello" {
 		t.Fatalf("after the deadline: %q, %v", m, err)
 	}
-	if !lr.Resumes() {
-		t.Error("Resumes() = false")
+	if _, ok := lr.(chat.Resumer); !ok {
+		t.Errorf("%T is no chat.Resumer", lr)
 	}
 }
 
@@ -128,21 +99,13 @@ func FuzzLineReader(f *testing.F) {
 	f.Add(bytes.Repeat([]byte("x"), 1100))
 	f.Add([]byte("\n\n\r\r\n"))
 	f.Fuzz(func(t *testing.T, in []byte) {
-		var first []string
-		for _, kind := range []string{"line", "ahead"} {
-			got, err := readAll(lineReaders[kind](iotest.HalfReader(bytes.NewReader(in))))
-			if err != io.EOF {
-				t.Fatalf("%s: error %v", kind, err)
-			}
-			for _, m := range got {
-				if len(m) >= MaxLine || (m != "\n" && strings.Contains(m, "\n")) {
-					t.Fatalf("%s: message %q", kind, m)
-				}
-			}
-			if first == nil {
-				first = got
-			} else if diff := cmp.Diff(first, got); diff != "" {
-				t.Fatalf("reading ahead changed the messages (-line +ahead):\n%s", diff)
+		got, err := readAll(newReader(iotest.HalfReader(bytes.NewReader(in))))
+		if err != io.EOF {
+			t.Fatalf("error %v", err)
+		}
+		for _, m := range got {
+			if len(m) >= MaxLine || (m != chat.LineTooLong && strings.Contains(m, "\n")) {
+				t.Fatalf("message %q", m)
 			}
 		}
 	})

@@ -61,8 +61,8 @@ func ok(*session, message) bool { return true }
 
 // Handle runs one line.
 func (s *session) Handle(line []byte) bool {
-	s.awaitingPong = false                 // any line shows the client is there
-	if len(line) == 1 && line[0] == '\n' { // LineReader's mark of an overlong line
+	s.awaitingPong = false                // any line shows the client is there
+	if string(line) == chat.LineTooLong { // the reader's mark of an overlong line
 		s.reply(errInputTooLong, "Input line was too long")
 		return true
 	}

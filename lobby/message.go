@@ -56,9 +56,9 @@ func (mr *Reader) ReadMessage() ([]byte, error) {
 // method set breaks the build rather than the parking.
 var _ chat.Resumer = (*Reader)(nil)
 
-// Resumes reports that a Reader reads on after a deadline (it has
-// no partial messages to lose): a chat.Resumer.
-func (mr *Reader) Resumes() bool { return true }
+// Resumes marks a Reader as a chat.Resumer: it reads on after a failed
+// read, such as a deadline (it has no partial message to lose).
+func (mr *Reader) Resumes() {}
 
 // Read implements io.Reader: each call returns one message, or as much of
 // it as fits in p (the rest is lost, as it would be for a lobby client

@@ -23,8 +23,6 @@
 package linechat
 
 import (
-	"bufio"
-	"bytes"
 	"errors"
 	"io"
 	"strings"
@@ -45,9 +43,10 @@ func (protocol) Name() string { return "linechat" }
 
 func (protocol) Settings() chat.Settings { return chat.Settings{} }
 
-func (protocol) NewReader(r io.Reader) chat.Reader {
-	return &reader{r: bufio.NewReaderSize(r, MaxLine+2)}
-}
+// NewReader reads lines with chat.Lines: a line of MaxLine bytes and its
+// CR LF is read, a longer one comes as chat.LineTooLong. The reader parks
+// with the connection when it is idle.
+func (protocol) NewReader(r io.Reader) chat.Reader { return chat.Lines(r, MaxLine+2) }
 
 func (protocol) NewSession(c chat.Conn) chat.Session {
 	c.Send(line("HELLO send your name (" + c.Rule().String() + ")"))
@@ -96,31 +95,6 @@ func line(s string) []byte {
 // errTooLong is a line over MaxLine bytes.
 var errTooLong = errors.New("linechat: line too long")
 
-// reader reads lines. It does not survive a read deadline (bufio drops
-// what it read), so it is no chat.Resumer: the hub leaves its reading
-// where it is.
-type reader struct {
-	r    *bufio.Reader
-	skip bool // discarding the rest of a line that was too long
-}
-
-func (r *reader) ReadMessage() ([]byte, error) {
-	for {
-		b, err := r.r.ReadSlice('\n')
-		switch {
-		case errors.Is(err, bufio.ErrBufferFull):
-			r.skip = true
-			continue
-		case err != nil:
-			return nil, err
-		case r.skip:
-			r.skip = false
-			return []byte{0}, nil // tells the session the line was too long
-		}
-		return bytes.TrimRight(b, "\r\n"), nil
-	}
-}
-
 // session is one linechat connection:
 //
 //	awaiting name ──name──▶ named ──JOIN, PART, SAY, text, ROOMS, WHO──▶ named
@@ -145,7 +119,7 @@ var commands = map[string]func(s *session, arg string) bool{
 }
 
 func (s *session) Handle(msg []byte) bool {
-	if len(msg) == 1 && msg[0] == 0 {
+	if string(msg) == chat.LineTooLong {
 		s.fail("line", "a line is at most 512 bytes", errTooLong)
 		return true
 	}
