@@ -108,11 +108,17 @@ var (
 const maxRuneKeys = 1 << 14
 
 // runeKey is a case-folded code point's part of a key: the skeleton of its
-// capital if that has a look-alike, else its own, case folded.
+// capital if that has a look-alike, else its own, case folded. The code
+// point is first taken to the lower case of its capital: full case folding
+// takes some scripts' small letters to their capitals (Cherokee's), which
+// the skeleton's folding then takes back down, and a name must have one
+// key in either case.
 func runeKey(r rune, fold cases.Caser) string {
 	if k, ok := runeKeys.Load(r); ok {
 		return k.(string)
 	}
+	orig := r
+	r = unicode.ToLower(unicode.ToUpper(r))
 	k := ""
 	if u := unicode.ToUpper(r); u != r {
 		if sk := confusables.Skeleton(string(u)); sk != string(u) {
@@ -123,7 +129,7 @@ func runeKey(r rune, fold cases.Caser) string {
 		k = fold.String(confusables.Skeleton(string(r)))
 	}
 	if runeKeyCount.Load() < maxRuneKeys {
-		if _, had := runeKeys.LoadOrStore(r, k); !had {
+		if _, had := runeKeys.LoadOrStore(orig, k); !had {
 			runeKeyCount.Add(1)
 		}
 	}
