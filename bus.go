@@ -8,21 +8,17 @@ import (
 )
 
 // A Bus connects the hubs of a cluster: it carries every room's traffic
-// (Traffic) and holds what the hubs share about rooms and members
-// (Directory). A Hub with no Config.Bus makes its own in-process MemBus, so a
-// single server needs nothing else; package natsbus in this repository is a
-// Bus on NATS for several servers.
+// (Publish, Subscribe) and holds what the hubs share about rooms and
+// members (the directory: the other methods). A Hub with no Config.Bus
+// makes its own in-process MemBus, so a single server needs nothing else;
+// package natsbus in this repository is a Bus on NATS for several servers.
 //
 // A Hub sends all of a room's traffic through the Bus, its own members'
 // included, and acts on what the Bus delivers back: that gives each room one
 // order of events, which every member on every hub sees.
 type Bus interface {
-	Traffic
-	Directory
-}
+	// The traffic: room messages between hubs.
 
-// Traffic carries room messages between hubs.
-type Traffic interface {
 	// Publish sends m to every subscriber of room, the publishing hub's own
 	// subscription included. It must not block on slow subscribers for long.
 	// The publishing Bus's own subscribers have m when Publish returns,
@@ -40,13 +36,12 @@ type Traffic interface {
 	// time and in the room's order, until unsubscribe is called. A hub
 	// subscribes to a room while it has members there.
 	Subscribe(room string, deliver func(Message)) (unsubscribe func(), err error)
-}
 
-// Directory holds the state the hubs of a cluster share: which rooms exist,
-// in what order they were made, and who is in each. Its changes must be
-// atomic across hubs: of two hubs creating the same room, or claiming the
-// same unique name, one wins and the other gets the error.
-type Directory interface {
+	// The directory: the state the hubs of a cluster share, which rooms
+	// exist, in what order they were made, and who is in each. Its changes
+	// must be atomic across hubs: of two hubs creating the same room, or
+	// claiming the same unique name, one wins and the other gets the error.
+
 	// CreateRoom makes a room. It returns an error matching ErrRoomExists
 	// if the room exists already.
 	CreateRoom(ctx context.Context, room string) error
@@ -95,7 +90,7 @@ type Directory interface {
 	Members(ctx context.Context, room string) ([]Member, error)
 }
 
-// A MemberFinder is a Directory that can find a member of a room by name
+// A MemberFinder is a Bus that can find a member of a room by name
 // without listing the room. It is optional: a Hub whose Bus has it asks it
 // whether a name is claimed (Claims.Held), which IRC does for every nick of
 // WHOIS, ISON and USERHOST; with a Bus that has not, the Hub lists the

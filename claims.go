@@ -11,8 +11,8 @@ import (
 // Claims are names unique across every hub of a cluster, outside any room:
 // IRC keeps its nicks there, which must be unique among all IRC users
 // whatever rooms they are in. A scope is a set of such names. Each scope
-// lives in the Bus's Directory as a room whose name no client can give
-// (it starts with a control character), so that the Directory's rule for
+// lives in the Bus's directory as a room whose name no client can give
+// (it starts with a control character), so that the Bus's rule for
 // unique names in a room, atomic across hubs, is the claims' rule too, and
 // a Bus that reaps the members of a hub that died frees its claims too.
 // Nothing is ever published to such a room, room listings leave it out,

@@ -192,7 +192,10 @@ func (s *session) teardown() error {
 
 	if e.reason == ReasonSlowQueue || e.reason == ReasonSlowWrite {
 		h.drops.Add(1)
-		s.report(EventSlowConsumer, "", e.err)
+		if h.observes(EventSlowConsumer) {
+			h.observe(Event{Kind: EventSlowConsumer, Conn: s.id, Protocol: s.proto.Name(), Addr: s.addr, Name: s.name,
+				Reason: e.reason, Err: e.err})
+		}
 	}
 	if h.observes(EventDisconnect) {
 		h.observe(Event{Kind: EventDisconnect, Conn: s.id, Protocol: s.proto.Name(), Addr: s.addr, Name: s.name,

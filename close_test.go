@@ -30,10 +30,10 @@ func TestFirstDecisionWins(t *testing.T) {
 	bob := join(t, h, mt, "bob", "a")
 	alice.expect("bob has joined")
 	s := sessionNamed(t, h, "bob")
-	if !s.closeConn(ending{reason: ReasonKicked, err: ErrKicked}, closeTelling, s.proto.Notice("first")) {
+	if !s.closeConn(ending{reason: ReasonKicked, err: errKicked}, closeTelling, s.proto.Notice("first")) {
 		t.Fatal("the first decision was not recorded")
 	}
-	if s.closeConn(ending{reason: ReasonSlowQueue, err: ErrSlowConsumer}, closeTelling, s.proto.Notice("second")) {
+	if s.closeConn(ending{reason: ReasonSlowQueue, err: errSlowConsumer}, closeTelling, s.proto.Notice("second")) {
 		t.Error("a second decision was recorded")
 	}
 	bob.expect("first")
@@ -44,8 +44,8 @@ func TestFirstDecisionWins(t *testing.T) {
 		if e.Name != "bob" {
 			continue
 		}
-		if e.Reason != ReasonKicked || !errors.Is(e.Err, ErrKicked) {
-			t.Errorf("bob's disconnect: %v (%v), want %v (%v)", e.Reason, e.Err, ReasonKicked, ErrKicked)
+		if e.Reason != ReasonKicked || !errors.Is(e.Err, errKicked) {
+			t.Errorf("bob's disconnect: %v (%v), want %v (%v)", e.Reason, e.Err, ReasonKicked, errKicked)
 		}
 		break
 	}

@@ -279,7 +279,7 @@ func TestLobbyLostConnection(t *testing.T) {
 	h.mu.RLock()
 	for _, s := range h.sessions {
 		if s.name == "b" {
-			go s.closeConn(ending{reason: ReasonSlowQueue, err: ErrSlowConsumer}, closeNow, nil)
+			go s.closeConn(ending{reason: ReasonSlowQueue, err: errSlowConsumer}, closeNow, nil)
 		}
 	}
 	h.mu.RUnlock()

@@ -90,7 +90,7 @@ func (h *Hub) Disconnect(id uint64, why string) error {
 	if why == "" {
 		why = "You are disconnected by the server."
 	}
-	s.closeConn(ending{reason: ReasonKicked, err: fmt.Errorf("%w: %s", ErrKicked, why)}, closeTelling, s.proto.Notice(why))
+	s.closeConn(ending{reason: ReasonKicked, err: fmt.Errorf("%w: %s", errKicked, why)}, closeTelling, s.proto.Notice(why))
 	return nil
 }
 

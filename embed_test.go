@@ -82,7 +82,7 @@ func TestHubDisconnect(t *testing.T) {
 	alice.expect("bob has left")
 	for {
 		if e := events.waitFor(t, EventDisconnect); e.Name == "bob" {
-			if e.Reason != ReasonKicked || !errors.Is(e.Err, ErrKicked) {
+			if e.Reason != ReasonKicked || !errors.Is(e.Err, errKicked) {
 				t.Errorf("bob's disconnect: %+v", e)
 			}
 			break

@@ -28,16 +28,16 @@ var (
 	// ErrInvalidName means a user or room name breaks the naming rules.
 	ErrInvalidName = errors.New("chat: invalid name")
 
-	// ErrSlowConsumer means a connection was closed because it did not read
+	// errSlowConsumer means a connection was closed because it did not read
 	// fast enough: its outbound queue passed Config.MaxQueueBytes.
-	ErrSlowConsumer = errors.New("chat: slow consumer: outbound queue full")
+	errSlowConsumer = errors.New("chat: slow consumer: outbound queue full")
 
-	// ErrWriteStalled means a connection was closed because a write to it
+	// errWriteStalled means a connection was closed because a write to it
 	// made no progress for Config.WriteTimeout: the peer accepts no bytes.
-	ErrWriteStalled = errors.New("chat: slow consumer: write deadline passed")
+	errWriteStalled = errors.New("chat: slow consumer: write deadline passed")
 
-	// ErrKicked means the program closed a connection (Hub.Disconnect).
-	ErrKicked = errors.New("chat: disconnected by the server")
+	// errKicked means the program closed a connection (Hub.Disconnect).
+	errKicked = errors.New("chat: disconnected by the server")
 
 	// ErrNoSuchConn means a connection number that the hub does not serve.
 	ErrNoSuchConn = errors.New("chat: no such connection")
@@ -60,15 +60,15 @@ var (
 	// the peer's IP address, has as many as Config allows.
 	ErrTooManyConns = errors.New("chat: too many connections")
 
-	// ErrIdle means a connection was closed for sending nothing within
+	// errIdle means a connection was closed for sending nothing within
 	// Config.HelloTimeout (its first message) or Config.IdleTimeout.
-	ErrIdle = errors.New("chat: connection idle too long")
+	errIdle = errors.New("chat: connection idle too long")
 
 	// ErrNotInRoom means a client sent chat before joining a room.
 	ErrNotInRoom = errors.New("chat: not in a room")
 
 	// ErrRoomNotEmpty means a room was not deleted because it has members
-	// (Directory.DeleteRoom).
+	// (Bus.DeleteRoom).
 	ErrRoomNotEmpty = errors.New("chat: room not empty")
 
 	// ErrTooManyRooms means a connection was refused a room because it is

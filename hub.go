@@ -255,7 +255,7 @@ func (h *Hub) register(conn net.Conn, p Protocol) (*session, error) {
 	h.mu.Unlock()
 	if evicted != nil {
 		evicted.closeConn(ending{reason: ReasonKicked, err: fmt.Errorf("chat: %s: evicted for a connection from another address: %w (%w)",
-			evicted.addr, ErrTooManyConns, ErrKicked)}, closeTelling, evicted.proto.Notice(noticeFull))
+			evicted.addr, ErrTooManyConns, errKicked)}, closeTelling, evicted.proto.Notice(noticeFull))
 	}
 	return s, nil
 }

@@ -62,8 +62,8 @@ func TestSlowConsumerIsDisconnected(t *testing.T) {
 		}
 	}
 	e := events.waitFor(t, EventSlowConsumer)
-	if e.Name != "stuck" || !errors.Is(e.Err, ErrSlowConsumer) {
-		t.Errorf("slow consumer event = %+v, want stuck and ErrSlowConsumer", e)
+	if e.Name != "stuck" || !errors.Is(e.Err, errSlowConsumer) {
+		t.Errorf("slow consumer event = %+v, want stuck and errSlowConsumer", e)
 	}
 	if d := events.waitFor(t, EventDisconnect); d.Name != "stuck" || d.Reason != ReasonSlowQueue {
 		t.Errorf("disconnect event = %+v, want stuck kicked", d)

@@ -12,7 +12,7 @@ import (
 // and nobody here joins it, the hub arms a timer of Config.EmptyRoomTTL
 // for it (emptiedLocked). A join on the hub stops the timer (enter). When
 // the timer fires, the hub asks the Bus to delete the room, which it does
-// only if the room has no member on any hub (Directory.DeleteRoom, atomic
+// only if the room has no member on any hub (Bus.DeleteRoom, atomic
 // with Join): a room joined on another hub meanwhile lives on, and is
 // armed again by the hub its last member leaves. So a room is never
 // deleted with a member in it, and an empty room is gone EmptyRoomTTL

@@ -105,7 +105,7 @@ func TestHelloTimeout(t *testing.T) {
 	h := NewHub(Config{HelloTimeout: 100 * time.Millisecond, Observer: events})
 	addr := serveTCP(t, h, CS168)
 	silent := dialTCP(t, addr)
-	if d := events.waitFor(t, EventDisconnect); d.Reason != ReasonIdle || !errors.Is(d.Err, ErrIdle) {
+	if d := events.waitFor(t, EventDisconnect); d.Reason != ReasonIdle || !errors.Is(d.Err, errIdle) {
 		t.Errorf("silent connection: %+v", d)
 	}
 	half := dialTCP(t, addr)
@@ -154,7 +154,7 @@ func TestIdleTimeout(t *testing.T) {
 	for e.Name != "bob" {
 		e = events.waitFor(t, EventDisconnect)
 	}
-	if e.Reason != ReasonIdle || !errors.Is(e.Err, ErrIdle) {
+	if e.Reason != ReasonIdle || !errors.Is(e.Err, errIdle) {
 		t.Errorf("bob's disconnect: %+v, want idle", e)
 	}
 	bob.conn.SetReadDeadline(time.Now().Add(testTimeout))
@@ -298,7 +298,7 @@ func TestWriteTimeout(t *testing.T) {
 		// The writer's deadline passed and it closed the connection: the
 		// reader saw it fail. (Without the deadline, nothing would end it:
 		// the queue bound is a gigabyte.)
-		if e.Reason != ReasonSlowWrite || !errors.Is(e.Err, ErrWriteStalled) {
+		if e.Reason != ReasonSlowWrite || !errors.Is(e.Err, errWriteStalled) {
 			t.Errorf("stuck's disconnect: %+v, want slow-write", e)
 		}
 		break

@@ -29,7 +29,7 @@ func ExampleNameKey() {
 // TestRoomLifeCycleFromOutside uses the room life cycle as an embedder
 // would: a room made from Go and left empty is deleted after
 // EmptyRoomTTL (an EventDelete says so), is gone from the Bus, and can
-// be made again; the Directory refuses to delete a room that does not
+// be made again; the Bus refuses to delete a room that does not
 // exist; MaxRooms bounds Hub.CreateRoom.
 func TestRoomLifeCycleFromOutside(t *testing.T) {
 	deleted := make(chan string, 4)

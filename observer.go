@@ -19,7 +19,7 @@ const (
 	EventLeave                             // Name left Room, saying Text if anything (IRC's PART or QUIT reason)
 	EventMessage                           // Name said Text in Room
 	EventCommandError                      // the client's command failed; Err is a *CommandError
-	EventSlowConsumer                      // the client was disconnected for not reading; Err matches ErrSlowConsumer
+	EventSlowConsumer                      // the client was disconnected for not reading; Reason says how (ReasonSlowQueue or ReasonSlowWrite)
 	EventDisconnect                        // the connection ended; Reason says why (and Text its name), Err what failed
 	EventError                             // a hub-level error, such as a failed Accept
 	EventRename                            // the client renamed itself from Text to Name
@@ -101,7 +101,7 @@ type Event struct {
 	Target   string    // the user a whisper went to
 	Room     string    // the room concerned
 	Text     string    // what was said, the old name of a rename, a command's reply, or a Reason's name
-	Reason   Reason    // why the connection ended, for EventDisconnect
+	Reason   Reason    // why the connection ended, for EventDisconnect and EventSlowConsumer
 	Err      error     // what failed, for errors, command errors and disconnects that were not clean
 }
 

@@ -159,7 +159,7 @@ func (s *session) writeLoop() {
 		}
 		if err != nil || goodbye {
 			if errors.Is(err, os.ErrDeadlineExceeded) && !s.cut {
-				s.closeConn(ending{reason: ReasonSlowWrite, err: fmt.Errorf("chat: %s: %w", s.addr, ErrWriteStalled)}, closeLater, nil)
+				s.closeConn(ending{reason: ReasonSlowWrite, err: fmt.Errorf("chat: %s: %w", s.addr, errWriteStalled)}, closeLater, nil)
 			}
 			s.idleLocked()
 			s.queue, s.queued = nil, 0

@@ -348,7 +348,7 @@ type Rooms interface {
 
 // Claims keep a connection's names unique across every hub of a cluster,
 // outside any room (Conn.Claims): IRC keeps its nicks there. A scope is a
-// set of names (the Bus's Directory keeps them), compared by NameKey.
+// set of names (the Bus keeps them), compared by NameKey.
 type Claims interface {
 	// Claim takes name in scope for the connection. It fails with an
 	// error matching ErrNickInUse if another connection holds name in

@@ -599,6 +599,6 @@ func (h *Hub) say(s *session, r *room, text []byte, m marks) error {
 // why in its protocol's words.
 func kickSlow(slow []*session) {
 	for _, m := range slow {
-		m.closeConn(ending{reason: ReasonSlowQueue, err: ErrSlowConsumer}, closeTelling, m.proto.Notice(noticeSlow))
+		m.closeConn(ending{reason: ReasonSlowQueue, err: errSlowConsumer}, closeTelling, m.proto.Notice(noticeSlow))
 	}
 }

@@ -265,7 +265,7 @@ func (s *session) readFailed(err error) ending {
 	case errors.Is(err, io.EOF):
 		return ending{reason: ReasonClosed}
 	case errors.Is(err, os.ErrDeadlineExceeded):
-		return ending{reason: ReasonIdle, err: fmt.Errorf("chat: %s: %w", s.addr, ErrIdle)}
+		return ending{reason: ReasonIdle, err: fmt.Errorf("chat: %s: %w", s.addr, errIdle)}
 	}
 	return ending{reason: ReasonLost, err: err}
 }

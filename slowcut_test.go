@@ -91,8 +91,8 @@ func TestStalledClientGetsTheNotice(t *testing.T) {
 		}
 	}
 	t.Logf("stuck read %d lines, then the notice", len(got)-2)
-	if err := <-served; !errors.Is(err, ErrSlowConsumer) {
-		t.Errorf("ServeConn: %v, want ErrSlowConsumer", err)
+	if err := <-served; !errors.Is(err, errSlowConsumer) {
+		t.Errorf("ServeConn: %v, want errSlowConsumer", err)
 	}
 }
 
@@ -147,7 +147,7 @@ func TestStalledLobbyClientGetsTheNotice(t *testing.T) {
 		t.Fatalf("stuck read %d whole messages, then %.60q...; want the notice, then the end", k, rest)
 	}
 	t.Logf("stuck read %d messages, then the notice", k)
-	if err := <-served; !errors.Is(err, ErrSlowConsumer) {
-		t.Errorf("ServeConn: %v, want ErrSlowConsumer", err)
+	if err := <-served; !errors.Is(err, errSlowConsumer) {
+		t.Errorf("ServeConn: %v, want errSlowConsumer", err)
 	}
 }

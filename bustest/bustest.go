@@ -252,7 +252,7 @@ func testUnsubscribe(t *testing.T, cluster Cluster) {
 }
 
 // eventually waits until f returns "" (agreement) and fails with its last
-// answer at Timeout. Directory reads through another bus may lag writes.
+// answer at Timeout. Reads through another bus may lag writes.
 func eventually(t *testing.T, f func() string) {
 	t.Helper()
 	deadline := time.Now().Add(Timeout)
@@ -264,7 +264,7 @@ func eventually(t *testing.T, f func() string) {
 		if time.Now().After(deadline) {
 			t.Fatal(msg)
 		}
-		time.Sleep(10 * time.Millisecond) // polling: a Directory has no change notification
+		time.Sleep(10 * time.Millisecond) // polling: a Bus has no change notification
 	}
 }
 
@@ -533,7 +533,7 @@ func testDeleteJoinRace(t *testing.T, cluster Cluster) {
 	t.Logf("%d rooms deleted, %d kept by a join", deleted, kept)
 }
 
-// testAnyRoomName: the Directory takes any string as a room's name, control
+// testAnyRoomName: a Bus takes any string as a room's name, control
 // characters included: the hubs keep their claims (chat.Conn.Claim) in
 // rooms whose names no client can give, such as "\x00claims:irc".
 func testAnyRoomName(t *testing.T, cluster Cluster) {
@@ -562,7 +562,7 @@ func testAnyRoomName(t *testing.T, cluster Cluster) {
 	eventually(t, membersAre(buses, room))
 }
 
-// testNamesByKey: a Directory compares names by chat.NameKey, from any
+// testNamesByKey: a Bus compares names by chat.NameKey, from any
 // hub: no one joins a room, or renames into it, as another case, width or
 // look-alike spelling of a member's name; its holder may change its
 // spelling; and a MemberFinder finds the member by any spelling, under the
@@ -613,7 +613,7 @@ func testNamesByKey(t *testing.T, cluster Cluster) {
 }
 
 // testFindMember: a Bus that is a chat.MemberFinder (an optional part of
-// the Directory) finds the member of a given name, from any hub, in a room
+// the Bus) finds the member of a given name, from any hub, in a room
 // of people and in a room of claims alike, and finds none for a name that
 // is not there, has left, or in a room that does not exist.
 func testFindMember(t *testing.T, cluster Cluster) {

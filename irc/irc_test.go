@@ -600,7 +600,7 @@ func TestNicksAcrossServers(t *testing.T) {
 	c.sync()
 }
 
-// countingBus is a Bus that counts the reads of a Directory room's
+// countingBus is a Bus that counts the reads of a directory room's
 // members, and (as findingBus) the lookups of one member.
 type countingBus struct {
 	chat.Bus
@@ -621,7 +621,7 @@ func (b findingBus) FindMember(ctx context.Context, room, name string) (chat.Mem
 }
 
 // TestNetworkReadOncePerCommand: ISON, USERHOST and WHOIS ask the
-// Directory about the nicks this server does not have together, once per
+// Bus about the nicks this server does not have together, once per
 // command: with a Bus that can find one member (as the in-process Bus and
 // natsbus can), a lookup per nick and no read of the whole network; with
 // one that can only list, one read of the network's nicks however many
@@ -657,7 +657,7 @@ func TestNetworkReadOncePerCommand(t *testing.T) {
 			}
 			reads, found = counts.reads.Load()-reads, counts.finds.Load()-found
 			if finds && (reads != 0 || found != tc.asked) || !finds && (reads != 1 || found != 0) {
-				t.Errorf("finds %v: %.20s…: %d reads of the Directory's members and %d lookups, want %s", finds, tc.cmd, reads, found,
+				t.Errorf("finds %v: %.20s…: %d reads of the Bus's members and %d lookups, want %s", finds, tc.cmd, reads, found,
 					map[bool]string{false: "1 and 0", true: fmt.Sprint("0 and ", tc.asked)}[finds])
 			}
 		}
