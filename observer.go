@@ -67,7 +67,7 @@ const (
 	ReasonQuit      Reason = iota + 1 // the client said goodbye (/quit, /logout)
 	ReasonClosed                      // the client closed the connection without a goodbye
 	ReasonLost                        // the connection failed: reset, read error, partial frame, a panic
-	ReasonRefused                     // the Connect hook refused the connection
+	ReasonRefused                     // the Connect hook, or the protocol (Conn.End: a name it may not have), refused the connection
 	ReasonKicked                      // the program closed it (Hub.Disconnect)
 	ReasonSlowQueue                   // slow consumer: its outbound queue passed Config.MaxQueueBytes
 	ReasonSlowWrite                   // slow consumer: a write made no progress for Config.WriteTimeout
