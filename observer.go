@@ -72,7 +72,7 @@ const (
 	ReasonSlowQueue                   // slow consumer: its outbound queue passed Config.MaxQueueBytes
 	ReasonSlowWrite                   // slow consumer: a write made no progress for Config.WriteTimeout
 	ReasonIdle                        // the client sent nothing within HelloTimeout or IdleTimeout
-	ReasonShutdown                    // the hub shut down
+	ReasonShutdown                    // the hub shut down, or ServeConn's context was cancelled
 )
 
 var reasonNames = [...]string{
@@ -109,7 +109,9 @@ type Event struct {
 // goroutine of the connection concerned, never while holding a lock, and
 // possibly from many goroutines at once: an Observer must be safe for
 // concurrent use and should return quickly, since the connection waits for
-// it.
+// it. The events of one connection come in the order they happened:
+// EventConnect first, its name before its joins, a join before its lines
+// in the room and its leave, and EventDisconnect last.
 type Observer interface {
 	Observe(Event)
 }
