@@ -903,3 +903,61 @@ func contains(ss []string, s string) bool {
 	}
 	return false
 }
+
+// membersLagBus answers Members from before a join that lands between Hub.Say's
+// check and its Publish, as a Bus across a network may.
+type membersLagBus struct {
+	*chat.MemBus
+	mu     sync.Mutex
+	before func() // run once, inside Members, after the snapshot
+}
+
+func (b *membersLagBus) Members(ctx context.Context, room string) ([]chat.Member, error) {
+	ms, err := b.MemBus.Members(ctx, room)
+	b.mu.Lock()
+	f := b.before
+	b.before = nil
+	b.mu.Unlock()
+	if f != nil {
+		f()
+	}
+	return ms, err
+}
+
+// TestEmbedderSayRace: Hub.Say checks that no member has its from name
+// (Bus.Members) and then publishes; a join with that name between the
+// two makes the program's line pass for the joiner's, which Say's doc
+// rules out. Known defect, left to P1 (embed.go): see the report of
+// fix/embed-check. Remove the Skip with the fix.
+func TestEmbedderSayRace(t *testing.T) {
+	t.Skip("issue 24: Hub.Say's name check is not atomic with its Publish (embed.go); fails without this Skip")
+	ctx := context.Background()
+	bus := &membersLagBus{MemBus: chat.NewMemBus()}
+	hub := chat.NewHub(chat.Config{Bus: bus})
+	defer hub.Shutdown(ctx)
+	mt := chat.NewMemTransport()
+	go hub.Serve(mt)
+	dial := func() *client {
+		c, err := mt.Dial(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return frameClient(t, c, chat.FrameSize)
+	}
+	alice := dial()
+	alice.send("alice")
+	alice.send("/create r")
+	idOf(t, hub, "alice")
+	bob := dial()
+	bob.send("bob")
+	idOf(t, hub, "bob")
+	bus.before = func() {
+		bob.send("/join r")
+		alice.want("bob has joined")
+	}
+	err := hub.Say(ctx, "r", "bob", []byte("I did not say this"))
+	if err == nil {
+		alice.want("[bob] I did not say this")
+		t.Errorf("Hub.Say as bob, a member of r when the line was said: nil error; alice saw bob say it")
+	}
+}
