@@ -99,7 +99,10 @@ func (h *Hub) Disconnect(id uint64, why string) error {
 
 // Conns describes the connections the hub serves now, in the order they
 // arrived, each with its name as it is now ("" until it has one): find a
-// user by name here to Disconnect it. Bots are not connections.
+// user by name here to Disconnect it. A name is unique within a room, not
+// in the hub: connections in different rooms (cs168 users in different
+// channels, say) may have one name, so look at every match. Bots are not
+// connections.
 func (h *Hub) Conns() []ConnInfo {
 	h.mu.RLock()
 	sessions := make([]*session, 0, len(h.sessions))
