@@ -84,6 +84,10 @@ func (b *Bot) Join(ctx context.Context, room string, create bool) error {
 		return ErrHubClosed
 	}
 	if b.s.in(room) != nil {
+		if create {
+			// As Conn.Join's JoinNew: the room exists, the bot being in it.
+			return fmt.Errorf("chat: bot join %q: %w", room, ErrRoomExists)
+		}
 		return nil
 	}
 	if !create {

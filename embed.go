@@ -11,7 +11,9 @@ import (
 // member: they see it as they see anyone's line ("[from] text" to cs168
 // users). from follows the name rule, and must not be the name of a member
 // of the room, compared by NameKey (ErrNickInUse): the program cannot make anyone appear to say
-// what they did not. For a member that also hears the room, use a Bot.
+// what they did not. ErrNoSuchRoom if there is no such room. The Hooks do
+// not see it: they are for what clients do. For a member that also hears
+// the room, use a Bot.
 // An error matching ErrNotDelivered means that the members on this server
 // have the line and those on other servers may not (a Bus outage). text
 // is not kept after Say returns. If ctx is done already, Say says nothing
@@ -43,8 +45,9 @@ func (h *Hub) Say(ctx context.Context, room, from string, text []byte) error {
 // Notice sends a server notice into room, from no one: each member gets
 // text in its protocol's words for a notice ("NOTICE text" to im users,
 // the text alone to cs168 and lobby users). Like Say's, its text is bytes
-// (as every line is in the engine: Message.Text, Bot.Say, a Conn's Say),
-// and is not kept after Notice returns. If ctx is done already, Notice
+// (as every line is in the engine: Message.Text, Bot.Say, Post.Text),
+// and is not kept after Notice returns. It returns an error matching
+// ErrNoSuchRoom if there is no such room. If ctx is done already, Notice
 // sends nothing and returns its error (wrapped).
 func (h *Hub) Notice(ctx context.Context, room string, text []byte) error {
 	if err := ctx.Err(); err != nil {
@@ -96,7 +99,10 @@ func (h *Hub) Disconnect(id uint64, why string) error {
 
 // Conns describes the connections the hub serves now, in the order they
 // arrived, each with its name as it is now ("" until it has one): find a
-// user by name here to Disconnect it. Bots are not connections.
+// user by name here to Disconnect it. A name is unique within a room, not
+// in the hub: connections in different rooms (cs168 users in different
+// channels, say) may have one name, so look at every match. Bots are not
+// connections.
 func (h *Hub) Conns() []ConnInfo {
 	h.mu.RLock()
 	sessions := make([]*session, 0, len(h.sessions))
@@ -139,7 +145,7 @@ type Stats struct {
 	Bots     int    // bots open now
 	Rooms    int    // rooms this hub's connections and bots are in
 	Members  int    // memberships of this hub's connections and bots, over all rooms
-	Messages uint64 // chat lines and whispers said through this hub since it started
+	Messages uint64 // chat lines and whispers said through this hub since it started (its bots' and Hub.Say's included)
 	Drops    uint64 // connections dropped as slow consumers, and messages a bot could not take
 }
 

@@ -12,7 +12,9 @@ import (
 // refuse or rewrite what clients do: authentication, moderation, renaming.
 // Each may be nil. A hook runs on the goroutine of the connection
 // concerned, possibly on many at once, so it must be safe for concurrent
-// use, and the connection waits for it.
+// use, and the connection waits for it. Hooks see what connections do
+// only: not the program's own Hub.Say, Hub.Notice or bots (whose names
+// follow the name rule, unhooked).
 //
 // Each hook takes a context and an event struct and returns a reply
 // struct and an error, as centrifuge's handlers do: fields can be added

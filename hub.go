@@ -161,8 +161,11 @@ func (h *Hub) ServeProtocol(t Transport, p Protocol) error {
 }
 
 // ServeConn serves one connection in protocol p in the calling goroutine and
-// returns when the connection ends: nil when the client quit, otherwise the
-// reason it ended. Cancelling ctx disconnects the client. Use it for
+// returns when the connection ends: nil when the client quit (said goodbye,
+// or closed the connection), otherwise an error saying why it ended (one
+// matching ErrHubClosed at Shutdown, ErrKicked after Disconnect, ErrIdle,
+// a Connect hook's refusal; the EventDisconnect has the typed Reason).
+// Cancelling ctx disconnects the client. Use it for
 // connections that do not come from a Transport, such as a WebSocket
 // accepted by an http.Handler. ServeConn closes conn.
 func (h *Hub) ServeConn(ctx context.Context, conn net.Conn, p Protocol) error {
@@ -184,7 +187,30 @@ func (h *Hub) ServeConn(ctx context.Context, conn net.Conn, p Protocol) error {
 		s.closeConn(ending{reason: ReasonShutdown, err: fmt.Errorf("chat: %w", context.Cause(ctx))}, closeNow, nil)
 	})
 	defer stop()
-	return s.serve()
+	if err := s.serve(); err != nil {
+		return err
+	}
+	return endedErr(s.ending.Load())
+}
+
+// endedErr is ServeConn's result for a connection that ended with no
+// error recorded (see ServeConn): nil for a goodbye or a close by the
+// client, else an error saying why, so that only those read as nil.
+func endedErr(e *ending) error {
+	if e == nil {
+		return nil
+	}
+	switch e.reason {
+	case ReasonQuit, ReasonClosed:
+		return nil
+	case ReasonShutdown:
+		return fmt.Errorf("chat: connection ended: %w", ErrHubClosed)
+	case ReasonKicked:
+		return fmt.Errorf("chat: connection ended: %w", ErrKicked)
+	case ReasonIdle:
+		return fmt.Errorf("chat: connection ended: %w", ErrIdle)
+	}
+	return fmt.Errorf("chat: connection ended: %s", e.reason)
 }
 
 // parking returns the hub's parker, making it on first use; nil when the

@@ -67,12 +67,12 @@ const (
 	ReasonQuit      Reason = iota + 1 // the client said goodbye (/quit, /logout)
 	ReasonClosed                      // the client closed the connection without a goodbye
 	ReasonLost                        // the connection failed: reset, read error, partial frame, a panic
-	ReasonRefused                     // the Connect hook refused the connection
+	ReasonRefused                     // the Connect hook, or the protocol (Conn.End: a name it may not have), refused the connection
 	ReasonKicked                      // the program closed it (Hub.Disconnect)
 	ReasonSlowQueue                   // slow consumer: its outbound queue passed Config.MaxQueueBytes
 	ReasonSlowWrite                   // slow consumer: a write made no progress for Config.WriteTimeout
 	ReasonIdle                        // the client sent nothing within HelloTimeout or IdleTimeout
-	ReasonShutdown                    // the hub shut down
+	ReasonShutdown                    // the hub shut down, or ServeConn's context was cancelled
 )
 
 var reasonNames = [...]string{
@@ -109,7 +109,9 @@ type Event struct {
 // goroutine of the connection concerned, never while holding a lock, and
 // possibly from many goroutines at once: an Observer must be safe for
 // concurrent use and should return quickly, since the connection waits for
-// it.
+// it. The events of one connection come in the order they happened:
+// EventConnect first, its name before its joins, a join before its lines
+// in the room and its leave, and EventDisconnect last.
 type Observer interface {
 	Observe(Event)
 }
