@@ -163,8 +163,9 @@ func (h *Hub) ServeProtocol(t Transport, p Protocol) error {
 // ServeConn serves one connection in protocol p in the calling goroutine and
 // returns when the connection ends: nil when the client quit (said goodbye,
 // or closed the connection), otherwise an error saying why it ended (one
-// matching ErrHubClosed at Shutdown, ErrKicked after Disconnect, ErrIdle,
-// a Connect hook's refusal; the EventDisconnect has the typed Reason).
+// matching ErrHubClosed at Shutdown, the Connect hook's refusal, or one
+// naming the reason: kicked, idle, ...; the EventDisconnect has the typed
+// Reason).
 // Cancelling ctx disconnects the client. Use it for
 // connections that do not come from a Transport, such as a WebSocket
 // accepted by an http.Handler. ServeConn closes conn.
@@ -206,9 +207,9 @@ func endedErr(e *ending) error {
 	case ReasonShutdown:
 		return fmt.Errorf("chat: connection ended: %w", ErrHubClosed)
 	case ReasonKicked:
-		return fmt.Errorf("chat: connection ended: %w", ErrKicked)
+		return fmt.Errorf("chat: connection ended: %w", errKicked)
 	case ReasonIdle:
-		return fmt.Errorf("chat: connection ended: %w", ErrIdle)
+		return fmt.Errorf("chat: connection ended: %w", errIdle)
 	}
 	return fmt.Errorf("chat: connection ended: %s", e.reason)
 }
