@@ -3,6 +3,7 @@ package chat
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 )
@@ -10,10 +11,15 @@ import (
 // Say sends a chat line into room from the program, as from, to every
 // member: they see it as they see anyone's line ("[from] text" to cs168
 // users). from follows the name rule, and must not be the name of a member
-// of the room, compared by NameKey (ErrNickInUse): the program cannot make anyone appear to say
-// what they did not. ErrNoSuchRoom if there is no such room. The Hooks do
-// not see it: they are for what clients do. For a member that also hears
-// the room, use a Bot.
+// of the room, compared by NameKey (ErrNickInUse): the program cannot make
+// anyone appear to say what they did not. The name is held in the room
+// (on the Bus, as a member's is) while the line is said, so that no one
+// can join or rename into it meanwhile: they are refused as for a name in
+// use, and a Say from a name that another Say holds at that moment, on
+// another server of a cluster, fails with ErrNickInUse (one hub says its
+// own Says in turn). ErrNoSuchRoom if there is no such room. The Hooks
+// do not see it: they are for what clients do. For a member that also
+// hears the room, use a Bot.
 // An error matching ErrNotDelivered means that the members on this server
 // have the line and those on other servers may not (a Bus outage). text
 // is not kept after Say returns. If ctx is done already, Say says nothing
@@ -25,14 +31,23 @@ func (h *Hub) Say(ctx context.Context, room, from string, text []byte) error {
 	if err := h.checkName(from); err != nil {
 		return err
 	}
-	members, err := h.roomMembers(ctx, room)
-	if err != nil {
-		return err
+	if isClaimRoom(room) {
+		return fmt.Errorf("chat: say in %q: %w", room, ErrNoSuchRoom)
 	}
-	key := NameKey(from)
-	if slices.ContainsFunc(members, func(m Member) bool { return hasKey(m.Name, key) }) {
-		return fmt.Errorf("chat: say in %q as %q, a member's name: %w", room, from, ErrNickInUse)
+	h.sayMu.Lock()
+	defer h.sayMu.Unlock()
+	holder := Member{Name: from, Hub: h.id, Conn: h.nextID.Add(1)}
+	if _, err := h.bus.Join(ctx, room, holder, true); err != nil {
+		if errors.Is(err, ErrNickInUse) {
+			return fmt.Errorf("chat: say in %q as %q, a member's name: %w", room, from, err)
+		}
+		return fmt.Errorf("chat: say in %q: %w", room, err)
 	}
+	defer func() {
+		if err := h.bus.Leave(context.WithoutCancel(ctx), room, holder); err != nil {
+			h.observe(Event{Kind: EventError, Name: from, Room: room, Err: fmt.Errorf("chat: say in %q: give the name back: %w", room, err)})
+		}
+	}()
 	h.messages.Add(1)
 	text = oneLine(text)
 	if err := h.bus.Publish(room, Message{Kind: MessageChat, From: from, Text: text, Hub: h.id}); err != nil {

@@ -904,16 +904,16 @@ func contains(ss []string, s string) bool {
 	return false
 }
 
-// membersLagBus answers Members from before a join that lands between Hub.Say's
-// check and its Publish, as a Bus across a network may.
-type membersLagBus struct {
+// publishHookBus runs before once, inside Publish, before the message is
+// published: the moment a join could slip between Hub.Say's look at the
+// room's names and its line.
+type publishHookBus struct {
 	*chat.MemBus
 	mu     sync.Mutex
-	before func() // run once, inside Members, after the snapshot
+	before func()
 }
 
-func (b *membersLagBus) Members(ctx context.Context, room string) ([]chat.Member, error) {
-	ms, err := b.MemBus.Members(ctx, room)
+func (b *publishHookBus) Publish(room string, m chat.Message) error {
 	b.mu.Lock()
 	f := b.before
 	b.before = nil
@@ -921,18 +921,17 @@ func (b *membersLagBus) Members(ctx context.Context, room string) ([]chat.Member
 	if f != nil {
 		f()
 	}
-	return ms, err
+	return b.MemBus.Publish(room, m)
 }
 
-// TestEmbedderSayRace: Hub.Say checks that no member has its from name
-// (Bus.Members) and then publishes; a join with that name between the
-// two makes the program's line pass for the joiner's, which Say's doc
-// rules out. Known defect, left to P1 (embed.go): see the report of
-// fix/embed-check. Remove the Skip with the fix.
+// TestEmbedderSayRace: a client that joins with Hub.Say's from name while
+// the line is on its way is refused as for a name in use, so the program's
+// line cannot pass for the joiner's. (When Say looked at the room's names
+// and then published, bob's join landed between the two, and alice saw
+// "bob has joined" and then bob say what he did not.)
 func TestEmbedderSayRace(t *testing.T) {
-	t.Skip("issue 24: Hub.Say's name check is not atomic with its Publish (embed.go); fails without this Skip")
 	ctx := context.Background()
-	bus := &membersLagBus{MemBus: chat.NewMemBus()}
+	bus := &publishHookBus{MemBus: chat.NewMemBus()}
 	hub := chat.NewHub(chat.Config{Bus: bus})
 	defer hub.Shutdown(ctx)
 	mt := chat.NewMemTransport()
@@ -951,13 +950,23 @@ func TestEmbedderSayRace(t *testing.T) {
 	bob := dial()
 	bob.send("bob")
 	idOf(t, hub, "bob")
+	bus.mu.Lock()
 	bus.before = func() {
 		bob.send("/join r")
-		alice.want("bob has joined")
+		bob.want("Someone called bob is in channel r already, so you cannot join it.")
 	}
-	err := hub.Say(ctx, "r", "bob", []byte("I did not say this"))
-	if err == nil {
-		alice.want("[bob] I did not say this")
-		t.Errorf("Hub.Say as bob, a member of r when the line was said: nil error; alice saw bob say it")
+	bus.mu.Unlock()
+	if err := hub.Say(ctx, "r", "bob", []byte("the program says this")); err != nil {
+		t.Fatalf("Hub.Say as bob, no member's name: %v", err)
+	}
+	got := alice.wantFunc("the program's line", func(m string) bool { return strings.Contains(m, "program says") || strings.Contains(m, "bob has joined") })
+	if got != "[bob] the program says this" {
+		t.Errorf("alice heard %q first, want the program's line (bob's join refused while it was said)", got)
+	}
+	// The name is given back: bob can join now, and Say as bob is refused.
+	bob.send("/join r")
+	alice.want("bob has joined")
+	if err := hub.Say(ctx, "r", "bob", []byte("again")); !errors.Is(err, chat.ErrNickInUse) {
+		t.Errorf("Hub.Say as bob, a member: %v, want ErrNickInUse", err)
 	}
 }

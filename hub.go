@@ -22,6 +22,7 @@ import (
 type Hub struct {
 	cfg      Config
 	nextID   atomic.Uint64
+	sayMu    sync.Mutex    // Say holds its name in the room one at a time (Say)
 	messages atomic.Uint64 // chat lines and whispers said (Stats)
 	drops    atomic.Uint64 // slow consumers dropped, bot messages dropped (Stats)
 	stopping atomic.Bool   // set by Shutdown: no new connections, no more messages handled or fanned out
