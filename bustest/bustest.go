@@ -534,7 +534,7 @@ func testDeleteJoinRace(t *testing.T, cluster Cluster) {
 }
 
 // testAnyRoomName: a Bus takes any string as a room's name, control
-// characters included: the hubs keep their claims (chat.Conn.Claim) in
+// characters included: the hubs keep their claims (chat.Conn.Claims) in
 // rooms whose names no client can give, such as "\x00claims:irc".
 func testAnyRoomName(t *testing.T, cluster Cluster) {
 	ctx := context.Background()
