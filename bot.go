@@ -2,6 +2,7 @@ package chat
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"slices"
@@ -70,11 +71,14 @@ func (h *Hub) NewBot(name string, hear func(Message)) (*Bot, error) {
 // Name is the bot's name.
 func (b *Bot) Name() string { return b.s.name }
 
-// Join makes the bot a member of room, creating it first if create is set
-// (ErrRoomExists if it exists then). Like everyone's, the bot's name must
-// be free in the room (ErrNickInUse). If ctx is done already, the bot
-// does not join and Join returns ctx's error (wrapped).
-func (b *Bot) Join(ctx context.Context, room string, create bool) error {
+// Join makes the bot a member of room, as mode says, as Conn.Join does: an
+// existing room (JoinExisting: ErrNoSuchRoom if there is none), a new one
+// (JoinNew: ErrRoomExists if it exists, the bot being in it or not), or
+// either (JoinAny). Like everyone's, the bot's name must be free in the
+// room (ErrNickInUse). Joining a room the bot is in changes nothing. If
+// ctx is done already, the bot does not join and Join returns ctx's error
+// (wrapped).
+func (b *Bot) Join(ctx context.Context, room string, mode JoinMode) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("chat: bot join %q: %w", room, err)
 	}
@@ -84,12 +88,32 @@ func (b *Bot) Join(ctx context.Context, room string, create bool) error {
 		return ErrHubClosed
 	}
 	if b.s.in(room) != nil {
-		if create {
-			// As Conn.Join's JoinNew: the room exists, the bot being in it.
+		if mode == JoinNew {
 			return fmt.Errorf("chat: bot join %q: %w", room, ErrRoomExists)
 		}
 		return nil
 	}
+	create := mode == JoinNew
+	err := b.join(ctx, room, create)
+	// JoinAny: as Conn.Join's, a room made or deleted by another meanwhile
+	// is joined or made after all, twice more at most.
+	for try := 0; mode == JoinAny && try < 2; try++ {
+		switch {
+		case !create && errors.Is(err, ErrNoSuchRoom):
+			create = true
+		case create && errors.Is(err, ErrRoomExists):
+			create = false
+		default:
+			try = 2
+			continue
+		}
+		err = b.join(ctx, room, create)
+	}
+	return err
+}
+
+// join joins or creates room for the bot; the caller holds b.mu.
+func (b *Bot) join(ctx context.Context, room string, create bool) error {
 	if !create {
 		ok, err := b.s.hub.bus.HasRoom(ctx, room)
 		switch {

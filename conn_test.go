@@ -48,7 +48,7 @@ func TestPartAndQuit(t *testing.T) {
 	}
 	t.Cleanup(func() { bot.Close() })
 	for _, r := range []string{"a", "b", "c"} {
-		if err := bot.Join(context.Background(), r, true); err != nil {
+		if err := bot.Join(context.Background(), r, JoinNew); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -119,7 +119,7 @@ func TestEndReasons(t *testing.T) {
 				t.Fatal(err)
 			}
 			t.Cleanup(func() { bot.Close() })
-			if err := bot.Join(context.Background(), "a", true); err != nil {
+			if err := bot.Join(context.Background(), "a", JoinNew); err != nil {
 				t.Fatal(err)
 			}
 			ann := dialClaimer(t, mt)

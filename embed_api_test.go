@@ -193,7 +193,7 @@ func TestEventAddr(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer bot.Close()
-	if err := bot.Join(ctx, "lab", false); err != nil {
+	if err := bot.Join(ctx, "lab", chat.JoinExisting); err != nil {
 		t.Fatal(err)
 	}
 	in.ReadFrame()                   // "echo has joined"
@@ -290,7 +290,7 @@ func TestCancelledContext(t *testing.T) {
 		{"Say", hub.Say(done, "lab", "announcer", []byte("not said"))},
 		{"Notice", hub.Notice(done, "lab", []byte("not said"))},
 		{"CreateRoom", hub.CreateRoom(done, "games")},
-		{"Bot.Join", bot.Join(done, "lab", false)},
+		{"Bot.Join", bot.Join(done, "lab", chat.JoinExisting)},
 		{"Bot.Say", bot.Say(done, "lab", []byte("not said"))},
 		{"Bot.Whisper", bot.Whisper(done, "lab", "alice", []byte("not said"))},
 		{"Bot.Leave", bot.Leave(done, "lab")},

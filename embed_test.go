@@ -110,7 +110,7 @@ func TestBot(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := bot.Join(ctx, "r", true); err != nil {
+	if err := bot.Join(ctx, "r", JoinNew); err != nil {
 		t.Fatal(err)
 	}
 	alice := join(t, h, mt, "alice", "r")
@@ -136,7 +136,7 @@ func TestBot(t *testing.T) {
 		t.Errorf("NewBot with a bad name = %v", err)
 	}
 	other, _ := h.NewBot("alice", nil)
-	if err := other.Join(ctx, "r", false); !errors.Is(err, ErrNickInUse) {
+	if err := other.Join(ctx, "r", JoinExisting); !errors.Is(err, ErrNickInUse) {
 		t.Errorf("a bot named as a member joined: %v", err)
 	}
 	other.Close()

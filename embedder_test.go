@@ -492,20 +492,20 @@ func TestEmbedder(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := bot.Join(ctx, "r1", false); err != nil {
+	if err := bot.Join(ctx, "r1", chat.JoinExisting); err != nil {
 		t.Fatal(err)
 	}
 	alice.want("robot has joined")
-	if err := bot.Join(ctx, "r3", true); err != nil {
+	if err := bot.Join(ctx, "r3", chat.JoinNew); err != nil {
 		t.Fatal(err)
 	}
-	if err := bot.Join(ctx, "r3", true); !errors.Is(err, chat.ErrRoomExists) {
+	if err := bot.Join(ctx, "r3", chat.JoinNew); !errors.Is(err, chat.ErrRoomExists) {
 		t.Errorf("bot creating r3 again: %v, want ErrRoomExists", err)
 	}
-	if err := bot.Join(ctx, "r2", true); !errors.Is(err, chat.ErrRoomExists) {
+	if err := bot.Join(ctx, "r2", chat.JoinNew); !errors.Is(err, chat.ErrRoomExists) {
 		t.Errorf("bot creating r2 (bob's): %v, want ErrRoomExists", err)
 	}
-	if err := bot.Join(ctx, "nowhere", false); !errors.Is(err, chat.ErrNoSuchRoom) {
+	if err := bot.Join(ctx, "nowhere", chat.JoinExisting); !errors.Is(err, chat.ErrNoSuchRoom) {
 		t.Errorf("bot joining a room that is not: %v, want ErrNoSuchRoom", err)
 	}
 	if err := bot.Say(ctx, "r1", []byte("beep")); err != nil {

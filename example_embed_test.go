@@ -47,7 +47,7 @@ func ExampleHub_NewBot() {
 		}
 	})
 	defer bot.Close()
-	bot.Join(ctx, "lab", true)
+	bot.Join(ctx, "lab", chat.JoinNew)
 
 	conn, in, out := member(mt, "alice", "lab", false)
 	defer conn.Close()
