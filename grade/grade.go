@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Target is a program to grade: its role ("server" or "client"), the
@@ -31,6 +32,10 @@ type Options struct {
 	Only *regexp.Regexp
 	// Lobby says what to type at a lobby client's questions.
 	Lobby LobbyAnswers
+	// Seed draws the random piece sizes of the every-offset checks; zero
+	// draws it from the clock. The seed used is in the checks' notes and
+	// transcripts, so that a run can be repeated.
+	Seed uint64
 }
 
 // Result is the outcome of one check.
@@ -39,7 +44,7 @@ type Result struct {
 	Family string        // the family of rules it belongs to: "chat", "errors", ...
 	Rule   string        // the rule, as the specification says it
 	Passed bool          // whether the program followed the rule
-	Output string        // for a failure: what was sent, what was expected, what arrived, a hint
+	Output string        // for a failure: what was sent, what was expected, what arrived, a hint; at most about 8,000 bytes, a longer one cut with the cut marked
 	Note   string        // which reading of an ambiguous rule the program chose
 	Took   time.Duration // how long the check ran
 }
@@ -118,7 +123,7 @@ func Run(ctx context.Context, target Target, o Options, report func(Result)) ([]
 func runCheck(ctx context.Context, c check, target Target, o Options) Result {
 	ctx, cancel := context.WithTimeout(ctx, o.Timeout)
 	defer cancel()
-	t := &T{ctx: ctx, target: target, strict: o.Strict}
+	t := &T{ctx: ctx, target: target, strict: o.Strict, seed: o.Seed}
 	began := time.Now()
 	note := t.protect(c.run)
 	t.cleanup()
@@ -133,6 +138,7 @@ func runCheck(ctx context.Context, c check, target Target, o Options) Result {
 				r.Output += "\nthe program's stderr:\n" + indent(cut(e, 2000))
 			}
 		}
+		r.Output = cut(r.Output, maxOutput)
 	}
 	return r
 }
@@ -142,6 +148,7 @@ type T struct {
 	ctx      context.Context
 	target   Target
 	strict   bool
+	seed     uint64 // Options.Seed
 	prog     *program
 	stdin    *pipeWriter
 	port     string
@@ -256,11 +263,21 @@ func (t *T) strictOr(strict, lenient bool) bool {
 
 func indent(s string) string { return "    " + strings.ReplaceAll(s, "\n", "\n    ") }
 
+// maxOutput bounds a Result's Output: a program that floods its stdout
+// must not make a report of megabytes.
+const maxOutput = 8000
+
+// cut shortens s to about n bytes (on a character boundary), marking the
+// cut with how much was left out.
 func cut(s string, n int) string {
-	if len(s) > n {
-		return s[:n] + "…"
+	if len(s) <= n {
+		return s
 	}
-	return s
+	k := n
+	for k > 0 && !utf8.RuneStart(s[k]) {
+		k--
+	}
+	return s[:k] + fmt.Sprintf("…[%d more bytes cut]", len(s)-k)
 }
 
 // quote shows text as a Go string, so that spaces, \r and \n are visible.

@@ -149,8 +149,11 @@ type pipeWriter struct {
 	}
 }
 
-func (w *pipeWriter) line(s string) error {
-	_, err := w.w.Write([]byte(s + "\n"))
+func (w *pipeWriter) line(s string) error { return w.write(s + "\n") }
+
+// write writes s to stdin in one write.
+func (w *pipeWriter) write(s string) error {
+	_, err := w.w.Write([]byte(s))
 	return err
 }
 
