@@ -25,6 +25,13 @@ const (
 
 // cs168ServerChecks test a cs168 server, each against a fresh start.
 var cs168ServerChecks = []check{
+	{name: "cs168-server/start", family: "setup",
+		rule: "A new connection's first frame is its name; /create makes a channel and moves into it, /join moves into an existing one, and the members already there get {name} has joined. Every other check starts this way: if this fails, they are skipped.",
+		hint: "the usual causes: the server does not listen on the port it is given, or on every address; it does not pad to 200 bytes; it takes each recv() as one frame",
+		run: func(t *T) string {
+			t.pair()
+			return ""
+		}},
 	{name: "cs168-server/frame-size", family: "framing",
 		rule: "Every message in both directions is exactly 200 bytes: the text, padded with spaces.",
 		hint: "pad every message to 200 bytes with spaces; send no newline or \\r in a frame",

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -40,13 +41,19 @@ type Options struct {
 
 // Result is the outcome of one check.
 type Result struct {
-	Check  string        // the check's name, after the rule it tests: "cs168-server/no-echo"
-	Family string        // the family of rules it belongs to: "chat", "errors", ...
-	Rule   string        // the rule, as the specification says it
-	Passed bool          // whether the program followed the rule
-	Output string        // for a failure: what was sent, what was expected, what arrived, a hint; at most about 8,000 bytes, a longer one cut with the cut marked
-	Note   string        // which reading of an ambiguous rule the program chose
-	Took   time.Duration // how long the check ran
+	Check  string // the check's name, after the rule it tests: "cs168-server/no-echo"
+	Family string // the family of rules it belongs to: "chat", "errors", ...
+	Rule   string // the rule, as the specification says it
+	Passed bool   // whether the program followed the rule
+	// Skipped says the check did not run because a check it needs (its
+	// setup: the program starts, takes a name, joins) failed or was
+	// skipped; Passed is then false and Output names that check. One cause
+	// fails one check, and the others say so instead of failing with the
+	// same transcript under unrelated hints.
+	Skipped bool
+	Output  string        // for a failure: what was sent, what was expected, what arrived, a hint; at most about 8,000 bytes, a longer one cut with the cut marked
+	Note    string        // which reading of an ambiguous rule the program chose
+	Took    time.Duration // how long the check ran
 }
 
 // A check tests one rule of the specification against a fresh start of
@@ -56,6 +63,7 @@ type check struct {
 	family string
 	rule   string            // what the specification says
 	hint   string            // the usual cause of a failure
+	needs  []string          // checks that must pass first (they run earlier), else this one is skipped
 	run    func(t *T) string // a note on the reading chosen, or ""
 }
 
@@ -63,19 +71,31 @@ type check struct {
 func checks(role, protocol string, o Options) ([]check, error) {
 	switch role + " " + protocol {
 	case "client lobby":
-		return lobbyClientChecks(o.Lobby), nil
+		return needing("lobby-client/join", lobbyClientChecks(o.Lobby), "lobby-client/list"), nil
 	case "server cs168":
-		return cs168ServerChecks, nil
+		return needing("cs168-server/start", cs168ServerChecks), nil
 	case "client cs168":
-		return cs168ClientChecks, nil
+		return needing("cs168-client/name-frame", cs168ClientChecks, "cs168-client/cannot-connect"), nil
 	case "server basic":
 		return basicServerChecks, nil
 	case "client basic":
 		return basicClientChecks, nil
 	case "server lobby":
-		return lobbyServerChecks, nil
+		return needing("lobby-server/start", lobbyServerChecks, "lobby-server/join-replies"), nil
 	}
 	return nil, fmt.Errorf("grade: no checks for a %s of %s (there are: server cs168, client cs168, server lobby, client lobby, server basic, client basic)", role, protocol)
+}
+
+// needing makes every check of cs but the setup check itself and those
+// named in except need setup, which must come first.
+func needing(setup string, cs []check, except ...string) []check {
+	out := slices.Clone(cs)
+	for i := range out {
+		if out[i].name != setup && !slices.Contains(except, out[i].name) {
+			out[i].needs = append(slices.Clip(out[i].needs), setup)
+		}
+	}
+	return out
 }
 
 // Names lists the checks for a role and protocol, in the order they run.
@@ -103,6 +123,7 @@ func Run(ctx context.Context, target Target, o Options, report func(Result)) ([]
 		o.Timeout = 10 * time.Second
 	}
 	var results []Result
+	failed := map[string]bool{} // checks run that did not pass
 	for _, c := range cs {
 		if o.Only != nil && !o.Only.MatchString(c.name) {
 			continue
@@ -110,7 +131,16 @@ func Run(ctx context.Context, target Target, o Options, report func(Result)) ([]
 		if err := ctx.Err(); err != nil {
 			return results, err
 		}
-		r := runCheck(ctx, c, target, o)
+		var r Result
+		if i := slices.IndexFunc(c.needs, func(n string) bool { return failed[n] }); i >= 0 {
+			r = Result{Check: c.name, Family: c.family, Rule: c.rule, Skipped: true,
+				Output: "skipped: it needs " + c.needs[i] + ", which did not pass (its report says why)"}
+		} else {
+			r = runCheck(ctx, c, target, o)
+		}
+		if !r.Passed {
+			failed[c.name] = true
+		}
 		results = append(results, r)
 		if report != nil {
 			report(r)

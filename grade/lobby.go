@@ -180,6 +180,13 @@ func (t *T) lobbyPair() (ann, bob *lc) {
 
 // lobbyServerChecks test a lobby server, each against a fresh start.
 var lobbyServerChecks = []check{
+	{name: "lobby-server/start", family: "setup",
+		rule: "/join ROOM gets 0, /nick NAME gets 0 and the room's notices; two clients meet in a room. The checks that start this way are skipped if this fails.",
+		hint: "the usual causes: the server does not listen on the port it is given, or on every address; a reply is not the bare digit",
+		run: func(t *T) string {
+			t.lobbyPair()
+			return ""
+		}},
 	{name: "lobby-server/join-replies", family: "codes",
 		rule: "/join ROOM (two tokens, ROOM letters and digits) gets 0; anything else in the lobby (/join, /join a b, /join r-1, plain text) gets 1.",
 		hint: hintCodes,

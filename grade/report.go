@@ -18,6 +18,23 @@ func Score(results []Result) (passed, total int) {
 	return passed, len(results)
 }
 
+// ScoreLine is the report's last line: the score, and how many checks
+// were skipped because a check they need did not pass.
+func ScoreLine(results []Result) string {
+	passed, total := Score(results)
+	line := fmt.Sprintf("score: %d/%d checks passed", passed, total)
+	skipped := 0
+	for _, r := range results {
+		if r.Skipped {
+			skipped++
+		}
+	}
+	if skipped > 0 {
+		line += fmt.Sprintf(" (%d skipped: a check they need did not pass)", skipped)
+	}
+	return line
+}
+
 // WriteText writes the readable report: one line per check, PASS or FAIL,
 // with what went wrong under each failure and the reading chosen under an
 // ambiguous rule, then the score.
@@ -27,20 +44,25 @@ func WriteText(w io.Writer, results []Result) error {
 			return err
 		}
 	}
-	passed, total := Score(results)
-	_, err := fmt.Fprintf(w, "\nscore: %d/%d checks passed\n", passed, total)
+	_, err := fmt.Fprintf(w, "\n%s\n", ScoreLine(results))
 	return err
 }
 
 // WriteLine writes one check's lines of the readable report.
 func WriteLine(w io.Writer, r Result) error {
 	verdict := "PASS"
-	if !r.Passed {
+	switch {
+	case r.Skipped:
+		verdict = "SKIP"
+	case !r.Passed:
 		verdict = "FAIL"
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s  %-45s %6.2fs\n", verdict, r.Check, r.Took.Seconds())
-	if !r.Passed {
+	switch {
+	case r.Skipped:
+		fmt.Fprintf(&b, "      %s\n", r.Output)
+	case !r.Passed:
 		fmt.Fprintf(&b, "      rule: %s\n%s\n", r.Rule, indent(indent(r.Output)))
 	}
 	if r.Note != "" {
@@ -68,8 +90,8 @@ type gradescopeTest struct {
 // WriteGradescope writes the results in Gradescope's autograder format:
 // one test per check, worth one point.
 func WriteGradescope(w io.Writer, results []Result) error {
-	passed, total := Score(results)
-	g := gradescope{Score: float64(passed), Output: fmt.Sprintf("%d/%d checks passed", passed, total), Tests: []gradescopeTest{}}
+	passed, _ := Score(results)
+	g := gradescope{Score: float64(passed), Output: strings.TrimPrefix(ScoreLine(results), "score: "), Tests: []gradescopeTest{}}
 	for _, r := range results {
 		t := gradescopeTest{Name: r.Check, MaxScore: 1, Status: "failed", Output: r.Rule}
 		if r.Passed {
@@ -92,6 +114,7 @@ type junitSuite struct {
 	Name     string      `xml:"name,attr"`
 	Tests    int         `xml:"tests,attr"`
 	Failures int         `xml:"failures,attr"`
+	Skipped  int         `xml:"skipped,attr"`
 	Cases    []junitCase `xml:"testcase"`
 }
 
@@ -100,7 +123,12 @@ type junitCase struct {
 	Classname string        `xml:"classname,attr"`
 	Time      string        `xml:"time,attr"`
 	Failure   *junitFailure `xml:"failure,omitempty"`
+	Skipped   *junitSkipped `xml:"skipped,omitempty"`
 	SystemOut string        `xml:"system-out,omitempty"`
+}
+
+type junitSkipped struct {
+	Message string `xml:"message,attr"`
 }
 
 type junitFailure struct {
@@ -112,10 +140,19 @@ type junitFailure struct {
 // for CI systems.
 func WriteJUnit(w io.Writer, suite string, results []Result) error {
 	passed, total := Score(results)
-	s := junitSuite{Name: suite, Tests: total, Failures: total - passed}
+	s := junitSuite{Name: suite, Tests: total}
+	for _, r := range results {
+		if r.Skipped {
+			s.Skipped++
+		}
+	}
+	s.Failures = total - passed - s.Skipped
 	for _, r := range results {
 		c := junitCase{Name: r.Check, Classname: r.Family, Time: fmt.Sprintf("%.3f", r.Took.Seconds()), SystemOut: r.Note}
-		if !r.Passed {
+		switch {
+		case r.Skipped:
+			c.Skipped = &junitSkipped{Message: r.Output}
+		case !r.Passed:
 			c.Failure = &junitFailure{Message: r.Rule, Text: r.Output}
 		}
 		s.Cases = append(s.Cases, c)

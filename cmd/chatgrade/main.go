@@ -112,7 +112,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	passed, total := grade.Score(results)
-	fmt.Fprintf(stdout, "\nscore: %d/%d checks passed\n", passed, total)
+	fmt.Fprintf(stdout, "\n%s\n", grade.ScoreLine(results))
 	if *jsonFile != "" {
 		if err := writeFile(*jsonFile, func(w io.Writer) error { return grade.WriteGradescope(w, results) }); err != nil {
 			fmt.Fprintln(stderr, "chatgrade:", err)
