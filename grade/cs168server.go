@@ -6,7 +6,8 @@ import (
 	"time"
 )
 
-// The cs168 server's exact texts (SPEC.md, "Exact server texts").
+// The cs168 server's exact texts, as the course's specification gives
+// them: clients and graders match them byte for byte.
 const (
 	txtJoined        = "%s has joined"
 	txtLeft          = "%s has left"

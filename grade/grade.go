@@ -33,10 +33,44 @@ type Options struct {
 	Only *regexp.Regexp
 	// Lobby says what to type at a lobby client's questions.
 	Lobby LobbyAnswers
+	// Limits bound each start of the program under test (rlimits, set by
+	// bash's ulimit before the program is exec'd). The zero value sets none.
+	Limits Limits
 	// Seed draws the random piece sizes of the every-offset checks; zero
 	// draws it from the clock. The seed used is in the checks' notes and
 	// transcripts, so that a run can be repeated.
 	Seed uint64
+}
+
+// Limits are resource limits on each start of a student's program, set as
+// rlimits by bash's ulimit (bash must be installed) before the program runs, so that they bind it and
+// every process it starts. A zero field sets no limit. A program that
+// passes a limit is killed by the kernel (CPU: SIGXCPU, then SIGKILL) or
+// fails to allocate (memory) or to fork (processes), and the check fails
+// with its stderr in the report.
+type Limits struct {
+	CPU    time.Duration // CPU time (RLIMIT_CPU), rounded up to whole seconds
+	Memory int64         // bytes of address space (RLIMIT_AS); a JVM needs several GiB of it
+	Procs  int           // processes of the user (RLIMIT_NPROC), the grader's own included; root is exempt
+}
+
+// wrap returns argv run under the limits.
+func (l Limits) wrap(argv []string) []string {
+	var script []string
+	if l.CPU > 0 {
+		script = append(script, fmt.Sprintf("ulimit -t %d", int64((l.CPU+time.Second-1)/time.Second)))
+	}
+	if l.Memory > 0 {
+		script = append(script, fmt.Sprintf("ulimit -v %d", (l.Memory+1023)/1024))
+	}
+	if l.Procs > 0 {
+		script = append(script, fmt.Sprintf("ulimit -u %d", l.Procs))
+	}
+	if len(script) == 0 {
+		return argv
+	}
+	script = append(script, `exec "$@"`)
+	return append([]string{"bash", "-c", strings.Join(script, " && "), "bash"}, argv...)
 }
 
 // Result is the outcome of one check.
@@ -153,7 +187,7 @@ func Run(ctx context.Context, target Target, o Options, report func(Result)) ([]
 func runCheck(ctx context.Context, c check, target Target, o Options) Result {
 	ctx, cancel := context.WithTimeout(ctx, o.Timeout)
 	defer cancel()
-	t := &T{ctx: ctx, target: target, strict: o.Strict, seed: o.Seed}
+	t := &T{ctx: ctx, target: target, strict: o.Strict, seed: o.Seed, limits: o.Limits}
 	began := time.Now()
 	note := t.protect(c.run)
 	t.cleanup()
@@ -179,6 +213,7 @@ type T struct {
 	target   Target
 	strict   bool
 	seed     uint64 // Options.Seed
+	limits   Limits // Options.Limits
 	prog     *program
 	stdin    *pipeWriter
 	port     string
@@ -262,7 +297,7 @@ func (t *T) startServer() {
 	}
 	t.port = port
 	argv := fill(t.target.Command, map[string]string{"port": port, "host": "127.0.0.1"})
-	p, in, err := start(argv, t.target.Dir)
+	p, in, err := start(t.limits.wrap(argv), t.target.Dir)
 	if err != nil {
 		t.Fatalf("%v", err)
 	}
@@ -275,7 +310,7 @@ func (t *T) startServer() {
 // startClient starts the program as a client of port, named name.
 func (t *T) startClient(port, name string) {
 	argv := fill(t.target.Command, map[string]string{"port": port, "host": "127.0.0.1", "name": name})
-	p, in, err := start(argv, t.target.Dir)
+	p, in, err := start(t.limits.wrap(argv), t.target.Dir)
 	if err != nil {
 		t.Fatalf("%v", err)
 	}

@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"encoding/xml"
 	"fmt"
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -162,5 +164,23 @@ func TestOutputIsCut(t *testing.T) {
 	}
 	if cut("short", 10) != "short" {
 		t.Error("cut changed a short string")
+	}
+}
+
+// TestLimits: a program that passes its memory limit cannot allocate,
+// and the check fails with its stderr; under no limit it would pass the
+// start (it listens after allocating).
+func TestLimits(t *testing.T) {
+	if got := (Limits{}).wrap([]string{"x", "y"}); !slices.Equal(got, []string{"x", "y"}) {
+		t.Errorf("no limits: %q", got)
+	}
+	prog := []string{"python3", "-c", "import socket,sys\nb=bytearray(400<<20)\ns=socket.socket();s.bind(('127.0.0.1',int(sys.argv[1])));s.listen(1)\nimport time;time.sleep(30)", "{port}"}
+	results, err := Run(context.Background(), Target{Role: "server", Protocol: "basic", Command: prog},
+		Options{Timeout: 5 * time.Second, Only: regexp.MustCompile("whole-message"), Limits: Limits{CPU: 5 * time.Second, Memory: 200 << 20, Procs: 1000}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(results) != 1 || results[0].Passed || !strings.Contains(results[0].Output, "MemoryError") {
+		t.Errorf("a program over its memory limit: %+v", results)
 	}
 }

@@ -18,7 +18,11 @@
 // writes Gradescope's results.json; -junit FILE writes JUnit XML. Where
 // the specification is ambiguous, every reasonable reading passes and the
 // report says which one the program chose; -strict takes the literal
-// reading. -list prints the checks. A lobby client's questions are
+// reading. When a setup check fails (the program starts, takes a name,
+// joins), the checks that need it are reported SKIP, naming it. -seed
+// repeats the random frame pieces of a run (its notes give the seed).
+// -limit-cpu, -limit-mem and -limit-procs set rlimits on each start of
+// the program. -list prints the checks. A lobby client's questions are
 // free-form: -lobby-list, -lobby-room and -lobby-nick say what to type at
 // them (by default "/list", the room's name, the nickname).
 package main
@@ -51,6 +55,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 	only := fs.String("run", "", "run only the checks whose names match this regular expression")
 	list := fs.Bool("list", false, "list the checks and exit")
 	dir := fs.String("dir", "", "directory to run the program in (default: the current one)")
+	var limits grade.Limits
+	fs.DurationVar(&limits.CPU, "limit-cpu", 0, "CPU time each start of the program may use (RLIMIT_CPU; 0: no limit)")
+	memMiB := fs.Int64("limit-mem", 0, "MiB of address space each start of the program may use (RLIMIT_AS; 0: no limit; a JVM needs several GiB)")
+	fs.IntVar(&limits.Procs, "limit-procs", 0, "processes the program's user may have (RLIMIT_NPROC; 0: no limit; root is exempt)")
+	seed := fs.Uint64("seed", 0, "seed of the random frame pieces of the every-offset checks (default: from the clock; the report notes the seed used)")
 	var lobby grade.LobbyAnswers
 	fs.StringVar(&lobby.List, "lobby-list", "/list", `what to type at a lobby client to list the rooms (lines separated by 
 )`)
@@ -94,7 +103,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	lobby.List = strings.ReplaceAll(lobby.List, `\n`, "\n")
 	lobby.Room = strings.ReplaceAll(lobby.Room, `\n`, "\n")
 	lobby.Nick = strings.ReplaceAll(lobby.Nick, `\n`, "\n")
-	o := grade.Options{Strict: *strict, Timeout: *timeout, Lobby: lobby}
+	limits.Memory = *memMiB << 20
+	o := grade.Options{Strict: *strict, Timeout: *timeout, Lobby: lobby, Seed: *seed, Limits: limits}
 	if *only != "" {
 		re, err := regexp.Compile(*only)
 		if err != nil {
