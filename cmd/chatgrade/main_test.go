@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -108,5 +109,79 @@ func TestClass(t *testing.T) {
 	}
 	if r, _ := os.ReadFile(filepath.Join(dir, "student00", "report.txt")); !strings.Contains(string(r), "SyntaxError") {
 		t.Errorf("student00's report lacks its stderr:\n%s", r)
+	}
+}
+
+// TestMain lets the test binary stand in for chatgrade (for
+// TestRunAutograder) when CHATGRADE_AS_MAIN is set.
+func TestMain(m *testing.M) {
+	if os.Getenv("CHATGRADE_AS_MAIN") == "1" {
+		os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+	}
+	os.Exit(m.Run())
+}
+
+// TestRunAutograder: the shipped Gradescope files, laid out in a clean
+// directory as Gradescope lays them out, grade a submission and write a
+// results.json Gradescope reads, weighted and with the visibility of
+// scoring.json.
+func TestRunAutograder(t *testing.T) {
+	if _, err := exec.LookPath("bash"); err != nil {
+		t.Skip("no bash")
+	}
+	root := t.TempDir()
+	src, sub := filepath.Join(root, "source"), filepath.Join(root, "submission")
+	for _, d := range []string{src, sub} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, f := range []string{"run_autograder", "setup.sh", "grade.env", "scoring.json"} {
+		b, err := os.ReadFile(filepath.Join("gradescope", f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if f == "grade.env" { // two checks, to keep the test short
+			b = append(b, "FLAGS='-run cs168-server/(start|no-echo)$'\n"...)
+		}
+		if err := os.WriteFile(filepath.Join(src, f), b, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(src, "chatgrade"), []byte("#!/bin/sh\nCHATGRADE_AS_MAIN=1 exec "+self+" \"$@\"\n"), 0o755)
+	server, err := os.ReadFile("../../examples/testdata/grade/cs168_server.py")
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(sub, "server.py"), server, 0o644)
+
+	cmd := exec.Command("bash", filepath.Join(src, "run_autograder"))
+	cmd.Env = append(os.Environ(), "AUTOGRADER_ROOT="+root)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("run_autograder: %v\n%s", err, out)
+	}
+	b, err := os.ReadFile(filepath.Join(root, "results", "results.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var g struct {
+		Score      float64
+		Visibility string
+		Tests      []struct {
+			Name, Status, Visibility string
+			Score                    float64
+			MaxScore                 float64 `json:"max_score"`
+		}
+	}
+	if err := json.Unmarshal(b, &g); err != nil {
+		t.Fatalf("results.json: %v\n%s", err, b)
+	}
+	if g.Score != 3 || g.Visibility != "after_due_date" || len(g.Tests) != 2 || g.Tests[0].Name != "cs168-server/start" || g.Tests[0].MaxScore != 2 || g.Tests[0].Visibility != "visible" || g.Tests[1].Status != "passed" {
+		report, _ := os.ReadFile(filepath.Join(root, "results", "report.txt"))
+		t.Errorf("results.json:\n%s\nreport:\n%s", b, report)
 	}
 }
