@@ -106,7 +106,7 @@ var cs168ServerChecks = []check{
 				b.write(p)
 				time.Sleep(time.Millisecond) // a piece per read, mostly
 			}
-			b.note(fmt.Sprintf("%d frames, first in 199-byte pieces (a cut at every offset of a frame), then in random pieces (seed %d)", streamFrames, seed))
+			b.note(fmt.Sprintf("%d frames, first in 7-byte pieces (a cut at every offset of a frame), then in 201-byte pieces, then in random pieces (seed %d)", streamFrames, seed))
 			want := make([]string, len(msgs))
 			for i, m := range msgs {
 				want[i] = "[bob] " + m

@@ -188,16 +188,19 @@ func (c *fc) expect(want ...string) {
 	}
 }
 
-// streamFrames is how many frames the every-offset checks send.
-const streamFrames = 250
+// streamFrames is how many frames the every-offset checks send: few
+// enough for a server's flood control (framechat's lets 40 through at
+// once), so that the check measures framing, not pacing.
+const streamFrames = 36
 
 // pieces are the sizes a stream is cut into.
 type pieces []int
 
 // streamPieces returns the pieces a stream of streamFrames frames is
-// written in: 200 pieces of 199 bytes, so that a cut falls at every
-// offset of a frame, then random pieces of 1 to 450 bytes drawn from
-// seed (from the clock if 0). It returns the seed used, for the report.
+// written in: 200 pieces of 7 bytes (7 frames), so that a cut falls at
+// every offset of a frame; 15 pieces of 201 bytes, each ending a frame and
+// starting the next; then random pieces of 1 to 450 bytes drawn from seed
+// (from the clock if 0). It returns the seed used, for the report.
 func streamPieces(seed uint64) (uint64, pieces) {
 	if seed == 0 {
 		seed = uint64(time.Now().UnixNano())
@@ -205,8 +208,12 @@ func streamPieces(seed uint64) (uint64, pieces) {
 	var p pieces
 	n := 0
 	for range frameSize {
-		p = append(p, frameSize-1)
-		n += frameSize - 1
+		p = append(p, 7)
+		n += 7
+	}
+	for range 15 {
+		p = append(p, frameSize+1)
+		n += frameSize + 1
 	}
 	r := rand.New(rand.NewPCG(seed, seed))
 	for n < streamFrames*frameSize {
