@@ -95,8 +95,9 @@ func TestGraderPassesFramechat(t *testing.T) {
 }
 
 // python returns the command that runs one of the test programs in
-// testdata/grade with python3, with a bug switched on if bug is not "".
-func python(t *testing.T, script, bug string, args ...string) []string {
+// testdata/grade with python3, with a switch ("--bug echo", "--variant
+// exit0") if sw is not "".
+func python(t *testing.T, script, sw string, args ...string) []string {
 	t.Helper()
 	if _, err := exec.LookPath("python3"); err != nil {
 		t.Fatal("python3 is needed for the grader's tests")
@@ -106,64 +107,95 @@ func python(t *testing.T, script, bug string, args ...string) []string {
 		t.Fatal(err)
 	}
 	cmd := append([]string{"python3", path}, args...)
-	if bug != "" {
-		cmd = append(cmd, "--bug", bug)
+	if sw != "" {
+		cmd = append(cmd, strings.Fields(sw)...)
 	}
 	return cmd
 }
 
 // TestGraderCatchesMutants: programs written as students write them pass
-// every check; each deliberately broken one fails the check named after
-// the rule it breaks, and no check of another family.
+// every check; each deliberately broken one (--bug) fails the check named
+// after the rule it breaks, and no check of another family.
 func TestGraderCatchesMutants(t *testing.T) {
+	const (
+		srv  = "cs168_server.py"
+		cli  = "cs168_client.py"
+		lsrv = "lobby_server.py"
+		lcli = "lobby_client.py"
+		bsrv = "basic_server.py"
+		bcli = "basic_client.py"
+	)
+	args := map[string][]string{
+		srv: {"{port}"}, cli: {"{name}", "{host}", "{port}"},
+		lsrv: {"{port}"}, lcli: {"{host}", "{port}"},
+		bsrv: {"{port}"}, bcli: {"{host}", "{port}"},
+	}
+	role := map[string][2]string{
+		srv: {"server", "cs168"}, cli: {"client", "cs168"},
+		lsrv: {"server", "lobby"}, lcli: {"client", "lobby"},
+		bsrv: {"server", "basic"}, bcli: {"client", "basic"},
+	}
 	for _, tc := range []struct {
-		role, protocol, script string
-		args                   []string
-		bug                    string
-		check, family          string // the check that must fail, and the only family allowed to
+		script, bug   string
+		strict        bool
+		check, family string // the check that must fail, and the only family allowed to
 	}{
-		{"server", "cs168", "cs168_server.py", []string{"{port}"}, "", "", ""},
-		{"server", "cs168", "cs168_server.py", []string{"{port}"}, "echo", "cs168-server/no-echo", "chat"},
-		{"server", "cs168", "cs168_server.py", []string{"{port}"}, "nobuffer", "cs168-server/split-frames", "framing"},
-		{"server", "cs168", "cs168_server.py", []string{"{port}"}, "failedjoin", "cs168-server/failed-join-changes-nothing", "state"},
-		{"server", "cs168", "cs168_server.py", []string{"{port}"}, "blocking", "cs168-server/silent-client", "robustness"},
-		{"server", "cs168", "cs168_server.py", []string{"{port}"}, "errortext", "cs168-server/error-create-without-channel", "errors"},
-		{"server", "cs168", "cs168_server.py", []string{"{port}"}, "noswitchleave", "cs168-server/switch-notices", "notices"},
-		{"server", "cs168", "cs168_server.py", []string{"{port}"}, "listempty", "cs168-server/list-empty", "list"},
-		{"server", "cs168", "cs168_server.py", []string{"{port}"}, "nostrip", "cs168-server/trailing-newline", "tolerance"},
-		{"client", "cs168", "cs168_client.py", []string{"{name}", "{host}", "{port}"}, "", "", ""},
-		{"client", "cs168", "cs168_client.py", []string{"{name}", "{host}", "{port}"}, "nowipe", "cs168-client/wipe", "display"},
-		{"client", "cs168", "cs168_client.py", []string{"{name}", "{host}", "{port}"}, "newline", "cs168-client/line-to-frame", "framing"},
-		{"client", "cs168", "cs168_client.py", []string{"{name}", "{host}", "{port}"}, "noexit", "cs168-client/server-disconnect", "exit"},
-		{"client", "cs168", "cs168_client.py", []string{"{name}", "{host}", "{port}"}, "noprompt", "cs168-client/prompt", "display"},
-		{"server", "lobby", "lobby_server.py", []string{"{port}"}, "", "", ""},
-		{"server", "lobby", "lobby_server.py", []string{"{port}"}, "nopace", "lobby-server/pacing", "pacing"},
-		{"server", "lobby", "lobby_server.py", []string{"{port}"}, "echo", "lobby-server/chat", "chat"},
-		{"server", "lobby", "lobby_server.py", []string{"{port}"}, "whoorder", "lobby-server/who", "who"},
-		{"server", "lobby", "lobby_server.py", []string{"{port}"}, "listorder", "lobby-server/list", "list"},
-		{"server", "lobby", "lobby_server.py", []string{"{port}"}, "nick2", "lobby-server/nick-replies", "codes"},
-		{"server", "lobby", "lobby_server.py", []string{"{port}"}, "nologoutnotice", "lobby-server/logout", "leaving"},
-		{"server", "lobby", "lobby_server.py", []string{"{port}"}, "badcount", "lobby-server/join-notices", "notices"},
-		{"server", "lobby", "lobby_server.py", []string{"{port}"}, "blockfirst", "lobby-server/silent-start", "robustness"},
-		{"client", "lobby", "lobby_client.py", []string{"{host}", "{port}"}, "", "", ""},
-		{"client", "lobby", "lobby_client.py", []string{"{host}", "{port}"}, "rawcodes", "lobby-client/nick-refused", "codes"},
-		{"client", "lobby", "lobby_client.py", []string{"{host}", "{port}"}, "nomerge", "lobby-client/merged-reply", "merging"},
-		{"client", "lobby", "lobby_client.py", []string{"{host}", "{port}"}, "nologout", "lobby-client/logout", "leaving"},
-		{"client", "lobby", "lobby_client.py", []string{"{host}", "{port}"}, "nochat", "lobby-client/chat", "room"},
-		{"client", "lobby", "lobby_client.py", []string{"{host}", "{port}"}, "nolist", "lobby-client/list", "lobby"},
-		{"server", "basic", "basic_server.py", []string{"{port}"}, "", "", ""},
-		{"server", "basic", "basic_server.py", []string{"{port}"}, "firstrecv", "basic-server/long-message", "buffering"},
-		{"server", "basic", "basic_server.py", []string{"{port}"}, "oneclient", "basic-server/one-after-another", "sequence"},
-		{"client", "basic", "basic_client.py", []string{"{host}", "{port}"}, "", "", ""},
-		{"client", "basic", "basic_client.py", []string{"{host}", "{port}"}, "readall", "basic-client/stdin-open", "sending"},
+		{srv, "", false, "", ""},
+		{srv, "echo", false, "cs168-server/no-echo", "chat"},
+		{srv, "nobuffer", false, "cs168-server/split-frames", "framing"},
+		{srv, "exact200", false, "cs168-server/frames-at-every-offset", "framing"},
+		{srv, "newlineout", false, "cs168-server/frame-size", "framing"},
+		{srv, "failedjoin", false, "cs168-server/failed-join-changes-nothing", "state"},
+		{srv, "blocking", false, "cs168-server/silent-client", "robustness"},
+		{srv, "nochanneldrop", false, "cs168-server/disconnect-any-state", "robustness"},
+		{srv, "errortext", false, "cs168-server/error-create-without-channel", "errors"},
+		{srv, "noswitchleave", false, "cs168-server/switch-notices", "notices"},
+		{srv, "listempty", false, "cs168-server/list-empty", "list"},
+		{srv, "newlinecrash", false, "cs168-server/trailing-newline", "tolerance"},
+		{cli, "", false, "", ""},
+		{cli, "nowipe", false, "cs168-client/wipe", "display"},
+		{cli, "crwipe", false, "cs168-client/wipe", "display"},
+		{cli, "newline", false, "cs168-client/line-to-frame", "framing"},
+		{cli, "exact200", false, "cs168-client/frames-at-every-offset", "framing"},
+		{cli, "readline", false, "cs168-client/lines-at-once", "input"},
+		{cli, "noexit", false, "cs168-client/server-disconnect", "exit"},
+		{cli, "gonenowipe", true, "cs168-client/server-disconnect", "exit"},
+		{cli, "noprompt", false, "cs168-client/prompt", "display"},
+		{lsrv, "", false, "", ""},
+		{lsrv, "nopace", false, "lobby-server/pacing", "pacing"},
+		{lsrv, "echo", false, "lobby-server/chat", "chat"},
+		{lsrv, "whoorder", false, "lobby-server/who", "who"},
+		{lsrv, "listorder", false, "lobby-server/list", "list"},
+		{lsrv, "nick2", false, "lobby-server/nick-replies", "codes"},
+		{lsrv, "nologoutnotice", false, "lobby-server/logout", "leaving"},
+		{lsrv, "badcount", false, "lobby-server/join-notices", "notices"},
+		{lsrv, "blockfirst", false, "lobby-server/silent-start", "robustness"},
+		{lcli, "", false, "", ""},
+		{lcli, "rawcodes", false, "lobby-client/nick-refused", "codes"},
+		{lcli, "nologout", false, "lobby-client/logout", "leaving"},
+		{lcli, "nochat", false, "lobby-client/chat", "room"},
+		{lcli, "nolist", false, "lobby-client/list", "lobby"},
+		{bsrv, "", false, "", ""},
+		{bsrv, "firstrecv", false, "basic-server/long-message", "buffering"},
+		{bsrv, "oneclient", false, "basic-server/one-after-another", "sequence"},
+		{bcli, "", false, "", ""},
+		{bcli, "readall", false, "basic-client/stdin-open", "sending"},
 	} {
 		name := strings.TrimSuffix(tc.script, ".py") + "-" + tc.bug
 		if tc.bug == "" {
 			name += "correct"
 		}
+		if tc.strict {
+			name += "-strict"
+		}
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			results := gradeRun(t, tc.role, tc.protocol, false, python(t, tc.script, tc.bug, tc.args...)...)
+			sw := ""
+			if tc.bug != "" {
+				sw = "--bug " + tc.bug
+			}
+			r := role[tc.script]
+			results := gradeRun(t, r[0], r[1], tc.strict, python(t, tc.script, sw, args[tc.script]...)...)
 			failed, report := failures(results)
 			if tc.bug == "" {
 				if len(failed) > 0 {
@@ -175,8 +207,49 @@ func TestGraderCatchesMutants(t *testing.T) {
 				t.Errorf("--bug %s: %s passed; failed: %v", tc.bug, tc.check, failed)
 			}
 			for _, r := range results {
-				if !r.Passed && r.Family != tc.family {
+				if !r.Passed && !r.Skipped && r.Family != tc.family {
 					t.Errorf("--bug %s: %s (family %s) failed too, outside family %s:\n%s", tc.bug, r.Check, r.Family, tc.family, r.Output)
+				}
+			}
+		})
+	}
+}
+
+// TestGraderPassesSpecFaithfulVariants: programs that make a choice the
+// specification allows (--variant), or behave as the course's own
+// programs do, pass every check, in -strict too where the choice is not
+// an open reading; the note says which choice the program made.
+func TestGraderPassesSpecFaithfulVariants(t *testing.T) {
+	for _, tc := range []struct {
+		role, protocol, script string
+		args                   []string
+		variant                string
+		strict                 bool
+		check, note            string // the check whose note names the choice
+	}{
+		{"server", "cs168", "cs168_server.py", []string{"{port}"}, "spacesonly", true, "cs168-server/trailing-newline", "strips trailing spaces only"},
+		{"server", "cs168", "cs168_server.py", []string{"{port}"}, "longrelay", false, "cs168-server/silent-long-line", "over 200"},
+		{"client", "cs168", "cs168_client.py", []string{"{name}", "{host}", "{port}"}, "exit0", true, "cs168-client/cannot-connect", "exits with status 0"},
+		{"client", "cs168", "cs168_client.py", []string{"{name}", "{host}", "{port}"}, "longraw", false, "cs168-client/long-line", "not whole frames"},
+		{"server", "lobby", "lobby_server.py", []string{"{port}"}, "twospaces", false, "lobby-server/join-notices", ""},
+		{"server", "lobby", "lobby_server.py", []string{"{port}"}, "twospaces", true, "lobby-server/join-notices", ""},
+		{"server", "lobby", "lobby_server.py", []string{"{port}"}, "leftonlost", true, "lobby-server/disconnected", "has left the room"},
+		{"client", "lobby", "lobby_client.py", []string{"{host}", "{port}"}, "nomerge", false, "lobby-client/merged-reply", "does not cope"},
+		{"client", "lobby", "lobby_client.py", []string{"{host}", "{port}"}, "nogone", false, "lobby-client/server-gone", "does not exit"},
+	} {
+		name := strings.TrimSuffix(tc.script, ".py") + "-" + tc.variant
+		if tc.strict {
+			name += "-strict"
+		}
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			results := gradeRun(t, tc.role, tc.protocol, tc.strict, python(t, tc.script, "--variant "+tc.variant, tc.args...)...)
+			if failed, report := failures(results); len(failed) > 0 {
+				t.Errorf("--variant %s failed %d checks:\n%s", tc.variant, len(failed), report)
+			}
+			for _, r := range results {
+				if r.Check == tc.check && !strings.Contains(r.Note, tc.note) {
+					t.Errorf("--variant %s: %s's note %q does not say %q", tc.variant, r.Check, r.Note, tc.note)
 				}
 			}
 		})

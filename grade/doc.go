@@ -1,5 +1,5 @@
 // Package grade checks a chat program, in any language, against the
-// course protocols' specifications (SPEC.md): a cs168 server or client, a
+// course protocols' specifications: a cs168 server or client, a
 // lobby server or client, or part 0's basic server and client. It is the
 // engine of cmd/chatgrade, for course staff grading a class.
 //
@@ -15,14 +15,24 @@
 //	}, grade.Options{}, nil)
 //	grade.WriteText(os.Stdout, results)
 //
-// Each check is named after the rule it tests ("cs168-server/no-echo") and
-// belongs to a family of rules ("chat"); a failure says what was sent,
-// what was expected, what arrived, and the usual cause. Where the
-// specification allows several readings, or says nothing, every
-// reasonable one passes and the result's Note says which the program
-// chose; Options.Strict takes the literal reading. WriteText,
-// WriteGradescope and WriteJUnit write the results for people, for
-// Gradescope and for CI.
+// Each check is named after the rule it tests ("cs168-server/no-echo"),
+// states that rule in its Rule, and belongs to a family of rules
+// ("chat"); a failure says what was sent, what was expected, what
+// arrived, and the usual cause, cut to about 8,000 bytes. Where the
+// specification allows several readings, or says nothing, or lets the
+// program assume something (no message over 200 characters), every
+// reasonable behaviour passes and the result's Note says which the
+// program chose; Options.Strict takes the literal reading. A few checks
+// are advisory (what the assignment does not ask for): they never fail,
+// and their note says what the program does.
+//
+// The checks of a server or client start with a setup check (the program
+// starts, takes a name, joins): when it fails, the checks that need it are
+// reported as skipped because of it (Result.Skipped), so that one cause
+// fails one check. The every-offset checks cut a stream of frames at every
+// offset and in random pieces drawn from Options.Seed, which their notes
+// report. WriteText, WriteGradescope and WriteJUnit write the results for
+// people, for Gradescope and for CI.
 //
 // One file per kind of program: cs168server.go, cs168client.go, lobby.go
 // (servers), lobbyclient.go, basic.go; the process and port handling in

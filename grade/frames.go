@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net"
 	"os"
 	"slices"
@@ -132,6 +133,45 @@ func (c *fc) read(d time.Duration) (text string, raw []byte, err error) {
 	return strings.TrimRight(string(buf), " \t\r\n\x00"), buf, nil
 }
 
+// readUntil reads raw bytes until marker has arrived (it and the rest of
+// its frame, as far as that comes), and returns what came before it. It
+// fails the check if the marker does not come within a few seconds.
+func (c *fc) readUntil(sent, marker string) []byte {
+	var got []byte
+	buf := make([]byte, 4096)
+	for {
+		if i := bytes.Index(got, []byte(marker)); i >= 0 {
+			// The rest of the marker's frame, if it is padded: a moment.
+			c.conn.SetReadDeadline(time.Now().Add(20 * time.Millisecond))
+			for len(got) < i+frameSize {
+				n, err := c.conn.Read(buf)
+				got = append(got, buf[:n]...)
+				if err != nil {
+					break
+				}
+			}
+			return got[:i]
+		}
+		c.conn.SetReadDeadline(c.t.soon(3 * time.Second))
+		n, err := c.conn.Read(buf)
+		got = append(got, buf[:n]...)
+		if err != nil {
+			c.t.mismatch(sent, c.name+" receives "+quote(marker), quote(cut(string(got), 600))+", then "+readError(err))
+		}
+	}
+}
+
+// readError says what a failed read means.
+func readError(err error) string {
+	switch {
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		return errTimeout.Error()
+	case err == io.EOF:
+		return "the server closed the connection"
+	}
+	return err.Error()
+}
+
 // expect reads len(want) frames, each within a few seconds, and fails the
 // check unless they are want, in order.
 func (c *fc) expect(want ...string) {
@@ -145,6 +185,73 @@ func (c *fc) expect(want ...string) {
 	}
 	if !slices.Equal(got, want) {
 		c.t.mismatch(c.sent(), c.name+" receives "+quote(strings.Join(want, " | ")), quote(strings.Join(got, " | ")))
+	}
+}
+
+// streamFrames is how many frames the every-offset checks send: few
+// enough for a server's flood control (framechat's lets 40 through at
+// once), so that the check measures framing, not pacing.
+const streamFrames = 36
+
+// pieces are the sizes a stream is cut into.
+type pieces []int
+
+// streamPieces returns the pieces a stream of streamFrames frames is
+// written in: 200 pieces of 7 bytes (7 frames), so that a cut falls at
+// every offset of a frame; 15 pieces of 201 bytes, each ending a frame and
+// starting the next; then random pieces of 1 to 450 bytes drawn from seed
+// (from the clock if 0). It returns the seed used, for the report.
+func streamPieces(seed uint64) (uint64, pieces) {
+	if seed == 0 {
+		seed = uint64(time.Now().UnixNano())
+	}
+	var p pieces
+	n := 0
+	for range frameSize {
+		p = append(p, 7)
+		n += 7
+	}
+	for range 15 {
+		p = append(p, frameSize+1)
+		n += frameSize + 1
+	}
+	r := rand.New(rand.NewPCG(seed, seed))
+	for n < streamFrames*frameSize {
+		k := 1 + r.IntN(450)
+		p = append(p, k)
+		n += k
+	}
+	return seed, p
+}
+
+// cut cuts stream into the pieces (the last piece takes what is left).
+func (p pieces) cut(stream []byte) [][]byte {
+	var out [][]byte
+	for _, k := range p {
+		if len(stream) == 0 {
+			break
+		}
+		k = min(k, len(stream))
+		out = append(out, stream[:k])
+		stream = stream[k:]
+	}
+	if len(stream) > 0 {
+		out = append(out, stream)
+	}
+	return out
+}
+
+// expectStream reads len(want) frames and fails the check at the first
+// that is not the one expected, saying which of the stream it was.
+func (c *fc) expectStream(want []string) {
+	for i, w := range want {
+		text, _, err := c.read(3 * time.Second)
+		if err != nil {
+			c.t.mismatch(c.sent(), c.name+" receives frame "+itoa(i+1)+" of "+itoa(len(want))+", "+quote(w), err.Error())
+		}
+		if text != w {
+			c.t.mismatch(c.sent(), c.name+" receives frame "+itoa(i+1)+" of "+itoa(len(want))+", "+quote(w), quote(cut(text, 300)))
+		}
 	}
 }
 

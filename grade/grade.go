@@ -4,8 +4,10 @@ import (
 	"context"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Target is a program to grade: its role ("server" or "client"), the
@@ -31,17 +33,61 @@ type Options struct {
 	Only *regexp.Regexp
 	// Lobby says what to type at a lobby client's questions.
 	Lobby LobbyAnswers
+	// Limits bound each start of the program under test (rlimits, set by
+	// bash's ulimit before the program is exec'd). The zero value sets none.
+	Limits Limits
+	// Seed draws the random piece sizes of the every-offset checks; zero
+	// draws it from the clock. The seed used is in the checks' notes and
+	// transcripts, so that a run can be repeated.
+	Seed uint64
+}
+
+// Limits are resource limits on each start of a student's program, set as
+// rlimits by bash's ulimit (bash must be installed) before the program runs, so that they bind it and
+// every process it starts. A zero field sets no limit. A program that
+// passes a limit is killed by the kernel (CPU: SIGXCPU, then SIGKILL) or
+// fails to allocate (memory) or to fork (processes), and the check fails
+// with its stderr in the report.
+type Limits struct {
+	CPU    time.Duration // CPU time (RLIMIT_CPU), rounded up to whole seconds
+	Memory int64         // bytes of address space (RLIMIT_AS); a JVM needs several GiB of it
+	Procs  int           // processes of the user (RLIMIT_NPROC), the grader's own included; root is exempt
+}
+
+// wrap returns argv run under the limits.
+func (l Limits) wrap(argv []string) []string {
+	var script []string
+	if l.CPU > 0 {
+		script = append(script, fmt.Sprintf("ulimit -t %d", int64((l.CPU+time.Second-1)/time.Second)))
+	}
+	if l.Memory > 0 {
+		script = append(script, fmt.Sprintf("ulimit -v %d", (l.Memory+1023)/1024))
+	}
+	if l.Procs > 0 {
+		script = append(script, fmt.Sprintf("ulimit -u %d", l.Procs))
+	}
+	if len(script) == 0 {
+		return argv
+	}
+	script = append(script, `exec "$@"`)
+	return append([]string{"bash", "-c", strings.Join(script, " && "), "bash"}, argv...)
 }
 
 // Result is the outcome of one check.
 type Result struct {
-	Check  string        // the check's name, after the rule it tests: "cs168-server/no-echo"
-	Family string        // the family of rules it belongs to: "chat", "errors", ...
-	Rule   string        // the rule, as the specification says it
-	Passed bool          // whether the program followed the rule
-	Output string        // for a failure: what was sent, what was expected, what arrived, a hint
-	Note   string        // which reading of an ambiguous rule the program chose
-	Took   time.Duration // how long the check ran
+	Check  string // the check's name, after the rule it tests: "cs168-server/no-echo"
+	Family string // the family of rules it belongs to: "chat", "errors", ...
+	Rule   string // the rule, as the specification says it
+	Passed bool   // whether the program followed the rule
+	// Skipped says the check did not run because a check it needs (its
+	// setup: the program starts, takes a name, joins) failed or was
+	// skipped; Passed is then false and Output names that check. One cause
+	// fails one check, and the others say so instead of failing with the
+	// same transcript under unrelated hints.
+	Skipped bool
+	Output  string        // for a failure: what was sent, what was expected, what arrived, a hint; at most about 8,000 bytes, a longer one cut with the cut marked
+	Note    string        // which reading of an ambiguous rule the program chose
+	Took    time.Duration // how long the check ran
 }
 
 // A check tests one rule of the specification against a fresh start of
@@ -51,6 +97,7 @@ type check struct {
 	family string
 	rule   string            // what the specification says
 	hint   string            // the usual cause of a failure
+	needs  []string          // checks that must pass first (they run earlier), else this one is skipped
 	run    func(t *T) string // a note on the reading chosen, or ""
 }
 
@@ -58,19 +105,31 @@ type check struct {
 func checks(role, protocol string, o Options) ([]check, error) {
 	switch role + " " + protocol {
 	case "client lobby":
-		return lobbyClientChecks(o.Lobby), nil
+		return needing("lobby-client/join", lobbyClientChecks(o.Lobby), "lobby-client/list"), nil
 	case "server cs168":
-		return cs168ServerChecks, nil
+		return needing("cs168-server/start", cs168ServerChecks), nil
 	case "client cs168":
-		return cs168ClientChecks, nil
+		return needing("cs168-client/name-frame", cs168ClientChecks, "cs168-client/cannot-connect"), nil
 	case "server basic":
 		return basicServerChecks, nil
 	case "client basic":
 		return basicClientChecks, nil
 	case "server lobby":
-		return lobbyServerChecks, nil
+		return needing("lobby-server/start", lobbyServerChecks, "lobby-server/join-replies"), nil
 	}
 	return nil, fmt.Errorf("grade: no checks for a %s of %s (there are: server cs168, client cs168, server lobby, client lobby, server basic, client basic)", role, protocol)
+}
+
+// needing makes every check of cs but the setup check itself and those
+// named in except need setup, which must come first.
+func needing(setup string, cs []check, except ...string) []check {
+	out := slices.Clone(cs)
+	for i := range out {
+		if out[i].name != setup && !slices.Contains(except, out[i].name) {
+			out[i].needs = append(slices.Clip(out[i].needs), setup)
+		}
+	}
+	return out
 }
 
 // Names lists the checks for a role and protocol, in the order they run.
@@ -98,6 +157,7 @@ func Run(ctx context.Context, target Target, o Options, report func(Result)) ([]
 		o.Timeout = 10 * time.Second
 	}
 	var results []Result
+	failed := map[string]bool{} // checks run that did not pass
 	for _, c := range cs {
 		if o.Only != nil && !o.Only.MatchString(c.name) {
 			continue
@@ -105,7 +165,16 @@ func Run(ctx context.Context, target Target, o Options, report func(Result)) ([]
 		if err := ctx.Err(); err != nil {
 			return results, err
 		}
-		r := runCheck(ctx, c, target, o)
+		var r Result
+		if i := slices.IndexFunc(c.needs, func(n string) bool { return failed[n] }); i >= 0 {
+			r = Result{Check: c.name, Family: c.family, Rule: c.rule, Skipped: true,
+				Output: "skipped: it needs " + c.needs[i] + ", which did not pass (its report says why)"}
+		} else {
+			r = runCheck(ctx, c, target, o)
+		}
+		if !r.Passed {
+			failed[c.name] = true
+		}
 		results = append(results, r)
 		if report != nil {
 			report(r)
@@ -118,7 +187,7 @@ func Run(ctx context.Context, target Target, o Options, report func(Result)) ([]
 func runCheck(ctx context.Context, c check, target Target, o Options) Result {
 	ctx, cancel := context.WithTimeout(ctx, o.Timeout)
 	defer cancel()
-	t := &T{ctx: ctx, target: target, strict: o.Strict}
+	t := &T{ctx: ctx, target: target, strict: o.Strict, seed: o.Seed, limits: o.Limits}
 	began := time.Now()
 	note := t.protect(c.run)
 	t.cleanup()
@@ -133,6 +202,7 @@ func runCheck(ctx context.Context, c check, target Target, o Options) Result {
 				r.Output += "\nthe program's stderr:\n" + indent(cut(e, 2000))
 			}
 		}
+		r.Output = cut(r.Output, maxOutput)
 	}
 	return r
 }
@@ -142,6 +212,8 @@ type T struct {
 	ctx      context.Context
 	target   Target
 	strict   bool
+	seed     uint64 // Options.Seed
+	limits   Limits // Options.Limits
 	prog     *program
 	stdin    *pipeWriter
 	port     string
@@ -225,7 +297,7 @@ func (t *T) startServer() {
 	}
 	t.port = port
 	argv := fill(t.target.Command, map[string]string{"port": port, "host": "127.0.0.1"})
-	p, in, err := start(argv, t.target.Dir)
+	p, in, err := start(t.limits.wrap(argv), t.target.Dir)
 	if err != nil {
 		t.Fatalf("%v", err)
 	}
@@ -238,7 +310,7 @@ func (t *T) startServer() {
 // startClient starts the program as a client of port, named name.
 func (t *T) startClient(port, name string) {
 	argv := fill(t.target.Command, map[string]string{"port": port, "host": "127.0.0.1", "name": name})
-	p, in, err := start(argv, t.target.Dir)
+	p, in, err := start(t.limits.wrap(argv), t.target.Dir)
 	if err != nil {
 		t.Fatalf("%v", err)
 	}
@@ -256,11 +328,21 @@ func (t *T) strictOr(strict, lenient bool) bool {
 
 func indent(s string) string { return "    " + strings.ReplaceAll(s, "\n", "\n    ") }
 
+// maxOutput bounds a Result's Output: a program that floods its stdout
+// must not make a report of megabytes.
+const maxOutput = 8000
+
+// cut shortens s to about n bytes (on a character boundary), marking the
+// cut with how much was left out.
 func cut(s string, n int) string {
-	if len(s) > n {
-		return s[:n] + "…"
+	if len(s) <= n {
+		return s
 	}
-	return s
+	k := n
+	for k > 0 && !utf8.RuneStart(s[k]) {
+		k--
+	}
+	return s[:k] + fmt.Sprintf("…[%d more bytes cut]", len(s)-k)
 }
 
 // quote shows text as a Go string, so that spaces, \r and \n are visible.

@@ -5,9 +5,13 @@ import (
 	"context"
 	"encoding/json"
 	"encoding/xml"
+	"fmt"
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/google/go-cmp/cmp"
 	"go.uber.org/goleak"
@@ -111,5 +115,72 @@ func TestHungProgramIsKilled(t *testing.T) {
 	}
 	if took := time.Since(began); took > time.Duration(len(results))*3*time.Second {
 		t.Errorf("took %v for %d checks of 2 s", took, len(results))
+	}
+}
+
+// TestSetupFailureSkips: when a server cannot even start, its setup check
+// fails and every check that needs it is reported as skipped because of
+// it, once, in the report and the score; a check that needs no setup
+// still runs.
+func TestSetupFailureSkips(t *testing.T) {
+	results, err := Run(context.Background(), Target{Role: "server", Protocol: "cs168", Command: []string{"sh", "-c", "echo broken >&2; exit 3"}}, Options{Timeout: 2 * time.Second}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := results[0]; r.Check != "cs168-server/start" || r.Passed || r.Skipped || !strings.Contains(r.Output, "broken") {
+		t.Fatalf("first result: %+v", r)
+	}
+	for _, r := range results[1:] {
+		if r.Passed || !r.Skipped || !strings.Contains(r.Output, "cs168-server/start") {
+			t.Errorf("%s: passed=%v skipped=%v output %q", r.Check, r.Passed, r.Skipped, r.Output)
+		}
+	}
+	var text bytes.Buffer
+	WriteText(&text, results)
+	want := fmt.Sprintf("score: 0/%d checks passed (%d skipped: a check they need did not pass)", len(results), len(results)-1)
+	if !strings.Contains(text.String(), want) || !strings.Contains(text.String(), "SKIP  cs168-server/no-echo") {
+		t.Errorf("report lacks %q or a SKIP line:\n%s", want, text.String())
+	}
+	var x bytes.Buffer
+	if err := WriteJUnit(&x, "suite", results); err != nil {
+		t.Fatal(err)
+	}
+	var s junitSuite
+	if err := xml.Unmarshal(x.Bytes(), &s); err != nil {
+		t.Fatal(err)
+	}
+	if s.Failures != 1 || s.Skipped != len(results)-1 || s.Cases[1].Skipped == nil {
+		t.Errorf("JUnit: %d failures, %d skipped", s.Failures, s.Skipped)
+	}
+}
+
+// TestOutputIsCut: a failure's output is cut to a stated size, the cut
+// marked, on a character boundary.
+func TestOutputIsCut(t *testing.T) {
+	long := strings.Repeat("é", 10000)
+	c := cut(long, 101)
+	if !strings.HasSuffix(c, "more bytes cut]") || len(c) > 140 || !utf8.ValidString(c) {
+		t.Errorf("cut: %q", c)
+	}
+	if cut("short", 10) != "short" {
+		t.Error("cut changed a short string")
+	}
+}
+
+// TestLimits: a program that passes its memory limit cannot allocate,
+// and the check fails with its stderr; under no limit it would pass the
+// start (it listens after allocating).
+func TestLimits(t *testing.T) {
+	if got := (Limits{}).wrap([]string{"x", "y"}); !slices.Equal(got, []string{"x", "y"}) {
+		t.Errorf("no limits: %q", got)
+	}
+	prog := []string{"python3", "-c", "import socket,sys\nb=bytearray(400<<20)\ns=socket.socket();s.bind(('127.0.0.1',int(sys.argv[1])));s.listen(1)\nimport time;time.sleep(30)", "{port}"}
+	results, err := Run(context.Background(), Target{Role: "server", Protocol: "basic", Command: prog},
+		Options{Timeout: 5 * time.Second, Only: regexp.MustCompile("whole-message"), Limits: Limits{CPU: 5 * time.Second, Memory: 200 << 20, Procs: 1000}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(results) != 1 || results[0].Passed || !strings.Contains(results[0].Output, "MemoryError") {
+		t.Errorf("a program over its memory limit: %+v", results)
 	}
 }

@@ -29,6 +29,11 @@ type program struct {
 	grew   chan struct{} // signalled when stdout grows or the process ends
 }
 
+// maxStdout bounds what is kept of a program's stdout in one check: far
+// more than any check reads, far less than a program printing in a loop
+// would fill memory with.
+const maxStdout = 1 << 20
+
 // fill substitutes {port}, {host} and {name} in the command template.
 func fill(template []string, vars map[string]string) []string {
 	out := make([]string, len(template))
@@ -52,7 +57,9 @@ func start(argv []string, dir string) (*program, *pipeWriter, error) {
 	p.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	p.cmd.Stdout = writerFunc(func(b []byte) (int, error) {
 		p.mu.Lock()
-		p.out.Write(b)
+		if p.out.Len() < maxStdout { // a program that floods its stdout
+			p.out.Write(b[:min(len(b), maxStdout-p.out.Len())])
+		}
 		p.mu.Unlock()
 		p.signal()
 		return len(b), nil
@@ -149,8 +156,11 @@ type pipeWriter struct {
 	}
 }
 
-func (w *pipeWriter) line(s string) error {
-	_, err := w.w.Write([]byte(s + "\n"))
+func (w *pipeWriter) line(s string) error { return w.write(s + "\n") }
+
+// write writes s to stdin in one write.
+func (w *pipeWriter) write(s string) error {
+	_, err := w.w.Write([]byte(s))
 	return err
 }
 

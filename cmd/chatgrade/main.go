@@ -18,19 +18,29 @@
 // writes Gradescope's results.json; -junit FILE writes JUnit XML. Where
 // the specification is ambiguous, every reasonable reading passes and the
 // report says which one the program chose; -strict takes the literal
-// reading. -list prints the checks. A lobby client's questions are
+// reading. When a setup check fails (the program starts, takes a name,
+// joins), the checks that need it are reported SKIP, naming it. -seed
+// repeats the random frame pieces of a run (its notes give the seed).
+// `chatgrade class DIR ...` grades every subdirectory of DIR (one
+// submission each, the command run in it), -j at once: each gets
+// report.txt and results.json, and DIR gets class.csv and a table on
+// stdout. -config FILE weighs checks and sets Gradescope's visibility.
+// -limit-cpu, -limit-mem and -limit-procs set rlimits on each start of
+// the program. -list prints the checks. A lobby client's questions are
 // free-form: -lobby-list, -lobby-room and -lobby-nick say what to type at
 // them (by default "/list", the room's name, the nickname).
 package main
 
 import (
 	"context"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
 	"regexp"
+	"runtime"
 	"strings"
 	"time"
 
@@ -51,6 +61,13 @@ func run(args []string, stdout, stderr io.Writer) int {
 	only := fs.String("run", "", "run only the checks whose names match this regular expression")
 	list := fs.Bool("list", false, "list the checks and exit")
 	dir := fs.String("dir", "", "directory to run the program in (default: the current one)")
+	var limits grade.Limits
+	fs.DurationVar(&limits.CPU, "limit-cpu", 0, "CPU time each start of the program may use (RLIMIT_CPU; 0: no limit)")
+	memMiB := fs.Int64("limit-mem", 0, "MiB of address space each start of the program may use (RLIMIT_AS; 0: no limit; a JVM needs several GiB)")
+	fs.IntVar(&limits.Procs, "limit-procs", 0, "processes the program's user may have (RLIMIT_NPROC; 0: no limit; root is exempt)")
+	configFile := fs.String("config", "", "JSON file of weights and Gradescope visibility: {\"visibility\": \"after_due_date\", \"checks\": {\"NAME\": {\"weight\": 2, \"visibility\": \"hidden\"}}}")
+	jobs := fs.Int("j", runtime.NumCPU(), "class mode: submissions graded at once")
+	seed := fs.Uint64("seed", 0, "seed of the random frame pieces of the every-offset checks (default: from the clock; the report notes the seed used)")
 	var lobby grade.LobbyAnswers
 	fs.StringVar(&lobby.List, "lobby-list", "/list", `what to type at a lobby client to list the rooms (lines separated by 
 )`)
@@ -59,6 +76,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&lobby.Nick, "lobby-nick", "{nick}", "what to type at a lobby client to give the nickname {nick}")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: chatgrade [flags] server|client cs168|lobby|basic -- COMMAND [ARG...]")
+		fmt.Fprintln(stderr, "       chatgrade [flags] class DIR server|client cs168|lobby|basic -- COMMAND [ARG...]")
 		fmt.Fprintln(stderr, "  {port}, {host} and {name} in COMMAND are replaced for each check, e.g.")
 		fmt.Fprintln(stderr, "  chatgrade server cs168 -- python3 server.py {port}")
 		fmt.Fprintln(stderr, "  chatgrade client cs168 -- python3 client.py {name} {host} {port}")
@@ -68,6 +86,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	rest := fs.Args()
+	classDir := ""
+	if len(rest) > 1 && rest[0] == "class" {
+		classDir, rest = rest[1], rest[2:]
+	}
 	if len(rest) < 2 {
 		fs.Usage()
 		return 2
@@ -94,7 +116,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	lobby.List = strings.ReplaceAll(lobby.List, `\n`, "\n")
 	lobby.Room = strings.ReplaceAll(lobby.Room, `\n`, "\n")
 	lobby.Nick = strings.ReplaceAll(lobby.Nick, `\n`, "\n")
-	o := grade.Options{Strict: *strict, Timeout: *timeout, Lobby: lobby}
+	limits.Memory = *memMiB << 20
+	o := grade.Options{Strict: *strict, Timeout: *timeout, Lobby: lobby, Seed: *seed, Limits: limits}
 	if *only != "" {
 		re, err := regexp.Compile(*only)
 		if err != nil {
@@ -103,8 +126,25 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 		o.Only = re
 	}
+	var scoring grade.Scoring
+	if *configFile != "" {
+		b, err := os.ReadFile(*configFile)
+		if err == nil {
+			err = json.Unmarshal(b, &scoring)
+		}
+		if err == nil {
+			err = scoring.Validate()
+		}
+		if err != nil {
+			fmt.Fprintln(stderr, "chatgrade: -config:", err)
+			return 2
+		}
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
+	if classDir != "" {
+		return gradeClass(ctx, classDir, *jobs, grade.Target{Role: role, Protocol: protocol, Command: command}, o, scoring, stdout, stderr)
+	}
 	target := grade.Target{Role: role, Protocol: protocol, Command: command, Dir: *dir}
 	results, err := grade.Run(ctx, target, o, func(r grade.Result) { grade.WriteLine(stdout, r) })
 	if err != nil && len(results) == 0 {
@@ -112,9 +152,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	passed, total := grade.Score(results)
-	fmt.Fprintf(stdout, "\nscore: %d/%d checks passed\n", passed, total)
+	fmt.Fprintf(stdout, "\n%s\n", grade.ScoreLine(results))
 	if *jsonFile != "" {
-		if err := writeFile(*jsonFile, func(w io.Writer) error { return grade.WriteGradescope(w, results) }); err != nil {
+		if err := writeFile(*jsonFile, func(w io.Writer) error { return scoring.WriteGradescope(w, results) }); err != nil {
 			fmt.Fprintln(stderr, "chatgrade:", err)
 			return 2
 		}

@@ -9,7 +9,18 @@ buffer per client), for the grader's tests. --bug NAME breaks one rule:
   errortext    the /create error has a final period
   noswitchleave  moving to another channel tells the old one nothing
   listempty    /list with no channels answers "none"
-  nostrip      takes the command word up to a space only ("/list\n" is unknown)
+  newlineout   ends every message it sends with a newline, inside the frame
+  newlinecrash crashes on a frame whose text holds a newline
+  exact200     reads up to 200 bytes at a time and takes a frame only when
+               exactly 200 are in hand (stuck once a read crosses a frame)
+  nochanneldrop  crashes when a client in no channel disconnects
+
+--variant NAME makes one choice the specification allows (the program
+must still pass):
+
+  spacesonly   strips trailing spaces only, as the course's spec says
+               ("/list\n" is then an unknown control message)
+  longrelay    relays a line too long for one frame as one longer message
 """
 import select
 import socket
@@ -17,9 +28,12 @@ import sys
 
 FRAME = 200
 bug = sys.argv[3] if len(sys.argv) > 3 and sys.argv[2] == "--bug" else ""
+variant = sys.argv[3] if len(sys.argv) > 3 and sys.argv[2] == "--variant" else ""
 
 
 def pad(text):
+    if variant == "longrelay":
+        return text.encode().ljust(FRAME, b" ")
     return text.encode()[:FRAME].ljust(FRAME, b" ")
 
 
@@ -33,6 +47,8 @@ def main():
     channels = []
 
     def send(s, text):
+        if bug == "newlineout":
+            text += "\n"
         try:
             s.sendall(pad(text))
         except OSError:
@@ -56,6 +72,8 @@ def main():
         chan[s] = c
 
     def drop(s):
+        if bug == "nochanneldrop" and s in names and chan.get(s) is None:
+            raise RuntimeError("no channel to leave")
         if s in names:
             leave(s)
             del names[s]
@@ -69,7 +87,7 @@ def main():
             chan[s] = None
             return
         if msg.startswith("/"):
-            words = msg.split(" ") if bug == "nostrip" else msg.split()
+            words = msg.split(" ") if variant == "spacesonly" else msg.split()
             cmd = words[0]
             if cmd == "/list":
                 send(s, "\n".join(channels) if channels or bug != "listempty" else "none")
@@ -121,7 +139,7 @@ def main():
                         frame, bufs[conn] = bufs[conn][:FRAME], bufs[conn][FRAME:]
                         handle(conn, frame.decode(errors="replace").rstrip())
                 continue
-            data = s.recv(FRAME if bug == "nobuffer" else 4096)
+            data = s.recv(FRAME if bug in ("nobuffer", "exact200") else 4096)
             if not data:
                 drop(s)
                 continue
@@ -129,10 +147,17 @@ def main():
                 handle(s, data.decode(errors="replace").rstrip())
                 continue
             bufs[s] += data
+            if bug == "exact200":
+                if len(bufs[s]) == FRAME:
+                    frame, bufs[s] = bufs[s], b""
+                    handle(s, frame.decode(errors="replace").rstrip())
+                continue
             while s in bufs and len(bufs[s]) >= FRAME:
                 frame, bufs[s] = bufs[s][:FRAME], bufs[s][FRAME:]
                 text = frame.decode(errors="replace")
-                handle(s, text.rstrip(" ") if bug == "nostrip" else text.rstrip())
+                if bug == "newlinecrash" and "\n" in text:
+                    raise ValueError("a newline in a frame")
+                handle(s, text.rstrip(" ") if variant == "spacesonly" else text.rstrip())
 
 
 if __name__ == "__main__":

@@ -10,6 +10,12 @@ lobby_server.py PORT [--bug NAME]. --bug breaks one rule:
   nologoutnotice  /logout tells the others nothing
   badcount        "There are N people" counts one too few
   blockfirst      waits for each new client's first message before taking the next
+
+--variant NAME behaves as the course's own server does where it differs
+from a literal reading (the program must still pass, -strict too):
+
+  twospaces   the join notice ends in two spaces ("ann has joined the room.  ")
+  leftonlost  says "has left the room." for a lost connection too
 """
 import re
 import socket
@@ -18,6 +24,7 @@ import threading
 import time
 
 bug = sys.argv[3] if len(sys.argv) > 3 and sys.argv[2] == "--bug" else ""
+variant = sys.argv[3] if len(sys.argv) > 3 and sys.argv[2] == "--variant" else ""
 WORD = re.compile(r"^[A-Za-z0-9]+$")
 lock = threading.Lock()
 rooms = {}  # name -> list of clients, in join order
@@ -89,7 +96,7 @@ def serve(conn, first=None):
                     c.send("You have joined a new room.")
                 else:
                     for m in everyone:
-                        m.send("%s has joined the room." % c.nick)
+                        m.send("%s has joined the room.%s" % (c.nick, "  " if variant == "twospaces" else ""))
                         m.send("There are %d people in the room." % (len(everyone) - (bug == "badcount")))
             else:
                 if msg in ("/logout", ""):
@@ -117,7 +124,7 @@ def serve(conn, first=None):
                 rooms[c.room].remove(c)
                 members = list(rooms[c.room])
             for m in members:
-                m.send("%s %s" % (c.nick, "has been disconnected." if lost else "has left the room."))
+                m.send("%s %s" % (c.nick, "has been disconnected." if lost and variant != "leftonlost" else "has left the room."))
 
 
 def main():
