@@ -83,11 +83,7 @@ func line(s string) []byte {
 	}, s)
 	b := []byte(s)
 	if len(b) > MaxLine {
-		n := MaxLine
-		for n > 0 && b[n]&0xc0 == 0x80 {
-			n--
-		}
-		b = b[:n]
+		b = chat.SplitMessage(b, MaxLine)[0] // the framer's cut: never inside a UTF-8 sequence
 	}
 	return append(b, '\n')
 }
