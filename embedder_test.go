@@ -959,7 +959,9 @@ func TestEmbedderSayRace(t *testing.T) {
 	if err := hub.Say(ctx, "r", "bob", []byte("the program says this")); err != nil {
 		t.Fatalf("Hub.Say as bob, no member's name: %v", err)
 	}
-	got := alice.wantFunc("the program's line", func(m string) bool { return strings.Contains(m, "program says") || strings.Contains(m, "bob has joined") })
+	got := alice.wantFunc("the program's line", func(m string) bool {
+		return strings.Contains(m, "program says") || strings.Contains(m, "bob has joined")
+	})
 	if got != "[bob] the program says this" {
 		t.Errorf("alice heard %q first, want the program's line (bob's join refused while it was said)", got)
 	}
