@@ -42,11 +42,13 @@ type Options struct {
 	// the grader needs root to switch. "" runs it as the grader's own user,
 	// except that a grader running as root (as on Gradescope) runs it as
 	// "nobody": root is exempt from Limits.Procs and may write every file,
-	// the grader's among them. When the program runs as another user and
-	// Target.Dir is set, each Run gives it a copy of Dir owned by that user
-	// (in a fresh temporary directory, removed when Run returns), so that
-	// it can write there and cannot change Dir; with Dir "" it runs in the
-	// current directory, which that user must be able to read.
+	// the grader's among them. Another user's program is found in PATH by
+	// bash (which must be installed) running as that user. When the
+	// program runs as another user and Target.Dir is set, each Run gives
+	// it a copy of Dir owned by that user (in a fresh temporary directory,
+	// removed when Run returns), so that it can write there and cannot
+	// change Dir; with Dir "" it runs in the current directory, which that
+	// user must be able to read, as every file its command names.
 	RunAs string
 	// Seed draws the random piece sizes of the every-offset checks; zero
 	// draws it from the clock. The seed used is in the checks' notes and
@@ -325,6 +327,17 @@ func (t *T) cleanup() {
 	}
 }
 
+// command returns argv run under the limits. When it runs as another
+// user, bash running as that user finds the program in PATH: the
+// grader's own lookup could pick a file only the grader may run (a
+// python3 shim in root's home).
+func (t *T) command(argv []string) []string {
+	if w := t.limits.wrap(argv); len(w) > len(argv) || t.cred == nil {
+		return w // the limits' bash, if any, runs as that user too
+	}
+	return append([]string{"bash", "-c", `exec "$@"`, "bash"}, argv...)
+}
+
 // startServer starts the program as a server on a fresh port and waits
 // until it listens.
 func (t *T) startServer() {
@@ -334,7 +347,7 @@ func (t *T) startServer() {
 	}
 	t.port = port
 	argv := fill(t.target.Command, map[string]string{"port": port, "host": "127.0.0.1"})
-	p, in, err := start(t.limits.wrap(argv), t.target.Dir, t.cred)
+	p, in, err := start(t.command(argv), t.target.Dir, t.cred)
 	if err != nil {
 		t.Fatalf("%v", err)
 	}
@@ -347,7 +360,7 @@ func (t *T) startServer() {
 // startClient starts the program as a client of port, named name.
 func (t *T) startClient(port, name string) {
 	argv := fill(t.target.Command, map[string]string{"port": port, "host": "127.0.0.1", "name": name})
-	p, in, err := start(t.limits.wrap(argv), t.target.Dir, t.cred)
+	p, in, err := start(t.command(argv), t.target.Dir, t.cred)
 	if err != nil {
 		t.Fatalf("%v", err)
 	}

@@ -276,3 +276,36 @@ sys.exit(1)
 		t.Errorf("a program writing 1 MiB to a file under a limit of 64 KiB: %+v", results)
 	}
 }
+
+// TestRunAsFindsItsOwnProgram: a program run as nobody is looked up in
+// PATH as nobody would look it up, past a directory only root may read
+// (python3's shim in root's home, say).
+func TestRunAsFindsItsOwnProgram(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("the grader is not root")
+	}
+	private := t.TempDir()
+	public, err := os.MkdirTemp("", "p6b-public-") // t.TempDir's parent is root's alone
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(public) })
+	if err := os.Chmod(public, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for dir, who := range map[string]string{private: "root's", public: "nobody's"} {
+		script := "#!/bin/sh\necho \"" + who + " program\" >&2\nexit 1\n"
+		if err := os.WriteFile(filepath.Join(dir, "p6b-server"), []byte(script), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Setenv("PATH", private+string(filepath.ListSeparator)+public+string(filepath.ListSeparator)+os.Getenv("PATH"))
+	results, err := Run(context.Background(), Target{Role: "server", Protocol: "basic", Command: []string{"p6b-server", "{port}"}},
+		Options{Timeout: 5 * time.Second, Only: regexp.MustCompile("whole-message")}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(results) != 1 || !strings.Contains(results[0].Output, "nobody's program") {
+		t.Errorf("want nobody's program run: %+v", results)
+	}
+}
