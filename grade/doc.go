@@ -34,8 +34,13 @@
 // report. WriteText, WriteGradescope and WriteJUnit write the results for
 // people, for Gradescope and for CI.
 //
+// Options.Limits bounds each start of the program (CPU, memory, processes,
+// file size) with rlimits. A grader running as root runs the program as
+// nobody (Options.RunAs), in a copy of Target.Dir that nobody owns: root
+// is exempt from the process limit and may write every file.
+//
 // One file per kind of program: cs168server.go, cs168client.go, lobby.go
 // (servers), lobbyclient.go, basic.go; the process and port handling in
-// harness.go, the cs168 frames in frames.go, terminal rendering in
-// terminal.go, the reports in report.go.
+// harness.go and runas.go, the cs168 frames in frames.go, terminal
+// rendering in terminal.go, the reports in report.go.
 package grade

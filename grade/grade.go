@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"syscall"
 	"time"
 	"unicode/utf8"
 )
@@ -36,6 +37,19 @@ type Options struct {
 	// Limits bound each start of the program under test (rlimits, set by
 	// bash's ulimit before the program is exec'd). The zero value sets none.
 	Limits Limits
+	// RunAs is the user (a name or a numeric uid) the program under test
+	// runs as, with that user's primary group and no supplementary groups;
+	// the grader needs root to switch. "" runs it as the grader's own user,
+	// except that a grader running as root (as on Gradescope) runs it as
+	// "nobody": root is exempt from Limits.Procs and may write every file,
+	// the grader's among them. Another user's program is found in PATH by
+	// bash (which must be installed) running as that user. When the
+	// program runs as another user and Target.Dir is set, each Run gives
+	// it a copy of Dir owned by that user (in a fresh temporary directory,
+	// removed when Run returns), so that it can write there and cannot
+	// change Dir; with Dir "" it runs in the current directory, which that
+	// user must be able to read, as every file its command names.
+	RunAs string
 	// Seed draws the random piece sizes of the every-offset checks; zero
 	// draws it from the clock. The seed used is in the checks' notes and
 	// transcripts, so that a run can be repeated.
@@ -45,13 +59,20 @@ type Options struct {
 // Limits are resource limits on each start of a student's program, set as
 // rlimits by bash's ulimit (bash must be installed) before the program runs, so that they bind it and
 // every process it starts. A zero field sets no limit. A program that
-// passes a limit is killed by the kernel (CPU: SIGXCPU, then SIGKILL) or
-// fails to allocate (memory) or to fork (processes), and the check fails
+// passes a limit is killed by the kernel (CPU: SIGXCPU, then SIGKILL; file
+// size: SIGXFSZ, or its write fails with EFBIG if it ignores that signal)
+// or fails to allocate (memory) or to fork (processes), and the check fails
 // with its stderr in the report.
 type Limits struct {
 	CPU    time.Duration // CPU time (RLIMIT_CPU), rounded up to whole seconds
 	Memory int64         // bytes of address space (RLIMIT_AS); a JVM needs several GiB of it
-	Procs  int           // processes of the user (RLIMIT_NPROC), the grader's own included; root is exempt
+	// Procs bounds the processes and threads of the user the program runs
+	// as (RLIMIT_NPROC), counted over all of that user's processes, other
+	// submissions graded at once as the same user included; root is
+	// exempt, which is why Options.RunAs runs a root grader's programs as
+	// nobody.
+	Procs int
+	File  int64 // bytes a file the program writes may grow to (RLIMIT_FSIZE), rounded up to KiB; pipes and sockets are not bound
 }
 
 // wrap returns argv run under the limits.
@@ -65,6 +86,11 @@ func (l Limits) wrap(argv []string) []string {
 	}
 	if l.Procs > 0 {
 		script = append(script, fmt.Sprintf("ulimit -u %d", l.Procs))
+	}
+	if l.File > 0 {
+		// bash counts -f in 1024-byte blocks, but in 512-byte ones in
+		// POSIX mode (POSIXLY_CORRECT in the environment), left here.
+		script = append(script, "set +o posix", fmt.Sprintf("ulimit -f %d", (l.File+1023)/1024))
 	}
 	if len(script) == 0 {
 		return argv
@@ -156,6 +182,18 @@ func Run(ctx context.Context, target Target, o Options, report func(Result)) ([]
 	if o.Timeout <= 0 {
 		o.Timeout = 10 * time.Second
 	}
+	cred, err := credential(o.RunAs)
+	if err != nil {
+		return nil, err
+	}
+	if cred != nil && target.Dir != "" {
+		work, remove, err := workCopy(target.Dir, cred)
+		if err != nil {
+			return nil, err
+		}
+		defer remove()
+		target.Dir = work
+	}
 	var results []Result
 	failed := map[string]bool{} // checks run that did not pass
 	for _, c := range cs {
@@ -170,7 +208,7 @@ func Run(ctx context.Context, target Target, o Options, report func(Result)) ([]
 			r = Result{Check: c.name, Family: c.family, Rule: c.rule, Skipped: true,
 				Output: "skipped: it needs " + c.needs[i] + ", which did not pass (its report says why)"}
 		} else {
-			r = runCheck(ctx, c, target, o)
+			r = runCheck(ctx, c, target, o, cred)
 		}
 		if !r.Passed {
 			failed[c.name] = true
@@ -184,10 +222,10 @@ func Run(ctx context.Context, target Target, o Options, report func(Result)) ([]
 }
 
 // runCheck runs one check with its deadline.
-func runCheck(ctx context.Context, c check, target Target, o Options) Result {
+func runCheck(ctx context.Context, c check, target Target, o Options, cred *syscall.Credential) Result {
 	ctx, cancel := context.WithTimeout(ctx, o.Timeout)
 	defer cancel()
-	t := &T{ctx: ctx, target: target, strict: o.Strict, seed: o.Seed, limits: o.Limits}
+	t := &T{ctx: ctx, target: target, strict: o.Strict, seed: o.Seed, limits: o.Limits, cred: cred}
 	began := time.Now()
 	note := t.protect(c.run)
 	t.cleanup()
@@ -212,8 +250,9 @@ type T struct {
 	ctx      context.Context
 	target   Target
 	strict   bool
-	seed     uint64 // Options.Seed
-	limits   Limits // Options.Limits
+	seed     uint64              // Options.Seed
+	limits   Limits              // Options.Limits
+	cred     *syscall.Credential // the user to run the program as, from Options.RunAs; nil: the grader's
 	prog     *program
 	stdin    *pipeWriter
 	port     string
@@ -288,6 +327,17 @@ func (t *T) cleanup() {
 	}
 }
 
+// command returns argv run under the limits. When it runs as another
+// user, bash running as that user finds the program in PATH: the
+// grader's own lookup could pick a file only the grader may run (a
+// python3 shim in root's home).
+func (t *T) command(argv []string) []string {
+	if w := t.limits.wrap(argv); len(w) > len(argv) || t.cred == nil {
+		return w // the limits' bash, if any, runs as that user too
+	}
+	return append([]string{"bash", "-c", `exec "$@"`, "bash"}, argv...)
+}
+
 // startServer starts the program as a server on a fresh port and waits
 // until it listens.
 func (t *T) startServer() {
@@ -297,7 +347,7 @@ func (t *T) startServer() {
 	}
 	t.port = port
 	argv := fill(t.target.Command, map[string]string{"port": port, "host": "127.0.0.1"})
-	p, in, err := start(t.limits.wrap(argv), t.target.Dir)
+	p, in, err := start(t.command(argv), t.target.Dir, t.cred)
 	if err != nil {
 		t.Fatalf("%v", err)
 	}
@@ -310,7 +360,7 @@ func (t *T) startServer() {
 // startClient starts the program as a client of port, named name.
 func (t *T) startClient(port, name string) {
 	argv := fill(t.target.Command, map[string]string{"port": port, "host": "127.0.0.1", "name": name})
-	p, in, err := start(t.limits.wrap(argv), t.target.Dir)
+	p, in, err := start(t.command(argv), t.target.Dir, t.cred)
 	if err != nil {
 		t.Fatalf("%v", err)
 	}

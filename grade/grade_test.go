@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"encoding/xml"
 	"fmt"
+	"os"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -182,5 +184,128 @@ func TestLimits(t *testing.T) {
 	}
 	if len(results) != 1 || results[0].Passed || !strings.Contains(results[0].Output, "MemoryError") {
 		t.Errorf("a program over its memory limit: %+v", results)
+	}
+}
+
+// TestRunAsNobody: a grader running as root runs the program as nobody,
+// so that its process limit binds (root is exempt from RLIMIT_NPROC) and
+// it cannot write the grader's files; it runs in a copy of its directory
+// that it may write, however the directory's parents are owned.
+func TestRunAsNobody(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("the grader is not root")
+	}
+	graders := t.TempDir() // 0700, as the submission's parent is here
+	mine := filepath.Join(graders, "results.json")
+	if err := os.WriteFile(mine, []byte("{}"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(graders, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(t.TempDir(), "submission")
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "server.py"), []byte(`import os, sys, time
+forked = 0
+try:
+    for i in range(60):  # more than the limit, far from a fork bomb if it does not bind
+        if os.fork() == 0:
+            os.closerange(0, 3)  # the check waits for the program's stdout and stderr to close
+            time.sleep(30)
+            os._exit(0)
+        forked += 1
+except OSError as e:
+    print(e, file=sys.stderr)
+try:
+    open(sys.argv[1], "w").write("0 points")
+    graders = "written"
+except OSError:
+    graders = "refused"
+open("out.txt", "w").write("mine")
+print("uid=%d forked=%d graders=%s" % (os.getuid(), forked, graders), file=sys.stderr)
+sys.exit(1)
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	results, err := Run(context.Background(), Target{Role: "server", Protocol: "basic", Command: []string{"python3", "server.py", mine}, Dir: dir},
+		Options{Timeout: 5 * time.Second, Only: regexp.MustCompile("whole-message"), Limits: Limits{Procs: 20}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(results) != 1 {
+		t.Fatalf("results: %+v", results)
+	}
+	m := regexp.MustCompile(`uid=(\d+) forked=(\d+) graders=(\w+)`).FindStringSubmatch(results[0].Output)
+	if m == nil {
+		t.Fatalf("the program's report is missing:\n%s", results[0].Output)
+	}
+	if m[1] == "0" || m[2] == "60" || m[3] != "refused" {
+		t.Errorf("the program ran as uid %s, forked %s of 60 times under a limit of 20 processes, and its write to the grader's file was %s; want not root, stopped, refused:\n%s", m[1], m[2], m[3], results[0].Output)
+	}
+	if b, _ := os.ReadFile(mine); string(b) != "{}" {
+		t.Errorf("the grader's file now holds %q", b)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "out.txt")); err == nil {
+		t.Error("the program wrote in the submission itself, not in its copy")
+	}
+}
+
+// TestFileLimit: a program that writes a file past Limits.File is
+// stopped at the limit, and the check fails with its stderr.
+func TestFileLimit(t *testing.T) {
+	dir := t.TempDir()
+	prog := []string{"python3", "-c", `import os, sys
+try:
+    with open("big", "wb") as f:
+        for i in range(1024):
+            f.write(b"x" * 1024)
+            f.flush()
+except OSError as e:
+    print(e, file=sys.stderr)
+print("size=%d" % os.path.getsize("big"), file=sys.stderr)
+sys.exit(1)
+`}
+	results, err := Run(context.Background(), Target{Role: "server", Protocol: "basic", Command: prog, Dir: dir},
+		Options{Timeout: 5 * time.Second, Only: regexp.MustCompile("whole-message"), Limits: Limits{File: 64 << 10}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(results) != 1 || results[0].Passed || !strings.Contains(results[0].Output, "File too large") || !regexp.MustCompile(`size=65536\b`).MatchString(results[0].Output) {
+		t.Errorf("a program writing 1 MiB to a file under a limit of 64 KiB: %+v", results)
+	}
+}
+
+// TestRunAsFindsItsOwnProgram: a program run as nobody is looked up in
+// PATH as nobody would look it up, past a directory only root may read
+// (python3's shim in root's home, say).
+func TestRunAsFindsItsOwnProgram(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("the grader is not root")
+	}
+	private := t.TempDir()
+	public, err := os.MkdirTemp("", "p6b-public-") // t.TempDir's parent is root's alone
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(public) })
+	if err := os.Chmod(public, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for dir, who := range map[string]string{private: "root's", public: "nobody's"} {
+		script := "#!/bin/sh\necho \"" + who + " program\" >&2\nexit 1\n"
+		if err := os.WriteFile(filepath.Join(dir, "p6b-server"), []byte(script), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Setenv("PATH", private+string(filepath.ListSeparator)+public+string(filepath.ListSeparator)+os.Getenv("PATH"))
+	results, err := Run(context.Background(), Target{Role: "server", Protocol: "basic", Command: []string{"p6b-server", "{port}"}},
+		Options{Timeout: 5 * time.Second, Only: regexp.MustCompile("whole-message")}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(results) != 1 || !strings.Contains(results[0].Output, "nobody's program") {
+		t.Errorf("want nobody's program run: %+v", results)
 	}
 }

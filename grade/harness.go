@@ -46,15 +46,15 @@ func fill(template []string, vars map[string]string) []string {
 	return out
 }
 
-// start runs argv with stdin from the returned writer (nil stdin if
-// noStdin). The caller must call stop.
-func start(argv []string, dir string) (*program, *pipeWriter, error) {
+// start runs argv in dir, as cred's user unless cred is nil, with stdin
+// from the returned writer. The caller must call stop.
+func start(argv []string, dir string, cred *syscall.Credential) (*program, *pipeWriter, error) {
 	if len(argv) == 0 {
 		return nil, nil, errors.New("grade: no command to run")
 	}
 	p := &program{cmd: exec.Command(argv[0], argv[1:]...), done: make(chan struct{}), grew: make(chan struct{}, 1)}
 	p.cmd.Dir = dir
-	p.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	p.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Credential: cred}
 	p.cmd.Stdout = writerFunc(func(b []byte) (int, error) {
 		p.mu.Lock()
 		if p.out.Len() < maxStdout { // a program that floods its stdout

@@ -25,8 +25,11 @@
 // submission each, the command run in it), -j at once: each gets
 // report.txt and results.json, and DIR gets class.csv and a table on
 // stdout. -config FILE weighs checks and sets Gradescope's visibility.
-// -limit-cpu, -limit-mem and -limit-procs set rlimits on each start of
-// the program. -list prints the checks. A lobby client's questions are
+// -limit-cpu, -limit-mem, -limit-procs and -limit-file set rlimits on
+// each start of the program. -run-as runs it as another user; a chatgrade
+// running as root (as on Gradescope) runs it as nobody, in a copy of -dir
+// that nobody owns, since root is exempt from -limit-procs and may write
+// the grader's files. -list prints the checks. A lobby client's questions are
 // free-form: -lobby-list, -lobby-room and -lobby-nick say what to type at
 // them (by default "/list", the room's name, the nickname).
 package main
@@ -64,7 +67,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	var limits grade.Limits
 	fs.DurationVar(&limits.CPU, "limit-cpu", 0, "CPU time each start of the program may use (RLIMIT_CPU; 0: no limit)")
 	memMiB := fs.Int64("limit-mem", 0, "MiB of address space each start of the program may use (RLIMIT_AS; 0: no limit; a JVM needs several GiB)")
-	fs.IntVar(&limits.Procs, "limit-procs", 0, "processes the program's user may have (RLIMIT_NPROC; 0: no limit; root is exempt)")
+	fs.IntVar(&limits.Procs, "limit-procs", 0, "processes and threads the program's user may have, all its processes counted (RLIMIT_NPROC; 0: no limit; root is exempt, hence -run-as)")
+	fileMiB := fs.Int64("limit-file", 0, "MiB a file the program writes may grow to (RLIMIT_FSIZE; 0: no limit)")
+	runAs := fs.String("run-as", "", "user to run the program as, in a copy of -dir it owns (default: chatgrade's own user, but nobody when chatgrade runs as root)")
 	configFile := fs.String("config", "", "JSON file of weights and Gradescope visibility: {\"visibility\": \"after_due_date\", \"checks\": {\"NAME\": {\"weight\": 2, \"visibility\": \"hidden\"}}}")
 	jobs := fs.Int("j", runtime.NumCPU(), "class mode: submissions graded at once")
 	seed := fs.Uint64("seed", 0, "seed of the random frame pieces of the every-offset checks (default: from the clock; the report notes the seed used)")
@@ -117,7 +122,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	lobby.Room = strings.ReplaceAll(lobby.Room, `\n`, "\n")
 	lobby.Nick = strings.ReplaceAll(lobby.Nick, `\n`, "\n")
 	limits.Memory = *memMiB << 20
-	o := grade.Options{Strict: *strict, Timeout: *timeout, Lobby: lobby, Seed: *seed, Limits: limits}
+	limits.File = *fileMiB << 20
+	o := grade.Options{Strict: *strict, Timeout: *timeout, Lobby: lobby, Seed: *seed, Limits: limits, RunAs: *runAs}
 	if *only != "" {
 		re, err := regexp.Compile(*only)
 		if err != nil {

@@ -15,7 +15,7 @@ import (
 
 // TestUsage: wrong arguments exit 2 with the usage; -list names the checks.
 func TestUsage(t *testing.T) {
-	for _, args := range [][]string{{}, {"server"}, {"server", "cs168"}, {"-nosuchflag"}, {"client", "im", "--", "x"}} {
+	for _, args := range [][]string{{}, {"server"}, {"server", "cs168"}, {"-nosuchflag"}, {"client", "im", "--", "x"}, {"-run-as", "no-such-user-p6b", "server", "basic", "--", "true"}} {
 		var out, errOut bytes.Buffer
 		if code := run(args, &out, &errOut); code != 2 {
 			t.Errorf("chatgrade %q: exit %d, want 2 (stderr %q)", args, code, errOut.String())
@@ -152,7 +152,8 @@ func TestRunAutograder(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	os.WriteFile(filepath.Join(src, "chatgrade"), []byte("#!/bin/sh\nCHATGRADE_AS_MAIN=1 exec "+self+" \"$@\"\n"), 0o755)
+	args := filepath.Join(root, "args")
+	os.WriteFile(filepath.Join(src, "chatgrade"), []byte("#!/bin/sh\necho \"$@\" > "+args+"\nCHATGRADE_AS_MAIN=1 exec "+self+" \"$@\"\n"), 0o755)
 	server, err := os.ReadFile("../../examples/testdata/grade/cs168_server.py")
 	if err != nil {
 		t.Fatal(err)
@@ -163,6 +164,9 @@ func TestRunAutograder(t *testing.T) {
 	cmd.Env = append(os.Environ(), "AUTOGRADER_ROOT="+root)
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("run_autograder: %v\n%s", err, out)
+	}
+	if b, _ := os.ReadFile(args); !strings.Contains(string(b), " -limit-procs ") || !strings.Contains(string(b), " -limit-file ") {
+		t.Errorf("run_autograder sets no process or file-size limit: chatgrade %s", b)
 	}
 	b, err := os.ReadFile(filepath.Join(root, "results", "results.json"))
 	if err != nil {
