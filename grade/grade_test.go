@@ -224,7 +224,8 @@ try:
 except OSError:
     graders = "refused"
 open("out.txt", "w").write("mine")
-print("uid=%d forked=%d graders=%s" % (os.getuid(), forked, graders), file=sys.stderr)
+home = "writable" if os.access(os.environ.get("HOME", "/"), os.W_OK) else "not writable"
+print("uid=%d forked=%d graders=%s home=%s" % (os.getuid(), forked, graders, home), file=sys.stderr)
 sys.exit(1)
 `), 0o644); err != nil {
 		t.Fatal(err)
@@ -237,12 +238,15 @@ sys.exit(1)
 	if len(results) != 1 {
 		t.Fatalf("results: %+v", results)
 	}
-	m := regexp.MustCompile(`uid=(\d+) forked=(\d+) graders=(\w+)`).FindStringSubmatch(results[0].Output)
+	m := regexp.MustCompile(`uid=(\d+) forked=(\d+) graders=(\w+) home=([\w ]+)`).FindStringSubmatch(results[0].Output)
 	if m == nil {
 		t.Fatalf("the program's report is missing:\n%s", results[0].Output)
 	}
 	if m[1] == "0" || m[2] == "60" || m[3] != "refused" {
 		t.Errorf("the program ran as uid %s, forked %s of 60 times under a limit of 20 processes, and its write to the grader's file was %s; want not root, stopped, refused:\n%s", m[1], m[2], m[3], results[0].Output)
+	}
+	if m[4] != "writable" {
+		t.Errorf("the program's HOME is %s, want its own working copy, writable", m[4])
 	}
 	if b, _ := os.ReadFile(mine); string(b) != "{}" {
 		t.Errorf("the grader's file now holds %q", b)

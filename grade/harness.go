@@ -55,6 +55,11 @@ func start(argv []string, dir string, cred *syscall.Credential) (*program, *pipe
 	p := &program{cmd: exec.Command(argv[0], argv[1:]...), done: make(chan struct{}), grew: make(chan struct{}, 1)}
 	p.cmd.Dir = dir
 	p.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Credential: cred}
+	if cred != nil && dir != "" {
+		// The grader's HOME is not the other user's to write: its working
+		// copy is (a runtime that keeps settings there, such as a JVM).
+		p.cmd.Env = append(os.Environ(), "HOME="+dir)
+	}
 	p.cmd.Stdout = writerFunc(func(b []byte) (int, error) {
 		p.mu.Lock()
 		if p.out.Len() < maxStdout { // a program that floods its stdout
