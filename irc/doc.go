@@ -29,6 +29,9 @@
 // TARGMAX), and each target is charged to the hub's flood control
 // (chat.Conn.Charge). Protocol.Render (protocol.go) turns
 // the rooms' traffic into IRC lines, once per message for all IRC members.
-// Nicks are unique among one Protocol's users (its registry, by
-// chat.NameKey, released by chat.Ender when a connection ends); PING comes from chat.Pinger.
+// Nicks are unique across the network: every IRC user of every hub sharing
+// the Bus holds its nick as a claim (chat.Conn.Claims), compared by
+// chat.NameKey, and released when its connection ends (chat.Ender). Each
+// Protocol also keeps a registry of its own users, with what WHOIS says
+// of them. PING comes from chat.Pinger.
 package irc

@@ -3,12 +3,20 @@
 // that the browser driver stays out of the library's dependencies. It needs
 // Debian's chromium package (apt-get install chromium); without it the
 // test is skipped with a message saying so.
+//
+// The test takes screenshots of the two browsers and writes them to a
+// temporary directory, so that it never changes the checkout. With
+// -update-screenshots it writes them to docs/web-client.png and
+// docs/web-client-phone.png instead, the pictures the README shows:
+//
+//	cd webtest && go test -run TestBrowsersAndTerminalChat -update-screenshots .
 package webtest
 
 import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"flag"
 	"io"
 	"net"
 	"net/http"
@@ -28,6 +36,11 @@ import (
 	"github.com/framechat/chat/web"
 	"github.com/framechat/chat/ws"
 )
+
+// updateScreenshots makes the test write its screenshots into the
+// repository's docs directory (the README's pictures) rather than into a
+// temporary directory that is removed when the test ends.
+var updateScreenshots = flag.Bool("update-screenshots", false, "write the screenshots to ../docs (the README's pictures) instead of a temporary directory")
 
 // findChromium returns the browser to drive, or "" if there is none.
 func findChromium() string {
@@ -184,7 +197,12 @@ func TestBrowsersAndTerminalChat(t *testing.T) {
 
 	waitFor(t, tabB, "bob's own line shown as his", `[...document.querySelectorAll("#messages li.mine")].some(li => li.textContent === `+jsString(evil)+`)`)
 
-	// Screenshots for the README, so that they stay true.
+	// Screenshots: into a temporary directory, or, with -update-screenshots,
+	// over the README's pictures, so that they can be kept true.
+	shotDir := t.TempDir()
+	if *updateScreenshots {
+		shotDir = filepath.Join("..", "docs")
+	}
 	for _, shot := range []struct {
 		tab  context.Context
 		file string
@@ -195,7 +213,7 @@ func TestBrowsersAndTerminalChat(t *testing.T) {
 		if err := chromedp.Run(shot.tab, page.BringToFront(), chromedp.CaptureScreenshot(&png)); err != nil {
 			t.Fatal(err)
 		}
-		if err := os.WriteFile(filepath.Join("..", "docs", shot.file), png, 0o644); err != nil {
+		if err := os.WriteFile(filepath.Join(shotDir, shot.file), png, 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
