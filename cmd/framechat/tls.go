@@ -174,6 +174,8 @@ func (t *tlsTransport) Accept() (net.Conn, error) {
 		return c, nil
 	case err := <-t.errc:
 		return nil, err
+	case <-t.done:
+		return nil, net.ErrClosed
 	}
 }
 
