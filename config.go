@@ -38,7 +38,7 @@ type Config struct {
 
 	// MaxConnsPerIP bounds the connections from one IP address. Zero means
 	// no limit: a classroom behind one NAT address would hit any default.
-	// Operators facing the internet should set it (examples/server has
+	// Operators facing the internet should set it (cmd/framechat has
 	// -max-per-ip).
 	MaxConnsPerIP int
 
@@ -155,7 +155,7 @@ type Config struct {
 	// connection at about 2.5 KiB; the release matters most where readers
 	// move instead (4.7 KiB with it, 6.8 without). It is off by default,
 	// because it acts on the whole program's memory; a program that is
-	// mostly a chat server (as examples/server) should turn it on.
+	// mostly a chat server (as cmd/framechat) should turn it on.
 	ReleaseMemory bool
 }
 

@@ -34,7 +34,7 @@ func startNATS(t *testing.T) string {
 	return s.ClientURL()
 }
 
-// startClusterServer runs examples/server with -nats and returns it and its
+// startClusterServer runs cmd/framechat (built as "server") with -nats and returns it and its
 // cs168 port.
 func startClusterServer(t *testing.T, natsURL string) (*proc, string) {
 	t.Helper()

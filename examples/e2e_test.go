@@ -41,7 +41,7 @@ const timeout = 10 * time.Second
 
 var binDir string
 
-// TestMain builds the example programs once for all tests (with the race
+// TestMain builds the example programs and cmd/framechat once for all tests (with the race
 // detector when the tests have it).
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "framechat-e2e-")
@@ -57,12 +57,21 @@ func TestMain(m *testing.M) {
 	}
 	code := func() int {
 		defer os.RemoveAll(dir)
-		for _, prog := range []string{"server", "client", "basic-server", "basic-client"} {
+		// "server" is cmd/framechat, the server an operator runs (a module
+		// of its own, built through the go.work workspace); the others are
+		// this module's programs.
+		for prog, pkg := range map[string]string{
+			"server":       "github.com/framechat/chat/cmd/framechat",
+			"thin-server":  "./server",
+			"client":       "./client",
+			"basic-server": "./basic-server",
+			"basic-client": "./basic-client",
+		} {
 			args := []string{"build", "-o", filepath.Join(dir, prog)}
 			if raceEnabled {
 				args = append(args, "-race")
 			}
-			cmd := exec.Command("go", append(args, "./"+prog)...)
+			cmd := exec.Command("go", append(args, pkg)...)
 			cmd.Stderr = os.Stderr
 			if err := cmd.Run(); err != nil {
 				fmt.Fprintf(os.Stderr, "building %s: %v\n", prog, err)
@@ -191,7 +200,7 @@ func (p *proc) typeLine(line string) {
 	}
 }
 
-// startServer runs examples/server on a free loopback port and returns it
+// startServer runs cmd/framechat (built as "server") on a free loopback port and returns it
 // with its port.
 func startServer(t *testing.T) (*proc, string) {
 	t.Helper()
@@ -199,7 +208,7 @@ func startServer(t *testing.T) (*proc, string) {
 	return s, ports["cs168"]
 }
 
-// startServerWith runs examples/server with args (and a log file in a
+// startServerWith runs cmd/framechat (built as "server") with args (and a log file in a
 // temporary directory), waits until each of protocols is listening, and
 // returns their ports.
 func startServerWith(t *testing.T, protocols []string, args ...string) (*proc, map[string]string) {
@@ -946,7 +955,7 @@ func TestClientAgainstAStudentServer(t *testing.T) {
 	}
 }
 
-// TestLinechatBesideCS168: examples/server with -line serves the linechat
+// TestLinechatBesideCS168: cmd/framechat with -line serves the linechat
 // protocol (package linechat, written with the public API only) beside
 // cs168, over one set of rooms (issue 12, item 2).
 func TestLinechatBesideCS168(t *testing.T) {
@@ -978,4 +987,24 @@ func TestLinechatBesideCS168(t *testing.T) {
 	cs.expect("[lena] hello from a line protocol")
 	cs.send("hello lena")
 	expect("go <cee> hello lena")
+}
+
+// TestThinServer: examples/server, the README's embedding snippet as a
+// program, serves cs168 on the PORT it is given and stops cleanly on
+// SIGTERM, its clients' connections closed.
+func TestThinServer(t *testing.T) {
+	t.Parallel()
+	srv := start(t, "thin-server", "0")
+	port := srv.waitMatch(regexp.MustCompile(`(?m)^cs168 listening on \S+:(\d+)$`))[1]
+	a := dialRaw(t, port)
+	a.send("a", "/create x")
+	a.sync()
+	srv.cmd.Process.Signal(syscall.SIGTERM)
+	if err := srv.wait(); err != nil {
+		t.Errorf("server exit status %v after SIGTERM", err)
+	}
+	a.conn.SetReadDeadline(time.Now().Add(timeout))
+	if _, err := io.Copy(io.Discard, a.conn); err != nil {
+		t.Errorf("client connection after shutdown: %v", err)
+	}
 }

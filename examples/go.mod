@@ -11,13 +11,11 @@ require (
 	github.com/coder/websocket v1.8.15
 	github.com/creack/pty v1.1.24
 	github.com/framechat/chat v0.0.0
-	github.com/framechat/chat/natsbus v0.0.0-00010101000000-000000000000
 	github.com/google/go-cmp v0.7.0
 	github.com/nats-io/nats-server/v2 v2.15.2
 	go.uber.org/goleak v1.3.0
 	golang.org/x/sync v0.25.0
 	golang.org/x/term v0.48.0
-	gopkg.in/natefinch/lumberjack.v2 v2.2.1
 )
 
 require (

@@ -15,7 +15,7 @@ import (
 // Two hubs, as two servers would be, each with its own Bus on one NATS:
 // a channel made on one is joined from the other, and a line said on one
 // reaches the other. (The NATS server runs inside the example; in real
-// use, pass its URL, as examples/server -nats does.)
+// use, pass its URL, as cmd/framechat -nats does.)
 func Example() {
 	dir, _ := os.MkdirTemp("", "natsbus-example-")
 	defer os.RemoveAll(dir)

@@ -13,7 +13,10 @@ import (
 func TestLogRotates(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "server.log")
-	log := openLog(path, 1, 2)
+	log, err := openLog(path, 1, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
 	line := append(bytes.Repeat([]byte("x"), 1023), '\n')
 	for range 4 * 1024 { // 4 MiB through a 1 MB log: several rotations
 		if _, err := log.Write(line); err != nil {
