@@ -9,7 +9,7 @@
 set -euo pipefail
 runs=${1:-3}
 out=$(mktemp -d)
-go build -o "$out/server" ./examples/server
+go build -o "$out/server" ./cmd/framechat
 go build -o "$out/chatbench" ./cmd/chatbench
 pids=()
 trap 'stop; rm -rf "$out"' EXIT

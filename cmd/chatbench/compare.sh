@@ -17,7 +17,7 @@ runs=${1:-3}
 shift || true
 servers=${*:-defaults framechat framechat-irc framechat-irc-nagle ngircd inspircd}
 out=$(mktemp -d)
-go build -o "$out/server" ./examples/server
+go build -o "$out/server" ./cmd/framechat
 go build -o "$out/chatbench" ./cmd/chatbench
 pid=
 trap 'stop; rm -rf "$out"' EXIT

@@ -341,7 +341,10 @@ func run(ctx context.Context, o options, stdout io.Writer) error {
 			})
 			secure = " (TLS)"
 		}
-		fmt.Fprintf(out, "%s listening on %s%s\n", l.proto.Name(), openableAddr(ln.Addr()), secure)
+		// The address as it is: [::]:55555 says "every address", which
+		// 127.0.0.1 would hide from an operator. (Web pages get a URL
+		// one can open: openableURL.)
+		fmt.Fprintf(out, "%s listening on %s%s\n", l.proto.Name(), ln.Addr(), secure)
 		name := l.proto.Name()
 		health.listenerUp(name)
 		g.Go(func() error {
