@@ -44,6 +44,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/framechat/chat/internal/version"
 	"golang.org/x/sync/errgroup"
 )
 
@@ -89,11 +90,16 @@ func main() {
 	flag.IntVar(&c.stuck, "stuck", 0, "fanout: members per room that never read nor speak (slow consumers)")
 	flag.IntVar(&c.window, "window", 32, "fanout: lines of one sender in flight at most (sent, not yet received by the next member)")
 	flag.BoolVar(&c.batched, "batched", false, "fanout: write 8 KiB batches with no window (not how clients send)")
+	showVersion := flag.Bool("version", false, "print the version chatbench was built from and exit")
 	flag.Usage = func() {
 		fmt.Fprintln(flag.CommandLine.Output(), "usage: chatbench [flags] fanout|idle|churn")
 		flag.PrintDefaults()
 	}
 	flag.Parse()
+	if *showVersion {
+		fmt.Println("chatbench", version.String())
+		return
+	}
 	if flag.NArg() != 1 {
 		flag.Usage()
 		os.Exit(2)

@@ -48,6 +48,7 @@ import (
 	"time"
 
 	"github.com/framechat/chat/grade"
+	"github.com/framechat/chat/internal/version"
 )
 
 func main() {
@@ -63,6 +64,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	timeout := fs.Duration("timeout", 10*time.Second, "time each check may take")
 	only := fs.String("run", "", "run only the checks whose names match this regular expression")
 	list := fs.Bool("list", false, "list the checks and exit")
+	showVersion := fs.Bool("version", false, "print the version chatgrade was built from and exit")
 	dir := fs.String("dir", "", "directory to run the program in (default: the current one)")
 	var limits grade.Limits
 	fs.DurationVar(&limits.CPU, "limit-cpu", 0, "CPU time each start of the program may use (RLIMIT_CPU; 0: no limit)")
@@ -89,6 +91,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	if err := fs.Parse(args); err != nil {
 		return 2
+	}
+	if *showVersion {
+		fmt.Fprintln(stdout, "chatgrade", version.String())
+		return 0
 	}
 	rest := fs.Args()
 	classDir := ""

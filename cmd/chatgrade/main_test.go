@@ -11,6 +11,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/framechat/chat/internal/version"
 )
 
 // TestUsage: wrong arguments exit 2 with the usage; -list names the checks.
@@ -187,5 +189,17 @@ func TestRunAutograder(t *testing.T) {
 	if g.Score != 3 || g.Visibility != "after_due_date" || len(g.Tests) != 2 || g.Tests[0].Name != "cs168-server/start" || g.Tests[0].MaxScore != 2 || g.Tests[0].Visibility != "visible" || g.Tests[1].Status != "passed" {
 		report, _ := os.ReadFile(filepath.Join(root, "results", "report.txt"))
 		t.Errorf("results.json:\n%s\nreport:\n%s", b, report)
+	}
+}
+
+// TestVersion: -version prints the build's version and exits 0, as every
+// framechat command does.
+func TestVersion(t *testing.T) {
+	var out, errOut bytes.Buffer
+	if code := run([]string{"-version"}, &out, &errOut); code != 0 {
+		t.Fatalf("chatgrade -version: exit %d (stderr %q)", code, errOut.String())
+	}
+	if got, want := out.String(), "chatgrade "+version.String()+"\n"; got != want {
+		t.Errorf("chatgrade -version printed %q, want %q", got, want)
 	}
 }

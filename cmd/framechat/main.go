@@ -54,6 +54,7 @@ import (
 	chat "github.com/framechat/chat"
 	"github.com/framechat/chat/examples/linechat"
 	"github.com/framechat/chat/im"
+	"github.com/framechat/chat/internal/version"
 	"github.com/framechat/chat/irc"
 	"github.com/framechat/chat/lobby"
 	"github.com/framechat/chat/natsbus"
@@ -82,7 +83,7 @@ func realMain(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		return 2
 	}
 	if o.version {
-		fmt.Fprintln(stdout, "framechat", version())
+		fmt.Fprintln(stdout, "framechat", version.String())
 		return 0
 	}
 	if err := run(ctx, o, stdout); err != nil {

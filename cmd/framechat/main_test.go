@@ -21,6 +21,7 @@ import (
 	"time"
 
 	chat "github.com/framechat/chat"
+	"github.com/framechat/chat/internal/version"
 	"github.com/nats-io/nats-server/v2/server"
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
@@ -169,7 +170,7 @@ func TestVersion(t *testing.T) {
 	if code := realMain(context.Background(), []string{"-version"}, &out, io.Discard); code != 0 {
 		t.Fatalf("exit %d", code)
 	}
-	if !regexp.MustCompile(`^framechat \S+\n$`).MatchString(out.String()) || out.String() != "framechat "+version()+"\n" {
+	if !regexp.MustCompile(`^framechat \S+\n$`).MatchString(out.String()) || out.String() != "framechat "+version.String()+"\n" {
 		t.Errorf("-version printed %q", out.String())
 	}
 }

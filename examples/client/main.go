@@ -30,6 +30,7 @@ import (
 	chat "github.com/framechat/chat"
 	"github.com/framechat/chat/client"
 	"github.com/framechat/chat/im"
+	"github.com/framechat/chat/internal/version"
 	"github.com/framechat/chat/lobby"
 	"golang.org/x/term"
 )
@@ -41,11 +42,16 @@ func main() {
 	protocol := flag.String("protocol", "cs168", "protocol to speak: cs168, im or lobby")
 	useTLS := flag.Bool("tls", false, "connect with TLS")
 	caFile := flag.String("ca", "", "with -tls: PEM file of the CA to trust (default: the system's)")
+	showVersion := flag.Bool("version", false, "print the version the client was built from and exit")
 	flag.Usage = func() {
 		fmt.Fprintf(flag.CommandLine.Output(), "usage: client [-protocol cs168|im] NAME HOST PORT\n       client -protocol lobby HOST PORT\n")
 		flag.PrintDefaults()
 	}
 	flag.Parse()
+	if *showVersion {
+		fmt.Println("client", version.String())
+		return
+	}
 	d, ok := protocols[*protocol]
 	args := flag.Args()
 	if !ok || d == lobby.Default && len(args) != 2 || d != lobby.Default && len(args) != 3 {

@@ -1,11 +1,13 @@
-package main
+// Package version says which build a framechat command is, for its
+// -version flag.
+package version
 
 import "runtime/debug"
 
-// version returns the version the binary was built from: its module's
+// String returns the version the binary was built from: its module's
 // version when built by `go install …@version`, else the VCS revision
 // (with "+dirty" when the tree had changes), else "(devel)".
-func version() string {
+func String() string {
 	bi, ok := debug.ReadBuildInfo()
 	if !ok {
 		return "(unknown)"
