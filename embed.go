@@ -162,6 +162,14 @@ type Stats struct {
 	Members  int    // memberships of this hub's connections and bots, over all rooms
 	Messages uint64 // chat lines and whispers said through this hub since it started (its bots' and Hub.Say's included)
 	Drops    uint64 // connections dropped as slow consumers, and messages a bot could not take
+	// Deliveries counts the room messages (lines, whispers, joins, leaves,
+	// renames, notices) this hub has queued to its connections and bots
+	// since it started: one per member a message reached, so a line to a
+	// room of ten counts nine.
+	Deliveries uint64
+	// Queued is the number of bytes waiting now in this hub's connections'
+	// outbound queues, not yet written to the network.
+	Queued int
 }
 
 // Stats returns the hub's counts now.
@@ -183,5 +191,17 @@ func (h *Hub) Stats() Stats {
 	}
 	st.Messages = h.messages.Load()
 	st.Drops = h.drops.Load()
+	st.Deliveries = h.deliveries.Load()
+	h.mu.RLock()
+	sessions := make([]*session, 0, len(h.sessions))
+	for _, s := range h.sessions {
+		sessions = append(sessions, s)
+	}
+	h.mu.RUnlock()
+	for _, s := range sessions {
+		s.mu.Lock()
+		st.Queued += s.queued
+		s.mu.Unlock()
+	}
 	return st
 }

@@ -492,3 +492,63 @@ func TestHookEvents(t *testing.T) {
 		t.Errorf("Shutdown with a hook waiting on its context: %v", err)
 	}
 }
+
+// TestStatsDeliveriesAndQueued: Stats.Deliveries counts one per member a
+// message reached (a line in a room of three reaches two), and
+// Stats.Queued shows the bytes waiting for a member that does not read,
+// back to zero once it has read them.
+func TestStatsDeliveriesAndQueued(t *testing.T) {
+	hub := chat.NewHub(chat.Config{})
+	shutdown(t, hub)
+	mt := chat.NewMemTransport()
+	go hub.Serve(mt)
+
+	alice, aliceIn, aliceOut := member(mt, "alice", "lab", true)
+	defer alice.Close()
+	bob, bobIn, _ := member(mt, "bob", "lab", false)
+	defer bob.Close()
+	carol, carolIn, _ := member(mt, "carol", "lab", false)
+	defer carol.Close()
+	for _, r := range []*chat.FrameReader{aliceIn, aliceIn, bobIn} { // the joins heard so far
+		r.ReadFrame()
+	}
+	before := hub.Stats().Deliveries
+	aliceOut.WriteString("hello")
+	for _, r := range []*chat.FrameReader{bobIn, carolIn} {
+		if got, err := r.ReadFrame(); string(got) != "[alice] hello" {
+			t.Fatalf("read %q (%v), want alice's line", got, err)
+		}
+	}
+	if d := hub.Stats().Deliveries - before; d != 2 {
+		t.Errorf("a line in a room of three: %d deliveries, want 2", d)
+	}
+
+	// carol stops reading; alice's lines wait in carol's queue (and bob's,
+	// until he reads them).
+	const lines = 40
+	for i := range lines {
+		aliceOut.WriteString(fmt.Sprint("line ", i))
+	}
+	for range lines {
+		bobIn.ReadFrame()
+	}
+	deadline := time.Now().Add(apiTimeout)
+	for hub.Stats().Queued == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("Stats.Queued stayed 0 while carol did not read")
+		}
+		time.Sleep(time.Millisecond) // polling a count: nothing signals it
+	}
+	carol.SetReadDeadline(time.Now().Add(apiTimeout))
+	for i := range lines {
+		if got, err := carolIn.ReadFrame(); string(got) != fmt.Sprint("[alice] line ", i) {
+			t.Fatalf("carol read %q (%v), want line %d", got, err, i)
+		}
+	}
+	for hub.Stats().Queued != 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("Stats.Queued is %d after carol read everything", hub.Stats().Queued)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}

@@ -20,12 +20,13 @@ import (
 // connections. It serves any number of transports at once; all of them
 // share its rooms. A Hub is safe for concurrent use.
 type Hub struct {
-	cfg      Config
-	nextID   atomic.Uint64
-	sayMu    sync.Mutex    // Say holds its name in the room one at a time (Say)
-	messages atomic.Uint64 // chat lines and whispers said (Stats)
-	drops    atomic.Uint64 // slow consumers dropped, bot messages dropped (Stats)
-	stopping atomic.Bool   // set by Shutdown: no new connections, no more messages handled or fanned out
+	cfg        Config
+	nextID     atomic.Uint64
+	sayMu      sync.Mutex    // Say holds its name in the room one at a time (Say)
+	messages   atomic.Uint64 // chat lines and whispers said (Stats)
+	drops      atomic.Uint64 // slow consumers dropped, bot messages dropped (Stats)
+	deliveries atomic.Uint64 // room messages queued to this hub's connections and bots (Stats)
+	stopping   atomic.Bool   // set by Shutdown: no new connections, no more messages handled or fanned out
 
 	id         string
 	bus        Bus

@@ -199,11 +199,17 @@ func (r *room) fanoutLocked(skip uint64, m *Message, c *renderCache) (slow []*se
 	if r.hub.stopping.Load() {
 		return nil // everyone has been told the server is going down
 	}
+	n := 0
 	for _, s := range r.members {
-		if s.id != skip && !s.deliver(m, c) {
+		if s.id == skip {
+			continue
+		}
+		n++
+		if !s.deliver(m, c) {
 			slow = append(slow, s)
 		}
 	}
+	r.hub.deliveries.Add(uint64(n)) // once per message: a counter, not a cost per member
 	return slow
 }
 
@@ -267,8 +273,11 @@ func (r *room) deliver(m Message) {
 	r.mu.Lock()
 	switch m.Kind {
 	case MessageWhisper:
-		if t := r.member(m.To); t != nil && !h.stopping.Load() && !t.deliver(&m, &c) {
-			slow = append(slow, t)
+		if t := r.member(m.To); t != nil && !h.stopping.Load() {
+			h.deliveries.Add(1)
+			if !t.deliver(&m, &c) {
+				slow = append(slow, t)
+			}
 		}
 	case MessageRenamed:
 		slow = r.fanoutLocked(0, &m, &c) // the renamed member is told too

@@ -105,6 +105,7 @@ type metrics struct {
 	busUp       prometheus.Gauge
 
 	connsDesc, roomsDesc, membersDesc, messagesDesc, dropsDesc, parkedDesc, queueDesc *prometheus.Desc
+	deliveriesDesc, queuedDesc                                                        *prometheus.Desc
 
 	mu   sync.Mutex
 	open map[string]int // connections open now, by protocol
@@ -129,8 +130,11 @@ func newMetrics() *metrics {
 		messagesDesc: prometheus.NewDesc("framechat_messages_total", "Chat lines and whispers said through this server.", nil, nil),
 		dropsDesc:    prometheus.NewDesc("framechat_drops_total", "Connections dropped as slow consumers, and messages a bot could not take.", nil, nil),
 		parkedDesc:   prometheus.NewDesc("framechat_parked_connections", "Idle connections with no goroutine reading them.", nil, nil),
-		queueDesc:    prometheus.NewDesc("framechat_queue_limit_bytes", "Bytes a client may fall behind before it is disconnected (-queue; 0: the default, 64 KiB).", nil, nil),
-		open:         map[string]int{},
+		deliveriesDesc: prometheus.NewDesc("framechat_deliveries_total",
+			"Room messages queued to this server's users: one per member a message reached.", nil, nil),
+		queuedDesc: prometheus.NewDesc("framechat_queued_bytes", "Bytes waiting now in the users' outbound queues.", nil, nil),
+		queueDesc:  prometheus.NewDesc("framechat_queue_limit_bytes", "Bytes a client may fall behind before it is disconnected (-queue; 0: the default, 64 KiB).", nil, nil),
+		open:       map[string]int{},
 	}
 }
 
@@ -188,6 +192,8 @@ func (m *metrics) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(m.messagesDesc, prometheus.CounterValue, float64(st.Messages))
 	ch <- prometheus.MustNewConstMetric(m.dropsDesc, prometheus.CounterValue, float64(st.Drops))
 	ch <- prometheus.MustNewConstMetric(m.parkedDesc, prometheus.GaugeValue, float64(st.Parked))
+	ch <- prometheus.MustNewConstMetric(m.deliveriesDesc, prometheus.CounterValue, float64(st.Deliveries))
+	ch <- prometheus.MustNewConstMetric(m.queuedDesc, prometheus.GaugeValue, float64(st.Queued))
 }
 
 // adminHandler serves /healthz, /metrics and /debug/pprof/.

@@ -297,6 +297,8 @@ func TestAdmin(t *testing.T) {
 		{"framechat_members", nil, 1},
 		{"framechat_bus_up", nil, 1},
 		{"framechat_events_total", []string{"kind", "message"}, 1},
+		{"framechat_deliveries_total", nil, 0}, // alone in the room: the line reaches no one
+		{"framechat_queued_bytes", nil, 0},
 	} {
 		if got := value(mfs, c.name, c.label...); got != c.want {
 			t.Errorf("%s%v = %v, want %v", c.name, c.label, got, c.want)
