@@ -34,27 +34,41 @@ func (h *Hub) Say(ctx context.Context, room, from string, text []byte) error {
 	if isClaimRoom(room) {
 		return fmt.Errorf("chat: say in %q: %w", room, ErrNoSuchRoom)
 	}
+	text = oneLine(text)
+	giveBack, err := h.sayAs(ctx, room, from, text)
+	if giveBack != nil {
+		h.observe(Event{Kind: EventError, Name: from, Room: room, Err: giveBack})
+	}
+	if err != nil {
+		return err
+	}
+	h.observe(Event{Kind: EventMessage, Name: from, Room: room, Text: string(text)})
+	return nil
+}
+
+// sayAs publishes a line from the program as from, holding the name in
+// the room on the Bus meanwhile (Say). One hub's Says take turns
+// (sayMu); the Observer is told after, with no lock held, so that it may
+// call Say itself. giveBack is the Bus's error, if any, in giving the
+// name back after the line.
+func (h *Hub) sayAs(ctx context.Context, room, from string, text []byte) (giveBack, err error) {
 	h.sayMu.Lock()
 	defer h.sayMu.Unlock()
 	holder := Member{Name: from, Hub: h.id, Conn: h.nextID.Add(1)}
 	if _, err := h.bus.Join(ctx, room, holder, true); err != nil {
 		if errors.Is(err, ErrNickInUse) {
-			return fmt.Errorf("chat: say in %q as %q, a member's name: %w", room, from, err)
+			return nil, fmt.Errorf("chat: say in %q as %q, a member's name: %w", room, from, err)
 		}
-		return fmt.Errorf("chat: say in %q: %w", room, err)
+		return nil, fmt.Errorf("chat: say in %q: %w", room, err)
 	}
-	defer func() {
-		if err := h.bus.Leave(context.WithoutCancel(ctx), room, holder); err != nil {
-			h.observe(Event{Kind: EventError, Name: from, Room: room, Err: fmt.Errorf("chat: say in %q: give the name back: %w", room, err)})
-		}
-	}()
 	h.messages.Add(1)
-	text = oneLine(text)
-	if err := h.bus.Publish(room, Message{Kind: MessageChat, From: from, Text: text, Hub: h.id}); err != nil {
-		return fmt.Errorf("chat: say in %q: %w", room, err)
+	if err = h.bus.Publish(room, Message{Kind: MessageChat, From: from, Text: text, Hub: h.id}); err != nil {
+		err = fmt.Errorf("chat: say in %q: %w", room, err)
 	}
-	h.observe(Event{Kind: EventMessage, Name: from, Room: room, Text: string(text)})
-	return nil
+	if lerr := h.bus.Leave(context.WithoutCancel(ctx), room, holder); lerr != nil {
+		giveBack = fmt.Errorf("chat: say in %q: give the name back: %w", room, lerr)
+	}
+	return giveBack, err
 }
 
 // Notice sends a server notice into room, from no one: each member gets

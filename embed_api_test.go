@@ -552,3 +552,33 @@ func TestStatsDeliveriesAndQueued(t *testing.T) {
 		time.Sleep(time.Millisecond)
 	}
 }
+
+// TestObserverMaySay: an Observer that answers Hub.Say's own line with
+// another Say (an announcer that echoes) does not deadlock: Say tells the
+// Observer with no lock held.
+func TestObserverMaySay(t *testing.T) {
+	var hub *chat.Hub
+	answered := make(chan error, 1)
+	obs := chat.ObserverFunc(func(e chat.Event) {
+		if e.Kind == chat.EventMessage && e.Name == "announcer" && e.Text == "ping" {
+			answered <- hub.Say(context.Background(), e.Room, "announcer", []byte("pong"))
+		}
+	})
+	hub = chat.NewHub(chat.Config{Observer: obs})
+	shutdown(t, hub)
+	if err := hub.CreateRoom(context.Background(), "lab"); err != nil {
+		t.Fatal(err)
+	}
+	said := make(chan error, 1)
+	go func() { said <- hub.Say(context.Background(), "lab", "announcer", []byte("ping")) }()
+	for _, ch := range []chan error{answered, said} {
+		select {
+		case err := <-ch:
+			if err != nil {
+				t.Errorf("Say: %v", err)
+			}
+		case <-time.After(apiTimeout):
+			t.Fatal("Say from the Observer of a Say did not return: deadlock")
+		}
+	}
+}
