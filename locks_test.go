@@ -7,6 +7,7 @@ import (
 	"net"
 	"runtime"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -352,4 +353,50 @@ func TestAcceptedPanics(t *testing.T) {
 		t.Fatalf("after the panic alice is in %d rooms, and the room has %d joiners", len(s.rooms), len(s.rooms[0].joining))
 	}
 	h.leave(s, s.rooms[0], departure{})
+}
+
+// TestHeldForAJoinerIsBounded: while a slow Bus holds up alice's create,
+// what the room says is held for her, but no more than her queue could
+// take (Config.MaxQueueBytes): past that nothing more is held, and once
+// admitted she is dropped as a slow consumer, as a member whose queue
+// overflowed would be. Before, the room kept all of it for her.
+func TestHeldForAJoinerIsBounded(t *testing.T) {
+	bus := newStallingBus("slow")
+	log := newEventLog()
+	h, mt := startHub(t, Config{Bus: bus, Observer: log, MaxQueueBytes: 2048})
+	t.Cleanup(func() { close(bus.resume) }) // runs before the hub's Shutdown
+
+	alice := dial(t, h, mt)
+	alice.name = "alice"
+	alice.send("alice", "/create slow")
+	bus.waitStalled(t, "subscribe")
+	bus.resume <- struct{}{}
+	bus.waitStalled(t, "create")
+	grace := join(t, h, mt, "grace", "slow")
+	line := strings.Repeat("x", 150)
+	for range 20 { // 3,000 bytes and more for alice, who reads nothing yet
+		grace.send(line)
+	}
+	grace.quiet() // every line handled, so held for alice or not
+	h.mu.RLock()
+	r := h.rooms["slow"]
+	h.mu.RUnlock()
+	r.mu.Lock()
+	heldBytes := 0
+	for _, j := range r.joining {
+		for _, m := range j.held {
+			heldBytes += len(m.Text)
+		}
+	}
+	r.mu.Unlock()
+	if heldBytes > 2048 {
+		t.Errorf("the room holds %d bytes for a joiner whose queue takes 2048", heldBytes)
+	}
+	bus.resume <- struct{}{}
+	for {
+		if e := log.waitFor(t, EventSlowConsumer); e.Name == "alice" {
+			break
+		}
+	}
+	alice.expectClosedAfter(noticeSlow)
 }

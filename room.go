@@ -144,6 +144,13 @@ type joiner struct {
 	s    *session
 	n    uint64    // the joiner's number in the room (a session may join twice at once: from accepted)
 	held []Message // each with a Text of its own: a Bus may reuse its buffer
+	// heldBytes counts the text held; past Config.MaxQueueBytes nothing
+	// more is held and overflowed is set: the joiner's queue would have
+	// overflowed as a member's, and it is dropped as a slow consumer once
+	// admitted. (A join a slow Bus holds up cannot make the room keep an
+	// unbounded backlog for it.)
+	heldBytes  int
+	overflowed bool
 }
 
 // rendered is a room message in one protocol's words: one or two wire
@@ -303,6 +310,13 @@ func (r *room) holdLocked(skip uint64, m *Message) {
 			m.Kind != MessageWhisper && m.Kind != MessageRenamed && j.s.id == skip:
 			continue
 		}
+		if j.overflowed {
+			continue
+		}
+		if j.heldBytes += len(m.Text) + len(m.From); j.heldBytes > r.hub.cfg.MaxQueueBytes {
+			j.overflowed, j.held = true, nil
+			continue
+		}
 		if !copied {
 			kept = *m
 			kept.Text = slices.Clone(m.Text)
@@ -327,12 +341,13 @@ func (r *room) hold(s *session) uint64 {
 }
 
 // takeLocked takes joiner n out of r's joiners and returns what was held
-// for it. The caller holds r.mu.
-func (r *room) takeLocked(n uint64) []Message {
+// for it, and whether more was said meanwhile than it may be held
+// (joiner.overflowed). The caller holds r.mu.
+func (r *room) takeLocked(n uint64) (held []Message, overflowed bool) {
 	i := slices.IndexFunc(r.joining, func(j joiner) bool { return j.n == n })
-	held := r.joining[i].held
+	held, overflowed = r.joining[i].held, r.joining[i].overflowed
 	r.joining = slices.Delete(r.joining, i, i+1) // clears the end: no session kept
-	return held
+	return held, overflowed
 }
 
 // drop forgets joiner n, whose join failed, and what was held for it.
@@ -346,10 +361,9 @@ func (r *room) drop(n uint64) {
 // was held for it, in order, so that it hears the room in the room's one
 // order.
 func (r *room) admit(n uint64, s *session) {
-	overflowed := false
 	r.mu.Lock()
-	held := r.takeLocked(n)
-	if !r.hub.stopping.Load() { // else everyone has been told the server is going down
+	held, overflowed := r.takeLocked(n)
+	if !r.hub.stopping.Load() && !overflowed { // else everyone has been told the server is going down
 		for i := range held {
 			var c renderCache
 			if !s.deliver(&held[i], &c) {
