@@ -82,15 +82,22 @@ func TestStalledClientGetsTheNotice(t *testing.T) {
 	for i := 0; i < len(all); i += FrameSize {
 		got = append(got, strings.TrimRight(string(all[i:i+FrameSize]), " "))
 	}
-	if len(got) < 2 || got[0] != "tee has joined" || got[len(got)-1] != noticeSlow {
-		t.Fatalf("stuck read %d frames, first %q, last %q; want tee's join first and %q last", len(got), got[0], got[len(got)-1], noticeSlow)
+	// What the writer got out before the queue overflowed is timing (on a
+	// loaded machine it may be nothing): whatever came is the room's
+	// order from tee's join on, in whole frames, and the notice is last.
+	if len(got) == 0 || got[len(got)-1] != noticeSlow {
+		t.Fatalf("stuck read %d frames, %q; want %q last", len(got), got, noticeSlow)
 	}
-	for i, f := range got[1 : len(got)-1] {
-		if want := fmt.Sprintf("[tee] line %03d ", i); !strings.HasPrefix(f, want) {
-			t.Fatalf("stuck's frame %d: %.30q, want %q...", i+1, f, want)
+	for i, f := range got[:len(got)-1] {
+		want := "tee has joined"
+		if i > 0 {
+			want = fmt.Sprintf("[tee] line %03d ", i-1)
+		}
+		if !strings.HasPrefix(f, want) {
+			t.Fatalf("stuck's frame %d: %.30q, want %q...", i, f, want)
 		}
 	}
-	t.Logf("stuck read %d lines, then the notice", len(got)-2)
+	t.Logf("stuck read %d frames of the room, then the notice", len(got)-1)
 	if err := <-served; !errors.Is(err, errSlowConsumer) {
 		t.Errorf("ServeConn: %v, want errSlowConsumer", err)
 	}
