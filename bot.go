@@ -2,7 +2,6 @@ package chat
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"slices"
@@ -95,19 +94,9 @@ func (b *Bot) Join(ctx context.Context, room string, mode JoinMode) error {
 	}
 	create := mode == JoinNew
 	err := b.join(ctx, room, create)
-	// JoinAny: as Conn.Join's, a room made or deleted by another meanwhile
-	// is joined or made after all, twice more at most.
-	for try := 0; mode == JoinAny && try < 2; try++ {
-		switch {
-		case !create && errors.Is(err, ErrNoSuchRoom):
-			create = true
-		case create && errors.Is(err, ErrRoomExists):
-			create = false
-		default:
-			try = 2
-			continue
-		}
-		err = b.join(ctx, room, create)
+	if mode == JoinAny {
+		_, err = joinAny(create, err, func() error { return nil },
+			func(create bool) error { return b.join(ctx, room, create) })
 	}
 	return err
 }

@@ -107,23 +107,9 @@ func (s *session) Join(room string, mode JoinMode, accepted func(members int)) e
 		return err
 	}
 	err := s.hub.join(s, room, create, accepted)
-	// JoinAny: a room that is not there is made; one made (or deleted as
-	// empty) by another meanwhile is joined (or made) after all. Twice
-	// more at most: rooms do not come and go that fast.
-	for try := 0; mode == JoinAny && try < 2; try++ {
-		switch {
-		case !create && errors.Is(err, ErrNoSuchRoom):
-			if err := s.mayCreate(room); err != nil {
-				return err
-			}
-			create = true
-		case create && errors.Is(err, ErrRoomExists):
-			create = false
-		default:
-			try = 2
-			continue
-		}
-		err = s.hub.join(s, room, create, accepted)
+	if mode == JoinAny {
+		create, err = joinAny(create, err, func() error { return s.mayCreate(room) },
+			func(create bool) error { return s.hub.join(s, room, create, accepted) })
 	}
 	if err != nil {
 		return err
@@ -311,4 +297,27 @@ func (s *session) in(name string) *room {
 		}
 	}
 	return nil
+}
+
+// joinAny carries JoinAny on from a first try (create, err): a room that
+// is not there is made (if mayCreate allows); one made, or deleted as
+// empty, by another meanwhile is joined, or made, after all. Twice more at
+// most: rooms do not come and go that fast. It returns whether the last
+// try created the room, and its error.
+func joinAny(create bool, err error, mayCreate func() error, join func(create bool) error) (bool, error) {
+	for range 2 {
+		switch {
+		case !create && errors.Is(err, ErrNoSuchRoom):
+			if err := mayCreate(); err != nil {
+				return false, err
+			}
+			create = true
+		case create && errors.Is(err, ErrRoomExists):
+			create = false
+		default:
+			return create, err
+		}
+		err = join(create)
+	}
+	return create, err
 }
