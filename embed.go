@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 )
 
@@ -134,10 +135,7 @@ func (h *Hub) Disconnect(id uint64, why string) error {
 // connections.
 func (h *Hub) Conns() []ConnInfo {
 	h.mu.RLock()
-	sessions := make([]*session, 0, len(h.sessions))
-	for _, s := range h.sessions {
-		sessions = append(sessions, s)
-	}
+	sessions := slices.Collect(maps.Values(h.sessions))
 	h.mu.RUnlock()
 	// Outside h.mu: a TLS connection's state waits for a handshake in
 	// progress, which waits on the client.
@@ -190,15 +188,18 @@ type Stats struct {
 func (h *Hub) Stats() Stats {
 	h.mu.RLock()
 	st := Stats{Conns: len(h.sessions), Bots: len(h.bots), Rooms: len(h.rooms)}
-	rooms := make([]*room, 0, len(h.rooms))
-	for _, r := range h.rooms {
-		rooms = append(rooms, r)
-	}
+	rooms := slices.Collect(maps.Values(h.rooms))
+	sessions := slices.Collect(maps.Values(h.sessions))
 	h.mu.RUnlock()
 	for _, r := range rooms {
 		r.mu.Lock()
 		st.Members += len(r.members)
 		r.mu.Unlock()
+	}
+	for _, s := range sessions {
+		s.mu.Lock()
+		st.Queued += s.queued
+		s.mu.Unlock()
 	}
 	if p := h.parker.Load(); p != nil {
 		st.Parked = p.count()
@@ -206,16 +207,5 @@ func (h *Hub) Stats() Stats {
 	st.Messages = h.messages.Load()
 	st.Drops = h.drops.Load()
 	st.Deliveries = h.deliveries.Load()
-	h.mu.RLock()
-	sessions := make([]*session, 0, len(h.sessions))
-	for _, s := range h.sessions {
-		sessions = append(sessions, s)
-	}
-	h.mu.RUnlock()
-	for _, s := range sessions {
-		s.mu.Lock()
-		st.Queued += s.queued
-		s.mu.Unlock()
-	}
 	return st
 }

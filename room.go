@@ -233,12 +233,13 @@ func (s *session) deliver(m *Message, c *renderCache) bool {
 	return s.sendRendered(c.get(s.proto, m), false)
 }
 
-// heard reports whether s has had the line for m from another room, its
+// heard reports whether s has had the line for m, a quit or a rename
+// (deliver asks only for those), from another room, its
 // protocol saying quits and renames once (Settings.QuitsOnce); if not, it notes that it
 // has. A connection keeps the key of the last such line only: the rooms
 // of one quit or rename are told one after the other.
 func (s *session) heard(m *Message) bool {
-	if !s.proto.Settings().QuitsOnce || !(m.Kind == MessageRenamed || m.Kind == MessageLeft && (m.Quit || m.Lost)) {
+	if !s.proto.Settings().QuitsOnce {
 		return false
 	}
 	k := onceKey(m)
