@@ -79,7 +79,6 @@ func (tinyProto) Notice(text string) []byte { return tinyFrame("! " + text) }
 type tinySession struct {
 	c     chat.Conn
 	named bool
-	ended chan struct{} // closed by End (Ender), if set
 }
 
 var tinyEnded sync.Map // conn ID -> struct{}: Ender.End was called

@@ -367,15 +367,6 @@ func (t *T) startClient(port, name string) {
 	t.prog, t.stdin = p, in
 }
 
-// strictOr returns the strict reading's verdict in strict mode and the
-// lenient one otherwise.
-func (t *T) strictOr(strict, lenient bool) bool {
-	if t.strict {
-		return strict
-	}
-	return lenient
-}
-
 func indent(s string) string { return "    " + strings.ReplaceAll(s, "\n", "\n    ") }
 
 // maxOutput bounds a Result's Output: a program that floods its stdout
