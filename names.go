@@ -91,8 +91,13 @@ func nameKeyPass(s string) string {
 	s = norm.NFD.String(fold.String(width.Fold.String(s)))
 	var b strings.Builder
 	b.Grow(len(s))
+	prev := rune(-1)
 	for _, r := range s {
+		if r == '\u0307' && prev >= 0 && unicode.Is(unicode.Soft_Dotted, prev) {
+			continue // a dot above an i or j is its own dot: "i̇" (İ folded) looks as "i"
+		}
 		b.WriteString(runeKey(r, fold))
+		prev = r
 	}
 	return norm.NFD.String(b.String())
 }
