@@ -13,6 +13,7 @@ import (
 
 	"github.com/framechat/chat/modtest/internal/proxy"
 	"golang.org/x/mod/modfile"
+	"golang.org/x/mod/module"
 )
 
 // repo is the repository's root, seen from this package's directory.
@@ -78,6 +79,11 @@ func TestNestedModulesPinVersions(t *testing.T) {
 		f, err := modfile.Parse(m.Dir+"/go.mod", data, nil)
 		if err != nil {
 			t.Fatal(err)
+		}
+		for _, r := range f.Require {
+			if strings.HasPrefix(r.Mod.Path, b.Mods[0].Path) && !module.IsPseudoVersion(r.Mod.Version) {
+				t.Errorf("%s/go.mod requires %s %s, which is not a pseudo-version of a commit of this repository: run `go run ./modtest/pin`", m.Dir, r.Mod.Path, r.Mod.Version)
+			}
 		}
 		for _, r := range f.Replace {
 			t.Errorf("%s/go.mod replaces %s: a consumer's build ignores it (go.work joins the modules for development; see DEVELOPING.md)", m.Dir, r.Old.Path)

@@ -192,7 +192,8 @@ func (b *Builder) AddCommit(m Module, version, rev string) error {
 // AddPins adds, from the repository's history, every version of one of
 // its modules that a go.mod of the working tree requires, and those that
 // their go.mod files require in turn. Only pseudo-versions can be found
-// this way: the commit is named in the version.
+// this way (the commit is named in the version): other versions are left
+// out, and a build that needs one fails.
 func (b *Builder) AddPins() error {
 	var todo []module.Version
 	for _, m := range b.Mods {
@@ -209,13 +210,13 @@ func (b *Builder) AddPins() error {
 	for len(todo) > 0 {
 		v := todo[0]
 		todo = todo[1:]
-		if slices.Contains(b.versions[v.Path], v.Version) {
+		if slices.Contains(b.versions[v.Path], v.Version) || !module.IsPseudoVersion(v.Version) {
 			continue
 		}
 		m, _ := b.module(v.Path)
 		rev, err := module.PseudoVersionRev(v.Version)
 		if err != nil {
-			return fmt.Errorf("proxy: %s@%s is required, but only pseudo-versions can be read from git history: %w", v.Path, v.Version, err)
+			return err
 		}
 		if _, err := git(b.Repo, "cat-file", "-e", rev+"^{commit}"); err != nil {
 			return fmt.Errorf("proxy: %s@%s names commit %s, which this clone lacks (a shallow clone? git fetch --unshallow): %w", v.Path, v.Version, rev, err)
