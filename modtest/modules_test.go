@@ -13,7 +13,6 @@ import (
 
 	"github.com/framechat/chat/modtest/internal/proxy"
 	"golang.org/x/mod/modfile"
-	"golang.org/x/mod/module"
 )
 
 // repo is the repository's root, seen from this package's directory.
@@ -81,7 +80,7 @@ func TestNestedModulesPinVersions(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, r := range f.Require {
-			if strings.HasPrefix(r.Mod.Path, b.Mods[0].Path) && !module.IsPseudoVersion(r.Mod.Version) {
+			if strings.HasPrefix(r.Mod.Path, b.Mods[0].Path) && !proxy.IsPin(r.Mod.Version) {
 				t.Errorf("%s/go.mod requires %s %s, which is not a pseudo-version of a commit of this repository: run `go run ./modtest/pin`", m.Dir, r.Mod.Path, r.Mod.Version)
 			}
 		}

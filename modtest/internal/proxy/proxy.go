@@ -210,7 +210,7 @@ func (b *Builder) AddPins() error {
 	for len(todo) > 0 {
 		v := todo[0]
 		todo = todo[1:]
-		if slices.Contains(b.versions[v.Path], v.Version) || !module.IsPseudoVersion(v.Version) {
+		if slices.Contains(b.versions[v.Path], v.Version) || !IsPin(v.Version) {
 			continue
 		}
 		m, _ := b.module(v.Path)
@@ -235,6 +235,14 @@ func (b *Builder) AddPins() error {
 		todo = append(todo, reqs...)
 	}
 	return nil
+}
+
+// IsPin reports whether version names a commit: a pseudo-version, other
+// than the zero one (v0.0.0-00010101000000-000000000000) that the go
+// command writes for a module it finds through a replace directive.
+func IsPin(version string) bool {
+	rev, err := module.PseudoVersionRev(version)
+	return err == nil && strings.Trim(rev, "0") != ""
 }
 
 // requires lists what a go.mod requires of the repository's modules.
@@ -369,7 +377,7 @@ func (b *Builder) Pinnable(m Module, rev string) (bool, error) {
 		return false, err
 	}
 	for _, r := range reqs {
-		if !module.IsPseudoVersion(r.Version) {
+		if !IsPin(r.Version) {
 			return false, nil
 		}
 	}
