@@ -76,16 +76,9 @@ func main() {
 	env := b.Env(strings.TrimSpace(modcache), strings.TrimSpace(goproxy))
 
 	again := false
-	for _, m := range b.Mods[1:] {
+	for _, m := range dependencyOrder(repo, b) {
 		dir := filepath.Join(repo, filepath.FromSlash(m.Dir))
-		data, err := os.ReadFile(filepath.Join(dir, "go.mod"))
-		if err != nil {
-			log.Fatal(err)
-		}
-		f, err := modfile.Parse(m.Dir+"/go.mod", data, nil)
-		if err != nil {
-			log.Fatal(err)
-		}
+		f := parse(dir, m)
 		var edits []string
 		for _, r := range f.Require {
 			if !isRepo(b, r.Mod.Path) {
@@ -112,6 +105,47 @@ func main() {
 	if again {
 		os.Exit(3)
 	}
+}
+
+// dependencyOrder returns the nested modules, each after those of the
+// repository that it requires: their go.mod files are tidied first.
+func dependencyOrder(repo string, b *proxy.Builder) []proxy.Module {
+	var order []proxy.Module
+	done := map[string]bool{b.Mods[0].Path: true}
+	for len(order) < len(b.Mods)-1 {
+		progress := false
+		for _, m := range b.Mods[1:] {
+			if done[m.Path] {
+				continue
+			}
+			ready := true
+			for _, r := range parse(filepath.Join(repo, filepath.FromSlash(m.Dir)), m).Require {
+				if isRepo(b, r.Mod.Path) && !done[r.Mod.Path] {
+					ready = false
+				}
+			}
+			if ready {
+				order, done[m.Path], progress = append(order, m), true, true
+			}
+		}
+		if !progress {
+			log.Fatal("the nested modules require one another in a cycle")
+		}
+	}
+	return order
+}
+
+// parse reads module m's go.mod, in dir.
+func parse(dir string, m proxy.Module) *modfile.File {
+	data, err := os.ReadFile(filepath.Join(dir, "go.mod"))
+	if err != nil {
+		log.Fatal(err)
+	}
+	f, err := modfile.Parse(m.Dir+"/go.mod", data, nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	return f
 }
 
 func isRepo(b *proxy.Builder, path string) bool {
