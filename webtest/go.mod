@@ -5,7 +5,7 @@ go 1.26.0
 require (
 	github.com/chromedp/cdproto v0.0.0-20250724212937-08a3db8b4327
 	github.com/chromedp/chromedp v0.14.2
-	github.com/framechat/chat v0.0.0
+	github.com/framechat/chat v0.0.0-20261206203603-90b081424472
 )
 
 require (
@@ -19,5 +19,3 @@ require (
 	golang.org/x/sys v0.34.0 // indirect
 	golang.org/x/text v0.44.0 // indirect
 )
-
-replace github.com/framechat/chat => ../

@@ -3,14 +3,13 @@ module github.com/framechat/chat/cmd/framechat
 go 1.26.0
 
 replace (
-	github.com/framechat/chat => ../../
 	github.com/framechat/chat/examples => ../../examples
 	github.com/framechat/chat/natsbus => ../../natsbus
 )
 
 require (
 	github.com/BurntSushi/toml v1.6.0
-	github.com/framechat/chat v0.0.0
+	github.com/framechat/chat v0.0.0-20261206203603-90b081424472
 	github.com/framechat/chat/examples v0.0.0-00010101000000-000000000000
 	github.com/framechat/chat/natsbus v0.0.0-00010101000000-000000000000
 	github.com/nats-io/nats-server/v2 v2.15.2

@@ -91,6 +91,15 @@ func main() {
 			}
 			edits = append(edits, "-require="+r.Mod.Path+"@"+version, "-dropreplace="+r.Mod.Path)
 		}
+		for _, r := range f.Replace {
+			required := false
+			for _, q := range f.Require {
+				required = required || q.Mod.Path == r.Old.Path
+			}
+			if isRepo(b, r.Old.Path) && !required {
+				edits = append(edits, "-dropreplace="+r.Old.Path) // a leftover
+			}
+		}
 		if len(edits) == 0 {
 			continue
 		}
