@@ -2,16 +2,11 @@ module github.com/framechat/chat/cmd/framechat
 
 go 1.26.0
 
-replace (
-	github.com/framechat/chat/examples => ../../examples
-	github.com/framechat/chat/natsbus => ../../natsbus
-)
-
 require (
 	github.com/BurntSushi/toml v1.6.0
-	github.com/framechat/chat v0.0.0-20261206203603-90b081424472
-	github.com/framechat/chat/examples v0.0.0-00010101000000-000000000000
-	github.com/framechat/chat/natsbus v0.0.0-00010101000000-000000000000
+	github.com/framechat/chat v0.0.0-20261206203617-1b9579ca2625
+	github.com/framechat/chat/examples v0.0.0-20261206203617-1b9579ca2625
+	github.com/framechat/chat/natsbus v0.0.0-20261206203617-1b9579ca2625
 	github.com/nats-io/nats-server/v2 v2.15.2
 	github.com/prometheus/client_golang v1.25.0
 	github.com/prometheus/client_model v0.6.3
