@@ -42,9 +42,11 @@ func goCmd(t *testing.T, ctx context.Context, dir string, env []string, args ...
 	cmd.Env = env
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
+	start := time.Now()
 	if err := cmd.Run(); err != nil {
 		t.Fatalf("in %s: go %s: %v\n%s", dir, strings.Join(args, " "), err, out.String())
 	}
+	t.Logf("go %s: %.1fs", strings.Join(args, " "), time.Since(start).Seconds())
 	return out.String()
 }
 
