@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/framechat/chat/history"
+	"github.com/framechat/chat/history/historytest"
 )
 
 var ctx = context.Background()
@@ -215,4 +216,12 @@ func BenchmarkMemoryReadLast1000(b *testing.B) {
 			b.Fatal(len(p.Entries))
 		}
 	}
+}
+
+func TestMemoryContract(t *testing.T) {
+	historytest.Run(t, func(t *testing.T, l history.Limits) history.Store {
+		m := history.NewMemory(l)
+		t.Cleanup(func() { m.Close() })
+		return m
+	})
 }
