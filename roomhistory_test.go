@@ -56,7 +56,7 @@ func lineBot(t *testing.T, h *Hub, name, room string) <-chan Message {
 func TestHistoryOffsetsInRoomOrder(t *testing.T) {
 	t.Parallel()
 	const posters, lines = 6, 20
-	store := NewStubStore()
+	store := history.NewMemory(history.Limits{})
 	h, mt := startHub(t, Config{History: store, FloodRate: -1})
 	ear := join(t, h, mt, "ear", "r")
 	var clients []*tclient
@@ -177,7 +177,7 @@ func (s *blockingStore) Read(ctx context.Context, room string, q history.Query) 
 // room talks while it joins.
 func TestReplayCS168(t *testing.T) {
 	t.Parallel()
-	store := &blockingStore{Store: NewStubStore()}
+	store := &blockingStore{Store: history.NewMemory(history.Limits{})}
 	h, mt := startHub(t, Config{History: store, Replay: 4})
 	alice := join(t, h, mt, "alice", "r")
 	bob := join(t, h, mt, "bob", "r")
@@ -214,7 +214,7 @@ func TestReplayCS168(t *testing.T) {
 // joiner hears nothing said before it came, as the course protocols say.
 func TestReplayOffByDefault(t *testing.T) {
 	t.Parallel()
-	h, mt := startHub(t, Config{History: NewStubStore()})
+	h, mt := startHub(t, Config{History: history.NewMemory(history.Limits{})})
 	alice := join(t, h, mt, "alice", "r")
 	alice.send("before")
 	settle(alice)
