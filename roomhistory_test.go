@@ -222,3 +222,72 @@ func TestReplayOffByDefault(t *testing.T) {
 	alice.expect("bob has joined")
 	settle(bob)
 }
+
+// TestReplayIM: an im user logging in with Config.Replay hears its
+// greeting, then the room's last lines and notices as im says them live.
+func TestReplayIM(t *testing.T) {
+	t.Parallel()
+	h := NewHub(Config{Replay: 3})
+	t.Cleanup(func() { h.Shutdown(context.Background()) }) // after the clients close
+	alice := imDial(t, h, "alice")
+	alice.send("zero", "one", "two")
+	alice.sync()
+	if err := h.Notice(context.Background(), "im", []byte("tea at four")); err != nil {
+		t.Fatal(err)
+	}
+	alice.expect("NOTICE tea at four")
+	bob := imDial(t, h, "bob") // its greeting first
+	bob.expect("MSG alice one", "MSG alice two", "NOTICE tea at four")
+	alice.expect("NOTICE bob has joined")
+	alice.send("three")
+	bob.expect("MSG alice three")
+	bob.sync()
+}
+
+// TestReplayLobby: a lobby joiner with Config.Replay hears "0" and its
+// own join, as always, then the room's last lines and notices as the
+// lobby says them live, each in a message of its own.
+func TestReplayLobby(t *testing.T) {
+	t.Parallel()
+	h := NewHub(Config{Replay: 2})
+	t.Cleanup(func() { h.Shutdown(context.Background()) }) // after the clients close
+	a := lobbyDial(t, h)
+	a.enter("games", "alice")
+	a.expect("You have joined a new room.")
+	a.send("one")
+	a.send("two")
+	a.send("/who") // the lines are said once the reply comes
+	a.expect(lobbyUsersHeader, "alice")
+	if err := h.Notice(context.Background(), "games", []byte("Last round.")); err != nil {
+		t.Fatal(err)
+	}
+	a.expect("Last round.")
+	b := lobbyDial(t, h)
+	b.enter("games", "bob")
+	b.expect("bob has joined the room.", "There are 2 people in the room.", "alice> two", "Last round.")
+	a.expect("bob has joined the room.", "There are 2 people in the room.")
+	a.send("three")
+	b.expect("alice> three")
+}
+
+// servesHistory is cs168 as a protocol that serves history itself.
+type servesHistory struct{ Protocol }
+
+func (p servesHistory) Settings() Settings {
+	s := p.Protocol.Settings()
+	s.History = true
+	return s
+}
+
+// TestReplayNotForHistoryProtocols: a protocol whose Settings.History
+// says it serves history itself gets no replay from the hub.
+func TestReplayNotForHistoryProtocols(t *testing.T) {
+	t.Parallel()
+	h, mt := startHub(t, Config{Replay: 5})
+	alice := join(t, h, mt, "alice", "r")
+	alice.send("before")
+	settle(alice)
+	bob := join(t, h, serveProtocol(t, h, servesHistory{CS168}), "bob", "r") // join checks bob heard nothing
+	alice.expect("bob has joined")
+	settle(bob)
+}
