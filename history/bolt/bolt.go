@@ -189,9 +189,6 @@ func (s *Store) Append(ctx context.Context, room string, e history.Entry) (histo
 	if err := ctx.Err(); err != nil {
 		return history.Entry{}, err
 	}
-	if e.Time.IsZero() {
-		e.Time = time.Now().UTC()
-	}
 	e.Text = bytes.Clone(e.Text)
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -202,6 +199,9 @@ func (s *Store) Append(ctx context.Context, room string, e history.Entry) (histo
 	}
 	if err := s.usable(); err != nil {
 		return history.Entry{}, err
+	}
+	if e.Time.IsZero() { // under the lock, so that a room's times go up with its offsets
+		e.Time = time.Now().UTC()
 	}
 	st := s.rooms[room]
 	if st == nil {
@@ -416,7 +416,10 @@ func (s *Store) readRoom(lb *bbolt.Bucket, p *history.Page, q history.Query) err
 		}
 	}
 	// One buffer for the texts: values are the transaction's, not ours.
+	// A name said again is the same string.
 	var buf []byte
+	var from string
+	p.Entries = make([]history.Entry, 0, hi-lo)
 	c := lb.Cursor()
 	for k, v := c.Seek(offsetKey(lo)); k != nil && binary.BigEndian.Uint64(k) < hi; k, v = c.Next() {
 		l, err := decodeLine(v)
@@ -426,7 +429,10 @@ func (s *Store) readRoom(lb *bbolt.Bucket, p *history.Page, q history.Query) err
 		if buf == nil {
 			buf = make([]byte, 0, int(hi-lo)*(len(l.text)+16))
 		}
-		e := l.entry(binary.BigEndian.Uint64(k))
+		if string(l.from) != from {
+			from = string(l.from)
+		}
+		e := l.entry(binary.BigEndian.Uint64(k), from)
 		start := len(buf)
 		buf = append(buf, l.text...)
 		e.Text = buf[start:len(buf):len(buf)]
@@ -838,13 +844,14 @@ func decodeLine(b []byte) (storedLine, error) {
 
 func (l storedLine) time() time.Time { return time.Unix(0, l.nanos).UTC() }
 
-// entry returns l as an Entry at offset off; its Text is left nil.
-func (l storedLine) entry(off uint64) history.Entry {
+// entry returns l as an Entry at offset off, from from (l.from as a
+// string); its Text is left nil.
+func (l storedLine) entry(off uint64, from string) history.Entry {
 	return history.Entry{
 		Offset:  off,
 		Time:    l.time(),
 		Kind:    l.kind,
-		From:    string(l.from),
+		From:    from,
 		Action:  l.flags&flagAction != 0,
 		NoReply: l.flags&flagNoReply != 0,
 	}
