@@ -19,7 +19,8 @@ import (
 // use, and a Say from a name that another Say holds at that moment, on
 // another server of a cluster, fails with ErrNickInUse (one hub says its
 // own Says in turn). ErrNoSuchRoom if there is no such room. The Hooks
-// do not see it: they are for what clients do. For a member that also
+// do not see it: they are for what clients do. The line is kept in the
+// room's history (Config.History) as from's. For a member that also
 // hears the room, use a Bot.
 // An error matching ErrNotDelivered means that the members on this server
 // have the line and those on other servers may not (a Bus outage). text
@@ -48,10 +49,11 @@ func (h *Hub) Say(ctx context.Context, room, from string, text []byte) error {
 }
 
 // sayAs publishes a line from the program as from, holding the name in
-// the room on the Bus meanwhile (Say). One hub's Says take turns
-// (sayMu); the Observer is told after, with no lock held, so that it may
-// call Say itself. giveBack is the Bus's error, if any, in giving the
-// name back after the line.
+// the room on the Bus meanwhile (Say), and keeps it in the room's history
+// (Hub.send). One hub's Says take turns (sayMu); the Observer is told
+// after, with no lock held, so that it may call Say itself. giveBack is
+// the Store's error in keeping the line (which went out all the same),
+// and the Bus's in giving the name back after it, if any.
 func (h *Hub) sayAs(ctx context.Context, room, from string, text []byte) (giveBack, err error) {
 	h.sayMu.Lock()
 	defer h.sayMu.Unlock()
@@ -63,20 +65,22 @@ func (h *Hub) sayAs(ctx context.Context, room, from string, text []byte) (giveBa
 		return nil, fmt.Errorf("chat: say in %q: %w", room, err)
 	}
 	h.messages.Add(1)
-	if err = h.bus.Publish(room, Message{Kind: MessageChat, From: from, Text: text, Hub: h.id}); err != nil {
+	storeErr, err := h.send(ctx, room, Message{Kind: MessageChat, From: from, Text: text, Hub: h.id})
+	if err != nil {
 		err = fmt.Errorf("chat: say in %q: %w", room, err)
 	}
 	if lerr := h.bus.Leave(context.WithoutCancel(ctx), room, holder); lerr != nil {
 		giveBack = fmt.Errorf("chat: say in %q: give the name back: %w", room, lerr)
 	}
-	return giveBack, err
+	return errors.Join(storeErr, giveBack), err
 }
 
 // Notice sends a server notice into room, from no one: each member gets
 // text in its protocol's words for a notice ("NOTICE text" to im users,
 // the text alone to cs168 and lobby users). Like Say's, its text is bytes
 // (as every line is in the engine: Message.Text, Bot.Say, Post.Text),
-// and is not kept after Notice returns. It returns an error matching
+// and is not kept after Notice returns (the room's history keeps a copy,
+// as a notice: Config.History). It returns an error matching
 // ErrNoSuchRoom if there is no such room. If ctx is done already, Notice
 // sends nothing and returns its error (wrapped).
 func (h *Hub) Notice(ctx context.Context, room string, text []byte) error {
@@ -86,7 +90,11 @@ func (h *Hub) Notice(ctx context.Context, room string, text []byte) error {
 	if _, err := h.roomMembers(ctx, room); err != nil {
 		return err
 	}
-	if err := h.bus.Publish(room, Message{Kind: MessageNotice, Text: text, Hub: h.id}); err != nil {
+	storeErr, err := h.send(ctx, room, Message{Kind: MessageNotice, Text: text, Hub: h.id})
+	if storeErr != nil {
+		h.observe(Event{Kind: EventError, Room: room, Err: storeErr})
+	}
+	if err != nil {
 		return fmt.Errorf("chat: notice in %q: %w", room, err)
 	}
 	return nil
