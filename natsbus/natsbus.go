@@ -423,6 +423,7 @@ const (
 	flagAction
 	flagQuit
 	flagMark // seq is not the message's number but the number of the node's last line to the room
+	flagTime // the message has a Time
 )
 
 func (b *Bus) subject(room string) string { return b.opt.Prefix + ".room." + key(room) }
@@ -833,7 +834,9 @@ func (b *Bus) unsubscribe(room string, rs *roomSubs, s *sub) {
 	b.mu.Unlock()
 }
 
-// encode lays a message out as: flags, kind, count, conn, seq, then node,
+// encode lays a message out as: flags, kind, count, conn, seq, offset
+// (Message.Offset), time (Message.Time in unix nanoseconds, a signed
+// varint; flagTime says there is one, a zero Time has none), then node,
 // hub, from and to with their lengths, then the text. seq numbers the
 // node's lines, whispers and notices to the room from 1, so that a
 // receiver can tell when it missed some; joins, leaves and renames (which
@@ -852,11 +855,18 @@ func encode(node string, seq uint64, m chat.Message, flags byte) []byte {
 	if m.Quit {
 		flags |= flagQuit
 	}
-	out := make([]byte, 0, 4+4*binary.MaxVarintLen64+len(node)+len(m.Hub)+len(m.From)+len(m.To)+len(m.Text))
+	if !m.Time.IsZero() {
+		flags |= flagTime
+	}
+	out := make([]byte, 0, 4+6*binary.MaxVarintLen64+len(node)+len(m.Hub)+len(m.From)+len(m.To)+len(m.Text))
 	out = append(out, flags, byte(m.Kind))
 	out = binary.AppendUvarint(out, uint64(m.Count))
 	out = binary.AppendUvarint(out, m.Conn)
 	out = binary.AppendUvarint(out, seq)
+	out = binary.AppendUvarint(out, m.Offset)
+	if flags&flagTime != 0 {
+		out = binary.AppendVarint(out, m.Time.UnixNano())
+	}
 	for _, s := range [...]string{node, m.Hub, m.From, m.To} {
 		out = binary.AppendUvarint(out, uint64(len(s)))
 		out = append(out, s...)
@@ -888,6 +898,17 @@ func decode(p []byte) (node string, seq uint64, m chat.Message, flags byte, err 
 		return "", 0, m, 0, errBadMessage
 	}
 	p = p[n:]
+	if m.Offset, n = binary.Uvarint(p); n <= 0 {
+		return "", 0, m, 0, errBadMessage
+	}
+	p = p[n:]
+	if flags&flagTime != 0 {
+		t, n := binary.Varint(p)
+		if n <= 0 {
+			return "", 0, m, 0, errBadMessage
+		}
+		m.Time, p = time.Unix(0, t).UTC(), p[n:]
+	}
 	var strs [4]string
 	for i := range strs {
 		l, n := binary.Uvarint(p)
