@@ -230,7 +230,7 @@ func (h *History) Append(ctx context.Context, room string, e history.Entry) (his
 		}
 		next := line{offset: rl.offset + 1, epoch: rl.epoch}
 		if rl.seq == 0 {
-			next = line{offset: 1, epoch: newID()}
+			next = line{offset: 1, epoch: history.NewEpoch()}
 		}
 		msg := &nats.Msg{Subject: subj, Data: data, Header: nats.Header{}}
 		msg.Header.Set(hdrOffset, strconv.FormatUint(next.offset, 10))
