@@ -198,10 +198,6 @@ func (h *History) Append(ctx context.Context, room string, e history.Entry) (his
 	if h.closed.Load() {
 		return e, history.ErrClosed
 	}
-	if e.Time.IsZero() {
-		e.Time = time.Now()
-	}
-	e.Time = time.Unix(0, e.Time.UnixNano()).UTC() // as Read will give it
 	subj := h.subject(room)
 	h.mu.Lock()
 	rl := h.rooms[subj]
@@ -213,6 +209,10 @@ func (h *History) Append(ctx context.Context, room string, e history.Entry) (his
 	rl.mu.Lock()
 	defer rl.mu.Unlock()
 
+	if e.Time.IsZero() {
+		e.Time = time.Now() // under the room's lock: one History's times do not go back
+	}
+	e.Time = time.Unix(0, e.Time.UnixNano()).UTC() // as Read will give it
 	ctx, cancel := context.WithTimeout(ctx, h.opt.Timeout)
 	defer cancel()
 	data := encodeEntry(e)

@@ -374,6 +374,11 @@ func (b *Bus) open(ctx context.Context) error {
 // Node returns the Bus's node name, as other Buses see it in PREFIX_nodes.
 func (b *Bus) Node() string { return b.node }
 
+// Conn returns the Bus's connection to NATS, to share with a History
+// (NewHistory): it fails fast while NATS is away. The Bus owns it and
+// closes it in Close; do not close it yourself.
+func (b *Bus) Conn() *nats.Conn { return b.nc }
+
 // Close removes this node's memberships and presence, and closes the
 // connection. Shut the hub down first: its members leave then.
 func (b *Bus) Close() error {
