@@ -327,6 +327,8 @@ func lineOf(seq uint64, h nats.Header) (line, error) {
 // by its offset or time (a binary search of the stream's sequences, by
 // single reads), and reads on from there through a short-lived consumer.
 // With a time bound and Newest it reads every line between the bounds.
+// Every read is answered by the stream's leader, so a Read sees every
+// line appended before it began, through any server.
 func (h *History) Read(ctx context.Context, room string, q history.Query) (history.Page, error) {
 	if h.closed.Load() {
 		return history.Page{}, history.ErrClosed
@@ -498,7 +500,11 @@ func (h *History) scan(ctx context.Context, subj string, from, to uint64, n int,
 	}()
 	var out []history.Entry
 	for {
-		batch, err := c.FetchNoWait(min(max(n, keep, 1), 256))
+		size := history.MaxLimit // for the last keep lines, read on to the end
+		if keep == 0 {
+			size = max(n-len(out), 1)
+		}
+		batch, err := c.FetchNoWait(size)
 		if err != nil {
 			return nil, err
 		}

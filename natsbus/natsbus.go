@@ -73,6 +73,27 @@
 //     8,192 lines it sent. A gap at the end (no later line, nor join or
 //     leave, from that server) is not found.
 //
+// History: NewHistory makes a history.Store on a JetStream stream
+// (PREFIX_history, one subject per room; see History), which every server
+// of the cluster gives its hub (chat.Config.History), so that each numbers
+// a room's lines in one sequence and serves the same history, which
+// survives the loss of a NATS server when the stream has 3 replicas. A
+// line's Offset and Time travel with it (the hub that accepted it stamps
+// them), so the members on every server hear it with the same ones.
+//
+// What an outage does to history: while NATS is away, or its JetStream
+// has no leader for the stream, the History's Append fails at once (with
+// the Bus's connection; within HistoryOptions.Timeout otherwise) with an
+// error matching ErrUnavailable. The hub then delivers the line all the
+// same, to this server's members at once and to the others as above, with
+// no Offset (chat.Message.Offset 0), and reports the failure to its
+// Observer (an EventError). Such a line is never in the history: it is not
+// kept later, when NATS is back, and a client that recovers from a
+// Position (history.Page.Recovered) is not told of it, since it was never
+// numbered. Lines kept before the outage are kept through it (the stream
+// is on disk, on every replica), and numbering goes on from the last kept
+// line when NATS is back. Reads of history fail meanwhile (ErrUnavailable).
+//
 // Order: NATS keeps each server's messages to a room in the order they
 // were sent, which is the order its own members saw them in, so every hub
 // sees each member's lines, joins and leaves in order, and a server's own
