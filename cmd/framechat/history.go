@@ -15,9 +15,10 @@ import (
 // historyOptions are the flags of the rooms' history: whether it is kept,
 // its bounds, and the course protocols' replay on join.
 type historyOptions struct {
-	off    bool
-	limits history.Limits
-	replay int
+	off       bool
+	limits    history.Limits
+	replay    int
+	jetstream bool // on a cluster, keep it in the cluster's JetStream
 }
 
 // flags defines the history's flags on fs.
@@ -26,22 +27,27 @@ func (h *historyOptions) flags(fs *flag.FlagSet) {
 	fs.IntVar(&h.limits.PerRoom, "history-lines", 0, "lines of history kept per room, the oldest dropped first (0: 1,000; -1: no limit)")
 	fs.DurationVar(&h.limits.MaxAge, "history-age", 0, "drop lines of history older than this (0: 24h; -1ns: never)")
 	fs.Int64Var(&h.limits.MaxBytes, "history-bytes", 0, "bytes of history kept in all rooms together, the oldest line of any room dropped first (0: 64 MiB; -1: no limit)")
+	fs.BoolVar(&h.jetstream, "history-jetstream", true, "with -nats: keep the history in the cluster's JetStream (the stream framechat_history, its bounds the -history flags), shared by every server; false keeps none on a cluster")
 	fs.IntVar(&h.replay, "replay", 0, "send a cs168, im or lobby client joining a room the room's last lines, as ordinary lines (0: none, as the course protocols say)")
 }
 
 // configure sets cfg's history from the flags: a Store in this server's
 // memory, bounded by the limits, unless -no-history, or on a cluster
 // (nats), where one server's memory would hold only the lines said
-// through it. It returns what it chose, for the operator.
+// through it: there the Store is the cluster's (set in cfg.History
+// already, with -history-jetstream), or none. It returns what it chose,
+// for the operator.
 func (h *historyOptions) configure(cfg *chat.Config, nats bool) string {
 	cfg.Replay = h.replay
 	switch {
 	case h.off:
 		cfg.NoHistory = true
 		return "history off (-no-history)"
+	case nats && cfg.History != nil:
+		return "history kept in the cluster's JetStream"
 	case nats:
 		cfg.NoHistory = true
-		return "history off: a cluster has no shared store for it yet"
+		return "history off: a cluster keeps none without -history-jetstream"
 	}
 	cfg.History = history.NewMemory(h.limits)
 	return "history kept in memory"

@@ -31,10 +31,12 @@
 // of the last 24 hours, 64 MiB in all: -history-lines, -history-age,
 // -history-bytes; -no-history keeps none), for IRC's CHATHISTORY and the
 // web page's scrollback; it is lost when the server stops. On a cluster
-// (-nats) it keeps none for now. -replay N sends a cs168, im or lobby
-// client joining a room the room's last N lines, as ordinary lines; the
-// course protocols say nothing of lines said before a join, so it is off
-// by default.
+// (-nats) it is kept in the cluster's JetStream instead, with the same
+// bounds, so that every server serves the same history and it outlives
+// them (-history-jetstream=false keeps none). -replay N sends a cs168,
+// im or lobby client joining a room the room's last N lines, as ordinary
+// lines; the course protocols say nothing of lines said before a join, so
+// it is off by default.
 //
 // -tls-self-signed makes a certificate in memory for 127.0.0.1, ::1 and
 // localhost, for trying TLS without openssl; the server prints its SHA-256
@@ -273,6 +275,16 @@ func run(ctx context.Context, o options, stdout io.Writer) error {
 		defer bus.Close() // on an early return; once the hub has shut down, it is closed below
 		o.cfg.Bus = bus
 		fmt.Fprintf(out, "clustered through NATS at %s as node %s\n", o.nats, bus.Node())
+		if o.history.jetstream && !o.history.off {
+			connectCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+			hs, err := natsbus.NewHistory(connectCtx, bus.Conn(), natsbus.HistoryOptions{Limits: o.history.limits})
+			cancel()
+			if err != nil {
+				return err
+			}
+			defer hs.Close()
+			o.cfg.History = hs
+		}
 	}
 	metrics.busConfigured = bus != nil
 	fmt.Fprintln(out, o.history.configure(&o.cfg, bus != nil))
