@@ -276,8 +276,8 @@ func (h *History) Delete(ctx context.Context, room string) error {
 	return nil
 }
 
-// last reads the room's last line in the stream; ok is false when it has
-// none.
+// last reads the room's last line in the stream (just its place); ok is
+// false when it has none.
 func (h *History) last(ctx context.Context, subj string) (l line, ok bool, err error) {
 	m, err := h.stream.GetLastMsgForSubject(ctx, subj)
 	if errors.Is(err, jetstream.ErrMsgNotFound) {
@@ -290,6 +290,15 @@ func (h *History) last(ctx context.Context, subj string) (l line, ok bool, err e
 	return l, err == nil, err
 }
 
+// lastEntry is last, with the line itself.
+func (h *History) lastEntry(ctx context.Context, subj string) (l line, e history.Entry, ok bool, err error) {
+	m, err := h.stream.GetLastMsgForSubject(ctx, subj)
+	if errors.Is(err, jetstream.ErrMsgNotFound) {
+		return line{}, e, false, nil
+	}
+	return lineEntry(m, err)
+}
+
 // probe reads the room's first line at or after stream sequence seq; ok is
 // false when there is none.
 func (h *History) probe(ctx context.Context, subj string, seq uint64) (l line, e history.Entry, ok bool, err error) {
@@ -297,6 +306,11 @@ func (h *History) probe(ctx context.Context, subj string, seq uint64) (l line, e
 	if errors.Is(err, jetstream.ErrMsgNotFound) {
 		return line{}, e, false, nil
 	}
+	return lineEntry(m, err)
+}
+
+// lineEntry decodes a line read from the stream.
+func lineEntry(m *jetstream.RawStreamMsg, err error) (l line, e history.Entry, ok bool, _ error) {
 	if err != nil {
 		return line{}, e, false, err
 	}
@@ -304,7 +318,7 @@ func (h *History) probe(ctx context.Context, subj string, seq uint64) (l line, e
 		return line{}, e, false, err
 	}
 	if e, err = decodeEntry(m.Data); err != nil {
-		return line{}, e, false, err
+		return line{}, e, false, fmt.Errorf("stream sequence %d: %w", m.Sequence, err)
 	}
 	e.Offset = l.offset
 	return l, e, true, nil
@@ -323,9 +337,11 @@ func lineOf(seq uint64, h nats.Header) (line, error) {
 }
 
 // Read returns the room's lines that match q (see history.Store). It
-// finds the room's first and last lines, seeks the first line it returns
-// by its offset or time (a binary search of the stream's sequences, by
-// single reads), and reads on from there through a short-lived consumer.
+// reads the room's first and last lines, finds the first line it returns
+// by its offset (an interpolation search of the stream's sequences, by
+// single reads: a read or two when the stream holds few other rooms'
+// lines between) or by its time (a binary search), and reads on from
+// there, line by line for a few, through a short-lived consumer for more.
 // With a time bound and Newest it reads every line between the bounds.
 // Every read is answered by the stream's leader, so a Read sees every
 // line appended before it began, through any server.
@@ -348,6 +364,10 @@ func (h *History) Read(ctx context.Context, room string, q history.Query) (histo
 	return history.Page{}, fmt.Errorf("natsbus: history: read %q: its numbering kept starting again while it was read", room)
 }
 
+// smallRead is the most lines Read reads one by one rather than through
+// a consumer (which costs a few round trips to make and delete).
+const smallRead = 16
+
 // read is Read; again says that the room's numbering started again while
 // it read (a purge), and that it should read again.
 func (h *History) read(ctx context.Context, subj string, q history.Query) (p history.Page, again bool, err error) {
@@ -355,11 +375,11 @@ func (h *History) read(ctx context.Context, subj string, q history.Query) (p his
 	if limit <= 0 || limit > history.MaxLimit {
 		limit = history.MaxLimit
 	}
-	last, ok, err := h.last(ctx, subj)
+	last, lastE, ok, err := h.lastEntry(ctx, subj)
 	if err != nil || !ok {
 		return p, false, err
 	}
-	first, _, ok, err := h.probe(ctx, subj, 0)
+	first, firstE, ok, err := h.probe(ctx, subj, 0)
 	if err != nil {
 		return p, false, err
 	}
@@ -368,9 +388,7 @@ func (h *History) read(ctx context.Context, subj string, q history.Query) (p his
 	}
 	p = history.Page{Epoch: last.epoch, First: first.offset, Last: last.offset}
 
-	// The offsets that can match, and the stream sequences that can hold
-	// them: each line of the room is at least one sequence after the one
-	// before it.
+	// The offsets that can match.
 	lo, hi := first.offset, last.offset
 	if q.After.Offset > 0 {
 		lo = max(lo, q.After.Offset+1)
@@ -386,17 +404,9 @@ func (h *History) read(ctx context.Context, subj string, q history.Query) (p his
 	}
 	afterTime := q.After.Offset == 0 && !q.After.Time.IsZero()
 	beforeTime := q.Before.Offset == 0 && !q.Before.Time.IsZero()
-	seqOf := func(off uint64) (from, to uint64) { // the sequences that can hold offset off
-		return first.seq + (off - first.offset), last.seq - (last.offset - off)
-	}
-	match := func(e history.Entry) bool {
-		return e.Offset >= lo && e.Offset <= hi &&
-			(!afterTime || e.Time.After(q.After.Time)) && (!beforeTime || e.Time.Before(q.Before.Time))
-	}
-
 	if !afterTime && !beforeTime {
-		// The offsets are consecutive: the page is the lines lo to hi,
-		// cut to limit from the side asked.
+		// The offsets follow each other: the page is the lines lo to
+		// hi, cut to limit from the side asked.
 		if hi-lo+1 > uint64(limit) {
 			if q.Newest {
 				lo = hi - uint64(limit) + 1
@@ -404,23 +414,25 @@ func (h *History) read(ctx context.Context, subj string, q history.Query) (p his
 				hi = lo + uint64(limit) - 1
 			}
 		}
-		from, to := seqOf(lo)
-		start, ok, err := h.seek(ctx, subj, from, to, func(l line, _ history.Entry) bool { return l.offset >= lo })
-		if err != nil || !ok {
+		start, startE, err := h.seekOffset(ctx, subj, first, firstE, last, lastE, lo)
+		if err != nil {
 			return p, false, err
 		}
-		_, to = seqOf(hi)
-		p.Entries, err = h.scan(ctx, subj, start, to, int(hi-lo+1), match, 0)
+		inRange := func(e history.Entry) bool { return e.Offset >= lo && e.Offset <= hi }
+		p.Entries, err = h.readOn(ctx, subj, start, startE, last.seq, int(hi-lo+1), inRange)
 		return p, false, err
 	}
 
 	// A time bound: seek the first line that can be after it, and the
 	// first that cannot be before the other, allowing for ClockSkew.
-	from, _ := seqOf(lo)
-	_, to := seqOf(hi)
+	start, _, err := h.seekOffset(ctx, subj, first, firstE, last, lastE, lo)
+	if err != nil {
+		return p, false, err
+	}
+	from, to := start.seq, last.seq
 	if afterTime {
 		t := q.After.Time.Add(-h.opt.ClockSkew)
-		start, ok, err := h.seek(ctx, subj, from, to, func(l line, e history.Entry) bool { return l.offset >= lo && e.Time.After(t) })
+		start, ok, err := h.seek(ctx, subj, from, to, func(e history.Entry) bool { return e.Time.After(t) })
 		if err != nil || !ok {
 			return p, false, err
 		}
@@ -428,7 +440,7 @@ func (h *History) read(ctx context.Context, subj string, q history.Query) (p his
 	}
 	if beforeTime {
 		t := q.Before.Time.Add(h.opt.ClockSkew)
-		end, ok, err := h.seek(ctx, subj, from, to, func(_ line, e history.Entry) bool { return !e.Time.Before(t) })
+		end, ok, err := h.seek(ctx, subj, from, to, func(e history.Entry) bool { return !e.Time.Before(t) })
 		if err != nil {
 			return p, false, err
 		}
@@ -439,6 +451,10 @@ func (h *History) read(ctx context.Context, subj string, q history.Query) (p his
 	if from > to {
 		return p, false, nil
 	}
+	match := func(e history.Entry) bool {
+		return e.Offset >= lo && e.Offset <= hi &&
+			(!afterTime || e.Time.After(q.After.Time)) && (!beforeTime || e.Time.Before(q.Before.Time))
+	}
 	keep := 0
 	if q.Newest {
 		keep = limit
@@ -447,34 +463,91 @@ func (h *History) read(ctx context.Context, subj string, q history.Query) (p his
 	return p, false, err
 }
 
+// seekOffset returns the first line of subj whose offset is off or more,
+// given lo and hi, lines of it with lo.offset <= off <= hi.offset (the
+// room's first and last). It guesses where the line is from the offsets
+// and sequences of the nearest lines it knows on either side, and then
+// halves the sequences left, by turns, so that it reads a line or two
+// when the room's lines are spread evenly among the stream's, and never
+// more than about twice the logarithm of the sequences between.
+func (h *History) seekOffset(ctx context.Context, subj string, lo line, loE history.Entry, hi line, hiE history.Entry, off uint64) (line, history.Entry, error) {
+	if lo.offset >= off {
+		return lo, loE, nil
+	}
+	a, b := lo.seq+1, hi.seq-1 // where a line before hi may be that is the one
+	for i := 0; a <= b && hi.offset > off; i++ {
+		guess := a + (b-a)/2
+		if i%2 == 0 {
+			f := float64(off-lo.offset) / float64(hi.offset-lo.offset)
+			guess = min(max(lo.seq+uint64(f*float64(hi.seq-lo.seq)), a), b)
+		}
+		l, e, ok, err := h.probe(ctx, subj, guess)
+		switch {
+		case err != nil:
+			return line{}, e, err
+		case !ok || l.seq >= hi.seq: // none of the room's lines in [guess, hi.seq)
+			b = guess - 1
+		case l.offset < off:
+			lo, a = l, l.seq+1
+		default:
+			hi, hiE, b = l, e, guess-1
+		}
+	}
+	return hi, hiE, nil
+}
+
 // seek returns the sequence of the first line of subj in [from, to] for
 // which ok holds, ok being false for the lines before it and true from it
-// on; found is false if there is none.
-func (h *History) seek(ctx context.Context, subj string, from, to uint64, ok func(line, history.Entry) bool) (seq uint64, found bool, err error) {
+// on (a binary search); found is false if there is none.
+func (h *History) seek(ctx context.Context, subj string, from, to uint64, ok func(history.Entry) bool) (seq uint64, found bool, err error) {
 	for from <= to {
 		mid := from + (to-from)/2
 		l, e, there, err := h.probe(ctx, subj, mid)
-		if err != nil {
+		switch {
+		case err != nil:
 			return 0, false, err
-		}
-		if !there || l.seq > to {
+		case !there || l.seq > to: // none in [mid, to]
 			if mid == 0 {
-				break
-			}
-			to = mid - 1 // no line in [mid, to]
-			continue
-		}
-		if ok(l, e) {
-			seq, found = l.seq, true
-			if mid == 0 {
-				break
+				return seq, found, nil
 			}
 			to = mid - 1
-		} else {
+		case ok(e):
+			seq, found = l.seq, true
+			if mid == 0 {
+				return seq, found, nil
+			}
+			to = mid - 1
+		default:
 			from = l.seq + 1
 		}
 	}
 	return seq, found, nil
+}
+
+// readOn returns the n lines of subj from start (read already, startE)
+// for which match holds, up to sequence to, stopping at the first that
+// does not: one by one for a few, else through a consumer.
+func (h *History) readOn(ctx context.Context, subj string, start line, startE history.Entry, to uint64, n int, match func(history.Entry) bool) ([]history.Entry, error) {
+	if n > smallRead {
+		return h.scan(ctx, subj, start.seq, to, n, match, 0)
+	}
+	var out []history.Entry
+	for l, e := start, startE; match(e); {
+		out = append(out, e)
+		if len(out) == n {
+			break
+		}
+		var ok bool
+		var err error
+		l, e, ok, err = h.probe(ctx, subj, l.seq+1)
+		if err != nil {
+			return nil, err
+		}
+		if !ok || l.seq > to {
+			break
+		}
+	}
+	return out, nil
 }
 
 // scan reads the lines of subj from stream sequence from up to to through

@@ -328,6 +328,7 @@ func TestHistoryTwoStores(t *testing.T) {
 	}
 	for _, q := range []history.Query{
 		{After: history.Bound{Offset: 77}, Limit: 5},
+		{After: history.Bound{Offset: 100}, Limit: 40},
 		{Before: history.Bound{Offset: 150}, Limit: 10, Newest: true},
 		{After: history.Bound{Time: p.Entries[99].Time}, Limit: 3},
 		{Before: history.Bound{Time: p.Entries[120].Time}, Limit: 4, Newest: true},
