@@ -36,9 +36,12 @@ type HistoryOptions struct {
 	Timeout time.Duration
 
 	// ClockSkew is how far apart the clocks of the servers that append
-	// to one room may be. A Read bounded by a time looks that much
-	// further for the lines on either side of it, since their Times come
-	// from different clocks. Zero means 1 s.
+	// to one room may be: how far back the Time of a room's line may be
+	// from the Time of a line numbered before it. A Read bounded by a
+	// time finds where to start by the lines' Times, and looks that much
+	// further on either side. Lines whose Times go back by more (given
+	// to Append out of order) may be missed by such a Read. Zero means
+	// 1 s.
 	ClockSkew time.Duration
 }
 
@@ -74,10 +77,11 @@ type HistoryOptions struct {
 // stream's bytes (MaxBytes). A client that recovers then is told that it
 // did not (history.Page.Recovered).
 //
-// While NATS (or the stream's leader) is away, Append, Read and Delete
-// fail within Timeout with an error matching ErrUnavailable: what is said
-// meanwhile is not kept. An Append that fails for want of an answer may
-// still have been kept by NATS.
+// While NATS is away, or the stream has no leader, Append, Read and
+// Delete fail within Timeout (at once on a Bus's connection while NATS is
+// away), with an error matching ErrUnavailable when NATS could not be
+// asked: what is said meanwhile is not kept. An Append that fails for want
+// of an answer may still have been kept by NATS.
 type History struct {
 	opt    HistoryOptions
 	js     jetstream.JetStream
