@@ -12,6 +12,9 @@
 //	PREFIX_members  one key per membership; the value names the member and its node
 //	PREFIX_nodes    one key per live Bus, refreshed every Heartbeat, expiring after PresenceTTL
 //
+// and, when the servers keep the rooms' history there (NewHistory), the
+// stream PREFIX_history (see History below).
+//
 // Rooms are deleted (DeleteRoom) only when empty, atomically with joins:
 // the deleting Bus marks the room's key as closing (compare-and-set), then
 // checks that the room has no members, then deletes the key if it is
