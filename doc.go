@@ -42,7 +42,8 @@
 // default, bounded ([history.Limits]: 1,000 lines a room, 24 hours, 64 MiB
 // in all), or the Store in Config.History (such as the file store of
 // module github.com/framechat/chat/history/bolt, which outlives a
-// restart); Config.NoHistory keeps none.
+// restart, or natsbus.History, which keeps a cluster's in its NATS);
+// Config.NoHistory keeps none.
 // Each line a member hears carries its offset in the room's history and
 // the time the hub accepted it ([Message].Offset, Time). [Hub.History]
 // reads a room's history, and a client that lost the room for a while

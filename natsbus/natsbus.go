@@ -12,6 +12,9 @@
 //	PREFIX_members  one key per membership; the value names the member and its node
 //	PREFIX_nodes    one key per live Bus, refreshed every Heartbeat, expiring after PresenceTTL
 //
+// and, when the servers keep the rooms' history there (NewHistory), the
+// stream PREFIX_history (see History below).
+//
 // Rooms are deleted (DeleteRoom) only when empty, atomically with joins:
 // the deleting Bus marks the room's key as closing (compare-and-set), then
 // checks that the room has no members, then deletes the key if it is
@@ -72,6 +75,27 @@
 //     registered (chat.UndeliveredNotifier), if they are among the last
 //     8,192 lines it sent. A gap at the end (no later line, nor join or
 //     leave, from that server) is not found.
+//
+// History: NewHistory makes a history.Store on a JetStream stream
+// (PREFIX_history, one subject per room; see History), which every server
+// of the cluster gives its hub (chat.Config.History), so that each numbers
+// a room's lines in one sequence and serves the same history, which
+// survives the loss of a NATS server when the stream has 3 replicas. A
+// line's Offset and Time travel with it (the hub that accepted it stamps
+// them), so the members on every server hear it with the same ones.
+//
+// What an outage does to history: while NATS is away, or its JetStream
+// has no leader for the stream, the History's Append fails at once (with
+// the Bus's connection; within HistoryOptions.Timeout otherwise) with an
+// error matching ErrUnavailable. The hub then delivers the line all the
+// same, to this server's members at once and to the others as above, with
+// no Offset (chat.Message.Offset 0), and reports the failure to its
+// Observer (an EventError). Such a line is never in the history: it is not
+// kept later, when NATS is back, and a client that recovers from a
+// Position (history.Page.Recovered) is not told of it, since it was never
+// numbered. Lines kept before the outage are kept through it (the stream
+// is on disk, on every replica), and numbering goes on from the last kept
+// line when NATS is back. Reads of history fail meanwhile (ErrUnavailable).
 //
 // Order: NATS keeps each server's messages to a room in the order they
 // were sent, which is the order its own members saw them in, so every hub
@@ -374,6 +398,11 @@ func (b *Bus) open(ctx context.Context) error {
 // Node returns the Bus's node name, as other Buses see it in PREFIX_nodes.
 func (b *Bus) Node() string { return b.node }
 
+// Conn returns the Bus's connection to NATS, to share with a History
+// (NewHistory): it fails fast while NATS is away. The Bus owns it and
+// closes it in Close; do not close it yourself.
+func (b *Bus) Conn() *nats.Conn { return b.nc }
+
 // Close removes this node's memberships and presence, and closes the
 // connection. Shut the hub down first: its members leave then.
 func (b *Bus) Close() error {
@@ -423,6 +452,7 @@ const (
 	flagAction
 	flagQuit
 	flagMark // seq is not the message's number but the number of the node's last line to the room
+	flagTime // the message has a Time
 )
 
 func (b *Bus) subject(room string) string { return b.opt.Prefix + ".room." + key(room) }
@@ -833,7 +863,9 @@ func (b *Bus) unsubscribe(room string, rs *roomSubs, s *sub) {
 	b.mu.Unlock()
 }
 
-// encode lays a message out as: flags, kind, count, conn, seq, then node,
+// encode lays a message out as: flags, kind, count, conn, seq, offset
+// (Message.Offset), time (Message.Time in unix nanoseconds, a signed
+// varint; flagTime says there is one, a zero Time has none), then node,
 // hub, from and to with their lengths, then the text. seq numbers the
 // node's lines, whispers and notices to the room from 1, so that a
 // receiver can tell when it missed some; joins, leaves and renames (which
@@ -852,11 +884,18 @@ func encode(node string, seq uint64, m chat.Message, flags byte) []byte {
 	if m.Quit {
 		flags |= flagQuit
 	}
-	out := make([]byte, 0, 4+4*binary.MaxVarintLen64+len(node)+len(m.Hub)+len(m.From)+len(m.To)+len(m.Text))
+	if !m.Time.IsZero() {
+		flags |= flagTime
+	}
+	out := make([]byte, 0, 4+6*binary.MaxVarintLen64+len(node)+len(m.Hub)+len(m.From)+len(m.To)+len(m.Text))
 	out = append(out, flags, byte(m.Kind))
 	out = binary.AppendUvarint(out, uint64(m.Count))
 	out = binary.AppendUvarint(out, m.Conn)
 	out = binary.AppendUvarint(out, seq)
+	out = binary.AppendUvarint(out, m.Offset)
+	if flags&flagTime != 0 {
+		out = binary.AppendVarint(out, m.Time.UnixNano())
+	}
 	for _, s := range [...]string{node, m.Hub, m.From, m.To} {
 		out = binary.AppendUvarint(out, uint64(len(s)))
 		out = append(out, s...)
@@ -888,6 +927,17 @@ func decode(p []byte) (node string, seq uint64, m chat.Message, flags byte, err 
 		return "", 0, m, 0, errBadMessage
 	}
 	p = p[n:]
+	if m.Offset, n = binary.Uvarint(p); n <= 0 {
+		return "", 0, m, 0, errBadMessage
+	}
+	p = p[n:]
+	if flags&flagTime != 0 {
+		t, n := binary.Varint(p)
+		if n <= 0 {
+			return "", 0, m, 0, errBadMessage
+		}
+		m.Time, p = time.Unix(0, t).UTC(), p[n:]
+	}
 	var strs [4]string
 	for i := range strs {
 		l, n := binary.Uvarint(p)

@@ -17,11 +17,12 @@ import (
 // historyOptions are the flags of the rooms' history: whether it is kept,
 // its bounds, and the course protocols' replay on join.
 type historyOptions struct {
-	off    bool
-	limits history.Limits
-	replay int
-	file   string      // -history-file: the bbolt file, "" for memory
-	store  *bolt.Store // the file's Store, once configure opened it
+	off       bool
+	limits    history.Limits
+	replay    int
+	file      string      // -history-file: the bbolt file, "" for memory
+	store     *bolt.Store // the file's Store, once configure opened it
+	jetstream bool        // on a cluster, keep it in the cluster's JetStream
 }
 
 // flags defines the history's flags on fs.
@@ -31,14 +32,17 @@ func (h *historyOptions) flags(fs *flag.FlagSet) {
 	fs.DurationVar(&h.limits.MaxAge, "history-age", 0, "drop lines of history older than this (0: 24h; -1ns: never)")
 	fs.Int64Var(&h.limits.MaxBytes, "history-bytes", 0, "bytes of history kept in all rooms together, the oldest line of any room dropped first (0: 64 MiB; -1: no limit)")
 	fs.StringVar(&h.file, "history-file", "", "keep the history in this file (bbolt), across restarts, rather than in memory; a crash loses at most its last 10ms of lines")
+	fs.BoolVar(&h.jetstream, "history-jetstream", true, "with -nats: keep the history in the cluster's JetStream (the stream framechat_history, its bounds the -history flags), shared by every server; false keeps none on a cluster")
 	fs.IntVar(&h.replay, "replay", 0, "send a cs168, im or lobby client joining a room the room's last lines, as ordinary lines (0: none, as the course protocols say)")
 }
 
 // configure sets cfg's history from the flags: a Store in this server's
 // memory, or in the file of -history-file, bounded by the limits, unless
 // -no-history, or on a cluster (nats), where one server's store would
-// hold only the lines said through it. It returns what it chose, for the
-// operator, or why the flags cannot be followed; close closes the file.
+// hold only the lines said through it: there the Store is the cluster's
+// (set in cfg.History already, with -history-jetstream), or none. It
+// returns what it chose, for the operator, or why the flags cannot be
+// followed; close closes the file.
 func (h *historyOptions) configure(cfg *chat.Config, nats bool) (string, error) {
 	cfg.Replay = h.replay
 	switch {
@@ -47,9 +51,11 @@ func (h *historyOptions) configure(cfg *chat.Config, nats bool) (string, error) 
 	case h.off:
 		cfg.NoHistory = true
 		return "history off (-no-history)", nil
+	case nats && cfg.History != nil:
+		return "history kept in the cluster's JetStream", nil
 	case nats:
 		cfg.NoHistory = true
-		return "history off: a cluster has no shared store for it yet", nil
+		return "history off: a cluster keeps none without -history-jetstream", nil
 	case h.file != "":
 		s, err := bolt.Open(h.file, h.limits, bolt.Options{})
 		if err != nil {

@@ -33,10 +33,12 @@
 // web page's scrollback; it is lost when the server stops, unless
 // -history-file PATH keeps it in that file (bbolt: a restart keeps it, a
 // crash loses at most the lines of the last 10ms and never corrupts the
-// file; one server at a time). On a cluster (-nats) it keeps none for now. -replay N sends a cs168, im or lobby
-// client joining a room the room's last N lines, as ordinary lines; the
-// course protocols say nothing of lines said before a join, so it is off
-// by default.
+// file; one server at a time). On a cluster (-nats) it is kept in the
+// cluster's JetStream instead, with the same bounds, so that every server
+// serves the same history and it outlives them (-history-jetstream=false
+// keeps none). -replay N sends a cs168, im or lobby client joining a room
+// the room's last N lines, as ordinary lines; the course protocols say
+// nothing of lines said before a join, so it is off by default.
 //
 // -tls-self-signed makes a certificate in memory for 127.0.0.1, ::1 and
 // localhost, for trying TLS without openssl; the server prints its SHA-256
@@ -275,6 +277,16 @@ func run(ctx context.Context, o options, stdout io.Writer) error {
 		defer bus.Close() // on an early return; once the hub has shut down, it is closed below
 		o.cfg.Bus = bus
 		fmt.Fprintf(out, "clustered through NATS at %s as node %s\n", o.nats, bus.Node())
+		if o.history.jetstream && !o.history.off {
+			connectCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+			hs, err := natsbus.NewHistory(connectCtx, bus.Conn(), natsbus.HistoryOptions{Limits: o.history.limits})
+			cancel()
+			if err != nil {
+				return err
+			}
+			defer hs.Close()
+			o.cfg.History = hs
+		}
 	}
 	metrics.busConfigured = bus != nil
 	msg, err := o.history.configure(&o.cfg, bus != nil)

@@ -284,7 +284,9 @@ func TestAdmin(t *testing.T) {
 		if mfs, err = p.TextToMetricFamilies(strings.NewReader(body)); err != nil {
 			t.Fatalf("/metrics is not Prometheus text: %v", err)
 		}
-		return value(mfs, "framechat_messages_total") == 1
+		// The line is counted before it is published (after it is kept in
+		// the cluster's history, a round trip), its event after.
+		return value(mfs, "framechat_messages_total") == 1 && value(mfs, "framechat_events_total", "kind", "message") == 1
 	})
 	for _, c := range []struct {
 		name  string
