@@ -417,6 +417,7 @@ func (w *session) nick(req *request) {
 	case w.c.Rule().Check(req.Name) != nil:
 		w.fail(req, CodeInvalidName, w.badName(req.Name), chat.ErrInvalidName)
 	default:
+		old := w.c.Name()
 		if err := w.c.Rename(req.Name); err != nil {
 			text := "Names cannot be changed right now; try again later."
 			if errors.Is(err, chat.ErrNickInUse) {
@@ -426,7 +427,7 @@ func (w *session) nick(req *request) {
 			return
 		}
 		if len(w.c.Rooms().Joined()) == 0 { // no room told it: say so here
-			w.send(&event{Ev: "renamed", ID: req.ID, Name: req.Name, To: w.c.Name()})
+			w.send(&event{Ev: "renamed", ID: req.ID, Name: old, To: w.c.Name()})
 		}
 	}
 }
