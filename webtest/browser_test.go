@@ -259,6 +259,49 @@ func TestBrowsersTerminalAndIRCChat(t *testing.T) {
 	tinaExpects("[alice] " + long[:192])
 	tinaExpects("[alice] " + long[192:])
 
+	// Several rooms at once: alice in annex too, with lab shown; what is
+	// said in annex counts as unread until she looks.
+	say(tabA, "/join annex")
+	waitFor(t, tabA, "alice in #annex", `document.querySelector("#room-title").textContent === "#annex"`)
+	if err := chromedp.Run(tabA, chromedp.Click(`[data-room="lab"]`)); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, tabA, "alice back in #lab", `document.querySelector("#room-title").textContent === "#lab"`)
+	ivan.send("JOIN #annex")
+	ivan.send("PRIVMSG #annex :over here")
+	ivan.send("PRIVMSG #annex :anyone?")
+	waitFor(t, tabA, "two unread in annex", `document.querySelector('[data-room="annex"] .unread').textContent === "2"`)
+
+	// Screenshots: into a temporary directory, or, with -update-screenshots,
+	// over the README's pictures, so that they can be kept true.
+	shotDir := t.TempDir()
+	if *updateScreenshots {
+		shotDir = filepath.Join("..", "docs")
+	}
+	for _, shot := range []struct {
+		tab  context.Context
+		file string
+	}{{tabA, "web-client.png"}, {tabB, "web-client-phone.png"}} {
+		var png []byte
+		// A tab behind another gets no new frames to capture: bring it
+		// to the front first.
+		if err := chromedp.Run(shot.tab, page.BringToFront(), chromedp.CaptureScreenshot(&png)); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(shotDir, shot.file), png, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	if err := chromedp.Run(tabA, chromedp.Click(`[data-room="annex"]`)); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, tabA, "annex read", `document.querySelector('[data-room="annex"] .unread').textContent === "" && `+roomTexts("annex")+`.join() === "over here,anyone?"`)
+	if err := chromedp.Run(tabA, chromedp.Click(`[data-room="lab"]`)); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, tabA, "alice back in #lab", `document.querySelector("#room-title").textContent === "#lab"`)
+
 	// 100 lines on the phone: the message box stays in view, the rooms
 	// keep their place, nothing is wider than the screen.
 	for i := 1; i <= 100; i++ {
@@ -283,27 +326,6 @@ func TestBrowsersTerminalAndIRCChat(t *testing.T) {
 		t.Errorf("at 360 px with 100 lines: %+v", phone)
 	}
 	waitFor(t, tabB, "the newest line in view", `(() => { const l = document.querySelector('.log[aria-label="Messages in lab"]'); return l.scrollTop + l.clientHeight >= l.scrollHeight - 5 })()`)
-
-	// Screenshots: into a temporary directory, or, with -update-screenshots,
-	// over the README's pictures, so that they can be kept true.
-	shotDir := t.TempDir()
-	if *updateScreenshots {
-		shotDir = filepath.Join("..", "docs")
-	}
-	for _, shot := range []struct {
-		tab  context.Context
-		file string
-	}{{tabA, "web-client.png"}, {tabB, "web-client-phone.png"}} {
-		var png []byte
-		// A tab behind another gets no new frames to capture: bring it
-		// to the front first.
-		if err := chromedp.Run(shot.tab, page.BringToFront(), chromedp.CaptureScreenshot(&png)); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(shotDir, shot.file), png, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
 
 	// Accessibility: axe-core finds nothing serious or critical, wide and
 	// narrow, on the login form and the chat.

@@ -128,7 +128,7 @@ function clock(iso) {
   if (isNaN(d)) return null;
   return el("time", {
     datetime: iso, title: d.toLocaleString(),
-    text: d.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" }),
+    text: d.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", hourCycle: "h23" }),
   });
 }
 
