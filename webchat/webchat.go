@@ -76,7 +76,18 @@ type Options struct {
 	// bytes; a longer one is refused with "too_long". Zero or less means
 	// DefaultMaxText.
 	MaxText int
+
+	// PingAfter is how long a connection may send nothing before the
+	// server sends it a "ping" event; one that then sends nothing for as
+	// long again is closed as idle (the members of its rooms are told it
+	// was lost). A phone that lost its network leaves no connection
+	// behind for longer than twice PingAfter, so that its name is free
+	// when it comes back. Zero means DefaultPingAfter; negative, never.
+	PingAfter time.Duration
 }
+
+// DefaultPingAfter is Options.PingAfter unless set.
+const DefaultPingAfter = 30 * time.Second
 
 // Default is the protocol with the zero Options.
 var Default = New(Options{})
@@ -85,6 +96,9 @@ var Default = New(Options{})
 func New(o Options) chat.Protocol {
 	if o.MaxText <= 0 {
 		o.MaxText = DefaultMaxText
+	}
+	if o.PingAfter == 0 {
+		o.PingAfter = DefaultPingAfter
 	}
 	return &protocol{o: o}
 }
@@ -95,8 +109,11 @@ type protocol struct{ o Options }
 func (*protocol) Name() string { return "webchat" }
 
 // Settings say that the protocol serves its own history (a client asks
-// for it), so the hub replays nothing to its joiners.
-func (*protocol) Settings() chat.Settings { return chat.Settings{History: true} }
+// for it), so the hub replays nothing to its joiners, and when to ping a
+// quiet connection (Options.PingAfter).
+func (p *protocol) Settings() chat.Settings {
+	return chat.Settings{History: true, PingAfter: max(p.o.PingAfter, 0)}
+}
 
 // NewReader reads one JSON message per line, at most MaxLine bytes.
 func (*protocol) NewReader(r io.Reader) chat.Reader { return chat.Lines(r, MaxLine) }
@@ -252,9 +269,23 @@ func (p *protocol) NewSession(c chat.Conn) chat.Session {
 // A named session may join rooms, up to the hub's bound, and does
 // everything else in them.
 type session struct {
-	c     chat.Conn
-	p     *protocol
-	named bool
+	c      chat.Conn
+	p      *protocol
+	named  bool
+	pinged bool                        // a ping was sent, and nothing has come since
+	own    map[string]history.Position // by room: the last line of its own echoed
+}
+
+// Ping sends a "ping" event to a connection that has been quiet for
+// PingAfter, and reports false (the hub closes it as idle) if it has not
+// answered the last one.
+func (w *session) Ping() bool {
+	if w.pinged {
+		return false
+	}
+	w.pinged = true
+	w.send(&event{Ev: "ping"})
+	return true
 }
 
 func (w *session) limits() *limits {
@@ -286,6 +317,7 @@ func (w *session) fail(req *request, code, text string, err error) {
 // Handle acts on one client message. A message that is not a request the
 // protocol knows is answered with an error event; the connection is kept.
 func (w *session) Handle(msg []byte) bool {
+	w.pinged = false
 	if string(msg) == chat.LineTooLong {
 		w.fail(nil, CodeTooLong, fmt.Sprintf("A message is at most %d bytes.", MaxLine), nil)
 		return true
@@ -330,6 +362,7 @@ func (w *session) Handle(msg []byte) bool {
 		w.recover(&req)
 	case "ping":
 		w.send(&event{Ev: "pong", ID: req.ID})
+	case "pong": // the answer to a ping: that it came is enough
 	case "quit":
 		w.send(&event{Ev: "bye", ID: req.ID})
 		w.c.End(chat.ReasonQuit, req.Text)
@@ -527,6 +560,7 @@ func (w *session) part(req *request) {
 		w.failErr(req, err, "You cannot leave "+req.Room+" right now.")
 		return
 	}
+	delete(w.own, req.Room)
 	w.send(&event{Ev: "left", ID: req.ID, Room: req.Room, Name: w.c.Name(), Reason: "part", Text: req.Text})
 }
 
@@ -569,8 +603,9 @@ func (w *session) say(req *request) {
 // echo tells the sender its own line as the room has it: the hub sends a
 // line to the other members only, and the sender needs its offset and
 // time (and the text as a hook may have rewritten it). It is the newest
-// line of the room from the sender, read back from the room's history;
-// with no history, the line as sent, with no offset.
+// line of the room from the sender, read back from the room's history,
+// if it is newer than the last it echoed (a line the Store failed to
+// keep is not there); otherwise the line as sent, with no offset.
 func (w *session) echo(req *request, mark chat.Mark) {
 	e := &event{Ev: "line", ID: req.ID, Room: req.Room, Kind: "line", From: w.c.Name(), Text: req.Text}
 	if mark == chat.MarkAction {
@@ -579,6 +614,13 @@ func (w *session) echo(req *request, mark chat.Mark) {
 	if p, err := w.c.Rooms().History(req.Room, history.Query{Limit: 16, Newest: true}); err == nil {
 		for i := len(p.Entries) - 1; i >= 0; i-- {
 			if en := &p.Entries[i]; en.Kind == history.Line && en.From == w.c.Name() {
+				if last := w.own[req.Room]; en.Offset <= last.Offset && p.Epoch == last.Epoch {
+					break // not this line: the Store did not keep it
+				}
+				if w.own == nil {
+					w.own = make(map[string]history.Position)
+				}
+				w.own[req.Room] = history.Position{Offset: en.Offset, Epoch: p.Epoch}
 				l := toLine(en)
 				e.Kind, e.Text, e.Offset, e.Time = l.Kind, l.Text, l.Offset, l.Time
 				break

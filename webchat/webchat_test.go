@@ -4,9 +4,11 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -34,12 +36,18 @@ type server struct {
 
 func newServer(t *testing.T, cfg chat.Config) *server {
 	t.Helper()
+	return newServerOf(t, cfg, webchat.Default)
+}
+
+// newServerOf is newServer with webchat configured as p.
+func newServerOf(t *testing.T, cfg chat.Config, p chat.Protocol) *server {
+	t.Helper()
 	if cfg.History == nil && !cfg.NoHistory {
 		cfg.History = history.NewMemory(history.Limits{})
 	}
 	s := &server{t: t, hub: chat.NewHub(cfg), web: chat.NewMemTransport(), tcp: chat.NewMemTransport()}
 	done := make(chan struct{}, 2)
-	go func() { s.hub.ServeProtocol(s.web, webchat.Default); done <- struct{}{} }()
+	go func() { s.hub.ServeProtocol(s.web, p); done <- struct{}{} }()
 	go func() { s.hub.ServeProtocol(s.tcp, chat.CS168); done <- struct{}{} }()
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -472,4 +480,77 @@ func FuzzWebchatSession(f *testing.F) {
 		for e := keeper.next(); e.str("id") != "end"; e = keeper.next() {
 		}
 	})
+}
+
+// TestQuietConnectionPinged: a connection quiet for PingAfter is sent a
+// ping; one that answers stays, one that does not is closed, and the
+// members of its rooms are told it was lost (a phone that lost its
+// network frees its name).
+func TestQuietConnectionPinged(t *testing.T) {
+	s := newServerOf(t, chat.Config{}, webchat.New(webchat.Options{PingAfter: 100 * time.Millisecond}))
+	live, dead := s.dial(), s.dial()
+	live.login("live")
+	dead.login("dead")
+	live.join("lab")
+	dead.join("lab")
+	for e := live.next(); e.str("ev") != "joined" || e.str("name") != "dead"; e = live.next() {
+		if e.str("ev") != "ping" {
+			t.Fatalf("live got %v", e)
+		}
+		live.send(`{"op":"pong"}`)
+	}
+	dead.expect(ev{"ev": "ping"})
+	for {
+		e := live.next()
+		if e.str("ev") == "ping" {
+			live.send(`{"op":"pong"}`)
+			continue
+		}
+		if e.str("ev") == "left" && e.str("name") == "dead" && e.str("reason") == "lost" {
+			break
+		}
+		t.Fatalf("live got %v", e)
+	}
+	live.send(`{"op":"members","room":"lab"}`)
+	for e := live.next(); e.str("ev") != "members" || fmt.Sprint(e["members"]) != "[live]"; e = live.next() {
+		if e.str("ev") != "ping" {
+			t.Fatalf("live got %v", e)
+		}
+	}
+}
+
+// failing is a history.Store whose Append fails while fail is set.
+type failing struct {
+	history.Store
+	fail atomic.Bool
+}
+
+func (f *failing) Append(ctx context.Context, room string, e history.Entry) (history.Entry, error) {
+	if f.fail.Load() {
+		return e, errors.New("disk full")
+	}
+	return f.Store.Append(ctx, room, e)
+}
+
+// TestEchoOfALineNotKept: when the Store fails to keep a line, the
+// sender's echo is that line (with no offset), not its last line that
+// was kept.
+func TestEchoOfALineNotKept(t *testing.T) {
+	store := &failing{Store: history.NewMemory(history.Limits{})}
+	s := newServer(t, chat.Config{History: store})
+	a, b := s.dial(), s.dial()
+	a.login("a")
+	b.login("b")
+	a.join("lab")
+	b.join("lab")
+	a.next()
+	a.send(`{"op":"say","room":"lab","text":"kept"}`)
+	a.expect(ev{"ev": "line", "text": "kept", "offset": 1})
+	b.expect(ev{"ev": "line", "text": "kept", "offset": 1})
+	store.fail.Store(true)
+	a.send(`{"op":"say","room":"lab","text":"not kept"}`)
+	if e := a.expect(ev{"ev": "line", "text": "not kept"}); e["offset"] != nil {
+		t.Fatalf("echo %v", e)
+	}
+	b.expect(ev{"ev": "line", "text": "not kept"})
 }

@@ -248,10 +248,14 @@ function requestRooms() { send({ op: "rooms" }); }
 
 // onEvent handles one event from the server.
 function onEvent(e) {
+  state.heard = Date.now();
   const req = e.id !== undefined ? state.reqs.get(e.id) : undefined;
   if (req) state.reqs.delete(e.id);
   const room = e.room !== undefined ? state.rooms.get(e.room) : undefined;
   switch (e.ev) {
+    case "ping": // the server asks whether we are still here
+      if (connected()) state.ws.send('{"op":"pong"}');
+      return;
     case "hello":
       if (e.limits && e.limits.name) maxName = e.limits.name;
       send({ op: "hello", v: 1, name: state.name });
@@ -363,9 +367,11 @@ function onHistory(r, e, req) {
 function failed(e, req) {
   if (e.op === "hello") return refuseName(e.text);
   if (e.op === "join" && req.rejoin) {
-    if (e.code === "nick_in_use" && (req.tries || 0) < 5) {
-      // Our old connection may not be gone yet: try again shortly.
-      setTimeout(() => join(e.room, { rejoin: true, tries: (req.tries || 0) + 1 }), 1000);
+    const tries = req.tries || 0;
+    if (e.code === "nick_in_use" && tries < 10) {
+      // Our old connection may not be gone yet (a network lost without a
+      // goodbye): the server closes it within a minute. Try again.
+      setTimeout(() => join(e.room, { rejoin: true, tries: tries + 1 }), Math.min(15, 2 ** tries) * 1000);
       return;
     }
     dropRoom(e.room);
@@ -395,6 +401,7 @@ function connect() {
   setStatus("connecting…", "connecting");
   const ws = new WebSocket(url);
   state.ws = ws;
+  state.heard = Date.now();
   state.reqs.clear();
   for (const r of state.rooms.values()) r.joined = false;
   ws.onmessage = (m) => {
@@ -411,6 +418,13 @@ function connect() {
     state.timer = setTimeout(connect, wait * 1000);
   };
 }
+
+// A connection that has heard nothing for longer than the server's
+// pings allow is dead (a network lost without a word): close it, and
+// reconnect.
+setInterval(() => {
+  if (connected() && Date.now() - state.heard > 75000) state.ws.close();
+}, 5000);
 
 // reconnectNow skips the wait when the browser is back online.
 window.addEventListener("online", () => {
