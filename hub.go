@@ -33,8 +33,8 @@ type Hub struct {
 
 	id         string
 	bus        Bus
-	store      history.Store // the rooms' history; nil if the hub keeps none (Config.NoHistory)
-	order      orderLocks    // a room's Append and Publish of a line in turn (roomhistory.go)
+	store      history.Store          // the rooms' history; nil if the hub keeps none (Config.NoHistory)
+	order      orderLocks             // a room's Append and Publish of a line in turn (roomhistory.go)
 	quietAfter time.Duration          // see session.loop
 	born       time.Time              // when the hub was made: sessions time their messages from it (countBurst)
 	parker     atomic.Pointer[parker] // parks quiet connections' reading; made by the first session that can use it (parking)

@@ -38,7 +38,7 @@ func storeOf(cfg *Config) history.Store {
 	case cfg.History != nil:
 		return cfg.History
 	}
-	return defaultStore()
+	return history.NewMemory(history.Limits{})
 }
 
 // stored reports whether a message of kind k is kept in its room's
