@@ -126,7 +126,7 @@ func (*protocol) Notice(text string) []byte {
 // Render is the event of a room message: it names the room, and never the
 // member it goes to, so every member of the protocol gets the same bytes.
 func (*protocol) Render(m chat.Message) (msg, more []byte) {
-	e := event{Room: m.Room}
+	e := event{Room: m.Room, Time: stamp(m.Time)}
 	switch m.Kind {
 	case chat.MessageJoined:
 		e.Ev, e.Name, e.Count = "joined", m.From, m.Count
@@ -136,7 +136,7 @@ func (*protocol) Render(m chat.Message) (msg, more []byte) {
 		e.Ev, e.Name, e.To = "renamed", m.From, m.To
 	default:
 		e.Ev, e.Kind, e.From, e.Text = "line", lineKind(&m), m.From, string(m.Text)
-		e.Offset, e.Time = m.Offset, stamp(m.Time)
+		e.Offset = m.Offset
 		if m.Kind == chat.MessageWhisper {
 			e.To, e.Text = m.To, string(m.PlainText())
 		}
