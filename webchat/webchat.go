@@ -459,9 +459,9 @@ func (w *session) nick(req *request) {
 			w.failErr(req, err, text)
 			return
 		}
-		if len(w.c.Rooms().Joined()) == 0 { // no room told it: say so here
-			w.send(&event{Ev: "renamed", ID: req.ID, Name: old, To: w.c.Name()})
-		}
+		// The reply, named by no room: each room's own renamed event
+		// has gone to every member, this connection included.
+		w.send(&event{Ev: "renamed", ID: req.ID, Name: old, To: w.c.Name()})
 	}
 }
 

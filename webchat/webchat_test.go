@@ -228,11 +228,12 @@ func TestChatInRooms(t *testing.T) {
 	}
 
 	// A rename is told in every room, to the renamed too; a part to the others.
-	bob.send(`{"op":"nick","name":"robert"}`)
+	bob.send(`{"op":"nick","name":"robert","id":"n"}`)
 	for range 2 {
 		bob.expect(ev{"ev": "renamed", "name": "bob", "to": "robert"})
 		alice.expect(ev{"ev": "renamed", "name": "bob", "to": "robert"})
 	}
+	bob.expect(ev{"ev": "renamed", "name": "bob", "to": "robert", "id": "n", "room": nil})
 	bob.send(`{"op":"part","room":"annex","text":"later"}`)
 	bob.expect(ev{"ev": "left", "room": "annex", "name": "robert", "reason": "part"})
 	alice.expect(ev{"ev": "left", "room": "annex", "name": "robert", "reason": "part", "text": "later"})
