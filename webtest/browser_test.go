@@ -38,6 +38,7 @@ import (
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 	chat "github.com/framechat/chat"
 	"github.com/framechat/chat/history"
 	"github.com/framechat/chat/irc"
@@ -219,6 +220,14 @@ func TestBrowsersTerminalAndIRCChat(t *testing.T) {
 
 	say(tabA, "hello from alice")
 	inLab(tabB, "bob", "hello from alice")
+	// Up in the empty box brings the last line back.
+	if err := chromedp.Run(tabA, chromedp.SendKeys("#text", kb.ArrowUp)); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, tabA, "Up recalls the last line", `document.querySelector("#text").value === "hello from alice"`)
+	if err := chromedp.Run(tabA, chromedp.Evaluate(`document.querySelector("#text").value = ""`, nil)); err != nil {
+		t.Fatal(err)
+	}
 	tinaExpects("[alice] hello from alice")
 	ivan.waitLine(t, "PRIVMSG #lab :hello from alice")
 	tina.typeLine("hi browsers, from a terminal")
@@ -270,7 +279,7 @@ func TestBrowsersTerminalAndIRCChat(t *testing.T) {
 	ivan.send("JOIN #annex")
 	ivan.send("PRIVMSG #annex :over here")
 	ivan.send("PRIVMSG #annex :anyone?")
-	waitFor(t, tabA, "two unread in annex", `document.querySelector('[data-room="annex"] .unread').textContent === "2"`)
+	waitFor(t, tabA, "two unread in annex", `document.querySelector('[data-room="annex"] .unread').textContent === "2" && document.title === "(2) framechat"`)
 
 	// Screenshots: into a temporary directory, or, with -update-screenshots,
 	// over the README's pictures, so that they can be kept true.

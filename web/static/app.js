@@ -182,6 +182,8 @@ function firstLine(log) {
 }
 
 function renderRooms() {
+  const unread = [...state.rooms.values()].reduce((n, r) => n + r.unread, 0);
+  document.title = (unread ? `(${unread}) ` : "") + "framechat";
   const ul = $("room-list");
   ul.replaceChildren();
   for (const r of state.rooms.values()) {
@@ -506,7 +508,16 @@ $("say").addEventListener("submit", (ev) => {
     if (!needRoom()) return;
     send({ op: "say", room, text: text.startsWith("//") ? text.slice(1) : text });
   }
+  state.lastSent = input.value;
   input.value = "";
+});
+
+// Up in an empty box brings back the last line sent, to edit and send again.
+$("text").addEventListener("keydown", (ev) => {
+  if (ev.key === "ArrowUp" && !ev.target.value && state.lastSent) {
+    ev.preventDefault();
+    ev.target.value = state.lastSent;
+  }
 });
 
 $("join").addEventListener("submit", (ev) => {
