@@ -308,11 +308,30 @@ func (w *session) fail(req *request, code, text string, err error) {
 	if req != nil {
 		op = req.Op
 	}
-	if err == nil {
-		err = errors.New("webchat: " + code)
+	if err == nil || code == CodeBadRequest || code == CodeTooLong {
+		err = &RequestError{Code: code, Err: err}
 	}
 	w.c.Failed(op, string(bytes.TrimSuffix(msg, []byte("\n"))), err)
 }
+
+// RequestError is what the Observer is told (in an EventCommandError) of
+// a request the protocol refused itself, before asking the hub: a
+// malformed or unknown request, a text too long. (A request the hub
+// refused carries the hub's error instead, such as chat.ErrNotInRoom.)
+type RequestError struct {
+	Code string // the code of the error event the client was sent, such as CodeBadRequest
+	Err  error  // what was wrong, if more is known (the JSON decoder's error); else nil
+}
+
+func (e *RequestError) Error() string {
+	if e.Err != nil {
+		return "webchat: " + e.Code + ": " + e.Err.Error()
+	}
+	return "webchat: " + e.Code
+}
+
+// Unwrap returns Err.
+func (e *RequestError) Unwrap() error { return e.Err }
 
 // Handle acts on one client message. A message that is not a request the
 // protocol knows is answered with an error event; the connection is kept.
@@ -370,7 +389,7 @@ func (w *session) Handle(msg []byte) bool {
 	case "":
 		w.fail(&req, CodeBadRequest, "A request needs an \"op\".", nil)
 	default:
-		w.fail(&req, CodeUnknownOp, "Unknown op "+strings.ToValidUTF8(req.Op, "\uFFFD")+".", nil)
+		w.fail(&req, CodeUnknownOp, "Unknown op "+strings.ToValidUTF8(req.Op, "\uFFFD")+".", chat.ErrUnknownCommand)
 	}
 	return true
 }

@@ -555,3 +555,32 @@ func TestEchoOfALineNotKept(t *testing.T) {
 	}
 	b.expect(ev{"ev": "line", "text": "not kept"})
 }
+
+// TestObserverToldOfRefusals: the Observer hears of a refused request as
+// a *chat.CommandError whose error says why (errors.As and errors.Is).
+func TestObserverToldOfRefusals(t *testing.T) {
+	got := make(chan error, 10)
+	s := newServer(t, chat.Config{Observer: chat.ObserverFunc(func(e chat.Event) {
+		if e.Kind == chat.EventCommandError {
+			got <- e.Err
+		}
+	})})
+	c := s.dial()
+	c.send(`{"op":`)
+	c.expect(ev{"ev": "error", "code": webchat.CodeBadRequest})
+	c.send(`{"op":"dance"}`)
+	c.expect(ev{"ev": "error", "code": webchat.CodeUnknownOp})
+	c.login("c")
+	c.send(`{"op":"say","room":"lab","text":"x"}`)
+	c.expect(ev{"ev": "error", "code": webchat.CodeNotInRoom})
+	var syntax *json.SyntaxError
+	if re, ok := errors.AsType[*webchat.RequestError](<-got); !ok || re.Code != webchat.CodeBadRequest || !errors.As(re, &syntax) {
+		t.Errorf("bad JSON: %v", re)
+	}
+	if err := <-got; !errors.Is(err, chat.ErrUnknownCommand) {
+		t.Errorf("unknown op: %v", err)
+	}
+	if err := <-got; !errors.Is(err, chat.ErrNotInRoom) {
+		t.Errorf("not in room: %v", err)
+	}
+}
