@@ -2,14 +2,17 @@
 // Chromium (github.com/chromedp/chromedp). It is a module of its own so
 // that the browser driver stays out of the library's dependencies. It needs
 // Debian's chromium package (apt-get install chromium); without it the
-// test is skipped with a message saying so.
+// test is skipped with a message saying so (and fails in CI, CI set).
+//
+// The page's accessibility is checked with axe-core, vendored in
+// testdata/axe-core (its version, source and license are there).
 //
 // The test takes screenshots of the two browsers and writes them to a
 // temporary directory, so that it never changes the checkout. With
 // -update-screenshots it writes them to docs/web-client.png and
 // docs/web-client-phone.png instead, the pictures the README shows:
 //
-//	cd webtest && go test -run TestBrowsersAndTerminalChat -update-screenshots .
+//	cd webtest && go test -run TestBrowsersTerminalAndIRCChat -update-screenshots .
 package webtest
 
 import (
