@@ -368,6 +368,7 @@ function onHistory(r, e, req) {
 
 function failed(e, req) {
   if (e.op === "hello") return refuseName(e.text);
+  if (e.code === "no_history") return; // a server that keeps none: live lines only
   if (e.op === "join" && req.rejoin) {
     const tries = req.tries || 0;
     if (e.code === "nick_in_use" && tries < 10) {
