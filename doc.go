@@ -7,7 +7,8 @@
 // A Hub takes connections from a [Transport] (TCP, TLS, in memory, or a
 // WebSocket through package ws) and runs a session per connection in the
 // Protocol it is given. [CS168] is the default; packages im, lobby and irc
-// beside this one are the others.
+// beside this one are the others, and package webchat is the web page's
+// JSON protocol (over package ws).
 //
 //	hub := chat.NewHub(chat.Config{}) // every zero field is a working default
 //	ln, err := chat.ListenTCP(ctx, ":55555")

@@ -906,6 +906,34 @@ func TestServerHTTP(t *testing.T) {
 	browser.expect("term has joined")
 	term.send("hello web")
 	browser.expect("[term] hello web")
+
+	// The page's own protocol, webchat, at /chat: JSON in text messages,
+	// in the same rooms, logged under its name.
+	jc, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(base, "http")+"/chat", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer jc.CloseNow()
+	srv.waitMatch(regexp.MustCompile(`(?m)^webchat connection from 127\.0\.0\.1:\d+$`))
+	for _, req := range []string{`{"op":"hello","name":"jason"}`, `{"op":"join","room":"www"}`} {
+		if err := jc.Write(ctx, websocket.MessageText, []byte(req)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	browser.expect("jason has joined")
+	term.send("hello json")
+	for {
+		typ, msg, err := jc.Read(ctx)
+		if err != nil || typ != websocket.MessageText {
+			t.Fatalf("webchat: %v %q, %v", typ, msg, err)
+		}
+		if strings.Contains(string(msg), `"ev":"line"`) {
+			if !strings.Contains(string(msg), `"from":"term","text":"hello json","offset":`) {
+				t.Fatalf("webchat line %s", msg)
+			}
+			break
+		}
+	}
 }
 
 // TestClientAgainstAStudentServer runs the built client against a server

@@ -1,11 +1,12 @@
 // Package web serves framechat's browser client: one page of HTML, CSS and
-// plain JavaScript, embedded in the binary, that speaks the cs168 protocol
-// over a WebSocket (see package ws). Mount Handler at "/" and the
-// WebSocket handler at "/ws" of the same origin:
+// plain JavaScript, embedded in the binary, that speaks the webchat
+// protocol (package webchat) over a WebSocket in text mode (package ws).
+// Mount Handler at "/" and the WebSocket handler at "/chat" of the same
+// origin:
 //
 //	mux := http.NewServeMux()
 //	mux.Handle("/", web.Handler())
-//	mux.Handle("/ws", ws.Handler(hub, ws.Options{}))
+//	mux.Handle("/chat", ws.Handler(hub, ws.Options{Protocol: webchat.Default, Text: true}))
 package web
 
 import (

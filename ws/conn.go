@@ -1,6 +1,7 @@
 package ws
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -28,6 +29,8 @@ type conn struct {
 	deadline atomic.Int64 // read deadline, Unix nanoseconds; 0 means none
 	pending  []byte       // the rest of the message being read
 	eof      bool
+	text     bool   // Options.Text: a line per text message, each way
+	partial  []byte // text: the start of a line written without its line feed yet
 
 	raw       net.Conn      // the hijacked connection under the WebSocket; nil if unknown
 	linger    time.Duration // how long Close waits for the peer's close frame
@@ -35,10 +38,45 @@ type conn struct {
 	closeErr  error
 }
 
-func newConn(ctx context.Context, c *websocket.Conn, limit int64, remote net.Addr, raw net.Conn, linger time.Duration) *conn {
-	nc := websocket.NetConn(ctx, c, websocket.MessageBinary)
+func newConn(ctx context.Context, c *websocket.Conn, limit int64, remote net.Addr, raw net.Conn, linger time.Duration, text bool) *conn {
+	typ := websocket.MessageBinary
+	if text {
+		typ = websocket.MessageText
+	}
+	nc := websocket.NetConn(ctx, c, typ)
 	c.SetReadLimit(limit) // after NetConn, which sets it to unlimited
-	return &conn{Conn: nc, ws: c, ctx: ctx, remote: remote, raw: raw, linger: linger}
+	return &conn{Conn: nc, ws: c, ctx: ctx, remote: remote, raw: raw, linger: linger, text: text}
+}
+
+// Write sends p. In text mode each line of p (up to its line feed) goes
+// in a text message of its own, without the line feed; a line that p
+// does not finish is kept until a later Write does, and empty lines are
+// not sent. Otherwise p goes in one binary message.
+func (c *conn) Write(p []byte) (int, error) {
+	if !c.text {
+		return c.Conn.Write(p)
+	}
+	n := 0
+	for len(p) > 0 {
+		i := bytes.IndexByte(p, '\n')
+		if i < 0 {
+			c.partial = append(c.partial, p...)
+			return n + len(p), nil
+		}
+		line := p[:i]
+		if len(c.partial) > 0 {
+			line = append(c.partial, line...)
+			c.partial = nil
+		}
+		if len(line) > 0 {
+			if _, err := c.Conn.Write(line); err != nil {
+				return n, err
+			}
+		}
+		n += i + 1
+		p = p[i+1:]
+	}
+	return n, nil
 }
 
 // Close closes the WebSocket with status 1000 (normal closure), waiting
@@ -80,6 +118,8 @@ func (c *conn) Read(p []byte) (int, error) {
 		}
 		typ, msg, err := c.next()
 		switch {
+		case err == nil && c.text:
+			c.pending = asLine(msg)
 		case err == nil && typ != websocket.MessageBinary:
 			c.ws.Close(websocket.StatusUnsupportedData, "send binary messages")
 			return 0, fmt.Errorf("ws: text message from %s: the protocol is sent in binary messages", c.remote)
@@ -96,6 +136,17 @@ func (c *conn) Read(p []byte) (int, error) {
 	n := copy(p, c.pending)
 	c.pending = c.pending[n:]
 	return n, nil
+}
+
+// asLine is a client's text message as one line of the protocol: its
+// carriage returns and line feeds made spaces, and a line feed at its end.
+func asLine(msg []byte) []byte {
+	for i, b := range msg {
+		if b == '\r' || b == '\n' {
+			msg[i] = ' '
+		}
+	}
+	return append(msg, '\n')
 }
 
 // next reads one whole message before the read deadline.

@@ -9,6 +9,11 @@
 // frame as a binary message (or several frames in one); the server's
 // messages hold whole frames.
 //
+// With Options.Text, a WebSocket carries a line protocol (one JSON object
+// per line, as package webchat's) in text messages instead: each line the
+// server writes goes out as a text message of its own, without its line
+// feed, and each message a client sends is read as one line.
+//
 // Cross-origin requests are refused unless their origin is listed in
 // Options.OriginPatterns: a page from another site cannot make a visitor's
 // browser chat in their name.
@@ -36,8 +41,21 @@ type Options struct {
 	OriginPatterns []string
 
 	// ReadLimit bounds one message from a client, in bytes. Zero means
-	// 4 KiB (20 cs168 frames).
+	// 4 KiB (20 cs168 frames), or 64 KiB with Text (four times
+	// webchat.MaxLine: the protocol answers a message over its own bound
+	// and keeps the connection).
 	ReadLimit int64
+
+	// Text serves a protocol of lines (package webchat's) in text
+	// messages, one line per message each way: a line the server writes
+	// (up to its line feed) is sent as one text message without the line
+	// feed, and a message from the client is read as one line, its line
+	// feed added, any carriage return or line feed within it read as a
+	// space (JSON allows them only as white space between tokens) and
+	// binary messages read as text messages are. Without Text the
+	// protocol's bytes go in binary messages as they come, and text
+	// messages are refused.
+	Text bool
 
 	// CloseLinger bounds how long closing a WebSocket (the client quit,
 	// was refused or dropped, or the hub shuts down) waits for the
@@ -55,14 +73,18 @@ type Options struct {
 //
 // A client message is read whole before the hub sees any of it: a message
 // longer than ReadLimit closes that connection with status 1009 (message
-// too big) and reaches no one, and a text message (the protocols are bytes,
-// sent as binary messages) closes it with 1003 (unsupported data).
+// too big) and reaches no one, and, without Options.Text, a text message
+// (the protocols are bytes, sent as binary messages) closes it with 1003
+// (unsupported data).
 func Handler(hub *chat.Hub, opts Options) http.Handler {
 	if opts.Protocol == nil {
 		opts.Protocol = chat.CS168
 	}
 	if opts.ReadLimit <= 0 {
 		opts.ReadLimit = 4 << 10
+		if opts.Text {
+			opts.ReadLimit = 64 << 10
+		}
 	}
 	if opts.CloseLinger <= 0 {
 		opts.CloseLinger = time.Second
@@ -74,7 +96,8 @@ func Handler(hub *chat.Hub, opts Options) http.Handler {
 			return // Accept has answered the request
 		}
 		ctx := r.Context()
-		hub.ServeConn(ctx, newConn(ctx, c, opts.ReadLimit, addr(r.RemoteAddr), hw.conn, opts.CloseLinger), opts.Protocol)
+		nc := newConn(ctx, c, opts.ReadLimit, addr(r.RemoteAddr), hw.conn, opts.CloseLinger, opts.Text)
+		hub.ServeConn(ctx, nc, opts.Protocol)
 	})
 }
 

@@ -13,6 +13,7 @@ import (
 
 	"github.com/coder/websocket"
 	chat "github.com/framechat/chat"
+	"github.com/framechat/chat/webchat"
 	"github.com/framechat/chat/ws"
 	"go.uber.org/goleak"
 )
@@ -286,4 +287,54 @@ func TestRefusedWebSocketIsTold(t *testing.T) {
 		}
 		p.c.Close()
 	}
+}
+
+// TestTextModeOneLinePerMessage: with Options.Text each line the server
+// writes comes in a text message of its own (several written at once
+// included), and each text message a client sends is one line, even
+// when it holds line feeds (JSON white space) or comes as binary.
+func TestTextModeOneLinePerMessage(t *testing.T) {
+	ctx := context.Background()
+	hub := chat.NewHub(chat.Config{})
+	srv := httptest.NewServer(ws.Handler(hub, ws.Options{Protocol: webchat.Default, Text: true}))
+	t.Cleanup(func() {
+		hub.Shutdown(ctx)
+		srv.Close()
+	})
+	c, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(srv.URL, "http"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.CloseNow()
+	read := func(want string) {
+		t.Helper()
+		rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		defer cancel()
+		typ, msg, err := c.Read(rctx)
+		if err != nil || typ != websocket.MessageText || !strings.HasPrefix(string(msg), want) || strings.Contains(string(msg), "\n") {
+			t.Fatalf("got %v %q, %v; want a text message starting %q", typ, msg, err, want)
+		}
+	}
+	write := func(typ websocket.MessageType, msg string) {
+		t.Helper()
+		if err := c.Write(ctx, typ, []byte(msg)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	read(`{"ev":"hello"`)
+	write(websocket.MessageText, "{\"op\": \"hello\",\r\n \"name\": \"alice\"\n}")
+	read(`{"ev":"welcome"`)
+	write(websocket.MessageBinary, `{"op":"join","room":"lab"}`)
+	read(`{"ev":"joined"`)
+	// Three replies queued at once: three messages.
+	write(websocket.MessageText, `{"op":"ping","id":1}`)
+	write(websocket.MessageText, `{"op":"ping","id":2}`)
+	write(websocket.MessageText, `{"op":"members","room":"lab"}`)
+	read(`{"ev":"pong","id":1}`)
+	read(`{"ev":"pong","id":2}`)
+	read(`{"ev":"members"`)
+	write(websocket.MessageText, `not json`)
+	read(`{"ev":"error","code":"bad_request"`)
+	write(websocket.MessageText, `{"op":"quit"}`)
+	read(`{"ev":"bye"`)
 }

@@ -6,7 +6,8 @@
 // PORT serves cs168 on every address of the machine (or -addr). -cs168,
 // -im, -lobby, -line and -irc take a listen address each, such as :12000,
 // and may be combined: `framechat -cs168 :55555 -im :12000 -irc :6667`.
-// -http serves the web client. The server prints where each connection
+// -http serves the web client: the page at /, which speaks webchat's JSON
+// at /chat, and cs168 over WebSocket at /ws for the course. The server prints where each connection
 // comes from, logs every event to server.log (or -log FILE; -log "" turns
 // it off), and stops cleanly on Ctrl-C or SIGTERM.
 //
@@ -74,6 +75,7 @@ import (
 	"github.com/framechat/chat/lobby"
 	"github.com/framechat/chat/natsbus"
 	"github.com/framechat/chat/web"
+	"github.com/framechat/chat/webchat"
 	"github.com/framechat/chat/ws"
 	"golang.org/x/sync/errgroup"
 )
@@ -346,7 +348,8 @@ func run(ctx context.Context, o options, stdout io.Writer) error {
 	if o.http != "" {
 		mux := http.NewServeMux()
 		mux.Handle("/", web.Handler())
-		mux.Handle("/ws", ws.Handler(hub, ws.Options{}))
+		mux.Handle("/chat", ws.Handler(hub, ws.Options{Protocol: webchat.Default, Text: true}))
+		mux.Handle("/ws", ws.Handler(hub, ws.Options{})) // cs168, for the course
 		ln, err := net.Listen("tcp", o.http)
 		if err != nil {
 			return fail(err)

@@ -1,0 +1,771 @@
+// Package webchat is framechat's protocol for web pages and scripts: JSON
+// objects, one per WebSocket message (or one per line over a plain
+// stream), carrying what a web client needs and the course protocols
+// cannot: several rooms per connection, the member list and its changes,
+// a server time and an offset on every line, history and recovery after a
+// reconnect, whispers, actions and notices as kinds, and errors with a
+// code a script can switch on. PROTOCOL.md ("webchat") describes every
+// message.
+//
+// Serve it over WebSocket with package ws, whose text mode sends each line
+// the protocol writes as a text message of its own:
+//
+//	mux.Handle("/chat", ws.Handler(hub, ws.Options{Protocol: webchat.Default, Text: true}))
+//
+// The protocol is written on the public API only (chat.Protocol and
+// chat.Conn), as package im and package lobby are: the hub's name rule,
+// limits, flood control and hooks apply to it as to every protocol.
+package webchat
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"strings"
+	"time"
+
+	"github.com/framechat/chat"
+	"github.com/framechat/chat/history"
+)
+
+// Version is the protocol's version, sent in the server's greeting and
+// the welcome; a client says the version it speaks in its hello.
+const Version = 1
+
+// MaxLine is the longest message a client may send, in bytes: a longer
+// one is refused with the code "too_long" (its text reaches no one) and
+// the connection is kept. Serve the protocol over WebSocket with a read
+// limit of at least MaxLine (ws does, in text mode).
+const MaxLine = 16 << 10
+
+// DefaultMaxText is the longest text of a line (say, whisper) unless
+// Options.MaxText says otherwise, in bytes.
+const DefaultMaxText = 2000
+
+// MaxPage is the most lines one history request returns. A recover
+// returns up to history.MaxLimit.
+const MaxPage = 200
+
+// The error codes of the "error" event: stable strings a script may
+// switch on. PROTOCOL.md says when each is sent.
+const (
+	CodeBadRequest   = "bad_request"    // not JSON, not an object, a field of the wrong type or missing
+	CodeUnknownOp    = "unknown_op"     // an op the server does not know
+	CodeVersion      = "version"        // the hello asked for a version the server does not speak
+	CodeHelloFirst   = "hello_first"    // an op that needs a name, before the hello
+	CodeTooLong      = "too_long"       // the message or its text is over the limit
+	CodeInvalidName  = "invalid_name"   // a user or room name that breaks the name rule
+	CodeNickInUse    = "nick_in_use"    // the name is taken (in the room, or by a rename)
+	CodeNoSuchRoom   = "no_such_room"   // the room does not exist
+	CodeRoomExists   = "room_exists"    // a join with mode "new" of a room that exists
+	CodeNotInRoom    = "not_in_room"    // the op needs the connection in the room
+	CodeNoSuchUser   = "no_such_user"   // a whisper to a name not in the room
+	CodeTooManyRooms = "too_many_rooms" // the connection is in (or created) as many rooms as it may
+	CodeRoomsFull    = "rooms_full"     // the server has as many rooms as it may
+	CodeRefused      = "refused"        // a hook of the server refused it; the text says why
+	CodeNoHistory    = "no_history"     // the server keeps no history
+	CodeUnavailable  = "unavailable"    // the server cannot do it now (its cluster is cut off, say); try again later
+)
+
+// Options configure the protocol. The zero value is Default's.
+type Options struct {
+	// MaxText bounds the text of a line a client says or whispers, in
+	// bytes; a longer one is refused with "too_long". Zero or less means
+	// DefaultMaxText.
+	MaxText int
+
+	// PingAfter is how long a connection may send nothing before the
+	// server sends it a "ping" event; one that then sends nothing for as
+	// long again is closed as idle (the members of its rooms are told it
+	// was lost). A phone that lost its network leaves no connection
+	// behind for longer than twice PingAfter, so that its name is free
+	// when it comes back. Zero means DefaultPingAfter; negative, never.
+	PingAfter time.Duration
+}
+
+// DefaultPingAfter is Options.PingAfter unless set.
+const DefaultPingAfter = 30 * time.Second
+
+// Default is the protocol with the zero Options.
+var Default = New(Options{})
+
+// New returns the protocol with options o.
+func New(o Options) chat.Protocol {
+	if o.MaxText <= 0 {
+		o.MaxText = DefaultMaxText
+	}
+	if o.PingAfter == 0 {
+		o.PingAfter = DefaultPingAfter
+	}
+	return &protocol{o: o}
+}
+
+type protocol struct{ o Options }
+
+// Name is "webchat": the hub's events and logs name its users so.
+func (*protocol) Name() string { return "webchat" }
+
+// Settings say that the protocol serves its own history (a client asks
+// for it), so the hub replays nothing to its joiners, and when to ping a
+// quiet connection (Options.PingAfter).
+func (p *protocol) Settings() chat.Settings {
+	return chat.Settings{History: true, PingAfter: max(p.o.PingAfter, 0)}
+}
+
+// NewReader reads one JSON message per line, at most MaxLine bytes.
+func (*protocol) NewReader(r io.Reader) chat.Reader { return chat.Lines(r, MaxLine) }
+
+// Notice is a "notice" event outside any room.
+func (*protocol) Notice(text string) []byte {
+	return encode(&event{Ev: "notice", Text: text})
+}
+
+// Render is the event of a room message: it names the room, and never the
+// member it goes to, so every member of the protocol gets the same bytes.
+func (*protocol) Render(m chat.Message) (msg, more []byte) {
+	e := event{Room: m.Room, Time: stamp(m.Time)}
+	switch m.Kind {
+	case chat.MessageJoined:
+		e.Ev, e.Name, e.Count = "joined", m.From, m.Count
+	case chat.MessageLeft:
+		e.Ev, e.Name, e.Reason, e.Text = "left", m.From, leaveReason(&m), string(m.Text)
+	case chat.MessageRenamed:
+		e.Ev, e.Name, e.To = "renamed", m.From, m.To
+	default:
+		e.Ev, e.Kind, e.From, e.Text = "line", lineKind(&m), m.From, string(m.Text)
+		e.Offset = m.Offset
+		if m.Kind == chat.MessageWhisper {
+			e.To, e.Text = m.To, string(m.PlainText())
+		}
+	}
+	return encode(&e), nil
+}
+
+// lineKind is the kind of a line event for m.
+func lineKind(m *chat.Message) string {
+	switch {
+	case m.Kind == chat.MessageWhisper:
+		return "whisper"
+	case m.Kind == chat.MessageNotice || m.NoReply:
+		return "notice"
+	case m.Action:
+		return "action"
+	}
+	return "line"
+}
+
+// leaveReason says why a member left: "part" (it chose to), "quit" (its
+// connection ended as it asked), "lost" (it was lost, or ended by the
+// server).
+func leaveReason(m *chat.Message) string {
+	switch {
+	case m.Lost:
+		return "lost"
+	case m.Quit:
+		return "quit"
+	}
+	return "part"
+}
+
+// stamp is t as the protocol writes times: RFC 3339 in UTC with
+// milliseconds; "" for the zero time.
+func stamp(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format("2006-01-02T15:04:05.000Z07:00")
+}
+
+// event is every server message; the fields an event has not are left
+// out. PROTOCOL.md lists which event has which.
+type event struct {
+	Ev        string          `json:"ev"`
+	ID        json.RawMessage `json:"id,omitempty"`
+	V         int             `json:"v,omitempty"`
+	Code      string          `json:"code,omitempty"`
+	Op        string          `json:"op,omitempty"`
+	Room      string          `json:"room,omitempty"`
+	Kind      string          `json:"kind,omitempty"`
+	Name      string          `json:"name,omitempty"`
+	From      string          `json:"from,omitempty"`
+	To        string          `json:"to,omitempty"`
+	Text      string          `json:"text,omitempty"`
+	Offset    uint64          `json:"offset,omitempty"`
+	Time      string          `json:"time,omitempty"`
+	Reason    string          `json:"reason,omitempty"`
+	Count     int             `json:"count,omitempty"`
+	Members   []string        `json:"members,omitempty"`
+	Rooms     *[]string       `json:"rooms,omitempty"`
+	Joined    *[]string       `json:"joined,omitempty"`
+	Epoch     string          `json:"epoch,omitempty"`
+	First     uint64          `json:"first,omitempty"`
+	Last      *uint64         `json:"last,omitempty"`
+	Lines     *[]line         `json:"lines,omitempty"`
+	Recovered *bool           `json:"recovered,omitempty"`
+	Limits    *limits         `json:"limits,omitempty"`
+}
+
+// line is one line of a history page.
+type line struct {
+	Kind   string `json:"kind"`
+	From   string `json:"from,omitempty"`
+	Text   string `json:"text"`
+	Offset uint64 `json:"offset"`
+	Time   string `json:"time"`
+}
+
+// limits are the server's bounds, in the greeting and the welcome.
+type limits struct {
+	Name    int `json:"name"`            // the longest user name, in bytes
+	Room    int `json:"room"`            // the longest room name, in bytes
+	Rooms   int `json:"rooms,omitempty"` // the rooms a connection may be in; absent for no limit
+	Text    int `json:"text"`            // the longest text of a line, in bytes
+	Message int `json:"message"`         // the longest client message, in bytes
+	Page    int `json:"page"`            // the most lines of one history page
+}
+
+// encode is e as one line of JSON. It cannot fail: every field is a
+// string, a number, a slice of them or raw JSON that was parsed already.
+func encode(e *event) []byte {
+	b, err := json.Marshal(e)
+	if err != nil {
+		panic(fmt.Sprintf("webchat: encoding %q: %v", e.Ev, err))
+	}
+	return append(b, '\n')
+}
+
+// request is every client message; an op uses the fields it needs.
+type request struct {
+	Op     string          `json:"op"`
+	ID     json.RawMessage `json:"id"`
+	V      int             `json:"v"`
+	Name   string          `json:"name"`
+	Room   string          `json:"room"`
+	Mode   string          `json:"mode"`
+	Kind   string          `json:"kind"`
+	To     string          `json:"to"`
+	Text   string          `json:"text"`
+	Before uint64          `json:"before"`
+	After  uint64          `json:"after"`
+	Limit  int             `json:"limit"`
+	Offset uint64          `json:"offset"`
+	Epoch  string          `json:"epoch"`
+}
+
+// NewSession greets the client with the server's version and limits.
+func (p *protocol) NewSession(c chat.Conn) chat.Session {
+	w := &session{c: c, p: p}
+	w.send(&event{Ev: "hello", V: Version, Limits: w.limits()})
+	return w
+}
+
+// session is the state machine of one connection:
+//
+//	greeted ──hello (valid name)──▶ named ──quit──▶ closed
+//
+// A named session may join rooms, up to the hub's bound, and does
+// everything else in them.
+type session struct {
+	c      chat.Conn
+	p      *protocol
+	named  bool
+	pinged bool                        // a ping was sent, and nothing has come since
+	own    map[string]history.Position // by room: the last line of its own echoed
+}
+
+// Ping sends a "ping" event to a connection that has been quiet for
+// PingAfter, and reports false (the hub closes it as idle) if it has not
+// answered the last one.
+func (w *session) Ping() bool {
+	if w.pinged {
+		return false
+	}
+	w.pinged = true
+	w.send(&event{Ev: "ping"})
+	return true
+}
+
+func (w *session) limits() *limits {
+	r := w.c.Rule()
+	return &limits{Name: r.MaxNameBytes, Room: r.MaxRoomNameBytes, Rooms: r.MaxRoomsPerConn,
+		Text: w.p.o.MaxText, Message: MaxLine, Page: MaxPage}
+}
+
+func (w *session) send(e *event) { w.c.Send(encode(e)) }
+
+// fail tells the client that the request failed, and the Observer.
+func (w *session) fail(req *request, code, text string, err error) {
+	e := &event{Ev: "error", Code: code, Text: text}
+	if req != nil {
+		e.ID, e.Op, e.Room = req.ID, req.Op, req.Room
+	}
+	msg := encode(e)
+	w.c.Send(msg)
+	op := ""
+	if req != nil {
+		op = req.Op
+	}
+	if err == nil || code == CodeBadRequest || code == CodeTooLong {
+		err = &RequestError{Code: code, Err: err}
+	}
+	w.c.Failed(op, string(bytes.TrimSuffix(msg, []byte("\n"))), err)
+}
+
+// RequestError is what the Observer is told (in an EventCommandError) of
+// a request the protocol refused itself, before asking the hub: a
+// malformed or unknown request, a text too long. (A request the hub
+// refused carries the hub's error instead, such as chat.ErrNotInRoom.)
+type RequestError struct {
+	Code string // the code of the error event the client was sent, such as CodeBadRequest
+	Err  error  // what was wrong, if more is known (the JSON decoder's error); else nil
+}
+
+func (e *RequestError) Error() string {
+	if e.Err != nil {
+		return "webchat: " + e.Code + ": " + e.Err.Error()
+	}
+	return "webchat: " + e.Code
+}
+
+// Unwrap returns Err.
+func (e *RequestError) Unwrap() error { return e.Err }
+
+// Handle acts on one client message. A message that is not a request the
+// protocol knows is answered with an error event; the connection is kept.
+func (w *session) Handle(msg []byte) bool {
+	w.pinged = false
+	if string(msg) == chat.LineTooLong {
+		w.fail(nil, CodeTooLong, fmt.Sprintf("A message is at most %d bytes.", MaxLine), nil)
+		return true
+	}
+	if len(bytes.TrimSpace(msg)) == 0 {
+		return true // an empty line (a keep-alive) asks nothing
+	}
+	var req request
+	if err := json.Unmarshal(msg, &req); err != nil {
+		w.fail(nil, CodeBadRequest, "Not a request: send one JSON object with an \"op\".", err)
+		return true
+	}
+	if len(req.ID) > 0 && !scalar(req.ID) {
+		req.ID = nil
+		w.fail(&req, CodeBadRequest, "The id must be a string or a number.", nil)
+		return true
+	}
+	if req.Op != "hello" && !w.named && opNeedsName[req.Op] {
+		w.fail(&req, CodeHelloFirst, "Say hello with your name first.", nil)
+		return true
+	}
+	switch req.Op {
+	case "hello":
+		w.hello(&req)
+	case "nick":
+		w.nick(&req)
+	case "join":
+		w.join(&req)
+	case "part":
+		w.part(&req)
+	case "say":
+		w.say(&req)
+	case "whisper":
+		w.whisper(&req)
+	case "members":
+		w.members(&req)
+	case "rooms":
+		w.rooms(&req)
+	case "history":
+		w.history(&req)
+	case "recover":
+		w.recover(&req)
+	case "ping":
+		w.send(&event{Ev: "pong", ID: req.ID})
+	case "pong": // the answer to a ping: that it came is enough
+	case "quit":
+		w.send(&event{Ev: "bye", ID: req.ID})
+		w.c.End(chat.ReasonQuit, req.Text)
+		return false
+	case "":
+		w.fail(&req, CodeBadRequest, "A request needs an \"op\".", nil)
+	default:
+		w.fail(&req, CodeUnknownOp, "Unknown op "+strings.ToValidUTF8(req.Op, "\uFFFD")+".", chat.ErrUnknownCommand)
+	}
+	return true
+}
+
+// opNeedsName are the ops that need a hello first.
+var opNeedsName = map[string]bool{"nick": true, "join": true, "part": true, "say": true, "whisper": true,
+	"members": true, "rooms": true, "history": true, "recover": true}
+
+// scalar reports whether raw JSON is a string or a number.
+func scalar(raw json.RawMessage) bool {
+	c := raw[0]
+	return c == '"' || c == '-' || c >= '0' && c <= '9'
+}
+
+// code is the error code for err, an error of the hub.
+func code(err error) string {
+	switch {
+	case errors.Is(err, chat.ErrNickInUse):
+		return CodeNickInUse
+	case errors.Is(err, chat.ErrInvalidName):
+		return CodeInvalidName
+	case errors.Is(err, chat.ErrNoSuchRoom):
+		return CodeNoSuchRoom
+	case errors.Is(err, chat.ErrRoomExists):
+		return CodeRoomExists
+	case errors.Is(err, chat.ErrNotInRoom):
+		return CodeNotInRoom
+	case errors.Is(err, chat.ErrNoSuchUser):
+		return CodeNoSuchUser
+	case errors.Is(err, chat.ErrTooManyRooms):
+		return CodeTooManyRooms
+	case errors.Is(err, chat.ErrRoomsFull):
+		return CodeRoomsFull
+	}
+	if _, ok := errors.AsType[*chat.RefusedError](err); ok {
+		return CodeRefused
+	}
+	return CodeUnavailable
+}
+
+// failErr tells the client of err, a hub error, in words of its own
+// unless a hook gave a reason.
+func (w *session) failErr(req *request, err error, otherwise string) {
+	w.fail(req, code(err), chat.RefusalText(err, otherwise), err)
+}
+
+func (w *session) hello(req *request) {
+	switch {
+	case w.named:
+		w.fail(req, CodeBadRequest, "You have said hello already; use nick to change your name.", nil)
+		return
+	case req.V != 0 && req.V != Version:
+		w.fail(req, CodeVersion, fmt.Sprintf("This server speaks version %d.", Version), nil)
+		return
+	}
+	if w.c.Rule().Check(req.Name) != nil {
+		w.fail(req, CodeInvalidName, w.badName(req.Name), chat.ErrInvalidName)
+		return
+	}
+	if err := w.c.SetName(req.Name); err != nil {
+		w.failErr(req, err, w.badName(req.Name))
+		return
+	}
+	w.named = true
+	w.send(&event{Ev: "welcome", ID: req.ID, V: Version, Name: w.c.Name(), Limits: w.limits()})
+}
+
+// badName is the refusal of a name that breaks the rule.
+func (w *session) badName(name string) string {
+	return fmt.Sprintf("%q is not a valid name: use %s.", strings.ToValidUTF8(name, "\uFFFD"), w.c.Rule())
+}
+
+func (w *session) nick(req *request) {
+	switch {
+	case req.Name == w.c.Name():
+		w.fail(req, CodeNickInUse, "You are called "+req.Name+" already.", chat.ErrNickInUse)
+	case w.c.Rule().Check(req.Name) != nil:
+		w.fail(req, CodeInvalidName, w.badName(req.Name), chat.ErrInvalidName)
+	default:
+		old := w.c.Name()
+		if err := w.c.Rename(req.Name); err != nil {
+			text := "Names cannot be changed right now; try again later."
+			if errors.Is(err, chat.ErrNickInUse) {
+				text = req.Name + " is taken in one of your rooms."
+			}
+			w.failErr(req, err, text)
+			return
+		}
+		// The reply, named by no room: each room's own renamed event
+		// has gone to every member, this connection included.
+		w.send(&event{Ev: "renamed", ID: req.ID, Name: old, To: w.c.Name()})
+	}
+}
+
+// needRoom checks that the request names a room the connection is in.
+func (w *session) needRoom(req *request) bool {
+	if req.Room == "" {
+		w.fail(req, CodeBadRequest, "Say which room.", nil)
+		return false
+	}
+	if !w.c.In(req.Room) {
+		w.fail(req, CodeNotInRoom, "You are not in "+req.Room+".", chat.ErrNotInRoom)
+		return false
+	}
+	return true
+}
+
+func (w *session) join(req *request) {
+	mode := chat.JoinAny
+	switch req.Mode {
+	case "", "any":
+	case "existing":
+		mode = chat.JoinExisting
+	case "new":
+		mode = chat.JoinNew
+	default:
+		w.fail(req, CodeBadRequest, `The mode is "any", "existing" or "new".`, nil)
+		return
+	}
+	if req.Room == "" {
+		w.fail(req, CodeBadRequest, "Say which room.", nil)
+		return
+	}
+	if w.c.In(req.Room) {
+		if mode == chat.JoinNew {
+			w.fail(req, CodeRoomExists, req.Room+" exists already.", chat.ErrRoomExists)
+			return
+		}
+		w.joined(req, 0)
+		return
+	}
+	err := w.c.Join(req.Room, mode, func(n int) { w.joined(req, n) })
+	if err == nil {
+		return
+	}
+	var text string
+	switch {
+	case errors.Is(err, chat.ErrNickInUse):
+		text = "Someone called " + w.c.Name() + " is in " + req.Room + "."
+	case errors.Is(err, chat.ErrNoSuchRoom):
+		text = "There is no room called " + req.Room + "."
+	case errors.Is(err, chat.ErrRoomExists):
+		text = req.Room + " exists already."
+	case errors.Is(err, chat.ErrInvalidName):
+		text = fmt.Sprintf("A room name is 1 to %d bytes of printable text: no control characters, no bidirectional controls.", w.c.Rule().MaxRoomNameBytes)
+	case errors.Is(err, chat.ErrTooManyRooms):
+		text = "You are in (or have made) as many rooms as you may."
+	case errors.Is(err, chat.ErrRoomsFull):
+		text = "The server has as many rooms as it can take."
+	default:
+		text = "Rooms cannot be joined right now; try again later."
+	}
+	w.failErr(req, err, text)
+}
+
+// joined tells the joiner it is in the room: the members, and where the
+// room's history is, so that it can ask for the lines before or recover.
+func (w *session) joined(req *request, n int) {
+	e := &event{Ev: "joined", ID: req.ID, Room: req.Room, Name: w.c.Name(), Count: n}
+	names, err := w.c.Rooms().Members(req.Room)
+	if err == nil {
+		if !containsFold(names, w.c.Name()) {
+			names = append(names, w.c.Name()) // in the room once accepted returns
+		}
+		e.Members, e.Count = names, len(names)
+	}
+	if p, err := w.c.Rooms().History(req.Room, history.Query{Limit: 1, Newest: true}); err == nil {
+		e.Epoch, e.Last = p.Epoch, &p.Last
+	}
+	w.send(e)
+}
+
+func containsFold(names []string, name string) bool {
+	for _, n := range names {
+		if n == name {
+			return true
+		}
+	}
+	return false
+}
+
+func (w *session) part(req *request) {
+	if !w.needRoom(req) {
+		return
+	}
+	if err := w.c.Leave(req.Room, req.Text); err != nil {
+		w.failErr(req, err, "You cannot leave "+req.Room+" right now.")
+		return
+	}
+	delete(w.own, req.Room)
+	w.send(&event{Ev: "left", ID: req.ID, Room: req.Room, Name: w.c.Name(), Reason: "part", Text: req.Text})
+}
+
+// text checks a line's text: not empty, within MaxText. (It is valid
+// UTF-8: encoding/json makes invalid bytes and lone surrogates U+FFFD.)
+func (w *session) text(req *request) bool {
+	switch {
+	case strings.TrimSpace(req.Text) == "":
+		w.fail(req, CodeBadRequest, "Nothing to say: the text is empty.", nil)
+	case len(req.Text) > w.p.o.MaxText:
+		w.fail(req, CodeTooLong, fmt.Sprintf("A line is at most %d bytes.", w.p.o.MaxText), nil)
+	default:
+		return true
+	}
+	return false
+}
+
+func (w *session) say(req *request) {
+	mark := chat.MarkPlain
+	switch req.Kind {
+	case "", "line":
+	case "action":
+		mark = chat.MarkAction
+	default:
+		w.fail(req, CodeBadRequest, `The kind of a line is "line" or "action".`, nil)
+		return
+	}
+	if !w.needRoom(req) || !w.text(req) {
+		return
+	}
+	if err := w.c.Post(chat.Post{Room: req.Room, Text: []byte(req.Text), Mark: mark}); err != nil {
+		if !errors.Is(err, net.ErrClosed) {
+			w.failErr(req, err, "Your line was not sent.")
+		}
+		return
+	}
+	w.echo(req, mark)
+}
+
+// echo tells the sender its own line as the room has it: the hub sends a
+// line to the other members only, and the sender needs its offset and
+// time (and the text as a hook may have rewritten it). It is the newest
+// line of the room from the sender, read back from the room's history,
+// if it is newer than the last it echoed (a line the Store failed to
+// keep is not there); otherwise the line as sent, with no offset.
+func (w *session) echo(req *request, mark chat.Mark) {
+	e := &event{Ev: "line", ID: req.ID, Room: req.Room, Kind: "line", From: w.c.Name(), Text: req.Text}
+	if mark == chat.MarkAction {
+		e.Kind = "action"
+	}
+	if p, err := w.c.Rooms().History(req.Room, history.Query{Limit: 16, Newest: true}); err == nil {
+		for i := len(p.Entries) - 1; i >= 0; i-- {
+			if en := &p.Entries[i]; en.Kind == history.Line && en.From == w.c.Name() {
+				if last := w.own[req.Room]; en.Offset <= last.Offset && p.Epoch == last.Epoch {
+					break // not this line: the Store did not keep it
+				}
+				if w.own == nil {
+					w.own = make(map[string]history.Position)
+				}
+				w.own[req.Room] = history.Position{Offset: en.Offset, Epoch: p.Epoch}
+				l := toLine(en)
+				e.Kind, e.Text, e.Offset, e.Time = l.Kind, l.Text, l.Offset, l.Time
+				break
+			}
+		}
+	}
+	if e.Time == "" {
+		e.Time = stamp(time.Now())
+	}
+	w.send(e)
+}
+
+func (w *session) whisper(req *request) {
+	if req.To == "" {
+		w.fail(req, CodeBadRequest, "Say whom to whisper to.", nil)
+		return
+	}
+	if !w.needRoom(req) || !w.text(req) {
+		return
+	}
+	if err := w.c.Post(chat.Post{Room: req.Room, To: req.To, Text: []byte(req.Text)}); err != nil {
+		if !errors.Is(err, net.ErrClosed) {
+			w.failErr(req, err, "No one called "+req.To+" is in "+req.Room+".")
+		}
+		return
+	}
+	w.send(&event{Ev: "line", ID: req.ID, Room: req.Room, Kind: "whisper", From: w.c.Name(), To: req.To,
+		Text: req.Text, Time: stamp(time.Now())})
+}
+
+func (w *session) members(req *request) {
+	if req.Room == "" {
+		w.fail(req, CodeBadRequest, "Say which room.", nil)
+		return
+	}
+	names, err := w.c.Rooms().Members(req.Room)
+	if err != nil {
+		w.failErr(req, err, "The members of "+req.Room+" cannot be listed right now.")
+		return
+	}
+	w.send(&event{Ev: "members", ID: req.ID, Room: req.Room, Members: names, Count: len(names)})
+}
+
+func (w *session) rooms(req *request) {
+	all, err := w.c.Rooms().List()
+	if err != nil {
+		w.failErr(req, err, "The rooms cannot be listed right now.")
+		return
+	}
+	joined := w.c.Rooms().Joined()
+	all, joined = nonNil(all), nonNil(joined)
+	w.send(&event{Ev: "rooms", ID: req.ID, Rooms: &all, Joined: &joined})
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+// history sends a page of the room's lines: the newest (no bound), those
+// before an offset, or those after one.
+func (w *session) history(req *request) {
+	if !w.needRoom(req) {
+		return
+	}
+	limit := req.Limit
+	if limit <= 0 || limit > MaxPage {
+		limit = MaxPage
+	}
+	q := history.Query{Limit: limit, Newest: true}
+	if req.Before != 0 {
+		q.Before = history.Bound{Offset: req.Before}
+	}
+	if req.After != 0 { // the oldest lines after it
+		q.After, q.Newest = history.Bound{Offset: req.After}, false
+	}
+	p, err := w.c.Rooms().History(req.Room, q)
+	if err != nil {
+		w.failHistory(req, err)
+		return
+	}
+	w.send(page(req, &p, nil))
+}
+
+// recover sends the lines of the room after the client's position, and
+// whether they are all it missed.
+func (w *session) recover(req *request) {
+	if !w.needRoom(req) {
+		return
+	}
+	p, err := w.c.Rooms().History(req.Room, history.Query{After: history.Bound{Offset: req.Offset}, Limit: history.MaxLimit})
+	if err != nil {
+		w.failHistory(req, err)
+		return
+	}
+	ok := p.Recovered(history.Position{Offset: req.Offset, Epoch: req.Epoch})
+	w.send(page(req, &p, &ok))
+}
+
+func (w *session) failHistory(req *request, err error) {
+	if errors.Is(err, chat.ErrNoHistory) {
+		w.fail(req, CodeNoHistory, "This server keeps no history.", err)
+		return
+	}
+	w.failErr(req, err, "The history of "+req.Room+" cannot be read right now.")
+}
+
+// page is the history event of p.
+func page(req *request, p *history.Page, recovered *bool) *event {
+	lines := make([]line, len(p.Entries))
+	for i := range p.Entries {
+		lines[i] = toLine(&p.Entries[i])
+	}
+	return &event{Ev: "history", ID: req.ID, Room: req.Room, Epoch: p.Epoch, First: p.First, Last: &p.Last,
+		Lines: &lines, Recovered: recovered}
+}
+
+func toLine(en *history.Entry) line {
+	l := line{Kind: "line", From: en.From, Text: string(en.Text), Offset: en.Offset, Time: stamp(en.Time)}
+	switch {
+	case en.Kind == history.Notice || en.NoReply:
+		l.Kind = "notice"
+	case en.Action:
+		l.Kind = "action"
+	}
+	return l
+}
