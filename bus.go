@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"time"
 )
 
 // A Bus connects the hubs of a cluster: it carries every room's traffic
@@ -173,6 +174,12 @@ type Message struct {
 	Hub    string // the sender's hub (Hub.ID)
 	Conn   uint64 // the sender's connection on its hub; 0 for the hub itself
 	Room   string // the room, set by the receiving hub (a Bus need not carry it)
+	// Offset is the line's place in its room's history (history.Entry.Offset),
+	// 0 if it is not kept. (Placeholder until the engine's history lands.)
+	Offset uint64
+	// Time is when the hub accepted the message, in UTC. (Placeholder until
+	// the engine's history lands.)
+	Time time.Time
 }
 
 // PlainText is Text as a protocol with no actions shows it: an Action
