@@ -9,6 +9,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/framechat/chat"
+	"github.com/framechat/chat/history"
 )
 
 // Options configure the IRC protocol. The zero value is usable.
@@ -35,6 +36,17 @@ type Options struct {
 	// server sends it a PING; one that is silent for as long again (it did
 	// not answer) is disconnected. Zero means two minutes; negative, never.
 	PingAfter time.Duration
+	// HistoryLimit bounds the lines one CHATHISTORY command returns
+	// (ISUPPORT CHATHISTORY); a client that asks for more, or for 0, gets
+	// that many. Zero means 100; it is at most history.MaxLimit.
+	HistoryLimit int
+	// JoinPlayback is how many of a channel's last lines a client that
+	// did not enable draft/chathistory is sent when it joins, after the
+	// JOIN and the NAMES (with the tags it enabled, else as the lines
+	// were first sent). Zero, as ergo's autoreplay-on-join ships, plays
+	// none: a client that knows no server-time shows old lines as if just
+	// said.
+	JoinPlayback int
 }
 
 // Protocol is the IRC client protocol as a chat.Protocol: serve it on a
@@ -53,6 +65,11 @@ type Protocol struct {
 	// made), and the MOTD's lines as RPL_MOTDSTART and RPL_MOTD say them.
 	yourHost, created, motdStart string
 	motd                         []string
+	// offered are the IRCv3 capabilities CAP LS lists; tagged renders the
+	// rooms' lines with each combination of tags (the zero one is nil:
+	// Render's own lines).
+	offered caps
+	tagged  [tagTime | tagID + 1]*tagRenderer
 
 	mu    sync.Mutex
 	nicks map[string]*user // by nick's key (chat.NameKey): this Protocol's registered IRC users, with what WHOIS says of them
@@ -76,6 +93,11 @@ func New(o Options) *Protocol {
 	if o.PingAfter == 0 {
 		o.PingAfter = 2 * time.Minute
 	}
+	if o.HistoryLimit <= 0 {
+		o.HistoryLimit = 100
+	}
+	o.HistoryLimit = min(o.HistoryLimit, history.MaxLimit)
+	o.JoinPlayback = min(max(o.JoinPlayback, 0), history.MaxLimit)
 	p := &Protocol{
 		o:         o,
 		yourHost:  "Your host is " + o.ServerName + ", running framechat",
@@ -86,6 +108,10 @@ func New(o Options) *Protocol {
 	}
 	for _, l := range o.MOTD {
 		p.motd = append(p.motd, "- "+l)
+	}
+	p.offered = capMessageTags | capServerTime | capBatch | capChatHistory
+	for t := range p.tagged[1:] {
+		p.tagged[t+1] = &tagRenderer{p: p, tags: tagged(t + 1)}
 	}
 	return p
 }
@@ -280,7 +306,7 @@ func appendLine(b []byte, start int, cmd string, params []string) []byte {
 // message's text, a part's reason.
 func trailing(cmd string, n int) bool {
 	switch cmd {
-	case "PRIVMSG", "NOTICE", "CAP", "PONG":
+	case "PRIVMSG", "NOTICE", "CAP", "PONG", "FAIL":
 		return true
 	case "PART":
 		return n > 1
