@@ -174,11 +174,21 @@ type Message struct {
 	Hub    string // the sender's hub (Hub.ID)
 	Conn   uint64 // the sender's connection on its hub; 0 for the hub itself
 	Room   string // the room, set by the receiving hub (a Bus need not carry it)
-	// Offset is the line's place in its room's history (history.Entry.Offset),
-	// 0 if it is not kept. (Placeholder until the engine's history lands.)
+	// Offset is the line's place in its room's history (history.Entry.Offset):
+	// set on a chat line or notice the hub kept in the room's history, 0 on
+	// any other message, and on a line the Store failed to keep (chat goes
+	// on when the Store is down). On one hub, a room's lines are published
+	// in the order of their offsets: a member hears them in increasing
+	// order. On a cluster the Store numbers the lines of every server (a
+	// shared Store, as natsbus's), and lines sent from two servers at the
+	// same moment may reach a member out of offset order; a member never
+	// hears one offset twice, and the Store's order (history.Store.Read)
+	// is the room's history.
 	Offset uint64
-	// Time is when the hub accepted the message, in UTC. (Placeholder until
-	// the engine's history lands.)
+	// Time is when the hub accepted the message, in UTC: set by the hub
+	// that sent it on every message it publishes (whispers, joins, leaves
+	// and renames too), and, on a line kept in history, the Time stored
+	// with it.
 	Time time.Time
 }
 

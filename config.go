@@ -1,6 +1,10 @@
 package chat
 
-import "time"
+import (
+	"time"
+
+	"github.com/framechat/chat/history"
+)
 
 // Config configures a Hub. The zero value is ready to use: every field
 // documents what its zero value means.
@@ -19,6 +23,40 @@ type Config struct {
 	// Give several hubs one Bus (package natsbus, or one MemBus in a
 	// process) and they serve one chat. Nil means a MemBus of the hub's own.
 	Bus Bus
+
+	// History keeps each room's chat lines and notices, numbered (see
+	// Message.Offset and package history): the hub appends every line a
+	// member, a bot or the program says in a room, and every notice to a
+	// room, after the Message hook (a refused line is not kept; a rewritten
+	// one is kept rewritten). Whispers, joins, leaves and renames are not
+	// kept. Hub.History and Rooms.History read it; Hub.DeleteHistory
+	// forgets a room's. A room's history outlives the room: a room deleted
+	// when empty (EmptyRoomTTL) and made again soon has its scrollback,
+	// until the Store's Limits drop it or DeleteHistory forgets it. If the
+	// Store fails to keep a line, the line is still sent (with no Offset)
+	// and the Observer gets an EventError: chat stays up when the Store is
+	// down. Give the hubs of a cluster one Store (natsbus's) for one
+	// history. Nil means a store in memory with the default
+	// history.Limits (1,000 lines a room, 24 hours, 64 MiB in all), lost
+	// when the program ends.
+	History history.Store
+
+	// NoHistory turns history off: the hub keeps no line (History is
+	// ignored), its messages carry no Offset, Hub.History and
+	// Rooms.History return ErrNoHistory, and Replay does nothing.
+	NoHistory bool
+
+	// Replay is how many of a room's last lines (lines and notices from
+	// its history) a joiner is sent, in its protocol's ordinary form for a
+	// line or notice of the room, once its join is accepted and before
+	// anything else said in the room, with no line twice and none missed
+	// between the two. Not for a protocol that serves history itself
+	// (Settings.History: IRC, the web protocol), nor for bots (which read
+	// Hub.History). What would not fit in half of MaxQueueBytes is left
+	// out, the oldest lines first. The course protocols have no place in
+	// their rules for lines said before a join: zero, the default, sends
+	// none; negative is zero.
+	Replay int
 
 	// MaxQueueBytes bounds each connection's outbound queue. A connection
 	// whose queue would pass it is a slow consumer: it is disconnected and

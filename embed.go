@@ -48,10 +48,11 @@ func (h *Hub) Say(ctx context.Context, room, from string, text []byte) error {
 }
 
 // sayAs publishes a line from the program as from, holding the name in
-// the room on the Bus meanwhile (Say). One hub's Says take turns
-// (sayMu); the Observer is told after, with no lock held, so that it may
-// call Say itself. giveBack is the Bus's error, if any, in giving the
-// name back after the line.
+// the room on the Bus meanwhile (Say), and keeps it in the room's history
+// (Hub.send). One hub's Says take turns (sayMu); the Observer is told
+// after, with no lock held, so that it may call Say itself. giveBack is
+// the Store's error in keeping the line (which went out all the same),
+// and the Bus's in giving the name back after it, if any.
 func (h *Hub) sayAs(ctx context.Context, room, from string, text []byte) (giveBack, err error) {
 	h.sayMu.Lock()
 	defer h.sayMu.Unlock()
@@ -63,13 +64,14 @@ func (h *Hub) sayAs(ctx context.Context, room, from string, text []byte) (giveBa
 		return nil, fmt.Errorf("chat: say in %q: %w", room, err)
 	}
 	h.messages.Add(1)
-	if err = h.bus.Publish(room, Message{Kind: MessageChat, From: from, Text: text, Hub: h.id}); err != nil {
+	storeErr, err := h.send(ctx, room, Message{Kind: MessageChat, From: from, Text: text, Hub: h.id})
+	if err != nil {
 		err = fmt.Errorf("chat: say in %q: %w", room, err)
 	}
 	if lerr := h.bus.Leave(context.WithoutCancel(ctx), room, holder); lerr != nil {
 		giveBack = fmt.Errorf("chat: say in %q: give the name back: %w", room, lerr)
 	}
-	return giveBack, err
+	return errors.Join(storeErr, giveBack), err
 }
 
 // Notice sends a server notice into room, from no one: each member gets
@@ -86,7 +88,11 @@ func (h *Hub) Notice(ctx context.Context, room string, text []byte) error {
 	if _, err := h.roomMembers(ctx, room); err != nil {
 		return err
 	}
-	if err := h.bus.Publish(room, Message{Kind: MessageNotice, Text: text, Hub: h.id}); err != nil {
+	storeErr, err := h.send(ctx, room, Message{Kind: MessageNotice, Text: text, Hub: h.id})
+	if storeErr != nil {
+		h.observe(Event{Kind: EventError, Room: room, Err: storeErr})
+	}
+	if err != nil {
 		return fmt.Errorf("chat: notice in %q: %w", room, err)
 	}
 	return nil

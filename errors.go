@@ -39,6 +39,9 @@ var (
 	// errKicked means the program closed a connection (Hub.Disconnect).
 	errKicked = errors.New("chat: disconnected by the server")
 
+	// ErrNoHistory means the hub keeps no history (Config.NoHistory).
+	ErrNoHistory = errors.New("chat: no history kept")
+
 	// ErrNoSuchConn means a connection number that the hub does not serve.
 	ErrNoSuchConn = errors.New("chat: no such connection")
 

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"net"
 	"net/netip"
 	"runtime/debug"
@@ -14,6 +15,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/framechat/chat/history"
 )
 
 // Hub owns the rooms and their members and routes messages between
@@ -30,6 +33,8 @@ type Hub struct {
 
 	id         string
 	bus        Bus
+	store      history.Store          // the rooms' history; nil if the hub keeps none (Config.NoHistory)
+	order      orderLocks             // a room's Append and Publish of a line in turn (roomhistory.go)
 	quietAfter time.Duration          // see session.loop
 	born       time.Time              // when the hub was made: sessions time their messages from it (countBurst)
 	parker     atomic.Pointer[parker] // parks quiet connections' reading; made by the first session that can use it (parking)
@@ -81,6 +86,8 @@ func NewHub(cfg Config) *Hub {
 		silentGrace:   silentGrace,
 		born:          time.Now(),
 		bus:           bus,
+		store:         storeOf(&cfg),
+		order:         orderLocks{seed: maphash.MakeSeed()},
 		rooms:         make(map[string]*room),
 		sessions:      make(map[uint64]*session),
 		wants:         kindsOf(cfg.Observer),

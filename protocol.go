@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"io"
 	"time"
+
+	"github.com/framechat/chat/history"
 )
 
 // Protocol is a chat protocol a Hub can serve: how a connection's bytes
@@ -106,6 +108,13 @@ type Settings struct {
 	// be silent before the hub calls its Ping; zero (or a Session that is
 	// no Pinger) for never.
 	PingAfter time.Duration
+
+	// History is for a protocol that serves rooms' history itself, on
+	// its clients' request (IRC's CHATHISTORY and its own playback on
+	// join, the web protocol), through Rooms.History: the hub then never
+	// replays a room's last lines to the protocol's joiners
+	// (Config.Replay).
+	History bool
 }
 
 // Reader reads one connection's messages. The slice it returns may be
@@ -373,6 +382,11 @@ type Rooms interface {
 	// Create creates an empty room, within the connection's share of
 	// creations (see Conn.Join): ErrRoomExists if it exists.
 	Create(room string) error
+	// History reads room's history, as Hub.History does: the lines that
+	// match q, oldest first. The connection need not be in room: a
+	// protocol that should serve history only to members checks that
+	// itself (Conn.In). ErrNoHistory if the hub keeps none.
+	History(room string, q history.Query) (history.Page, error)
 }
 
 // Claims keep a connection's names unique across every hub of a cluster,

@@ -71,12 +71,16 @@ func (h *Hub) exit(r *room, gone bool) {
 	}
 }
 
-// publish sends m, from s, to r on the bus. A failure is reported to the
-// Observer and returned for the sender's line to be told of
-// (undelivered): the sender's command has been carried out as far as this
-// hub goes.
+// publish sends m, from s, to r on the bus, kept in r's history first if
+// it is a line (Hub.send). A failure is reported to the Observer, and the
+// Bus's is returned for the sender's line to be told of (undelivered): the
+// sender's command has been carried out as far as this hub goes. A line
+// the Store failed to keep has gone out all the same.
 func (h *Hub) publish(s *session, r *room, m Message) error {
-	err := h.bus.Publish(r.name, m)
+	storeErr, err := h.send(context.Background(), r.name, m)
+	if storeErr != nil {
+		h.observe(Event{Kind: EventError, Conn: s.id, Protocol: s.proto.Name(), Addr: s.addr, Name: m.From, Room: r.name, Err: storeErr})
+	}
 	if err != nil {
 		err = fmt.Errorf("chat: publish to %q: %w", r.name, err)
 		h.observe(Event{Kind: EventError, Conn: s.id, Protocol: s.proto.Name(), Addr: s.addr, Name: m.From, Room: r.name, Err: err})
@@ -370,14 +374,28 @@ func (r *room) drop(n uint64) {
 	r.mu.Unlock()
 }
 
-// admit makes joiner n, session s, a member of r, queueing it first what
-// was held for it, in order, so that it hears the room in the room's one
-// order.
-func (r *room) admit(n uint64, s *session) {
+// admit makes joiner n, session s, a member of r, queueing it first the
+// room's last lines (replay, the newest of them at offset last: Hub.replay),
+// then what was held for it, in order, so that it hears the room in the
+// room's one order. A held line at an offset no later than last was in
+// the replay, and is not queued again.
+func (r *room) admit(n uint64, s *session, replay []rendered, last uint64) {
 	r.mu.Lock()
 	held, overflowed := r.takeLocked(n)
 	if !r.hub.stopping.Load() && !overflowed { // else everyone has been told the server is going down
+		for _, m := range replay {
+			if !s.sendRendered(m, false) {
+				overflowed = true
+				break
+			}
+		}
 		for i := range held {
+			if overflowed {
+				break
+			}
+			if o := held[i].Offset; o != 0 && o <= last {
+				continue // replayed
+			}
 			var c renderCache
 			if !s.deliver(&held[i], &c) {
 				overflowed = true
@@ -481,13 +499,16 @@ func (h *Hub) join(s *session, name string, create bool, accepted func(members i
 	return nil
 }
 
-// accept runs accepted, then makes joiner j, session s, a member of r
+// accept runs accepted, reads the room's last lines for s if it is to
+// hear them (Config.Replay), then makes joiner j, session s, a member of r
 // and adds r to s.rooms: even if accepted panics (a protocol's bug, which
 // ends the connection), so that s leaves r as its connection ends and the
 // room holds nothing more for it.
 func (h *Hub) accept(s *session, r *room, j uint64, accepted func(members int), count int) {
+	var replay []rendered
+	var last uint64
 	defer func() {
-		r.admit(j, s)
+		r.admit(j, s, replay, last)
 		if s.rooms == nil {
 			s.rooms = s.room0[:0]
 		}
@@ -496,6 +517,7 @@ func (h *Hub) accept(s *session, r *room, j uint64, accepted func(members int), 
 	if accepted != nil {
 		accepted(count)
 	}
+	replay, last = h.replay(s, r.name)
 }
 
 // remove takes s out of r's local members.
