@@ -11,18 +11,19 @@ import (
 	"github.com/framechat/chat/history"
 )
 
-// errNoHistory is what history returns when the hub keeps none.
-var errNoHistory = errors.New("irc: the server keeps no history")
-
-// history reads room's lines that match q (chat.Rooms.History).
+// history reads room's lines that match q (chat.Rooms.History): an error
+// matching chat.ErrNoHistory if the hub keeps none.
 func (s *session) history(room string, q history.Query) (history.Page, error) {
-	h, ok := s.c.Rooms().(interface {
-		History(room string, q history.Query) (history.Page, error)
-	})
-	if !ok {
-		return history.Page{}, errNoHistory
-	}
-	return h.History(room, q)
+	return s.c.Rooms().History(room, q)
+}
+
+// keepsHistory reports whether the hub keeps rooms' history: if not,
+// draft/chathistory is not offered, and nothing is played back on JOIN.
+// (It asks for the history of a name no room has: the hub says it keeps
+// none before it checks the name, and reads no Store for it.)
+func (s *session) keepsHistory() bool {
+	_, err := s.c.Rooms().History("", history.Query{Limit: 1})
+	return !errors.Is(err, chat.ErrNoHistory)
 }
 
 // historyLimit is the most lines one CHATHISTORY returns (ISUPPORT
@@ -71,6 +72,10 @@ func (s *session) chathistory(m message) bool {
 		return true
 	case len(m.params) > want:
 		fail("INVALID_PARAMS", sub, "Too many parameters")
+		return true
+	}
+	if !s.keepsHistory() {
+		fail("MESSAGE_ERROR", sub, "No history is kept on this server")
 		return true
 	}
 	limit, err := strconv.Atoi(m.params[want-1])

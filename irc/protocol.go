@@ -65,11 +65,9 @@ type Protocol struct {
 	// made), and the MOTD's lines as RPL_MOTDSTART and RPL_MOTD say them.
 	yourHost, created, motdStart string
 	motd                         []string
-	// offered are the IRCv3 capabilities CAP LS lists; tagged renders the
-	// rooms' lines with each combination of tags (the zero one is nil:
-	// Render's own lines).
-	offered caps
-	tagged  [tagTime | tagID + 1]*tagRenderer
+	// tagged renders the rooms' lines with each combination of tags (the
+	// zero one is nil: Render's own lines).
+	tagged [tagTime | tagID + 1]*tagRenderer
 
 	mu    sync.Mutex
 	nicks map[string]*user // by nick's key (chat.NameKey): this Protocol's registered IRC users, with what WHOIS says of them
@@ -109,7 +107,6 @@ func New(o Options) *Protocol {
 	for _, l := range o.MOTD {
 		p.motd = append(p.motd, "- "+l)
 	}
-	p.offered = capMessageTags | capServerTime | capBatch | capChatHistory
 	for t := range p.tagged[1:] {
 		p.tagged[t+1] = &tagRenderer{p: p, tags: tagged(t + 1)}
 	}
@@ -164,9 +161,11 @@ func (p *Protocol) Render(m chat.Message) (msg, more []byte) {
 // user who shares several channels with the member would otherwise get
 // the line from each, which no IRC server does.
 // The hub calls the session's Ping after Options.PingAfter without a
-// line (chat.Settings.PingAfter, chat.Pinger).
+// line (chat.Settings.PingAfter, chat.Pinger). IRC serves the rooms'
+// history itself (CHATHISTORY, Options.JoinPlayback), so the hub replays
+// none to its joiners (chat.Settings.History).
 func (p *Protocol) Settings() chat.Settings {
-	return chat.Settings{QuitsOnce: true, PingAfter: max(p.o.PingAfter, 0)}
+	return chat.Settings{QuitsOnce: true, PingAfter: max(p.o.PingAfter, 0), History: true}
 }
 
 // quitReason is what IRC users see a member who quit say: its words (an

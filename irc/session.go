@@ -161,7 +161,7 @@ func (s *session) capability(m message) bool {
 		if !s.registered {
 			s.capping = true
 		}
-		s.c.Send(s.p.line(server, "CAP", s.target(), "LS", s.p.offered.list()))
+		s.c.Send(s.p.line(server, "CAP", s.target(), "LS", s.offered().list()))
 	case "LIST":
 		s.c.Send(s.p.line(server, "CAP", s.target(), "LIST", s.caps.list()))
 	case "REQ":
@@ -169,7 +169,7 @@ func (s *session) capability(m message) bool {
 			s.capping = true
 		}
 		asked := m.arg(1)
-		c, ok := s.p.request(s.caps, asked)
+		c, ok := request(s.caps, s.offered(), asked)
 		if !ok {
 			s.c.Send(s.p.line(server, "CAP", s.target(), "NAK", asked))
 			return true
@@ -185,18 +185,28 @@ func (s *session) capability(m message) bool {
 	return true
 }
 
+// offered are the capabilities offered to the client: all of capNames,
+// but draft/chathistory only if the hub keeps history.
+func (s *session) offered() caps {
+	c := capMessageTags | capServerTime | capBatch
+	if s.keepsHistory() {
+		c |= capChatHistory
+	}
+	return c
+}
+
 // request returns the capabilities c changed as asked (CAP REQ: names
 // separated by spaces, each to enable, or with "-" before it to disable),
-// or reports false if one of them is not offered (the request is refused
-// whole) or none is named.
-func (p *Protocol) request(c caps, asked string) (caps, bool) {
+// or reports false if one of them is not in offered (the request is
+// refused whole) or none is named.
+func request(c, offered caps, asked string) (caps, bool) {
 	names := strings.Fields(asked)
 	if len(names) == 0 {
 		return c, false
 	}
 	for _, name := range names {
 		off := strings.HasPrefix(name, "-")
-		bit := capBit(strings.TrimPrefix(name, "-")) & p.offered
+		bit := capBit(strings.TrimPrefix(name, "-")) & offered
 		switch {
 		case bit == 0:
 			return c, false
@@ -380,7 +390,9 @@ func (s *session) register() {
 	w.reply(rplISupport, "CASEMAPPING=rfc8265", "CHANTYPES=#", chanLimit, "NICKLEN="+itoa(min(o.MaxNickBytes, l.MaxNameBytes)),
 		"CHANNELLEN="+itoa(l.MaxRoomNameBytes+1), "NETWORK="+o.Network, "PREFIX=", "CHANMODES=,,,n",
 		s.p.targmax(), "MAXTARGETS="+itoa(o.MaxTargets), "are supported by this server")
-	w.reply(rplISupport, "CHATHISTORY="+itoa(o.HistoryLimit), "MSGREFTYPES=msgid,timestamp", "are supported by this server")
+	if s.keepsHistory() {
+		w.reply(rplISupport, "CHATHISTORY="+itoa(o.HistoryLimit), "MSGREFTYPES=msgid,timestamp", "are supported by this server")
+	}
 	w.motd()
 	s.c.Send(w.b)
 }
@@ -523,7 +535,7 @@ func (s *session) join(m message) bool {
 func (s *session) enter(room string) (named bool, err error) {
 	err = s.c.Join(room, chat.JoinAny, func(int) {
 		s.send("JOIN", "#"+room)
-		if s.p.o.JoinPlayback > 0 && s.caps&capChatHistory == 0 {
+		if s.p.o.JoinPlayback > 0 && s.caps&capChatHistory == 0 && s.keepsHistory() {
 			s.namesOf(room)
 			s.playback(room)
 			named = true
@@ -541,7 +553,7 @@ func (s *session) enter(room string) (named bool, err error) {
 func (s *session) playback(room string) {
 	page, err := s.history(room, history.Query{Limit: s.p.o.JoinPlayback, Newest: true})
 	if err != nil {
-		if !errors.Is(err, errNoHistory) {
+		if !errors.Is(err, chat.ErrNoHistory) {
 			s.c.Failed("JOIN", "#"+room, err)
 		}
 		return
