@@ -52,6 +52,11 @@ func (p *Protocol) historyLimit() int { return p.o.HistoryLimit }
 func (s *session) chathistory(m message) bool {
 	sub := strings.ToUpper(m.arg(0))
 	fail := func(code string, params ...string) {
+		for i, p := range params[:len(params)-1] {
+			if p == "" || p[0] == ':' || strings.ContainsRune(p, ' ') {
+				params[i] = "*" // what the client sent cannot be a middle parameter
+			}
+		}
 		s.c.Send(s.p.line(":"+s.p.o.ServerName, "FAIL", append([]string{"CHATHISTORY", code}, params...)...))
 	}
 	want := 4 // subcommand, target or timestamp, selector, limit

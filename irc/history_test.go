@@ -354,6 +354,7 @@ func TestChatHistoryErrors(t *testing.T) {
 		{"CHATHISTORY BETWEEN #h * 1", "INVALID_PARAMS BETWEEN :Insufficient parameters"},
 		{"CHATHISTORY LATEST #h * x", "INVALID_PARAMS LATEST x :Invalid limit"},
 		{"CHATHISTORY LATEST #h * -1", "INVALID_PARAMS LATEST -1 :Invalid limit"},
+		{"CHATHISTORY LATEST #h * :1 2", "INVALID_PARAMS LATEST * :Invalid limit"}, // no space in a middle parameter
 		{"CHATHISTORY BEFORE #h timestamp=yesterday 1", "INVALID_PARAMS BEFORE timestamp=yesterday :Invalid timestamp"},
 		{"CHATHISTORY BEFORE #h msgid=zzz 1", "INVALID_PARAMS BEFORE msgid=zzz :Unknown msgid"},
 		{"CHATHISTORY BEFORE #h msgid=" + other + " 1", "INVALID_PARAMS BEFORE msgid=" + other + " :Unknown msgid"},
@@ -367,6 +368,7 @@ func TestChatHistoryErrors(t *testing.T) {
 		alice.send(c.cmd)
 		alice.expect(":test.server FAIL CHATHISTORY " + c.want)
 	}
+	alice.send("@+typing=active TAGMSG #h") // ignored, without a 421
 	alice.sync()
 }
 

@@ -68,10 +68,13 @@ func init() {
 		"WHO": (*session).who, "WHOIS": (*session).whois, "TOPIC": (*session).topic,
 		"MODE": (*session).mode, "AWAY": (*session).awayCmd, "ISON": (*session).ison,
 		"USERHOST": (*session).userhost, "MOTD": (*session).motd, "CHATHISTORY": (*session).chathistory,
+		"TAGMSG": ok,
 	}
 }
 
-// ok ignores a command (PONG).
+// ok ignores a command: PONG, and TAGMSG (IRCv3 message-tags: a line of
+// tags only, such as typing notices, which clients that enabled
+// message-tags may send; client tags are not relayed).
 func ok(*session, message) bool { return true }
 
 // Handle runs one line.

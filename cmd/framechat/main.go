@@ -139,6 +139,8 @@ func parse(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&ircOpts.Network, "irc-network", "", `the network's name to IRC clients (default "framechat")`)
 	fs.DurationVar(&ircOpts.PingAfter, "irc-ping", 0, "ping IRC clients silent this long, and drop those that stay silent as long again (0: 2m; negative: never)")
 	fs.StringVar(&motdFile, "irc-motd", "", "file whose lines are the IRC message of the day (default: none)")
+	fs.IntVar(&ircOpts.JoinPlayback, "irc-playback", 25, "a channel's last lines sent to an IRC client that joins it, unless it fetches them itself (CHATHISTORY); with their times to clients that show server-time (0: none)")
+	fs.IntVar(&ircOpts.HistoryLimit, "irc-history-limit", 0, "lines one IRC CHATHISTORY command may fetch (0: 100; at most 1000)")
 	fs.StringVar(&o.logFile, "log", "server.log", `file to log every event to ("" for none); created at start`)
 	fs.IntVar(&o.logMaxMB, "log-max-size", 10, "megabytes the log may reach before it is rotated (renamed with a timestamp; a new one is started)")
 	fs.IntVar(&o.logBackups, "log-backups", 3, "rotated logs to keep (0: all)")
