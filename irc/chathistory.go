@@ -232,17 +232,20 @@ func (s *session) historyQuery(room, sub string, sels [2]selector, limit int) ([
 	case "AFTER":
 		return read(history.Query{After: a.after()})
 	case "AROUND":
-		// Half before the selector, the rest from it on (the line
-		// selected among them).
-		older, err := s.history(room, history.Query{Before: a.before(), Newest: true, Limit: max(limit/2, 1)})
-		if err != nil {
-			return nil, err
+		// Up to half before the selector, the rest from it on: the line
+		// selected first, then as many after it as before (one more for
+		// an even limit), or more when there are fewer before.
+		var older []history.Entry
+		if n := (limit - 1) / 2; n > 0 {
+			page, err := s.history(room, history.Query{Before: a.before(), Newest: true, Limit: n})
+			if err != nil {
+				return nil, err
+			}
+			older = page.Entries
 		}
-		if limit -= len(older.Entries); limit <= 0 {
-			return older.Entries, nil
-		}
+		limit -= len(older)
 		newer, err := read(history.Query{After: a.from()})
-		return append(older.Entries, newer...), err
+		return append(older, newer...), err
 	}
 	// BETWEEN counts its limit from the first selector, which may be the
 	// later one (backwards in time).

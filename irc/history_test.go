@@ -276,6 +276,12 @@ func TestChatHistory(t *testing.T) {
 	alice.expectHistory("#h", ids, times, 5, 6)
 	alice.send("CHATHISTORY AROUND #h msgid=" + ids[3] + " 3")
 	alice.expectHistory("#h", ids, times, 3, 4, 5)
+	alice.send("CHATHISTORY AROUND #h msgid=" + ids[3] + " 1") // the line itself
+	alice.expectHistory("#h", ids, times, 4)
+	alice.send("CHATHISTORY AROUND #h msgid=" + ids[0] + " 4") // none before l1: more after
+	alice.expectHistory("#h", ids, times, 1, 2, 3, 4)
+	alice.send("CHATHISTORY AROUND #h timestamp=" + times[0] + " 2") // from l1's millisecond on
+	alice.expectHistory("#h", ids, times, 1, 2)
 	alice.send("CHATHISTORY BETWEEN #h msgid=" + ids[1] + " msgid=" + ids[5] + " 10")
 	alice.expectHistory("#h", ids, times, 3, 4, 5)
 	alice.send("CHATHISTORY BETWEEN #h msgid=" + ids[6] + " msgid=" + ids[0] + " 2") // backwards: counted from l7
