@@ -36,9 +36,10 @@ type Config struct {
 	// Store fails to keep a line, the line is still sent (with no Offset)
 	// and the Observer gets an EventError: chat stays up when the Store is
 	// down. Give the hubs of a cluster one Store (natsbus's) for one
-	// history. Nil means a store in memory with the default
-	// history.Limits (1,000 lines a room, 24 hours, 64 MiB in all), lost
-	// when the program ends.
+	// history; hubs with a Store each keep only their own lines. The hub
+	// does not close the Store. Nil means a store in memory with the
+	// default history.Limits (1,000 lines a room, 24 hours, 64 MiB in
+	// all), lost when the program ends.
 	History history.Store
 
 	// NoHistory turns history off: the hub keeps no line (History is

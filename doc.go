@@ -35,6 +35,23 @@
 // join, and refuse or rewrite a chat line: each hook takes an event struct
 // such as [NameEvent] and answers with a reply struct and an error.
 //
+// # History
+//
+// A hub keeps each room's lines and notices (after the hooks; never
+// whispers, joins, leaves or renames) in a [history.Store]: in memory by
+// default, bounded ([history.Limits]: 1,000 lines a room, 24 hours, 64 MiB
+// in all), or the Store in Config.History; Config.NoHistory keeps none.
+// Each line a member hears carries its offset in the room's history and
+// the time the hub accepted it ([Message].Offset, Time). [Hub.History]
+// reads a room's history, and a client that lost the room for a while
+// gets exactly what it missed from the offset of the last line it saw
+// (history.Page.Recovered says whether it got it all); [Hub.DeleteHistory]
+// forgets it. A Store that fails does not stop chat: the line goes out
+// without an offset, and the Observer is told. Protocols with a place for
+// history serve it themselves (Settings.History, [Rooms].History); the
+// course protocols have none, and Config.Replay, off by default, sends
+// their joiners a room's last lines as ordinary lines.
+//
 // # Writing a protocol
 //
 // A protocol is a value with Protocol's six methods. Its [Session], one per

@@ -19,7 +19,8 @@ import (
 // use, and a Say from a name that another Say holds at that moment, on
 // another server of a cluster, fails with ErrNickInUse (one hub says its
 // own Says in turn). ErrNoSuchRoom if there is no such room. The Hooks
-// do not see it: they are for what clients do. For a member that also
+// do not see it: they are for what clients do. The line is kept in the
+// room's history (Config.History) as from's. For a member that also
 // hears the room, use a Bot.
 // An error matching ErrNotDelivered means that the members on this server
 // have the line and those on other servers may not (a Bus outage). text
@@ -78,7 +79,8 @@ func (h *Hub) sayAs(ctx context.Context, room, from string, text []byte) (giveBa
 // text in its protocol's words for a notice ("NOTICE text" to im users,
 // the text alone to cs168 and lobby users). Like Say's, its text is bytes
 // (as every line is in the engine: Message.Text, Bot.Say, Post.Text),
-// and is not kept after Notice returns. It returns an error matching
+// and is not kept after Notice returns (the room's history keeps a copy,
+// as a notice: Config.History). It returns an error matching
 // ErrNoSuchRoom if there is no such room. If ctx is done already, Notice
 // sends nothing and returns its error (wrapped).
 func (h *Hub) Notice(ctx context.Context, room string, text []byte) error {

@@ -221,8 +221,9 @@ func TestHistoryStoreDown(t *testing.T) {
 	}
 }
 
-// TestNoHistory: Config.NoHistory keeps nothing; lines carry a time and
-// no offset, and reading history says there is none.
+// TestNoHistory: Config.NoHistory keeps nothing; lines (and joins, as
+// always) carry a time and no offset, and reading history says there is
+// none.
 func TestNoHistory(t *testing.T) {
 	ctx := context.Background()
 	hub := chat.NewHub(chat.Config{NoHistory: true})
@@ -235,6 +236,35 @@ func TestNoHistory(t *testing.T) {
 	defer bot.Close()
 	if err := bot.Join(ctx, "lab", chat.JoinNew); err != nil {
 		t.Fatal(err)
+	}
+	joins := make(chan chat.Message, 1)
+	other, err := hub.NewBot("other", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	bot2, err := hub.NewBot("ears2", func(m chat.Message) {
+		if m.Kind == chat.MessageJoined {
+			joins <- m
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer bot2.Close()
+	if err := bot2.Join(ctx, "lab", chat.JoinExisting); err != nil {
+		t.Fatal(err)
+	}
+	if err := other.Join(ctx, "lab", chat.JoinExisting); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case m := <-joins:
+		if m.Time.IsZero() || m.Offset != 0 {
+			t.Errorf("a join heard with time %v, offset %d; want its time, no offset", m.Time, m.Offset)
+		}
+	case <-time.After(apiTimeout):
+		t.Fatal("ears2 heard no join")
 	}
 	if err := hub.Say(ctx, "lab", "program", []byte("hi")); err != nil {
 		t.Fatal(err)

@@ -316,11 +316,29 @@ func TestManyClients(t *testing.T) {
 	}
 }
 
+// historyConfigs are the two ways the benchmarks below run: with no
+// history, and with the default one (in memory), one after the other, so
+// that a run with -count compares them.
+var historyConfigs = []struct {
+	name string
+	cfg  Config
+}{
+	{"history=off", Config{MaxQueueBytes: 1 << 30, NoHistory: true}},
+	{"history=memory", Config{MaxQueueBytes: 1 << 30}},
+}
+
 // BenchmarkFanout measures one chat line from one member of a 100-member
 // room queued to the 99 others (without the network): the per-broadcast
-// cost, the in-process Bus and rendering included.
+// cost, the in-process Bus and rendering included, with history off and
+// kept in memory.
 func BenchmarkFanout(b *testing.B) {
-	h := NewHub(Config{MaxQueueBytes: 1 << 30})
+	for _, c := range historyConfigs {
+		b.Run(c.name, func(b *testing.B) { benchmarkFanout(b, c.cfg) })
+	}
+}
+
+func benchmarkFanout(b *testing.B, cfg Config) {
+	h := NewHub(cfg)
 	r := benchRoom(b, h)
 	var members []*session
 	for i := range 100 {
@@ -376,9 +394,16 @@ func TestPanicEndsOnlyThatConnection(t *testing.T) {
 
 // BenchmarkSessionChat measures one inbound chat frame through the whole
 // server side but the network: the cs168 state machine parses it, the hub
-// renders it once and queues it to the 9 other members of a 10-member room.
+// renders it once and queues it to the 9 other members of a 10-member
+// room, with history off and kept in memory.
 func BenchmarkSessionChat(b *testing.B) {
-	h := NewHub(Config{MaxQueueBytes: 1 << 30})
+	for _, c := range historyConfigs {
+		b.Run(c.name, func(b *testing.B) { benchmarkSessionChat(b, c.cfg) })
+	}
+}
+
+func benchmarkSessionChat(b *testing.B, cfg Config) {
+	h := NewHub(cfg)
 	r := benchRoom(b, h)
 	var members []*session
 	for i := range 10 {

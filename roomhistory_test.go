@@ -2,6 +2,7 @@ package chat
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -183,6 +184,7 @@ func TestReplayCS168(t *testing.T) {
 	bob := join(t, h, mt, "bob", "r")
 	alice.expect("bob has joined")
 	alice.send("one", "two", "three")
+	settle(alice) // said before the notice
 	if err := h.Notice(context.Background(), "r", []byte("The room closes at six.")); err != nil {
 		t.Fatal(err)
 	}
@@ -221,4 +223,150 @@ func TestReplayOffByDefault(t *testing.T) {
 	bob := join(t, h, mt, "bob", "r") // join checks bob heard nothing
 	alice.expect("bob has joined")
 	settle(bob)
+}
+
+// TestReplayIM: an im user logging in with Config.Replay hears its
+// greeting, then the room's last lines and notices as im says them live.
+func TestReplayIM(t *testing.T) {
+	t.Parallel()
+	h := NewHub(Config{Replay: 3})
+	t.Cleanup(func() { h.Shutdown(context.Background()) }) // after the clients close
+	alice := imDial(t, h, "alice")
+	alice.send("zero", "one", "two")
+	alice.sync()
+	if err := h.Notice(context.Background(), "im", []byte("tea at four")); err != nil {
+		t.Fatal(err)
+	}
+	alice.expect("NOTICE tea at four")
+	bob := imDial(t, h, "bob") // its greeting first
+	bob.expect("MSG alice one", "MSG alice two", "NOTICE tea at four")
+	alice.expect("NOTICE bob has joined")
+	alice.send("three")
+	bob.expect("MSG alice three")
+	bob.sync()
+}
+
+// TestReplayLobby: a lobby joiner with Config.Replay hears "0" and its
+// own join, as always, then the room's last lines and notices as the
+// lobby says them live, each in a message of its own.
+func TestReplayLobby(t *testing.T) {
+	t.Parallel()
+	h := NewHub(Config{Replay: 2})
+	t.Cleanup(func() { h.Shutdown(context.Background()) }) // after the clients close
+	a := lobbyDial(t, h)
+	a.enter("games", "alice")
+	a.expect("You have joined a new room.")
+	a.send("one")
+	a.send("two")
+	a.send("/who") // the lines are said once the reply comes
+	a.expect(lobbyUsersHeader, "alice")
+	if err := h.Notice(context.Background(), "games", []byte("Last round.")); err != nil {
+		t.Fatal(err)
+	}
+	a.expect("Last round.")
+	b := lobbyDial(t, h)
+	b.enter("games", "bob")
+	b.expect("bob has joined the room.", "There are 2 people in the room.", "alice> two", "Last round.")
+	a.expect("bob has joined the room.", "There are 2 people in the room.")
+	a.send("three")
+	b.expect("alice> three")
+}
+
+// servesHistory is cs168 as a protocol that serves history itself.
+type servesHistory struct{ Protocol }
+
+func (p servesHistory) Settings() Settings {
+	s := p.Protocol.Settings()
+	s.History = true
+	return s
+}
+
+// TestReplayNotForHistoryProtocols: a protocol whose Settings.History
+// says it serves history itself gets no replay from the hub.
+func TestReplayNotForHistoryProtocols(t *testing.T) {
+	t.Parallel()
+	h, mt := startHub(t, Config{Replay: 5})
+	alice := join(t, h, mt, "alice", "r")
+	alice.send("before")
+	settle(alice)
+	bob := join(t, h, serveProtocol(t, h, servesHistory{CS168}), "bob", "r") // join checks bob heard nothing
+	alice.expect("bob has joined")
+	settle(bob)
+}
+
+// TestReplayFitsTheQueue: a replay longer than half the joiner's queue
+// is cut to its newest lines, and the joiner is not dropped as slow.
+func TestReplayFitsTheQueue(t *testing.T) {
+	t.Parallel()
+	h, mt := startHub(t, Config{Replay: 100, MaxQueueBytes: 10 * FrameSize})
+	alice := join(t, h, mt, "alice", "r")
+	for i := range 20 {
+		alice.send(fmt.Sprint("line ", i))
+	}
+	settle(alice)
+	bob := dial(t, h, mt)
+	bob.name = "bob"
+	bob.send("bob", "/join r")
+	bob.expect("[alice] line 15", "[alice] line 16", "[alice] line 17", "[alice] line 18", "[alice] line 19")
+	alice.expect("bob has joined")
+	settle(bob)
+}
+
+// unreadableStore keeps lines but cannot read them.
+type unreadableStore struct{ history.Store }
+
+var errUnreadable = fmt.Errorf("store unreadable")
+
+func (unreadableStore) Read(context.Context, string, history.Query) (history.Page, error) {
+	return history.Page{}, errUnreadable
+}
+
+// TestReplayStoreUnreadable: a joiner whose replay cannot be read joins
+// all the same, with no replay, and the Observer is told; Rooms.History
+// returns the Store's error.
+func TestReplayStoreUnreadable(t *testing.T) {
+	t.Parallel()
+	events := newEventLog()
+	h, mt := startHub(t, Config{Replay: 5, Observer: events, History: unreadableStore{history.NewMemory(history.Limits{})}})
+	alice := join(t, h, mt, "alice", "r")
+	alice.send("before")
+	settle(alice)
+	bob := join(t, h, mt, "bob", "r") // join checks bob heard nothing
+	alice.expect("bob has joined")
+	for _, who := range []string{"alice", "bob"} { // alice's replay too, as she made the room
+		if e := events.waitFor(t, EventError); !errors.Is(e.Err, errUnreadable) || e.Name != who || e.Room != "r" {
+			t.Errorf("error event %+v, want %s's replay in r failing", e, who)
+		}
+	}
+	h.mu.RLock()
+	var s *session
+	for _, x := range h.sessions {
+		if x.name == "bob" {
+			s = x
+		}
+	}
+	h.mu.RUnlock()
+	if _, err := s.Rooms().History("r", history.Query{}); !errors.Is(err, errUnreadable) {
+		t.Errorf("Rooms.History: %v, want the Store's error", err)
+	}
+	settle(bob)
+}
+
+// TestRoomsHistory: a protocol reads a room's history through its Conn.
+func TestRoomsHistory(t *testing.T) {
+	t.Parallel()
+	h, mt := startHub(t, Config{})
+	alice := join(t, h, mt, "alice", "r")
+	alice.send("kept")
+	settle(alice)
+	h.mu.RLock()
+	var s *session
+	for _, x := range h.sessions {
+		s = x
+	}
+	h.mu.RUnlock()
+	p, err := s.Rooms().History("r", history.Query{})
+	if err != nil || len(p.Entries) != 1 || string(p.Entries[0].Text) != "kept" || p.Entries[0].From != "alice" || p.Entries[0].Offset != 1 {
+		t.Errorf("Rooms.History: %+v, %v; want alice's line at 1", p, err)
+	}
 }

@@ -97,6 +97,7 @@ type metrics struct {
 	hub           *chat.Hub // set once, before the admin listener serves
 	busConfigured bool
 	queueLimit    int
+	history       historySizer // the rooms' history, if it can say its size; set with hub
 
 	connects    *prometheus.CounterVec // by protocol
 	disconnects *prometheus.CounterVec // by protocol and reason
@@ -106,6 +107,7 @@ type metrics struct {
 
 	connsDesc, roomsDesc, membersDesc, messagesDesc, dropsDesc, parkedDesc, queueDesc *prometheus.Desc
 	deliveriesDesc, queuedDesc                                                        *prometheus.Desc
+	historyLinesDesc, historyBytesDesc                                                *prometheus.Desc
 
 	mu   sync.Mutex
 	open map[string]int // connections open now, by protocol
@@ -132,9 +134,12 @@ func newMetrics() *metrics {
 		parkedDesc:   prometheus.NewDesc("framechat_parked_connections", "Idle connections with no goroutine reading them.", nil, nil),
 		deliveriesDesc: prometheus.NewDesc("framechat_deliveries_total",
 			"Room messages queued to this server's users: one per member a message reached.", nil, nil),
-		queuedDesc: prometheus.NewDesc("framechat_queued_bytes", "Bytes waiting now in the users' outbound queues.", nil, nil),
-		queueDesc:  prometheus.NewDesc("framechat_queue_limit_bytes", "Bytes a client may fall behind before it is disconnected (-queue; 0: the default, 64 KiB).", nil, nil),
-		open:       map[string]int{},
+		queuedDesc:       prometheus.NewDesc("framechat_queued_bytes", "Bytes waiting now in the users' outbound queues.", nil, nil),
+		historyLinesDesc: prometheus.NewDesc("framechat_history_lines", "Lines of history kept now, in all rooms; absent when history is off.", nil, nil),
+		historyBytesDesc: prometheus.NewDesc("framechat_history_bytes",
+			"Bytes of history (names and texts) kept now, in all rooms, counted against -history-bytes; absent when history is off.", nil, nil),
+		queueDesc: prometheus.NewDesc("framechat_queue_limit_bytes", "Bytes a client may fall behind before it is disconnected (-queue; 0: the default, 64 KiB).", nil, nil),
+		open:      map[string]int{},
 	}
 }
 
@@ -194,15 +199,22 @@ func (m *metrics) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(m.parkedDesc, prometheus.GaugeValue, float64(st.Parked))
 	ch <- prometheus.MustNewConstMetric(m.deliveriesDesc, prometheus.CounterValue, float64(st.Deliveries))
 	ch <- prometheus.MustNewConstMetric(m.queuedDesc, prometheus.GaugeValue, float64(st.Queued))
+	if m.history != nil {
+		lines, bytes := m.history.Size()
+		ch <- prometheus.MustNewConstMetric(m.historyLinesDesc, prometheus.GaugeValue, float64(lines))
+		ch <- prometheus.MustNewConstMetric(m.historyBytesDesc, prometheus.GaugeValue, float64(bytes))
+	}
 }
 
-// adminHandler serves /healthz, /metrics and /debug/pprof/.
+// adminHandler serves /healthz, /metrics, /debug/pprof/ and /history
+// (historyHandler) of m's hub.
 func adminHandler(h *health, m *metrics) http.Handler {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(m, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	mux := pprofHandler()
 	mux.Handle("/healthz", h)
 	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	mux.Handle("/history", historyHandler{m.hub})
 	return mux
 }
 

@@ -21,9 +21,20 @@
 //
 // -admin ADDR serves, for the operator: /healthz (200 "ok" when every
 // listener is up and the cluster, if any, is connected; 503 with the
-// reason otherwise), /metrics (Prometheus text format) and
-// /debug/pprof/. It is off by default; give it a loopback address such as
+// reason otherwise), /metrics (Prometheus text format), /debug/pprof/,
+// and /history: `curl -X DELETE 'http://127.0.0.1:9090/history?room=lab'`
+// forgets the history of the room lab (204 No Content; POST does the
+// same). It is off by default; give it a loopback address such as
 // 127.0.0.1:9090, since it is not authenticated.
+//
+// The server keeps each room's last lines in memory (a room's 1,000 lines
+// of the last 24 hours, 64 MiB in all: -history-lines, -history-age,
+// -history-bytes; -no-history keeps none), for IRC's CHATHISTORY and the
+// web page's scrollback; it is lost when the server stops. On a cluster
+// (-nats) it keeps none for now. -replay N sends a cs168, im or lobby
+// client joining a room the room's last N lines, as ordinary lines; the
+// course protocols say nothing of lines said before a join, so it is off
+// by default.
 //
 // -tls-self-signed makes a certificate in memory for 127.0.0.1, ::1 and
 // localhost, for trying TLS without openssl; the server prints its SHA-256
@@ -115,6 +126,7 @@ type options struct {
 	tlsSelfSigned bool
 	nagle         bool
 	version       bool
+	history       historyOptions
 	cfg           chat.Config
 }
 
@@ -168,7 +180,8 @@ func parse(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.http, "http", "", "serve the web client and its WebSocket (cs168) on this address, e.g. :8080")
 	fs.StringVar(&o.nats, "nats", "", "join the servers of a cluster through this NATS server, e.g. nats://127.0.0.1:4222 (needs JetStream: nats-server -js)")
 	fs.DurationVar(&o.natsTTL, "nats-ttl", 0, "with -nats: how long the cluster waits for a silent server before announcing its users as gone (0: 5s; use the same on every server)")
-	fs.StringVar(&o.admin, "admin", "", "serve /healthz, /metrics (Prometheus) and /debug/pprof/ on this address, e.g. 127.0.0.1:9090 (off by default; not authenticated: keep it on loopback)")
+	fs.StringVar(&o.admin, "admin", "", "serve /healthz, /metrics (Prometheus), /debug/pprof/ and /history (DELETE /history?room=NAME forgets a room's history) on this address, e.g. 127.0.0.1:9090 (off by default; not authenticated: keep it on loopback)")
+	o.history.flags(fs)
 	fs.StringVar(&o.pprof, "pprof", "", "serve net/http/pprof on this address, e.g. 127.0.0.1:6060 (off by default; -admin serves it too)")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "usage: framechat [flags] [PORT]\n")
@@ -264,6 +277,8 @@ func run(ctx context.Context, o options, stdout io.Writer) error {
 		fmt.Fprintf(out, "clustered through NATS at %s as node %s\n", o.nats, bus.Node())
 	}
 	metrics.busConfigured = bus != nil
+	fmt.Fprintln(out, o.history.configure(&o.cfg, bus != nil))
+	metrics.history, _ = o.cfg.History.(historySizer)
 	hub := chat.NewHub(o.cfg)
 	metrics.hub = hub
 	metrics.queueLimit = o.cfg.MaxQueueBytes
