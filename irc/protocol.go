@@ -38,7 +38,7 @@ type Options struct {
 	PingAfter time.Duration
 	// HistoryLimit bounds the lines one CHATHISTORY command returns
 	// (ISUPPORT CHATHISTORY); a client that asks for more, or for 0, gets
-	// that many. Zero means 100; it is at most history.MaxLimit.
+	// that many. Zero or less means 100; it is at most history.MaxLimit.
 	HistoryLimit int
 	// JoinPlayback is how many of a channel's last lines a client that
 	// did not enable draft/chathistory is sent when it joins, after the
