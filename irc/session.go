@@ -32,9 +32,12 @@ type session struct {
 	// an idle connection keeps nothing here that it need not.
 	me user
 
-	capping bool   // CAP negotiation under way: registration waits for CAP END
-	caps    caps   // the IRCv3 capabilities the client enabled (CAP REQ)
-	batches uint64 // the BATCHes sent: the next one's reference is one more
+	capping      bool // CAP negotiation under way: registration waits for CAP END
+	gotUser      bool // USER has come
+	registered   bool
+	awaitingPong bool   // a PING went out and nothing has come since
+	caps         caps   // the IRCv3 capabilities the client enabled (CAP REQ)
+	batches      uint64 // the BATCHes sent: the next one's reference is one more
 
 	// style is the tags the client gets on its rooms' lines, as the
 	// tagRenderer that writes them; nil for none. played has, for each
@@ -43,11 +46,8 @@ type session struct {
 	// hub delivers after (said while the client was joining) are not
 	// sent again. Both are read by the hub's deliveries (Style), from any
 	// goroutine; played is copied on write.
-	style        atomic.Pointer[tagRenderer]
-	played       atomic.Pointer[map[string]uint64]
-	gotUser      bool // USER has come
-	registered   bool
-	awaitingPong bool // a PING went out and nothing has come since
+	style  atomic.Pointer[tagRenderer]
+	played atomic.Pointer[map[string]uint64]
 }
 
 // handler runs one command; it returns false when the client has quit.
