@@ -40,7 +40,9 @@
 // A hub keeps each room's lines and notices (after the hooks; never
 // whispers, joins, leaves or renames) in a [history.Store]: in memory by
 // default, bounded ([history.Limits]: 1,000 lines a room, 24 hours, 64 MiB
-// in all), or the Store in Config.History; Config.NoHistory keeps none.
+// in all), or the Store in Config.History (such as the file store of
+// module github.com/framechat/chat/history/bolt, which outlives a
+// restart); Config.NoHistory keeps none.
 // Each line a member hears carries its offset in the room's history and
 // the time the hub accepted it ([Message].Offset, Time). [Hub.History]
 // reads a room's history, and a client that lost the room for a while

@@ -45,7 +45,8 @@ func storeOf(cfg *Config) history.Store {
 // history: lines and notices are, whispers, joins, leaves and renames not.
 func stored(k MessageKind) bool { return k == MessageChat || k == MessageNotice }
 
-// entryOf is m as its room's history keeps it.
+// entryOf is m as its room's history keeps it; with m's Time, which the
+// Store sets if it is zero (send leaves it so).
 func entryOf(m *Message) history.Entry {
 	kind := history.Line
 	if m.Kind == MessageNotice {
@@ -65,14 +66,17 @@ func messageOf(room string, e *history.Entry) Message {
 
 // send publishes m to room on the Bus, stamped with the time now; a line
 // or notice (stored) is first appended to room's history, and carries its
-// Offset and Time. Append and Publish are made under room's order lock
-// (h.order), so that a room's lines are published in the order of their
-// offsets. If the Store fails, m is published all the same, with no
-// Offset, and storeErr says why; pubErr is the Bus's error. Neither is
-// reported here: the caller tells the Observer, with no lock held.
+// Offset and the Time the Store stamped it with. Append and Publish are
+// made under room's order lock (h.order), so that a room's lines are
+// published in the order of their offsets; the Store stamps the time (a
+// zero Entry.Time) under its own lock, so that a room's times go up with
+// its offsets even when several hubs share the Store. If the Store fails,
+// m is published all the same, with no Offset, and storeErr says why;
+// pubErr is the Bus's error. Neither is reported here: the caller tells
+// the Observer, with no lock held.
 func (h *Hub) send(ctx context.Context, room string, m Message) (storeErr, pubErr error) {
-	m.Time = time.Now().UTC()
 	if h.store == nil || !stored(m.Kind) {
+		m.Time = time.Now().UTC()
 		return nil, h.bus.Publish(room, m)
 	}
 	mu := h.order.of(room)
@@ -81,8 +85,9 @@ func (h *Hub) send(ctx context.Context, room string, m Message) (storeErr, pubEr
 	e, err := h.store.Append(ctx, room, entryOf(&m))
 	if err != nil {
 		storeErr = fmt.Errorf("chat: keep a line of %q: %w", room, err)
+		m.Time = time.Now().UTC()
 	} else {
-		m.Offset, m.Time = e.Offset, e.Time
+		m.Offset, m.Time = e.Offset, e.Time.UTC()
 	}
 	return storeErr, h.bus.Publish(room, m)
 }

@@ -52,8 +52,9 @@ func lineBot(t *testing.T, h *Hub, name, room string) <-chan Message {
 // TestHistoryOffsetsInRoomOrder: lines said at once by many connections
 // in one room are kept at offsets 1..N with no gap, every member hears
 // them in the order of their offsets (the bots see the offsets; the
-// connections hear them in the Store's order), and each line a member
-// hears carries its Offset and the Time it was kept with.
+// connections hear them in the Store's order), their times go up with
+// their offsets, and each line a member hears carries its Offset and the
+// Time it was kept with.
 func TestHistoryOffsetsInRoomOrder(t *testing.T) {
 	t.Parallel()
 	const posters, lines = 6, 20
@@ -108,6 +109,9 @@ func TestHistoryOffsetsInRoomOrder(t *testing.T) {
 	for i, e := range page.Entries {
 		if e.Offset != uint64(i+1) {
 			t.Fatalf("line %d of the history has offset %d", i, e.Offset)
+		}
+		if i > 0 && e.Time.Before(page.Entries[i-1].Time) {
+			t.Errorf("line %d of the history has time %v, before line %d's %v", e.Offset, e.Time, i, page.Entries[i-1].Time)
 		}
 		order = append(order, fmt.Sprintf("[%s] %s", e.From, e.Text))
 	}

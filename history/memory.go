@@ -84,15 +84,15 @@ func lineBytes(e *Entry) int64 { return int64(len(e.From) + len(e.Text)) }
 
 // Append implements Store.
 func (m *Memory) Append(ctx context.Context, room string, e Entry) (Entry, error) {
-	now := time.Now()
-	if e.Time.IsZero() {
-		e.Time = now.UTC()
-	}
 	e.Text = append([]byte(nil), e.Text...)
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.closed {
 		return Entry{}, ErrClosed
+	}
+	now := time.Now() // under the lock, so that a room's times go up with its offsets
+	if e.Time.IsZero() {
+		e.Time = now.UTC()
 	}
 	r := m.rooms[room]
 	if r == nil {

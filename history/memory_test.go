@@ -225,3 +225,31 @@ func TestMemoryContract(t *testing.T) {
 		return m
 	})
 }
+
+// TestMemoryTimesFollowOffsets checks that the times Append sets go up
+// with a room's offsets when many goroutines append at once: reads by
+// time rely on it.
+func TestMemoryTimesFollowOffsets(t *testing.T) {
+	m := history.NewMemory(history.Limits{PerRoom: -1})
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() {
+			for range 5000 {
+				m.Append(ctx, "room", history.Entry{From: "x", Text: []byte("y")})
+			}
+		})
+	}
+	wg.Wait()
+	for q := (history.Query{}); ; {
+		p := read(t, m, "room", q)
+		for i := 1; i < len(p.Entries); i++ {
+			if a, b := p.Entries[i-1], p.Entries[i]; b.Time.Before(a.Time) {
+				t.Fatalf("offset %d at %v, before offset %d at %v", b.Offset, b.Time, a.Offset, a.Time)
+			}
+		}
+		if len(p.Entries) < history.MaxLimit {
+			break
+		}
+		q.After.Offset = p.Entries[len(p.Entries)-2].Offset // overlap by one
+	}
+}

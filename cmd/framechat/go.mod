@@ -5,6 +5,7 @@ go 1.26.0
 replace (
 	github.com/framechat/chat => ../../
 	github.com/framechat/chat/examples => ../../examples
+	github.com/framechat/chat/history/bolt => ../../history/bolt
 	github.com/framechat/chat/natsbus => ../../natsbus
 )
 
@@ -12,6 +13,7 @@ require (
 	github.com/BurntSushi/toml v1.6.0
 	github.com/framechat/chat v0.0.0
 	github.com/framechat/chat/examples v0.0.0-00010101000000-000000000000
+	github.com/framechat/chat/history/bolt v0.0.0-00010101000000-000000000000
 	github.com/framechat/chat/natsbus v0.0.0-00010101000000-000000000000
 	github.com/nats-io/nats-server/v2 v2.15.2
 	github.com/prometheus/client_golang v1.25.0
@@ -37,6 +39,7 @@ require (
 	github.com/nats-io/nkeys v0.4.16 // indirect
 	github.com/nats-io/nuid v1.0.1 // indirect
 	github.com/prometheus/procfs v0.22.0 // indirect
+	go.etcd.io/bbolt v1.5.0 // indirect
 	golang.org/x/crypto v0.58.0 // indirect
 	golang.org/x/sys v0.50.0 // indirect
 	golang.org/x/text v0.44.0 // indirect

@@ -5,11 +5,13 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"net/http"
 	"time"
 
 	chat "github.com/framechat/chat"
 	"github.com/framechat/chat/history"
+	"github.com/framechat/chat/history/bolt"
 )
 
 // historyOptions are the flags of the rooms' history: whether it is kept,
@@ -18,6 +20,8 @@ type historyOptions struct {
 	off    bool
 	limits history.Limits
 	replay int
+	file   string      // -history-file: the bbolt file, "" for memory
+	store  *bolt.Store // the file's Store, once configure opened it
 }
 
 // flags defines the history's flags on fs.
@@ -26,25 +30,48 @@ func (h *historyOptions) flags(fs *flag.FlagSet) {
 	fs.IntVar(&h.limits.PerRoom, "history-lines", 0, "lines of history kept per room, the oldest dropped first (0: 1,000; -1: no limit)")
 	fs.DurationVar(&h.limits.MaxAge, "history-age", 0, "drop lines of history older than this (0: 24h; -1ns: never)")
 	fs.Int64Var(&h.limits.MaxBytes, "history-bytes", 0, "bytes of history kept in all rooms together, the oldest line of any room dropped first (0: 64 MiB; -1: no limit)")
+	fs.StringVar(&h.file, "history-file", "", "keep the history in this file (bbolt), across restarts, rather than in memory; a crash loses at most its last 10ms of lines")
 	fs.IntVar(&h.replay, "replay", 0, "send a cs168, im or lobby client joining a room the room's last lines, as ordinary lines (0: none, as the course protocols say)")
 }
 
 // configure sets cfg's history from the flags: a Store in this server's
-// memory, bounded by the limits, unless -no-history, or on a cluster
-// (nats), where one server's memory would hold only the lines said
-// through it. It returns what it chose, for the operator.
-func (h *historyOptions) configure(cfg *chat.Config, nats bool) string {
+// memory, or in the file of -history-file, bounded by the limits, unless
+// -no-history, or on a cluster (nats), where one server's store would
+// hold only the lines said through it. It returns what it chose, for the
+// operator, or why the flags cannot be followed; close closes the file.
+func (h *historyOptions) configure(cfg *chat.Config, nats bool) (string, error) {
 	cfg.Replay = h.replay
 	switch {
+	case h.file != "" && (h.off || nats):
+		return "", errors.New("-history-file keeps one server's history: not with -no-history, nor on a cluster (-nats)")
 	case h.off:
 		cfg.NoHistory = true
-		return "history off (-no-history)"
+		return "history off (-no-history)", nil
 	case nats:
 		cfg.NoHistory = true
-		return "history off: a cluster has no shared store for it yet"
+		return "history off: a cluster has no shared store for it yet", nil
+	case h.file != "":
+		s, err := bolt.Open(h.file, h.limits, bolt.Options{})
+		if err != nil {
+			return "", err
+		}
+		h.store, cfg.History = s, s
+		return "history kept in " + h.file, nil
 	}
 	cfg.History = history.NewMemory(h.limits)
-	return "history kept in memory"
+	return "history kept in memory", nil
+}
+
+// close closes the history file, if configure opened one, once the hub
+// has shut down: it writes the lines still waiting. It reports a failure
+// to out.
+func (h *historyOptions) close(out io.Writer) {
+	if h.store == nil {
+		return
+	}
+	if err := h.store.Close(); err != nil {
+		fmt.Fprintln(out, err)
+	}
 }
 
 // historyHandler serves the admin's /history: DELETE (or POST)
@@ -79,7 +106,7 @@ func (h historyHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // historySizer is a Store that can say cheaply how much it keeps
-// (history.Memory).
+// (history.Memory, bolt.Store).
 type historySizer interface {
 	Size() (lines int, bytes int64)
 }

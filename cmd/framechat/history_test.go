@@ -1,9 +1,12 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"io"
 	"net"
 	"net/http"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -151,4 +154,59 @@ func TestHistoryAdmin(t *testing.T) {
 	}
 	carol := dialCS168(t, port, "carol", "/join lab", "/list")
 	carol.expect("lab")
+}
+
+// TestHistoryFile: with -history-file the history outlives the server: a
+// server started again on the file replays the lines said before it
+// stopped. The file's key is history-file; it is refused with -no-history
+// and on a cluster.
+func TestHistoryFile(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "history.db")
+	serve := func(say func(port string)) {
+		t.Helper()
+		out := newOutput()
+		var stderr bytes.Buffer
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan int)
+		go func() {
+			done <- realMain(ctx, []string{"-log", "", "-history-file", file, "-replay", "2", "-addr", "127.0.0.1", "0"}, out, &stderr)
+		}()
+		port := out.waitMatch(t, regexp.MustCompile(`(?m)^cs168 listening on 127\.0\.0\.1:(\d+)$`))[1]
+		out.waitMatch(t, regexp.MustCompile(`(?m)^history kept in `+regexp.QuoteMeta(file)+`$`))
+		say(port)
+		cancel()
+		if code := <-done; code != 0 {
+			t.Fatalf("framechat exited %d: %s", code, stderr.String())
+		}
+	}
+	serve(func(port string) {
+		alice := dialCS168(t, port, "alice", "/create lab", "one", "two", "three", "/list")
+		alice.expect("lab")
+	})
+	serve(func(port string) {
+		carol := dialCS168(t, port, "carol", "/create lab", "/list")
+		carol.expect("[alice] two", "[alice] three", "lab")
+		bob := dialCS168(t, port, "bob", "/join lab", "/list")
+		bob.expect("[alice] two", "[alice] three", "lab")
+	})
+
+	path := writeFile(t, "framechat.toml", `history-file = "/var/lib/framechat/history.db"`)
+	o, err := parse([]string{"-config", path, "9000"}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.history.file != "/var/lib/framechat/history.db" {
+		t.Errorf("history-file from the config file: %q", o.history.file)
+	}
+	for _, args := range [][]string{{"-history-file", file, "-no-history", "9000"}, {"-history-file", file, "9000"}} {
+		o, err := parse(args, io.Discard)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var cfg chat.Config
+		nats := len(args) == 3
+		if _, err := o.history.configure(&cfg, nats); err == nil {
+			t.Errorf("%v (on a cluster: %v) accepted", args, nats)
+		}
+	}
 }

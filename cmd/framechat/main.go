@@ -30,8 +30,10 @@
 // The server keeps each room's last lines in memory (a room's 1,000 lines
 // of the last 24 hours, 64 MiB in all: -history-lines, -history-age,
 // -history-bytes; -no-history keeps none), for IRC's CHATHISTORY and the
-// web page's scrollback; it is lost when the server stops. On a cluster
-// (-nats) it keeps none for now. -replay N sends a cs168, im or lobby
+// web page's scrollback; it is lost when the server stops, unless
+// -history-file PATH keeps it in that file (bbolt: a restart keeps it, a
+// crash loses at most the lines of the last 10ms and never corrupts the
+// file; one server at a time). On a cluster (-nats) it keeps none for now. -replay N sends a cs168, im or lobby
 // client joining a room the room's last N lines, as ordinary lines; the
 // course protocols say nothing of lines said before a join, so it is off
 // by default.
@@ -277,7 +279,12 @@ func run(ctx context.Context, o options, stdout io.Writer) error {
 		fmt.Fprintf(out, "clustered through NATS at %s as node %s\n", o.nats, bus.Node())
 	}
 	metrics.busConfigured = bus != nil
-	fmt.Fprintln(out, o.history.configure(&o.cfg, bus != nil))
+	msg, err := o.history.configure(&o.cfg, bus != nil)
+	if err != nil {
+		return err
+	}
+	defer o.history.close(out) // after the hub has shut down (g.Wait below)
+	fmt.Fprintln(out, msg)
 	metrics.history, _ = o.cfg.History.(historySizer)
 	hub := chat.NewHub(o.cfg)
 	metrics.hub = hub

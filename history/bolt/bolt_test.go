@@ -1,0 +1,415 @@
+package bolt_test
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/framechat/chat/history"
+	"github.com/framechat/chat/history/bolt"
+	"github.com/framechat/chat/history/historytest"
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) {
+	if os.Getenv(crashEnv) != "" {
+		crashChild(os.Getenv(crashEnv))
+		return
+	}
+	goleak.VerifyTestMain(m)
+}
+
+var ctx = context.Background()
+
+func open(t testing.TB, path string, l history.Limits) *bolt.Store {
+	t.Helper()
+	s, err := bolt.Open(path, l, bolt.Options{})
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	return s
+}
+
+func TestContract(t *testing.T) {
+	historytest.Run(t, func(t *testing.T, l history.Limits) history.Store {
+		s := open(t, filepath.Join(t.TempDir(), "history.db"), l)
+		t.Cleanup(func() {
+			if err := s.Close(); err != nil {
+				t.Errorf("Close: %v", err)
+			}
+		})
+		return s
+	})
+}
+
+func read(t testing.TB, s history.Store, room string, q history.Query) history.Page {
+	t.Helper()
+	p, err := s.Read(ctx, room, q)
+	if err != nil {
+		t.Fatalf("Read(%q): %v", room, err)
+	}
+	return p
+}
+
+func appendN(t testing.TB, s history.Store, room string, n int) {
+	t.Helper()
+	for i := range n {
+		if _, err := s.Append(ctx, room, history.Entry{From: "alice", Text: fmt.Appendf(nil, "%s %d", room, i)}); err != nil {
+			t.Fatalf("Append: %v", err)
+		}
+	}
+}
+
+// TestReopen checks that a closed Store opened again has every line
+// appended before Close (even those not yet written when Close was
+// called), the same offsets and Epochs, and numbers the next lines on.
+func TestReopen(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "history.db")
+	s := open(t, path, history.Limits{})
+	appendN(t, s, "a", 20)
+	appendN(t, s, "b", 5)
+	if err := s.Delete(ctx, "b"); err != nil {
+		t.Fatal(err)
+	}
+	appendN(t, s, "b", 3)
+	appendN(t, s, "deleted", 3)
+	if err := s.Delete(ctx, "deleted"); err != nil {
+		t.Fatal(err)
+	}
+	before := map[string]history.Page{}
+	for _, r := range []string{"a", "b", "deleted"} {
+		before[r] = read(t, s, r, history.Query{})
+	}
+	appendN(t, s, "a", 5) // 21..25, left for Close to write
+	lines, size := s.Size()
+	if err := s.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	if _, err := s.Append(ctx, "a", history.Entry{}); !errors.Is(err, history.ErrClosed) {
+		t.Errorf("Append after Close: %v", err)
+	}
+
+	s = open(t, path, history.Limits{})
+	defer s.Close()
+	if l, b := s.Size(); l != lines+5 || b != size+5*int64(len("alice")+len("a 1")) {
+		t.Errorf("Size after reopening: %d lines, %d bytes; before Close %d, %d and 5 lines of 8 bytes queued", l, b, lines, size)
+	}
+	a := read(t, s, "a", history.Query{})
+	if a.Epoch != before["a"].Epoch || a.First != 1 || a.Last != 25 || len(a.Entries) != 25 {
+		t.Fatalf("room a reopened: Epoch %q First %d Last %d, %d entries; want Epoch %q, 1..25",
+			a.Epoch, a.First, a.Last, len(a.Entries), before["a"].Epoch)
+	}
+	for i, e := range before["a"].Entries {
+		got := a.Entries[i]
+		if got.Offset != e.Offset || !got.Time.Equal(e.Time) || got.From != e.From || string(got.Text) != string(e.Text) {
+			t.Errorf("room a, line %d: %+v, before %+v", i, got, e)
+		}
+	}
+	b := read(t, s, "b", history.Query{})
+	if b.Epoch != before["b"].Epoch || b.Last != 3 || len(b.Entries) != 3 || string(b.Entries[0].Text) != "b 0" {
+		t.Errorf("room b reopened: %+v; before %+v", b, before["b"])
+	}
+	if p := read(t, s, "deleted", history.Query{}); p.Last != 0 || len(p.Entries) != 0 {
+		t.Errorf("deleted room reopened: %+v", p)
+	}
+	e, err := s.Append(ctx, "a", history.Entry{Text: []byte("next")})
+	if err != nil || e.Offset != 26 {
+		t.Errorf("Append after reopening: Offset %d, %v; want 26", e.Offset, err)
+	}
+	if p := read(t, s, "a", history.Query{After: history.Bound{Offset: 25}}); p.Epoch != before["a"].Epoch || len(p.Entries) != 1 {
+		t.Errorf("after reopening, line 26: %+v", p)
+	}
+}
+
+// TestTighterLimitsAtOpen checks that opening a file with smaller bounds
+// than it was written with drops the oldest lines at once.
+func TestTighterLimitsAtOpen(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "history.db")
+	s := open(t, path, history.Limits{})
+	appendN(t, s, "a", 30)
+	appendN(t, s, "b", 30)
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s = open(t, path, history.Limits{PerRoom: 10})
+	defer s.Close()
+	for _, r := range []string{"a", "b"} {
+		if p := read(t, s, r, history.Query{}); p.First != 21 || p.Last != 30 || len(p.Entries) != 10 {
+			t.Errorf("room %s: First %d Last %d, %d entries; want 21..30", r, p.First, p.Last, len(p.Entries))
+		}
+	}
+	if lines, _ := s.Size(); lines != 20 {
+		t.Errorf("Size: %d lines, want 20", lines)
+	}
+}
+
+// TestLocked checks that a second Store on the same file is refused while
+// the first has it open.
+func TestLocked(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "history.db")
+	s := open(t, path, history.Limits{})
+	defer s.Close()
+	s2, err := bolt.Open(path, history.Limits{}, bolt.Options{LockTimeout: 50 * time.Millisecond})
+	if err == nil {
+		s2.Close()
+		t.Fatal("a second Open of an open file succeeded")
+	}
+}
+
+// TestFlush checks that Flush returns once the lines are in the file: a
+// second process could read them (here, after Close, a fresh Store).
+func TestFlush(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "history.db")
+	s, err := bolt.Open(path, history.Limits{}, bolt.Options{Interval: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	appendN(t, s, "a", 1) // the first commit, at once
+	if err := s.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	appendN(t, s, "a", 5) // waits an hour
+	done := make(chan error, 1)
+	go func() { done <- s.Flush(ctx) }()
+	select {
+	case err := <-done:
+		t.Fatalf("Flush returned before the writer's next commit: %v", err)
+	case <-time.After(50 * time.Millisecond):
+	}
+	cctx, cancel := context.WithCancel(ctx)
+	cancel()
+	if err := s.Flush(cctx); !errors.Is(err, context.Canceled) {
+		t.Errorf("Flush with a cancelled context: %v", err)
+	}
+	if _, err := s.Read(cctx, "a", history.Query{}); !errors.Is(err, context.Canceled) {
+		t.Errorf("Read with a cancelled context: %v", err)
+	}
+	rctx, cancel := context.WithTimeout(ctx, 20*time.Millisecond)
+	defer cancel()
+	if _, err := s.Read(rctx, "a", history.Query{}); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("Read waiting for the writer past its deadline: %v", err)
+	}
+	s.Close() // writes the lines, and Flush returns
+	if err := <-done; err != nil {
+		t.Errorf("Flush: %v", err)
+	}
+	s = open(t, path, history.Limits{})
+	if p := read(t, s, "a", history.Query{}); len(p.Entries) != 6 {
+		t.Errorf("after Close: %d lines, want 6", len(p.Entries))
+	}
+	s.Close()
+}
+
+// TestMaxPending checks that Append waits when the writer is behind by
+// MaxPending lines, and gives up with its context.
+func TestMaxPending(t *testing.T) {
+	s, err := bolt.Open(filepath.Join(t.TempDir(), "history.db"), history.Limits{}, bolt.Options{Interval: time.Hour, MaxPending: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	appendN(t, s, "a", 1) // the first commit, at once; the next in an hour
+	if err := s.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	appendN(t, s, "a", 3)
+	cctx, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+	defer cancel()
+	if _, err := s.Append(cctx, "a", history.Entry{}); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("Append past MaxPending: %v, want it to wait until its deadline", err)
+	}
+}
+
+const crashEnv = "BOLT_CRASH_CHILD"
+
+// crashChild appends to the file at path from several goroutines until it
+// is killed; another goroutine calls Flush again and again and prints
+// "flushed ROOM OFFSET" for each room once Flush says its lines up to
+// OFFSET are on disk.
+func crashChild(path string) {
+	s, err := bolt.Open(path, history.Limits{PerRoom: 5000}, bolt.Options{MaxPending: 2000})
+	if err != nil {
+		fmt.Println("open:", err)
+		os.Exit(1)
+	}
+	var mu sync.Mutex
+	last := map[string]uint64{} // the last offset Append gave in each room
+	for g := range 6 {
+		go func() {
+			room := fmt.Sprint("room", g%3)
+			text := []byte(strings.Repeat("x", 100))
+			for {
+				e, err := s.Append(ctx, room, history.Entry{From: "child", Text: text})
+				if err != nil {
+					fmt.Println("append:", err)
+					os.Exit(1)
+				}
+				mu.Lock()
+				last[room] = max(last[room], e.Offset)
+				mu.Unlock()
+			}
+		}()
+	}
+	for {
+		mu.Lock()
+		appended := maps.Clone(last)
+		mu.Unlock()
+		if err := s.Flush(ctx); err != nil {
+			fmt.Println("flush:", err)
+			os.Exit(1)
+		}
+		for room, o := range appended {
+			fmt.Printf("flushed %s %d\n", room, o)
+		}
+	}
+}
+
+// TestCrash kills (SIGKILL) a process appending to a file as fast as it
+// can, then opens the file: it opens, every room's offsets run with no
+// gap up to its Last, every line the child was told was flushed is there,
+// and the next Append continues the numbering. Run three times, killed at
+// different moments.
+func TestCrash(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "history.db")
+	for run := range 3 {
+		cmd := exec.Command(os.Args[0], "-test.run=^$")
+		cmd.Env = append(os.Environ(), crashEnv+"="+path)
+		stdout, err := cmd.StdoutPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		flushed := map[string]uint64{}
+		sc := bufio.NewScanner(stdout)
+		for n := 0; n < 3+run*6 && sc.Scan(); n++ {
+			f := strings.Fields(sc.Text())
+			if len(f) != 3 || f[0] != "flushed" {
+				t.Fatalf("child: %s", sc.Text())
+			}
+			o, _ := strconv.ParseUint(f[2], 10, 64)
+			flushed[f[1]] = max(flushed[f[1]], o)
+		}
+		// Killed at a different moment of the writer's cycle each run.
+		time.Sleep(time.Duration(run) * 7 * time.Millisecond)
+		if err := cmd.Process.Kill(); err != nil {
+			t.Fatal(err)
+		}
+		cmd.Wait()
+		if len(flushed) == 0 {
+			t.Fatalf("run %d: the child flushed nothing: %v", run, sc.Err())
+		}
+
+		s := open(t, path, history.Limits{PerRoom: 5000})
+		for room, o := range flushed {
+			var all []history.Entry
+			p := read(t, s, room, history.Query{})
+			for q := (history.Query{}); ; {
+				all = append(all, p.Entries...)
+				if len(p.Entries) < history.MaxLimit {
+					break
+				}
+				q.After.Offset = p.Entries[len(p.Entries)-1].Offset
+				p = read(t, s, room, q)
+			}
+			if p.Last < o {
+				t.Errorf("run %d, %s: Last %d, but the child was told %d was flushed", run, room, p.Last, o)
+			}
+			if len(all) == 0 || all[0].Offset != p.First || all[len(all)-1].Offset != p.Last {
+				t.Fatalf("run %d, %s: First %d, Last %d, %d lines read", run, room, p.First, p.Last, len(all))
+			}
+			for i := 1; i < len(all); i++ {
+				if all[i].Offset != all[i-1].Offset+1 {
+					t.Fatalf("run %d, %s: offset %d after %d", run, room, all[i].Offset, all[i-1].Offset)
+				}
+			}
+			e, err := s.Append(ctx, room, history.Entry{From: "parent"})
+			if err != nil || e.Offset != p.Last+1 {
+				t.Errorf("run %d, %s: Append after the crash gave %d, %v; want %d", run, room, e.Offset, err, p.Last+1)
+			}
+			t.Logf("run %d, %s: lines %d..%d kept, %d flushed when killed", run, room, p.First, p.Last, o)
+		}
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkAppend is the cost of keeping one 60-byte line: the caller's
+// part (numbering, queueing) and the writer's (its share of a commit), as
+// Flush at the end waits for the last commit.
+func BenchmarkAppend(b *testing.B) {
+	s := open(b, filepath.Join(b.TempDir(), "history.db"), history.Limits{})
+	defer s.Close()
+	text := []byte(strings.Repeat("x", 60))
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		if _, err := s.Append(ctx, fmt.Sprint("room", i%100), history.Entry{From: "alice", Text: text}); err != nil {
+			b.Fatal(err)
+		}
+		i++
+	}
+	if err := s.Flush(ctx); err != nil {
+		b.Fatal(err)
+	}
+}
+
+// BenchmarkReadLast1000 is the cost of serving a joiner the last 1,000
+// lines of a room.
+func BenchmarkReadLast1000(b *testing.B) {
+	s := open(b, filepath.Join(b.TempDir(), "history.db"), history.Limits{})
+	defer s.Close()
+	text := []byte(strings.Repeat("x", 60))
+	for range 2000 {
+		s.Append(ctx, "room", history.Entry{From: "alice", Text: text})
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		p, err := s.Read(ctx, "room", history.Query{Limit: 1000, Newest: true})
+		if err != nil || len(p.Entries) != 1000 {
+			b.Fatal(len(p.Entries), err)
+		}
+	}
+}
+
+// TestTimesFollowOffsets checks that the times Append sets go up with a
+// room's offsets when many goroutines append at once: reads by time rely
+// on it.
+func TestTimesFollowOffsets(t *testing.T) {
+	s := open(t, filepath.Join(t.TempDir(), "history.db"), history.Limits{PerRoom: -1})
+	defer s.Close()
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() {
+			for range 3000 {
+				s.Append(ctx, "room", history.Entry{From: "x", Text: []byte("y")})
+			}
+		})
+	}
+	wg.Wait()
+	for q := (history.Query{}); ; {
+		p := read(t, s, "room", q)
+		for i := 1; i < len(p.Entries); i++ {
+			if a, b := p.Entries[i-1], p.Entries[i]; b.Time.Before(a.Time) {
+				t.Fatalf("offset %d at %v, before offset %d at %v", b.Offset, b.Time, a.Offset, a.Time)
+			}
+		}
+		if len(p.Entries) < history.MaxLimit {
+			break
+		}
+		q.After.Offset = p.Entries[len(p.Entries)-2].Offset // overlap by one
+	}
+}

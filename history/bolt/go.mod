@@ -1,0 +1,13 @@
+module github.com/framechat/chat/history/bolt
+
+go 1.26.0
+
+replace github.com/framechat/chat => ../../
+
+require (
+	github.com/framechat/chat v0.0.0
+	go.etcd.io/bbolt v1.5.0
+	go.uber.org/goleak v1.3.0
+)
+
+require golang.org/x/sys v0.45.0 // indirect
