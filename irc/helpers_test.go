@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"strings"
 	"testing"
@@ -111,7 +112,7 @@ func (s *server) pair(channel string) (alice, bob *client) {
 	alice.until(" 366 ")
 	bob.send("JOIN " + channel)
 	bob.until(" 366 ")
-	alice.expect(":bob!bob@test.server JOIN " + channel)
+	alice.expect(":bob!~bob@test.server JOIN " + channel)
 	return alice, bob
 }
 
@@ -163,6 +164,25 @@ func (c *client) until(s string) []string {
 		if strings.Contains(l, s) {
 			return got
 		}
+	}
+}
+
+// idle reads WHOIS's RPL_WHOISIDLE of nick, whose numbers change with
+// the clock: an idle time and a signon time no later than now.
+func (c *client) idle(nick string) {
+	c.t.Helper()
+	l := c.recv()
+	var idle, signon int64
+	var tail string
+	prefix := ":test.server 317 " + c.nick + " " + nick + " "
+	rest, ok := strings.CutPrefix(l, prefix)
+	if ok {
+		_, err := fmt.Sscanf(rest, "%d %d", &idle, &signon)
+		_, tail, _ = strings.Cut(rest, " :")
+		ok = err == nil
+	}
+	if !ok || idle < 0 || signon > time.Now().Unix() || tail != "seconds idle, signon time" {
+		c.t.Errorf("%s received %q, want %s<idle> <signon> :seconds idle, signon time", c.nick, l, prefix)
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"io"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -72,6 +73,10 @@ type Protocol struct {
 	mu    sync.Mutex
 	nicks map[string]*user // by nick's key (chat.NameKey): this Protocol's registered IRC users, with what WHOIS says of them
 	away  map[*user]string // the away messages of those who have one: few do, so a user keeps none
+
+	// sources has, by connection ID, each registered IRC user's *source:
+	// read without a lock by every Render (identOf).
+	sources sync.Map
 }
 
 // New returns the IRC protocol configured by o.
@@ -135,23 +140,24 @@ func (p *Protocol) Notice(text string) []byte {
 // a NICK, or a server NOTICE to the channel.
 func (p *Protocol) Render(m chat.Message) (msg, more []byte) {
 	channel := "#" + m.Room
+	ident := p.identOf(m.Conn, m.From)
 	switch m.Kind {
 	case chat.MessageChat:
-		return p.textLine(m.From, say(m), channel, m.Text, m.Action), nil
+		return p.textLine(m.From, ident, say(m), channel, m.Text, m.Action), nil
 	case chat.MessageWhisper:
-		return p.textLine(m.From, say(m), m.To, m.Text, m.Action), nil
+		return p.textLine(m.From, ident, say(m), m.To, m.Text, m.Action), nil
 	case chat.MessageJoined:
-		return p.userLine(m.From, "JOIN", channel), nil
+		return p.userLine(m.From, ident, "JOIN", channel), nil
 	case chat.MessageLeft:
 		switch {
 		case m.Quit || m.Lost:
-			return p.userLine(m.From, "QUIT", quitReason(m)), nil
+			return p.userLine(m.From, ident, "QUIT", quitReason(m)), nil
 		case len(m.Text) > 0:
-			return p.userLine(m.From, "PART", channel, string(m.Text)), nil
+			return p.userLine(m.From, ident, "PART", channel, string(m.Text)), nil
 		}
-		return p.userLine(m.From, "PART", channel), nil
+		return p.userLine(m.From, ident, "PART", channel), nil
 	case chat.MessageRenamed:
-		return p.userLine(m.From, "NICK", m.To), nil
+		return p.userLine(m.From, ident, "NICK", m.To), nil
 	}
 	return p.line(":"+p.o.ServerName, "NOTICE", channel, string(m.Text)), nil
 }
@@ -201,11 +207,11 @@ func (p *Protocol) line(source, cmd string, params ...string) []byte {
 	return appendLine(b, 0, cmd, params)
 }
 
-// userLine is line from a user, whose source is nick!nick@server (how
-// every user looks, whatever their protocol), written in place.
-func (p *Protocol) userLine(nick, cmd string, params ...string) []byte {
-	b := make([]byte, 0, lineSize(p.sourceSize(nick), cmd, params))
-	return appendLine(p.appendSource(b, nick), 0, cmd, params)
+// userLine is line from a user, whose source is nick!ident@server (see
+// identOf), written in place.
+func (p *Protocol) userLine(nick, ident, cmd string, params ...string) []byte {
+	b := make([]byte, 0, lineSize(p.sourceSize(nick, ident), cmd, params))
+	return appendLine(p.appendSource(b, nick, ident), 0, cmd, params)
 }
 
 // textLine is userLine of a PRIVMSG or NOTICE of text to target, with the
@@ -217,12 +223,12 @@ func (p *Protocol) userLine(nick, cmd string, params ...string) []byte {
 // what it sent) goes on as many more lines as it needs, each a whole
 // PRIVMSG or NOTICE from the same nick, cut at character boundaries: none
 // of it is lost, and no piece can read as another user's line.
-func (p *Protocol) textLine(nick, cmd, target string, text []byte, action bool) []byte {
+func (p *Protocol) textLine(nick, ident, cmd, target string, text []byte, action bool) []byte {
 	if bytes.ContainsAny(text, "\r\n\x00\x01") || !utf8.Valid(text) {
 		text = []byte(clean(string(text)))
 	}
-	head := p.sourceSize(nick) + len(cmd) + len(target) + 4 // source, spaces, " :"
-	tail := 2                                               // CR LF
+	head := p.sourceSize(nick, ident) + len(cmd) + len(target) + 4 // source, spaces, " :"
+	tail := 2                                                      // CR LF
 	if action {
 		head += len(ctcpActionOpen)
 		tail++ // the closing \x01
@@ -235,7 +241,7 @@ func (p *Protocol) textLine(nick, cmd, target string, text []byte, action bool) 
 	b := make([]byte, 0, min(head+len(text)+tail, MaxLine)+(lines-1)*(head+tail+utf8.UTFMax))
 	for first := true; first || len(text) > 0; first = false {
 		start := len(b)
-		b = append(p.appendSource(b, nick), ' ')
+		b = append(p.appendSource(b, nick, ident), ' ')
 		b = append(b, cmd...)
 		b = append(b, ' ')
 		b = append(b, clean(target)...)
@@ -260,17 +266,56 @@ func (p *Protocol) textLine(nick, cmd, target string, text []byte, action bool) 
 // ctcpActionOpen opens a CTCP ACTION; a \x01 closes it.
 const ctcpActionOpen = "\x01ACTION "
 
-// sourceSize is the size of nick's source.
-func (p *Protocol) sourceSize(nick string) int { return 2*len(nick) + len(p.o.ServerName) + 3 }
+// sourceSize is the size of a source :nick!ident@server.
+func (p *Protocol) sourceSize(nick, ident string) int {
+	return len(nick) + len(ident) + len(p.o.ServerName) + 3
+}
 
-// appendSource appends nick's source, :nick!nick@server.
-func (p *Protocol) appendSource(b []byte, nick string) []byte {
+// appendSource appends the source :nick!ident@server.
+func (p *Protocol) appendSource(b []byte, nick, ident string) []byte {
 	b = append(b, ':')
 	b = append(b, nick...)
 	b = append(b, '!')
-	b = append(b, nick...)
+	b = append(b, ident...)
 	b = append(b, '@')
 	return append(b, p.o.ServerName...)
+}
+
+// identOf is the user field of the source of nick, the sender of a
+// message from connection conn of its hub (chat.Message.Conn): for an IRC
+// user of this Protocol, "~" and the username its USER gave (user.ident:
+// "~" because no identd vouches for it, as servers mark it), found by its
+// connection; for anyone else, the name itself, which their protocol's
+// server vouches for: a cs168 user bob is bob!bob@server, an IRC user who
+// sent "USER bob" is bob!~bob@server. IRC users of other servers of a
+// cluster are shown the same way as other protocols' users (their
+// username is not carried across the Bus), and so are lines played back
+// from history (which keeps no connection). A user who just changed nick
+// is found under either nick, so that the NICK line itself shows the
+// ident. A user of another hub with the same connection number and the
+// same nick as a local IRC user would be shown with its ident: no
+// harm beyond the user field.
+func (p *Protocol) identOf(conn uint64, nick string) string {
+	if conn == 0 {
+		return nick
+	}
+	if v, ok := p.sources.Load(conn); ok {
+		if src := v.(*source); src.nick == nick || src.prev == nick {
+			return src.ident
+		}
+	}
+	return nick
+}
+
+// A source is what Render needs of an IRC user of this Protocol to write
+// its lines' source (identOf): its nick, the nick it had before its last
+// change, and its ident. It is never changed: a new one replaces it.
+type source struct{ nick, prev, ident string }
+
+// setSource records u's source, as it is once registered or renamed;
+// prev is its nick before a change ("" at registration).
+func (p *Protocol) setSource(u *user, prev string) {
+	p.sources.Store(u.conn, &source{nick: u.nick, prev: prev, ident: u.ident})
 }
 
 // lineSize is the size of a line whose source has n bytes, at most MaxLine.
@@ -338,12 +383,22 @@ func (p *Protocol) appendNumeric(b []byte, code, nick string, params ...string) 
 // are guarded by Protocol.mu; others get copies (lookup).
 type user struct {
 	nick, real string
+	ident      string // the user field of its source: "~" and USER's username (see identOf)
 	key        string // chat.NameKey(nick), kept with it: the key of p.nicks
+	conn       uint64 // its connection's ID (chat.Conn.ID): the key of p.sources
+	oper       string // the operator name it gave OPER; "" if it is not an operator
+	signon     int64  // when it registered, in Unix seconds (WHOIS's 317)
+	// spoke is when it last sent a PRIVMSG or NOTICE, in Unix seconds
+	// (WHOIS's idle time): set by its own session, read by others'.
+	spoke atomic.Int64
 }
 
-// A profile is what WHO, WHOIS and USERHOST say of a user.
+// A profile is what WHO, WHOIS and USERHOST say of a user. Only an IRC
+// user of this Protocol has signon and spoke set.
 type profile struct {
-	nick, real, away string
+	nick, ident, real, away string
+	oper                    bool
+	signon, spoke           int64
 }
 
 // lookup returns the profile of the registered IRC user called nick,
@@ -355,7 +410,8 @@ func (p *Protocol) lookup(nick string) (profile, bool) {
 	if !ok {
 		return profile{}, false
 	}
-	return profile{nick: u.nick, real: u.real, away: p.away[u]}, true
+	return profile{nick: u.nick, ident: u.ident, real: u.real, away: p.away[u], oper: u.oper != "",
+		signon: u.signon, spoke: u.spoke.Load()}, true
 }
 
 // claim registers u under nick, in place of its old nick if it had one;
@@ -384,6 +440,7 @@ func (p *Protocol) release(u *user) {
 	}
 	u.key = ""
 	delete(p.away, u)
+	p.sources.Delete(u.conn)
 }
 
 // setAway sets u's away message ("" for none).

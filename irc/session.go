@@ -5,9 +5,11 @@ import (
 	"errors"
 	"maps"
 	"slices"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/framechat/chat"
@@ -136,7 +138,7 @@ func (s *session) reply(code string, params ...string) {
 // send sends a line from this client's own prefix to itself, as the echo
 // of its JOIN, PART or NICK.
 func (s *session) send(cmd string, params ...string) {
-	s.c.Send(s.p.userLine(s.me.nick, cmd, params...))
+	s.c.Send(s.p.userLine(s.me.nick, s.me.ident, cmd, params...))
 }
 
 // needs answers ERR_NEEDMOREPARAMS and reports false when m has fewer
@@ -263,21 +265,55 @@ func (s *session) pass(m message) bool {
 	return true
 }
 
-// userCmd takes the real name. The user name is not kept: every user's
-// source is nick!nick@server (see Protocol.appendSource), and WHO, WHOIS
-// and USERHOST say the same.
+// userCmd takes the username and the real name: USER <username> <mode>
+// <unused> <real name>. Neither may be empty (ERR_NEEDMOREPARAMS, as the
+// modern IRC documents say); the username must be a user of RFC 2812's
+// grammar (no NUL, CR, LF, space or '@'; here, printable UTF-8 too: it is
+// shown in every line's source), else ERR_INVALIDUSERNAME, and its first
+// maxUserBytes are kept (ISUPPORT USERLEN), shown as "~username" (see
+// identOf); a real name that is not UTF-8 is refused (FAIL USER
+// INVALID_UTF8: it would be shown mangled) and the client may send USER
+// again.
 func (s *session) userCmd(m message) bool {
 	switch {
 	case s.registered:
 		s.reply(errAlreadyRegistered, "You may not reregister")
-	case len(m.params) < 4 || m.params[0] == "":
+	case len(m.params) < 4 || m.params[0] == "" || m.params[3] == "":
 		s.reply(errNeedMoreParams, m.cmd, "Not enough parameters")
+	case !validUsername(m.params[0]):
+		s.reply(errInvalidUsername, "Your username is not valid: use printable characters other than space and '@'")
+	case !utf8.ValidString(m.params[3]):
+		s.c.Send(s.p.line(":"+s.p.o.ServerName, "FAIL", "USER", "INVALID_UTF8", "Your real name is not valid UTF-8; send USER again"))
 	default:
-		// Kept for the connection's life: a copy of the line's bytes, or
-		// the nick when they are the same (clients often send it for both).
+		// Kept for the connection's life: copies of the line's bytes, or
+		// the nick when they are the same (clients often send it for all).
+		s.me.ident = "~" + cut(m.params[0], maxUserBytes)
 		s.me.real = keep(cut(m.params[3], 200), s.me.nick)
 		s.gotUser = true
 		s.register()
+	}
+	return true
+}
+
+// maxUserBytes is how much of USER's username is kept (ISUPPORT USERLEN),
+// before the "~" that marks it as the client's word.
+const maxUserBytes = 9
+
+// validUsername reports whether u is a username as RFC 2812 has it (any
+// octet but NUL, CR, LF, space and '@'), in printable UTF-8.
+func validUsername(u string) bool {
+	return u != "" && !strings.ContainsAny(u, " @") && printable(u)
+}
+
+// printable reports whether s is UTF-8 without control characters.
+func printable(s string) bool {
+	if !utf8.ValidString(s) {
+		return false
+	}
+	for _, r := range s {
+		if unicode.IsControl(r) {
+			return false
+		}
 	}
 	return true
 }
@@ -346,8 +382,9 @@ func (s *session) nickCmd(m message) bool {
 		return true
 	}
 	if len(s.c.Rooms().Joined()) == 0 { // else the rooms told this client, with everyone
-		s.c.Send(s.p.userLine(old, "NICK", nick))
+		s.c.Send(s.p.userLine(old, s.me.ident, "NICK", nick))
 	}
+	s.p.setSource(&s.me, old)
 	return true
 }
 
@@ -360,6 +397,7 @@ func (s *session) register() {
 	// A refused nick is forgotten before the numeric, whose target is
 	// then "*": the client has no nick yet.
 	nick := s.me.nick
+	s.me.conn, s.me.signon = s.c.ID(), time.Now().Unix()
 	if !s.p.claim(&s.me, nick) {
 		s.me.nick = ""
 		s.reply(errNicknameInUse, nick, "Nickname is already in use")
@@ -379,9 +417,10 @@ func (s *session) register() {
 		return
 	}
 	s.registered = true
+	s.p.setSource(&s.me, "")
 	o := &s.p.o
 	w := burst{s: s, b: make([]byte, 0, 1024)}
-	w.reply(rplWelcome, "Welcome to the "+o.Network+" IRC network, "+s.me.nick+"!"+s.me.nick+"@"+o.ServerName)
+	w.reply(rplWelcome, "Welcome to the "+o.Network+" IRC network, "+s.me.nick+"!"+s.me.ident+"@"+o.ServerName)
 	w.reply(rplYourHost, s.p.yourHost)
 	w.reply(rplCreated, s.p.created)
 	w.reply(rplMyInfo, o.ServerName, "framechat", "i", "n")
@@ -682,7 +721,8 @@ func (s *session) privmsg(m message) bool {
 		fail(errUnknownError, m.cmd, "Your message is not valid UTF-8, so it was not sent")
 		return true
 	}
-	text := m.argBytes(1) // no copy: Say keeps none
+	s.me.spoke.Store(time.Now().Unix()) // WHOIS's idle time
+	text := m.argBytes(1)               // no copy: Say keeps none
 	text, kind := ctcp(text)
 	if kind == ctcpQuery {
 		// CTCP other than ACTION (VERSION, PING, DCC, or an answer to
@@ -933,35 +973,129 @@ func (s *session) list(m message) bool {
 	return true
 }
 
-// who answers WHO for a channel's members or one user.
+// who answers WHO <mask> [o] (RFC 2812 3.6.1, and the modern IRC
+// documents): for a channel, its members; for a nick, that user (one the
+// client shares a channel with, or an IRC user of this server); for a
+// mask with wildcards ('*', '?'), or none ("", "0", "*"), the users
+// matching it among the client and those it shares a channel with, by
+// nick, username, host, server, real name or nick!user@host. Every user
+// is treated as invisible (user mode +i, which every IRC user here has):
+// a mask never lists a user who shares no channel with the client. With
+// "o", only IRC operators are listed. Each RPL_WHOREPLY is
+// "<channel> <user> <host> <server> <nick> <H|G>[*] :<hopcount> <real name>",
+// the channel "*" for a nick or mask.
 func (s *session) who(m message) bool {
 	mask := m.arg(0)
-	entry := func(channel, nick string) {
-		t := s.identity(nick)
-		flag := "H"
-		if t.away != "" {
-			flag = "G"
+	opers := strings.Contains(m.arg(1), "o")
+	entry := func(channel string, t profile) {
+		if !opers || t.oper {
+			s.reply(rplWhoReply, channel, t.ident, s.p.o.ServerName, s.p.o.ServerName, t.nick, whoFlags(t), "0 "+t.real)
 		}
-		s.reply(rplWhoReply, channel, t.nick, s.p.o.ServerName, s.p.o.ServerName, nick, flag, "0 "+t.real)
 	}
 	if room, ok := s.room(mask); ok {
 		if members, err := s.c.Rooms().Members(room); err == nil {
 			for _, n := range members {
-				entry("#"+room, n)
+				entry("#"+room, s.identity(n))
 			}
 		}
-	} else if mask != "" {
-		if _, nick := s.shared(mask); nick != "" {
-			entry("*", nick)
-		} else if nick == "" && chat.NameKey(mask) == s.me.key {
-			entry("*", s.me.nick)
+	} else if mask == "" || mask == "0" || strings.ContainsAny(mask, "*?") {
+		for _, t := range s.visible() {
+			if mask == "" || mask == "0" || whoMatch(mask, t, s.p.o.ServerName) {
+				entry("*", t)
+			}
 		}
+	} else if t, ok := s.findUser(mask); ok {
+		entry("*", t)
 	}
 	if mask == "" {
 		mask = "*"
 	}
 	s.reply(rplEndOfWho, mask, "End of /WHO list")
 	return true
+}
+
+// whoFlags are a RPL_WHOREPLY's flags for t: H (here) or G (gone: away),
+// then "*" for an IRC operator.
+func whoFlags(t profile) string {
+	f := "H"
+	if t.away != "" {
+		f = "G"
+	}
+	if t.oper {
+		f += "*"
+	}
+	return f
+}
+
+// visible returns the profiles of the client and of every member of the
+// channels it is in, each once (by chat.NameKey), in the order found.
+func (s *session) visible() []profile {
+	seen := map[string]bool{s.me.key: true}
+	me, _ := s.p.lookup(s.me.nick)
+	out := []profile{me}
+	for _, r := range s.c.Rooms().Joined() {
+		members, err := s.c.Rooms().Members(r)
+		if err != nil {
+			continue
+		}
+		for _, n := range members {
+			if k := chat.NameKey(n); !seen[k] {
+				seen[k] = true
+				out = append(out, s.identity(n))
+			}
+		}
+	}
+	return out
+}
+
+// findUser returns the profile of the user called nick whom the client
+// can see: itself, a member of a channel it is in, or an IRC user of this
+// server.
+func (s *session) findUser(nick string) (profile, bool) {
+	if name, rooms := s.roomsOf(nick, true); len(rooms) > 0 {
+		return s.identity(name), true
+	}
+	return s.p.lookup(nick)
+}
+
+// whoMatch reports whether WHO's mask matches t, a user of server: its
+// nick, username, host (the server's name), server, real name, or the
+// whole nick!user@host.
+func whoMatch(mask string, t profile, server string) bool {
+	for _, f := range [...]string{t.nick, t.ident, server, t.real, t.nick + "!" + t.ident + "@" + server} {
+		if wildMatch(mask, f) {
+			return true
+		}
+	}
+	return false
+}
+
+// wildMatch reports whether s matches mask, whose '*' stands for any run
+// of characters and '?' for one, ignoring case.
+func wildMatch(mask, s string) bool {
+	m, t := []rune(strings.ToLower(mask)), []rune(strings.ToLower(s))
+	// The classic two-pointer match: on a mismatch, go back to the last
+	// '*' and let it take one more character.
+	mi, ti, star, from := 0, 0, -1, 0
+	for ti < len(t) {
+		switch {
+		case mi < len(m) && (m[mi] == '?' || m[mi] == t[ti]):
+			mi++
+			ti++
+		case mi < len(m) && m[mi] == '*':
+			star, from = mi, ti
+			mi++
+		case star >= 0:
+			from++
+			mi, ti = star+1, from
+		default:
+			return false
+		}
+	}
+	for mi < len(m) && m[mi] == '*' {
+		mi++
+	}
+	return mi == len(m)
 }
 
 // whois answers WHOIS for a user the client can see: itself, an IRC user,
@@ -993,15 +1127,22 @@ func (s *session) whois(m message) bool {
 		return true
 	}
 	t := s.identity(nick)
-	s.reply(rplWhoisUser, t.nick, t.nick, s.p.o.ServerName, "*", t.real)
+	s.reply(rplWhoisUser, t.nick, t.ident, s.p.o.ServerName, "*", t.real)
+	if len(channels) > 0 {
+		s.reply(rplWhoisChannels, t.nick, strings.Join(channels, " "))
+	}
 	s.reply(rplWhoisServer, t.nick, s.p.o.ServerName, s.p.o.Network)
+	if t.oper {
+		s.reply(rplWhoisOperator, t.nick, "is an IRC operator")
+	}
 	if t.away != "" {
 		s.reply(rplAway, t.nick, t.away)
 	}
-	if len(channels) > 0 {
-		s.reply(rplWhoisChannels, nick, strings.Join(channels, " "))
+	if t.signon != 0 { // an IRC user of this server: others' idle times are not known here
+		idle := time.Now().Unix() - max(t.spoke, t.signon)
+		s.reply(rplWhoisIdle, t.nick, strconv.FormatInt(max(idle, 0), 10), strconv.FormatInt(t.signon, 10), "seconds idle, signon time")
 	}
-	s.reply(rplEndOfWhois, nick, "End of /WHOIS list")
+	s.reply(rplEndOfWhois, t.nick, "End of /WHOIS list")
 	return true
 }
 
@@ -1052,7 +1193,7 @@ func (s *session) mode(m message) bool {
 	case change == "":
 		s.reply(rplUModeIs, "+i")
 	case strings.Trim(change, "+-i") == "":
-		s.c.Send(s.p.userLine(s.me.nick, "MODE", s.me.nick, "+i"))
+		s.send("MODE", s.me.nick, "+i")
 	default:
 		s.reply(errUModeUnknownFlag, "Unknown MODE flag")
 	}
@@ -1103,11 +1244,14 @@ func (s *session) userhost(m message) bool {
 		if t.nick == "" {
 			continue
 		}
-		mark := "+"
+		mark, oper := "+", ""
 		if t.away != "" {
 			mark = "-"
 		}
-		out = append(out, t.nick+"="+mark+t.nick+"@"+s.p.o.ServerName)
+		if t.oper {
+			oper = "*"
+		}
+		out = append(out, t.nick+oper+"="+mark+t.ident+"@"+s.p.o.ServerName)
 	}
 	s.reply(rplUserHost, strings.Join(out, " "))
 	return true
@@ -1137,7 +1281,7 @@ func (s *session) known(nicks []string) []profile {
 	}
 	for j, on := range s.onNetwork(ask...) {
 		if on {
-			out[elsewhere[j]] = profile{nick: ask[j]}
+			out[elsewhere[j]] = profile{nick: ask[j], ident: ask[j]}
 		}
 	}
 	return out
@@ -1177,11 +1321,12 @@ func (s *session) taken(nick string) bool {
 }
 
 // identity is what WHO and WHOIS say of nick: its registry entry for an
-// IRC user, else (a user of another protocol) its nick for user and real
-// name.
+// IRC user of this server, else (a user of another protocol, or of
+// another server) its nick for user and real name, as its lines' source
+// has it (identOf).
 func (s *session) identity(nick string) profile {
 	if t, ok := s.p.lookup(nick); ok {
 		return t
 	}
-	return profile{nick: nick, real: nick}
+	return profile{nick: nick, ident: nick, real: nick}
 }
