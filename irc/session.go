@@ -339,12 +339,25 @@ func (s *session) checkNick(nick string) bool {
 		s.reply(errErroneusNickname, nick, "Erroneous nickname: at most "+itoa(s.p.o.MaxNickBytes)+" bytes")
 	case s.c.Rule().Check(nick) != nil:
 		s.reply(errErroneusNickname, nick, "Erroneous nickname: use "+s.c.Rule().String())
+	case !nickGrammar(nick):
+		s.reply(errErroneusNickname, nick, "Erroneous nickname: a nick starts with a letter or '_' and has no '.'")
 	case chat.NameKey(nick) != s.me.key && s.taken(nick):
 		s.reply(errNicknameInUse, nick, "Nickname is already in use")
 	default:
 		return true
 	}
 	return false
+}
+
+// nickGrammar reports whether nick, a name the hub's rule takes, is a
+// nick as IRC has it (RFC 2812 2.3.1: a letter or special character first,
+// which of the rule's characters is a letter or '_'; and no '.', which
+// servers' names have): "9lives", "-dash" and "a.b" are names of other
+// protocols' users, whom IRC users address by those spellings, but no IRC
+// user's nick.
+func nickGrammar(nick string) bool {
+	r, _ := utf8.DecodeRuneInString(nick)
+	return (r == '_' || unicode.IsLetter(r)) && !strings.Contains(nick, ".")
 }
 
 // nickCmd sets the nick before registration and changes it after.

@@ -142,3 +142,87 @@ func TestWildMatch(t *testing.T) {
 		}
 	}
 }
+
+// TestNickGrammar: the IRC listener takes only nicks IRC's grammar allows
+// (a letter or '_' first, no '.'): "9lives", "-dash" and "a.b" get
+// ERR_ERRONEUSNICKNAME, before registration and after. Users of other
+// protocols with such names (the hub's rule takes "9lives" and "a.b", not
+// "-dash") are addressed by their spelling, and seen so (issue 29).
+func TestNickGrammar(t *testing.T) {
+	s := serve(t, chat.Config{})
+	c := s.ircClient("x")
+	for _, nick := range []string{"9lives", "a.b"} {
+		c.send("NICK " + nick)
+		c.expect(":test.server 432 * " + nick + " :Erroneous nickname: a nick starts with a letter or '_' and has no '.'")
+	}
+	c.send("NICK -dash") // the hub's rule refuses it first
+	c.expect(":test.server 432 * -dash :Erroneous nickname: use 1 to 100 bytes of letters, digits, '_', '-' or '.', not '-' first")
+	c.send("NICK _ok", "USER u 0 * :U")
+	c.until(" 376 ")
+	c.send("NICK 9lives")
+	c.expect(":test.server 432 _ok 9lives :Erroneous nickname: a nick starts with a letter or '_' and has no '.'")
+	c.send("JOIN #g")
+	c.until(" 366 ")
+
+	nine := s.frameClient(s.cs168, "9lives")
+	nine.send("9lives", "/join g")
+	c.expect(":9lives!9lives@test.server JOIN #g")
+	dotted := s.frameClient(s.cs168, "a.b")
+	dotted.send("a.b", "/join g")
+	c.expect(":a.b!a.b@test.server JOIN #g")
+	nine.expect("a.b has joined")
+	c.send("PRIVMSG 9lives :hi nine", "PRIVMSG a.b :hi dot")
+	nine.expect("[_ok whispers] hi nine")
+	dotted.expect("[_ok whispers] hi dot")
+	c.sync()
+
+	dash := s.frameClient(s.cs168, "-dash")
+	dash.send("-dash")
+	dash.expect("-dash is not a valid name: use 1 to 100 bytes of letters, digits, '_', '-' or '.', not '-' first.")
+}
+
+// TestFailedNickLeavesNoState: a NICK refused because an IRC user has the
+// nick, or because a member of one of the client's rooms (of another
+// protocol) has it, leaves everything as it was: the client keeps its nick
+// and ident on the network (ISON, WHOIS, its lines' source), the nick it
+// asked for stays free for others, and a later change works (issue 29).
+func TestFailedNickLeavesNoState(t *testing.T) {
+	s := serve(t, chat.Config{})
+	alice, bob := s.pair("#r")
+	carl := s.frameClient(s.cs168, "carl")
+	carl.send("carl", "/join r")
+	alice.expect(":carl!carl@test.server JOIN #r")
+	bob.expect(":carl!carl@test.server JOIN #r")
+
+	bob.send("NICK alice", "NICK Carl")
+	bob.expect(
+		":test.server 433 bob alice :Nickname is already in use",
+		":test.server 433 bob Carl :Someone in one of your channels is called Carl",
+	)
+	bob.sync()
+	alice.send("ISON bob alice carl Carl", "WHOIS bob")
+	alice.expect(
+		":test.server 303 alice :bob alice",
+		":test.server 311 alice bob ~bob test.server * :The bob",
+		":test.server 319 alice bob :#r",
+		":test.server 312 alice bob test.server :TestNet",
+	)
+	alice.idle("bob")
+	alice.expect(":test.server 318 alice bob :End of /WHOIS list")
+	bob.send("PRIVMSG #r :still bob")
+	alice.expect(":bob!~bob@test.server PRIVMSG #r :still bob")
+	carl.expect("[bob] still bob")
+
+	// The nick bob asked for is free on the network: another IRC user
+	// (in no room with carl) takes it.
+	dave := s.ircClient("Carl")
+	dave.send("NICK Carl", "USER dave 0 * :Dave")
+	dave.expect(":test.server 001 Carl :Welcome to the TestNet IRC network, Carl!~dave@test.server")
+	dave.until(" 376 ")
+
+	bob.send("NICK bobby")
+	bob.expect(":bob!~bob@test.server NICK bobby")
+	alice.expect(":bob!~bob@test.server NICK bobby")
+	carl.expect("bob is now known as bobby")
+	alice.sync()
+}
