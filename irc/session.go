@@ -394,7 +394,7 @@ func (s *session) register() {
 		"CHANNELLEN="+itoa(l.MaxRoomNameBytes+1), "NETWORK="+o.Network, "PREFIX=", "CHANMODES=,,,n",
 		s.p.targmax(), "MAXTARGETS="+itoa(o.MaxTargets), "are supported by this server")
 	if s.keepsHistory() {
-		w.reply(rplISupport, "CHATHISTORY="+itoa(o.HistoryLimit), "MSGREFTYPES=msgid,timestamp", "are supported by this server")
+		w.reply(rplISupport, s.p.isupportHistory, "MSGREFTYPES=msgid,timestamp", "are supported by this server")
 	}
 	w.motd()
 	s.c.Send(w.b)
