@@ -3,6 +3,7 @@ package irc
 import (
 	"bytes"
 	"io"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -65,6 +66,7 @@ type Protocol struct {
 	// (see burst): RPL_YOURHOST's, RPL_CREATED's (when the protocol was
 	// made), and the MOTD's lines as RPL_MOTDSTART and RPL_MOTD say them.
 	yourHost, created, motdStart string
+	isupportHistory              string // ISUPPORT's CHATHISTORY=<HistoryLimit>
 	motd                         []string
 	// tagged renders the rooms' lines with each combination of tags (the
 	// zero one is nil: Render's own lines).
@@ -102,12 +104,13 @@ func New(o Options) *Protocol {
 	o.HistoryLimit = min(o.HistoryLimit, history.MaxLimit)
 	o.JoinPlayback = min(max(o.JoinPlayback, 0), history.MaxLimit)
 	p := &Protocol{
-		o:         o,
-		yourHost:  "Your host is " + o.ServerName + ", running framechat",
-		created:   "This server was created " + time.Now().UTC().Format(time.RFC1123),
-		motdStart: "- " + o.ServerName + " Message of the day - ",
-		nicks:     make(map[string]*user),
-		away:      make(map[*user]string),
+		o:               o,
+		yourHost:        "Your host is " + o.ServerName + ", running framechat",
+		created:         "This server was created " + time.Now().UTC().Format(time.RFC1123),
+		motdStart:       "- " + o.ServerName + " Message of the day - ",
+		isupportHistory: "CHATHISTORY=" + strconv.Itoa(o.HistoryLimit),
+		nicks:           make(map[string]*user),
+		away:            make(map[*user]string),
 	}
 	for _, l := range o.MOTD {
 		p.motd = append(p.motd, "- "+l)

@@ -3,7 +3,6 @@ package irc
 import (
 	"bytes"
 	"errors"
-	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -47,9 +46,11 @@ type session struct {
 	// of the last line played back: the room's lines up to it that the
 	// hub delivers after (said while the client was joining) are not
 	// sent again. Both are read by the hub's deliveries (Style), from any
-	// goroutine; played is copied on write.
+	// goroutine; played is copied on write (a short list: a client is in
+	// few rooms, and a look through it costs a delivery less than a map's
+	// hashing).
 	style  atomic.Pointer[tagRenderer]
-	played atomic.Pointer[map[string]uint64]
+	played atomic.Pointer[[]playMark]
 }
 
 // handler runs one command; it returns false when the client has quit.
@@ -238,8 +239,13 @@ func (s *session) setCaps(c caps) {
 func (s *session) Style(room string, offset uint64) (chat.Renderer, bool) {
 	if offset != 0 {
 		if played := s.played.Load(); played != nil {
-			if last, ok := (*played)[room]; ok && offset <= last {
-				return nil, true
+			for _, p := range *played {
+				if p.room == room {
+					if offset <= p.last {
+						return nil, true
+					}
+					break
+				}
 			}
 		}
 	}
@@ -446,7 +452,7 @@ func (s *session) register() {
 		"CHANNELLEN="+itoa(l.MaxRoomNameBytes+1), "NETWORK="+o.Network, "PREFIX=", "CHANMODES=,,,n",
 		s.p.targmax(), "MAXTARGETS="+itoa(o.MaxTargets), "are supported by this server")
 	if s.keepsHistory() {
-		w.reply(rplISupport, "CHATHISTORY="+itoa(o.HistoryLimit), "MSGREFTYPES=msgid,timestamp", "are supported by this server")
+		w.reply(rplISupport, s.p.isupportHistory, "MSGREFTYPES=msgid,timestamp", "are supported by this server")
 	}
 	w.motd()
 	s.c.Send(w.b)
@@ -624,21 +630,26 @@ func (s *session) playback(room string) {
 	s.c.Send(w.b)
 }
 
+// A playMark is the offset of the last line of a room played back to the
+// client as it joined (session.played).
+type playMark struct {
+	room string
+	last uint64
+}
+
 // setPlayed records last as the offset of the last line of room played
 // back to the client; 0 forgets the room.
 func (s *session) setPlayed(room string, last uint64) {
-	old := s.played.Load()
-	if old == nil && last == 0 {
+	var played []playMark
+	if old := s.played.Load(); old != nil {
+		played = slices.DeleteFunc(slices.Clone(*old), func(p playMark) bool { return p.room == room })
+	}
+	if last != 0 {
+		played = append(played, playMark{strings.Clone(room), last}) // not a slice of a whole line
+	}
+	if len(played) == 0 {
+		s.played.Store(nil)
 		return
-	}
-	played := make(map[string]uint64, 1)
-	if old != nil {
-		maps.Copy(played, *old)
-	}
-	if last == 0 {
-		delete(played, room)
-	} else {
-		played[room] = last
 	}
 	s.played.Store(&played)
 }

@@ -40,10 +40,10 @@
 // keeps none). -replay N sends a cs168, im or lobby client joining a room
 // the room's last N lines, as ordinary lines; the course protocols say
 // nothing of lines said before a join, so it is off by default. An IRC
-// client gets a channel's last 25 lines as it joins (-irc-playback N; 0 for
-// none), with their times if it shows IRCv3 server-time, unless it fetches
-// them itself with CHATHISTORY (at most -irc-history-limit lines a command,
-// 100 by default).
+// client gets a channel's last 25 lines as it joins (-irc-playback N; 0
+// for none), with their times if it shows IRCv3 server-time, unless it
+// fetches them itself with CHATHISTORY (at most -irc-history-limit lines
+// a command, 100 by default).
 //
 // -tls-self-signed makes a certificate in memory for 127.0.0.1, ::1 and
 // localhost, for trying TLS without openssl; the server prints its SHA-256
