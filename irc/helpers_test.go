@@ -45,6 +45,9 @@ func serve(t *testing.T, cfg chat.Config) *server {
 func serveOptions(t *testing.T, cfg chat.Config, o Options) *server {
 	t.Helper()
 	s := &server{t: t, h: chat.NewHub(cfg), irc: chat.NewMemTransport(), cs168: chat.NewMemTransport(), imMT: chat.NewMemTransport()}
+	if o.Stats == nil {
+		o.Stats = s.h.Stats // LUSERS counts the hub's connections
+	}
 	p := New(o)
 	s.p = p
 	served := make(chan error, 3)

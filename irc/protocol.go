@@ -49,6 +49,12 @@ type Options struct {
 	// none: a client that knows no server-time shows old lines as if just
 	// said.
 	JoinPlayback int
+	// Stats, if set, returns the counts of the hub the Protocol is served
+	// on (chat.Hub.Stats): LUSERS counts its connections, of every
+	// protocol, as users. Without it LUSERS counts this Protocol's
+	// registered IRC users. LUSERS calls it once, and it looks at every
+	// connection of the hub.
+	Stats func() chat.Stats
 }
 
 // Protocol is the IRC client protocol as a chat.Protocol: serve it on a
@@ -75,6 +81,11 @@ type Protocol struct {
 	mu    sync.Mutex
 	nicks map[string]*user // by nick's key (chat.NameKey): this Protocol's registered IRC users, with what WHOIS says of them
 	away  map[*user]string // the away messages of those who have one: few do, so a user keeps none
+
+	version   string       // what VERSION says: buildVersion
+	conns     atomic.Int64 // the sessions made and not yet ended (LUSERS)
+	mostUsers atomic.Int64 // the most users LUSERS or a registration counted
+	opers     int          // the registered users who are operators, guarded by mu
 
 	// sources has, by connection ID, each registered IRC user's *source:
 	// read without a lock by every Render (identOf).
@@ -110,6 +121,7 @@ func New(o Options) *Protocol {
 		motdStart:       "- " + o.ServerName + " Message of the day - ",
 		isupportHistory: "CHATHISTORY=" + strconv.Itoa(o.HistoryLimit),
 		nicks:           make(map[string]*user),
+		version:         buildVersion(),
 		away:            make(map[*user]string),
 	}
 	for _, l := range o.MOTD {
@@ -130,7 +142,10 @@ func (p *Protocol) NewReader(r io.Reader) chat.Reader { return chat.Lines(r, Max
 
 // NewSession returns the state machine of one IRC connection, which waits
 // for NICK and USER.
-func (p *Protocol) NewSession(c chat.Conn) chat.Session { return &session{p: p, c: c} }
+func (p *Protocol) NewSession(c chat.Conn) chat.Session {
+	p.conns.Add(1)
+	return &session{p: p, c: c}
+}
 
 // Notice encodes a server notice to one connection.
 func (p *Protocol) Notice(text string) []byte {
@@ -432,6 +447,13 @@ func (p *Protocol) claim(u *user, nick string) bool {
 	u.nick, u.key = nick, key
 	p.nicks[key] = u
 	return true
+}
+
+// registered returns how many IRC users this Protocol has registered.
+func (p *Protocol) registered() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.nicks)
 }
 
 // release forgets u.

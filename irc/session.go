@@ -71,7 +71,7 @@ func init() {
 		"WHO": (*session).who, "WHOIS": (*session).whois, "TOPIC": (*session).topic,
 		"MODE": (*session).mode, "AWAY": (*session).awayCmd, "ISON": (*session).ison,
 		"USERHOST": (*session).userhost, "MOTD": (*session).motd, "CHATHISTORY": (*session).chathistory,
-		"TAGMSG": ok,
+		"TAGMSG": ok, "LUSERS": (*session).lusers, "VERSION": (*session).version,
 	}
 }
 
@@ -126,6 +126,7 @@ func seconds(d time.Duration) string {
 
 // End forgets the session's nick when its connection ends (chat.Ender).
 func (s *session) End() {
+	s.p.conns.Add(-1)
 	if s.registered {
 		s.p.release(&s.me)
 	}
@@ -437,23 +438,14 @@ func (s *session) register() {
 	}
 	s.registered = true
 	s.p.setSource(&s.me, "")
+	s.p.sawUsers(s.p.registered())
 	o := &s.p.o
 	w := burst{s: s, b: make([]byte, 0, 1024)}
 	w.reply(rplWelcome, "Welcome to the "+o.Network+" IRC network, "+s.me.nick+"!"+s.me.ident+"@"+o.ServerName)
 	w.reply(rplYourHost, s.p.yourHost)
 	w.reply(rplCreated, s.p.created)
 	w.reply(rplMyInfo, o.ServerName, "framechat", "i", "n")
-	l := s.c.Rule()
-	chanLimit := "CHANLIMIT=#:" // no limit
-	if l.MaxRoomsPerConn > 0 {
-		chanLimit += itoa(l.MaxRoomsPerConn)
-	}
-	w.reply(rplISupport, "CASEMAPPING=rfc8265", "CHANTYPES=#", chanLimit, "NICKLEN="+itoa(min(o.MaxNickBytes, l.MaxNameBytes)),
-		"CHANNELLEN="+itoa(l.MaxRoomNameBytes+1), "NETWORK="+o.Network, "PREFIX=", "CHANMODES=,,,n",
-		s.p.targmax(), "MAXTARGETS="+itoa(o.MaxTargets), "are supported by this server")
-	if s.keepsHistory() {
-		w.reply(rplISupport, s.p.isupportHistory, "MSGREFTYPES=msgid,timestamp", "are supported by this server")
-	}
+	w.isupport()
 	w.motd()
 	s.c.Send(w.b)
 }
@@ -1226,7 +1218,7 @@ func (s *session) mode(m message) bool {
 
 // awayCmd sets or clears the away message.
 func (s *session) awayCmd(m message) bool {
-	text := strings.Clone(cut(m.arg(0), 200)) // kept: not a slice of the whole line
+	text := strings.Clone(cut(m.arg(0), maxAwayBytes)) // kept: not a slice of the whole line
 	s.p.setAway(&s.me, text)
 	if text == "" {
 		s.reply(rplUnaway, "You are no longer marked as being away")

@@ -68,6 +68,7 @@ import (
 	"os/signal"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -138,6 +139,19 @@ type options struct {
 	version       bool
 	history       historyOptions
 	cfg           chat.Config
+	hub           *hubRef // the hub, once made, for the IRC listener's LUSERS
+}
+
+// A hubRef holds the hub once run has made it: the protocols are made
+// before it (parse), and IRC's LUSERS asks it for its counts.
+type hubRef struct{ h atomic.Pointer[chat.Hub] }
+
+// stats returns the hub's counts (chat.Hub.Stats); none before it exists.
+func (r *hubRef) stats() chat.Stats {
+	if h := r.h.Load(); h != nil {
+		return h.Stats()
+	}
+	return chat.Stats{}
 }
 
 // parse reads the command line (and the -config file it names) into
@@ -150,6 +164,8 @@ func parse(args []string, stderr io.Writer) (options, error) {
 	var cs168Addr, imAddr, lobbyAddr, lineAddr, ircAddr, imRoom, motdFile, configFile string
 	var lobbyOpts lobby.Options
 	var ircOpts irc.Options
+	o.hub = new(hubRef)
+	ircOpts.Stats = o.hub.stats
 	fs.StringVar(&configFile, "config", "", "read flags from this TOML file, one key per flag (`max-conns = 500`); the command line wins")
 	fs.BoolVar(&o.version, "version", false, "print the version and exit")
 	fs.StringVar(&cs168Addr, "cs168", "", "listen address for the cs168 protocol, e.g. :55555")
@@ -305,6 +321,9 @@ func run(ctx context.Context, o options, stdout io.Writer) error {
 	fmt.Fprintln(out, msg)
 	metrics.history, _ = o.cfg.History.(historySizer)
 	hub := chat.NewHub(o.cfg)
+	if o.hub != nil {
+		o.hub.h.Store(hub)
+	}
 	metrics.hub = hub
 	metrics.queueLimit = o.cfg.MaxQueueBytes
 
