@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"strings"
 	"testing"
@@ -47,6 +48,9 @@ func serveOptions(t *testing.T, cfg chat.Config, o Options) *server {
 	s := &server{t: t, h: chat.NewHub(cfg), irc: chat.NewMemTransport(), cs168: chat.NewMemTransport(), imMT: chat.NewMemTransport()}
 	if o.Stats == nil {
 		o.Stats = s.h.Stats // LUSERS counts the hub's connections
+	}
+	if o.Kill == nil {
+		o.Kill = s.h.Kill // KILL ends connections
 	}
 	p := New(o)
 	s.p = p
@@ -167,6 +171,16 @@ func (c *client) until(s string) []string {
 		if strings.Contains(l, s) {
 			return got
 		}
+	}
+}
+
+// expectClosed reads the end of the stream: the server closed the
+// connection, with nothing more sent.
+func (c *client) expectClosed() {
+	c.t.Helper()
+	c.conn.SetReadDeadline(deadline())
+	if l, err := c.r.ReadString('\n'); err != io.EOF {
+		c.t.Fatalf("%s: read %q, %v; want end of stream", c.nick, l, err)
 	}
 }
 

@@ -55,6 +55,14 @@ type Options struct {
 	// registered IRC users. LUSERS calls it once, and it looks at every
 	// connection of the hub.
 	Stats func() chat.Stats
+	// Operators are the IRC operators: OPER with the name and password of
+	// one of them makes the client an IRC operator (user mode +o; WHOIS
+	// says 313 and WHO '*'), who may KILL. None means OPER is refused.
+	Operators []Operator
+	// Kill, if set, ends another connection of the hub the Protocol is
+	// served on, as chat.Hub.Kill does: KILL needs it (without it, no one
+	// may KILL).
+	Kill func(id uint64, farewell string, goodbye []byte) error
 }
 
 // Protocol is the IRC client protocol as a chat.Protocol: serve it on a
@@ -464,6 +472,10 @@ func (p *Protocol) release(u *user) {
 		delete(p.nicks, u.key)
 	}
 	u.key = ""
+	if u.oper != "" {
+		u.oper = ""
+		p.opers--
+	}
 	delete(p.away, u)
 	p.sources.Delete(u.conn)
 }

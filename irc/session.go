@@ -72,6 +72,7 @@ func init() {
 		"MODE": (*session).mode, "AWAY": (*session).awayCmd, "ISON": (*session).ison,
 		"USERHOST": (*session).userhost, "MOTD": (*session).motd, "CHATHISTORY": (*session).chathistory,
 		"TAGMSG": ok, "LUSERS": (*session).lusers, "VERSION": (*session).version,
+		"OPER": (*session).oper, "KILL": (*session).kill,
 	}
 }
 
@@ -444,7 +445,7 @@ func (s *session) register() {
 	w.reply(rplWelcome, "Welcome to the "+o.Network+" IRC network, "+s.me.nick+"!"+s.me.ident+"@"+o.ServerName)
 	w.reply(rplYourHost, s.p.yourHost)
 	w.reply(rplCreated, s.p.created)
-	w.reply(rplMyInfo, o.ServerName, "framechat", "i", "n")
+	w.reply(rplMyInfo, o.ServerName, "framechat", "io", "n")
 	w.isupport()
 	w.motd()
 	s.c.Send(w.b)
@@ -1206,8 +1207,13 @@ func (s *session) mode(m message) bool {
 	switch change := m.arg(1); {
 	case chat.NameKey(target) != s.me.key:
 		s.reply(errUsersDontMatch, "Cannot change mode for other users")
+	case change == "" && s.me.oper != "":
+		s.reply(rplUModeIs, "+io")
 	case change == "":
 		s.reply(rplUModeIs, "+i")
+	case change == "-o" && s.me.oper != "": // an operator gives it up; +o is OPER's
+		s.p.setOper(&s.me, "")
+		s.send("MODE", s.me.nick, "-o")
 	case strings.Trim(change, "+-i") == "":
 		s.send("MODE", s.me.nick, "+i")
 	default:

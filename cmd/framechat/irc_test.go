@@ -11,6 +11,7 @@ import (
 	"time"
 
 	chat "github.com/framechat/chat"
+	"github.com/framechat/chat/irc"
 )
 
 // ircPlayback serves the IRC protocol that parse made of args on a hub
@@ -90,5 +91,23 @@ func TestIRCPlayback(t *testing.T) {
 	path := writeFile(t, "framechat.toml", "irc-playback = 0\n")
 	if got := ircPlayback(t, "-config", path); len(got) != 0 {
 		t.Errorf("irc-playback = 0: %q, want nothing", got)
+	}
+}
+
+// TestIRCOpers: -irc-opers (config key irc-opers) lists the IRC operators
+// as NAME:PASSWORD pairs, a password may hold ':'; a pair without both is
+// refused.
+func TestIRCOpers(t *testing.T) {
+	ops, err := operators("root:hunter2,ann:a:b,")
+	if want := []irc.Operator{{Name: "root", Password: "hunter2"}, {Name: "ann", Password: "a:b"}}; err != nil || !slices.Equal(ops, want) {
+		t.Errorf("operators = %v, %v; want %v", ops, err, want)
+	}
+	for _, bad := range []string{"root", "root:", ":pw"} {
+		if _, err := operators(bad); err == nil {
+			t.Errorf("operators(%q) accepted", bad)
+		}
+	}
+	if _, err := parse([]string{"-irc", ":0", "-irc-opers", "nopassword"}, io.Discard); err == nil {
+		t.Error("parse accepted -irc-opers nopassword")
 	}
 }
