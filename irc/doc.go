@@ -17,9 +17,23 @@
 // PROTOCOL.md ("irc"). In short: registration (NICK, USER, PASS, IRCv3
 // CAP negotiation), the welcome burst and MOTD, JOIN,
 // PART, PRIVMSG and NOTICE to channels and to users who share a channel,
-// NICK, NAMES, LIST, WHO, WHOIS, TOPIC and MODE queries, AWAY, ISON,
-// USERHOST, PING both ways, QUIT, and CHATHISTORY; every error as its
-// numeric (CHATHISTORY's as IRCv3 FAIL replies).
+// NICK, NAMES, LIST, WHO (by channel, nick or mask), WHOIS, TOPIC and
+// MODE queries, AWAY, ISON, USERHOST, LUSERS, VERSION, OPER and KILL
+// (Options.Operators, Options.Kill), PING both ways, QUIT, and
+// CHATHISTORY; every error as its numeric (CHATHISTORY's as IRCv3 FAIL
+// replies). The ISUPPORT tokens are made in one place (server.go), each a
+// bound the server enforces.
+//
+// # Users
+//
+// An IRC user's source is nick!~user@server, user being the username its
+// USER gave (cut to USERLEN, "~"-marked as servers mark an ident no
+// identd vouched for); a user of another protocol is nick!nick@server.
+// Render finds the ident of a line's sender by its connection
+// (Protocol.identOf), without a lock. Nicks follow the hub's name rule
+// and IRC's grammar (a letter or '_' first, no '.'); users of other
+// protocols whose names IRC's grammar would refuse ("9lives", "a.b") are
+// addressed by their spelling.
 //
 // # History
 //

@@ -43,7 +43,10 @@
 // client gets a channel's last 25 lines as it joins (-irc-playback N; 0
 // for none), with their times if it shows IRCv3 server-time, unless it
 // fetches them itself with CHATHISTORY (at most -irc-history-limit lines
-// a command, 100 by default).
+// a command, 100 by default). -irc-opers NAME:PASSWORD[,NAME:PASSWORD]
+// (config key irc-opers, where a password is better kept than on the
+// command line) lists the IRC operators, whom OPER makes operators, who
+// may KILL IRC users.
 //
 // -tls-self-signed makes a certificate in memory for 127.0.0.1, ::1 and
 // localhost, for trying TLS without openssl; the server prints its SHA-256
