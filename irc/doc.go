@@ -18,7 +18,7 @@
 // CAP negotiation), the welcome burst and MOTD, JOIN,
 // PART, PRIVMSG and NOTICE to channels and to users who share a channel,
 // NICK, NAMES, LIST, WHO (by channel, nick or mask), WHOIS, TOPIC and
-// MODE queries, AWAY, ISON, USERHOST, LUSERS, VERSION, OPER and KILL
+// MODE queries, AWAY, ISON, USERHOST, LUSERS, VERSION, INFO, WHOWAS, OPER and KILL
 // (Options.Operators, Options.Kill), PING both ways, QUIT, and
 // CHATHISTORY; every error as its numeric (CHATHISTORY's as IRCv3 FAIL
 // replies). The ISUPPORT tokens are made in one place (server.go), each a

@@ -94,6 +94,7 @@ type Protocol struct {
 	conns     atomic.Int64 // the sessions made and not yet ended (LUSERS)
 	mostUsers atomic.Int64 // the most users LUSERS or a registration counted
 	opers     int          // the registered users who are operators, guarded by mu
+	gone      []was        // the nicks given up, oldest first, at most maxWhowas (WHOWAS), guarded by mu
 
 	// sources has, by connection ID, each registered IRC user's *source:
 	// read without a lock by every Render (identOf).

@@ -69,6 +69,24 @@ func (s *session) version(m message) bool {
 	return true
 }
 
+// info answers INFO [target] (RFC 2812 3.4.10): RPL_INFO lines about
+// the server, then RPL_ENDOFINFO. The target may be this server (a mask)
+// or the nick of one of its IRC users; else ERR_NOSUCHSERVER.
+func (s *session) info(m message) bool {
+	if target := m.arg(0); target != "" && !wildMatch(target, s.p.o.ServerName) {
+		if _, ok := s.p.lookup(target); !ok {
+			s.reply(errNoSuchServer, target, "No such server")
+			return true
+		}
+	}
+	w := burst{s: s}
+	w.reply(rplInfo, s.p.version+": a chat server whose rooms IRC, cs168, im, lobby and web users share")
+	w.reply(rplInfo, "IRC channel #go is the room go; nicks follow the one name rule of every protocol")
+	w.reply(rplEndOfInfo, "End of /INFO list")
+	s.c.Send(w.b)
+	return true
+}
+
 // thisServer reports whether a command's server parameter names this
 // server (or is absent), matched as a mask; if not, it answers
 // ERR_NOSUCHSERVER: there are no other servers to forward it to.

@@ -3,6 +3,7 @@ package irc
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/framechat/chat"
 )
@@ -63,4 +64,87 @@ func TestVersion(t *testing.T) {
 	}
 	alice.expect(":test.server 402 alice elsewhere :No such server")
 	alice.sync()
+}
+
+// TestInfo: INFO answers RPL_INFO lines and RPL_ENDOFINFO, for this
+// server or one of its users; another server gets ERR_NOSUCHSERVER.
+func TestInfo(t *testing.T) {
+	s := serve(t, chat.Config{})
+	alice := s.register("alice")
+	for _, target := range []string{"", " test.server", " *.server", " alice"} {
+		alice.send("INFO" + target)
+		alice.expect(
+			":test.server 371 alice :framechat-devel: a chat server whose rooms IRC, cs168, im, lobby and web users share",
+			":test.server 371 alice :IRC channel #go is the room go; nicks follow the one name rule of every protocol",
+			":test.server 374 alice :End of /INFO list",
+		)
+	}
+	alice.send("INFO elsewhere.example")
+	alice.expect(":test.server 402 alice elsewhere.example :No such server")
+	alice.sync()
+}
+
+// TestWhowas: WHOWAS tells of the nicks IRC users gave up (by NICK or by
+// leaving), the most recent first, as many as asked (all for 0 or less),
+// by nick or mask; a nick no one gave up gets ERR_WASNOSUCHNICK; a failed
+// registration or NICK leaves nothing (RFC 2812 3.6.3).
+func TestWhowas(t *testing.T) {
+	s := serve(t, chat.Config{})
+	alice := s.register("alice")
+	gone := func(nick, ident string) {
+		t.Helper()
+		c := s.ircClient(nick)
+		c.send("NICK "+nick, "USER "+ident+" 0 * :Realname", "QUIT")
+		c.until("ERROR ")
+		c.expectClosed()
+	}
+	gone("nick2", "ident2")
+	// Its session ends after the close: ask until WHOWAS knows it.
+	for deadline := time.Now().Add(testTimeout); ; {
+		alice.send("WHOWAS nick2")
+		if l := alice.recv(); strings.Contains(l, " 314 ") {
+			alice.until(" 369 ")
+			break
+		} else if !strings.Contains(l, " 406 ") || time.Now().After(deadline) {
+			t.Fatalf("WHOWAS nick2: %q", l)
+		}
+		alice.until(" 369 ")
+	}
+	gone("nick2", "ident3")
+	user := func(ident string) string {
+		return ":test.server 314 alice nick2 ~" + ident + " test.server * :Realname"
+	}
+	for deadline := time.Now().Add(testTimeout); ; {
+		alice.send("WHOWAS nick2 1")
+		if l := alice.recv(); l == user("ident3") {
+			alice.until(" 369 ")
+			break
+		} else if time.Now().After(deadline) {
+			t.Fatalf("WHOWAS nick2 1: %q", l)
+		}
+		alice.until(" 369 ")
+	}
+	for _, cmd := range []string{"WHOWAS nick2", "WHOWAS NICK2 0", "WHOWAS nick2 -1", "WHOWAS *ck2"} {
+		alice.send(cmd)
+		got := alice.until(" 369 ")
+		if len(got) != 5 || got[0] != user("ident3") || got[2] != user("ident2") || !strings.HasPrefix(got[1], ":test.server 312 alice nick2 test.server :") {
+			t.Errorf("%s: %q", cmd, got)
+		}
+	}
+	alice.send("NICK alicia", "WHOWAS alice", "WHOWAS nobody", "WHOWAS")
+	alice.expect(":alice!~alice@test.server NICK alicia", ":test.server 314 alicia alice ~alice test.server * :The alice")
+	alice.until(" 369 alicia alice :End of WHOWAS")
+	alice.expect(
+		":test.server 406 alicia nobody :There was no such nickname",
+		":test.server 369 alicia nobody :End of WHOWAS",
+		":test.server 431 alicia :No nickname given",
+	)
+	// A NICK refused leaves nothing to WHOWAS.
+	bob := s.register("bob")
+	bob.send("NICK alicia", "WHOWAS bob")
+	bob.expect(
+		":test.server 433 bob alicia :Nickname is already in use",
+		":test.server 406 bob bob :There was no such nickname",
+		":test.server 369 bob bob :End of WHOWAS",
+	)
 }

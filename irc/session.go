@@ -72,7 +72,7 @@ func init() {
 		"MODE": (*session).mode, "AWAY": (*session).awayCmd, "ISON": (*session).ison,
 		"USERHOST": (*session).userhost, "MOTD": (*session).motd, "CHATHISTORY": (*session).chathistory,
 		"TAGMSG": ok, "LUSERS": (*session).lusers, "VERSION": (*session).version,
-		"OPER": (*session).oper, "KILL": (*session).kill,
+		"OPER": (*session).oper, "KILL": (*session).kill, "WHOWAS": (*session).whowas, "INFO": (*session).info,
 	}
 }
 
@@ -130,6 +130,7 @@ func (s *session) End() {
 	s.p.conns.Add(-1)
 	if s.registered {
 		s.p.release(&s.me)
+		s.p.remember(s.me.nick, s.me.ident, s.me.real) // WHOWAS
 	}
 }
 
@@ -406,6 +407,7 @@ func (s *session) nickCmd(m message) bool {
 		s.c.Send(s.p.userLine(old, s.me.ident, "NICK", nick))
 	}
 	s.p.setSource(&s.me, old)
+	s.p.remember(old, s.me.ident, s.me.real)
 	return true
 }
 
