@@ -361,9 +361,9 @@ func (s *session) checkNick(nick string) bool {
 // nickGrammar reports whether nick, a name the hub's rule takes, is a
 // nick as IRC has it (RFC 2812 2.3.1: a letter or special character first,
 // which of the rule's characters is a letter or '_'; and no '.', which
-// servers' names have): "9lives", "-dash" and "a.b" are names of other
+// servers' names have): "9lives" and "a.b" may be names of other
 // protocols' users, whom IRC users address by those spellings, but no IRC
-// user's nick.
+// user's nick ("-dash" is no one's: the hub's rule refuses a leading '-').
 func nickGrammar(nick string) bool {
 	r, _ := utf8.DecodeRuneInString(nick)
 	return (r == '_' || unicode.IsLetter(r)) && !strings.Contains(nick, ".")
