@@ -445,3 +445,30 @@ func TestRoomsHistory(t *testing.T) {
 		t.Errorf("Rooms.History: %+v, %v; want alice's line at 1", p, err)
 	}
 }
+
+// BenchmarkJoinReplay1000 is the hub's cost of serving a joiner the
+// room's last 1,000 lines (Config.Replay): reading them from the memory
+// store, rendering them in cs168's words and queueing them, then the
+// leave. The writes to the socket are not in it.
+func BenchmarkJoinReplay1000(b *testing.B) {
+	h := NewHub(Config{Replay: 1000, MaxQueueBytes: 1 << 30, EmptyRoomTTL: -1})
+	r := benchRoom(b, h)
+	text := []byte(strings.Repeat("x", 60))
+	for range 1000 {
+		if _, err := h.send(context.Background(), r.name, Message{Kind: MessageChat, From: "alice", Text: text, Hub: h.id}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	s := &session{hub: h, id: 1, proto: CS168, name: "joiner", writing: true}
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := h.join(s, r.name, false, func(int) {}); err != nil {
+			b.Fatal(err)
+		}
+		if n := len(s.queue); n < 1000 {
+			b.Fatalf("%d messages queued, want the 1,000 lines", n)
+		}
+		h.leave(s, s.rooms[0], departure{})
+		s.queue, s.queued = s.queue[:0], 0
+	}
+}

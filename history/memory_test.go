@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -216,6 +217,32 @@ func BenchmarkMemoryReadLast1000(b *testing.B) {
 			b.Fatal(len(p.Entries))
 		}
 	}
+}
+
+// BenchmarkMemoryPerLine reports the heap a Memory takes per line kept
+// (B/line): lines of 60 bytes from "alice", 1,000 in each of 100 rooms,
+// the store's bookkeeping included.
+func BenchmarkMemoryPerLine(b *testing.B) {
+	text := []byte(strings.Repeat("x", 60))
+	const rooms, lines = 100, history.DefaultPerRoom
+	var perLine float64
+	for b.Loop() {
+		var before, after runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		m := history.NewMemory(history.Limits{})
+		for r := range rooms {
+			room := fmt.Sprint("room", r)
+			for range lines {
+				m.Append(ctx, room, history.Entry{From: "alice", Text: text})
+			}
+		}
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		perLine = float64(after.HeapAlloc-before.HeapAlloc) / (rooms * lines)
+		runtime.KeepAlive(m)
+	}
+	b.ReportMetric(perLine, "B/line")
 }
 
 func TestMemoryContract(t *testing.T) {
