@@ -86,9 +86,10 @@ type Store struct {
 	bytes     int64         // their bytes, for Size
 	closed    bool
 
-	wake chan struct{} // the writer has work
-	quit chan struct{} // closed by Close
-	done chan struct{} // closed when the writer has returned
+	wake  chan struct{} // the writer has work
+	hurry chan struct{} // a reader waits: commit without waiting out Interval
+	quit  chan struct{} // closed by Close
+	done  chan struct{} // closed when the writer has returned
 }
 
 // roomState is what a Store keeps of a room in memory.
@@ -130,6 +131,7 @@ func Open(path string, l history.Limits, opts Options) (*Store, error) {
 		rooms:   make(map[string]*roomState),
 		written: make(chan struct{}),
 		wake:    make(chan struct{}, 1),
+		hurry:   make(chan struct{}, 1),
 		quit:    make(chan struct{}),
 		done:    make(chan struct{}),
 	}
@@ -145,11 +147,7 @@ func Open(path string, l history.Limits, opts Options) (*Store, error) {
 				st.last = binary.BigEndian.Uint64(v)
 			}
 			s.rooms[string(k[1:])] = st
-			if s.l.PerRoom > 0 {
-				if err := w.trimRoom(k); err != nil {
-					return err
-				}
-			}
+			w.touched[string(k)] = true // finish trims it to PerRoom
 			return nil
 		})
 		if err != nil {
@@ -253,9 +251,15 @@ func (s *Store) waitWritten(ctx context.Context) error {
 	}
 }
 
-// waitFor waits until the writer has written the op numbered n; s.mu is
-// held.
+// waitFor waits until the writer has written the op numbered n, asking it
+// not to wait out its Interval; s.mu is held.
 func (s *Store) waitFor(ctx context.Context, n uint64) error {
+	if s.committed < n {
+		select {
+		case s.hurry <- struct{}{}:
+		default:
+		}
+	}
 	for s.committed < n && s.err == nil {
 		if err := s.waitWritten(ctx); err != nil {
 			return err
@@ -267,8 +271,8 @@ func (s *Store) waitFor(ctx context.Context, n uint64) error {
 	return nil
 }
 
-// Flush waits until every line appended before it is written to the file
-// and synced to disk.
+// Flush has every line appended before it written to the file and synced
+// to disk at once, and waits for that.
 func (s *Store) Flush(ctx context.Context) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -299,7 +303,9 @@ func (s *Store) Delete(ctx context.Context, room string) error {
 }
 
 // Read implements history.Store. If lines of room are still waiting for
-// the writer, it waits for them to be written first.
+// the writer, it has them written at once and waits for that. It waits
+// for no other room's: until they are written, it may still return lines
+// that those will push out under Limits.MaxBytes.
 func (s *Store) Read(ctx context.Context, room string, q history.Query) (history.Page, error) {
 	if err := ctx.Err(); err != nil {
 		return history.Page{}, err
@@ -497,9 +503,11 @@ func (s *Store) writer() {
 		if quitting {
 			return
 		}
-		// At most one commit per Interval: lines appended meanwhile wait.
+		// At most one commit per Interval: lines appended meanwhile wait,
+		// unless a Read or Flush waits for them.
 		select {
 		case <-time.After(s.opts.Interval - time.Since(start)):
+		case <-s.hurry:
 		case <-s.quit:
 			s.commit()
 			return

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -412,4 +413,87 @@ func TestTimesFollowOffsets(t *testing.T) {
 		}
 		q.After.Offset = p.Entries[len(p.Entries)-2].Offset // overlap by one
 	}
+}
+
+// TestMatchesMemory appends and deletes at random through the file store,
+// with batches of every size (one line, then all the others at Close),
+// and through history.Memory, the model: under the same PerRoom, or the
+// same MaxBytes, both keep the same lines of each room. The file store
+// leaves out of a batch the lines the batch itself drops; this checks it
+// drops no others. (Under both bounds at once it may keep more than the
+// model, never past either bound: it applies PerRoom to the whole batch
+// before MaxBytes, where the model counts a room's old lines against
+// MaxBytes until its new ones push them out, one by one.)
+func TestMatchesMemory(t *testing.T) {
+	for _, l := range []history.Limits{{PerRoom: 6, MaxBytes: -1, MaxAge: -1}, {PerRoom: -1, MaxBytes: 400, MaxAge: -1}} {
+		t.Run(fmt.Sprintf("PerRoom=%d,MaxBytes=%d", l.PerRoom, l.MaxBytes), func(t *testing.T) {
+			for seed := range uint64(3) {
+				matchMemory(t, l, seed)
+			}
+		})
+	}
+}
+
+func matchMemory(t *testing.T, l history.Limits, seed uint64) {
+	path := filepath.Join(t.TempDir(), "history.db")
+	model := history.NewMemory(l)
+	rng := rand.New(rand.NewPCG(seed, 2))
+	rooms := []string{"a", "b", "c", ""}
+	check := func(s *bolt.Store, when string) {
+		t.Helper()
+		// A Read waits only for its own room's queued lines: lines that
+		// other rooms' queued ones push out (MaxBytes) go at the commit.
+		if err := s.Flush(ctx); err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range rooms {
+			got, want := read(t, s, r, history.Query{}), read(t, model, r, history.Query{})
+			if got.First != want.First || got.Last != want.Last || len(got.Entries) != len(want.Entries) {
+				t.Fatalf("seed %d, %s, room %q: First %d Last %d, %d lines; the model %d, %d, %d",
+					seed, when, r, got.First, got.Last, len(got.Entries), want.First, want.Last, len(want.Entries))
+			}
+			for i := range got.Entries {
+				if g, w := got.Entries[i], want.Entries[i]; g.Offset != w.Offset || string(g.Text) != string(w.Text) {
+					t.Fatalf("seed %d, %s, room %q: %d %q, the model %d %q", seed, when, r, g.Offset, g.Text, w.Offset, w.Text)
+				}
+			}
+		}
+	}
+	for batch := range 40 {
+		s, err := bolt.Open(path, l, bolt.Options{Interval: time.Hour})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for range rng.IntN(40) {
+			r := rooms[rng.IntN(len(rooms))]
+			if rng.IntN(20) == 0 {
+				// The file store applies a batch's Deletes before its
+				// bounds, so it may keep lines the model dropped while the
+				// deleted room's lines still counted: a Delete begins a
+				// batch here.
+				if err := s.Flush(ctx); err != nil {
+					t.Fatal(err)
+				}
+				s.Delete(ctx, r)
+				model.Delete(ctx, r)
+				continue
+			}
+			e := history.Entry{From: "x", Text: []byte(strings.Repeat("y", 1+rng.IntN(90)))}
+			got, err := s.Append(ctx, r, e)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, _ := model.Append(ctx, r, e)
+			if got.Offset != want.Offset {
+				t.Fatalf("batch %d, room %q: Offset %d, the model %d", batch, r, got.Offset, want.Offset)
+			}
+		}
+		check(s, fmt.Sprint("batch ", batch))
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s := open(t, path, l)
+	defer s.Close()
+	check(s, "reopened")
 }
