@@ -54,7 +54,8 @@ type Options struct {
 	// meanwhile wait and are written together. Default 10ms.
 	Interval time.Duration
 	// MaxPending is the most lines waiting to be written; an Append past
-	// it waits for the writer (or for its context). Default 100,000.
+	// it has the writer write them at once and waits for that (or for
+	// its context). Default 100,000.
 	MaxPending int
 	// LockTimeout is how long Open waits for another process to let go of
 	// the file. Default 1s.
@@ -191,6 +192,7 @@ func (s *Store) Append(ctx context.Context, room string, e history.Entry) (histo
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for len(s.queue) >= s.opts.MaxPending && s.err == nil && !s.closed {
+		s.hurryWriter()
 		if err := s.waitWritten(ctx); err != nil {
 			return history.Entry{}, err
 		}
@@ -255,10 +257,7 @@ func (s *Store) waitWritten(ctx context.Context) error {
 // not to wait out its Interval; s.mu is held.
 func (s *Store) waitFor(ctx context.Context, n uint64) error {
 	if s.committed < n {
-		select {
-		case s.hurry <- struct{}{}:
-		default:
-		}
+		s.hurryWriter()
 	}
 	for s.committed < n && s.err == nil {
 		if err := s.waitWritten(ctx); err != nil {
@@ -271,9 +270,21 @@ func (s *Store) waitFor(ctx context.Context, n uint64) error {
 	return nil
 }
 
+// hurryWriter asks the writer to write what is queued without waiting
+// out its Interval.
+func (s *Store) hurryWriter() {
+	select {
+	case s.hurry <- struct{}{}:
+	default:
+	}
+}
+
 // Flush has every line appended before it written to the file and synced
 // to disk at once, and waits for that.
 func (s *Store) Flush(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if err := s.usable(); err != nil {
@@ -518,6 +529,10 @@ func (s *Store) writer() {
 // commit writes the queued ops in one transaction.
 func (s *Store) commit() {
 	s.mu.Lock()
+	select {
+	case <-s.hurry: // asked for what this commit writes
+	default:
+	}
 	ops, n := s.queue, s.enqueued
 	s.queue = nil
 	failed := s.err != nil
