@@ -20,10 +20,13 @@
 // has fallen behind (never more than Options.MaxPending lines). What it
 // keeps is a prefix of each room's lines: offsets with no gap, nothing
 // after a lost line. The next Append after a restart continues the
-// numbering from the last line kept, under the same Epoch; a client that
-// saw a lost offset is told it has not recovered (its offset is past the
-// room's Last). Store.Flush waits until every line appended so far is on
-// disk, and Close writes them all.
+// numbering from the last line kept. As the lost lines' offsets are
+// given again, to other lines, Open after a crash (a file not closed)
+// gives every room a new Epoch, keeping its lines and their offsets: a
+// client at a Position of the old Epoch is told it has not recovered,
+// rather than take a new line for one it saw. Store.Flush waits until every line appended so far is on
+// disk, and Close writes them all. A Read waits for its room's queued
+// lines to be written (asking the writer not to wait out its Interval).
 //
 // # Layout
 //
@@ -31,7 +34,18 @@
 // lines keyed by offset) and one bucket of every line in order of arrival,
 // keyed by a sequence number, so that Limits.MaxBytes and Limits.MaxAge
 // drop the oldest lines of any room first. Only one process opens the file
-// at a time (bbolt locks it).
+// at a time (bbolt locks it). The file does not shrink: the pages of
+// dropped lines are used again for new ones, so it stays near the size
+// the Limits allow.
+//
+// # Why bbolt
+//
+// One file, pure Go (no cgo, a static binary still), transactions that a
+// crash cannot half-write, and a small, long-kept library (etcd's). The
+// history is keys in order (a room's offsets, the order of arrival)
+// read in ranges, which a B+tree of keys serves directly; SQLite through
+// a pure-Go driver would bring a far larger dependency, SQL and its
+// schema for no query bbolt cannot answer.
 package bolt
 
 import (
@@ -152,6 +166,20 @@ func Open(path string, l history.Limits, opts Options) (*Store, error) {
 			return nil
 		})
 		if err != nil {
+			return err
+		}
+		// Not closed the last time: lines appended since the last commit
+		// are lost, and the offsets they were given will be given again,
+		// so every room's numbering gets a new name.
+		if bytes.Equal(w.meta.Get(keyRunning), []byte{1}) {
+			for room, st := range s.rooms {
+				st.epoch = history.NewEpoch()
+				if err := w.rooms.Bucket(roomKey(room)).Put(keyEpoch, []byte(st.epoch)); err != nil {
+					return err
+				}
+			}
+		}
+		if err := w.meta.Put(keyRunning, []byte{1}); err != nil {
 			return err
 		}
 		if err := w.finish(time.Now()); err != nil {
@@ -510,7 +538,7 @@ func (s *Store) writer() {
 			quitting = true
 		}
 		start := time.Now()
-		s.commit()
+		s.commit(quitting)
 		if quitting {
 			return
 		}
@@ -520,14 +548,15 @@ func (s *Store) writer() {
 		case <-time.After(s.opts.Interval - time.Since(start)):
 		case <-s.hurry:
 		case <-s.quit:
-			s.commit()
+			s.commit(true)
 			return
 		}
 	}
 }
 
-// commit writes the queued ops in one transaction.
-func (s *Store) commit() {
+// commit writes the queued ops in one transaction; the last, at Close,
+// marks the file closed.
+func (s *Store) commit(last bool) {
 	s.mu.Lock()
 	select {
 	case <-s.hurry: // asked for what this commit writes
@@ -555,6 +584,11 @@ func (s *Store) commit() {
 			if err := w.finish(time.Now()); err != nil {
 				return err
 			}
+			if last {
+				if err := w.meta.Put(keyRunning, []byte{0}); err != nil {
+					return err
+				}
+			}
 			lines, size = w.lines, w.bytes
 			return nil
 		})
@@ -573,14 +607,15 @@ func (s *Store) commit() {
 
 // Keys of the file.
 var (
-	bucketRooms = []byte("rooms") // a bucket per room, by name
-	bucketOrder = []byte("order") // sequence number -> orderRef
-	bucketMeta  = []byte("meta")  // keyLines, keyBytes
-	bucketLines = []byte("lines") // in a room's bucket: offset -> line
-	keyEpoch    = []byte("epoch") // in a room's bucket
-	keyLast     = []byte("last")  // in a room's bucket: its last offset
-	keyLines    = []byte("lines") // in meta: lines in the file
-	keyBytes    = []byte("bytes") // in meta: their bytes
+	bucketRooms = []byte("rooms")   // a bucket per room, by name
+	bucketOrder = []byte("order")   // sequence number -> orderRef
+	bucketMeta  = []byte("meta")    // keyLines, keyBytes
+	bucketLines = []byte("lines")   // in a room's bucket: offset -> line
+	keyEpoch    = []byte("epoch")   // in a room's bucket
+	keyLast     = []byte("last")    // in a room's bucket: its last offset
+	keyLines    = []byte("lines")   // in meta: lines in the file
+	keyBytes    = []byte("bytes")   // in meta: their bytes
+	keyRunning  = []byte("running") // in meta: 1 from Open to Close
 )
 
 // wtx is one write transaction of a Store.

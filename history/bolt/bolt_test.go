@@ -289,10 +289,11 @@ func crashChild(path string) {
 // TestCrash kills (SIGKILL) a process appending to a file as fast as it
 // can, then opens the file: it opens, every room's offsets run with no
 // gap up to its Last, every line the child was told was flushed is there,
-// and the next Append continues the numbering. Run three times, killed at
-// different moments.
+// the next Append continues the numbering, and under a new Epoch (a clean
+// Close and Open keep it). Run three times, killed at different moments.
 func TestCrash(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "history.db")
+	epochs := map[string]string{} // each room's, after the last crash
 	for run := range 3 {
 		cmd := exec.Command(os.Args[0], "-test.run=^$")
 		cmd.Env = append(os.Environ(), crashEnv+"="+path)
@@ -346,11 +347,25 @@ func TestCrash(t *testing.T) {
 					t.Fatalf("run %d, %s: offset %d after %d", run, room, all[i].Offset, all[i-1].Offset)
 				}
 			}
+			if old, ok := epochs[room]; ok && p.Epoch == old {
+				t.Errorf("run %d, %s: Epoch %q kept after the crash: the lost lines' offsets are given again", run, room, p.Epoch)
+			}
+			epochs[room] = p.Epoch
 			e, err := s.Append(ctx, room, history.Entry{From: "parent"})
 			if err != nil || e.Offset != p.Last+1 {
 				t.Errorf("run %d, %s: Append after the crash gave %d, %v; want %d", run, room, e.Offset, err, p.Last+1)
 			}
 			t.Logf("run %d, %s: lines %d..%d kept, %d flushed when killed", run, room, p.First, p.Last, o)
+		}
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
+		// Closed, then opened again: the Epochs stay.
+		s = open(t, path, history.Limits{PerRoom: 5000})
+		for room, epoch := range epochs {
+			if p := read(t, s, room, history.Query{Limit: 1}); p.Epoch != epoch {
+				t.Errorf("run %d, %s: Epoch %q after Close and Open, %q before", run, room, p.Epoch, epoch)
+			}
 		}
 		if err := s.Close(); err != nil {
 			t.Fatal(err)
