@@ -720,13 +720,11 @@ func (w *wtx) apply(o op, keep bool) error {
 			return err
 		}
 	}
-	off := offsetKey(o.e.Offset)
-	if err := rb.Put(keyLast, off); err != nil {
-		return err
+	if !w.touched[string(key)] {
+		w.touched[string(key)] = true
 	}
-	w.touched[string(key)] = true
 	if !keep {
-		return nil
+		return rb.Put(keyLast, offsetKey(o.e.Offset))
 	}
 	lb, err := rb.CreateBucketIfNotExists(bucketLines)
 	if err != nil {
@@ -736,10 +734,22 @@ func (w *wtx) apply(o op, keep bool) error {
 	if err != nil {
 		return err
 	}
-	if err := lb.Put(off, encodeLine(seq, o.e)); err != nil {
+	// The keys and values in one allocation: bbolt keeps them until the
+	// transaction ends.
+	buf := make([]byte, 0, 8+8+lineSize(&o.e)+16+len(key))
+	buf = binary.BigEndian.AppendUint64(buf, o.e.Offset)
+	buf = binary.BigEndian.AppendUint64(buf, seq)
+	off, seqKey := buf[0:8:8], buf[8:16:16]
+	buf = encodeLine(buf, seq, &o.e)
+	line := buf[16:len(buf):len(buf)]
+	ref := encodeRef(buf, o.e.Time, o.e.Offset, key)[len(buf):]
+	if err := rb.Put(keyLast, off); err != nil {
 		return err
 	}
-	if err := w.order.Put(offsetKey(seq), encodeRef(o.e.Time, o.e.Offset, key)); err != nil {
+	if err := lb.Put(off, line); err != nil {
+		return err
+	}
+	if err := w.order.Put(seqKey, ref); err != nil {
 		return err
 	}
 	w.lines++
@@ -852,8 +862,11 @@ const (
 	flagNoReply
 )
 
-func encodeLine(seq uint64, e history.Entry) []byte {
-	b := make([]byte, 0, 18+binary.MaxVarintLen64+len(e.From)+len(e.Text))
+// lineSize is the most bytes encodeLine appends for e.
+func lineSize(e *history.Entry) int { return 18 + binary.MaxVarintLen64 + len(e.From) + len(e.Text) }
+
+// encodeLine appends the line e, numbered seq in order of arrival, to b.
+func encodeLine(b []byte, seq uint64, e *history.Entry) []byte {
 	b = binary.BigEndian.AppendUint64(b, seq)
 	b = binary.BigEndian.AppendUint64(b, uint64(e.Time.UnixNano()))
 	var flags byte
@@ -916,9 +929,8 @@ func (l storedLine) entry(off uint64, from string) history.Entry {
 }
 
 // A ref in the order bucket: unix nanoseconds (8), offset (8), the key
-// of the room's bucket.
-func encodeRef(t time.Time, off uint64, key []byte) []byte {
-	b := make([]byte, 0, 16+len(key))
+// of the room's bucket. encodeRef appends it to b.
+func encodeRef(b []byte, t time.Time, off uint64, key []byte) []byte {
 	b = binary.BigEndian.AppendUint64(b, uint64(t.UnixNano()))
 	b = binary.BigEndian.AppendUint64(b, off)
 	return append(b, key...)
