@@ -21,7 +21,8 @@ import (
 // accepts them), which reads by time and the age bound rely on.
 //
 // Memory answers at once: it does no I/O and does not look at its
-// methods' contexts.
+// methods' contexts. It keeps times to the nanosecond, in UTC, between
+// the years 1678 and 2262 (time.Time.UnixNano).
 type Memory struct {
 	l Limits // defaults filled in; negative means no bound
 

@@ -33,7 +33,9 @@
 // The file has a bucket per room (its Epoch, its last offset, and its
 // lines keyed by offset) and one bucket of every line in order of arrival,
 // keyed by a sequence number, so that Limits.MaxBytes and Limits.MaxAge
-// drop the oldest lines of any room first. Only one process opens the file
+// drop the oldest lines of any room first. Times are kept to the
+// nanosecond, in UTC, between the years 1678 and 2262 (time.Time.UnixNano).
+// Only one process opens the file
 // at a time (bbolt locks it). The file does not shrink: the pages of
 // dropped lines are used again for new ones, so it stays near the size
 // the Limits allow.
