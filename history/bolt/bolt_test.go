@@ -522,3 +522,25 @@ func matchMemory(t *testing.T, l history.Limits, seed uint64) {
 	defer s.Close()
 	check(s, "reopened")
 }
+
+// TestAgeSweep checks that lines older than MaxAge leave the file with no
+// Append or Read to prompt it.
+func TestAgeSweep(t *testing.T) {
+	s := open(t, filepath.Join(t.TempDir(), "history.db"), history.Limits{MaxAge: 300 * time.Millisecond})
+	defer s.Close()
+	appendN(t, s, "a", 3)
+	if err := s.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(historytest.Timeout)
+	for {
+		lines, bytes := s.Size()
+		if lines == 0 && bytes == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d lines, %d bytes still in the file %v after MaxAge", lines, bytes, historytest.Timeout)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
