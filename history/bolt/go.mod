@@ -2,10 +2,8 @@ module github.com/framechat/chat/history/bolt
 
 go 1.26.0
 
-replace github.com/framechat/chat => ../../
-
 require (
-	github.com/framechat/chat v0.0.0
+	github.com/framechat/chat v0.0.0-20261206212944-b67b4824fdf3
 	go.etcd.io/bbolt v1.5.0
 	go.uber.org/goleak v1.3.0
 )
