@@ -3,7 +3,7 @@ module github.com/framechat/chat/history/bolt
 go 1.26.0
 
 require (
-	github.com/framechat/chat v0.0.0-20261206212944-b67b4824fdf3
+	github.com/framechat/chat v0.0.0-20261206212954-3f0c5176cb89
 	go.etcd.io/bbolt v1.5.0
 	go.uber.org/goleak v1.3.0
 )
