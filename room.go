@@ -211,7 +211,8 @@ func (s *session) sendRendered(r rendered, force bool) bool {
 func (s *session) member() Member { return Member{Name: s.name, Hub: s.hub.id, Conn: s.id} }
 
 // fanoutLocked queues m to every member of r except the one with
-// connection number skip (zero skips none). The caller holds r.mu. It
+// connection number skip (zero skips none), unless m is a line and that
+// member's protocol asks for its own (Settings.Echo). The caller holds r.mu. It
 // returns the members whose queues overflowed.
 func (r *room) fanoutLocked(skip uint64, m *Message, c *renderCache) (slow []*session) {
 	if r.hub.stopping.Load() {
@@ -219,7 +220,7 @@ func (r *room) fanoutLocked(skip uint64, m *Message, c *renderCache) (slow []*se
 	}
 	n := 0
 	for _, s := range r.members {
-		if s.id == skip {
+		if s.id == skip && !(s.echo && m.Kind == MessageChat) {
 			continue
 		}
 		if r.replayed != nil && m.Offset != 0 {
