@@ -115,6 +115,15 @@ type Settings struct {
 	// replays a room's last lines to the protocol's joiners
 	// (Config.Replay).
 	History bool
+
+	// Echo has the hub give a connection its own lines in a room (Post
+	// without To) as the other members get them: rendered alike, in the
+	// room's order, with the Offset and Time the room's history gave them
+	// and the text as the Message hook left it, so that a client shows
+	// its own line as everyone sees it (the web protocol). Without it a
+	// connection is not sent its own lines, as the course protocols and
+	// IRC say.
+	Echo bool
 }
 
 // Reader reads one connection's messages. The slice it returns may be

@@ -176,7 +176,11 @@ func TestChatInRooms(t *testing.T) {
 	alice.expect(ev{"ev": "joined", "room": "lab", "name": "bob", "count": 2})
 
 	alice.send(`{"op":"say","room":"lab","text":"hello <b>bob</b>","id":7}`)
-	echo := alice.expect(ev{"ev": "line", "room": "lab", "from": "alice", "kind": "line", "offset": 1, "id": 7, "text": "hello <b>bob</b>"})
+	echo := alice.expect(ev{"ev": "line", "room": "lab", "from": "alice", "kind": "line", "offset": 1, "text": "hello <b>bob</b>"})
+	alice.expect(ev{"ev": "done", "op": "say", "room": "lab", "id": 7})
+	if _, ok := echo["id"]; ok {
+		t.Errorf("the room's line carries the sender's id: %v", echo)
+	}
 	got := bob.expect(ev{"ev": "line", "room": "lab", "from": "alice", "kind": "line", "offset": 1, "text": "hello <b>bob</b>"})
 	if _, ok := got["id"]; ok {
 		t.Errorf("the room's line carries the sender's id: %v", got)
