@@ -27,6 +27,7 @@ func (s *session) SetName(name string) error {
 	}
 	if name == "" { // forget the name (a join with it failed)
 		s.setName("")
+		s.claimDirect("")
 		return nil
 	}
 	if err := s.hub.checkName(name); err != nil {
@@ -37,6 +38,7 @@ func (s *session) SetName(name string) error {
 		return err
 	}
 	s.setName(name)
+	s.claimDirect(name)
 	s.report(EventName, "", nil)
 	return nil
 }
@@ -196,6 +198,9 @@ func (s *session) Post(p Post) error {
 	if p.To == "" {
 		return s.say(p.Room, p.Text, m)
 	}
+	if p.Room == "" {
+		return s.direct(p.To, p.Text, m)
+	}
 	return s.whisper(p.Room, p.To, p.Text, m)
 }
 
@@ -238,9 +243,14 @@ func (s *session) Rename(name string) error {
 	}
 	if len(s.rooms) == 0 {
 		s.setName(name)
+		s.claimDirect(name)
 		return nil
 	}
-	return s.hub.rename(s, name)
+	if err := s.hub.rename(s, name); err != nil {
+		return err
+	}
+	s.claimDirect(name)
+	return nil
 }
 
 // Rooms answers s's questions about the hub's rooms.

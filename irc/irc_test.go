@@ -181,16 +181,19 @@ func TestPrivmsg(t *testing.T) {
 		":alice!alice@test.server NOTICE #go :a notice",
 		":alice!alice@test.server NOTICE bob :a private notice",
 		":alice!alice@test.server PRIVMSG #go :\x01ACTION waves\x01",
-		":alice!alice@test.server PRIVMSG bob :\x01ACTION winks\x01", // CTCP VERSION is not relayed
+		":alice!alice@test.server PRIVMSG bob :\x01VERSION\x01", // a CTCP query to a user is relayed
+		":alice!alice@test.server PRIVMSG bob :\x01ACTION winks\x01",
 	)
-	carol.send("PRIVMSG #go :outside", "PRIVMSG #none :x", "PRIVMSG alice :no shared channel", "PRIVMSG", "PRIVMSG #go", "NOTICE #none :silent", "NOTICE nobody :silent")
+	carol.send("PRIVMSG #go :outside", "PRIVMSG #none :x", "PRIVMSG alice :no shared channel", "PRIVMSG", "PRIVMSG #go", "NOTICE #none :silent", "NOTICE nobody :silent",
+		"PRIVMSG nobody :x")
 	carol.expect(
 		":test.server 404 carol #go :Cannot send to channel (you are not in it)",
 		":test.server 401 carol #none :No such nick/channel",
-		":test.server 401 carol alice :No such nick/channel (or you share no channel with them)",
 		":test.server 411 carol :No recipient given (PRIVMSG)",
 		":test.server 412 carol :No text to send",
+		":test.server 401 carol nobody :No such nick/channel",
 	)
+	alice.expect(":carol!carol@test.server PRIVMSG alice :no shared channel") // a direct message: no channel shared
 	carol.sync()
 	alice.send("PRIVMSG #go :\xff\xfe")
 	alice.expect(":test.server 400 alice PRIVMSG :Your message is not valid UTF-8, so it was not sent")

@@ -116,6 +116,11 @@ func (p *Protocol) Render(m chat.Message) (msg, more []byte) {
 	case chat.MessageChat:
 		return p.textLine(m.From, say(m), channel, m.Text, m.Action), nil
 	case chat.MessageWhisper:
+		if isCTCP(m.Text) && !m.Action {
+			// A CTCP query or answer to one user (/ctcp, /ping) goes as it
+			// came, as IRC servers relay it; to a channel it never comes.
+			return p.ctcpLine(m.From, say(m), m.To, m.Text), nil
+		}
 		return p.textLine(m.From, say(m), m.To, m.Text, m.Action), nil
 	case chat.MessageJoined:
 		return p.userLine(m.From, "JOIN", channel), nil
@@ -138,9 +143,12 @@ func (p *Protocol) Render(m chat.Message) (msg, more []byte) {
 // user who shares several channels with the member would otherwise get
 // the line from each, which no IRC server does.
 // The hub calls the session's Ping after Options.PingAfter without a
-// line (chat.Settings.PingAfter, chat.Pinger).
+// line (chat.Settings.PingAfter, chat.Pinger). IRC users take direct
+// messages (chat.Settings.Direct): a PRIVMSG or NOTICE to a nick reaches
+// its holder wherever it is, and one to an IRC user comes as a PRIVMSG or
+// NOTICE to the user's nick.
 func (p *Protocol) Settings() chat.Settings {
-	return chat.Settings{QuitsOnce: true, PingAfter: max(p.o.PingAfter, 0)}
+	return chat.Settings{QuitsOnce: true, PingAfter: max(p.o.PingAfter, 0), Direct: true}
 }
 
 // quitReason is what IRC users see a member who quit say: its words (an
@@ -228,6 +236,31 @@ func (p *Protocol) textLine(nick, cmd, target string, text []byte, action bool) 
 			b = append(b[:start+len(cutBytes(b[start:], MaxLine-3))], 1)
 		}
 		b = append(b[:start+len(cutBytes(b[start:], MaxLine-2))], '\r', '\n')
+	}
+	return b
+}
+
+// isCTCP reports whether text is one whole CTCP message, "\x01VERB
+// params\x01", and nothing else that would break a line or open another:
+// such a line to one user is relayed as it is.
+func isCTCP(text []byte) bool {
+	if len(text) < 3 || text[0] != 1 || text[len(text)-1] != 1 || !utf8.Valid(text) {
+		return false
+	}
+	return !bytes.ContainsAny(text[1:len(text)-1], "\r\n\x00\x01")
+}
+
+// ctcpLine is a PRIVMSG or NOTICE from nick to target of text, a whole
+// CTCP message (isCTCP), written as it is; one that does not fit a line
+// goes as plain text (textLine), as a CTCP message cut would be none.
+func (p *Protocol) ctcpLine(nick, cmd, target string, text []byte) []byte {
+	b := make([]byte, 0, p.sourceSize(nick)+len(cmd)+len(target)+len(text)+6)
+	b = append(p.appendSource(b, nick), ' ')
+	b = append(append(b, cmd...), ' ')
+	b = append(append(b, clean(target)...), " :"...)
+	b = append(append(b, text...), '\r', '\n')
+	if len(b) > MaxLine {
+		return p.textLine(nick, cmd, target, text, false)
 	}
 	return b
 }

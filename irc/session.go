@@ -531,13 +531,6 @@ func (s *session) privmsg(m message) bool {
 	}
 	text := m.argBytes(1) // no copy: Say keeps none
 	text, kind := ctcp(text)
-	if kind == ctcpQuery {
-		// CTCP other than ACTION (VERSION, PING, DCC, or an answer to
-		// one) is not relayed: users of other protocols could not answer
-		// it, and no one should be able to make an IRC user's client
-		// answer, or offer a file, for a line someone typed.
-		return true
-	}
 	max := s.p.o.MaxTargets
 	tos, over := targets(m.params[:1], ",", max)
 	if len(tos) == 0 {
@@ -566,6 +559,14 @@ func (s *session) privmsg(m message) bool {
 	}
 	for _, to := range tos {
 		if room, ok := strings.CutPrefix(to, "#"); ok {
+			if kind == ctcpQuery {
+				// CTCP other than ACTION (VERSION, PING, DCC, or an
+				// answer to one) is not relayed to a channel: users of
+				// other protocols could not answer it, and no one should
+				// be able to make every IRC user's client answer, or
+				// offer a file, for a line someone typed.
+				continue
+			}
 			if len(tos) > 1 {
 				room, _ = s.room(to)
 			}
@@ -593,16 +594,23 @@ func (s *session) privmsg(m message) bool {
 			}
 			continue
 		}
+		if kind == ctcpQuery && !s.onNetwork(to)[0] {
+			continue // a CTCP query goes to IRC users only: no one else could answer it
+		}
+		// A user the client shares a channel with is whispered to there;
+		// anyone else who holds the nick across the network gets a direct
+		// message (chat.Post with no Room).
 		room, nick := s.shared(to)
 		if room == "" {
-			fail(errNoSuchNick, to, "No such nick/channel (or you share no channel with them)")
-			continue
+			nick = to
 		}
-		if !first(dest{room, nick}) {
+		if !first(dest{room, chat.NameKey(nick)}) {
 			continue
 		}
 		if err := s.post(notice, kind, room, nick, text); err != nil {
-			s.c.Failed(m.cmd, to, err)
+			if !errors.Is(err, chat.ErrNoSuchUser) {
+				s.c.Failed(m.cmd, to, err)
+			}
 			fail(errNoSuchNick, to, chat.RefusalText(err, "No such nick/channel"))
 			continue
 		}
@@ -613,8 +621,9 @@ func (s *session) privmsg(m message) bool {
 	return true
 }
 
-// post says text in room, or to the member nick of it: as an action (IRC's
-// /me, marked Action for every protocol), a NOTICE (marked NoReply) or a
+// post says text in room, or to the member nick of it (to the user nick
+// anywhere, a direct message, when room is ""): as an action (IRC's /me,
+// marked Action for every protocol), a NOTICE (marked NoReply) or a
 // PRIVMSG.
 func (s *session) post(notice bool, kind ctcpKind, room, nick string, text []byte) error {
 	p := chat.Post{Room: room, To: nick, Text: text}

@@ -110,9 +110,10 @@ func (*protocol) Name() string { return "webchat" }
 
 // Settings say that the protocol serves its own history (a client asks
 // for it), so the hub replays nothing to its joiners, and when to ping a
-// quiet connection (Options.PingAfter).
+// quiet connection (Options.PingAfter); and that its users take direct
+// messages (chat.Settings.Direct: the "direct" op and line kind).
 func (p *protocol) Settings() chat.Settings {
-	return chat.Settings{History: true, PingAfter: max(p.o.PingAfter, 0)}
+	return chat.Settings{History: true, PingAfter: max(p.o.PingAfter, 0), Direct: true}
 }
 
 // NewReader reads one JSON message per line, at most MaxLine bytes.
@@ -147,6 +148,8 @@ func (*protocol) Render(m chat.Message) (msg, more []byte) {
 // lineKind is the kind of a line event for m.
 func lineKind(m *chat.Message) string {
 	switch {
+	case m.Kind == chat.MessageWhisper && m.Room == "":
+		return "direct"
 	case m.Kind == chat.MessageWhisper:
 		return "whisper"
 	case m.Kind == chat.MessageNotice || m.NoReply:
@@ -371,6 +374,8 @@ func (w *session) Handle(msg []byte) bool {
 		w.say(&req)
 	case "whisper":
 		w.whisper(&req)
+	case "direct":
+		w.direct(&req)
 	case "members":
 		w.members(&req)
 	case "rooms":
@@ -395,7 +400,7 @@ func (w *session) Handle(msg []byte) bool {
 }
 
 // opNeedsName are the ops that need a hello first.
-var opNeedsName = map[string]bool{"nick": true, "join": true, "part": true, "say": true, "whisper": true,
+var opNeedsName = map[string]bool{"nick": true, "join": true, "part": true, "say": true, "whisper": true, "direct": true,
 	"members": true, "rooms": true, "history": true, "recover": true}
 
 // scalar reports whether raw JSON is a string or a number.
@@ -667,6 +672,26 @@ func (w *session) whisper(req *request) {
 		return
 	}
 	w.send(&event{Ev: "line", ID: req.ID, Room: req.Room, Kind: "whisper", From: w.c.Name(), To: req.To,
+		Text: req.Text, Time: stamp(time.Now())})
+}
+
+// direct sends a direct message: to the user who holds the name req.To
+// anywhere on the server (its cluster), outside any room.
+func (w *session) direct(req *request) {
+	if req.To == "" {
+		w.fail(req, CodeBadRequest, "Say whom to send it to.", nil)
+		return
+	}
+	if !w.text(req) {
+		return
+	}
+	if err := w.c.Post(chat.Post{To: req.To, Text: []byte(req.Text)}); err != nil {
+		if !errors.Is(err, net.ErrClosed) {
+			w.failErr(req, err, "No one called "+req.To+" can be reached.")
+		}
+		return
+	}
+	w.send(&event{Ev: "line", ID: req.ID, Kind: "direct", From: w.c.Name(), To: req.To,
 		Text: req.Text, Time: stamp(time.Now())})
 }
 

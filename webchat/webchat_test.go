@@ -584,3 +584,26 @@ func TestObserverToldOfRefusals(t *testing.T) {
 		t.Errorf("not in room: %v", err)
 	}
 }
+
+// TestDirect: the "direct" op reaches a user in no room shared with the
+// sender, as a line of kind "direct" with no room; a name no web user
+// holds is "no_such_user".
+func TestDirect(t *testing.T) {
+	s := newServer(t, chat.Config{})
+	alice, bob := s.dial(), s.dial()
+	alice.login("alice")
+	bob.login("bob")
+	alice.join("lab")
+	alice.send(`{"op":"direct","to":"BOB","text":"psst","id":1}`)
+	e := alice.expect(ev{"ev": "line", "kind": "direct", "from": "alice", "to": "BOB", "text": "psst", "id": 1})
+	got := bob.expect(ev{"ev": "line", "kind": "direct", "from": "alice", "to": "bob", "text": "psst"})
+	for _, x := range []ev{e, got} {
+		if _, ok := x["room"]; ok {
+			t.Errorf("a direct line names a room: %v", x)
+		}
+	}
+	alice.send(`{"op":"direct","to":"nobody","text":"x","id":2}`)
+	alice.expect(ev{"ev": "error", "code": webchat.CodeNoSuchUser, "id": 2})
+	alice.send(`{"op":"direct","text":"x","id":3}`)
+	alice.expect(ev{"ev": "error", "code": webchat.CodeBadRequest, "id": 3})
+}
