@@ -224,4 +224,3 @@ func TestDirectMessageAfterRename(t *testing.T) {
 		t.Errorf("held bob, robert = %v, %v; want false, true", held, err)
 	}
 }
-
