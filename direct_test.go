@@ -21,6 +21,12 @@ import (
 //	SAY r text       Post to r
 //	DM to text       Post to "to", no room
 //	LEAVE r          Leave
+//	KEYJOIN r key    Moderate().JoinWithKey
+//	TOPIC r text     Moderate().SetTopic
+//	MODE r +x [arg]  Moderate().SetModes
+//	KICK r who why   Moderate().Kick
+//	INVITE r who     Moderate().Invite
+//	IN r             answers "IN r true|false" (Conn.In)
 //	PING             answers PONG (a round trip: all before is handled)
 //
 // Each failure is answered "ERR <command> <error>"; what the room says is
@@ -55,6 +61,20 @@ func (s *lineSession) Handle(msg []byte) bool {
 		err = s.c.Post(Post{To: arg, Text: []byte(text)})
 	case "LEAVE":
 		err = s.c.Leave(arg, "")
+	case "KEYJOIN":
+		err = s.c.Moderate().JoinWithKey(arg, text, JoinExisting, nil)
+	case "TOPIC":
+		err = s.c.Moderate().SetTopic(arg, text)
+	case "MODE":
+		sign, target, _ := strings.Cut(text, " ")
+		err = s.c.Moderate().SetModes(arg, ModeChange{Add: sign[0] == '+', Mode: sign[1], Arg: target})
+	case "KICK":
+		who, why, _ := strings.Cut(text, " ")
+		err = s.c.Moderate().Kick(arg, who, why)
+	case "INVITE":
+		err = s.c.Moderate().Invite(arg, text)
+	case "IN":
+		s.c.Send(fmt.Appendf(nil, "IN %s %v\n", arg, s.c.In(arg)))
 	case "PING":
 		s.c.Send([]byte("PONG\n"))
 	default:

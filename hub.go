@@ -67,7 +67,8 @@ type Hub struct {
 	claimMu     sync.Mutex
 	claimScopes []*string // the claims scopes this hub has claimed in, whose rooms exist (see claims.go)
 
-	direct directs // direct messages: the hub's private room, and who holds a name here (direct.go)
+	direct    directs   // direct messages: the hub's private room, and who holds a name here (direct.go)
+	ownStates memStates // the rooms' moderation state, when the Bus is no StateBus (moderation.go)
 }
 
 // NewHub returns a Hub configured by cfg.

@@ -295,6 +295,10 @@ type Conn interface {
 	// Claims keeps names unique across every hub of the cluster, outside
 	// any room, for this connection.
 	Claims() Claims
+	// Moderate is the connection's moderation actions in its rooms
+	// (topic, modes, kicks, invitations, a join with a key), each
+	// checked against the room's operators and the Moderate hook.
+	Moderate() Moderator
 }
 
 // A Mark says how a posted line is meant (Post.Mark).

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 )
 
 // enter counts one more local session in the room called name, subscribing
@@ -48,6 +49,12 @@ func (h *Hub) enter(name string) (*room, error) {
 		return nil, r.subErr
 	}
 	r.unsubscribe = unsubscribe
+	// What the room's state says before its traffic reaches this hub.
+	if st, err := h.stateBus().RoomState(context.Background(), name); err == nil {
+		r.learnState(st)
+	} else {
+		h.observe(Event{Kind: EventError, Room: name, Err: fmt.Errorf("chat: state of %q: %w", name, err)})
+	}
 	r.ready.Done()
 	return r, nil
 }
@@ -138,6 +145,14 @@ type room struct {
 	joining0 [1]joiner // first backing array of joining: joins are made one at a time, mostly
 	joins    uint64    // joiners so far: each joiner's number
 	pace     roomPace  // the pace of its paced members here (pacebudget.go)
+
+	// What the hub keeps of the room's moderation state (moderation.go),
+	// so that a line is checked without a Bus call: the state's Version
+	// it knows (under mu), whether the room is moderated, and the roles
+	// of its local members by connection number (under mu).
+	stateVersion uint64
+	moderated    atomic.Bool
+	roles        map[uint64]uint8
 }
 
 // A joiner is a session joining a room, whose join is not certain yet: it
@@ -284,6 +299,19 @@ func (r *room) deliver(m Message) {
 	var slow []*session
 	r.mu.Lock()
 	switch m.Kind {
+	case MessageMode:
+		r.applyModeLocked(&m)
+		skip = 0 // the setter sees its change, as IRC echoes it
+		slow = r.fanoutLocked(0, &m, &c)
+	case MessageTopic:
+		skip = 0
+		slow = r.fanoutLocked(0, &m, &c)
+	case MessageKicked:
+		skip = 0
+		slow = r.fanoutLocked(0, &m, &c) // the kicked member is told too
+		if t := r.member(m.To); t != nil {
+			r.kickedLocked(t)
+		}
 	case MessageWhisper:
 		if t := r.member(m.To); t != nil && !h.stopping.Load() {
 			h.deliveries.Add(1)
@@ -481,7 +509,16 @@ func (h *Hub) join(s *session, name string, create bool, accepted func(members i
 	if j == 0 {
 		j = r.hold(s)
 	}
+	op := count == 1 && h.firstMember(s, name)
 	h.accept(s, r, j, accepted, count)
+	if op {
+		r.mu.Lock()
+		if r.roles == nil {
+			r.roles = make(map[uint64]uint8)
+		}
+		r.roles[s.id] |= roleOp
+		r.mu.Unlock()
+	}
 	h.publish(s, r, Message{Kind: MessageJoined, From: s.name, Count: count, Hub: h.id, Conn: s.id})
 	h.observe(Event{Kind: EventJoin, Conn: s.id, Protocol: s.proto.Name(), Addr: s.addr, Name: s.name, Room: name})
 	return nil
@@ -516,6 +553,7 @@ func (r *room) remove(s *session) {
 	if len(r.members) < n {
 		r.pace.leave(s)
 	}
+	delete(r.roles, s.id)
 	r.mu.Unlock()
 }
 

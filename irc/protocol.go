@@ -134,6 +134,12 @@ func (p *Protocol) Render(m chat.Message) (msg, more []byte) {
 		return p.userLine(m.From, "PART", channel), nil
 	case chat.MessageRenamed:
 		return p.userLine(m.From, "NICK", m.To), nil
+	case chat.MessageKicked:
+		return p.actorLine(m.From, "KICK", channel, m.To, kickReason(m)), nil
+	case chat.MessageTopic:
+		return p.actorLine(m.From, "TOPIC", channel, string(m.Text)), nil
+	case chat.MessageMode:
+		return p.actorLine(m.From, "MODE", append([]string{channel}, strings.Fields(string(m.Text))...)...), nil
 	}
 	return p.line(":"+p.o.ServerName, "NOTICE", channel, string(m.Text)), nil
 }
@@ -149,6 +155,27 @@ func (p *Protocol) Render(m chat.Message) (msg, more []byte) {
 // NOTICE to the user's nick.
 func (p *Protocol) Settings() chat.Settings {
 	return chat.Settings{QuitsOnce: true, PingAfter: max(p.o.PingAfter, 0), Direct: true}
+}
+
+// actorLine is a line from nick, or from the server when nick is "" (a
+// moderation action of the embedding program).
+func (p *Protocol) actorLine(nick, cmd string, params ...string) []byte {
+	if nick == "" {
+		return p.line(":"+p.o.ServerName, cmd, params...)
+	}
+	return p.userLine(nick, cmd, params...)
+}
+
+// kickReason is a KICK's comment: the kicker's words, else the kicker's
+// name, as IRC servers say it.
+func kickReason(m chat.Message) string {
+	switch {
+	case len(m.Text) > 0:
+		return string(m.Text)
+	case m.From != "":
+		return m.From
+	}
+	return "Kicked"
 }
 
 // quitReason is what IRC users see a member who quit say: its words (an

@@ -135,6 +135,12 @@ func (*protocol) Render(m chat.Message) (msg, more []byte) {
 		e.Ev, e.Name, e.Reason, e.Text = "left", m.From, leaveReason(&m), string(m.Text)
 	case chat.MessageRenamed:
 		e.Ev, e.Name, e.To = "renamed", m.From, m.To
+	case chat.MessageKicked:
+		e.Ev, e.Name, e.From, e.Text = "kicked", m.To, m.From, string(m.Text)
+	case chat.MessageTopic:
+		e.Ev, e.From, e.Text = "topic", m.From, string(m.Text)
+	case chat.MessageMode:
+		e.Ev, e.From, e.Text, e.Name = "mode", m.From, string(m.Text), m.To
 	default:
 		e.Ev, e.Kind, e.From, e.Text = "line", lineKind(&m), m.From, string(m.Text)
 		e.Offset = m.Offset

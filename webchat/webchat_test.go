@@ -607,3 +607,42 @@ func TestDirect(t *testing.T) {
 	alice.send(`{"op":"direct","text":"x","id":3}`)
 	alice.expect(ev{"ev": "error", "code": webchat.CodeBadRequest, "id": 3})
 }
+
+// TestModerated: in a moderated room a web user without voice is refused
+// ("refused", saying why) until it has voice; the mode changes and a kick
+// reach web users as "mode" and "kicked" events.
+func TestModerated(t *testing.T) {
+	s := newServer(t, chat.Config{})
+	ctx := context.Background()
+	alice, bob := s.dial(), s.dial()
+	alice.login("alice")
+	bob.login("bob")
+	alice.join("lab")
+	bob.join("lab")
+	alice.expect(ev{"ev": "joined", "name": "bob"})
+	if err := s.hub.SetModes(ctx, "lab", chat.ModeChange{Add: true, Mode: 'm'}); err != nil {
+		t.Fatal(err)
+	}
+	alice.expect(ev{"ev": "mode", "room": "lab", "text": "+m"})
+	bob.expect(ev{"ev": "mode", "room": "lab", "text": "+m"})
+	bob.send(`{"op":"say","room":"lab","text":"hi","id":1}`)
+	bob.expect(ev{"ev": "error", "code": webchat.CodeRefused, "id": 1, "text": "lab is moderated: you need voice to speak."})
+	alice.send(`{"op":"say","room":"lab","text":"ops speak","id":2}`) // the first member is the room's operator
+	alice.expect(ev{"ev": "line", "id": 2})
+	bob.expect(ev{"ev": "line", "from": "alice", "text": "ops speak"})
+	if err := s.hub.SetModes(ctx, "lab", chat.ModeChange{Add: true, Mode: 'v', Arg: "bob"}); err != nil {
+		t.Fatal(err)
+	}
+	alice.expect(ev{"ev": "mode", "text": "+v bob", "name": "bob"})
+	bob.expect(ev{"ev": "mode", "text": "+v bob", "name": "bob"})
+	bob.send(`{"op":"say","room":"lab","text":"voiced","id":3}`)
+	bob.expect(ev{"ev": "line", "id": 3})
+	alice.expect(ev{"ev": "line", "from": "bob", "text": "voiced"})
+	if err := s.hub.Kick(ctx, "lab", "bob", "bye"); err != nil {
+		t.Fatal(err)
+	}
+	alice.expect(ev{"ev": "kicked", "room": "lab", "name": "bob", "text": "bye"})
+	bob.expect(ev{"ev": "kicked", "room": "lab", "name": "bob", "text": "bye"})
+	bob.send(`{"op":"say","room":"lab","text":"x","id":4}`)
+	bob.expect(ev{"ev": "error", "code": webchat.CodeNotInRoom, "id": 4})
+}
