@@ -90,8 +90,8 @@
 //	}
 //
 // Serve it with hub.ServeProtocol(ln, yard{}). [Settings] tune how the hub
-// writes its messages; optional interfaces ([Resumer], [Ender], [Pinger])
-// tune the rest; [Rooms] and [Claims] answer about rooms and names across
+// writes its messages; optional interfaces ([Resumer], [Ender], [Pinger],
+// [Styler]) tune the rest; [Rooms] and [Claims] answer about rooms and names across
 // the cluster. The course protocols, package irc and the repository's
 // examples/linechat are written this way: the Hub knows nothing else about
 // the protocols it serves.

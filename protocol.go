@@ -164,6 +164,35 @@ type Pinger interface {
 	Ping() (more bool)
 }
 
+// A Renderer encodes room messages for connections, as Protocol.Render
+// does (a Styler returns one).
+type Renderer interface {
+	Render(m Message) (msg, more []byte)
+}
+
+// Styler is implemented by a Session whose connection may see the rooms'
+// traffic otherwise than the rest of its protocol's members, by the
+// client's own choice: an IRC client that asked for message tags gets
+// each line with its time and id. The hub asks Style for each room
+// message it queues to the connection, passing the message's room and
+// Offset: Style returns the Renderer whose bytes the connection gets (nil
+// for the protocol's own Render), or skip set when the connection must
+// not get the message at all (it has had the line already, from the
+// room's history). The hub renders a message once per Renderer, so a
+// Renderer, like a Protocol, must render the same bytes for every
+// connection, and sessions that see the rooms alike should return the
+// same Renderer value.
+//
+// Style is called from any goroutine, with a room's lock held, while the
+// session's own goroutine may be handling a message: it must be quick,
+// must not block or call the hub, and must guard what it reads. It is
+// called once NewSession has returned the session: what a room delivers
+// before (to a session that joins in NewSession) is the protocol's
+// Render.
+type Styler interface {
+	Style(room string, offset uint64) (r Renderer, skip bool)
+}
+
 // Resumer is implemented by a Reader that keeps what it has read of a
 // message when a read fails (a deadline passing, or the hub parking the
 // connection) and carries on with it at the next call: it returns the

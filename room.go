@@ -185,13 +185,15 @@ type rendered struct{ a, b []byte }
 // The message is passed to get rather than kept in the cache: the rendered
 // bytes go to the heap (into queues), and a message stored beside them
 // would be moved to the heap with them, one more allocation per broadcast.
+//
+// A Styler session's Renderer has a place of its own, as a protocol has.
 type renderCache struct {
 	n     int
-	proto [4]Protocol
+	proto [4]Renderer
 	out   [4]rendered
 }
 
-func (c *renderCache) get(p Protocol, m *Message) rendered {
+func (c *renderCache) get(p Renderer, m *Message) rendered {
 	for i := range c.n {
 		if c.proto[i] == p {
 			return c.out[i]
@@ -249,7 +251,17 @@ func (s *session) deliver(m *Message, c *renderCache) bool {
 	if (m.Kind == MessageLeft && (m.Quit || m.Lost) || m.Kind == MessageRenamed) && s.heard(m) {
 		return true
 	}
-	return s.sendRendered(c.get(s.proto, m), false)
+	var p Renderer = s.proto
+	if s.styled.Load() {
+		r, skip := s.state.(Styler).Style(m.Room, m.Offset)
+		if skip {
+			return true
+		}
+		if r != nil {
+			p = r
+		}
+	}
+	return s.sendRendered(c.get(p, m), false)
 }
 
 // heard reports whether s has had the line for m, a quit or a rename

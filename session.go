@@ -63,6 +63,7 @@ type session struct {
 	cuts     atomic.Uint32 // sendLast calls: a paced batch taken before one is abandoned
 	dueAt    int32         // under the parker's lock: place in its deadline heap, plus one; 0 when not in it
 	parked   atomic.Bool   // the reading is parked (see park); the writer then trims the queue
+	styled   atomic.Bool   // state is a Styler: set once NewSession has returned
 	writing  bool          // under mu: a writer goroutine is running
 	closed   bool          // under mu: no more writes, the session is ending
 	cut      bool          // under mu: closeConn cut the queue (closeTelling, closeNow): nothing more is queued; the writer's next batch is the notice
@@ -201,6 +202,9 @@ func (s *session) start() error {
 	s.handsOff = s.detached && resumes
 	s.parks = s.handsOff && p != nil
 	s.state = s.proto.NewSession(s)
+	if _, ok := s.state.(Styler); ok {
+		s.styled.Store(true) // after state: deliveries that see it see state
+	}
 	if _, ok := s.state.(Pinger); ok {
 		s.pingAfter = max(s.proto.Settings().PingAfter, 0)
 	}

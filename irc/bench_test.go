@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/framechat/chat"
+	"github.com/framechat/chat/history"
 )
 
 // BenchmarkRender: the IRC line of one chat message, rendered once per
@@ -44,6 +45,7 @@ type registerConn struct {
 }
 
 func (*registerConn) Claims() chat.Claims       { return granted }
+func (*registerConn) Rooms() chat.Rooms         { return keeping }
 func (*registerConn) SetName(name string) error { return nil }
 func (*registerConn) Rule() chat.NameRule {
 	return chat.NameRule{MaxNameBytes: 32, MaxRoomNameBytes: 32}
@@ -56,7 +58,18 @@ type grantClaims struct{ chat.Claims }
 var granted chat.Claims = grantClaims{}
 
 func (grantClaims) Claim(scope, name string) error { return nil }
-func (c *registerConn) Send(msg []byte)            { c.sent += len(msg) }
+
+// keepRooms are rooms of a hub that keeps history (so the welcome says
+// ISUPPORT CHATHISTORY, as a hub's does by default); keeping is one, made
+// once.
+type keepRooms struct{ chat.Rooms }
+
+var keeping chat.Rooms = keepRooms{}
+
+func (keepRooms) History(string, history.Query) (history.Page, error) {
+	return history.Page{}, chat.ErrInvalidName // the name "" that keepsHistory asks about
+}
+func (c *registerConn) Send(msg []byte) { c.sent += len(msg) }
 
 // BenchmarkRegister: NICK and USER through the IRC session, with the
 // welcome burst it sends (the hub's side is not in it).

@@ -14,11 +14,36 @@
 //	go hub.ServeProtocol(ln, irc.New(irc.Options{ServerName: "chat.example.org"}))
 //
 // What it supports, answers with an error, and ignores is listed in
-// PROTOCOL.md ("irc"). In short: registration (NICK, USER, PASS, CAP
-// negotiation with no capabilities), the welcome burst and MOTD, JOIN,
+// PROTOCOL.md ("irc"). In short: registration (NICK, USER, PASS, IRCv3
+// CAP negotiation), the welcome burst and MOTD, JOIN,
 // PART, PRIVMSG and NOTICE to channels and to users who share a channel,
 // NICK, NAMES, LIST, WHO, WHOIS, TOPIC and MODE queries, AWAY, ISON,
-// USERHOST, PING both ways, and QUIT; every error as its numeric.
+// USERHOST, PING both ways, QUIT, and CHATHISTORY; every error as its
+// numeric (CHATHISTORY's as IRCv3 FAIL replies).
+//
+// # History
+//
+// The hub keeps each room's lines (chat.Config.History), and IRC serves
+// them itself (chat.Settings.History). The capabilities offered are
+// message-tags, server-time, batch and draft/chathistory (the last only
+// when the hub keeps history). A client that enables server-time gets
+// each line of its rooms with the time the hub accepted it
+// (@time=2026-12-06T20:00:00.000Z), and one that enables message-tags
+// gets each kept line's msgid: "<offset>-<ms>-<room>", the line's offset
+// in its room's history, the millisecond it was accepted and a hash of
+// the room's name (the last two in base 36), which CHATHISTORY resolves
+// to the line, or to its time if the room no longer keeps the line under
+// that offset. The hub renders a room's line once for all the IRC users
+// that asked for the same tags: each session is a chat.Styler, whose
+// Style returns one of the Protocol's tagRenderers (tags.go).
+// CHATHISTORY (chathistory.go) reads chat.Rooms.History for the channels
+// the client is in, at most Options.HistoryLimit lines a command (ISUPPORT
+// CHATHISTORY), in a chathistory BATCH when the client enabled batch. A
+// client that did not enable draft/chathistory gets the channel's last
+// Options.JoinPlayback lines when it joins, after the JOIN and the NAMES,
+// read before it hears anything of the room; the lines the room says
+// meanwhile that the playback had are not sent again (Style skips them by
+// offset).
 //
 // Each connection's state is a session (session.go) driven by the hub one
 // line at a time: chat.Lines cuts the stream into lines of at most

@@ -37,8 +37,14 @@ var testOptions = Options{ServerName: "test.server", Network: "TestNet", MOTD: [
 // down when the test ends.
 func serve(t *testing.T, cfg chat.Config) *server {
 	t.Helper()
+	return serveOptions(t, cfg, testOptions)
+}
+
+// serveOptions is serve with IRC options o.
+func serveOptions(t *testing.T, cfg chat.Config, o Options) *server {
+	t.Helper()
 	s := &server{t: t, h: chat.NewHub(cfg), irc: chat.NewMemTransport(), cs168: chat.NewMemTransport(), imMT: chat.NewMemTransport()}
-	p := New(testOptions)
+	p := New(o)
 	s.p = p
 	served := make(chan error, 3)
 	go func() { served <- s.h.ServeProtocol(s.irc, p) }()

@@ -20,7 +20,7 @@ func TestRegistration(t *testing.T) {
 	s := serve(t, chat.Config{})
 	c := s.ircClient("alice")
 	c.send("CAP LS 302", "PASS secret", "NICK alice", "USER alice 0 * :Alice Liddell", "PING early")
-	c.expect(":test.server CAP * LS :", ":test.server PONG test.server :early")
+	c.expect(":test.server CAP * LS :batch draft/chathistory message-tags server-time", ":test.server PONG test.server :early")
 	c.send("CAP REQ :sasl", "CAP END")
 	c.expect(":test.server CAP alice NAK :sasl")
 	got := c.until(" 376 ")
@@ -30,6 +30,7 @@ func TestRegistration(t *testing.T) {
 		":test.server 003 alice :This server was created ",
 		":test.server 004 alice test.server framechat i n",
 		":test.server 005 alice CASEMAPPING=rfc8265 CHANTYPES=# CHANLIMIT=#:20 NICKLEN=32 CHANNELLEN=65 NETWORK=TestNet PREFIX= CHANMODES=,,,n TARGMAX=PRIVMSG:4,NOTICE:4,JOIN:20,PART:20,NAMES:10,LIST:10,WHOIS:1,ISON:20,USERHOST:5 MAXTARGETS=4 :are supported by this server",
+		":test.server 005 alice CHATHISTORY=100 MSGREFTYPES=msgid,timestamp :are supported by this server",
 		":test.server 375 alice :- test.server Message of the day - ",
 		":test.server 372 alice :- Be nice.",
 		":test.server 376 alice :End of /MOTD command.",

@@ -3,12 +3,14 @@ package irc
 import (
 	"bytes"
 	"io"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
 	"unicode/utf8"
 
 	"github.com/framechat/chat"
+	"github.com/framechat/chat/history"
 )
 
 // Options configure the IRC protocol. The zero value is usable.
@@ -35,6 +37,17 @@ type Options struct {
 	// server sends it a PING; one that is silent for as long again (it did
 	// not answer) is disconnected. Zero means two minutes; negative, never.
 	PingAfter time.Duration
+	// HistoryLimit bounds the lines one CHATHISTORY command returns
+	// (ISUPPORT CHATHISTORY); a client that asks for more, or for 0, gets
+	// that many. Zero or less means 100; it is at most history.MaxLimit.
+	HistoryLimit int
+	// JoinPlayback is how many of a channel's last lines a client that
+	// did not enable draft/chathistory is sent when it joins, after the
+	// JOIN and the NAMES (with the tags it enabled, else as the lines
+	// were first sent). Zero, as ergo's autoreplay-on-join ships, plays
+	// none: a client that knows no server-time shows old lines as if just
+	// said.
+	JoinPlayback int
 }
 
 // Protocol is the IRC client protocol as a chat.Protocol: serve it on a
@@ -52,7 +65,11 @@ type Protocol struct {
 	// (see burst): RPL_YOURHOST's, RPL_CREATED's (when the protocol was
 	// made), and the MOTD's lines as RPL_MOTDSTART and RPL_MOTD say them.
 	yourHost, created, motdStart string
+	isupportHistory              string // ISUPPORT's CHATHISTORY=<HistoryLimit>
 	motd                         []string
+	// tagged renders the rooms' lines with each combination of tags (the
+	// zero one is nil: Render's own lines).
+	tagged [tagTime | tagID + 1]*tagRenderer
 
 	mu    sync.Mutex
 	nicks map[string]*user // by nick's key (chat.NameKey): this Protocol's registered IRC users, with what WHOIS says of them
@@ -76,16 +93,25 @@ func New(o Options) *Protocol {
 	if o.PingAfter == 0 {
 		o.PingAfter = 2 * time.Minute
 	}
+	if o.HistoryLimit <= 0 {
+		o.HistoryLimit = 100
+	}
+	o.HistoryLimit = min(o.HistoryLimit, history.MaxLimit)
+	o.JoinPlayback = min(max(o.JoinPlayback, 0), history.MaxLimit)
 	p := &Protocol{
-		o:         o,
-		yourHost:  "Your host is " + o.ServerName + ", running framechat",
-		created:   "This server was created " + time.Now().UTC().Format(time.RFC1123),
-		motdStart: "- " + o.ServerName + " Message of the day - ",
-		nicks:     make(map[string]*user),
-		away:      make(map[*user]string),
+		o:               o,
+		yourHost:        "Your host is " + o.ServerName + ", running framechat",
+		created:         "This server was created " + time.Now().UTC().Format(time.RFC1123),
+		motdStart:       "- " + o.ServerName + " Message of the day - ",
+		isupportHistory: "CHATHISTORY=" + strconv.Itoa(o.HistoryLimit),
+		nicks:           make(map[string]*user),
+		away:            make(map[*user]string),
 	}
 	for _, l := range o.MOTD {
 		p.motd = append(p.motd, "- "+l)
+	}
+	for t := range p.tagged[1:] {
+		p.tagged[t+1] = &tagRenderer{p: p, tags: tagged(t + 1)}
 	}
 	return p
 }
@@ -149,12 +175,14 @@ func (p *Protocol) Render(m chat.Message) (msg, more []byte) {
 // user who shares several channels with the member would otherwise get
 // the line from each, which no IRC server does.
 // The hub calls the session's Ping after Options.PingAfter without a
-// line (chat.Settings.PingAfter, chat.Pinger). IRC users take direct
+// line (chat.Settings.PingAfter, chat.Pinger). IRC serves the rooms'
+// history itself (CHATHISTORY, Options.JoinPlayback), so the hub replays
+// none to its joiners (chat.Settings.History). IRC users take direct
 // messages (chat.Settings.Direct): a PRIVMSG or NOTICE to a nick reaches
 // its holder wherever it is, and one to an IRC user comes as a PRIVMSG or
 // NOTICE to the user's nick.
 func (p *Protocol) Settings() chat.Settings {
-	return chat.Settings{QuitsOnce: true, PingAfter: max(p.o.PingAfter, 0), Direct: true}
+	return chat.Settings{QuitsOnce: true, PingAfter: max(p.o.PingAfter, 0), History: true, Direct: true}
 }
 
 // actorLine is a line from nick, or from the server when nick is "" (a
@@ -340,7 +368,7 @@ func appendLine(b []byte, start int, cmd string, params []string) []byte {
 // message's text, a part's reason.
 func trailing(cmd string, n int) bool {
 	switch cmd {
-	case "PRIVMSG", "NOTICE", "CAP", "PONG":
+	case "PRIVMSG", "NOTICE", "CAP", "PONG", "FAIL":
 		return true
 	case "PART":
 		return n > 1

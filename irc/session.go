@@ -5,10 +5,12 @@ import (
 	"errors"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
 	"github.com/framechat/chat"
+	"github.com/framechat/chat/history"
 )
 
 // session is one IRC connection's state machine:
@@ -32,7 +34,21 @@ type session struct {
 	capping      bool // CAP negotiation under way: registration waits for CAP END
 	gotUser      bool // USER has come
 	registered   bool
-	awaitingPong bool // a PING went out and nothing has come since
+	awaitingPong bool   // a PING went out and nothing has come since
+	caps         caps   // the IRCv3 capabilities the client enabled (CAP REQ)
+	batches      uint64 // the BATCHes sent: the next one's reference is one more
+
+	// style is the tags the client gets on its rooms' lines, as the
+	// tagRenderer that writes them; nil for none. played has, for each
+	// room the client joined with a playback of its history, the offset
+	// of the last line played back: the room's lines up to it that the
+	// hub delivers after (said while the client was joining) are not
+	// sent again. Both are read by the hub's deliveries (Style), from any
+	// goroutine; played is copied on write (a short list: a client is in
+	// few rooms, and a look through it costs a delivery less than a map's
+	// hashing).
+	style  atomic.Pointer[tagRenderer]
+	played atomic.Pointer[[]playMark]
 }
 
 // handler runs one command; it returns false when the client has quit.
@@ -52,11 +68,14 @@ func init() {
 		"NOTICE": (*session).privmsg, "NAMES": (*session).names, "LIST": (*session).list,
 		"WHO": (*session).who, "WHOIS": (*session).whois, "TOPIC": (*session).topic,
 		"MODE": (*session).mode, "AWAY": (*session).awayCmd, "ISON": (*session).ison,
-		"USERHOST": (*session).userhost, "MOTD": (*session).motd,
+		"USERHOST": (*session).userhost, "MOTD": (*session).motd, "CHATHISTORY": (*session).chathistory,
+		"TAGMSG": ok,
 	}
 }
 
-// ok ignores a command (PONG).
+// ok ignores a command: PONG, and TAGMSG (IRCv3 message-tags: a line of
+// tags only, such as typing notices, which clients that enabled
+// message-tags may send; client tags are not relayed).
 func ok(*session, message) bool { return true }
 
 // Handle runs one line.
@@ -131,21 +150,36 @@ func (s *session) needs(m message, n int) bool {
 	return true
 }
 
-// capability answers CAP: no capabilities are offered, so LS and LIST are
-// empty and every REQ is refused; LS before registration holds it until
-// END, as the IRCv3 negotiation says.
+// capability answers CAP (IRCv3 capability negotiation): LS lists the
+// capabilities offered (capNames), REQ enables or (with "-") disables a
+// list of them, all or none (ACK or NAK), LIST lists those enabled, and
+// END ends the negotiation. LS or REQ before registration holds it until
+// END.
 func (s *session) capability(m message) bool {
 	if !s.needs(m, 1) {
 		return true
 	}
+	server := ":" + s.p.o.ServerName
 	switch sub := strings.ToUpper(m.params[0]); sub {
-	case "LS", "LIST":
-		if sub == "LS" && !s.registered {
+	case "LS":
+		if !s.registered {
 			s.capping = true
 		}
-		s.c.Send(s.p.line(":"+s.p.o.ServerName, "CAP", s.target(), sub, ""))
+		s.c.Send(s.p.line(server, "CAP", s.target(), "LS", s.offered().list()))
+	case "LIST":
+		s.c.Send(s.p.line(server, "CAP", s.target(), "LIST", s.caps.list()))
 	case "REQ":
-		s.c.Send(s.p.line(":"+s.p.o.ServerName, "CAP", s.target(), "NAK", m.arg(1)))
+		if !s.registered {
+			s.capping = true
+		}
+		asked := m.arg(1)
+		c, ok := request(s.caps, s.offered(), asked)
+		if !ok {
+			s.c.Send(s.p.line(server, "CAP", s.target(), "NAK", asked))
+			return true
+		}
+		s.setCaps(c)
+		s.c.Send(s.p.line(server, "CAP", s.target(), "ACK", asked))
 	case "END":
 		s.capping = false
 		s.register()
@@ -153,6 +187,70 @@ func (s *session) capability(m message) bool {
 		s.reply(errInvalidCapCmd, m.params[0], "Invalid CAP command")
 	}
 	return true
+}
+
+// offered are the capabilities offered to the client: all of capNames,
+// but draft/chathistory only if the hub keeps history.
+func (s *session) offered() caps {
+	c := capMessageTags | capServerTime | capBatch
+	if s.keepsHistory() {
+		c |= capChatHistory
+	}
+	return c
+}
+
+// request returns the capabilities c changed as asked (CAP REQ: names
+// separated by spaces, each to enable, or with "-" before it to disable),
+// or reports false if one of them is not in offered (the request is
+// refused whole) or none is named.
+func request(c, offered caps, asked string) (caps, bool) {
+	names := strings.Fields(asked)
+	if len(names) == 0 {
+		return c, false
+	}
+	for _, name := range names {
+		off := strings.HasPrefix(name, "-")
+		bit := capBit(strings.TrimPrefix(name, "-")) & offered
+		switch {
+		case bit == 0:
+			return c, false
+		case off:
+			c &^= bit
+		default:
+			c |= bit
+		}
+	}
+	return c, true
+}
+
+// setCaps sets the client's capabilities to c, and with them the form in
+// which it sees its rooms' lines (Style).
+func (s *session) setCaps(c caps) {
+	s.caps = c
+	s.style.Store(s.p.tagged[tagsOf(c)]) // nil for none
+}
+
+// Style returns how the client sees a line of room (chat.Styler): with
+// the tags it asked for, and not at all when it has had it already, as
+// part of the playback of its JOIN (lines of the room with offsets up to
+// the last played back).
+func (s *session) Style(room string, offset uint64) (chat.Renderer, bool) {
+	if offset != 0 {
+		if played := s.played.Load(); played != nil {
+			for _, p := range *played {
+				if p.room == room {
+					if offset <= p.last {
+						return nil, true
+					}
+					break
+				}
+			}
+		}
+	}
+	if r := s.style.Load(); r != nil {
+		return r, false
+	}
+	return nil, false
 }
 
 // target is the nick replies go to, "*" before there is one.
@@ -301,6 +399,9 @@ func (s *session) register() {
 	w.reply(rplISupport, "CASEMAPPING=rfc8265", "CHANTYPES=#", chanLimit, "NICKLEN="+itoa(min(o.MaxNickBytes, l.MaxNameBytes)),
 		"CHANNELLEN="+itoa(l.MaxRoomNameBytes+1), "NETWORK="+o.Network, "PREFIX=", "CHANMODES=,,,n",
 		s.p.targmax(), "MAXTARGETS="+itoa(o.MaxTargets), "are supported by this server")
+	if s.keepsHistory() {
+		w.reply(rplISupport, s.p.isupportHistory, "MSGREFTYPES=msgid,timestamp", "are supported by this server")
+	}
 	w.motd()
 	s.c.Send(w.b)
 }
@@ -424,19 +525,81 @@ func (s *session) join(m message) bool {
 		if s.in(room) {
 			continue
 		}
-		if err := s.enter(room); err != nil {
+		named, err := s.enter(room)
+		if err != nil {
 			s.joinFailed(channel, err)
 			continue
 		}
-		s.namesOf(room)
+		if !named {
+			s.namesOf(room)
+		}
 	}
 	return true
 }
 
 // enter joins room, creating it if it does not exist (and joining it if a
-// create raced another: chat.JoinAny).
-func (s *session) enter(room string) error {
-	return s.c.Join(room, chat.JoinAny, func(int) { s.send("JOIN", "#"+room) })
+// create raced another: chat.JoinAny). A client that gets a playback of
+// the room's history (Options.JoinPlayback) gets the NAMES and the
+// playback before it hears anything of the room, and named is set.
+func (s *session) enter(room string) (named bool, err error) {
+	err = s.c.Join(room, chat.JoinAny, func(int) {
+		s.send("JOIN", "#"+room)
+		if s.p.o.JoinPlayback > 0 && s.caps&capChatHistory == 0 && s.keepsHistory() {
+			s.namesOf(room)
+			s.playback(room)
+			named = true
+		}
+	})
+	return named, err
+}
+
+// playback sends the client the last Options.JoinPlayback lines of
+// room, as it joins: in a chathistory batch if it enabled batch, with
+// the tags it enabled. It runs before the client hears anything of the
+// room (chat.Conn.Join's accepted), and marks the last line played back
+// (played): the lines the hub delivers after it, said while the client
+// joined, are not sent again if they were played back (Style).
+func (s *session) playback(room string) {
+	page, err := s.history(room, history.Query{Limit: s.p.o.JoinPlayback, Newest: true})
+	if err != nil {
+		if !errors.Is(err, chat.ErrNoHistory) {
+			s.c.Failed("JOIN", "#"+room, err)
+		}
+		return
+	}
+	s.setPlayed(room, page.Last)
+	if len(page.Entries) == 0 {
+		return
+	}
+	w := burst{s: s}
+	batch := s.openBatch(&w, "chathistory", "#"+room)
+	s.appendHistory(&w, room, page.Entries, batch)
+	s.closeBatch(&w, batch)
+	s.c.Send(w.b)
+}
+
+// A playMark is the offset of the last line of a room played back to the
+// client as it joined (session.played).
+type playMark struct {
+	room string
+	last uint64
+}
+
+// setPlayed records last as the offset of the last line of room played
+// back to the client; 0 forgets the room.
+func (s *session) setPlayed(room string, last uint64) {
+	var played []playMark
+	if old := s.played.Load(); old != nil {
+		played = slices.DeleteFunc(slices.Clone(*old), func(p playMark) bool { return p.room == room })
+	}
+	if last != 0 {
+		played = append(played, playMark{strings.Clone(room), last}) // not a slice of a whole line
+	}
+	if len(played) == 0 {
+		s.played.Store(nil)
+		return
+	}
+	s.played.Store(&played)
 }
 
 // joinFailed tells the client why it could not join channel.
@@ -491,6 +654,7 @@ func (s *session) part(m message) bool {
 func (s *session) partRoom(room, reason string) {
 	reason = cut(reason, 300)
 	s.c.Leave(room, reason)
+	s.setPlayed(room, 0)
 	if reason != "" {
 		s.send("PART", "#"+room, reason)
 	} else {

@@ -39,7 +39,11 @@
 // serves the same history and it outlives them (-history-jetstream=false
 // keeps none). -replay N sends a cs168, im or lobby client joining a room
 // the room's last N lines, as ordinary lines; the course protocols say
-// nothing of lines said before a join, so it is off by default.
+// nothing of lines said before a join, so it is off by default. An IRC
+// client gets a channel's last 25 lines as it joins (-irc-playback N; 0
+// for none), with their times if it shows IRCv3 server-time, unless it
+// fetches them itself with CHATHISTORY (at most -irc-history-limit lines
+// a command, 100 by default).
 //
 // -tls-self-signed makes a certificate in memory for 127.0.0.1, ::1 and
 // localhost, for trying TLS without openssl; the server prints its SHA-256
@@ -157,6 +161,8 @@ func parse(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&ircOpts.Network, "irc-network", "", `the network's name to IRC clients (default "framechat")`)
 	fs.DurationVar(&ircOpts.PingAfter, "irc-ping", 0, "ping IRC clients silent this long, and drop those that stay silent as long again (0: 2m; negative: never)")
 	fs.StringVar(&motdFile, "irc-motd", "", "file whose lines are the IRC message of the day (default: none)")
+	fs.IntVar(&ircOpts.JoinPlayback, "irc-playback", 25, "a channel's last lines sent to an IRC client that joins it, unless it fetches them itself (CHATHISTORY); with their times to clients that show server-time (0: none)")
+	fs.IntVar(&ircOpts.HistoryLimit, "irc-history-limit", 0, "lines one IRC CHATHISTORY command may fetch (0: 100; at most 1000)")
 	fs.StringVar(&o.logFile, "log", "server.log", `file to log every event to ("" for none); created at start`)
 	fs.IntVar(&o.logMaxMB, "log-max-size", 10, "megabytes the log may reach before it is rotated (renamed with a timestamp; a new one is started)")
 	fs.IntVar(&o.logBackups, "log-backups", 3, "rotated logs to keep (0: all)")
