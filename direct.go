@@ -30,8 +30,14 @@ import (
 // The holder's hub hands it to its connection, rendered as a whisper
 // whose Room is "". Direct messages are not kept in any room's history.
 
-// directScope is the claims scope of the names direct messages reach.
-const directScope = "\x00direct"
+// DirectScope is the claims scope (Claims) of the names direct messages
+// reach: a protocol may ask Claims.Held whether a name can be reached
+// there. Its name starts with a NUL, so that no protocol's own scope can
+// be it.
+const DirectScope = "\x00direct"
+
+// directScope is DirectScope, as the hub's code names it.
+const directScope = DirectScope
 
 // directRoomPrefix starts the name of a hub's private room: a claims-room
 // name (isClaimRoom), so that no client can name it and no listing shows it.

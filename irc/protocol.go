@@ -365,14 +365,17 @@ func appendLine(b []byte, start int, cmd string, params []string) []byte {
 // trailing reports whether the last of n parameters of cmd is written as
 // a trailing parameter even when it need not be, as servers do for text:
 // numeric replies after the first three (004's modes are not text), a
-// message's text, a part's reason.
+// message's text, a part's reason, a topic, a kick's comment (but not
+// the modes and arguments of 324, which are no text).
 func trailing(cmd string, n int) bool {
 	switch cmd {
-	case "PRIVMSG", "NOTICE", "CAP", "PONG", "FAIL":
+	case "PRIVMSG", "NOTICE", "CAP", "PONG", "FAIL", "TOPIC":
 		return true
 	case "PART":
 		return n > 1
-	case rplMyInfo, rplUModeIs:
+	case "KICK":
+		return n > 2
+	case rplMyInfo, rplUModeIs, rplChannelModeIs, rplInviting:
 		return false
 	}
 	return cmd[0] >= '0' && cmd[0] <= '9'

@@ -68,7 +68,8 @@ func init() {
 		"NOTICE": (*session).privmsg, "NAMES": (*session).names, "LIST": (*session).list,
 		"WHO": (*session).who, "WHOIS": (*session).whois, "TOPIC": (*session).topic,
 		"MODE": (*session).mode, "AWAY": (*session).awayCmd, "ISON": (*session).ison,
-		"USERHOST": (*session).userhost, "MOTD": (*session).motd, "CHATHISTORY": (*session).chathistory,
+		"USERHOST": (*session).userhost, "MOTD": (*session).motd,
+		"KICK": (*session).kick, "INVITE": (*session).invite, "CHATHISTORY": (*session).chathistory,
 		"TAGMSG": ok,
 	}
 }
@@ -397,7 +398,7 @@ func (s *session) register() {
 		chanLimit += itoa(l.MaxRoomsPerConn)
 	}
 	w.reply(rplISupport, "CASEMAPPING=rfc8265", "CHANTYPES=#", chanLimit, "NICKLEN="+itoa(min(o.MaxNickBytes, l.MaxNameBytes)),
-		"CHANNELLEN="+itoa(l.MaxRoomNameBytes+1), "NETWORK="+o.Network, "PREFIX=", "CHANMODES=,,,n",
+		"CHANNELLEN="+itoa(l.MaxRoomNameBytes+1), "NETWORK="+o.Network, prefixes, chanModes,
 		s.p.targmax(), "MAXTARGETS="+itoa(o.MaxTargets), "are supported by this server")
 	if s.keepsHistory() {
 		w.reply(rplISupport, s.p.isupportHistory, "MSGREFTYPES=msgid,timestamp", "are supported by this server")
@@ -516,7 +517,8 @@ func (s *session) join(m message) bool {
 		return true
 	}
 	s.tooMany(m.cmd, over, maxJoinTargets)
-	for _, channel := range channels {
+	keys := strings.Split(m.arg(1), ",") // JOIN #a,#b key-of-a,key-of-b
+	for i, channel := range channels {
 		room, ok := s.room(channel)
 		if !ok {
 			s.reply(errNoSuchChannel, channel, "No such channel (channel names start with #)")
@@ -525,7 +527,11 @@ func (s *session) join(m message) bool {
 		if s.in(room) {
 			continue
 		}
-		named, err := s.enter(room)
+		var key string
+		if i < len(keys) {
+			key = keys[i]
+		}
+		named, err := s.enter(room, key)
 		if err != nil {
 			s.joinFailed(channel, err)
 			continue
@@ -538,12 +544,17 @@ func (s *session) join(m message) bool {
 }
 
 // enter joins room, creating it if it does not exist (and joining it if a
-// create raced another: chat.JoinAny). A client that gets a playback of
-// the room's history (Options.JoinPlayback) gets the NAMES and the
-// playback before it hears anything of the room, and named is set.
-func (s *session) enter(room string) (named bool, err error) {
-	err = s.c.Join(room, chat.JoinAny, func(int) {
+// create raced another: chat.JoinAny), with its key if it has one (+k).
+// The client gets its JOIN, then the topic if one is set (332, 333). A
+// client that gets a playback of the room's history
+// (Options.JoinPlayback) gets the NAMES and the playback before it hears
+// anything of the room, and named is set.
+func (s *session) enter(room, key string) (named bool, err error) {
+	err = s.c.Moderate().JoinWithKey(room, key, chat.JoinAny, func(n int) {
 		s.send("JOIN", "#"+room)
+		if n > 1 { // a room made now has no topic
+			s.sendTopic("#"+room, room, true)
+		}
 		if s.p.o.JoinPlayback > 0 && s.caps&capChatHistory == 0 && s.keepsHistory() {
 			s.namesOf(room)
 			s.playback(room)
@@ -607,6 +618,14 @@ func (s *session) joinFailed(channel string, err error) {
 	s.c.Failed("JOIN", channel, err)
 	var refused *chat.RefusedError
 	switch {
+	case errors.Is(err, chat.ErrBanned):
+		s.reply(errBannedFromChan, channel, "Cannot join channel (+b)")
+	case errors.Is(err, chat.ErrInviteOnly):
+		s.reply(errInviteOnlyChan, channel, "Cannot join channel (+i)")
+	case errors.Is(err, chat.ErrBadKey):
+		s.reply(errBadChannelKey, channel, "Cannot join channel (+k)")
+	case errors.Is(err, chat.ErrRoomFull):
+		s.reply(errChannelIsFull, channel, "Cannot join channel (+l)")
 	case errors.As(err, &refused):
 		s.reply(errBannedFromChan, channel, refused.Reason)
 	case errors.Is(err, chat.ErrNickInUse):
@@ -900,6 +919,12 @@ func (s *session) names(m message) bool {
 func (s *session) namesOf(room string) {
 	channel := "#" + room
 	members, _ := s.c.Rooms().Members(room)
+	if roles := s.roles(room); roles != nil {
+		members = slices.Clone(members)
+		for i, n := range members {
+			members[i] = roles[n] + n
+		}
+	}
 	// Leave room for the source, the numeric, the nick and "= #channel :".
 	budget := MaxLine - 2 - len(s.p.o.ServerName) - len(s.me.nick) - len(channel) - 16
 	var line []string
@@ -956,15 +981,18 @@ func (s *session) list(m message) bool {
 // who answers WHO for a channel's members or one user.
 func (s *session) who(m message) bool {
 	mask := m.arg(0)
+	var roles map[string]string // the channel's @ and +, for a WHO of a channel
 	entry := func(channel, nick string) {
 		t := s.identity(nick)
 		flag := "H"
 		if t.away != "" {
 			flag = "G"
 		}
+		flag += roles[nick]
 		s.reply(rplWhoReply, channel, t.nick, s.p.o.ServerName, s.p.o.ServerName, nick, flag, "0 "+t.real)
 	}
 	if room, ok := s.room(mask); ok {
+		roles = s.roles(room)
 		if members, err := s.c.Rooms().Members(room); err == nil {
 			for _, n := range members {
 				entry("#"+room, n)
@@ -1025,45 +1053,16 @@ func (s *session) whois(m message) bool {
 	return true
 }
 
-// topic answers TOPIC: rooms have no topics here, so a query says none is
-// set and setting one is refused.
-func (s *session) topic(m message) bool {
-	if !s.needs(m, 1) {
-		return true
-	}
-	channel := m.params[0]
-	room, ok := s.room(channel)
-	switch {
-	case !ok || !s.exists(room):
-		s.reply(errNoSuchChannel, channel, "No such channel")
-	case len(m.params) > 1:
-		s.reply(errChanOPrivsNeeded, channel, "Topics are not kept on this server")
-	default:
-		s.reply(rplNoTopic, channel, "No topic is set")
-	}
-	return true
-}
-
-// mode answers MODE queries: channels have mode +n (no messages from
-// outside, which is how rooms work) and no bans; users may set +i, which
-// changes nothing. Other changes are refused.
+// mode answers MODE: a channel's modes, bans and changes to them
+// (channelMode); users may set +i, which changes nothing. Other user
+// mode changes are refused.
 func (s *session) mode(m message) bool {
 	if !s.needs(m, 1) {
 		return true
 	}
 	target := m.params[0]
 	if strings.HasPrefix(target, "#") {
-		room, ok := s.room(target)
-		switch change := m.arg(1); {
-		case !ok || !s.exists(room):
-			s.reply(errNoSuchChannel, target, "No such channel")
-		case change == "":
-			s.reply(rplChannelModeIs, target, "+n")
-		case strings.TrimLeft(change, "+") == "b":
-			s.reply(rplEndOfBanList, target, "End of channel ban list")
-		default:
-			s.reply(errChanOPrivsNeeded, target, "You're not channel operator")
-		}
+		s.channelMode(m, target)
 		return true
 	}
 	switch change := m.arg(1); {
