@@ -310,12 +310,15 @@ func refusal(kind error, what, reason string) error {
 
 // mayJoin checks s's join of room (not a creation) against the room's
 // state: bans, invite-only, key and limit. An invitation it uses is used
-// up.
+// up. A state that cannot be read (a Bus cut off from its cluster) is
+// reported and lets the join through: chat goes on in an outage, as it
+// does for lines.
 func (h *Hub) mayJoin(s *session, room, key string) error {
 	ctx := context.Background()
 	st, err := h.stateBus().RoomState(ctx, room)
 	if err != nil {
-		return fmt.Errorf("chat: join %q: %w", room, err)
+		h.observe(Event{Kind: EventError, Conn: s.id, Protocol: s.proto.Name(), Addr: s.addr, Name: s.name, Room: room, Err: fmt.Errorf("chat: join %q: %w", room, err)})
+		return nil
 	}
 	if st.Version == 0 {
 		return nil // no state: nothing to check
