@@ -248,6 +248,7 @@ func (s *session) whisper(room, to string, text []byte, m marks) error {
 
 // Rename changes s's name in every room it is in.
 func (s *session) Rename(name string) error {
+	s.settleKicks() // not in a room it was kicked from
 	if err := s.hub.checkName(name); err != nil {
 		return err
 	}

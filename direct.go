@@ -49,12 +49,19 @@ func directRoom(hub string) string { return directRoomPrefix + hub }
 // directs is a hub's part of direct messaging: its subscription to its
 // private room, and its connections that hold a name in directScope, by
 // the name's key.
+//
+// Two locks, neither held with any other of the hub's: subMu guards the
+// subscription and is held across the Bus's Subscribe (so that one
+// subscription is made), and mu guards holders, which the Bus's delivery
+// reads (deliverDirect) under its own delivery lock.
 type directs struct {
-	mu          sync.Mutex
-	subscribed  bool
-	closed      bool
-	unsubscribe func()
-	holders     map[string]*session // by NameKey; under mu
+	subMu       sync.Mutex
+	subscribed  bool   // under subMu
+	closed      bool   // under subMu: Shutdown; no subscription is made any more
+	unsubscribe func() // under subMu
+
+	mu      sync.Mutex
+	holders map[string]*session // by NameKey; under mu
 }
 
 // takesDirect reports whether s's connection takes direct messages: its
@@ -62,12 +69,12 @@ type directs struct {
 func (s *session) takesDirect() bool { return s.bot == nil && s.proto.Settings().Direct }
 
 // subscribeDirect makes sure the hub is subscribed to its private room.
-// The Bus's Subscribe is made with no lock of the hub's held but d.mu,
-// which guards nothing else a delivery takes.
+// The Bus's Subscribe is made with no lock of the hub's held but
+// d.subMu, which no delivery takes.
 func (h *Hub) subscribeDirect() error {
 	d := &h.direct
-	d.mu.Lock()
-	defer d.mu.Unlock()
+	d.subMu.Lock()
+	defer d.subMu.Unlock()
 	if d.subscribed || d.closed {
 		return nil
 	}
@@ -82,10 +89,10 @@ func (h *Hub) subscribeDirect() error {
 // closeDirect ends the hub's subscription to its private room (Shutdown).
 func (h *Hub) closeDirect() {
 	d := &h.direct
-	d.mu.Lock()
+	d.subMu.Lock()
 	unsubscribe := d.unsubscribe
 	d.closed, d.unsubscribe = true, nil
-	d.mu.Unlock()
+	d.subMu.Unlock()
 	if unsubscribe != nil {
 		unsubscribe()
 	}
