@@ -167,3 +167,24 @@ func TestModeratedChannel(t *testing.T) {
 	bob.send("PRIVMSG #go :now I can")
 	alice.expect(":bob!bob@test.server PRIVMSG #go :now I can")
 }
+
+// TestDirectToOtherProtocols: a PRIVMSG to a nick reaches an im user who
+// shares no channel with the sender (a direct message), and the im user's
+// /whisper reaches the IRC user back; a cs168 user, whose protocol keeps
+// whispers inside its room, cannot be reached so (401).
+func TestDirectToOtherProtocols(t *testing.T) {
+	s := serve(t, chat.Config{})
+	ian := s.register("ian")
+	im := s.frameClient(s.imMT, "ivy")
+	im.expect("NOTICE Welcome to framechat. The first line you send is your username (" + ruleOf(t, s) + ").")
+	im.send("ivy")
+	readFrame(t, im)
+	cs := s.frameClient(s.cs168, "cleo")
+	cs.send("cleo", "/create lab")
+	ian.send("PRIVMSG ivy :anywhere", "PRIVMSG cleo :hello?")
+	im.expect("WHISPER ian anywhere")
+	ian.expect(":test.server 401 ian cleo :No such nick/channel")
+	im.send("/whisper IAN back to you")
+	im.expect("SENT IAN back to you")
+	ian.expect(":ivy!ivy@test.server PRIVMSG ian :back to you")
+}
