@@ -151,6 +151,32 @@ func TestKick(t *testing.T) {
 	alice.expect(":test.server 441 alice bob #go :They aren't on that channel")
 }
 
+// TestSecretList: LIST shows a channel's topic, and a +s channel to its
+// members only.
+func TestSecretList(t *testing.T) {
+	s := serve(t, chat.Config{})
+	alice := s.register("alice")
+	alice.send("JOIN #hidden", "JOIN #open")
+	alice.until(" 366 ")
+	alice.until(" 366 ")
+	alice.send("MODE #hidden +s", "TOPIC #open :all welcome", "LIST")
+	alice.expect(
+		":alice!alice@test.server MODE #hidden +s",
+		":alice!alice@test.server TOPIC #open :all welcome",
+		":test.server 321 alice Channel :Users  Name",
+		":test.server 322 alice #hidden 1 :",
+		":test.server 322 alice #open 1 :all welcome",
+		":test.server 323 alice :End of /LIST",
+	)
+	bob := s.register("bob")
+	bob.send("LIST")
+	bob.expect(
+		":test.server 321 bob Channel :Users  Name",
+		":test.server 322 bob #open 1 :all welcome",
+		":test.server 323 bob :End of /LIST",
+	)
+}
+
 // TestModeratedChannel: +m silences the unvoiced of every protocol (404
 // for IRC) until +v.
 func TestModeratedChannel(t *testing.T) {

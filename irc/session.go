@@ -945,7 +945,8 @@ func (s *session) namesOf(room string) {
 
 // list answers LIST: every room (or those given, at most
 // maxNamesTargets, each named once) whose name an IRC channel can carry,
-// with its member count.
+// with its member count and topic; a secret room (+s) only to its
+// members.
 func (s *session) list(m message) bool {
 	filter := m.arg(0) != ""
 	channels, over := targets(m.params[:min(len(m.params), 1)], ",", maxNamesTargets)
@@ -971,8 +972,15 @@ func (s *session) list(m message) bool {
 		if strings.ContainsAny(r, " ,\a") {
 			continue // no IRC client could name it
 		}
+		var topic string
+		if st, err := s.c.Moderate().State(r); err == nil {
+			if st.Modes.Secret && !s.in(r) {
+				continue // +s: listed to its members only
+			}
+			topic = st.Topic.Text
+		}
 		members, _ := s.c.Rooms().Members(r)
-		s.reply(rplList, "#"+r, itoa(len(members)), "")
+		s.reply(rplList, "#"+r, itoa(len(members)), topic)
 	}
 	s.reply(rplListEnd, "End of /LIST")
 	return true
