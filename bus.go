@@ -145,9 +145,12 @@ const (
 	// change as IRC writes it ("+m", "+o bob", "+b spam*"), To the member
 	// of a +o/-o/+v/-v. Count is the room state's Version after it.
 	MessageMode
+	// MessageInvited: From invited To, who hears it alone, to the room
+	// Room (outside the room: a direct message, see Settings.Direct).
+	MessageInvited
 )
 
-var messageKindNames = [...]string{"chat", "joined", "left", "renamed", "whisper", "notice", "kicked", "topic", "mode"}
+var messageKindNames = [...]string{"chat", "joined", "left", "renamed", "whisper", "notice", "kicked", "topic", "mode", "invited"}
 
 // String returns the kind's name, such as "joined".
 func (k MessageKind) String() string {

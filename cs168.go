@@ -251,7 +251,7 @@ func renderCS168(d *Message) []byte {
 		return prefixedFrames("[", d.From, " whispers] ", d.PlainText())
 	case MessageNotice:
 		return clipFrame(string(d.Text))
-	case MessageKicked, MessageTopic, MessageMode:
+	case MessageKicked, MessageTopic, MessageMode, MessageInvited:
 		return clipFrame(d.Describe())
 	}
 	return prefixedFrames("[", d.From, "] ", d.PlainText())

@@ -211,6 +211,26 @@ func (s *session) direct(to string, text []byte, m marks) error {
 	return nil
 }
 
+// tellInvited tells the holder of the name to, if anyone holds it for
+// direct messages, that a (from) invited it to room (MessageInvited). A
+// failure is reported: the invitation stands.
+func (h *Hub) tellInvited(from actor, room, to string) {
+	t, ok, err := h.findMember(context.Background(), claimRoom(directScope), to)
+	if err != nil && !errors.Is(err, ErrNoSuchRoom) {
+		h.observe(Event{Kind: EventError, Room: room, Err: fmt.Errorf("chat: tell %q of an invitation: %w", to, err)})
+	}
+	if !ok {
+		return
+	}
+	m := Message{Kind: MessageInvited, From: from.name(), To: t.Name, Text: []byte(room), Hub: h.id, Count: int(t.Conn), Time: time.Now().UTC()}
+	if from.s != nil {
+		m.Conn = from.s.id
+	}
+	if err := h.bus.Publish(directRoom(t.Hub), m); err != nil {
+		h.observe(Event{Kind: EventError, Room: room, Err: fmt.Errorf("chat: tell %q of an invitation: %w", to, err)})
+	}
+}
+
 // deliverDirect hands a direct message that came to the hub's private
 // room to its addressee, if it is still here and holds the name: as a
 // whisper with Room "", in its protocol's words.
@@ -225,6 +245,9 @@ func (h *Hub) deliverDirect(m Message) {
 		return
 	}
 	m.Room, m.Count = "", 0
+	if m.Kind == MessageInvited {
+		m.Room, m.Text = string(m.Text), nil // the room travels as the text
+	}
 	m.To = t.sharedName()
 	var c renderCache
 	h.deliveries.Add(1)

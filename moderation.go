@@ -765,7 +765,11 @@ func (h *Hub) invite(ctx context.Context, a actor, room, name string) error {
 		}
 		return nil
 	})
-	return err
+	if err != nil {
+		return err
+	}
+	h.tellInvited(a, room, name)
+	return nil
 }
 
 // roomState is room's state with Ops and Voiced named as the members
@@ -858,7 +862,9 @@ func (h *Hub) Deop(ctx context.Context, room, name string) error {
 	return h.SetModes(ctx, room, ModeChange{Mode: 'o', Arg: name})
 }
 
-// Invite lets name join room while it is invite-only (once).
+// Invite lets name join room while it is invite-only (once), and tells
+// the user who holds the name for direct messages, if any
+// (MessageInvited).
 func (h *Hub) Invite(ctx context.Context, room, name string) error {
 	return h.invite(ctx, actor{}, room, name)
 }
@@ -929,7 +935,7 @@ func (v *moderatorOf) JoinWithKey(room, key string, mode JoinMode, accepted func
 }
 
 // Describe says a moderation message (MessageKicked, MessageTopic,
-// MessageMode) in English, for a protocol that shows it as a notice:
+// MessageMode, MessageInvited) in English, for a protocol that shows it as a notice:
 // "bob was kicked by alice (spam)", "alice set the topic: news",
 // "alice set mode +m". It is "" for other kinds.
 func (m Message) Describe() string {
@@ -949,6 +955,8 @@ func (m Message) Describe() string {
 			return by + " cleared the topic"
 		}
 		return by + " set the topic: " + string(m.Text)
+	case MessageInvited:
+		return by + " invites you to " + m.Room
 	case MessageMode:
 		s := by + " set mode " + string(m.Text)
 		if m.To != "" && !strings.HasSuffix(string(m.Text), " "+m.To) {

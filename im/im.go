@@ -253,7 +253,7 @@ func render(d *chat.Message) []byte {
 		return prefixedFrames(KindWhisper+" ", d.From, " ", d.PlainText())
 	case chat.MessageNotice:
 		return clipFrame(KindNotice + " " + string(d.Text))
-	case chat.MessageKicked, chat.MessageTopic, chat.MessageMode:
+	case chat.MessageKicked, chat.MessageTopic, chat.MessageMode, chat.MessageInvited:
 		return clipFrame(KindNotice + " " + d.Describe())
 	}
 	return prefixedFrames(KindMsg+" ", d.From, " ", d.PlainText())

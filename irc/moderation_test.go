@@ -105,6 +105,7 @@ func TestJoinRefusals(t *testing.T) {
 		":test.server 401 alice nobody :No such nick/channel",
 		":test.server 341 alice carol #go",
 	)
+	carol.expect(":alice!alice@test.server INVITE carol #go")
 	carol.send("JOIN #go")
 	carol.until(" 366 ")
 	carol.send("PART #go", "JOIN #go")

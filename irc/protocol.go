@@ -166,6 +166,8 @@ func (p *Protocol) Render(m chat.Message) (msg, more []byte) {
 		return p.actorLine(m.From, "TOPIC", channel, string(m.Text)), nil
 	case chat.MessageMode:
 		return p.actorLine(m.From, "MODE", append([]string{channel}, strings.Fields(string(m.Text))...)...), nil
+	case chat.MessageInvited:
+		return p.actorLine(m.From, "INVITE", m.To, channel), nil
 	}
 	return p.line(":"+p.o.ServerName, "NOTICE", channel, string(m.Text)), nil
 }

@@ -296,7 +296,7 @@ func render(d *chat.Message) (msg, more []byte) {
 		return slices.Clone(d.Text[:wire.Cut(d.Text, MaxMessage)]), nil
 	case chat.MessageKicked:
 		return []byte(d.To + " was kicked out of the room by " + by(d) + reasonOf(d) + "."), nil
-	case chat.MessageTopic, chat.MessageMode:
+	case chat.MessageTopic, chat.MessageMode, chat.MessageInvited:
 		return []byte(d.Describe() + "."), nil
 	}
 	return prefixedLine(d.From+"> ", d.PlainText())

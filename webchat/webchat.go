@@ -141,6 +141,8 @@ func (*protocol) Render(m chat.Message) (msg, more []byte) {
 		e.Ev, e.From, e.Text = "topic", m.From, string(m.Text)
 	case chat.MessageMode:
 		e.Ev, e.From, e.Text, e.Name = "mode", m.From, string(m.Text), m.To
+	case chat.MessageInvited:
+		e.Ev, e.From = "invited", m.From
 	default:
 		e.Ev, e.Kind, e.From, e.Text = "line", lineKind(&m), m.From, string(m.Text)
 		e.Offset = m.Offset
