@@ -31,18 +31,24 @@ import (
 //
 // Each failure is answered "ERR <command> <error>"; what the room says is
 // rendered "<kind> room from to text".
-type lineProto struct{ direct bool }
+type lineProto struct {
+	direct   bool
+	accepted func(room string) // if set, what a JOIN's accepted does (with no lock held)
+}
 
 func (p *lineProto) Name() string                 { return "line" }
 func (p *lineProto) Settings() Settings           { return Settings{Direct: p.direct} }
 func (p *lineProto) NewReader(r io.Reader) Reader { return Lines(r, 1024) }
 func (p *lineProto) Notice(text string) []byte    { return []byte("NOTICE " + text + "\n") }
-func (p *lineProto) NewSession(c Conn) Session    { return &lineSession{c: c} }
+func (p *lineProto) NewSession(c Conn) Session    { return &lineSession{c: c, p: p} }
 func (p *lineProto) Render(m Message) ([]byte, []byte) {
 	return fmt.Appendf(nil, "%s %s %s %s %s\n", m.Kind, m.Room, m.From, m.To, m.Text), nil
 }
 
-type lineSession struct{ c Conn }
+type lineSession struct {
+	c Conn
+	p *lineProto
+}
 
 func (s *lineSession) Handle(msg []byte) bool {
 	cmd, rest, _ := strings.Cut(string(msg), " ")
@@ -54,7 +60,11 @@ func (s *lineSession) Handle(msg []byte) bool {
 	case "NICK":
 		err = s.c.Rename(arg)
 	case "JOIN":
-		err = s.c.Join(arg, JoinAny, nil)
+		var accepted func(int)
+		if s.p.accepted != nil {
+			accepted = func(int) { s.p.accepted(arg) }
+		}
+		err = s.c.Join(arg, JoinAny, accepted)
 	case "SAY":
 		err = s.c.Post(Post{Room: arg, Text: []byte(text)})
 	case "DM":

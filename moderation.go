@@ -375,6 +375,20 @@ func (h *Hub) firstMember(s *session, room string) bool {
 	return true
 }
 
+// dropRoles takes s's operator status and voice in room out of the
+// room's state, as s leaves it: a membership's roles end with it.
+func (h *Hub) dropRoles(s *session, room string) {
+	me := s.member()
+	_, err := h.stateBus().UpdateRoomState(context.Background(), room, func(st *RoomState) error {
+		gone := func(m Member) bool { return m.Hub == me.Hub && m.Conn == me.Conn }
+		st.Ops, st.Voiced = slices.DeleteFunc(st.Ops, gone), slices.DeleteFunc(st.Voiced, gone)
+		return nil
+	})
+	if err != nil {
+		h.observe(Event{Kind: EventError, Conn: s.id, Protocol: s.proto.Name(), Addr: s.addr, Name: s.name, Room: room, Err: fmt.Errorf("chat: %q leaves %q: %w", s.name, room, err)})
+	}
+}
+
 // Roles of a local member, as its hub keeps them for the checks of its
 // lines (room.roles).
 const (

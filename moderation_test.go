@@ -205,3 +205,63 @@ func TestModerationAcrossProtocols(t *testing.T) {
 	bo.send("hello?")
 	bo.expect(cs168NotInChannel)
 }
+
+// TestKickedWhileJoining: a member kicked between its join's record on
+// the Bus and its admission (in accepted) is told, and is not left a
+// member here that the Bus no longer has.
+func TestKickedWhileJoining(t *testing.T) {
+	t.Parallel()
+	h := NewHub(Config{})
+	t.Cleanup(func() { h.Shutdown(context.Background()) })
+	ctx := context.Background()
+	alice := lineDial(t, h, &lineProto{}, "alice")
+	alice.send("JOIN r")
+	alice.sync()
+	kicker := &lineProto{accepted: func(room string) {
+		if err := h.Kick(ctx, room, "bob", "not now"); err != nil {
+			t.Error(err)
+		}
+	}}
+	bob := lineDial(t, h, kicker, "bob")
+	bob.send("JOIN r")
+	bob.expect("kicked r  bob not now")
+	bob.send("IN r", "SAY r x")
+	bob.expect("IN r false", "ERR SAY *not in a room")
+	alice.expect("kicked r  bob not now")
+	alice.send("SAY r hello")
+	alice.sync()
+	bob.sync() // bob hears nothing of the room
+	if ms, _ := h.Members(ctx, "r"); !slices.Equal(ms, []string{"alice"}) {
+		t.Errorf("members %q", ms)
+	}
+}
+
+// TestRolesEndWithMembership: an operator who leaves is no longer one in
+// the room's state, and one who joins the empty room is.
+func TestRolesEndWithMembership(t *testing.T) {
+	t.Parallel()
+	h := NewHub(Config{})
+	t.Cleanup(func() { h.Shutdown(context.Background()) })
+	ctx := context.Background()
+	p := &lineProto{}
+	alice := lineDial(t, h, p, "alice")
+	bob := lineDial(t, h, p, "bob")
+	alice.send("JOIN r")
+	alice.sync()
+	bob.send("JOIN r")
+	bob.sync()
+	alice.expect("joined r bob  ")
+	alice.send("MODE r +v bob", "LEAVE r")
+	alice.expect("mode r alice bob +v bob")
+	alice.sync()
+	bob.expect("mode r alice bob +v bob")
+	st, err := h.stateBus().RoomState(ctx, "r")
+	if err != nil || len(st.Ops) != 0 || len(st.Voiced) != 1 {
+		t.Errorf("after the operator left: %+v, %v; want no operator, bob voiced", st, err)
+	}
+	bob.send("LEAVE r", "JOIN r", "MODE r +m")
+	bob.expect("left r alice  ", "mode r bob  +m")
+	if st, err := h.RoomState(ctx, "r"); err != nil || len(st.Ops) != 1 || st.Ops[0].Name != "bob" || len(st.Voiced) != 0 {
+		t.Errorf("after bob came back alone: %+v, %v", st, err)
+	}
+}

@@ -431,8 +431,17 @@ func (r *room) admit(n uint64, s *session, replay []rendered, last uint64) {
 			}
 		}
 	}
-	r.members = append(r.members, s)
-	r.pace.join(s)
+	if slices.ContainsFunc(held, func(m Message) bool { return m.Kind == MessageKicked && m.To == s.name }) {
+		// Kicked while it joined (it has been told, if it kept up): it
+		// is out of the Bus's room already, and is no member here.
+		s.mu.Lock()
+		s.kicked = append(s.kicked, r)
+		s.mu.Unlock()
+		s.kicks.Add(1)
+	} else {
+		r.members = append(r.members, s)
+		r.pace.join(s)
+	}
 	r.mu.Unlock()
 	if overflowed {
 		kickSlow([]*session{s})
@@ -523,6 +532,9 @@ func (h *Hub) join(s *session, name string, create bool, accepted func(members i
 	}
 	op := count == 1 && h.firstMember(s, name)
 	h.accept(s, r, j, accepted, count)
+	if s.in(name) == nil {
+		return nil // kicked as it joined (admit): the room was told of that
+	}
 	if op {
 		r.mu.Lock()
 		if r.roles == nil {
@@ -557,23 +569,28 @@ func (h *Hub) accept(s *session, r *room, j uint64, accepted func(members int), 
 	replay, last = h.replay(s, r.name)
 }
 
-// remove takes s out of r's local members.
-func (r *room) remove(s *session) {
+// remove takes s out of r's local members, and returns the roles it had
+// there (operator, voice).
+func (r *room) remove(s *session) (roles uint8) {
 	r.mu.Lock()
 	n := len(r.members)
 	r.members = slices.DeleteFunc(r.members, func(x *session) bool { return x == s })
 	if len(r.members) < n {
 		r.pace.leave(s)
 	}
+	roles = r.roles[s.id]
 	delete(r.roles, s.id)
 	r.mu.Unlock()
+	return roles
 }
 
 // leave removes s from r and tells the members who stay (unless the hub is
 // shutting down: then everyone here is leaving, and has been told why; the
 // other hubs of a cluster are told).
 func (h *Hub) leave(s *session, r *room, d departure) {
-	r.remove(s)
+	if r.remove(s) != 0 {
+		h.dropRoles(s, r.name) // its operator status and voice end with it
+	}
 	s.rooms = slices.DeleteFunc(s.rooms, func(x *room) bool { return x == r })
 	if err := h.bus.Leave(context.Background(), r.name, s.member()); err != nil {
 		h.observe(Event{Kind: EventError, Conn: s.id, Protocol: s.proto.Name(), Addr: s.addr, Name: s.name, Room: r.name, Err: err})
