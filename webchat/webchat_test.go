@@ -609,7 +609,7 @@ func TestDirect(t *testing.T) {
 }
 
 // TestModerated: in a moderated room a web user without voice is refused
-// ("refused", saying why) until it has voice; the mode changes and a kick
+// ("moderated", saying why) until it has voice; the mode changes and a kick
 // reach web users as "mode" and "kicked" events.
 func TestModerated(t *testing.T) {
 	s := newServer(t, chat.Config{})
@@ -626,7 +626,7 @@ func TestModerated(t *testing.T) {
 	alice.expect(ev{"ev": "mode", "room": "lab", "text": "+m"})
 	bob.expect(ev{"ev": "mode", "room": "lab", "text": "+m"})
 	bob.send(`{"op":"say","room":"lab","text":"hi","id":1}`)
-	bob.expect(ev{"ev": "error", "code": webchat.CodeRefused, "id": 1, "text": "lab is moderated: you need voice to speak."})
+	bob.expect(ev{"ev": "error", "code": webchat.CodeModerated, "id": 1, "text": "lab is moderated: you need voice to speak."})
 	alice.send(`{"op":"say","room":"lab","text":"ops speak","id":2}`) // the first member is the room's operator
 	alice.expect(ev{"ev": "line", "id": 2})
 	bob.expect(ev{"ev": "line", "from": "alice", "text": "ops speak"})
@@ -645,4 +645,51 @@ func TestModerated(t *testing.T) {
 	bob.expect(ev{"ev": "kicked", "room": "lab", "name": "bob", "text": "bye"})
 	bob.send(`{"op":"say","room":"lab","text":"x","id":4}`)
 	bob.expect(ev{"ev": "error", "code": webchat.CodeNotInRoom, "id": 4})
+}
+
+// TestModerationOps: the room's first member is its operator and sets the
+// topic, modes, kicks and invites from the web; others get
+// "not_operator"; "state" shows it all; a join gives the key.
+func TestModerationOps(t *testing.T) {
+	s := newServer(t, chat.Config{})
+	alice, bob, carol := s.dial(), s.dial(), s.dial()
+	alice.login("alice")
+	bob.login("bob")
+	carol.login("carol")
+	alice.join("lab")
+	bob.join("lab")
+	alice.expect(ev{"ev": "joined", "name": "bob"})
+	bob.send(`{"op":"topic","room":"lab","text":"mine","id":1}`)
+	bob.expect(ev{"ev": "error", "code": webchat.CodeNotOperator, "id": 1})
+	alice.send(`{"op":"topic","room":"lab","text":"news"}`)
+	alice.expect(ev{"ev": "topic", "room": "lab", "from": "alice", "text": "news"})
+	bob.expect(ev{"ev": "topic", "room": "lab", "from": "alice", "text": "news"})
+	alice.send(`{"op":"mode","room":"lab","mode":"+v","arg":"bob"}`)
+	alice.expect(ev{"ev": "mode", "text": "+v bob", "name": "bob"})
+	bob.expect(ev{"ev": "mode", "text": "+v bob", "name": "bob"})
+	alice.send(`{"op":"mode","room":"lab","mode":"+z","id":2}`)
+	alice.expect(ev{"ev": "error", "code": webchat.CodeBadMode, "id": 2})
+	alice.send(`{"op":"state","room":"lab","id":3}`)
+	alice.expect(ev{"ev": "state", "id": 3, "text": "news", "from": "alice", "modes": "+nt", "ops": "[alice]", "voiced": "[bob]", "bans": "[]"})
+	alice.send(`{"op":"mode","room":"lab","mode":"+k","arg":"sesame"}`)
+	alice.expect(ev{"ev": "mode", "text": "+k sesame"})
+	bob.expect(ev{"ev": "mode", "text": "+k sesame"})
+	carol.send(`{"op":"join","room":"lab","id":4}`)
+	carol.expect(ev{"ev": "error", "code": webchat.CodeBadKey, "id": 4})
+	carol.send(`{"op":"join","room":"lab","key":"sesame"}`)
+	carol.expect(ev{"ev": "joined", "room": "lab"})
+	alice.expect(ev{"ev": "joined", "name": "carol"})
+	bob.expect(ev{"ev": "joined", "name": "carol"})
+	alice.send(`{"op":"kick","room":"lab","to":"carol","text":"sorry"}`)
+	for _, c := range []*client{alice, bob, carol} {
+		c.expect(ev{"ev": "kicked", "room": "lab", "name": "carol", "from": "alice", "text": "sorry"})
+	}
+	alice.send(`{"op":"mode","room":"lab","mode":"+i"}`)
+	alice.expect(ev{"ev": "mode", "text": "+i"})
+	bob.expect(ev{"ev": "mode", "text": "+i"})
+	alice.send(`{"op":"invite","room":"lab","to":"carol","id":5}`)
+	alice.expect(ev{"ev": "inviting", "room": "lab", "name": "carol", "id": 5})
+	carol.expect(ev{"ev": "invited", "room": "lab", "from": "alice"})
+	alice.send(`{"op":"invite","room":"lab","to":"bob","id":6}`)
+	alice.expect(ev{"ev": "error", "code": webchat.CodeIsMember, "id": 6})
 }
