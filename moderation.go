@@ -325,7 +325,7 @@ func (h *Hub) mayJoin(s *session, room, key string) error {
 	}
 	invited := slices.Contains(st.Invited, NameKey(s.name))
 	switch {
-	case st.banned(s.name) && !invited:
+	case st.banned(s.name): // an invitation lifts +i, not a ban
 		return refusal(ErrBanned, "join "+room, "You are banned from "+room+".")
 	case st.Modes.InviteOnly && !invited:
 		return refusal(ErrInviteOnly, "join "+room, room+" is invite-only.")
@@ -491,7 +491,9 @@ func (r *room) kickedLocked(t *session) {
 
 // settleKicks takes the rooms s was kicked from out of its list, on s's
 // own goroutine. A kicked member's Bus membership was ended by the
-// kicker, and its leave told by the kick.
+// kicker, and its leave told by the kick; its own hub's Bus is told too
+// (Leave is idempotent), so that a Bus that keeps its own members (to
+// register them again after an outage, as natsbus does) forgets it.
 func (s *session) settleKicks() {
 	if s.kicks.Load() == 0 {
 		return
@@ -504,6 +506,9 @@ func (s *session) settleKicks() {
 	for _, r := range kicked {
 		if i := slices.Index(s.rooms, r); i >= 0 {
 			s.rooms = slices.Delete(s.rooms, i, i+1)
+			if err := s.hub.bus.Leave(context.Background(), r.name, s.member()); err != nil {
+				s.hub.observe(Event{Kind: EventError, Conn: s.id, Protocol: s.proto.Name(), Addr: s.addr, Name: s.name, Room: r.name, Err: err})
+			}
 			s.hub.exit(r, false)
 		}
 	}
@@ -606,6 +611,9 @@ func (h *Hub) setMode(ctx context.Context, a actor, room string, c ModeChange) e
 	var target Member
 	switch c.Mode {
 	case 'o', 'v':
+		if c.Arg == "" {
+			return fmt.Errorf("chat: mode %s in %q: no member: %w", c, room, ErrBadMode)
+		}
 		t, ok, err := h.findMember(ctx, room, c.Arg)
 		if err != nil {
 			return fmt.Errorf("chat: mode %s in %q: %w", c, room, err)

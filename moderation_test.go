@@ -265,3 +265,30 @@ func TestRolesEndWithMembership(t *testing.T) {
 		t.Errorf("after bob came back alone: %+v, %v", st, err)
 	}
 }
+
+// TestInviteDoesNotLiftBan: an invitation lets a name into a +i room, not
+// past a ban; +o and +v need a member.
+func TestInviteDoesNotLiftBan(t *testing.T) {
+	t.Parallel()
+	h := NewHub(Config{})
+	t.Cleanup(func() { h.Shutdown(context.Background()) })
+	ctx := context.Background()
+	alice := lineDial(t, h, &lineProto{}, "alice")
+	alice.send("JOIN r")
+	alice.sync()
+	for _, err := range []error{
+		h.SetModes(ctx, "r", ModeChange{Add: true, Mode: 'i'}, ModeChange{Add: true, Mode: 'b', Arg: "eve"}),
+		h.Invite(ctx, "r", "eve"),
+	} {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	alice.expect("mode r   +i", "mode r   +b eve")
+	eve := lineDial(t, h, &lineProto{}, "eve")
+	eve.send("JOIN r")
+	eve.expect("ERR JOIN *banned*")
+	if err := h.SetModes(ctx, "r", ModeChange{Add: true, Mode: 'o'}); !errors.Is(err, ErrBadMode) {
+		t.Errorf("+o of no one: %v", err)
+	}
+}
