@@ -482,6 +482,7 @@ func (r *room) kickedLocked(t *session) {
 		return
 	}
 	r.pace.leave(t)
+	r.forgetReplay(t)
 	delete(r.roles, t.id)
 	t.mu.Lock()
 	t.kicked = append(t.kicked, r)

@@ -116,6 +116,15 @@ type Settings struct {
 	// (Config.Replay).
 	History bool
 
+	// Echo has the hub give a connection its own lines in a room (Post
+	// without To) as the other members get them: rendered alike, in the
+	// room's order, with the Offset and Time the room's history gave them
+	// and the text as the Message hook left it, so that a client shows
+	// its own line as everyone sees it (the web protocol). Without it a
+	// connection is not sent its own lines, as the course protocols and
+	// IRC say.
+	Echo bool
+
 	// Direct is for a protocol that has a place for direct messages, a
 	// line from one user to another outside any room (IRC's PRIVMSG to a
 	// nick, the web protocol's "direct"): each of its named connections

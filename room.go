@@ -145,6 +145,11 @@ type room struct {
 	joining0 [1]joiner // first backing array of joining: joins are made one at a time, mostly
 	joins    uint64    // joiners so far: each joiner's number
 	pace     roomPace  // the pace of its paced members here (pacebudget.go)
+	// replayed holds, by connection number, where the replay of each
+	// member that had one as it joined (Config.Replay) ended: a line that
+	// was in it is not queued again (replayMark). A member's mark goes
+	// with the first line past it. Nil while no member here has one.
+	replayed map[uint64]replayMark
 
 	// What the hub keeps of the room's moderation state (moderation.go),
 	// so that a line is checked without a Bus call: the state's Version
@@ -221,7 +226,8 @@ func (s *session) sendRendered(r rendered, force bool) bool {
 func (s *session) member() Member { return Member{Name: s.name, Hub: s.hub.id, Conn: s.id} }
 
 // fanoutLocked queues m to every member of r except the one with
-// connection number skip (zero skips none). The caller holds r.mu. It
+// connection number skip (zero skips none), unless m is a line and that
+// member's protocol asks for its own (Settings.Echo). The caller holds r.mu. It
 // returns the members whose queues overflowed.
 func (r *room) fanoutLocked(skip uint64, m *Message, c *renderCache) (slow []*session) {
 	if r.hub.stopping.Load() {
@@ -229,8 +235,16 @@ func (r *room) fanoutLocked(skip uint64, m *Message, c *renderCache) (slow []*se
 	}
 	n := 0
 	for _, s := range r.members {
-		if s.id == skip {
+		if s.id == skip && !(s.echo && m.Kind == MessageChat) {
 			continue
+		}
+		if r.replayed != nil && m.Offset != 0 {
+			if k, ok := r.replayed[s.id]; ok {
+				if k.replayed(m) {
+					continue
+				}
+				r.forgetReplay(s)
+			}
 		}
 		n++
 		if !s.deliver(m, c) {
@@ -403,11 +417,11 @@ func (r *room) drop(n uint64) {
 }
 
 // admit makes joiner n, session s, a member of r, queueing it first the
-// room's last lines (replay, the newest of them at offset last: Hub.replay),
-// then what was held for it, in order, so that it hears the room in the
-// room's one order. A held line at an offset no later than last was in
-// the replay, and is not queued again.
-func (r *room) admit(n uint64, s *session, replay []rendered, last uint64) {
+// room's last lines (replay, ending at mark: Hub.replay), then what was
+// held for it, in order, so that it hears the room in the room's one
+// order. A held line the replay had is not queued again, nor is one that
+// reaches r after s's admission (r.replayed).
+func (r *room) admit(n uint64, s *session, replay []rendered, mark replayMark) {
 	r.mu.Lock()
 	held, overflowed := r.takeLocked(n)
 	if !r.hub.stopping.Load() && !overflowed { // else everyone has been told the server is going down
@@ -421,8 +435,8 @@ func (r *room) admit(n uint64, s *session, replay []rendered, last uint64) {
 			if overflowed {
 				break
 			}
-			if o := held[i].Offset; o != 0 && o <= last {
-				continue // replayed
+			if mark.replayed(&held[i]) {
+				continue
 			}
 			var c renderCache
 			if !s.deliver(&held[i], &c) {
@@ -441,10 +455,27 @@ func (r *room) admit(n uint64, s *session, replay []rendered, last uint64) {
 	} else {
 		r.members = append(r.members, s)
 		r.pace.join(s)
+		if mark.last != 0 && !overflowed {
+			if r.replayed == nil {
+				r.replayed = make(map[uint64]replayMark)
+			}
+			r.replayed[s.id] = mark
+		}
 	}
 	r.mu.Unlock()
 	if overflowed {
 		kickSlow([]*session{s})
+	}
+}
+
+// forgetReplay forgets where s's replay ended (replayed). The caller
+// holds r.mu.
+func (r *room) forgetReplay(s *session) {
+	if r.replayed != nil {
+		delete(r.replayed, s.id)
+		if len(r.replayed) == 0 {
+			r.replayed = nil
+		}
 	}
 }
 
@@ -555,9 +586,9 @@ func (h *Hub) join(s *session, name string, create bool, accepted func(members i
 // room holds nothing more for it.
 func (h *Hub) accept(s *session, r *room, j uint64, accepted func(members int), count int) {
 	var replay []rendered
-	var last uint64
+	var mark replayMark
 	defer func() {
-		r.admit(j, s, replay, last)
+		r.admit(j, s, replay, mark)
 		if s.rooms == nil {
 			s.rooms = s.room0[:0]
 		}
@@ -566,7 +597,7 @@ func (h *Hub) accept(s *session, r *room, j uint64, accepted func(members int), 
 	if accepted != nil {
 		accepted(count)
 	}
-	replay, last = h.replay(s, r.name)
+	replay, mark = h.replay(s, r.name)
 }
 
 // remove takes s out of r's local members, and returns the roles it had
@@ -580,6 +611,7 @@ func (r *room) remove(s *session) (roles uint8) {
 	}
 	roles = r.roles[s.id]
 	delete(r.roles, s.id)
+	r.forgetReplay(s)
 	r.mu.Unlock()
 	return roles
 }

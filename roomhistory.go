@@ -154,6 +154,24 @@ func (v *roomsOf) History(room string, q history.Query) (history.Page, error) {
 	return v.hub.History(context.Background(), room, q)
 }
 
+// A replayMark is where a joiner's replay (Config.Replay) ended: the
+// offset of its last line, and a time after every line it could hold was
+// kept. A line that reaches the joiner live, once it is a member, at or
+// before last and kept no later than at, was in the replay (kept before
+// the replay was read, published after: from another hub, or from this
+// one a moment late). The time tells such a line from one numbered anew
+// after DeleteHistory.
+type replayMark struct {
+	last uint64
+	at   time.Time
+}
+
+// replayed reports whether m, a line reaching a member live, was in its
+// replay.
+func (k replayMark) replayed(m *Message) bool {
+	return m.Offset != 0 && m.Offset <= k.last && !m.Time.After(k.at)
+}
+
 // replay returns the last Config.Replay lines of room's history for s, a
 // joiner of the room, rendered in its protocol's words, and the offset of
 // the last of them (0 for none): those that fit in half of
@@ -162,20 +180,21 @@ func (v *roomsOf) History(room string, q history.Query) (history.Page, error) {
 // after s became a joiner (room.hold), so that whatever is said in the
 // room from then on is either in the replay or held for s, or both (admit
 // skips those).
-func (h *Hub) replay(s *session, room string) (out []rendered, last uint64) {
+func (h *Hub) replay(s *session, room string) (out []rendered, mark replayMark) {
 	if h.store == nil || h.cfg.Replay <= 0 || s.bot != nil || s.proto.Settings().History {
-		return nil, 0
+		return nil, replayMark{}
 	}
 	p, err := h.store.Read(h.ctx, room, history.Query{Limit: h.cfg.Replay, Newest: true})
+	mark.at = time.Now() // every line the Read could see was kept before this
 	if err != nil {
 		h.observe(Event{Kind: EventError, Conn: s.id, Protocol: s.proto.Name(), Addr: s.addr, Name: s.name, Room: room,
 			Err: fmt.Errorf("chat: replay %q: %w", room, err)})
-		return nil, 0
+		return nil, replayMark{}
 	}
 	if len(p.Entries) == 0 {
-		return nil, 0
+		return nil, replayMark{}
 	}
-	last = p.Entries[len(p.Entries)-1].Offset
+	mark.last = p.Entries[len(p.Entries)-1].Offset
 	budget := h.cfg.MaxQueueBytes / 2
 	out = make([]rendered, len(p.Entries))
 	i := len(p.Entries)
@@ -188,5 +207,5 @@ func (h *Hub) replay(s *session, room string) (out []rendered, last uint64) {
 		}
 		out[i-1] = r
 	}
-	return out[i:], last
+	return out[i:], mark
 }

@@ -73,6 +73,7 @@ type session struct {
 	burst    uint8         // reader-owned: messages in a row less than busyGap apart, up to parkBusy
 
 	pingAfter time.Duration   // a Pinger's Settings.PingAfter, zero for other sessions
+	echo      bool            // its protocol's Settings.Echo: it hears its own lines
 	raw       syscall.RawConn // the connection's descriptor, when the reading may park
 	lastMsg   moment          // reader-owned, when parks: when the last message was handled
 
@@ -201,6 +202,7 @@ func (s *session) start() error {
 	_, resumes := s.reader.(Resumer)
 	s.handsOff = s.detached && resumes
 	s.parks = s.handsOff && p != nil
+	s.echo = s.proto.Settings().Echo
 	s.state = s.proto.NewSession(s)
 	if _, ok := s.state.(Styler); ok {
 		s.styled.Store(true) // after state: deliveries that see it see state

@@ -21,7 +21,8 @@ import (
 // accepts them), which reads by time and the age bound rely on.
 //
 // Memory answers at once: it does no I/O and does not look at its
-// methods' contexts.
+// methods' contexts. It keeps times to the nanosecond, in UTC, between
+// the years 1678 and 2262 (time.Time.UnixNano).
 type Memory struct {
 	l Limits // defaults filled in; negative means no bound
 
@@ -36,13 +37,26 @@ type Memory struct {
 // memRoom is one room's history.
 type memRoom struct {
 	epoch   string
-	last    uint64 // offset of the newest line, kept or not
-	entries ring[Entry]
-	gone    bool // deleted: its lines in Memory.order are dropped
+	last    uint64        // offset of the newest line, kept or not
+	entries ring[memLine] // entries.at(i) has offset first()+i
+	gone    bool          // deleted: its lines in Memory.order are dropped
 }
 
 // first is the offset of the room's oldest kept line (last+1 if none).
 func (r *memRoom) first() uint64 { return r.last + 1 - uint64(r.entries.len()) }
+
+// memLine is a kept line: an Entry in less room (its offset is its place
+// in its room's ring, its time in nanoseconds, its text a string).
+type memLine struct {
+	nanos  int64 // Time, Unix nanoseconds
+	from   string
+	text   string
+	kind   Kind
+	action bool
+	notice bool // NoReply
+}
+
+func (l *memLine) size() int64 { return int64(len(l.from) + len(l.text)) }
 
 // lineRef names one line in Memory.order.
 type lineRef struct {
@@ -79,12 +93,9 @@ func (l Limits) resolved() Limits {
 // a room from 1.
 func NewEpoch() string { return rand.Text()[:16] }
 
-// lineBytes is what a line counts against Limits.MaxBytes.
-func lineBytes(e *Entry) int64 { return int64(len(e.From) + len(e.Text)) }
-
 // Append implements Store.
 func (m *Memory) Append(ctx context.Context, room string, e Entry) (Entry, error) {
-	e.Text = append([]byte(nil), e.Text...)
+	text := string(e.Text) // the Store's copy
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.closed {
@@ -101,10 +112,11 @@ func (m *Memory) Append(ctx context.Context, room string, e Entry) (Entry, error
 	}
 	r.last++
 	e.Offset = r.last
-	r.entries.push(e)
+	l := memLine{nanos: e.Time.UnixNano(), from: e.From, text: text, kind: e.Kind, action: e.Action, notice: e.NoReply}
+	r.entries.push(l)
 	m.order.push(lineRef{r, e.Offset})
 	m.lines++
-	m.bytes += lineBytes(&e)
+	m.bytes += l.size()
 
 	if m.l.PerRoom > 0 && r.entries.len() > m.l.PerRoom {
 		m.dropOldest(r)
@@ -119,11 +131,11 @@ func (m *Memory) Append(ctx context.Context, room string, e Entry) (Entry, error
 
 // dropOldest drops r's oldest line.
 func (m *Memory) dropOldest(r *memRoom) {
-	e := r.entries.pop()
+	l := r.entries.pop()
 	m.lines--
-	m.bytes -= lineBytes(&e)
+	m.bytes -= l.size()
 	if r.entries.len() == 0 {
-		r.entries = ring[Entry]{} // let an idle room's buffer go
+		r.entries = ring[memLine]{} // let an idle room's buffer go
 	}
 }
 
@@ -144,14 +156,14 @@ func (m *Memory) expire(now time.Time) {
 	if m.l.MaxAge < 0 {
 		return
 	}
-	cutoff := now.Add(-m.l.MaxAge)
+	cutoff := now.Add(-m.l.MaxAge).UnixNano()
 	for m.order.len() > 0 {
 		ref := m.order.peek()
 		if !ref.kept() {
 			m.order.pop()
 			continue
 		}
-		if !ref.room.entries.at(0).Time.Before(cutoff) {
+		if ref.room.entries.at(0).nanos >= cutoff {
 			return
 		}
 		m.order.pop()
@@ -189,8 +201,8 @@ func (m *Memory) Read(ctx context.Context, room string, q Query) (Page, error) {
 		return Page{}, nil
 	}
 	if m.l.MaxAge >= 0 {
-		cutoff := now.Add(-m.l.MaxAge)
-		for r.entries.len() > 0 && r.entries.at(0).Time.Before(cutoff) {
+		cutoff := now.Add(-m.l.MaxAge).UnixNano()
+		for r.entries.len() > 0 && r.entries.at(0).nanos < cutoff {
 			m.dropOldest(r) // its ref in m.order is now dropped
 		}
 	}
@@ -207,13 +219,15 @@ func (m *Memory) Read(ctx context.Context, room string, q Query) (Page, error) {
 	case q.After.Offset != 0:
 		lo = int(min(max(q.After.Offset+1, first)-first, uint64(n)))
 	case !q.After.Time.IsZero():
-		lo = sort.Search(n, func(i int) bool { return r.entries.at(i).Time.After(q.After.Time) })
+		t := q.After.Time.UnixNano()
+		lo = sort.Search(n, func(i int) bool { return r.entries.at(i).nanos > t })
 	}
 	switch {
 	case q.Before.Offset != 0:
 		hi = int(min(max(q.Before.Offset, first)-first, uint64(n)))
 	case !q.Before.Time.IsZero():
-		hi = sort.Search(n, func(i int) bool { return !r.entries.at(i).Time.Before(q.Before.Time) })
+		t := q.Before.Time.UnixNano()
+		hi = sort.Search(n, func(i int) bool { return r.entries.at(i).nanos >= t })
 	}
 	if lo >= hi {
 		return p, nil
@@ -232,15 +246,22 @@ func (m *Memory) Read(ctx context.Context, room string, q Query) (Page, error) {
 
 	size := 0
 	for i := lo; i < hi; i++ {
-		size += len(r.entries.at(i).Text)
+		size += len(r.entries.at(i).text)
 	}
 	buf := make([]byte, 0, size)
 	p.Entries = make([]Entry, hi-lo)
 	for i := lo; i < hi; i++ {
-		e := *r.entries.at(i)
-		buf = append(buf, e.Text...)
-		e.Text = buf[len(buf)-len(e.Text) : len(buf) : len(buf)]
-		p.Entries[i-lo] = e
+		l := r.entries.at(i)
+		buf = append(buf, l.text...)
+		p.Entries[i-lo] = Entry{
+			Offset:  first + uint64(i),
+			Time:    time.Unix(0, l.nanos).UTC(),
+			Kind:    l.kind,
+			From:    l.from,
+			Text:    buf[len(buf)-len(l.text) : len(buf) : len(buf)],
+			Action:  l.action,
+			NoReply: l.notice,
+		}
 	}
 	return p, nil
 }

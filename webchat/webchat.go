@@ -117,11 +117,12 @@ type protocol struct{ o Options }
 func (*protocol) Name() string { return "webchat" }
 
 // Settings say that the protocol serves its own history (a client asks
-// for it), so the hub replays nothing to its joiners, and when to ping a
-// quiet connection (Options.PingAfter); and that its users take direct
-// messages (chat.Settings.Direct: the "direct" op and line kind).
+// for it), so the hub replays nothing to its joiners; that a client gets
+// its own lines as the room has them (Echo); when to ping a quiet
+// connection (Options.PingAfter); and that its users take direct messages
+// (chat.Settings.Direct: the "direct" op and line kind).
 func (p *protocol) Settings() chat.Settings {
-	return chat.Settings{History: true, PingAfter: max(p.o.PingAfter, 0), Direct: true}
+	return chat.Settings{History: true, Echo: true, PingAfter: max(p.o.PingAfter, 0), Direct: true}
 }
 
 // NewReader reads one JSON message per line, at most MaxLine bytes.
@@ -297,8 +298,7 @@ type session struct {
 	c      chat.Conn
 	p      *protocol
 	named  bool
-	pinged bool                        // a ping was sent, and nothing has come since
-	own    map[string]history.Position // by room: the last line of its own echoed
+	pinged bool // a ping was sent, and nothing has come since
 }
 
 // Ping sends a "ping" event to a connection that has been quiet for
@@ -633,7 +633,6 @@ func (w *session) part(req *request) {
 		w.failErr(req, err, "You cannot leave "+req.Room+" right now.")
 		return
 	}
-	delete(w.own, req.Room)
 	w.send(&event{Ev: "left", ID: req.ID, Room: req.Room, Name: w.c.Name(), Reason: "part", Text: req.Text})
 }
 
@@ -664,46 +663,18 @@ func (w *session) say(req *request) {
 	if !w.needRoom(req) || !w.text(req) {
 		return
 	}
+	// The hub gives the sender its own line as every member gets it
+	// (Settings.Echo): its offset, time and text as a hook left it, in
+	// the room's order. The reply to the request only says it was done.
 	if err := w.c.Post(chat.Post{Room: req.Room, Text: []byte(req.Text), Mark: mark}); err != nil {
 		if !errors.Is(err, net.ErrClosed) {
 			w.failErr(req, err, "Your line was not sent.")
 		}
 		return
 	}
-	w.echo(req, mark)
-}
-
-// echo tells the sender its own line as the room has it: the hub sends a
-// line to the other members only, and the sender needs its offset and
-// time (and the text as a hook may have rewritten it). It is the newest
-// line of the room from the sender, read back from the room's history,
-// if it is newer than the last it echoed (a line the Store failed to
-// keep is not there); otherwise the line as sent, with no offset.
-func (w *session) echo(req *request, mark chat.Mark) {
-	e := &event{Ev: "line", ID: req.ID, Room: req.Room, Kind: "line", From: w.c.Name(), Text: req.Text}
-	if mark == chat.MarkAction {
-		e.Kind = "action"
+	if req.ID != nil {
+		w.send(&event{Ev: "done", ID: req.ID, Op: req.Op, Room: req.Room})
 	}
-	if p, err := w.c.Rooms().History(req.Room, history.Query{Limit: 16, Newest: true}); err == nil {
-		for i := len(p.Entries) - 1; i >= 0; i-- {
-			if en := &p.Entries[i]; en.Kind == history.Line && en.From == w.c.Name() {
-				if last := w.own[req.Room]; en.Offset <= last.Offset && p.Epoch == last.Epoch {
-					break // not this line: the Store did not keep it
-				}
-				if w.own == nil {
-					w.own = make(map[string]history.Position)
-				}
-				w.own[req.Room] = history.Position{Offset: en.Offset, Epoch: p.Epoch}
-				l := toLine(en)
-				e.Kind, e.Text, e.Offset, e.Time = l.Kind, l.Text, l.Offset, l.Time
-				break
-			}
-		}
-	}
-	if e.Time == "" {
-		e.Time = stamp(time.Now())
-	}
-	w.send(e)
 }
 
 func (w *session) whisper(req *request) {
@@ -872,8 +843,14 @@ func (w *session) state(req *request) {
 	w.send(e)
 }
 
-// topic sets the room's topic ("" clears it); the room's "topic" event
-// says it is done.
+// done answers a request that was carried out: after the room's own
+// event of it, if any.
+func (w *session) done(req *request) {
+	w.send(&event{Ev: "done", ID: req.ID, Op: req.Op, Room: req.Room})
+}
+
+// topic sets the room's topic ("" clears it); the room's "topic" event,
+// then "done", say it is done.
 func (w *session) topic(req *request) {
 	if !w.needRoom(req) {
 		return
@@ -884,7 +861,9 @@ func (w *session) topic(req *request) {
 	}
 	if err := w.c.Moderate().SetTopic(req.Room, req.Text); err != nil {
 		w.failErr(req, err, "The topic was not set.")
+		return
 	}
+	w.done(req)
 }
 
 // mode makes one change of the room's modes: mode is "+m", "-v" and the
@@ -901,7 +880,9 @@ func (w *session) mode(req *request) {
 	c := chat.ModeChange{Add: req.Mode[0] == '+', Mode: req.Mode[1], Arg: req.Arg}
 	if err := w.c.Moderate().SetModes(req.Room, c); err != nil {
 		w.failErr(req, err, "The mode was not changed.")
+		return
 	}
+	w.done(req)
 }
 
 // kick takes req.To out of the room, saying req.Text; the room's
@@ -916,7 +897,9 @@ func (w *session) kick(req *request) {
 	}
 	if err := w.c.Moderate().Kick(req.Room, req.To, req.Text); err != nil {
 		w.failErr(req, err, "No one called "+req.To+" is in "+req.Room+".")
+		return
 	}
+	w.done(req)
 }
 
 // invite invites req.To to the room; "inviting" says it is done.

@@ -176,7 +176,11 @@ func TestChatInRooms(t *testing.T) {
 	alice.expect(ev{"ev": "joined", "room": "lab", "name": "bob", "count": 2})
 
 	alice.send(`{"op":"say","room":"lab","text":"hello <b>bob</b>","id":7}`)
-	echo := alice.expect(ev{"ev": "line", "room": "lab", "from": "alice", "kind": "line", "offset": 1, "id": 7, "text": "hello <b>bob</b>"})
+	echo := alice.expect(ev{"ev": "line", "room": "lab", "from": "alice", "kind": "line", "offset": 1, "text": "hello <b>bob</b>"})
+	alice.expect(ev{"ev": "done", "op": "say", "room": "lab", "id": 7})
+	if _, ok := echo["id"]; ok {
+		t.Errorf("the room's line carries the sender's id: %v", echo)
+	}
 	got := bob.expect(ev{"ev": "line", "room": "lab", "from": "alice", "kind": "line", "offset": 1, "text": "hello <b>bob</b>"})
 	if _, ok := got["id"]; ok {
 		t.Errorf("the room's line carries the sender's id: %v", got)
@@ -628,7 +632,8 @@ func TestModerated(t *testing.T) {
 	bob.send(`{"op":"say","room":"lab","text":"hi","id":1}`)
 	bob.expect(ev{"ev": "error", "code": webchat.CodeModerated, "id": 1, "text": "lab is moderated: you need voice to speak."})
 	alice.send(`{"op":"say","room":"lab","text":"ops speak","id":2}`) // the first member is the room's operator
-	alice.expect(ev{"ev": "line", "id": 2})
+	alice.expect(ev{"ev": "line", "from": "alice", "text": "ops speak"})
+	alice.expect(ev{"ev": "done", "op": "say", "id": 2})
 	bob.expect(ev{"ev": "line", "from": "alice", "text": "ops speak"})
 	if err := s.hub.SetModes(ctx, "lab", chat.ModeChange{Add: true, Mode: 'v', Arg: "bob"}); err != nil {
 		t.Fatal(err)
@@ -636,7 +641,8 @@ func TestModerated(t *testing.T) {
 	alice.expect(ev{"ev": "mode", "text": "+v bob", "name": "bob"})
 	bob.expect(ev{"ev": "mode", "text": "+v bob", "name": "bob"})
 	bob.send(`{"op":"say","room":"lab","text":"voiced","id":3}`)
-	bob.expect(ev{"ev": "line", "id": 3})
+	bob.expect(ev{"ev": "line", "from": "bob", "text": "voiced"})
+	bob.expect(ev{"ev": "done", "op": "say", "id": 3})
 	alice.expect(ev{"ev": "line", "from": "bob", "text": "voiced"})
 	if err := s.hub.Kick(ctx, "lab", "bob", "bye"); err != nil {
 		t.Fatal(err)
@@ -663,9 +669,11 @@ func TestModerationOps(t *testing.T) {
 	bob.expect(ev{"ev": "error", "code": webchat.CodeNotOperator, "id": 1})
 	alice.send(`{"op":"topic","room":"lab","text":"news"}`)
 	alice.expect(ev{"ev": "topic", "room": "lab", "from": "alice", "text": "news"})
+	alice.expect(ev{"ev": "done", "op": "topic", "room": "lab"})
 	bob.expect(ev{"ev": "topic", "room": "lab", "from": "alice", "text": "news"})
 	alice.send(`{"op":"mode","room":"lab","mode":"+v","arg":"bob"}`)
 	alice.expect(ev{"ev": "mode", "text": "+v bob", "name": "bob"})
+	alice.expect(ev{"ev": "done", "op": "mode"})
 	bob.expect(ev{"ev": "mode", "text": "+v bob", "name": "bob"})
 	alice.send(`{"op":"mode","room":"lab","mode":"+z","id":2}`)
 	alice.expect(ev{"ev": "error", "code": webchat.CodeBadMode, "id": 2})
@@ -673,6 +681,7 @@ func TestModerationOps(t *testing.T) {
 	alice.expect(ev{"ev": "state", "id": 3, "text": "news", "from": "alice", "modes": "+nt", "ops": "[alice]", "voiced": "[bob]", "bans": "[]"})
 	alice.send(`{"op":"mode","room":"lab","mode":"+k","arg":"sesame"}`)
 	alice.expect(ev{"ev": "mode", "text": "+k sesame"})
+	alice.expect(ev{"ev": "done", "op": "mode"})
 	bob.expect(ev{"ev": "mode", "text": "+k sesame"})
 	carol.send(`{"op":"join","room":"lab","id":4}`)
 	carol.expect(ev{"ev": "error", "code": webchat.CodeBadKey, "id": 4})
@@ -684,8 +693,10 @@ func TestModerationOps(t *testing.T) {
 	for _, c := range []*client{alice, bob, carol} {
 		c.expect(ev{"ev": "kicked", "room": "lab", "name": "carol", "from": "alice", "text": "sorry"})
 	}
+	alice.expect(ev{"ev": "done", "op": "kick"})
 	alice.send(`{"op":"mode","room":"lab","mode":"+i"}`)
 	alice.expect(ev{"ev": "mode", "text": "+i"})
+	alice.expect(ev{"ev": "done", "op": "mode"})
 	bob.expect(ev{"ev": "mode", "text": "+i"})
 	alice.send(`{"op":"invite","room":"lab","to":"carol","id":5}`)
 	alice.expect(ev{"ev": "inviting", "room": "lab", "name": "carol", "id": 5})

@@ -16,7 +16,6 @@
 package webtest
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	_ "embed"
@@ -30,7 +29,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -44,6 +42,7 @@ import (
 	"github.com/chromedp/chromedp/kb"
 	chat "github.com/framechat/chat"
 	"github.com/framechat/chat/history"
+	"github.com/framechat/chat/internal/iitest"
 	"github.com/framechat/chat/irc"
 	"github.com/framechat/chat/web"
 	"github.com/framechat/chat/webchat"
@@ -216,8 +215,9 @@ func TestBrowsersTerminalAndIRCChat(t *testing.T) {
 		t.Helper()
 		tina.waitOutput(t, "\r    \r"+want+"\n[Me] ")
 	}
-	ivan := dialIRC(t, ircLn.Addr().String(), "ivan")
-	ivan.send("JOIN #lab")
+	ircHost, ircPort, _ := net.SplitHostPort(ircLn.Addr().String())
+	ivan := iitest.Start(t, ircHost, ircPort, "ivan") // the ii client, as a person would run it
+	ivan.Write("", "/j #lab")
 	inLabEvent(tabA, "ivan joined")
 	waitFor(t, tabA, "four members listed", `document.querySelector("#members-count").textContent === "Members (4)"`)
 
@@ -232,16 +232,16 @@ func TestBrowsersTerminalAndIRCChat(t *testing.T) {
 		t.Fatal(err)
 	}
 	tinaExpects("[alice] hello from alice")
-	ivan.waitLine(t, "PRIVMSG #lab :hello from alice")
+	ivan.WaitFor("#lab", "<alice> hello from alice")
 	tina.typeLine("hi browsers, from a terminal")
 	inLab(tabA, "alice", "hi browsers, from a terminal")
 	inLab(tabB, "bob", "hi browsers, from a terminal")
-	ivan.send("PRIVMSG #lab :and from IRC")
+	ivan.Write("#lab", "and from IRC")
 	inLab(tabA, "alice", "and from IRC")
 	inLab(tabB, "bob", "and from IRC")
 	say(tabA, "/me waves")
 	waitFor(t, tabB, "alice's action", `[...document.querySelectorAll(".log li.action")].some(li => li.textContent.endsWith("* alicewaves"))`)
-	ivan.waitLine(t, "PRIVMSG #lab :\x01ACTION waves\x01")
+	ivan.WaitFor("#lab", "ACTION waves")
 	say(tabB, "/msg alice just for you")
 	waitFor(t, tabA, "bob's whisper", `[...document.querySelectorAll(".log li.whisper")].some(li => li.textContent.includes("just for you"))`)
 	if err := chromedp.Run(tabB, chromedp.Evaluate(`document.querySelector(".log li.whisper.mine") !== null`, nil)); err != nil {
@@ -259,7 +259,7 @@ func TestBrowsersTerminalAndIRCChat(t *testing.T) {
 	tinaExpects("[bob] " + evil)
 	tina.typeLine("evil\u202Egnp.exe")
 	inLab(tabA, "alice", `evil\u202egnp.exe`)
-	ivan.send("PRIVMSG #lab :\u05e9\u05dc\u05d5\u05dd 123 עולם")
+	ivan.Write("#lab", "\u05e9\u05dc\u05d5\u05dd 123 עולם")
 	inLab(tabA, "alice", "\u05e9\u05dc\u05d5\u05dd 123 עולם")
 	waitFor(t, tabA, "texts and names isolated", `[...document.querySelectorAll(".log li[data-offset]")].every(li => li.querySelector("span.text[dir=auto]") && (li.classList.contains("notice") || li.querySelector("bdi")))`)
 
@@ -279,9 +279,9 @@ func TestBrowsersTerminalAndIRCChat(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFor(t, tabA, "alice back in #lab", `document.querySelector("#room-title").textContent === "#lab"`)
-	ivan.send("JOIN #annex")
-	ivan.send("PRIVMSG #annex :over here")
-	ivan.send("PRIVMSG #annex :anyone?")
+	ivan.Write("", "/j #annex")
+	ivan.Write("#annex", "over here")
+	ivan.Write("#annex", "anyone?")
 	waitFor(t, tabA, "two unread in annex", `document.querySelector('[data-room="annex"] .unread').textContent === "2" && document.title === "(2) framechat"`)
 
 	// Screenshots: into a temporary directory, or, with -update-screenshots,
@@ -317,7 +317,7 @@ func TestBrowsersTerminalAndIRCChat(t *testing.T) {
 	// 100 lines on the phone: the message box stays in view, the rooms
 	// keep their place, nothing is wider than the screen.
 	for i := 1; i <= 100; i++ {
-		ivan.send(fmt.Sprintf("PRIVMSG #lab :line %d of a long conversation", i))
+		ivan.Write("#lab", fmt.Sprintf("line %d of a long conversation", i))
 	}
 	inLab(tabB, "bob", "line 100 of a long conversation")
 	var phone struct {
@@ -369,7 +369,7 @@ func TestBrowsersTerminalAndIRCChat(t *testing.T) {
 	missed := []string{"missed one (terminal)", "missed two (irc)", "missed three (browser)"}
 	tina.typeLine(missed[0])
 	inLab(tabB, "bob", missed[0])
-	ivan.send("PRIVMSG #lab :" + missed[1])
+	ivan.Write("#lab", missed[1])
 	inLab(tabB, "bob", missed[1])
 	say(tabB, missed[2])
 	inLab(tabB, "bob", missed[2])
@@ -471,63 +471,6 @@ func checkAccessible(t *testing.T, tab context.Context, what string) {
 	}
 	for _, v := range found {
 		t.Errorf("axe on %s: %s (%s): %s at %v", what, v.ID, v.Impact, v.Help, v.Nodes)
-	}
-}
-
-// ircClient is a bare IRC connection (the protocol as ii or any client
-// speaks it), its lines collected as they come.
-type ircClient struct {
-	c    net.Conn
-	mu   sync.Mutex
-	got  []string
-	done chan struct{}
-}
-
-func dialIRC(t *testing.T, addr, nick string) *ircClient {
-	t.Helper()
-	c, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ic := &ircClient{c: c, done: make(chan struct{})}
-	go func() {
-		defer close(ic.done)
-		sc := bufio.NewScanner(c)
-		for sc.Scan() {
-			line := sc.Text()
-			if rest, ok := strings.CutPrefix(line, "PING "); ok {
-				fmt.Fprintf(c, "PONG %s\r\n", rest)
-			}
-			ic.mu.Lock()
-			ic.got = append(ic.got, line)
-			ic.mu.Unlock()
-		}
-	}()
-	t.Cleanup(func() { c.Close(); <-ic.done })
-	ic.send("NICK " + nick)
-	ic.send("USER " + nick + " 0 * :" + nick)
-	ic.waitLine(t, " 001 "+nick+" ")
-	return ic
-}
-
-func (ic *ircClient) send(line string) { fmt.Fprintf(ic.c, "%s\r\n", line) }
-
-// waitLine waits until a line containing want has come.
-func (ic *ircClient) waitLine(t *testing.T, want string) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		ic.mu.Lock()
-		got := slices.ContainsFunc(ic.got, func(l string) bool { return strings.Contains(l, want) })
-		all := strings.Join(ic.got, "\n")
-		ic.mu.Unlock()
-		if got {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the IRC client did not get %q; it got:\n%s", want, all)
-		}
-		time.Sleep(20 * time.Millisecond) // polling a buffer the reader fills
 	}
 }
 

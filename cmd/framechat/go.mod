@@ -2,19 +2,12 @@ module github.com/framechat/chat/cmd/framechat
 
 go 1.26.0
 
-replace (
-	github.com/framechat/chat => ../../
-	github.com/framechat/chat/examples => ../../examples
-	github.com/framechat/chat/history/bolt => ../../history/bolt
-	github.com/framechat/chat/natsbus => ../../natsbus
-)
-
 require (
 	github.com/BurntSushi/toml v1.6.0
-	github.com/framechat/chat v0.0.0
-	github.com/framechat/chat/examples v0.0.0-00010101000000-000000000000
-	github.com/framechat/chat/history/bolt v0.0.0-00010101000000-000000000000
-	github.com/framechat/chat/natsbus v0.0.0-00010101000000-000000000000
+	github.com/framechat/chat v0.0.0-20261206212954-3f0c5176cb89
+	github.com/framechat/chat/examples v0.0.0-20261206212954-3f0c5176cb89
+	github.com/framechat/chat/history/bolt v0.0.0-20261206212954-3f0c5176cb89
+	github.com/framechat/chat/natsbus v0.0.0-20261206212954-3f0c5176cb89
 	github.com/nats-io/nats-server/v2 v2.15.2
 	github.com/prometheus/client_golang v1.25.0
 	github.com/prometheus/client_model v0.6.3

@@ -31,7 +31,7 @@ func (h *historyOptions) flags(fs *flag.FlagSet) {
 	fs.IntVar(&h.limits.PerRoom, "history-lines", 0, "lines of history kept per room, the oldest dropped first (0: 1,000; -1: no limit)")
 	fs.DurationVar(&h.limits.MaxAge, "history-age", 0, "drop lines of history older than this (0: 24h; -1ns: never)")
 	fs.Int64Var(&h.limits.MaxBytes, "history-bytes", 0, "bytes of history kept in all rooms together, the oldest line of any room dropped first (0: 64 MiB; -1: no limit)")
-	fs.StringVar(&h.file, "history-file", "", "keep the history in this file (bbolt), across restarts, rather than in memory; a crash loses at most its last 10ms of lines")
+	fs.StringVar(&h.file, "history-file", "", "keep the history in this file (bbolt), across restarts, rather than in memory; a crash loses only the lines not yet written: one group commit, every 10ms")
 	fs.BoolVar(&h.jetstream, "history-jetstream", true, "with -nats: keep the history in the cluster's JetStream (the stream framechat_history, its bounds the -history flags), shared by every server; false keeps none on a cluster")
 	fs.IntVar(&h.replay, "replay", 0, "send a cs168, im or lobby client joining a room the room's last lines, as ordinary lines (0: none, as the course protocols say)")
 }

@@ -32,18 +32,19 @@
 // of the last 24 hours, 64 MiB in all: -history-lines, -history-age,
 // -history-bytes; -no-history keeps none), for IRC's CHATHISTORY and the
 // web page's scrollback; it is lost when the server stops, unless
-// -history-file PATH keeps it in that file (bbolt: a restart keeps it, a
-// crash loses at most the lines of the last 10ms and never corrupts the
-// file; one server at a time). On a cluster (-nats) it is kept in the
-// cluster's JetStream instead, with the same bounds, so that every server
-// serves the same history and it outlives them (-history-jetstream=false
-// keeps none). -replay N sends a cs168, im or lobby client joining a room
-// the room's last N lines, as ordinary lines; the course protocols say
-// nothing of lines said before a join, so it is off by default. An IRC
-// client gets a channel's last 25 lines as it joins (-irc-playback N; 0
-// for none), with their times if it shows IRCv3 server-time, unless it
-// fetches them itself with CHATHISTORY (at most -irc-history-limit lines
-// a command, 100 by default).
+// -history-file PATH keeps it in that file (bbolt; one server at a time).
+// A restart keeps it; a crash loses only the lines not yet written, those
+// of the last group commit (one every 10ms, more if the disk falls
+// behind), and never corrupts the file. On a cluster (-nats) it is kept
+// in the cluster's JetStream instead, with the same bounds, so that every
+// server serves the same history and it outlives them
+// (-history-jetstream=false keeps none). -replay N sends a cs168, im or
+// lobby client joining a room the room's last N lines, as ordinary lines;
+// the course protocols say nothing of lines said before a join, so it is
+// off by default. An IRC client gets a channel's last 25 lines as it
+// joins (-irc-playback N; 0 for none), with their times if it shows IRCv3
+// server-time, unless it fetches them itself with CHATHISTORY (at most
+// -irc-history-limit lines a command, 100 by default).
 //
 // -tls-self-signed makes a certificate in memory for 127.0.0.1, ::1 and
 // localhost, for trying TLS without openssl; the server prints its SHA-256

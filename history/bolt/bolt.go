@@ -20,18 +20,34 @@
 // has fallen behind (never more than Options.MaxPending lines). What it
 // keeps is a prefix of each room's lines: offsets with no gap, nothing
 // after a lost line. The next Append after a restart continues the
-// numbering from the last line kept, under the same Epoch; a client that
-// saw a lost offset is told it has not recovered (its offset is past the
-// room's Last). Store.Flush waits until every line appended so far is on
-// disk, and Close writes them all.
+// numbering from the last line kept. As the lost lines' offsets are
+// given again, to other lines, Open after a crash (a file not closed)
+// gives every room a new Epoch, keeping its lines and their offsets: a
+// client at a Position of the old Epoch is told it has not recovered,
+// rather than take a new line for one it saw. Store.Flush waits until every line appended so far is on
+// disk, and Close writes them all. A Read waits for its room's queued
+// lines to be written (asking the writer not to wait out its Interval).
 //
 // # Layout
 //
 // The file has a bucket per room (its Epoch, its last offset, and its
 // lines keyed by offset) and one bucket of every line in order of arrival,
 // keyed by a sequence number, so that Limits.MaxBytes and Limits.MaxAge
-// drop the oldest lines of any room first. Only one process opens the file
-// at a time (bbolt locks it).
+// drop the oldest lines of any room first. Times are kept to the
+// nanosecond, in UTC, between the years 1678 and 2262 (time.Time.UnixNano).
+// Only one process opens the file
+// at a time (bbolt locks it). The file does not shrink: the pages of
+// dropped lines are used again for new ones, so it stays near the size
+// the Limits allow.
+//
+// # Why bbolt
+//
+// One file, pure Go (no cgo, a static binary still), transactions that a
+// crash cannot half-write, and a small, long-kept library (etcd's). The
+// history is keys in order (a room's offsets, the order of arrival)
+// read in ranges, which a B+tree of keys serves directly; SQLite through
+// a pure-Go driver would bring a far larger dependency, SQL and its
+// schema for no query bbolt cannot answer.
 package bolt
 
 import (
@@ -54,7 +70,8 @@ type Options struct {
 	// meanwhile wait and are written together. Default 10ms.
 	Interval time.Duration
 	// MaxPending is the most lines waiting to be written; an Append past
-	// it waits for the writer (or for its context). Default 100,000.
+	// it has the writer write them at once and waits for that (or for
+	// its context). Default 100,000.
 	MaxPending int
 	// LockTimeout is how long Open waits for another process to let go of
 	// the file. Default 1s.
@@ -86,9 +103,10 @@ type Store struct {
 	bytes     int64         // their bytes, for Size
 	closed    bool
 
-	wake chan struct{} // the writer has work
-	quit chan struct{} // closed by Close
-	done chan struct{} // closed when the writer has returned
+	wake  chan struct{} // the writer has work
+	hurry chan struct{} // a reader waits: commit without waiting out Interval
+	quit  chan struct{} // closed by Close
+	done  chan struct{} // closed when the writer has returned
 }
 
 // roomState is what a Store keeps of a room in memory.
@@ -130,6 +148,7 @@ func Open(path string, l history.Limits, opts Options) (*Store, error) {
 		rooms:   make(map[string]*roomState),
 		written: make(chan struct{}),
 		wake:    make(chan struct{}, 1),
+		hurry:   make(chan struct{}, 1),
 		quit:    make(chan struct{}),
 		done:    make(chan struct{}),
 	}
@@ -145,14 +164,24 @@ func Open(path string, l history.Limits, opts Options) (*Store, error) {
 				st.last = binary.BigEndian.Uint64(v)
 			}
 			s.rooms[string(k[1:])] = st
-			if s.l.PerRoom > 0 {
-				if err := w.trimRoom(k); err != nil {
-					return err
-				}
-			}
+			w.touched[string(k)] = true // finish trims it to PerRoom
 			return nil
 		})
 		if err != nil {
+			return err
+		}
+		// Not closed the last time: lines appended since the last commit
+		// are lost, and the offsets they were given will be given again,
+		// so every room's numbering gets a new name.
+		if bytes.Equal(w.meta.Get(keyRunning), []byte{1}) {
+			for room, st := range s.rooms {
+				st.epoch = history.NewEpoch()
+				if err := w.rooms.Bucket(roomKey(room)).Put(keyEpoch, []byte(st.epoch)); err != nil {
+					return err
+				}
+			}
+		}
+		if err := w.meta.Put(keyRunning, []byte{1}); err != nil {
 			return err
 		}
 		if err := w.finish(time.Now()); err != nil {
@@ -193,6 +222,7 @@ func (s *Store) Append(ctx context.Context, room string, e history.Entry) (histo
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for len(s.queue) >= s.opts.MaxPending && s.err == nil && !s.closed {
+		s.hurryWriter()
 		if err := s.waitWritten(ctx); err != nil {
 			return history.Entry{}, err
 		}
@@ -253,9 +283,12 @@ func (s *Store) waitWritten(ctx context.Context) error {
 	}
 }
 
-// waitFor waits until the writer has written the op numbered n; s.mu is
-// held.
+// waitFor waits until the writer has written the op numbered n, asking it
+// not to wait out its Interval; s.mu is held.
 func (s *Store) waitFor(ctx context.Context, n uint64) error {
+	if s.committed < n {
+		s.hurryWriter()
+	}
 	for s.committed < n && s.err == nil {
 		if err := s.waitWritten(ctx); err != nil {
 			return err
@@ -267,9 +300,21 @@ func (s *Store) waitFor(ctx context.Context, n uint64) error {
 	return nil
 }
 
-// Flush waits until every line appended before it is written to the file
-// and synced to disk.
+// hurryWriter asks the writer to write what is queued without waiting
+// out its Interval.
+func (s *Store) hurryWriter() {
+	select {
+	case s.hurry <- struct{}{}:
+	default:
+	}
+}
+
+// Flush has every line appended before it written to the file and synced
+// to disk at once, and waits for that.
 func (s *Store) Flush(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if err := s.usable(); err != nil {
@@ -299,7 +344,9 @@ func (s *Store) Delete(ctx context.Context, room string) error {
 }
 
 // Read implements history.Store. If lines of room are still waiting for
-// the writer, it waits for them to be written first.
+// the writer, it has them written at once and waits for that. It waits
+// for no other room's: until they are written, it may still return lines
+// that those will push out under Limits.MaxBytes.
 func (s *Store) Read(ctx context.Context, room string, q history.Query) (history.Page, error) {
 	if err := ctx.Err(); err != nil {
 		return history.Page{}, err
@@ -493,23 +540,30 @@ func (s *Store) writer() {
 			quitting = true
 		}
 		start := time.Now()
-		s.commit()
+		s.commit(quitting)
 		if quitting {
 			return
 		}
-		// At most one commit per Interval: lines appended meanwhile wait.
+		// At most one commit per Interval: lines appended meanwhile wait,
+		// unless a Read or Flush waits for them.
 		select {
 		case <-time.After(s.opts.Interval - time.Since(start)):
+		case <-s.hurry:
 		case <-s.quit:
-			s.commit()
+			s.commit(true)
 			return
 		}
 	}
 }
 
-// commit writes the queued ops in one transaction.
-func (s *Store) commit() {
+// commit writes the queued ops in one transaction; the last, at Close,
+// marks the file closed.
+func (s *Store) commit(last bool) {
 	s.mu.Lock()
+	select {
+	case <-s.hurry: // asked for what this commit writes
+	default:
+	}
 	ops, n := s.queue, s.enqueued
 	s.queue = nil
 	failed := s.err != nil
@@ -532,6 +586,11 @@ func (s *Store) commit() {
 			if err := w.finish(time.Now()); err != nil {
 				return err
 			}
+			if last {
+				if err := w.meta.Put(keyRunning, []byte{0}); err != nil {
+					return err
+				}
+			}
 			lines, size = w.lines, w.bytes
 			return nil
 		})
@@ -550,14 +609,15 @@ func (s *Store) commit() {
 
 // Keys of the file.
 var (
-	bucketRooms = []byte("rooms") // a bucket per room, by name
-	bucketOrder = []byte("order") // sequence number -> orderRef
-	bucketMeta  = []byte("meta")  // keyLines, keyBytes
-	bucketLines = []byte("lines") // in a room's bucket: offset -> line
-	keyEpoch    = []byte("epoch") // in a room's bucket
-	keyLast     = []byte("last")  // in a room's bucket: its last offset
-	keyLines    = []byte("lines") // in meta: lines in the file
-	keyBytes    = []byte("bytes") // in meta: their bytes
+	bucketRooms = []byte("rooms")   // a bucket per room, by name
+	bucketOrder = []byte("order")   // sequence number -> orderRef
+	bucketMeta  = []byte("meta")    // keyLines, keyBytes
+	bucketLines = []byte("lines")   // in a room's bucket: offset -> line
+	keyEpoch    = []byte("epoch")   // in a room's bucket
+	keyLast     = []byte("last")    // in a room's bucket: its last offset
+	keyLines    = []byte("lines")   // in meta: lines in the file
+	keyBytes    = []byte("bytes")   // in meta: their bytes
+	keyRunning  = []byte("running") // in meta: 1 from Open to Close
 )
 
 // wtx is one write transaction of a Store.
@@ -662,13 +722,11 @@ func (w *wtx) apply(o op, keep bool) error {
 			return err
 		}
 	}
-	off := offsetKey(o.e.Offset)
-	if err := rb.Put(keyLast, off); err != nil {
-		return err
+	if !w.touched[string(key)] {
+		w.touched[string(key)] = true
 	}
-	w.touched[string(key)] = true
 	if !keep {
-		return nil
+		return rb.Put(keyLast, offsetKey(o.e.Offset))
 	}
 	lb, err := rb.CreateBucketIfNotExists(bucketLines)
 	if err != nil {
@@ -678,10 +736,22 @@ func (w *wtx) apply(o op, keep bool) error {
 	if err != nil {
 		return err
 	}
-	if err := lb.Put(off, encodeLine(seq, o.e)); err != nil {
+	// The keys and values in one allocation: bbolt keeps them until the
+	// transaction ends.
+	buf := make([]byte, 0, 8+8+lineSize(&o.e)+16+len(key))
+	buf = binary.BigEndian.AppendUint64(buf, o.e.Offset)
+	buf = binary.BigEndian.AppendUint64(buf, seq)
+	off, seqKey := buf[0:8:8], buf[8:16:16]
+	buf = encodeLine(buf, seq, &o.e)
+	line := buf[16:len(buf):len(buf)]
+	ref := encodeRef(buf, o.e.Time, o.e.Offset, key)[len(buf):]
+	if err := rb.Put(keyLast, off); err != nil {
 		return err
 	}
-	if err := w.order.Put(offsetKey(seq), encodeRef(o.e.Time, o.e.Offset, key)); err != nil {
+	if err := lb.Put(off, line); err != nil {
+		return err
+	}
+	if err := w.order.Put(seqKey, ref); err != nil {
 		return err
 	}
 	w.lines++
@@ -794,8 +864,11 @@ const (
 	flagNoReply
 )
 
-func encodeLine(seq uint64, e history.Entry) []byte {
-	b := make([]byte, 0, 18+binary.MaxVarintLen64+len(e.From)+len(e.Text))
+// lineSize is the most bytes encodeLine appends for e.
+func lineSize(e *history.Entry) int { return 18 + binary.MaxVarintLen64 + len(e.From) + len(e.Text) }
+
+// encodeLine appends the line e, numbered seq in order of arrival, to b.
+func encodeLine(b []byte, seq uint64, e *history.Entry) []byte {
 	b = binary.BigEndian.AppendUint64(b, seq)
 	b = binary.BigEndian.AppendUint64(b, uint64(e.Time.UnixNano()))
 	var flags byte
@@ -858,9 +931,8 @@ func (l storedLine) entry(off uint64, from string) history.Entry {
 }
 
 // A ref in the order bucket: unix nanoseconds (8), offset (8), the key
-// of the room's bucket.
-func encodeRef(t time.Time, off uint64, key []byte) []byte {
-	b := make([]byte, 0, 16+len(key))
+// of the room's bucket. encodeRef appends it to b.
+func encodeRef(b []byte, t time.Time, off uint64, key []byte) []byte {
 	b = binary.BigEndian.AppendUint64(b, uint64(t.UnixNano()))
 	b = binary.BigEndian.AppendUint64(b, off)
 	return append(b, key...)

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -166,26 +167,32 @@ func TestLocked(t *testing.T) {
 	}
 }
 
-// TestFlush checks that Flush returns once the lines are in the file: a
-// second process could read them (here, after Close, a fresh Store).
+// TestFlush checks that Flush has the queued lines written at once, not
+// after the writer's Interval (an hour here), and that Flush and Read
+// give up with a cancelled context.
 func TestFlush(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "history.db")
 	s, err := bolt.Open(path, history.Limits{}, bolt.Options{Interval: time.Hour})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer s.Close()
 	appendN(t, s, "a", 1) // the first commit, at once
 	if err := s.Flush(ctx); err != nil {
 		t.Fatal(err)
 	}
-	appendN(t, s, "a", 5) // waits an hour
+	appendN(t, s, "a", 5) // the next commit would be in an hour
 	done := make(chan error, 1)
 	go func() { done <- s.Flush(ctx) }()
 	select {
 	case err := <-done:
-		t.Fatalf("Flush returned before the writer's next commit: %v", err)
-	case <-time.After(50 * time.Millisecond):
+		if err != nil {
+			t.Fatalf("Flush: %v", err)
+		}
+	case <-time.After(historytest.Timeout):
+		t.Fatal("Flush waited for the writer's Interval")
+	}
+	if lines, _ := s.Size(); lines != 6 {
+		t.Errorf("after Flush the file has %d lines, want 6", lines)
 	}
 	cctx, cancel := context.WithCancel(ctx)
 	cancel()
@@ -195,24 +202,17 @@ func TestFlush(t *testing.T) {
 	if _, err := s.Read(cctx, "a", history.Query{}); !errors.Is(err, context.Canceled) {
 		t.Errorf("Read with a cancelled context: %v", err)
 	}
-	rctx, cancel := context.WithTimeout(ctx, 20*time.Millisecond)
-	defer cancel()
-	if _, err := s.Read(rctx, "a", history.Query{}); !errors.Is(err, context.DeadlineExceeded) {
-		t.Errorf("Read waiting for the writer past its deadline: %v", err)
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
 	}
-	s.Close() // writes the lines, and Flush returns
-	if err := <-done; err != nil {
-		t.Errorf("Flush: %v", err)
+	if err := s.Flush(ctx); !errors.Is(err, history.ErrClosed) {
+		t.Errorf("Flush after Close: %v", err)
 	}
-	s = open(t, path, history.Limits{})
-	if p := read(t, s, "a", history.Query{}); len(p.Entries) != 6 {
-		t.Errorf("after Close: %d lines, want 6", len(p.Entries))
-	}
-	s.Close()
 }
 
-// TestMaxPending checks that Append waits when the writer is behind by
-// MaxPending lines, and gives up with its context.
+// TestMaxPending checks that an Append past MaxPending has the writer
+// write the queued lines at once, not after its Interval (an hour here),
+// and returns after that commit.
 func TestMaxPending(t *testing.T) {
 	s, err := bolt.Open(filepath.Join(t.TempDir(), "history.db"), history.Limits{}, bolt.Options{Interval: time.Hour, MaxPending: 3})
 	if err != nil {
@@ -224,10 +224,21 @@ func TestMaxPending(t *testing.T) {
 		t.Fatal(err)
 	}
 	appendN(t, s, "a", 3)
-	cctx, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
-	defer cancel()
-	if _, err := s.Append(cctx, "a", history.Entry{}); !errors.Is(err, context.DeadlineExceeded) {
-		t.Errorf("Append past MaxPending: %v, want it to wait until its deadline", err)
+	if lines, _ := s.Size(); lines != 1 {
+		t.Fatalf("%d lines written, want 1 (3 queued)", lines)
+	}
+	done := make(chan error, 1)
+	go func() { _, err := s.Append(ctx, "a", history.Entry{}); done <- err }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("Append past MaxPending: %v", err)
+		}
+	case <-time.After(historytest.Timeout):
+		t.Fatal("Append past MaxPending waited for the writer's Interval")
+	}
+	if lines, _ := s.Size(); lines != 4 {
+		t.Errorf("after an Append past MaxPending the file has %d lines, want 4", lines)
 	}
 }
 
@@ -278,10 +289,11 @@ func crashChild(path string) {
 // TestCrash kills (SIGKILL) a process appending to a file as fast as it
 // can, then opens the file: it opens, every room's offsets run with no
 // gap up to its Last, every line the child was told was flushed is there,
-// and the next Append continues the numbering. Run three times, killed at
-// different moments.
+// the next Append continues the numbering, and under a new Epoch (a clean
+// Close and Open keep it). Run three times, killed at different moments.
 func TestCrash(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "history.db")
+	epochs := map[string]string{} // each room's, after the last crash
 	for run := range 3 {
 		cmd := exec.Command(os.Args[0], "-test.run=^$")
 		cmd.Env = append(os.Environ(), crashEnv+"="+path)
@@ -335,11 +347,25 @@ func TestCrash(t *testing.T) {
 					t.Fatalf("run %d, %s: offset %d after %d", run, room, all[i].Offset, all[i-1].Offset)
 				}
 			}
+			if old, ok := epochs[room]; ok && p.Epoch == old {
+				t.Errorf("run %d, %s: Epoch %q kept after the crash: the lost lines' offsets are given again", run, room, p.Epoch)
+			}
+			epochs[room] = p.Epoch
 			e, err := s.Append(ctx, room, history.Entry{From: "parent"})
 			if err != nil || e.Offset != p.Last+1 {
 				t.Errorf("run %d, %s: Append after the crash gave %d, %v; want %d", run, room, e.Offset, err, p.Last+1)
 			}
 			t.Logf("run %d, %s: lines %d..%d kept, %d flushed when killed", run, room, p.First, p.Last, o)
+		}
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
+		// Closed, then opened again: the Epochs stay.
+		s = open(t, path, history.Limits{PerRoom: 5000})
+		for room, epoch := range epochs {
+			if p := read(t, s, room, history.Query{Limit: 1}); p.Epoch != epoch {
+				t.Errorf("run %d, %s: Epoch %q after Close and Open, %q before", run, room, p.Epoch, epoch)
+			}
 		}
 		if err := s.Close(); err != nil {
 			t.Fatal(err)
@@ -411,5 +437,110 @@ func TestTimesFollowOffsets(t *testing.T) {
 			break
 		}
 		q.After.Offset = p.Entries[len(p.Entries)-2].Offset // overlap by one
+	}
+}
+
+// TestMatchesMemory appends and deletes at random through the file store,
+// with batches of every size (one line, then all the others at Close),
+// and through history.Memory, the model: under the same PerRoom, or the
+// same MaxBytes, both keep the same lines of each room. The file store
+// leaves out of a batch the lines the batch itself drops; this checks it
+// drops no others. (Under both bounds at once it may keep more than the
+// model, never past either bound: it applies PerRoom to the whole batch
+// before MaxBytes, where the model counts a room's old lines against
+// MaxBytes until its new ones push them out, one by one.)
+func TestMatchesMemory(t *testing.T) {
+	for _, l := range []history.Limits{{PerRoom: 6, MaxBytes: -1, MaxAge: -1}, {PerRoom: -1, MaxBytes: 400, MaxAge: -1}} {
+		t.Run(fmt.Sprintf("PerRoom=%d,MaxBytes=%d", l.PerRoom, l.MaxBytes), func(t *testing.T) {
+			for seed := range uint64(3) {
+				matchMemory(t, l, seed)
+			}
+		})
+	}
+}
+
+func matchMemory(t *testing.T, l history.Limits, seed uint64) {
+	path := filepath.Join(t.TempDir(), "history.db")
+	model := history.NewMemory(l)
+	rng := rand.New(rand.NewPCG(seed, 2))
+	rooms := []string{"a", "b", "c", ""}
+	check := func(s *bolt.Store, when string) {
+		t.Helper()
+		// A Read waits only for its own room's queued lines: lines that
+		// other rooms' queued ones push out (MaxBytes) go at the commit.
+		if err := s.Flush(ctx); err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range rooms {
+			got, want := read(t, s, r, history.Query{}), read(t, model, r, history.Query{})
+			if got.First != want.First || got.Last != want.Last || len(got.Entries) != len(want.Entries) {
+				t.Fatalf("seed %d, %s, room %q: First %d Last %d, %d lines; the model %d, %d, %d",
+					seed, when, r, got.First, got.Last, len(got.Entries), want.First, want.Last, len(want.Entries))
+			}
+			for i := range got.Entries {
+				if g, w := got.Entries[i], want.Entries[i]; g.Offset != w.Offset || string(g.Text) != string(w.Text) {
+					t.Fatalf("seed %d, %s, room %q: %d %q, the model %d %q", seed, when, r, g.Offset, g.Text, w.Offset, w.Text)
+				}
+			}
+		}
+	}
+	for batch := range 40 {
+		s, err := bolt.Open(path, l, bolt.Options{Interval: time.Hour})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for range rng.IntN(40) {
+			r := rooms[rng.IntN(len(rooms))]
+			if rng.IntN(20) == 0 {
+				// The file store applies a batch's Deletes before its
+				// bounds, so it may keep lines the model dropped while the
+				// deleted room's lines still counted: a Delete begins a
+				// batch here.
+				if err := s.Flush(ctx); err != nil {
+					t.Fatal(err)
+				}
+				s.Delete(ctx, r)
+				model.Delete(ctx, r)
+				continue
+			}
+			e := history.Entry{From: "x", Text: []byte(strings.Repeat("y", 1+rng.IntN(90)))}
+			got, err := s.Append(ctx, r, e)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, _ := model.Append(ctx, r, e)
+			if got.Offset != want.Offset {
+				t.Fatalf("batch %d, room %q: Offset %d, the model %d", batch, r, got.Offset, want.Offset)
+			}
+		}
+		check(s, fmt.Sprint("batch ", batch))
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s := open(t, path, l)
+	defer s.Close()
+	check(s, "reopened")
+}
+
+// TestAgeSweep checks that lines older than MaxAge leave the file with no
+// Append or Read to prompt it.
+func TestAgeSweep(t *testing.T) {
+	s := open(t, filepath.Join(t.TempDir(), "history.db"), history.Limits{MaxAge: 300 * time.Millisecond})
+	defer s.Close()
+	appendN(t, s, "a", 3)
+	if err := s.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(historytest.Timeout)
+	for {
+		lines, bytes := s.Size()
+		if lines == 0 && bytes == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d lines, %d bytes still in the file %v after MaxAge", lines, bytes, historytest.Timeout)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }

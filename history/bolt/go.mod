@@ -2,12 +2,14 @@ module github.com/framechat/chat/history/bolt
 
 go 1.26.0
 
-replace github.com/framechat/chat => ../../
-
 require (
-	github.com/framechat/chat v0.0.0
+	github.com/framechat/chat v0.0.0-20261206212954-3f0c5176cb89
 	go.etcd.io/bbolt v1.5.0
 	go.uber.org/goleak v1.3.0
 )
 
-require golang.org/x/sys v0.45.0 // indirect
+require (
+	github.com/mtibben/confusables v0.0.0-20210201002637-9d1b0723b659 // indirect
+	golang.org/x/sys v0.45.0 // indirect
+	golang.org/x/text v0.44.0 // indirect
+)

@@ -87,7 +87,10 @@ def main():
     joined = call({"op": "join", "room": room})
     members = call({"op": "members", "room": room})
     history = call({"op": "history", "room": room, "limit": 50})
-    said = call({"op": "say", "room": room, "text": line})
+    done = call({"op": "say", "room": room, "text": line})
+    assert done["ev"] == "done", done
+    # Your own line comes back as every member gets it, before the "done".
+    said = next(ev for ev in reversed(seen) if ev.get("ev") == "line" and ev.get("from") == welcome["name"])
     bad = call({"op": "say", "room": "no-such-room-here", "text": line})
     print(json.dumps({
         "welcome": welcome["ev"], "joined": joined["ev"], "members": members.get("members"),
