@@ -123,8 +123,10 @@ type RoomState struct {
 	Version uint64
 	// Created is when the room was first joined (IRC's 329); zero if unknown.
 	Created time.Time
-	Topic   Topic
-	Modes   Modes
+	// Topic is the room's topic; its zero value for none.
+	Topic Topic
+	// Modes are the room's modes; a room's first member finds +nt.
+	Modes Modes
 	// Ops and Voiced are the operators and voiced members, by membership
 	// (Member's Hub and Conn; Name is the name it had when granted).
 	Ops, Voiced []Member
@@ -164,9 +166,9 @@ type StateBus interface {
 // the argument of o and v (a member's name), b (a mask), k (the key, on
 // +k) and l (the limit, on +l).
 type ModeChange struct {
-	Add  bool
-	Mode byte
-	Arg  string
+	Add  bool   // + (set, grant, ban) if true, - (clear, take, lift) if false
+	Mode byte   // the mode's IRC letter: one of ChannelModes, or o or v
+	Arg  string // the member, mask, key or limit the mode takes; "" for a flag
 }
 
 // String is the change as IRC writes it: "+o bob", "-m".
