@@ -554,6 +554,11 @@ func (h *Hub) publishState(a actor, room string, m Message) error {
 	if a.s != nil {
 		m.Conn = a.s.id
 	}
+	what := m.Kind.String()
+	if m.Kind == MessageMode {
+		what = "mode " + string(m.Text)
+	}
+	h.observeModerate(a, room, m.To, what)
 	if _, err := h.send(context.Background(), room, m); err != nil {
 		return fmt.Errorf("chat: tell %q: %w", room, err)
 	}
@@ -793,8 +798,22 @@ func (h *Hub) invite(ctx context.Context, a actor, room, name string) error {
 	if err != nil {
 		return err
 	}
+	h.observeModerate(a, room, name, "invite")
 	h.tellInvited(a, room, name)
 	return nil
+}
+
+// observeModerate reports a moderation action to the Observer
+// (EventModerate).
+func (h *Hub) observeModerate(a actor, room, target, what string) {
+	if !h.observes(EventModerate) {
+		return
+	}
+	e := Event{Kind: EventModerate, Name: a.name(), Room: room, Target: target, Text: what}
+	if s := a.s; s != nil {
+		e.Conn, e.Protocol, e.Addr = s.id, s.proto.Name(), s.addr
+	}
+	h.observe(e)
 }
 
 // roomState is room's state with Ops and Voiced named as the members

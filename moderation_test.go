@@ -292,3 +292,25 @@ func TestInviteDoesNotLiftBan(t *testing.T) {
 		t.Errorf("+o of no one: %v", err)
 	}
 }
+
+// TestModerateEvent: the Observer hears of each moderation action.
+func TestModerateEvent(t *testing.T) {
+	t.Parallel()
+	l := newEventLog()
+	h := NewHub(Config{Observer: l})
+	t.Cleanup(func() { h.Shutdown(context.Background()) })
+	alice := lineDial(t, h, &lineProto{}, "alice")
+	alice.send("JOIN r", "MODE r +m")
+	alice.expect("mode r alice  +m")
+	e := l.waitFor(t, EventModerate)
+	if e.Name != "alice" || e.Room != "r" || e.Text != "mode +m" || e.Protocol != "line" {
+		t.Errorf("event %+v", e)
+	}
+	if err := h.Kick(context.Background(), "r", "alice", ""); err != nil {
+		t.Fatal(err)
+	}
+	e = l.waitFor(t, EventModerate)
+	if e.Name != "" || e.Target != "alice" || e.Text != "kicked" {
+		t.Errorf("event %+v", e)
+	}
+}
