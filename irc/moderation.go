@@ -32,6 +32,11 @@ const (
 	errInvalidModeParm = "696"
 )
 
+// maxModeChanges bounds the changes one MODE makes (each is a change of
+// the room's state on the Bus, and a line to every member), each charged
+// to flood control; the rest of a longer list is dropped.
+const maxModeChanges = 20
+
 // chanModes is ISUPPORT's CHANMODES: what the hub keeps (chat.ChannelModes).
 const chanModes = "CHANMODES=" + chat.ChannelModes
 
@@ -204,6 +209,12 @@ func (s *session) channelMode(m message, channel string) {
 		default:
 			s.reply(errUnknownMode, string(c), "is unknown mode char to me for "+channel)
 		}
+	}
+	if len(todo) > maxModeChanges {
+		todo = todo[:maxModeChanges] // what a client means fits; the rest is noise
+	}
+	if !s.charge(len(todo)) {
+		return
 	}
 	for _, c := range todo {
 		if err := s.c.Moderate().SetModes(room, c); err != nil {
