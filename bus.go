@@ -135,9 +135,22 @@ const (
 	MessageRenamed                    // From is now known as To
 	MessageWhisper                    // From said Text to To only
 	MessageNotice                     // the server says Text to the room (Hub.Notice); From is ""
+	// MessageKicked: From (an operator; "" for the server) took To out of
+	// the room, saying why in Text if anything. To is told too, and is
+	// no longer a member.
+	MessageKicked
+	// MessageTopic: From set the room's topic to Text ("" clears it).
+	MessageTopic
+	// MessageMode: From changed one of the room's modes; Text is the
+	// change as IRC writes it ("+m", "+o bob", "+b spam*"), To the member
+	// of a +o/-o/+v/-v. Count is the room state's Version after it.
+	MessageMode
+	// MessageInvited: From invited To, who hears it alone, to the room
+	// Room (outside the room: a direct message, see Settings.Direct).
+	MessageInvited
 )
 
-var messageKindNames = [...]string{"chat", "joined", "left", "renamed", "whisper", "notice"}
+var messageKindNames = [...]string{"chat", "joined", "left", "renamed", "whisper", "notice", "kicked", "topic", "mode", "invited"}
 
 // String returns the kind's name, such as "joined".
 func (k MessageKind) String() string {
@@ -217,6 +230,8 @@ type MemBus struct {
 	keyed   map[string]nameIndex // the rooms of people, by NameKey of the members' names
 	claims  map[string]claimSet  // the rooms of claims scopes (see claimSet)
 	hubs    []string             // the hub IDs a claimSet's holders name (hubIndex)
+
+	states memStates // the rooms' moderation state (StateBus)
 }
 
 type memSub struct{ deliver func(Message) }
@@ -304,7 +319,20 @@ func (b *MemBus) DeleteRoom(_ context.Context, room string) error {
 	delete(b.keyed, room)
 	delete(b.claims, room)
 	b.order = slices.DeleteFunc(b.order, func(x string) bool { return x == room })
+	b.states.forget(room)
 	return nil
+}
+
+var _ StateBus = (*MemBus)(nil)
+
+// RoomState returns room's moderation state (the zero state if none).
+func (b *MemBus) RoomState(ctx context.Context, room string) (RoomState, error) {
+	return b.states.RoomState(ctx, room)
+}
+
+// UpdateRoomState changes room's moderation state atomically.
+func (b *MemBus) UpdateRoomState(ctx context.Context, room string, f func(*RoomState) error) (RoomState, error) {
+	return b.states.UpdateRoomState(ctx, room, f)
 }
 
 // HasRoom reports whether room exists.

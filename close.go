@@ -157,6 +157,7 @@ func (s *session) teardown() error {
 	if en, ok := s.state.(Ender); ok {
 		en.End()
 	}
+	h.forgetDirect(s)
 	s.unclaimAll()
 	if e.reason == ReasonIdle && s.handled == 0 {
 		if t := s.proto.Settings().HelloTimeout; t != 0 {

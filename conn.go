@@ -27,6 +27,7 @@ func (s *session) SetName(name string) error {
 	}
 	if name == "" { // forget the name (a join with it failed)
 		s.setName("")
+		s.claimDirect("")
 		return nil
 	}
 	if err := s.hub.checkName(name); err != nil {
@@ -37,6 +38,7 @@ func (s *session) SetName(name string) error {
 		return err
 	}
 	s.setName(name)
+	s.claimDirect(name)
 	s.report(EventName, "", nil)
 	return nil
 }
@@ -88,6 +90,11 @@ func (s *session) createRoom(room string) error {
 // connection may be in (Config.MaxRoomsPerConn). The Join hook runs once,
 // whatever the mode.
 func (s *session) Join(room string, mode JoinMode, accepted func(members int)) error {
+	return s.join(room, "", mode, accepted)
+}
+
+// join is Join with the room's key, if it has one (Moderator.JoinWithKey).
+func (s *session) join(room, key string, mode JoinMode, accepted func(members int)) error {
 	if s.in(room) != nil {
 		if mode == JoinNew {
 			return fmt.Errorf("chat: create %q: %w", room, ErrRoomExists)
@@ -105,6 +112,11 @@ func (s *session) Join(room string, mode JoinMode, accepted func(members int)) e
 	}
 	if err := s.hub.hookJoin(s, room, create); err != nil {
 		return err
+	}
+	if !create {
+		if err := s.hub.mayJoin(s, room, key); err != nil {
+			return err
+		}
 	}
 	err := s.hub.join(s, room, create, accepted)
 	if mode == JoinAny {
@@ -184,6 +196,7 @@ func (s *session) End(reason Reason, farewell string) {
 
 // leaveAll leaves every room, the last joined first.
 func (s *session) leaveAll(d departure) {
+	s.settleKicks()
 	for len(s.rooms) > 0 {
 		s.hub.leave(s, s.rooms[len(s.rooms)-1], d)
 	}
@@ -196,6 +209,9 @@ func (s *session) Post(p Post) error {
 	if p.To == "" {
 		return s.say(p.Room, p.Text, m)
 	}
+	if p.Room == "" {
+		return s.direct(p.To, p.Text, m)
+	}
 	return s.whisper(p.Room, p.To, p.Text, m)
 }
 
@@ -203,6 +219,9 @@ func (s *session) say(room string, text []byte, m marks) error {
 	r := s.in(room)
 	if r == nil {
 		return fmt.Errorf("chat: say in %q: %w", room, ErrNotInRoom)
+	}
+	if err := r.maySpeak(s); err != nil {
+		return err
 	}
 	text, err := s.hub.hookMessage(s, room, "", text)
 	if err != nil {
@@ -229,6 +248,7 @@ func (s *session) whisper(room, to string, text []byte, m marks) error {
 
 // Rename changes s's name in every room it is in.
 func (s *session) Rename(name string) error {
+	s.settleKicks() // not in a room it was kicked from
 	if err := s.hub.checkName(name); err != nil {
 		return err
 	}
@@ -238,9 +258,14 @@ func (s *session) Rename(name string) error {
 	}
 	if len(s.rooms) == 0 {
 		s.setName(name)
+		s.claimDirect(name)
 		return nil
 	}
-	return s.hub.rename(s, name)
+	if err := s.hub.rename(s, name); err != nil {
+		return err
+	}
+	s.claimDirect(name)
+	return nil
 }
 
 // Rooms answers s's questions about the hub's rooms.
@@ -253,6 +278,7 @@ type roomsOf session
 // Joined lists s's rooms in join order.
 func (v *roomsOf) Joined() []string {
 	s := (*session)(v)
+	s.settleKicks()
 	if len(s.rooms) == 0 {
 		return nil
 	}
@@ -291,6 +317,7 @@ func (v *roomsOf) Create(room string) error { return (*session)(v).createRoom(ro
 
 // in returns s's room called name, or nil.
 func (s *session) in(name string) *room {
+	s.settleKicks()
 	for _, r := range s.rooms {
 		if r.name == name {
 			return r

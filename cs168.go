@@ -99,6 +99,9 @@ func (x *cs168) Handle(frame []byte) bool {
 	switch {
 	case len(msg) == 0:
 		// An empty frame means nothing in any state: not a name, not chat.
+	case x.room != "" && !x.c.In(x.room):
+		x.room = "" // kicked out (it was told so): in no channel now
+		x.Handle(frame)
 	case x.c.Name() == "":
 		return x.setName(msg)
 	case msg[0] == '/':
@@ -248,6 +251,8 @@ func renderCS168(d *Message) []byte {
 		return prefixedFrames("[", d.From, " whispers] ", d.PlainText())
 	case MessageNotice:
 		return clipFrame(string(d.Text))
+	case MessageKicked, MessageTopic, MessageMode, MessageInvited:
+		return clipFrame(d.Describe())
 	}
 	return prefixedFrames("[", d.From, "] ", d.PlainText())
 }

@@ -33,8 +33,22 @@
 // a member that lives in the program; [Hub.Disconnect] closes a connection
 // with a reason; [Hub.Stats] counts what the hub serves. [Hooks] (in the
 // Config) may refuse a connection, refuse or rewrite a name, refuse a
-// join, and refuse or rewrite a chat line: each hook takes an event struct
-// such as [NameEvent] and answers with a reply struct and an error.
+// join, refuse or rewrite a chat line, and refuse a moderation action:
+// each hook takes an event struct such as [NameEvent] and answers with a
+// reply struct and an error.
+//
+// # Moderation and direct messages
+//
+// Every room keeps its operators (its first member, and whom they name),
+// a topic, modes (invite-only, key, limit, moderated, secret, topic lock)
+// and bans by name mask ([RoomState]), in the Bus when it is a [StateBus]
+// (MemBus and natsbus are: shared by a cluster), enforced for every
+// protocol's members. [Hub.Kick], [Hub.Ban], [Hub.SetTopic],
+// [Hub.SetModes], [Hub.Op] and the like act as the server; a protocol's
+// connection acts through [Conn].Moderate, checked against the room's
+// operators and the Moderate hook. A direct message ([Post] with no Room)
+// goes from one connection to another by name, outside any room, across
+// the cluster, to protocols whose [Settings].Direct says they take them.
 //
 // # History
 //

@@ -52,6 +52,12 @@ type Hooks struct {
 	// Message runs on every chat line and whisper of a connection before
 	// it is sent. Its reply may give other text.
 	Message func(ctx context.Context, e MessageEvent) (MessageReply, error)
+
+	// Moderate runs before a connection's moderation action (a topic, a
+	// mode change, a kick, an invitation: Conn.Moderate), after the
+	// action was found well-formed and before the operator check. The
+	// program's own Hub.Kick, Hub.SetModes and the like are not hooked.
+	Moderate func(ctx context.Context, e ModerateEvent) (ModerateReply, error)
 }
 
 // ConnectEvent is what the Connect hook is told of a new connection.

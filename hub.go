@@ -66,6 +66,9 @@ type Hub struct {
 
 	claimMu     sync.Mutex
 	claimScopes []*string // the claims scopes this hub has claimed in, whose rooms exist (see claims.go)
+
+	direct    directs   // direct messages: the hub's private room, and who holds a name here (direct.go)
+	ownStates memStates // the rooms' moderation state, when the Bus is no StateBus (moderation.go)
 }
 
 // NewHub returns a Hub configured by cfg.
@@ -487,6 +490,7 @@ func (h *Hub) Shutdown(ctx context.Context) error {
 		close(h.done)
 		h.cancel()
 	}
+	h.closeDirect()
 	h.mu.Lock()
 	rooms := make([]*room, 0, len(h.rooms))
 	for _, r := range h.rooms {

@@ -72,6 +72,7 @@ func (h *Hub) expire(name string, e *emptyRoom) {
 	err := h.bus.DeleteRoom(h.ctx, name)
 	switch {
 	case err == nil:
+		h.ownStates.forget(name)
 		h.observe(Event{Kind: EventDelete, Room: name})
 	case errors.Is(err, ErrRoomNotEmpty), errors.Is(err, ErrNoSuchRoom):
 		// joined elsewhere, or deleted by another hub

@@ -22,7 +22,10 @@ func TestObserversFanOut(t *testing.T) {
 }
 
 func TestMessageKindString(t *testing.T) {
-	if MessageChat.String() != "chat" || MessageWhisper.String() != "whisper" || MessageKind(9).String() != "MessageKind(9)" {
-		t.Errorf("MessageKind names: %v %v %v", MessageChat, MessageWhisper, MessageKind(9))
+	if MessageChat.String() != "chat" || MessageWhisper.String() != "whisper" || MessageKind(99).String() != "MessageKind(99)" {
+		t.Errorf("MessageKind names: %v %v %v", MessageChat, MessageWhisper, MessageKind(99))
+	}
+	if MessageKicked.String() != "kicked" || MessageTopic.String() != "topic" || MessageMode.String() != "mode" || MessageInvited.String() != "invited" {
+		t.Errorf("MessageKind names: %v %v %v %v", MessageKicked, MessageTopic, MessageMode, MessageInvited)
 	}
 }

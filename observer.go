@@ -29,6 +29,7 @@ const (
 	EventBusUp                             // a Bus is back; Text says how long it was away and what it re-synced or lost
 	EventBusReap                           // a Bus found Name's hub dead and announced Name as gone from Room
 	EventDelete                            // the hub deleted Room, which had no members for Config.EmptyRoomTTL
+	EventModerate                          // Name (an operator; "" for the program) moderated Room: Text says how ("kicked", "topic", "mode +m", "invite"), Target whom
 )
 
 var eventNames = [...]string{
@@ -49,6 +50,7 @@ var eventNames = [...]string{
 	EventBusUp:        "bus-up",
 	EventBusReap:      "bus-reap",
 	EventDelete:       "delete",
+	EventModerate:     "moderate",
 }
 
 // String returns the kind's name, such as "join".

@@ -124,6 +124,15 @@ type Settings struct {
 	// connection is not sent its own lines, as the course protocols and
 	// IRC say.
 	Echo bool
+
+	// Direct is for a protocol that has a place for direct messages, a
+	// line from one user to another outside any room (IRC's PRIVMSG to a
+	// nick, the web protocol's "direct"): each of its named connections
+	// claims its name across the cluster when no one else holds it, so
+	// that a direct message (Post with Room "") reaches it, and it hears
+	// one as a MessageWhisper whose Room is "". A connection of any other
+	// protocol is reached in its rooms only.
+	Direct bool
 }
 
 // Reader reads one connection's messages. The slice it returns may be
@@ -265,8 +274,13 @@ type Conn interface {
 	// Post sends a line from the connection: to the other members of
 	// p.Room, or, when p.To names one of them, to that member alone (a
 	// whisper; ErrNoSuchUser if there is none), marked as p.Mark says.
-	// ErrNotInRoom if the connection is not in p.Room. The Message hook
-	// sees the line first and may refuse it (its error is returned, and
+	// ErrNotInRoom if the connection is not in p.Room. With p.Room ""
+	// and p.To set, the line is a direct message, outside any room, to
+	// the connection that holds the name p.To across the cluster (see
+	// Settings.Direct; ErrNoSuchUser if none does): it goes to that
+	// connection's hub alone, is charged as any line, and is kept in no
+	// history. The Message hook sees the line first (with Room "" for a
+	// direct message) and may refuse it (its error is returned, and
 	// nothing is sent: the protocol tells its client, with Failed) or
 	// rewrite it.
 	Post(p Post) error
@@ -319,6 +333,10 @@ type Conn interface {
 	// Claims keeps names unique across every hub of the cluster, outside
 	// any room, for this connection.
 	Claims() Claims
+	// Moderate is the connection's moderation actions in its rooms
+	// (topic, modes, kicks, invitations, a join with a key), each
+	// checked against the room's operators and the Moderate hook.
+	Moderate() Moderator
 }
 
 // A Mark says how a posted line is meant (Post.Mark).
@@ -333,7 +351,7 @@ const (
 
 // Post is a line a connection sends (Conn.Post).
 type Post struct {
-	Room string // the room it goes to; the connection must be a member
+	Room string // the room it goes to; the connection must be a member; "" for a direct message (To set)
 	To   string // the member it goes to alone (a whisper), compared by NameKey; "" for every other member
 	Text []byte // the line; it is not kept after Post returns
 	Mark Mark   // how it is meant

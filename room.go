@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 )
 
 // enter counts one more local session in the room called name, subscribing
@@ -48,6 +49,12 @@ func (h *Hub) enter(name string) (*room, error) {
 		return nil, r.subErr
 	}
 	r.unsubscribe = unsubscribe
+	// What the room's state says before its traffic reaches this hub.
+	if st, err := h.stateBus().RoomState(context.Background(), name); err == nil {
+		r.learnState(st)
+	} else {
+		h.observe(Event{Kind: EventError, Room: name, Err: fmt.Errorf("chat: state of %q: %w", name, err)})
+	}
 	r.ready.Done()
 	return r, nil
 }
@@ -143,6 +150,14 @@ type room struct {
 	// was in it is not queued again (replayMark). A member's mark goes
 	// with the first line past it. Nil while no member here has one.
 	replayed map[uint64]replayMark
+
+	// What the hub keeps of the room's moderation state (moderation.go),
+	// so that a line is checked without a Bus call: the state's Version
+	// it knows (under mu), whether the room is moderated, and the roles
+	// of its local members by connection number (under mu).
+	stateVersion uint64
+	moderated    atomic.Bool
+	roles        map[uint64]uint8
 }
 
 // A joiner is a session joining a room, whose join is not certain yet: it
@@ -310,6 +325,19 @@ func (r *room) deliver(m Message) {
 	var slow []*session
 	r.mu.Lock()
 	switch m.Kind {
+	case MessageMode:
+		r.applyModeLocked(&m)
+		skip = 0 // the setter sees its change, as IRC echoes it
+		slow = r.fanoutLocked(0, &m, &c)
+	case MessageTopic:
+		skip = 0
+		slow = r.fanoutLocked(0, &m, &c)
+	case MessageKicked:
+		skip = 0
+		slow = r.fanoutLocked(0, &m, &c) // the kicked member is told too
+		if t := r.member(m.To); t != nil {
+			r.kickedLocked(t)
+		}
 	case MessageWhisper:
 		if t := r.member(m.To); t != nil && !h.stopping.Load() {
 			h.deliveries.Add(1)
@@ -417,13 +445,22 @@ func (r *room) admit(n uint64, s *session, replay []rendered, mark replayMark) {
 			}
 		}
 	}
-	r.members = append(r.members, s)
-	r.pace.join(s)
-	if mark.last != 0 && !overflowed {
-		if r.replayed == nil {
-			r.replayed = make(map[uint64]replayMark)
+	if slices.ContainsFunc(held, func(m Message) bool { return m.Kind == MessageKicked && m.To == s.name }) {
+		// Kicked while it joined (it has been told, if it kept up): it
+		// is out of the Bus's room already, and is no member here.
+		s.mu.Lock()
+		s.kicked = append(s.kicked, r)
+		s.mu.Unlock()
+		s.kicks.Add(1)
+	} else {
+		r.members = append(r.members, s)
+		r.pace.join(s)
+		if mark.last != 0 && !overflowed {
+			if r.replayed == nil {
+				r.replayed = make(map[uint64]replayMark)
+			}
+			r.replayed[s.id] = mark
 		}
-		r.replayed[s.id] = mark
 	}
 	r.mu.Unlock()
 	if overflowed {
@@ -524,7 +561,19 @@ func (h *Hub) join(s *session, name string, create bool, accepted func(members i
 	if j == 0 {
 		j = r.hold(s)
 	}
+	op := count == 1 && h.firstMember(s, name)
 	h.accept(s, r, j, accepted, count)
+	if s.in(name) == nil {
+		return nil // kicked as it joined (admit): the room was told of that
+	}
+	if op {
+		r.mu.Lock()
+		if r.roles == nil {
+			r.roles = make(map[uint64]uint8)
+		}
+		r.roles[s.id] |= roleOp
+		r.mu.Unlock()
+	}
 	h.publish(s, r, Message{Kind: MessageJoined, From: s.name, Count: count, Hub: h.id, Conn: s.id})
 	h.observe(Event{Kind: EventJoin, Conn: s.id, Protocol: s.proto.Name(), Addr: s.addr, Name: s.name, Room: name})
 	return nil
@@ -551,23 +600,29 @@ func (h *Hub) accept(s *session, r *room, j uint64, accepted func(members int), 
 	replay, mark = h.replay(s, r.name)
 }
 
-// remove takes s out of r's local members.
-func (r *room) remove(s *session) {
+// remove takes s out of r's local members, and returns the roles it had
+// there (operator, voice).
+func (r *room) remove(s *session) (roles uint8) {
 	r.mu.Lock()
 	n := len(r.members)
 	r.members = slices.DeleteFunc(r.members, func(x *session) bool { return x == s })
 	if len(r.members) < n {
 		r.pace.leave(s)
 	}
+	roles = r.roles[s.id]
+	delete(r.roles, s.id)
 	r.forgetReplay(s)
 	r.mu.Unlock()
+	return roles
 }
 
 // leave removes s from r and tells the members who stay (unless the hub is
 // shutting down: then everyone here is leaving, and has been told why; the
 // other hubs of a cluster are told).
 func (h *Hub) leave(s *session, r *room, d departure) {
-	r.remove(s)
+	if r.remove(s) != 0 {
+		h.dropRoles(s, r.name) // its operator status and voice end with it
+	}
 	s.rooms = slices.DeleteFunc(s.rooms, func(x *room) bool { return x == r })
 	if err := h.bus.Leave(context.Background(), r.name, s.member()); err != nil {
 		h.observe(Event{Kind: EventError, Conn: s.id, Protocol: s.proto.Name(), Addr: s.addr, Name: s.name, Room: r.name, Err: err})

@@ -80,6 +80,8 @@ type session struct {
 	pacer   *pacedWriter // writer-owned: paces the messages of a paced protocol (Settings.Paced)
 	paceLog *paceLog     // writer-owned, with pacer: its writes of the last pause
 	claims  *claim       // reader-owned: the names it has claimed (Claim)
+	kicked  []*room      // under mu: rooms it was kicked from that are still in rooms (settleKicks)
+	kicks   atomic.Int32 // how many are in kicked: read without the lock by settleKicks
 	made    *[]moment    // reader-owned: when it created rooms lately (mayCreate); nil until its first
 }
 

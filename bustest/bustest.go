@@ -67,6 +67,9 @@ func Run(t *testing.T, newCluster func(t *testing.T) Cluster) {
 		{"HubsIM", testHubsIM},
 		{"HubsLobby", testHubsLobby},
 		{"HubsEmptyRoom", testHubsEmptyRoom},
+		{"RoomState", testRoomState},
+		{"HubsModeration", testHubsModeration},
+		{"HubsDirect", testHubsDirect},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.run(t, newCluster(t)) })
@@ -807,7 +810,7 @@ func startHubsWith(t *testing.T, cluster Cluster, n int, cfg chat.Config) []*Cli
 			}
 			<-served
 		})
-		dialers = append(dialers, &Client{t: t, mt: mt, d: d})
+		dialers = append(dialers, &Client{t: t, mt: mt, d: d, hub: h})
 	}
 	return dialers
 }
@@ -977,6 +980,7 @@ func testHubsEmptyRoom(t *testing.T, cluster Cluster) {
 // Client is one test client of a hub served by the suite.
 type Client struct {
 	t    *testing.T
+	hub  *chat.Hub // the hub it dials
 	mt   *chat.MemTransport
 	d    chat.Protocol
 	name string

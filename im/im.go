@@ -60,7 +60,12 @@ func (protocol) Name() string { return "im" }
 
 // Settings give the hub the frames' width, so that a connection cut off in
 // the middle of a write still gets whole frames.
-func (protocol) Settings() chat.Settings { return chat.Settings{FrameWidth: chat.FrameSize} }
+//
+// An im user takes direct messages (chat.Settings.Direct): an IRC or web
+// user may whisper to it from anywhere, and it hears that as any whisper.
+func (protocol) Settings() chat.Settings {
+	return chat.Settings{FrameWidth: chat.FrameSize, Direct: true}
+}
 
 // NewReader reads frames as cs168 does (parking idle connections).
 func (protocol) NewReader(r io.Reader) chat.Reader { return chat.Frames(r, chat.FrameSize) }
@@ -197,7 +202,13 @@ func (m *im) whisper(args string) bool {
 		m.fail("/whisper", "Usage: /whisper NAME MESSAGE", chat.ErrMissingArgument)
 		return true
 	}
-	if err := m.c.Post(chat.Post{Room: m.room, To: to, Text: []byte(text)}); err != nil {
+	err := m.c.Post(chat.Post{Room: m.room, To: to, Text: []byte(text)})
+	if errors.Is(err, chat.ErrNoSuchUser) {
+		// Not in the room: the user who holds the name anywhere (an IRC or
+		// web user, an im user of another room), by a direct message.
+		err = m.c.Post(chat.Post{To: to, Text: []byte(text)})
+	}
+	if err != nil {
 		m.fail("/whisper", chat.RefusalText(err, "No user named "+to+"."), err)
 		return true
 	}
@@ -242,6 +253,8 @@ func render(d *chat.Message) []byte {
 		return prefixedFrames(KindWhisper+" ", d.From, " ", d.PlainText())
 	case chat.MessageNotice:
 		return clipFrame(KindNotice + " " + string(d.Text))
+	case chat.MessageKicked, chat.MessageTopic, chat.MessageMode, chat.MessageInvited:
+		return clipFrame(KindNotice + " " + d.Describe())
 	}
 	return prefixedFrames(KindMsg+" ", d.From, " ", d.PlainText())
 }

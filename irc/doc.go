@@ -16,13 +16,16 @@
 // What it supports, answers with an error, and ignores is listed in
 // PROTOCOL.md ("irc"). In short: registration (NICK, USER, PASS, IRCv3
 // CAP negotiation), the welcome burst and MOTD, JOIN,
-// PART, PRIVMSG and NOTICE to channels and to users who share a channel,
-// NICK, NAMES, LIST, WHO (by channel, nick or mask), WHOIS, TOPIC and
-// MODE queries, AWAY, ISON, USERHOST, LUSERS, VERSION, INFO, WHOWAS, OPER and KILL
-// (Options.Operators, Options.Kill), PING both ways, QUIT, and
-// CHATHISTORY; every error as its numeric (CHATHISTORY's as IRCv3 FAIL
-// replies). The ISUPPORT tokens are made in one place (server.go), each a
-// bound the server enforces.
+// PART, PRIVMSG and NOTICE to channels and to any user by nick (CTCP to
+// IRC users included: a direct message when no channel is shared, see
+// chat.Settings.Direct), NICK, NAMES and WHO with @ and + prefixes (WHO
+// by channel, nick or mask too), LIST, WHOIS, TOPIC, channel MODE
+// (+biklmnstov), KICK and INVITE on the hub's moderation
+// (chat.Conn.Moderate: moderation.go), AWAY, ISON, USERHOST, LUSERS,
+// VERSION, INFO, WHOWAS, OPER and KILL (Options.Operators, Options.Kill),
+// PING both ways, QUIT, and CHATHISTORY; every error as its numeric
+// (CHATHISTORY's as IRCv3 FAIL replies). The ISUPPORT tokens are made in
+// one place (server.go), each a bound the server enforces.
 //
 // # Users
 //

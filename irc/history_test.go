@@ -436,7 +436,7 @@ func TestJoinPlayback(t *testing.T) {
 	bob.send("JOIN #p")
 	bob.expect(
 		":bob!~bob@test.server JOIN #p",
-		":test.server 353 bob = #p :watcher carl bob",
+		":test.server 353 bob = #p :@watcher carl bob",
 		":test.server 366 bob #p :End of /NAMES list",
 		":carl!carl@test.server PRIVMSG #p :l3",
 		":carl!carl@test.server PRIVMSG #p :l4",

@@ -29,7 +29,7 @@ func TestRegistration(t *testing.T) {
 		":test.server 002 alice :Your host is test.server, running framechat",
 		":test.server 003 alice :This server was created ",
 		":test.server 004 alice test.server framechat io n",
-		":test.server 005 alice AWAYLEN=200 CASEMAPPING=rfc8265 CHANLIMIT=#:20 CHANMODES=,,,n CHANNELLEN=65 CHANTYPES=# MAXTARGETS=4 MODES=1 NETWORK=TestNet NICKLEN=32 PREFIX= TARGMAX=PRIVMSG:4,NOTICE:4,JOIN:20,PART:20,NAMES:10,LIST:10,WHOIS:1,ISON:20,USERHOST:5 :are supported by this server",
+		":test.server 005 alice AWAYLEN=200 CASEMAPPING=rfc8265 CHANLIMIT=#:20 CHANMODES=b,k,l,imnst CHANNELLEN=65 CHANTYPES=# MAXTARGETS=4 MODES=20 NETWORK=TestNet NICKLEN=32 PREFIX=(ov)@+ TARGMAX=PRIVMSG:4,NOTICE:4,JOIN:20,PART:20,NAMES:10,LIST:10,WHOIS:1,ISON:20,USERHOST:5 :are supported by this server",
 		":test.server 005 alice TOPICLEN=390 USERLEN=9 CHATHISTORY=100 MSGREFTYPES=msgid,timestamp :are supported by this server",
 		":test.server 375 alice :- test.server Message of the day - ",
 		":test.server 372 alice :- Be nice.",
@@ -135,17 +135,17 @@ func TestChannels(t *testing.T) {
 	alice.send("JOIN #go,#rust")
 	alice.expect(
 		":alice!~alice@test.server JOIN #go",
-		":test.server 353 alice = #go :alice",
+		":test.server 353 alice = #go :@alice",
 		":test.server 366 alice #go :End of /NAMES list",
 		":alice!~alice@test.server JOIN #rust",
-		":test.server 353 alice = #rust :alice",
+		":test.server 353 alice = #rust :@alice",
 		":test.server 366 alice #rust :End of /NAMES list",
 	)
 	bob := s.register("bob")
 	bob.send("JOIN #GO")
 	bob.expect(
 		":bob!~bob@test.server JOIN #go",
-		":test.server 353 bob = #go :alice bob",
+		":test.server 353 bob = #go :@alice bob",
 		":test.server 366 bob #go :End of /NAMES list",
 	)
 	alice.expect(":bob!~bob@test.server JOIN #go")
@@ -182,16 +182,19 @@ func TestPrivmsg(t *testing.T) {
 		":alice!~alice@test.server NOTICE #go :a notice",
 		":alice!~alice@test.server NOTICE bob :a private notice",
 		":alice!~alice@test.server PRIVMSG #go :\x01ACTION waves\x01",
-		":alice!~alice@test.server PRIVMSG bob :\x01ACTION winks\x01", // CTCP VERSION is not relayed
+		":alice!~alice@test.server PRIVMSG bob :\x01VERSION\x01", // a CTCP query to a user is relayed
+		":alice!~alice@test.server PRIVMSG bob :\x01ACTION winks\x01",
 	)
-	carol.send("PRIVMSG #go :outside", "PRIVMSG #none :x", "PRIVMSG alice :no shared channel", "PRIVMSG", "PRIVMSG #go", "NOTICE #none :silent", "NOTICE nobody :silent")
+	carol.send("PRIVMSG #go :outside", "PRIVMSG #none :x", "PRIVMSG alice :no shared channel", "PRIVMSG", "PRIVMSG #go", "NOTICE #none :silent", "NOTICE nobody :silent",
+		"PRIVMSG nobody :x")
 	carol.expect(
 		":test.server 404 carol #go :Cannot send to channel (you are not in it)",
 		":test.server 401 carol #none :No such nick/channel",
-		":test.server 401 carol alice :No such nick/channel (or you share no channel with them)",
 		":test.server 411 carol :No recipient given (PRIVMSG)",
 		":test.server 412 carol :No text to send",
+		":test.server 401 carol nobody :No such nick/channel",
 	)
+	alice.expect(":carol!~carol@test.server PRIVMSG alice :no shared channel") // a direct message: no channel shared
 	carol.sync()
 	alice.send("PRIVMSG #go :\xff\xfe")
 	alice.expect(":test.server 400 alice PRIVMSG :Your message is not valid UTF-8, so it was not sent")
@@ -235,7 +238,7 @@ func TestQueries(t *testing.T) {
 
 	alice.send("NAMES #go", "NAMES #none", "LIST")
 	alice.expect(
-		":test.server 353 alice = #go :alice carl",
+		":test.server 353 alice = #go :@alice carl",
 		":test.server 366 alice #go :End of /NAMES list",
 		":test.server 366 alice #none :End of /NAMES list",
 		":test.server 321 alice Channel :Users  Name",
@@ -244,7 +247,7 @@ func TestQueries(t *testing.T) {
 	)
 	alice.send("WHO #go", "WHOIS carl", "WHOIS bob", "WHOIS nobody")
 	alice.expect(
-		":test.server 352 alice #go ~alice test.server test.server alice H :0 The alice",
+		":test.server 352 alice #go ~alice test.server test.server alice H@ :0 The alice",
 		":test.server 352 alice #go carl test.server test.server carl H :0 carl",
 		":test.server 315 alice #go :End of /WHO list",
 		":test.server 311 alice carl carl test.server * :carl",
@@ -261,14 +264,13 @@ func TestQueries(t *testing.T) {
 		":test.server 401 alice nobody :No such nick/channel",
 		":test.server 318 alice nobody :End of /WHOIS list",
 	)
-	alice.send("TOPIC #go", "TOPIC #go :new topic", "TOPIC #none", "MODE #go", "MODE #go b", "MODE #go +o carl", "MODE alice", "MODE alice +i", "MODE bob", "MODE alice +o")
+	alice.send("TOPIC #go", "TOPIC #go :new topic", "TOPIC #none", "MODE #go b", "MODE #go +o carl", "MODE alice", "MODE alice +i", "MODE bob", "MODE alice +o")
 	alice.expect(
 		":test.server 331 alice #go :No topic is set",
-		":test.server 482 alice #go :Topics are not kept on this server",
+		":alice!~alice@test.server TOPIC #go :new topic", // the channel's creator is its operator
 		":test.server 403 alice #none :No such channel",
-		":test.server 324 alice #go :+n",
 		":test.server 368 alice #go :End of channel ban list",
-		":test.server 482 alice #go :You're not channel operator",
+		":alice!~alice@test.server MODE #go +o carl",
 		":test.server 221 alice +i",
 		":alice!~alice@test.server MODE alice +i",
 		":test.server 502 alice :Cannot change mode for other users",
@@ -303,7 +305,7 @@ func TestProfile(t *testing.T) {
 	alice.until(" 366 ")
 	alice.send("WHO #go", "WHOIS dan", "USERHOST dan")
 	alice.expect(
-		":test.server 352 alice #go ~login test.server test.server dan H :0 Dan Q",
+		":test.server 352 alice #go ~login test.server test.server dan H@ :0 Dan Q",
 		":test.server 352 alice #go ~alice test.server test.server alice H :0 The alice",
 		":test.server 315 alice #go :End of /WHO list",
 		":test.server 311 alice dan ~login test.server * :Dan Q",

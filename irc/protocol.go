@@ -172,6 +172,11 @@ func (p *Protocol) Render(m chat.Message) (msg, more []byte) {
 	case chat.MessageChat:
 		return p.textLine(m.From, ident, say(m), channel, m.Text, m.Action), nil
 	case chat.MessageWhisper:
+		if isCTCP(m.Text) && !m.Action {
+			// A CTCP query or answer to one user (/ctcp, /ping) goes as it
+			// came, as IRC servers relay it; to a channel it never comes.
+			return p.ctcpLine(m.From, ident, say(m), m.To, m.Text), nil
+		}
 		return p.textLine(m.From, ident, say(m), m.To, m.Text, m.Action), nil
 	case chat.MessageJoined:
 		return p.userLine(m.From, ident, "JOIN", channel), nil
@@ -185,6 +190,14 @@ func (p *Protocol) Render(m chat.Message) (msg, more []byte) {
 		return p.userLine(m.From, ident, "PART", channel), nil
 	case chat.MessageRenamed:
 		return p.userLine(m.From, ident, "NICK", m.To), nil
+	case chat.MessageKicked:
+		return p.actorLine(m.From, ident, "KICK", channel, m.To, kickReason(m)), nil
+	case chat.MessageTopic:
+		return p.actorLine(m.From, ident, "TOPIC", channel, string(m.Text)), nil
+	case chat.MessageMode:
+		return p.actorLine(m.From, ident, "MODE", append([]string{channel}, strings.Fields(string(m.Text))...)...), nil
+	case chat.MessageInvited:
+		return p.actorLine(m.From, ident, "INVITE", m.To, channel), nil
 	}
 	return p.line(":"+p.o.ServerName, "NOTICE", channel, string(m.Text)), nil
 }
@@ -196,9 +209,33 @@ func (p *Protocol) Render(m chat.Message) (msg, more []byte) {
 // The hub calls the session's Ping after Options.PingAfter without a
 // line (chat.Settings.PingAfter, chat.Pinger). IRC serves the rooms'
 // history itself (CHATHISTORY, Options.JoinPlayback), so the hub replays
-// none to its joiners (chat.Settings.History).
+// none to its joiners (chat.Settings.History). IRC users take direct
+// messages (chat.Settings.Direct): a PRIVMSG or NOTICE to a nick reaches
+// its holder wherever it is, and one to an IRC user comes as a PRIVMSG or
+// NOTICE to the user's nick.
 func (p *Protocol) Settings() chat.Settings {
-	return chat.Settings{QuitsOnce: true, PingAfter: max(p.o.PingAfter, 0), History: true}
+	return chat.Settings{QuitsOnce: true, PingAfter: max(p.o.PingAfter, 0), History: true, Direct: true}
+}
+
+// actorLine is a line from nick, or from the server when nick is "" (a
+// moderation action of the embedding program).
+func (p *Protocol) actorLine(nick, ident, cmd string, params ...string) []byte {
+	if nick == "" {
+		return p.line(":"+p.o.ServerName, cmd, params...)
+	}
+	return p.userLine(nick, ident, cmd, params...)
+}
+
+// kickReason is a KICK's comment: the kicker's words, else the kicker's
+// name, as IRC servers say it.
+func kickReason(m chat.Message) string {
+	switch {
+	case len(m.Text) > 0:
+		return string(m.Text)
+	case m.From != "":
+		return m.From
+	}
+	return "Kicked"
 }
 
 // quitReason is what IRC users see a member who quit say: its words (an
@@ -290,6 +327,31 @@ func (p *Protocol) textLine(nick, ident, cmd, target string, text []byte, action
 	return b
 }
 
+// isCTCP reports whether text is one whole CTCP message, "\x01VERB
+// params\x01", and nothing else that would break a line or open another:
+// such a line to one user is relayed as it is.
+func isCTCP(text []byte) bool {
+	if len(text) < 3 || text[0] != 1 || text[len(text)-1] != 1 || !utf8.Valid(text) {
+		return false
+	}
+	return !bytes.ContainsAny(text[1:len(text)-1], "\r\n\x00\x01")
+}
+
+// ctcpLine is a PRIVMSG or NOTICE from nick to target of text, a whole
+// CTCP message (isCTCP), written as it is; one that does not fit a line
+// goes as plain text (textLine), as a CTCP message cut would be none.
+func (p *Protocol) ctcpLine(nick, ident, cmd, target string, text []byte) []byte {
+	b := make([]byte, 0, p.sourceSize(nick, ident)+len(cmd)+len(target)+len(text)+6)
+	b = append(p.appendSource(b, nick, ident), ' ')
+	b = append(append(b, cmd...), ' ')
+	b = append(append(b, clean(target)...), " :"...)
+	b = append(append(b, text...), '\r', '\n')
+	if len(b) > MaxLine {
+		return p.textLine(nick, ident, cmd, target, text, false)
+	}
+	return b
+}
+
 // ctcpActionOpen opens a CTCP ACTION; a \x01 closes it.
 const ctcpActionOpen = "\x01ACTION "
 
@@ -374,14 +436,17 @@ func appendLine(b []byte, start int, cmd string, params []string) []byte {
 // trailing reports whether the last of n parameters of cmd is written as
 // a trailing parameter even when it need not be, as servers do for text:
 // numeric replies after the first three (004's modes are not text), a
-// message's text, a part's reason.
+// message's text, a part's reason, a topic, a kick's comment (but not
+// the modes and arguments of 324, which are no text).
 func trailing(cmd string, n int) bool {
 	switch cmd {
-	case "PRIVMSG", "NOTICE", "CAP", "PONG", "FAIL":
+	case "PRIVMSG", "NOTICE", "CAP", "PONG", "FAIL", "TOPIC":
 		return true
 	case "PART":
 		return n > 1
-	case rplMyInfo, rplUModeIs:
+	case "KICK":
+		return n > 2
+	case rplMyInfo, rplUModeIs, rplChannelModeIs, rplInviting:
 		return false
 	}
 	return cmd[0] >= '0' && cmd[0] <= '9'

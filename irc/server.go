@@ -11,12 +11,9 @@ import (
 const (
 	// maxAwayBytes bounds an away message (AWAYLEN): a longer one is cut.
 	maxAwayBytes = 200
-	// maxTopicBytes bounds a channel's topic (TOPICLEN): a longer one is
-	// cut, by whatever sets topics.
+	// maxTopicBytes bounds a channel's topic (TOPICLEN): TOPIC cuts a
+	// longer one.
 	maxTopicBytes = 390
-	// maxModes is how many channel modes with a parameter one MODE
-	// command may change (MODES).
-	maxModes = 1
 	// maxTokens is the most ISUPPORT tokens one RPL_ISUPPORT line holds
 	// (appendNumeric's parameters on the stack: the nick, 12, the text).
 	maxTokens = 12
@@ -28,7 +25,8 @@ const (
 // NICKLEN and CHANNELLEN are the hub's (chat.NameRule) and Options'
 // bounds, the channel's counting its '#'; TARGMAX and MAXTARGETS the
 // commands' lists (targets.go); USERLEN the username kept (maxUserBytes);
-// AWAYLEN, TOPICLEN and MODES the constants above; CHATHISTORY and
+// AWAYLEN and TOPICLEN the constants above; CHANMODES, PREFIX and MODES
+// the channel modes and roles the hub keeps (moderation.go); CHATHISTORY and
 // MSGREFTYPES only when the hub keeps history.
 func (s *session) isupport() []string {
 	o, l := &s.p.o, s.c.Rule()
@@ -36,10 +34,10 @@ func (s *session) isupport() []string {
 	if l.MaxRoomsPerConn > 0 {
 		chanLimit += itoa(l.MaxRoomsPerConn)
 	}
-	t := []string{"AWAYLEN=" + itoa(maxAwayBytes), "CASEMAPPING=rfc8265", chanLimit, "CHANMODES=,,,n",
+	t := []string{"AWAYLEN=" + itoa(maxAwayBytes), "CASEMAPPING=rfc8265", chanLimit, chanModes,
 		"CHANNELLEN=" + itoa(l.MaxRoomNameBytes+1), "CHANTYPES=#", "MAXTARGETS=" + itoa(o.MaxTargets),
-		"MODES=" + itoa(maxModes), "NETWORK=" + o.Network, "NICKLEN=" + itoa(min(o.MaxNickBytes, l.MaxNameBytes)),
-		"PREFIX=", s.p.targmax(), "TOPICLEN=" + itoa(maxTopicBytes), "USERLEN=" + itoa(maxUserBytes)}
+		"MODES=" + itoa(maxModeChanges), "NETWORK=" + o.Network, "NICKLEN=" + itoa(min(o.MaxNickBytes, l.MaxNameBytes)),
+		prefixes, s.p.targmax(), "TOPICLEN=" + itoa(maxTopicBytes), "USERLEN=" + itoa(maxUserBytes)}
 	if s.keepsHistory() {
 		t = append(t, s.p.isupportHistory, "MSGREFTYPES=msgid,timestamp")
 	}

@@ -57,7 +57,7 @@ func TestVersion(t *testing.T) {
 	alice.send("VERSION", "VERSION elsewhere")
 	alice.expect(":test.server 351 alice framechat-devel. test.server :framechat chat server, IRC gateway to its rooms")
 	isupport := strings.Join(alice.until(" 005 alice TOPICLEN"), "\n")
-	for _, token := range []string{" CHANLIMIT=#:3 ", " NICKLEN=20 ", " CHANNELLEN=65 ", " CHANTYPES=# ", " TOPICLEN=390 ", " USERLEN=9 ", " MODES=1 ", " CASEMAPPING=rfc8265 ", " TARGMAX=PRIVMSG:4,"} {
+	for _, token := range []string{" CHANLIMIT=#:3 ", " NICKLEN=20 ", " CHANNELLEN=65 ", " CHANTYPES=# ", " TOPICLEN=390 ", " USERLEN=9 ", " MODES=20 ", " PREFIX=(ov)@+ ", " CHANMODES=b,k,l,imnst ", " CASEMAPPING=rfc8265 ", " TARGMAX=PRIVMSG:4,"} {
 		if !strings.Contains(isupport, token) {
 			t.Errorf("VERSION's ISUPPORT lacks %q:\n%s", token, isupport)
 		}

@@ -70,7 +70,8 @@ func init() {
 		"NOTICE": (*session).privmsg, "NAMES": (*session).names, "LIST": (*session).list,
 		"WHO": (*session).who, "WHOIS": (*session).whois, "TOPIC": (*session).topic,
 		"MODE": (*session).mode, "AWAY": (*session).awayCmd, "ISON": (*session).ison,
-		"USERHOST": (*session).userhost, "MOTD": (*session).motd, "CHATHISTORY": (*session).chathistory,
+		"USERHOST": (*session).userhost, "MOTD": (*session).motd,
+		"KICK": (*session).kick, "INVITE": (*session).invite, "CHATHISTORY": (*session).chathistory,
 		"TAGMSG": ok, "LUSERS": (*session).lusers, "VERSION": (*session).version,
 		"OPER": (*session).oper, "KILL": (*session).kill, "WHOWAS": (*session).whowas, "INFO": (*session).info,
 	}
@@ -563,7 +564,8 @@ func (s *session) join(m message) bool {
 		return true
 	}
 	s.tooMany(m.cmd, over, maxJoinTargets)
-	for _, channel := range channels {
+	keys := strings.Split(m.arg(1), ",") // JOIN #a,#b key-of-a,key-of-b
+	for i, channel := range channels {
 		room, ok := s.room(channel)
 		if !ok {
 			s.reply(errNoSuchChannel, channel, "No such channel (channel names start with #)")
@@ -572,7 +574,11 @@ func (s *session) join(m message) bool {
 		if s.in(room) {
 			continue
 		}
-		named, err := s.enter(room)
+		var key string
+		if i < len(keys) {
+			key = keys[i]
+		}
+		named, err := s.enter(room, key)
 		if err != nil {
 			s.joinFailed(channel, err)
 			continue
@@ -585,12 +591,17 @@ func (s *session) join(m message) bool {
 }
 
 // enter joins room, creating it if it does not exist (and joining it if a
-// create raced another: chat.JoinAny). A client that gets a playback of
-// the room's history (Options.JoinPlayback) gets the NAMES and the
-// playback before it hears anything of the room, and named is set.
-func (s *session) enter(room string) (named bool, err error) {
-	err = s.c.Join(room, chat.JoinAny, func(int) {
+// create raced another: chat.JoinAny), with its key if it has one (+k).
+// The client gets its JOIN, then the topic if one is set (332, 333). A
+// client that gets a playback of the room's history
+// (Options.JoinPlayback) gets the NAMES and the playback before it hears
+// anything of the room, and named is set.
+func (s *session) enter(room, key string) (named bool, err error) {
+	err = s.c.Moderate().JoinWithKey(room, key, chat.JoinAny, func(n int) {
 		s.send("JOIN", "#"+room)
+		if n > 1 { // a room made now has no topic
+			s.sendTopic("#"+room, room, true)
+		}
 		if s.p.o.JoinPlayback > 0 && s.caps&capChatHistory == 0 && s.keepsHistory() {
 			s.namesOf(room)
 			s.playback(room)
@@ -654,6 +665,14 @@ func (s *session) joinFailed(channel string, err error) {
 	s.c.Failed("JOIN", channel, err)
 	var refused *chat.RefusedError
 	switch {
+	case errors.Is(err, chat.ErrBanned):
+		s.reply(errBannedFromChan, channel, "Cannot join channel (+b)")
+	case errors.Is(err, chat.ErrInviteOnly):
+		s.reply(errInviteOnlyChan, channel, "Cannot join channel (+i)")
+	case errors.Is(err, chat.ErrBadKey):
+		s.reply(errBadChannelKey, channel, "Cannot join channel (+k)")
+	case errors.Is(err, chat.ErrRoomFull):
+		s.reply(errChannelIsFull, channel, "Cannot join channel (+l)")
 	case errors.As(err, &refused):
 		s.reply(errBannedFromChan, channel, refused.Reason)
 	case errors.Is(err, chat.ErrNickInUse):
@@ -743,13 +762,6 @@ func (s *session) privmsg(m message) bool {
 	s.me.spoke.Store(time.Now().Unix()) // WHOIS's idle time
 	text := m.argBytes(1)               // no copy: Say keeps none
 	text, kind := ctcp(text)
-	if kind == ctcpQuery {
-		// CTCP other than ACTION (VERSION, PING, DCC, or an answer to
-		// one) is not relayed: users of other protocols could not answer
-		// it, and no one should be able to make an IRC user's client
-		// answer, or offer a file, for a line someone typed.
-		return true
-	}
 	max := s.p.o.MaxTargets
 	tos, over := targets(m.params[:1], ",", max)
 	if len(tos) == 0 {
@@ -778,6 +790,14 @@ func (s *session) privmsg(m message) bool {
 	}
 	for _, to := range tos {
 		if room, ok := strings.CutPrefix(to, "#"); ok {
+			if kind == ctcpQuery {
+				// CTCP other than ACTION (VERSION, PING, DCC, or an
+				// answer to one) is not relayed to a channel: users of
+				// other protocols could not answer it, and no one should
+				// be able to make every IRC user's client answer, or
+				// offer a file, for a line someone typed.
+				continue
+			}
 			if len(tos) > 1 {
 				room, _ = s.room(to)
 			}
@@ -805,16 +825,23 @@ func (s *session) privmsg(m message) bool {
 			}
 			continue
 		}
+		if kind == ctcpQuery && !s.onNetwork(to)[0] {
+			continue // a CTCP query goes to IRC users only: no one else could answer it
+		}
+		// A user the client shares a channel with is whispered to there;
+		// anyone else who holds the nick across the network gets a direct
+		// message (chat.Post with no Room).
 		room, nick := s.shared(to)
 		if room == "" {
-			fail(errNoSuchNick, to, "No such nick/channel (or you share no channel with them)")
-			continue
+			nick = to
 		}
-		if !first(dest{room, nick}) {
+		if !first(dest{room, chat.NameKey(nick)}) {
 			continue
 		}
 		if err := s.post(notice, kind, room, nick, text); err != nil {
-			s.c.Failed(m.cmd, to, err)
+			if !errors.Is(err, chat.ErrNoSuchUser) {
+				s.c.Failed(m.cmd, to, err)
+			}
 			fail(errNoSuchNick, to, chat.RefusalText(err, "No such nick/channel"))
 			continue
 		}
@@ -825,8 +852,9 @@ func (s *session) privmsg(m message) bool {
 	return true
 }
 
-// post says text in room, or to the member nick of it: as an action (IRC's
-// /me, marked Action for every protocol), a NOTICE (marked NoReply) or a
+// post says text in room, or to the member nick of it (to the user nick
+// anywhere, a direct message, when room is ""): as an action (IRC's /me,
+// marked Action for every protocol), a NOTICE (marked NoReply) or a
 // PRIVMSG.
 func (s *session) post(notice bool, kind ctcpKind, room, nick string, text []byte) error {
 	p := chat.Post{Room: room, To: nick, Text: text}
@@ -939,6 +967,12 @@ func (s *session) names(m message) bool {
 func (s *session) namesOf(room string) {
 	channel := "#" + room
 	members, _ := s.c.Rooms().Members(room)
+	if roles := s.roles(room); roles != nil {
+		members = slices.Clone(members)
+		for i, n := range members {
+			members[i] = roles[n] + n
+		}
+	}
 	// Leave room for the source, the numeric, the nick and "= #channel :".
 	budget := MaxLine - 2 - len(s.p.o.ServerName) - len(s.me.nick) - len(channel) - 16
 	var line []string
@@ -959,7 +993,8 @@ func (s *session) namesOf(room string) {
 
 // list answers LIST: every room (or those given, at most
 // maxNamesTargets, each named once) whose name an IRC channel can carry,
-// with its member count.
+// with its member count and topic; a secret room (+s) only to its
+// members.
 func (s *session) list(m message) bool {
 	filter := m.arg(0) != ""
 	channels, over := targets(m.params[:min(len(m.params), 1)], ",", maxNamesTargets)
@@ -985,8 +1020,15 @@ func (s *session) list(m message) bool {
 		if strings.ContainsAny(r, " ,\a") {
 			continue // no IRC client could name it
 		}
+		var topic string
+		if st, err := s.c.Moderate().State(r); err == nil {
+			if st.Modes.Secret && !s.in(r) {
+				continue // +s: listed to its members only
+			}
+			topic = st.Topic.Text
+		}
 		members, _ := s.c.Rooms().Members(r)
-		s.reply(rplList, "#"+r, itoa(len(members)), "")
+		s.reply(rplList, "#"+r, itoa(len(members)), topic)
 	}
 	s.reply(rplListEnd, "End of /LIST")
 	return true
@@ -1006,12 +1048,14 @@ func (s *session) list(m message) bool {
 func (s *session) who(m message) bool {
 	mask := m.arg(0)
 	opers := strings.Contains(m.arg(1), "o")
+	var roles map[string]string // the channel's @ and +, for a WHO of a channel
 	entry := func(channel string, t profile) {
 		if !opers || t.oper {
-			s.reply(rplWhoReply, channel, t.ident, s.p.o.ServerName, s.p.o.ServerName, t.nick, whoFlags(t), "0 "+t.real)
+			s.reply(rplWhoReply, channel, t.ident, s.p.o.ServerName, s.p.o.ServerName, t.nick, whoFlags(t)+roles[t.nick], "0 "+t.real)
 		}
 	}
 	if room, ok := s.room(mask); ok {
+		roles = s.roles(room)
 		if members, err := s.c.Rooms().Members(room); err == nil {
 			for _, n := range members {
 				entry("#"+room, s.identity(n))
@@ -1165,45 +1209,16 @@ func (s *session) whois(m message) bool {
 	return true
 }
 
-// topic answers TOPIC: rooms have no topics here, so a query says none is
-// set and setting one is refused.
-func (s *session) topic(m message) bool {
-	if !s.needs(m, 1) {
-		return true
-	}
-	channel := m.params[0]
-	room, ok := s.room(channel)
-	switch {
-	case !ok || !s.exists(room):
-		s.reply(errNoSuchChannel, channel, "No such channel")
-	case len(m.params) > 1:
-		s.reply(errChanOPrivsNeeded, channel, "Topics are not kept on this server")
-	default:
-		s.reply(rplNoTopic, channel, "No topic is set")
-	}
-	return true
-}
-
-// mode answers MODE queries: channels have mode +n (no messages from
-// outside, which is how rooms work) and no bans; users may set +i, which
-// changes nothing. Other changes are refused.
+// mode answers MODE: a channel's modes, bans and changes to them
+// (channelMode); users may set +i, which changes nothing. Other user
+// mode changes are refused.
 func (s *session) mode(m message) bool {
 	if !s.needs(m, 1) {
 		return true
 	}
 	target := m.params[0]
 	if strings.HasPrefix(target, "#") {
-		room, ok := s.room(target)
-		switch change := m.arg(1); {
-		case !ok || !s.exists(room):
-			s.reply(errNoSuchChannel, target, "No such channel")
-		case change == "":
-			s.reply(rplChannelModeIs, target, "+n")
-		case strings.TrimLeft(change, "+") == "b":
-			s.reply(rplEndOfBanList, target, "End of channel ban list")
-		default:
-			s.reply(errChanOPrivsNeeded, target, "You're not channel operator")
-		}
+		s.channelMode(m, target)
 		return true
 	}
 	switch change := m.arg(1); {

@@ -1,6 +1,7 @@
 package irc
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/framechat/chat"
@@ -115,7 +116,8 @@ func TestWho(t *testing.T) {
 	}
 	other.send("WHO #CHAN", "WHO lon*", "WHO loner", "WHO nobody", "WHO * o")
 	other.expect(
-		coolLine("#chan"), otherLine("#chan"), ":test.server 315 otherNick #CHAN :End of /WHO list",
+		// coolNick made #chan: its operator.
+		strings.Replace(coolLine("#chan"), " G ", " G@ ", 1), otherLine("#chan"), ":test.server 315 otherNick #CHAN :End of /WHO list",
 		":test.server 315 otherNick lon* :End of /WHO list",
 		":test.server 352 otherNick * ~loner test.server test.server loner H :0 The loner",
 		":test.server 315 otherNick loner :End of /WHO list",

@@ -135,6 +135,11 @@ func init() {
 }
 
 func (l *lobby) Handle(raw []byte) bool {
+	if l.in && !l.c.In(l.chosen) {
+		// Kicked out (it was told so): back in the lobby, with no name.
+		l.in, l.chosen = false, ""
+		l.c.SetName("")
+	}
 	msg := string(wire.Trim(raw))
 	if l.in && msg == "" {
 		return false // an empty message leaves the room
@@ -289,8 +294,28 @@ func render(d *chat.Message) (msg, more []byte) {
 		return prefixedLine(d.From+" (whisper)> ", d.PlainText())
 	case chat.MessageNotice:
 		return slices.Clone(d.Text[:wire.Cut(d.Text, MaxMessage)]), nil
+	case chat.MessageKicked:
+		return []byte(d.To + " was kicked out of the room by " + by(d) + reasonOf(d) + "."), nil
+	case chat.MessageTopic, chat.MessageMode, chat.MessageInvited:
+		return []byte(d.Describe() + "."), nil
 	}
 	return prefixedLine(d.From+"> ", d.PlainText())
+}
+
+// by names who did a moderation action: its From, or the server.
+func by(d *chat.Message) string {
+	if d.From == "" {
+		return "the server"
+	}
+	return d.From
+}
+
+// reasonOf is a kick's reason as the lobby says it: " (why)", or "".
+func reasonOf(d *chat.Message) string {
+	if len(d.Text) == 0 {
+		return ""
+	}
+	return " (" + string(d.Text) + ")"
 }
 
 // prefixedLine encodes a chat line behind its prefix ("NAME> ") as lobby

@@ -11,6 +11,7 @@
 //	PREFIX_names    one key per (room, name) in use; the value lists its holders
 //	PREFIX_members  one key per membership; the value names the member and its node
 //	PREFIX_nodes    one key per live Bus, refreshed every Heartbeat, expiring after PresenceTTL
+//	PREFIX_state    one key per room with moderation state (chat.StateBus): its chat.RoomState as JSON
 //
 // and, when the servers keep the rooms' history there (NewHistory), the
 // stream PREFIX_history (see History below).
@@ -220,6 +221,7 @@ type Bus struct {
 	js   jetstream.JetStream
 
 	rooms, names, members, nodes jetstream.KeyValue
+	states                       jetstream.KeyValue // the rooms' moderation state (state.go)
 	roomCache, memberCache       *cache
 
 	confirms confirmer // of Publish, by NATS
@@ -375,6 +377,9 @@ func (b *Bus) open(ctx context.Context) error {
 		return err
 	}
 	if b.nodes, err = bucket("nodes", b.opt.PresenceTTL); err != nil {
+		return err
+	}
+	if b.states, err = bucket("state", 0); err != nil {
 		return err
 	}
 	if _, err := b.nodes.Put(ctx, b.node, []byte(time.Now().UTC().Format(time.RFC3339Nano))); err != nil {
@@ -1305,6 +1310,7 @@ func (b *Bus) DeleteRoom(ctx context.Context, room string) error {
 		return fmt.Errorf("natsbus: delete %q: %w", room, err)
 	}
 	b.roomCache.remove(k)
+	b.forgetState(ctx, room)
 	return nil
 }
 

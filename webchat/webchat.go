@@ -68,6 +68,14 @@ const (
 	CodeRefused      = "refused"        // a hook of the server refused it; the text says why
 	CodeNoHistory    = "no_history"     // the server keeps no history
 	CodeUnavailable  = "unavailable"    // the server cannot do it now (its cluster is cut off, say); try again later
+	CodeNotOperator  = "not_operator"   // the op needs an operator of the room
+	CodeBanned       = "banned"         // a join refused: the name is banned from the room
+	CodeInviteOnly   = "invite_only"    // a join refused: the room is invite-only, and you were not invited
+	CodeBadKey       = "bad_key"        // a join refused: the room has a key, and the join did not give it
+	CodeRoomFull     = "room_full"      // a join refused: the room has as many members as it may
+	CodeModerated    = "moderated"      // a line refused: the room is moderated, and you have no voice
+	CodeBadMode      = "bad_mode"       // a mode the server does not keep, or without its argument
+	CodeIsMember     = "is_member"      // an invitation to a member of the room
 )
 
 // Options configure the protocol. The zero value is Default's.
@@ -110,10 +118,11 @@ func (*protocol) Name() string { return "webchat" }
 
 // Settings say that the protocol serves its own history (a client asks
 // for it), so the hub replays nothing to its joiners; that a client gets
-// its own lines as the room has them (Echo); and when to ping a quiet
-// connection (Options.PingAfter).
+// its own lines as the room has them (Echo); when to ping a quiet
+// connection (Options.PingAfter); and that its users take direct messages
+// (chat.Settings.Direct: the "direct" op and line kind).
 func (p *protocol) Settings() chat.Settings {
-	return chat.Settings{History: true, Echo: true, PingAfter: max(p.o.PingAfter, 0)}
+	return chat.Settings{History: true, Echo: true, PingAfter: max(p.o.PingAfter, 0), Direct: true}
 }
 
 // NewReader reads one JSON message per line, at most MaxLine bytes.
@@ -135,6 +144,14 @@ func (*protocol) Render(m chat.Message) (msg, more []byte) {
 		e.Ev, e.Name, e.Reason, e.Text = "left", m.From, leaveReason(&m), string(m.Text)
 	case chat.MessageRenamed:
 		e.Ev, e.Name, e.To = "renamed", m.From, m.To
+	case chat.MessageKicked:
+		e.Ev, e.Name, e.From, e.Text = "kicked", m.To, m.From, string(m.Text)
+	case chat.MessageTopic:
+		e.Ev, e.From, e.Text = "topic", m.From, string(m.Text)
+	case chat.MessageMode:
+		e.Ev, e.From, e.Text, e.Name = "mode", m.From, string(m.Text), m.To
+	case chat.MessageInvited:
+		e.Ev, e.From = "invited", m.From
 	default:
 		e.Ev, e.Kind, e.From, e.Text = "line", lineKind(&m), m.From, string(m.Text)
 		e.Offset = m.Offset
@@ -148,6 +165,8 @@ func (*protocol) Render(m chat.Message) (msg, more []byte) {
 // lineKind is the kind of a line event for m.
 func lineKind(m *chat.Message) string {
 	switch {
+	case m.Kind == chat.MessageWhisper && m.Room == "":
+		return "direct"
 	case m.Kind == chat.MessageWhisper:
 		return "whisper"
 	case m.Kind == chat.MessageNotice || m.NoReply:
@@ -199,6 +218,10 @@ type event struct {
 	Reason    string          `json:"reason,omitempty"`
 	Count     int             `json:"count,omitempty"`
 	Members   []string        `json:"members,omitempty"`
+	Modes     string          `json:"modes,omitempty"`
+	Ops       *[]string       `json:"ops,omitempty"`
+	Voiced    *[]string       `json:"voiced,omitempty"`
+	Bans      *[]string       `json:"bans,omitempty"`
 	Rooms     *[]string       `json:"rooms,omitempty"`
 	Joined    *[]string       `json:"joined,omitempty"`
 	Epoch     string          `json:"epoch,omitempty"`
@@ -254,6 +277,8 @@ type request struct {
 	Limit  int             `json:"limit"`
 	Offset uint64          `json:"offset"`
 	Epoch  string          `json:"epoch"`
+	Key    string          `json:"key"`
+	Arg    string          `json:"arg"`
 }
 
 // NewSession greets the client with the server's version and limits.
@@ -371,6 +396,18 @@ func (w *session) Handle(msg []byte) bool {
 		w.say(&req)
 	case "whisper":
 		w.whisper(&req)
+	case "direct":
+		w.direct(&req)
+	case "state":
+		w.state(&req)
+	case "topic":
+		w.topic(&req)
+	case "mode":
+		w.mode(&req)
+	case "kick":
+		w.kick(&req)
+	case "invite":
+		w.invite(&req)
 	case "members":
 		w.members(&req)
 	case "rooms":
@@ -395,7 +432,8 @@ func (w *session) Handle(msg []byte) bool {
 }
 
 // opNeedsName are the ops that need a hello first.
-var opNeedsName = map[string]bool{"nick": true, "join": true, "part": true, "say": true, "whisper": true,
+var opNeedsName = map[string]bool{"nick": true, "join": true, "part": true, "say": true, "whisper": true, "direct": true,
+	"state": true, "topic": true, "mode": true, "kick": true, "invite": true,
 	"members": true, "rooms": true, "history": true, "recover": true}
 
 // scalar reports whether raw JSON is a string or a number.
@@ -423,6 +461,22 @@ func code(err error) string {
 		return CodeTooManyRooms
 	case errors.Is(err, chat.ErrRoomsFull):
 		return CodeRoomsFull
+	case errors.Is(err, chat.ErrNotOperator):
+		return CodeNotOperator
+	case errors.Is(err, chat.ErrBanned):
+		return CodeBanned
+	case errors.Is(err, chat.ErrInviteOnly):
+		return CodeInviteOnly
+	case errors.Is(err, chat.ErrBadKey):
+		return CodeBadKey
+	case errors.Is(err, chat.ErrRoomFull):
+		return CodeRoomFull
+	case errors.Is(err, chat.ErrModerated):
+		return CodeModerated
+	case errors.Is(err, chat.ErrBadMode):
+		return CodeBadMode
+	case errors.Is(err, chat.ErrAlreadyMember):
+		return CodeIsMember
 	}
 	if _, ok := errors.AsType[*chat.RefusedError](err); ok {
 		return CodeRefused
@@ -521,7 +575,7 @@ func (w *session) join(req *request) {
 		w.joined(req, 0)
 		return
 	}
-	err := w.c.Join(req.Room, mode, func(n int) { w.joined(req, n) })
+	err := w.c.Moderate().JoinWithKey(req.Room, req.Key, mode, func(n int) { w.joined(req, n) })
 	if err == nil {
 		return
 	}
@@ -641,6 +695,26 @@ func (w *session) whisper(req *request) {
 		Text: req.Text, Time: stamp(time.Now())})
 }
 
+// direct sends a direct message: to the user who holds the name req.To
+// anywhere on the server (its cluster), outside any room.
+func (w *session) direct(req *request) {
+	if req.To == "" {
+		w.fail(req, CodeBadRequest, "Say whom to send it to.", nil)
+		return
+	}
+	if !w.text(req) {
+		return
+	}
+	if err := w.c.Post(chat.Post{To: req.To, Text: []byte(req.Text)}); err != nil {
+		if !errors.Is(err, net.ErrClosed) {
+			w.failErr(req, err, "No one called "+req.To+" can be reached.")
+		}
+		return
+	}
+	w.send(&event{Ev: "line", ID: req.ID, Kind: "direct", From: w.c.Name(), To: req.To,
+		Text: req.Text, Time: stamp(time.Now())})
+}
+
 func (w *session) members(req *request) {
 	if req.Room == "" {
 		w.fail(req, CodeBadRequest, "Say which room.", nil)
@@ -739,4 +813,107 @@ func toLine(en *history.Entry) line {
 		l.Kind = "action"
 	}
 	return l
+}
+
+// state answers "state": the room's topic, modes, operators, voiced
+// members and bans.
+func (w *session) state(req *request) {
+	if req.Room == "" {
+		w.fail(req, CodeBadRequest, "Say which room.", nil)
+		return
+	}
+	st, err := w.c.Moderate().State(req.Room)
+	if err != nil {
+		w.failErr(req, err, "The room's state cannot be read right now.")
+		return
+	}
+	names := func(ms []chat.Member) *[]string {
+		out := make([]string, len(ms))
+		for i, m := range ms {
+			out[i] = m.Name
+		}
+		return &out
+	}
+	bans := nonNil(st.Bans)
+	e := &event{Ev: "state", ID: req.ID, Room: req.Room, Text: st.Topic.Text, From: st.Topic.By,
+		Modes: st.Modes.String(w.c.In(req.Room)), Ops: names(st.Ops), Voiced: names(st.Voiced), Bans: &bans}
+	if st.Topic.Text != "" {
+		e.Time = stamp(st.Topic.At)
+	}
+	w.send(e)
+}
+
+// done answers a request that was carried out: after the room's own
+// event of it, if any.
+func (w *session) done(req *request) {
+	w.send(&event{Ev: "done", ID: req.ID, Op: req.Op, Room: req.Room})
+}
+
+// topic sets the room's topic ("" clears it); the room's "topic" event,
+// then "done", say it is done.
+func (w *session) topic(req *request) {
+	if !w.needRoom(req) {
+		return
+	}
+	if len(req.Text) > w.p.o.MaxText {
+		w.fail(req, CodeTooLong, fmt.Sprintf("A topic is at most %d bytes.", w.p.o.MaxText), nil)
+		return
+	}
+	if err := w.c.Moderate().SetTopic(req.Room, req.Text); err != nil {
+		w.failErr(req, err, "The topic was not set.")
+		return
+	}
+	w.done(req)
+}
+
+// mode makes one change of the room's modes: mode is "+m", "-v" and the
+// like, arg the member (o, v), mask (b), key (k) or limit (l); the room's
+// "mode" event says it is done.
+func (w *session) mode(req *request) {
+	if !w.needRoom(req) {
+		return
+	}
+	if len(req.Mode) != 2 || req.Mode[0] != '+' && req.Mode[0] != '-' {
+		w.fail(req, CodeBadRequest, `A mode is a sign and a letter, such as "+m".`, nil)
+		return
+	}
+	c := chat.ModeChange{Add: req.Mode[0] == '+', Mode: req.Mode[1], Arg: req.Arg}
+	if err := w.c.Moderate().SetModes(req.Room, c); err != nil {
+		w.failErr(req, err, "The mode was not changed.")
+		return
+	}
+	w.done(req)
+}
+
+// kick takes req.To out of the room, saying req.Text; the room's
+// "kicked" event says it is done.
+func (w *session) kick(req *request) {
+	if !w.needRoom(req) {
+		return
+	}
+	if req.To == "" {
+		w.fail(req, CodeBadRequest, "Say whom to kick.", nil)
+		return
+	}
+	if err := w.c.Moderate().Kick(req.Room, req.To, req.Text); err != nil {
+		w.failErr(req, err, "No one called "+req.To+" is in "+req.Room+".")
+		return
+	}
+	w.done(req)
+}
+
+// invite invites req.To to the room; "inviting" says it is done.
+func (w *session) invite(req *request) {
+	if !w.needRoom(req) {
+		return
+	}
+	if req.To == "" {
+		w.fail(req, CodeBadRequest, "Say whom to invite.", nil)
+		return
+	}
+	if err := w.c.Moderate().Invite(req.Room, req.To); err != nil {
+		w.failErr(req, err, req.To+" was not invited.")
+		return
+	}
+	w.send(&event{Ev: "inviting", ID: req.ID, Room: req.Room, Name: req.To})
 }

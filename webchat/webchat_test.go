@@ -588,3 +588,119 @@ func TestObserverToldOfRefusals(t *testing.T) {
 		t.Errorf("not in room: %v", err)
 	}
 }
+
+// TestDirect: the "direct" op reaches a user in no room shared with the
+// sender, as a line of kind "direct" with no room; a name no web user
+// holds is "no_such_user".
+func TestDirect(t *testing.T) {
+	s := newServer(t, chat.Config{})
+	alice, bob := s.dial(), s.dial()
+	alice.login("alice")
+	bob.login("bob")
+	alice.join("lab")
+	alice.send(`{"op":"direct","to":"BOB","text":"psst","id":1}`)
+	e := alice.expect(ev{"ev": "line", "kind": "direct", "from": "alice", "to": "BOB", "text": "psst", "id": 1})
+	got := bob.expect(ev{"ev": "line", "kind": "direct", "from": "alice", "to": "bob", "text": "psst"})
+	for _, x := range []ev{e, got} {
+		if _, ok := x["room"]; ok {
+			t.Errorf("a direct line names a room: %v", x)
+		}
+	}
+	alice.send(`{"op":"direct","to":"nobody","text":"x","id":2}`)
+	alice.expect(ev{"ev": "error", "code": webchat.CodeNoSuchUser, "id": 2})
+	alice.send(`{"op":"direct","text":"x","id":3}`)
+	alice.expect(ev{"ev": "error", "code": webchat.CodeBadRequest, "id": 3})
+}
+
+// TestModerated: in a moderated room a web user without voice is refused
+// ("moderated", saying why) until it has voice; the mode changes and a kick
+// reach web users as "mode" and "kicked" events.
+func TestModerated(t *testing.T) {
+	s := newServer(t, chat.Config{})
+	ctx := context.Background()
+	alice, bob := s.dial(), s.dial()
+	alice.login("alice")
+	bob.login("bob")
+	alice.join("lab")
+	bob.join("lab")
+	alice.expect(ev{"ev": "joined", "name": "bob"})
+	if err := s.hub.SetModes(ctx, "lab", chat.ModeChange{Add: true, Mode: 'm'}); err != nil {
+		t.Fatal(err)
+	}
+	alice.expect(ev{"ev": "mode", "room": "lab", "text": "+m"})
+	bob.expect(ev{"ev": "mode", "room": "lab", "text": "+m"})
+	bob.send(`{"op":"say","room":"lab","text":"hi","id":1}`)
+	bob.expect(ev{"ev": "error", "code": webchat.CodeModerated, "id": 1, "text": "lab is moderated: you need voice to speak."})
+	alice.send(`{"op":"say","room":"lab","text":"ops speak","id":2}`) // the first member is the room's operator
+	alice.expect(ev{"ev": "line", "from": "alice", "text": "ops speak"})
+	alice.expect(ev{"ev": "done", "op": "say", "id": 2})
+	bob.expect(ev{"ev": "line", "from": "alice", "text": "ops speak"})
+	if err := s.hub.SetModes(ctx, "lab", chat.ModeChange{Add: true, Mode: 'v', Arg: "bob"}); err != nil {
+		t.Fatal(err)
+	}
+	alice.expect(ev{"ev": "mode", "text": "+v bob", "name": "bob"})
+	bob.expect(ev{"ev": "mode", "text": "+v bob", "name": "bob"})
+	bob.send(`{"op":"say","room":"lab","text":"voiced","id":3}`)
+	bob.expect(ev{"ev": "line", "from": "bob", "text": "voiced"})
+	bob.expect(ev{"ev": "done", "op": "say", "id": 3})
+	alice.expect(ev{"ev": "line", "from": "bob", "text": "voiced"})
+	if err := s.hub.Kick(ctx, "lab", "bob", "bye"); err != nil {
+		t.Fatal(err)
+	}
+	alice.expect(ev{"ev": "kicked", "room": "lab", "name": "bob", "text": "bye"})
+	bob.expect(ev{"ev": "kicked", "room": "lab", "name": "bob", "text": "bye"})
+	bob.send(`{"op":"say","room":"lab","text":"x","id":4}`)
+	bob.expect(ev{"ev": "error", "code": webchat.CodeNotInRoom, "id": 4})
+}
+
+// TestModerationOps: the room's first member is its operator and sets the
+// topic, modes, kicks and invites from the web; others get
+// "not_operator"; "state" shows it all; a join gives the key.
+func TestModerationOps(t *testing.T) {
+	s := newServer(t, chat.Config{})
+	alice, bob, carol := s.dial(), s.dial(), s.dial()
+	alice.login("alice")
+	bob.login("bob")
+	carol.login("carol")
+	alice.join("lab")
+	bob.join("lab")
+	alice.expect(ev{"ev": "joined", "name": "bob"})
+	bob.send(`{"op":"topic","room":"lab","text":"mine","id":1}`)
+	bob.expect(ev{"ev": "error", "code": webchat.CodeNotOperator, "id": 1})
+	alice.send(`{"op":"topic","room":"lab","text":"news"}`)
+	alice.expect(ev{"ev": "topic", "room": "lab", "from": "alice", "text": "news"})
+	alice.expect(ev{"ev": "done", "op": "topic", "room": "lab"})
+	bob.expect(ev{"ev": "topic", "room": "lab", "from": "alice", "text": "news"})
+	alice.send(`{"op":"mode","room":"lab","mode":"+v","arg":"bob"}`)
+	alice.expect(ev{"ev": "mode", "text": "+v bob", "name": "bob"})
+	alice.expect(ev{"ev": "done", "op": "mode"})
+	bob.expect(ev{"ev": "mode", "text": "+v bob", "name": "bob"})
+	alice.send(`{"op":"mode","room":"lab","mode":"+z","id":2}`)
+	alice.expect(ev{"ev": "error", "code": webchat.CodeBadMode, "id": 2})
+	alice.send(`{"op":"state","room":"lab","id":3}`)
+	alice.expect(ev{"ev": "state", "id": 3, "text": "news", "from": "alice", "modes": "+nt", "ops": "[alice]", "voiced": "[bob]", "bans": "[]"})
+	alice.send(`{"op":"mode","room":"lab","mode":"+k","arg":"sesame"}`)
+	alice.expect(ev{"ev": "mode", "text": "+k sesame"})
+	alice.expect(ev{"ev": "done", "op": "mode"})
+	bob.expect(ev{"ev": "mode", "text": "+k sesame"})
+	carol.send(`{"op":"join","room":"lab","id":4}`)
+	carol.expect(ev{"ev": "error", "code": webchat.CodeBadKey, "id": 4})
+	carol.send(`{"op":"join","room":"lab","key":"sesame"}`)
+	carol.expect(ev{"ev": "joined", "room": "lab"})
+	alice.expect(ev{"ev": "joined", "name": "carol"})
+	bob.expect(ev{"ev": "joined", "name": "carol"})
+	alice.send(`{"op":"kick","room":"lab","to":"carol","text":"sorry"}`)
+	for _, c := range []*client{alice, bob, carol} {
+		c.expect(ev{"ev": "kicked", "room": "lab", "name": "carol", "from": "alice", "text": "sorry"})
+	}
+	alice.expect(ev{"ev": "done", "op": "kick"})
+	alice.send(`{"op":"mode","room":"lab","mode":"+i"}`)
+	alice.expect(ev{"ev": "mode", "text": "+i"})
+	alice.expect(ev{"ev": "done", "op": "mode"})
+	bob.expect(ev{"ev": "mode", "text": "+i"})
+	alice.send(`{"op":"invite","room":"lab","to":"carol","id":5}`)
+	alice.expect(ev{"ev": "inviting", "room": "lab", "name": "carol", "id": 5})
+	carol.expect(ev{"ev": "invited", "room": "lab", "from": "alice"})
+	alice.send(`{"op":"invite","room":"lab","to":"bob","id":6}`)
+	alice.expect(ev{"ev": "error", "code": webchat.CodeIsMember, "id": 6})
+}

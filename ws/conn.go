@@ -18,9 +18,15 @@ import (
 // conn is a WebSocket as the net.Conn a Hub serves. Writes, Close and
 // write deadlines are websocket.NetConn's; reads are its own, because
 // NetConn streams a message as it arrives (so the first part of an
-// oversized message would reach the hub before the limit is noticed) and
-// disables the read limit. Read takes one whole message, within the
-// limit, and hands it out in pieces.
+// oversized message would reach the hub before the limit is noticed),
+// disables the read limit, and closes the WebSocket when a read deadline
+// passes. Read takes one whole message, within the limit, and hands it
+// out in pieces. The messages are read by a goroutine of the conn's own
+// (reader), one ahead at most, so that a read deadline that passes
+// returns an error and leaves the WebSocket open, as a net.Conn's does:
+// the hub's keep-alive (a protocol's Pinger) waits for a quiet
+// connection with one. The goroutine ends when the WebSocket does, or
+// at Close.
 type conn struct {
 	net.Conn // websocket.NetConn, for everything but reading
 	ws       *websocket.Conn
@@ -36,6 +42,19 @@ type conn struct {
 	linger    time.Duration // how long Close waits for the peer's close frame
 	closeOnce sync.Once
 	closeErr  error
+
+	reading sync.Once     // starts reader at the first Read
+	msgs    chan message  // from reader to Read, one at a time
+	closed  chan struct{} // closed by Close: reader stops waiting to hand a message over
+	readErr error         // reader's last word, once Read has had it
+}
+
+// message is one read of the WebSocket: a whole message, or why there is
+// none (the reader's last).
+type message struct {
+	typ websocket.MessageType
+	msg []byte
+	err error
 }
 
 func newConn(ctx context.Context, c *websocket.Conn, limit int64, remote net.Addr, raw net.Conn, linger time.Duration, text bool) *conn {
@@ -45,7 +64,8 @@ func newConn(ctx context.Context, c *websocket.Conn, limit int64, remote net.Add
 	}
 	nc := websocket.NetConn(ctx, c, typ)
 	c.SetReadLimit(limit) // after NetConn, which sets it to unlimited
-	return &conn{Conn: nc, ws: c, ctx: ctx, remote: remote, raw: raw, linger: linger, text: text}
+	return &conn{Conn: nc, ws: c, ctx: ctx, remote: remote, raw: raw, linger: linger, text: text,
+		msgs: make(chan message), closed: make(chan struct{})}
 }
 
 // Write sends p. In text mode each line of p (up to its line feed) goes
@@ -87,6 +107,7 @@ func (c *conn) Write(p []byte) (int, error) {
 // return its result.
 func (c *conn) Close() error {
 	c.closeOnce.Do(func() {
+		close(c.closed)
 		done := make(chan error, 1)
 		go func() { done <- c.Conn.Close() }()
 		timer := time.NewTimer(c.linger)
@@ -108,9 +129,9 @@ func (c *conn) Close() error {
 func (c *conn) RemoteAddr() net.Addr { return c.remote }
 
 // Read returns bytes of the current message, reading the next whole one
-// when it is used up. A read deadline that passes closes the WebSocket
-// (the library cannot abandon a read half way) and returns an error that
-// wraps os.ErrDeadlineExceeded.
+// when it is used up. A read deadline that passes returns an error that
+// wraps os.ErrDeadlineExceeded, and the WebSocket stays open: a later
+// Read gets the next message.
 func (c *conn) Read(p []byte) (int, error) {
 	for len(c.pending) == 0 {
 		if c.eof {
@@ -127,8 +148,8 @@ func (c *conn) Read(p []byte) (int, error) {
 			c.pending = msg
 		case websocket.CloseStatus(err) == websocket.StatusNormalClosure || websocket.CloseStatus(err) == websocket.StatusGoingAway:
 			c.eof = true
-		case errors.Is(err, context.DeadlineExceeded) && c.ctx.Err() == nil:
-			return 0, fmt.Errorf("ws: read: %w", os.ErrDeadlineExceeded)
+		case errors.Is(err, os.ErrDeadlineExceeded):
+			return 0, err
 		default:
 			return 0, fmt.Errorf("ws: read: %w", err)
 		}
@@ -149,15 +170,49 @@ func asLine(msg []byte) []byte {
 	return append(msg, '\n')
 }
 
-// next reads one whole message before the read deadline.
+// next returns the next whole message, or an error wrapping
+// os.ErrDeadlineExceeded if the read deadline passes first (the message
+// is then the next call's), or net.ErrClosed once the conn is closed.
 func (c *conn) next() (websocket.MessageType, []byte, error) {
-	ctx := c.ctx
-	if d := c.deadline.Load(); d != 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithDeadline(ctx, time.Unix(0, d))
-		defer cancel()
+	if c.readErr != nil {
+		return 0, nil, c.readErr
 	}
-	return c.ws.Read(ctx)
+	c.reading.Do(func() { go c.reader() })
+	var expired <-chan time.Time
+	if d := c.deadline.Load(); d != 0 {
+		t := time.NewTimer(time.Until(time.Unix(0, d)))
+		defer t.Stop()
+		expired = t.C
+	}
+	select {
+	case m := <-c.msgs:
+		if m.err != nil {
+			c.readErr = m.err
+		}
+		return m.typ, m.msg, m.err
+	case <-expired:
+		return 0, nil, fmt.Errorf("ws: read: %w", os.ErrDeadlineExceeded)
+	case <-c.closed:
+		c.readErr = fmt.Errorf("ws: read: %w", net.ErrClosed)
+		return 0, nil, c.readErr
+	}
+}
+
+// reader reads the WebSocket's messages and hands each to Read, until a
+// read fails (the WebSocket closed, or its request's context done) or
+// the conn is closed.
+func (c *conn) reader() {
+	for {
+		typ, msg, err := c.ws.Read(c.ctx)
+		select {
+		case c.msgs <- message{typ, msg, err}:
+		case <-c.closed:
+			return
+		}
+		if err != nil {
+			return
+		}
+	}
 }
 
 // SetReadDeadline sets the deadline of the next message read.

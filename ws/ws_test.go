@@ -338,3 +338,47 @@ func TestTextModeOneLinePerMessage(t *testing.T) {
 	write(websocket.MessageText, `{"op":"quit"}`)
 	read(`{"ev":"bye"`)
 }
+
+// TestQuietConnectionIsPinged: a read deadline that passes leaves the
+// WebSocket open, so that the hub's keep-alive works over it: a webchat
+// client quiet for its PingAfter gets a ping, and one that answers stays
+// connected through several.
+func TestQuietConnectionIsPinged(t *testing.T) {
+	ctx := context.Background()
+	hub := chat.NewHub(chat.Config{})
+	proto := webchat.New(webchat.Options{PingAfter: 200 * time.Millisecond})
+	srv := httptest.NewServer(ws.Handler(hub, ws.Options{Protocol: proto, Text: true}))
+	t.Cleanup(func() {
+		hub.Shutdown(ctx)
+		srv.Close()
+	})
+	c, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(srv.URL, "http"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.CloseNow()
+	read := func(want string) {
+		t.Helper()
+		rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		defer cancel()
+		_, msg, err := c.Read(rctx)
+		if err != nil || !strings.HasPrefix(string(msg), want) {
+			t.Fatalf("got %q, %v; want a message starting %q", msg, err, want)
+		}
+	}
+	read(`{"ev":"hello"`)
+	if err := c.Write(ctx, websocket.MessageText, []byte(`{"op":"hello","name":"quiet"}`)); err != nil {
+		t.Fatal(err)
+	}
+	read(`{"ev":"welcome"`)
+	for range 3 {
+		read(`{"ev":"ping"}`)
+		if err := c.Write(ctx, websocket.MessageText, []byte(`{"op":"pong"}`)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := c.Write(ctx, websocket.MessageText, []byte(`{"op":"ping","id":9}`)); err != nil {
+		t.Fatal(err)
+	}
+	read(`{"ev":"pong","id":9}`)
+}

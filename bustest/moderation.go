@@ -1,0 +1,190 @@
+package bustest
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/framechat/chat"
+	"github.com/framechat/chat/irc"
+)
+
+// testRoomState: a StateBus (optional) shares one state per room across
+// the cluster, changed atomically (concurrent updates from two Buses all
+// count), untouched by an update that fails, and gone with the room.
+func testRoomState(t *testing.T, cluster Cluster) {
+	ctx := context.Background()
+	buses := []chat.Bus{cluster(t), cluster(t)}
+	var sbs []chat.StateBus
+	for _, b := range buses {
+		sb, ok := b.(chat.StateBus)
+		if !ok {
+			t.Skip("the Bus is not a chat.StateBus (optional)")
+		}
+		sbs = append(sbs, sb)
+	}
+	if err := buses[0].CreateRoom(ctx, "st"); err != nil {
+		t.Fatal(err)
+	}
+	if st, err := sbs[1].RoomState(ctx, "st"); err != nil || st.Version != 0 {
+		t.Fatalf("a new room's state: %+v, %v; want the zero state", st, err)
+	}
+	const n = 10
+	var wg sync.WaitGroup
+	for i := range 2 * n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, err := sbs[i%2].UpdateRoomState(ctx, "st", func(st *chat.RoomState) error {
+				st.Modes.Limit++
+				st.Bans = append(st.Bans, fmt.Sprint("m", i))
+				return nil
+			})
+			if err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	refused := errors.New("no")
+	if _, err := sbs[0].UpdateRoomState(ctx, "st", func(st *chat.RoomState) error {
+		st.Modes.Limit = 1000
+		return refused
+	}); !errors.Is(err, refused) {
+		t.Errorf("a failed update returned %v", err)
+	}
+	for i, sb := range sbs {
+		st, err := sb.RoomState(ctx, "st")
+		if err != nil || st.Version != 2*n || st.Modes.Limit != 2*n || len(st.Bans) != 2*n {
+			t.Errorf("bus %d: state %+v, %v; want %d updates", i, st, err, 2*n)
+		}
+	}
+	if err := buses[1].DeleteRoom(ctx, "st"); err != nil {
+		t.Fatal(err)
+	}
+	if err := buses[0].CreateRoom(ctx, "st"); err != nil {
+		t.Fatal(err)
+	}
+	if st, err := sbs[0].RoomState(ctx, "st"); err != nil || st.Version != 0 {
+		t.Errorf("the state of a room made again: %+v, %v; want the zero state", st, err)
+	}
+}
+
+// testHubsModeration: a ban, a topic and +m set on one hub hold on the
+// other; a kick from one hub takes out a member on the other.
+func testHubsModeration(t *testing.T, cluster Cluster) {
+	if _, ok := cluster(t).(chat.StateBus); !ok {
+		t.Skip("the Bus is not a chat.StateBus (optional)")
+	}
+	ctx := context.Background()
+	hubs := startHubs(t, cluster, 2, chat.CS168)
+	h0, h1 := hubs[0].hub, hubs[1].hub
+	ann := hubs[0].Dial("ann")
+	ann.Send("/create lab", "/list")
+	ann.Expect("lab")
+	bob := hubs[1].Dial("bob")
+	bob.Send("/join lab")
+	ann.Expect("bob has joined")
+
+	if err := h0.Ban(ctx, "lab", "eve"); err != nil {
+		t.Fatal(err)
+	}
+	ann.Expect("the server set mode +b eve")
+	bob.Expect("the server set mode +b eve")
+	eve := hubs[1].Dial("Eve")
+	eve.Send("/join lab")
+	eve.Expect("You are banned from lab.")
+
+	if err := h0.SetTopic(ctx, "lab", "news"); err != nil {
+		t.Fatal(err)
+	}
+	ann.Expect("the server set the topic: news")
+	bob.Expect("the server set the topic: news")
+	if st, err := h1.RoomState(ctx, "lab"); err != nil || st.Topic.Text != "news" || len(st.Ops) != 1 || st.Ops[0].Name != "ann" {
+		t.Errorf("the state on the other hub: %+v, %v", st, err)
+	}
+
+	if err := h0.SetModes(ctx, "lab", chat.ModeChange{Add: true, Mode: 'm'}); err != nil {
+		t.Fatal(err)
+	}
+	ann.Expect("the server set mode +m")
+	bob.Expect("the server set mode +m")
+	bob.Send("may I?")
+	bob.Expect("lab is moderated: you need voice to speak.")
+	ann.Send("the operator speaks")
+	bob.Expect("[ann] the operator speaks")
+
+	if err := h0.Kick(ctx, "lab", "bob", "out"); err != nil {
+		t.Fatal(err)
+	}
+	ann.Expect("bob was kicked by the server (out)")
+	bob.Expect("bob was kicked by the server (out)")
+	eventually(t, membersAre([]chat.Bus{cluster(t)}, "lab", "ann"))
+}
+
+// ircClient is a registered IRC client of a hub, for testHubsDirect.
+type ircClient struct {
+	t    *testing.T
+	conn interface {
+		Write([]byte) (int, error)
+		SetDeadline(time.Time) error
+	}
+	r *bufio.Reader
+}
+
+func dialIRC(t *testing.T, c *Client, nick string) *ircClient {
+	t.Helper()
+	conn, err := c.mt.Dial(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	ic := &ircClient{t: t, conn: conn, r: bufio.NewReader(conn)}
+	ic.send("NICK "+nick, "USER "+nick+" 0 * :"+nick)
+	for { // to the end of the MOTD, or its absence
+		if l := ic.line(); strings.Contains(l, " 376 ") || strings.Contains(l, " 422 ") {
+			break
+		}
+	}
+	return ic
+}
+
+func (c *ircClient) send(lines ...string) {
+	c.t.Helper()
+	c.conn.SetDeadline(time.Now().Add(Timeout))
+	for _, l := range lines {
+		if _, err := c.conn.Write([]byte(l + "\r\n")); err != nil {
+			c.t.Fatal(err)
+		}
+	}
+}
+
+func (c *ircClient) line() string {
+	c.t.Helper()
+	c.conn.SetDeadline(time.Now().Add(Timeout))
+	l, err := c.r.ReadString('\n')
+	if err != nil {
+		c.t.Fatalf("read: %v", err)
+	}
+	return strings.TrimRight(l, "\r\n")
+}
+
+// testHubsDirect: a direct message (an IRC PRIVMSG to a nick with no
+// channel shared) reaches a user on another hub, and only it.
+func testHubsDirect(t *testing.T, cluster Cluster) {
+	hubs := startHubs(t, cluster, 2, irc.New(irc.Options{ServerName: "test.server"}))
+	ann := dialIRC(t, hubs[0], "ann")
+	bob := dialIRC(t, hubs[1], "bob")
+	ann.send("PRIVMSG bob :across the cluster", "PRIVMSG nobody :x")
+	if got, want := bob.line(), ":ann!ann@test.server PRIVMSG bob :across the cluster"; got != want {
+		t.Errorf("bob got %q, want %q", got, want)
+	}
+	if got := ann.line(); !strings.Contains(got, " 401 ann nobody ") {
+		t.Errorf("ann got %q, want 401", got)
+	}
+}

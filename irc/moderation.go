@@ -1,0 +1,303 @@
+package irc
+
+import (
+	"errors"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/framechat/chat"
+)
+
+// Channel operators and modes: TOPIC, MODE on a channel, KICK, INVITE,
+// and the @/+ prefixes of NAMES and WHO, on the hub's moderation
+// (chat.Conn.Moderate): the state is the room's, shared by every
+// protocol and every server of a cluster, so a ban set here keeps a
+// cs168 user out, and a kick from here is told to a lobby user in its
+// own words.
+
+// The numerics of moderation (RFC 2812; 696 from the modern IRC docs).
+const (
+	rplCreationTime    = "329"
+	rplTopic           = "332"
+	rplTopicWhoTime    = "333"
+	rplInviting        = "341"
+	rplBanList         = "367"
+	errUserNotInChan   = "441"
+	errUserOnChannel   = "443"
+	errChannelIsFull   = "471"
+	errUnknownMode     = "472"
+	errInviteOnlyChan  = "473"
+	errBadChannelKey   = "475"
+	errInvalidModeParm = "696"
+)
+
+// maxModeChanges bounds the changes one MODE makes (each is a change of
+// the room's state on the Bus, and a line to every member), each charged
+// to flood control; the rest of a longer list is dropped.
+const maxModeChanges = 20
+
+// chanModes is ISUPPORT's CHANMODES: what the hub keeps (chat.ChannelModes).
+const chanModes = "CHANMODES=" + chat.ChannelModes
+
+// prefixes is ISUPPORT's PREFIX: operators (@) and voice (+).
+const prefixes = "PREFIX=(ov)@+"
+
+// roles returns the prefix of each member of room who has one, by
+// nick: "@" for an operator, "+" for a voiced member. nil if the room
+// has none (or its state cannot be read).
+func (s *session) roles(room string) map[string]string {
+	st, err := s.c.Moderate().State(room)
+	if err != nil || len(st.Ops)+len(st.Voiced) == 0 {
+		return nil
+	}
+	out := make(map[string]string, len(st.Ops)+len(st.Voiced))
+	for _, m := range st.Voiced {
+		out[m.Name] = "+"
+	}
+	for _, m := range st.Ops {
+		out[m.Name] = "@"
+	}
+	return out
+}
+
+// sendTopic answers with room's topic: 332 and 333, or 331 when none is
+// set (unless quiet, as on JOIN, where no topic is said by nothing).
+func (s *session) sendTopic(channel, room string, quiet bool) {
+	st, err := s.c.Moderate().State(room)
+	if err != nil {
+		return
+	}
+	if st.Topic.Text == "" {
+		if !quiet {
+			s.reply(rplNoTopic, channel, "No topic is set")
+		}
+		return
+	}
+	by := st.Topic.By
+	if by == "" {
+		by = s.p.o.ServerName
+	}
+	s.reply(rplTopic, channel, st.Topic.Text)
+	s.reply(rplTopicWhoTime, channel, by, strconv.FormatInt(st.Topic.At.Unix(), 10))
+}
+
+// topic answers TOPIC: the channel's topic (331, or 332 and 333), or sets
+// it (an operator only when the channel is +t: 482), which every member
+// sees as a TOPIC line, the setter too.
+func (s *session) topic(m message) bool {
+	if !s.needs(m, 1) {
+		return true
+	}
+	channel := m.params[0]
+	room, ok := s.room(channel)
+	switch {
+	case !ok || !s.exists(room):
+		s.reply(errNoSuchChannel, channel, "No such channel")
+	case len(m.params) == 1:
+		s.sendTopic(channel, room, false)
+	case !s.in(room):
+		s.reply(errNotOnChannel, channel, "You're not on that channel")
+	default:
+		if err := s.c.Moderate().SetTopic(room, cut(m.params[1], maxTopicBytes)); err != nil { // ISUPPORT TOPICLEN
+			s.moderationFailed("TOPIC", channel, "", err)
+		}
+	}
+	return true
+}
+
+// moderationFailed answers an action the hub refused.
+func (s *session) moderationFailed(cmd, channel, nick string, err error) {
+	s.c.Failed(cmd, channel, err)
+	switch {
+	case errors.Is(err, chat.ErrNotOperator):
+		s.reply(errChanOPrivsNeeded, channel, "You're not channel operator")
+	case errors.Is(err, chat.ErrNoSuchUser) && !s.onNetwork(nick)[0]:
+		s.reply(errNoSuchNick, nick, "No such nick/channel")
+	case errors.Is(err, chat.ErrNoSuchUser):
+		s.reply(errUserNotInChan, nick, channel, "They aren't on that channel")
+	case errors.Is(err, chat.ErrAlreadyMember):
+		s.reply(errUserOnChannel, nick, channel, "is already on channel")
+	case errors.Is(err, chat.ErrNoSuchRoom):
+		s.reply(errNoSuchChannel, channel, "No such channel")
+	default:
+		s.reply(errUnknownError, cmd, chat.RefusalText(err, "Cannot do that now; try again later"))
+	}
+}
+
+// channelMode answers MODE on a channel: its modes (324 and 329), its ban
+// list (367, 368), or changes to them, each told to every member as a
+// MODE line. An unknown mode is 472, a missing or bad argument 696 (461
+// for +k without its key), a member not there 441 (401 for no such
+// nick), and a change by a non-operator 482.
+func (s *session) channelMode(m message, channel string) {
+	room, ok := s.room(channel)
+	if !ok || !s.exists(room) {
+		s.reply(errNoSuchChannel, channel, "No such channel")
+		return
+	}
+	changes := m.arg(1)
+	if changes == "" {
+		st, err := s.c.Moderate().State(room)
+		if err != nil {
+			s.moderationFailed("MODE", channel, "", err)
+			return
+		}
+		modes := st.Modes.String(s.in(room))
+		params := append([]string{channel}, strings.Fields(modes)...)
+		s.reply(rplChannelModeIs, params...)
+		if !st.Created.IsZero() {
+			s.reply(rplCreationTime, channel, strconv.FormatInt(st.Created.Unix(), 10))
+		}
+		return
+	}
+	args := m.params[2:]
+	next := func() (string, bool) {
+		if len(args) == 0 {
+			return "", false
+		}
+		a := args[0]
+		args = args[1:]
+		return a, true
+	}
+	add := true
+	var todo []chat.ModeChange
+	for _, c := range []byte(changes) {
+		switch c {
+		case '+', '-':
+			add = c == '+'
+			continue
+		case 'b':
+			mask, ok := next()
+			if !ok {
+				if add {
+					s.banList(channel, room)
+				}
+				continue
+			}
+			todo = append(todo, chat.ModeChange{Add: add, Mode: c, Arg: mask})
+		case 'o', 'v':
+			nick, ok := next()
+			if !ok {
+				s.reply(errInvalidModeParm, channel, string(c), "*", "You must specify a parameter for the "+string(c)+" mode")
+				continue
+			}
+			todo = append(todo, chat.ModeChange{Add: add, Mode: c, Arg: nick})
+		case 'k':
+			key, ok := next()
+			if add && !ok {
+				s.reply(errInvalidModeParm, channel, "k", "*", "You must specify a parameter for the key mode")
+				continue
+			}
+			todo = append(todo, chat.ModeChange{Add: add, Mode: c, Arg: key})
+		case 'l':
+			var arg string
+			if add {
+				n, ok := next()
+				if v, err := strconv.Atoi(n); !ok || err != nil || v <= 0 {
+					if n == "" {
+						n = "*"
+					}
+					s.reply(errInvalidModeParm, channel, "l", n, "Invalid limit mode parameter")
+					continue
+				}
+				arg = n
+			}
+			todo = append(todo, chat.ModeChange{Add: add, Mode: c, Arg: arg})
+		case 'i', 'm', 'n', 's', 't':
+			todo = append(todo, chat.ModeChange{Add: add, Mode: c})
+		default:
+			s.reply(errUnknownMode, string(c), "is unknown mode char to me for "+channel)
+		}
+	}
+	if len(todo) > maxModeChanges {
+		todo = todo[:maxModeChanges] // what a client means fits; the rest is noise
+	}
+	if !s.charge(len(todo)) {
+		return
+	}
+	for _, c := range todo {
+		if err := s.c.Moderate().SetModes(room, c); err != nil {
+			s.moderationFailed("MODE", channel, c.Arg, err)
+			if errors.Is(err, chat.ErrNotOperator) {
+				return // one 482 is enough
+			}
+		}
+	}
+}
+
+// banList answers MODE #channel b (or +b): the bans, then 368.
+func (s *session) banList(channel, room string) {
+	if st, err := s.c.Moderate().State(room); err == nil {
+		at := strconv.FormatInt(time.Now().Unix(), 10)
+		for _, b := range st.Bans {
+			s.reply(rplBanList, channel, b, s.p.o.ServerName, at)
+		}
+	}
+	s.reply(rplEndOfBanList, channel, "End of channel ban list")
+}
+
+// kick answers KICK #channel nick[,nick] [:reason]: each member is taken
+// out of the channel, and every member sees the KICK.
+func (s *session) kick(m message) bool {
+	if !s.needs(m, 2) {
+		return true
+	}
+	channel := m.params[0]
+	room, ok := s.room(channel)
+	switch {
+	case !ok || !s.exists(room):
+		s.reply(errNoSuchChannel, channel, "No such channel")
+		return true
+	case !s.in(room):
+		s.reply(errNotOnChannel, channel, "You're not on that channel")
+		return true
+	}
+	nicks, over := targets(m.params[1:2], ",", maxJoinTargets)
+	if !s.charge(len(nicks)) {
+		return true
+	}
+	s.tooMany(m.cmd, over, maxJoinTargets)
+	for _, nick := range nicks {
+		if err := s.c.Moderate().Kick(room, nick, m.arg(2)); err != nil {
+			s.moderationFailed("KICK", channel, nick, err)
+		}
+	}
+	return true
+}
+
+// invite answers INVITE nick #channel: 341, and the nick may join the
+// channel once while it is +i (an operator must invite then). 443 if the
+// nick is there already, 401 if no one has it.
+func (s *session) invite(m message) bool {
+	if !s.needs(m, 2) {
+		return true
+	}
+	nick, channel := m.params[0], m.params[1]
+	room, ok := s.room(channel)
+	switch {
+	case !ok || !s.exists(room):
+		s.reply(errNoSuchChannel, channel, "No such channel")
+		return true
+	case !s.in(room):
+		s.reply(errNotOnChannel, channel, "You're not on that channel")
+		return true
+	}
+	if _, there, _ := s.c.Rooms().Find(room, nick); !there && !s.onNetwork(nick)[0] && !s.reachable(nick) {
+		s.reply(errNoSuchNick, nick, "No such nick/channel")
+		return true
+	}
+	if err := s.c.Moderate().Invite(room, nick); err != nil {
+		s.moderationFailed("INVITE", channel, nick, err)
+		return true
+	}
+	s.reply(rplInviting, nick, channel)
+	return true
+}
+
+// reachable reports whether someone holds nick across the cluster for
+// direct messages (an IRC or web user: chat.DirectScope).
+func (s *session) reachable(nick string) bool {
+	held, err := s.c.Claims().Held(chat.DirectScope, nick)
+	return err == nil && held[0]
+}

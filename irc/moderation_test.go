@@ -1,0 +1,217 @@
+package irc
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/framechat/chat"
+)
+
+// TestTopic: 331 with no topic; a TOPIC set is seen by every member, the
+// setter too; 332 and 333 answer a query and come after a later JOIN; +t
+// keeps the topic to operators (482); 442 off the channel.
+func TestTopic(t *testing.T) {
+	s := serve(t, chat.Config{})
+	alice, bob := s.pair("#go")
+	alice.send("TOPIC #go", "TOPIC #go :Go news")
+	alice.expect(":test.server 331 alice #go :No topic is set", ":alice!~alice@test.server TOPIC #go :Go news")
+	bob.expect(":alice!~alice@test.server TOPIC #go :Go news")
+	bob.send("TOPIC #go", "TOPIC #go :mine")
+	bob.expect(":test.server 332 bob #go :Go news")
+	if l := bob.recv(); !strings.HasPrefix(l, ":test.server 333 bob #go alice ") {
+		t.Errorf("333: %q", l)
+	}
+	bob.expect(":test.server 482 bob #go :You're not channel operator")
+	carol := s.register("carol")
+	carol.send("TOPIC #go :x", "JOIN #go")
+	carol.expect(":test.server 442 carol #go :You're not on that channel", ":carol!~carol@test.server JOIN #go", ":test.server 332 carol #go :Go news")
+	carol.until(" 366 ")
+	alice.send("MODE #go -t")
+	alice.until(":alice!~alice@test.server MODE #go -t")
+	bob.send("TOPIC #go :anyone's now")
+	bob.until("TOPIC #go :anyone's now")
+	carol.until(" MODE #go -t")
+	carol.expect(":bob!~bob@test.server TOPIC #go :anyone's now")
+	alice.until("TOPIC")
+}
+
+// TestChannelModes: 324 and 329; +o/+v shown as @ and + in NAMES and WHO;
+// 482 for a non-operator, 441 for a nick not on the channel, 401 for no
+// one, 472 for an unknown mode, 696 for a missing or bad argument; the
+// ban list (367, 368).
+func TestChannelModes(t *testing.T) {
+	s := serve(t, chat.Config{})
+	alice, bob := s.pair("#go")
+	alice.send("MODE #go")
+	alice.expect(":test.server 324 alice #go +nt")
+	if l := alice.recv(); !strings.HasPrefix(l, ":test.server 329 alice #go ") {
+		t.Errorf("329: %q", l)
+	}
+	bob.send("MODE #go +m")
+	bob.expect(":test.server 482 bob #go :You're not channel operator")
+	carol := s.register("carol")
+	alice.send("MODE #go +v bob", "NAMES #go", "WHO #go", "MODE #go +o carol", "MODE #go +o nobody", "MODE #go +z", "MODE #go +l", "MODE #go +l x", "MODE #go +o")
+	alice.expect(
+		":alice!~alice@test.server MODE #go +v bob",
+		":test.server 353 alice = #go :@alice +bob",
+		":test.server 366 alice #go :End of /NAMES list",
+		":test.server 352 alice #go ~alice test.server test.server alice H@ :0 The alice",
+		":test.server 352 alice #go ~bob test.server test.server bob H+ :0 The bob",
+		":test.server 315 alice #go :End of /WHO list",
+		":test.server 441 alice carol #go :They aren't on that channel",
+		":test.server 401 alice nobody :No such nick/channel",
+		":test.server 472 alice z :is unknown mode char to me for #go",
+		":test.server 696 alice #go l * :Invalid limit mode parameter",
+		":test.server 696 alice #go l x :Invalid limit mode parameter",
+		":test.server 696 alice #go o * :You must specify a parameter for the o mode",
+	)
+	bob.expect(":alice!~alice@test.server MODE #go +v bob")
+	alice.send("MODE #go +b spam*", "MODE #go +b", "MODE #go +ikl key 5", "MODE #go")
+	alice.expect(":alice!~alice@test.server MODE #go +b spam*")
+	if l := alice.recv(); !strings.HasPrefix(l, ":test.server 367 alice #go spam* test.server ") {
+		t.Errorf("367: %q", l)
+	}
+	alice.expect(
+		":test.server 368 alice #go :End of channel ban list",
+		":alice!~alice@test.server MODE #go +i",
+		":alice!~alice@test.server MODE #go +k key",
+		":alice!~alice@test.server MODE #go +l 5",
+		":test.server 324 alice #go +iklnt key 5",
+	)
+	alice.until(" 329 ")
+	carol.sync()
+}
+
+// TestJoinRefusals: 474 for a banned nick, 473 for +i until INVITE (341;
+// 443 for a member; 401 for no one), 475 without the key, 471 at the
+// limit.
+func TestJoinRefusals(t *testing.T) {
+	s := serve(t, chat.Config{})
+	alice, bob := s.pair("#go")
+	carol := s.register("carol")
+	alice.send("MODE #go +b carol", "MODE #go +i")
+	alice.until("MODE #go +i")
+	carol.send("JOIN #go")
+	carol.expect(":test.server 474 carol #go :Cannot join channel (+b)")
+	alice.send("MODE #go -b carol")
+	alice.until("MODE #go -b carol")
+	carol.send("JOIN #go")
+	carol.expect(":test.server 473 carol #go :Cannot join channel (+i)")
+	bob.send("INVITE carol #go")
+	bob.until(":test.server 482 bob #go :You're not channel operator")
+	alice.send("INVITE bob #go", "INVITE nobody #go", "INVITE carol #go")
+	alice.expect(
+		":test.server 443 alice bob #go :is already on channel",
+		":test.server 401 alice nobody :No such nick/channel",
+		":test.server 341 alice carol #go",
+	)
+	carol.expect(":alice!~alice@test.server INVITE carol #go")
+	carol.send("JOIN #go")
+	carol.until(" 366 ")
+	carol.send("PART #go", "JOIN #go")
+	carol.expect(":carol!~carol@test.server PART #go", ":test.server 473 carol #go :Cannot join channel (+i)")
+	alice.send("MODE #go -i", "MODE #go +k sesame")
+	alice.until("MODE #go +k sesame")
+	carol.send("JOIN #go", "JOIN #go wrong", "JOIN #go sesame")
+	carol.expect(":test.server 475 carol #go :Cannot join channel (+k)", ":test.server 475 carol #go :Cannot join channel (+k)")
+	carol.until(" 366 ")
+	alice.send("MODE #go +l 3")
+	alice.until("MODE #go +l 3")
+	dan := s.register("dan")
+	dan.send("JOIN #go sesame")
+	dan.expect(":test.server 471 dan #go :Cannot join channel (+l)")
+	bob.until("MODE #go +l 3")
+	bob.sync()
+}
+
+// TestKick: an operator kicks an IRC user and a cs168 user: every member
+// sees the KICK, the cs168 user in its own words, and is out; 482 for a
+// non-operator, 441 for a nick not on the channel.
+func TestKick(t *testing.T) {
+	s := serve(t, chat.Config{})
+	alice, bob := s.pair("#go")
+	cs := s.frameClient(s.cs168, "carl")
+	cs.send("carl", "/join go")
+	alice.expect(":carl!carl@test.server JOIN #go")
+	bob.expect(":carl!carl@test.server JOIN #go")
+	bob.send("KICK #go alice")
+	bob.expect(":test.server 482 bob #go :You're not channel operator")
+	alice.send("KICK #go nobody", "KICK #go carl :be nice", "KICK #go bob")
+	alice.expect(
+		":test.server 401 alice nobody :No such nick/channel",
+		":alice!~alice@test.server KICK #go carl :be nice",
+		":alice!~alice@test.server KICK #go bob :alice",
+	)
+	bob.expect(":alice!~alice@test.server KICK #go carl :be nice", ":alice!~alice@test.server KICK #go bob :alice")
+	cs.expect("carl was kicked by alice (be nice)")
+	cs.send("still here?")
+	cs.expect("Not currently in any channel. Must join a channel before sending messages.")
+	bob.send("PRIVMSG #go :x", "NAMES #go")
+	bob.expect(":test.server 404 bob #go :Cannot send to channel (you are not in it)", ":test.server 353 bob = #go :@alice", ":test.server 366 bob #go :End of /NAMES list")
+	alice.send("KICK #go bob")
+	alice.expect(":test.server 441 alice bob #go :They aren't on that channel")
+}
+
+// TestSecretList: LIST shows a channel's topic, and a +s channel to its
+// members only.
+func TestSecretList(t *testing.T) {
+	s := serve(t, chat.Config{})
+	alice := s.register("alice")
+	alice.send("JOIN #hidden", "JOIN #open")
+	alice.until(" 366 ")
+	alice.until(" 366 ")
+	alice.send("MODE #hidden +s", "TOPIC #open :all welcome", "LIST")
+	alice.expect(
+		":alice!~alice@test.server MODE #hidden +s",
+		":alice!~alice@test.server TOPIC #open :all welcome",
+		":test.server 321 alice Channel :Users  Name",
+		":test.server 322 alice #hidden 1 :",
+		":test.server 322 alice #open 1 :all welcome",
+		":test.server 323 alice :End of /LIST",
+	)
+	bob := s.register("bob")
+	bob.send("LIST")
+	bob.expect(
+		":test.server 321 bob Channel :Users  Name",
+		":test.server 322 bob #open 1 :all welcome",
+		":test.server 323 bob :End of /LIST",
+	)
+}
+
+// TestModeratedChannel: +m silences the unvoiced of every protocol (404
+// for IRC) until +v.
+func TestModeratedChannel(t *testing.T) {
+	s := serve(t, chat.Config{})
+	alice, bob := s.pair("#go")
+	alice.send("MODE #go +m")
+	alice.expect(":alice!~alice@test.server MODE #go +m")
+	bob.expect(":alice!~alice@test.server MODE #go +m")
+	bob.send("PRIVMSG #go :hello?")
+	bob.expect(":test.server 404 bob #go :go is moderated: you need voice to speak.")
+	alice.send("MODE #go +v bob")
+	alice.expect(":alice!~alice@test.server MODE #go +v bob")
+	bob.expect(":alice!~alice@test.server MODE #go +v bob")
+	bob.send("PRIVMSG #go :now I can")
+	alice.expect(":bob!~bob@test.server PRIVMSG #go :now I can")
+}
+
+// TestDirectToOtherProtocols: a PRIVMSG to a nick reaches an im user who
+// shares no channel with the sender (a direct message), and the im user's
+// /whisper reaches the IRC user back; a cs168 user, whose protocol keeps
+// whispers inside its room, cannot be reached so (401).
+func TestDirectToOtherProtocols(t *testing.T) {
+	s := serve(t, chat.Config{})
+	ian := s.register("ian")
+	im := s.frameClient(s.imMT, "ivy")
+	im.expect("NOTICE Welcome to framechat. The first line you send is your username (" + ruleOf(t, s) + ").")
+	im.send("ivy")
+	readFrame(t, im)
+	cs := s.frameClient(s.cs168, "cleo")
+	cs.send("cleo", "/create lab")
+	ian.send("PRIVMSG ivy :anywhere", "PRIVMSG cleo :hello?")
+	im.expect("WHISPER ian anywhere")
+	ian.expect(":test.server 401 ian cleo :No such nick/channel")
+	im.send("/whisper IAN back to you")
+	im.expect("SENT IAN back to you")
+	ian.expect(":ivy!ivy@test.server PRIVMSG ian :back to you")
+}
