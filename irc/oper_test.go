@@ -2,6 +2,7 @@ package irc
 
 import (
 	"testing"
+	"time"
 
 	"github.com/framechat/chat"
 )
@@ -62,8 +63,16 @@ func TestOperKill(t *testing.T) {
 	bob.expectClosed()
 	alice.expect(":bob!~bob@test.server QUIT :Killed (op (spam and eggs))")
 	carl.expect("bob has left")
-	alice.send("ISON bob")
-	alice.expect(":test.server 303 alice :")
+	// The hub ends bob's session after it closes the connection: ask
+	// until the network has forgotten the nick.
+	for deadline := time.Now().Add(testTimeout); ; {
+		alice.send("ISON bob")
+		if l := alice.recv(); l == ":test.server 303 alice :" {
+			break
+		} else if time.Now().After(deadline) {
+			t.Fatalf("ISON bob after the KILL: %q", l)
+		}
+	}
 
 	op.send("MODE op -o", "KILL alice")
 	op.expect(":op!~op@test.server MODE op -o", ":test.server 481 op :Permission Denied- You're not an IRC operator")
