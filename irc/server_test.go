@@ -148,3 +148,27 @@ func TestWhowas(t *testing.T) {
 		":test.server 369 bob bob :End of WHOWAS",
 	)
 }
+
+// TestNamesAll: NAMES without a channel lists every channel the client
+// may see, then one RPL_ENDOFNAMES (RFC 2812 3.2.5): a secret channel
+// (+s) only to its members, marked "@" in RPL_NAMREPLY (issue 29,
+// conformance).
+func TestNamesAll(t *testing.T) {
+	s := serve(t, chat.Config{})
+	alice, bob := s.register("alice"), s.register("bob")
+	alice.send("JOIN #a")
+	alice.until(" 366 ")
+	bob.send("JOIN #b,#s", "MODE #s +s")
+	bob.until(" MODE #s +s")
+	alice.send("NAMES", "NAMES #s")
+	alice.expect(
+		":test.server 353 alice = #a :@alice",
+		":test.server 353 alice = #b :@bob",
+		":test.server 366 alice * :End of /NAMES list",
+		":test.server 366 alice #s :End of /NAMES list",
+	)
+	bob.send("NAMES #s")
+	bob.expect(":test.server 353 bob @ #s :@bob", ":test.server 366 bob #s :End of /NAMES list")
+	alice.sync()
+	bob.sync()
+}

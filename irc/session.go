@@ -933,16 +933,24 @@ func (s *session) roomsOf(nick string, first bool) (name string, rooms []string)
 }
 
 // names answers NAMES for each channel given (at most maxNamesTargets,
-// each named once), or every channel the client is in when none is; each
-// channel costs a message of flood control.
+// each named once), or, when none is, every channel of the network the
+// client may see (RFC 2812 3.2.5: all but the secret ones it is not in),
+// with one RPL_ENDOFNAMES after them all; each channel costs a message of
+// flood control. A secret channel's names are told to its members only.
 func (s *session) names(m message) bool {
 	if m.arg(0) == "" {
-		joined := s.c.Rooms().Joined()
-		if !s.charge(len(joined)) {
+		rooms, err := s.c.Rooms().List()
+		if err != nil {
+			s.c.Failed("NAMES", "", err)
+			rooms = s.c.Rooms().Joined()
+		}
+		if !s.charge(len(rooms)) {
 			return true
 		}
-		for _, r := range joined {
-			s.namesOf(r)
+		for _, r := range rooms {
+			if !strings.ContainsAny(r, " ,\a") { // else no IRC client could name it
+				s.namesLines(r)
+			}
 		}
 		s.reply(rplEndOfNames, "*", "End of /NAMES list")
 		return true
@@ -965,7 +973,23 @@ func (s *session) names(m message) bool {
 // namesOf sends RPL_NAMREPLY lines for room, as many as the names need,
 // and RPL_ENDOFNAMES.
 func (s *session) namesOf(room string) {
+	s.namesLines(room)
+	s.reply(rplEndOfNames, "#"+room, "End of /NAMES list")
+}
+
+// namesLines sends RPL_NAMREPLY lines for room, as many as the names
+// need, each member with its prefix (@ or +): "= #room" for a public
+// channel, "@ #room" for a secret one (RFC 2812), which only its members
+// are told.
+func (s *session) namesLines(room string) {
 	channel := "#" + room
+	kind := "="
+	if st, err := s.c.Moderate().State(room); err == nil && st.Modes.Secret {
+		if !s.in(room) {
+			return
+		}
+		kind = "@"
+	}
 	members, _ := s.c.Rooms().Members(room)
 	if roles := s.roles(room); roles != nil {
 		members = slices.Clone(members)
@@ -979,16 +1003,15 @@ func (s *session) namesOf(room string) {
 	size := 0
 	for _, n := range members {
 		if size+len(n)+1 > budget && len(line) > 0 {
-			s.reply(rplNamReply, "=", channel, strings.Join(line, " "))
+			s.reply(rplNamReply, kind, channel, strings.Join(line, " "))
 			line, size = line[:0], 0
 		}
 		line = append(line, n)
 		size += len(n) + 1
 	}
 	if len(line) > 0 {
-		s.reply(rplNamReply, "=", channel, strings.Join(line, " "))
+		s.reply(rplNamReply, kind, channel, strings.Join(line, " "))
 	}
-	s.reply(rplEndOfNames, channel, "End of /NAMES list")
 }
 
 // list answers LIST: every room (or those given, at most
