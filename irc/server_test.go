@@ -172,3 +172,22 @@ func TestNamesAll(t *testing.T) {
 	alice.sync()
 	bob.sync()
 }
+
+// TestNamesList: NAMES of a list of channels answers each (a secret one
+// only to its members), then one RPL_ENDOFNAMES naming the list (RFC 2812
+// 3.2.5); a secret channel's joiner gets its names, marked "@".
+func TestNamesList(t *testing.T) {
+	s := serve(t, chat.Config{})
+	alice, bob := s.register("alice"), s.register("bob")
+	alice.send("JOIN #a,#b,#s", "MODE #s +s")
+	alice.until(" MODE #s +s")
+	bob.send("NAMES #a,#s,#none,#b")
+	bob.expect(
+		":test.server 353 bob = #a :@alice",
+		":test.server 353 bob = #b :@alice",
+		":test.server 366 bob #a,#s,#none,#b :End of /NAMES list",
+	)
+	bob.send("JOIN #s")
+	bob.expect(":bob!~bob@test.server JOIN #s", ":test.server 353 bob @ #s :@alice bob", ":test.server 366 bob #s :End of /NAMES list")
+	bob.sync()
+}

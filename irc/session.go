@@ -949,7 +949,7 @@ func (s *session) names(m message) bool {
 		}
 		for _, r := range rooms {
 			if !strings.ContainsAny(r, " ,\a") { // else no IRC client could name it
-				s.namesLines(r)
+				s.namesLines(r, false)
 			}
 		}
 		s.reply(rplEndOfNames, "*", "End of /NAMES list")
@@ -962,30 +962,34 @@ func (s *session) names(m message) bool {
 	s.tooMany(m.cmd, over, maxNamesTargets)
 	for _, channel := range channels {
 		if room, ok := s.room(channel); ok && s.exists(room) {
-			s.namesOf(room)
-		} else {
+			s.namesLines(room, false)
+		}
+		if len(channels) == 1 {
 			s.reply(rplEndOfNames, channel, "End of /NAMES list")
 		}
+	}
+	if len(channels) > 1 { // one end for the list, as RFC 2812 3.2.5 has it
+		s.reply(rplEndOfNames, strings.Join(channels, ","), "End of /NAMES list")
 	}
 	return true
 }
 
-// namesOf sends RPL_NAMREPLY lines for room, as many as the names need,
-// and RPL_ENDOFNAMES.
+// namesOf sends RPL_NAMREPLY lines for room, which the client is
+// joining or in, as many as the names need, and RPL_ENDOFNAMES.
 func (s *session) namesOf(room string) {
-	s.namesLines(room)
+	s.namesLines(room, true)
 	s.reply(rplEndOfNames, "#"+room, "End of /NAMES list")
 }
 
 // namesLines sends RPL_NAMREPLY lines for room, as many as the names
 // need, each member with its prefix (@ or +): "= #room" for a public
 // channel, "@ #room" for a secret one (RFC 2812), which only its members
-// are told.
-func (s *session) namesLines(room string) {
+// are told (member: the client is joining it, and is not in it yet).
+func (s *session) namesLines(room string, member bool) {
 	channel := "#" + room
 	kind := "="
 	if st, err := s.c.Moderate().State(room); err == nil && st.Modes.Secret {
-		if !s.in(room) {
+		if !member && !s.in(room) {
 			return
 		}
 		kind = "@"
