@@ -203,6 +203,12 @@ type Message struct {
 	// and renames too), and, on a line kept in history, the Time stored
 	// with it.
 	Time time.Time
+	// Epoch is the numbering Offset belongs to (history.Entry.Epoch), ""
+	// when Offset is 0: a client that keeps the offsets of the lines it has
+	// shown knows by it that a line is numbered anew (the room's history
+	// was deleted, or a file store lost its last lines in a crash) and not
+	// one it has.
+	Epoch string
 }
 
 // PlainText is Text as a protocol with no actions shows it: an Action

@@ -55,13 +55,14 @@ func entryOf(m *Message) history.Entry {
 	return history.Entry{Time: m.Time, Kind: kind, From: m.From, Text: m.Text, Action: m.Action, NoReply: m.NoReply}
 }
 
-// messageOf is a line of room's history e as a Message, as it was heard.
-func messageOf(room string, e *history.Entry) Message {
+// messageOf is a line of room's history e, numbered under epoch, as a
+// Message, as it was heard.
+func messageOf(room, epoch string, e *history.Entry) Message {
 	kind := MessageChat
 	if e.Kind == history.Notice {
 		kind = MessageNotice
 	}
-	return Message{Kind: kind, From: e.From, Text: e.Text, Action: e.Action, NoReply: e.NoReply, Offset: e.Offset, Time: e.Time, Room: room}
+	return Message{Kind: kind, From: e.From, Text: e.Text, Action: e.Action, NoReply: e.NoReply, Offset: e.Offset, Time: e.Time, Epoch: epoch, Room: room}
 }
 
 // send publishes m to room on the Bus, stamped with the time now; a line
@@ -87,7 +88,7 @@ func (h *Hub) send(ctx context.Context, room string, m Message) (storeErr, pubEr
 		storeErr = fmt.Errorf("chat: keep a line of %q: %w", room, err)
 		m.Time = time.Now().UTC()
 	} else {
-		m.Offset, m.Time = e.Offset, e.Time.UTC()
+		m.Offset, m.Time, m.Epoch = e.Offset, e.Time.UTC(), e.Epoch
 	}
 	return storeErr, h.bus.Publish(room, m)
 }
@@ -199,7 +200,7 @@ func (h *Hub) replay(s *session, room string) (out []rendered, mark replayMark) 
 	out = make([]rendered, len(p.Entries))
 	i := len(p.Entries)
 	for ; i > 0; i-- {
-		m := messageOf(room, &p.Entries[i-1])
+		m := messageOf(room, p.Epoch, &p.Entries[i-1])
 		var r rendered
 		r.a, r.b = s.proto.Render(m)
 		if budget -= len(r.a) + len(r.b); budget < 0 {

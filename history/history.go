@@ -40,6 +40,11 @@ type Entry struct {
 	Action bool
 	// NoReply marks a line no program should answer (IRC's NOTICE).
 	NoReply bool
+	// Epoch is the room's numbering the line's Offset belongs to
+	// (Page.Epoch). Append sets it, so that a client told of a line as it
+	// is said can tell a line numbered anew (after a Delete) from one it
+	// has; Read leaves it empty (the Page has it).
+	Epoch string
 }
 
 // Kind says who said an Entry.
@@ -56,8 +61,9 @@ const (
 // package historytest.
 type Store interface {
 	// Append keeps e as room's next line: it sets e.Offset to one more
-	// than the room's last offset (1 for a room with none), and e.Time to
-	// the current time if it is zero, and returns e so. The Store keeps a
+	// than the room's last offset (1 for a room with none), e.Epoch to the
+	// room's Epoch, and e.Time to the current time if it is zero, and
+	// returns e so. The Store keeps a
 	// copy of e.Text. Lines appended to one room one after the other get
 	// increasing offsets in that order.
 	Append(ctx context.Context, room string, e Entry) (Entry, error)

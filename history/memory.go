@@ -111,7 +111,7 @@ func (m *Memory) Append(ctx context.Context, room string, e Entry) (Entry, error
 		m.rooms[room] = r
 	}
 	r.last++
-	e.Offset = r.last
+	e.Offset, e.Epoch = r.last, r.epoch
 	l := memLine{nanos: e.Time.UnixNano(), from: e.From, text: text, kind: e.Kind, action: e.Action, notice: e.NoReply}
 	r.entries.push(l)
 	m.order.push(lineRef{r, e.Offset})

@@ -49,14 +49,15 @@ func TestDecodeRefusesTruncated(t *testing.T) {
 	}
 }
 
-// TestCodecCarriesOffsetAndTime: a line's place in its room's history and
-// its time reach the other servers as the sending hub stamped them, so
-// that every member of the room, on any server, hears the same Offset and
-// Time; a message with no Time arrives with none.
+// TestCodecCarriesOffsetAndTime: a line's place in its room's history (its
+// offset and the numbering's epoch) and its time reach the other servers
+// as the sending hub stamped them, so that every member of the room, on
+// any server, hears the same Offset, Epoch and Time; a message with no
+// Time arrives with none.
 func TestCodecCarriesOffsetAndTime(t *testing.T) {
 	at := time.Date(2026, 12, 6, 20, 30, 0, 123456789, time.UTC)
 	for _, m := range []chat.Message{
-		{Kind: chat.MessageChat, From: "ann", Text: []byte("hi"), Offset: 7, Time: at},
+		{Kind: chat.MessageChat, From: "ann", Text: []byte("hi"), Offset: 7, Time: at, Epoch: "1f2e3d"},
 		{Kind: chat.MessageJoined, From: "bob", Count: 2, Time: at.Add(time.Second)},
 		{Kind: chat.MessageChat, From: "ann", Text: []byte("not kept")},
 	} {
@@ -64,8 +65,8 @@ func TestCodecCarriesOffsetAndTime(t *testing.T) {
 		if err != nil {
 			t.Fatalf("decode(encode(%+v)): %v", m, err)
 		}
-		if got.Offset != m.Offset || !got.Time.Equal(m.Time) || got.Time.IsZero() != m.Time.IsZero() {
-			t.Errorf("sent Offset %d Time %v, got %d %v", m.Offset, m.Time, got.Offset, got.Time)
+		if got.Offset != m.Offset || !got.Time.Equal(m.Time) || got.Time.IsZero() != m.Time.IsZero() || got.Epoch != m.Epoch {
+			t.Errorf("sent Offset %d Time %v Epoch %q, got %d %v %q", m.Offset, m.Time, m.Epoch, got.Offset, got.Time, got.Epoch)
 		}
 	}
 	// A hub's clock has a monotonic reading and a location; what arrives

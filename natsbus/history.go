@@ -250,7 +250,7 @@ func (h *History) Append(ctx context.Context, room string, e history.Entry) (his
 		}
 		next.seq = ack.Sequence
 		rl.line = next
-		e.Offset = next.offset
+		e.Offset, e.Epoch = next.offset, next.epoch
 		return e, nil
 	}
 	rl.line = line{}

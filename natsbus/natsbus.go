@@ -892,7 +892,7 @@ func encode(node string, seq uint64, m chat.Message, flags byte) []byte {
 	if !m.Time.IsZero() {
 		flags |= flagTime
 	}
-	out := make([]byte, 0, 4+6*binary.MaxVarintLen64+len(node)+len(m.Hub)+len(m.From)+len(m.To)+len(m.Text))
+	out := make([]byte, 0, 4+7*binary.MaxVarintLen64+len(node)+len(m.Hub)+len(m.From)+len(m.To)+len(m.Epoch)+len(m.Text))
 	out = append(out, flags, byte(m.Kind))
 	out = binary.AppendUvarint(out, uint64(m.Count))
 	out = binary.AppendUvarint(out, m.Conn)
@@ -901,7 +901,7 @@ func encode(node string, seq uint64, m chat.Message, flags byte) []byte {
 	if flags&flagTime != 0 {
 		out = binary.AppendVarint(out, m.Time.UnixNano())
 	}
-	for _, s := range [...]string{node, m.Hub, m.From, m.To} {
+	for _, s := range [...]string{node, m.Hub, m.From, m.To, m.Epoch} {
 		out = binary.AppendUvarint(out, uint64(len(s)))
 		out = append(out, s...)
 	}
@@ -943,7 +943,7 @@ func decode(p []byte) (node string, seq uint64, m chat.Message, flags byte, err 
 		}
 		m.Time, p = time.Unix(0, t).UTC(), p[n:]
 	}
-	var strs [4]string
+	var strs [5]string
 	for i := range strs {
 		l, n := binary.Uvarint(p)
 		if n <= 0 || uint64(len(p)-n) < l {
@@ -951,7 +951,7 @@ func decode(p []byte) (node string, seq uint64, m chat.Message, flags byte, err 
 		}
 		strs[i], p = string(p[n:n+int(l)]), p[n+int(l):]
 	}
-	node, m.Hub, m.From, m.To = strs[0], strs[1], strs[2], strs[3]
+	node, m.Hub, m.From, m.To, m.Epoch = strs[0], strs[1], strs[2], strs[3], strs[4]
 	if len(p) > 0 {
 		m.Text = p
 	}

@@ -154,7 +154,7 @@ func (*protocol) Render(m chat.Message) (msg, more []byte) {
 		e.Ev, e.From = "invited", m.From
 	default:
 		e.Ev, e.Kind, e.From, e.Text = "line", lineKind(&m), m.From, string(m.Text)
-		e.Offset = m.Offset
+		e.Offset, e.Epoch = m.Offset, m.Epoch
 		if m.Kind == chat.MessageWhisper {
 			e.To, e.Text = m.To, string(m.PlainText())
 		}
@@ -752,6 +752,10 @@ func (w *session) history(req *request) {
 	if !w.needRoom(req) {
 		return
 	}
+	if req.Before != 0 && req.After != 0 {
+		w.fail(req, CodeBadRequest, "Ask for the lines before an offset or after one, not both.", nil)
+		return
+	}
 	limit := req.Limit
 	if limit <= 0 || limit > MaxPage {
 		limit = MaxPage
@@ -782,7 +786,21 @@ func (w *session) recover(req *request) {
 		w.failHistory(req, err)
 		return
 	}
-	ok := p.Recovered(history.Position{Offset: req.Offset, Epoch: req.Epoch})
+	since := history.Position{Offset: req.Offset, Epoch: req.Epoch}
+	if since.Epoch == "" && since.Offset > 0 {
+		// A client that joined before the room's first line was told no
+		// epoch: its offsets are of the numbering the room has now.
+		since.Epoch = p.Epoch
+	}
+	ok := p.Recovered(since)
+	if !ok && (since.Epoch != p.Epoch || since.Offset > p.Last) {
+		// Numbered anew since (the history deleted, or a file store's
+		// last lines lost in a crash): the lines of the new numbering.
+		if p, err = w.c.Rooms().History(req.Room, history.Query{Limit: history.MaxLimit, Newest: true}); err != nil {
+			w.failHistory(req, err)
+			return
+		}
+	}
 	w.send(page(req, &p, &ok))
 }
 

@@ -347,6 +347,56 @@ func TestRecoverAfterAReconnect(t *testing.T) {
 	}
 	again.sendJSON(map[string]any{"op": "recover", "room": "lab", "offset": 3, "epoch": epoch})
 	again.expect(ev{"ev": "history", "recovered": false})
+
+	// Lines numbered anew after the delete carry the new epoch, live and
+	// in what a client recovering from the old numbering is sent.
+	bob.expect(ev{"ev": "joined", "name": "alice"}) // when alice came back
+	fresh := say("one anew")
+	line := again.expect(ev{"ev": "line", "text": "one anew"})
+	if fresh != 1 || line.str("epoch") == "" || line.str("epoch") == epoch {
+		t.Fatalf("the first line after the delete: %v (offset %d); old epoch %q", line, fresh, epoch)
+	}
+	again.sendJSON(map[string]any{"op": "recover", "room": "lab", "offset": 3, "epoch": epoch})
+	r = again.expect(ev{"ev": "history", "recovered": false, "epoch": line.str("epoch")})
+	if lines := r["lines"].([]any); len(lines) != 1 || lines[0].(map[string]any)["text"] != "one anew" {
+		t.Fatalf("recovering from the old numbering: %v", r)
+	}
+}
+
+// TestHistoryBothBounds: a history request with before and after is
+// refused as malformed, not answered with an empty page.
+func TestHistoryBothBounds(t *testing.T) {
+	s := newServer(t, chat.Config{})
+	a := s.dial()
+	a.login("a")
+	a.join("lab")
+	a.send(`{"op":"history","room":"lab","before":5,"after":1,"id":3}`)
+	a.expect(ev{"ev": "error", "code": webchat.CodeBadRequest, "id": 3})
+}
+
+// TestRecoverInARoomJoinedEmpty: a client that joined a room before its
+// first line was told no epoch; recovering with its last offset and no
+// epoch, it gets what it missed, recovered.
+func TestRecoverInARoomJoinedEmpty(t *testing.T) {
+	s := newServer(t, chat.Config{})
+	a, b := s.dial(), s.dial()
+	a.login("a")
+	b.login("b")
+	if j := a.join("fresh"); j.str("epoch") != "" {
+		t.Fatalf("joined an empty room: %v", j)
+	}
+	b.join("fresh")
+	a.next() // b joined
+	for _, text := range []string{"one", "two", "three"} {
+		b.sendJSON(map[string]any{"op": "say", "room": "fresh", "text": text})
+		b.expect(ev{"ev": "line", "text": text})
+		a.expect(ev{"ev": "line", "text": text})
+	}
+	a.sendJSON(map[string]any{"op": "recover", "room": "fresh", "offset": 2, "epoch": ""})
+	r := a.expect(ev{"ev": "history", "recovered": true})
+	if lines := r["lines"].([]any); len(lines) != 1 || lines[0].(map[string]any)["text"] != "three" {
+		t.Fatalf("recovered: %v", r)
+	}
 }
 
 func TestNoHistory(t *testing.T) {

@@ -402,6 +402,24 @@ func TestBrowsersTerminalAndIRCChat(t *testing.T) {
 	}
 	inLab(tabB, "bob", "typed while away")
 
+	// The room's history deleted while the pages are open: the lines
+	// said next are numbered from 1 again, under a new epoch, and each
+	// page shows every one of them, after what it had.
+	if err := hub.DeleteHistory(ctx, "lab"); err != nil {
+		t.Fatal(err)
+	}
+	renumbered := []string{"first of the new numbering", "second of the new numbering", "third of the new numbering"}
+	for _, text := range renumbered {
+		tina.typeLine(text)
+		inLab(tabA, "alice", text)
+		inLab(tabB, "bob", text)
+	}
+	waitFor(t, tabA, "the new numbering after the old lines", `(() => {
+		const texts = `+roomTexts("lab")+`;
+		const old = texts.indexOf("typed while away"), first = texts.indexOf(`+jsString(renumbered[0])+`);
+		return old >= 0 && first > old;
+	})()`)
+
 	// A name the page accepts and the server refuses (over this hub's
 	// 40-byte limit): the login form comes back with the reason, and the
 	// page does not go on as if connected. A name the page can judge

@@ -113,7 +113,7 @@ func do(t *testing.T, method, url string) int {
 // /history?room=NAME on the admin listener.
 func TestHistoryAdmin(t *testing.T) {
 	out := startCmd(t, "-log", "", "-admin", "127.0.0.1:0", "-history-lines", "3", "-replay", "2", "-addr", "127.0.0.1", "0")
-	admin := out.waitMatch(t, regexp.MustCompile(`(?m)^admin \(/healthz, /metrics, /debug/pprof/\) on (http://127\.0\.0\.1:\d+/)$`))[1]
+	admin := out.waitMatch(t, regexp.MustCompile(`(?m)^admin \(/healthz, /metrics, /history, /debug/pprof/\) on (http://127\.0\.0\.1:\d+/)$`))[1]
 	port := out.waitMatch(t, regexp.MustCompile(`(?m)^cs168 listening on 127\.0\.0\.1:(\d+)$`))[1]
 	out.waitMatch(t, regexp.MustCompile(`(?m)^history kept in memory$`))
 

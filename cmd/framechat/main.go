@@ -196,7 +196,7 @@ func parse(args []string, stderr io.Writer) (options, error) {
 	o.hub = new(hubRef)
 	ircOpts.Stats, ircOpts.Kill = o.hub.stats, o.hub.kill
 	var ircOpers string
-	fs.StringVar(&configFile, "config", "", "read flags from this TOML file, one key per flag (`max-conns = 500`); the command line wins")
+	fs.StringVar(&configFile, "config", "", "read flags from this TOML `file`, one key per flag (max-conns = 500); the command line wins")
 	fs.BoolVar(&o.version, "version", false, "print the version and exit")
 	fs.StringVar(&cs168Addr, "cs168", "", "listen address for the cs168 protocol, e.g. :55555")
 	fs.StringVar(&imAddr, "im", "", "listen address for the im protocol, e.g. :12000")
@@ -234,7 +234,7 @@ func parse(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.tlsKey, "tls-key", "", "TLS private key file (PEM)")
 	fs.BoolVar(&o.tlsSelfSigned, "tls-self-signed", false, "speak TLS with a certificate made now for 127.0.0.1, ::1 and localhost; its fingerprint is printed, and written (PEM) to -tls-cert if given")
 	fs.BoolVar(&o.nagle, "nagle", false, "let the kernel hold a short write back until the last is acknowledged, as ngIRCd and InspIRCd do (Nagle's algorithm): less CPU per line under moderate traffic, milliseconds more latency")
-	fs.StringVar(&o.http, "http", "", "serve the web client and its WebSocket (cs168) on this address, e.g. :8080")
+	fs.StringVar(&o.http, "http", "", "serve the web page on this address, e.g. :8080: its WebSocket protocol webchat at /chat, cs168 for course clients at /ws")
 	fs.StringVar(&o.nats, "nats", "", "join the servers of a cluster through this NATS server, e.g. nats://127.0.0.1:4222 (needs JetStream: nats-server -js)")
 	fs.DurationVar(&o.natsTTL, "nats-ttl", 0, "with -nats: how long the cluster waits for a silent server before announcing its users as gone (0: 5s; use the same on every server)")
 	fs.StringVar(&o.admin, "admin", "", "serve /healthz, /metrics (Prometheus), /debug/pprof/ and /history (DELETE /history?room=NAME forgets a room's history) on this address, e.g. 127.0.0.1:9090 (off by default; not authenticated: keep it on loopback)")
@@ -394,7 +394,7 @@ func run(ctx context.Context, o options, stdout io.Writer) error {
 		if err != nil {
 			return fail(err)
 		}
-		fmt.Fprintf(out, "admin (/healthz, /metrics, /debug/pprof/) on %s\n", openableURL("http", ln.Addr()))
+		fmt.Fprintf(out, "admin (/healthz, /metrics, /history, /debug/pprof/) on %s\n", openableURL("http", ln.Addr()))
 		serveHTTP("admin", ln, adminHandler(health, metrics), nil)
 	}
 	if o.pprof != "" {

@@ -241,7 +241,7 @@ func TestAdmin(t *testing.T) {
 	natsURL, stopNATS := startNATS(t)
 	logFile := filepath.Join(t.TempDir(), "server.log")
 	out := startCmd(t, "-log", logFile, "-admin", "127.0.0.1:0", "-nats", natsURL, "-nats-ttl", "1s", "-addr", "127.0.0.1", "0")
-	admin := out.waitMatch(t, regexp.MustCompile(`(?m)^admin \(/healthz, /metrics, /debug/pprof/\) on (http://127\.0\.0\.1:\d+/)$`))[1]
+	admin := out.waitMatch(t, regexp.MustCompile(`(?m)^admin \(/healthz, /metrics, /history, /debug/pprof/\) on (http://127\.0\.0\.1:\d+/)$`))[1]
 	port := out.waitMatch(t, regexp.MustCompile(`(?m)^cs168 listening on 127\.0\.0\.1:(\d+)$`))[1]
 	if _, err := os.Stat(logFile); err != nil {
 		t.Errorf("log file not created at start: %v", err)

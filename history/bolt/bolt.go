@@ -244,6 +244,7 @@ func (s *Store) Append(ctx context.Context, room string, e history.Entry) (histo
 	st.last++
 	e.Offset = st.last
 	s.push(st, op{room: room, epoch: st.epoch, e: e})
+	e.Epoch = st.epoch
 	return e, nil
 }
 

@@ -175,6 +175,9 @@ func testOffsets(t *testing.T, open Open) {
 		if d := sameEntry(p.Entries[i], want[i]); d != "" {
 			t.Errorf("entry %d: %s", i, d)
 		}
+		if want[i].Epoch != p.Epoch {
+			t.Errorf("Append gave line %d the Epoch %q; the room's is %q", i+1, want[i].Epoch, p.Epoch)
+		}
 	}
 }
 
@@ -437,13 +440,17 @@ func testDelete(t *testing.T, open Open) {
 	if p.Recovered(history.Position{Offset: 3, Epoch: old.Epoch}) {
 		t.Errorf("a client at offset 3 of the deleted numbering has recovered")
 	}
-	if e := appendOne(t, s, "room", line("bob", 0)); e.Offset != 1 {
-		t.Errorf("first line after Delete got Offset %d, want 1", e.Offset)
+	first := appendOne(t, s, "room", line("bob", 0))
+	if first.Offset != 1 {
+		t.Errorf("first line after Delete got Offset %d, want 1", first.Offset)
 	}
 	appendOne(t, s, "room", line("bob", 1))
 	p = read(t, s, "room", history.Query{After: history.Bound{Offset: 3}})
 	if p.Epoch == "" || p.Epoch == old.Epoch {
 		t.Errorf("Epoch after Delete %q, before %q: want a new one", p.Epoch, old.Epoch)
+	}
+	if first.Epoch != p.Epoch {
+		t.Errorf("Append gave the first line after Delete the Epoch %q; the room's is %q", first.Epoch, p.Epoch)
 	}
 	if p.Last != 2 || len(p.Entries) != 0 {
 		t.Errorf("after Delete and 2 lines: Last %d, %d entries after offset 3", p.Last, len(p.Entries))

@@ -135,8 +135,23 @@ function clock(iso) {
 // addLine shows a line of a room (a line event, or a line of a history
 // page) once, in offset order; old marks the scrollback, placed before
 // the lines shown if it is older than all of them.
+// renumber notes that the room's history is numbered anew (it was
+// deleted, or the server lost its last lines in a crash): the offsets
+// shown so far are of the old numbering, so they no longer tell a line
+// that is shown from one that is not, nor where a line goes.
+function renumber(room, epoch) {
+  if (room.epoch && epoch && epoch !== room.epoch) {
+    room.offsets = new Set();
+    room.last = 0;
+    for (const li of room.log.querySelectorAll("li[data-offset]")) delete li.dataset.offset;
+    note("notice", "The history of this room was started again: earlier lines are above.", room.log);
+  }
+  if (epoch) room.epoch = epoch;
+}
+
 function addLine(room, l, old) {
   if (l.offset) {
+    if (l.epoch) renumber(room, l.epoch);
     if (room.offsets.has(l.offset)) return false;
     room.offsets.add(l.offset);
     room.last = Math.max(room.last, l.offset);
@@ -347,12 +362,12 @@ function joined(e, req) {
 
 function onHistory(r, e, req) {
   const stick = nearBottom(r.log);
+  renumber(r, e.epoch);
   const lines = e.lines || [];
   for (const l of lines) addLine(r, l, req.op === "history");
   if (e.recovered === false) {
     note("notice", "Some lines said while you were away are no longer kept: what is shown may miss some.", r.log);
   }
-  if (e.epoch) r.epoch = e.epoch;
   r.first = e.first || 0;
   // A button for the lines before the oldest shown, if the server has them.
   const oldest = r.log.querySelector("li[data-offset]");
