@@ -36,7 +36,7 @@ func imDial(t *testing.T, h *Hub, name string) *imClient {
 	t.Helper()
 	conn := dialIn(t, h, testIM)
 	c := &imClient{&tclient{t: t, h: h, name: name, conn: conn, fr: NewFrameReader(conn, FrameSize), fw: NewFrameWriter(conn, FrameSize)}}
-	c.expect("NOTICE Welcome to framechat. The first line you send is your username (1 to 100 bytes of letters, digits, '_', '-' or '.').")
+	c.expect("NOTICE Welcome to framechat. The first line you send is your username (1 to 100 bytes of letters, digits, '_', '-' or '.', not '-' first).")
 	if name != "" {
 		c.send(name)
 		got := c.recv(1)[0]
@@ -95,8 +95,8 @@ func TestIM(t *testing.T) {
 	errs := []struct{ send, want string }{
 		{"/nick alice", "ERROR The username alice is taken. Choose another."},
 		{"/nick carol", "ERROR You are already called carol."},
-		{"/nick bad name!", "ERROR bad name! is not a valid username: use 1 to 100 bytes of letters, digits, '_', '-' or '.'."},
-		{"/nick b@d", "ERROR b@d is not a valid username: use 1 to 100 bytes of letters, digits, '_', '-' or '.'."},
+		{"/nick bad name!", "ERROR bad name! is not a valid username: use 1 to 100 bytes of letters, digits, '_', '-' or '.', not '-' first."},
+		{"/nick b@d", "ERROR b@d is not a valid username: use 1 to 100 bytes of letters, digits, '_', '-' or '.', not '-' first."},
 		{"/nick", "ERROR Usage: /nick NAME"},
 		{"/whisper nobody hello", "ERROR No user named nobody."},
 		{"/whisper robert", "ERROR Usage: /whisper NAME MESSAGE"},
@@ -129,7 +129,7 @@ func TestIMLogin(t *testing.T) {
 	alice := imDial(t, h, "alice")
 	c := imDial(t, h, "")
 	c.send("hello?") // not a valid name (the '?'): chat before a name is refused
-	c.expect("ERROR hello? is not a valid username: use 1 to 100 bytes of letters, digits, '_', '-' or '.'.")
+	c.expect("ERROR hello? is not a valid username: use 1 to 100 bytes of letters, digits, '_', '-' or '.', not '-' first.")
 	c.send("/who")
 	c.expect("ERROR Set a username first: send your username.")
 	c.send("/whisper alice hi")

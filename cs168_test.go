@@ -175,7 +175,7 @@ func TestCS168Names(t *testing.T) {
 	for _, name := range []string{"/list", "dave smith", "ann whispers]", "x>", strings.Repeat("n", 101), "pаypal"} {
 		c := dial(t, h, mt)
 		c.send(name)
-		c.expect(name + " is not a valid name: use 1 to 100 bytes of letters, digits, '_', '-' or '.'.")
+		c.expect(name + " is not a valid name: use 1 to 100 bytes of letters, digits, '_', '-' or '.', not '-' first.")
 		c.expectClosed()
 	}
 	c := dial(t, h, mt)

@@ -135,6 +135,28 @@ func (h *Hub) Disconnect(id uint64, why string) error {
 	return nil
 }
 
+// Kill closes connection id as Disconnect does, for a protocol that ends
+// a user on an operator's word (IRC's KILL): the client's last message is
+// goodbye, already in its protocol's words (IRC's KILL and ERROR lines;
+// nil for Disconnect's notice of "You are disconnected by the server."),
+// and the members of its rooms hear it quit saying farewell ("" for
+// "Disconnected by the server"). The disconnect event says ReasonKicked,
+// with farewell. It returns an error matching ErrNoSuchConn if the hub
+// serves no such connection.
+func (h *Hub) Kill(id uint64, farewell string, goodbye []byte) error {
+	h.mu.RLock()
+	s := h.sessions[id]
+	h.mu.RUnlock()
+	if s == nil {
+		return fmt.Errorf("chat: kill %d: %w", id, ErrNoSuchConn)
+	}
+	if goodbye == nil {
+		goodbye = s.proto.Notice("You are disconnected by the server.")
+	}
+	s.closeConn(ending{reason: ReasonKicked, err: fmt.Errorf("%w: %s", errKicked, farewell), farewell: farewell}, closeTelling, goodbye)
+	return nil
+}
+
 // Conns describes the connections the hub serves now, in the order they
 // arrived, each with its name as it is now ("" until it has one): find a
 // user by name here to Disconnect it. A name is unique within a room, not

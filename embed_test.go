@@ -93,6 +93,51 @@ func TestHubDisconnect(t *testing.T) {
 	}
 }
 
+// TestHubKill: a protocol ends a connection on an operator's word (IRC's
+// KILL): the client gets the goodbye given, in its protocol's words, or
+// Disconnect's notice for none; the room hears it quit with the farewell
+// where its protocol has a place for it (cs168 says "has left"); the
+// event says kicked (issue 29).
+func TestHubKill(t *testing.T) {
+	t.Parallel()
+	events := newEventLog()
+	h, mt := startHub(t, Config{Observer: events})
+	alice := join(t, h, mt, "alice", "r")
+	bob := join(t, h, mt, "bob", "r")
+	alice.expect("bob has joined")
+	carol := join(t, h, mt, "carol", "r")
+	alice.expect("carol has joined")
+	bob.expect("carol has joined")
+	ids := map[string]uint64{}
+	for _, c := range h.Conns() {
+		ids[c.Name] = c.ID
+	}
+	if err := h.Kill(ids["bob"], "Killed (op (spam))", CS168.Notice("You are killed.")); err != nil {
+		t.Fatal(err)
+	}
+	bob.expect("You are killed.")
+	bob.expectClosed()
+	alice.expect("bob has left")
+	carol.expect("bob has left")
+	if err := h.Kill(ids["carol"], "", nil); err != nil {
+		t.Fatal(err)
+	}
+	carol.expect("You are disconnected by the server.")
+	carol.expectClosed()
+	alice.expect("carol has left")
+	for seen := 0; seen < 2; {
+		if e := events.waitFor(t, EventDisconnect); e.Name == "bob" || e.Name == "carol" {
+			seen++
+			if e.Reason != ReasonKicked || !errors.Is(e.Err, errKicked) {
+				t.Errorf("%s's disconnect: %+v", e.Name, e)
+			}
+		}
+	}
+	if err := h.Kill(ids["bob"], "again", nil); !errors.Is(err, ErrNoSuchConn) {
+		t.Errorf("Kill of a gone connection = %v", err)
+	}
+}
+
 // TestBot: a member that lives in Go joins a room, hears a line, answers,
 // whispers, and leaves when closed (issue 12, item 4).
 func TestBot(t *testing.T) {

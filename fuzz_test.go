@@ -109,7 +109,7 @@ func isErrorReply(d Protocol, text string) bool {
 	}
 	for _, suffix := range []string{
 		" is not a valid control message. Valid messages are /create, /list, and /join.",
-		" is not a valid name: use 1 to 100 bytes of letters, digits, '_', '-' or '.'.",
+		" is not a valid name: use 1 to 100 bytes of letters, digits, '_', '-' or '.', not '-' first.",
 		" already exists, so cannot be created.",
 	} {
 		if strings.HasSuffix(text, suffix) {

@@ -39,7 +39,7 @@ func TestHostileBytes(t *testing.T) {
 		c := dial(t, h, mt)
 		c.send(name)
 		got := c.recv(1)[0]
-		if !strings.HasSuffix(got, "is not a valid name: use 1 to 100 bytes of letters, digits, '_', '-' or '.'.") {
+		if !strings.HasSuffix(got, "is not a valid name: use 1 to 100 bytes of letters, digits, '_', '-' or '.', not '-' first.") {
 			t.Errorf("name %q: got %q", name, got)
 		}
 	}

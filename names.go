@@ -18,7 +18,9 @@ import (
 // checkName is the one rule for user names, in every protocol: 1 to
 // Config.MaxNameBytes bytes of letters (any script, but Latin letters never
 // mixed with Greek or Cyrillic ones, which look alike), digits, '_', '-' and
-// '.', and valid under the PRECIS UsernameCasePreserved profile (RFC 8265:
+// '.', not starting with '-' (which every IRC client, and many a command
+// line, reads as an option: "/msg -9lives hi" is refused by irssi, so a
+// user so named could be addressed by no one there), and valid under the PRECIS UsernameCasePreserved profile (RFC 8265:
 // no unassigned or compatibility-only code points, the bidi rule). So a
 // name holds no space, bracket, '>' or control character, and cannot forge
 // another protocol's rendering of a message ("[ann] hi", "ann> hi",
@@ -46,6 +48,9 @@ func checkName(name string, maxBytes int) error {
 		default:
 			return fmt.Errorf("chat: user name %q: %w", name, ErrInvalidName)
 		}
+	}
+	if name[0] == '-' {
+		return fmt.Errorf("chat: user name %q starts with '-': %w", name, ErrInvalidName)
 	}
 	if latin && lookalike {
 		return fmt.Errorf("chat: user name %q mixes Latin letters with Greek or Cyrillic: %w", name, ErrInvalidName)

@@ -2,6 +2,7 @@ package chat
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -184,5 +185,22 @@ func BenchmarkNameKey(b *testing.B) {
 				NameKey(name)
 			}
 		})
+	}
+}
+
+// TestNameNotOption: a name may not start with '-', which IRC clients
+// read as an option ("/msg -9lives hi": no one could address the user);
+// '-' elsewhere, a leading digit and '.' are fine (issue 29).
+func TestNameNotOption(t *testing.T) {
+	r := NameRule{MaxNameBytes: 32}
+	for _, name := range []string{"-9lives", "-", "--x"} {
+		if err := r.Check(name); !errors.Is(err, ErrInvalidName) {
+			t.Errorf("Check(%q) = %v, want ErrInvalidName", name, err)
+		}
+	}
+	for _, name := range []string{"9lives", "a-b", "a.b", "x-", ".x", "_x"} {
+		if err := r.Check(name); err != nil {
+			t.Errorf("Check(%q) = %v, want nil", name, err)
+		}
 	}
 }

@@ -377,15 +377,15 @@ type NameRule struct {
 }
 
 // Check reports whether name follows the rule: 1 to MaxNameBytes bytes of
-// letters, digits, '_', '-' or '.', valid as a PRECIS username, without
+// letters, digits, '_', '-' or '.', not '-' first, valid as a PRECIS username, without
 // Latin letters mixed with Greek or Cyrillic ones. The error matches
 // ErrInvalidName. It is a pure function of the rule: it asks no hook.
 func (r NameRule) Check(name string) error { return checkName(name, r.MaxNameBytes) }
 
 // String says the name rule in a sentence, for a refusal: "1 to 32 bytes
-// of letters, digits, '_', '-' or '.'".
+// of letters, digits, '_', '-' or '.', not '-' first".
 func (r NameRule) String() string {
-	return fmt.Sprintf("1 to %d bytes of letters, digits, '_', '-' or '.'", r.MaxNameBytes)
+	return fmt.Sprintf("1 to %d bytes of letters, digits, '_', '-' or '.', not '-' first", r.MaxNameBytes)
 }
 
 // Rooms answers a connection's questions about the hub's rooms, which

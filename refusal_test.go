@@ -179,7 +179,7 @@ func TestRefusedLineIsAnswered(t *testing.T) {
 func TestRefusedNameEndsAsRefused(t *testing.T) {
 	for _, tc := range []struct{ name, reply string }{
 		{"admin", "The name admin is reserved."},
-		{"a b", "a b is not a valid name: use 1 to 100 bytes of letters, digits, '_', '-' or '.'."},
+		{"a b", "a b is not a valid name: use 1 to 100 bytes of letters, digits, '_', '-' or '.', not '-' first."},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dial, events := refusalHub(t, chat.CS168)

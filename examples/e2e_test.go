@@ -1006,7 +1006,7 @@ func TestLinechatBesideCS168(t *testing.T) {
 			t.Fatalf("linechat got %q, %v; want %q", got, err, want)
 		}
 	}
-	expect("HELLO send your name (1 to 100 bytes of letters, digits, '_', '-' or '.')")
+	expect("HELLO send your name (1 to 100 bytes of letters, digits, '_', '-' or '.', not '-' first)")
 	io.WriteString(lc, "lena\r\nJOIN go\r\n")
 	expect("OK NAME lena")
 	expect("OK JOIN go")

@@ -56,6 +56,7 @@ func TestIRCClientsJoinTheRooms(t *testing.T) {
 	carl.expect("[ivan2] renamed")
 	ivan.Write("", "/q bye")
 	carl.expect("ivan2 has left")
-	// A QUIT names no channel: ii writes it to the server's file.
-	iris.WaitFor("", `ivan2(ivan2@framechat) has quit "Quit: bye"`)
+	// A QUIT names no channel: ii writes it to the server's file. The
+	// user field is the ident ii sent with USER (its first nick), marked.
+	iris.WaitFor("", `ivan2(~ivan@framechat) has quit "Quit: bye"`)
 }

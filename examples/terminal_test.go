@@ -37,7 +37,7 @@ func TestIMClientInATerminal(t *testing.T) {
 	me.waitOutput("  Anything else you type goes to everyone; start it with // to say a line that begins with /.\r\n> ")
 
 	duck := dialRaw(t, ports["im"])
-	duck.expect("NOTICE Welcome to framechat. The first line you send is your username (1 to 100 bytes of letters, digits, '_', '-' or '.').")
+	duck.expect("NOTICE Welcome to framechat. The first line you send is your username (1 to 100 bytes of letters, digits, '_', '-' or '.', not '-' first).")
 	duck.send("duck")
 	duck.fr.ReadFrame() // hello
 	me.waitOutput("* duck has joined\r\n> ")

@@ -36,7 +36,7 @@ func Example() {
 	client.Close()
 	hub.Shutdown(context.Background())
 	// Output:
-	// NOTICE Welcome to framechat. The first line you send is your username (1 to 100 bytes of letters, digits, '_', '-' or '.').<nil>
+	// NOTICE Welcome to framechat. The first line you send is your username (1 to 100 bytes of letters, digits, '_', '-' or '.', not '-' first).<nil>
 	// NOTICE Hello, alice! 1 user online. Type /help for the commands.<nil>
 	// NOTICE Goodbye.<nil>
 }

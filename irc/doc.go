@@ -18,11 +18,25 @@
 // CAP negotiation), the welcome burst and MOTD, JOIN,
 // PART, PRIVMSG and NOTICE to channels and to any user by nick (CTCP to
 // IRC users included: a direct message when no channel is shared, see
-// chat.Settings.Direct), NICK, NAMES and WHO with @ and + prefixes, LIST,
-// WHOIS, TOPIC, channel MODE (+biklmnstov), KICK and INVITE on the hub's
-// moderation (chat.Conn.Moderate: moderation.go), AWAY, ISON, USERHOST,
+// chat.Settings.Direct), NICK, NAMES and WHO with @ and + prefixes (WHO
+// by channel, nick or mask too), LIST, WHOIS, TOPIC, channel MODE
+// (+biklmnstov), KICK and INVITE on the hub's moderation
+// (chat.Conn.Moderate: moderation.go), AWAY, ISON, USERHOST, LUSERS,
+// VERSION, INFO, WHOWAS, OPER and KILL (Options.Operators, Options.Kill),
 // PING both ways, QUIT, and CHATHISTORY; every error as its numeric
-// (CHATHISTORY's as IRCv3 FAIL replies).
+// (CHATHISTORY's as IRCv3 FAIL replies). The ISUPPORT tokens are made in
+// one place (server.go), each a bound the server enforces.
+//
+// # Users
+//
+// An IRC user's source is nick!~user@server, user being the username its
+// USER gave (cut to USERLEN, "~"-marked as servers mark an ident no
+// identd vouched for); a user of another protocol is nick!nick@server.
+// Render finds the ident of a line's sender by its connection
+// (Protocol.identOf), without a lock. Nicks follow the hub's name rule
+// and IRC's grammar (a letter or '_' first, no '.'); users of other
+// protocols whose names IRC's grammar would refuse ("9lives", "a.b") are
+// addressed by their spelling.
 //
 // # History
 //

@@ -47,7 +47,7 @@ func Example() {
 	w.WriteString("hello, IRC")
 	fmt.Println(readUntil("PRIVMSG"))
 	// Output:
-	// :ivan!ivan@example.org JOIN #go
+	// :ivan!~ivan@example.org JOIN #go
 	// :example.org 366 ivan #go :End of /NAMES list
 	// :carl!carl@example.org PRIVMSG #go :hello, IRC
 }

@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"fmt"
+	"io"
 	"net"
 	"strings"
 	"testing"
@@ -44,6 +46,12 @@ func serve(t *testing.T, cfg chat.Config) *server {
 func serveOptions(t *testing.T, cfg chat.Config, o Options) *server {
 	t.Helper()
 	s := &server{t: t, h: chat.NewHub(cfg), irc: chat.NewMemTransport(), cs168: chat.NewMemTransport(), imMT: chat.NewMemTransport()}
+	if o.Stats == nil {
+		o.Stats = s.h.Stats // LUSERS counts the hub's connections
+	}
+	if o.Kill == nil {
+		o.Kill = s.h.Kill // KILL ends connections
+	}
 	p := New(o)
 	s.p = p
 	served := make(chan error, 3)
@@ -111,7 +119,7 @@ func (s *server) pair(channel string) (alice, bob *client) {
 	alice.until(" 366 ")
 	bob.send("JOIN " + channel)
 	bob.until(" 366 ")
-	alice.expect(":bob!bob@test.server JOIN " + channel)
+	alice.expect(":bob!~bob@test.server JOIN " + channel)
 	return alice, bob
 }
 
@@ -163,6 +171,35 @@ func (c *client) until(s string) []string {
 		if strings.Contains(l, s) {
 			return got
 		}
+	}
+}
+
+// expectClosed reads the end of the stream: the server closed the
+// connection, with nothing more sent.
+func (c *client) expectClosed() {
+	c.t.Helper()
+	c.conn.SetReadDeadline(deadline())
+	if l, err := c.r.ReadString('\n'); err != io.EOF {
+		c.t.Fatalf("%s: read %q, %v; want end of stream", c.nick, l, err)
+	}
+}
+
+// idle reads WHOIS's RPL_WHOISIDLE of nick, whose numbers change with
+// the clock: an idle time and a signon time no later than now.
+func (c *client) idle(nick string) {
+	c.t.Helper()
+	l := c.recv()
+	var idle, signon int64
+	var tail string
+	prefix := ":test.server 317 " + c.nick + " " + nick + " "
+	rest, ok := strings.CutPrefix(l, prefix)
+	if ok {
+		_, err := fmt.Sscanf(rest, "%d %d", &idle, &signon)
+		_, tail, _ = strings.Cut(rest, " :")
+		ok = err == nil
+	}
+	if !ok || idle < 0 || signon > time.Now().Unix() || tail != "seconds idle, signon time" {
+		c.t.Errorf("%s received %q, want %s<idle> <signon> :seconds idle, signon time", c.nick, l, prefix)
 	}
 }
 

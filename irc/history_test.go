@@ -140,7 +140,7 @@ func TestTagsPerConnection(t *testing.T) {
 		c.joinChannel("#t")
 	}
 	for _, c := range []*client{both, timed, ided} {
-		c.until("plain!plain@test.server JOIN #t") // the last to join
+		c.until("plain!~plain@test.server JOIN #t") // the last to join
 	}
 	cs := s.frameClient(s.cs168, "carl")
 	cs.send("carl", "/join t")
@@ -435,7 +435,7 @@ func TestJoinPlayback(t *testing.T) {
 	bob := s.register("bob")
 	bob.send("JOIN #p")
 	bob.expect(
-		":bob!bob@test.server JOIN #p",
+		":bob!~bob@test.server JOIN #p",
 		":test.server 353 bob = #p :@watcher carl bob",
 		":test.server 366 bob #p :End of /NAMES list",
 		":carl!carl@test.server PRIVMSG #p :l3",
@@ -447,7 +447,7 @@ func TestJoinPlayback(t *testing.T) {
 	alice := s.registerCaps("alice", "batch message-tags server-time")
 	alice.send("JOIN #p")
 	for _, l := range alice.until(" 366 ") {
-		if l := splitTags(l).line; l != ":alice!alice@test.server JOIN #p" && !strings.Contains(l, " 353 ") && !strings.Contains(l, " 366 ") {
+		if l := splitTags(l).line; l != ":alice!~alice@test.server JOIN #p" && !strings.Contains(l, " 353 ") && !strings.Contains(l, " 366 ") {
 			t.Errorf("before the playback: %q", l)
 		}
 	}

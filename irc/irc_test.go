@@ -25,12 +25,12 @@ func TestRegistration(t *testing.T) {
 	c.expect(":test.server CAP alice NAK :sasl")
 	got := c.until(" 376 ")
 	want := []string{
-		":test.server 001 alice :Welcome to the TestNet IRC network, alice!alice@test.server",
+		":test.server 001 alice :Welcome to the TestNet IRC network, alice!~alice@test.server",
 		":test.server 002 alice :Your host is test.server, running framechat",
 		":test.server 003 alice :This server was created ",
-		":test.server 004 alice test.server framechat i n",
-		":test.server 005 alice CASEMAPPING=rfc8265 CHANTYPES=# CHANLIMIT=#:20 NICKLEN=32 CHANNELLEN=65 NETWORK=TestNet PREFIX=(ov)@+ CHANMODES=b,k,l,imnst TARGMAX=PRIVMSG:4,NOTICE:4,JOIN:20,PART:20,NAMES:10,LIST:10,WHOIS:1,ISON:20,USERHOST:5 MAXTARGETS=4 :are supported by this server",
-		":test.server 005 alice CHATHISTORY=100 MSGREFTYPES=msgid,timestamp :are supported by this server",
+		":test.server 004 alice test.server framechat io n",
+		":test.server 005 alice AWAYLEN=200 CASEMAPPING=rfc8265 CHANLIMIT=#:20 CHANMODES=b,k,l,imnst CHANNELLEN=65 CHANTYPES=# MAXTARGETS=4 MODES=20 NETWORK=TestNet NICKLEN=32 PREFIX=(ov)@+ TARGMAX=PRIVMSG:4,NOTICE:4,JOIN:20,PART:20,NAMES:10,LIST:10,WHOIS:1,ISON:20,USERHOST:5 :are supported by this server",
+		":test.server 005 alice TOPICLEN=390 USERLEN=9 CHATHISTORY=100 MSGREFTYPES=msgid,timestamp :are supported by this server",
 		":test.server 375 alice :- test.server Message of the day - ",
 		":test.server 372 alice :- Be nice.",
 		":test.server 376 alice :End of /MOTD command.",
@@ -109,7 +109,7 @@ func TestNicks(t *testing.T) {
 	}
 	// A change when in no channel is echoed by the server itself.
 	alice.send("NICK Alicia")
-	alice.expect(":alice!alice@test.server NICK Alicia")
+	alice.expect(":alice!~alice@test.server NICK Alicia")
 	c.send("NICK alice", "USER a 0 * :A")
 	c.until(" 376 ")
 	alice.send("NICK alice")
@@ -134,23 +134,23 @@ func TestChannels(t *testing.T) {
 	alice := s.register("alice")
 	alice.send("JOIN #go,#rust")
 	alice.expect(
-		":alice!alice@test.server JOIN #go",
+		":alice!~alice@test.server JOIN #go",
 		":test.server 353 alice = #go :@alice",
 		":test.server 366 alice #go :End of /NAMES list",
-		":alice!alice@test.server JOIN #rust",
+		":alice!~alice@test.server JOIN #rust",
 		":test.server 353 alice = #rust :@alice",
 		":test.server 366 alice #rust :End of /NAMES list",
 	)
 	bob := s.register("bob")
 	bob.send("JOIN #GO")
 	bob.expect(
-		":bob!bob@test.server JOIN #go",
+		":bob!~bob@test.server JOIN #go",
 		":test.server 353 bob = #go :@alice bob",
 		":test.server 366 bob #go :End of /NAMES list",
 	)
-	alice.expect(":bob!bob@test.server JOIN #go")
+	alice.expect(":bob!~bob@test.server JOIN #go")
 	bob.send("PRIVMSG #GO :any case") // the channel as the client typed it
-	alice.expect(":bob!bob@test.server PRIVMSG #go :any case")
+	alice.expect(":bob!~bob@test.server PRIVMSG #go :any case")
 	bob.send("JOIN #go", "JOIN nohash", "PART #rust", "PART #nowhere", "PART")
 	bob.expect(
 		":test.server 403 bob nohash :No such channel (channel names start with #)",
@@ -159,10 +159,10 @@ func TestChannels(t *testing.T) {
 		":test.server 461 bob PART :Not enough parameters",
 	)
 	bob.send("PART #go :see you")
-	bob.expect(":bob!bob@test.server PART #go :see you")
-	alice.expect(":bob!bob@test.server PART #go :see you")
+	bob.expect(":bob!~bob@test.server PART #go :see you")
+	alice.expect(":bob!~bob@test.server PART #go :see you")
 	alice.send("JOIN 0")
-	alice.expect(":alice!alice@test.server PART #rust", ":alice!alice@test.server PART #go")
+	alice.expect(":alice!~alice@test.server PART #rust", ":alice!~alice@test.server PART #go")
 	alice.sync()
 	bob.sync()
 }
@@ -177,13 +177,13 @@ func TestPrivmsg(t *testing.T) {
 	alice.send("PRIVMSG #go :hello, go", "PRIVMSG Bob :psst", "NOTICE #go :a notice", "NOTICE bob :a private notice",
 		"PRIVMSG #go :\x01ACTION waves\x01", "PRIVMSG bob :\x01VERSION\x01", "PRIVMSG bob :\x01ACTION winks\x01")
 	bob.expect(
-		":alice!alice@test.server PRIVMSG #go :hello, go",
-		":alice!alice@test.server PRIVMSG bob :psst",
-		":alice!alice@test.server NOTICE #go :a notice",
-		":alice!alice@test.server NOTICE bob :a private notice",
-		":alice!alice@test.server PRIVMSG #go :\x01ACTION waves\x01",
-		":alice!alice@test.server PRIVMSG bob :\x01VERSION\x01", // a CTCP query to a user is relayed
-		":alice!alice@test.server PRIVMSG bob :\x01ACTION winks\x01",
+		":alice!~alice@test.server PRIVMSG #go :hello, go",
+		":alice!~alice@test.server PRIVMSG bob :psst",
+		":alice!~alice@test.server NOTICE #go :a notice",
+		":alice!~alice@test.server NOTICE bob :a private notice",
+		":alice!~alice@test.server PRIVMSG #go :\x01ACTION waves\x01",
+		":alice!~alice@test.server PRIVMSG bob :\x01VERSION\x01", // a CTCP query to a user is relayed
+		":alice!~alice@test.server PRIVMSG bob :\x01ACTION winks\x01",
 	)
 	carol.send("PRIVMSG #go :outside", "PRIVMSG #none :x", "PRIVMSG alice :no shared channel", "PRIVMSG", "PRIVMSG #go", "NOTICE #none :silent", "NOTICE nobody :silent",
 		"PRIVMSG nobody :x")
@@ -194,7 +194,7 @@ func TestPrivmsg(t *testing.T) {
 		":test.server 412 carol :No text to send",
 		":test.server 401 carol nobody :No such nick/channel",
 	)
-	alice.expect(":carol!carol@test.server PRIVMSG alice :no shared channel") // a direct message: no channel shared
+	alice.expect(":carol!~carol@test.server PRIVMSG alice :no shared channel") // a direct message: no channel shared
 	carol.sync()
 	alice.send("PRIVMSG #go :\xff\xfe")
 	alice.expect(":test.server 400 alice PRIVMSG :Your message is not valid UTF-8, so it was not sent")
@@ -202,7 +202,7 @@ func TestPrivmsg(t *testing.T) {
 	bob.expect(":test.server 306 bob :You have been marked as being away")
 	alice.send("PRIVMSG bob :there?")
 	alice.expect(":test.server 301 alice bob :lunch")
-	bob.expect(":alice!alice@test.server PRIVMSG bob :there?")
+	bob.expect(":alice!~alice@test.server PRIVMSG bob :there?")
 	bob.send("AWAY")
 	bob.expect(":test.server 305 bob :You are no longer marked as being away")
 	alice.sync()
@@ -217,7 +217,7 @@ func TestLongAndBrokenLines(t *testing.T) {
 	bob.send("PRIVMSG #a :" + strings.Repeat("x", 600) + " PRIVMSG #a :smuggled")
 	bob.expect(":test.server 417 bob :Input line was too long")
 	bob.send("PRIVMSG #a :fine\nPRIVMSG #a :bare line feed")
-	alice.expect(":bob!bob@test.server PRIVMSG #a :fine", ":bob!bob@test.server PRIVMSG #a :bare line feed")
+	alice.expect(":bob!~bob@test.server PRIVMSG #a :fine", ":bob!~bob@test.server PRIVMSG #a :bare line feed")
 	alice.sync()
 	bob.sync()
 }
@@ -247,16 +247,19 @@ func TestQueries(t *testing.T) {
 	)
 	alice.send("WHO #go", "WHOIS carl", "WHOIS bob", "WHOIS nobody")
 	alice.expect(
-		":test.server 352 alice #go alice test.server test.server alice H@ :0 The alice",
+		":test.server 352 alice #go ~alice test.server test.server alice H@ :0 The alice",
 		":test.server 352 alice #go carl test.server test.server carl H :0 carl",
 		":test.server 315 alice #go :End of /WHO list",
 		":test.server 311 alice carl carl test.server * :carl",
-		":test.server 312 alice carl test.server :TestNet",
 		":test.server 319 alice carl :#go",
+		":test.server 312 alice carl test.server :TestNet",
 		":test.server 318 alice carl :End of /WHOIS list",
-		":test.server 311 alice bob bob test.server * :The bob",
+		":test.server 311 alice bob ~bob test.server * :The bob",
 		":test.server 312 alice bob test.server :TestNet",
 		":test.server 301 alice bob :away",
+	)
+	alice.idle("bob")
+	alice.expect(
 		":test.server 318 alice bob :End of /WHOIS list",
 		":test.server 401 alice nobody :No such nick/channel",
 		":test.server 318 alice nobody :End of /WHOIS list",
@@ -264,19 +267,19 @@ func TestQueries(t *testing.T) {
 	alice.send("TOPIC #go", "TOPIC #go :new topic", "TOPIC #none", "MODE #go b", "MODE #go +o carl", "MODE alice", "MODE alice +i", "MODE bob", "MODE alice +o")
 	alice.expect(
 		":test.server 331 alice #go :No topic is set",
-		":alice!alice@test.server TOPIC #go :new topic", // the channel's creator is its operator
+		":alice!~alice@test.server TOPIC #go :new topic", // the channel's creator is its operator
 		":test.server 403 alice #none :No such channel",
 		":test.server 368 alice #go :End of channel ban list",
-		":alice!alice@test.server MODE #go +o carl",
+		":alice!~alice@test.server MODE #go +o carl",
 		":test.server 221 alice +i",
-		":alice!alice@test.server MODE alice +i",
+		":alice!~alice@test.server MODE alice +i",
 		":test.server 502 alice :Cannot change mode for other users",
 		":test.server 501 alice :Unknown MODE flag",
 	)
 	alice.send("ISON bob carl nobody", "USERHOST bob alice", "MOTD", "PING", "PONG x")
 	alice.expect(
 		":test.server 303 alice :bob",
-		":test.server 302 alice :bob=-bob@test.server alice=+alice@test.server",
+		":test.server 302 alice :bob=-~bob@test.server alice=+~alice@test.server",
 		":test.server 375 alice :- test.server Message of the day - ",
 		":test.server 372 alice :- Be nice.",
 		":test.server 376 alice :End of /MOTD command.",
@@ -286,7 +289,7 @@ func TestQueries(t *testing.T) {
 }
 
 // TestProfile: what WHO, WHOIS and USERHOST say of a user is what its
-// lines' sources say, nick!nick@server, whatever user name it gave USER;
+// lines' sources say, nick!~user@server with the user name it gave USER;
 // its real name is USER's; AWAY sets and clears its away message, which a
 // user keeps only while it has one, and forgets when it leaves.
 func TestProfile(t *testing.T) {
@@ -294,7 +297,7 @@ func TestProfile(t *testing.T) {
 	alice := s.register("alice")
 	dan := s.ircClient("dan")
 	dan.send("NICK dan", "USER login 0 * :Dan Q")
-	dan.expect(":test.server 001 dan :Welcome to the TestNet IRC network, dan!dan@test.server")
+	dan.expect(":test.server 001 dan :Welcome to the TestNet IRC network, dan!~login@test.server")
 	dan.until(" 376 ")
 	dan.send("JOIN #go")
 	dan.until(" 366 ")
@@ -302,26 +305,29 @@ func TestProfile(t *testing.T) {
 	alice.until(" 366 ")
 	alice.send("WHO #go", "WHOIS dan", "USERHOST dan")
 	alice.expect(
-		":test.server 352 alice #go dan test.server test.server dan H@ :0 Dan Q",
-		":test.server 352 alice #go alice test.server test.server alice H :0 The alice",
+		":test.server 352 alice #go ~login test.server test.server dan H@ :0 Dan Q",
+		":test.server 352 alice #go ~alice test.server test.server alice H :0 The alice",
 		":test.server 315 alice #go :End of /WHO list",
-		":test.server 311 alice dan dan test.server * :Dan Q",
-		":test.server 312 alice dan test.server :TestNet",
+		":test.server 311 alice dan ~login test.server * :Dan Q",
 		":test.server 319 alice dan :#go",
+		":test.server 312 alice dan test.server :TestNet",
+	)
+	alice.idle("dan")
+	alice.expect(
 		":test.server 318 alice dan :End of /WHOIS list",
-		":test.server 302 alice :dan=+dan@test.server",
+		":test.server 302 alice :dan=+~login@test.server",
 	)
 	dan.send("AWAY :lunch")
 	dan.until(" 306 ")
 	alice.send("USERHOST dan", "PRIVMSG dan :hi")
-	alice.expect(":test.server 302 alice :dan=-dan@test.server", ":test.server 301 alice dan :lunch")
+	alice.expect(":test.server 302 alice :dan=-~login@test.server", ":test.server 301 alice dan :lunch")
 	dan.send("AWAY")
 	dan.until(" 305 ")
 	alice.send("USERHOST dan")
-	alice.expect(":test.server 302 alice :dan=+dan@test.server")
+	alice.expect(":test.server 302 alice :dan=+~login@test.server")
 	dan.send("AWAY :gone", "QUIT")
 	dan.until("ERROR ")
-	alice.until(":dan!dan@test.server QUIT :Client Quit")
+	alice.until(":dan!~login@test.server QUIT :Client Quit")
 	// The hub ends dan's session after its part: ask until the network
 	// has forgotten the nick, then look at what the protocol keeps.
 	for deadline := time.Now().Add(testTimeout); ; {
@@ -351,7 +357,7 @@ func TestQuit(t *testing.T) {
 	alice.expect(":carl!carl@test.server JOIN #go")
 	alice.send("QUIT :gone fishing")
 	alice.expect("ERROR :Closing Link: alice (Quit: gone fishing)")
-	bob.expect(":carl!carl@test.server JOIN #go", ":alice!alice@test.server QUIT :Quit: gone fishing")
+	bob.expect(":carl!carl@test.server JOIN #go", ":alice!~alice@test.server QUIT :Quit: gone fishing")
 	cs.expect("alice has left")
 	// A connection that ends without QUIT quits too, saying how it ended.
 	bob.conn.Close()
@@ -381,7 +387,7 @@ func TestDisconnectedQuit(t *testing.T) {
 		t.Fatal(err)
 	}
 	bob.expect(":test.server NOTICE * :Flooding.")
-	alice.expect(":bob!bob@test.server QUIT :Disconnected by the server")
+	alice.expect(":bob!~bob@test.server QUIT :Disconnected by the server")
 }
 
 // TestPrivmsgLooksUp: a PRIVMSG to a nick and a WHOIS find the user in
@@ -413,7 +419,7 @@ func TestPrivmsgLooksUp(t *testing.T) {
 			alice.until(" 319 alice cy :#a")
 			alice.until(" 318 ")
 		case strings.Contains(strings.ToLower(tc.cmd), "bob"):
-			bob.expect(":alice!alice@test.server PRIVMSG bob :hi")
+			bob.expect(":alice!~alice@test.server PRIVMSG bob :hi")
 		default:
 			cs.expect("[alice whispers] hi")
 		}
@@ -441,33 +447,44 @@ func TestQuitAndNickOnce(t *testing.T) {
 			if tc.servers == 2 {
 				two = serve(t, chat.Config{Bus: bus})
 			}
+			// An IRC user of the other server is shown with its nick for
+			// user name, as other protocols' users are (identOf).
+			ident := func(nick string) string { return "~" + nick }
+			if tc.servers == 2 {
+				ident = func(nick string) string { return nick }
+			}
 			alice, bob := one.register("alice"), two.register("bob")
 			for _, c := range []*client{alice, bob} {
 				c.send("JOIN #a,#b")
 				c.until("#b :End")
 			}
-			alice.expect(":bob!bob@test.server JOIN #a", ":bob!bob@test.server JOIN #b")
+			alice.expect(":bob!"+ident("bob")+"@test.server JOIN #a", ":bob!"+ident("bob")+"@test.server JOIN #b")
 			carol := two.register("carol")
 			carol.send("JOIN #b")
 			carol.until(" 366 ")
 			cs := two.frameClient(two.cs168, "cy")
 			cs.send("cy", "/join a")
+			alice.until(":carol!" + ident("carol") + "@test.server JOIN #b")
+			bob.until(":carol!~carol@test.server JOIN #b")
 			for _, c := range []*client{alice, bob} {
-				c.until(":carol!carol@test.server JOIN #b")
 				c.until(":cy!cy@test.server JOIN #a")
 			}
 			alice.send("NICK alicia")
-			alice.expect(":alice!alice@test.server NICK alicia")
+			alice.expect(":alice!~alice@test.server NICK alicia")
 			alice.sync()
-			bob.expect(":alice!alice@test.server NICK alicia")
+			bob.expect(":alice!" + ident("alice") + "@test.server NICK alicia")
 			bob.sync()
-			carol.expect(":alice!alice@test.server NICK alicia")
+			carol.expect(":alice!" + ident("alice") + "@test.server NICK alicia")
 			cs.expect("alice is now known as alicia")
+			aliciaIdent := "~alice" // the ident is USER's, whatever the nick
+			if tc.servers == 2 {
+				aliciaIdent = ident("alicia")
+			}
 			alice.send("QUIT :bye")
 			alice.expect("ERROR :Closing Link: alicia (Quit: bye)")
-			bob.expect(":alicia!alicia@test.server QUIT :Quit: bye")
+			bob.expect(":alicia!" + aliciaIdent + "@test.server QUIT :Quit: bye")
 			bob.sync()
-			carol.expect(":alicia!alicia@test.server QUIT :Quit: bye")
+			carol.expect(":alicia!" + aliciaIdent + "@test.server QUIT :Quit: bye")
 			carol.sync()
 			cs.expect("alicia has left")
 		})
@@ -512,7 +529,7 @@ func TestWithOtherProtocols(t *testing.T) {
 	irc.expect(":ivy!ivy@test.server NICK ivy2")
 	im.expect("NOTICE ivy is now known as ivy2")
 	irc.send("NICK ian2")
-	irc.expect(":ian!ian@test.server NICK ian2") // once, though ian is in two channels
+	irc.expect(":ian!~ian@test.server NICK ian2") // once, though ian is in two channels
 	cs.expect("ian is now known as ian2")
 	im.expect("NOTICE ian is now known as ian2")
 	cs.conn.Close() // a cs168 user leaves by hanging up
@@ -563,7 +580,7 @@ func TestServerPings(t *testing.T) {
 		case "PING :test.server":
 			pings++
 			alice.send("PONG :test.server")
-		case ":bob!bob@test.server QUIT :Ping timeout: 250ms":
+		case ":bob!~bob@test.server QUIT :Ping timeout: 250ms":
 			parted = true
 		default:
 			t.Fatalf("alice got %q (after %d pings)", l, pings)
@@ -596,7 +613,7 @@ func TestNicksAcrossServers(t *testing.T) {
 	alice.send("NICK Bob")
 	alice.expect(":test.server 433 alice Bob :Nickname is already in use")
 	alice.send("NICK alicia") // frees alice on both
-	alice.expect(":alice!alice@test.server NICK alicia")
+	alice.expect(":alice!~alice@test.server NICK alicia")
 	d := two.register("alice")
 	d.sync()
 	alice.sync()

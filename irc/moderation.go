@@ -99,7 +99,7 @@ func (s *session) topic(m message) bool {
 	case !s.in(room):
 		s.reply(errNotOnChannel, channel, "You're not on that channel")
 	default:
-		if err := s.c.Moderate().SetTopic(room, m.params[1]); err != nil {
+		if err := s.c.Moderate().SetTopic(room, cut(m.params[1], maxTopicBytes)); err != nil { // ISUPPORT TOPICLEN
 			s.moderationFailed("TOPIC", channel, "", err)
 		}
 	}

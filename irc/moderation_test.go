@@ -14,8 +14,8 @@ func TestTopic(t *testing.T) {
 	s := serve(t, chat.Config{})
 	alice, bob := s.pair("#go")
 	alice.send("TOPIC #go", "TOPIC #go :Go news")
-	alice.expect(":test.server 331 alice #go :No topic is set", ":alice!alice@test.server TOPIC #go :Go news")
-	bob.expect(":alice!alice@test.server TOPIC #go :Go news")
+	alice.expect(":test.server 331 alice #go :No topic is set", ":alice!~alice@test.server TOPIC #go :Go news")
+	bob.expect(":alice!~alice@test.server TOPIC #go :Go news")
 	bob.send("TOPIC #go", "TOPIC #go :mine")
 	bob.expect(":test.server 332 bob #go :Go news")
 	if l := bob.recv(); !strings.HasPrefix(l, ":test.server 333 bob #go alice ") {
@@ -24,14 +24,14 @@ func TestTopic(t *testing.T) {
 	bob.expect(":test.server 482 bob #go :You're not channel operator")
 	carol := s.register("carol")
 	carol.send("TOPIC #go :x", "JOIN #go")
-	carol.expect(":test.server 442 carol #go :You're not on that channel", ":carol!carol@test.server JOIN #go", ":test.server 332 carol #go :Go news")
+	carol.expect(":test.server 442 carol #go :You're not on that channel", ":carol!~carol@test.server JOIN #go", ":test.server 332 carol #go :Go news")
 	carol.until(" 366 ")
 	alice.send("MODE #go -t")
-	alice.until(":alice!alice@test.server MODE #go -t")
+	alice.until(":alice!~alice@test.server MODE #go -t")
 	bob.send("TOPIC #go :anyone's now")
 	bob.until("TOPIC #go :anyone's now")
 	carol.until(" MODE #go -t")
-	carol.expect(":bob!bob@test.server TOPIC #go :anyone's now")
+	carol.expect(":bob!~bob@test.server TOPIC #go :anyone's now")
 	alice.until("TOPIC")
 }
 
@@ -52,11 +52,11 @@ func TestChannelModes(t *testing.T) {
 	carol := s.register("carol")
 	alice.send("MODE #go +v bob", "NAMES #go", "WHO #go", "MODE #go +o carol", "MODE #go +o nobody", "MODE #go +z", "MODE #go +l", "MODE #go +l x", "MODE #go +o")
 	alice.expect(
-		":alice!alice@test.server MODE #go +v bob",
+		":alice!~alice@test.server MODE #go +v bob",
 		":test.server 353 alice = #go :@alice +bob",
 		":test.server 366 alice #go :End of /NAMES list",
-		":test.server 352 alice #go alice test.server test.server alice H@ :0 The alice",
-		":test.server 352 alice #go bob test.server test.server bob H+ :0 The bob",
+		":test.server 352 alice #go ~alice test.server test.server alice H@ :0 The alice",
+		":test.server 352 alice #go ~bob test.server test.server bob H+ :0 The bob",
 		":test.server 315 alice #go :End of /WHO list",
 		":test.server 441 alice carol #go :They aren't on that channel",
 		":test.server 401 alice nobody :No such nick/channel",
@@ -65,17 +65,17 @@ func TestChannelModes(t *testing.T) {
 		":test.server 696 alice #go l x :Invalid limit mode parameter",
 		":test.server 696 alice #go o * :You must specify a parameter for the o mode",
 	)
-	bob.expect(":alice!alice@test.server MODE #go +v bob")
+	bob.expect(":alice!~alice@test.server MODE #go +v bob")
 	alice.send("MODE #go +b spam*", "MODE #go +b", "MODE #go +ikl key 5", "MODE #go")
-	alice.expect(":alice!alice@test.server MODE #go +b spam*")
+	alice.expect(":alice!~alice@test.server MODE #go +b spam*")
 	if l := alice.recv(); !strings.HasPrefix(l, ":test.server 367 alice #go spam* test.server ") {
 		t.Errorf("367: %q", l)
 	}
 	alice.expect(
 		":test.server 368 alice #go :End of channel ban list",
-		":alice!alice@test.server MODE #go +i",
-		":alice!alice@test.server MODE #go +k key",
-		":alice!alice@test.server MODE #go +l 5",
+		":alice!~alice@test.server MODE #go +i",
+		":alice!~alice@test.server MODE #go +k key",
+		":alice!~alice@test.server MODE #go +l 5",
 		":test.server 324 alice #go +iklnt key 5",
 	)
 	alice.until(" 329 ")
@@ -105,11 +105,11 @@ func TestJoinRefusals(t *testing.T) {
 		":test.server 401 alice nobody :No such nick/channel",
 		":test.server 341 alice carol #go",
 	)
-	carol.expect(":alice!alice@test.server INVITE carol #go")
+	carol.expect(":alice!~alice@test.server INVITE carol #go")
 	carol.send("JOIN #go")
 	carol.until(" 366 ")
 	carol.send("PART #go", "JOIN #go")
-	carol.expect(":carol!carol@test.server PART #go", ":test.server 473 carol #go :Cannot join channel (+i)")
+	carol.expect(":carol!~carol@test.server PART #go", ":test.server 473 carol #go :Cannot join channel (+i)")
 	alice.send("MODE #go -i", "MODE #go +k sesame")
 	alice.until("MODE #go +k sesame")
 	carol.send("JOIN #go", "JOIN #go wrong", "JOIN #go sesame")
@@ -139,10 +139,10 @@ func TestKick(t *testing.T) {
 	alice.send("KICK #go nobody", "KICK #go carl :be nice", "KICK #go bob")
 	alice.expect(
 		":test.server 401 alice nobody :No such nick/channel",
-		":alice!alice@test.server KICK #go carl :be nice",
-		":alice!alice@test.server KICK #go bob :alice",
+		":alice!~alice@test.server KICK #go carl :be nice",
+		":alice!~alice@test.server KICK #go bob :alice",
 	)
-	bob.expect(":alice!alice@test.server KICK #go carl :be nice", ":alice!alice@test.server KICK #go bob :alice")
+	bob.expect(":alice!~alice@test.server KICK #go carl :be nice", ":alice!~alice@test.server KICK #go bob :alice")
 	cs.expect("carl was kicked by alice (be nice)")
 	cs.send("still here?")
 	cs.expect("Not currently in any channel. Must join a channel before sending messages.")
@@ -162,8 +162,8 @@ func TestSecretList(t *testing.T) {
 	alice.until(" 366 ")
 	alice.send("MODE #hidden +s", "TOPIC #open :all welcome", "LIST")
 	alice.expect(
-		":alice!alice@test.server MODE #hidden +s",
-		":alice!alice@test.server TOPIC #open :all welcome",
+		":alice!~alice@test.server MODE #hidden +s",
+		":alice!~alice@test.server TOPIC #open :all welcome",
 		":test.server 321 alice Channel :Users  Name",
 		":test.server 322 alice #hidden 1 :",
 		":test.server 322 alice #open 1 :all welcome",
@@ -184,15 +184,15 @@ func TestModeratedChannel(t *testing.T) {
 	s := serve(t, chat.Config{})
 	alice, bob := s.pair("#go")
 	alice.send("MODE #go +m")
-	alice.expect(":alice!alice@test.server MODE #go +m")
-	bob.expect(":alice!alice@test.server MODE #go +m")
+	alice.expect(":alice!~alice@test.server MODE #go +m")
+	bob.expect(":alice!~alice@test.server MODE #go +m")
 	bob.send("PRIVMSG #go :hello?")
 	bob.expect(":test.server 404 bob #go :go is moderated: you need voice to speak.")
 	alice.send("MODE #go +v bob")
-	alice.expect(":alice!alice@test.server MODE #go +v bob")
-	bob.expect(":alice!alice@test.server MODE #go +v bob")
+	alice.expect(":alice!~alice@test.server MODE #go +v bob")
+	bob.expect(":alice!~alice@test.server MODE #go +v bob")
 	bob.send("PRIVMSG #go :now I can")
-	alice.expect(":bob!bob@test.server PRIVMSG #go :now I can")
+	alice.expect(":bob!~bob@test.server PRIVMSG #go :now I can")
 }
 
 // TestDirectToOtherProtocols: a PRIVMSG to a nick reaches an im user who

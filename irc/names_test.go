@@ -27,7 +27,7 @@ func TestNicksByNameKey(t *testing.T) {
 	impostor.expect(":test.server 437 BoB #a :Someone called BoB is in this channel already")
 	impostor.send("JOIN #b")
 	impostor.until(" 366 ")
-	alice.expect(":BoB!BoB@test.server JOIN #b")
+	alice.expect(":BoB!~BoB@test.server JOIN #b")
 
 	// alice shares #a with bob and #b with BoB: her PRIVMSG bob is for
 	// bob, the member spelt as she wrote; and so is a NOTICE.

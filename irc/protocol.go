@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -48,6 +49,20 @@ type Options struct {
 	// none: a client that knows no server-time shows old lines as if just
 	// said.
 	JoinPlayback int
+	// Stats, if set, returns the counts of the hub the Protocol is served
+	// on (chat.Hub.Stats): LUSERS counts its connections, of every
+	// protocol, as users. Without it LUSERS counts this Protocol's
+	// registered IRC users. LUSERS calls it once, and it looks at every
+	// connection of the hub.
+	Stats func() chat.Stats
+	// Operators are the IRC operators: OPER with the name and password of
+	// one of them makes the client an IRC operator (user mode +o; WHOIS
+	// says 313 and WHO '*'), who may KILL. None means OPER is refused.
+	Operators []Operator
+	// Kill, if set, ends another connection of the hub the Protocol is
+	// served on, as chat.Hub.Kill does: KILL needs it (without it, no one
+	// may KILL).
+	Kill func(id uint64, farewell string, goodbye []byte) error
 }
 
 // Protocol is the IRC client protocol as a chat.Protocol: serve it on a
@@ -74,6 +89,16 @@ type Protocol struct {
 	mu    sync.Mutex
 	nicks map[string]*user // by nick's key (chat.NameKey): this Protocol's registered IRC users, with what WHOIS says of them
 	away  map[*user]string // the away messages of those who have one: few do, so a user keeps none
+
+	version   string       // what VERSION says: buildVersion
+	conns     atomic.Int64 // the sessions made and not yet ended (LUSERS)
+	mostUsers atomic.Int64 // the most users LUSERS or a registration counted
+	opers     int          // the registered users who are operators, guarded by mu
+	gone      []was        // the nicks given up, oldest first, at most maxWhowas (WHOWAS), guarded by mu
+
+	// sources has, by connection ID, each registered IRC user's *source:
+	// read without a lock by every Render (identOf).
+	sources sync.Map
 }
 
 // New returns the IRC protocol configured by o.
@@ -105,6 +130,7 @@ func New(o Options) *Protocol {
 		motdStart:       "- " + o.ServerName + " Message of the day - ",
 		isupportHistory: "CHATHISTORY=" + strconv.Itoa(o.HistoryLimit),
 		nicks:           make(map[string]*user),
+		version:         buildVersion(),
 		away:            make(map[*user]string),
 	}
 	for _, l := range o.MOTD {
@@ -125,7 +151,10 @@ func (p *Protocol) NewReader(r io.Reader) chat.Reader { return chat.Lines(r, Max
 
 // NewSession returns the state machine of one IRC connection, which waits
 // for NICK and USER.
-func (p *Protocol) NewSession(c chat.Conn) chat.Session { return &session{p: p, c: c} }
+func (p *Protocol) NewSession(c chat.Conn) chat.Session {
+	p.conns.Add(1)
+	return &session{p: p, c: c}
+}
 
 // Notice encodes a server notice to one connection.
 func (p *Protocol) Notice(text string) []byte {
@@ -138,36 +167,37 @@ func (p *Protocol) Notice(text string) []byte {
 // a NICK, or a server NOTICE to the channel.
 func (p *Protocol) Render(m chat.Message) (msg, more []byte) {
 	channel := "#" + m.Room
+	ident := p.identOf(m.Conn, m.From)
 	switch m.Kind {
 	case chat.MessageChat:
-		return p.textLine(m.From, say(m), channel, m.Text, m.Action), nil
+		return p.textLine(m.From, ident, say(m), channel, m.Text, m.Action), nil
 	case chat.MessageWhisper:
 		if isCTCP(m.Text) && !m.Action {
 			// A CTCP query or answer to one user (/ctcp, /ping) goes as it
 			// came, as IRC servers relay it; to a channel it never comes.
-			return p.ctcpLine(m.From, say(m), m.To, m.Text), nil
+			return p.ctcpLine(m.From, ident, say(m), m.To, m.Text), nil
 		}
-		return p.textLine(m.From, say(m), m.To, m.Text, m.Action), nil
+		return p.textLine(m.From, ident, say(m), m.To, m.Text, m.Action), nil
 	case chat.MessageJoined:
-		return p.userLine(m.From, "JOIN", channel), nil
+		return p.userLine(m.From, ident, "JOIN", channel), nil
 	case chat.MessageLeft:
 		switch {
 		case m.Quit || m.Lost:
-			return p.userLine(m.From, "QUIT", quitReason(m)), nil
+			return p.userLine(m.From, ident, "QUIT", quitReason(m)), nil
 		case len(m.Text) > 0:
-			return p.userLine(m.From, "PART", channel, string(m.Text)), nil
+			return p.userLine(m.From, ident, "PART", channel, string(m.Text)), nil
 		}
-		return p.userLine(m.From, "PART", channel), nil
+		return p.userLine(m.From, ident, "PART", channel), nil
 	case chat.MessageRenamed:
-		return p.userLine(m.From, "NICK", m.To), nil
+		return p.userLine(m.From, ident, "NICK", m.To), nil
 	case chat.MessageKicked:
-		return p.actorLine(m.From, "KICK", channel, m.To, kickReason(m)), nil
+		return p.actorLine(m.From, ident, "KICK", channel, m.To, kickReason(m)), nil
 	case chat.MessageTopic:
-		return p.actorLine(m.From, "TOPIC", channel, string(m.Text)), nil
+		return p.actorLine(m.From, ident, "TOPIC", channel, string(m.Text)), nil
 	case chat.MessageMode:
-		return p.actorLine(m.From, "MODE", append([]string{channel}, strings.Fields(string(m.Text))...)...), nil
+		return p.actorLine(m.From, ident, "MODE", append([]string{channel}, strings.Fields(string(m.Text))...)...), nil
 	case chat.MessageInvited:
-		return p.actorLine(m.From, "INVITE", m.To, channel), nil
+		return p.actorLine(m.From, ident, "INVITE", m.To, channel), nil
 	}
 	return p.line(":"+p.o.ServerName, "NOTICE", channel, string(m.Text)), nil
 }
@@ -189,11 +219,11 @@ func (p *Protocol) Settings() chat.Settings {
 
 // actorLine is a line from nick, or from the server when nick is "" (a
 // moderation action of the embedding program).
-func (p *Protocol) actorLine(nick, cmd string, params ...string) []byte {
+func (p *Protocol) actorLine(nick, ident, cmd string, params ...string) []byte {
 	if nick == "" {
 		return p.line(":"+p.o.ServerName, cmd, params...)
 	}
-	return p.userLine(nick, cmd, params...)
+	return p.userLine(nick, ident, cmd, params...)
 }
 
 // kickReason is a KICK's comment: the kicker's words, else the kicker's
@@ -241,11 +271,11 @@ func (p *Protocol) line(source, cmd string, params ...string) []byte {
 	return appendLine(b, 0, cmd, params)
 }
 
-// userLine is line from a user, whose source is nick!nick@server (how
-// every user looks, whatever their protocol), written in place.
-func (p *Protocol) userLine(nick, cmd string, params ...string) []byte {
-	b := make([]byte, 0, lineSize(p.sourceSize(nick), cmd, params))
-	return appendLine(p.appendSource(b, nick), 0, cmd, params)
+// userLine is line from a user, whose source is nick!ident@server (see
+// identOf), written in place.
+func (p *Protocol) userLine(nick, ident, cmd string, params ...string) []byte {
+	b := make([]byte, 0, lineSize(p.sourceSize(nick, ident), cmd, params))
+	return appendLine(p.appendSource(b, nick, ident), 0, cmd, params)
 }
 
 // textLine is userLine of a PRIVMSG or NOTICE of text to target, with the
@@ -257,12 +287,12 @@ func (p *Protocol) userLine(nick, cmd string, params ...string) []byte {
 // what it sent) goes on as many more lines as it needs, each a whole
 // PRIVMSG or NOTICE from the same nick, cut at character boundaries: none
 // of it is lost, and no piece can read as another user's line.
-func (p *Protocol) textLine(nick, cmd, target string, text []byte, action bool) []byte {
+func (p *Protocol) textLine(nick, ident, cmd, target string, text []byte, action bool) []byte {
 	if bytes.ContainsAny(text, "\r\n\x00\x01") || !utf8.Valid(text) {
 		text = []byte(clean(string(text)))
 	}
-	head := p.sourceSize(nick) + len(cmd) + len(target) + 4 // source, spaces, " :"
-	tail := 2                                               // CR LF
+	head := p.sourceSize(nick, ident) + len(cmd) + len(target) + 4 // source, spaces, " :"
+	tail := 2                                                      // CR LF
 	if action {
 		head += len(ctcpActionOpen)
 		tail++ // the closing \x01
@@ -275,7 +305,7 @@ func (p *Protocol) textLine(nick, cmd, target string, text []byte, action bool) 
 	b := make([]byte, 0, min(head+len(text)+tail, MaxLine)+(lines-1)*(head+tail+utf8.UTFMax))
 	for first := true; first || len(text) > 0; first = false {
 		start := len(b)
-		b = append(p.appendSource(b, nick), ' ')
+		b = append(p.appendSource(b, nick, ident), ' ')
 		b = append(b, cmd...)
 		b = append(b, ' ')
 		b = append(b, clean(target)...)
@@ -310,14 +340,14 @@ func isCTCP(text []byte) bool {
 // ctcpLine is a PRIVMSG or NOTICE from nick to target of text, a whole
 // CTCP message (isCTCP), written as it is; one that does not fit a line
 // goes as plain text (textLine), as a CTCP message cut would be none.
-func (p *Protocol) ctcpLine(nick, cmd, target string, text []byte) []byte {
-	b := make([]byte, 0, p.sourceSize(nick)+len(cmd)+len(target)+len(text)+6)
-	b = append(p.appendSource(b, nick), ' ')
+func (p *Protocol) ctcpLine(nick, ident, cmd, target string, text []byte) []byte {
+	b := make([]byte, 0, p.sourceSize(nick, ident)+len(cmd)+len(target)+len(text)+6)
+	b = append(p.appendSource(b, nick, ident), ' ')
 	b = append(append(b, cmd...), ' ')
 	b = append(append(b, clean(target)...), " :"...)
 	b = append(append(b, text...), '\r', '\n')
 	if len(b) > MaxLine {
-		return p.textLine(nick, cmd, target, text, false)
+		return p.textLine(nick, ident, cmd, target, text, false)
 	}
 	return b
 }
@@ -325,17 +355,56 @@ func (p *Protocol) ctcpLine(nick, cmd, target string, text []byte) []byte {
 // ctcpActionOpen opens a CTCP ACTION; a \x01 closes it.
 const ctcpActionOpen = "\x01ACTION "
 
-// sourceSize is the size of nick's source.
-func (p *Protocol) sourceSize(nick string) int { return 2*len(nick) + len(p.o.ServerName) + 3 }
+// sourceSize is the size of a source :nick!ident@server.
+func (p *Protocol) sourceSize(nick, ident string) int {
+	return len(nick) + len(ident) + len(p.o.ServerName) + 3
+}
 
-// appendSource appends nick's source, :nick!nick@server.
-func (p *Protocol) appendSource(b []byte, nick string) []byte {
+// appendSource appends the source :nick!ident@server.
+func (p *Protocol) appendSource(b []byte, nick, ident string) []byte {
 	b = append(b, ':')
 	b = append(b, nick...)
 	b = append(b, '!')
-	b = append(b, nick...)
+	b = append(b, ident...)
 	b = append(b, '@')
 	return append(b, p.o.ServerName...)
+}
+
+// identOf is the user field of the source of nick, the sender of a
+// message from connection conn of its hub (chat.Message.Conn): for an IRC
+// user of this Protocol, "~" and the username its USER gave (user.ident:
+// "~" because no identd vouches for it, as servers mark it), found by its
+// connection; for anyone else, the name itself, which their protocol's
+// server vouches for: a cs168 user bob is bob!bob@server, an IRC user who
+// sent "USER bob" is bob!~bob@server. IRC users of other servers of a
+// cluster are shown the same way as other protocols' users (their
+// username is not carried across the Bus), and so are lines played back
+// from history (which keeps no connection). A user who just changed nick
+// is found under either nick, so that the NICK line itself shows the
+// ident. A user of another hub with the same connection number and the
+// same nick as a local IRC user would be shown with its ident: no
+// harm beyond the user field.
+func (p *Protocol) identOf(conn uint64, nick string) string {
+	if conn == 0 {
+		return nick
+	}
+	if v, ok := p.sources.Load(conn); ok {
+		if src := v.(*source); src.nick == nick || src.prev == nick {
+			return src.ident
+		}
+	}
+	return nick
+}
+
+// A source is what Render needs of an IRC user of this Protocol to write
+// its lines' source (identOf): its nick, the nick it had before its last
+// change, and its ident. It is never changed: a new one replaces it.
+type source struct{ nick, prev, ident string }
+
+// setSource records u's source, as it is once registered or renamed;
+// prev is its nick before a change ("" at registration).
+func (p *Protocol) setSource(u *user, prev string) {
+	p.sources.Store(u.conn, &source{nick: u.nick, prev: prev, ident: u.ident})
 }
 
 // lineSize is the size of a line whose source has n bytes, at most MaxLine.
@@ -406,12 +475,22 @@ func (p *Protocol) appendNumeric(b []byte, code, nick string, params ...string) 
 // are guarded by Protocol.mu; others get copies (lookup).
 type user struct {
 	nick, real string
+	ident      string // the user field of its source: "~" and USER's username (see identOf)
 	key        string // chat.NameKey(nick), kept with it: the key of p.nicks
+	conn       uint64 // its connection's ID (chat.Conn.ID): the key of p.sources
+	oper       string // the operator name it gave OPER; "" if it is not an operator
+	signon     int64  // when it registered, in Unix seconds (WHOIS's 317)
+	// spoke is when it last sent a PRIVMSG or NOTICE, in Unix seconds
+	// (WHOIS's idle time): set by its own session, read by others'.
+	spoke atomic.Int64
 }
 
-// A profile is what WHO, WHOIS and USERHOST say of a user.
+// A profile is what WHO, WHOIS and USERHOST say of a user. Only an IRC
+// user of this Protocol has signon and spoke set.
 type profile struct {
-	nick, real, away string
+	nick, ident, real, away string
+	oper                    bool
+	signon, spoke           int64
 }
 
 // lookup returns the profile of the registered IRC user called nick,
@@ -423,7 +502,8 @@ func (p *Protocol) lookup(nick string) (profile, bool) {
 	if !ok {
 		return profile{}, false
 	}
-	return profile{nick: u.nick, real: u.real, away: p.away[u]}, true
+	return profile{nick: u.nick, ident: u.ident, real: u.real, away: p.away[u], oper: u.oper != "",
+		signon: u.signon, spoke: u.spoke.Load()}, true
 }
 
 // claim registers u under nick, in place of its old nick if it had one;
@@ -443,6 +523,13 @@ func (p *Protocol) claim(u *user, nick string) bool {
 	return true
 }
 
+// registered returns how many IRC users this Protocol has registered.
+func (p *Protocol) registered() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.nicks)
+}
+
 // release forgets u.
 func (p *Protocol) release(u *user) {
 	p.mu.Lock()
@@ -451,7 +538,12 @@ func (p *Protocol) release(u *user) {
 		delete(p.nicks, u.key)
 	}
 	u.key = ""
+	if u.oper != "" {
+		u.oper = ""
+		p.opers--
+	}
 	delete(p.away, u)
+	p.sources.Delete(u.conn)
 }
 
 // setAway sets u's away message ("" for none).

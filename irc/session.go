@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"errors"
 	"slices"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/framechat/chat"
@@ -70,7 +72,8 @@ func init() {
 		"MODE": (*session).mode, "AWAY": (*session).awayCmd, "ISON": (*session).ison,
 		"USERHOST": (*session).userhost, "MOTD": (*session).motd,
 		"KICK": (*session).kick, "INVITE": (*session).invite, "CHATHISTORY": (*session).chathistory,
-		"TAGMSG": ok,
+		"TAGMSG": ok, "LUSERS": (*session).lusers, "VERSION": (*session).version,
+		"OPER": (*session).oper, "KILL": (*session).kill, "WHOWAS": (*session).whowas, "INFO": (*session).info,
 	}
 }
 
@@ -125,8 +128,10 @@ func seconds(d time.Duration) string {
 
 // End forgets the session's nick when its connection ends (chat.Ender).
 func (s *session) End() {
+	s.p.conns.Add(-1)
 	if s.registered {
 		s.p.release(&s.me)
+		s.p.remember(s.me.nick, s.me.ident, s.me.real) // WHOWAS
 	}
 }
 
@@ -138,7 +143,7 @@ func (s *session) reply(code string, params ...string) {
 // send sends a line from this client's own prefix to itself, as the echo
 // of its JOIN, PART or NICK.
 func (s *session) send(cmd string, params ...string) {
-	s.c.Send(s.p.userLine(s.me.nick, cmd, params...))
+	s.c.Send(s.p.userLine(s.me.nick, s.me.ident, cmd, params...))
 }
 
 // needs answers ERR_NEEDMOREPARAMS and reports false when m has fewer
@@ -270,21 +275,55 @@ func (s *session) pass(m message) bool {
 	return true
 }
 
-// userCmd takes the real name. The user name is not kept: every user's
-// source is nick!nick@server (see Protocol.appendSource), and WHO, WHOIS
-// and USERHOST say the same.
+// userCmd takes the username and the real name: USER <username> <mode>
+// <unused> <real name>. Neither may be empty (ERR_NEEDMOREPARAMS, as the
+// modern IRC documents say); the username must be a user of RFC 2812's
+// grammar (no NUL, CR, LF, space or '@'; here, printable UTF-8 too: it is
+// shown in every line's source), else ERR_INVALIDUSERNAME, and its first
+// maxUserBytes are kept (ISUPPORT USERLEN), shown as "~username" (see
+// identOf); a real name that is not UTF-8 is refused (FAIL USER
+// INVALID_UTF8: it would be shown mangled) and the client may send USER
+// again.
 func (s *session) userCmd(m message) bool {
 	switch {
 	case s.registered:
 		s.reply(errAlreadyRegistered, "You may not reregister")
-	case len(m.params) < 4 || m.params[0] == "":
+	case len(m.params) < 4 || m.params[0] == "" || m.params[3] == "":
 		s.reply(errNeedMoreParams, m.cmd, "Not enough parameters")
+	case !validUsername(m.params[0]):
+		s.reply(errInvalidUsername, "Your username is not valid: use printable characters other than space and '@'")
+	case !utf8.ValidString(m.params[3]):
+		s.c.Send(s.p.line(":"+s.p.o.ServerName, "FAIL", "USER", "INVALID_UTF8", "Your real name is not valid UTF-8; send USER again"))
 	default:
-		// Kept for the connection's life: a copy of the line's bytes, or
-		// the nick when they are the same (clients often send it for both).
+		// Kept for the connection's life: copies of the line's bytes, or
+		// the nick when they are the same (clients often send it for all).
+		s.me.ident = "~" + cut(m.params[0], maxUserBytes)
 		s.me.real = keep(cut(m.params[3], 200), s.me.nick)
 		s.gotUser = true
 		s.register()
+	}
+	return true
+}
+
+// maxUserBytes is how much of USER's username is kept (ISUPPORT USERLEN),
+// before the "~" that marks it as the client's word.
+const maxUserBytes = 9
+
+// validUsername reports whether u is a username as RFC 2812 has it (any
+// octet but NUL, CR, LF, space and '@'), in printable UTF-8.
+func validUsername(u string) bool {
+	return u != "" && !strings.ContainsAny(u, " @") && printable(u)
+}
+
+// printable reports whether s is UTF-8 without control characters.
+func printable(s string) bool {
+	if !utf8.ValidString(s) {
+		return false
+	}
+	for _, r := range s {
+		if unicode.IsControl(r) {
+			return false
+		}
 	}
 	return true
 }
@@ -310,12 +349,25 @@ func (s *session) checkNick(nick string) bool {
 		s.reply(errErroneusNickname, nick, "Erroneous nickname: at most "+itoa(s.p.o.MaxNickBytes)+" bytes")
 	case s.c.Rule().Check(nick) != nil:
 		s.reply(errErroneusNickname, nick, "Erroneous nickname: use "+s.c.Rule().String())
+	case !nickGrammar(nick):
+		s.reply(errErroneusNickname, nick, "Erroneous nickname: a nick starts with a letter or '_' and has no '.'")
 	case chat.NameKey(nick) != s.me.key && s.taken(nick):
 		s.reply(errNicknameInUse, nick, "Nickname is already in use")
 	default:
 		return true
 	}
 	return false
+}
+
+// nickGrammar reports whether nick, a name the hub's rule takes, is a
+// nick as IRC has it (RFC 2812 2.3.1: a letter or special character first,
+// which of the rule's characters is a letter or '_'; and no '.', which
+// servers' names have): "9lives" and "a.b" may be names of other
+// protocols' users, whom IRC users address by those spellings, but no IRC
+// user's nick ("-dash" is no one's: the hub's rule refuses a leading '-').
+func nickGrammar(nick string) bool {
+	r, _ := utf8.DecodeRuneInString(nick)
+	return (r == '_' || unicode.IsLetter(r)) && !strings.Contains(nick, ".")
 }
 
 // nickCmd sets the nick before registration and changes it after.
@@ -353,8 +405,10 @@ func (s *session) nickCmd(m message) bool {
 		return true
 	}
 	if len(s.c.Rooms().Joined()) == 0 { // else the rooms told this client, with everyone
-		s.c.Send(s.p.userLine(old, "NICK", nick))
+		s.c.Send(s.p.userLine(old, s.me.ident, "NICK", nick))
 	}
+	s.p.setSource(&s.me, old)
+	s.p.remember(old, s.me.ident, s.me.real)
 	return true
 }
 
@@ -367,6 +421,7 @@ func (s *session) register() {
 	// A refused nick is forgotten before the numeric, whose target is
 	// then "*": the client has no nick yet.
 	nick := s.me.nick
+	s.me.conn, s.me.signon = s.c.ID(), time.Now().Unix()
 	if !s.p.claim(&s.me, nick) {
 		s.me.nick = ""
 		s.reply(errNicknameInUse, nick, "Nickname is already in use")
@@ -386,23 +441,15 @@ func (s *session) register() {
 		return
 	}
 	s.registered = true
+	s.p.setSource(&s.me, "")
+	s.p.sawUsers(s.p.registered())
 	o := &s.p.o
 	w := burst{s: s, b: make([]byte, 0, 1024)}
-	w.reply(rplWelcome, "Welcome to the "+o.Network+" IRC network, "+s.me.nick+"!"+s.me.nick+"@"+o.ServerName)
+	w.reply(rplWelcome, "Welcome to the "+o.Network+" IRC network, "+s.me.nick+"!"+s.me.ident+"@"+o.ServerName)
 	w.reply(rplYourHost, s.p.yourHost)
 	w.reply(rplCreated, s.p.created)
-	w.reply(rplMyInfo, o.ServerName, "framechat", "i", "n")
-	l := s.c.Rule()
-	chanLimit := "CHANLIMIT=#:" // no limit
-	if l.MaxRoomsPerConn > 0 {
-		chanLimit += itoa(l.MaxRoomsPerConn)
-	}
-	w.reply(rplISupport, "CASEMAPPING=rfc8265", "CHANTYPES=#", chanLimit, "NICKLEN="+itoa(min(o.MaxNickBytes, l.MaxNameBytes)),
-		"CHANNELLEN="+itoa(l.MaxRoomNameBytes+1), "NETWORK="+o.Network, prefixes, chanModes,
-		s.p.targmax(), "MAXTARGETS="+itoa(o.MaxTargets), "are supported by this server")
-	if s.keepsHistory() {
-		w.reply(rplISupport, s.p.isupportHistory, "MSGREFTYPES=msgid,timestamp", "are supported by this server")
-	}
+	w.reply(rplMyInfo, o.ServerName, "framechat", "io", "n")
+	w.isupport()
 	w.motd()
 	s.c.Send(w.b)
 }
@@ -712,7 +759,8 @@ func (s *session) privmsg(m message) bool {
 		fail(errUnknownError, m.cmd, "Your message is not valid UTF-8, so it was not sent")
 		return true
 	}
-	text := m.argBytes(1) // no copy: Say keeps none
+	s.me.spoke.Store(time.Now().Unix()) // WHOIS's idle time
+	text := m.argBytes(1)               // no copy: Say keeps none
 	text, kind := ctcp(text)
 	max := s.p.o.MaxTargets
 	tos, over := targets(m.params[:1], ",", max)
@@ -885,16 +933,24 @@ func (s *session) roomsOf(nick string, first bool) (name string, rooms []string)
 }
 
 // names answers NAMES for each channel given (at most maxNamesTargets,
-// each named once), or every channel the client is in when none is; each
-// channel costs a message of flood control.
+// each named once), or, when none is, every channel of the network the
+// client may see (RFC 2812 3.2.5: all but the secret ones it is not in),
+// with one RPL_ENDOFNAMES after them all; each channel costs a message of
+// flood control. A secret channel's names are told to its members only.
 func (s *session) names(m message) bool {
 	if m.arg(0) == "" {
-		joined := s.c.Rooms().Joined()
-		if !s.charge(len(joined)) {
+		rooms, err := s.c.Rooms().List()
+		if err != nil {
+			s.c.Failed("NAMES", "", err)
+			rooms = s.c.Rooms().Joined()
+		}
+		if !s.charge(len(rooms)) {
 			return true
 		}
-		for _, r := range joined {
-			s.namesOf(r)
+		for _, r := range rooms {
+			if !strings.ContainsAny(r, " ,\a") { // else no IRC client could name it
+				s.namesLines(r, false)
+			}
 		}
 		s.reply(rplEndOfNames, "*", "End of /NAMES list")
 		return true
@@ -906,18 +962,38 @@ func (s *session) names(m message) bool {
 	s.tooMany(m.cmd, over, maxNamesTargets)
 	for _, channel := range channels {
 		if room, ok := s.room(channel); ok && s.exists(room) {
-			s.namesOf(room)
-		} else {
+			s.namesLines(room, false)
+		}
+		if len(channels) == 1 {
 			s.reply(rplEndOfNames, channel, "End of /NAMES list")
 		}
+	}
+	if len(channels) > 1 { // one end for the list, as RFC 2812 3.2.5 has it
+		s.reply(rplEndOfNames, strings.Join(channels, ","), "End of /NAMES list")
 	}
 	return true
 }
 
-// namesOf sends RPL_NAMREPLY lines for room, as many as the names need,
-// and RPL_ENDOFNAMES.
+// namesOf sends RPL_NAMREPLY lines for room, which the client is
+// joining or in, as many as the names need, and RPL_ENDOFNAMES.
 func (s *session) namesOf(room string) {
+	s.namesLines(room, true)
+	s.reply(rplEndOfNames, "#"+room, "End of /NAMES list")
+}
+
+// namesLines sends RPL_NAMREPLY lines for room, as many as the names
+// need, each member with its prefix (@ or +): "= #room" for a public
+// channel, "@ #room" for a secret one (RFC 2812), which only its members
+// are told (member: the client is joining it, and is not in it yet).
+func (s *session) namesLines(room string, member bool) {
 	channel := "#" + room
+	kind := "="
+	if st, err := s.c.Moderate().State(room); err == nil && st.Modes.Secret {
+		if !member && !s.in(room) {
+			return
+		}
+		kind = "@"
+	}
 	members, _ := s.c.Rooms().Members(room)
 	if roles := s.roles(room); roles != nil {
 		members = slices.Clone(members)
@@ -931,16 +1007,15 @@ func (s *session) namesOf(room string) {
 	size := 0
 	for _, n := range members {
 		if size+len(n)+1 > budget && len(line) > 0 {
-			s.reply(rplNamReply, "=", channel, strings.Join(line, " "))
+			s.reply(rplNamReply, kind, channel, strings.Join(line, " "))
 			line, size = line[:0], 0
 		}
 		line = append(line, n)
 		size += len(n) + 1
 	}
 	if len(line) > 0 {
-		s.reply(rplNamReply, "=", channel, strings.Join(line, " "))
+		s.reply(rplNamReply, kind, channel, strings.Join(line, " "))
 	}
-	s.reply(rplEndOfNames, channel, "End of /NAMES list")
 }
 
 // list answers LIST: every room (or those given, at most
@@ -986,38 +1061,131 @@ func (s *session) list(m message) bool {
 	return true
 }
 
-// who answers WHO for a channel's members or one user.
+// who answers WHO <mask> [o] (RFC 2812 3.6.1, and the modern IRC
+// documents): for a channel, its members; for a nick, that user (one the
+// client shares a channel with, or an IRC user of this server); for a
+// mask with wildcards ('*', '?'), or none ("", "0", "*"), the users
+// matching it among the client and those it shares a channel with, by
+// nick, username, host, server, real name or nick!user@host. Every user
+// is treated as invisible (user mode +i, which every IRC user here has):
+// a mask never lists a user who shares no channel with the client. With
+// "o", only IRC operators are listed. Each RPL_WHOREPLY is
+// "<channel> <user> <host> <server> <nick> <H|G>[*] :<hopcount> <real name>",
+// the channel "*" for a nick or mask.
 func (s *session) who(m message) bool {
 	mask := m.arg(0)
+	opers := strings.Contains(m.arg(1), "o")
 	var roles map[string]string // the channel's @ and +, for a WHO of a channel
-	entry := func(channel, nick string) {
-		t := s.identity(nick)
-		flag := "H"
-		if t.away != "" {
-			flag = "G"
+	entry := func(channel string, t profile) {
+		if !opers || t.oper {
+			s.reply(rplWhoReply, channel, t.ident, s.p.o.ServerName, s.p.o.ServerName, t.nick, whoFlags(t)+roles[t.nick], "0 "+t.real)
 		}
-		flag += roles[nick]
-		s.reply(rplWhoReply, channel, t.nick, s.p.o.ServerName, s.p.o.ServerName, nick, flag, "0 "+t.real)
 	}
 	if room, ok := s.room(mask); ok {
 		roles = s.roles(room)
 		if members, err := s.c.Rooms().Members(room); err == nil {
 			for _, n := range members {
-				entry("#"+room, n)
+				entry("#"+room, s.identity(n))
 			}
 		}
-	} else if mask != "" {
-		if _, nick := s.shared(mask); nick != "" {
-			entry("*", nick)
-		} else if nick == "" && chat.NameKey(mask) == s.me.key {
-			entry("*", s.me.nick)
+	} else if mask == "" || mask == "0" || strings.ContainsAny(mask, "*?") {
+		for _, t := range s.visible() {
+			if mask == "" || mask == "0" || whoMatch(mask, t, s.p.o.ServerName) {
+				entry("*", t)
+			}
 		}
+	} else if t, ok := s.findUser(mask); ok {
+		entry("*", t)
 	}
 	if mask == "" {
 		mask = "*"
 	}
 	s.reply(rplEndOfWho, mask, "End of /WHO list")
 	return true
+}
+
+// whoFlags are a RPL_WHOREPLY's flags for t: H (here) or G (gone: away),
+// then "*" for an IRC operator.
+func whoFlags(t profile) string {
+	f := "H"
+	if t.away != "" {
+		f = "G"
+	}
+	if t.oper {
+		f += "*"
+	}
+	return f
+}
+
+// visible returns the profiles of the client and of every member of the
+// channels it is in, each once (by chat.NameKey), in the order found.
+func (s *session) visible() []profile {
+	seen := map[string]bool{s.me.key: true}
+	me, _ := s.p.lookup(s.me.nick)
+	out := []profile{me}
+	for _, r := range s.c.Rooms().Joined() {
+		members, err := s.c.Rooms().Members(r)
+		if err != nil {
+			continue
+		}
+		for _, n := range members {
+			if k := chat.NameKey(n); !seen[k] {
+				seen[k] = true
+				out = append(out, s.identity(n))
+			}
+		}
+	}
+	return out
+}
+
+// findUser returns the profile of the user called nick whom the client
+// can see: itself, a member of a channel it is in, or an IRC user of this
+// server.
+func (s *session) findUser(nick string) (profile, bool) {
+	if name, rooms := s.roomsOf(nick, true); len(rooms) > 0 {
+		return s.identity(name), true
+	}
+	return s.p.lookup(nick)
+}
+
+// whoMatch reports whether WHO's mask matches t, a user of server: its
+// nick, username, host (the server's name), server, real name, or the
+// whole nick!user@host.
+func whoMatch(mask string, t profile, server string) bool {
+	for _, f := range [...]string{t.nick, t.ident, server, t.real, t.nick + "!" + t.ident + "@" + server} {
+		if wildMatch(mask, f) {
+			return true
+		}
+	}
+	return false
+}
+
+// wildMatch reports whether s matches mask, whose '*' stands for any run
+// of characters and '?' for one, ignoring case.
+func wildMatch(mask, s string) bool {
+	m, t := []rune(strings.ToLower(mask)), []rune(strings.ToLower(s))
+	// The classic two-pointer match: on a mismatch, go back to the last
+	// '*' and let it take one more character.
+	mi, ti, star, from := 0, 0, -1, 0
+	for ti < len(t) {
+		switch {
+		case mi < len(m) && (m[mi] == '?' || m[mi] == t[ti]):
+			mi++
+			ti++
+		case mi < len(m) && m[mi] == '*':
+			star, from = mi, ti
+			mi++
+		case star >= 0:
+			from++
+			mi, ti = star+1, from
+		default:
+			return false
+		}
+	}
+	for mi < len(m) && m[mi] == '*' {
+		mi++
+	}
+	return mi == len(m)
 }
 
 // whois answers WHOIS for a user the client can see: itself, an IRC user,
@@ -1049,15 +1217,22 @@ func (s *session) whois(m message) bool {
 		return true
 	}
 	t := s.identity(nick)
-	s.reply(rplWhoisUser, t.nick, t.nick, s.p.o.ServerName, "*", t.real)
+	s.reply(rplWhoisUser, t.nick, t.ident, s.p.o.ServerName, "*", t.real)
+	if len(channels) > 0 {
+		s.reply(rplWhoisChannels, t.nick, strings.Join(channels, " "))
+	}
 	s.reply(rplWhoisServer, t.nick, s.p.o.ServerName, s.p.o.Network)
+	if t.oper {
+		s.reply(rplWhoisOperator, t.nick, "is an IRC operator")
+	}
 	if t.away != "" {
 		s.reply(rplAway, t.nick, t.away)
 	}
-	if len(channels) > 0 {
-		s.reply(rplWhoisChannels, nick, strings.Join(channels, " "))
+	if t.signon != 0 { // an IRC user of this server: others' idle times are not known here
+		idle := time.Now().Unix() - max(t.spoke, t.signon)
+		s.reply(rplWhoisIdle, t.nick, strconv.FormatInt(max(idle, 0), 10), strconv.FormatInt(t.signon, 10), "seconds idle, signon time")
 	}
-	s.reply(rplEndOfWhois, nick, "End of /WHOIS list")
+	s.reply(rplEndOfWhois, t.nick, "End of /WHOIS list")
 	return true
 }
 
@@ -1076,10 +1251,15 @@ func (s *session) mode(m message) bool {
 	switch change := m.arg(1); {
 	case chat.NameKey(target) != s.me.key:
 		s.reply(errUsersDontMatch, "Cannot change mode for other users")
+	case change == "" && s.me.oper != "":
+		s.reply(rplUModeIs, "+io")
 	case change == "":
 		s.reply(rplUModeIs, "+i")
+	case change == "-o" && s.me.oper != "": // an operator gives it up; +o is OPER's
+		s.p.setOper(&s.me, "")
+		s.send("MODE", s.me.nick, "-o")
 	case strings.Trim(change, "+-i") == "":
-		s.c.Send(s.p.userLine(s.me.nick, "MODE", s.me.nick, "+i"))
+		s.send("MODE", s.me.nick, "+i")
 	default:
 		s.reply(errUModeUnknownFlag, "Unknown MODE flag")
 	}
@@ -1088,7 +1268,7 @@ func (s *session) mode(m message) bool {
 
 // awayCmd sets or clears the away message.
 func (s *session) awayCmd(m message) bool {
-	text := strings.Clone(cut(m.arg(0), 200)) // kept: not a slice of the whole line
+	text := strings.Clone(cut(m.arg(0), maxAwayBytes)) // kept: not a slice of the whole line
 	s.p.setAway(&s.me, text)
 	if text == "" {
 		s.reply(rplUnaway, "You are no longer marked as being away")
@@ -1130,11 +1310,14 @@ func (s *session) userhost(m message) bool {
 		if t.nick == "" {
 			continue
 		}
-		mark := "+"
+		mark, oper := "+", ""
 		if t.away != "" {
 			mark = "-"
 		}
-		out = append(out, t.nick+"="+mark+t.nick+"@"+s.p.o.ServerName)
+		if t.oper {
+			oper = "*"
+		}
+		out = append(out, t.nick+oper+"="+mark+t.ident+"@"+s.p.o.ServerName)
 	}
 	s.reply(rplUserHost, strings.Join(out, " "))
 	return true
@@ -1164,7 +1347,7 @@ func (s *session) known(nicks []string) []profile {
 	}
 	for j, on := range s.onNetwork(ask...) {
 		if on {
-			out[elsewhere[j]] = profile{nick: ask[j]}
+			out[elsewhere[j]] = profile{nick: ask[j], ident: ask[j]}
 		}
 	}
 	return out
@@ -1204,11 +1387,12 @@ func (s *session) taken(nick string) bool {
 }
 
 // identity is what WHO and WHOIS say of nick: its registry entry for an
-// IRC user, else (a user of another protocol) its nick for user and real
-// name.
+// IRC user of this server, else (a user of another protocol, or of
+// another server) its nick for user and real name, as its lines' source
+// has it (identOf).
 func (s *session) identity(nick string) profile {
 	if t, ok := s.p.lookup(nick); ok {
 		return t
 	}
-	return profile{nick: nick, real: nick}
+	return profile{nick: nick, ident: nick, real: nick}
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	chat "github.com/framechat/chat"
+	"github.com/framechat/chat/irc"
 )
 
 // ircPlayback serves the IRC protocol that parse made of args on a hub
@@ -78,6 +79,8 @@ func ircPlayback(t *testing.T, args ...string) []string {
 // TestIRCPlayback: an IRC client that joins a channel gets its last lines,
 // 25 by default, as -irc-playback (or its config key) says; 0 for none.
 func TestIRCPlayback(t *testing.T) {
+	// History keeps no ident: a line played back has its nick for user
+	// name, as another protocol's user has (irc's identOf).
 	line := func(n string) string { return ":alice!alice@framechat PRIVMSG #go :l" + n }
 	if got, want := ircPlayback(t), []string{line("1"), line("2"), line("3")}; !slices.Equal(got, want) {
 		t.Errorf("by default: %q, want %q", got, want)
@@ -88,5 +91,23 @@ func TestIRCPlayback(t *testing.T) {
 	path := writeFile(t, "framechat.toml", "irc-playback = 0\n")
 	if got := ircPlayback(t, "-config", path); len(got) != 0 {
 		t.Errorf("irc-playback = 0: %q, want nothing", got)
+	}
+}
+
+// TestIRCOpers: -irc-opers (config key irc-opers) lists the IRC operators
+// as NAME:PASSWORD pairs, a password may hold ':'; a pair without both is
+// refused.
+func TestIRCOpers(t *testing.T) {
+	ops, err := operators("root:hunter2,ann:a:b,")
+	if want := []irc.Operator{{Name: "root", Password: "hunter2"}, {Name: "ann", Password: "a:b"}}; err != nil || !slices.Equal(ops, want) {
+		t.Errorf("operators = %v, %v; want %v", ops, err, want)
+	}
+	for _, bad := range []string{"root", "root:", ":pw"} {
+		if _, err := operators(bad); err == nil {
+			t.Errorf("operators(%q) accepted", bad)
+		}
+	}
+	if _, err := parse([]string{"-irc", ":0", "-irc-opers", "nopassword"}, io.Discard); err == nil {
+		t.Error("parse accepted -irc-opers nopassword")
 	}
 }

@@ -45,6 +45,9 @@
 // joins (-irc-playback N; 0 for none), with their times if it shows IRCv3
 // server-time, unless it fetches them itself with CHATHISTORY (at most
 // -irc-history-limit lines a command, 100 by default).
+// -irc-opers NAME:PASSWORD[,NAME:PASSWORD] (config key irc-opers, where a
+// password is better kept than on the command line) lists the IRC
+// operators, whom OPER makes operators, who may KILL IRC users.
 //
 // -tls-self-signed makes a certificate in memory for 127.0.0.1, ::1 and
 // localhost, for trying TLS without openssl; the server prints its SHA-256
@@ -69,6 +72,7 @@ import (
 	"os/signal"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -139,6 +143,44 @@ type options struct {
 	version       bool
 	history       historyOptions
 	cfg           chat.Config
+	hub           *hubRef // the hub, once made, for the IRC listener's LUSERS
+}
+
+// A hubRef holds the hub once run has made it: the protocols are made
+// before it (parse), and IRC's LUSERS asks it for its counts.
+type hubRef struct{ h atomic.Pointer[chat.Hub] }
+
+// kill ends connection id as chat.Hub.Kill does; ErrNoSuchConn before
+// the hub exists.
+func (r *hubRef) kill(id uint64, farewell string, goodbye []byte) error {
+	if h := r.h.Load(); h != nil {
+		return h.Kill(id, farewell, goodbye)
+	}
+	return chat.ErrNoSuchConn
+}
+
+// operators parses -irc-opers: NAME:PASSWORD pairs separated by commas.
+func operators(s string) ([]irc.Operator, error) {
+	var ops []irc.Operator
+	for _, pair := range strings.Split(s, ",") {
+		if pair == "" {
+			continue
+		}
+		name, password, ok := strings.Cut(pair, ":")
+		if !ok || name == "" || password == "" {
+			return nil, fmt.Errorf("-irc-opers: %q is not NAME:PASSWORD", pair)
+		}
+		ops = append(ops, irc.Operator{Name: name, Password: password})
+	}
+	return ops, nil
+}
+
+// stats returns the hub's counts (chat.Hub.Stats); none before it exists.
+func (r *hubRef) stats() chat.Stats {
+	if h := r.h.Load(); h != nil {
+		return h.Stats()
+	}
+	return chat.Stats{}
 }
 
 // parse reads the command line (and the -config file it names) into
@@ -151,6 +193,9 @@ func parse(args []string, stderr io.Writer) (options, error) {
 	var cs168Addr, imAddr, lobbyAddr, lineAddr, ircAddr, imRoom, motdFile, configFile string
 	var lobbyOpts lobby.Options
 	var ircOpts irc.Options
+	o.hub = new(hubRef)
+	ircOpts.Stats, ircOpts.Kill = o.hub.stats, o.hub.kill
+	var ircOpers string
 	fs.StringVar(&configFile, "config", "", "read flags from this TOML `file`, one key per flag (max-conns = 500); the command line wins")
 	fs.BoolVar(&o.version, "version", false, "print the version and exit")
 	fs.StringVar(&cs168Addr, "cs168", "", "listen address for the cs168 protocol, e.g. :55555")
@@ -163,6 +208,7 @@ func parse(args []string, stderr io.Writer) (options, error) {
 	fs.DurationVar(&ircOpts.PingAfter, "irc-ping", 0, "ping IRC clients silent this long, and drop those that stay silent as long again (0: 2m; negative: never)")
 	fs.StringVar(&motdFile, "irc-motd", "", "file whose lines are the IRC message of the day (default: none)")
 	fs.IntVar(&ircOpts.JoinPlayback, "irc-playback", 25, "a channel's last lines sent to an IRC client that joins it, unless it fetches them itself (CHATHISTORY); with their times to clients that show server-time (0: none)")
+	fs.StringVar(&ircOpers, "irc-opers", "", "IRC operators, NAME:PASSWORD[,NAME:PASSWORD]: OPER NAME PASSWORD makes a client an operator, who may KILL IRC users (better in the -config file than on the command line)")
 	fs.IntVar(&ircOpts.HistoryLimit, "irc-history-limit", 0, "lines one IRC CHATHISTORY command may fetch (0: 100; at most 1000)")
 	fs.StringVar(&o.logFile, "log", "server.log", `file to log every event to ("" for none); created at start`)
 	fs.IntVar(&o.logMaxMB, "log-max-size", 10, "megabytes the log may reach before it is rotated (renamed with a timestamp; a new one is started)")
@@ -215,6 +261,10 @@ func parse(args []string, stderr io.Writer) (options, error) {
 	}
 	if fs.NArg() == 1 {
 		cs168Addr = net.JoinHostPort(*addr, fs.Arg(0))
+	}
+	var err error
+	if ircOpts.Operators, err = operators(ircOpers); err != nil {
+		return o, err
 	}
 	if motdFile != "" {
 		b, err := os.ReadFile(motdFile)
@@ -306,6 +356,9 @@ func run(ctx context.Context, o options, stdout io.Writer) error {
 	fmt.Fprintln(out, msg)
 	metrics.history, _ = o.cfg.History.(historySizer)
 	hub := chat.NewHub(o.cfg)
+	if o.hub != nil {
+		o.hub.h.Store(hub)
+	}
 	metrics.hub = hub
 	metrics.queueLimit = o.cfg.MaxQueueBytes
 

@@ -83,9 +83,9 @@ func TestWithCS168Users(t *testing.T) {
 	h := chat.NewHub(chat.Config{})
 	t.Cleanup(func() { h.Shutdown(context.Background()) }) // after the clients' cleanups
 	lc := dial(t, h, linechat.Protocol)
-	lc.expect("HELLO send your name (1 to 100 bytes of letters, digits, '_', '-' or '.')")
+	lc.expect("HELLO send your name (1 to 100 bytes of letters, digits, '_', '-' or '.', not '-' first)")
 	lc.line("two words")
-	lc.expect("ERR not a valid name: use 1 to 100 bytes of letters, digits, '_', '-' or '.'")
+	lc.expect("ERR not a valid name: use 1 to 100 bytes of letters, digits, '_', '-' or '.', not '-' first")
 	lc.line("lena")
 	lc.expect("OK NAME lena")
 	lc.line("hello?")

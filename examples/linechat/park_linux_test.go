@@ -47,7 +47,7 @@ func TestIdleConnectionsPark(t *testing.T) {
 		t.Cleanup(func() { conn.Close() })
 		conn.SetDeadline(time.Now().Add(10 * time.Second))
 		c := &client{t: t, conn: conn, br: bufio.NewReader(conn)}
-		c.expect("HELLO send your name (1 to 100 bytes of letters, digits, '_', '-' or '.')")
+		c.expect("HELLO send your name (1 to 100 bytes of letters, digits, '_', '-' or '.', not '-' first)")
 		c.line(fmt.Sprint("u", i))
 		c.expect(fmt.Sprint("OK NAME u", i))
 		c.line("JOIN r")
