@@ -39,36 +39,24 @@
 //
 // # Moderation and direct messages
 //
-// Every room keeps its operators (its first member, and whom they name),
-// a topic, modes (invite-only, key, limit, moderated, secret, topic lock)
-// and bans by name mask ([RoomState]), in the Bus when it is a [StateBus]
-// (MemBus and natsbus are: shared by a cluster), enforced for every
-// protocol's members. [Hub.Kick], [Hub.Ban], [Hub.SetTopic],
-// [Hub.SetModes], [Hub.Op] and the like act as the server; a protocol's
-// connection acts through [Conn].Moderate, checked against the room's
-// operators and the Moderate hook. A direct message ([Post] with no Room)
-// goes from one connection to another by name, outside any room, across
-// the cluster, to protocols whose [Settings].Direct says they take them.
+// Every room has operators (its first member first), a topic, modes and
+// bans ([RoomState]), kept in the Bus and enforced for every protocol's
+// members; [Hub.Kick], [Hub.Ban], [Hub.SetTopic], [Hub.SetModes] and
+// [Hub.Op] act as the server, and a connection acts through [Conn].Moderate.
+// A [Post] with no Room is a direct message, to a name anywhere in the
+// cluster.
 //
 // # History
 //
 // A hub keeps each room's lines and notices (after the hooks; never
-// whispers, joins, leaves or renames) in a [history.Store]: in memory by
-// default, bounded ([history.Limits]: 1,000 lines a room, 24 hours, 64 MiB
-// in all), or the Store in Config.History (such as the file store of
-// module github.com/framechat/chat/history/bolt, which outlives a
-// restart, or natsbus.History, which keeps a cluster's in its NATS);
-// Config.NoHistory keeps none.
-// Each line a member hears carries its offset in the room's history and
-// the time the hub accepted it ([Message].Offset, Time). [Hub.History]
-// reads a room's history, and a client that lost the room for a while
-// gets exactly what it missed from the offset of the last line it saw
-// (history.Page.Recovered says whether it got it all); [Hub.DeleteHistory]
-// forgets it. A Store that fails does not stop chat: the line goes out
-// without an offset, and the Observer is told. Protocols with a place for
-// history serve it themselves (Settings.History, [Rooms].History); the
-// course protocols have none, and Config.Replay, off by default, sends
-// their joiners a room's last lines as ordinary lines.
+// whispers) in a [history.Store]: in memory by default, bounded; the file
+// store of module github.com/framechat/chat/history/bolt and natsbus's
+// JetStream store outlive a restart. Each line carries its [Message].Offset,
+// Epoch and Time; [Hub.History] reads a room's history, from which a
+// client that lost the room gets exactly what it missed
+// (history.Page.Recovered says whether it got it all). A Store that fails
+// does not stop chat. Config.Replay, off by default, gives the course
+// protocols' joiners a room's last lines.
 //
 // # Writing a protocol
 //
