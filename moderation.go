@@ -189,17 +189,35 @@ func (c ModeChange) String() string {
 // when set, and flags. The member modes (PREFIX) are o and v.
 const ChannelModes = "b,k,l,imnst"
 
-// MatchMask reports whether name matches mask, a ban mask: its part
-// before any '!' (IRC's nick!user@host), where '*' stands for any text
-// and '?' for one character, compared by NameKey.
-func MatchMask(mask, name string) bool {
-	if i := strings.IndexByte(mask, '!'); i >= 0 {
-		mask = mask[:i]
-	}
-	if mask == "" {
+// MatchMask reports whether a user matches mask, a ban mask: a name
+// ("bob", "b*") or IRC's nick!user@host ("*!*bob@*"), where '*' stands
+// for any text and '?' for one character. The nick is compared with name
+// by NameKey; the user part with user, the user name the client gave
+// (IRC's "~ident"), or name if it gave none; the host part with host, or,
+// when host is "" (a client whose protocol shows no host), only a host
+// part of wildcards matches. A mask with an empty nick matches no one.
+func MatchMask(mask, name, user, host string) bool {
+	nick, rest, full := strings.Cut(mask, "!")
+	if nick == "" {
 		return false
 	}
-	return globKey([]rune(maskKey(mask)), []rune(NameKey(name)))
+	if !globKey([]rune(maskKey(nick)), []rune(NameKey(name))) {
+		return false
+	}
+	if !full {
+		return true
+	}
+	userMask, hostMask, _ := strings.Cut(rest, "@")
+	if user == "" {
+		user = name
+	}
+	if !globKey([]rune(maskKey(userMask)), []rune(NameKey(user))) {
+		return false
+	}
+	if hostMask == "" || strings.Trim(hostMask, "*") == "" {
+		return true
+	}
+	return host != "" && globKey([]rune(strings.ToLower(hostMask)), []rune(strings.ToLower(host)))
 }
 
 // maskKey is mask with each part between wildcards folded by NameKey.
@@ -247,9 +265,14 @@ func globKey(p, s []rune) bool {
 	return len(s) == 0
 }
 
-// banned reports whether name matches one of st's bans.
-func (st *RoomState) banned(name string) bool {
-	return slices.ContainsFunc(st.Bans, func(mask string) bool { return MatchMask(mask, name) })
+// banned reports whether s matches one of st's bans, with the user name
+// and host its Session gives (Identifier), if any.
+func (st *RoomState) banned(s *session) bool {
+	var user, host string
+	if id, ok := s.state.(Identifier); ok {
+		user, host = id.Ident()
+	}
+	return slices.ContainsFunc(st.Bans, func(mask string) bool { return MatchMask(mask, s.name, user, host) })
 }
 
 // isOp reports whether m (its hub and connection) is an operator.
@@ -327,7 +350,7 @@ func (h *Hub) mayJoin(s *session, room, key string) error {
 	}
 	invited := slices.Contains(st.Invited, NameKey(s.name))
 	switch {
-	case st.banned(s.name): // an invitation lifts +i, not a ban
+	case st.banned(s): // an invitation lifts +i, not a ban
 		return refusal(ErrBanned, "join "+room, "You are banned from "+room+".")
 	case st.Modes.InviteOnly && !invited:
 		return refusal(ErrInviteOnly, "join "+room, room+" is invite-only.")

@@ -154,15 +154,29 @@ func TestModerationAPI(t *testing.T) {
 
 func TestMatchMask(t *testing.T) {
 	for _, c := range []struct {
-		mask, name string
-		want       bool
+		mask, name, user, host string
+		want                   bool
 	}{
-		{"bob", "bob", true}, {"bob", "Bob", true}, {"bob", "bobby", false}, {"b*", "bobby", true},
-		{"*y", "bobby", true}, {"b?b", "bob", true}, {"b?b", "bb", false}, {"bob!*@*", "BOB", true},
-		{"*", "anyone", true}, {"", "x", false}, {"!x@y", "x", false},
+		{"bob", "bob", "", "", true}, {"bob", "Bob", "", "", true}, {"bob", "bobby", "", "", false},
+		{"b*", "bobby", "", "", true}, {"*y", "bobby", "", "", true}, {"b?b", "bob", "", "", true},
+		{"b?b", "bb", "", "", false}, {"bob!*@*", "BOB", "", "", true}, {"*", "anyone", "", "", true},
+		{"", "x", "", "", false}, {"!x@y", "x", "", "", false},
+		// IRC's nick!user@host, as irssi's /ban writes it: the user part
+		// picks the user out; it is no ban of everyone.
+		{"*!*wuser@framechat", "wendy", "~wuser", "framechat", true},
+		{"*!*wuser@framechat", "random", "~random", "framechat", false},
+		{"*!*wuser@*", "wuser", "", "", true}, // a name with no user of its own: its name is its user
+		{"*!*carol@*", "carol", "", "", true},
+		{"*!*carol@*", "zed", "~carol", "framechat", true},
+		{"*!*carol@*", "carol", "~foo", "framechat", false},
+		// A host that is not all wildcards: only a client shown at a host matches it.
+		{"*!*@some.other.host", "random", "~random", "framechat", false},
+		{"*!*@some.other.host", "carol", "", "", false},
+		{"*!*@FRAMECHAT", "random", "~random", "framechat", true},
+		{"*!*carol@framechat", "carol", "", "", false},
 	} {
-		if got := MatchMask(c.mask, c.name); got != c.want {
-			t.Errorf("MatchMask(%q, %q) = %v", c.mask, c.name, got)
+		if got := MatchMask(c.mask, c.name, c.user, c.host); got != c.want {
+			t.Errorf("MatchMask(%q, %q, %q, %q) = %v", c.mask, c.name, c.user, c.host, got)
 		}
 	}
 }

@@ -202,6 +202,16 @@ type Styler interface {
 	Style(room string, offset uint64) (r Renderer, skip bool)
 }
 
+// Identifier is implemented by a Session whose client gives a user name
+// of its own beside its nick, and is shown at a host: IRC's USER, shown
+// as nick!~user@host. The hub matches a ban mask of the form
+// nick!user@host (MatchMask) against Ident's user and host; for other
+// sessions the user is the name and the host is unknown. Ident is called
+// on the connection's own goroutine (as it joins).
+type Identifier interface {
+	Ident() (user, host string)
+}
+
 // Resumer is implemented by a Reader that keeps what it has read of a
 // message when a read fails (a deadline passing, or the hub parking the
 // connection) and carries on with it at the next call: it returns the

@@ -175,7 +175,7 @@ func (s *session) channelMode(m message, channel string) {
 				}
 				continue
 			}
-			todo = append(todo, chat.ModeChange{Add: add, Mode: c, Arg: mask})
+			todo = append(todo, chat.ModeChange{Add: add, Mode: c, Arg: s.banMask(mask)})
 		case 'o', 'v':
 			nick, ok := next()
 			if !ok {
@@ -301,3 +301,20 @@ func (s *session) reachable(nick string) bool {
 	held, err := s.c.Claims().Held(chat.DirectScope, nick)
 	return err == nil && held[0]
 }
+
+// banMask is mask as the hub keeps it: every user is shown at this
+// server's host (nick!~ident@server, or nick!nick@server for users of
+// other protocols, which have no host of their own), so a host part that
+// names this server is written "*", and the ban holds for those users
+// too. (The hub matches nick!user@host masks: chat.MatchMask.)
+func (s *session) banMask(mask string) string {
+	rest, host, ok := strings.Cut(mask, "@")
+	if ok && strings.EqualFold(host, s.p.o.ServerName) {
+		return rest + "@*"
+	}
+	return mask
+}
+
+// Ident is the user name and host a ban mask is matched against
+// (chat.Identifier): ~ident@server, as every prefix shows it.
+func (s *session) Ident() (user, host string) { return s.me.ident, s.p.o.ServerName }

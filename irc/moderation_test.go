@@ -82,6 +82,35 @@ func TestChannelModes(t *testing.T) {
 	carol.sync()
 }
 
+// TestBanByUserMask: a ban on nick!user@host, as irssi's /ban writes it
+// (*!*user@host), keeps out the user whose ident it names, of whatever
+// nick, and no one else; a user of another protocol, shown at this
+// server's host with its name as its user, is kept out by such a mask
+// too.
+func TestBanByUserMask(t *testing.T) {
+	s := serve(t, chat.Config{})
+	alice, _ := s.pair("#go")
+	wendy := s.ircClient("wendy")
+	wendy.send("NICK wendy", "USER wuser 0 * :Wendy")
+	wendy.until(" 376 ")
+	random := s.register("random")
+	alice.send("MODE #go +b *!*wuser@test.server", "MODE #go +b")
+	alice.until("MODE #go +b *!*wuser@*")
+	alice.until(":test.server 367 alice #go *!*wuser@* test.server :")
+	alice.until(" 368 ")
+	wendy.send("JOIN #go")
+	wendy.expect(":test.server 474 wendy #go :Cannot join channel (+b)")
+	random.send("JOIN #go")
+	random.expect(":random!~random@test.server JOIN #go")
+	random.until(" 366 ")
+	alice.until("JOIN #go")
+	alice.send("MODE #go +b *!*@other.host")
+	alice.until("MODE #go +b *!*@other.host")
+	carol := s.register("carol")
+	carol.send("JOIN #go")
+	carol.expect(":carol!~carol@test.server JOIN #go")
+}
+
 // TestJoinRefusals: 474 for a banned nick, 473 for +i until INVITE (341;
 // 443 for a member; 401 for no one), 475 without the key, 471 at the
 // limit.
