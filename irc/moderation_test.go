@@ -182,7 +182,7 @@ func TestKick(t *testing.T) {
 }
 
 // TestSecretList: LIST shows a channel's topic, and a +s channel to its
-// members only.
+// members only; WHO lists a +s channel's members to its members only.
 func TestSecretList(t *testing.T) {
 	s := serve(t, chat.Config{})
 	alice := s.register("alice")
@@ -199,11 +199,14 @@ func TestSecretList(t *testing.T) {
 		":test.server 323 alice :End of /LIST",
 	)
 	bob := s.register("bob")
-	bob.send("LIST")
+	bob.send("LIST", "WHO #hidden", "WHO #open")
 	bob.expect(
 		":test.server 321 bob Channel :Users  Name",
 		":test.server 322 bob #open 1 :all welcome",
 		":test.server 323 bob :End of /LIST",
+		":test.server 315 bob #hidden :End of /WHO list", // its members not shown
+		":test.server 352 bob #open ~alice test.server test.server alice H@ :0 The alice",
+		":test.server 315 bob #open :End of /WHO list",
 	)
 }
 

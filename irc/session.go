@@ -1083,7 +1083,9 @@ func (s *session) who(m message) bool {
 	}
 	if room, ok := s.room(mask); ok {
 		roles = s.roles(room)
-		if members, err := s.c.Rooms().Members(room); err == nil {
+		if s.hidden(room) {
+			// +s: its members are listed to its members only
+		} else if members, err := s.c.Rooms().Members(room); err == nil {
 			for _, n := range members {
 				entry("#"+room, s.identity(n))
 			}
@@ -1102,6 +1104,17 @@ func (s *session) who(m message) bool {
 	}
 	s.reply(rplEndOfWho, mask, "End of /WHO list")
 	return true
+}
+
+// hidden reports whether room is secret (+s) and the client is not in
+// it: then WHO lists none of its members, as LIST and NAMES do not show
+// it.
+func (s *session) hidden(room string) bool {
+	if s.in(room) {
+		return false
+	}
+	st, err := s.c.Moderate().State(room)
+	return err == nil && st.Modes.Secret
 }
 
 // whoFlags are a RPL_WHOREPLY's flags for t: H (here) or G (gone: away),
