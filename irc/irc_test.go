@@ -28,7 +28,7 @@ func TestRegistration(t *testing.T) {
 		":test.server 001 alice :Welcome to the TestNet IRC network, alice!~alice@test.server",
 		":test.server 002 alice :Your host is test.server, running framechat",
 		":test.server 003 alice :This server was created ",
-		":test.server 004 alice test.server framechat io n",
+		":test.server 004 alice test.server framechat io biklmnostv bklov",
 		":test.server 005 alice AWAYLEN=200 CASEMAPPING=rfc8265 CHANLIMIT=#:20 CHANMODES=b,k,l,imnst CHANNELLEN=65 CHANTYPES=# MAXTARGETS=4 MODES=20 NETWORK=TestNet NICKLEN=32 PREFIX=(ov)@+ TARGMAX=PRIVMSG:4,NOTICE:4,JOIN:20,PART:20,NAMES:10,LIST:10,WHOIS:1,ISON:20,USERHOST:5 :are supported by this server",
 		":test.server 005 alice TOPICLEN=390 USERLEN=9 CHATHISTORY=100 MSGREFTYPES=msgid,timestamp :are supported by this server",
 		":test.server 375 alice :- test.server Message of the day - ",

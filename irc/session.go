@@ -448,7 +448,7 @@ func (s *session) register() {
 	w.reply(rplWelcome, "Welcome to the "+o.Network+" IRC network, "+s.me.nick+"!"+s.me.ident+"@"+o.ServerName)
 	w.reply(rplYourHost, s.p.yourHost)
 	w.reply(rplCreated, s.p.created)
-	w.reply(rplMyInfo, o.ServerName, "framechat", "io", "n")
+	w.reply(rplMyInfo, o.ServerName, "framechat", "io", "biklmnostv", "bklov") // user modes, channel modes, those with a parameter
 	w.isupport()
 	w.motd()
 	s.c.Send(w.b)
