@@ -90,10 +90,9 @@ func (s *session) topic(m message) bool {
 		return true
 	}
 	channel := m.params[0]
-	room, ok := s.room(channel)
+	room, ok := s.channelRoom(channel)
 	switch {
-	case !ok || !s.exists(room):
-		s.reply(errNoSuchChannel, channel, "No such channel")
+	case !ok:
 	case len(m.params) == 1:
 		s.sendTopic(channel, room, false)
 	case !s.in(room):
@@ -104,6 +103,28 @@ func (s *session) topic(m message) bool {
 		}
 	}
 	return true
+}
+
+// channelRoom returns the room of channel, which must exist: else it
+// answers 403 and reports false.
+func (s *session) channelRoom(channel string) (string, bool) {
+	room, ok := s.room(channel)
+	if !ok || !s.exists(room) {
+		s.reply(errNoSuchChannel, channel, "No such channel")
+		return "", false
+	}
+	return room, true
+}
+
+// memberRoom is channelRoom for a command the client may give only in a
+// channel it is in: else it answers 442 and reports false.
+func (s *session) memberRoom(channel string) (string, bool) {
+	room, ok := s.channelRoom(channel)
+	if ok && !s.in(room) {
+		s.reply(errNotOnChannel, channel, "You're not on that channel")
+		return "", false
+	}
+	return room, ok
 }
 
 // moderationFailed answers an action the hub refused.
@@ -131,9 +152,8 @@ func (s *session) moderationFailed(cmd, channel, nick string, err error) {
 // for +k without its key), a member not there 441 (401 for no such
 // nick), and a change by a non-operator 482.
 func (s *session) channelMode(m message, channel string) {
-	room, ok := s.room(channel)
-	if !ok || !s.exists(room) {
-		s.reply(errNoSuchChannel, channel, "No such channel")
+	room, ok := s.channelRoom(channel)
+	if !ok {
 		return
 	}
 	changes := m.arg(1)
@@ -244,13 +264,8 @@ func (s *session) kick(m message) bool {
 		return true
 	}
 	channel := m.params[0]
-	room, ok := s.room(channel)
-	switch {
-	case !ok || !s.exists(room):
-		s.reply(errNoSuchChannel, channel, "No such channel")
-		return true
-	case !s.in(room):
-		s.reply(errNotOnChannel, channel, "You're not on that channel")
+	room, ok := s.memberRoom(channel)
+	if !ok {
 		return true
 	}
 	nicks, over := targets(m.params[1:2], ",", maxJoinTargets)
@@ -274,13 +289,8 @@ func (s *session) invite(m message) bool {
 		return true
 	}
 	nick, channel := m.params[0], m.params[1]
-	room, ok := s.room(channel)
-	switch {
-	case !ok || !s.exists(room):
-		s.reply(errNoSuchChannel, channel, "No such channel")
-		return true
-	case !s.in(room):
-		s.reply(errNotOnChannel, channel, "You're not on that channel")
+	room, ok := s.memberRoom(channel)
+	if !ok {
 		return true
 	}
 	if _, there, _ := s.c.Rooms().Find(room, nick); !there && !s.onNetwork(nick)[0] && !s.reachable(nick) {

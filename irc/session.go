@@ -702,13 +702,7 @@ func (s *session) part(m message) bool {
 	}
 	s.tooMany(m.cmd, over, maxJoinTargets)
 	for _, channel := range channels {
-		room, ok := s.room(channel)
-		switch {
-		case !ok || !s.exists(room):
-			s.reply(errNoSuchChannel, channel, "No such channel")
-		case !s.in(room):
-			s.reply(errNotOnChannel, channel, "You're not on that channel")
-		default:
+		if room, ok := s.memberRoom(channel); ok {
 			s.partRoom(room, m.arg(1))
 		}
 	}
