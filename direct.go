@@ -64,6 +64,15 @@ type directs struct {
 	holders map[string]*session // by NameKey; under mu
 }
 
+// dropHolderLocked takes s out of holders, if it is there (under the key
+// it was put under, session.directKey). The caller holds mu.
+func (d *directs) dropHolderLocked(s *session) {
+	if k := s.directKey; k != "" && d.holders[k] == s {
+		delete(d.holders, k)
+	}
+	s.directKey = ""
+}
+
 // takesDirect reports whether s's connection takes direct messages: its
 // protocol says so, and it is no bot.
 func (s *session) takesDirect() bool { return s.bot == nil && s.proto.Settings().Direct }
@@ -128,15 +137,12 @@ func (s *session) claimDirect(name string) {
 		return
 	}
 	h.direct.mu.Lock()
-	for k, x := range h.direct.holders {
-		if x == s {
-			delete(h.direct.holders, k)
-		}
-	}
+	h.direct.dropHolderLocked(s)
 	if h.direct.holders == nil {
 		h.direct.holders = make(map[string]*session)
 	}
-	h.direct.holders[NameKey(name)] = s
+	s.directKey = NameKey(name)
+	h.direct.holders[s.directKey] = s
 	h.direct.mu.Unlock()
 }
 
@@ -146,13 +152,7 @@ func (s *session) unclaimDirect() {
 		return
 	}
 	h := s.hub
-	h.direct.mu.Lock()
-	for k, x := range h.direct.holders {
-		if x == s {
-			delete(h.direct.holders, k)
-		}
-	}
-	h.direct.mu.Unlock()
+	h.forgetDirect(s)
 	if err := s.Claims().Unclaim(directScope); err != nil {
 		h.observe(Event{Kind: EventError, Conn: s.id, Protocol: s.proto.Name(), Addr: s.addr, Name: s.name, Err: err})
 	}
@@ -161,12 +161,11 @@ func (s *session) unclaimDirect() {
 // forgetDirect forgets an ending session as a holder (its claims are
 // given up with the others, unclaimAll).
 func (h *Hub) forgetDirect(s *session) {
-	h.direct.mu.Lock()
-	for k, x := range h.direct.holders {
-		if x == s {
-			delete(h.direct.holders, k)
-		}
+	if !s.takesDirect() {
+		return // never a holder
 	}
+	h.direct.mu.Lock()
+	h.direct.dropHolderLocked(s)
 	h.direct.mu.Unlock()
 }
 

@@ -87,7 +87,7 @@ func (h *Hub) Notice(ctx context.Context, room string, text []byte) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("chat: notice in %q: %w", room, err)
 	}
-	if _, err := h.roomMembers(ctx, room); err != nil {
+	if err := h.exists(ctx, room); err != nil {
 		return err
 	}
 	storeErr, err := h.send(ctx, room, Message{Kind: MessageNotice, Text: text, Hub: h.id})
@@ -103,12 +103,8 @@ func (h *Hub) Notice(ctx context.Context, room string, text []byte) error {
 // roomMembers returns the members of room, an error matching
 // ErrNoSuchRoom if there is no such room.
 func (h *Hub) roomMembers(ctx context.Context, room string) ([]Member, error) {
-	ok, err := h.bus.HasRoom(ctx, room)
-	switch {
-	case err != nil:
-		return nil, fmt.Errorf("chat: room %q: %w", room, err)
-	case !ok || isClaimRoom(room):
-		return nil, fmt.Errorf("chat: room %q: %w", room, ErrNoSuchRoom)
+	if err := h.exists(ctx, room); err != nil {
+		return nil, err
 	}
 	members, err := h.bus.Members(ctx, room)
 	if err != nil {

@@ -278,8 +278,6 @@ func (st *RoomState) banned(s *session) bool {
 // isOp reports whether m (its hub and connection) is an operator.
 func (st *RoomState) isOp(m Member) bool { return indexMember(st.Ops, m) >= 0 }
 
-// isVoiced reports whether m is voiced.
-func (st *RoomState) isVoiced(m Member) bool { return indexMember(st.Voiced, m) >= 0 }
 
 // memStates is RoomStates in memory: MemBus's, and a hub's own when its
 // Bus is no StateBus.
@@ -592,10 +590,10 @@ func (h *Hub) publishState(a actor, room string, m Message) error {
 func (h *Hub) exists(ctx context.Context, room string) error {
 	ok, err := h.bus.HasRoom(ctx, room)
 	if err != nil {
-		return fmt.Errorf("chat: %q: %w", room, err)
+		return fmt.Errorf("chat: room %q: %w", room, err)
 	}
 	if !ok || isClaimRoom(room) {
-		return fmt.Errorf("chat: %q: %w", room, ErrNoSuchRoom)
+		return fmt.Errorf("chat: room %q: %w", room, ErrNoSuchRoom)
 	}
 	return nil
 }

@@ -267,7 +267,7 @@ func (s *session) deliver(m *Message, c *renderCache) bool {
 	}
 	var p Renderer = s.proto
 	if s.styled.Load() {
-		r, skip := s.state.(Styler).Style(m.Room, m.Offset)
+		r, skip := s.styler.Style(m.Room, m.Offset)
 		if skip {
 			return true
 		}
@@ -284,7 +284,7 @@ func (s *session) deliver(m *Message, c *renderCache) bool {
 // has. A connection keeps the key of the last such line only: the rooms
 // of one quit or rename are told one after the other.
 func (s *session) heard(m *Message) bool {
-	if !s.proto.Settings().QuitsOnce {
+	if !s.quitsOnce {
 		return false
 	}
 	k := onceKey(m)

@@ -74,6 +74,9 @@ type session struct {
 
 	pingAfter time.Duration   // a Pinger's Settings.PingAfter, zero for other sessions
 	echo      bool            // its protocol's Settings.Echo: it hears its own lines
+	quitsOnce bool            // its protocol's Settings.QuitsOnce (heard)
+	styler    Styler          // its Session, if a Styler: set before styled
+	directKey string          // the key it holds direct messages by (directs.holders); under hub.direct.mu
 	raw       syscall.RawConn // the connection's descriptor, when the reading may park
 	lastMsg   moment          // reader-owned, when parks: when the last message was handled
 
@@ -202,9 +205,11 @@ func (s *session) start() error {
 	_, resumes := s.reader.(Resumer)
 	s.handsOff = s.detached && resumes
 	s.parks = s.handsOff && p != nil
-	s.echo = s.proto.Settings().Echo
+	settings := s.proto.Settings()
+	s.echo, s.quitsOnce = settings.Echo, settings.QuitsOnce
 	s.state = s.proto.NewSession(s)
-	if _, ok := s.state.(Styler); ok {
+	if st, ok := s.state.(Styler); ok {
+		s.styler = st
 		s.styled.Store(true) // after state: deliveries that see it see state
 	}
 	if _, ok := s.state.(Pinger); ok {

@@ -321,7 +321,11 @@ func (s *session) appendHistory(w *burst, room string, lines []history.Entry, ba
 			m.Kind = chat.MessageNotice
 		}
 		plain, _ := s.p.Render(m)
-		w.b = append(w.b, addTags(plain, tags, batch, e.Time, msgid(room, e.Offset, e.Time))...)
+		var id string
+		if tags&tagID != 0 {
+			id = msgid(room, e.Offset, e.Time)
+		}
+		w.b = append(w.b, addTags(plain, tags, batch, e.Time, id)...)
 	}
 }
 

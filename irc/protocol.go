@@ -195,7 +195,9 @@ func (p *Protocol) Render(m chat.Message) (msg, more []byte) {
 	case chat.MessageTopic:
 		return p.actorLine(m.From, ident, "TOPIC", channel, string(m.Text)), nil
 	case chat.MessageMode:
-		return p.actorLine(m.From, ident, "MODE", append([]string{channel}, strings.Fields(string(m.Text))...)...), nil
+		// A channel name of its own: were channel kept in the slice, every
+		// Render would build it on the heap (escape analysis).
+		return p.actorLine(m.From, ident, "MODE", append([]string{"#" + m.Room}, strings.Fields(string(m.Text))...)...), nil
 	case chat.MessageInvited:
 		return p.actorLine(m.From, ident, "INVITE", m.To, channel), nil
 	}

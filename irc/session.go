@@ -629,11 +629,7 @@ func (s *session) playback(room string) {
 	if len(page.Entries) == 0 {
 		return
 	}
-	w := burst{s: s}
-	batch := s.openBatch(&w, "chathistory", "#"+room)
-	s.appendHistory(&w, room, page.Entries, batch)
-	s.closeBatch(&w, batch)
-	s.c.Send(w.b)
+	s.sendHistory("#"+room, page.Entries)
 }
 
 // A playMark is the offset of the last line of a room played back to the

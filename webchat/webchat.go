@@ -24,6 +24,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"slices"
 	"strings"
 	"time"
 
@@ -153,10 +154,12 @@ func (*protocol) Render(m chat.Message) (msg, more []byte) {
 	case chat.MessageInvited:
 		e.Ev, e.From = "invited", m.From
 	default:
-		e.Ev, e.Kind, e.From, e.Text = "line", lineKind(&m), m.From, string(m.Text)
+		e.Ev, e.Kind, e.From = "line", lineKind(&m), m.From
 		e.Offset, e.Epoch = m.Offset, m.Epoch
 		if m.Kind == chat.MessageWhisper {
 			e.To, e.Text = m.To, string(m.PlainText())
+		} else {
+			e.Text = string(m.Text)
 		}
 	}
 	return encode(&e), nil
@@ -605,7 +608,7 @@ func (w *session) joined(req *request, n int) {
 	e := &event{Ev: "joined", ID: req.ID, Room: req.Room, Name: w.c.Name(), Count: n}
 	names, err := w.c.Rooms().Members(req.Room)
 	if err == nil {
-		if !containsFold(names, w.c.Name()) {
+		if !slices.Contains(names, w.c.Name()) {
 			names = append(names, w.c.Name()) // in the room once accepted returns
 		}
 		e.Members, e.Count = names, len(names)
@@ -614,15 +617,6 @@ func (w *session) joined(req *request, n int) {
 		e.Epoch, e.Last = p.Epoch, &p.Last
 	}
 	w.send(e)
-}
-
-func containsFold(names []string, name string) bool {
-	for _, n := range names {
-		if n == name {
-			return true
-		}
-	}
-	return false
 }
 
 func (w *session) part(req *request) {
