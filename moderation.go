@@ -275,9 +275,15 @@ func (st *RoomState) banned(s *session) bool {
 	return slices.ContainsFunc(st.Bans, func(mask string) bool { return MatchMask(mask, s.name, user, host) })
 }
 
+// dropRoles takes m's (its hub and connection's) operator status and
+// voice out of st.
+func (st *RoomState) dropRoles(m Member) {
+	same := func(x Member) bool { return x.Hub == m.Hub && x.Conn == m.Conn }
+	st.Ops, st.Voiced = slices.DeleteFunc(st.Ops, same), slices.DeleteFunc(st.Voiced, same)
+}
+
 // isOp reports whether m (its hub and connection) is an operator.
 func (st *RoomState) isOp(m Member) bool { return indexMember(st.Ops, m) >= 0 }
-
 
 // memStates is RoomStates in memory: MemBus's, and a hub's own when its
 // Bus is no StateBus.
@@ -403,8 +409,7 @@ func (h *Hub) firstMember(s *session, room string) bool {
 func (h *Hub) dropRoles(s *session, room string) {
 	me := s.member()
 	_, err := h.stateBus().UpdateRoomState(context.Background(), room, func(st *RoomState) error {
-		gone := func(m Member) bool { return m.Hub == me.Hub && m.Conn == me.Conn }
-		st.Ops, st.Voiced = slices.DeleteFunc(st.Ops, gone), slices.DeleteFunc(st.Voiced, gone)
+		st.dropRoles(me)
 		return nil
 	})
 	if err != nil {
@@ -507,10 +512,16 @@ func (r *room) kickedLocked(t *session) {
 	r.pace.leave(t)
 	r.forgetReplay(t)
 	delete(r.roles, t.id)
-	t.mu.Lock()
-	t.kicked = append(t.kicked, r)
-	t.mu.Unlock()
-	t.kicks.Add(1)
+	t.noteKicked(r)
+}
+
+// noteKicked notes that s was kicked from r, for its own goroutine to
+// take r out of its rooms (settleKicks).
+func (s *session) noteKicked(r *room) {
+	s.mu.Lock()
+	s.kicked = append(s.kicked, r)
+	s.mu.Unlock()
+	s.kicks.Add(1)
 }
 
 // settleKicks takes the rooms s was kicked from out of its list, on s's
@@ -778,8 +789,7 @@ func (h *Hub) kick(ctx context.Context, a actor, room, name, reason string) erro
 		if err := a.mayModerate(st, room); err != nil {
 			return err
 		}
-		st.Ops = slices.DeleteFunc(st.Ops, func(m Member) bool { return m.Hub == t.Hub && m.Conn == t.Conn })
-		st.Voiced = slices.DeleteFunc(st.Voiced, func(m Member) bool { return m.Hub == t.Hub && m.Conn == t.Conn })
+		st.dropRoles(t)
 		return nil
 	})
 	if err != nil {

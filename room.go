@@ -448,10 +448,7 @@ func (r *room) admit(n uint64, s *session, replay []rendered, mark replayMark) {
 	if slices.ContainsFunc(held, func(m Message) bool { return m.Kind == MessageKicked && m.To == s.name }) {
 		// Kicked while it joined (it has been told, if it kept up): it
 		// is out of the Bus's room already, and is no member here.
-		s.mu.Lock()
-		s.kicked = append(s.kicked, r)
-		s.mu.Unlock()
-		s.kicks.Add(1)
+		s.noteKicked(r)
 	} else {
 		r.members = append(r.members, s)
 		r.pace.join(s)
