@@ -169,5 +169,20 @@ const (
 	DefaultMaxBytes = 64 << 20
 )
 
+// Resolved returns l with its zero fields set to their defaults, as a
+// Store applies it.
+func (l Limits) Resolved() Limits {
+	if l.PerRoom == 0 {
+		l.PerRoom = DefaultPerRoom
+	}
+	if l.MaxAge == 0 {
+		l.MaxAge = DefaultMaxAge
+	}
+	if l.MaxBytes == 0 {
+		l.MaxBytes = DefaultMaxBytes
+	}
+	return l
+}
+
 // ErrClosed is returned by the methods of a Store that has been closed.
 var ErrClosed = errors.New("history: store closed")

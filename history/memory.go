@@ -72,21 +72,7 @@ func (ref lineRef) kept() bool {
 
 // NewMemory returns an empty Memory bounded by l.
 func NewMemory(l Limits) *Memory {
-	return &Memory{l: l.resolved(), rooms: make(map[string]*memRoom)}
-}
-
-// resolved returns l with its zero fields set to their defaults.
-func (l Limits) resolved() Limits {
-	if l.PerRoom == 0 {
-		l.PerRoom = DefaultPerRoom
-	}
-	if l.MaxAge == 0 {
-		l.MaxAge = DefaultMaxAge
-	}
-	if l.MaxBytes == 0 {
-		l.MaxBytes = DefaultMaxBytes
-	}
-	return l
+	return &Memory{l: l.Resolved(), rooms: make(map[string]*memRoom)}
 }
 
 // NewEpoch returns a new random Epoch, for a Store that starts numbering

@@ -143,7 +143,7 @@ func Open(path string, l history.Limits, opts Options) (*Store, error) {
 	}
 	s := &Store{
 		db:      db,
-		l:       resolve(l),
+		l:       l.Resolved(),
 		opts:    opts,
 		rooms:   make(map[string]*roomState),
 		written: make(chan struct{}),
@@ -196,19 +196,6 @@ func Open(path string, l history.Limits, opts Options) (*Store, error) {
 	}
 	go s.writer()
 	return s, nil
-}
-
-func resolve(l history.Limits) history.Limits {
-	if l.PerRoom == 0 {
-		l.PerRoom = history.DefaultPerRoom
-	}
-	if l.MaxAge == 0 {
-		l.MaxAge = history.DefaultMaxAge
-	}
-	if l.MaxBytes == 0 {
-		l.MaxBytes = history.DefaultMaxBytes
-	}
-	return l
 }
 
 // Append implements history.Store. It returns once the line is numbered
