@@ -3,7 +3,7 @@ module github.com/framechat/chat/history/bolt
 go 1.26.0
 
 require (
-	github.com/framechat/chat v0.0.0-20261206220402-5ba23f2cf480
+	github.com/framechat/chat v0.0.0-20261206224616-059897680cde
 	go.etcd.io/bbolt v1.5.0
 	go.uber.org/goleak v1.3.0
 )
