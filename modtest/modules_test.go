@@ -93,10 +93,10 @@ func TestNestedModulesPinVersions(t *testing.T) {
 }
 
 // TestNestedModulesTidy checks that every nested module's go.mod and
-// go.sum are tidy outside the workspace, against the versions they pin:
-// what a consumer of that module resolves. It fails when a nested module
-// uses a package or name that its pinned root lacks; the cure is to
-// commit and run `go run ./modtest/pin`.
+// go.sum are tidy, and that it builds, outside the workspace, against the
+// versions they pin: what a consumer of that module resolves. It fails
+// when a nested module uses a package or name that its pinned root lacks;
+// the cure is to commit and run `go run ./modtest/pin`.
 func TestNestedModulesTidy(t *testing.T) {
 	b := pins(t)
 	if err := b.Finish(); err != nil {
@@ -107,11 +107,13 @@ func TestNestedModulesTidy(t *testing.T) {
 	defer cancel()
 	for _, m := range b.Mods[1:] {
 		t.Run(m.Dir, func(t *testing.T) {
-			cmd := exec.CommandContext(ctx, "go", "mod", "tidy", "-diff")
-			cmd.Dir = filepath.Join(repo, m.Dir)
-			cmd.Env = env
-			if out, err := cmd.CombinedOutput(); err != nil {
-				t.Errorf("%s: go mod tidy -diff (outside the workspace, against its pins): %v\n%s\ncommit, then run `go run ./modtest/pin` from the repository root", m.Dir, err, out)
+			for _, args := range [][]string{{"mod", "tidy", "-diff"}, {"build", "./..."}} {
+				cmd := exec.CommandContext(ctx, "go", args...)
+				cmd.Dir = filepath.Join(repo, m.Dir)
+				cmd.Env = env
+				if out, err := cmd.CombinedOutput(); err != nil {
+					t.Errorf("%s: go %s (outside the workspace, against its pins): %v\n%s\ncommit, then run `go run ./modtest/pin` from the repository root", m.Dir, strings.Join(args, " "), err, out)
+				}
 			}
 		})
 	}
