@@ -803,7 +803,9 @@ func (h *Hub) kick(ctx context.Context, a actor, room, name, reason string) erro
 
 // invite invites name to room for a (see Hub.Invite).
 func (h *Hub) invite(ctx context.Context, a actor, room, name string) error {
-	if err := h.exists(ctx, room); err != nil {
+	if err := h.exists(ctx, room); errors.Is(err, ErrNoSuchRoom) && !isClaimRoom(room) {
+		return h.inviteAhead(a, room, name)
+	} else if err != nil {
 		return err
 	}
 	if _, in, err := h.findMember(ctx, room, name); err != nil {
@@ -827,6 +829,19 @@ func (h *Hub) invite(ctx context.Context, a actor, room, name string) error {
 		return nil
 	})
 	if err != nil {
+		return err
+	}
+	h.observeModerate(a, room, name, "invite")
+	h.tellInvited(a, room, name)
+	return nil
+}
+
+// inviteAhead invites name to room, which does not exist (yet), for a:
+// as RFC 2812 allows, the invitation is only told (MessageInvited);
+// there is no state to keep it in, and no operator to ask, since the
+// room's first member becomes its operator.
+func (h *Hub) inviteAhead(a actor, room, name string) error {
+	if err := h.hookModerate(a, ModerateEvent{Room: room, Action: "invite", Target: name}); err != nil {
 		return err
 	}
 	h.observeModerate(a, room, name, "invite")
@@ -939,7 +954,9 @@ func (h *Hub) Deop(ctx context.Context, room, name string) error {
 
 // Invite lets name join room while it is invite-only (once), and tells
 // the user who holds the name for direct messages, if any
-// (MessageInvited).
+// (MessageInvited). A room that does not exist is no error: the
+// invitation is told and nothing kept (RFC 2812: the channel need not
+// exist).
 func (h *Hub) Invite(ctx context.Context, room, name string) error {
 	return h.invite(ctx, actor{}, room, name)
 }

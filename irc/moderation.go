@@ -283,14 +283,22 @@ func (s *session) kick(m message) bool {
 
 // invite answers INVITE nick #channel: 341, and the nick may join the
 // channel once while it is +i (an operator must invite then). 443 if the
-// nick is there already, 401 if no one has it.
+// nick is there already, 401 if no one has it. A channel that does not
+// exist is no error (RFC 2812 3.2.7: it need not): the nick is told of
+// the invitation all the same, and only a channel that exists must have
+// the inviter in it (442).
 func (s *session) invite(m message) bool {
 	if !s.needs(m, 2) {
 		return true
 	}
 	nick, channel := m.params[0], m.params[1]
-	room, ok := s.memberRoom(channel)
+	room, ok := s.room(channel)
 	if !ok {
+		s.reply(errNoSuchChannel, channel, "No such channel")
+		return true
+	}
+	if !s.in(room) && s.exists(room) {
+		s.reply(errNotOnChannel, channel, "You're not on that channel")
 		return true
 	}
 	if _, there, _ := s.c.Rooms().Find(room, nick); !there && !s.onNetwork(nick)[0] && !s.reachable(nick) {

@@ -247,3 +247,19 @@ func TestDirectToOtherProtocols(t *testing.T) {
 	im.expect("SENT IAN back to you")
 	ian.expect(":ivy!ivy@test.server PRIVMSG ian :back to you")
 }
+
+// TestInviteNoSuchChannel: INVITE to a channel that does not exist is
+// told to the nick and answered 341 (RFC 2812 3.2.7: the channel need
+// not exist); 401 if no one has the nick; to a channel that exists the
+// inviter must be in it (442).
+func TestInviteNoSuchChannel(t *testing.T) {
+	s := serve(t, chat.Config{})
+	alice, bob := s.register("alice"), s.register("bob")
+	alice.send("INVITE bob #nowhere", "INVITE nobody #nowhere")
+	alice.expect(":test.server 341 alice bob #nowhere", ":test.server 401 alice nobody :No such nick/channel")
+	bob.expect(":alice!~alice@test.server INVITE bob #nowhere")
+	bob.send("JOIN #go")
+	bob.until(" 366 ")
+	alice.send("INVITE bob #go")
+	alice.expect(":test.server 442 alice #go :You're not on that channel")
+}
