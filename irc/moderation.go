@@ -205,9 +205,15 @@ func (s *session) channelMode(m message, channel string) {
 			todo = append(todo, chat.ModeChange{Add: add, Mode: c, Arg: nick})
 		case 'k':
 			key, ok := next()
-			if add && !ok {
+			switch {
+			case add && !ok:
 				s.reply(errInvalidModeParm, channel, "k", "*", "You must specify a parameter for the key mode")
 				continue
+			case add && !validKey(key):
+				s.reply(errInvalidModeParm, channel, "k", "*", "Invalid key mode parameter: a key is 1 to 23 characters, none of them a space or a comma")
+				continue
+			case !add:
+				key = "" // -k takes the key off whatever key is named, as ergo and ngIRCd do
 			}
 			todo = append(todo, chat.ModeChange{Add: add, Mode: c, Arg: key})
 		case 'l':
@@ -244,6 +250,16 @@ func (s *session) channelMode(m message, channel string) {
 			}
 		}
 	}
+}
+
+// maxKeyLen is the longest channel key (RFC 2812's key: 1*23 characters).
+const maxKeyLen = 23
+
+// validKey reports whether key can be a channel key: RFC 2812's grammar
+// (1 to 23 characters, no NUL, CR, LF, FF, tab or space), and no comma,
+// which JOIN's list of keys could not carry.
+func validKey(key string) bool {
+	return key != "" && len(key) <= maxKeyLen && !strings.ContainsAny(key, "\x00\r\n\f\t\v ,")
 }
 
 // banList answers MODE #channel b (or +b): the bans, then 368.

@@ -263,3 +263,24 @@ func TestInviteNoSuchChannel(t *testing.T) {
 	alice.send("INVITE bob #go")
 	alice.expect(":test.server 442 alice #go :You're not on that channel")
 }
+
+// TestKeyValidation: +k with a key RFC 2812's grammar refuses (empty,
+// with a space, only a space, longer than 23) or a comma is 696 and
+// changes nothing; -k takes the key off whatever key it names, written
+// "-k *" as k always takes a parameter.
+func TestKeyValidation(t *testing.T) {
+	s := serve(t, chat.Config{})
+	alice := s.register("alice")
+	alice.send("JOIN #go")
+	alice.until(" 366 ")
+	for _, key := range []string{"", "a b", " ", "a,b", strings.Repeat("k", 24)} {
+		alice.send("MODE #go +k :" + key)
+		alice.expect(":test.server 696 alice #go k * :Invalid key mode parameter: a key is 1 to 23 characters, none of them a space or a comma")
+	}
+	alice.send("MODE #go +k sesame", "MODE #go -k wrong", "MODE #go")
+	alice.expect(
+		":alice!~alice@test.server MODE #go +k sesame",
+		":alice!~alice@test.server MODE #go -k *",
+		":test.server 324 alice #go +nt",
+	)
+}
