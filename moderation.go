@@ -133,16 +133,50 @@ type RoomState struct {
 	// Bans are the name masks banned from joining ("bob", "spam*", IRC's
 	// "bob!*@*"), matched by MatchMask.
 	Bans []string
+	// BansSet says who set the bans and when, one entry per mask of
+	// Bans that the hub has it for (by NameKey of the mask; bans set
+	// before it kept them have none).
+	BansSet []BanSet
 	// Invited are the NameKeys of the names invited to an invite-only
 	// room; an invitation is used up by the join.
 	Invited []string
+}
+
+// A BanSet says who set a ban of a room, and when (IRC's 367).
+type BanSet struct {
+	Mask string    // the ban, as Bans has it
+	By   string    // who set it: name!user@host for a client that gives an ident (Identifier), else its name; "" for the server
+	At   time.Time // when it was set
 }
 
 // clone is a deep copy of st.
 func (st RoomState) clone() RoomState {
 	st.Ops, st.Voiced = slices.Clone(st.Ops), slices.Clone(st.Voiced)
 	st.Bans, st.Invited = slices.Clone(st.Bans), slices.Clone(st.Invited)
+	st.BansSet = slices.Clone(st.BansSet)
 	return st
+}
+
+// BanSetter returns who set the ban mask of st, and when; ok is false if
+// st does not say (BansSet).
+func (st *RoomState) BanSetter(mask string) (by string, at time.Time, ok bool) {
+	key := NameKey(mask)
+	for _, b := range st.BansSet {
+		if NameKey(b.Mask) == key {
+			return b.By, b.At, true
+		}
+	}
+	return "", time.Time{}, false
+}
+
+// noteBan keeps who made ban change c (applied) in st.BansSet: a ban set
+// is added, one lifted dropped.
+func (st *RoomState) noteBan(c ModeChange, by string, at time.Time) {
+	key := NameKey(c.Arg)
+	st.BansSet = slices.DeleteFunc(st.BansSet, func(b BanSet) bool { return NameKey(b.Mask) == key })
+	if c.Add {
+		st.BansSet = append(st.BansSet, BanSet{Mask: c.Arg, By: by, At: at})
+	}
 }
 
 // A StateBus is a Bus that keeps rooms' moderation state (RoomState),
@@ -560,6 +594,19 @@ func (a actor) name() string {
 	return a.s.name
 }
 
+// mask is a as a ban's setter (BanSet.By): name!user@host if its Session
+// gives an ident (Identifier), else its name; "" for the server.
+func (a actor) mask() string {
+	if a.s == nil {
+		return ""
+	}
+	if id, ok := a.s.state.(Identifier); ok {
+		user, host := id.Ident()
+		return a.s.name + "!" + user + "@" + host
+	}
+	return a.s.name
+}
+
 // mayModerate checks that a may change st: the server may; a connection
 // must be one of its operators.
 func (a actor) mayModerate(st *RoomState, room string) error {
@@ -686,12 +733,15 @@ func (h *Hub) setMode(ctx context.Context, a actor, room string, c ModeChange) e
 	if err := h.hookModerate(a, ModerateEvent{Room: room, Action: "mode", Mode: c}); err != nil {
 		return err
 	}
-	changed := true
+	changed, by := true, a.mask()
 	st, err := h.stateBus().UpdateRoomState(ctx, room, func(st *RoomState) error {
 		if err := a.mayModerate(st, room); err != nil {
 			return err
 		}
 		changed = applyMode(st, c, target)
+		if changed && c.Mode == 'b' {
+			st.noteBan(c, by, time.Now().UTC())
+		}
 		return nil
 	})
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"slices"
 	"testing"
+	"time"
 )
 
 // TestModeration: the first member of a room is its operator; only
@@ -326,5 +327,37 @@ func TestModerateEvent(t *testing.T) {
 	e = l.waitFor(t, EventModerate)
 	if e.Name != "" || e.Target != "alice" || e.Text != "kicked" {
 		t.Errorf("event %+v", e)
+	}
+}
+
+// TestBanSetter: the state tells who set each ban and when (BanSetter),
+// the server as ""; a ban lifted is forgotten with its setter.
+func TestBanSetter(t *testing.T) {
+	t.Parallel()
+	h := NewHub(Config{})
+	t.Cleanup(func() { h.Shutdown(context.Background()) })
+	ctx := context.Background()
+	alice := lineDial(t, h, &lineProto{}, "alice")
+	alice.send("JOIN r")
+	alice.sync()
+	before := time.Now()
+	if err := h.Ban(ctx, "r", "eve"); err != nil {
+		t.Fatal(err)
+	}
+	st, err := h.RoomState(ctx, "r")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if by, at, ok := st.BanSetter("EVE"); !ok || by != "" || at.Before(before) || at.After(time.Now()) {
+		t.Errorf("BanSetter(EVE) = %q, %v, %v", by, at, ok)
+	}
+	if _, _, ok := st.BanSetter("bob"); ok {
+		t.Error("BanSetter(bob): a setter for no ban")
+	}
+	if err := h.Unban(ctx, "r", "eve"); err != nil {
+		t.Fatal(err)
+	}
+	if st, err = h.RoomState(ctx, "r"); err != nil || len(st.BansSet) != 0 {
+		t.Errorf("after Unban: %v, %v", st.BansSet, err)
 	}
 }

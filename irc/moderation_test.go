@@ -1,8 +1,11 @@
 package irc
 
 import (
+	"context"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/framechat/chat"
 )
@@ -67,8 +70,8 @@ func TestChannelModes(t *testing.T) {
 	)
 	bob.expect(":alice!~alice@test.server MODE #go +v bob")
 	alice.send("MODE #go +b spam*", "MODE #go +b", "MODE #go +ikl key 5", "MODE #go")
-	alice.expect(":alice!~alice@test.server MODE #go +b spam*")
-	if l := alice.recv(); !strings.HasPrefix(l, ":test.server 367 alice #go spam* test.server ") {
+	alice.expect(":alice!~alice@test.server MODE #go +b spam*!*@*")
+	if l := alice.recv(); !strings.HasPrefix(l, ":test.server 367 alice #go spam*!*@* alice!~alice@test.server ") {
 		t.Errorf("367: %q", l)
 	}
 	alice.expect(
@@ -96,7 +99,7 @@ func TestBanByUserMask(t *testing.T) {
 	random := s.register("random")
 	alice.send("MODE #go +b *!*wuser@test.server", "MODE #go +b")
 	alice.until("MODE #go +b *!*wuser@*")
-	alice.until(":test.server 367 alice #go *!*wuser@* test.server :")
+	alice.until(":test.server 367 alice #go *!*wuser@* alice!~alice@test.server :")
 	alice.until(" 368 ")
 	wendy.send("JOIN #go")
 	wendy.expect(":test.server 474 wendy #go :Cannot join channel (+b)")
@@ -283,4 +286,46 @@ func TestKeyValidation(t *testing.T) {
 		":alice!~alice@test.server MODE #go -k *",
 		":test.server 324 alice #go +nt",
 	)
+}
+
+// TestBanList: a mask short of nick!user@host is completed as IRC
+// servers do; 367 names who set each ban (nick!user@host, the server
+// for a ban from Go) and when; -b lifts a ban as +b wrote it, or as it
+// was set by another protocol or from Go (a bare name), and of a mask
+// not on the list changes nothing and says nothing.
+func TestBanList(t *testing.T) {
+	s := serve(t, chat.Config{})
+	alice, bob := s.pair("#go")
+	start := time.Now().Unix()
+	if err := s.h.Ban(context.Background(), "go", "eve"); err != nil {
+		t.Fatal(err)
+	}
+	alice.until("MODE #go +b eve")
+	// bans reads the ban list: each 367's mask and setter, and a time
+	// between start and now.
+	bans := func(want ...string) {
+		t.Helper()
+		for _, w := range want {
+			l := alice.recv()
+			at, ok := strings.CutPrefix(l, ":test.server 367 alice #go "+w+" :")
+			if n, err := strconv.ParseInt(at, 10, 64); !ok || err != nil || n < start || n > time.Now().Unix() {
+				t.Errorf("367: got %q, want %s and a time", l, w)
+			}
+		}
+		alice.expect(":test.server 368 alice #go :End of channel ban list")
+	}
+	alice.send("MODE #go +b nonm", "MODE #go +b u@h", "MODE #go +b n!u", "MODE #go +b")
+	alice.expect(
+		":alice!~alice@test.server MODE #go +b nonm!*@*",
+		":alice!~alice@test.server MODE #go +b *!u@h",
+		":alice!~alice@test.server MODE #go +b n!u@*",
+	)
+	bans("eve test.server", "nonm!*@* alice!~alice@test.server", "*!u@h alice!~alice@test.server", "n!u@* alice!~alice@test.server")
+	alice.send("MODE #go -b nobody", "MODE #go -b nonm", "MODE #go -b eve", "MODE #go b")
+	alice.expect(
+		":alice!~alice@test.server MODE #go -b nonm!*@*",
+		":alice!~alice@test.server MODE #go -b eve",
+	)
+	bans("*!u@h alice!~alice@test.server", "n!u@* alice!~alice@test.server")
+	bob.until("MODE #go -b eve")
 }
