@@ -1036,6 +1036,13 @@ type Moderator interface {
 	// JoinWithKey joins room as Conn.Join does, giving the room's key
 	// (+k).
 	JoinWithKey(room, key string, mode JoinMode, accepted func(members int)) error
+	// Role finds the member of room called name (compared by NameKey),
+	// as Rooms.Find does, and tells its role there: found is its name as
+	// the room has it ("" if room has no such member), op and voiced
+	// whether it is an operator and voiced. Unlike State it never lists
+	// the room's members: one look-up of the one name (IRC's WHOIS asks
+	// it of every channel it shares with a user).
+	Role(room, name string) (found string, op, voiced bool, err error)
 }
 
 // moderatorOf is a session as its Moderator.
@@ -1069,6 +1076,20 @@ func (v *moderatorOf) Kick(room, name, reason string) error {
 // Invite invites name to room.
 func (v *moderatorOf) Invite(room, name string) error {
 	return v.hub.invite(context.Background(), v.a(), room, name)
+}
+
+// Role finds the member of room called name and tells its role there.
+func (v *moderatorOf) Role(room, name string) (found string, op, voiced bool, err error) {
+	ctx := context.Background()
+	t, in, err := v.hub.findMember(ctx, room, name)
+	if err != nil || !in {
+		return "", false, false, err
+	}
+	st, err := v.hub.stateBus().RoomState(ctx, room)
+	if err != nil {
+		return t.Name, false, false, fmt.Errorf("chat: state of %q: %w", room, err)
+	}
+	return t.Name, indexMember(st.Ops, t) >= 0, indexMember(st.Voiced, t) >= 0, nil
 }
 
 // JoinWithKey joins room with its key.

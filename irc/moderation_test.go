@@ -329,3 +329,38 @@ func TestBanList(t *testing.T) {
 	bans("*!u@h alice!~alice@test.server", "n!u@* alice!~alice@test.server")
 	bob.until("MODE #go -b eve")
 }
+
+// TestWhoisPrefixes: WHOIS's 319 writes each channel with the user's
+// prefix there (@ operator, + voice), as the user holds them; a secret
+// channel is listed only to a member of it; and the roles are looked up
+// by the one name, never by listing a channel's members (as
+// TestPrivmsgLooksUp asks of a PRIVMSG and a WHOIS).
+func TestWhoisPrefixes(t *testing.T) {
+	counts := &countingBus{Bus: chat.NewMemBus()}
+	s := serve(t, chat.Config{Bus: findingBus{counts}})
+	alice, bob := s.pair("#a")
+	for _, ch := range []string{"#b", "#c"} {
+		alice.send("JOIN " + ch)
+		alice.until(" 366 ")
+		bob.send("JOIN " + ch)
+		bob.until(" 366 ")
+		alice.until("JOIN " + ch)
+	}
+	carol := s.register("carol")
+	carol.send("JOIN #b")
+	carol.until(" 366 ")
+	alice.send("MODE #b +v bob", "MODE #c +o bob", "MODE #c +s")
+	alice.until("MODE #c +s")
+	reads := counts.reads.Load()
+	bob.send("WHOIS alice", "WHOIS bob")
+	bob.until(" 319 bob alice :@#a @#b @#c")
+	bob.until(" 318 ")
+	bob.until(" 319 bob bob :#a +#b @#c")
+	bob.until(" 318 ")
+	if got := counts.reads.Load() - reads; got != 0 {
+		t.Errorf("WHOIS: %d reads of a channel's list", got)
+	}
+	carol.send("WHOIS bob")
+	carol.until(" 319 carol bob :+#b") // not #c, secret, nor #a, which carol is not in
+	carol.until(" 318 ")
+}
