@@ -31,7 +31,9 @@ import (
 // the uninvited in an invite-only room (ErrInviteOnly), without the key
 // of a keyed room (ErrBadKey) and into a full room (ErrRoomFull); in a
 // moderated room only operators and voiced members may speak
-// (ErrModerated); a kicked member is out of the room at once. Each
+// (ErrModerated); a line from a connection not in the room is refused
+// (ErrNotInRoom) unless the room is -n, and then to the banned and under
+// +m too; a kicked member is out of the room at once. Each
 // protocol words these refusals and the kick itself (MessageKicked) in
 // its own way. The checks of a join read the state from the Bus; a
 // line's check (moderated) reads each hub's copy of what it needs, kept
@@ -77,7 +79,7 @@ type Modes struct {
 	Key        string // +k: a joiner must give the key; "" for none
 	Limit      int    // +l: at most this many members; 0 for no limit
 	Moderated  bool   // +m: only operators and voiced members may speak
-	NoExternal bool   // +n: only members may speak in it (always so here: the flag is shown)
+	NoExternal bool   // +n: only members may speak in it; when off, anyone not banned may (unless +m), as from outside (Conn.Post)
 	TopicLock  bool   // +t: only operators may set the topic
 	Secret     bool   // +s: the room is left out of listings for non-members
 }

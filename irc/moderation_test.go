@@ -364,3 +364,38 @@ func TestWhoisPrefixes(t *testing.T) {
 	carol.until(" 319 carol bob :+#b") // not #c, secret, nor #a, which carol is not in
 	carol.until(" 318 ")
 }
+
+// TestNoExternalMessages: a channel is +n from its first member on: a
+// PRIVMSG from outside is 404 and reaches no one. Once -n, it reaches
+// every member (a cs168 user too), unless the sender is banned or the
+// channel is +m (an outsider has no voice); +n again shuts it out.
+func TestNoExternalMessages(t *testing.T) {
+	s := serve(t, chat.Config{})
+	alice := s.register("alice")
+	alice.send("JOIN #go")
+	alice.until(" 366 ")
+	cs := s.frameClient(s.cs168, "cy")
+	cs.send("cy", "/join go")
+	alice.until(":cy!cy@test.server JOIN #go")
+	carol := s.register("carol")
+	carol.send("PRIVMSG #go :hi")
+	carol.expect(":test.server 404 carol #go :Cannot send to channel (you are not in it)")
+	alice.send("MODE #go -n")
+	alice.expect(":alice!~alice@test.server MODE #go -n")
+	carol.send("PRIVMSG #go :hi", "NOTICE #Go :psst")
+	alice.expect(":carol!~carol@test.server PRIVMSG #go :hi", ":carol!~carol@test.server NOTICE #go :psst")
+	cs.expect("alice set mode -n", "[carol] hi", "[carol] psst")
+	alice.send("MODE #go +m")
+	alice.expect(":alice!~alice@test.server MODE #go +m")
+	carol.send("PRIVMSG #go :hi")
+	carol.expect(":test.server 404 carol #go :go is moderated: you need voice to speak.")
+	alice.send("MODE #go -m", "MODE #go +b carol")
+	alice.until("MODE #go +b carol!*@*")
+	carol.send("PRIVMSG #go :hi")
+	carol.expect(":test.server 404 carol #go :You are banned from go.")
+	alice.send("MODE #go -b carol", "MODE #go +n")
+	alice.until("MODE #go +n")
+	carol.send("PRIVMSG #go :hi")
+	carol.expect(":test.server 404 carol #go :Cannot send to channel (you are not in it)")
+	alice.sync()
+}
