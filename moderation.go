@@ -891,8 +891,12 @@ func (h *Hub) invite(ctx context.Context, a actor, room, name string) error {
 // inviteAhead invites name to room, which does not exist (yet), for a:
 // as RFC 2812 allows, the invitation is only told (MessageInvited);
 // there is no state to keep it in, and no operator to ask, since the
-// room's first member becomes its operator.
+// room's first member becomes its operator. A name no room may have is
+// ErrNoSuchRoom still.
 func (h *Hub) inviteAhead(a actor, room, name string) error {
+	if err := h.checkRoomName(room); err != nil {
+		return fmt.Errorf("chat: invite %q to %q: %w", name, room, ErrNoSuchRoom)
+	}
 	if err := h.hookModerate(a, ModerateEvent{Room: room, Action: "invite", Target: name}); err != nil {
 		return err
 	}
