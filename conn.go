@@ -218,7 +218,7 @@ func (s *session) Post(p Post) error {
 func (s *session) say(room string, text []byte, m marks) error {
 	r := s.in(room)
 	if r == nil {
-		return fmt.Errorf("chat: say in %q: %w", room, ErrNotInRoom)
+		return s.sayOutside(room, text, m) // ErrNotInRoom unless the room is -n
 	}
 	if err := r.maySpeak(s); err != nil {
 		return err

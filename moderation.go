@@ -31,7 +31,9 @@ import (
 // the uninvited in an invite-only room (ErrInviteOnly), without the key
 // of a keyed room (ErrBadKey) and into a full room (ErrRoomFull); in a
 // moderated room only operators and voiced members may speak
-// (ErrModerated); a kicked member is out of the room at once. Each
+// (ErrModerated); a line from a connection not in the room is refused
+// (ErrNotInRoom) unless the room is -n, and then to the banned and under
+// +m too; a kicked member is out of the room at once. Each
 // protocol words these refusals and the kick itself (MessageKicked) in
 // its own way. The checks of a join read the state from the Bus; a
 // line's check (moderated) reads each hub's copy of what it needs, kept
@@ -77,7 +79,7 @@ type Modes struct {
 	Key        string // +k: a joiner must give the key; "" for none
 	Limit      int    // +l: at most this many members; 0 for no limit
 	Moderated  bool   // +m: only operators and voiced members may speak
-	NoExternal bool   // +n: only members may speak in it (always so here: the flag is shown)
+	NoExternal bool   // +n: only members may speak in it; when off, anyone not banned may (unless +m), as from outside (Conn.Post)
 	TopicLock  bool   // +t: only operators may set the topic
 	Secret     bool   // +s: the room is left out of listings for non-members
 }
@@ -133,16 +135,50 @@ type RoomState struct {
 	// Bans are the name masks banned from joining ("bob", "spam*", IRC's
 	// "bob!*@*"), matched by MatchMask.
 	Bans []string
+	// BansSet says who set the bans and when, one entry per mask of
+	// Bans that the hub has it for (by NameKey of the mask; bans set
+	// before it kept them have none).
+	BansSet []BanSet
 	// Invited are the NameKeys of the names invited to an invite-only
 	// room; an invitation is used up by the join.
 	Invited []string
+}
+
+// A BanSet says who set a ban of a room, and when (IRC's 367).
+type BanSet struct {
+	Mask string    // the ban, as Bans has it
+	By   string    // who set it: name!user@host for a client that gives an ident (Identifier), else its name; "" for the server
+	At   time.Time // when it was set
 }
 
 // clone is a deep copy of st.
 func (st RoomState) clone() RoomState {
 	st.Ops, st.Voiced = slices.Clone(st.Ops), slices.Clone(st.Voiced)
 	st.Bans, st.Invited = slices.Clone(st.Bans), slices.Clone(st.Invited)
+	st.BansSet = slices.Clone(st.BansSet)
 	return st
+}
+
+// BanSetter returns who set the ban mask of st, and when; ok is false if
+// st does not say (BansSet).
+func (st *RoomState) BanSetter(mask string) (by string, at time.Time, ok bool) {
+	key := NameKey(mask)
+	for _, b := range st.BansSet {
+		if NameKey(b.Mask) == key {
+			return b.By, b.At, true
+		}
+	}
+	return "", time.Time{}, false
+}
+
+// noteBan keeps who made ban change c (applied) in st.BansSet: a ban set
+// is added, one lifted dropped.
+func (st *RoomState) noteBan(c ModeChange, by string, at time.Time) {
+	key := NameKey(c.Arg)
+	st.BansSet = slices.DeleteFunc(st.BansSet, func(b BanSet) bool { return NameKey(b.Mask) == key })
+	if c.Add {
+		st.BansSet = append(st.BansSet, BanSet{Mask: c.Arg, By: by, At: at})
+	}
 }
 
 // A StateBus is a Bus that keeps rooms' moderation state (RoomState),
@@ -560,6 +596,19 @@ func (a actor) name() string {
 	return a.s.name
 }
 
+// mask is a as a ban's setter (BanSet.By): name!user@host if its Session
+// gives an ident (Identifier), else its name; "" for the server.
+func (a actor) mask() string {
+	if a.s == nil {
+		return ""
+	}
+	if id, ok := a.s.state.(Identifier); ok {
+		user, host := id.Ident()
+		return a.s.name + "!" + user + "@" + host
+	}
+	return a.s.name
+}
+
 // mayModerate checks that a may change st: the server may; a connection
 // must be one of its operators.
 func (a actor) mayModerate(st *RoomState, room string) error {
@@ -686,12 +735,15 @@ func (h *Hub) setMode(ctx context.Context, a actor, room string, c ModeChange) e
 	if err := h.hookModerate(a, ModerateEvent{Room: room, Action: "mode", Mode: c}); err != nil {
 		return err
 	}
-	changed := true
+	changed, by := true, a.mask()
 	st, err := h.stateBus().UpdateRoomState(ctx, room, func(st *RoomState) error {
 		if err := a.mayModerate(st, room); err != nil {
 			return err
 		}
 		changed = applyMode(st, c, target)
+		if changed && c.Mode == 'b' {
+			st.noteBan(c, by, time.Now().UTC())
+		}
 		return nil
 	})
 	if err != nil {
@@ -803,7 +855,9 @@ func (h *Hub) kick(ctx context.Context, a actor, room, name, reason string) erro
 
 // invite invites name to room for a (see Hub.Invite).
 func (h *Hub) invite(ctx context.Context, a actor, room, name string) error {
-	if err := h.exists(ctx, room); err != nil {
+	if err := h.exists(ctx, room); errors.Is(err, ErrNoSuchRoom) && !isClaimRoom(room) {
+		return h.inviteAhead(a, room, name)
+	} else if err != nil {
 		return err
 	}
 	if _, in, err := h.findMember(ctx, room, name); err != nil {
@@ -827,6 +881,23 @@ func (h *Hub) invite(ctx context.Context, a actor, room, name string) error {
 		return nil
 	})
 	if err != nil {
+		return err
+	}
+	h.observeModerate(a, room, name, "invite")
+	h.tellInvited(a, room, name)
+	return nil
+}
+
+// inviteAhead invites name to room, which does not exist (yet), for a:
+// as RFC 2812 allows, the invitation is only told (MessageInvited);
+// there is no state to keep it in, and no operator to ask, since the
+// room's first member becomes its operator. A name no room may have is
+// ErrNoSuchRoom still.
+func (h *Hub) inviteAhead(a actor, room, name string) error {
+	if err := h.checkRoomName(room); err != nil {
+		return fmt.Errorf("chat: invite %q to %q: %w", name, room, ErrNoSuchRoom)
+	}
+	if err := h.hookModerate(a, ModerateEvent{Room: room, Action: "invite", Target: name}); err != nil {
 		return err
 	}
 	h.observeModerate(a, room, name, "invite")
@@ -939,7 +1010,9 @@ func (h *Hub) Deop(ctx context.Context, room, name string) error {
 
 // Invite lets name join room while it is invite-only (once), and tells
 // the user who holds the name for direct messages, if any
-// (MessageInvited).
+// (MessageInvited). A room that does not exist is no error: the
+// invitation is told and nothing kept (RFC 2812: the channel need not
+// exist).
 func (h *Hub) Invite(ctx context.Context, room, name string) error {
 	return h.invite(ctx, actor{}, room, name)
 }
@@ -969,6 +1042,13 @@ type Moderator interface {
 	// JoinWithKey joins room as Conn.Join does, giving the room's key
 	// (+k).
 	JoinWithKey(room, key string, mode JoinMode, accepted func(members int)) error
+	// Role finds the member of room called name (compared by NameKey),
+	// as Rooms.Find does, and tells its role there: found is its name as
+	// the room has it ("" if room has no such member), op and voiced
+	// whether it is an operator and voiced. Unlike State it never lists
+	// the room's members: one look-up of the one name (IRC's WHOIS asks
+	// it of every channel it shares with a user).
+	Role(room, name string) (found string, op, voiced bool, err error)
 }
 
 // moderatorOf is a session as its Moderator.
@@ -1002,6 +1082,20 @@ func (v *moderatorOf) Kick(room, name, reason string) error {
 // Invite invites name to room.
 func (v *moderatorOf) Invite(room, name string) error {
 	return v.hub.invite(context.Background(), v.a(), room, name)
+}
+
+// Role finds the member of room called name and tells its role there.
+func (v *moderatorOf) Role(room, name string) (found string, op, voiced bool, err error) {
+	ctx := context.Background()
+	t, in, err := v.hub.findMember(ctx, room, name)
+	if err != nil || !in {
+		return "", false, false, err
+	}
+	st, err := v.hub.stateBus().RoomState(ctx, room)
+	if err != nil {
+		return t.Name, false, false, fmt.Errorf("chat: state of %q: %w", room, err)
+	}
+	return t.Name, indexMember(st.Ops, t) >= 0, indexMember(st.Voiced, t) >= 0, nil
 }
 
 // JoinWithKey joins room with its key.

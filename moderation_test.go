@@ -5,6 +5,7 @@ import (
 	"errors"
 	"slices"
 	"testing"
+	"time"
 )
 
 // TestModeration: the first member of a room is its operator; only
@@ -327,4 +328,68 @@ func TestModerateEvent(t *testing.T) {
 	if e.Name != "" || e.Target != "alice" || e.Text != "kicked" {
 		t.Errorf("event %+v", e)
 	}
+}
+
+// TestBanSetter: the state tells who set each ban and when (BanSetter),
+// the server as ""; a ban lifted is forgotten with its setter.
+func TestBanSetter(t *testing.T) {
+	t.Parallel()
+	h := NewHub(Config{})
+	t.Cleanup(func() { h.Shutdown(context.Background()) })
+	ctx := context.Background()
+	alice := lineDial(t, h, &lineProto{}, "alice")
+	alice.send("JOIN r")
+	alice.sync()
+	before := time.Now()
+	if err := h.Ban(ctx, "r", "eve"); err != nil {
+		t.Fatal(err)
+	}
+	st, err := h.RoomState(ctx, "r")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if by, at, ok := st.BanSetter("EVE"); !ok || by != "" || at.Before(before) || at.After(time.Now()) {
+		t.Errorf("BanSetter(EVE) = %q, %v, %v", by, at, ok)
+	}
+	if _, _, ok := st.BanSetter("bob"); ok {
+		t.Error("BanSetter(bob): a setter for no ban")
+	}
+	if err := h.Unban(ctx, "r", "eve"); err != nil {
+		t.Fatal(err)
+	}
+	if st, err = h.RoomState(ctx, "r"); err != nil || len(st.BansSet) != 0 {
+		t.Errorf("after Unban: %v, %v", st.BansSet, err)
+	}
+}
+
+// TestExternalLines: a connection not in a room says nothing in it
+// (ErrNotInRoom) while it is +n, as a room is made; under -n its line
+// reaches the members, unless it is banned or the room is +m; and a
+// name a member has is refused, so that no one passes for a member.
+func TestExternalLines(t *testing.T) {
+	t.Parallel()
+	h := NewHub(Config{})
+	t.Cleanup(func() { h.Shutdown(context.Background()) })
+	alice := lineDial(t, h, &lineProto{}, "alice")
+	alice.send("JOIN r")
+	alice.sync()
+	bob := lineDial(t, h, &lineProto{}, "bob")
+	bob.send("SAY r hi", "SAY nowhere hi")
+	bob.expect("ERR SAY *not in a room", "ERR SAY *not in a room")
+	alice.send("MODE r -n")
+	alice.expect("mode r alice  -n")
+	bob.send("SAY r hi")
+	alice.expect("chat r bob  hi")
+	alice.send("MODE r +m")
+	alice.expect("mode r alice  +m")
+	bob.send("SAY r hi")
+	bob.expect("ERR SAY *moderated*")
+	alice.send("MODE r -m", "MODE r +b bob")
+	alice.expect("mode r alice  -m", "mode r alice  +b bob")
+	bob.send("SAY r hi")
+	bob.expect("ERR SAY *banned*")
+	other := lineDial(t, h, &lineProto{}, "alice") // alice's name, outside the room
+	other.send("SAY r I am alice")
+	other.expect("ERR SAY *not in a room")
+	alice.sync()
 }

@@ -284,7 +284,10 @@ type Conn interface {
 	// Post sends a line from the connection: to the other members of
 	// p.Room, or, when p.To names one of them, to that member alone (a
 	// whisper; ErrNoSuchUser if there is none), marked as p.Mark says.
-	// ErrNotInRoom if the connection is not in p.Room. With p.Room ""
+	// ErrNotInRoom if the connection is not in p.Room, unless p.Room is
+	// -n (Modes.NoExternal off) and p.To is "": then the line goes to its
+	// members from outside (IRC's external message), refused to the
+	// banned (ErrBanned) and under +m (ErrModerated). With p.Room ""
 	// and p.To set, the line is a direct message, outside any room, to
 	// the connection that holds the name p.To across the cluster (see
 	// Settings.Direct; ErrNoSuchUser if none does): it goes to that

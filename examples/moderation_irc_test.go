@@ -25,7 +25,7 @@ func TestIRCModerationWithII(t *testing.T) {
 	carl.send("may I?")
 	carl.expect("go is moderated: you need voice to speak.")
 	ivan.Write("#go", "/MODE #go +b eve*")
-	carl.expect("ivan set mode +b eve*")
+	carl.expect("ivan set mode +b eve*!*@*") // IRC completes the mask, as IRC servers do
 	eve := dialRaw(t, ports["cs168"])
 	eve.send("eve")
 	eve.send("/join go")

@@ -309,7 +309,7 @@ func TestProfile(t *testing.T) {
 		":test.server 352 alice #go ~alice test.server test.server alice H :0 The alice",
 		":test.server 315 alice #go :End of /WHO list",
 		":test.server 311 alice dan ~login test.server * :Dan Q",
-		":test.server 319 alice dan :#go",
+		":test.server 319 alice dan :@#go", // its operator, as 352 says
 		":test.server 312 alice dan test.server :TestNet",
 	)
 	alice.idle("dan")

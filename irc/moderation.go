@@ -2,6 +2,7 @@ package irc
 
 import (
 	"errors"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -195,7 +196,12 @@ func (s *session) channelMode(m message, channel string) {
 				}
 				continue
 			}
-			todo = append(todo, chat.ModeChange{Add: add, Mode: c, Arg: s.banMask(mask)})
+			if !add {
+				mask = s.banned(room, mask)
+			} else {
+				mask = s.banMask(mask)
+			}
+			todo = append(todo, chat.ModeChange{Add: add, Mode: c, Arg: mask})
 		case 'o', 'v':
 			nick, ok := next()
 			if !ok {
@@ -205,9 +211,15 @@ func (s *session) channelMode(m message, channel string) {
 			todo = append(todo, chat.ModeChange{Add: add, Mode: c, Arg: nick})
 		case 'k':
 			key, ok := next()
-			if add && !ok {
+			switch {
+			case add && !ok:
 				s.reply(errInvalidModeParm, channel, "k", "*", "You must specify a parameter for the key mode")
 				continue
+			case add && !validKey(key):
+				s.reply(errInvalidModeParm, channel, "k", "*", "Invalid key mode parameter: a key is 1 to 23 characters, none of them a space or a comma")
+				continue
+			case !add:
+				key = "" // -k takes the key off whatever key is named, as ergo and ngIRCd do
 			}
 			todo = append(todo, chat.ModeChange{Add: add, Mode: c, Arg: key})
 		case 'l':
@@ -246,15 +258,49 @@ func (s *session) channelMode(m message, channel string) {
 	}
 }
 
-// banList answers MODE #channel b (or +b): the bans, then 368.
+// maxKeyLen is the longest channel key (RFC 2812's key: 1*23 characters).
+const maxKeyLen = 23
+
+// validKey reports whether key can be a channel key: RFC 2812's grammar
+// (1 to 23 characters, no NUL, CR, LF, FF, tab or space), and no comma,
+// which JOIN's list of keys could not carry.
+func validKey(key string) bool {
+	return key != "" && len(key) <= maxKeyLen && !strings.ContainsAny(key, "\x00\r\n\f\t\v ,")
+}
+
+// banList answers MODE #channel b (or +b): the bans, each with who set
+// it (nick!user@host, the server's name for the server) and when, then
+// 368. A ban whose setter the room's state does not tell (one kept before
+// it did) is said to be the server's, set now.
 func (s *session) banList(channel, room string) {
 	if st, err := s.c.Moderate().State(room); err == nil {
-		at := strconv.FormatInt(time.Now().Unix(), 10)
+		now := time.Now()
 		for _, b := range st.Bans {
-			s.reply(rplBanList, channel, b, s.p.o.ServerName, at)
+			by, at, ok := st.BanSetter(b)
+			if !ok {
+				at = now
+			}
+			if by == "" {
+				by = s.p.o.ServerName
+			}
+			s.reply(rplBanList, channel, b, by, strconv.FormatInt(at.Unix(), 10))
 		}
 	}
 	s.reply(rplEndOfBanList, channel, "End of channel ban list")
+}
+
+// banned is the ban of room that -b mask lifts: mask itself if the room
+// has that ban (one set by another protocol, or from Go, may be a bare
+// name), else mask as +b would have set it (banMask). Nothing is lifted,
+// and nothing said, if the room has neither (as ngIRCd does).
+func (s *session) banned(room, mask string) string {
+	if st, err := s.c.Moderate().State(room); err == nil {
+		key := chat.NameKey(mask)
+		if i := slices.IndexFunc(st.Bans, func(b string) bool { return chat.NameKey(b) == key }); i >= 0 {
+			return st.Bans[i]
+		}
+	}
+	return s.banMask(mask)
 }
 
 // kick answers KICK #channel nick[,nick] [:reason]: each member is taken
@@ -283,14 +329,22 @@ func (s *session) kick(m message) bool {
 
 // invite answers INVITE nick #channel: 341, and the nick may join the
 // channel once while it is +i (an operator must invite then). 443 if the
-// nick is there already, 401 if no one has it.
+// nick is there already, 401 if no one has it. A channel that does not
+// exist is no error (RFC 2812 3.2.7: it need not): the nick is told of
+// the invitation all the same, and only a channel that exists must have
+// the inviter in it (442).
 func (s *session) invite(m message) bool {
 	if !s.needs(m, 2) {
 		return true
 	}
 	nick, channel := m.params[0], m.params[1]
-	room, ok := s.memberRoom(channel)
+	room, ok := s.room(channel)
 	if !ok {
+		s.reply(errNoSuchChannel, channel, "No such channel")
+		return true
+	}
+	if !s.in(room) && s.exists(room) {
+		s.reply(errNotOnChannel, channel, "You're not on that channel")
 		return true
 	}
 	if _, there, _ := s.c.Rooms().Find(room, nick); !there && !s.onNetwork(nick)[0] && !s.reachable(nick) {
@@ -312,12 +366,23 @@ func (s *session) reachable(nick string) bool {
 	return err == nil && held[0]
 }
 
-// banMask is mask as the hub keeps it: every user is shown at this
-// server's host (nick!~ident@server, or nick!nick@server for users of
-// other protocols, which have no host of their own), so a host part that
-// names this server is written "*", and the ban holds for those users
-// too. (The hub matches nick!user@host masks: chat.MatchMask.)
+// banMask is mask as the hub keeps it. A mask short of IRC's
+// nick!user@host is completed as IRC servers do: "nick" is nick!*@*,
+// "nick!user" nick!user@*, "user@host" *!user@host. Every user is shown
+// at this server's host (nick!~ident@server, or nick!nick@server for
+// users of other protocols, which have no host of their own), so a host
+// part that names this server is written "*", and the ban holds for
+// those users too. (The hub matches nick!user@host masks:
+// chat.MatchMask.)
 func (s *session) banMask(mask string) string {
+	switch bang, at := strings.Contains(mask, "!"), strings.Contains(mask, "@"); {
+	case !bang && !at:
+		mask += "!*@*"
+	case !at:
+		mask += "@*"
+	case !bang:
+		mask = "*!" + mask
+	}
 	rest, host, ok := strings.Cut(mask, "@")
 	if ok && strings.EqualFold(host, s.p.o.ServerName) {
 		return rest + "@*"

@@ -1,8 +1,11 @@
 package irc
 
 import (
+	"context"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/framechat/chat"
 )
@@ -67,8 +70,8 @@ func TestChannelModes(t *testing.T) {
 	)
 	bob.expect(":alice!~alice@test.server MODE #go +v bob")
 	alice.send("MODE #go +b spam*", "MODE #go +b", "MODE #go +ikl key 5", "MODE #go")
-	alice.expect(":alice!~alice@test.server MODE #go +b spam*")
-	if l := alice.recv(); !strings.HasPrefix(l, ":test.server 367 alice #go spam* test.server ") {
+	alice.expect(":alice!~alice@test.server MODE #go +b spam*!*@*")
+	if l := alice.recv(); !strings.HasPrefix(l, ":test.server 367 alice #go spam*!*@* alice!~alice@test.server ") {
 		t.Errorf("367: %q", l)
 	}
 	alice.expect(
@@ -96,7 +99,7 @@ func TestBanByUserMask(t *testing.T) {
 	random := s.register("random")
 	alice.send("MODE #go +b *!*wuser@test.server", "MODE #go +b")
 	alice.until("MODE #go +b *!*wuser@*")
-	alice.until(":test.server 367 alice #go *!*wuser@* test.server :")
+	alice.until(":test.server 367 alice #go *!*wuser@* alice!~alice@test.server :")
 	alice.until(" 368 ")
 	wendy.send("JOIN #go")
 	wendy.expect(":test.server 474 wendy #go :Cannot join channel (+b)")
@@ -246,4 +249,153 @@ func TestDirectToOtherProtocols(t *testing.T) {
 	im.send("/whisper IAN back to you")
 	im.expect("SENT IAN back to you")
 	ian.expect(":ivy!ivy@test.server PRIVMSG ian :back to you")
+}
+
+// TestInviteNoSuchChannel: INVITE to a channel that does not exist is
+// told to the nick and answered 341 (RFC 2812 3.2.7: the channel need
+// not exist); 401 if no one has the nick; to a channel that exists the
+// inviter must be in it (442).
+func TestInviteNoSuchChannel(t *testing.T) {
+	s := serve(t, chat.Config{})
+	alice, bob := s.register("alice"), s.register("bob")
+	alice.send("INVITE bob #nowhere", "INVITE nobody #nowhere")
+	alice.expect(":test.server 341 alice bob #nowhere", ":test.server 401 alice nobody :No such nick/channel")
+	bob.expect(":alice!~alice@test.server INVITE bob #nowhere")
+	bob.send("JOIN #go")
+	bob.until(" 366 ")
+	alice.send("INVITE bob #go")
+	alice.expect(":test.server 442 alice #go :You're not on that channel")
+}
+
+// TestKeyValidation: +k with a key RFC 2812's grammar refuses (empty,
+// with a space, only a space, longer than 23) or a comma is 696 and
+// changes nothing; -k takes the key off whatever key it names, written
+// "-k *" as k always takes a parameter.
+func TestKeyValidation(t *testing.T) {
+	s := serve(t, chat.Config{})
+	alice := s.register("alice")
+	alice.send("JOIN #go")
+	alice.until(" 366 ")
+	for _, key := range []string{"", "a b", " ", "a,b", strings.Repeat("k", 24)} {
+		alice.send("MODE #go +k :" + key)
+		alice.expect(":test.server 696 alice #go k * :Invalid key mode parameter: a key is 1 to 23 characters, none of them a space or a comma")
+	}
+	alice.send("MODE #go +k sesame", "MODE #go -k wrong", "MODE #go")
+	alice.expect(
+		":alice!~alice@test.server MODE #go +k sesame",
+		":alice!~alice@test.server MODE #go -k *",
+		":test.server 324 alice #go +nt",
+	)
+}
+
+// TestBanList: a mask short of nick!user@host is completed as IRC
+// servers do; 367 names who set each ban (nick!user@host, the server
+// for a ban from Go) and when; -b lifts a ban as +b wrote it, or as it
+// was set by another protocol or from Go (a bare name), and of a mask
+// not on the list changes nothing and says nothing.
+func TestBanList(t *testing.T) {
+	s := serve(t, chat.Config{})
+	alice, bob := s.pair("#go")
+	start := time.Now().Unix()
+	if err := s.h.Ban(context.Background(), "go", "eve"); err != nil {
+		t.Fatal(err)
+	}
+	alice.until("MODE #go +b eve")
+	// bans reads the ban list: each 367's mask and setter, and a time
+	// between start and now.
+	bans := func(want ...string) {
+		t.Helper()
+		for _, w := range want {
+			l := alice.recv()
+			at, ok := strings.CutPrefix(l, ":test.server 367 alice #go "+w+" :")
+			if n, err := strconv.ParseInt(at, 10, 64); !ok || err != nil || n < start || n > time.Now().Unix() {
+				t.Errorf("367: got %q, want %s and a time", l, w)
+			}
+		}
+		alice.expect(":test.server 368 alice #go :End of channel ban list")
+	}
+	alice.send("MODE #go +b nonm", "MODE #go +b u@h", "MODE #go +b n!u", "MODE #go +b")
+	alice.expect(
+		":alice!~alice@test.server MODE #go +b nonm!*@*",
+		":alice!~alice@test.server MODE #go +b *!u@h",
+		":alice!~alice@test.server MODE #go +b n!u@*",
+	)
+	bans("eve test.server", "nonm!*@* alice!~alice@test.server", "*!u@h alice!~alice@test.server", "n!u@* alice!~alice@test.server")
+	alice.send("MODE #go -b nobody", "MODE #go -b nonm", "MODE #go -b eve", "MODE #go b")
+	alice.expect(
+		":alice!~alice@test.server MODE #go -b nonm!*@*",
+		":alice!~alice@test.server MODE #go -b eve",
+	)
+	bans("*!u@h alice!~alice@test.server", "n!u@* alice!~alice@test.server")
+	bob.until("MODE #go -b eve")
+}
+
+// TestWhoisPrefixes: WHOIS's 319 writes each channel with the user's
+// prefix there (@ operator, + voice), as the user holds them; a secret
+// channel is listed only to a member of it; and the roles are looked up
+// by the one name, never by listing a channel's members (as
+// TestPrivmsgLooksUp asks of a PRIVMSG and a WHOIS).
+func TestWhoisPrefixes(t *testing.T) {
+	counts := &countingBus{Bus: chat.NewMemBus()}
+	s := serve(t, chat.Config{Bus: findingBus{counts}})
+	alice, bob := s.pair("#a")
+	for _, ch := range []string{"#b", "#c"} {
+		alice.send("JOIN " + ch)
+		alice.until(" 366 ")
+		bob.send("JOIN " + ch)
+		bob.until(" 366 ")
+		alice.until("JOIN " + ch)
+	}
+	carol := s.register("carol")
+	carol.send("JOIN #b")
+	carol.until(" 366 ")
+	alice.send("MODE #b +v bob", "MODE #c +o bob", "MODE #c +s")
+	alice.until("MODE #c +s")
+	reads := counts.reads.Load()
+	bob.send("WHOIS alice", "WHOIS bob")
+	bob.until(" 319 bob alice :@#a @#b @#c")
+	bob.until(" 318 ")
+	bob.until(" 319 bob bob :#a +#b @#c")
+	bob.until(" 318 ")
+	if got := counts.reads.Load() - reads; got != 0 {
+		t.Errorf("WHOIS: %d reads of a channel's list", got)
+	}
+	carol.send("WHOIS bob")
+	carol.until(" 319 carol bob :+#b") // not #c, secret, nor #a, which carol is not in
+	carol.until(" 318 ")
+}
+
+// TestNoExternalMessages: a channel is +n from its first member on: a
+// PRIVMSG from outside is 404 and reaches no one. Once -n, it reaches
+// every member (a cs168 user too), unless the sender is banned or the
+// channel is +m (an outsider has no voice); +n again shuts it out.
+func TestNoExternalMessages(t *testing.T) {
+	s := serve(t, chat.Config{})
+	alice := s.register("alice")
+	alice.send("JOIN #go")
+	alice.until(" 366 ")
+	cs := s.frameClient(s.cs168, "cy")
+	cs.send("cy", "/join go")
+	alice.until(":cy!cy@test.server JOIN #go")
+	carol := s.register("carol")
+	carol.send("PRIVMSG #go :hi")
+	carol.expect(":test.server 404 carol #go :Cannot send to channel (you are not in it)")
+	alice.send("MODE #go -n")
+	alice.expect(":alice!~alice@test.server MODE #go -n")
+	carol.send("PRIVMSG #go :hi", "NOTICE #Go :psst")
+	alice.expect(":carol!~carol@test.server PRIVMSG #go :hi", ":carol!~carol@test.server NOTICE #go :psst")
+	cs.expect("alice set mode -n", "[carol] hi", "[carol] psst")
+	alice.send("MODE #go +m")
+	alice.expect(":alice!~alice@test.server MODE #go +m")
+	carol.send("PRIVMSG #go :hi")
+	carol.expect(":test.server 404 carol #go :go is moderated: you need voice to speak.")
+	alice.send("MODE #go -m", "MODE #go +b carol")
+	alice.until("MODE #go +b carol!*@*")
+	carol.send("PRIVMSG #go :hi")
+	carol.expect(":test.server 404 carol #go :You are banned from go.")
+	alice.send("MODE #go -b carol", "MODE #go +n")
+	alice.until("MODE #go +n")
+	carol.send("PRIVMSG #go :hi")
+	carol.expect(":test.server 404 carol #go :Cannot send to channel (you are not in it)")
+	alice.sync()
 }

@@ -197,7 +197,13 @@ func (p *Protocol) Render(m chat.Message) (msg, more []byte) {
 	case chat.MessageMode:
 		// A channel name of its own: were channel kept in the slice, every
 		// Render would build it on the heap (escape analysis).
-		return p.actorLine(m.From, ident, "MODE", append([]string{"#" + m.Room}, strings.Fields(string(m.Text))...)...), nil
+		// -k comes with no key (chat.ModeChange.String); IRC's k always
+		// takes a parameter (ISUPPORT CHANMODES), so it is written "*".
+		text := string(m.Text)
+		if text == "-k" {
+			text = "-k *"
+		}
+		return p.actorLine(m.From, ident, "MODE", append([]string{"#" + m.Room}, strings.Fields(text)...)...), nil
 	case chat.MessageInvited:
 		return p.actorLine(m.From, ident, "INVITE", m.To, channel), nil
 	}

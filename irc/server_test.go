@@ -86,7 +86,8 @@ func TestInfo(t *testing.T) {
 
 // TestWhowas: WHOWAS tells of the nicks IRC users gave up (by NICK or by
 // leaving), the most recent first, as many as asked (all for 0 or less),
-// by nick or mask; a nick no one gave up gets ERR_WASNOSUCHNICK; a failed
+// by nick or mask (369 naming the nick they are about); a nick no one
+// gave up gets ERR_WASNOSUCHNICK; a failed
 // registration or NICK leaves nothing (RFC 2812 3.6.3).
 func TestWhowas(t *testing.T) {
 	s := serve(t, chat.Config{})
@@ -127,7 +128,9 @@ func TestWhowas(t *testing.T) {
 	for _, cmd := range []string{"WHOWAS nick2", "WHOWAS NICK2 0", "WHOWAS nick2 -1", "WHOWAS *ck2"} {
 		alice.send(cmd)
 		got := alice.until(" 369 ")
-		if len(got) != 5 || got[0] != user("ident3") || got[2] != user("ident2") || !strings.HasPrefix(got[1], ":test.server 312 alice nick2 test.server :") {
+		// 369 names the nick the replies are about, a mask's too.
+		if len(got) != 5 || got[0] != user("ident3") || got[2] != user("ident2") || !strings.HasPrefix(got[1], ":test.server 312 alice nick2 test.server :") ||
+			got[4] != ":test.server 369 alice nick2 :End of WHOWAS" {
 			t.Errorf("%s: %q", cmd, got)
 		}
 	}

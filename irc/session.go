@@ -1206,13 +1206,9 @@ func (s *session) whois(m message) bool {
 	s.tooMany(m.cmd, over, maxWhoisTargets)
 	nick := nicks[0]
 	irc := s.known([]string{nick})[0].nick != "" // an IRC user of the network
-	name, rooms := s.roomsOf(nick, false)
-	if len(rooms) > 0 {
+	name, channels := s.whoisChannels(nick)
+	if len(channels) > 0 {
 		nick = name
-	}
-	var channels []string
-	for _, r := range rooms {
-		channels = append(channels, "#"+r)
 	}
 	if !irc && len(channels) == 0 {
 		s.reply(errNoSuchNick, nick, "No such nick/channel")
@@ -1237,6 +1233,37 @@ func (s *session) whois(m message) bool {
 	}
 	s.reply(rplEndOfWhois, t.nick, "End of /WHOIS list")
 	return true
+}
+
+// whoisChannels returns the client's channels that have nick as a member
+// (the ones WHOIS's 319 lists: a secret channel is among them only if the
+// client is in it, and no other channel is searched), with the nick as
+// they have it, chosen as roomsOf does, each channel written with the
+// member's prefix there: @ for an operator, + for a voiced member. Each
+// channel is asked about the one name and its role (chat.Moderator.Role),
+// never listed.
+func (s *session) whoisChannels(nick string) (name string, channels []string) {
+	for _, r := range s.c.Rooms().Joined() {
+		found, op, voiced, err := s.c.Moderate().Role(r, nick)
+		if err != nil || found == "" {
+			continue
+		}
+		if name != found && (name == "" || found == nick) {
+			name, channels = found, channels[:0] // the first, or one spelt as asked
+		}
+		if found != name {
+			continue
+		}
+		switch {
+		case op:
+			channels = append(channels, "@#"+r)
+		case voiced:
+			channels = append(channels, "+#"+r)
+		default:
+			channels = append(channels, "#"+r)
+		}
+	}
+	return name, channels
 }
 
 // mode answers MODE: a channel's modes, bans and changes to them

@@ -72,11 +72,20 @@ func (s *session) whowas(m message) bool {
 	if len(gone) == 0 {
 		w.reply(errWasNoSuchNick, nick, "There was no such nickname")
 	}
-	for _, g := range gone {
+	end := nick
+	for i, g := range gone {
 		w.reply(rplWhowasUser, g.nick, g.ident, s.p.o.ServerName, "*", g.real)
 		w.reply(rplWhoisServer, g.nick, s.p.o.ServerName, g.when.UTC().Format(time.ANSIC))
+		if i == 0 {
+			end = g.nick
+		} else if g.key != gone[0].key {
+			end = nick
+		}
 	}
-	w.reply(rplEndOfWhowas, nick, "End of WHOWAS")
+	// RFC 2812's 369 is "<nick> :End of WHOWAS": the nick the replies
+	// were about, as it was spelt, when they are all about one (a mask
+	// that matched one nick); else what was asked.
+	w.reply(rplEndOfWhowas, end, "End of WHOWAS")
 	s.c.Send(w.b)
 	return true
 }
