@@ -292,6 +292,32 @@ func (v *roomsOf) Joined() []string {
 // List lists every room.
 func (v *roomsOf) List() ([]string, error) { return v.hub.Rooms(context.Background()) }
 
+// Visible lists the rooms s may be shown: all but the secret ones it is
+// not in.
+func (v *roomsOf) Visible() ([]string, error) {
+	s := (*session)(v)
+	ctx := context.Background()
+	rooms, err := s.hub.Rooms(ctx)
+	if err != nil {
+		return nil, err
+	}
+	sb := s.hub.stateBus()
+	out := rooms[:0]
+	for _, r := range rooms {
+		if s.in(r) == nil {
+			st, err := sb.RoomState(ctx, r)
+			if err != nil {
+				return nil, fmt.Errorf("chat: rooms: %w", err)
+			}
+			if st.Modes.Secret {
+				continue
+			}
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
 // Has reports whether room exists.
 func (v *roomsOf) Has(room string) (bool, error) {
 	if isClaimRoom(room) {

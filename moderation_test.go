@@ -328,3 +328,32 @@ func TestModerateEvent(t *testing.T) {
 		t.Errorf("event %+v", e)
 	}
 }
+
+// TestSecretRoomsHidden: a secret room (+s) is left out of a cs168
+// user's /list and a lobby user's list unless they are in it; its
+// members still see it; Hub.Rooms lists it, and RoomState tells it.
+func TestSecretRoomsHidden(t *testing.T) {
+	t.Parallel()
+	h, mt := startHub(t, Config{})
+	ctx := context.Background()
+	ann := join(t, h, mt, "ann", "hideout")
+	join(t, h, mt, "cy", "open")
+	if err := h.SetModes(ctx, "hideout", ModeChange{Add: true, Mode: 's'}); err != nil {
+		t.Fatal(err)
+	}
+	ann.expect("the server set mode +s")
+	ann.send("/list")
+	ann.expect("hideout\nopen")
+	bo := join(t, h, mt, "bo", "")
+	bo.send("/list")
+	bo.expect("open")
+	l := lobbyDial(t, h)
+	l.send("/list")
+	l.expect("1", "open")
+	if rooms, err := h.Rooms(ctx); err != nil || !slices.Equal(rooms, []string{"hideout", "open"}) {
+		t.Errorf("Hub.Rooms = %q, %v; want both", rooms, err)
+	}
+	if st, err := h.RoomState(ctx, "hideout"); err != nil || !st.Modes.Secret {
+		t.Errorf("RoomState(hideout) = %+v, %v; want secret", st, err)
+	}
+}

@@ -404,8 +404,16 @@ type Rooms interface {
 	// Joined lists the rooms the connection is in, in join order; nil for
 	// none. It is a copy; Conn.In asks about one room without one.
 	Joined() []string
-	// List lists every room of the hub (of its Bus), in creation order.
+	// List lists every room of the hub (of its Bus), in creation order,
+	// the secret ones too (a room list shown to a user is Visible).
 	List() ([]string, error)
+	// Visible lists the rooms the connection may be shown, as every
+	// protocol's room list should: List without the secret rooms (+s,
+	// Modes.Secret) it is not a member of. It reads the moderation state
+	// of each room the connection is not in (one Bus call each); a state
+	// that cannot be read fails the list, so that no secret room is shown
+	// for want of knowing.
+	Visible() ([]string, error)
 	// Has reports whether room exists.
 	Has(room string) (bool, error)
 	// Members lists the names of room's members, in join order.

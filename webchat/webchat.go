@@ -723,7 +723,7 @@ func (w *session) members(req *request) {
 }
 
 func (w *session) rooms(req *request) {
-	all, err := w.c.Rooms().List()
+	all, err := w.c.Rooms().Visible()
 	if err != nil {
 		w.failErr(req, err, "The rooms cannot be listed right now.")
 		return
