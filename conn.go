@@ -338,6 +338,12 @@ func (v *roomsOf) Find(room, name string) (string, bool, error) {
 	return m.Name, ok, err
 }
 
+// Locate returns the name of a member of some room called name.
+func (v *roomsOf) Locate(name string) (string, bool, error) {
+	m, ok, err := v.hub.locate(context.Background(), name)
+	return m.Name, ok, err
+}
+
 // Create creates an empty room, within s's share of creations.
 func (v *roomsOf) Create(room string) error { return (*session)(v).createRoom(room) }
 

@@ -357,3 +357,27 @@ func TestSecretRoomsHidden(t *testing.T) {
 		t.Errorf("RoomState(hideout) = %+v, %v; want secret", st, err)
 	}
 }
+
+// TestInviteLobbyUser: a lobby user, whose name exists only once it is
+// in a room, is invited by name: refused ("1") before, let in after.
+func TestInviteLobbyUser(t *testing.T) {
+	t.Parallel()
+	h, mt := startHub(t, Config{})
+	ctx := context.Background()
+	ann := join(t, h, mt, "ann", "lab")
+	if err := h.SetModes(ctx, "lab", ModeChange{Add: true, Mode: 'i'}); err != nil {
+		t.Fatal(err)
+	}
+	ann.expect("the server set mode +i")
+	l := lobbyDial(t, h)
+	l.send("/join lab")
+	l.expect(lobbyOK)
+	l.send("/nick lou")
+	l.expect(lobbyBadForm)
+	if err := h.Invite(ctx, "lab", "LOU"); err != nil {
+		t.Fatal(err)
+	}
+	l.send("/nick lou")
+	l.expect(lobbyOK, "lou has joined the room.", "There are 2 people in the room.")
+	ann.expect("lou has joined")
+}

@@ -424,6 +424,13 @@ type Rooms interface {
 	// letters): without listing the room when the Bus is a MemberFinder,
 	// as the in-process Bus and natsbus are.
 	Find(room, name string) (found string, ok bool, err error)
+	// Locate reports whether a member of some room, on any hub, is called
+	// name (compared by NameKey), and returns its name as that room spells
+	// it: for a protocol that addresses users of every protocol by name
+	// outside a room (IRC's INVITE of a cs168 user). It asks each room in
+	// turn, as Find does, so it costs a Bus call per room: not for every
+	// line.
+	Locate(name string) (found string, ok bool, err error)
 	// Create creates an empty room, within the connection's share of
 	// creations (see Conn.Join): ErrRoomExists if it exists.
 	Create(room string) error

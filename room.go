@@ -722,6 +722,27 @@ func (h *Hub) findMember(ctx context.Context, room, name string) (Member, bool, 
 	return Member{}, false, nil
 }
 
+// locate finds a member of some room called name (by NameKey), on any
+// hub, asking each room in turn (findMember).
+func (h *Hub) locate(ctx context.Context, name string) (Member, bool, error) {
+	rooms, err := h.Rooms(ctx)
+	if err != nil {
+		return Member{}, false, err
+	}
+	for _, r := range rooms {
+		m, ok, err := h.findMember(ctx, r, name)
+		switch {
+		case errors.Is(err, ErrNoSuchRoom):
+			continue // deleted meanwhile
+		case err != nil:
+			return Member{}, false, fmt.Errorf("chat: locate %q: %w", name, err)
+		case ok:
+			return m, true, nil
+		}
+	}
+	return Member{}, false, nil
+}
+
 // marks are what a line may be besides said (Message.NoReply, Action).
 type marks struct{ noReply, action bool }
 

@@ -188,3 +188,44 @@ func testHubsDirect(t *testing.T, cluster Cluster) {
 		t.Errorf("ann got %q, want 401", got)
 	}
 }
+
+// until reads lines up to one that contains s, and returns it.
+func (c *ircClient) until(s string) string {
+	c.t.Helper()
+	for {
+		if l := c.line(); strings.Contains(l, s) {
+			return l
+		}
+	}
+}
+
+// testHubsInvite: an IRC operator on one hub invites a cs168 user who is
+// in a room on another hub (INVITE finds it: 341, not 401), who may then
+// join the invite-only channel; a cs168 user not invited is refused in
+// cs168's words.
+func testHubsInvite(t *testing.T, cluster Cluster) {
+	if _, ok := cluster(t).(chat.StateBus); !ok {
+		t.Skip("the Bus is not a chat.StateBus (optional)")
+	}
+	ircHub := startHubs(t, cluster, 1, irc.New(irc.Options{ServerName: "test.server"}))[0]
+	csHub := startHubs(t, cluster, 1, chat.CS168)[0]
+	carl := csHub.Dial("carl")
+	carl.Send("/create lounge", "/list")
+	carl.Expect("lounge")
+	ann := dialIRC(t, ircHub, "ann")
+	ann.send("JOIN #lab", "MODE #lab +i")
+	ann.until(" MODE #lab +i")
+	dora := csHub.Dial("dora")
+	dora.Send("/join lab")
+	dora.Expect("lab is invite-only.")
+	ann.send("INVITE carl #lab")
+	if got := ann.line(); got != ":test.server 341 ann carl #lab" {
+		t.Errorf("INVITE of a cs168 user on another hub: %q, want 341", got)
+	}
+	carl.Send("/join lab")
+	if got := ann.line(); got != ":carl!carl@test.server JOIN #lab" {
+		t.Errorf("after the invitation: %q, want carl's JOIN", got)
+	}
+	dora.Send("/join lab")
+	dora.Expect("lab is invite-only.")
+}

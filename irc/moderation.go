@@ -283,7 +283,9 @@ func (s *session) kick(m message) bool {
 
 // invite answers INVITE nick #channel: 341, and the nick may join the
 // channel once while it is +i (an operator must invite then). 443 if the
-// nick is there already, 401 if no one has it.
+// nick is there already, 401 if no one has it: no IRC or web user, and
+// no member of any room (a user of a course protocol, which has names
+// only in rooms), on any server of the network.
 func (s *session) invite(m message) bool {
 	if !s.needs(m, 2) {
 		return true
@@ -293,7 +295,7 @@ func (s *session) invite(m message) bool {
 	if !ok {
 		return true
 	}
-	if _, there, _ := s.c.Rooms().Find(room, nick); !there && !s.onNetwork(nick)[0] && !s.reachable(nick) {
+	if _, there, _ := s.c.Rooms().Find(room, nick); !there && !s.onNetwork(nick)[0] && !s.reachable(nick) && !s.located(nick) {
 		s.reply(errNoSuchNick, nick, "No such nick/channel")
 		return true
 	}
@@ -310,6 +312,13 @@ func (s *session) invite(m message) bool {
 func (s *session) reachable(nick string) bool {
 	held, err := s.c.Claims().Held(chat.DirectScope, nick)
 	return err == nil && held[0]
+}
+
+// located reports whether a member of some room, on any server, is
+// called nick.
+func (s *session) located(nick string) bool {
+	_, ok, err := s.c.Rooms().Locate(nick)
+	return err == nil && ok
 }
 
 // banMask is mask as the hub keeps it: every user is shown at this

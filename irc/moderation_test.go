@@ -247,3 +247,25 @@ func TestDirectToOtherProtocols(t *testing.T) {
 	im.expect("SENT IAN back to you")
 	ian.expect(":ivy!ivy@test.server PRIVMSG ian :back to you")
 }
+
+// TestInviteCourseUser: INVITE finds a cs168 user by its name in another
+// room (no IRC nick, no claim for direct messages): 341, and it may join
+// the +i channel; a cs168 user not invited is refused in cs168's words.
+func TestInviteCourseUser(t *testing.T) {
+	s := serve(t, chat.Config{})
+	alice := s.register("alice")
+	alice.send("JOIN #go", "MODE #go +i")
+	alice.until("MODE #go +i")
+	carl := s.frameClient(s.cs168, "carl")
+	carl.send("carl", "/create lounge", "/list")
+	carl.expect("go\nlounge")
+	dora := s.frameClient(s.cs168, "dora")
+	dora.send("dora", "/join go")
+	dora.expect("go is invite-only.")
+	alice.send("INVITE carl #go")
+	alice.expect(":test.server 341 alice carl #go")
+	carl.send("/join go")
+	alice.expect(":carl!carl@test.server JOIN #go")
+	dora.send("/join go")
+	dora.expect("go is invite-only.")
+}
