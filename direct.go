@@ -237,6 +237,10 @@ func (h *Hub) deliverDirect(m Message) {
 	if h.stopping.Load() {
 		return
 	}
+	if m.Kind == MessageKill {
+		h.killFor(m)
+		return
+	}
 	h.direct.mu.Lock()
 	t := h.direct.holders[NameKey(m.To)]
 	h.direct.mu.Unlock()

@@ -71,6 +71,7 @@ func Run(t *testing.T, newCluster func(t *testing.T) Cluster) {
 		{"HubsModeration", testHubsModeration},
 		{"HubsDirect", testHubsDirect},
 		{"HubsInvite", testHubsInvite},
+		{"HubsKill", testHubsKill},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.run(t, newCluster(t)) })

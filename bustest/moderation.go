@@ -229,3 +229,49 @@ func testHubsInvite(t *testing.T, cluster Cluster) {
 	dora.Send("/join lab")
 	dora.Expect("lab is invite-only.")
 }
+
+// testHubsKill: an IRC operator's KILL of a nick held on another hub
+// ends that user, who is told as IRC says; the members of its channel on
+// both hubs see one QUIT.
+func testHubsKill(t *testing.T, cluster Cluster) {
+	var hubs [2]*Client
+	ircOn := func(i int) chat.Protocol {
+		return irc.New(irc.Options{
+			ServerName: "test.server",
+			Operators:  []irc.Operator{{Name: "root", Password: "secret"}},
+			Kill:       func(id uint64, farewell string, goodbye []byte) error { return hubs[i].hub.Kill(id, farewell, goodbye) },
+			KillHolder: func(scope, nick, farewell string, goodbye []byte) error {
+				return hubs[i].hub.KillHolder(scope, nick, farewell, goodbye)
+			},
+		})
+	}
+	hubs[0] = startHubs(t, cluster, 1, ircOn(0))[0]
+	hubs[1] = startHubs(t, cluster, 1, ircOn(1))[0]
+	ann := dialIRC(t, hubs[0], "ann")
+	carol := dialIRC(t, hubs[0], "carol")
+	bob := dialIRC(t, hubs[1], "bob")
+	dave := dialIRC(t, hubs[1], "dave")
+	carol.send("JOIN #lab")
+	carol.until(" 366 ")
+	for _, c := range []*ircClient{bob, dave} {
+		c.send("JOIN #lab")
+		c.until(" 366 ")
+	}
+	carol.until("dave")
+	ann.send("OPER root secret", "KILL nobody :x", "KILL bob :spam")
+	ann.until(" 381 ")
+	if got := ann.until(" 401 "); got != ":test.server 401 ann nobody :No such nick/channel" {
+		t.Errorf("KILL of no one: %q", got)
+	}
+	if got, want := bob.until(" KILL "), ":ann!~ann@test.server KILL bob spam"; got != want {
+		t.Errorf("bob got %q, want the KILL", got)
+	}
+	if got, want := bob.line(), "ERROR :Closing Link: bob (Killed (ann (spam)))"; got != want {
+		t.Errorf("bob got %q, want %q", got, want)
+	}
+	for _, c := range []*ircClient{carol, dave} {
+		if got := c.until(" QUIT "); !strings.HasPrefix(got, ":bob!") || !strings.HasSuffix(got, " QUIT :Killed (ann (spam))") {
+			t.Errorf("a member saw %q, want bob's QUIT", got)
+		}
+	}
+}

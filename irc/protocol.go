@@ -63,6 +63,13 @@ type Options struct {
 	// served on, as chat.Hub.Kill does: KILL needs it (without it, no one
 	// may KILL).
 	Kill func(id uint64, farewell string, goodbye []byte) error
+	// KillHolder, if set, ends the connection that holds a nick on
+	// another server of the network, as chat.Hub.KillHolder does (the
+	// nick is held in a claims scope, chat.Claims): with it KILL reaches
+	// IRC users of every server of a cluster, and its users all see the
+	// same QUIT. Without it KILL ends IRC users of this server only
+	// (Kill).
+	KillHolder func(scope, nick, farewell string, goodbye []byte) error
 }
 
 // Protocol is the IRC client protocol as a chat.Protocol: serve it on a
