@@ -216,6 +216,12 @@ type Message struct {
 	// was deleted, or a file store lost its last lines in a crash) and not
 	// one it has.
 	Epoch string
+	// Ident is the user name the sender's client gave (IRC's "~bob", see
+	// Identifier), "" if its protocol has none: a protocol that shows
+	// users as nick!user@host (IRC) shows it for users of every hub, and
+	// a line's history keeps it (history.Entry.Ident). A Bus carries it
+	// (natsbus in a header, which a server of an earlier version ignores).
+	Ident string
 }
 
 // PlainText is Text as a protocol with no actions shows it: an Action

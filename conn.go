@@ -118,6 +118,7 @@ func (s *session) join(room, key string, mode JoinMode, accepted func(members in
 			return err
 		}
 	}
+	s.userIdent() // before the join is told: its messages carry it
 	err := s.hub.join(s, room, create, accepted)
 	if mode == JoinAny {
 		create, err = joinAny(create, err, func() error { return s.mayCreate(room) },

@@ -275,6 +275,19 @@ func (st *RoomState) banned(s *session) bool {
 	return slices.ContainsFunc(st.Bans, func(mask string) bool { return MatchMask(mask, s.name, user, host) })
 }
 
+// userIdent is the user name s's client gave (Identifier; "" for none),
+// as s's messages carry it (Message.Ident). It runs on s's goroutine,
+// which alone sets s.ident, before the messages that carry it: a
+// client's user name does not change once it has one.
+func (s *session) userIdent() string {
+	if s.ident == "" {
+		if id, ok := s.state.(Identifier); ok {
+			s.ident, _ = id.Ident()
+		}
+	}
+	return s.ident
+}
+
 // dropRoles takes m's (its hub and connection's) operator status and
 // voice out of st.
 func (st *RoomState) dropRoles(m Member) {
@@ -584,7 +597,7 @@ func (h *Hub) hookModerate(a actor, e ModerateEvent) error {
 func (h *Hub) publishState(a actor, room string, m Message) error {
 	m.From, m.Hub = a.name(), h.id
 	if a.s != nil {
-		m.Conn = a.s.id
+		m.Conn, m.Ident = a.s.id, a.s.ident
 	}
 	what := m.Kind.String()
 	if m.Kind == MessageMode {

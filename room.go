@@ -84,6 +84,7 @@ func (h *Hub) exit(r *room, gone bool) {
 // sender's command has been carried out as far as this hub goes. A line
 // the Store failed to keep has gone out all the same.
 func (h *Hub) publish(s *session, r *room, m Message) error {
+	m.Ident = s.ident
 	storeErr, err := h.send(context.Background(), r.name, m)
 	if storeErr != nil {
 		h.observe(Event{Kind: EventError, Conn: s.id, Protocol: s.proto.Name(), Addr: s.addr, Name: m.From, Room: r.name, Err: storeErr})

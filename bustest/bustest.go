@@ -72,6 +72,7 @@ func Run(t *testing.T, newCluster func(t *testing.T) Cluster) {
 		{"HubsDirect", testHubsDirect},
 		{"HubsInvite", testHubsInvite},
 		{"HubsKill", testHubsKill},
+		{"HubsIdent", testHubsIdent},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.run(t, newCluster(t)) })

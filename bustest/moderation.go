@@ -181,7 +181,7 @@ func testHubsDirect(t *testing.T, cluster Cluster) {
 	ann := dialIRC(t, hubs[0], "ann")
 	bob := dialIRC(t, hubs[1], "bob")
 	ann.send("PRIVMSG bob :across the cluster", "PRIVMSG nobody :x")
-	if got, want := bob.line(), ":ann!ann@test.server PRIVMSG bob :across the cluster"; got != want {
+	if got, want := bob.line(), ":ann!~ann@test.server PRIVMSG bob :across the cluster"; got != want {
 		t.Errorf("bob got %q, want %q", got, want)
 	}
 	if got := ann.line(); !strings.Contains(got, " 401 ann nobody ") {
@@ -273,5 +273,26 @@ func testHubsKill(t *testing.T, cluster Cluster) {
 		if got := c.until(" QUIT "); !strings.HasPrefix(got, ":bob!") || !strings.HasSuffix(got, " QUIT :Killed (ann (spam))") {
 			t.Errorf("a member saw %q, want bob's QUIT", got)
 		}
+	}
+}
+
+// testHubsIdent: an IRC user's ident (USER's username) travels with its
+// messages: a user of another hub sees it in their source, as one of its
+// own hub does. (Each hub serves an IRC Protocol of its own, which
+// knows only its own users.)
+func testHubsIdent(t *testing.T, cluster Cluster) {
+	ann := dialIRC(t, startHubs(t, cluster, 1, irc.New(irc.Options{ServerName: "test.server"}))[0], "ann")
+	bob := dialIRC(t, startHubs(t, cluster, 1, irc.New(irc.Options{ServerName: "test.server"}))[0], "bob")
+	ann.send("JOIN #lab")
+	ann.until(" 366 ")
+	bob.send("JOIN #lab", "PRIVMSG #lab :hi")
+	for _, want := range []string{":bob!~bob@test.server JOIN #lab", ":bob!~bob@test.server PRIVMSG #lab :hi"} {
+		if got := ann.line(); got != want {
+			t.Errorf("ann got %q, want %q", got, want)
+		}
+	}
+	ann.send("PRIVMSG bob :back")
+	if got, want := bob.until("PRIVMSG bob"), ":ann!~ann@test.server PRIVMSG bob :back"; got != want {
+		t.Errorf("bob got %q, want %q", got, want)
 	}
 }

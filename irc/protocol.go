@@ -174,7 +174,7 @@ func (p *Protocol) Notice(text string) []byte {
 // a NICK, or a server NOTICE to the channel.
 func (p *Protocol) Render(m chat.Message) (msg, more []byte) {
 	channel := "#" + m.Room
-	ident := p.identOf(m.Conn, m.From)
+	ident := p.identOf(m.Ident, m.Conn, m.From)
 	switch m.Kind {
 	case chat.MessageChat:
 		return p.textLine(m.From, ident, say(m), channel, m.Text, m.Action), nil
@@ -385,15 +385,18 @@ func (p *Protocol) appendSource(b []byte, nick, ident string) []byte {
 // "~" because no identd vouches for it, as servers mark it), found by its
 // connection; for anyone else, the name itself, which their protocol's
 // server vouches for: a cs168 user bob is bob!bob@server, an IRC user who
-// sent "USER bob" is bob!~bob@server. IRC users of other servers of a
-// cluster are shown the same way as other protocols' users (their
-// username is not carried across the Bus), and so are lines played back
-// from history (which keeps no connection). A user who just changed nick
-// is found under either nick, so that the NICK line itself shows the
-// ident. A user of another hub with the same connection number and the
-// same nick as a local IRC user would be shown with its ident: no
+// sent "USER bob" is bob!~bob@server. A message that carries its
+// sender's ident (chat.Message.Ident: an IRC user of any server of a
+// cluster, and a line of history said by one) is shown with it. A user
+// who just changed nick is found under either nick, so that the NICK
+// line itself shows the ident. A user of another hub with the same
+// connection number and the same nick as a local IRC user, whose
+// message carries no ident, would be shown with the local user's: no
 // harm beyond the user field.
-func (p *Protocol) identOf(conn uint64, nick string) string {
+func (p *Protocol) identOf(ident string, conn uint64, nick string) string {
+	if ident != "" {
+		return ident
+	}
 	if conn == 0 {
 		return nick
 	}
