@@ -381,3 +381,35 @@ func TestInviteLobbyUser(t *testing.T) {
 	l.expect(lobbyOK, "lou has joined the room.", "There are 2 people in the room.")
 	ann.expect("lou has joined")
 }
+
+// TestBotModerated: a bot without voice may not speak in a moderated
+// room (ErrModerated, and no one hears it); with voice it may.
+func TestBotModerated(t *testing.T) {
+	t.Parallel()
+	h := NewHub(Config{})
+	t.Cleanup(func() { h.Shutdown(context.Background()) })
+	ctx := context.Background()
+	alice := lineDial(t, h, &lineProto{}, "alice")
+	alice.send("JOIN r", "MODE r +m")
+	alice.expect("mode r alice  +m")
+	bot, err := h.NewBot("echo", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer bot.Close()
+	if err := bot.Join(ctx, "r", JoinExisting); err != nil {
+		t.Fatal(err)
+	}
+	alice.expect("joined r echo  ")
+	if err := bot.Say(ctx, "r", []byte("unvoiced")); !errors.Is(err, ErrModerated) {
+		t.Errorf("an unvoiced bot's line in a +m room: %v, want ErrModerated", err)
+	}
+	if err := h.SetModes(ctx, "r", ModeChange{Add: true, Mode: 'v', Arg: "echo"}); err != nil {
+		t.Fatal(err)
+	}
+	alice.expect("mode r  echo +v echo")
+	if err := bot.Say(ctx, "r", []byte("voiced")); err != nil {
+		t.Fatal(err)
+	}
+	alice.expect("chat r echo  voiced")
+}
