@@ -131,7 +131,8 @@ func (b *Bot) Leave(ctx context.Context, room string) error {
 // and those on other servers may not (a Bus outage). A bot is moderated
 // as any member: in a moderated room (+m) it needs voice or operator
 // status, or Say says nothing and returns an error matching
-// ErrModerated. If ctx is done already, nothing is said and Say returns
+// ErrModerated; so too while a ban of the room matches its name
+// (ErrBanned). If ctx is done already, nothing is said and Say returns
 // ctx's error (wrapped).
 func (b *Bot) Say(ctx context.Context, room string, text []byte) error {
 	if err := ctx.Err(); err != nil {

@@ -413,3 +413,52 @@ func TestBotModerated(t *testing.T) {
 	}
 	alice.expect("chat r echo  voiced")
 }
+
+// TestBanSilences: a member whom a ban matches stays in the room but may
+// not speak in it (told in cs168's words; a lobby user gets "1"), unless
+// voiced or an operator; lifting the ban lets it speak again.
+func TestBanSilences(t *testing.T) {
+	t.Parallel()
+	h, mt := startHub(t, Config{})
+	ctx := context.Background()
+	ann := join(t, h, mt, "ann", "lab")
+	bo := join(t, h, mt, "bo", "lab")
+	ann.expect("bo has joined")
+	l := lobbyDial(t, h)
+	l.enter("lab", "lou")
+	l.expect("lou has joined the room.", "There are 3 people in the room.")
+	ann.expect("lou has joined")
+	bo.expect("lou has joined")
+	for _, mask := range []string{"b*", "lou!*@*"} {
+		if err := h.Ban(ctx, "lab", mask); err != nil {
+			t.Fatal(err)
+		}
+		ann.expect("the server set mode +b " + mask)
+		bo.expect("the server set mode +b " + mask)
+		l.expect("the server set mode +b " + mask + ".")
+	}
+	bo.send("may I?")
+	bo.expect("You are banned from lab: you cannot speak in it.")
+	l.send("me?")
+	l.expect(lobbyBadForm)
+	if err := h.SetModes(ctx, "lab", ModeChange{Add: true, Mode: 'v', Arg: "bo"}); err != nil {
+		t.Fatal(err)
+	}
+	ann.expect("the server set mode +v bo")
+	bo.expect("the server set mode +v bo")
+	l.expect("the server set mode +v bo.")
+	bo.send("voiced")
+	ann.expect("[bo] voiced")
+	l.expect("bo> voiced")
+	if err := h.Unban(ctx, "lab", "LOU!*@*"); err != nil {
+		t.Fatal(err)
+	}
+	ann.expect("the server set mode -b LOU!*@*")
+	bo.expect("the server set mode -b LOU!*@*")
+	l.expect("the server set mode -b LOU!*@*.")
+	l.send("free")
+	ann.expect("[lou] free")
+	bo.expect("[lou] free")
+	ann.send("ops speak")
+	bo.expect("[ann] ops speak")
+}

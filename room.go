@@ -154,10 +154,13 @@ type room struct {
 
 	// What the hub keeps of the room's moderation state (moderation.go),
 	// so that a line is checked without a Bus call: the state's Version
-	// it knows (under mu), whether the room is moderated, and the roles
-	// of its local members by connection number (under mu).
+	// it knows (under mu), whether the room is moderated, whether it has
+	// bans and which (under mu; a list replaced, never changed in place),
+	// and the roles of its local members by connection number (under mu).
 	stateVersion uint64
 	moderated    atomic.Bool
+	banning      atomic.Bool
+	bans         []string
 	roles        map[uint64]uint8
 }
 

@@ -76,7 +76,8 @@ func testRoomState(t *testing.T, cluster Cluster) {
 }
 
 // testHubsModeration: a ban, a topic and +m set on one hub hold on the
-// other; a kick from one hub takes out a member on the other.
+// other (a ban keeps out a joiner and silences a member); a kick from one
+// hub takes out a member on the other.
 func testHubsModeration(t *testing.T, cluster Cluster) {
 	if _, ok := cluster(t).(chat.StateBus); !ok {
 		t.Skip("the Bus is not a chat.StateBus (optional)")
@@ -99,6 +100,22 @@ func testHubsModeration(t *testing.T, cluster Cluster) {
 	eve := hubs[1].Dial("Eve")
 	eve.Send("/join lab")
 	eve.Expect("You are banned from lab.")
+
+	// A ban silences a member on the other hub, until it is lifted.
+	if err := h0.Ban(ctx, "lab", "bo*"); err != nil {
+		t.Fatal(err)
+	}
+	ann.Expect("the server set mode +b bo*")
+	bob.Expect("the server set mode +b bo*")
+	bob.Send("am I heard?")
+	bob.Expect("You are banned from lab: you cannot speak in it.")
+	if err := h0.Unban(ctx, "lab", "bo*"); err != nil {
+		t.Fatal(err)
+	}
+	ann.Expect("the server set mode -b bo*")
+	bob.Expect("the server set mode -b bo*")
+	bob.Send("now?")
+	ann.Expect("[bob] now?")
 
 	if err := h0.SetTopic(ctx, "lab", "news"); err != nil {
 		t.Fatal(err)

@@ -269,3 +269,20 @@ func TestInviteCourseUser(t *testing.T) {
 	dora.send("/join go")
 	dora.expect("go is invite-only.")
 }
+
+// TestBanSilencesMember: a member a ban matches (by nick or by its
+// ident) stays but cannot speak in the channel (404) until voiced.
+func TestBanSilencesMember(t *testing.T) {
+	s := serve(t, chat.Config{})
+	alice, bob := s.pair("#go")
+	alice.send("MODE #go +b *!~bob@*")
+	alice.expect(":alice!~alice@test.server MODE #go +b *!~bob@*")
+	bob.expect(":alice!~alice@test.server MODE #go +b *!~bob@*")
+	bob.send("PRIVMSG #go :hi")
+	bob.expect(":test.server 404 bob #go :You are banned from go: you cannot speak in it.")
+	alice.send("MODE #go +v bob")
+	alice.expect(":alice!~alice@test.server MODE #go +v bob")
+	bob.expect(":alice!~alice@test.server MODE #go +v bob")
+	bob.send("PRIVMSG #go :voiced")
+	alice.expect(":bob!~bob@test.server PRIVMSG #go :voiced")
+}
