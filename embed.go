@@ -163,8 +163,8 @@ func (h *Hub) Kill(id uint64, farewell string, goodbye []byte) error {
 // words of the holder's protocol. It returns an error matching
 // ErrNoSuchUser if no connection holds name in scope, or the Bus's error
 // if the other hub could not be told; that hub reports to its Observer a
-// connection it could no longer find (it ended, or gave the name up,
-// meanwhile).
+// connection it could no longer find (it ended meanwhile). A hub of an
+// earlier version, which knows no MessageKill, ignores it.
 func (h *Hub) KillHolder(scope, name, farewell string, goodbye []byte) error {
 	t, ok, err := h.findMember(context.Background(), claimRoom(scope), name)
 	if errors.Is(err, ErrNoSuchRoom) {
