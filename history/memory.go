@@ -57,7 +57,7 @@ type memLine struct {
 	notice bool // NoReply
 }
 
-func (l *memLine) size() int64 { return int64(len(l.from) + len(l.ident) + len(l.text)) }
+func (l *memLine) size() int64 { return int64(len(l.from) + len(l.text)) }
 
 // lineRef names one line in Memory.order.
 type lineRef struct {
