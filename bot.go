@@ -128,8 +128,12 @@ func (b *Bot) Leave(ctx context.Context, room string) error {
 
 // Say sends a line from the bot to the other members of room. An error
 // matching ErrNotDelivered means that the members on this server have it,
-// and those on other servers may not (a Bus outage). If ctx is done
-// already, nothing is said and Say returns ctx's error (wrapped).
+// and those on other servers may not (a Bus outage). A bot is moderated
+// as any member: in a moderated room (+m) it needs voice or operator
+// status, or Say says nothing and returns an error matching
+// ErrModerated; so too while a ban of the room matches its name
+// (ErrBanned). If ctx is done already, nothing is said and Say returns
+// ctx's error (wrapped).
 func (b *Bot) Say(ctx context.Context, room string, text []byte) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("chat: bot say in %q: %w", room, err)
@@ -139,6 +143,9 @@ func (b *Bot) Say(ctx context.Context, room string, text []byte) error {
 	r := b.s.in(room)
 	if r == nil {
 		return fmt.Errorf("chat: bot say in %q: %w", room, ErrNotInRoom)
+	}
+	if err := r.maySpeak(b.s); err != nil {
+		return err
 	}
 	return b.s.hub.say(b.s, r, text, marks{})
 }

@@ -148,9 +148,16 @@ const (
 	// MessageInvited: From invited To, who hears it alone, to the room
 	// Room (outside the room: a direct message, see Settings.Direct).
 	MessageInvited
+	// MessageKill goes between hubs only, to a hub's private room
+	// (Hub.KillHolder): the hub ends its connection number Count, which
+	// held the name From, as Hub.Kill does; Text is the farewell, a
+	// newline, then the goodbye. To is "", so that a hub of an earlier
+	// version, which hands what comes to its private room to the holder
+	// of To, drops it. No protocol renders it.
+	MessageKill
 )
 
-var messageKindNames = [...]string{"chat", "joined", "left", "renamed", "whisper", "notice", "kicked", "topic", "mode", "invited"}
+var messageKindNames = [...]string{"chat", "joined", "left", "renamed", "whisper", "notice", "kicked", "topic", "mode", "invited", "kill"}
 
 // String returns the kind's name, such as "joined".
 func (k MessageKind) String() string {
@@ -209,6 +216,12 @@ type Message struct {
 	// was deleted, or a file store lost its last lines in a crash) and not
 	// one it has.
 	Epoch string
+	// Ident is the user name the sender's client gave (IRC's "~bob", see
+	// Identifier), "" if its protocol has none: a protocol that shows
+	// users as nick!user@host (IRC) shows it for users of every hub, and
+	// a line's history keeps it (history.Entry.Ident). A Bus carries it
+	// (natsbus in a header, which a server of an earlier version ignores).
+	Ident string
 }
 
 // PlainText is Text as a protocol with no actions shows it: an Action

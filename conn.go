@@ -118,6 +118,7 @@ func (s *session) join(room, key string, mode JoinMode, accepted func(members in
 			return err
 		}
 	}
+	s.userIdent() // before the join is told: its messages carry it
 	err := s.hub.join(s, room, create, accepted)
 	if mode == JoinAny {
 		create, err = joinAny(create, err, func() error { return s.mayCreate(room) },
@@ -292,6 +293,32 @@ func (v *roomsOf) Joined() []string {
 // List lists every room.
 func (v *roomsOf) List() ([]string, error) { return v.hub.Rooms(context.Background()) }
 
+// Visible lists the rooms s may be shown: all but the secret ones it is
+// not in.
+func (v *roomsOf) Visible() ([]string, error) {
+	s := (*session)(v)
+	ctx := context.Background()
+	rooms, err := s.hub.Rooms(ctx)
+	if err != nil {
+		return nil, err
+	}
+	sb := s.hub.stateBus()
+	out := rooms[:0]
+	for _, r := range rooms {
+		if s.in(r) == nil {
+			st, err := sb.RoomState(ctx, r)
+			if err != nil {
+				return nil, fmt.Errorf("chat: rooms: %w", err)
+			}
+			if st.Modes.Secret {
+				continue
+			}
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
 // Has reports whether room exists.
 func (v *roomsOf) Has(room string) (bool, error) {
 	if isClaimRoom(room) {
@@ -309,6 +336,12 @@ func (v *roomsOf) Members(room string) ([]string, error) {
 // the room spells it.
 func (v *roomsOf) Find(room, name string) (string, bool, error) {
 	m, ok, err := v.hub.findMember(context.Background(), room, name)
+	return m.Name, ok, err
+}
+
+// Locate returns the name of a member of some room called name.
+func (v *roomsOf) Locate(name string) (string, bool, error) {
+	m, ok, err := v.hub.locate(context.Background(), name)
 	return m.Name, ok, err
 }
 

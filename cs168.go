@@ -204,7 +204,7 @@ func (x *cs168) move(cmd, name string, create bool) {
 // whole names; with no channels the reply is one empty frame, so a client
 // that reads one reply per /list never hangs.
 func (x *cs168) list(string) bool {
-	names, err := x.c.Rooms().List()
+	names, err := x.c.Rooms().Visible()
 	if err != nil {
 		x.fail("/list", cs168Unavailable, err)
 		return true

@@ -193,7 +193,7 @@ func (s *session) direct(to string, text []byte, m marks) error {
 	}
 	h.messages.Add(1)
 	msg := Message{Kind: MessageWhisper, From: s.name, To: t.Name, Text: text, NoReply: m.noReply, Action: m.action,
-		Hub: h.id, Conn: s.id, Time: time.Now().UTC()}
+		Ident: s.userIdent(), Hub: h.id, Conn: s.id, Time: time.Now().UTC()}
 	// The holder's connection number rides in Count: only the holder's
 	// hub reads it (deliverDirect), to tell the holder from a connection
 	// that took the name after it.
@@ -223,7 +223,7 @@ func (h *Hub) tellInvited(from actor, room, to string) {
 	}
 	m := Message{Kind: MessageInvited, From: from.name(), To: t.Name, Text: []byte(room), Hub: h.id, Count: int(t.Conn), Time: time.Now().UTC()}
 	if from.s != nil {
-		m.Conn = from.s.id
+		m.Conn, m.Ident = from.s.id, from.s.ident
 	}
 	if err := h.bus.Publish(directRoom(t.Hub), m); err != nil {
 		h.observe(Event{Kind: EventError, Room: room, Err: fmt.Errorf("chat: tell %q of an invitation: %w", to, err)})
@@ -235,6 +235,10 @@ func (h *Hub) tellInvited(from actor, room, to string) {
 // whisper with Room "", in its protocol's words.
 func (h *Hub) deliverDirect(m Message) {
 	if h.stopping.Load() {
+		return
+	}
+	if m.Kind == MessageKill {
+		h.killFor(m)
 		return
 	}
 	h.direct.mu.Lock()

@@ -43,6 +43,10 @@
 // bans ([RoomState]), kept in the Bus and enforced for every protocol's
 // members; [Hub.Kick], [Hub.Ban], [Hub.SetTopic], [Hub.SetModes] and
 // [Hub.Op] act as the server, and a connection acts through [Conn].Moderate.
+// A ban keeps a name out and silences a member it matches; bots are
+// moderated as members; secret rooms are left out of the room lists users
+// see ([Rooms].Visible), not of [Hub.Rooms]. [Hub.KillHolder] ends a
+// user by the name it holds, on whichever hub it is.
 // A [Post] with no Room is a direct message, to a name anywhere in the
 // cluster.
 //

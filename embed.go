@@ -1,12 +1,14 @@
 package chat
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"maps"
 	"slices"
+	"time"
 )
 
 // Say sends a chat line into room from the program, as from, to every
@@ -151,6 +153,54 @@ func (h *Hub) Kill(id uint64, farewell string, goodbye []byte) error {
 	}
 	s.closeConn(ending{reason: ReasonKicked, err: fmt.Errorf("%w: %s", errKicked, farewell), farewell: farewell}, closeTelling, goodbye)
 	return nil
+}
+
+// KillHolder ends the connection that holds name in the claims scope
+// scope (Claims; IRC's nicks are held in one), on whichever hub of the
+// cluster it is, as Kill does: on this hub at once, on another through
+// that hub's private room on the Bus, as a direct message goes, where
+// that hub ends it. farewell and goodbye are as for Kill, goodbye in the
+// words of the holder's protocol. It returns an error matching
+// ErrNoSuchUser if no connection holds name in scope, or the Bus's error
+// if the other hub could not be told; that hub reports to its Observer a
+// connection it could no longer find (it ended meanwhile). A hub of an
+// earlier version, which knows no MessageKill, ignores it.
+func (h *Hub) KillHolder(scope, name, farewell string, goodbye []byte) error {
+	t, ok, err := h.findMember(context.Background(), claimRoom(scope), name)
+	if errors.Is(err, ErrNoSuchRoom) {
+		ok, err = false, nil // nothing claimed in scope yet
+	}
+	switch {
+	case err != nil:
+		return fmt.Errorf("chat: kill %q: %w", name, err)
+	case !ok:
+		return fmt.Errorf("chat: kill %q: %w", name, ErrNoSuchUser)
+	case t.Hub == h.id:
+		if err := h.Kill(t.Conn, farewell, goodbye); err != nil {
+			return fmt.Errorf("chat: kill %q: %w", name, ErrNoSuchUser)
+		}
+		return nil
+	}
+	text := append(oneLine([]byte(farewell)), '\n')
+	m := Message{Kind: MessageKill, From: t.Name, Count: int(t.Conn), Text: append(text, goodbye...), Hub: h.id, Time: time.Now().UTC()}
+	if err := h.bus.Publish(directRoom(t.Hub), m); err != nil {
+		return fmt.Errorf("chat: kill %q: %w", name, err)
+	}
+	return nil
+}
+
+// killFor ends the connection a MessageKill from another hub names
+// (KillHolder): the connection the holder was, even if it changed its
+// name meanwhile, as IRC's KILL ends a user. Connection numbers are
+// never reused by a hub.
+func (h *Hub) killFor(m Message) {
+	farewell, goodbye, _ := bytes.Cut(m.Text, []byte{'\n'})
+	if len(goodbye) == 0 {
+		goodbye = nil
+	}
+	if err := h.Kill(uint64(m.Count), string(farewell), bytes.Clone(goodbye)); err != nil {
+		h.observe(Event{Kind: EventError, Target: m.From, Err: fmt.Errorf("chat: kill %q for hub %s: %w", m.From, m.Hub, err)})
+	}
 }
 
 // Conns describes the connections the hub serves now, in the order they

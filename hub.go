@@ -692,6 +692,9 @@ func (h *Hub) CreateRoom(ctx context.Context, name string) error {
 
 // Rooms returns the names of all rooms, in the order they were created.
 // With a Bus shared by several hubs, these are the rooms of all of them.
+// The list is complete, for the embedding program: secret rooms (+s) are
+// in it, and RoomState tells them (Modes.Secret); the protocols show
+// their users Conn.Rooms().Visible instead.
 // If ctx is done already, Rooms returns its error (wrapped).
 func (h *Hub) Rooms(ctx context.Context) ([]string, error) {
 	if err := ctx.Err(); err != nil {

@@ -31,12 +31,14 @@ import (
 // the uninvited in an invite-only room (ErrInviteOnly), without the key
 // of a keyed room (ErrBadKey) and into a full room (ErrRoomFull); in a
 // moderated room only operators and voiced members may speak
-// (ErrModerated); a line from a connection not in the room is refused
-// (ErrNotInRoom) unless the room is -n, and then to the banned and under
-// +m too; a kicked member is out of the room at once. Each
+// (ErrModerated), and a member a ban matches may speak only if it is one
+// of them (ErrBanned), as IRC servers have it; a line from a connection
+// not in the room is refused (ErrNotInRoom) unless the room is -n, and
+// then to the banned and under +m too; a kicked member is out of the room
+// at once. Each
 // protocol words these refusals and the kick itself (MessageKicked) in
 // its own way. The checks of a join read the state from the Bus; a
-// line's check (moderated) reads each hub's copy of what it needs, kept
+// line's check (moderated, bans) reads each hub's copy of what it needs, kept
 // up to date by the room's own traffic (MessageMode), so that a line
 // costs no Bus call.
 
@@ -46,7 +48,9 @@ import (
 var (
 	// ErrNotOperator means the action needs a room operator.
 	ErrNotOperator = errors.New("chat: not a room operator")
-	// ErrBanned means a join was refused: the name matches a ban of the room.
+	// ErrBanned means a join or a line was refused: the name (or IRC's
+	// nick!user@host) matches a ban of the room, and, for a line, the
+	// member is neither an operator nor voiced.
 	ErrBanned = errors.New("chat: banned from the room")
 	// ErrInviteOnly means a join was refused: the room is invite-only and
 	// the joiner was not invited.
@@ -303,12 +307,33 @@ func globKey(p, s []rune) bool {
 
 // banned reports whether s matches one of st's bans, with the user name
 // and host its Session gives (Identifier), if any.
-func (st *RoomState) banned(s *session) bool {
+func (st *RoomState) banned(s *session) bool { return s.bannedBy(st.Bans) }
+
+// bannedBy reports whether one of the ban masks bans matches s, by its
+// name and the user name and host its Session gives (Identifier), if
+// any. It runs on s's goroutine (or, for a bot, under its lock).
+func (s *session) bannedBy(bans []string) bool {
+	if len(bans) == 0 {
+		return false
+	}
 	var user, host string
 	if id, ok := s.state.(Identifier); ok {
 		user, host = id.Ident()
 	}
-	return slices.ContainsFunc(st.Bans, func(mask string) bool { return MatchMask(mask, s.name, user, host) })
+	return slices.ContainsFunc(bans, func(mask string) bool { return MatchMask(mask, s.name, user, host) })
+}
+
+// userIdent is the user name s's client gave (Identifier; "" for none),
+// as s's messages carry it (Message.Ident). It runs on s's goroutine,
+// which alone sets s.ident, before the messages that carry it: a
+// client's user name does not change once it has one.
+func (s *session) userIdent() string {
+	if s.ident == "" {
+		if id, ok := s.state.(Identifier); ok {
+			s.ident, _ = id.Ident()
+		}
+	}
+	return s.ident
 }
 
 // dropRoles takes m's (its hub and connection's) operator status and
@@ -468,6 +493,8 @@ func (r *room) learnState(st RoomState) {
 	if st.Version > r.stateVersion {
 		r.stateVersion = st.Version
 		r.moderated.Store(st.Modes.Moderated)
+		r.bans = slices.Clone(st.Bans)
+		r.banning.Store(len(r.bans) > 0)
 	}
 	r.mu.Unlock()
 }
@@ -486,6 +513,16 @@ func (r *room) applyModeLocked(m *Message) {
 	switch c.Mode {
 	case 'm':
 		r.moderated.Store(c.Add)
+	case 'b':
+		// A new list, never the old one changed: maySpeak reads it
+		// after letting go of the lock.
+		same := func(b string) bool { return NameKey(b) == NameKey(c.Arg) }
+		bans := slices.DeleteFunc(slices.Clone(r.bans), same)
+		if c.Add {
+			bans = append(bans, c.Arg)
+		}
+		r.bans = bans
+		r.banning.Store(len(bans) > 0)
 	case 'o', 'v':
 		t := r.member(m.To)
 		if t == nil {
@@ -519,15 +556,22 @@ func parseModeChange(s string) (ModeChange, bool) {
 }
 
 // maySpeak checks a line of s in r: in a moderated room, only its
-// operators and voiced members speak.
+// operators and voiced members speak; a member whom a ban of the room
+// matches speaks only if it is one of them, as IRC servers have it.
 func (r *room) maySpeak(s *session) error {
-	if !r.moderated.Load() {
+	moderated, banning := r.moderated.Load(), r.banning.Load()
+	if !moderated && !banning {
 		return nil
 	}
 	r.mu.Lock()
-	role := r.roles[s.id]
+	role, bans := r.roles[s.id], r.bans
 	r.mu.Unlock()
-	if role == 0 {
+	switch {
+	case role != 0:
+		return nil
+	case banning && s.bannedBy(bans):
+		return refusal(ErrBanned, "say in "+r.name, "You are banned from "+r.name+": you cannot speak in it.")
+	case moderated:
 		return refusal(ErrModerated, "say in "+r.name, r.name+" is moderated: you need voice to speak.")
 	}
 	return nil
@@ -633,7 +677,7 @@ func (h *Hub) hookModerate(a actor, e ModerateEvent) error {
 func (h *Hub) publishState(a actor, room string, m Message) error {
 	m.From, m.Hub = a.name(), h.id
 	if a.s != nil {
-		m.Conn = a.s.id
+		m.Conn, m.Ident = a.s.id, a.s.ident
 	}
 	what := m.Kind.String()
 	if m.Kind == MessageMode {
@@ -971,9 +1015,10 @@ func (h *Hub) Kick(ctx context.Context, room, name, reason string) error {
 	return h.kick(ctx, actor{}, room, name, reason)
 }
 
-// Ban bans the name mask mask (MatchMask) from joining room, as the
-// server; the room's members are told (MessageMode "+b mask"). Members
-// already in the room stay: Kick them.
+// Ban bans the name mask mask (MatchMask) from room, as the server; the
+// room's members are told (MessageMode "+b mask"). A banned name cannot
+// join; members it matches stay in the room (Kick them) but cannot speak
+// in it (ErrBanned) unless they are operators or voiced.
 func (h *Hub) Ban(ctx context.Context, room, mask string) error {
 	return h.setModes(ctx, actor{}, room, []ModeChange{{Add: true, Mode: 'b', Arg: mask}})
 }

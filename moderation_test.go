@@ -393,3 +393,137 @@ func TestExternalLines(t *testing.T) {
 	other.expect("ERR SAY *not in a room")
 	alice.sync()
 }
+
+// TestSecretRoomsHidden: a secret room (+s) is left out of a cs168
+// user's /list and a lobby user's list unless they are in it; its
+// members still see it; Hub.Rooms lists it, and RoomState tells it.
+func TestSecretRoomsHidden(t *testing.T) {
+	t.Parallel()
+	h, mt := startHub(t, Config{})
+	ctx := context.Background()
+	ann := join(t, h, mt, "ann", "hideout")
+	join(t, h, mt, "cy", "open")
+	if err := h.SetModes(ctx, "hideout", ModeChange{Add: true, Mode: 's'}); err != nil {
+		t.Fatal(err)
+	}
+	ann.expect("the server set mode +s")
+	ann.send("/list")
+	ann.expect("hideout\nopen")
+	bo := join(t, h, mt, "bo", "")
+	bo.send("/list")
+	bo.expect("open")
+	l := lobbyDial(t, h)
+	l.send("/list")
+	l.expect("1", "open")
+	if rooms, err := h.Rooms(ctx); err != nil || !slices.Equal(rooms, []string{"hideout", "open"}) {
+		t.Errorf("Hub.Rooms = %q, %v; want both", rooms, err)
+	}
+	if st, err := h.RoomState(ctx, "hideout"); err != nil || !st.Modes.Secret {
+		t.Errorf("RoomState(hideout) = %+v, %v; want secret", st, err)
+	}
+}
+
+// TestInviteLobbyUser: a lobby user, whose name exists only once it is
+// in a room, is invited by name: refused ("1") before, let in after.
+func TestInviteLobbyUser(t *testing.T) {
+	t.Parallel()
+	h, mt := startHub(t, Config{})
+	ctx := context.Background()
+	ann := join(t, h, mt, "ann", "lab")
+	if err := h.SetModes(ctx, "lab", ModeChange{Add: true, Mode: 'i'}); err != nil {
+		t.Fatal(err)
+	}
+	ann.expect("the server set mode +i")
+	l := lobbyDial(t, h)
+	l.send("/join lab")
+	l.expect(lobbyOK)
+	l.send("/nick lou")
+	l.expect(lobbyBadForm)
+	if err := h.Invite(ctx, "lab", "LOU"); err != nil {
+		t.Fatal(err)
+	}
+	l.send("/nick lou")
+	l.expect(lobbyOK, "lou has joined the room.", "There are 2 people in the room.")
+	ann.expect("lou has joined")
+}
+
+// TestBotModerated: a bot without voice may not speak in a moderated
+// room (ErrModerated, and no one hears it); with voice it may.
+func TestBotModerated(t *testing.T) {
+	t.Parallel()
+	h := NewHub(Config{})
+	t.Cleanup(func() { h.Shutdown(context.Background()) })
+	ctx := context.Background()
+	alice := lineDial(t, h, &lineProto{}, "alice")
+	alice.send("JOIN r", "MODE r +m")
+	alice.expect("mode r alice  +m")
+	bot, err := h.NewBot("echo", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer bot.Close()
+	if err := bot.Join(ctx, "r", JoinExisting); err != nil {
+		t.Fatal(err)
+	}
+	alice.expect("joined r echo  ")
+	if err := bot.Say(ctx, "r", []byte("unvoiced")); !errors.Is(err, ErrModerated) {
+		t.Errorf("an unvoiced bot's line in a +m room: %v, want ErrModerated", err)
+	}
+	if err := h.SetModes(ctx, "r", ModeChange{Add: true, Mode: 'v', Arg: "echo"}); err != nil {
+		t.Fatal(err)
+	}
+	alice.expect("mode r  echo +v echo")
+	if err := bot.Say(ctx, "r", []byte("voiced")); err != nil {
+		t.Fatal(err)
+	}
+	alice.expect("chat r echo  voiced")
+}
+
+// TestBanSilences: a member whom a ban matches stays in the room but may
+// not speak in it (told in cs168's words; a lobby user gets "1"), unless
+// voiced or an operator; lifting the ban lets it speak again.
+func TestBanSilences(t *testing.T) {
+	t.Parallel()
+	h, mt := startHub(t, Config{})
+	ctx := context.Background()
+	ann := join(t, h, mt, "ann", "lab")
+	bo := join(t, h, mt, "bo", "lab")
+	ann.expect("bo has joined")
+	l := lobbyDial(t, h)
+	l.enter("lab", "lou")
+	l.expect("lou has joined the room.", "There are 3 people in the room.")
+	ann.expect("lou has joined")
+	bo.expect("lou has joined")
+	for _, mask := range []string{"b*", "lou!*@*"} {
+		if err := h.Ban(ctx, "lab", mask); err != nil {
+			t.Fatal(err)
+		}
+		ann.expect("the server set mode +b " + mask)
+		bo.expect("the server set mode +b " + mask)
+		l.expect("the server set mode +b " + mask + ".")
+	}
+	bo.send("may I?")
+	bo.expect("You are banned from lab: you cannot speak in it.")
+	l.send("me?")
+	l.expect(lobbyBadForm)
+	if err := h.SetModes(ctx, "lab", ModeChange{Add: true, Mode: 'v', Arg: "bo"}); err != nil {
+		t.Fatal(err)
+	}
+	ann.expect("the server set mode +v bo")
+	bo.expect("the server set mode +v bo")
+	l.expect("the server set mode +v bo.")
+	bo.send("voiced")
+	ann.expect("[bo] voiced")
+	l.expect("bo> voiced")
+	if err := h.Unban(ctx, "lab", "LOU!*@*"); err != nil {
+		t.Fatal(err)
+	}
+	ann.expect("the server set mode -b LOU!*@*")
+	bo.expect("the server set mode -b LOU!*@*")
+	l.expect("the server set mode -b LOU!*@*.")
+	l.send("free")
+	ann.expect("[lou] free")
+	bo.expect("[lou] free")
+	ann.send("ops speak")
+	bo.expect("[ann] ops speak")
+}

@@ -407,8 +407,16 @@ type Rooms interface {
 	// Joined lists the rooms the connection is in, in join order; nil for
 	// none. It is a copy; Conn.In asks about one room without one.
 	Joined() []string
-	// List lists every room of the hub (of its Bus), in creation order.
+	// List lists every room of the hub (of its Bus), in creation order,
+	// the secret ones too (a room list shown to a user is Visible).
 	List() ([]string, error)
+	// Visible lists the rooms the connection may be shown, as every
+	// protocol's room list should: List without the secret rooms (+s,
+	// Modes.Secret) it is not a member of. It reads the moderation state
+	// of each room the connection is not in (one Bus call each); a state
+	// that cannot be read fails the list, so that no secret room is shown
+	// for want of knowing.
+	Visible() ([]string, error)
 	// Has reports whether room exists.
 	Has(room string) (bool, error)
 	// Members lists the names of room's members, in join order.
@@ -419,6 +427,13 @@ type Rooms interface {
 	// letters): without listing the room when the Bus is a MemberFinder,
 	// as the in-process Bus and natsbus are.
 	Find(room, name string) (found string, ok bool, err error)
+	// Locate reports whether a member of some room, on any hub, is called
+	// name (compared by NameKey), and returns its name as that room spells
+	// it: for a protocol that addresses users of every protocol by name
+	// outside a room (IRC's INVITE of a cs168 user). It asks each room in
+	// turn, as Find does, so it costs a Bus call per room: not for every
+	// line.
+	Locate(name string) (found string, ok bool, err error)
 	// Create creates an empty room, within the connection's share of
 	// creations (see Conn.Join): ErrRoomExists if it exists.
 	Create(room string) error

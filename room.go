@@ -84,6 +84,7 @@ func (h *Hub) exit(r *room, gone bool) {
 // sender's command has been carried out as far as this hub goes. A line
 // the Store failed to keep has gone out all the same.
 func (h *Hub) publish(s *session, r *room, m Message) error {
+	m.Ident = s.ident
 	storeErr, err := h.send(context.Background(), r.name, m)
 	if storeErr != nil {
 		h.observe(Event{Kind: EventError, Conn: s.id, Protocol: s.proto.Name(), Addr: s.addr, Name: m.From, Room: r.name, Err: storeErr})
@@ -153,10 +154,13 @@ type room struct {
 
 	// What the hub keeps of the room's moderation state (moderation.go),
 	// so that a line is checked without a Bus call: the state's Version
-	// it knows (under mu), whether the room is moderated, and the roles
-	// of its local members by connection number (under mu).
+	// it knows (under mu), whether the room is moderated, whether it has
+	// bans and which (under mu; a list replaced, never changed in place),
+	// and the roles of its local members by connection number (under mu).
 	stateVersion uint64
 	moderated    atomic.Bool
+	banning      atomic.Bool
+	bans         []string
 	roles        map[uint64]uint8
 }
 
@@ -718,6 +722,27 @@ func (h *Hub) findMember(ctx context.Context, room, name string) (Member, bool, 
 	key := NameKey(name)
 	if i := slices.IndexFunc(members, func(m Member) bool { return hasKey(m.Name, key) }); i >= 0 {
 		return members[i], true, nil
+	}
+	return Member{}, false, nil
+}
+
+// locate finds a member of some room called name (by NameKey), on any
+// hub, asking each room in turn (findMember).
+func (h *Hub) locate(ctx context.Context, name string) (Member, bool, error) {
+	rooms, err := h.Rooms(ctx)
+	if err != nil {
+		return Member{}, false, err
+	}
+	for _, r := range rooms {
+		m, ok, err := h.findMember(ctx, r, name)
+		switch {
+		case errors.Is(err, ErrNoSuchRoom):
+			continue // deleted meanwhile
+		case err != nil:
+			return Member{}, false, fmt.Errorf("chat: locate %q: %w", name, err)
+		case ok:
+			return m, true, nil
+		}
 	}
 	return Member{}, false, nil
 }

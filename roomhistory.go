@@ -52,7 +52,7 @@ func entryOf(m *Message) history.Entry {
 	if m.Kind == MessageNotice {
 		kind = history.Notice
 	}
-	return history.Entry{Time: m.Time, Kind: kind, From: m.From, Text: m.Text, Action: m.Action, NoReply: m.NoReply}
+	return history.Entry{Time: m.Time, Kind: kind, From: m.From, Ident: m.Ident, Text: m.Text, Action: m.Action, NoReply: m.NoReply}
 }
 
 // messageOf is a line of room's history e, numbered under epoch, as a
@@ -62,7 +62,7 @@ func messageOf(room, epoch string, e *history.Entry) Message {
 	if e.Kind == history.Notice {
 		kind = MessageNotice
 	}
-	return Message{Kind: kind, From: e.From, Text: e.Text, Action: e.Action, NoReply: e.NoReply, Offset: e.Offset, Time: e.Time, Epoch: epoch, Room: room}
+	return Message{Kind: kind, From: e.From, Ident: e.Ident, Text: e.Text, Action: e.Action, NoReply: e.NoReply, Offset: e.Offset, Time: e.Time, Epoch: epoch, Room: room}
 }
 
 // send publishes m to room on the Bus, stamped with the time now; a line

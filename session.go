@@ -77,6 +77,7 @@ type session struct {
 	quitsOnce bool            // its protocol's Settings.QuitsOnce (heard)
 	styler    Styler          // its Session, if a Styler: set before styled
 	directKey string          // the key it holds direct messages by (directs.holders); under hub.direct.mu
+	ident     string          // the user name its client gave (Identifier), as its messages carry it (Message.Ident): set on its goroutine before its first join or direct message (userIdent)
 	raw       syscall.RawConn // the connection's descriptor, when the reading may park
 	lastMsg   moment          // reader-owned, when parks: when the last message was handled
 

@@ -70,6 +70,9 @@ func Run(t *testing.T, newCluster func(t *testing.T) Cluster) {
 		{"RoomState", testRoomState},
 		{"HubsModeration", testHubsModeration},
 		{"HubsDirect", testHubsDirect},
+		{"HubsInvite", testHubsInvite},
+		{"HubsKill", testHubsKill},
+		{"HubsIdent", testHubsIdent},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.run(t, newCluster(t)) })

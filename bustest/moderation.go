@@ -76,7 +76,8 @@ func testRoomState(t *testing.T, cluster Cluster) {
 }
 
 // testHubsModeration: a ban, a topic and +m set on one hub hold on the
-// other; a kick from one hub takes out a member on the other.
+// other (a ban keeps out a joiner and silences a member); a kick from one
+// hub takes out a member on the other.
 func testHubsModeration(t *testing.T, cluster Cluster) {
 	if _, ok := cluster(t).(chat.StateBus); !ok {
 		t.Skip("the Bus is not a chat.StateBus (optional)")
@@ -99,6 +100,22 @@ func testHubsModeration(t *testing.T, cluster Cluster) {
 	eve := hubs[1].Dial("Eve")
 	eve.Send("/join lab")
 	eve.Expect("You are banned from lab.")
+
+	// A ban silences a member on the other hub, until it is lifted.
+	if err := h0.Ban(ctx, "lab", "bo*"); err != nil {
+		t.Fatal(err)
+	}
+	ann.Expect("the server set mode +b bo*")
+	bob.Expect("the server set mode +b bo*")
+	bob.Send("am I heard?")
+	bob.Expect("You are banned from lab: you cannot speak in it.")
+	if err := h0.Unban(ctx, "lab", "bo*"); err != nil {
+		t.Fatal(err)
+	}
+	ann.Expect("the server set mode -b bo*")
+	bob.Expect("the server set mode -b bo*")
+	bob.Send("now?")
+	ann.Expect("[bob] now?")
 
 	if err := h0.SetTopic(ctx, "lab", "news"); err != nil {
 		t.Fatal(err)
@@ -181,10 +198,118 @@ func testHubsDirect(t *testing.T, cluster Cluster) {
 	ann := dialIRC(t, hubs[0], "ann")
 	bob := dialIRC(t, hubs[1], "bob")
 	ann.send("PRIVMSG bob :across the cluster", "PRIVMSG nobody :x")
-	if got, want := bob.line(), ":ann!ann@test.server PRIVMSG bob :across the cluster"; got != want {
+	if got, want := bob.line(), ":ann!~ann@test.server PRIVMSG bob :across the cluster"; got != want {
 		t.Errorf("bob got %q, want %q", got, want)
 	}
 	if got := ann.line(); !strings.Contains(got, " 401 ann nobody ") {
 		t.Errorf("ann got %q, want 401", got)
+	}
+}
+
+// until reads lines up to one that contains s, and returns it.
+func (c *ircClient) until(s string) string {
+	c.t.Helper()
+	for {
+		if l := c.line(); strings.Contains(l, s) {
+			return l
+		}
+	}
+}
+
+// testHubsInvite: an IRC operator on one hub invites a cs168 user who is
+// in a room on another hub (INVITE finds it: 341, not 401), who may then
+// join the invite-only channel; a cs168 user not invited is refused in
+// cs168's words.
+func testHubsInvite(t *testing.T, cluster Cluster) {
+	if _, ok := cluster(t).(chat.StateBus); !ok {
+		t.Skip("the Bus is not a chat.StateBus (optional)")
+	}
+	ircHub := startHubs(t, cluster, 1, irc.New(irc.Options{ServerName: "test.server"}))[0]
+	csHub := startHubs(t, cluster, 1, chat.CS168)[0]
+	carl := csHub.Dial("carl")
+	carl.Send("/create lounge", "/list")
+	carl.Expect("lounge")
+	ann := dialIRC(t, ircHub, "ann")
+	ann.send("JOIN #lab", "MODE #lab +i")
+	ann.until(" MODE #lab +i")
+	dora := csHub.Dial("dora")
+	dora.Send("/join lab")
+	dora.Expect("lab is invite-only.")
+	ann.send("INVITE carl #lab")
+	if got := ann.line(); got != ":test.server 341 ann carl #lab" {
+		t.Errorf("INVITE of a cs168 user on another hub: %q, want 341", got)
+	}
+	carl.Send("/join lab")
+	if got := ann.line(); got != ":carl!carl@test.server JOIN #lab" {
+		t.Errorf("after the invitation: %q, want carl's JOIN", got)
+	}
+	dora.Send("/join lab")
+	dora.Expect("lab is invite-only.")
+}
+
+// testHubsKill: an IRC operator's KILL of a nick held on another hub
+// ends that user, who is told as IRC says; the members of its channel on
+// both hubs see the same QUIT.
+func testHubsKill(t *testing.T, cluster Cluster) {
+	var hubs [2]*Client
+	ircOn := func(i int) chat.Protocol {
+		return irc.New(irc.Options{
+			ServerName: "test.server",
+			Operators:  []irc.Operator{{Name: "root", Password: "secret"}},
+			Kill:       func(id uint64, farewell string, goodbye []byte) error { return hubs[i].hub.Kill(id, farewell, goodbye) },
+			KillHolder: func(scope, nick, farewell string, goodbye []byte) error {
+				return hubs[i].hub.KillHolder(scope, nick, farewell, goodbye)
+			},
+		})
+	}
+	hubs[0] = startHubs(t, cluster, 1, ircOn(0))[0]
+	hubs[1] = startHubs(t, cluster, 1, ircOn(1))[0]
+	ann := dialIRC(t, hubs[0], "ann")
+	carol := dialIRC(t, hubs[0], "carol")
+	bob := dialIRC(t, hubs[1], "bob")
+	dave := dialIRC(t, hubs[1], "dave")
+	carol.send("JOIN #lab")
+	carol.until(" 366 ")
+	for _, c := range []*ircClient{bob, dave} {
+		c.send("JOIN #lab")
+		c.until(" 366 ")
+	}
+	carol.until("dave")
+	ann.send("OPER root secret", "KILL nobody :x", "KILL bob :spam")
+	ann.until(" 381 ")
+	if got := ann.until(" 401 "); got != ":test.server 401 ann nobody :No such nick/channel" {
+		t.Errorf("KILL of no one: %q", got)
+	}
+	if got, want := bob.until(" KILL "), ":ann!~ann@test.server KILL bob spam"; got != want {
+		t.Errorf("bob got %q, want the KILL", got)
+	}
+	if got, want := bob.line(), "ERROR :Closing Link: bob (Killed (ann (spam)))"; got != want {
+		t.Errorf("bob got %q, want %q", got, want)
+	}
+	for _, c := range []*ircClient{carol, dave} {
+		if got, want := c.until(" QUIT "), ":bob!~bob@test.server QUIT :Killed (ann (spam))"; got != want {
+			t.Errorf("a member saw %q, want %q", got, want)
+		}
+	}
+}
+
+// testHubsIdent: an IRC user's ident (USER's username) travels with its
+// messages: a user of another hub sees it in their source, as one of its
+// own hub does. (Each hub serves an IRC Protocol of its own, which
+// knows only its own users.)
+func testHubsIdent(t *testing.T, cluster Cluster) {
+	ann := dialIRC(t, startHubs(t, cluster, 1, irc.New(irc.Options{ServerName: "test.server"}))[0], "ann")
+	bob := dialIRC(t, startHubs(t, cluster, 1, irc.New(irc.Options{ServerName: "test.server"}))[0], "bob")
+	ann.send("JOIN #lab")
+	ann.until(" 366 ")
+	bob.send("JOIN #lab", "PRIVMSG #lab :hi")
+	for _, want := range []string{":bob!~bob@test.server JOIN #lab", ":bob!~bob@test.server PRIVMSG #lab :hi"} {
+		if got := ann.line(); got != want {
+			t.Errorf("ann got %q, want %q", got, want)
+		}
+	}
+	ann.send("PRIVMSG bob :back")
+	if got, want := bob.until("PRIVMSG bob"), ":ann!~ann@test.server PRIVMSG bob :back"; got != want {
+		t.Errorf("bob got %q, want %q", got, want)
 	}
 }

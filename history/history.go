@@ -34,6 +34,11 @@ type Entry struct {
 	Kind Kind
 	// From is the member who said it; "" for a server notice.
 	From string
+	// Ident is the user name From's client gave (IRC's "~bob";
+	// chat.Message.Ident), "" for none: a client shown the line again
+	// (IRC's CHATHISTORY) sees the source it was heard with. A Store that
+	// cannot keep it reads it back as "".
+	Ident string
 	// Text is what was said. A Store keeps its own copy.
 	Text []byte
 	// Action marks what From did rather than said (IRC's /me).

@@ -50,6 +50,7 @@ func (r *memRoom) first() uint64 { return r.last + 1 - uint64(r.entries.len()) }
 type memLine struct {
 	nanos  int64 // Time, Unix nanoseconds
 	from   string
+	ident  string // Entry.Ident
 	text   string
 	kind   Kind
 	action bool
@@ -98,7 +99,7 @@ func (m *Memory) Append(ctx context.Context, room string, e Entry) (Entry, error
 	}
 	r.last++
 	e.Offset, e.Epoch = r.last, r.epoch
-	l := memLine{nanos: e.Time.UnixNano(), from: e.From, text: text, kind: e.Kind, action: e.Action, notice: e.NoReply}
+	l := memLine{nanos: e.Time.UnixNano(), from: e.From, ident: e.Ident, text: text, kind: e.Kind, action: e.Action, notice: e.NoReply}
 	r.entries.push(l)
 	m.order.push(lineRef{r, e.Offset})
 	m.lines++
@@ -244,6 +245,7 @@ func (m *Memory) Read(ctx context.Context, room string, q Query) (Page, error) {
 			Time:    time.Unix(0, l.nanos).UTC(),
 			Kind:    l.kind,
 			From:    l.from,
+			Ident:   l.ident,
 			Text:    buf[len(buf)-len(l.text) : len(buf) : len(buf)],
 			Action:  l.action,
 			NoReply: l.notice,

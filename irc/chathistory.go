@@ -316,7 +316,7 @@ func (s *session) sendHistory(channel string, lines []history.Entry) {
 func (s *session) appendHistory(w *burst, room string, lines []history.Entry, batch string) {
 	tags := tagsOf(s.caps)
 	for _, e := range lines {
-		m := chat.Message{Kind: chat.MessageChat, From: e.From, Text: e.Text, Action: e.Action, NoReply: e.NoReply, Room: room, Offset: e.Offset, Time: e.Time}
+		m := chat.Message{Kind: chat.MessageChat, From: e.From, Ident: e.Ident, Text: e.Text, Action: e.Action, NoReply: e.NoReply, Room: room, Offset: e.Offset, Time: e.Time}
 		if e.Kind == history.Notice {
 			m.Kind = chat.MessageNotice
 		}

@@ -22,7 +22,8 @@
 // by channel, nick or mask too), LIST, WHOIS, TOPIC, channel MODE
 // (+biklmnstov), KICK and INVITE on the hub's moderation
 // (chat.Conn.Moderate: moderation.go), AWAY, ISON, USERHOST, LUSERS,
-// VERSION, INFO, WHOWAS, OPER and KILL (Options.Operators, Options.Kill),
+// VERSION, INFO, WHOWAS, OPER and KILL (Options.Operators, Options.Kill;
+// Options.KillHolder for the users of other servers of a cluster),
 // PING both ways, QUIT, and CHATHISTORY; every error as its numeric
 // (CHATHISTORY's as IRCv3 FAIL replies). The ISUPPORT tokens are made in
 // one place (server.go), each a bound the server enforces.
@@ -32,8 +33,10 @@
 // An IRC user's source is nick!~user@server, user being the username its
 // USER gave (cut to USERLEN, "~"-marked as servers mark an ident no
 // identd vouched for); a user of another protocol is nick!nick@server.
-// Render finds the ident of a line's sender by its connection
-// (Protocol.identOf), without a lock. Nicks follow the hub's name rule
+// Render takes the ident of a line's sender from the line
+// (chat.Message.Ident, which carries it across a cluster and into
+// history), else finds it by its connection (Protocol.identOf), without
+// a lock. Nicks follow the hub's name rule
 // and IRC's grammar (a letter or '_' first, no '.'); users of other
 // protocols whose names IRC's grammar would refuse ("9lives", "a.b") are
 // addressed by their spelling.

@@ -52,6 +52,9 @@ func serveOptions(t *testing.T, cfg chat.Config, o Options) *server {
 	if o.Kill == nil {
 		o.Kill = s.h.Kill // KILL ends connections
 	}
+	if o.KillHolder == nil {
+		o.KillHolder = s.h.KillHolder
+	}
 	p := New(o)
 	s.p = p
 	served := make(chan error, 3)

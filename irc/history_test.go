@@ -503,3 +503,19 @@ func TestJoinPlaybackWhileOthersTalk(t *testing.T) {
 		}
 	}
 }
+
+// TestChatHistoryKeepsIdent: a line of an IRC user is played back with
+// the ident it was said with (nick!~user@host), not the nick for user.
+func TestChatHistoryKeepsIdent(t *testing.T) {
+	s := serve(t, chat.Config{})
+	alice := s.registerCaps("alice", "batch draft/chathistory")
+	alice.joinChannel("#h")
+	bob := s.register("bob")
+	bob.send("JOIN #h", "PRIVMSG #h :hi")
+	alice.until(":bob!~bob@test.server PRIVMSG #h :hi")
+	alice.send("CHATHISTORY LATEST #h * 1")
+	got := alice.readBatch("chathistory #h")
+	if len(got) != 1 || !strings.HasSuffix(got[0], ":bob!~bob@test.server PRIVMSG #h :hi") {
+		t.Errorf("history %q, want bob's line with its ident", got)
+	}
+}

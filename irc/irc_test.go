@@ -447,12 +447,9 @@ func TestQuitAndNickOnce(t *testing.T) {
 			if tc.servers == 2 {
 				two = serve(t, chat.Config{Bus: bus})
 			}
-			// An IRC user of the other server is shown with its nick for
-			// user name, as other protocols' users are (identOf).
+			// An IRC user of the other server is shown with its ident, as
+			// its own server shows it (chat.Message.Ident carries it).
 			ident := func(nick string) string { return "~" + nick }
-			if tc.servers == 2 {
-				ident = func(nick string) string { return nick }
-			}
 			alice, bob := one.register("alice"), two.register("bob")
 			for _, c := range []*client{alice, bob} {
 				c.send("JOIN #a,#b")
@@ -476,10 +473,7 @@ func TestQuitAndNickOnce(t *testing.T) {
 			bob.sync()
 			carol.expect(":alice!" + ident("alice") + "@test.server NICK alicia")
 			cs.expect("alice is now known as alicia")
-			aliciaIdent := "~alice" // the ident is USER's, whatever the nick
-			if tc.servers == 2 {
-				aliciaIdent = ident("alicia")
-			}
+			aliciaIdent := "~alice" // the ident is USER's, whatever the nick, on every server
 			alice.send("QUIT :bye")
 			alice.expect("ERROR :Closing Link: alicia (Quit: bye)")
 			bob.expect(":alicia!" + aliciaIdent + "@test.server QUIT :Quit: bye")

@@ -329,7 +329,9 @@ func (s *session) kick(m message) bool {
 
 // invite answers INVITE nick #channel: 341, and the nick may join the
 // channel once while it is +i (an operator must invite then). 443 if the
-// nick is there already, 401 if no one has it. A channel that does not
+// nick is there already, 401 if no one has it: no IRC or web user, and
+// no member of any room (a user of a course protocol, which has names
+// only in rooms), on any server of the network. A channel that does not
 // exist is no error (RFC 2812 3.2.7: it need not): the nick is told of
 // the invitation all the same, and only a channel that exists must have
 // the inviter in it (442).
@@ -347,7 +349,7 @@ func (s *session) invite(m message) bool {
 		s.reply(errNotOnChannel, channel, "You're not on that channel")
 		return true
 	}
-	if _, there, _ := s.c.Rooms().Find(room, nick); !there && !s.onNetwork(nick)[0] && !s.reachable(nick) {
+	if _, there, _ := s.c.Rooms().Find(room, nick); !there && !s.onNetwork(nick)[0] && !s.reachable(nick) && !s.located(nick) {
 		s.reply(errNoSuchNick, nick, "No such nick/channel")
 		return true
 	}
@@ -364,6 +366,13 @@ func (s *session) invite(m message) bool {
 func (s *session) reachable(nick string) bool {
 	held, err := s.c.Claims().Held(chat.DirectScope, nick)
 	return err == nil && held[0]
+}
+
+// located reports whether a member of some room, on any server, is
+// called nick.
+func (s *session) located(nick string) bool {
+	_, ok, err := s.c.Rooms().Locate(nick)
+	return err == nil && ok
 }
 
 // banMask is mask as the hub keeps it. A mask short of IRC's

@@ -399,3 +399,42 @@ func TestNoExternalMessages(t *testing.T) {
 	carol.expect(":test.server 404 carol #go :Cannot send to channel (you are not in it)")
 	alice.sync()
 }
+
+// TestInviteCourseUser: INVITE finds a cs168 user by its name in another
+// room (no IRC nick, no claim for direct messages): 341, and it may join
+// the +i channel; a cs168 user not invited is refused in cs168's words.
+func TestInviteCourseUser(t *testing.T) {
+	s := serve(t, chat.Config{})
+	alice := s.register("alice")
+	alice.send("JOIN #go", "MODE #go +i")
+	alice.until("MODE #go +i")
+	carl := s.frameClient(s.cs168, "carl")
+	carl.send("carl", "/create lounge", "/list")
+	carl.expect("go\nlounge")
+	dora := s.frameClient(s.cs168, "dora")
+	dora.send("dora", "/join go")
+	dora.expect("go is invite-only.")
+	alice.send("INVITE carl #go")
+	alice.expect(":test.server 341 alice carl #go")
+	carl.send("/join go")
+	alice.expect(":carl!carl@test.server JOIN #go")
+	dora.send("/join go")
+	dora.expect("go is invite-only.")
+}
+
+// TestBanSilencesMember: a member a ban matches (by nick or by its
+// ident) stays but cannot speak in the channel (404) until voiced.
+func TestBanSilencesMember(t *testing.T) {
+	s := serve(t, chat.Config{})
+	alice, bob := s.pair("#go")
+	alice.send("MODE #go +b *!~bob@*")
+	alice.expect(":alice!~alice@test.server MODE #go +b *!~bob@*")
+	bob.expect(":alice!~alice@test.server MODE #go +b *!~bob@*")
+	bob.send("PRIVMSG #go :hi")
+	bob.expect(":test.server 404 bob #go :You are banned from go: you cannot speak in it.")
+	alice.send("MODE #go +v bob")
+	alice.expect(":alice!~alice@test.server MODE #go +v bob")
+	bob.expect(":alice!~alice@test.server MODE #go +v bob")
+	bob.send("PRIVMSG #go :voiced")
+	alice.expect(":bob!~bob@test.server PRIVMSG #go :voiced")
+}

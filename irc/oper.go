@@ -66,13 +66,14 @@ func (p *Protocol) setOper(u *user, name string) {
 }
 
 // kill answers KILL <nick> [:reason]: an IRC operator ends the connection
-// of an IRC user of this server. The user is sent the KILL and
+// of an IRC user of this server, or, with Options.KillHolder, of any
+// server of the network. The user is sent the KILL and
 // ERROR :Closing Link: nick (Killed (op (reason))) and is disconnected
-// (Options.Kill); the users of its channels see it QUIT with
-// "Killed (op (reason))". ERR_NOPRIVILEGES for a client that is not an
-// operator, ERR_NOSUCHNICK for a nick no IRC user of this server has
-// (users of other protocols, and of other servers of a cluster, are not
-// killed from here).
+// (Options.Kill, Options.KillHolder); the users of its channels, on
+// every server, see it QUIT with "Killed (op (reason))".
+// ERR_NOPRIVILEGES for a client that is not an operator, ERR_NOSUCHNICK
+// for a nick no IRC user has (users of other protocols are not killed
+// from here).
 func (s *session) kill(m message) bool {
 	if !s.needs(m, 1) {
 		return true
@@ -81,16 +82,16 @@ func (s *session) kill(m message) bool {
 		s.reply(errNoPrivileges, "Permission Denied- You're not an IRC operator")
 		return true
 	}
-	t, ok := s.p.victim(m.params[0])
-	if !ok {
-		s.reply(errNoSuchNick, m.params[0], "No such nick/channel")
-		return true
-	}
 	reason := cut(m.arg(1), 300)
 	if reason == "" {
 		reason = "No reason given"
 	}
 	why := "Killed (" + s.me.nick + " (" + reason + "))"
+	t, ok := s.p.victim(m.params[0])
+	if !ok {
+		s.killElsewhere(m, reason, why)
+		return true
+	}
 	kill := s.p.userLine(s.me.nick, s.me.ident, "KILL", t.nick, reason)
 	if t.conn == s.me.conn {
 		s.c.Send(kill)
@@ -104,6 +105,21 @@ func (s *session) kill(m message) bool {
 		s.reply(errNoSuchNick, m.params[0], "No such nick/channel")
 	}
 	return true
+}
+
+// killElsewhere ends the IRC user called m.params[0] on another server
+// of the network (Options.KillHolder), or answers ERR_NOSUCHNICK.
+func (s *session) killElsewhere(m message, reason, why string) {
+	nick := m.params[0]
+	if s.p.o.KillHolder == nil || !s.onNetwork(nick)[0] {
+		s.reply(errNoSuchNick, nick, "No such nick/channel")
+		return
+	}
+	goodbye := append(s.p.userLine(s.me.nick, s.me.ident, "KILL", nick, reason), "ERROR :Closing Link: "+clean(nick)+" ("+clean(why)+")\r\n"...)
+	if err := s.p.o.KillHolder(nickScope, nick, why, goodbye); err != nil {
+		s.c.Failed(m.cmd, errNoSuchNick, err)
+		s.reply(errNoSuchNick, nick, "No such nick/channel")
+	}
 }
 
 // A target is the IRC user KILL ends: its nick and connection.

@@ -63,6 +63,13 @@ type Options struct {
 	// served on, as chat.Hub.Kill does: KILL needs it (without it, no one
 	// may KILL).
 	Kill func(id uint64, farewell string, goodbye []byte) error
+	// KillHolder, if set, ends the connection that holds a nick on
+	// another server of the network, as chat.Hub.KillHolder does (the
+	// nick is held in a claims scope, chat.Claims): with it KILL reaches
+	// IRC users of every server of a cluster, and its users all see the
+	// same QUIT. Without it KILL ends IRC users of this server only
+	// (Kill).
+	KillHolder func(scope, nick, farewell string, goodbye []byte) error
 }
 
 // Protocol is the IRC client protocol as a chat.Protocol: serve it on a
@@ -167,7 +174,7 @@ func (p *Protocol) Notice(text string) []byte {
 // a NICK, or a server NOTICE to the channel.
 func (p *Protocol) Render(m chat.Message) (msg, more []byte) {
 	channel := "#" + m.Room
-	ident := p.identOf(m.Conn, m.From)
+	ident := p.identOf(m.Ident, m.Conn, m.From)
 	switch m.Kind {
 	case chat.MessageChat:
 		return p.textLine(m.From, ident, say(m), channel, m.Text, m.Action), nil
@@ -384,15 +391,18 @@ func (p *Protocol) appendSource(b []byte, nick, ident string) []byte {
 // "~" because no identd vouches for it, as servers mark it), found by its
 // connection; for anyone else, the name itself, which their protocol's
 // server vouches for: a cs168 user bob is bob!bob@server, an IRC user who
-// sent "USER bob" is bob!~bob@server. IRC users of other servers of a
-// cluster are shown the same way as other protocols' users (their
-// username is not carried across the Bus), and so are lines played back
-// from history (which keeps no connection). A user who just changed nick
-// is found under either nick, so that the NICK line itself shows the
-// ident. A user of another hub with the same connection number and the
-// same nick as a local IRC user would be shown with its ident: no
+// sent "USER bob" is bob!~bob@server. A message that carries its
+// sender's ident (chat.Message.Ident: an IRC user of any server of a
+// cluster, and a line of history said by one) is shown with it. A user
+// who just changed nick is found under either nick, so that the NICK
+// line itself shows the ident. A user of another hub with the same
+// connection number and the same nick as a local IRC user, whose
+// message carries no ident, would be shown with the local user's: no
 // harm beyond the user field.
-func (p *Protocol) identOf(conn uint64, nick string) string {
+func (p *Protocol) identOf(ident string, conn uint64, nick string) string {
+	if ident != "" {
+		return ident
+	}
 	if conn == 0 {
 		return nick
 	}

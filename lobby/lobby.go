@@ -247,7 +247,7 @@ func (l *lobby) list(msg string) bool {
 	if msg != "/list" {
 		return l.other(msg)
 	}
-	names, err := l.c.Rooms().List()
+	names, err := l.c.Rooms().Visible()
 	if err != nil {
 		l.fail("/list", BadForm, err)
 		return true

@@ -77,3 +77,17 @@ func TestCodecCarriesOffsetAndTime(t *testing.T) {
 		t.Errorf("sent %v, got %v", now, got.Time)
 	}
 }
+
+// TestCodecIdentOutsidePayload: a sender's ident (Message.Ident) is not
+// in the encoded payload, which is what a server of an earlier version
+// decodes: it reads a message with an ident as before, without it (the
+// ident rides in a header, Framechat-Ident; TestContract/HubsIdent checks
+// that it arrives).
+func TestCodecIdentOutsidePayload(t *testing.T) {
+	m := chat.Message{Kind: chat.MessageChat, From: "bob", Text: []byte("hi"), Hub: "h", Conn: 3}
+	with := m
+	with.Ident = "~bob"
+	if p, q := encode("node", 1, m, 0), encode("node", 1, with, 0); string(p) != string(q) {
+		t.Errorf("the payload changes with the ident: %q, %q", p, q)
+	}
+}

@@ -54,7 +54,9 @@ type HistoryOptions struct {
 // names room subjects; "_" for the room ""). Each line is one message:
 // its payload is the Entry (kind, flags, time in unix nanoseconds, From,
 // Text) and its headers carry the room's Offset (Framechat-Offset) and
-// Epoch (Framechat-Epoch).
+// Epoch (Framechat-Epoch), and the ident of From (Entry.Ident) when it
+// has one (Framechat-Ident: a header, so that a server of an earlier
+// version reads the line as before, without it).
 //
 // Limits map onto the stream's own: PerRoom is MaxMsgsPerSubject, MaxAge
 // is MaxAge (the age NATS counts is from when it stored the line) and
@@ -111,6 +113,7 @@ type line struct {
 const (
 	hdrOffset = "Framechat-Offset"
 	hdrEpoch  = "Framechat-Epoch"
+	hdrIdent  = "Framechat-Ident" // Entry.Ident, on a bus message Message.Ident; absent for none
 )
 
 // The most times Append numbers a line again when other servers appended
@@ -239,6 +242,9 @@ func (h *History) Append(ctx context.Context, room string, e history.Entry) (his
 		msg := &nats.Msg{Subject: subj, Data: data, Header: nats.Header{}}
 		msg.Header.Set(hdrOffset, strconv.FormatUint(next.offset, 10))
 		msg.Header.Set(hdrEpoch, next.epoch)
+		if e.Ident != "" {
+			msg.Header.Set(hdrIdent, e.Ident)
+		}
 		ack, err := h.js.PublishMsg(ctx, msg, jetstream.WithExpectLastSequencePerSubject(rl.seq))
 		if isWrongSequence(err) {
 			known = false // another server appended (or the room was purged): read its last line again
@@ -324,7 +330,7 @@ func lineEntry(m *jetstream.RawStreamMsg, err error) (l line, e history.Entry, o
 	if e, err = decodeEntry(m.Data); err != nil {
 		return line{}, e, false, fmt.Errorf("stream sequence %d: %w", m.Sequence, err)
 	}
-	e.Offset = l.offset
+	e.Offset, e.Ident = l.offset, m.Header.Get(hdrIdent)
 	return l, e, true, nil
 }
 
@@ -605,7 +611,7 @@ func (h *History) scan(ctx context.Context, subj string, from, to uint64, n int,
 			if err != nil {
 				return nil, fmt.Errorf("stream sequence %d: %w", seq, err)
 			}
-			e.Offset = l.offset
+			e.Offset, e.Ident = l.offset, m.Headers().Get(hdrIdent)
 			if !match(e) {
 				continue
 			}

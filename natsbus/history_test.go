@@ -139,3 +139,36 @@ func BenchmarkHistory(b *testing.B) {
 		}
 	})
 }
+
+// TestHistoryKeepsIdent: a line's Ident is kept (a header of its message
+// in the stream) and read back, by a single read and by a consumer; a
+// line without one reads back without.
+func TestHistoryKeepsIdent(t *testing.T) {
+	n := startNATS(t)
+	s := n.history(t, n.url(), natsbus.HistoryOptions{})
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	ident := func(i int) string {
+		if i%2 == 0 {
+			return "~ann"
+		}
+		return ""
+	}
+	const lines = 40
+	for i := range lines {
+		if _, err := s.Append(ctx, "x", history.Entry{From: "ann", Ident: ident(i), Text: []byte("x")}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, q := range []history.Query{{}, {Limit: 1}, {Limit: 1, Newest: true}, {After: history.Bound{Offset: 2}, Limit: 2}} {
+		p, err := s.Read(ctx, "x", q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range p.Entries {
+			if want := ident(int(e.Offset) - 1); e.Ident != want {
+				t.Errorf("%+v: line %d has Ident %q, want %q", q, e.Offset, e.Ident, want)
+			}
+		}
+	}
+}

@@ -480,7 +480,7 @@ func (b *Bus) Publish(room string, m chat.Message) error {
 // resend sends a held message or a re-sync announcement to the other
 // servers only: this node's members have it.
 func (b *Bus) resend(a announcement) error {
-	if err := b.nc.Publish(b.subject(a.room), encode(b.node, a.seq, a.msg, a.flags|flagResync)); err != nil {
+	if err := b.natsPublish(b.subject(a.room), encode(b.node, a.seq, a.msg, a.flags|flagResync), a.msg.Ident); err != nil {
 		return fmt.Errorf("natsbus: publish to %q: %w", a.room, err)
 	}
 	return nil
@@ -591,7 +591,7 @@ func (b *Bus) send(room string, m chat.Message) (gen, pos uint64, err error) {
 		// Numbered and handed over under one lock, so that NATS has
 		// each room's messages in the order of their numbers.
 		gen = b.nc.Stats().Reconnects
-		err = b.nc.Publish(b.subject(room), encode(b.node, seq, m, flags))
+		err = b.natsPublish(b.subject(room), encode(b.node, seq, m, flags), m.Ident)
 		b.outMu.Unlock()
 		if err == nil {
 			return gen, pos, nil
@@ -773,6 +773,9 @@ func (b *Bus) fromNATS(room string, rs *roomSubs) nats.MsgHandler {
 			b.observe(chat.Event{Kind: chat.EventError, Room: room, Err: err})
 			return
 		}
+		if msg.Header != nil {
+			m.Ident = msg.Header.Get(hdrIdent)
+		}
 		if node == b.node {
 			return
 		}
@@ -866,6 +869,18 @@ func (b *Bus) unsubscribe(room string, rs *roomSubs, s *sub) {
 		delete(b.subs, room)
 	}
 	b.mu.Unlock()
+}
+
+// natsPublish hands a message encoded as encode does to NATS, with its
+// sender's ident (chat.Message.Ident), if any, in the Framechat-Ident
+// header: a header, not a field of the encoding, so that a server of an
+// earlier version, which reads no header, reads the message as before
+// (and shows the sender without its ident).
+func (b *Bus) natsPublish(subject string, data []byte, ident string) error {
+	if ident == "" {
+		return b.nc.Publish(subject, data)
+	}
+	return b.nc.PublishMsg(&nats.Msg{Subject: subject, Data: data, Header: nats.Header{hdrIdent: []string{ident}}})
 }
 
 // encode lays a message out as: flags, kind, count, conn, seq, offset

@@ -70,7 +70,7 @@ const (
 	CodeNoHistory    = "no_history"     // the server keeps no history
 	CodeUnavailable  = "unavailable"    // the server cannot do it now (its cluster is cut off, say); try again later
 	CodeNotOperator  = "not_operator"   // the op needs an operator of the room
-	CodeBanned       = "banned"         // a join refused: the name is banned from the room
+	CodeBanned       = "banned"         // a join or a line refused: the name is banned from the room (a banned member speaks only with voice)
 	CodeInviteOnly   = "invite_only"    // a join refused: the room is invite-only, and you were not invited
 	CodeBadKey       = "bad_key"        // a join refused: the room has a key, and the join did not give it
 	CodeRoomFull     = "room_full"      // a join refused: the room has as many members as it may
@@ -723,7 +723,7 @@ func (w *session) members(req *request) {
 }
 
 func (w *session) rooms(req *request) {
-	all, err := w.c.Rooms().List()
+	all, err := w.c.Rooms().Visible()
 	if err != nil {
 		w.failErr(req, err, "The rooms cannot be listed right now.")
 		return

@@ -754,3 +754,40 @@ func TestModerationOps(t *testing.T) {
 	alice.send(`{"op":"invite","room":"lab","to":"bob","id":6}`)
 	alice.expect(ev{"ev": "error", "code": webchat.CodeIsMember, "id": 6})
 }
+
+// TestSecretRoomNotListed: "rooms" leaves out a secret room (+s) the web
+// user is not in; its members still see it.
+func TestSecretRoomNotListed(t *testing.T) {
+	s := newServer(t, chat.Config{})
+	alice, bob := s.dial(), s.dial()
+	alice.login("alice")
+	bob.login("bob")
+	alice.join("hideout")
+	bob.join("open")
+	alice.send(`{"op":"mode","room":"hideout","mode":"+s"}`)
+	alice.expect(ev{"ev": "mode", "text": "+s"})
+	alice.expect(ev{"ev": "done", "op": "mode"})
+	alice.send(`{"op":"rooms"}`)
+	alice.expect(ev{"ev": "rooms", "rooms": "[hideout open]", "joined": "[hideout]"})
+	bob.send(`{"op":"rooms"}`)
+	bob.expect(ev{"ev": "rooms", "rooms": "[open]", "joined": "[open]"})
+}
+
+// TestBannedMemberSilenced: a web user a ban matches stays in the room
+// but its line is refused ("banned", saying why).
+func TestBannedMemberSilenced(t *testing.T) {
+	s := newServer(t, chat.Config{})
+	alice, bob := s.dial(), s.dial()
+	alice.login("alice")
+	bob.login("bob")
+	alice.join("lab")
+	bob.join("lab")
+	alice.expect(ev{"ev": "joined", "name": "bob"})
+	if err := s.hub.Ban(context.Background(), "lab", "bob"); err != nil {
+		t.Fatal(err)
+	}
+	alice.expect(ev{"ev": "mode", "text": "+b bob"})
+	bob.expect(ev{"ev": "mode", "text": "+b bob"})
+	bob.send(`{"op":"say","room":"lab","text":"hi","id":1}`)
+	bob.expect(ev{"ev": "error", "code": webchat.CodeBanned, "id": 1, "text": "You are banned from lab: you cannot speak in it."})
+}

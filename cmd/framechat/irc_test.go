@@ -79,9 +79,9 @@ func ircPlayback(t *testing.T, args ...string) []string {
 // TestIRCPlayback: an IRC client that joins a channel gets its last lines,
 // 25 by default, as -irc-playback (or its config key) says; 0 for none.
 func TestIRCPlayback(t *testing.T) {
-	// History keeps no ident: a line played back has its nick for user
-	// name, as another protocol's user has (irc's identOf).
-	line := func(n string) string { return ":alice!alice@framechat PRIVMSG #go :l" + n }
+	// History keeps the ident: a line played back has the source it was
+	// said with.
+	line := func(n string) string { return ":alice!~alice@framechat PRIVMSG #go :l" + n }
 	if got, want := ircPlayback(t), []string{line("1"), line("2"), line("3")}; !slices.Equal(got, want) {
 		t.Errorf("by default: %q, want %q", got, want)
 	}

@@ -159,6 +159,15 @@ func (r *hubRef) kill(id uint64, farewell string, goodbye []byte) error {
 	return chat.ErrNoSuchConn
 }
 
+// killHolder ends the holder of name in scope, on any hub of the
+// cluster (chat.Hub.KillHolder), once the hub is made.
+func (r *hubRef) killHolder(scope, name, farewell string, goodbye []byte) error {
+	if h := r.h.Load(); h != nil {
+		return h.KillHolder(scope, name, farewell, goodbye)
+	}
+	return chat.ErrNoSuchUser
+}
+
 // operators parses -irc-opers: NAME:PASSWORD pairs separated by commas.
 func operators(s string) ([]irc.Operator, error) {
 	var ops []irc.Operator
@@ -194,7 +203,7 @@ func parse(args []string, stderr io.Writer) (options, error) {
 	var lobbyOpts lobby.Options
 	var ircOpts irc.Options
 	o.hub = new(hubRef)
-	ircOpts.Stats, ircOpts.Kill = o.hub.stats, o.hub.kill
+	ircOpts.Stats, ircOpts.Kill, ircOpts.KillHolder = o.hub.stats, o.hub.kill, o.hub.killHolder
 	var ircOpers string
 	fs.StringVar(&configFile, "config", "", "read flags from this TOML `file`, one key per flag (max-conns = 500); the command line wins")
 	fs.BoolVar(&o.version, "version", false, "print the version and exit")

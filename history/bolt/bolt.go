@@ -30,10 +30,11 @@
 //
 // # Layout
 //
-// The file has a bucket per room (its Epoch, its last offset, and its
-// lines keyed by offset) and one bucket of every line in order of arrival,
-// keyed by a sequence number, so that Limits.MaxBytes and Limits.MaxAge
-// drop the oldest lines of any room first. Times are kept to the
+// The file has a bucket per room (its Epoch, its last offset, its lines
+// keyed by offset, and the Idents of those that have one) and one bucket
+// of every line in order of arrival, keyed by a sequence number, so that
+// Limits.MaxBytes and Limits.MaxAge drop the oldest lines of any room
+// first. Times are kept to the
 // nanosecond, in UTC, between the years 1678 and 2262 (time.Time.UnixNano).
 // Only one process opens the file
 // at a time (bbolt locks it). The file does not shrink: the pages of
@@ -363,7 +364,7 @@ func (s *Store) Read(ctx context.Context, room string, q history.Query) (history
 		if rb == nil || string(rb.Get(keyEpoch)) != p.Epoch {
 			return nil // deleted since
 		}
-		return s.readRoom(rb.Bucket(bucketLines), &p, q)
+		return s.readRoom(rb.Bucket(bucketLines), rb.Bucket(bucketIdents), &p, q)
 	})
 	if err != nil {
 		return history.Page{}, fmt.Errorf("history/bolt: read %q: %w", room, err)
@@ -371,8 +372,9 @@ func (s *Store) Read(ctx context.Context, room string, q history.Query) (history
 	return p, nil
 }
 
-// readRoom fills p (whose Last is set) with the lines of lb that match q.
-func (s *Store) readRoom(lb *bbolt.Bucket, p *history.Page, q history.Query) error {
+// readRoom fills p (whose Last is set) with the lines of lb that match q,
+// with their idents from ib (nil if the room has none).
+func (s *Store) readRoom(lb, ib *bbolt.Bucket, p *history.Page, q history.Query) error {
 	if lb == nil {
 		return nil
 	}
@@ -468,6 +470,11 @@ func (s *Store) readRoom(lb *bbolt.Bucket, p *history.Page, q history.Query) err
 			from = string(l.from)
 		}
 		e := l.entry(binary.BigEndian.Uint64(k), from)
+		if ib != nil {
+			if id := ib.Get(k); id != nil {
+				e.Ident = string(id)
+			}
+		}
 		start := len(buf)
 		buf = append(buf, l.text...)
 		e.Text = buf[start:len(buf):len(buf)]
@@ -597,15 +604,21 @@ func (s *Store) commit(last bool) {
 
 // Keys of the file.
 var (
-	bucketRooms = []byte("rooms")   // a bucket per room, by name
-	bucketOrder = []byte("order")   // sequence number -> orderRef
-	bucketMeta  = []byte("meta")    // keyLines, keyBytes
-	bucketLines = []byte("lines")   // in a room's bucket: offset -> line
-	keyEpoch    = []byte("epoch")   // in a room's bucket
-	keyLast     = []byte("last")    // in a room's bucket: its last offset
-	keyLines    = []byte("lines")   // in meta: lines in the file
-	keyBytes    = []byte("bytes")   // in meta: their bytes
-	keyRunning  = []byte("running") // in meta: 1 from Open to Close
+	bucketRooms = []byte("rooms") // a bucket per room, by name
+	bucketOrder = []byte("order") // sequence number -> orderRef
+	bucketMeta  = []byte("meta")  // keyLines, keyBytes
+	bucketLines = []byte("lines") // in a room's bucket: offset -> line
+	// bucketIdents, in a room's bucket, holds the Ident of each line that
+	// has one (offset -> ident): a bucket of its own, so that a file
+	// written with idents is read as before by a version that knows no
+	// idents (which ignores the bucket), and a line without one costs
+	// nothing.
+	bucketIdents = []byte("idents")
+	keyEpoch     = []byte("epoch")   // in a room's bucket
+	keyLast      = []byte("last")    // in a room's bucket: its last offset
+	keyLines     = []byte("lines")   // in meta: lines in the file
+	keyBytes     = []byte("bytes")   // in meta: their bytes
+	keyRunning   = []byte("running") // in meta: 1 from Open to Close
 )
 
 // wtx is one write transaction of a Store.
@@ -739,6 +752,15 @@ func (w *wtx) apply(o op, keep bool) error {
 	if err := lb.Put(off, line); err != nil {
 		return err
 	}
+	if o.e.Ident != "" {
+		ib, err := rb.CreateBucketIfNotExists(bucketIdents)
+		if err != nil {
+			return err
+		}
+		if err := ib.Put(off, []byte(o.e.Ident)); err != nil {
+			return err
+		}
+	}
 	if err := w.order.Put(seqKey, ref); err != nil {
 		return err
 	}
@@ -772,6 +794,11 @@ func (w *wtx) dropFirst(key []byte) (bool, error) {
 	}
 	if err := c.Delete(); err != nil {
 		return false, err
+	}
+	if ib := rb.Bucket(bucketIdents); ib != nil {
+		if err := ib.Delete(k); err != nil {
+			return false, err
+		}
 	}
 	w.lines--
 	w.bytes -= int64(len(l.from) + len(l.text))

@@ -544,3 +544,41 @@ func TestAgeSweep(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// TestKeepsIdent: a line's Ident is kept, across a reopening, and a line
+// without one reads back without; lines dropped for PerRoom take theirs
+// with them.
+func TestKeepsIdent(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "history.db")
+	s := open(t, path, history.Limits{PerRoom: 3})
+	ident := func(off uint64) string {
+		if off%2 == 0 {
+			return ""
+		}
+		return fmt.Sprint("~u", off)
+	}
+	for off := uint64(1); off <= 5; off++ {
+		if _, err := s.Append(ctx, "a", history.Entry{From: "u", Ident: ident(off), Text: []byte("x")}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	check := func(when string, s *bolt.Store) {
+		t.Helper()
+		p := read(t, s, "a", history.Query{})
+		if len(p.Entries) != 3 || p.Entries[0].Offset != 3 {
+			t.Fatalf("%s: %+v, want lines 3 to 5", when, p)
+		}
+		for _, e := range p.Entries {
+			if e.Ident != ident(e.Offset) {
+				t.Errorf("%s: line %d has Ident %q, want %q", when, e.Offset, e.Ident, ident(e.Offset))
+			}
+		}
+	}
+	check("written", s)
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s = open(t, path, history.Limits{PerRoom: 3})
+	defer s.Close()
+	check("reopened", s)
+}
