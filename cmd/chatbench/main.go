@@ -170,26 +170,28 @@ func main() {
 
 // result is one run's figures; it is printed as one JSON line.
 type result struct {
-	Workload   string  `json:"workload"`
-	Server     string  `json:"server,omitempty"`
-	Proto      string  `json:"proto"`
-	Run        int     `json:"run"`
-	Shape      string  `json:"shape"`
-	Seconds    float64 `json:"seconds"`
-	Deliveries uint64  `json:"deliveries,omitempty"`
-	PerSecond  float64 `json:"per_second"` // deliveries/s (fanout) or cycles/s (churn)
-	Lost       uint64  `json:"lost,omitempty"`
-	P50us      float64 `json:"p50_us,omitempty"`
-	P99us      float64 `json:"p99_us,omitempty"`
-	P999us     float64 `json:"p999_us,omitempty"`
-	MaxUs      float64 `json:"max_us,omitempty"`
-	Conns      int     `json:"conns,omitempty"`
-	RSSPerConn float64 `json:"rss_per_conn_kib,omitempty"`
-	ServerCPU  float64 `json:"server_cpu,omitempty"`             // cores used by the server
-	CPUPerDel  float64 `json:"server_ns_per_delivery,omitempty"` // server CPU time per delivery (fanout, with -pid)
-	ToolCPU    float64 `json:"tool_cpu"`                         // cores used by chatbench
-	ToolPerDel float64 `json:"tool_ns_per_delivery,omitempty"`   // chatbench's CPU time per delivery (fanout): what the server's writes cost its clients
-	Load       float64 `json:"load,omitempty"`                   // the machine's 1-minute load average at the end of the run
+	Workload    string  `json:"workload"`
+	Server      string  `json:"server,omitempty"`
+	Proto       string  `json:"proto"`
+	Run         int     `json:"run"`
+	Shape       string  `json:"shape"`
+	Seconds     float64 `json:"seconds"`
+	Deliveries  uint64  `json:"deliveries,omitempty"`
+	PerSecond   float64 `json:"per_second"` // deliveries/s (fanout) or cycles/s (churn)
+	Lost        uint64  `json:"lost,omitempty"`
+	P50us       float64 `json:"p50_us,omitempty"`
+	P99us       float64 `json:"p99_us,omitempty"`
+	P999us      float64 `json:"p999_us,omitempty"`
+	MaxUs       float64 `json:"max_us,omitempty"`
+	Conns       int     `json:"conns,omitempty"`
+	RSSPerConn  float64 `json:"rss_per_conn_kib,omitempty"`
+	ServerCPU   float64 `json:"server_cpu,omitempty"`             // cores used by the server
+	CPUPerDel   float64 `json:"server_ns_per_delivery,omitempty"` // server CPU time per delivery (fanout, with -pid)
+	Cycles      uint64  `json:"cycles,omitempty"`                 // churn: connect-register-join-quit cycles completed
+	CPUPerCycle float64 `json:"server_ns_per_cycle,omitempty"`    // churn: server CPU time per cycle (with -pid)
+	ToolCPU     float64 `json:"tool_cpu"`                         // cores used by chatbench
+	ToolPerDel  float64 `json:"tool_ns_per_delivery,omitempty"`   // chatbench's CPU time per delivery (fanout): what the server's writes cost its clients
+	Load        float64 `json:"load,omitempty"`                   // the machine's 1-minute load average at the end of the run
 }
 
 // measure runs one workload and adds the CPU use of both processes.
@@ -208,6 +210,9 @@ func measure(ctx context.Context, c config, d driver, run func(context.Context, 
 		res.ServerCPU = round2(used / wall)
 		if res.Workload == "fanout" && res.Deliveries > 0 {
 			res.CPUPerDel = float64(int(used * 1e9 / float64(res.Deliveries)))
+		}
+		if res.Workload == "churn" && res.Cycles > 0 {
+			res.CPUPerCycle = float64(int(used * 1e9 / float64(res.Cycles)))
 		}
 	}
 	res.Server, res.Proto = c.label, c.proto
@@ -672,7 +677,7 @@ func churn(ctx context.Context, c config, d driver) (result, error) {
 	}
 	n := cycles.Load()
 	return result{Workload: "churn", Shape: fmt.Sprintf("%d workers × %v", c.workers, c.duration), Seconds: round2(secs),
-		PerSecond: float64(int(float64(n) / secs))}, nil
+		Cycles: n, PerSecond: float64(int(float64(n) / secs))}, nil
 }
 
 func printTable(w *os.File, rs []result) {

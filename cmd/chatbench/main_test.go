@@ -62,7 +62,7 @@ func TestWorkloadsAgainstHub(t *testing.T) {
 		t.Errorf("fanout with a stuck member: %+v, %v", res, err)
 	}
 	res, err = churn(context.Background(), c, cs168Driver{})
-	if err != nil || res.PerSecond <= 0 {
+	if err != nil || res.PerSecond <= 0 || res.Cycles == 0 {
 		t.Errorf("churn: %+v, %v", res, err)
 	}
 }
@@ -104,7 +104,7 @@ func TestSummarize(t *testing.T) {
 {"workload":"fanout","server":"fc","proto":"irc","run":1,"shape":"10 rooms × 10 members × 300 lines at 10000/s","per_second":90000,"p50_us":150,"p99_us":900,"server_ns_per_delivery":2000,"tool_cpu":0.1,"tool_ns_per_delivery":700,"load":1.5}
 {"workload":"fanout","server":"fc","proto":"irc","run":2,"shape":"10 rooms × 10 members × 300 lines at 10000/s","per_second":89000,"p50_us":170,"p99_us":1100,"server_ns_per_delivery":1000,"tool_cpu":0.1,"tool_ns_per_delivery":600,"load":2}
 {"workload":"fanout","server":"fc","proto":"irc","run":3,"shape":"10 rooms × 10 members × 300 lines at 10000/s","per_second":88000,"p50_us":160,"p99_us":1000,"server_ns_per_delivery":3000,"tool_cpu":0.1,"tool_ns_per_delivery":800,"load":2.5}
-{"workload":"churn","server":"fc","proto":"irc","run":1,"shape":"16 workers × 5s","per_second":9000,"tool_cpu":0.5}
+{"workload":"churn","server":"fc","proto":"irc","run":1,"shape":"16 workers × 5s","per_second":9000,"cycles":45000,"server_ns_per_cycle":80000,"tool_cpu":0.5}
 deliveries: 100 after 1s
 {"workload":"fanout","server":"inspircd","proto":"irc","run":1,"shape":"10 rooms × 10 members × 300 lines at 10000/s","per_second":90000,"p50_us":5000,"p99_us":10000,"server_ns_per_delivery":4000,"tool_cpu":0.1,"tool_ns_per_delivery":700,"load":1}
 {"workload":"churn","server":"inspircd","proto":"irc","run":1,"shape":"16 workers × 5s","per_second":6000,"tool_cpu":0.5}
@@ -118,7 +118,7 @@ not json {
 	for _, want := range []string{
 		"| fanout 10 rooms × 10 members × 300 lines at 10000/s | fc | 3 | 89000 [88000–90000] | 2000 [1000–3000] | 160 [150–170] | 1000 [900–1100] | 700 [600–800] | – | 2.00 [1.50–2.50] | 0.50× CPU | – |",
 		"| fanout 10 rooms × 10 members × 300 lines at 10000/s | inspircd | 1 | 90000 | 4000 | 5000 | 10000 | 700 | – | 1.00 | 1.00× CPU | – |",
-		"| churn 16 workers × 5s | fc | 1 | 9000 | – | – | – | – | – | – | 1.50× rate | – |",
+		"| churn 16 workers × 5s | fc | 1 | 9000 | 80000 | – | – | – | – | – | 1.50× rate | – |",
 	} {
 		if !strings.Contains(got, want) {
 			t.Errorf("summary lacks\n%s\ngot:\n%s", want, got)

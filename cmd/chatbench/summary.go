@@ -46,7 +46,7 @@ func summarize(w io.Writer, r io.Reader, refs []string) error {
 	if err := sc.Err(); err != nil {
 		return fmt.Errorf("reading results: %w", err)
 	}
-	fmt.Fprint(w, "| workload | server | runs | per second | server ns/delivery | p50 µs | p99 µs | generator ns/delivery | KiB/conn | load |")
+	fmt.Fprint(w, "| workload | server | runs | per second | server ns/delivery (churn: per cycle) | p50 µs | p99 µs | generator ns/delivery | KiB/conn | load |")
 	for _, ref := range refs {
 		fmt.Fprintf(w, " vs %s |", ref)
 	}
@@ -61,7 +61,7 @@ func summarize(w io.Writer, r io.Reader, refs []string) error {
 			}
 			fmt.Fprintf(w, "| %s %s | %s | %d | %s | %s | %s | %s | %s | %s | %s |", k.workload, k.shape, srv, len(rs),
 				spread(rs, func(r result) float64 { return r.PerSecond }),
-				spread(rs, func(r result) float64 { return r.CPUPerDel }),
+				spread(rs, func(r result) float64 { return r.CPUPerDel + r.CPUPerCycle }),
 				spread(rs, func(r result) float64 { return r.P50us }),
 				spread(rs, func(r result) float64 { return r.P99us }),
 				spread(rs, func(r result) float64 { return r.ToolPerDel }),
