@@ -20,6 +20,9 @@
 # offered loads 10 × 10 at 2,000, 10,000 and 30,000 messages/s and 1 × 100
 # at 500 and 2,000/s (each about 3 s); churn (16 workers, 5 s); then, each
 # on a fresh server, 10,000 idle connections (IDLE=0 leaves them out).
+# Each run reports deliveries/s, p50/p99 latency, the server's CPU per
+# delivery (per cycle in churn) and chatbench's own (the generator's: what
+# the server's writes cost its clients), and the load average.
 #
 # Environment:
 #   CORES=equal  (the default) pins the server to core 0 and chatbench to
