@@ -16,7 +16,9 @@ import (
 // workload. The ratio is of the figure that workload is judged by: server
 // CPU per delivery for a fan-out at a fixed rate (below 1 is cheaper),
 // deliveries or cycles per second flat out and in churn (above 1 is
-// faster), memory per connection for idle (below 1 is smaller).
+// faster), memory per connection for idle (below 1 is smaller); for a
+// fan-out, the generator's CPU per delivery against the reference's too
+// (what the server's writes cost its clients).
 func summarize(w io.Writer, r io.Reader, refs []string) error {
 	type key struct{ workload, shape string }
 	var keys []key
@@ -99,7 +101,13 @@ func ratio(workload, shape string, rs, ref []result) string {
 	if a == 0 || b == 0 {
 		return "–"
 	}
-	return fmt.Sprintf("%.2f× %s", a/b, name)
+	out := fmt.Sprintf("%.2f× %s", a/b, name)
+	// What the clients pay, beside: the generator's CPU per delivery.
+	gen := func(r result) float64 { return r.ToolPerDel }
+	if ga, gb := median(values(rs, gen)), median(values(ref, gen)); ga != 0 && gb != 0 {
+		out += fmt.Sprintf(", %.2f× generator CPU", ga/gb)
+	}
+	return out
 }
 
 func values(rs []result, f func(result) float64) []float64 {
