@@ -76,15 +76,23 @@ func (p *parker) park(s *session) bool {
 	ev := syscall.EpollEvent{Events: parkEvents, Fd: int32(s.id), Pad: int32(s.id >> 32)}
 	var errno error
 	// Within Control the descriptor cannot be closed and reused.
+	// A connection's first park adds it to the set, a later one re-arms
+	// it: one system call each, where trying the other first would cost
+	// a second one on every connection.
+	first, second := syscall.EPOLL_CTL_MOD, syscall.EPOLL_CTL_ADD
+	if !s.inEpoll {
+		first, second = second, first
+	}
 	err := s.raw.Control(func(fd uintptr) {
-		errno = syscall.EpollCtl(p.epfd, syscall.EPOLL_CTL_MOD, int(fd), &ev)
-		if errno == syscall.ENOENT {
-			errno = syscall.EpollCtl(p.epfd, syscall.EPOLL_CTL_ADD, int(fd), &ev)
+		errno = syscall.EpollCtl(p.epfd, first, int(fd), &ev)
+		if errno == syscall.ENOENT || errno == syscall.EEXIST {
+			errno = syscall.EpollCtl(p.epfd, second, int(fd), &ev)
 		}
 	})
 	if err != nil || errno != nil {
 		return false
 	}
+	s.inEpoll = true
 	p.parked[s.id] = s
 	if s.deadline != 0 {
 		heap.Push(&p.due, s)

@@ -63,6 +63,7 @@ type session struct {
 	cuts     atomic.Uint32 // sendLast calls: a paced batch taken before one is abandoned
 	dueAt    int32         // under the parker's lock: place in its deadline heap, plus one; 0 when not in it
 	parked   atomic.Bool   // the reading is parked (see park); the writer then trims the queue
+	inEpoll  bool          // guarded by the parker's mu: the connection is in the parker's epoll set (see parker.park)
 	styled   atomic.Bool   // state is a Styler: set once NewSession has returned
 	writing  bool          // under mu: a writer goroutine is running
 	closed   bool          // under mu: no more writes, the session is ending

@@ -13,7 +13,7 @@ import (
 // the machine) or "127.0.0.1:0" (loopback, a free port) and returns it as a
 // Transport.
 func ListenTCP(ctx context.Context, addr string) (Transport, error) {
-	var lc net.ListenConfig
+	lc := listenConfig()
 	ln, err := lc.Listen(ctx, "tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("chat: listen: %w", err)

@@ -47,6 +47,7 @@ type registerConn struct {
 func (*registerConn) Claims() chat.Claims       { return granted }
 func (*registerConn) Rooms() chat.Rooms         { return keeping }
 func (*registerConn) SetName(name string) error { return nil }
+func (*registerConn) ID() uint64                { return 1 }
 func (*registerConn) Rule() chat.NameRule {
 	return chat.NameRule{MaxNameBytes: 32, MaxRoomNameBytes: 32}
 }

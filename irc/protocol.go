@@ -87,7 +87,8 @@ type Protocol struct {
 	// (see burst): RPL_YOURHOST's, RPL_CREATED's (when the protocol was
 	// made), and the MOTD's lines as RPL_MOTDSTART and RPL_MOTD say them.
 	yourHost, created, motdStart string
-	isupportHistory              string // ISUPPORT's CHATHISTORY=<HistoryLimit>
+	isupportHistory              string                        // ISUPPORT's CHATHISTORY=<HistoryLimit>
+	isupportMade                 atomic.Pointer[isupportLines] // the ISUPPORT lines last made (burst.isupport)
 	motd                         []string
 	// tagged renders the rooms' lines with each combination of tags (the
 	// zero one is nil: Render's own lines).

@@ -4,6 +4,8 @@ import (
 	"runtime/debug"
 	"strings"
 	"sync"
+
+	chat "github.com/framechat/chat"
 )
 
 // The bounds ISUPPORT states besides the hub's and Options': what this
@@ -46,11 +48,36 @@ func (s *session) isupport() []string {
 
 // isupport appends the RPL_ISUPPORT lines: the tokens, maxTokens a line.
 func (w *burst) isupport() {
-	for t := w.s.isupport(); len(t) > 0; {
+	for _, l := range w.s.isupportLines() {
+		w.reply(rplISupport, l...)
+	}
+}
+
+// isupportLines are the parameters of the RPL_ISUPPORT lines, made from
+// the hub's naming rule and whether it keeps history: the only inputs of
+// session.isupport that are not the Protocol's own. Every registration
+// sends them; made once, they save a dozen allocations a registration.
+type isupportLines struct {
+	rule    chat.NameRule
+	history bool
+	lines   [][]string // each line's tokens, then "are supported by this server"; never modified
+}
+
+// isupportLines returns the parameters of the RPL_ISUPPORT lines, the
+// ones last made if the session's hub has the same rule and history.
+func (s *session) isupportLines() [][]string {
+	rule, history := s.c.Rule(), s.keepsHistory()
+	if made := s.p.isupportMade.Load(); made != nil && made.rule == rule && made.history == history {
+		return made.lines
+	}
+	made := &isupportLines{rule: rule, history: history}
+	for t := s.isupport(); len(t) > 0; {
 		n := min(len(t), maxTokens)
-		w.reply(rplISupport, append(t[:n:n], "are supported by this server")...)
+		made.lines = append(made.lines, append(t[:n:n], "are supported by this server"))
 		t = t[n:]
 	}
+	s.p.isupportMade.Store(made)
+	return made.lines
 }
 
 // version answers VERSION [server]: RPL_VERSION, then the ISUPPORT

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/framechat/chat"
+	"github.com/framechat/chat/history"
 )
 
 // TestLusers: LUSERS counts the hub's connections of every protocol as
@@ -193,4 +194,65 @@ func TestNamesList(t *testing.T) {
 	bob.send("JOIN #s")
 	bob.expect(":bob!~bob@test.server JOIN #s", ":test.server 353 bob @ #s :@alice bob", ":test.server 366 bob #s :End of /NAMES list")
 	bob.sync()
+}
+
+// TestISupportPerHub: a Protocol whose sessions belong to hubs with
+// different rules, or with and without history, sends each session the
+// ISUPPORT of its own hub, though the lines are made once and kept.
+func TestISupportPerHub(t *testing.T) {
+	p := New(Options{})
+	welcome := func(rule chat.NameRule, rooms chat.Rooms) string {
+		c := &welcomeConn{rule: rule, rooms: rooms}
+		s := p.NewSession(c).(*session)
+		s.Handle([]byte("NICK alice"))
+		s.Handle([]byte("USER alice 0 * :Alice"))
+		s.End()
+		return c.out.String()
+	}
+	two := chat.NameRule{MaxNameBytes: 32, MaxRoomNameBytes: 32, MaxRoomsPerConn: 2}
+	five := chat.NameRule{MaxNameBytes: 20, MaxRoomNameBytes: 32, MaxRoomsPerConn: 5}
+	for i, tc := range []struct {
+		rule        chat.NameRule
+		rooms       chat.Rooms
+		want, trash []string
+	}{
+		{two, keeping, []string{" CHANLIMIT=#:2 ", " NICKLEN=32 ", " CHATHISTORY="}, []string{"CHANLIMIT=#:5"}},
+		{five, keeping, []string{" CHANLIMIT=#:5 ", " NICKLEN=20 ", " CHATHISTORY="}, []string{"CHANLIMIT=#:2"}},
+		{five, forgetting, []string{" CHANLIMIT=#:5 "}, []string{"CHATHISTORY", "MSGREFTYPES"}},
+		{two, keeping, []string{" CHANLIMIT=#:2 ", " NICKLEN=32 ", " CHATHISTORY="}, []string{"CHANLIMIT=#:5"}},
+	} {
+		got := welcome(tc.rule, tc.rooms)
+		for _, w := range tc.want {
+			if !strings.Contains(got, w) {
+				t.Errorf("welcome %d lacks %q:\n%s", i, w, got)
+			}
+		}
+		for _, w := range tc.trash {
+			if strings.Contains(got, w) {
+				t.Errorf("welcome %d says %q:\n%s", i, w, got)
+			}
+		}
+	}
+}
+
+// welcomeConn is a registerConn with a rule and rooms of its own, that
+// keeps what it is sent.
+type welcomeConn struct {
+	registerConn
+	rule  chat.NameRule
+	rooms chat.Rooms
+	out   strings.Builder
+}
+
+func (c *welcomeConn) Rule() chat.NameRule { return c.rule }
+func (c *welcomeConn) Rooms() chat.Rooms   { return c.rooms }
+func (c *welcomeConn) Send(msg []byte)     { c.out.Write(msg) }
+
+// forgetRooms are rooms of a hub that keeps no history.
+type forgetRooms struct{ chat.Rooms }
+
+var forgetting chat.Rooms = forgetRooms{}
+
+func (forgetRooms) History(string, history.Query) (history.Page, error) {
+	return history.Page{}, chat.ErrNoHistory
 }

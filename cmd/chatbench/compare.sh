@@ -1,73 +1,125 @@
 #!/usr/bin/env bash
 # Runs every chatbench workload against framechat (cs168, and IRC on its
 # IRC listener), ngIRCd and InspIRCd in one go, RUNS times each, on
-# loopback. Fan-out is measured as chat clients
+# loopback, and ends with a summary table: per server and workload the
+# median of the runs with the lowest and highest in brackets, and the
+# ratios against InspIRCd and ngIRCd. Fan-out is measured as chat clients
 # send: one line per write, at most 32 lines of a sender in flight
 # (chatbench's default). Needs ngircd and inspircd (apt-get install ngircd
-# inspircd); both are configured in testdata/ with flood control off and
-# their connection limits out of the way.
+# inspircd) and taskset; both servers are configured in testdata/ with
+# flood control off and their connection limits out of the way.
+#
 # Usage: cmd/chatbench/compare.sh [RUNS [SERVER...]]   (from the repository
-# root; SERVER is framechat, framechat-irc, framechat-irc-nagle, ngircd or
-# inspircd; all by default, with the run of framechat at its defaults
-# first). framechat-irc-nagle is the IRC listener with -nagle: Nagle's
-# algorithm on, as ngIRCd and InspIRCd leave it, so that CPU per line can
-# be compared on the same TCP footing.
+# root; SERVER is defaults, framechat, framechat-irc, framechat-irc-nagle,
+# ngircd or inspircd; all by default, with the run of framechat at its
+# defaults first). framechat-irc-nagle is the IRC listener with -nagle:
+# Nagle's algorithm on, as ngIRCd and InspIRCd leave it, so that CPU per
+# line can be compared on the same TCP footing.
+#
+# Workloads, for each server: flat out 10 rooms × 10 and 1 × 100; fixed
+# offered loads 10 × 10 at 2,000, 10,000 and 30,000 messages/s and 1 × 100
+# at 500 and 2,000/s (each about 3 s); churn (16 workers, 5 s); then, each
+# on a fresh server, 10,000 idle connections (IDLE=0 leaves them out).
+# Each run reports deliveries/s, p50/p99 latency, the server's CPU per
+# delivery (per cycle in churn) and chatbench's own (the generator's: what
+# the server's writes cost its clients), and the load average.
+#
+# Environment:
+#   CORES=equal  (the default) pins the server to core 0 and chatbench to
+#                core 1 (taskset), framechat with GOMAXPROCS=1: one core
+#                each, as ngIRCd and InspIRCd, single-threaded, use one.
+#   CORES=shared runs both unpinned, sharing every core (framechat's
+#                GOMAXPROCS left at its default): the older comparison.
+#   FRAMECHAT_ARGS  extra flags for every framechat run (e.g. a write
+#                budget: FRAMECHAT_ARGS="-write-budget 0").
+#   TAG          appended to framechat's labels ("framechat-irc+TAG"), to
+#                tell runs with different FRAMECHAT_ARGS apart in one
+#                summary.
+#   SERVER_BIN   a framechat binary to run instead of building
+#                ./cmd/framechat (to alternate builds: an old one from main).
+#   OUT          a file that keeps the JSON lines of every run (chatbench
+#                summary OUT... tabulates several files together).
+#   IDLE=0       skips the idle-memory runs.
 set -euo pipefail
 runs=${1:-3}
 shift || true
 servers=${*:-defaults framechat framechat-irc framechat-irc-nagle ngircd inspircd}
+cores=${CORES:-equal}
+idle=${IDLE:-1}
+read -r -a fcargs <<<"${FRAMECHAT_ARGS:-}"
+tag=${TAG:+"+$TAG"}
 out=$(mktemp -d)
-go build -o "$out/server" ./cmd/framechat
+results=${OUT:-$out/results.jsonl}
+: >"$results"
+if [ -n "${SERVER_BIN:-}" ]; then cp "$SERVER_BIN" "$out/server"; else go build -o "$out/server" ./cmd/framechat; fi
 go build -o "$out/chatbench" ./cmd/chatbench
+case $cores in
+equal) on0=(taskset -c 0); on1=(taskset -c 1); procs=(env GOMAXPROCS=1) ;;
+shared) on0=(); on1=(); procs=() ;;
+*) echo "compare.sh: CORES must be equal or shared" >&2; exit 2 ;;
+esac
 pid=
 trap 'stop; rm -rf "$out"' EXIT
 
+# framechat NAME ARGS... starts framechat labelled NAME with the benchmark's
+# settings: flood control off, as for the IRC servers; the slow-consumer
+# bound raised to 64 MiB, as the IRC servers' send queues are.
+framechat() {
+  local name=$1; shift
+  "${on0[@]}" "${procs[@]}" "$out/server" -addr 127.0.0.1 -log "" -queue 67108864 -flood-rate -1 "${fcargs[@]}" "$@" >/dev/null &
+  pid=$!; label=$name$tag
+}
 start() {
   case $1 in
-  framechat) # flood control off, as for the IRC servers; the slow-consumer bound
-    # is raised to 64 MiB, as the IRC servers' send queues are.
-    "$out/server" -addr 127.0.0.1 -log "" -queue 67108864 -flood-rate -1 25600 >/dev/null &
-    pid=$!; target="-label framechat -proto cs168 -addr 127.0.0.1:25600" ;;
-  framechat-irc) # the same server and settings, its IRC listener
-    "$out/server" -addr 127.0.0.1 -log "" -queue 67108864 -flood-rate -1 -irc 127.0.0.1:6669 -cs168 127.0.0.1:25600 >/dev/null &
-    pid=$!; target="-label framechat-irc -proto irc -addr 127.0.0.1:6669" ;;
-  framechat-irc-nagle) # the same, with Nagle's algorithm on, as the IRC servers have it
-    "$out/server" -addr 127.0.0.1 -log "" -queue 67108864 -flood-rate -1 -nagle -irc 127.0.0.1:6669 -cs168 127.0.0.1:25600 >/dev/null &
-    pid=$!; target="-label framechat-irc-nagle -proto irc -addr 127.0.0.1:6669" ;;
+  framechat) framechat framechat 25600
+    target="-proto cs168 -addr 127.0.0.1:25600" ;;
+  framechat-irc) framechat framechat-irc -irc 127.0.0.1:6669 -cs168 127.0.0.1:25600
+    target="-proto irc -addr 127.0.0.1:6669" ;;
+  framechat-irc-nagle) framechat framechat-irc-nagle -nagle -irc 127.0.0.1:6669 -cs168 127.0.0.1:25600
+    target="-proto irc -addr 127.0.0.1:6669" ;;
   ngircd)
-    ngircd -n -f cmd/chatbench/testdata/ngircd.conf >/dev/null 2>&1 &
-    pid=$!; target="-label ngircd -proto irc -addr 127.0.0.1:6667" ;;
+    "${on0[@]}" ngircd -n -f cmd/chatbench/testdata/ngircd.conf >/dev/null 2>&1 &
+    pid=$!; label=ngircd; target="-proto irc -addr 127.0.0.1:6667" ;;
   inspircd)
-    inspircd --nofork --runasroot --config="$PWD/cmd/chatbench/testdata/inspircd.conf" >/dev/null 2>&1 &
-    pid=$!; target="-label inspircd -proto irc -addr 127.0.0.1:6668" ;;
+    "${on0[@]}" inspircd --nofork --runasroot --config="$PWD/cmd/chatbench/testdata/inspircd.conf" >/dev/null 2>&1 &
+    pid=$!; label=inspircd; target="-proto irc -addr 127.0.0.1:6668" ;;
+  *) echo "compare.sh: unknown server $1" >&2; exit 2 ;;
   esac
   sleep 1
 }
 # InspIRCd exits non-zero when stopped: that must not end the script (set -e).
 stop() { if [ -n "$pid" ]; then kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null || true; fi; pid=; }
-bench() { "$out/chatbench" $target -pid "$pid" "$@" 2>"$out/err" || { cat "$out/err" >&2; exit 1; }; }
+bench() {
+  "${on1[@]}" "$out/chatbench" -label "$label" $target -pid "$pid" "$@" 2>"$out/err" | tee -a "$results" || { cat "$out/err" >&2; exit 1; }
+}
 
+echo "# compare.sh: $runs runs, cores $cores, framechat args '${FRAMECHAT_ARGS:-}', $(git describe --always --dirty 2>/dev/null || echo '?'), $(date -u +%FT%TZ), load $(cut -d' ' -f1-3 /proc/loadavg)"
 if [[ " $servers " == *" defaults "* ]]; then
-echo "### framechat at its defaults (flood control, 64 KiB slow-consumer bound), with and without stuck members"
-"$out/server" -addr 127.0.0.1 -log "" 25601 >/dev/null &
-pid=$!; target="-label framechat-defaults -proto cs168 -addr 127.0.0.1:25601"; sleep 1
-bench -runs "$runs" -rooms 10 -members 10 -messages 300 fanout
-bench -runs "$runs" -rooms 10 -members 11 -messages 300 -rate 10000 -stuck 1 fanout
-stop
+  echo "### framechat at its defaults (flood control, 64 KiB slow-consumer bound), with and without stuck members"
+  "${on0[@]}" "${procs[@]}" "$out/server" -addr 127.0.0.1 -log "" "${fcargs[@]}" 25601 >/dev/null &
+  pid=$!; label=framechat-defaults$tag; target="-proto cs168 -addr 127.0.0.1:25601"; sleep 1
+  bench -runs "$runs" -rooms 10 -members 10 -messages 300 fanout
+  bench -runs "$runs" -rooms 10 -members 11 -messages 300 -rate 10000 -stuck 1 fanout
+  stop
 fi
 
 for server in $servers; do
   [ "$server" = defaults ] && continue
   echo "### $server"
-  start $server
+  start "$server"
   bench -runs "$runs" -rooms 10 -members 10 -messages 1000 fanout
   bench -runs "$runs" -rooms 1 -members 100 -messages 200 fanout
+  # Fixed offered loads, about 3 s each: messages per member = rate × 3 s / members.
+  bench -runs "$runs" -rooms 10 -members 10 -messages 60 -rate 2000 fanout
   bench -runs "$runs" -rooms 10 -members 10 -messages 300 -rate 10000 fanout
+  bench -runs "$runs" -rooms 10 -members 10 -messages 900 -rate 30000 fanout
+  bench -runs "$runs" -rooms 1 -members 100 -messages 15 -rate 500 fanout
   bench -runs "$runs" -rooms 1 -members 100 -messages 60 -rate 2000 fanout
   bench -runs "$runs" -workers 16 -duration 5s churn
   stop
+  [ "$idle" = 0 ] && continue
   for i in $(seq "$runs"); do # memory is measured on a fresh server each time
-    start $server
+    start "$server"
     # ngircd's listen queue is short: thousands of simultaneous dials time out.
     # InspIRCd 3 completes registrations once a second (its background user
     # tick), so 64 at a time would take 156 s: it gets 1000.
@@ -77,3 +129,7 @@ for server in $servers; do
     stop
   done
 done
+
+echo
+echo "## Summary ($runs runs, cores $cores; medians [min–max]; ratios: server CPU per delivery at fixed loads, per second flat out and in churn, KiB per connection idle)"
+"$out/chatbench" summary "$results"

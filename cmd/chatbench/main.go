@@ -91,13 +91,22 @@ func main() {
 	flag.IntVar(&c.window, "window", 32, "fanout: lines of one sender in flight at most (sent, not yet received by the next member)")
 	flag.BoolVar(&c.batched, "batched", false, "fanout: write 8 KiB batches with no window (not how clients send)")
 	showVersion := flag.Bool("version", false, "print the version chatbench was built from and exit")
+	refs := flag.String("refs", "inspircd,ngircd", "summary: servers (labels) to compare every other against")
 	flag.Usage = func() {
 		fmt.Fprintln(flag.CommandLine.Output(), "usage: chatbench [flags] fanout|idle|churn")
+		fmt.Fprintln(flag.CommandLine.Output(), "       chatbench [-refs a,b] summary [FILE...]   (tabulates the JSON lines of earlier runs)")
 		flag.PrintDefaults()
 	}
 	flag.Parse()
 	if *showVersion {
 		fmt.Println("chatbench", version.String())
+		return
+	}
+	if flag.Arg(0) == "summary" {
+		if err := summaryOf(flag.Args()[1:], strings.Split(*refs, ",")); err != nil {
+			fmt.Fprintln(os.Stderr, "chatbench:", err)
+			os.Exit(1)
+		}
 		return
 	}
 	if flag.NArg() != 1 {
@@ -161,24 +170,28 @@ func main() {
 
 // result is one run's figures; it is printed as one JSON line.
 type result struct {
-	Workload   string  `json:"workload"`
-	Server     string  `json:"server,omitempty"`
-	Proto      string  `json:"proto"`
-	Run        int     `json:"run"`
-	Shape      string  `json:"shape"`
-	Seconds    float64 `json:"seconds"`
-	Deliveries uint64  `json:"deliveries,omitempty"`
-	PerSecond  float64 `json:"per_second"` // deliveries/s (fanout) or cycles/s (churn)
-	Lost       uint64  `json:"lost,omitempty"`
-	P50us      float64 `json:"p50_us,omitempty"`
-	P99us      float64 `json:"p99_us,omitempty"`
-	P999us     float64 `json:"p999_us,omitempty"`
-	MaxUs      float64 `json:"max_us,omitempty"`
-	Conns      int     `json:"conns,omitempty"`
-	RSSPerConn float64 `json:"rss_per_conn_kib,omitempty"`
-	ServerCPU  float64 `json:"server_cpu,omitempty"`             // cores used by the server
-	CPUPerDel  float64 `json:"server_ns_per_delivery,omitempty"` // server CPU time per delivery (fanout, with -pid)
-	ToolCPU    float64 `json:"tool_cpu"`                         // cores used by chatbench
+	Workload    string  `json:"workload"`
+	Server      string  `json:"server,omitempty"`
+	Proto       string  `json:"proto"`
+	Run         int     `json:"run"`
+	Shape       string  `json:"shape"`
+	Seconds     float64 `json:"seconds"`
+	Deliveries  uint64  `json:"deliveries,omitempty"`
+	PerSecond   float64 `json:"per_second"` // deliveries/s (fanout) or cycles/s (churn)
+	Lost        uint64  `json:"lost,omitempty"`
+	P50us       float64 `json:"p50_us,omitempty"`
+	P99us       float64 `json:"p99_us,omitempty"`
+	P999us      float64 `json:"p999_us,omitempty"`
+	MaxUs       float64 `json:"max_us,omitempty"`
+	Conns       int     `json:"conns,omitempty"`
+	RSSPerConn  float64 `json:"rss_per_conn_kib,omitempty"`
+	ServerCPU   float64 `json:"server_cpu,omitempty"`             // cores used by the server
+	CPUPerDel   float64 `json:"server_ns_per_delivery,omitempty"` // server CPU time per delivery (fanout, with -pid)
+	Cycles      uint64  `json:"cycles,omitempty"`                 // churn: connect-register-join-quit cycles completed
+	CPUPerCycle float64 `json:"server_ns_per_cycle,omitempty"`    // churn: server CPU time per cycle (with -pid)
+	ToolCPU     float64 `json:"tool_cpu"`                         // cores used by chatbench
+	ToolPerDel  float64 `json:"tool_ns_per_delivery,omitempty"`   // chatbench's CPU time per delivery (fanout): what the server's writes cost its clients
+	Load        float64 `json:"load,omitempty"`                   // the machine's 1-minute load average at the end of the run
 }
 
 // measure runs one workload and adds the CPU use of both processes.
@@ -186,12 +199,20 @@ func measure(ctx context.Context, c config, d driver, run func(context.Context, 
 	tool0, server0, t0 := selfCPU(), procCPU(c.pid), time.Now()
 	res, err := run(ctx, c, d)
 	wall := time.Since(t0).Seconds()
-	res.ToolCPU = round2((selfCPU() - tool0) / wall)
+	toolUsed := selfCPU() - tool0
+	res.ToolCPU = round2(toolUsed / wall)
+	if res.Workload == "fanout" && res.Deliveries > 0 {
+		res.ToolPerDel = float64(int(toolUsed * 1e9 / float64(res.Deliveries)))
+	}
+	res.Load = loadAvg()
 	if c.pid != 0 {
 		used := procCPU(c.pid) - server0
 		res.ServerCPU = round2(used / wall)
 		if res.Workload == "fanout" && res.Deliveries > 0 {
 			res.CPUPerDel = float64(int(used * 1e9 / float64(res.Deliveries)))
+		}
+		if res.Workload == "churn" && res.Cycles > 0 {
+			res.CPUPerCycle = float64(int(used * 1e9 / float64(res.Cycles)))
 		}
 	}
 	res.Server, res.Proto = c.label, c.proto
@@ -218,6 +239,23 @@ func takeSlot(ctx context.Context, slots chan struct{}) error {
 	}
 }
 
+// summaryOf summarizes the results in files, or on stdin if there are none.
+func summaryOf(files, refs []string) error {
+	var rs []io.Reader
+	for _, name := range files {
+		f, err := os.Open(name)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		rs = append(rs, f)
+	}
+	if len(rs) == 0 {
+		rs = append(rs, os.Stdin)
+	}
+	return summarize(os.Stdout, io.MultiReader(rs...), refs)
+}
+
 func round2(f float64) float64 { return float64(int(f*100+0.5)) / 100 }
 
 // selfCPU returns this process's user+system CPU seconds.
@@ -241,6 +279,21 @@ func procCPU(pid int) float64 {
 	ut, _ := strconv.ParseFloat(f[11], 64)
 	st, _ := strconv.ParseFloat(f[12], 64)
 	return (ut + st) / 100 // USER_HZ
+}
+
+// loadAvg returns the machine's 1-minute load average, or 0 where
+// /proc/loadavg cannot be read.
+func loadAvg() float64 {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return 0
+	}
+	f := strings.Fields(string(b))
+	if len(f) == 0 {
+		return 0
+	}
+	l, _ := strconv.ParseFloat(f[0], 64)
+	return l
 }
 
 // procRSS returns a process's resident memory in KiB.
@@ -624,18 +677,18 @@ func churn(ctx context.Context, c config, d driver) (result, error) {
 	}
 	n := cycles.Load()
 	return result{Workload: "churn", Shape: fmt.Sprintf("%d workers × %v", c.workers, c.duration), Seconds: round2(secs),
-		PerSecond: float64(int(float64(n) / secs))}, nil
+		Cycles: n, PerSecond: float64(int(float64(n) / secs))}, nil
 }
 
 func printTable(w *os.File, rs []result) {
 	if len(rs) == 0 {
 		return
 	}
-	fmt.Fprintf(w, "\n%-8s %-6s %-5s %-48s %14s %10s %10s %10s %10s %8s %10s %8s %8s %9s\n",
-		"workload", "proto", "run", "shape", "per second", "p50 µs", "p99 µs", "p99.9 µs", "max µs", "lost", "KiB/conn", "srv cpu", "tool cpu", "srv ns/d")
+	fmt.Fprintf(w, "\n%-8s %-6s %-5s %-48s %14s %10s %10s %10s %10s %8s %10s %8s %8s %9s %9s\n",
+		"workload", "proto", "run", "shape", "per second", "p50 µs", "p99 µs", "p99.9 µs", "max µs", "lost", "KiB/conn", "srv cpu", "tool cpu", "srv ns/d", "tool ns/d")
 	for _, r := range rs {
-		fmt.Fprintf(w, "%-8s %-6s %-5d %-48s %14.0f %10.1f %10.1f %10.1f %10.1f %8d %10.2f %8.2f %8.2f %9.0f\n",
-			r.Workload, r.Proto, r.Run, r.Shape, r.PerSecond, r.P50us, r.P99us, r.P999us, r.MaxUs, r.Lost, r.RSSPerConn, r.ServerCPU, r.ToolCPU, r.CPUPerDel)
+		fmt.Fprintf(w, "%-8s %-6s %-5d %-48s %14.0f %10.1f %10.1f %10.1f %10.1f %8d %10.2f %8.2f %8.2f %9.0f %9.0f\n",
+			r.Workload, r.Proto, r.Run, r.Shape, r.PerSecond, r.P50us, r.P99us, r.P999us, r.MaxUs, r.Lost, r.RSSPerConn, r.ServerCPU, r.ToolCPU, r.CPUPerDel, r.ToolPerDel)
 	}
 	if len(rs) > 1 {
 		per := make([]float64, len(rs))
