@@ -113,6 +113,7 @@ func (s *session) tellLocked(notice []byte, closesRead bool) {
 		s.writerWG.Add(1)
 		go s.writeLoop()
 	}
+	s.startWaitingLocked() // the notice does not wait for the coalescer
 }
 
 // endWith ends the connection from its own Session, on the reader's
@@ -186,6 +187,7 @@ func (s *session) teardown() error {
 	s.mu.Lock()
 	s.closed = true
 	s.queue, s.queued = nil, 0
+	s.startWaitingLocked() // to end at once
 	s.mu.Unlock()
 	s.stopOnce.Do(func() { close(s.stop) })
 	s.conn.Close()

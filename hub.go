@@ -38,6 +38,7 @@ type Hub struct {
 	quietAfter time.Duration          // see session.loop
 	born       time.Time              // when the hub was made: sessions time their messages from it (countBurst)
 	parker     atomic.Pointer[parker] // parks quiet connections' reading; made by the first session that can use it (parking)
+	coalesce   *coalescer             // starts the writers that wait to write together (Config.WriteCoalesce); nil if none do
 	wants      uint64                 // the kinds of event the Observer wants, a bit each (kindsOf)
 
 	handOffs      atomic.Int64 // hand-offs and parks since this hub last returned freed stacks to the OS (releaseStacksSoon)
@@ -88,6 +89,7 @@ func NewHub(cfg Config) *Hub {
 		releaseMemory: debug.FreeOSMemory,
 		silentGrace:   silentGrace,
 		born:          time.Now(),
+		coalesce:      newCoalescer(cfg.WriteCoalesce),
 		bus:           bus,
 		store:         storeOf(&cfg),
 		order:         orderLocks{seed: maphash.MakeSeed()},

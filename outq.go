@@ -17,7 +17,10 @@ import (
 // command itself, and a reader must not be kicked for asking (a long /list).
 // Fan-out from other sessions is bounded: send reports false when b would
 // pass Config.MaxQueueBytes, and the caller must then close the
-// session (closeConn, closeTelling), outside any lock.
+// session (closeConn, closeTelling), outside any lock. With
+// Config.WriteCoalesce, fan-out to a connection written to less than
+// that long ago waits for the hub's coalescer (coalesce.go) rather than
+// starting the writer; a reply never waits, and starts a waiting writer.
 func (s *session) send(b []byte, force bool) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -40,7 +43,17 @@ func (s *session) send(b []byte, force bool) bool {
 	if !s.writing {
 		s.writing = true
 		s.writerWG.Add(1)
+		if c := s.hub.coalesce; c != nil && !force && s.lastWrite != 0 && !s.paced() && s.now()-s.lastWrite < moment(c.budget) {
+			// Room traffic for a connection written to a moment ago:
+			// a stream. Wait for the lines that follow, to write them
+			// together (coalesce.go).
+			s.waiting = true
+			c.add(s)
+			return true
+		}
 		go s.writeLoop()
+	} else if force {
+		s.startWaitingLocked() // a reply to the client's own command does not wait
 	}
 	return true
 }
@@ -81,6 +94,7 @@ func (s *session) flush(ctx context.Context) {
 		s.mu.Unlock()
 		return
 	}
+	s.startWaitingLocked() // a flush does not wait for the coalescer
 	if s.flushed == nil {
 		s.flushed = make(chan struct{})
 	}
@@ -144,6 +158,9 @@ func (s *session) writeLoop() {
 		}
 		clear(batch) // drop references to shared frames
 		s.mu.Lock()
+		if s.hub.coalesce != nil {
+			s.lastWrite = s.now()
+		}
 		if s.spare == nil {
 			s.spare = batch[:0]
 		}

@@ -64,7 +64,8 @@ type session struct {
 	dueAt    int32         // under the parker's lock: place in its deadline heap, plus one; 0 when not in it
 	parked   atomic.Bool   // the reading is parked (see park); the writer then trims the queue
 	styled   atomic.Bool   // state is a Styler: set once NewSession has returned
-	writing  bool          // under mu: a writer goroutine is running
+	writing  bool          // under mu: a writer goroutine is running, or waiting to start
+	waiting  bool          // under mu: with writing, the writer waits for the hub's coalescer to start it (coalesce.go)
 	closed   bool          // under mu: no more writes, the session is ending
 	cut      bool          // under mu: closeConn cut the queue (closeTelling, closeNow): nothing more is queued; the writer's next batch is the notice
 	detached bool          // served by goroutines of its own, counted in hub.wg
@@ -79,6 +80,7 @@ type session struct {
 	directKey string          // the key it holds direct messages by (directs.holders); under hub.direct.mu
 	raw       syscall.RawConn // the connection's descriptor, when the reading may park
 	lastMsg   moment          // reader-owned, when parks: when the last message was handled
+	lastWrite moment          // under mu, when the hub coalesces writes: when the writer last finished a write
 
 	pacer   *pacedWriter // writer-owned: paces the messages of a paced protocol (Settings.Paced)
 	paceLog *paceLog     // writer-owned, with pacer: its writes of the last pause

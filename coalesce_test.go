@@ -1,0 +1,156 @@
+package chat
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// countingTransport is a Transport whose connections count the writes
+// made to them, in the order they were accepted.
+type countingTransport struct {
+	Transport
+	mu    sync.Mutex
+	conns []*countingConn
+}
+
+type countingConn struct {
+	net.Conn
+	writes atomic.Int64
+}
+
+func (c *countingConn) Write(b []byte) (int, error) {
+	c.writes.Add(1)
+	return c.Conn.Write(b)
+}
+
+func (t *countingTransport) Accept() (net.Conn, error) {
+	c, err := t.Transport.Accept()
+	if err != nil {
+		return nil, err
+	}
+	cc := &countingConn{Conn: c}
+	t.mu.Lock()
+	t.conns = append(t.conns, cc)
+	t.mu.Unlock()
+	return cc, nil
+}
+
+// conn is the i-th connection accepted.
+func (t *countingTransport) conn(i int) *countingConn {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.conns[i]
+}
+
+// coalesceHub serves a hub whose writes wait up to budget over a
+// counting transport, with alice and then bob in room "a"; it returns
+// bob's connection on the hub's side.
+func coalesceHub(t *testing.T, budget time.Duration) (h *Hub, alice, bob *tclient, bobConn *countingConn) {
+	t.Helper()
+	h = NewHub(Config{WriteCoalesce: budget})
+	ct := new(countingTransport)
+	mt := serveWith(t, h, func(tr Transport) error {
+		ct.Transport = tr
+		return h.Serve(ct)
+	})
+	alice = join(t, h, mt, "alice", "a")
+	quietFor(t, h) // so that "bob has joined" goes out at once
+	bob = join(t, h, mt, "bob", "a")
+	alice.expect("bob has joined")
+	return h, alice, bob, ct.conn(1)
+}
+
+// quietFor makes every session of h look as if it had last been written
+// long ago (never), as after a quiet spell, without waiting one out.
+func quietFor(t *testing.T, h *Hub) {
+	t.Helper()
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
+	defer cancel()
+	for _, s := range h.sessions {
+		s.flush(ctx) // the writer sets lastWrite as it finishes a write
+		s.mu.Lock()
+		s.lastWrite = 0 // never written
+		s.mu.Unlock()
+	}
+}
+
+// A line to a connection that has not been written to lately goes out at
+// once, however long the budget: with an hour's, bob gets alice's line
+// within the test's timeout.
+func TestCoalesceQuietLineAtOnce(t *testing.T) {
+	h, alice, bob, _ := coalesceHub(t, time.Hour)
+	quietFor(t, h)
+	alice.send("hello")
+	bob.expect("[alice] hello")
+}
+
+// With a budget of zero every line is written at once, as before
+// coalescing: line after line to bob, each sent once bob has read the
+// last, are each one write, and none waits (an hour's budget would make
+// the second wait).
+func TestCoalesceZeroWritesAtOnce(t *testing.T) {
+	h, alice, bob, bobConn := coalesceHub(t, 0)
+	if h.coalesce != nil {
+		t.Fatal("a hub with WriteCoalesce 0 has a coalescer")
+	}
+	const n = 20
+	before := bobConn.writes.Load()
+	for i := range n {
+		alice.send(fmt.Sprint("line ", i))
+		bob.expect(fmt.Sprint("[alice] line ", i))
+	}
+	if got := bobConn.writes.Load() - before; got != n {
+		t.Errorf("%d lines read one by one took %d writes; want %d", n, got, n)
+	}
+}
+
+// A connection receiving a steady stream gets its lines in far fewer
+// writes than lines, and no line waits much past the budget.
+func TestCoalesceStream(t *testing.T) {
+	const budget = 200 * time.Millisecond
+	_, alice, bob, bobConn := coalesceHub(t, budget)
+	const n = 15 // 3,000 bytes: a batch is copied into one Write, not one each (writeBatch)
+	before := bobConn.writes.Load()
+	sent := make([]time.Time, n)
+	got := make(chan time.Time, n)
+	go func() {
+		for range n {
+			if _, err := bob.fr.ReadFrame(); err != nil {
+				close(got)
+				return
+			}
+			got <- time.Now()
+		}
+	}()
+	bob.conn.SetReadDeadline(time.Now().Add(testTimeout))
+	for i := range n {
+		sent[i] = time.Now()
+		alice.send(fmt.Sprint("line ", i))
+	}
+	// The bound: the budget, and a generous allowance for scheduling
+	// (the race detector, a loaded machine).
+	const bound = budget + time.Second
+	for i := range n {
+		at, ok := <-got
+		if !ok {
+			t.Fatalf("bob read %d lines of %d", i, n)
+		}
+		if d := at.Sub(sent[i]); d > bound {
+			t.Errorf("line %d took %v to arrive; want at most %v", i, d, bound)
+		}
+	}
+	writes := bobConn.writes.Load() - before
+	t.Logf("%d lines in %d writes", n, writes)
+	// Sent within a few milliseconds, the lines fall into one or two
+	// budgets: a write or two each (without coalescing: 8 to 15).
+	if writes > n/4 {
+		t.Errorf("%d lines sent in a row took %d writes; want at most %d", n, writes, n/4)
+	}
+}
