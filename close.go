@@ -88,22 +88,30 @@ func (s *session) closeConn(e ending, how closing, notice []byte) bool {
 	return true
 }
 
-// tellLocked replaces the queue with notice and has the writer write it
-// within the grace: the unwritten rest of a write in progress is cut
+// tellLocked replaces the queue with notice (after the lines waiting to
+// be written together, if the writer waits: see Config.WriteCoalesce) and
+// has the writer write it within the grace: the unwritten rest of a write in progress is cut
 // short at once where the connection lets a write resume (TCP, Unix
 // sockets, pipes) and the frame in flight finished, so that the client
 // never reads a cut-off one. The client has goodbyeGrace, or the write
 // timeout where the reading stops at once. s.mu is held.
 func (s *session) tellLocked(notice []byte, closesRead bool) {
-	clear(s.queue)
-	s.queue, s.queued = append(s.queue[:0], notice), len(notice)
+	waiting := s.waiting
+	if waiting {
+		// Lines held back to go out together (Config.WriteCoalesce)
+		// would have been written by now without it: they go first.
+		s.queue, s.queued = append(s.queue, notice), s.queued+len(notice)
+	} else {
+		clear(s.queue)
+		s.queue, s.queued = append(s.queue[:0], notice), len(notice)
+	}
 	s.cuts.Add(1)
 	grace := goodbyeGrace
 	if t := s.hub.cfg.WriteTimeout; closesRead && t > grace {
 		grace = t
 	}
 	s.goodbyeBy = s.after(grace)
-	if s.writing && resumesWrites(s.conn) {
+	if s.writing && !waiting && resumesWrites(s.conn) {
 		s.conn.SetWriteDeadline(time.Now()) // interrupt; the writer finishes the frame and sets goodbyeBy
 	} else {
 		s.conn.SetWriteDeadline(s.timeOf(s.goodbyeBy))
