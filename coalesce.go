@@ -2,6 +2,7 @@ package chat
 
 import (
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -16,36 +17,53 @@ import (
 // after a quiet spell waits not at all. The coalescer is one timer for the
 // hub, not one per connection or per line, armed only while some
 // connection waits: an idle hub keeps no goroutine and no running timer.
+// When the hub's cores are saturated, writes stop waiting for a while
+// (see tick): writers that run late batch by themselves.
 
 // coalescer starts the writers of the sessions whose writes wait
 // (session.waiting), once their budget has passed. Lock order: a
 // session's mu before the coalescer's (send holds the session's).
 type coalescer struct {
 	budget time.Duration
+	born   time.Time // the hub's: moments are counted from it
+	// holdOff is the moment until which no write waits, because the
+	// last tick ran late (see tick).
+	holdOff atomic.Int64
 
-	mu    sync.Mutex
-	due   []*session // waiting sessions, in the order they began to
-	spare []*session // tick's last list, reused
-	timer *time.Timer
-	armed bool // the timer is set: tick will run
+	mu      sync.Mutex
+	due     []*session // waiting sessions, in the order they began to
+	spare   []*session // tick's last list, reused
+	timer   *time.Timer
+	armed   bool   // the timer is set: tick will run
+	armedAt moment // when it was set
 }
 
-// newCoalescer returns the coalescer of a hub whose writes wait at most
-// budget; nil if budget is not positive (no coalescing).
-func newCoalescer(budget time.Duration) *coalescer {
+// holdOffFor is how long writes stop waiting after a late tick.
+const holdOffFor = 100 * time.Millisecond
+
+// newCoalescer returns the coalescer of a hub made at born whose writes
+// wait at most budget; nil if budget is not positive (no coalescing).
+func newCoalescer(budget time.Duration, born time.Time) *coalescer {
 	if budget <= 0 {
 		return nil
 	}
-	return &coalescer{budget: budget}
+	return &coalescer{budget: budget, born: born}
+}
+
+// waits reports whether a write to a connection last written to at last
+// should wait, now: if that was less than a budget ago, and no late tick
+// has said the hub is too busy for waiting to help.
+func (c *coalescer) waits(last, now moment) bool {
+	return last != 0 && now-last < moment(c.budget) && now >= moment(c.holdOff.Load())
 }
 
 // add has s's writer started at the next tick, which is at most a budget
-// away. s.mu is held, and s.waiting has just been set.
-func (c *coalescer) add(s *session) {
+// away. s.mu is held, and s.waiting has just been set; now is the moment.
+func (c *coalescer) add(s *session, now moment) {
 	c.mu.Lock()
 	c.due = append(c.due, s)
 	if !c.armed {
-		c.armed = true
+		c.armed, c.armedAt = true, now
 		if c.timer == nil {
 			c.timer = time.AfterFunc(c.budget, c.tick)
 		} else {
@@ -57,11 +75,22 @@ func (c *coalescer) add(s *session) {
 
 // tick starts the writer of every session waiting (unless something, a
 // close or a flush, started it meanwhile).
+//
+// A tick that runs late, more than a budget after it was due, says that
+// the hub's cores are saturated: its goroutine and the writers it starts
+// wait behind the readers in the run queues. Waiting then adds latency
+// without saving writes (a writer that gets to run finds several lines
+// queued anyway, and writes them in one go), and slows clients that keep
+// a window of lines in flight; so for holdOffFor no write waits.
 func (c *coalescer) tick() {
+	now := moment(max(time.Since(c.born), 1))
 	c.mu.Lock()
 	due := c.due
 	c.due, c.spare = c.spare[:0], nil
 	c.armed = false
+	if now-c.armedAt > 2*moment(c.budget) {
+		c.holdOff.Store(int64(now + moment(holdOffFor)))
+	}
 	c.mu.Unlock()
 	for _, s := range due {
 		s.mu.Lock()

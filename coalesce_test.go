@@ -65,16 +65,30 @@ func coalesceHub(t *testing.T, budget time.Duration) (h *Hub, alice, bob *tclien
 	return h, alice, bob, ct.conn(1)
 }
 
-// quietFor makes every session of h look as if it had last been written
-// long ago (never), as after a quiet spell, without waiting one out.
-func quietFor(t *testing.T, h *Hub) {
+// idleWriters waits until the writers of h's sessions have written all
+// they had and stopped.
+func idleWriters(t *testing.T, h *Hub) {
 	t.Helper()
 	h.mu.RLock()
 	defer h.mu.RUnlock()
 	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
 	defer cancel()
 	for _, s := range h.sessions {
-		s.flush(ctx) // the writer sets lastWrite as it finishes a write
+		s.flush(ctx)
+	}
+	if ctx.Err() != nil {
+		t.Fatal("writers still writing after the test's timeout")
+	}
+}
+
+// quietFor makes every session of h look as if it had last been written
+// long ago (never), as after a quiet spell, without waiting one out.
+func quietFor(t *testing.T, h *Hub) {
+	t.Helper()
+	idleWriters(t, h) // the writer sets lastWrite as it finishes a write
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	for _, s := range h.sessions {
 		s.mu.Lock()
 		s.lastWrite = 0 // never written
 		s.mu.Unlock()
@@ -161,6 +175,7 @@ func TestCoalesceStream(t *testing.T) {
 // wait for the budget.
 func TestCoalesceNoticeAfterWaiting(t *testing.T) {
 	h, alice, bob, _ := coalesceHub(t, time.Hour)
+	idleWriters(t, h)        // so that nothing is being written to bob
 	alice.send("one", "two") // bob was written to a moment ago: they wait
 	alice.quiet()            // handled: queued to bob
 	var id uint64
@@ -176,4 +191,27 @@ func TestCoalesceNoticeAfterWaiting(t *testing.T) {
 	}
 	bob.expect("[alice] one", "[alice] two", "out")
 	bob.expectClosed()
+}
+
+// A tick that runs more than a budget late (the cores are saturated)
+// stops writes from waiting for a while: writers batch by themselves
+// then, and waiting would only add latency.
+func TestCoalesceLateTickHoldsOff(t *testing.T) {
+	born := time.Now().Add(-time.Minute)
+	c := newCoalescer(time.Millisecond, born)
+	now := func() moment { return moment(time.Since(born)) }
+	if n := now(); !c.waits(n-1, n) {
+		t.Fatal("a write a nanosecond after the last does not wait")
+	}
+	c.armed, c.armedAt = true, now()-moment(time.Second) // due a second ago
+	c.tick()
+	if n := now(); c.waits(n-1, n) {
+		t.Error("after a late tick, a write still waits")
+	}
+	c.armed, c.armedAt = true, now() // on time
+	c.holdOff.Store(0)
+	c.tick()
+	if n := now(); !c.waits(n-1, n) {
+		t.Error("after a tick on time, a write does not wait")
+	}
 }

@@ -80,6 +80,7 @@ func NewHub(cfg Config) *Hub {
 		bus = NewMemBus()
 	}
 	ctx, cancel := context.WithCancel(context.Background())
+	born := time.Now()
 	h := &Hub{
 		ctx:           ctx,
 		cancel:        cancel,
@@ -88,8 +89,8 @@ func NewHub(cfg Config) *Hub {
 		quietAfter:    quietAfter,
 		releaseMemory: debug.FreeOSMemory,
 		silentGrace:   silentGrace,
-		born:          time.Now(),
-		coalesce:      newCoalescer(cfg.WriteCoalesce),
+		born:          born,
+		coalesce:      newCoalescer(cfg.WriteCoalesce, born),
 		bus:           bus,
 		store:         storeOf(&cfg),
 		order:         orderLocks{seed: maphash.MakeSeed()},

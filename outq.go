@@ -43,13 +43,15 @@ func (s *session) send(b []byte, force bool) bool {
 	if !s.writing {
 		s.writing = true
 		s.writerWG.Add(1)
-		if c := s.hub.coalesce; c != nil && !force && s.lastWrite != 0 && !s.paced() && s.now()-s.lastWrite < moment(c.budget) {
-			// Room traffic for a connection written to a moment ago:
-			// a stream. Wait for the lines that follow, to write them
-			// together (coalesce.go).
-			s.waiting = true
-			c.add(s)
-			return true
+		if c := s.hub.coalesce; c != nil && !force && s.lastWrite != 0 && !s.paced() {
+			if now := s.now(); c.waits(s.lastWrite, now) {
+				// Room traffic for a connection written to a moment
+				// ago: a stream. Wait for the lines that follow, to
+				// write them together (coalesce.go).
+				s.waiting = true
+				c.add(s, now)
+				return true
+			}
 		}
 		go s.writeLoop()
 	} else if force {
