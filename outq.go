@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -21,7 +22,12 @@ import (
 // Config.WriteCoalesce, fan-out to a connection written to less than
 // that long ago waits for the hub's coalescer (coalesce.go) rather than
 // starting the writer; a reply never waits, and starts a waiting writer.
-func (s *session) send(b []byte, force bool) bool {
+func (s *session) send(b []byte, force bool) bool { return s.sendIn(b, force, nil) }
+
+// sendIn is send for fan-out from a reader's batch (wakes.go): with
+// wakes not nil, a writer that is not running is started when the batch
+// ends rather than now.
+func (s *session) sendIn(b []byte, force bool, wakes *wakeBatch) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed || s.cut {
@@ -52,6 +58,10 @@ func (s *session) send(b []byte, force bool) bool {
 				c.add(s, now)
 				return true
 			}
+		}
+		if wakes != nil && wakes.hold(s) {
+			s.waiting = true // until the batch ends
+			return true
 		}
 		go s.writeLoop()
 	} else if force {
@@ -125,6 +135,9 @@ func (s *session) idleLocked() {
 // one message per write instead, pausing between them.
 func (s *session) writeLoop() {
 	defer s.writerWG.Done()
+	if f := testHookWriter.Load(); f != nil {
+		(*f)(s)
+	}
 	timeout := s.hub.cfg.WriteTimeout
 	for {
 		s.mu.Lock()
@@ -206,6 +219,10 @@ func (s *session) trimLocked() {
 	}
 	s.spare = nil
 }
+
+// testHookWriter, if set, is called as each writer starts (tests count
+// them).
+var testHookWriter atomic.Pointer[func(*session)]
 
 // copyBatch is the largest batch, in bytes, that writeBatch copies into
 // one buffer rather than handing to writev.

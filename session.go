@@ -73,14 +73,16 @@ type session struct {
 	parks    bool          // reader-owned: handsOff, and the reading may park (see parker)
 	burst    uint8         // reader-owned: messages in a row less than busyGap apart, up to parkBusy
 
-	pingAfter time.Duration   // a Pinger's Settings.PingAfter, zero for other sessions
-	echo      bool            // its protocol's Settings.Echo: it hears its own lines
-	quitsOnce bool            // its protocol's Settings.QuitsOnce (heard)
-	styler    Styler          // its Session, if a Styler: set before styled
-	directKey string          // the key it holds direct messages by (directs.holders); under hub.direct.mu
-	raw       syscall.RawConn // the connection's descriptor, when the reading may park
-	lastMsg   moment          // reader-owned, when parks: when the last message was handled
-	lastWrite moment          // under mu, when the hub coalesces writes: when the writer last finished a write
+	pingAfter time.Duration             // a Pinger's Settings.PingAfter, zero for other sessions
+	echo      bool                      // its protocol's Settings.Echo: it hears its own lines
+	quitsOnce bool                      // its protocol's Settings.QuitsOnce (heard)
+	styler    Styler                    // its Session, if a Styler: set before styled
+	directKey string                    // the key it holds direct messages by (directs.holders); under hub.direct.mu
+	raw       syscall.RawConn           // the connection's descriptor, when the reading may park
+	lastMsg   moment                    // reader-owned, when parks: when the last message was handled
+	lastWrite moment                    // under mu, when the hub coalesces writes: when the writer last finished a write
+	batch     atomic.Pointer[wakeBatch] // the reader's open batch (wakes.go); nil between batches
+	batches   bool                      // reader-owned: its reader and the Bus let it batch wake-ups (wakes.go)
 
 	pacer   *pacedWriter // writer-owned: paces the messages of a paced protocol (Settings.Paced)
 	paceLog *paceLog     // writer-owned, with pacer: its writes of the last pause
@@ -143,6 +145,7 @@ func (s *session) loop() error {
 	for {
 		msg, err := s.reader.ReadMessage()
 		if err != nil {
+			s.endBatch() // a read that failed may have waited: none is open now, but be sure
 			if errors.Is(err, errWouldBlock) {
 				if s.park() {
 					return nil
@@ -168,7 +171,21 @@ func (s *session) loop() error {
 			s.closeConn(s.readFailed(err), closeLater, nil)
 			break
 		}
+		if s.batches {
+			// The messages read with this one make a batch: their
+			// fan-out starts each writer once, at its end (wakes.go).
+			if s.reader.(bufferedReader).buffered() {
+				s.beginBatch()
+			} else if !s.dispatch(msg) {
+				s.endBatch()
+				break
+			} else {
+				s.endBatch()
+				continue
+			}
+		}
 		if !s.dispatch(msg) {
+			s.endBatch()
 			break
 		}
 	}
@@ -205,6 +222,9 @@ func (s *session) start() error {
 	}
 	s.reader = s.proto.NewReader(r)
 	_, resumes := s.reader.(Resumer)
+	_, buffers := s.reader.(bufferedReader)
+	_, memBus := s.hub.bus.(*MemBus)
+	s.batches = buffers && memBus
 	s.handsOff = s.detached && resumes
 	s.parks = s.handsOff && p != nil
 	settings := s.proto.Settings()
