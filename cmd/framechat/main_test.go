@@ -149,7 +149,7 @@ func TestWriteCoalesceDefault(t *testing.T) {
 		{nil, time.Millisecond},
 		{[]string{"-write-coalesce", "0"}, 0},
 	} {
-		o, err := parse(append(c.args, "-log", ""), io.Discard)
+		o, err := parse(append(c.args, "-log", "", "5555"), io.Discard)
 		if err != nil {
 			t.Fatal(err)
 		}
