@@ -53,9 +53,18 @@ func newCoalescer(budget time.Duration, born time.Time) *coalescer {
 // waits reports whether a write to a connection last written to at last
 // should wait, now: if that was less than a budget ago, and no late tick
 // has said the hub is too busy for waiting to help.
-func (c *coalescer) waits(last, now moment) bool {
-	return last != 0 && now-last < moment(c.budget) && now >= moment(c.holdOff.Load())
+func (c *coalescer) waits(last usClock, now moment) bool {
+	return last != 0 && usClockAt(now)-last < usClock(c.budget/time.Microsecond) && now >= moment(c.holdOff.Load())
 }
+
+// A usClock is a moment to the microsecond, modulo 2³² µs (71 minutes),
+// in the 4 bytes a connection can spare: the difference of two is right
+// when they are less than 71 minutes apart. (When they are further
+// apart, one write in 2³² may wait for a budget it need not.)
+type usClock uint32
+
+// usClockAt is m as a usClock.
+func usClockAt(m moment) usClock { return usClock(time.Duration(m) / time.Microsecond) }
 
 // add has s's writer started at the next tick, which is at most a budget
 // away. s.mu is held, and s.waiting has just been set; now is the moment.

@@ -85,12 +85,12 @@ func idleWriters(t *testing.T, h *Hub) {
 // long ago (never), as after a quiet spell, without waiting one out.
 func quietFor(t *testing.T, h *Hub) {
 	t.Helper()
-	idleWriters(t, h) // the writer sets lastWrite as it finishes a write
+	idleWriters(t, h) // the writer sets wroteAt as it finishes a write
 	h.mu.RLock()
 	defer h.mu.RUnlock()
 	for _, s := range h.sessions {
 		s.mu.Lock()
-		s.lastWrite = 0 // never written
+		s.wroteAt = 0 // never written
 		s.mu.Unlock()
 	}
 }
@@ -200,18 +200,18 @@ func TestCoalesceLateTickHoldsOff(t *testing.T) {
 	born := time.Now().Add(-time.Minute)
 	c := newCoalescer(time.Millisecond, born)
 	now := func() moment { return moment(time.Since(born)) }
-	if n := now(); !c.waits(n-1, n) {
-		t.Fatal("a write a nanosecond after the last does not wait")
+	if n := now(); !c.waits(usClockAt(n)-1, n) {
+		t.Fatal("a write a microsecond after the last does not wait")
 	}
 	c.armed, c.armedAt = true, now()-moment(time.Second) // due a second ago
 	c.tick()
-	if n := now(); c.waits(n-1, n) {
+	if n := now(); c.waits(usClockAt(n)-1, n) {
 		t.Error("after a late tick, a write still waits")
 	}
 	c.armed, c.armedAt = true, now() // on time
 	c.holdOff.Store(0)
 	c.tick()
-	if n := now(); !c.waits(n-1, n) {
+	if n := now(); !c.waits(usClockAt(n)-1, n) {
 		t.Error("after a tick on time, a write does not wait")
 	}
 }

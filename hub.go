@@ -39,6 +39,7 @@ type Hub struct {
 	born       time.Time              // when the hub was made: sessions time their messages from it (countBurst)
 	parker     atomic.Pointer[parker] // parks quiet connections' reading; made by the first session that can use it (parking)
 	coalesce   *coalescer             // starts the writers that wait to write together (Config.WriteCoalesce); nil if none do
+	memBus     bool                   // bus is a MemBus: a reader's batch reaches its fan-out (wakes.go)
 	wants      uint64                 // the kinds of event the Observer wants, a bit each (kindsOf)
 
 	handOffs      atomic.Int64 // hand-offs and parks since this hub last returned freed stacks to the OS (releaseStacksSoon)
@@ -103,6 +104,7 @@ func NewHub(cfg Config) *Hub {
 		empty:         make(map[string]*emptyRoom),
 		done:          make(chan struct{}),
 	}
+	_, h.memBus = bus.(*MemBus)
 	if n, ok := bus.(UndeliveredNotifier); ok {
 		n.NotifyUndelivered(h.undeliveredLater)
 	}

@@ -49,8 +49,8 @@ func (s *session) sendIn(b []byte, force bool, wakes *wakeBatch) bool {
 	if !s.writing {
 		s.writing = true
 		s.writerWG.Add(1)
-		if c := s.hub.coalesce; c != nil && !force && s.lastWrite != 0 && !s.paced() {
-			if now := s.now(); c.waits(s.lastWrite, now) {
+		if c := s.hub.coalesce; c != nil && !force && s.wroteAt != 0 && !s.paced() {
+			if now := s.now(); c.waits(s.wroteAt, now) {
 				// Room traffic for a connection written to a moment
 				// ago: a stream. Wait for the lines that follow, to
 				// write them together (coalesce.go).
@@ -174,7 +174,7 @@ func (s *session) writeLoop() {
 		clear(batch) // drop references to shared frames
 		s.mu.Lock()
 		if s.hub.coalesce != nil {
-			s.lastWrite = s.now()
+			s.wroteAt = usClockAt(s.now())
 		}
 		if s.spare == nil {
 			s.spare = batch[:0]

@@ -45,6 +45,18 @@ type bufferedReader interface {
 	buffered() bool
 }
 
+// batches reports whether the session's reading makes batches: its
+// reader reads ahead (the kit's, on a connection the hub parks), and the
+// hub's Bus is a MemBus, which delivers in the publishing goroutine.
+// Only the reader calls it.
+func (s *session) batches() bool {
+	if s.raw == nil || !s.hub.memBus {
+		return false
+	}
+	_, ok := s.reader.(bufferedReader)
+	return ok
+}
+
 // beginBatch starts a batch, unless one is open: the fan-out of the
 // messages the reader handles until endBatch waits for its end. Only
 // the reader calls it.
