@@ -84,7 +84,7 @@ type Config struct {
 	// as soon as the connection's writer gets to it, as before this
 	// field existed. Paced protocols (Settings.Paced) never wait, a
 	// close's notice and a flush (Shutdown) do not either. cmd/framechat
-	// sets 1 ms (-write-coalesce).
+	// sets 2 ms (-write-coalesce).
 	WriteCoalesce time.Duration
 
 	// MaxConns bounds the connections served at once; one more is told the

@@ -139,14 +139,14 @@ log = "other.log"
 	}
 }
 
-// TestWriteCoalesceDefault: the server coalesces writes for 1 ms unless
+// TestWriteCoalesceDefault: the server coalesces writes for 2 ms unless
 // told otherwise; 0 turns it off.
 func TestWriteCoalesceDefault(t *testing.T) {
 	for _, c := range []struct {
 		args []string
 		want time.Duration
 	}{
-		{nil, time.Millisecond},
+		{nil, 2 * time.Millisecond},
 		{[]string{"-write-coalesce", "0"}, 0},
 	} {
 		o, err := parse(append(c.args, "-log", "", "5555"), io.Discard)
