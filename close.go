@@ -89,17 +89,18 @@ func (s *session) closeConn(e ending, how closing, notice []byte) bool {
 }
 
 // tellLocked replaces the queue with notice (after the lines waiting to
-// be written together, if the writer waits: see Config.WriteCoalesce) and
-// has the writer write it within the grace: the unwritten rest of a write in progress is cut
-// short at once where the connection lets a write resume (TCP, Unix
-// sockets, pipes) and the frame in flight finished, so that the client
-// never reads a cut-off one. The client has goodbyeGrace, or the write
-// timeout where the reading stops at once. s.mu is held.
+// be written together, if the writer waits: see session.waiting) and has
+// the writer write it within the grace: the unwritten rest of a write in
+// progress is cut short at once where the connection lets a write resume
+// (TCP, Unix sockets, pipes) and the frame in flight finished, so that
+// the client never reads a cut-off one. The client has goodbyeGrace, or
+// the write timeout where the reading stops at once. s.mu is held.
 func (s *session) tellLocked(notice []byte, closesRead bool) {
 	waiting := s.waiting
 	if waiting {
-		// Lines held back to go out together (Config.WriteCoalesce)
-		// would have been written by now without it: they go first.
+		// Lines held back to go out together (Config.WriteCoalesce,
+		// a reader's batch) would have been written by now without
+		// the wait: they go first.
 		s.queue, s.queued = append(s.queue, notice), s.queued+len(notice)
 	} else {
 		clear(s.queue)
@@ -121,7 +122,7 @@ func (s *session) tellLocked(notice []byte, closesRead bool) {
 		s.writerWG.Add(1)
 		go s.writeLoop()
 	}
-	s.startWaitingLocked() // the notice does not wait for the coalescer
+	s.startWaitingLocked() // the notice does not wait
 }
 
 // endWith ends the connection from its own Session, on the reader's
