@@ -1,8 +1,11 @@
 package chat
 
 import (
+	"bufio"
 	"bytes"
 	"fmt"
+	"io"
+	"strings"
 	"sync/atomic"
 	"testing"
 )
@@ -63,6 +66,50 @@ func TestBatchWakesWriterOnce(t *testing.T) {
 	}
 	alice.send("alone")
 	bob.expect("[alice] alone")
+	idleWriters(t, h)
+	if got := starts.Load(); got != 2 {
+		t.Errorf("a lone line after the batch: bob's writer started %d times in all; want 2", got)
+	}
+}
+
+// The same holds for a protocol of lines (the kit's Lines, as IRC's):
+// lines read at once start each other member's writer once.
+func TestBatchWakesWriterOnceLines(t *testing.T) {
+	h := NewHub(Config{})
+	addr := serveTCP(t, h, &lineProto{})
+	dial := func(name string) *lclient {
+		conn := dialTCP(t, addr)
+		c := &lclient{t: t, conn: conn, r: bufio.NewReader(conn)}
+		c.send("NAME "+name, "JOIN r")
+		c.sync()
+		return c
+	}
+	alice := dial("alice")
+	bob := dial("bob")
+	alice.expect("*") // bob's join
+	idleWriters(t, h)
+	starts := countWriters(t, h, "bob")
+	const n = 20
+	var lines strings.Builder
+	for i := range n {
+		fmt.Fprintf(&lines, "SAY r line %d\n", i)
+	}
+	if _, err := io.WriteString(alice.conn, lines.String()); err != nil {
+		t.Fatal(err)
+	}
+	for i := range n {
+		if l := bob.line(); !strings.HasSuffix(l, fmt.Sprint(" line ", i)) {
+			t.Fatalf("bob read %q; want line %d", l, i)
+		}
+	}
+	idleWriters(t, h)
+	if got := starts.Load(); got != 1 {
+		t.Errorf("%d lines read at once started bob's writer %d times; want 1", n, got)
+	}
+	alice.send("SAY r alone")
+	if l := bob.line(); !strings.HasSuffix(l, " alone") {
+		t.Fatalf("bob read %q; want the lone line", l)
+	}
 	idleWriters(t, h)
 	if got := starts.Load(); got != 2 {
 		t.Errorf("a lone line after the batch: bob's writer started %d times in all; want 2", got)
