@@ -253,7 +253,12 @@ type MemBus struct {
 	states memStates // the rooms' moderation state (StateBus)
 }
 
-type memSub struct{ deliver func(Message) }
+// memSub is a subscriber: deliver, or for a hub's room deliverIn, which
+// takes the publishing reader's batch (wakes.go) along.
+type memSub struct {
+	deliver   func(Message)
+	deliverIn func(Message, *wakeBatch)
+}
 
 // NewMemBus returns an empty in-process Bus.
 func NewMemBus() *MemBus {
@@ -270,7 +275,11 @@ func NewMemBus() *MemBus {
 // Publish calls every subscriber of room with m, in the calling goroutine.
 // Two messages published to one room at once reach every subscriber in
 // the same order: the room's turn is held while one reaches them all.
-func (b *MemBus) Publish(room string, m Message) error {
+func (b *MemBus) Publish(room string, m Message) error { return b.publishIn(room, m, nil) }
+
+// publishIn is Publish from a reader's batch (wakes.go): a hub's room
+// subscribed with subscribeIn gets wakes along.
+func (b *MemBus) publishIn(room string, m Message, wakes *wakeBatch) error {
 	b.subMu.RLock()
 	subs, turn := b.subs[room], b.turns[room]
 	b.subMu.RUnlock()
@@ -280,14 +289,24 @@ func (b *MemBus) Publish(room string, m Message) error {
 	turn.Lock()
 	defer turn.Unlock()
 	for _, s := range subs {
-		s.deliver(m)
+		if wakes != nil && s.deliverIn != nil {
+			s.deliverIn(m, wakes)
+		} else {
+			s.deliver(m)
+		}
 	}
 	return nil
 }
 
 // Subscribe adds deliver to room's subscribers.
 func (b *MemBus) Subscribe(room string, deliver func(Message)) (func(), error) {
-	s := &memSub{deliver: deliver}
+	return b.subscribeIn(room, deliver, nil)
+}
+
+// subscribeIn is Subscribe for a hub's room, whose deliverIn takes the
+// batch of a reader publishing (publishIn).
+func (b *MemBus) subscribeIn(room string, deliver func(Message), deliverIn func(Message, *wakeBatch)) (func(), error) {
+	s := &memSub{deliver: deliver, deliverIn: deliverIn}
 	b.subMu.Lock()
 	b.subs[room] = append(slices.Clip(b.subs[room]), s)
 	if b.turns[room] == nil {

@@ -88,22 +88,31 @@ func (s *session) closeConn(e ending, how closing, notice []byte) bool {
 	return true
 }
 
-// tellLocked replaces the queue with notice and has the writer write it
-// within the grace: the unwritten rest of a write in progress is cut
-// short at once where the connection lets a write resume (TCP, Unix
-// sockets, pipes) and the frame in flight finished, so that the client
-// never reads a cut-off one. The client has goodbyeGrace, or the write
-// timeout where the reading stops at once. s.mu is held.
+// tellLocked replaces the queue with notice (after the lines waiting to
+// be written together, if the writer waits: see session.waiting) and has
+// the writer write it within the grace: the unwritten rest of a write in
+// progress is cut short at once where the connection lets a write resume
+// (TCP, Unix sockets, pipes) and the frame in flight finished, so that
+// the client never reads a cut-off one. The client has goodbyeGrace, or
+// the write timeout where the reading stops at once. s.mu is held.
 func (s *session) tellLocked(notice []byte, closesRead bool) {
-	clear(s.queue)
-	s.queue, s.queued = append(s.queue[:0], notice), len(notice)
+	waiting := s.waiting
+	if waiting {
+		// Lines held back to go out together (Config.WriteCoalesce,
+		// a reader's batch) would have been written by now without
+		// the wait: they go first.
+		s.queue, s.queued = append(s.queue, notice), s.queued+len(notice)
+	} else {
+		clear(s.queue)
+		s.queue, s.queued = append(s.queue[:0], notice), len(notice)
+	}
 	s.cuts.Add(1)
 	grace := goodbyeGrace
 	if t := s.hub.cfg.WriteTimeout; closesRead && t > grace {
 		grace = t
 	}
 	s.goodbyeBy = s.after(grace)
-	if s.writing && resumesWrites(s.conn) {
+	if s.writing && !waiting && resumesWrites(s.conn) {
 		s.conn.SetWriteDeadline(time.Now()) // interrupt; the writer finishes the frame and sets goodbyeBy
 	} else {
 		s.conn.SetWriteDeadline(s.timeOf(s.goodbyeBy))
@@ -113,6 +122,7 @@ func (s *session) tellLocked(notice []byte, closesRead bool) {
 		s.writerWG.Add(1)
 		go s.writeLoop()
 	}
+	s.startWaitingLocked() // the notice does not wait
 }
 
 // endWith ends the connection from its own Session, on the reader's
@@ -186,6 +196,7 @@ func (s *session) teardown() error {
 	s.mu.Lock()
 	s.closed = true
 	s.queue, s.queued = nil, 0
+	s.startWaitingLocked() // to end at once
 	s.mu.Unlock()
 	s.stopOnce.Do(func() { close(s.stop) })
 	s.conn.Close()

@@ -71,6 +71,22 @@ type Config struct {
 	// means no timeout.
 	WriteTimeout time.Duration
 
+	// WriteCoalesce is the most a line may wait so that it goes out in
+	// one write with the lines that follow it. A line for a connection
+	// that was last written to WriteCoalesce or more ago is written at
+	// once; one for a connection written to more recently (it is
+	// receiving a steady stream) waits, at most WriteCoalesce plus
+	// scheduling delay, and everything queued for that connection
+	// meanwhile goes out with it in one write. So a busy connection gets
+	// about one write per WriteCoalesce rather than one per line: fewer
+	// system calls for the server and its clients, for a bounded
+	// latency. Zero or negative means no waiting: every line is written
+	// as soon as the connection's writer gets to it, as before this
+	// field existed. Paced protocols (Settings.Paced) never wait, a
+	// close's notice and a flush (Shutdown) do not either. cmd/framechat
+	// sets 2 ms (-write-coalesce).
+	WriteCoalesce time.Duration
+
 	// MaxConns bounds the connections served at once; one more is told the
 	// server is full and closed. Zero means 100,000; negative means no limit.
 	MaxConns int

@@ -41,6 +41,7 @@ func (g *floodGate) take(s *session, n int, rate float64, burst int) bool {
 		g.reported = now
 		s.report(EventThrottled, fmt.Sprintf("flood control: over %g messages/s", rate), nil)
 	}
+	s.endBatch() // the writers of the lines before do not wait for this one
 	t := time.NewTimer(wait)
 	defer t.Stop()
 	select {

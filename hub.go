@@ -38,6 +38,8 @@ type Hub struct {
 	quietAfter time.Duration          // see session.loop
 	born       time.Time              // when the hub was made: sessions time their messages from it (countBurst)
 	parker     atomic.Pointer[parker] // parks quiet connections' reading; made by the first session that can use it (parking)
+	coalesce   *coalescer             // starts the writers that wait to write together (Config.WriteCoalesce); nil if none do
+	memBus     bool                   // bus is a MemBus: a reader's batch reaches its fan-out (wakes.go)
 	wants      uint64                 // the kinds of event the Observer wants, a bit each (kindsOf)
 
 	handOffs      atomic.Int64 // hand-offs and parks since this hub last returned freed stacks to the OS (releaseStacksSoon)
@@ -79,6 +81,7 @@ func NewHub(cfg Config) *Hub {
 		bus = NewMemBus()
 	}
 	ctx, cancel := context.WithCancel(context.Background())
+	born := time.Now()
 	h := &Hub{
 		ctx:           ctx,
 		cancel:        cancel,
@@ -87,7 +90,8 @@ func NewHub(cfg Config) *Hub {
 		quietAfter:    quietAfter,
 		releaseMemory: debug.FreeOSMemory,
 		silentGrace:   silentGrace,
-		born:          time.Now(),
+		born:          born,
+		coalesce:      newCoalescer(cfg.WriteCoalesce, born),
 		bus:           bus,
 		store:         storeOf(&cfg),
 		order:         orderLocks{seed: maphash.MakeSeed()},
@@ -100,6 +104,7 @@ func NewHub(cfg Config) *Hub {
 		empty:         make(map[string]*emptyRoom),
 		done:          make(chan struct{}),
 	}
+	_, h.memBus = bus.(*MemBus)
 	if n, ok := bus.(UndeliveredNotifier); ok {
 		n.NotifyUndelivered(h.undeliveredLater)
 	}

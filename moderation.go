@@ -599,7 +599,10 @@ func (r *room) kickedLocked(t *session) {
 // take r out of its rooms (settleKicks).
 func (s *session) noteKicked(r *room) {
 	s.mu.Lock()
-	s.kicked = append(s.kicked, r)
+	if s.kicked == nil {
+		s.kicked = new([]*room)
+	}
+	*s.kicked = append(*s.kicked, r)
 	s.mu.Unlock()
 	s.kicks.Add(1)
 }
@@ -614,7 +617,10 @@ func (s *session) settleKicks() {
 		return
 	}
 	s.mu.Lock()
-	kicked := s.kicked
+	var kicked []*room
+	if s.kicked != nil {
+		kicked = *s.kicked
+	}
 	s.kicked = nil
 	s.kicks.Store(0)
 	s.mu.Unlock()

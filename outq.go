@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -17,8 +18,16 @@ import (
 // command itself, and a reader must not be kicked for asking (a long /list).
 // Fan-out from other sessions is bounded: send reports false when b would
 // pass Config.MaxQueueBytes, and the caller must then close the
-// session (closeConn, closeTelling), outside any lock.
-func (s *session) send(b []byte, force bool) bool {
+// session (closeConn, closeTelling), outside any lock. With
+// Config.WriteCoalesce, fan-out to a connection written to less than
+// that long ago waits for the hub's coalescer (coalesce.go) rather than
+// starting the writer; a reply never waits, and starts a waiting writer.
+func (s *session) send(b []byte, force bool) bool { return s.sendIn(b, force, nil) }
+
+// sendIn is send for fan-out from a reader's batch (wakes.go): with
+// wakes not nil, a writer that is not running is started when the batch
+// ends rather than now.
+func (s *session) sendIn(b []byte, force bool, wakes *wakeBatch) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed || s.cut {
@@ -40,7 +49,23 @@ func (s *session) send(b []byte, force bool) bool {
 	if !s.writing {
 		s.writing = true
 		s.writerWG.Add(1)
+		if c := s.hub.coalesce; c != nil && !force && s.wroteAt != 0 && !s.paced() {
+			if now := s.now(); c.waits(s.wroteAt, now) {
+				// Room traffic for a connection written to a moment
+				// ago: a stream. Wait for the lines that follow, to
+				// write them together (coalesce.go).
+				s.waiting = true
+				c.add(s, now)
+				return true
+			}
+		}
+		if wakes != nil && wakes.hold(s) {
+			s.waiting = true // until the batch ends
+			return true
+		}
 		go s.writeLoop()
+	} else if force {
+		s.startWaitingLocked() // a reply to the client's own command does not wait
 	}
 	return true
 }
@@ -81,6 +106,7 @@ func (s *session) flush(ctx context.Context) {
 		s.mu.Unlock()
 		return
 	}
+	s.startWaitingLocked() // a flush does not wait for the coalescer
 	if s.flushed == nil {
 		s.flushed = make(chan struct{})
 	}
@@ -109,6 +135,9 @@ func (s *session) idleLocked() {
 // one message per write instead, pausing between them.
 func (s *session) writeLoop() {
 	defer s.writerWG.Done()
+	if f := testHookWriter.Load(); f != nil {
+		(*f)(s)
+	}
 	timeout := s.hub.cfg.WriteTimeout
 	for {
 		s.mu.Lock()
@@ -144,6 +173,9 @@ func (s *session) writeLoop() {
 		}
 		clear(batch) // drop references to shared frames
 		s.mu.Lock()
+		if s.hub.coalesce != nil {
+			s.wroteAt = usClockAt(s.now())
+		}
 		if s.spare == nil {
 			s.spare = batch[:0]
 		}
@@ -187,6 +219,10 @@ func (s *session) trimLocked() {
 	}
 	s.spare = nil
 }
+
+// testHookWriter, if set, is called as each writer starts (tests count
+// them).
+var testHookWriter atomic.Pointer[func(*session)]
 
 // copyBatch is the largest batch, in bytes, that writeBatch copies into
 // one buffer rather than handing to writev.

@@ -139,6 +139,9 @@ func (a *aheadReader) ReadMessage() ([]byte, error) {
 	}
 }
 
+// buffered reports whether the next frame is read already (bufferedReader).
+func (a *aheadReader) buffered() bool { return a.buf != nil && a.end-a.start >= a.width }
+
 // Resumes marks an aheadReader as a Resumer.
 func (a *aheadReader) Resumes() {}
 
@@ -237,6 +240,13 @@ func (lr *lineReader) ReadMessage() ([]byte, error) {
 			return nil, err
 		}
 	}
+}
+
+// buffered reports whether the next line is read already
+// (bufferedReader): a line feed is buffered, and no overlong line is
+// being skipped.
+func (lr *lineReader) buffered() bool {
+	return lr.ahead && lr.buf != nil && !lr.skipping && bytes.IndexByte((*lr.buf)[lr.start:lr.end], '\n') >= 0
 }
 
 // Resumes marks a lineReader as a Resumer.

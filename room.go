@@ -37,7 +37,13 @@ func (h *Hub) enter(name string) (*room, error) {
 	r.ready.Add(1)
 	h.rooms[name] = r
 	h.mu.Unlock()
-	unsubscribe, err := h.bus.Subscribe(name, r.deliver)
+	var unsubscribe func()
+	var err error
+	if mb, ok := h.bus.(*MemBus); ok {
+		unsubscribe, err = mb.subscribeIn(name, r.deliver, r.deliverIn)
+	} else {
+		unsubscribe, err = h.bus.Subscribe(name, r.deliver)
+	}
 	if err != nil {
 		r.subErr = fmt.Errorf("chat: subscribe to %q: %w", name, err)
 		// Nobody can have left r (everyone in it waits for ready), so it is
@@ -85,7 +91,7 @@ func (h *Hub) exit(r *room, gone bool) {
 // the Store failed to keep has gone out all the same.
 func (h *Hub) publish(s *session, r *room, m Message) error {
 	m.Ident = s.ident
-	storeErr, err := h.send(context.Background(), r.name, m)
+	storeErr, err := h.sendIn(context.Background(), r.name, m, s.batch.Load())
 	if storeErr != nil {
 		h.observe(Event{Kind: EventError, Conn: s.id, Protocol: s.proto.Name(), Addr: s.addr, Name: m.From, Room: r.name, Err: storeErr})
 	}
@@ -197,6 +203,7 @@ type rendered struct{ a, b []byte }
 //
 // A Styler session's Renderer has a place of its own, as a protocol has.
 type renderCache struct {
+	wakes *wakeBatch // the batch of the reader whose line this is, if any (wakes.go)
 	n     int
 	proto [4]Renderer
 	out   [4]rendered
@@ -220,10 +227,16 @@ func (c *renderCache) get(p Renderer, m *Message) rendered {
 // sendRendered sends a rendered message to s; it reports false if s's queue
 // overflowed.
 func (s *session) sendRendered(r rendered, force bool) bool {
-	if !s.send(r.a, force) {
+	return s.sendRenderedIn(r, force, nil)
+}
+
+// sendRenderedIn is sendRendered for fan-out from a reader's batch
+// (sendIn).
+func (s *session) sendRenderedIn(r rendered, force bool, wakes *wakeBatch) bool {
+	if !s.sendIn(r.a, force, wakes) {
 		return false
 	}
-	return r.b == nil || s.send(r.b, force)
+	return r.b == nil || s.sendIn(r.b, force, wakes)
 }
 
 // member is s's membership as the Bus records it.
@@ -279,7 +292,7 @@ func (s *session) deliver(m *Message, c *renderCache) bool {
 			p = r
 		}
 	}
-	return s.sendRendered(c.get(p, m), false)
+	return s.sendRenderedIn(c.get(p, m), false, c.wakes)
 }
 
 // heard reports whether s has had the line for m, a quit or a rename
@@ -318,14 +331,19 @@ func onceKey(m *Message) uint64 {
 
 // deliver acts on one message of the room's traffic: it queues it to the
 // local members who should see it, in their protocols' words.
-func (r *room) deliver(m Message) {
+func (r *room) deliver(m Message) { r.deliverIn(m, nil) }
+
+// deliverIn is deliver for a message published from a reader's batch
+// (wakes.go), on the reader's goroutine (MemBus.publishIn): the writers
+// it would start wait for the batch's end.
+func (r *room) deliverIn(m Message, wakes *wakeBatch) {
 	h := r.hub
 	var skip uint64 // the local sender, who is not told its own words
 	if m.Hub == h.id {
 		skip = m.Conn
 	}
 	m.Room = r.name
-	var c renderCache
+	c := renderCache{wakes: wakes}
 	var slow []*session
 	r.mu.Lock()
 	switch m.Kind {

@@ -76,9 +76,16 @@ func messageOf(room, epoch string, e *history.Entry) Message {
 // pubErr is the Bus's error. Neither is reported here: the caller tells
 // the Observer, with no lock held.
 func (h *Hub) send(ctx context.Context, room string, m Message) (storeErr, pubErr error) {
+	return h.sendIn(ctx, room, m, nil)
+}
+
+// sendIn is send for a message of a reader's batch (wakes.go): on a
+// MemBus, which delivers in the calling goroutine, the writers its
+// fan-out would start wait for the batch's end.
+func (h *Hub) sendIn(ctx context.Context, room string, m Message, wakes *wakeBatch) (storeErr, pubErr error) {
 	if h.store == nil || !stored(m.Kind) {
 		m.Time = time.Now().UTC()
-		return nil, h.bus.Publish(room, m)
+		return nil, h.publishIn(room, m, wakes)
 	}
 	mu := h.order.of(room)
 	mu.Lock()
@@ -90,7 +97,16 @@ func (h *Hub) send(ctx context.Context, room string, m Message) (storeErr, pubEr
 	} else {
 		m.Offset, m.Time, m.Epoch = e.Offset, e.Time.UTC(), e.Epoch
 	}
-	return storeErr, h.bus.Publish(room, m)
+	return storeErr, h.publishIn(room, m, wakes)
+}
+
+// publishIn publishes m to room on the Bus, from a reader's batch if
+// wakes is not nil (sendIn).
+func (h *Hub) publishIn(room string, m Message, wakes *wakeBatch) error {
+	if mb, ok := h.bus.(*MemBus); ok && wakes != nil {
+		return mb.publishIn(room, m, wakes)
+	}
+	return h.bus.Publish(room, m)
 }
 
 // History reads room's history: the lines and notices (history.Entry)

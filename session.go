@@ -59,34 +59,37 @@ type session struct {
 	writerWG  sync.WaitGroup
 
 	// Small fields together, so that the struct (one per connection) packs.
-	lastOnce uint64        // under mu: the key (onceKey) of the last line a QuitsOnce protocol sends once; 0 for none
-	cuts     atomic.Uint32 // sendLast calls: a paced batch taken before one is abandoned
-	dueAt    int32         // under the parker's lock: place in its deadline heap, plus one; 0 when not in it
-	parked   atomic.Bool   // the reading is parked (see park); the writer then trims the queue
-	inEpoll  bool          // guarded by the parker's mu: the connection is in the parker's epoll set (see parker.park)
-	styled   atomic.Bool   // state is a Styler: set once NewSession has returned
-	writing  bool          // under mu: a writer goroutine is running
-	closed   bool          // under mu: no more writes, the session is ending
-	cut      bool          // under mu: closeConn cut the queue (closeTelling, closeNow): nothing more is queued; the writer's next batch is the notice
-	detached bool          // served by goroutines of its own, counted in hub.wg
-	handsOff bool          // reader-owned: detached, with a Resumer reader, so the quiet check may move the reading
-	parks    bool          // reader-owned: handsOff, and the reading may park (see parker)
-	burst    uint8         // reader-owned: messages in a row less than busyGap apart, up to parkBusy
+	lastOnce  uint64        // under mu: the key (onceKey) of the last line a QuitsOnce protocol sends once; 0 for none
+	cuts      atomic.Uint32 // sendLast calls: a paced batch taken before one is abandoned
+	dueAt     int32         // under the parker's lock: place in its deadline heap, plus one; 0 when not in it
+	kicks     atomic.Int32  // how many rooms are in kicked: read without the lock by settleKicks
+	wroteAt   usClock       // under mu, when the hub coalesces writes: when the writer last finished a write; 0 for never
+	parked    atomic.Bool   // the reading is parked (see park); the writer then trims the queue
+	inEpoll   bool          // guarded by the parker's mu: the connection is in the parker's epoll set (see parker.park)
+	styled    atomic.Bool   // state is a Styler: set once NewSession has returned
+	writing   bool          // under mu: a writer goroutine is running, or waiting to start
+	waiting   bool          // under mu: with writing, the writer waits for the hub's coalescer or a reader's batch to start it (coalesce.go, wakes.go)
+	closed    bool          // under mu: no more writes, the session is ending
+	cut       bool          // under mu: closeConn cut the queue (closeTelling, closeNow): nothing more is queued; the writer's next batch is the notice
+	detached  bool          // served by goroutines of its own, counted in hub.wg
+	handsOff  bool          // reader-owned: detached, with a Resumer reader, so the quiet check may move the reading
+	parks     bool          // reader-owned: handsOff, and the reading may park (see parker)
+	burst     uint8         // reader-owned: messages in a row less than busyGap apart, up to parkBusy
+	echo      bool          // its protocol's Settings.Echo: it hears its own lines
+	quitsOnce bool          // its protocol's Settings.QuitsOnce (heard)
 
-	pingAfter time.Duration   // a Pinger's Settings.PingAfter, zero for other sessions
-	echo      bool            // its protocol's Settings.Echo: it hears its own lines
-	quitsOnce bool            // its protocol's Settings.QuitsOnce (heard)
-	styler    Styler          // its Session, if a Styler: set before styled
-	directKey string          // the key it holds direct messages by (directs.holders); under hub.direct.mu
-	ident     string          // the user name its client gave (Identifier), as its messages carry it (Message.Ident): set on its goroutine before its first join or direct message (userIdent)
-	raw       syscall.RawConn // the connection's descriptor, when the reading may park
-	lastMsg   moment          // reader-owned, when parks: when the last message was handled
+	pingAfter time.Duration             // a Pinger's Settings.PingAfter, zero for other sessions
+	styler    Styler                    // its Session, if a Styler: set before styled
+	directKey string                    // the key it holds direct messages by (directs.holders); under hub.direct.mu
+	ident     string                    // the user name its client gave (Identifier), as its messages carry it (Message.Ident): set on its goroutine before its first join or direct message (userIdent)
+	raw       syscall.RawConn           // the connection's descriptor, when the reading may park
+	lastMsg   moment                    // reader-owned, when parks: when the last message was handled
+	batch     atomic.Pointer[wakeBatch] // the reader's open batch (wakes.go); nil between batches
 
 	pacer   *pacedWriter // writer-owned: paces the messages of a paced protocol (Settings.Paced)
 	paceLog *paceLog     // writer-owned, with pacer: its writes of the last pause
 	claims  *claim       // reader-owned: the names it has claimed (Claim)
-	kicked  []*room      // under mu: rooms it was kicked from that are still in rooms (settleKicks)
-	kicks   atomic.Int32 // how many are in kicked: read without the lock by settleKicks
+	kicked  *[]*room     // under mu: rooms it was kicked from that are still in rooms (settleKicks); nil until its first kick
 	made    *[]moment    // reader-owned: when it created rooms lately (mayCreate); nil until its first
 }
 
@@ -143,6 +146,7 @@ func (s *session) loop() error {
 	for {
 		msg, err := s.reader.ReadMessage()
 		if err != nil {
+			s.endBatch() // a read that failed may have waited: none is open now, but be sure
 			if errors.Is(err, errWouldBlock) {
 				if s.park() {
 					return nil
@@ -168,7 +172,21 @@ func (s *session) loop() error {
 			s.closeConn(s.readFailed(err), closeLater, nil)
 			break
 		}
+		if s.batches() {
+			// The messages read with this one make a batch: their
+			// fan-out starts each writer once, at its end (wakes.go).
+			if s.reader.(bufferedReader).buffered() {
+				s.beginBatch()
+			} else if !s.dispatch(msg) {
+				s.endBatch()
+				break
+			} else {
+				s.endBatch()
+				continue
+			}
+		}
 		if !s.dispatch(msg) {
+			s.endBatch()
 			break
 		}
 	}

@@ -242,6 +242,7 @@ func parse(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.tlsCert, "tls-cert", "", "TLS certificate file (PEM); with -tls-key, every listener speaks TLS")
 	fs.StringVar(&o.tlsKey, "tls-key", "", "TLS private key file (PEM)")
 	fs.BoolVar(&o.tlsSelfSigned, "tls-self-signed", false, "speak TLS with a certificate made now for 127.0.0.1, ::1 and localhost; its fingerprint is printed, and written (PEM) to -tls-cert if given")
+	fs.DurationVar(&o.cfg.WriteCoalesce, "write-coalesce", 2*time.Millisecond, "most a line to a client that is receiving a steady stream waits, to go out in one write with the lines that follow: fewer system calls per line for a bounded latency; a line after a quiet spell goes out at once (0: every line at once)")
 	fs.BoolVar(&o.nagle, "nagle", false, "let the kernel hold a short write back until the last is acknowledged, as ngIRCd and InspIRCd do (Nagle's algorithm): less CPU per line under moderate traffic, milliseconds more latency")
 	fs.StringVar(&o.http, "http", "", "serve the web page on this address, e.g. :8080: its WebSocket protocol webchat at /chat, cs168 for course clients at /ws")
 	fs.StringVar(&o.nats, "nats", "", "join the servers of a cluster through this NATS server, e.g. nats://127.0.0.1:4222 (needs JetStream: nats-server -js)")

@@ -115,6 +115,7 @@ max-conns = 7
 idle-timeout = "10s"
 flood-rate = 2.5
 nagle = true
+write-coalesce = "3ms"
 log = "other.log"
 `)
 	o, err := parse([]string{"-config", path, "-max-conns", "9", "-log", ""}, io.Discard)
@@ -132,6 +133,29 @@ log = "other.log"
 	}
 	if len(o.listen) != 1 || o.listen[0].addr != "127.0.0.1:5555" {
 		t.Errorf("listeners %+v, want cs168 on 127.0.0.1:5555", o.listen)
+	}
+	if o.cfg.WriteCoalesce != 3*time.Millisecond {
+		t.Errorf("write-coalesce %v, want 3ms from the file", o.cfg.WriteCoalesce)
+	}
+}
+
+// TestWriteCoalesceDefault: the server coalesces writes for 2 ms unless
+// told otherwise; 0 turns it off.
+func TestWriteCoalesceDefault(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want time.Duration
+	}{
+		{nil, 2 * time.Millisecond},
+		{[]string{"-write-coalesce", "0"}, 0},
+	} {
+		o, err := parse(append(c.args, "-log", "", "5555"), io.Discard)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if o.cfg.WriteCoalesce != c.want {
+			t.Errorf("%q: write-coalesce %v, want %v", c.args, o.cfg.WriteCoalesce, c.want)
+		}
 	}
 }
 

@@ -1,0 +1,117 @@
+package chat
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"io"
+	"strings"
+	"sync/atomic"
+	"testing"
+)
+
+// countWriters counts the writers started for the session named name
+// until the test ends.
+func countWriters(t *testing.T, h *Hub, name string) *atomic.Int64 {
+	t.Helper()
+	var s *session
+	h.mu.RLock()
+	for _, x := range h.sessions {
+		if x.name == name {
+			s = x
+		}
+	}
+	h.mu.RUnlock()
+	if s == nil {
+		t.Fatalf("no session named %q", name)
+	}
+	n := new(atomic.Int64)
+	f := func(x *session) {
+		if x == s {
+			n.Add(1)
+		}
+	}
+	testHookWriter.Store(&f)
+	t.Cleanup(func() { testHookWriter.Store(nil) })
+	return n
+}
+
+// Lines a client sends in one write, which its reader reads at once, are
+// one batch: each other member's writer is started once for all of
+// them, at the batch's end. A lone line afterwards is not held back.
+func TestBatchWakesWriterOnce(t *testing.T) {
+	h := NewHub(Config{})
+	alice, bob := tcpPair(t, h)
+	idleWriters(t, h)
+	starts := countWriters(t, h, "bob")
+	const n = 20 // 4,000 bytes: one read of the reader's 4 KiB
+	var frames bytes.Buffer
+	for i := range n {
+		frame := make([]byte, FrameSize)
+		copy(frame, fmt.Sprint("line ", i))
+		for j := len(fmt.Sprint("line ", i)); j < FrameSize; j++ {
+			frame[j] = ' '
+		}
+		frames.Write(frame)
+	}
+	if _, err := alice.conn.Write(frames.Bytes()); err != nil {
+		t.Fatal(err)
+	}
+	for i := range n {
+		bob.expect(fmt.Sprint("[alice] line ", i))
+	}
+	idleWriters(t, h)
+	if got := starts.Load(); got != 1 {
+		t.Errorf("%d lines read at once started bob's writer %d times; want 1", n, got)
+	}
+	alice.send("alone")
+	bob.expect("[alice] alone")
+	idleWriters(t, h)
+	if got := starts.Load(); got != 2 {
+		t.Errorf("a lone line after the batch: bob's writer started %d times in all; want 2", got)
+	}
+}
+
+// The same holds for a protocol of lines (the kit's Lines, as IRC's):
+// lines read at once start each other member's writer once.
+func TestBatchWakesWriterOnceLines(t *testing.T) {
+	h := NewHub(Config{})
+	addr := serveTCP(t, h, &lineProto{})
+	dial := func(name string) *lclient {
+		conn := dialTCP(t, addr)
+		c := &lclient{t: t, conn: conn, r: bufio.NewReader(conn)}
+		c.send("NAME "+name, "JOIN r")
+		c.sync()
+		return c
+	}
+	alice := dial("alice")
+	bob := dial("bob")
+	alice.expect("*") // bob's join
+	idleWriters(t, h)
+	starts := countWriters(t, h, "bob")
+	const n = 20
+	var lines strings.Builder
+	for i := range n {
+		fmt.Fprintf(&lines, "SAY r line %d\n", i)
+	}
+	if _, err := io.WriteString(alice.conn, lines.String()); err != nil {
+		t.Fatal(err)
+	}
+	for i := range n {
+		if l := bob.line(); !strings.HasSuffix(l, fmt.Sprint(" line ", i)) {
+			t.Fatalf("bob read %q; want line %d", l, i)
+		}
+	}
+	idleWriters(t, h)
+	if got := starts.Load(); got != 1 {
+		t.Errorf("%d lines read at once started bob's writer %d times; want 1", n, got)
+	}
+	alice.send("SAY r alone")
+	if l := bob.line(); !strings.HasSuffix(l, " alone") {
+		t.Fatalf("bob read %q; want the lone line", l)
+	}
+	idleWriters(t, h)
+	if got := starts.Load(); got != 2 {
+		t.Errorf("a lone line after the batch: bob's writer started %d times in all; want 2", got)
+	}
+}
