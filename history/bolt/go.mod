@@ -3,7 +3,7 @@ module github.com/framechat/chat/history/bolt
 go 1.26.0
 
 require (
-	github.com/framechat/chat v0.0.0-20261206232917-e4db7413794a
+	github.com/framechat/chat v0.0.0-20261207000019-0e43073db699
 	go.etcd.io/bbolt v1.5.0
 	go.uber.org/goleak v1.3.0
 )
