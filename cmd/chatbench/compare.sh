@@ -31,7 +31,7 @@
 #   CORES=shared runs both unpinned, sharing every core (framechat's
 #                GOMAXPROCS left at its default): the older comparison.
 #   FRAMECHAT_ARGS  extra flags for every framechat run (e.g. a write
-#                budget: FRAMECHAT_ARGS="-write-budget 0").
+#                budget: FRAMECHAT_ARGS="-write-coalesce 0").
 #   TAG          appended to framechat's labels ("framechat-irc+TAG"), to
 #                tell runs with different FRAMECHAT_ARGS apart in one
 #                summary.
