@@ -607,6 +607,22 @@ func (s *session) noteKicked(r *room) {
 	s.kicks.Add(1)
 }
 
+// endForKick closes s, just kicked from room by m, for a protocol whose
+// kick ends the connection (Settings.KickEnds): its last message is the
+// kick, in its protocol's words.
+func (s *session) endForKick(room string, m Message) {
+	msg, more := s.proto.Render(m)
+	by := m.From
+	if by == "" {
+		by = "the server"
+	}
+	why := fmt.Sprintf("kicked from %q by %s", room, by)
+	if len(m.Text) > 0 {
+		why += fmt.Sprintf(" (%s)", m.Text)
+	}
+	s.closeConn(ending{reason: ReasonKicked, err: fmt.Errorf("%w: %s", errKicked, why)}, closeTelling, append(msg, more...))
+}
+
 // settleKicks takes the rooms s was kicked from out of its list, on s's
 // own goroutine. A kicked member's Bus membership was ended by the
 // kicker, and its leave told by the kick; its own hub's Bus is told too
