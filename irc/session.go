@@ -1192,7 +1192,8 @@ func wildMatch(mask, s string) bool {
 }
 
 // whois answers WHOIS for a user the client can see: itself, an IRC user,
-// or a member of a channel it is in. A list of nicks is answered for its
+// a member of a channel it is in, or a web or im user that PRIVMSG
+// reaches (it holds its name for direct messages: chat.DirectScope). A list of nicks is answered for its
 // first (maxWhoisTargets), and ERR_TOOMANYTARGETS for the next.
 func (s *session) whois(m message) bool {
 	if !s.needs(m, 1) {
@@ -1210,7 +1211,7 @@ func (s *session) whois(m message) bool {
 	if len(channels) > 0 {
 		nick = name
 	}
-	if !irc && len(channels) == 0 {
+	if !irc && len(channels) == 0 && !s.reachable(nick) { // a web or im user PRIVMSG reaches is there too
 		s.reply(errNoSuchNick, nick, "No such nick/channel")
 		s.reply(rplEndOfWhois, nick, "End of /WHOIS list")
 		return true
@@ -1309,18 +1310,38 @@ func (s *session) awayCmd(m message) bool {
 }
 
 // ison answers ISON: which of the nicks (at most maxIsonTargets, each
-// named once, each costing a message of flood control) are IRC users on
-// the network (every server of the cluster).
+// named once, each costing a message of flood control) are online for
+// PRIVMSG: IRC users on the network (every server of the cluster), and
+// the web and im users who hold their names for direct messages
+// (chat.DirectScope), asked in one question.
 func (s *session) ison(m message) bool {
 	nicks, over := targets(m.params, " ", maxIsonTargets)
 	if !s.charge(len(nicks)) {
 		return true
 	}
 	s.tooMany(m.cmd, over, maxIsonTargets)
+	known := s.known(nicks)
+	var others []string // the nicks no IRC user has
+	for i, t := range known {
+		if t.nick == "" {
+			others = append(others, nicks[i])
+		}
+	}
+	var held []bool
+	if len(others) > 0 {
+		held, _ = s.c.Claims().Held(chat.DirectScope, others...) // none if the cluster cannot say
+	}
 	var out []string
-	for _, t := range s.known(nicks) {
-		if t.nick != "" {
+	j := 0
+	for i, t := range known {
+		switch {
+		case t.nick != "":
 			out = append(out, t.nick)
+		case j < len(held) && held[j]:
+			out = append(out, nicks[i])
+			j++
+		default:
+			j++
 		}
 	}
 	s.reply(rplIsOn, strings.Join(out, " "))
