@@ -816,7 +816,11 @@ func (s *session) privmsg(m message) bool {
 			continue
 		}
 		if kind == ctcpQuery && !s.onNetwork(to)[0] {
-			continue // a CTCP query goes to IRC users only: no one else could answer it
+			// A CTCP query goes to IRC users only: no one else could
+			// answer it. The sender's client, which would wait for an
+			// answer, is told so (unanswerable), or 401 for no one.
+			s.unanswerable(notice, to, text, fail)
+			continue
 		}
 		// A user the client shares a channel with is whispered to there;
 		// anyone else who holds the nick across the network gets a direct
@@ -840,6 +844,35 @@ func (s *session) privmsg(m message) bool {
 		}
 	}
 	return true
+}
+
+// unanswerable answers a CTCP query (text, whole) to nick, who is not an
+// IRC user: a web, im, cs168 or lobby user, whose client could not
+// answer it, gets none of it, and the sender a CTCP ERRMSG NOTICE from
+// nick saying so (as a bridge or bouncer answers for a client that
+// cannot), so that its client waits for no answer; a nick no one has
+// (PRIVMSG does not reach it) gets 401. A CTCP answer (sent as a NOTICE)
+// is dropped in silence, as no NOTICE is answered.
+func (s *session) unanswerable(notice bool, nick string, text []byte, fail func(code string, params ...string)) {
+	if _, name := s.shared(nick); name != "" {
+		nick = name
+	} else if !s.reachable(nick) {
+		if !notice {
+			fail(errNoSuchNick, nick, "No such nick/channel")
+		}
+		return
+	}
+	if notice {
+		return
+	}
+	query, _, _ := strings.Cut(strings.Trim(string(text), "\x01"), " ")
+	query = strings.ToUpper(clean(cut(query, 32)))
+	t := s.identity(nick)
+	// userLine would clean the CTCP quotes away: the line up to its empty
+	// text, then the quoted answer.
+	line := s.p.userLine(t.nick, t.ident, "NOTICE", s.me.nick, "")
+	line = append(line[:len(line)-len("\r\n")], "\x01ERRMSG "+query+" :"+t.nick+" is not on IRC and cannot answer CTCP\x01\r\n"...)
+	s.c.Send(line)
 }
 
 // post says text in room, or to the member nick of it (to the user nick
