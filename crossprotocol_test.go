@@ -581,3 +581,27 @@ func TestRoomNamesCheckedForEveryProtocol(t *testing.T) {
 		t.Errorf("rooms %q", got)
 	}
 }
+
+// TestKickEndsIM: im has one room and no command to join it again, so a
+// kicked im user is told the kick and disconnected, as a KILL ends an
+// IRC user, rather than left connected in no room with its lines,
+// /whisper and /nick refused or unanswered (issue 29). The others see
+// the kick, and no leave after it.
+func TestKickEndsIM(t *testing.T) {
+	t.Parallel()
+	h := NewHub(Config{})
+	t.Cleanup(func() { h.Shutdown(context.Background()) })
+	alice := imDial(t, h, "alice")
+	bob := imDial(t, h, "bob")
+	alice.expect("NOTICE bob has joined")
+	if err := h.Kick(context.Background(), "im", "bob", "spam"); err != nil {
+		t.Fatal(err)
+	}
+	alice.expect("NOTICE bob was kicked by the server (spam)")
+	for got := ""; got != "NOTICE bob was kicked by the server (spam)"; {
+		got = bob.recv(1)[0] // what was on its way to bob first
+	}
+	bob.expectClosed()
+	alice.send("/who")
+	alice.expect("USERS alice")
+}

@@ -163,13 +163,16 @@ func (st RoomState) clone() RoomState {
 	return st
 }
 
-// BanSetter returns who set the ban mask of st, and when; ok is false if
-// st does not say (BansSet).
+// BanSetter returns who set the ban mask of st (mask as the ban list
+// has it, or as BanMask completes it), and when; ok is false if st does
+// not say (BansSet).
 func (st *RoomState) BanSetter(mask string) (by string, at time.Time, ok bool) {
-	key := NameKey(mask)
-	for _, b := range st.BansSet {
-		if NameKey(b.Mask) == key {
-			return b.By, b.At, true
+	for _, m := range []string{mask, BanMask(mask)} {
+		key := NameKey(m)
+		for _, b := range st.BansSet {
+			if NameKey(b.Mask) == key {
+				return b.By, b.At, true
+			}
 		}
 	}
 	return "", time.Time{}, false
@@ -228,6 +231,25 @@ func (c ModeChange) String() string {
 // lists them: lists, modes with an argument always, with an argument
 // when set, and flags. The member modes (PREFIX) are o and v.
 const ChannelModes = "b,k,l,imnst"
+
+// BanMask is mask as a room keeps a ban, whoever sets it (IRC, webchat,
+// Hub.Ban): a mask short of IRC's nick!user@host completed as IRC
+// servers complete it, so that every protocol's ban list shows the same
+// masks: "nick" is nick!*@*, "nick!user" nick!user@*, "user@host"
+// *!user@host. Completion changes nothing a mask matches (MatchMask). ""
+// stays "".
+func BanMask(mask string) string {
+	switch bang, at := strings.Contains(mask, "!"), strings.Contains(mask, "@"); {
+	case mask == "":
+	case !bang && !at:
+		mask += "!*@*"
+	case !at:
+		mask += "@*"
+	case !bang:
+		mask = "*!" + mask
+	}
+	return mask
+}
 
 // MatchMask reports whether a user matches mask, a ban mask: a name
 // ("bob", "b*") or IRC's nick!user@host ("*!*bob@*"), where '*' stands
@@ -607,6 +629,22 @@ func (s *session) noteKicked(r *room) {
 	s.kicks.Add(1)
 }
 
+// endForKick closes s, just kicked from room by m, for a protocol whose
+// kick ends the connection (Settings.KickEnds): its last message is the
+// kick, in its protocol's words.
+func (s *session) endForKick(room string, m Message) {
+	msg, more := s.proto.Render(m)
+	by := m.From
+	if by == "" {
+		by = "the server"
+	}
+	why := fmt.Sprintf("kicked from %q by %s", room, by)
+	if len(m.Text) > 0 {
+		why += fmt.Sprintf(" (%s)", m.Text)
+	}
+	s.closeConn(ending{reason: ReasonKicked, err: fmt.Errorf("%w: %s", errKicked, why)}, closeTelling, append(msg, more...))
+}
+
 // settleKicks takes the rooms s was kicked from out of its list, on s's
 // own goroutine. A kicked member's Bus membership was ended by the
 // kicker, and its leave told by the kick; its own hub's Bus is told too
@@ -765,6 +803,9 @@ func (h *Hub) setMode(ctx context.Context, a actor, room string, c ModeChange) e
 		if c.Arg == "" {
 			return fmt.Errorf("chat: mode %s in %q: no mask: %w", c, room, ErrBadMode)
 		}
+		if c.Add {
+			c.Arg = BanMask(c.Arg)
+		}
 	case 'k':
 		if c.Add && (c.Arg == "" || strings.ContainsAny(c.Arg, " ,")) {
 			return fmt.Errorf("chat: mode %s in %q: no key: %w", c, room, ErrBadMode)
@@ -790,6 +831,9 @@ func (h *Hub) setMode(ctx context.Context, a actor, room string, c ModeChange) e
 		if err := a.mayModerate(st, room); err != nil {
 			return err
 		}
+		if c.Mode == 'b' && !c.Add {
+			c.Arg = st.liftedBan(c.Arg)
+		}
 		changed = applyMode(st, c, target)
 		if changed && c.Mode == 'b' {
 			st.noteBan(c, by, time.Now().UTC())
@@ -804,6 +848,17 @@ func (h *Hub) setMode(ctx context.Context, a actor, room string, c ModeChange) e
 	}
 	m := Message{Kind: MessageMode, To: target.Name, Text: []byte(c.String()), Count: int(st.Version)}
 	return h.publishState(a, room, m)
+}
+
+// liftedBan is the ban of st that -b mask lifts: mask itself, if st has
+// it (by NameKey), else mask as +b would have set it (BanMask), so that
+// "-b bob" lifts "bob!*@*" as well as a "bob" kept from before bans were
+// completed.
+func (st *RoomState) liftedBan(mask string) string {
+	if slices.ContainsFunc(st.Bans, func(b string) bool { return NameKey(b) == NameKey(mask) }) {
+		return mask
+	}
+	return BanMask(mask)
 }
 
 // applyMode makes change c (to member target, for o and v) in st, and
@@ -1022,14 +1077,16 @@ func (h *Hub) Kick(ctx context.Context, room, name, reason string) error {
 }
 
 // Ban bans the name mask mask (MatchMask) from room, as the server; the
-// room's members are told (MessageMode "+b mask"). A banned name cannot
+// room keeps it completed (BanMask: "eve" is "eve!*@*"), and its members
+// are told (MessageMode "+b eve!*@*"). A banned name cannot
 // join; members it matches stay in the room (Kick them) but cannot speak
 // in it (ErrBanned) unless they are operators or voiced.
 func (h *Hub) Ban(ctx context.Context, room, mask string) error {
 	return h.setModes(ctx, actor{}, room, []ModeChange{{Add: true, Mode: 'b', Arg: mask}})
 }
 
-// Unban lifts a ban of room (as Ban set it).
+// Unban lifts a ban of room: mask as the ban list has it, or as Ban
+// completed it (BanMask).
 func (h *Hub) Unban(ctx context.Context, room, mask string) error {
 	return h.setModes(ctx, actor{}, room, []ModeChange{{Mode: 'b', Arg: mask}})
 }

@@ -204,3 +204,117 @@ func lobbyMember(t *testing.T, h *Hub, p Protocol) func() string {
 	read() // You have joined a new room.
 	return read
 }
+
+// TestRoomPaceKeepsSplitLines runs the room's pace (roomPace) against a
+// model of a lobby member's writer that keeps the pacing rule
+// (paceLog.gap) and reads every message at once, on a simulated clock: a
+// sender says lines at up to 20 a second (the user's test: 300 lines 50
+// ms apart), each held by the room's pace, and the member's queue never
+// passes Config.MaxQueueBytes. Before, the pace charged a line's bytes
+// against 1,024 bytes a pause, while a 1,024-byte line, rendered as two
+// lobby messages (1,024 bytes, then the rest behind a second prefix),
+// takes the writer two pauses: the queue grew by half the rate and the
+// member was dropped after 14 s (after 32 s with 1,000-byte lines, which
+// the lobby's reader gets 1,024 bytes at a time once the sender is held).
+// Short lines still pass at more than 80 a second.
+func TestRoomPaceKeepsSplitLines(t *testing.T) {
+	t.Parallel()
+	const (
+		pause = 200 * time.Millisecond
+		queue = 64 << 10
+		slack = 300 * time.Microsecond // each write's timer latency and write time
+	)
+	for _, tc := range []struct {
+		size  int           // the line's bytes
+		every time.Duration // the sender's pace
+		lines int
+		most  time.Duration // the longest the lines may take to be said, 0 for any
+	}{
+		{1024, 50 * time.Millisecond, 600, 0},
+		{1000, 50 * time.Millisecond, 600, 0},
+		{1017, 50 * time.Millisecond, 600, 0},
+		{600, 20 * time.Millisecond, 600, 0},
+		{342, 10 * time.Millisecond, 1000, 0},
+		{100, 5 * time.Millisecond, 1000, 0},
+		{30, 5 * time.Millisecond, 2000, 2000 * 12 * time.Millisecond},
+	} {
+		t.Run(fmt.Sprint(tc.size), func(t *testing.T) {
+			t0 := time.Now()
+			h := &Hub{born: t0}
+			r := &room{hub: h}
+			r.pace.join(&session{proto: testLobby})
+			text := []byte(strings.Repeat("y", tc.size))
+			m := Message{Kind: MessageChat, From: "writer", Text: text}
+			a, b := testLobby.Render(m)
+			sizes := []int{len(a)}
+			if len(b) > 0 {
+				sizes = append(sizes, len(b))
+			}
+
+			var (
+				w        paceLog
+				waiting  []int         // the member's queue
+				queued   int           // its bytes
+				most     int           // the most it held
+				lastEnd  time.Duration // when the last write ended
+				wrote    bool
+				writeAt  time.Duration = -1 // the next write, -1 for none decided
+				sent     int
+				attempt  time.Duration      // the sender's next line
+				enqueue  time.Duration = -1 // when its held line is said, -1 for none
+				lastSaid time.Duration
+			)
+			decide := func(now time.Duration) { // the writer picks its next write's time
+				g := w.gap(pause, lobbyMaxMessage, len(waiting), waiting[0], moment(now))
+				writeAt = now
+				if wrote {
+					writeAt = max(now, lastEnd+g)
+				}
+			}
+			for sent < tc.lines || len(waiting) > 0 || enqueue >= 0 {
+				senderAt := attempt
+				if enqueue >= 0 {
+					senderAt = enqueue
+				}
+				if sent < tc.lines || enqueue >= 0 {
+					if writeAt < 0 || senderAt <= writeAt {
+						now := senderAt
+						if enqueue >= 0 { // the held line is said
+							enqueue, lastSaid = -1, now
+							for _, s := range sizes {
+								waiting = append(waiting, s)
+								queued += s
+							}
+							most = max(most, queued)
+							if queued > queue {
+								t.Fatalf("line %d at %v: the member's queue holds %d bytes, past %d", sent, now, queued, queue)
+							}
+							if writeAt < 0 {
+								decide(now)
+							}
+							continue
+						}
+						wait := r.reserve("writer", text, queue/2, t0.Add(now))
+						sent++
+						enqueue = now + wait
+						attempt = max(now+wait, now+tc.every)
+						continue
+					}
+				}
+				now := writeAt
+				s := waiting[0]
+				waiting, queued = waiting[1:], queued-s
+				lastEnd, wrote = now+slack, true
+				w.wrote(moment(lastEnd), s, pause)
+				writeAt = -1
+				if len(waiting) > 0 {
+					decide(lastEnd)
+				}
+			}
+			t.Logf("%d lines of %d bytes said in %v; the queue held at most %d bytes", tc.lines, tc.size, lastSaid, most)
+			if tc.most > 0 && lastSaid > tc.most {
+				t.Errorf("%d lines of %d bytes took %v to be said, want at most %v", tc.lines, tc.size, lastSaid, tc.most)
+			}
+		})
+	}
+}

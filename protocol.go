@@ -133,6 +133,15 @@ type Settings struct {
 	// one as a MessageWhisper whose Room is "". A connection of any other
 	// protocol is reached in its rooms only.
 	Direct bool
+
+	// KickEnds has a kick end the connection: a protocol whose users are
+	// in one room it chooses, with no command to join it again (im's),
+	// would otherwise leave a kicked user connected in no room, its lines
+	// refused. The kicked user's last message is the kick, in its
+	// protocol's words, and the connection is closed as by
+	// Hub.Disconnect (the disconnect event says ReasonKicked); the room's
+	// members see the kick, and no leave after it.
+	KickEnds bool
 }
 
 // Reader reads one connection's messages. The slice it returns may be

@@ -345,6 +345,7 @@ func (r *room) deliverIn(m Message, wakes *wakeBatch) {
 	m.Room = r.name
 	c := renderCache{wakes: wakes}
 	var slow []*session
+	var ends *session // a kicked member whose protocol ends it for a kick (Settings.KickEnds)
 	r.mu.Lock()
 	switch m.Kind {
 	case MessageMode:
@@ -359,6 +360,9 @@ func (r *room) deliverIn(m Message, wakes *wakeBatch) {
 		slow = r.fanoutLocked(0, &m, &c) // the kicked member is told too
 		if t := r.member(m.To); t != nil {
 			r.kickedLocked(t)
+			if t.bot == nil && t.proto.Settings().KickEnds {
+				ends = t
+			}
 		}
 	case MessageWhisper:
 		if t := r.member(m.To); t != nil && !h.stopping.Load() {
@@ -377,6 +381,9 @@ func (r *room) deliverIn(m Message, wakes *wakeBatch) {
 	}
 	r.mu.Unlock()
 	kickSlow(slow)
+	if ends != nil {
+		ends.endForKick(r.name, m)
+	}
 }
 
 // holdLocked keeps m for each joiner of r that would hear it as a member

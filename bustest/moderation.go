@@ -95,8 +95,8 @@ func testHubsModeration(t *testing.T, cluster Cluster) {
 	if err := h0.Ban(ctx, "lab", "eve"); err != nil {
 		t.Fatal(err)
 	}
-	ann.Expect("the server set mode +b eve")
-	bob.Expect("the server set mode +b eve")
+	ann.Expect("the server set mode +b eve!*@*")
+	bob.Expect("the server set mode +b eve!*@*")
 	eve := hubs[1].Dial("Eve")
 	eve.Send("/join lab")
 	eve.Expect("You are banned from lab.")
@@ -105,15 +105,15 @@ func testHubsModeration(t *testing.T, cluster Cluster) {
 	if err := h0.Ban(ctx, "lab", "bo*"); err != nil {
 		t.Fatal(err)
 	}
-	ann.Expect("the server set mode +b bo*")
-	bob.Expect("the server set mode +b bo*")
+	ann.Expect("the server set mode +b bo*!*@*")
+	bob.Expect("the server set mode +b bo*!*@*")
 	bob.Send("am I heard?")
 	bob.Expect("You are banned from lab: you cannot speak in it.")
 	if err := h0.Unban(ctx, "lab", "bo*"); err != nil {
 		t.Fatal(err)
 	}
-	ann.Expect("the server set mode -b bo*")
-	bob.Expect("the server set mode -b bo*")
+	ann.Expect("the server set mode -b bo*!*@*")
+	bob.Expect("the server set mode -b bo*!*@*")
 	bob.Send("now?")
 	ann.Expect("[bob] now?")
 

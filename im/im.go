@@ -63,8 +63,11 @@ func (protocol) Name() string { return "im" }
 //
 // An im user takes direct messages (chat.Settings.Direct): an IRC or web
 // user may whisper to it from anywhere, and it hears that as any whisper.
+// A kick from the room, its only one, which it has no command to join
+// again, ends its connection (chat.Settings.KickEnds): its last frame is
+// the kick's NOTICE.
 func (protocol) Settings() chat.Settings {
-	return chat.Settings{FrameWidth: chat.FrameSize, Direct: true}
+	return chat.Settings{FrameWidth: chat.FrameSize, Direct: true, KickEnds: true}
 }
 
 // NewReader reads frames as cs168 does (parking idle connections).

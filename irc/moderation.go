@@ -376,22 +376,15 @@ func (s *session) located(nick string) bool {
 }
 
 // banMask is mask as the hub keeps it. A mask short of IRC's
-// nick!user@host is completed as IRC servers do: "nick" is nick!*@*,
-// "nick!user" nick!user@*, "user@host" *!user@host. Every user is shown
+// nick!user@host is completed as IRC servers do (chat.BanMask): "nick"
+// is nick!*@*, "nick!user" nick!user@*, "user@host" *!user@host. Every user is shown
 // at this server's host (nick!~ident@server, or nick!nick@server for
 // users of other protocols, which have no host of their own), so a host
 // part that names this server is written "*", and the ban holds for
 // those users too. (The hub matches nick!user@host masks:
 // chat.MatchMask.)
 func (s *session) banMask(mask string) string {
-	switch bang, at := strings.Contains(mask, "!"), strings.Contains(mask, "@"); {
-	case !bang && !at:
-		mask += "!*@*"
-	case !at:
-		mask += "@*"
-	case !bang:
-		mask = "*!" + mask
-	}
+	mask = chat.BanMask(mask)
 	rest, host, ok := strings.Cut(mask, "@")
 	if ok && strings.EqualFold(host, s.p.o.ServerName) {
 		return rest + "@*"

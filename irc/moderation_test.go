@@ -290,9 +290,9 @@ func TestKeyValidation(t *testing.T) {
 
 // TestBanList: a mask short of nick!user@host is completed as IRC
 // servers do; 367 names who set each ban (nick!user@host, the server
-// for a ban from Go) and when; -b lifts a ban as +b wrote it, or as it
-// was set by another protocol or from Go (a bare name), and of a mask
-// not on the list changes nothing and says nothing.
+// for a ban from Go) and when; a ban from Go is completed alike (eve is
+// eve!*@*); -b lifts a ban as +b wrote it, or as it was set elsewhere,
+// and of a mask not on the list changes nothing and says nothing.
 func TestBanList(t *testing.T) {
 	s := serve(t, chat.Config{})
 	alice, bob := s.pair("#go")
@@ -320,11 +320,11 @@ func TestBanList(t *testing.T) {
 		":alice!~alice@test.server MODE #go +b *!u@h",
 		":alice!~alice@test.server MODE #go +b n!u@*",
 	)
-	bans("eve test.server", "nonm!*@* alice!~alice@test.server", "*!u@h alice!~alice@test.server", "n!u@* alice!~alice@test.server")
+	bans("eve!*@* test.server", "nonm!*@* alice!~alice@test.server", "*!u@h alice!~alice@test.server", "n!u@* alice!~alice@test.server")
 	alice.send("MODE #go -b nobody", "MODE #go -b nonm", "MODE #go -b eve", "MODE #go b")
 	alice.expect(
 		":alice!~alice@test.server MODE #go -b nonm!*@*",
-		":alice!~alice@test.server MODE #go -b eve",
+		":alice!~alice@test.server MODE #go -b eve!*@*",
 	)
 	bans("*!u@h alice!~alice@test.server", "n!u@* alice!~alice@test.server")
 	bob.until("MODE #go -b eve")

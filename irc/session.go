@@ -816,7 +816,11 @@ func (s *session) privmsg(m message) bool {
 			continue
 		}
 		if kind == ctcpQuery && !s.onNetwork(to)[0] {
-			continue // a CTCP query goes to IRC users only: no one else could answer it
+			// A CTCP query goes to IRC users only: no one else could
+			// answer it. The sender's client, which would wait for an
+			// answer, is told so (unanswerable), or 401 for no one.
+			s.unanswerable(notice, to, text, fail)
+			continue
 		}
 		// A user the client shares a channel with is whispered to there;
 		// anyone else who holds the nick across the network gets a direct
@@ -840,6 +844,35 @@ func (s *session) privmsg(m message) bool {
 		}
 	}
 	return true
+}
+
+// unanswerable answers a CTCP query (text, whole) to nick, who is not an
+// IRC user: a web, im, cs168 or lobby user, whose client could not
+// answer it, gets none of it, and the sender a CTCP ERRMSG NOTICE from
+// nick saying so (as a bridge or bouncer answers for a client that
+// cannot), so that its client waits for no answer; a nick no one has
+// (PRIVMSG does not reach it) gets 401. A CTCP answer (sent as a NOTICE)
+// is dropped in silence, as no NOTICE is answered.
+func (s *session) unanswerable(notice bool, nick string, text []byte, fail func(code string, params ...string)) {
+	if _, name := s.shared(nick); name != "" {
+		nick = name
+	} else if !s.reachable(nick) {
+		if !notice {
+			fail(errNoSuchNick, nick, "No such nick/channel")
+		}
+		return
+	}
+	if notice {
+		return
+	}
+	query, _, _ := strings.Cut(strings.Trim(string(text), "\x01"), " ")
+	query = strings.ToUpper(clean(cut(query, 32)))
+	t := s.identity(nick)
+	// userLine would clean the CTCP quotes away: the line up to its empty
+	// text, then the quoted answer.
+	line := s.p.userLine(t.nick, t.ident, "NOTICE", s.me.nick, "")
+	line = append(line[:len(line)-len("\r\n")], "\x01ERRMSG "+query+" :"+t.nick+" is not on IRC and cannot answer CTCP\x01\r\n"...)
+	s.c.Send(line)
 }
 
 // post says text in room, or to the member nick of it (to the user nick
@@ -1192,7 +1225,8 @@ func wildMatch(mask, s string) bool {
 }
 
 // whois answers WHOIS for a user the client can see: itself, an IRC user,
-// or a member of a channel it is in. A list of nicks is answered for its
+// a member of a channel it is in, or a web or im user that PRIVMSG
+// reaches (it holds its name for direct messages: chat.DirectScope). A list of nicks is answered for its
 // first (maxWhoisTargets), and ERR_TOOMANYTARGETS for the next.
 func (s *session) whois(m message) bool {
 	if !s.needs(m, 1) {
@@ -1210,7 +1244,7 @@ func (s *session) whois(m message) bool {
 	if len(channels) > 0 {
 		nick = name
 	}
-	if !irc && len(channels) == 0 {
+	if !irc && len(channels) == 0 && !s.reachable(nick) { // a web or im user PRIVMSG reaches is there too
 		s.reply(errNoSuchNick, nick, "No such nick/channel")
 		s.reply(rplEndOfWhois, nick, "End of /WHOIS list")
 		return true
@@ -1309,18 +1343,38 @@ func (s *session) awayCmd(m message) bool {
 }
 
 // ison answers ISON: which of the nicks (at most maxIsonTargets, each
-// named once, each costing a message of flood control) are IRC users on
-// the network (every server of the cluster).
+// named once, each costing a message of flood control) are online for
+// PRIVMSG: IRC users on the network (every server of the cluster), and
+// the web and im users who hold their names for direct messages
+// (chat.DirectScope), asked in one question.
 func (s *session) ison(m message) bool {
 	nicks, over := targets(m.params, " ", maxIsonTargets)
 	if !s.charge(len(nicks)) {
 		return true
 	}
 	s.tooMany(m.cmd, over, maxIsonTargets)
+	known := s.known(nicks)
+	var others []string // the nicks no IRC user has
+	for i, t := range known {
+		if t.nick == "" {
+			others = append(others, nicks[i])
+		}
+	}
+	var held []bool
+	if len(others) > 0 {
+		held, _ = s.c.Claims().Held(chat.DirectScope, others...) // none if the cluster cannot say
+	}
 	var out []string
-	for _, t := range s.known(nicks) {
-		if t.nick != "" {
+	j := 0
+	for i, t := range known {
+		switch {
+		case t.nick != "":
 			out = append(out, t.nick)
+		case j < len(held) && held[j]:
+			out = append(out, nicks[i])
+			j++
+		default:
+			j++
 		}
 	}
 	s.reply(rplIsOn, strings.Join(out, " "))

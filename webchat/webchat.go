@@ -157,7 +157,7 @@ func (*protocol) Render(m chat.Message) (msg, more []byte) {
 		e.Ev, e.Kind, e.From = "line", lineKind(&m), m.From
 		e.Offset, e.Epoch = m.Offset, m.Epoch
 		if m.Kind == chat.MessageWhisper {
-			e.To, e.Text = m.To, string(m.PlainText())
+			e.To, e.Mark, e.Text = m.To, whisperMark(&m), string(m.Text)
 		} else {
 			e.Text = string(m.Text)
 		}
@@ -178,6 +178,21 @@ func lineKind(m *chat.Message) string {
 		return "action"
 	}
 	return "line"
+}
+
+// whisperMark is what a whisper or direct line's mark field says of m,
+// whose kind ("whisper", "direct") says where it goes: "notice" for a
+// line no program should answer (IRC's NOTICE), "action" for one the
+// sender does (IRC's /me: text is the action, shown "* bob waves"), ""
+// for a plain line.
+func whisperMark(m *chat.Message) string {
+	switch {
+	case m.NoReply:
+		return "notice"
+	case m.Action:
+		return "action"
+	}
+	return ""
 }
 
 // leaveReason says why a member left: "part" (it chose to), "quit" (its
@@ -212,6 +227,7 @@ type event struct {
 	Op        string          `json:"op,omitempty"`
 	Room      string          `json:"room,omitempty"`
 	Kind      string          `json:"kind,omitempty"`
+	Mark      string          `json:"mark,omitempty"` // a whisper's or direct line's "notice" or "action" (whisperMark)
 	Name      string          `json:"name,omitempty"`
 	From      string          `json:"from,omitempty"`
 	To        string          `json:"to,omitempty"`

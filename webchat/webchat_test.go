@@ -786,8 +786,27 @@ func TestBannedMemberSilenced(t *testing.T) {
 	if err := s.hub.Ban(context.Background(), "lab", "bob"); err != nil {
 		t.Fatal(err)
 	}
-	alice.expect(ev{"ev": "mode", "text": "+b bob"})
-	bob.expect(ev{"ev": "mode", "text": "+b bob"})
+	alice.expect(ev{"ev": "mode", "text": "+b bob!*@*"})
+	bob.expect(ev{"ev": "mode", "text": "+b bob!*@*"})
 	bob.send(`{"op":"say","room":"lab","text":"hi","id":1}`)
 	bob.expect(ev{"ev": "error", "code": webchat.CodeBanned, "id": 1, "text": "You are banned from lab: you cannot speak in it."})
+}
+
+// TestWebBanMaskCompleted: a ban set from the web is completed as IRC
+// completes it (rawk is rawk!*@*), so every protocol's ban list shows the
+// same masks; -b with the bare name lifts it. Before, it was kept as
+// typed (issue 29).
+func TestWebBanMaskCompleted(t *testing.T) {
+	s := newServer(t, chat.Config{})
+	alice := s.dial()
+	alice.login("alice")
+	alice.join("lab")
+	alice.send(`{"op":"mode","room":"lab","mode":"+b","arg":"rawk"}`)
+	alice.expect(ev{"ev": "mode", "text": "+b rawk!*@*"})
+	alice.expect(ev{"ev": "done", "op": "mode"})
+	alice.send(`{"op":"state","room":"lab","id":1}`)
+	alice.expect(ev{"ev": "state", "id": 1, "bans": "[rawk!*@*]"})
+	alice.send(`{"op":"mode","room":"lab","mode":"-b","arg":"rawk"}`)
+	alice.expect(ev{"ev": "mode", "text": "-b rawk!*@*"})
+	alice.expect(ev{"ev": "done", "op": "mode"})
 }

@@ -170,7 +170,10 @@ function addLine(room, l, old) {
     }
     li.append(who);
   }
-  li.append(el("span", { class: "text", dir: "auto", text: visible(l.text) }));
+  // A whisper's mark says an action (IRC's /me) or a notice; an action's
+  // text is what the sender does.
+  const text = l.mark === "action" ? "* " + l.text : l.text;
+  li.append(el("span", { class: "text", dir: "auto", text: visible(text) }));
 
   const log = room.log;
   const stick = nearBottom(log) || mine;
