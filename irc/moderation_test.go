@@ -438,3 +438,32 @@ func TestBanSilencesMember(t *testing.T) {
 	bob.send("PRIVMSG #go :voiced")
 	alice.expect(":bob!~bob@test.server PRIVMSG #go :voiced")
 }
+
+// TestWhoMemberNotHolder: a cs168 member of a channel named like an IRC
+// user who is elsewhere is described as itself by WHO (of the channel,
+// of its nick, of a mask): its own name for user and real name, never
+// the IRC user's; WHOIS of the nick describes the IRC user, without the
+// channel it is not on.
+func TestWhoMemberNotHolder(t *testing.T) {
+	s := serve(t, chat.Config{})
+	ivan, wendy := s.register("ivan"), s.register("wendy")
+	ivan.send("JOIN #inv2")
+	ivan.until(" 366 ")
+	wendy.send("JOIN #elsewhere")
+	wendy.until(" 366 ")
+	cs := s.frameClient(s.cs168, "Wendy")
+	cs.send("Wendy", "/join inv2")
+	ivan.expect(":Wendy!Wendy@test.server JOIN #inv2")
+	ivan.send("WHO #inv2", "WHO Wendy", "WHO W*", "WHOIS Wendy")
+	ivan.expect(
+		":test.server 352 ivan #inv2 ~ivan test.server test.server ivan H@ :0 The ivan",
+		":test.server 352 ivan #inv2 Wendy test.server test.server Wendy H :0 Wendy",
+		":test.server 315 ivan #inv2 :End of /WHO list",
+		":test.server 352 ivan * Wendy test.server test.server Wendy H :0 Wendy",
+		":test.server 315 ivan Wendy :End of /WHO list",
+		":test.server 352 ivan * Wendy test.server test.server Wendy H :0 Wendy",
+		":test.server 315 ivan W* :End of /WHO list",
+		":test.server 311 ivan wendy ~wendy test.server * :The wendy",
+		":test.server 312 ivan wendy test.server :TestNet",
+	)
+}
