@@ -85,7 +85,8 @@ func (s *session) sendTopic(channel, room string, quiet bool) {
 
 // topic answers TOPIC: the channel's topic (331, or 332 and 333), or sets
 // it (an operator only when the channel is +t: 482), which every member
-// sees as a TOPIC line, the setter too.
+// sees as a TOPIC line, the setter too. Both are for members only (442),
+// as ergo and ngIRCd have it: a secret channel's topic is not told.
 func (s *session) topic(m message) bool {
 	if !s.needs(m, 1) {
 		return true
@@ -94,10 +95,10 @@ func (s *session) topic(m message) bool {
 	room, ok := s.channelRoom(channel)
 	switch {
 	case !ok:
-	case len(m.params) == 1:
-		s.sendTopic(channel, room, false)
 	case !s.in(room):
 		s.reply(errNotOnChannel, channel, "You're not on that channel")
+	case len(m.params) == 1:
+		s.sendTopic(channel, room, false)
 	default:
 		if err := s.c.Moderate().SetTopic(room, cut(m.params[1], maxTopicBytes)); err != nil { // ISUPPORT TOPICLEN
 			s.moderationFailed("TOPIC", channel, "", err)
@@ -162,6 +163,10 @@ func (s *session) channelMode(m message, channel string) {
 		st, err := s.c.Moderate().State(room)
 		if err != nil {
 			s.moderationFailed("MODE", channel, "", err)
+			return
+		}
+		if st.Modes.Secret && !s.in(room) {
+			s.reply(errNotOnChannel, channel, "You're not on that channel") // its modes are its members'
 			return
 		}
 		modes := st.Modes.String(s.in(room))

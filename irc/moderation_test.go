@@ -467,3 +467,28 @@ func TestWhoMemberNotHolder(t *testing.T) {
 		":test.server 312 ivan wendy test.server :TestNet",
 	)
 }
+
+// TestSecretNotTold: a non-member is told neither a channel's topic (442
+// for TOPIC, as ergo and ngIRCd answer) nor a secret channel's modes
+// (442 for MODE, where a public channel's are 324), and a PRIVMSG to a
+// secret channel is refused without a word of it.
+func TestSecretNotTold(t *testing.T) {
+	s := serve(t, chat.Config{})
+	alice, bob := s.pair("#pub")
+	alice.send("JOIN #sec", "MODE #sec +s", "TOPIC #sec :hidden", "TOPIC #pub :open")
+	alice.until("TOPIC #pub :open")
+	bob.until("TOPIC #pub :open")
+	carol := s.register("carol")
+	carol.send("TOPIC #sec", "TOPIC #pub", "MODE #sec", "MODE #pub", "PRIVMSG #sec :hi", "INVITE bob #sec")
+	carol.expect(
+		":test.server 442 carol #sec :You're not on that channel",
+		":test.server 442 carol #pub :You're not on that channel",
+		":test.server 442 carol #sec :You're not on that channel",
+		":test.server 324 carol #pub +nt",
+	)
+	carol.recv() // 329
+	carol.expect(
+		":test.server 404 carol #sec :Cannot send to channel",
+		":test.server 442 carol #sec :You're not on that channel",
+	)
+}

@@ -808,6 +808,8 @@ func (s *session) privmsg(m message) bool {
 			case !errors.Is(err, chat.ErrNotInRoom):
 				s.c.Failed(m.cmd, to, err)
 				fail(errCannotSendToChan, to, chat.RefusalText(err, "Cannot send to channel"))
+			case s.hidden(room):
+				fail(errCannotSendToChan, to, "Cannot send to channel") // +s: nothing said of it
 			case s.exists(room):
 				fail(errCannotSendToChan, to, "Cannot send to channel (you are not in it)")
 			default:
