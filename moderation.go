@@ -675,9 +675,12 @@ func (a actor) mask() string {
 }
 
 // mayModerate checks that a may change st: the server may; a connection
-// must be one of its operators.
+// must be one of its operators, or a server operator (Overrider).
 func (a actor) mayModerate(st *RoomState, room string) error {
 	if a.s == nil || st.isOp(a.s.member()) {
+		return nil
+	}
+	if o, ok := a.s.state.(Overrider); ok && o.Overrides() {
 		return nil
 	}
 	return refusal(ErrNotOperator, "moderate "+room, "You are not an operator of "+room+".")

@@ -212,6 +212,16 @@ type Identifier interface {
 	Ident() (user, host string)
 }
 
+// Overrider is implemented by a Session whose user may be a server
+// operator (IRC's OPER): while Overrides reports true, the hub lets the
+// connection moderate every room (set its topic and modes, kick, invite)
+// as an operator of the room would, as IRC servers let their operators
+// override channel operator status. Overrides is called on the
+// connection's own goroutine (as it moderates), and must not block.
+type Overrider interface {
+	Overrides() bool
+}
+
 // Resumer is implemented by a Reader that keeps what it has read of a
 // message when a read fails (a deadline passing, or the hub parking the
 // connection) and carries on with it at the next call: it returns the

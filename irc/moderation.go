@@ -86,7 +86,8 @@ func (s *session) sendTopic(channel, room string, quiet bool) {
 // topic answers TOPIC: the channel's topic (331, or 332 and 333), or sets
 // it (an operator only when the channel is +t: 482), which every member
 // sees as a TOPIC line, the setter too. Both are for members only (442),
-// as ergo and ngIRCd have it: a secret channel's topic is not told.
+// as ergo and ngIRCd have it: a secret channel's topic is not told. An
+// IRC operator may do both on any channel (Overrides).
 func (s *session) topic(m message) bool {
 	if !s.needs(m, 1) {
 		return true
@@ -95,7 +96,7 @@ func (s *session) topic(m message) bool {
 	room, ok := s.channelRoom(channel)
 	switch {
 	case !ok:
-	case !s.in(room):
+	case !s.in(room) && !s.Overrides():
 		s.reply(errNotOnChannel, channel, "You're not on that channel")
 	case len(m.params) == 1:
 		s.sendTopic(channel, room, false)
@@ -165,7 +166,7 @@ func (s *session) channelMode(m message, channel string) {
 			s.moderationFailed("MODE", channel, "", err)
 			return
 		}
-		if st.Modes.Secret && !s.in(room) {
+		if st.Modes.Secret && !s.in(room) && !s.Overrides() {
 			s.reply(errNotOnChannel, channel, "You're not on that channel") // its modes are its members'
 			return
 		}
@@ -315,8 +316,12 @@ func (s *session) kick(m message) bool {
 		return true
 	}
 	channel := m.params[0]
-	room, ok := s.memberRoom(channel)
+	room, ok := s.channelRoom(channel)
 	if !ok {
+		return true
+	}
+	if !s.in(room) && !s.Overrides() { // an IRC operator may kick from any channel
+		s.reply(errNotOnChannel, channel, "You're not on that channel")
 		return true
 	}
 	nicks, over := targets(m.params[1:2], ",", maxJoinTargets)
@@ -350,7 +355,7 @@ func (s *session) invite(m message) bool {
 		s.reply(errNoSuchChannel, channel, "No such channel")
 		return true
 	}
-	if !s.in(room) && s.exists(room) {
+	if !s.in(room) && !s.Overrides() && s.exists(room) {
 		s.reply(errNotOnChannel, channel, "You're not on that channel")
 		return true
 	}
@@ -403,6 +408,11 @@ func (s *session) banMask(mask string) string {
 	}
 	return mask
 }
+
+// Overrides reports whether the client is an IRC operator (OPER), who
+// may moderate every channel as its operators may (chat.Overrider), as
+// IRC servers let their operators override channel operator status.
+func (s *session) Overrides() bool { return s.me.oper != "" }
 
 // Ident is the user name and host a ban mask is matched against
 // (chat.Identifier): ~ident@server, as every prefix shows it.
