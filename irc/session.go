@@ -807,7 +807,7 @@ func (s *session) privmsg(m message) bool {
 			case err == nil:
 			case !errors.Is(err, chat.ErrNotInRoom):
 				s.c.Failed(m.cmd, to, err)
-				fail(errCannotSendToChan, to, chat.RefusalText(err, "Cannot send to channel"))
+				fail(errCannotSendToChan, to, channelWords(chat.RefusalText(err, "Cannot send to channel"), room, to))
 			case s.hidden(room):
 				fail(errCannotSendToChan, to, "Cannot send to channel") // +s: nothing said of it
 			case s.exists(room):
@@ -1096,6 +1096,21 @@ func (s *session) who(m message) bool {
 	}
 	s.reply(rplEndOfWho, mask, "End of /WHO list")
 	return true
+}
+
+// channelWords is the hub's refusal text, which names the room as every
+// protocol does ("lab is moderated: …", "You are banned from lab: …"),
+// naming it as IRC does, the channel (with its '#'); any other text (a
+// hook's) as it is.
+func channelWords(text, room, channel string) string {
+	if rest, ok := strings.CutPrefix(text, room+" is "); ok {
+		return channel + " is " + rest
+	}
+	const banned = "You are banned from "
+	if rest, ok := strings.CutPrefix(text, banned+room); ok && (rest == "" || rest[0] == ':' || rest[0] == '.') {
+		return banned + channel + rest
+	}
+	return text
 }
 
 // hidden reports whether room is secret (+s) and the client is not in
