@@ -222,7 +222,11 @@ func (s *session) channelMode(m message, channel string) {
 				s.reply(errInvalidModeParm, channel, "k", "*", "You must specify a parameter for the key mode")
 				continue
 			case add && !validKey(key):
-				s.reply(errInvalidModeParm, channel, "k", "*", "Invalid key mode parameter: a key is 1 to 23 characters, none of them a space or a comma")
+				shown := key // the parameter as given, as ergo shows it, unless it cannot be a middle parameter
+				if shown == "" || strings.ContainsAny(shown, " :") {
+					shown = "*"
+				}
+				s.reply(errInvalidModeParm, channel, "k", shown, "Invalid key mode parameter: a key is 1 to 23 characters, none of them a space or a comma")
 				continue
 			case !add:
 				key = "" // -k takes the key off whatever key is named, as ergo and ngIRCd do

@@ -269,16 +269,18 @@ func TestInviteNoSuchChannel(t *testing.T) {
 
 // TestKeyValidation: +k with a key RFC 2812's grammar refuses (empty,
 // with a space, only a space, longer than 23) or a comma is 696 and
-// changes nothing; -k takes the key off whatever key it names, written
-// "-k *" as k always takes a parameter.
+// changes nothing, showing the key given (or "*" for one that cannot be a
+// parameter: empty, or with a space); -k takes the key off whatever key
+// it names, written "-k *" as k always takes a parameter.
 func TestKeyValidation(t *testing.T) {
 	s := serve(t, chat.Config{})
 	alice := s.register("alice")
 	alice.send("JOIN #go")
 	alice.until(" 366 ")
-	for _, key := range []string{"", "a b", " ", "a,b", strings.Repeat("k", 24)} {
+	long := strings.Repeat("k", 24)
+	for key, shown := range map[string]string{"": "*", "a b": "*", " ": "*", "a,b": "a,b", long: long} {
 		alice.send("MODE #go +k :" + key)
-		alice.expect(":test.server 696 alice #go k * :Invalid key mode parameter: a key is 1 to 23 characters, none of them a space or a comma")
+		alice.expect(":test.server 696 alice #go k " + shown + " :Invalid key mode parameter: a key is 1 to 23 characters, none of them a space or a comma")
 	}
 	alice.send("MODE #go +k sesame", "MODE #go -k wrong", "MODE #go")
 	alice.expect(
