@@ -136,7 +136,7 @@ func (s *session) moderationFailed(cmd, channel, nick string, err error) {
 	switch {
 	case errors.Is(err, chat.ErrNotOperator):
 		s.reply(errChanOPrivsNeeded, channel, "You're not channel operator")
-	case errors.Is(err, chat.ErrNoSuchUser) && !s.onNetwork(nick)[0]:
+	case errors.Is(err, chat.ErrNoSuchUser) && !s.someone(nick):
 		s.reply(errNoSuchNick, nick, "No such nick/channel")
 	case errors.Is(err, chat.ErrNoSuchUser):
 		s.reply(errUserNotInChan, nick, channel, "They aren't on that channel")
@@ -363,7 +363,7 @@ func (s *session) invite(m message) bool {
 		s.reply(errNotOnChannel, channel, "You're not on that channel")
 		return true
 	}
-	if _, there, _ := s.c.Rooms().Find(room, nick); !there && !s.onNetwork(nick)[0] && !s.reachable(nick) && !s.located(nick) {
+	if _, there, _ := s.c.Rooms().Find(room, nick); !there && !s.someone(nick) {
 		s.reply(errNoSuchNick, nick, "No such nick/channel")
 		return true
 	}
@@ -373,6 +373,13 @@ func (s *session) invite(m message) bool {
 	}
 	s.reply(rplInviting, nick, channel)
 	return true
+}
+
+// someone reports whether anyone on the network has nick: an IRC user,
+// a user who holds it for direct messages (web, im), or a member of some
+// room (a user of a course protocol).
+func (s *session) someone(nick string) bool {
+	return s.onNetwork(nick)[0] || s.reachable(nick) || s.located(nick)
 }
 
 // reachable reports whether someone holds nick across the cluster for

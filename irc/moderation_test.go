@@ -494,3 +494,22 @@ func TestSecretNotTold(t *testing.T) {
 		":test.server 442 carol #sec :You're not on that channel",
 	)
 }
+
+// TestModeNickElsewhere: +v or KICK of a nick that a cs168 user has in
+// another room is 441 (not on that channel), as for an IRC user; 401 is
+// for a nick no one has.
+func TestModeNickElsewhere(t *testing.T) {
+	s := serve(t, chat.Config{})
+	alice := s.register("alice")
+	alice.send("JOIN #mod")
+	alice.until(" 366 ")
+	carl := s.frameClient(s.cs168, "carl")
+	carl.send("carl", "/create other", "/create other")
+	carl.expect("Room other already exists, so cannot be created.") // carl is in it now
+	alice.send("MODE #mod +v CARL", "KICK #mod carl", "MODE #mod +v nobody")
+	alice.expect(
+		":test.server 441 alice CARL #mod :They aren't on that channel",
+		":test.server 441 alice carl #mod :They aren't on that channel",
+		":test.server 401 alice nobody :No such nick/channel",
+	)
+}
