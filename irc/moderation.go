@@ -222,8 +222,11 @@ func (s *session) channelMode(m message, channel string) {
 				s.reply(errInvalidModeParm, channel, "k", "*", "You must specify a parameter for the key mode")
 				continue
 			case add && !validKey(key):
-				shown := key // the parameter as given, as ergo shows it, unless it cannot be a middle parameter
-				if shown == "" || strings.ContainsAny(shown, " :") {
+				// The key as given, as ergo shows it, unless it cannot be a
+				// middle parameter or is so long that the line could pass
+				// 512 bytes (irctest wants "*" for a 400-byte key).
+				shown := key
+				if shown == "" || shown[0] == ':' || strings.Contains(shown, " ") || len(shown) > maxShownKey {
 					shown = "*"
 				}
 				s.reply(errInvalidModeParm, channel, "k", shown, "Invalid key mode parameter: a key is 1 to 23 characters, none of them a space or a comma")
@@ -419,6 +422,9 @@ func (s *session) banMask(mask string) string {
 	}
 	return mask
 }
+
+// maxShownKey bounds the bad key a 696 shows: a longer one is "*".
+const maxShownKey = 64
 
 // Overrides reports whether the client is an IRC operator (OPER), who
 // may moderate every channel as its operators may (chat.Overrider), as

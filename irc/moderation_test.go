@@ -270,7 +270,7 @@ func TestInviteNoSuchChannel(t *testing.T) {
 // TestKeyValidation: +k with a key RFC 2812's grammar refuses (empty,
 // with a space, only a space, longer than 23) or a comma is 696 and
 // changes nothing, showing the key given (or "*" for one that cannot be a
-// parameter: empty, or with a space); -k takes the key off whatever key
+// parameter, empty or with a space, or is over 64 bytes long); -k takes the key off whatever key
 // it names, written "-k *" as k always takes a parameter.
 func TestKeyValidation(t *testing.T) {
 	s := serve(t, chat.Config{})
@@ -278,7 +278,7 @@ func TestKeyValidation(t *testing.T) {
 	alice.send("JOIN #go")
 	alice.until(" 366 ")
 	long := strings.Repeat("k", 24)
-	for key, shown := range map[string]string{"": "*", "a b": "*", " ": "*", "a,b": "a,b", long: long} {
+	for key, shown := range map[string]string{"": "*", "a b": "*", " ": "*", "a,b": "a,b", long: long, strings.Repeat("long", 100): "*"} {
 		alice.send("MODE #go +k :" + key)
 		alice.expect(":test.server 696 alice #go k " + shown + " :Invalid key mode parameter: a key is 1 to 23 characters, none of them a space or a comma")
 	}
