@@ -332,11 +332,37 @@ func (v *roomsOf) Members(room string) ([]string, error) {
 	return v.hub.Members(context.Background(), room)
 }
 
+// MembersOf lists room's members with their hubs and connections, the
+// connections of other hubs as 0.
+func (v *roomsOf) MembersOf(room string) ([]Member, error) {
+	ms, err := v.hub.roomMembers(context.Background(), room)
+	if err != nil {
+		return nil, err
+	}
+	out := slices.Clone(ms)
+	for i := range out {
+		if out[i].Hub != v.hub.id {
+			out[i].Conn = 0
+		}
+	}
+	return out, nil
+}
+
 // Find returns the name of room's member called name (by NameKey), as
 // the room spells it.
 func (v *roomsOf) Find(room, name string) (string, bool, error) {
 	m, ok, err := v.hub.findMember(context.Background(), room, name)
 	return m.Name, ok, err
+}
+
+// FindMember returns room's member called name (by NameKey), its
+// connection 0 if it is of another hub.
+func (v *roomsOf) FindMember(room, name string) (Member, bool, error) {
+	m, ok, err := v.hub.findMember(context.Background(), room, name)
+	if m.Hub != v.hub.id {
+		m.Conn = 0
+	}
+	return m, ok, err
 }
 
 // Locate returns the name of a member of some room called name.

@@ -144,8 +144,16 @@ type RoomState struct {
 	// before it kept them have none).
 	BansSet []BanSet
 	// Invited are the NameKeys of the names invited to an invite-only
-	// room; an invitation is used up by the join.
+	// room by the server (Hub.Invite) when no one had the name: any
+	// connection that takes the name may use such an invitation. An
+	// invitation is used up by the join.
 	Invited []string
+	// Invitees are the connections invited (Member's Hub and Conn; Name
+	// is the name invited): the holder of the name for direct messages
+	// (DirectScope), else the member of a room called so. Only that
+	// connection may use the invitation, whatever its name then, and the
+	// join uses it up.
+	Invitees []Member `json:",omitempty"`
 }
 
 // A BanSet says who set a ban of a room, and when (IRC's 367).
@@ -159,6 +167,7 @@ type BanSet struct {
 func (st RoomState) clone() RoomState {
 	st.Ops, st.Voiced = slices.Clone(st.Ops), slices.Clone(st.Voiced)
 	st.Bans, st.Invited = slices.Clone(st.Bans), slices.Clone(st.Invited)
+	st.Invitees = slices.Clone(st.Invitees)
 	st.BansSet = slices.Clone(st.BansSet)
 	return st
 }
@@ -435,7 +444,9 @@ func (h *Hub) mayJoin(s *session, room, key string) error {
 	if st.Version == 0 {
 		return nil // no state: nothing to check
 	}
-	invited := slices.Contains(st.Invited, NameKey(s.name))
+	me := s.member()
+	bound := indexMember(st.Invitees, me) >= 0
+	invited := bound || slices.Contains(st.Invited, NameKey(s.name))
 	switch {
 	case st.banned(s): // an invitation lifts +i, not a ban
 		return refusal(ErrBanned, "join "+room, "You are banned from "+room+".")
@@ -456,7 +467,11 @@ func (h *Hub) mayJoin(s *session, room, key string) error {
 	if invited {
 		key := NameKey(s.name)
 		_, err := h.stateBus().UpdateRoomState(ctx, room, func(st *RoomState) error {
-			st.Invited = slices.DeleteFunc(st.Invited, func(k string) bool { return k == key })
+			if bound {
+				st.Invitees = slices.DeleteFunc(st.Invitees, func(m Member) bool { return m.Hub == me.Hub && m.Conn == me.Conn })
+			} else {
+				st.Invited = slices.DeleteFunc(st.Invited, func(k string) bool { return k == key })
+			}
 			return nil
 		})
 		if err != nil {
@@ -698,9 +713,12 @@ func (a actor) mask() string {
 }
 
 // mayModerate checks that a may change st: the server may; a connection
-// must be one of its operators.
+// must be one of its operators, or a server operator (Overrider).
 func (a actor) mayModerate(st *RoomState, room string) error {
 	if a.s == nil || st.isOp(a.s.member()) {
+		return nil
+	}
+	if o, ok := a.s.state.(Overrider); ok && o.Overrides() {
 		return nil
 	}
 	return refusal(ErrNotOperator, "moderate "+room, "You are not an operator of "+room+".")
@@ -970,17 +988,28 @@ func (h *Hub) invite(ctx context.Context, a actor, room, name string) error {
 	} else if in {
 		return fmt.Errorf("chat: invite %q to %q: %w", name, room, ErrAlreadyMember)
 	}
+	t, found, err := h.invitee(ctx, name)
+	if err != nil {
+		return fmt.Errorf("chat: invite %q to %q: %w", name, room, err)
+	}
+	if !found && a.s != nil {
+		return fmt.Errorf("chat: invite %q to %q: %w", name, room, ErrNoSuchUser)
+	}
 	if err := h.hookModerate(a, ModerateEvent{Room: room, Action: "invite", Target: name}); err != nil {
 		return err
 	}
 	key := NameKey(name)
-	_, err := h.stateBus().UpdateRoomState(ctx, room, func(st *RoomState) error {
+	t.Name = name
+	_, err = h.stateBus().UpdateRoomState(ctx, room, func(st *RoomState) error {
 		if st.Modes.InviteOnly {
 			if err := a.mayModerate(st, room); err != nil {
 				return err
 			}
 		}
-		if !slices.Contains(st.Invited, key) {
+		switch {
+		case found && indexMember(st.Invitees, t) < 0:
+			st.Invitees = append(st.Invitees, t)
+		case !found && !slices.Contains(st.Invited, key):
 			st.Invited = append(st.Invited, key)
 		}
 		return nil
@@ -991,6 +1020,21 @@ func (h *Hub) invite(ctx context.Context, a actor, room, name string) error {
 	h.observeModerate(a, room, name, "invite")
 	h.tellInvited(a, room, name)
 	return nil
+}
+
+// invitee finds the connection an invitation of name is for: the holder
+// of the name for direct messages (DirectScope), wherever it is in the
+// cluster, else a member of some room called so (a user of a course
+// protocol, named only in its rooms); found is false if there is none.
+func (h *Hub) invitee(ctx context.Context, name string) (m Member, found bool, err error) {
+	m, found, err = h.findMember(ctx, claimRoom(directScope), name)
+	if errors.Is(err, ErrNoSuchRoom) {
+		found, err = false, nil // nothing claimed yet
+	}
+	if err != nil || found {
+		return m, found, err
+	}
+	return h.locate(ctx, name)
 }
 
 // inviteAhead invites name to room, which does not exist (yet), for a:
@@ -1118,9 +1162,13 @@ func (h *Hub) Deop(ctx context.Context, room, name string) error {
 
 // Invite lets name join room while it is invite-only (once), and tells
 // the user who holds the name for direct messages, if any
-// (MessageInvited). A room that does not exist is no error: the
-// invitation is told and nothing kept (RFC 2812: the channel need not
-// exist).
+// (MessageInvited). The invitation belongs to the connection that has
+// the name now (RoomState.Invitees): the holder of the name for direct
+// messages, else a member of some room called so, on any hub; no other
+// connection may use it, whatever its name. If no one has the name, the
+// invitation is the name's (RoomState.Invited): whoever takes it first
+// may use it. A room that does not exist is no error: the invitation is
+// told and nothing kept (RFC 2812: the channel need not exist).
 func (h *Hub) Invite(ctx context.Context, room, name string) error {
 	return h.invite(ctx, actor{}, room, name)
 }
@@ -1145,7 +1193,9 @@ type Moderator interface {
 	SetModes(room string, changes ...ModeChange) error
 	// Kick takes name out of room, with a reason.
 	Kick(room, name, reason string) error
-	// Invite invites name to room (an operator only when the room is +i).
+	// Invite invites name to room (an operator only when the room is +i):
+	// the connection that has the name now, as Hub.Invite says;
+	// ErrNoSuchUser if no one has it.
 	Invite(room, name string) error
 	// JoinWithKey joins room as Conn.Join does, giving the room's key
 	// (+k).

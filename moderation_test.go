@@ -63,6 +63,8 @@ func TestModeration(t *testing.T) {
 	alice.expect("mode r alice  +i")
 	bob.send("JOIN r")
 	bob.expect("ERR JOIN *invite-only*")
+	bob.send("JOIN s") // a connection's invitation is for a user found (in a room here)
+	bob.sync()
 	alice.send("INVITE r bob")
 	alice.sync()
 	bob.send("JOIN r")
@@ -526,4 +528,70 @@ func TestBanSilences(t *testing.T) {
 	bo.expect("[lou] free")
 	ann.send("ops speak")
 	bo.expect("[ann] ops speak")
+}
+
+// TestInviteBoundToConnection: an invitation belongs to the connection
+// invited, on whichever hub of the cluster it is: the holder of the name
+// for direct messages, else the member of a room called so. Another
+// connection with the name in another case, on either hub, cannot use
+// it; the invited one can, once.
+func TestInviteBoundToConnection(t *testing.T) {
+	t.Parallel()
+	bus := NewMemBus()
+	h1, h2 := NewHub(Config{Bus: bus}), NewHub(Config{Bus: bus})
+	t.Cleanup(func() {
+		h1.Shutdown(context.Background())
+		h2.Shutdown(context.Background())
+	})
+	direct, course := &lineProto{direct: true}, &lineProto{}
+	alice := lineDial(t, h1, direct, "alice")
+	alice.send("JOIN r")
+	alice.sync()
+	alice.send("MODE r +i")
+	alice.expect("mode r alice  +i")
+
+	// The holder of "wendy" for direct messages, on the other hub; a
+	// course user "Wendy" takes the name in another case.
+	wendy := lineDial(t, h2, direct, "wendy")
+	alice.send("INVITE r wendy")
+	alice.sync()
+	wendy.expect("invited r alice wendy *")
+	other := lineDial(t, h1, course, "Wendy")
+	other.send("JOIN r")
+	other.expect("ERR JOIN *invite-only*")
+	wendy.send("JOIN r")
+	wendy.sync()
+	alice.expect("joined r wendy  ")
+
+	// A course user, named only in its rooms, is found in its room; a
+	// connection that takes the name after, in another case, on either
+	// hub, is not it.
+	carl := lineDial(t, h2, course, "carl")
+	carl.send("JOIN lab")
+	carl.sync()
+	alice.send("INVITE r carl")
+	alice.sync()
+	for _, h := range []*Hub{h1, h2} {
+		c := lineDial(t, h, course, "CARL")
+		c.send("JOIN r")
+		c.expect("ERR JOIN *invite-only*")
+	}
+	carl.send("JOIN r")
+	carl.sync()
+	alice.expect("joined r carl  ")
+	carl.send("LEAVE r", "JOIN r") // used up
+	carl.expect("ERR JOIN *invite-only*")
+	alice.expect("left r carl  ")
+
+	// No one has the name: a connection's invitation is refused; the
+	// server's (Hub.Invite) is the name's.
+	alice.send("INVITE r nobody")
+	alice.expect("ERR INVITE *no such user")
+	if err := h1.Invite(context.Background(), "r", "nobody"); err != nil {
+		t.Fatal(err)
+	}
+	nobody := lineDial(t, h2, course, "NOBODY")
+	nobody.send("JOIN r")
+	nobody.sync()
+	alice.expect("joined r NOBODY  ")
 }

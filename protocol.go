@@ -221,6 +221,16 @@ type Identifier interface {
 	Ident() (user, host string)
 }
 
+// Overrider is implemented by a Session whose user may be a server
+// operator (IRC's OPER): while Overrides reports true, the hub lets the
+// connection moderate every room (set its topic and modes, kick, invite)
+// as an operator of the room would, as IRC servers let their operators
+// override channel operator status. Overrides is called on the
+// connection's own goroutine (as it moderates), and must not block.
+type Overrider interface {
+	Overrides() bool
+}
+
 // Resumer is implemented by a Reader that keeps what it has read of a
 // message when a read fails (a deadline passing, or the hub parking the
 // connection) and carries on with it at the next call: it returns the
@@ -430,12 +440,24 @@ type Rooms interface {
 	Has(room string) (bool, error)
 	// Members lists the names of room's members, in join order.
 	Members(room string) ([]string, error)
+	// MembersOf lists room's members, in join order, as the Bus has
+	// them: each one's name, hub (Hub.ID) and connection, whose Conn is
+	// its ID (Conn.ID) for a member of this hub and 0 for one of another
+	// hub (where the number means nothing here). A protocol that keeps
+	// its own users by connection tells by it which member is which of
+	// them, when several users of the cluster have the same name in
+	// different rooms.
+	MembersOf(room string) ([]Member, error)
 	// Find reports whether room has a member called name (compared by
 	// NameKey), on any hub, and returns its name as it is spelt in the
 	// room (which may differ from name in case, width or look-alike
 	// letters): without listing the room when the Bus is a MemberFinder,
 	// as the in-process Bus and natsbus are.
 	Find(room, name string) (found string, ok bool, err error)
+	// FindMember is Find with the member as MembersOf gives it: its
+	// name as the room spells it, its hub, and its connection's ID if it
+	// is one of this hub's (0 if not).
+	FindMember(room, name string) (m Member, ok bool, err error)
 	// Locate reports whether a member of some room, on any hub, is called
 	// name (compared by NameKey), and returns its name as that room spells
 	// it: for a protocol that addresses users of every protocol by name

@@ -219,7 +219,8 @@ func (c *ircClient) until(s string) string {
 // testHubsInvite: an IRC operator on one hub invites a cs168 user who is
 // in a room on another hub (INVITE finds it: 341, not 401), who may then
 // join the invite-only channel; a cs168 user not invited is refused in
-// cs168's words.
+// cs168's words, even one that has the invited name in another case (the
+// invitation is the invited connection's).
 func testHubsInvite(t *testing.T, cluster Cluster) {
 	if _, ok := cluster(t).(chat.StateBus); !ok {
 		t.Skip("the Bus is not a chat.StateBus (optional)")
@@ -239,6 +240,9 @@ func testHubsInvite(t *testing.T, cluster Cluster) {
 	if got := ann.line(); got != ":test.server 341 ann carl #lab" {
 		t.Errorf("INVITE of a cs168 user on another hub: %q, want 341", got)
 	}
+	carlToo := csHub.Dial("CARL")
+	carlToo.Send("/join lab")
+	carlToo.Expect("lab is invite-only.")
 	carl.Send("/join lab")
 	if got := ann.line(); got != ":carl!carl@test.server JOIN #lab" {
 		t.Errorf("after the invitation: %q, want carl's JOIN", got)

@@ -222,7 +222,7 @@ func TestModeratedChannel(t *testing.T) {
 	alice.expect(":alice!~alice@test.server MODE #go +m")
 	bob.expect(":alice!~alice@test.server MODE #go +m")
 	bob.send("PRIVMSG #go :hello?")
-	bob.expect(":test.server 404 bob #go :go is moderated: you need voice to speak.")
+	bob.expect(":test.server 404 bob #go :#go is moderated: you need voice to speak.")
 	alice.send("MODE #go +v bob")
 	alice.expect(":alice!~alice@test.server MODE #go +v bob")
 	bob.expect(":alice!~alice@test.server MODE #go +v bob")
@@ -269,16 +269,18 @@ func TestInviteNoSuchChannel(t *testing.T) {
 
 // TestKeyValidation: +k with a key RFC 2812's grammar refuses (empty,
 // with a space, only a space, longer than 23) or a comma is 696 and
-// changes nothing; -k takes the key off whatever key it names, written
-// "-k *" as k always takes a parameter.
+// changes nothing, showing the key given (or "*" for one that cannot be a
+// parameter, empty or with a space, or is over 64 bytes long); -k takes the key off whatever key
+// it names, written "-k *" as k always takes a parameter.
 func TestKeyValidation(t *testing.T) {
 	s := serve(t, chat.Config{})
 	alice := s.register("alice")
 	alice.send("JOIN #go")
 	alice.until(" 366 ")
-	for _, key := range []string{"", "a b", " ", "a,b", strings.Repeat("k", 24)} {
+	long := strings.Repeat("k", 24)
+	for key, shown := range map[string]string{"": "*", "a b": "*", " ": "*", "a,b": "a,b", long: long, strings.Repeat("long", 100): "*"} {
 		alice.send("MODE #go +k :" + key)
-		alice.expect(":test.server 696 alice #go k * :Invalid key mode parameter: a key is 1 to 23 characters, none of them a space or a comma")
+		alice.expect(":test.server 696 alice #go k " + shown + " :Invalid key mode parameter: a key is 1 to 23 characters, none of them a space or a comma")
 	}
 	alice.send("MODE #go +k sesame", "MODE #go -k wrong", "MODE #go")
 	alice.expect(
@@ -388,11 +390,11 @@ func TestNoExternalMessages(t *testing.T) {
 	alice.send("MODE #go +m")
 	alice.expect(":alice!~alice@test.server MODE #go +m")
 	carol.send("PRIVMSG #go :hi")
-	carol.expect(":test.server 404 carol #go :go is moderated: you need voice to speak.")
+	carol.expect(":test.server 404 carol #go :#go is moderated: you need voice to speak.")
 	alice.send("MODE #go -m", "MODE #go +b carol")
 	alice.until("MODE #go +b carol!*@*")
 	carol.send("PRIVMSG #go :hi")
-	carol.expect(":test.server 404 carol #go :You are banned from go.")
+	carol.expect(":test.server 404 carol #go :You are banned from #go.")
 	alice.send("MODE #go -b carol", "MODE #go +n")
 	alice.until("MODE #go +n")
 	carol.send("PRIVMSG #go :hi")
@@ -431,10 +433,83 @@ func TestBanSilencesMember(t *testing.T) {
 	alice.expect(":alice!~alice@test.server MODE #go +b *!~bob@*")
 	bob.expect(":alice!~alice@test.server MODE #go +b *!~bob@*")
 	bob.send("PRIVMSG #go :hi")
-	bob.expect(":test.server 404 bob #go :You are banned from go: you cannot speak in it.")
+	bob.expect(":test.server 404 bob #go :You are banned from #go: you cannot speak in it.")
 	alice.send("MODE #go +v bob")
 	alice.expect(":alice!~alice@test.server MODE #go +v bob")
 	bob.expect(":alice!~alice@test.server MODE #go +v bob")
 	bob.send("PRIVMSG #go :voiced")
 	alice.expect(":bob!~bob@test.server PRIVMSG #go :voiced")
+}
+
+// TestWhoMemberNotHolder: a cs168 member of a channel named like an IRC
+// user who is elsewhere is described as itself by WHO (of the channel,
+// of its nick, of a mask): its own name for user and real name, never
+// the IRC user's; WHOIS of the nick describes the IRC user, without the
+// channel it is not on.
+func TestWhoMemberNotHolder(t *testing.T) {
+	s := serve(t, chat.Config{})
+	ivan, wendy := s.register("ivan"), s.register("wendy")
+	ivan.send("JOIN #inv2")
+	ivan.until(" 366 ")
+	wendy.send("JOIN #elsewhere")
+	wendy.until(" 366 ")
+	cs := s.frameClient(s.cs168, "Wendy")
+	cs.send("Wendy", "/join inv2")
+	ivan.expect(":Wendy!Wendy@test.server JOIN #inv2")
+	ivan.send("WHO #inv2", "WHO Wendy", "WHO W*", "WHOIS Wendy")
+	ivan.expect(
+		":test.server 352 ivan #inv2 ~ivan test.server test.server ivan H@ :0 The ivan",
+		":test.server 352 ivan #inv2 Wendy test.server test.server Wendy H :0 Wendy",
+		":test.server 315 ivan #inv2 :End of /WHO list",
+		":test.server 352 ivan * Wendy test.server test.server Wendy H :0 Wendy",
+		":test.server 315 ivan Wendy :End of /WHO list",
+		":test.server 352 ivan * Wendy test.server test.server Wendy H :0 Wendy",
+		":test.server 315 ivan W* :End of /WHO list",
+		":test.server 311 ivan wendy ~wendy test.server * :The wendy",
+		":test.server 312 ivan wendy test.server :TestNet",
+	)
+}
+
+// TestSecretNotTold: a non-member is told neither a channel's topic (442
+// for TOPIC, as ergo and ngIRCd answer) nor a secret channel's modes
+// (442 for MODE, where a public channel's are 324), and a PRIVMSG to a
+// secret channel is refused without a word of it.
+func TestSecretNotTold(t *testing.T) {
+	s := serve(t, chat.Config{})
+	alice, bob := s.pair("#pub")
+	alice.send("JOIN #sec", "MODE #sec +s", "TOPIC #sec :hidden", "TOPIC #pub :open")
+	alice.until("TOPIC #pub :open")
+	bob.until("TOPIC #pub :open")
+	carol := s.register("carol")
+	carol.send("TOPIC #sec", "TOPIC #pub", "MODE #sec", "MODE #pub", "PRIVMSG #sec :hi", "INVITE bob #sec")
+	carol.expect(
+		":test.server 442 carol #sec :You're not on that channel",
+		":test.server 442 carol #pub :You're not on that channel",
+		":test.server 442 carol #sec :You're not on that channel",
+		":test.server 324 carol #pub +nt",
+	)
+	carol.recv() // 329
+	carol.expect(
+		":test.server 404 carol #sec :Cannot send to channel",
+		":test.server 442 carol #sec :You're not on that channel",
+	)
+}
+
+// TestModeNickElsewhere: +v or KICK of a nick that a cs168 user has in
+// another room is 441 (not on that channel), as for an IRC user; 401 is
+// for a nick no one has.
+func TestModeNickElsewhere(t *testing.T) {
+	s := serve(t, chat.Config{})
+	alice := s.register("alice")
+	alice.send("JOIN #mod")
+	alice.until(" 366 ")
+	carl := s.frameClient(s.cs168, "carl")
+	carl.send("carl", "/create other", "/create other")
+	carl.expect("Room other already exists, so cannot be created.") // carl is in it now
+	alice.send("MODE #mod +v CARL", "KICK #mod carl", "MODE #mod +v nobody")
+	alice.expect(
+		":test.server 441 alice CARL #mod :They aren't on that channel",
+		":test.server 441 alice carl #mod :They aren't on that channel",
+		":test.server 401 alice nobody :No such nick/channel",
+	)
 }

@@ -89,3 +89,41 @@ func TestOperNone(t *testing.T) {
 	c.expect(":test.server 491 c :No O-lines for your host")
 	c.sync()
 }
+
+// TestOperOverride: an IRC operator may moderate any channel as its
+// operator would, one made from cs168 (whose creator cannot moderate)
+// too, and without being on it: MODE, TOPIC, KICK, INVITE. Before OPER
+// it may not (482, 442).
+func TestOperOverride(t *testing.T) {
+	o := testOptions
+	o.Operators = []Operator{{Name: "root", Password: "hunter2"}}
+	s := serveOptions(t, chat.Config{}, o)
+	carl := s.frameClient(s.cs168, "carl")
+	carl.send("carl", "/join cschan")
+	bob := s.register("bob")
+	bob.send("JOIN #cschan")
+	bob.until(" 366 ")
+	op := s.register("op")
+	op.send("MODE #cschan +m", "TOPIC #cschan :mine", "KICK #cschan bob", "OPER root hunter2")
+	op.expect(
+		":test.server 482 op #cschan :You're not channel operator",
+		":test.server 442 op #cschan :You're not on that channel",
+		":test.server 442 op #cschan :You're not on that channel",
+		":test.server 381 op :You are now an IRC operator",
+		":op!~op@test.server MODE op +o",
+	)
+	op.send("MODE #cschan +mi", "TOPIC #cschan :moderated now", "KICK #cschan bob :out", "INVITE bob #cschan", "TOPIC #cschan")
+	for _, l := range []string{
+		":op!~op@test.server MODE #cschan +m",
+		":op!~op@test.server MODE #cschan +i",
+		":op!~op@test.server TOPIC #cschan :moderated now",
+		":op!~op@test.server KICK #cschan bob :out",
+	} {
+		bob.until(l)
+	}
+	op.until(" 341 op bob #cschan")
+	op.until(" 332 op #cschan :moderated now")
+	bob.until(":op!~op@test.server INVITE bob #cschan")
+	bob.send("JOIN #cschan")
+	bob.until(":bob!~bob@test.server JOIN #cschan")
+}

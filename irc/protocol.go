@@ -525,6 +525,30 @@ func (p *Protocol) lookup(nick string) (profile, bool) {
 		signon: u.signon, spoke: u.spoke.Load()}, true
 }
 
+// lookupConn returns the profile of the registered IRC user called nick
+// if its connection is conn (chat.Conn.ID).
+func (p *Protocol) lookupConn(nick string, conn uint64) (profile, bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	u, ok := p.nicks[chat.NameKey(nick)]
+	if !ok || u.conn != conn {
+		return profile{}, false
+	}
+	return profile{nick: u.nick, ident: u.ident, real: u.real, away: p.away[u], oper: u.oper != "",
+		signon: u.signon, spoke: u.spoke.Load()}, true
+}
+
+// connOf returns the connection ID of the registered IRC user called
+// nick; 0 if there is none.
+func (p *Protocol) connOf(nick string) uint64 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if u, ok := p.nicks[chat.NameKey(nick)]; ok {
+		return u.conn
+	}
+	return 0
+}
+
 // claim registers u under nick, in place of its old nick if it had one;
 // it reports false if another IRC user has the nick.
 func (p *Protocol) claim(u *user, nick string) bool {

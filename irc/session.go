@@ -807,7 +807,9 @@ func (s *session) privmsg(m message) bool {
 			case err == nil:
 			case !errors.Is(err, chat.ErrNotInRoom):
 				s.c.Failed(m.cmd, to, err)
-				fail(errCannotSendToChan, to, chat.RefusalText(err, "Cannot send to channel"))
+				fail(errCannotSendToChan, to, channelWords(chat.RefusalText(err, "Cannot send to channel"), room, to))
+			case s.hidden(room):
+				fail(errCannotSendToChan, to, "Cannot send to channel") // +s: nothing said of it
 			case s.exists(room):
 				fail(errCannotSendToChan, to, "Cannot send to channel (you are not in it)")
 			default:
@@ -1108,9 +1110,9 @@ func (s *session) who(m message) bool {
 		roles = s.roles(room)
 		if s.hidden(room) {
 			// +s: its members are listed to its members only
-		} else if members, err := s.c.Rooms().Members(room); err == nil {
-			for _, n := range members {
-				entry("#"+room, s.identity(n))
+		} else if members, err := s.c.Rooms().MembersOf(room); err == nil {
+			for _, m := range members {
+				entry("#"+room, s.profileOf(m))
 			}
 		}
 	} else if mask == "" || mask == "0" || strings.ContainsAny(mask, "*?") {
@@ -1127,6 +1129,21 @@ func (s *session) who(m message) bool {
 	}
 	s.reply(rplEndOfWho, mask, "End of /WHO list")
 	return true
+}
+
+// channelWords is the hub's refusal text, which names the room as every
+// protocol does ("lab is moderated: …", "You are banned from lab: …"),
+// naming it as IRC does, the channel (with its '#'); any other text (a
+// hook's) as it is.
+func channelWords(text, room, channel string) string {
+	if rest, ok := strings.CutPrefix(text, room+" is "); ok {
+		return channel + " is " + rest
+	}
+	const banned = "You are banned from "
+	if rest, ok := strings.CutPrefix(text, banned+room); ok && (rest == "" || rest[0] == ':' || rest[0] == '.') {
+		return banned + channel + rest
+	}
+	return text
 }
 
 // hidden reports whether room is secret (+s) and the client is not in
@@ -1160,14 +1177,14 @@ func (s *session) visible() []profile {
 	me, _ := s.p.lookup(s.me.nick)
 	out := []profile{me}
 	for _, r := range s.c.Rooms().Joined() {
-		members, err := s.c.Rooms().Members(r)
+		members, err := s.c.Rooms().MembersOf(r)
 		if err != nil {
 			continue
 		}
-		for _, n := range members {
-			if k := chat.NameKey(n); !seen[k] {
+		for _, m := range members {
+			if k := chat.NameKey(m.Name); !seen[k] {
 				seen[k] = true
-				out = append(out, s.identity(n))
+				out = append(out, s.profileOf(m))
 			}
 		}
 	}
@@ -1179,9 +1196,19 @@ func (s *session) visible() []profile {
 // server.
 func (s *session) findUser(nick string) (profile, bool) {
 	if name, rooms := s.roomsOf(nick, true); len(rooms) > 0 {
-		return s.identity(name), true
+		return s.memberProfile(rooms[0], name), true
 	}
 	return s.p.lookup(nick)
+}
+
+// memberProfile returns the profile of room's member called name: the
+// IRC user of this server it is, or a user of another protocol or server
+// (profileOf).
+func (s *session) memberProfile(room, name string) profile {
+	if m, ok, err := s.c.Rooms().FindMember(room, name); err == nil && ok {
+		return s.profileOf(m)
+	}
+	return profile{nick: name, ident: name, real: name}
 }
 
 // whoMatch reports whether WHO's mask matches t, a user of server: its
@@ -1240,7 +1267,7 @@ func (s *session) whois(m message) bool {
 	s.tooMany(m.cmd, over, maxWhoisTargets)
 	nick := nicks[0]
 	irc := s.known([]string{nick})[0].nick != "" // an IRC user of the network
-	name, channels := s.whoisChannels(nick)
+	name, channels := s.whoisChannels(nick, s.p.connOf(nick))
 	if len(channels) > 0 {
 		nick = name
 	}
@@ -1275,11 +1302,17 @@ func (s *session) whois(m message) bool {
 // they have it, chosen as roomsOf does, each channel written with the
 // member's prefix there: @ for an operator, + for a voiced member. Each
 // channel is asked about the one name and its role (chat.Moderator.Role),
-// never listed.
-func (s *session) whoisChannels(nick string) (name string, channels []string) {
+// never listed, unless conn is not 0: then nick is an IRC user of this
+// server, whose connection that is, and a channel counts only if its
+// member is that user (another user of the cluster may have the name in
+// another room), which is asked of the one member too.
+func (s *session) whoisChannels(nick string, conn uint64) (name string, channels []string) {
 	for _, r := range s.c.Rooms().Joined() {
 		found, op, voiced, err := s.c.Moderate().Role(r, nick)
 		if err != nil || found == "" {
+			continue
+		}
+		if conn != 0 && !s.isMember(r, found, conn) {
 			continue
 		}
 		if name != found && (name == "" || found == nick) {
@@ -1298,6 +1331,13 @@ func (s *session) whoisChannels(nick string) (name string, channels []string) {
 		}
 	}
 	return name, channels
+}
+
+// isMember reports whether room's member called name is connection conn
+// of this hub (asking for the one member: no list is read).
+func (s *session) isMember(room, name string, conn uint64) bool {
+	m, ok, err := s.c.Rooms().FindMember(room, name)
+	return err == nil && ok && m.Conn == conn
 }
 
 // mode answers MODE: a channel's modes, bans and changes to them
@@ -1468,6 +1508,19 @@ func (s *session) nickUnavailable(nick string, err error) {
 func (s *session) taken(nick string) bool {
 	_, ok := s.p.lookup(nick)
 	return ok
+}
+
+// profileOf returns the profile of m, a member of a room: the IRC user of
+// this server it is (by its connection: another user of the cluster may
+// have the same name in another room, in another protocol), else one
+// whose ident and real name are its name.
+func (s *session) profileOf(m chat.Member) profile {
+	if m.Conn != 0 {
+		if t, ok := s.p.lookupConn(m.Name, m.Conn); ok {
+			return t
+		}
+	}
+	return profile{nick: m.Name, ident: m.Name, real: m.Name}
 }
 
 // identity is what WHO and WHOIS say of nick: its registry entry for an
