@@ -3,7 +3,7 @@ module github.com/framechat/chat/natsbus
 go 1.26.0
 
 require (
-	github.com/framechat/chat v0.0.0-20261207000019-0e43073db699
+	github.com/framechat/chat v0.0.0-20261207003327-85c5e7ccc02b
 	github.com/google/go-cmp v0.7.0
 	github.com/nats-io/nats-server/v2 v2.15.2
 	github.com/nats-io/nats.go v1.55.0

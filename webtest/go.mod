@@ -5,7 +5,7 @@ go 1.26.0
 require (
 	github.com/chromedp/cdproto v0.0.0-20250724212937-08a3db8b4327
 	github.com/chromedp/chromedp v0.14.2
-	github.com/framechat/chat v0.0.0-20261207000019-0e43073db699
+	github.com/framechat/chat v0.0.0-20261207003327-85c5e7ccc02b
 )
 
 require (

@@ -4,10 +4,10 @@ go 1.26.0
 
 require (
 	github.com/BurntSushi/toml v1.6.0
-	github.com/framechat/chat v0.0.0-20261207000019-0e43073db699
-	github.com/framechat/chat/examples v0.0.0-20261207000019-0e43073db699
-	github.com/framechat/chat/history/bolt v0.0.0-20261207000019-0e43073db699
-	github.com/framechat/chat/natsbus v0.0.0-20261207000019-0e43073db699
+	github.com/framechat/chat v0.0.0-20261207003327-85c5e7ccc02b
+	github.com/framechat/chat/examples v0.0.0-20261207003327-85c5e7ccc02b
+	github.com/framechat/chat/history/bolt v0.0.0-20261207003327-85c5e7ccc02b
+	github.com/framechat/chat/natsbus v0.0.0-20261207003327-85c5e7ccc02b
 	github.com/nats-io/nats-server/v2 v2.15.2
 	github.com/prometheus/client_golang v1.25.0
 	github.com/prometheus/client_model v0.6.3

@@ -3,7 +3,7 @@ module github.com/framechat/chat/history/bolt
 go 1.26.0
 
 require (
-	github.com/framechat/chat v0.0.0-20261207000019-0e43073db699
+	github.com/framechat/chat v0.0.0-20261207003327-85c5e7ccc02b
 	go.etcd.io/bbolt v1.5.0
 	go.uber.org/goleak v1.3.0
 )
