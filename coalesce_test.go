@@ -215,3 +215,20 @@ func TestCoalesceLateTickHoldsOff(t *testing.T) {
 		t.Error("after a tick on time, a write does not wait")
 	}
 }
+
+// The echo of a connection's own line (Settings.Echo) answers its
+// command, as a reply does: it never waits for the coalescer, however
+// lately the connection was written to. With an hour's budget, alice,
+// written to a moment ago (the PONG of her last sync), hears her own line
+// within the test's timeout; without the exception it would wait the hour.
+func TestCoalesceOwnEchoAtOnce(t *testing.T) {
+	h := NewHub(Config{WriteCoalesce: time.Hour})
+	t.Cleanup(func() { h.Shutdown(context.Background()) })
+	alice := lineDial(t, h, &lineProto{echo: true}, "alice")
+	alice.send("JOIN r")
+	alice.sync()
+	for _, text := range []string{"hi", "hello"} {
+		alice.send("SAY r " + text)
+		alice.expect("chat r alice  " + text)
+	}
+}

@@ -33,11 +33,12 @@ import (
 // rendered "<kind> room from to text".
 type lineProto struct {
 	direct   bool
+	echo     bool              // Settings.Echo: a member hears its own lines
 	accepted func(room string) // if set, what a JOIN's accepted does (with no lock held)
 }
 
 func (p *lineProto) Name() string                 { return "line" }
-func (p *lineProto) Settings() Settings           { return Settings{Direct: p.direct} }
+func (p *lineProto) Settings() Settings           { return Settings{Direct: p.direct, Echo: p.echo} }
 func (p *lineProto) NewReader(r io.Reader) Reader { return Lines(r, 1024) }
 func (p *lineProto) Notice(text string) []byte    { return []byte("NOTICE " + text + "\n") }
 func (p *lineProto) NewSession(c Conn) Session    { return &lineSession{c: c, p: p} }

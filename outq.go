@@ -22,12 +22,15 @@ import (
 // Config.WriteCoalesce, fan-out to a connection written to less than
 // that long ago waits for the hub's coalescer (coalesce.go) rather than
 // starting the writer; a reply never waits, and starts a waiting writer.
-func (s *session) send(b []byte, force bool) bool { return s.sendIn(b, force, nil) }
+func (s *session) send(b []byte, force bool) bool { return s.sendIn(b, force, false, nil) }
 
 // sendIn is send for fan-out from a reader's batch (wakes.go): with
 // wakes not nil, a writer that is not running is started when the batch
-// ends rather than now.
-func (s *session) sendIn(b []byte, force bool, wakes *wakeBatch) bool {
+// ends rather than now. prompt marks what the room sends back to the
+// session that caused it (its own line, under Settings.Echo): bounded as
+// fan-out, it answers the session's command as a reply does, so it never
+// waits for the coalescer, and it starts a writer that is waiting.
+func (s *session) sendIn(b []byte, force, prompt bool, wakes *wakeBatch) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed || s.cut {
@@ -49,7 +52,7 @@ func (s *session) sendIn(b []byte, force bool, wakes *wakeBatch) bool {
 	if !s.writing {
 		s.writing = true
 		s.writerWG.Add(1)
-		if c := s.hub.coalesce; c != nil && !force && s.wroteAt != 0 && !s.paced() {
+		if c := s.hub.coalesce; c != nil && !force && !prompt && s.wroteAt != 0 && !s.paced() {
 			if now := s.now(); c.waits(s.wroteAt, now) {
 				// Room traffic for a connection written to a moment
 				// ago: a stream. Wait for the lines that follow, to
@@ -64,7 +67,7 @@ func (s *session) sendIn(b []byte, force bool, wakes *wakeBatch) bool {
 			return true
 		}
 		go s.writeLoop()
-	} else if force {
+	} else if force || prompt {
 		s.startWaitingLocked() // a reply to the client's own command does not wait
 	}
 	return true

@@ -227,16 +227,17 @@ func (c *renderCache) get(p Renderer, m *Message) rendered {
 // sendRendered sends a rendered message to s; it reports false if s's queue
 // overflowed.
 func (s *session) sendRendered(r rendered, force bool) bool {
-	return s.sendRenderedIn(r, force, nil)
+	return s.sendRenderedIn(r, force, false, nil)
 }
 
 // sendRenderedIn is sendRendered for fan-out from a reader's batch
-// (sendIn).
-func (s *session) sendRenderedIn(r rendered, force bool, wakes *wakeBatch) bool {
-	if !s.sendIn(r.a, force, wakes) {
+// (sendIn); prompt, for the echo of s's own command, never waits for the
+// hub's write coalescer.
+func (s *session) sendRenderedIn(r rendered, force, prompt bool, wakes *wakeBatch) bool {
+	if !s.sendIn(r.a, force, prompt, wakes) {
 		return false
 	}
-	return r.b == nil || s.sendIn(r.b, force, wakes)
+	return r.b == nil || s.sendIn(r.b, force, prompt, wakes)
 }
 
 // member is s's membership as the Bus records it.
@@ -292,7 +293,11 @@ func (s *session) deliver(m *Message, c *renderCache) bool {
 			p = r
 		}
 	}
-	return s.sendRenderedIn(c.get(p, m), false, c.wakes)
+	// What the room sends back to its sender (its own line, under
+	// Settings.Echo) answers the sender's command: like a reply, it does
+	// not wait to be coalesced with the room's traffic.
+	own := m.Conn == s.id && m.Hub == s.hub.id
+	return s.sendRenderedIn(c.get(p, m), false, own, c.wakes)
 }
 
 // heard reports whether s has had the line for m, a quit or a rename
