@@ -39,7 +39,7 @@ func TestWhoisIsonSeeDirectHolders(t *testing.T) {
 // TestKindsReachWebUsers: an IRC NOTICE and /me to a web user keep their
 // kind (the direct line's mark: "notice", "action" with the action's own
 // text), and a CTCP query to a web user, which cannot answer it, gets
-// the sender a CTCP ERRMSG from that user instead of silence; to a nick
+// the sender a NOTICE from the server instead of silence; to a nick
 // no one has, 401. Before, the notice came as a plain direct line (a bot
 // might answer it), the action as "* waves", and the query vanished.
 func TestKindsReachWebUsers(t *testing.T) {
@@ -80,7 +80,7 @@ func TestKindsReachWebUsers(t *testing.T) {
 		}
 	}
 	ian.expect(
-		":carl!carl@test.server NOTICE ian :\x01ERRMSG VERSION :carl is not on IRC and cannot answer CTCP\x01",
+		":test.server NOTICE ian :carl is not on IRC and cannot answer CTCP VERSION",
 		":test.server 401 ian nobody :No such nick/channel",
 	)
 }

@@ -19,7 +19,7 @@
 // PART, PRIVMSG and NOTICE to channels and to any user by nick (CTCP to
 // IRC users included: a direct message when no channel is shared, see
 // chat.Settings.Direct; a CTCP query to a user of another protocol is
-// answered with a CTCP ERRMSG from it), NICK, NAMES and WHO with @ and + prefixes (WHO
+// answered with a NOTICE from the server), NICK, NAMES and WHO with @ and + prefixes (WHO
 // by channel, nick or mask too), LIST, WHOIS, TOPIC, channel MODE
 // (+biklmnstov), KICK and INVITE on the hub's moderation
 // (chat.Conn.Moderate: moderation.go), AWAY, ISON, USERHOST, LUSERS,

@@ -850,9 +850,10 @@ func (s *session) privmsg(m message) bool {
 
 // unanswerable answers a CTCP query (text, whole) to nick, who is not an
 // IRC user: a web, im, cs168 or lobby user, whose client could not
-// answer it, gets none of it, and the sender a CTCP ERRMSG NOTICE from
-// nick saying so (as a bridge or bouncer answers for a client that
-// cannot), so that its client waits for no answer; a nick no one has
+// answer it, gets none of it, and the sender a NOTICE from the server
+// saying so, so that its user waits for no answer (from the server, not
+// from nick: no one's client shows a line as nick's that nick did not
+// send); a nick no one has
 // (PRIVMSG does not reach it) gets 401. A CTCP answer (sent as a NOTICE)
 // is dropped in silence, as no NOTICE is answered.
 func (s *session) unanswerable(notice bool, nick string, text []byte, fail func(code string, params ...string)) {
@@ -870,11 +871,7 @@ func (s *session) unanswerable(notice bool, nick string, text []byte, fail func(
 	query, _, _ := strings.Cut(strings.Trim(string(text), "\x01"), " ")
 	query = strings.ToUpper(clean(cut(query, 32)))
 	t := s.identity(nick)
-	// userLine would clean the CTCP quotes away: the line up to its empty
-	// text, then the quoted answer.
-	line := s.p.userLine(t.nick, t.ident, "NOTICE", s.me.nick, "")
-	line = append(line[:len(line)-len("\r\n")], "\x01ERRMSG "+query+" :"+t.nick+" is not on IRC and cannot answer CTCP\x01\r\n"...)
-	s.c.Send(line)
+	s.c.Send([]byte(":" + s.p.o.ServerName + " NOTICE " + s.me.nick + " :" + t.nick + " is not on IRC and cannot answer CTCP " + query + "\r\n"))
 }
 
 // post says text in room, or to the member nick of it (to the user nick
