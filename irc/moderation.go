@@ -101,8 +101,11 @@ func (s *session) topic(m message) bool {
 	case len(m.params) == 1:
 		s.sendTopic(channel, room, false)
 	default:
-		if err := s.c.Moderate().SetTopic(room, cut(m.params[1], maxTopicBytes)); err != nil { // ISUPPORT TOPICLEN
+		text := cut(m.params[1], maxTopicBytes) // ISUPPORT TOPICLEN
+		if err := s.c.Moderate().SetTopic(room, text); err != nil {
 			s.moderationFailed("TOPIC", channel, "", err)
+		} else if !s.in(room) {
+			s.send("TOPIC", channel, text) // an IRC operator from outside: told as a member is
 		}
 	}
 	return true
@@ -267,6 +270,16 @@ func (s *session) channelMode(m message, channel string) {
 			if errors.Is(err, chat.ErrNotOperator) {
 				return // one 482 is enough
 			}
+			continue
+		}
+		if !s.in(room) {
+			// An IRC operator acting from outside (Overrides) is not told
+			// by the room: the change is echoed to it, as a member sees it.
+			text := c.String()
+			if text == "-k" {
+				text = "-k *"
+			}
+			s.send("MODE", append([]string{channel}, strings.Fields(text)...)...)
 		}
 	}
 }
@@ -339,6 +352,8 @@ func (s *session) kick(m message) bool {
 	for _, nick := range nicks {
 		if err := s.c.Moderate().Kick(room, nick, m.arg(2)); err != nil {
 			s.moderationFailed("KICK", channel, nick, err)
+		} else if !s.in(room) {
+			s.send("KICK", channel, nick, m.arg(2)) // an IRC operator from outside: told as a member is
 		}
 	}
 	return true

@@ -121,6 +121,16 @@ func TestOperOverride(t *testing.T) {
 	} {
 		bob.until(l)
 	}
+	// op, not on the channel, is told of each change it made, as a
+	// member is.
+	for _, l := range []string{
+		":op!~op@test.server MODE #cschan +m",
+		":op!~op@test.server MODE #cschan +i",
+		":op!~op@test.server TOPIC #cschan :moderated now",
+		":op!~op@test.server KICK #cschan bob :out",
+	} {
+		op.until(l)
+	}
 	op.until(" 341 op bob #cschan")
 	op.until(" 332 op #cschan :moderated now")
 	bob.until(":op!~op@test.server INVITE bob #cschan")
