@@ -275,11 +275,7 @@ func (s *session) channelMode(m message, channel string) {
 		if !s.in(room) {
 			// An IRC operator acting from outside (Overrides) is not told
 			// by the room: the change is echoed to it, as a member sees it.
-			text := c.String()
-			if text == "-k" {
-				text = "-k *"
-			}
-			s.send("MODE", append([]string{channel}, strings.Fields(text)...)...)
+			s.send("MODE", append([]string{channel}, modeWords(c.String())...)...)
 		}
 	}
 }

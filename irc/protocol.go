@@ -205,13 +205,7 @@ func (p *Protocol) Render(m chat.Message) (msg, more []byte) {
 	case chat.MessageMode:
 		// A channel name of its own: were channel kept in the slice, every
 		// Render would build it on the heap (escape analysis).
-		// -k comes with no key (chat.ModeChange.String); IRC's k always
-		// takes a parameter (ISUPPORT CHANMODES), so it is written "*".
-		text := string(m.Text)
-		if text == "-k" {
-			text = "-k *"
-		}
-		return p.actorLine(m.From, ident, "MODE", append([]string{"#" + m.Room}, strings.Fields(text)...)...), nil
+		return p.actorLine(m.From, ident, "MODE", append([]string{"#" + m.Room}, modeWords(string(m.Text))...)...), nil
 	case chat.MessageInvited:
 		return p.actorLine(m.From, ident, "INVITE", m.To, channel), nil
 	}
@@ -598,4 +592,15 @@ func (p *Protocol) setAway(u *user, text string) {
 	} else {
 		p.away[u] = text
 	}
+}
+
+// modeWords is a mode change as chat.ModeChange.String writes it ("+v
+// bob", "-k"), as the parameters of IRC's MODE line: -k comes with no
+// key, and IRC's k always takes a parameter (ISUPPORT CHANMODES), so it
+// is written "-k *".
+func modeWords(change string) []string {
+	if change == "-k" {
+		return []string{"-k", "*"}
+	}
+	return strings.Fields(change)
 }
