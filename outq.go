@@ -9,6 +9,7 @@ import (
 	"os"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 )
 
@@ -157,6 +158,7 @@ func (s *session) writeLoop() {
 		s.queued = 0
 		cuts := s.cuts.Load()
 		goodbye := s.cut // the batch is closeTelling's notice
+		raw := s.raw
 		// The deadline is set under the lock, so that a close's interrupt
 		// (closeTelling) is never overwritten by the deadline of a batch taken
 		// before it.
@@ -172,7 +174,7 @@ func (s *session) writeLoop() {
 		if s.paced() {
 			rest, err = s.writePaced(batch, cuts)
 		} else {
-			rest, err = writeBatch(s.conn, batch, s.frameWidth())
+			rest, err = writeBatch(s.conn, raw, batch, s.frameWidth())
 		}
 		clear(batch) // drop references to shared frames
 		s.mu.Lock()
@@ -234,7 +236,10 @@ const copyBatch = 4096
 var batchBufs = sync.Pool{New: func() any { return new([copyBatch]byte) }}
 
 // writeBatch writes the messages of batch to conn in one system call when
-// it can. A batch of one is written as it is, and a small batch is copied
+// it can. With raw, conn's RawConn (a plain socket's), it writes them
+// with raw write or writev calls (rawio_linux.go), with iovec arrays
+// from a pool shared by all connections. Else a batch of one is written
+// as it is, and a small batch is copied
 // into a pooled buffer first: writev would do as well, but the runtime
 // keeps the largest array of iovecs a connection has used for as long as
 // it is open (16 bytes a message), which a connection that received one
@@ -242,7 +247,14 @@ var batchBufs = sync.Pool{New: func() any { return new([copyBatch]byte) }}
 // batch goes to writev. When the write fails, rest is what remains
 // unwritten of the frame in flight (see unfinished); width is the
 // protocol's frame width, 0 if its messages are not fixed-width.
-func writeBatch(conn net.Conn, batch [][]byte, width int) (rest []byte, err error) {
+func writeBatch(conn net.Conn, raw syscall.RawConn, batch [][]byte, width int) (rest []byte, err error) {
+	if raw != nil {
+		n, err := rawWrite(conn, raw, batch)
+		if err != nil {
+			rest = unfinished(batch, int64(n), width)
+		}
+		return rest, err
+	}
 	if len(batch) == 1 {
 		n, err := conn.Write(batch[0])
 		if err != nil {

@@ -21,7 +21,7 @@ import (
 // A parked connection costs its socket, its session and its protocol
 // state: no goroutine and no stack, which is what makes an idle connection
 // as cheap as in an event-loop server. A busy one never parks (see
-// session.mayPark), so the hot path is the runtime's as before.
+// session.mayPark): it waits in the runtime's poller, as any connection.
 type parker struct {
 	ep   *os.File // the epoll instance, for the runtime's poller
 	epfd int      // its descriptor, open until close
@@ -272,39 +272,14 @@ func rawConn(c net.Conn) syscall.RawConn {
 // parkReader is a parking session's connection as its protocol's Reader
 // reads it. While the session may park, a read that would wait returns
 // errWouldBlock at once instead, and the session parks (see loop); else it
-// is the connection's own Read.
+// waits for input, as the connection's own Read does. Either way the
+// read is a raw system call (rawio_linux.go).
 type parkReader struct{ s *session }
 
 func (r parkReader) Read(b []byte) (int, error) {
-	s := r.s
-	if !s.mayPark() {
-		return s.conn.Read(b)
-	}
-	var n int
-	var errno error
-	err := s.raw.Read(func(fd uintptr) bool {
-		for {
-			n, errno = syscall.Read(int(fd), b)
-			if errno != syscall.EINTR {
-				return true
-			}
-		}
-	})
-	switch {
-	case err != nil:
-		return 0, r.opError(err)
-	case errno == syscall.EAGAIN:
-		return 0, errWouldBlock
-	case errno != nil:
-		return 0, r.opError(os.NewSyscallError("read", errno))
-	case n == 0 && len(b) > 0:
+	n, err := rawRead(r.s.conn, r.s.raw, b, !r.s.mayPark())
+	if err == nil && n == 0 && len(b) > 0 {
 		return 0, io.EOF
 	}
-	return n, nil
-}
-
-// opError wraps err as the connection's own Read would.
-func (r parkReader) opError(err error) error {
-	c := r.s.conn
-	return &net.OpError{Op: "read", Net: c.LocalAddr().Network(), Source: c.LocalAddr(), Addr: c.RemoteAddr(), Err: err}
+	return n, err
 }

@@ -82,7 +82,7 @@ type session struct {
 	styler    Styler                    // its Session, if a Styler: set before styled
 	directKey string                    // the key it holds direct messages by (directs.holders); under hub.direct.mu
 	ident     string                    // the user name its client gave (Identifier), as its messages carry it (Message.Ident): set on its goroutine before its first join or direct message (userIdent)
-	raw       syscall.RawConn           // the connection's descriptor, when the reading may park
+	raw       syscall.RawConn           // the connection's descriptor, when the reading may park; set by start under mu, which the writer reads it under: reads and writes are raw system calls (rawio_linux.go)
 	lastMsg   moment                    // reader-owned, when parks: when the last message was handled
 	batch     atomic.Pointer[wakeBatch] // the reader's open batch (wakes.go); nil between batches
 
@@ -214,7 +214,10 @@ func (s *session) start() error {
 	var r io.Reader = s.conn
 	var p *parker
 	if s.detached {
-		if s.raw = rawConn(s.conn); s.raw != nil {
+		if raw := rawConn(s.conn); raw != nil {
+			s.mu.Lock() // the writer reads it under the lock: one may run already (a refusal)
+			s.raw = raw
+			s.mu.Unlock()
 			p = s.hub.parking()
 		}
 	}
