@@ -216,7 +216,7 @@ func (p *parker) wait() {
 		}
 		p.mu.Unlock()
 		for _, s := range ready {
-			go s.loop()
+			go s.resume() // input has come: the reader will handle it
 		}
 		clear(ready) // drop the sessions until the next wake-up
 	}
