@@ -11,18 +11,20 @@
 #
 # Usage: cmd/chatbench/compare.sh [RUNS [SERVER...]]   (from the repository
 # root; SERVER is defaults, framechat, framechat-irc, framechat-irc-nagle,
-# ngircd or inspircd; all by default, with the run of framechat at its
-# defaults first). framechat-irc-nagle is the IRC listener with -nagle:
-# Nagle's algorithm on, as ngIRCd and InspIRCd leave it, so that CPU per
-# line can be compared on the same TCP footing.
+# framechat-irc:TAG, ngircd or inspircd; all but the tagged ones by
+# default, with the run of framechat at its defaults first).
+# framechat-irc-nagle is the IRC listener with -nagle: Nagle's algorithm
+# on, as ngIRCd and InspIRCd leave it, so that CPU per line can be
+# compared on the same TCP footing. framechat-irc:TAG is the IRC listener
+# labelled framechat-irc+TAG, run from the binary in $BIN_TAG if set
+# and with the extra flags in $FLAGS_TAG: another build or setting in the
+# same rounds (BIN_old=/tmp/framechat-main FLAGS_c0="-write-coalesce 0"
+# compare.sh 3 framechat-irc framechat-irc:old framechat-irc:c0).
 #
-# Workloads, for each server: flat out 10 rooms × 10 and 1 × 100; fixed
-# offered loads 10 × 10 at 2,000, 10,000 and 30,000 messages/s and 1 × 100
-# at 500 and 2,000/s (each about 3 s); churn (16 workers, 5 s); then, each
-# on a fresh server, 10,000 idle connections (IDLE=0 leaves them out).
-# Each run reports deliveries/s, p50/p99 latency, the server's CPU per
-# delivery (per cycle in churn) and chatbench's own (the generator's: what
-# the server's writes cost its clients), and the load average.
+# The runs go in rounds: each round starts every server afresh, in turn,
+# and runs each workload once on it, so that a drift in the machine's
+# speed over the half hour a run takes touches every server alike, and
+# no server's later runs find it warmed by its earlier ones.
 #
 # Environment:
 #   CORES=equal  (the default) pins the server to core 0 and chatbench to
@@ -63,10 +65,11 @@ trap 'stop; rm -rf "$out"' EXIT
 
 # framechat NAME ARGS... starts framechat labelled NAME with the benchmark's
 # settings: flood control off, as for the IRC servers; the slow-consumer
-# bound raised to 64 MiB, as the IRC servers' send queues are.
+# bound raised to 64 MiB, as the IRC servers' send queues are. $bin, if
+# set, is the binary to run instead of the one built.
 framechat() {
   local name=$1; shift
-  "${on0[@]}" "${procs[@]}" "$out/server" -addr 127.0.0.1 -log "" -queue 67108864 -flood-rate -1 "${fcargs[@]}" "$@" >/dev/null &
+  "${on0[@]}" "${procs[@]}" "${bin:-$out/server}" -addr 127.0.0.1 -log "" -queue 67108864 -flood-rate -1 "${fcargs[@]}" "$@" >/dev/null &
   pid=$!; label=$name$tag
 }
 start() {
@@ -76,6 +79,12 @@ start() {
   framechat-irc) framechat framechat-irc -irc 127.0.0.1:6669 -cs168 127.0.0.1:25600
     target="-proto irc -addr 127.0.0.1:6669" ;;
   framechat-irc-nagle) framechat framechat-irc-nagle -nagle -irc 127.0.0.1:6669 -cs168 127.0.0.1:25600
+    target="-proto irc -addr 127.0.0.1:6669" ;;
+  framechat-irc:*)
+    local v=${1#framechat-irc:} flags
+    local binv=BIN_$v flagv=FLAGS_$v
+    read -r -a flags <<<"${!flagv:-}"
+    bin=${!binv:-} framechat "framechat-irc+$v" "${flags[@]}" -irc 127.0.0.1:6669 -cs168 127.0.0.1:25600
     target="-proto irc -addr 127.0.0.1:6669" ;;
   ngircd)
     "${on0[@]}" ngircd -n -f cmd/chatbench/testdata/ngircd.conf >/dev/null 2>&1 &
@@ -103,32 +112,44 @@ if [[ " $servers " == *" defaults "* ]]; then
   stop
 fi
 
-for server in $servers; do
-  [ "$server" = defaults ] && continue
-  echo "### $server"
-  start "$server"
-  bench -runs "$runs" -rooms 10 -members 10 -messages 1000 fanout
-  bench -runs "$runs" -rooms 1 -members 100 -messages 200 fanout
+# workloads runs each workload once on the server started.
+workloads() {
+  bench -runs 1 -rooms 10 -members 10 -messages 1000 fanout
+  bench -runs 1 -rooms 1 -members 100 -messages 200 fanout
   # Fixed offered loads, about 3 s each: messages per member = rate × 3 s / members.
-  bench -runs "$runs" -rooms 10 -members 10 -messages 60 -rate 2000 fanout
-  bench -runs "$runs" -rooms 10 -members 10 -messages 300 -rate 10000 fanout
-  bench -runs "$runs" -rooms 10 -members 10 -messages 900 -rate 30000 fanout
-  bench -runs "$runs" -rooms 1 -members 100 -messages 15 -rate 500 fanout
-  bench -runs "$runs" -rooms 1 -members 100 -messages 60 -rate 2000 fanout
-  bench -runs "$runs" -workers 16 -duration 5s churn
-  stop
-  [ "$idle" = 0 ] && continue
-  for i in $(seq "$runs"); do # memory is measured on a fresh server each time
+  bench -runs 1 -rooms 10 -members 10 -messages 60 -rate 2000 fanout
+  bench -runs 1 -rooms 10 -members 10 -messages 300 -rate 10000 fanout
+  bench -runs 1 -rooms 10 -members 10 -messages 900 -rate 30000 fanout
+  bench -runs 1 -rooms 1 -members 100 -messages 15 -rate 500 fanout
+  bench -runs 1 -rooms 1 -members 100 -messages 60 -rate 2000 fanout
+  bench -runs 1 -workers 16 -duration 5s churn
+}
+
+for round in $(seq "$runs"); do
+  for server in $servers; do
+    [ "$server" = defaults ] && continue
+    echo "### $server, round $round of $runs"
     start "$server"
-    # ngircd's listen queue is short: thousands of simultaneous dials time out.
-    # InspIRCd 3 completes registrations once a second (its background user
-    # tick), so 64 at a time would take 156 s: it gets 1000.
-    # Read 3 s after the last connection joined, as the issue's targets say.
-    case $server in ngircd) parallel=4 ;; inspircd) parallel=1000 ;; *) parallel=64 ;; esac
-    bench -conns 10000 -settle 3s -parallel "$parallel" idle
+    workloads
     stop
   done
 done
+if [ "$idle" != 0 ]; then
+  for round in $(seq "$runs"); do
+    for server in $servers; do
+      [ "$server" = defaults ] && continue
+      echo "### $server, idle, round $round of $runs"
+      start "$server"
+      # ngircd's listen queue is short: thousands of simultaneous dials time out.
+      # InspIRCd 3 completes registrations once a second (its background user
+      # tick), so 64 at a time would take 156 s: it gets 1000.
+      # Read 3 s after the last connection joined, as the issue's targets say.
+      case $server in ngircd) parallel=4 ;; inspircd) parallel=1000 ;; *) parallel=64 ;; esac
+      bench -conns 10000 -settle 3s -parallel "$parallel" idle
+      stop
+    done
+  done
+fi
 
 echo
 echo "## Summary ($runs runs, cores $cores; medians [min–max]; ratios: server CPU per delivery at fixed loads, per second flat out and in churn, KiB per connection idle)"
