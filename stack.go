@@ -12,12 +12,12 @@ package chat
 // have the most frames to adjust: 12 % of the server's CPU in IRC churn
 // (connect, register, join, quit; a session parks after each command and
 // the next starts a new reader). Growing once, at the reader's first
-// frame, copies a stack of one frame: in churn, 4 to 10 % more cycles a
-// second, alternating builds (BENCHMARKS.md). The stack goes when the
-// reader ends (it parks as soon as its client goes quiet, see loop), so
-// an idle connection costs no more. A busy connection keeps its reader
-// until it goes quiet, with a 16 KiB stack where its commands might have
-// needed 8.
+// frame, copies a stack of one frame: in churn, 5 to 19 % more cycles a
+// second in five rounds alternating builds (BENCHMARKS.md). The stack
+// goes when the reader ends (it parks as soon as its client goes quiet,
+// see loop), so an idle connection costs no more. A busy connection
+// keeps its reader until it goes quiet, with a 16 KiB stack where its
+// commands might have needed 8.
 
 // readerStack is the frame a woken reader asks for: the runtime doubles
 // the stack until it fits with the runtime's guard, to 16 KiB (a frame
