@@ -24,18 +24,20 @@ import (
 // kernel has its P handed to another thread. Each is a thread switch
 // on the server's one core. At 10 rooms × 10 members × 10,000 lines/s
 // that was about 20,000 switches in 3 s, against 3,000 with raw calls,
-// and 14 % of the server's CPU per delivery (BENCHMARKS.md). A call on a
+// and 9 to 14 % of the server's CPU per delivery (BENCHMARKS.md). A call on a
 // non-blocking socket does not wait in the kernel, so there is nothing
 // for the scheduler to hand off.
 
-// maxIovecs is the most buffers one writev is given; a longer batch
-// takes several calls.
-const maxIovecs = 64
+// maxIovecs is the most buffers one writev is given (the kernel's
+// IOV_MAX); a longer batch takes several calls.
+const maxIovecs = 1024
 
 // A rawOp is one read or write, with the function the RawConn calls
 // (made once per rawOp, so a call allocates nothing).
 type rawOp struct {
-	bufs  [][]byte // to write; n counts what is written of them
+	bufs  [][]byte // to write: bufs[first][off:], then the rest
+	first int      // the first buffer not wholly written
+	off   int      // what is written of bufs[first]
 	b     []byte   // to read into
 	wait  bool     // a read that finds nothing waits for input
 	n     int      // bytes read or written
@@ -76,26 +78,23 @@ func (o *rawOp) doRead(fd uintptr) bool {
 // when the socket's buffer is full.
 func (o *rawOp) doWrite(fd uintptr) bool {
 	for {
-		// Skip what is written.
-		skip, first := o.n, 0
-		for first < len(o.bufs) && skip >= len(o.bufs[first]) {
-			skip -= len(o.bufs[first])
-			first++
+		for o.first < len(o.bufs) && o.off == len(o.bufs[o.first]) {
+			o.first, o.off = o.first+1, 0
 		}
-		if first == len(o.bufs) {
+		if o.first == len(o.bufs) {
 			return true
 		}
 		var n uintptr
 		var e syscall.Errno
-		if first == len(o.bufs)-1 {
-			b := o.bufs[first][skip:]
+		if o.first == len(o.bufs)-1 {
+			b := o.bufs[o.first][o.off:]
 			n, _, e = syscall.RawSyscall(syscall.SYS_WRITE, fd, uintptr(unsafe.Pointer(unsafe.SliceData(b))), uintptr(len(b)))
 		} else {
 			iov := o.iov[:0]
-			for i := first; i < len(o.bufs) && len(iov) < maxIovecs; i++ {
+			for i := o.first; i < len(o.bufs) && len(iov) < maxIovecs; i++ {
 				b := o.bufs[i]
-				if i == first {
-					b = b[skip:]
+				if i == o.first {
+					b = b[o.off:]
 				}
 				if len(b) == 0 {
 					continue
@@ -109,7 +108,7 @@ func (o *rawOp) doWrite(fd uintptr) bool {
 		}
 		switch e {
 		case 0:
-			o.n += int(n)
+			o.advance(int(n))
 		case syscall.EINTR:
 		case syscall.EAGAIN:
 			return false
@@ -120,12 +119,26 @@ func (o *rawOp) doWrite(fd uintptr) bool {
 	}
 }
 
+// advance counts n more bytes of o.bufs written.
+func (o *rawOp) advance(n int) {
+	o.n += n
+	for n > 0 {
+		left := len(o.bufs[o.first]) - o.off
+		if n < left {
+			o.off += n
+			return
+		}
+		n -= left
+		o.first, o.off = o.first+1, 0
+	}
+}
+
 // rawWrite writes batch to conn, whose RawConn is raw, and returns how
 // many bytes it wrote; the error is the connection's Write's, had it
 // been made with that.
 func rawWrite(conn net.Conn, raw syscall.RawConn, batch [][]byte) (int, error) {
 	o := rawOps.Get().(*rawOp)
-	o.bufs, o.n, o.errno = batch, 0, 0
+	o.bufs, o.first, o.off, o.n, o.errno = batch, 0, 0, 0, 0
 	err := raw.Write(o.write)
 	n, errno := o.n, o.errno
 	o.bufs = nil
