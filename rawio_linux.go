@@ -42,13 +42,13 @@ type rawOp struct {
 	wait  bool     // a read that finds nothing waits for input
 	n     int      // bytes read or written
 	errno syscall.Errno
-	iov   []syscall.Iovec
+	iov   []syscall.Iovec // writev's, grown to the largest batch written (at most maxIovecs)
 
 	read, write func(fd uintptr) bool // doRead and doWrite
 }
 
 var rawOps = sync.Pool{New: func() any {
-	o := &rawOp{iov: make([]syscall.Iovec, 0, maxIovecs)}
+	o := new(rawOp)
 	o.read, o.write = o.doRead, o.doWrite
 	return o
 }}
@@ -90,6 +90,9 @@ func (o *rawOp) doWrite(fd uintptr) bool {
 			b := o.bufs[o.first][o.off:]
 			n, _, e = syscall.RawSyscall(syscall.SYS_WRITE, fd, uintptr(unsafe.Pointer(unsafe.SliceData(b))), uintptr(len(b)))
 		} else {
+			if want := min(len(o.bufs)-o.first, maxIovecs); cap(o.iov) < want {
+				o.iov = make([]syscall.Iovec, 0, want) // as large as writes need: reads need none
+			}
 			iov := o.iov[:0]
 			for i := o.first; i < len(o.bufs) && len(iov) < maxIovecs; i++ {
 				b := o.bufs[i]
