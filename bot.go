@@ -55,7 +55,7 @@ func (h *Hub) NewBot(name string, hear func(Message)) (*Bot, error) {
 	}
 	b := &Bot{hear: hear, wake: make(chan struct{}, 1), done: make(chan struct{}), ended: make(chan struct{})}
 	// closed: a bot has nothing to write; send drops, and closeConn has nothing to close.
-	b.s = &session{hub: h, id: h.nextID.Add(1), proto: &botProtocol{}, name: name, bot: b, closed: true, stop: make(chan struct{})}
+	b.s = &session{hub: h, id: h.nextID.Add(1), proto: &botProtocol{}, name: name, bot: b, closed: true}
 	h.mu.Lock()
 	if h.stopping.Load() {
 		h.mu.Unlock()

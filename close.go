@@ -60,7 +60,7 @@ func (s *session) closeConn(e ending, how closing, notice []byte) bool {
 		return s.ending.CompareAndSwap(nil, &e)
 	}
 	if how == closeNow {
-		s.stopOnce.Do(func() { close(s.stop) })
+		s.stopNow()
 	}
 	cr, closesRead := s.conn.(interface{ CloseRead() error })
 	s.mu.Lock()
@@ -197,8 +197,8 @@ func (s *session) teardown() error {
 	s.closed = true
 	s.queue, s.queued = nil, 0
 	s.startWaitingLocked() // to end at once
+	s.stopLocked()
 	s.mu.Unlock()
-	s.stopOnce.Do(func() { close(s.stop) })
 	s.conn.Close()
 	s.writerWG.Wait()
 
@@ -217,4 +217,42 @@ func (s *session) teardown() error {
 		h.wg.Done()
 	}
 	return e.err
+}
+
+// stopC returns a channel that is closed once the session has stopped
+// (stopNow): the waits a stop interrupts select on it. Few sessions ever
+// wait, so the channel is made only when first asked for.
+func (s *session) stopC() <-chan struct{} {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.stopChanLocked()
+}
+
+// stopChanLocked is stopC with s.mu held.
+func (s *session) stopChanLocked() <-chan struct{} {
+	if s.stop == nil {
+		s.stop = make(chan struct{})
+		if s.stopped {
+			close(s.stop)
+		}
+	}
+	return s.stop
+}
+
+// stopNow stops the session: its waits (stopC) end. Stopping again does
+// nothing.
+func (s *session) stopNow() {
+	s.mu.Lock()
+	s.stopLocked()
+	s.mu.Unlock()
+}
+
+// stopLocked is stopNow with s.mu held.
+func (s *session) stopLocked() {
+	if !s.stopped {
+		s.stopped = true
+		if s.stop != nil {
+			close(s.stop)
+		}
+	}
 }

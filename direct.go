@@ -223,7 +223,7 @@ func (h *Hub) tellInvited(from actor, room, to string) {
 	}
 	m := Message{Kind: MessageInvited, From: from.name(), To: t.Name, Text: []byte(room), Hub: h.id, Count: int(t.Conn), Time: time.Now().UTC()}
 	if from.s != nil {
-		m.Conn, m.Ident = from.s.id, from.s.ident
+		m.Conn, m.Ident = from.s.id, from.s.userIdent()
 	}
 	if err := h.bus.Publish(directRoom(t.Hub), m); err != nil {
 		h.observe(Event{Kind: EventError, Room: room, Err: fmt.Errorf("chat: tell %q of an invitation: %w", to, err)})

@@ -44,7 +44,7 @@ func (s *session) sayOutside(room string, text []byte, m marks) error {
 		return err
 	}
 	h.messages.Add(1)
-	msg := Message{Kind: MessageChat, From: s.name, Text: text, NoReply: m.noReply, Action: m.action, Hub: h.id, Conn: s.id}
+	msg := Message{Kind: MessageChat, From: s.name, Text: text, NoReply: m.noReply, Action: m.action, Hub: h.id, Conn: s.id, Ident: s.userIdent()}
 	storeErr, err := h.send(ctx, room, msg)
 	if storeErr != nil {
 		h.observe(Event{Kind: EventError, Conn: s.id, Protocol: s.proto.Name(), Addr: s.addr, Name: s.name, Room: room, Err: storeErr})

@@ -46,7 +46,7 @@ func (g *floodGate) take(s *session, n int, rate float64, burst int) bool {
 	defer t.Stop()
 	select {
 	case <-t.C:
-	case <-s.stop:
+	case <-s.stopC():
 		return false
 	}
 	g.tokens, g.last = 0, s.now()

@@ -267,7 +267,7 @@ func (h *Hub) unpark(s *session) {
 // closes it. Reaching MaxSilentConns may instead make room by evicting
 // another address's oldest silent connection (see Config.MaxSilentConns).
 func (h *Hub) register(conn net.Conn, p Protocol) (*session, error) {
-	s := &session{hub: h, conn: conn, id: h.nextID.Add(1), proto: p, addr: remoteAddr(conn), stop: make(chan struct{})}
+	s := &session{hub: h, conn: conn, id: h.nextID.Add(1), proto: p, addr: remoteAddr(conn)}
 	ip := hostOf(s.addr)
 	// Checked under h.mu, which Shutdown takes after setting stopping: a
 	// session is either counted in h.wg before Shutdown waits, or refused.

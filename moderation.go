@@ -739,7 +739,7 @@ func (h *Hub) hookModerate(a actor, e ModerateEvent) error {
 func (h *Hub) publishState(a actor, room string, m Message) error {
 	m.From, m.Hub = a.name(), h.id
 	if a.s != nil {
-		m.Conn, m.Ident = a.s.id, a.s.ident
+		m.Conn, m.Ident = a.s.id, a.s.userIdent()
 	}
 	what := m.Kind.String()
 	if m.Kind == MessageMode {

@@ -114,12 +114,12 @@ func (s *session) flush(ctx context.Context) {
 	if s.flushed == nil {
 		s.flushed = make(chan struct{})
 	}
-	flushed := s.flushed
+	flushed, stop := s.flushed, s.stopChanLocked()
 	s.mu.Unlock()
 	select {
 	case <-flushed:
 	case <-ctx.Done():
-	case <-s.stop:
+	case <-stop:
 	}
 }
 
@@ -344,7 +344,7 @@ func (s *session) finishFrame(rest []byte) error {
 // message left unwritten.
 func (s *session) writePaced(batch [][]byte, cuts uint32) (rest []byte, err error) {
 	if s.pacer == nil {
-		s.pacer = &pacedWriter{w: s.conn, stop: s.stop}
+		s.pacer = &pacedWriter{w: s.conn, stop: s.stopC()}
 		s.paceLog = new(paceLog)
 	}
 	settings := s.proto.Settings()

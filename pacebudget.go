@@ -136,7 +136,7 @@ func (s *session) keepPace(r *room, text []byte) bool {
 	select {
 	case <-t.C:
 		return true
-	case <-s.stop:
+	case <-s.stopC():
 		return false
 	}
 }

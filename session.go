@@ -45,9 +45,8 @@ type session struct {
 	handled      uint64 // messages handled
 	handledAtArm uint64
 
-	stop     chan struct{} // closed when the session ends: interrupts the lobby pause and flood waits
-	stopOnce sync.Once
-	flood    floodGate
+	stop  chan struct{} // under mu, made when first asked for (stopC): closed when the session ends; interrupts the lobby pause, flood waits and a flush
+	flood floodGate
 
 	mu        sync.Mutex
 	queue     [][]byte               // frames waiting for the writer, in order
@@ -70,6 +69,7 @@ type session struct {
 	writing   bool          // under mu: a writer goroutine is running, or waiting to start
 	waiting   bool          // under mu: with writing, the writer waits for the hub's coalescer or a reader's batch to start it (coalesce.go, wakes.go)
 	closed    bool          // under mu: no more writes, the session is ending
+	stopped   bool          // under mu: the session has stopped (stopNow); stop, if made, is closed
 	cut       bool          // under mu: closeConn cut the queue (closeTelling, closeNow): nothing more is queued; the writer's next batch is the notice
 	detached  bool          // served by goroutines of its own, counted in hub.wg
 	handsOff  bool          // reader-owned: detached, with a Resumer reader, so the quiet check may move the reading

@@ -35,9 +35,9 @@
 // USER gave (cut to USERLEN, "~"-marked as servers mark an ident no
 // identd vouched for); a user of another protocol is nick!nick@server.
 // Render takes the ident of a line's sender from the line
-// (chat.Message.Ident, which carries it across a cluster and into
-// history), else finds it by its connection (Protocol.identOf), without
-// a lock. Nicks follow the hub's name rule
+// (chat.Message.Ident, which the hub gives every line of a client with
+// one, and which carries it across a cluster and into history). Nicks
+// follow the hub's name rule
 // and IRC's grammar (a letter or '_' first, no '.'); users of other
 // protocols whose names IRC's grammar would refuse ("9lives", "a.b") are
 // addressed by their spelling.

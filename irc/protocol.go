@@ -103,10 +103,6 @@ type Protocol struct {
 	mostUsers atomic.Int64 // the most users LUSERS or a registration counted
 	opers     int          // the registered users who are operators, guarded by mu
 	gone      []was        // the nicks given up, oldest first, at most maxWhowas (WHOWAS), guarded by mu
-
-	// sources has, by connection ID, each registered IRC user's *source:
-	// read without a lock by every Render (identOf).
-	sources sync.Map
 }
 
 // New returns the IRC protocol configured by o.
@@ -175,7 +171,7 @@ func (p *Protocol) Notice(text string) []byte {
 // a NICK, or a server NOTICE to the channel.
 func (p *Protocol) Render(m chat.Message) (msg, more []byte) {
 	channel := "#" + m.Room
-	ident := p.identOf(m.Ident, m.Conn, m.From)
+	ident := identOf(m.Ident, m.From)
 	switch m.Kind {
 	case chat.MessageChat:
 		return p.textLine(m.From, ident, say(m), channel, m.Text, m.Action), nil
@@ -381,43 +377,20 @@ func (p *Protocol) appendSource(b []byte, nick, ident string) []byte {
 }
 
 // identOf is the user field of the source of nick, the sender of a
-// message from connection conn of its hub (chat.Message.Conn): for an IRC
-// user of this Protocol, "~" and the username its USER gave (user.ident:
-// "~" because no identd vouches for it, as servers mark it), found by its
-// connection; for anyone else, the name itself, which their protocol's
-// server vouches for: a cs168 user bob is bob!bob@server, an IRC user who
-// sent "USER bob" is bob!~bob@server. A message that carries its
-// sender's ident (chat.Message.Ident: an IRC user of any server of a
-// cluster, and a line of history said by one) is shown with it. A user
-// who just changed nick is found under either nick, so that the NICK
-// line itself shows the ident. A user of another hub with the same
-// connection number and the same nick as a local IRC user, whose
-// message carries no ident, would be shown with the local user's: no
-// harm beyond the user field.
-func (p *Protocol) identOf(ident string, conn uint64, nick string) string {
+// message (chat.Message.Ident): the ident the message carries, which the
+// hub gives every message from a client that has one (chat.Identifier):
+// for an IRC user of any server of a cluster, "~" and the username its
+// USER gave (user.ident: "~" because no identd vouches for it, as servers
+// mark it), and so too in lines of history said by one. A message with
+// none (a cs168 user's, the embedder's, a line kept before idents were)
+// shows the name itself, which its protocol's server vouches for: a
+// cs168 user bob is bob!bob@server, an IRC user who sent "USER bob" is
+// bob!~bob@server.
+func identOf(ident, nick string) string {
 	if ident != "" {
 		return ident
 	}
-	if conn == 0 {
-		return nick
-	}
-	if v, ok := p.sources.Load(conn); ok {
-		if src := v.(*source); src.nick == nick || src.prev == nick {
-			return src.ident
-		}
-	}
 	return nick
-}
-
-// A source is what Render needs of an IRC user of this Protocol to write
-// its lines' source (identOf): its nick, the nick it had before its last
-// change, and its ident. It is never changed: a new one replaces it.
-type source struct{ nick, prev, ident string }
-
-// setSource records u's source, as it is once registered or renamed;
-// prev is its nick before a change ("" at registration).
-func (p *Protocol) setSource(u *user, prev string) {
-	p.sources.Store(u.conn, &source{nick: u.nick, prev: prev, ident: u.ident})
 }
 
 // lineSize is the size of a line whose source has n bytes, at most MaxLine.
@@ -490,7 +463,7 @@ type user struct {
 	nick, real string
 	ident      string // the user field of its source: "~" and USER's username (see identOf)
 	key        string // chat.NameKey(nick), kept with it: the key of p.nicks
-	conn       uint64 // its connection's ID (chat.Conn.ID): the key of p.sources
+	conn       uint64 // its connection's ID (chat.Conn.ID)
 	oper       string // the operator name it gave OPER; "" if it is not an operator
 	signon     int64  // when it registered, in Unix seconds (WHOIS's 317)
 	// spoke is when it last sent a PRIVMSG or NOTICE, in Unix seconds
@@ -580,7 +553,6 @@ func (p *Protocol) release(u *user) {
 		p.opers--
 	}
 	delete(p.away, u)
-	p.sources.Delete(u.conn)
 }
 
 // setAway sets u's away message ("" for none).

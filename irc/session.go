@@ -407,7 +407,6 @@ func (s *session) nickCmd(m message) bool {
 	if len(s.c.Rooms().Joined()) == 0 { // else the rooms told this client, with everyone
 		s.c.Send(s.p.userLine(old, s.me.ident, "NICK", nick))
 	}
-	s.p.setSource(&s.me, old)
 	s.p.remember(old, s.me.ident, s.me.real)
 	return true
 }
@@ -441,7 +440,6 @@ func (s *session) register() {
 		return
 	}
 	s.registered = true
-	s.p.setSource(&s.me, "")
 	s.p.sawUsers(s.p.registered())
 	o := &s.p.o
 	w := burst{s: s, b: make([]byte, 0, 1024)}
