@@ -330,8 +330,8 @@ func (s *session) finishFrame(rest []byte) error {
 			return err
 		}
 	}
-	if s.pacer != nil {
-		s.pacer.err, s.pacer.last = nil, time.Now()
+	if s.pace != nil {
+		s.pace.w.err, s.pace.w.last = nil, time.Now()
 	}
 	return nil
 }
@@ -343,9 +343,8 @@ func (s *session) finishFrame(rest []byte) error {
 // (closeTelling) is called (cuts changes). When a write fails, rest is the part of its
 // message left unwritten.
 func (s *session) writePaced(batch [][]byte, cuts uint32) (rest []byte, err error) {
-	if s.pacer == nil {
-		s.pacer = &pacedWriter{w: s.conn, stop: s.stopC()}
-		s.paceLog = new(paceLog)
+	if s.pace == nil {
+		s.pace = &pacing{w: pacedWriter{w: s.conn, stop: s.stopC()}}
 	}
 	settings := s.proto.Settings()
 	pause, size := max(settings.Pause, 0), maxPaced(settings)
@@ -354,13 +353,13 @@ func (s *session) writePaced(batch [][]byte, cuts uint32) (rest []byte, err erro
 			return nil, nil
 		}
 		if msg == nil { // the next message is a reply (see send)
-			s.paceLog.replied = true
+			s.pace.log.replied = true
 			continue
 		}
 		if len(msg) == 0 {
 			continue // an empty write would say nothing
 		}
-		reply := s.paceLog.replied
+		reply := s.pace.log.replied
 		// A message is never split: its second part would reach the
 		// client as a message of its own, starting with whatever the
 		// first part's sender put there ("bob> hi"). Renderers keep
@@ -369,22 +368,22 @@ func (s *session) writePaced(batch [][]byte, cuts uint32) (rest []byte, err erro
 		msg = msg[:utf8Cut(msg, size)]
 		s.mu.Lock()
 		if pause > 0 {
-			s.pacer.pause = pause // a reply, and what follows one, keep the full pause
-			if !reply && !s.paceLog.afterReply {
-				s.pacer.pause = s.paceLog.gap(pause, size, len(batch)-i+len(s.queue), len(msg), s.now())
+			s.pace.w.pause = pause // a reply, and what follows one, keep the full pause
+			if !reply && !s.pace.log.afterReply {
+				s.pace.w.pause = s.pace.log.gap(pause, size, len(batch)-i+len(s.queue), len(msg), s.now())
 			}
 		}
-		s.paceLog.replied, s.paceLog.afterReply = false, reply
+		s.pace.log.replied, s.pace.log.afterReply = false, reply
 		// Each message has the write timeout, from the end of its pause:
 		// a long batch, paced, takes longer than one timeout. (Set under
 		// the lock, as writeLoop does, so as not to undo a close's.)
 		if timeout := s.hub.cfg.WriteTimeout; timeout > 0 && !s.cut {
-			s.conn.SetWriteDeadline(time.Now().Add(s.pacer.pause + timeout))
+			s.conn.SetWriteDeadline(time.Now().Add(s.pace.w.pause + timeout))
 		}
 		s.mu.Unlock()
-		n, err := s.pacer.Write(msg)
+		n, err := s.pace.w.Write(msg)
 		if pause > 0 && n > 0 {
-			s.paceLog.wrote(s.now(), n, pause)
+			s.pace.log.wrote(s.now(), n, pause)
 		}
 		if err != nil {
 			if n > 0 {
@@ -472,6 +471,13 @@ func maxPaced(s Settings) int {
 		return 1024
 	}
 	return s.MaxMessage
+}
+
+// pacing is what the writer of a session of a paced protocol keeps: the
+// writer that keeps the pause, and the log of its writes.
+type pacing struct {
+	w   pacedWriter
+	log paceLog
 }
 
 // pacedWriter writes each message of a paced protocol in one write and

@@ -285,7 +285,7 @@ func (s *session) deliver(m *Message, c *renderCache) bool {
 	}
 	var p Renderer = s.proto
 	if s.styled.Load() {
-		r, skip := s.styler.Style(m.Room, m.Offset)
+		r, skip := s.state.(Styler).Style(m.Room, m.Offset)
 		if skip {
 			return true
 		}

@@ -79,18 +79,16 @@ type session struct {
 	quitsOnce bool          // its protocol's Settings.QuitsOnce (heard)
 
 	pingAfter time.Duration             // a Pinger's Settings.PingAfter, zero for other sessions
-	styler    Styler                    // its Session, if a Styler: set before styled
 	directKey string                    // the key it holds direct messages by (directs.holders); under hub.direct.mu
 	ident     string                    // the user name its client gave (Identifier), as its messages carry it (Message.Ident): set on its goroutine before its first join or direct message (userIdent)
 	raw       syscall.RawConn           // the connection's descriptor, when the reading may park; set by start under mu, which the writer reads it under: reads and writes are raw system calls (rawio_linux.go)
 	lastMsg   moment                    // reader-owned, when parks: when the last message was handled
 	batch     atomic.Pointer[wakeBatch] // the reader's open batch (wakes.go); nil between batches
 
-	pacer   *pacedWriter // writer-owned: paces the messages of a paced protocol (Settings.Paced)
-	paceLog *paceLog     // writer-owned, with pacer: its writes of the last pause
-	claims  *claim       // reader-owned: the names it has claimed (Claim)
-	kicked  *[]*room     // under mu: rooms it was kicked from that are still in rooms (settleKicks); nil until its first kick
-	made    *[]moment    // reader-owned: when it created rooms lately (mayCreate); nil until its first
+	pace   *pacing   // writer-owned: paces the messages of a paced protocol (Settings.Paced); nil until its first write
+	claims *claim    // reader-owned: the names it has claimed (Claim)
+	kicked *[]*room  // under mu: rooms it was kicked from that are still in rooms (settleKicks); nil until its first kick
+	made   *[]moment // reader-owned: when it created rooms lately (mayCreate); nil until its first
 }
 
 // A moment is a time as a session keeps it: how long after its hub was
@@ -231,8 +229,7 @@ func (s *session) start() error {
 	settings := s.proto.Settings()
 	s.echo, s.quitsOnce = settings.Echo, settings.QuitsOnce
 	s.state = s.proto.NewSession(s)
-	if st, ok := s.state.(Styler); ok {
-		s.styler = st
+	if _, ok := s.state.(Styler); ok {
 		s.styled.Store(true) // after state: deliveries that see it see state
 	}
 	if _, ok := s.state.(Pinger); ok {
