@@ -25,6 +25,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -459,7 +460,7 @@ func fanout(ctx context.Context, c config, d driver) (result, error) {
 						continue
 					}
 					if windowed { // "stamp sender i ...": return the sender's slot if we are next after it
-						if k, ok := parseStamp(text[min(len(text), strings.IndexByte(string(text), ' ')+1):]); ok && int(k) < speakers && (int(k)+1)%speakers == me {
+						if k, ok := parseStamp(text[min(len(text), bytes.IndexByte(text, ' ')+1):]); ok && int(k) < speakers && (int(k)+1)%speakers == me {
 							credit[r][k] <- struct{}{}
 						}
 					}

@@ -120,7 +120,11 @@ func (ircDriver) next(r *bufio.Reader) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return bytes.TrimRight(line, "\r\n"), nil
+	line = line[:len(line)-1] // the '\n'
+	if n := len(line); n > 0 && line[n-1] == '\r' {
+		line = line[:n-1]
+	}
+	return line, nil
 }
 
 func (ircDriver) chatText(msg []byte) ([]byte, bool) {
