@@ -1,6 +1,7 @@
 package chat
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -313,6 +314,53 @@ func TestWriteTimeout(t *testing.T) {
 		if string(p) == "stuck has left" {
 			return
 		}
+	}
+}
+
+// TestWriteDeadlineAfterWait: a write that had to wait for a client's
+// socket sets the write deadline (TestWriteTimeout), and once it is done
+// that deadline is not left behind: the connection's later writes, which
+// do not wait and so set none, go through after it would have passed.
+func TestWriteDeadlineAfterWait(t *testing.T) {
+	t.Parallel()
+	const timeout = 400 * time.Millisecond
+	h := NewHub(Config{WriteTimeout: timeout, MaxQueueBytes: 1 << 30, FloodRate: -1})
+	addr := serveTCP(t, h, CS168)
+	talk, slow := dialTCP(t, addr), dialTCP(t, addr)
+	tfw, tfr := NewFrameWriter(talk, 0), NewFrameReader(talk, 0)
+	sfw, sfr := NewFrameWriter(slow, 0), NewFrameReader(slow, 0)
+	tfw.WriteString("talk")
+	tfw.WriteString("/create r")
+	tfw.WriteString("/list")
+	tfr.ReadFrame() // r exists
+	sfw.WriteString("slow")
+	sfw.WriteString("/join r")
+	if p, err := tfr.ReadFrame(); err != nil || string(p) != "slow has joined" {
+		t.Fatalf("%q, %v", p, err)
+	}
+	// 12 MB for slow, which is not reading: more than the kernel's
+	// buffers between them hold, so the server's write waits.
+	line := bytes.Repeat([]byte{'x'}, 190)
+	for range 12 << 20 / 200 {
+		if _, err := tfw.Write(line); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tfw.WriteString("last")
+	slow.SetReadDeadline(time.Now().Add(testTimeout))
+	for {
+		p, err := sfr.ReadFrame()
+		if err != nil {
+			t.Fatalf("slow, draining: %v", err)
+		}
+		if string(p) == "[talk] last" {
+			break
+		}
+	}
+	time.Sleep(2 * timeout) // the subject: the waited write's deadline has passed
+	tfw.WriteString("after")
+	if p, err := sfr.ReadFrame(); err != nil || string(p) != "[talk] after" {
+		t.Fatalf("slow, after the deadline: %q, %v (cut by the waited write's deadline?)", p, err)
 	}
 }
 

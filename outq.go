@@ -159,25 +159,40 @@ func (s *session) writeLoop() {
 		cuts := s.cuts.Load()
 		goodbye := s.cut // the batch is closeTelling's notice
 		raw := s.raw
+		paced := s.paced()
 		// The deadline is set under the lock, so that a close's interrupt
 		// (closeTelling) is never overwritten by the deadline of a batch taken
-		// before it.
-		if goodbye {
+		// before it. A raw write sets it only if it must wait for the
+		// socket (beforeWait): most never do, and a deadline is a timer
+		// to move.
+		deferred := raw != nil && !paced
+		var ready waiter
+		switch {
+		case goodbye:
 			s.conn.SetWriteDeadline(s.timeOf(s.goodbyeBy))
-		} else if timeout > 0 {
+		case timeout <= 0:
+		case deferred && !s.writeDeadline:
+			ready = s
+		default:
 			s.conn.SetWriteDeadline(time.Now().Add(timeout))
+			s.writeDeadline = true
 		}
 		s.mu.Unlock()
 
 		var err error
 		var rest []byte // the unwritten part of the frame in flight, when err cut it
-		if s.paced() {
+		if paced {
 			rest, err = s.writePaced(batch, cuts)
 		} else {
-			rest, err = writeBatch(s.conn, raw, batch, s.frameWidth())
+			rest, err = writeBatch(s.conn, raw, batch, s.frameWidth(), ready)
 		}
 		clear(batch) // drop references to shared frames
 		s.mu.Lock()
+		if deferred && s.writeDeadline && err == nil && !s.cut {
+			// The next batch must not find this one's deadline.
+			s.conn.SetWriteDeadline(time.Time{})
+			s.writeDeadline = false
+		}
 		if s.hub.coalesce != nil {
 			s.wroteAt = usClockAt(s.now())
 		}
@@ -235,10 +250,28 @@ const copyBatch = 4096
 
 var batchBufs = sync.Pool{New: func() any { return new([copyBatch]byte) }}
 
+// A waiter is told when a write must first wait for its socket to take
+// more (rawWrite).
+type waiter interface{ beforeWait() }
+
+// beforeWait sets the deadline of the batch s's writer is writing, which
+// must wait for the socket: the write timeout from now, unless a close
+// has interrupted the write (closeTelling) since the batch was taken. It
+// runs on the writer, which takes s.mu.
+func (s *session) beforeWait() {
+	s.mu.Lock()
+	if !s.cut {
+		s.conn.SetWriteDeadline(time.Now().Add(s.hub.cfg.WriteTimeout))
+		s.writeDeadline = true
+	}
+	s.mu.Unlock()
+}
+
 // writeBatch writes the messages of batch to conn in one system call when
 // it can. With raw, conn's RawConn (a plain socket's), it writes them
 // with raw write or writev calls (rawio_linux.go), with iovec arrays
-// from a pool shared by all connections. Else a batch of one is written
+// from a pool shared by all connections, and tells ready (if not nil)
+// before it first waits for the socket. Else a batch of one is written
 // as it is, and a small batch is copied
 // into a pooled buffer first: writev would do as well, but the runtime
 // keeps the largest array of iovecs a connection has used for as long as
@@ -247,9 +280,9 @@ var batchBufs = sync.Pool{New: func() any { return new([copyBatch]byte) }}
 // batch goes to writev. When the write fails, rest is what remains
 // unwritten of the frame in flight (see unfinished); width is the
 // protocol's frame width, 0 if its messages are not fixed-width.
-func writeBatch(conn net.Conn, raw syscall.RawConn, batch [][]byte, width int) (rest []byte, err error) {
+func writeBatch(conn net.Conn, raw syscall.RawConn, batch [][]byte, width int, ready waiter) (rest []byte, err error) {
 	if raw != nil {
-		n, err := rawWrite(conn, raw, batch)
+		n, err := rawWrite(conn, raw, batch, ready)
 		if err != nil {
 			rest = unfinished(batch, int64(n), width)
 		}

@@ -40,6 +40,7 @@ type rawOp struct {
 	off   int      // what is written of bufs[first]
 	b     []byte   // to read into
 	wait  bool     // a read that finds nothing waits for input
+	ready waiter   // for a write: told once, before the first wait for the socket (nil: nothing to tell)
 	n     int      // bytes read or written
 	errno syscall.Errno
 	iov   []syscall.Iovec // writev's, grown to the largest batch written (at most maxIovecs)
@@ -114,6 +115,10 @@ func (o *rawOp) doWrite(fd uintptr) bool {
 			o.advance(int(n))
 		case syscall.EINTR:
 		case syscall.EAGAIN:
+			if o.ready != nil {
+				o.ready.beforeWait()
+				o.ready = nil
+			}
 			return false
 		default:
 			o.errno = e
@@ -138,13 +143,15 @@ func (o *rawOp) advance(n int) {
 
 // rawWrite writes batch to conn, whose RawConn is raw, and returns how
 // many bytes it wrote; the error is the connection's Write's, had it
-// been made with that.
-func rawWrite(conn net.Conn, raw syscall.RawConn, batch [][]byte) (int, error) {
+// been made with that. If the socket cannot take it all at once, ready
+// (if not nil) is told before the write first waits, so that a deadline
+// need be set only for a write that waits.
+func rawWrite(conn net.Conn, raw syscall.RawConn, batch [][]byte, ready waiter) (int, error) {
 	o := rawOps.Get().(*rawOp)
-	o.bufs, o.first, o.off, o.n, o.errno = batch, 0, 0, 0, 0
+	o.bufs, o.first, o.off, o.n, o.errno, o.ready = batch, 0, 0, 0, 0, ready
 	err := raw.Write(o.write)
 	n, errno := o.n, o.errno
-	o.bufs = nil
+	o.bufs, o.ready = nil, nil
 	rawOps.Put(o)
 	switch {
 	case err != nil:

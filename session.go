@@ -58,25 +58,26 @@ type session struct {
 	writerWG  sync.WaitGroup
 
 	// Small fields together, so that the struct (one per connection) packs.
-	lastOnce  uint64        // under mu: the key (onceKey) of the last line a QuitsOnce protocol sends once; 0 for none
-	cuts      atomic.Uint32 // sendLast calls: a paced batch taken before one is abandoned
-	dueAt     int32         // under the parker's lock: place in its deadline heap, plus one; 0 when not in it
-	kicks     atomic.Int32  // how many rooms are in kicked: read without the lock by settleKicks
-	wroteAt   usClock       // under mu, when the hub coalesces writes: when the writer last finished a write; 0 for never
-	parked    atomic.Bool   // the reading is parked (see park); the writer then trims the queue
-	inEpoll   bool          // guarded by the parker's mu: the connection is in the parker's epoll set (see parker.park)
-	styled    atomic.Bool   // state is a Styler: set once NewSession has returned
-	writing   bool          // under mu: a writer goroutine is running, or waiting to start
-	waiting   bool          // under mu: with writing, the writer waits for the hub's coalescer or a reader's batch to start it (coalesce.go, wakes.go)
-	closed    bool          // under mu: no more writes, the session is ending
-	stopped   bool          // under mu: the session has stopped (stopNow); stop, if made, is closed
-	cut       bool          // under mu: closeConn cut the queue (closeTelling, closeNow): nothing more is queued; the writer's next batch is the notice
-	detached  bool          // served by goroutines of its own, counted in hub.wg
-	handsOff  bool          // reader-owned: detached, with a Resumer reader, so the quiet check may move the reading
-	parks     bool          // reader-owned: handsOff, and the reading may park (see parker)
-	burst     uint8         // reader-owned: messages in a row less than busyGap apart, up to parkBusy
-	echo      bool          // its protocol's Settings.Echo: it hears its own lines
-	quitsOnce bool          // its protocol's Settings.QuitsOnce (heard)
+	lastOnce      uint64        // under mu: the key (onceKey) of the last line a QuitsOnce protocol sends once; 0 for none
+	cuts          atomic.Uint32 // sendLast calls: a paced batch taken before one is abandoned
+	dueAt         int32         // under the parker's lock: place in its deadline heap, plus one; 0 when not in it
+	kicks         atomic.Int32  // how many rooms are in kicked: read without the lock by settleKicks
+	wroteAt       usClock       // under mu, when the hub coalesces writes: when the writer last finished a write; 0 for never
+	parked        atomic.Bool   // the reading is parked (see park); the writer then trims the queue
+	inEpoll       bool          // guarded by the parker's mu: the connection is in the parker's epoll set (see parker.park)
+	styled        atomic.Bool   // state is a Styler: set once NewSession has returned
+	writing       bool          // under mu: a writer goroutine is running, or waiting to start
+	waiting       bool          // under mu: with writing, the writer waits for the hub's coalescer or a reader's batch to start it (coalesce.go, wakes.go)
+	closed        bool          // under mu: no more writes, the session is ending
+	stopped       bool          // under mu: the session has stopped (stopNow); stop, if made, is closed
+	writeDeadline bool          // under mu: the writer has set a write deadline on the connection, and not cleared it
+	cut           bool          // under mu: closeConn cut the queue (closeTelling, closeNow): nothing more is queued; the writer's next batch is the notice
+	detached      bool          // served by goroutines of its own, counted in hub.wg
+	handsOff      bool          // reader-owned: detached, with a Resumer reader, so the quiet check may move the reading
+	parks         bool          // reader-owned: handsOff, and the reading may park (see parker)
+	burst         uint8         // reader-owned: messages in a row less than busyGap apart, up to parkBusy
+	echo          bool          // its protocol's Settings.Echo: it hears its own lines
+	quitsOnce     bool          // its protocol's Settings.QuitsOnce (heard)
 
 	pingAfter time.Duration             // a Pinger's Settings.PingAfter, zero for other sessions
 	directKey string                    // the key it holds direct messages by (directs.holders); under hub.direct.mu
