@@ -61,6 +61,7 @@ func TestIM(t *testing.T) {
 	h := NewHub(Config{})
 	t.Cleanup(func() { h.Shutdown(context.Background()) }) // after the clients close
 	alice := imDial(t, h, "alice")
+	alice.sync() // its join is told before bob's: bob is not told of it
 	bob := imDial(t, h, "bob")
 	alice.expect("NOTICE bob has joined")
 
@@ -376,6 +377,7 @@ func TestCrossProtocol(t *testing.T) {
 
 	// im users share the im room; a cs168 user may join it by name.
 	i1 := imDial(t, h, "ivy")
+	i1.sync() // its join is told before cee's: cee is not told of it
 	cs.send("/join im")
 	i1.expect("NOTICE cee has joined")
 	lb.expect("cee has left the room.")

@@ -9,6 +9,7 @@ import (
 	"net"
 	"runtime"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -323,8 +324,17 @@ func TestWriteTimeout(t *testing.T) {
 // do not wait and so set none, go through after it would have passed.
 func TestWriteDeadlineAfterWait(t *testing.T) {
 	t.Parallel()
-	const timeout = 400 * time.Millisecond
+	const timeout = time.Second
 	h := NewHub(Config{WriteTimeout: timeout, MaxQueueBytes: 1 << 30, FloodRate: -1})
+	waited := make(chan struct{})
+	var once sync.Once
+	hook := func(s *session) {
+		if s.hub == h { // slow: talk is sent little
+			once.Do(func() { close(waited) })
+		}
+	}
+	testHookWait.Store(&hook)
+	t.Cleanup(func() { testHookWait.Store(nil) })
 	addr := serveTCP(t, h, CS168)
 	talk, slow := dialTCP(t, addr), dialTCP(t, addr)
 	tfw, tfr := NewFrameWriter(talk, 0), NewFrameReader(talk, 0)
@@ -338,15 +348,34 @@ func TestWriteDeadlineAfterWait(t *testing.T) {
 	if p, err := tfr.ReadFrame(); err != nil || string(p) != "slow has joined" {
 		t.Fatalf("%q, %v", p, err)
 	}
-	// 12 MB for slow, which is not reading: more than the kernel's
-	// buffers between them hold, so the server's write waits.
-	line := bytes.Repeat([]byte{'x'}, 190)
-	for range 12 << 20 / 200 {
-		if _, err := tfw.Write(line); err != nil {
-			t.Fatal(err)
+	// Up to 16 MB for slow, which reads only once the server's write to
+	// it has had to wait: more than the kernel's buffers between them
+	// hold.
+	sent := make(chan error, 1)
+	go func() {
+		line := bytes.Repeat([]byte{'x'}, 190)
+		for range 16 << 20 / 200 {
+			select {
+			case <-waited:
+				_, err := tfw.WriteString("last")
+				sent <- err
+				return
+			default:
+			}
+			if _, err := tfw.Write(line); err != nil {
+				sent <- err
+				return
+			}
 		}
+		sent <- errors.New("16 MB sent, and the server's write never waited")
+	}()
+	select {
+	case <-waited:
+	case err := <-sent:
+		t.Fatal(err)
+	case <-time.After(testTimeout):
+		t.Fatal("the server's write to slow never waited")
 	}
-	tfw.WriteString("last")
 	slow.SetReadDeadline(time.Now().Add(testTimeout))
 	for {
 		p, err := sfr.ReadFrame()
@@ -356,6 +385,9 @@ func TestWriteDeadlineAfterWait(t *testing.T) {
 		if string(p) == "[talk] last" {
 			break
 		}
+	}
+	if err := <-sent; err != nil {
+		t.Fatal(err)
 	}
 	time.Sleep(2 * timeout) // the subject: the waited write's deadline has passed
 	tfw.WriteString("after")

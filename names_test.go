@@ -75,6 +75,7 @@ func TestLookalikesCannotJoin(t *testing.T) {
 	}
 	// im: the room holds a cs168 bob.
 	ivy := imDial(t, h, "ivy")
+	ivy.sync() // its join is told before bob's: bob is not told of it
 	bob.send("/join im")
 	ivy.expect("NOTICE bob has joined")
 	for _, name := range bobs {
@@ -112,6 +113,7 @@ func TestWhisperByKey(t *testing.T) {
 	for _, bus := range []Bus{NewMemBus(), listingBus{NewMemBus()}} {
 		h, mt := startHub(t, Config{Bus: bus})
 		ivy := imDial(t, h, "ivy")
+		ivy.sync() // its join is told before eve's: eve is not told of it
 		eve := imDial(t, h, "eve")
 		ivy.expect("NOTICE eve has joined")
 		bob := join(t, h, mt, "bob", "")

@@ -244,6 +244,10 @@ func (s *session) trimLocked() {
 // them).
 var testHookWriter atomic.Pointer[func(*session)]
 
+// testHookWait, if set, is called when a writer must first wait for its
+// socket (beforeWait).
+var testHookWait atomic.Pointer[func(*session)]
+
 // copyBatch is the largest batch, in bytes, that writeBatch copies into
 // one buffer rather than handing to writev.
 const copyBatch = 4096
@@ -259,6 +263,9 @@ type waiter interface{ beforeWait() }
 // has interrupted the write (closeTelling) since the batch was taken. It
 // runs on the writer, which takes s.mu.
 func (s *session) beforeWait() {
+	if f := testHookWait.Load(); f != nil {
+		(*f)(s)
+	}
 	s.mu.Lock()
 	if !s.cut {
 		s.conn.SetWriteDeadline(time.Now().Add(s.hub.cfg.WriteTimeout))
