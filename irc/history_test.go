@@ -468,7 +468,8 @@ func TestJoinPlaybackWhileOthersTalk(t *testing.T) {
 	o.JoinPlayback = lines // every line said before a join is played back
 	s := serveOptions(t, chat.Config{FloodRate: -1, MaxQueueBytes: 1 << 20}, o)
 	talker := s.frameClient(s.cs168, "talker")
-	talker.send("talker", "/create p")
+	talker.send("talker", "/create p", "/list")
+	talker.expect("p") // p is talker's before anyone joins: else a JOIN could make it first
 	said := make(chan struct{})
 	go func() {
 		defer close(said)

@@ -106,8 +106,12 @@ type Store struct {
 
 	wake  chan struct{} // the writer has work
 	hurry chan struct{} // a reader waits: commit without waiting out Interval
-	quit  chan struct{} // closed by Close
-	done  chan struct{} // closed when the writer has returned
+	// hurryTo is the last op a hurry asked for (hurryWriter), guarded by
+	// mu: a hurry whose ops a commit wrote is dropped, so that it does
+	// not cut the next Interval short.
+	hurryTo uint64
+	quit    chan struct{} // closed by Close
+	done    chan struct{} // closed when the writer has returned
 }
 
 // roomState is what a Store keeps of a room in memory.
@@ -210,7 +214,7 @@ func (s *Store) Append(ctx context.Context, room string, e history.Entry) (histo
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for len(s.queue) >= s.opts.MaxPending && s.err == nil && !s.closed {
-		s.hurryWriter()
+		s.hurryWriter(s.enqueued)
 		if err := s.waitWritten(ctx); err != nil {
 			return history.Entry{}, err
 		}
@@ -276,7 +280,7 @@ func (s *Store) waitWritten(ctx context.Context) error {
 // not to wait out its Interval; s.mu is held.
 func (s *Store) waitFor(ctx context.Context, n uint64) error {
 	if s.committed < n {
-		s.hurryWriter()
+		s.hurryWriter(n)
 	}
 	for s.committed < n && s.err == nil {
 		if err := s.waitWritten(ctx); err != nil {
@@ -289,9 +293,10 @@ func (s *Store) waitFor(ctx context.Context, n uint64) error {
 	return nil
 }
 
-// hurryWriter asks the writer to write what is queued without waiting
-// out its Interval.
-func (s *Store) hurryWriter() {
+// hurryWriter asks the writer to write what is queued, up to op n at
+// least, without waiting out its Interval; s.mu is held.
+func (s *Store) hurryWriter(n uint64) {
+	s.hurryTo = max(s.hurryTo, n)
 	select {
 	case s.hurry <- struct{}{}:
 	default:
@@ -597,6 +602,12 @@ func (s *Store) commit(last bool) {
 		s.lines, s.bytes = lines, size
 	}
 	s.committed = n
+	if s.hurryTo <= n {
+		select {
+		case <-s.hurry: // asked for no more than this commit wrote
+		default:
+		}
+	}
 	close(s.written)
 	s.written = make(chan struct{})
 	s.mu.Unlock()
