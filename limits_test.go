@@ -306,13 +306,20 @@ func TestWriteTimeout(t *testing.T) {
 		break
 	}
 	// talk is told; it is still connected (its own reads are not blocked).
-	talk.SetReadDeadline(time.Now().Add(testTimeout))
+	readUntil(t, talk, tfr, "talk", "stuck has left")
+}
+
+// readUntil reads frames from fr, conn's, until one is want, failing the
+// test, as who, if a read fails or none comes within testTimeout.
+func readUntil(t *testing.T, conn net.Conn, fr *FrameReader, who, want string) {
+	t.Helper()
+	conn.SetReadDeadline(time.Now().Add(testTimeout))
 	for {
-		p, err := tfr.ReadFrame()
+		p, err := fr.ReadFrame()
 		if err != nil {
-			t.Fatalf("talk: %v", err)
+			t.Fatalf("%s: %v", who, err)
 		}
-		if string(p) == "stuck has left" {
+		if string(p) == want {
 			return
 		}
 	}
@@ -376,16 +383,7 @@ func TestWriteDeadlineAfterWait(t *testing.T) {
 	case <-time.After(testTimeout):
 		t.Fatal("the server's write to slow never waited")
 	}
-	slow.SetReadDeadline(time.Now().Add(testTimeout))
-	for {
-		p, err := sfr.ReadFrame()
-		if err != nil {
-			t.Fatalf("slow, draining: %v", err)
-		}
-		if string(p) == "[talk] last" {
-			break
-		}
-	}
+	readUntil(t, slow, sfr, "slow, draining", "[talk] last")
 	if err := <-sent; err != nil {
 		t.Fatal(err)
 	}
