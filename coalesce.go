@@ -1,6 +1,7 @@
 package chat
 
 import (
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -9,8 +10,8 @@ import (
 // Write coalescing (Config.WriteCoalesce). A line for a connection that
 // has not been written to for a while goes out at once, as without it; a
 // line for one written to less than the budget ago waits for the hub's
-// coalescer, which starts the writers of every connection waiting on it
-// at most a budget after the first of them began to wait. Whatever else
+// coalescer, which writes to every connection waiting on it at most a
+// budget after the first of them began to wait. Whatever else
 // reaches those connections meanwhile goes out in the same write. So a
 // connection receiving a steady stream gets about one write per budget
 // instead of one per line, each line waits at most the budget, and a line
@@ -82,8 +83,10 @@ func (c *coalescer) add(s *session, now moment) {
 	c.mu.Unlock()
 }
 
-// tick starts the writer of every session waiting (unless something, a
-// close or a flush, started it meanwhile).
+// tick writes what every session waiting has queued (unless something,
+// a close or a flush, started its writer meanwhile): the writes are made
+// from the tick's goroutine, and only what a socket cannot take at once
+// goes to a writer goroutine (writeDue, session.writeWaiting).
 //
 // A tick that runs late, more than a budget after it was due, says that
 // the hub's cores are saturated: its goroutine and the writers it starts
@@ -101,11 +104,7 @@ func (c *coalescer) tick() {
 		c.holdOff.Store(int64(now + moment(holdOffFor)))
 	}
 	c.mu.Unlock()
-	for _, s := range due {
-		s.mu.Lock()
-		s.startWaitingLocked()
-		s.mu.Unlock()
-	}
+	writeDue(due)
 	clear(due) // keep no session until the next tick
 	c.mu.Lock()
 	if c.spare == nil {
@@ -113,6 +112,43 @@ func (c *coalescer) tick() {
 	}
 	c.mu.Unlock()
 }
+
+// writeDue writes what each session in due has waiting for the tick
+// (writeWaiting): from the tick's goroutine, with no goroutine started
+// per connection. A long list on a hub with several cores is shared out
+// among up to GOMAXPROCS goroutines, the tick's and ones it starts for
+// the tick, so that the writes still run in parallel; writeDue returns
+// when all are written or handed to writers.
+func writeDue(due []*session) {
+	parts := min(runtime.GOMAXPROCS(0), len(due)/minShare)
+	if parts <= 1 {
+		for _, s := range due {
+			s.writeWaiting()
+		}
+		return
+	}
+	size := (len(due) + parts - 1) / parts
+	var wg sync.WaitGroup
+	for i := size; i < len(due); i += size {
+		part := due[i:min(i+size, len(due))]
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for _, s := range part {
+				s.writeWaiting()
+			}
+		}()
+	}
+	for _, s := range due[:size] {
+		s.writeWaiting()
+	}
+	wg.Wait()
+}
+
+// minShare is the fewest waiting connections that writeDue gives a
+// goroutine of their own: a write that does not wait takes a few
+// microseconds, about what starting a goroutine costs.
+const minShare = 16
 
 // startWaitingLocked starts s's writer now if it is waiting for the
 // coalescer (tick, and whoever must not wait: a close's notice, a

@@ -244,8 +244,9 @@ func (p *parker) close() {
 }
 
 // errWouldBlock is what a parking session's reader gets from a read that
-// would have to wait (see parkReader).
-var errWouldBlock = errors.New("chat: read would block")
+// would have to wait (see parkReader), and the coalescer's writes from a
+// socket that cannot take all they write (rawWriteNow).
+var errWouldBlock = errors.New("chat: the socket would block")
 
 // rawConn returns the raw connection under c, if parking can use it:
 // only a plain TCP or Unix socket, since a

@@ -18,7 +18,7 @@ func (p *parker) wake(*session)      {}
 func (p *parker) close()             {}
 func (p *parker) count() int         { return 0 }
 
-var errWouldBlock = errors.New("chat: read would block")
+var errWouldBlock = errors.New("chat: the socket would block")
 
 func rawConn(net.Conn) syscall.RawConn { return nil }
 

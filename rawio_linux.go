@@ -39,7 +39,7 @@ type rawOp struct {
 	first int      // the first buffer not wholly written
 	off   int      // what is written of bufs[first]
 	b     []byte   // to read into
-	wait  bool     // a read that finds nothing waits for input
+	wait  bool     // a read that finds nothing waits for input; a write that finds the socket full waits until it takes more
 	ready waiter   // for a write: told once, before the first wait for the socket (nil: nothing to tell)
 	n     int      // bytes read or written
 	errno syscall.Errno
@@ -115,6 +115,10 @@ func (o *rawOp) doWrite(fd uintptr) bool {
 			o.advance(int(n))
 		case syscall.EINTR:
 		case syscall.EAGAIN:
+			if !o.wait {
+				o.errno = e
+				return true
+			}
 			if o.ready != nil {
 				o.ready.beforeWait()
 				o.ready = nil
@@ -147,8 +151,20 @@ func (o *rawOp) advance(n int) {
 // (if not nil) is told before the write first waits, so that a deadline
 // need be set only for a write that waits.
 func rawWrite(conn net.Conn, raw syscall.RawConn, batch [][]byte, ready waiter) (int, error) {
+	return writeRaw(conn, raw, batch, ready, true)
+}
+
+// rawWriteNow is rawWrite for a write that must not wait: when the
+// socket cannot take all of batch at once, it returns what it wrote and
+// errWouldBlock.
+func rawWriteNow(conn net.Conn, raw syscall.RawConn, batch [][]byte) (int, error) {
+	return writeRaw(conn, raw, batch, nil, false)
+}
+
+// writeRaw is rawWrite (wait) and rawWriteNow.
+func writeRaw(conn net.Conn, raw syscall.RawConn, batch [][]byte, ready waiter, wait bool) (int, error) {
 	o := rawOps.Get().(*rawOp)
-	o.bufs, o.first, o.off, o.n, o.errno, o.ready = batch, 0, 0, 0, 0, ready
+	o.bufs, o.first, o.off, o.n, o.errno, o.ready, o.wait = batch, 0, 0, 0, 0, ready, wait
 	err := raw.Write(o.write)
 	n, errno := o.n, o.errno
 	o.bufs, o.ready = nil, nil
@@ -156,6 +172,8 @@ func rawWrite(conn net.Conn, raw syscall.RawConn, batch [][]byte, ready waiter) 
 	switch {
 	case err != nil:
 		err = opError(conn, "write", err)
+	case errno == syscall.EAGAIN:
+		err = errWouldBlock
 	case errno != 0:
 		err = opError(conn, "write", os.NewSyscallError("write", errno))
 	}

@@ -15,3 +15,10 @@ func rawWrite(conn net.Conn, _ syscall.RawConn, batch [][]byte, _ waiter) (int, 
 	n, err := bufs.WriteTo(conn)
 	return int(n), err
 }
+
+// rawWriteNow is rawWrite for a write that must not wait. It too is
+// never called elsewhere than on Linux (a session with no RawConn is
+// written by its writer goroutine); it writes as rawWrite does.
+func rawWriteNow(conn net.Conn, raw syscall.RawConn, batch [][]byte) (int, error) {
+	return rawWrite(conn, raw, batch, nil)
+}
