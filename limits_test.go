@@ -389,6 +389,7 @@ func TestWriteDeadlineAfterWait(t *testing.T) {
 	}
 	time.Sleep(2 * timeout) // the subject: the waited write's deadline has passed
 	tfw.WriteString("after")
+	slow.SetReadDeadline(time.Now().Add(testTimeout)) // the drain's may have passed too
 	if p, err := sfr.ReadFrame(); err != nil || string(p) != "[talk] after" {
 		t.Fatalf("slow, after the deadline: %q, %v (cut by the waited write's deadline?)", p, err)
 	}
