@@ -70,7 +70,7 @@ func (s *session) closeConn(e ending, how closing, notice []byte) bool {
 	if first {
 		s.cut = true
 		if how == closeNow {
-			s.queue, s.queued = nil, 0
+			s.queue, s.queued, s.begun = nil, 0, 0
 		} else {
 			s.tellLocked(notice, closesRead)
 		}
@@ -103,8 +103,18 @@ func (s *session) tellLocked(notice []byte, closesRead bool) {
 		// the wait: they go first.
 		s.queue, s.queued = append(s.queue, notice), s.queued+len(notice)
 	} else {
-		clear(s.queue)
-		s.queue, s.queued = append(s.queue[:0], notice), len(notice)
+		// A message the coalescer's tick began to write (begun) is
+		// finished first: the client must not read half of it.
+		keep := 0
+		if s.begun > 0 {
+			keep = 1
+		}
+		clear(s.queue[keep:])
+		s.queue = append(s.queue[:keep], notice)
+		s.queued = len(notice)
+		if keep > 0 {
+			s.queued += len(s.queue[0]) - int(s.begun)
+		}
 	}
 	s.cuts.Add(1)
 	grace := goodbyeGrace
@@ -195,7 +205,7 @@ func (s *session) teardown() error {
 	}
 	s.mu.Lock()
 	s.closed = true
-	s.queue, s.queued = nil, 0
+	s.queue, s.queued, s.begun = nil, 0, 0
 	s.startWaitingLocked() // to end at once
 	s.stopLocked()
 	s.mu.Unlock()

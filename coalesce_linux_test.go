@@ -86,12 +86,15 @@ func TestCoalesceTickWritesItself(t *testing.T) {
 	}
 }
 
-// A batch bigger than the socket takes at once: the tick writes what the
-// socket takes and hands the rest to a writer, which waits for the
-// socket; the client reads every line, whole and in order. (Lines of
-// many lengths, so that the socket cuts the batch inside a line.)
-func TestCoalesceTickFullSocket(t *testing.T) {
-	h := NewHub(Config{WriteCoalesce: time.Hour, MaxQueueBytes: 1 << 20, FloodRate: -1})
+// fullSocket serves a lineProto hub whose writes wait up to an hour
+// (the test runs the tick), with alice and bob in room r, bob written to
+// just now and his socket's buffer small; it has alice say n lines of
+// many lengths (about 100 bytes each, so that the socket cuts a batch
+// inside a line), which wait in bob's queue for the tick, and returns
+// the texts.
+func fullSocket(t *testing.T, n int) (h *Hub, bob *lclient, bobS *session, texts []string) {
+	t.Helper()
+	h = NewHub(Config{WriteCoalesce: time.Hour, MaxQueueBytes: 1 << 20, FloodRate: -1})
 	addr := serveTCP(t, h, &lineProto{})
 	dial := func(name string) *lclient {
 		c := &lclient{t: t, conn: dialTCP(t, addr)}
@@ -102,38 +105,54 @@ func TestCoalesceTickFullSocket(t *testing.T) {
 	}
 	alice := dial("alice")
 	quietFor(t, h) // so that bob's join goes out at once
-	bob := dial("bob")
+	bob = dial("bob")
 	alice.expect("*") // bob's join
-	bobS := writtenJustNow(t, h, "bob")
+	bobS = writtenJustNow(t, h, "bob")
 	if err := bobS.conn.(*net.TCPConn).SetWriteBuffer(4096); err != nil {
 		t.Fatal(err)
 	}
-	starts := countWriters(t, h, "bob")
-	waited := make(chan struct{})
-	var once sync.Once
-	wait := func(x *session) {
-		if x == bobS {
-			once.Do(func() { close(waited) })
-		}
-	}
-	testHookWait.Store(&wait)
-	t.Cleanup(func() { testHookWait.Store(nil) })
-	inline := 0
-	onInline(t, bobS, func() { inline++ })
-
-	const n = 4000 // about 400,000 bytes, more than bob's socket holds
-	texts := make([]string, n)
+	texts = make([]string, n)
+	var says strings.Builder
 	for i := range n {
 		texts[i] = fmt.Sprintf("line %d %s", i, strings.Repeat("x", 1+i%97))
-	}
-	var says strings.Builder
-	for _, text := range texts {
-		says.WriteString("SAY r " + text + "\n")
+		says.WriteString("SAY r " + texts[i] + "\n")
 	}
 	if _, err := io.WriteString(alice.conn, says.String()); err != nil {
 		t.Fatal(err)
 	}
 	alice.sync()
+	return h, bob, bobS, texts
+}
+
+// hookOnce sets *hook, until the test ends, to a hook that runs f the
+// first time it is called for s, and returns a channel closed then.
+func hookOnce(t *testing.T, hook *atomic.Pointer[func(*session)], s *session, f func()) <-chan struct{} {
+	t.Helper()
+	ran := make(chan struct{})
+	var once sync.Once
+	g := func(x *session) {
+		if x == s {
+			once.Do(func() {
+				f()
+				close(ran)
+			})
+		}
+	}
+	hook.Store(&g)
+	t.Cleanup(func() { hook.Store(nil) })
+	return ran
+}
+
+// A batch bigger than the socket takes at once: the tick writes what the
+// socket takes and hands the rest to a writer, which waits for the
+// socket; the client reads every line, whole and in order.
+func TestCoalesceTickFullSocket(t *testing.T) {
+	const n = 4000 // about 400,000 bytes, more than bob's socket holds
+	h, bob, bobS, texts := fullSocket(t, n)
+	starts := countWriters(t, h, "bob")
+	waited := hookOnce(t, &testHookWait, bobS, func() {})
+	inline := 0
+	onInline(t, bobS, func() { inline++ })
 	h.coalesce.tick()
 	select {
 	case <-waited:
@@ -148,6 +167,48 @@ func TestCoalesceTickFullSocket(t *testing.T) {
 	idleWriters(t, h)
 	if inline != 1 || starts.Load() != 1 {
 		t.Errorf("the tick wrote bob's batch itself %d times and started his writer %d times; want 1 and 1 (for the rest the socket did not take)", inline, starts.Load())
+	}
+}
+
+// A close after the tick's write stopped inside a line: the client reads
+// that line whole, then the notice, whether the close comes before the
+// writer that took over has taken the rest, or while it waits for the
+// socket. (Found by attacking the tick's writes: the client read half a
+// line and then the notice.)
+func TestCoalesceTickCutThenClose(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		when *atomic.Pointer[func(*session)]
+	}{
+		{"as the writer starts", &testHookWriter},
+		{"as the writer waits", &testHookWait},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h, bob, bobS, texts := fullSocket(t, 4000)
+			closed := hookOnce(t, tc.when, bobS, func() {
+				if err := h.Disconnect(bobS.id, "out"); err != nil {
+					t.Error(err)
+				}
+			})
+			h.coalesce.tick()
+			select {
+			case <-closed:
+			case <-time.After(testTimeout):
+				t.Fatal("the close never came")
+			}
+			for i := 0; ; i++ {
+				l := bob.line()
+				if l == "NOTICE out" {
+					if i == 0 || i == len(texts) {
+						t.Errorf("bob read %d lines before the notice; want some, not all", i)
+					}
+					break
+				}
+				if want := "chat r alice  " + texts[i]; l != want {
+					t.Fatalf("bob read %q as line %d; want %q", l, i, want)
+				}
+			}
+		})
 	}
 }
 
@@ -168,28 +229,30 @@ func TestCoalesceTickCloseDuringWrite(t *testing.T) {
 	bob.expectClosed()
 }
 
-// unwritten leaves what a write of n bytes did not take, and no
-// reference to what it did.
+// unwritten leaves the messages a write of n bytes did not write whole,
+// the first of them whole too, with what was written of it; and no
+// reference to the messages written.
 func TestUnwritten(t *testing.T) {
 	for _, tc := range []struct {
-		n    int
-		want []string
+		n     int
+		want  []string
+		begun int
 	}{
-		{0, []string{"abc", "de", "f"}},
-		{2, []string{"c", "de", "f"}},
-		{3, []string{"de", "f"}},
-		{4, []string{"e", "f"}},
-		{5, []string{"f"}},
-		{6, nil},
+		{0, []string{"abc", "de", "f"}, 0},
+		{2, []string{"abc", "de", "f"}, 2},
+		{3, []string{"de", "f"}, 0},
+		{4, []string{"de", "f"}, 1},
+		{5, []string{"f"}, 0},
+		{6, nil, 0},
 	} {
 		batch := [][]byte{[]byte("abc"), []byte("de"), []byte("f")}
-		rest := unwritten(batch, tc.n)
+		rest, begun := unwritten(batch, tc.n)
 		var got []string
 		for _, b := range rest {
 			got = append(got, string(b))
 		}
-		if !cmp.Equal(got, tc.want) {
-			t.Errorf("unwritten after %d bytes: %q; want %q", tc.n, got, tc.want)
+		if !cmp.Equal(got, tc.want) || begun != tc.begun {
+			t.Errorf("unwritten after %d bytes: %q, %d; want %q, %d", tc.n, got, begun, tc.want, tc.begun)
 		}
 		for i, b := range batch[:len(batch)-len(rest)] {
 			if b != nil {
@@ -248,4 +311,37 @@ func TestCoalesceTickShares(t *testing.T) {
 			t.Errorf("the tick wrote to %s %d times; want once", s.name, n)
 		}
 	}
+}
+
+// An ordinary slow consumer with real ticks (a budget of 1 ms): bob
+// stops reading, his socket fills inside the ticks' writes, and his
+// queue passes its bound; he reads whole frames, in order, then the
+// notice, and the connection ends.
+func TestCoalesceSlowConsumerFrames(t *testing.T) {
+	h := NewHub(Config{WriteCoalesce: time.Millisecond, MaxQueueBytes: 64 << 10, FloodRate: -1})
+	addr := serveTCP(t, h, CS168)
+	alice := tcpJoin(t, h, addr, "alice", "a")
+	bob := tcpJoin(t, h, addr, "bob", "a")
+	alice.expect("bob has joined")
+	bobS := writtenJustNow(t, h, "bob")
+	if err := bobS.conn.(*net.TCPConn).SetWriteBuffer(4096); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 3000 { // 600,000 bytes to bob: far past his socket and his bound
+		alice.send(fmt.Sprint("m ", i))
+		if i%50 == 0 {
+			time.Sleep(200 * time.Microsecond) // pacing: lines fall in many ticks
+		}
+	}
+	for i := 0; ; i++ {
+		p := bob.recv(1)[0]
+		if p == fmt.Sprint("[alice] m ", i) {
+			continue
+		}
+		if strings.HasPrefix(p, "[alice]") || i == 0 {
+			t.Fatalf("bob read %q as frame %d", p, i)
+		}
+		break // the notice
+	}
+	bob.expectClosed()
 }

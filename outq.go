@@ -153,9 +153,9 @@ func (s *session) writeLoop() {
 			s.mu.Unlock()
 			return
 		}
-		batch := s.queue
+		batch, begun := s.queue, int(s.begun)
 		s.queue, s.spare = s.spare[:0], nil
-		s.queued = 0
+		s.queued, s.begun = 0, 0
 		cuts := s.cuts.Load()
 		goodbye := s.cut // the batch is closeTelling's notice
 		raw := s.raw
@@ -184,7 +184,7 @@ func (s *session) writeLoop() {
 		if paced {
 			rest, err = s.writePaced(batch, cuts)
 		} else {
-			rest, err = writeBatch(s.conn, raw, batch, s.frameWidth(), ready)
+			rest, err = writeBatch(s.conn, raw, batch, begun, s.frameWidth(), ready)
 		}
 		clear(batch) // drop references to shared frames
 		s.mu.Lock()
@@ -214,7 +214,7 @@ func (s *session) writeLoop() {
 				s.closeConn(ending{reason: ReasonSlowWrite, err: fmt.Errorf("chat: %s: %w", s.addr, errWriteStalled)}, closeLater, nil)
 			}
 			s.idleLocked()
-			s.queue, s.queued = nil, 0
+			s.queue, s.queued, s.begun = nil, 0, 0
 			s.closed = true
 			s.mu.Unlock()
 			// The reader notices the closed connection and ends the
@@ -268,10 +268,15 @@ func (s *session) writeWaiting() {
 		// socket, or fails on the same error and closes. These lines
 		// waited for the coalescer, so a close's notice queued
 		// meanwhile follows them, as it follows lines that still wait
-		// (tellLocked), within the close's grace.
-		rest := unwritten(batch, n)
+		// (tellLocked), within the close's grace. A message the socket
+		// took only part of stays whole in the queue, with what was
+		// written of it (begun), so that the writer, and a close that
+		// cuts its write short, finish that message before anything
+		// else.
+		rest, begun := unwritten(batch, n)
 		s.queue = append(rest, s.queue...)
 		s.queued += size - n
+		s.begun = uint32(begun)
 		batch = nil // its array is now the queue's
 	}
 	if batch != nil {
@@ -293,19 +298,16 @@ func (s *session) writeWaiting() {
 	s.writerWG.Done()
 }
 
-// unwritten returns what remains of batch after its first n bytes were
-// written, in batch's own array; the array keeps no reference to the
-// messages written.
-func unwritten(batch [][]byte, n int) [][]byte {
+// unwritten returns the messages of batch that its first n bytes did
+// not write whole, in batch's own array, and how much of the first of
+// them they wrote; the array keeps no reference to the messages written.
+func unwritten(batch [][]byte, n int) (rest [][]byte, begun int) {
 	for len(batch) > 0 && n >= len(batch[0]) {
 		n -= len(batch[0])
 		batch[0] = nil
 		batch = batch[1:]
 	}
-	if n > 0 {
-		batch[0] = batch[0][n:]
-	}
-	return batch
+	return batch, n
 }
 
 // trimLocked drops the queue's arrays when the reading is parked and the
@@ -371,14 +373,19 @@ func (s *session) beforeWait() {
 // burst (a welcome of ten lines) would then hold while idle. A larger
 // batch goes to writev. When the write fails, rest is what remains
 // unwritten of the frame in flight (see unfinished); width is the
-// protocol's frame width, 0 if its messages are not fixed-width.
-func writeBatch(conn net.Conn, raw syscall.RawConn, batch [][]byte, width int, ready waiter) (rest []byte, err error) {
+// protocol's frame width, 0 if its messages are not fixed-width. The
+// first begun bytes of batch[0] were written already (session.begun:
+// only the coalescer's tick leaves some, and only on a raw socket).
+func writeBatch(conn net.Conn, raw syscall.RawConn, batch [][]byte, begun, width int, ready waiter) (rest []byte, err error) {
 	if raw != nil {
-		n, err := rawWrite(conn, raw, batch, ready)
+		n, err := rawWrite(conn, raw, batch, begun, ready)
 		if err != nil {
-			rest = unfinished(batch, int64(n), width)
+			rest = unfinished(batch, int64(begun+n), width)
 		}
 		return rest, err
+	}
+	if begun > 0 {
+		batch[0] = batch[0][begun:]
 	}
 	if len(batch) == 1 {
 		n, err := conn.Write(batch[0])

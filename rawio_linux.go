@@ -145,26 +145,27 @@ func (o *rawOp) advance(n int) {
 	}
 }
 
-// rawWrite writes batch to conn, whose RawConn is raw, and returns how
-// many bytes it wrote; the error is the connection's Write's, had it
+// rawWrite writes batch to conn, whose RawConn is raw, but for the
+// first begun bytes of batch[0] (written already), and returns how many
+// bytes it wrote; the error is the connection's Write's, had it
 // been made with that. If the socket cannot take it all at once, ready
 // (if not nil) is told before the write first waits, so that a deadline
 // need be set only for a write that waits.
-func rawWrite(conn net.Conn, raw syscall.RawConn, batch [][]byte, ready waiter) (int, error) {
-	return writeRaw(conn, raw, batch, ready, true)
+func rawWrite(conn net.Conn, raw syscall.RawConn, batch [][]byte, begun int, ready waiter) (int, error) {
+	return writeRaw(conn, raw, batch, begun, ready, true)
 }
 
 // rawWriteNow is rawWrite for a write that must not wait: when the
 // socket cannot take all of batch at once, it returns what it wrote and
 // errWouldBlock.
 func rawWriteNow(conn net.Conn, raw syscall.RawConn, batch [][]byte) (int, error) {
-	return writeRaw(conn, raw, batch, nil, false)
+	return writeRaw(conn, raw, batch, 0, nil, false)
 }
 
 // writeRaw is rawWrite (wait) and rawWriteNow.
-func writeRaw(conn net.Conn, raw syscall.RawConn, batch [][]byte, ready waiter, wait bool) (int, error) {
+func writeRaw(conn net.Conn, raw syscall.RawConn, batch [][]byte, begun int, ready waiter, wait bool) (int, error) {
 	o := rawOps.Get().(*rawOp)
-	o.bufs, o.first, o.off, o.n, o.errno, o.ready, o.wait = batch, 0, 0, 0, 0, ready, wait
+	o.bufs, o.first, o.off, o.n, o.errno, o.ready, o.wait = batch, 0, begun, 0, 0, ready, wait
 	err := raw.Write(o.write)
 	n, errno := o.n, o.errno
 	o.bufs, o.ready = nil, nil

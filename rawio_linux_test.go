@@ -53,7 +53,7 @@ func TestRawWriteWholeBatch(t *testing.T) {
 		b, _ := io.ReadAll(io.LimitReader(client, int64(len(want))))
 		got <- b
 	}()
-	n, err := rawWrite(server, rawConn(server), batch, nil)
+	n, err := rawWrite(server, rawConn(server), batch, 0, nil)
 	if err != nil || n != len(want) {
 		t.Fatalf("rawWrite = %d, %v; want %d, nil", n, err, len(want))
 	}
@@ -68,7 +68,7 @@ func TestRawWriteDeadline(t *testing.T) {
 	server, _ := connPair(t)
 	big := make([]byte, 64<<20)
 	server.SetWriteDeadline(time.Now().Add(100 * time.Millisecond))
-	n, err := rawWrite(server, rawConn(server), [][]byte{big[:1<<20], big[1<<20:]}, nil)
+	n, err := rawWrite(server, rawConn(server), [][]byte{big[:1<<20], big[1<<20:]}, 0, nil)
 	var op *net.OpError
 	if !errors.Is(err, os.ErrDeadlineExceeded) || !errors.As(err, &op) || op.Op != "write" {
 		t.Fatalf("rawWrite to a peer that does not read: %d, %v; want a write OpError for the deadline", n, err)
@@ -88,7 +88,7 @@ func TestRawWriteToClosedPeer(t *testing.T) {
 	if _, err := server.Read(make([]byte, 1)); !errors.Is(err, syscall.ECONNRESET) { // the reset has arrived
 		t.Fatalf("read from a reset peer: %v", err)
 	}
-	_, err := rawWrite(server, rawConn(server), [][]byte{[]byte("hello\r\n")}, nil)
+	_, err := rawWrite(server, rawConn(server), [][]byte{[]byte("hello\r\n")}, 0, nil)
 	var op *net.OpError
 	if !errors.As(err, &op) || op.Op != "write" || !(errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)) {
 		t.Fatalf("rawWrite to a reset peer: %v; want a write OpError for ECONNRESET or EPIPE", err)

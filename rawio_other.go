@@ -10,8 +10,11 @@ import (
 // rawWrite writes batch to conn. Elsewhere than on Linux a session has
 // no RawConn (rawConn returns nil), so this is never called; it writes
 // through the connection, as writeBatch would.
-func rawWrite(conn net.Conn, _ syscall.RawConn, batch [][]byte, _ waiter) (int, error) {
+func rawWrite(conn net.Conn, _ syscall.RawConn, batch [][]byte, begun int, _ waiter) (int, error) {
 	bufs := net.Buffers(batch)
+	if begun > 0 {
+		bufs[0] = bufs[0][begun:]
+	}
 	n, err := bufs.WriteTo(conn)
 	return int(n), err
 }
@@ -20,5 +23,5 @@ func rawWrite(conn net.Conn, _ syscall.RawConn, batch [][]byte, _ waiter) (int, 
 // never called elsewhere than on Linux (a session with no RawConn is
 // written by its writer goroutine); it writes as rawWrite does.
 func rawWriteNow(conn net.Conn, raw syscall.RawConn, batch [][]byte) (int, error) {
-	return rawWrite(conn, raw, batch, nil)
+	return rawWrite(conn, raw, batch, 0, nil)
 }

@@ -63,6 +63,7 @@ type session struct {
 	dueAt         int32         // under the parker's lock: place in its deadline heap, plus one; 0 when not in it
 	kicks         atomic.Int32  // how many rooms are in kicked: read without the lock by settleKicks
 	wroteAt       usClock       // under mu, when the hub coalesces writes: when the writer last finished a write; 0 for never
+	begun         uint32        // under mu: bytes of queue[0] already written, by a write of the coalescer's tick that the socket stopped inside that message (writeWaiting); the writer writes the rest of it first, and a close's notice does not replace it
 	parked        atomic.Bool   // the reading is parked (see park); the writer then trims the queue
 	inEpoll       bool          // guarded by the parker's mu: the connection is in the parker's epoll set (see parker.park)
 	styled        atomic.Bool   // state is a Styler: set once NewSession has returned
