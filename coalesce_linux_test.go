@@ -35,21 +35,15 @@ func coalesceTCP(t *testing.T, cfg Config) (h *Hub, alice, bob *tclient, bobS *s
 // waits for the coalescer's tick, and returns the session named name.
 func writtenJustNow(t *testing.T, h *Hub, name string) *session {
 	t.Helper()
+	named := sessionNamed(t, h, name)
 	idleWriters(t, h)
-	var named *session
 	h.mu.RLock()
 	for _, s := range h.sessions {
-		if s.name == name {
-			named = s
-		}
 		s.mu.Lock()
 		s.wroteAt = usClockAt(s.now())
 		s.mu.Unlock()
 	}
 	h.mu.RUnlock()
-	if named == nil {
-		t.Fatalf("no session named %q", name)
-	}
 	return named
 }
 

@@ -14,17 +14,7 @@ import (
 // until the test ends.
 func countWriters(t *testing.T, h *Hub, name string) *atomic.Int64 {
 	t.Helper()
-	var s *session
-	h.mu.RLock()
-	for _, x := range h.sessions {
-		if x.name == name {
-			s = x
-		}
-	}
-	h.mu.RUnlock()
-	if s == nil {
-		t.Fatalf("no session named %q", name)
-	}
+	s := sessionNamed(t, h, name)
 	n := new(atomic.Int64)
 	f := func(x *session) {
 		if x == s {
