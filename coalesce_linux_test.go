@@ -1,7 +1,6 @@
 package chat
 
 import (
-	"bufio"
 	"fmt"
 	"io"
 	"net"
@@ -22,11 +21,7 @@ func coalesceTCP(t *testing.T, cfg Config) (h *Hub, alice, bob *tclient, bobS *s
 	t.Helper()
 	cfg.WriteCoalesce = time.Hour
 	h = NewHub(cfg)
-	addr := serveTCP(t, h, CS168)
-	alice = tcpJoin(t, h, addr, "alice", "a")
-	quietFor(t, h) // so that "bob has joined" goes out at once
-	bob = tcpJoin(t, h, addr, "bob", "a")
-	alice.expect("bob has joined")
+	alice, bob = tcpPair(t, h)
 	return h, alice, bob, writtenJustNow(t, h, "bob")
 }
 
@@ -47,26 +42,13 @@ func writtenJustNow(t *testing.T, h *Hub, name string) *session {
 	return named
 }
 
-// onInline calls f from the coalescer's tick as it is about to write
-// s's batch itself, until the test ends.
-func onInline(t *testing.T, s *session, f func()) {
-	t.Helper()
-	hook := func(x *session) {
-		if x == s {
-			f()
-		}
-	}
-	testHookInline.Store(&hook)
-	t.Cleanup(func() { testHookInline.Store(nil) })
-}
-
 // The coalescer's tick writes the lines that waited for it itself: on a
 // raw socket that takes them at once, no writer goroutine is started.
 func TestCoalesceTickWritesItself(t *testing.T) {
 	h, alice, bob, bobS := coalesceTCP(t, Config{})
 	starts := countWriters(t, h, "bob")
 	inline := 0
-	onInline(t, bobS, func() { inline++ })
+	onSession(t, &testHookInline, is(bobS), func(*session) { inline++ })
 	alice.send("one", "two")
 	alice.quiet() // handled: both wait in bob's queue
 	h.coalesce.tick()
@@ -89,18 +71,7 @@ func TestCoalesceTickWritesItself(t *testing.T) {
 func fullSocket(t *testing.T, n int) (h *Hub, bob *lclient, bobS *session, texts []string) {
 	t.Helper()
 	h = NewHub(Config{WriteCoalesce: time.Hour, MaxQueueBytes: 1 << 20, FloodRate: -1})
-	addr := serveTCP(t, h, &lineProto{})
-	dial := func(name string) *lclient {
-		c := &lclient{t: t, conn: dialTCP(t, addr)}
-		c.r = bufio.NewReader(c.conn)
-		c.send("NAME "+name, "JOIN r")
-		c.sync()
-		return c
-	}
-	alice := dial("alice")
-	quietFor(t, h) // so that bob's join goes out at once
-	bob = dial("bob")
-	alice.expect("*") // bob's join
+	alice, bob := linePair(t, h)
 	bobS = writtenJustNow(t, h, "bob")
 	if err := bobS.conn.(*net.TCPConn).SetWriteBuffer(4096); err != nil {
 		t.Fatal(err)
@@ -118,25 +89,6 @@ func fullSocket(t *testing.T, n int) (h *Hub, bob *lclient, bobS *session, texts
 	return h, bob, bobS, texts
 }
 
-// hookOnce sets *hook, until the test ends, to a hook that runs f the
-// first time it is called for s, and returns a channel closed then.
-func hookOnce(t *testing.T, hook *atomic.Pointer[func(*session)], s *session, f func()) <-chan struct{} {
-	t.Helper()
-	ran := make(chan struct{})
-	var once sync.Once
-	g := func(x *session) {
-		if x == s {
-			once.Do(func() {
-				f()
-				close(ran)
-			})
-		}
-	}
-	hook.Store(&g)
-	t.Cleanup(func() { hook.Store(nil) })
-	return ran
-}
-
 // A batch bigger than the socket takes at once: the tick writes what the
 // socket takes and hands the rest to a writer, which waits for the
 // socket; the client reads every line, whole and in order.
@@ -144,9 +96,9 @@ func TestCoalesceTickFullSocket(t *testing.T) {
 	const n = 4000 // about 400,000 bytes, more than bob's socket holds
 	h, bob, bobS, texts := fullSocket(t, n)
 	starts := countWriters(t, h, "bob")
-	waited := hookOnce(t, &testHookWait, bobS, func() {})
+	waited := hookOnce(t, &testHookWait, is(bobS), func() {})
 	inline := 0
-	onInline(t, bobS, func() { inline++ })
+	onSession(t, &testHookInline, is(bobS), func(*session) { inline++ })
 	h.coalesce.tick()
 	select {
 	case <-waited:
@@ -179,7 +131,7 @@ func TestCoalesceTickCutThenClose(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			h, bob, bobS, texts := fullSocket(t, 4000)
-			closed := hookOnce(t, tc.when, bobS, func() {
+			closed := hookOnce(t, tc.when, is(bobS), func() {
 				if err := h.Disconnect(bobS.id, "out"); err != nil {
 					t.Error(err)
 				}
@@ -211,7 +163,7 @@ func TestCoalesceTickCutThenClose(t *testing.T) {
 // the close finds them still waiting.
 func TestCoalesceTickCloseDuringWrite(t *testing.T) {
 	h, alice, bob, bobS := coalesceTCP(t, Config{})
-	onInline(t, bobS, func() {
+	onSession(t, &testHookInline, is(bobS), func(*session) {
 		if err := h.Disconnect(bobS.id, "out"); err != nil {
 			t.Error(err)
 		}
@@ -274,21 +226,15 @@ func TestCoalesceTickShares(t *testing.T) {
 	writtenJustNow(t, h, "u0")
 	var mu sync.Mutex
 	wrote := map[*session]int{}
-	hook := func(s *session) {
+	every := func(*session) bool { return true }
+	onSession(t, &testHookInline, every, func(s *session) {
 		mu.Lock()
 		wrote[s]++
 		mu.Unlock()
-	}
-	testHookInline.Store(&hook)
-	t.Cleanup(func() { testHookInline.Store(nil) })
+	})
 	var starts atomic.Int64
-	count := func(s *session) {
-		if s.name != "u0" { // u0's own writer answers its /list
-			starts.Add(1)
-		}
-	}
-	testHookWriter.Store(&count)
-	t.Cleanup(func() { testHookWriter.Store(nil) })
+	notU0 := func(s *session) bool { return s.name != "u0" } // u0's own writer answers its /list
+	onSession(t, &testHookWriter, notU0, func(*session) { starts.Add(1) })
 
 	clients[0].send("hello all")
 	clients[0].quiet()
@@ -313,10 +259,7 @@ func TestCoalesceTickShares(t *testing.T) {
 // notice, and the connection ends.
 func TestCoalesceSlowConsumerFrames(t *testing.T) {
 	h := NewHub(Config{WriteCoalesce: time.Millisecond, MaxQueueBytes: 64 << 10, FloodRate: -1})
-	addr := serveTCP(t, h, CS168)
-	alice := tcpJoin(t, h, addr, "alice", "a")
-	bob := tcpJoin(t, h, addr, "bob", "a")
-	alice.expect("bob has joined")
+	alice, bob := tcpPair(t, h)
 	bobS := writtenJustNow(t, h, "bob")
 	if err := bobS.conn.(*net.TCPConn).SetWriteBuffer(4096); err != nil {
 		t.Fatal(err)

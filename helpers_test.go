@@ -7,6 +7,8 @@ import (
 	"net"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -15,6 +17,37 @@ import (
 
 // testTimeout bounds every wait in the tests; a test that hits it has failed.
 const testTimeout = 5 * time.Second
+
+// onSession sets *hook (testHookWriter, testHookWait, testHookInline)
+// until the test ends, to call f with each session that match accepts.
+func onSession(t *testing.T, hook *atomic.Pointer[func(*session)], match func(*session) bool, f func(*session)) {
+	t.Helper()
+	g := func(s *session) {
+		if match(s) {
+			f(s)
+		}
+	}
+	hook.Store(&g)
+	t.Cleanup(func() { hook.Store(nil) })
+}
+
+// hookOnce is onSession with f run only the first time; the channel it
+// returns is closed once f has run.
+func hookOnce(t *testing.T, hook *atomic.Pointer[func(*session)], match func(*session) bool, f func()) <-chan struct{} {
+	t.Helper()
+	ran := make(chan struct{})
+	var once sync.Once
+	onSession(t, hook, match, func(*session) {
+		once.Do(func() {
+			f()
+			close(ran)
+		})
+	})
+	return ran
+}
+
+// is matches s alone (for onSession and hookOnce).
+func is(s *session) func(*session) bool { return func(x *session) bool { return x == s } }
 
 // startHub serves a new hub over an in-memory transport for the test's
 // life and shuts it down at the end.
@@ -205,14 +238,22 @@ func settle(cs ...*tclient) {
 }
 
 // eventLog is an Observer that records events for a test and lets it wait
-// for one.
+// for one. It holds up to 1,024 it has not handed out, and drops newer
+// ones; a test that makes more events than that meanwhile (a flood of
+// messages) names the kinds it waits for, and the log keeps only those.
 type eventLog struct {
-	ch chan Event
+	ch    chan Event
+	kinds []EventKind // kept; all if empty
 }
 
-func newEventLog() *eventLog { return &eventLog{ch: make(chan Event, 1024)} }
+func newEventLog(kinds ...EventKind) *eventLog {
+	return &eventLog{ch: make(chan Event, 1024), kinds: kinds}
+}
 
 func (l *eventLog) Observe(e Event) {
+	if len(l.kinds) > 0 && !slices.Contains(l.kinds, e.Kind) {
+		return
+	}
 	select {
 	case l.ch <- e:
 	default:

@@ -9,7 +9,6 @@ import (
 	"net"
 	"runtime"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -263,7 +262,7 @@ func TestShutdownNotices(t *testing.T) {
 // buffers are full; the others go on.
 func TestWriteTimeout(t *testing.T) {
 	t.Parallel()
-	events := newEventLog()
+	events := newEventLog(EventDisconnect) // 40,000 messages' events would crowd it out
 	h := NewHub(Config{WriteTimeout: 200 * time.Millisecond, MaxQueueBytes: 1 << 30, FloodRate: -1, Observer: events})
 	addr := serveTCP(t, h, CS168)
 	talk := dialTCP(t, addr)
@@ -279,6 +278,12 @@ func TestWriteTimeout(t *testing.T) {
 	sfw.WriteString("/join r") // and never reads again
 	if p, err := tfr.ReadFrame(); err != nil || string(p) != "stuck has joined" {
 		t.Fatalf("%q, %v", p, err)
+	}
+	// A small send buffer on the server's side, so that the buffers
+	// between them fill after little chat even under the race detector
+	// on a loaded machine (autotuned, they take megabytes).
+	if err := sessionNamed(t, h, "stuck").conn.(*net.TCPConn).SetWriteBuffer(4096); err != nil {
+		t.Fatal(err)
 	}
 	// 8 MB of chat: more than the kernel buffers between them hold.
 	line := make([]byte, 190)
@@ -333,15 +338,8 @@ func TestWriteDeadlineAfterWait(t *testing.T) {
 	t.Parallel()
 	const timeout = time.Second
 	h := NewHub(Config{WriteTimeout: timeout, MaxQueueBytes: 1 << 30, FloodRate: -1})
-	waited := make(chan struct{})
-	var once sync.Once
-	hook := func(s *session) {
-		if s.hub == h { // slow: talk is sent little
-			once.Do(func() { close(waited) })
-		}
-	}
-	testHookWait.Store(&hook)
-	t.Cleanup(func() { testHookWait.Store(nil) })
+	// slow's writer (talk is sent little)
+	waited := hookOnce(t, &testHookWait, func(s *session) bool { return s.hub == h }, func() {})
 	addr := serveTCP(t, h, CS168)
 	talk, slow := dialTCP(t, addr), dialTCP(t, addr)
 	tfw, tfr := NewFrameWriter(talk, 0), NewFrameReader(talk, 0)

@@ -33,11 +33,12 @@ func tcpJoin(t *testing.T, h *Hub, addr, name, room string) *tclient {
 }
 
 // tcpPair serves h on TCP and puts alice and bob in its only room; alice
-// has heard bob join.
+// has heard bob join (at once, even on a hub that coalesces writes).
 func tcpPair(t *testing.T, h *Hub) (alice, bob *tclient) {
 	t.Helper()
 	addr := serveTCP(t, h, CS168)
 	alice = tcpJoin(t, h, addr, "alice", "a")
+	quietFor(t, h) // so that "bob has joined" does not wait for the coalescer
 	bob = tcpJoin(t, h, addr, "bob", "a")
 	alice.expect("bob has joined")
 	return alice, bob

@@ -14,16 +14,29 @@ import (
 // until the test ends.
 func countWriters(t *testing.T, h *Hub, name string) *atomic.Int64 {
 	t.Helper()
-	s := sessionNamed(t, h, name)
 	n := new(atomic.Int64)
-	f := func(x *session) {
-		if x == s {
-			n.Add(1)
-		}
-	}
-	testHookWriter.Store(&f)
-	t.Cleanup(func() { testHookWriter.Store(nil) })
+	onSession(t, &testHookWriter, is(sessionNamed(t, h, name)), func(*session) { n.Add(1) })
 	return n
+}
+
+// linePair serves h's lineProto on TCP and puts alice and bob in room
+// r; alice has heard bob join (at once, even on a hub that coalesces
+// writes).
+func linePair(t *testing.T, h *Hub) (alice, bob *lclient) {
+	t.Helper()
+	addr := serveTCP(t, h, &lineProto{})
+	dial := func(name string) *lclient {
+		conn := dialTCP(t, addr)
+		c := &lclient{t: t, conn: conn, r: bufio.NewReader(conn)}
+		c.send("NAME "+name, "JOIN r")
+		c.sync()
+		return c
+	}
+	alice = dial("alice")
+	quietFor(t, h) // so that bob's join does not wait for the coalescer
+	bob = dial("bob")
+	alice.expect("*") // bob's join
+	return alice, bob
 }
 
 // Lines a client sends in one write, which its reader reads at once, are
@@ -66,17 +79,7 @@ func TestBatchWakesWriterOnce(t *testing.T) {
 // lines read at once start each other member's writer once.
 func TestBatchWakesWriterOnceLines(t *testing.T) {
 	h := NewHub(Config{})
-	addr := serveTCP(t, h, &lineProto{})
-	dial := func(name string) *lclient {
-		conn := dialTCP(t, addr)
-		c := &lclient{t: t, conn: conn, r: bufio.NewReader(conn)}
-		c.send("NAME "+name, "JOIN r")
-		c.sync()
-		return c
-	}
-	alice := dial("alice")
-	bob := dial("bob")
-	alice.expect("*") // bob's join
+	alice, bob := linePair(t, h)
 	idleWriters(t, h)
 	starts := countWriters(t, h, "bob")
 	const n = 20
