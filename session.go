@@ -118,6 +118,13 @@ func (s *session) timeOf(m moment) time.Time {
 // connection goes quiet (see loop), and the last goroutine marks the
 // session done in the hub's wait group.
 func (s *session) serve() error {
+	if s.detached && rawConn(s.conn) != nil {
+		// A reader that may park: grown once, here, where its stack has
+		// one frame, rather than step by step in the registration's
+		// path (stack.go). It ends when the connection first goes
+		// quiet, and its stack with it.
+		growStack(0)
+	}
 	if err := s.start(); err != nil {
 		s.closeConn(ending{reason: ReasonRefused, err: err}, closeLater, nil)
 		return s.teardown()

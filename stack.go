@@ -1,8 +1,9 @@
 package chat
 
 // A reader that starts because input has come (a parked session woken by
-// the parker) grows its stack at once to what handling a command takes,
-// instead of growing it step by step on the way down the command path.
+// the parker), and a new connection's first reader on a socket that
+// parks, grow their stacks at once to what handling a command takes,
+// instead of growing them step by step on the way down the command path.
 //
 // A new goroutine starts with a small stack, and every time a call
 // would pass its end the runtime copies the whole stack into one twice
@@ -18,6 +19,13 @@ package chat
 // see loop), so an idle connection costs no more. A busy connection
 // keeps its reader until it goes quiet, with a 16 KiB stack where its
 // commands might have needed 8.
+//
+// The first reader of a new connection (serve) grows the same way when
+// its socket can park, since it too ends as soon as the client is quiet:
+// in IRC churn its registration grew the stack step by step, and
+// growing it at once took another 4 % or so off the server's CPU per
+// cycle (BENCHMARKS.md). A connection whose reader cannot park (TLS,
+// WebSocket, other systems) keeps its reader, so it starts small.
 
 // readerStack is the frame a woken reader asks for: the runtime doubles
 // the stack until it fits with the runtime's guard, to 16 KiB (a frame
