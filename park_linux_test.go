@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -294,4 +295,32 @@ func TestParkedDeadlineAndShutdown(t *testing.T) {
 		t.Fatalf("Shutdown: %v (a client that does not close must be let go after the linger)", err)
 	}
 	alice.expect("Server is shutting down.")
+}
+
+// A reader whose last read took less than it asked for (the socket was
+// then empty) parks without reading again; a line that comes after that
+// read, before the session is parked, still wakes it: arming a
+// connection in the parker's epoll set reports input already waiting.
+// The hook sends that line at the worst moment, as the reader decides
+// to park without asking the kernel.
+func TestDrainedReaderParksAndHears(t *testing.T) {
+	h := NewHub(Config{})
+	alice, bob := linePair(t, h)
+	waitAllParked(t, h)
+	ran := hookOnce(t, &testHookDrained, is(sessionNamed(t, h, "alice")), func() {
+		alice.send("SAY r between")
+	})
+	alice.send("SAY r first")
+	if l := bob.line(); !strings.HasSuffix(l, " first") {
+		t.Fatalf("bob read %q; want alice's first line", l)
+	}
+	select {
+	case <-ran:
+	case <-time.After(testTimeout):
+		t.Fatal("alice's reader did not park without reading again, after a read that emptied the socket")
+	}
+	if l := bob.line(); !strings.HasSuffix(l, " between") {
+		t.Fatalf("bob read %q; want the line sent as alice's reader parked", l)
+	}
+	waitAllParked(t, h)
 }

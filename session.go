@@ -79,6 +79,7 @@ type session struct {
 	burst         uint8         // reader-owned: messages in a row less than busyGap apart, up to parkBusy
 	echo          bool          // its protocol's Settings.Echo: it hears its own lines
 	quitsOnce     bool          // its protocol's Settings.QuitsOnce (heard)
+	drained       bool          // reader-owned, when parks: the last read took less than it asked for, so the socket was empty then (parkReader)
 
 	pingAfter time.Duration             // a Pinger's Settings.PingAfter, zero for other sessions
 	directKey string                    // the key it holds direct messages by (directs.holders); under hub.direct.mu
