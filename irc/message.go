@@ -86,12 +86,40 @@ func (m message) arg(i int) string {
 	return ""
 }
 
+// isClean reports whether clean would leave text as it is: no CR, LF,
+// NUL or \x01, and valid UTF-8. It looks at each byte once, and at the
+// UTF-8 only when there is a byte outside ASCII (every line rendered for
+// IRC passes through it).
+func isClean[T string | []byte](text T) bool {
+	ascii := true
+	for i := 0; i < len(text); i++ {
+		switch c := text[i]; {
+		case c >= utf8.RuneSelf:
+			ascii = false
+		case c == '\r' || c == '\n' || c <= 1:
+			return false
+		}
+	}
+	return ascii || validUTF8(text)
+}
+
+// validUTF8 is utf8.Valid or utf8.ValidString, as text is.
+func validUTF8[T string | []byte](text T) bool {
+	switch t := any(text).(type) {
+	case string:
+		return utf8.ValidString(t)
+	case []byte:
+		return utf8.Valid(t)
+	}
+	return false
+}
+
 // clean makes text safe inside one IRC line: line breaks and NULs, which
 // would end the line or cut it, and \x01, which would make it a CTCP
 // message to the reader's client, become spaces, and invalid UTF-8 is
 // replaced. Text from other protocols may hold any of them.
 func clean(text string) string {
-	if !strings.ContainsAny(text, "\r\n\x00\x01") && utf8.ValidString(text) {
+	if isClean(text) {
 		return text
 	}
 	text = strings.ToValidUTF8(text, "\uFFFD")

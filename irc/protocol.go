@@ -294,7 +294,7 @@ func (p *Protocol) userLine(nick, ident, cmd string, params ...string) []byte {
 // PRIVMSG or NOTICE from the same nick, cut at character boundaries: none
 // of it is lost, and no piece can read as another user's line.
 func (p *Protocol) textLine(nick, ident, cmd, target string, text []byte, action bool) []byte {
-	if bytes.ContainsAny(text, "\r\n\x00\x01") || !utf8.Valid(text) {
+	if !isClean(text) {
 		text = []byte(clean(string(text)))
 	}
 	head := p.sourceSize(nick, ident) + len(cmd) + len(target) + 4 // source, spaces, " :"
