@@ -279,3 +279,25 @@ func TestNoHistory(t *testing.T) {
 		t.Errorf("DeleteHistory: %v, want ErrNoHistory", err)
 	}
 }
+
+// History of "" is an invalid name, which is how a protocol asks whether
+// a hub keeps history at all without naming a room: ErrInvalidName on a
+// hub that keeps it, ErrNoHistory on one that does not, at no allocation
+// on the first (IRC asks at every registration and join).
+func TestHistoryOfNoRoom(t *testing.T) {
+	ctx := context.Background()
+	keeps := chat.NewHub(chat.Config{})
+	shutdown(t, keeps)
+	_, err := keeps.History(ctx, "", history.Query{Limit: 1})
+	if !errors.Is(err, chat.ErrInvalidName) || !strings.HasPrefix(err.Error(), `chat: room name "": `) {
+		t.Fatalf(`History("") = %v; want ErrInvalidName, naming the room ""`, err)
+	}
+	if n := testing.AllocsPerRun(100, func() { keeps.History(ctx, "", history.Query{Limit: 1}) }); n != 0 {
+		t.Errorf(`History("") made %v allocations; want 0`, n)
+	}
+	none := chat.NewHub(chat.Config{NoHistory: true})
+	shutdown(t, none)
+	if _, err := none.History(ctx, "", history.Query{Limit: 1}); !errors.Is(err, chat.ErrNoHistory) {
+		t.Fatalf(`History("") on a hub without history = %v; want ErrNoHistory`, err)
+	}
+}

@@ -225,11 +225,19 @@ func (h *Hub) rule() NameRule {
 // Config.MaxRoomNameBytes bytes of printable UTF-8. It returns an error
 // matching ErrInvalidName.
 func (h *Hub) checkRoomName(name string) error {
-	if name == "" || len(name) > h.cfg.MaxRoomNameBytes || !printable(name) {
+	if name == "" {
+		return errEmptyRoomName
+	}
+	if len(name) > h.cfg.MaxRoomNameBytes || !printable(name) {
 		return fmt.Errorf("chat: room name %q: %w", name, ErrInvalidName)
 	}
 	return nil
 }
+
+// errEmptyRoomName is checkRoomName's error for "", made once: a
+// protocol asks History of "" to learn whether the hub keeps any, with
+// no room in mind (IRC does, at each registration and join).
+var errEmptyRoomName = fmt.Errorf("chat: room name %q: %w", "", ErrInvalidName)
 
 // printable reports whether s is valid UTF-8 without control characters
 // or the invisible characters that reorder text (bidirectional overrides
