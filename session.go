@@ -119,13 +119,6 @@ func (s *session) timeOf(m moment) time.Time {
 // connection goes quiet (see loop), and the last goroutine marks the
 // session done in the hub's wait group.
 func (s *session) serve() error {
-	if s.detached && rawConn(s.conn) != nil {
-		// A reader that may park: grown once, here, where its stack has
-		// one frame, rather than step by step in the registration's
-		// path (stack.go). It ends when the connection first goes
-		// quiet, and its stack with it.
-		growStack(0)
-	}
 	if err := s.start(); err != nil {
 		s.closeConn(ending{reason: ReasonRefused, err: err}, closeLater, nil)
 		return s.teardown()
@@ -179,6 +172,14 @@ func (s *session) loop() error {
 			}
 			s.closeConn(s.readFailed(err), closeLater, nil)
 			break
+		}
+		if s.handled == 0 && s.parks {
+			// The connection's first message, on a socket that parks: the
+			// stack grows once, here, near its bottom, rather than step
+			// by step down the registration's path (stack.go). This
+			// reader ends when the client goes quiet, and the stack with
+			// it; a connection that never speaks keeps its small one.
+			growStack(0)
 		}
 		if s.batches() {
 			// The messages read with this one make a batch: their

@@ -2,7 +2,7 @@ package chat
 
 // A reader that starts because input has come (a parked session woken by
 // the parker), and a new connection's first reader on a socket that
-// parks, grow their stacks at once to what handling a command takes,
+// parks once its first message has come, grow their stacks at once to what handling a command takes,
 // instead of growing them step by step on the way down the command path.
 //
 // A new goroutine starts with a small stack, and every time a call
@@ -20,11 +20,14 @@ package chat
 // keeps its reader until it goes quiet, with a 16 KiB stack where its
 // commands might have needed 8.
 //
-// The first reader of a new connection (serve) grows the same way when
-// its socket can park, since it too ends as soon as the client is quiet:
-// in IRC churn its registration grew the stack step by step, and
-// growing it at once took another 4 % or so off the server's CPU per
-// cycle (BENCHMARKS.md). A connection whose reader cannot park (TLS,
+// The first reader of a new connection grows the same way when its
+// socket can park, once its first message has come (loop), since it too
+// ends as soon as the client is quiet: in IRC churn its registration grew
+// the stack step by step, and growing it at once took another 4 % or so
+// off the server's CPU per cycle (BENCHMARKS.md). Not before the first
+// message: a connection that never speaks cannot park (it has said
+// nothing yet), and its reader waits in a read until the hello timeout,
+// on the small stack. A connection whose reader cannot park (TLS,
 // WebSocket, other systems) keeps its reader, so it starts small.
 
 // readerStack is the frame a woken reader asks for: the runtime doubles
