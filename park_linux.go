@@ -281,8 +281,9 @@ func rawConn(c net.Conn) syscall.RawConn {
 // next read, if the session may park, then parks without asking the
 // kernel again (it would have said EAGAIN): parking arms the connection
 // in the parker's epoll set with epoll_ctl, which reports input already
-// waiting, so input that came in between wakes the session at once. That saves a system call for each line a client
-// sends when it is not busy, and for each command in a connection's life.
+// waiting, so input that came in between wakes the session at once.
+// That saves a system call for each line a client sends when it is not
+// busy, and for each command in a connection's life.
 type parkReader struct{ s *session }
 
 // testHookDrained, if set, is called when a read parks without asking

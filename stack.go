@@ -2,8 +2,9 @@ package chat
 
 // A reader that starts because input has come (a parked session woken by
 // the parker), and a new connection's first reader on a socket that
-// parks once its first message has come, grow their stacks at once to what handling a command takes,
-// instead of growing them step by step on the way down the command path.
+// parks, once its first message has come, grow their stacks at once to
+// what handling a command takes, instead of growing them step by step on
+// the way down the command path.
 //
 // A new goroutine starts with a small stack, and every time a call
 // would pass its end the runtime copies the whole stack into one twice
