@@ -5,6 +5,7 @@ import (
 	"container/heap"
 	"context"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"net"
 	"slices"
@@ -308,7 +309,10 @@ func TestDrainedReaderParksAndHears(t *testing.T) {
 	alice, bob := linePair(t, h)
 	waitAllParked(t, h)
 	ran := hookOnce(t, &testHookDrained, is(sessionNamed(t, h, "alice")), func() {
-		alice.send("SAY r between")
+		// On alice's reader's goroutine: an error is reported, not fatal.
+		if _, err := io.WriteString(alice.conn, "SAY r between\n"); err != nil {
+			t.Error(err)
+		}
 	})
 	alice.send("SAY r first")
 	if l := bob.line(); !strings.HasSuffix(l, " first") {
